@@ -1,0 +1,91 @@
+# sparq — top-level build. `make help` lists the targets.
+#
+# Two flavours of every C object: build/rel (optimised, for the CLI users run)
+# and build/san (AddressSanitizer + UBSan, for `make test`). Units with their
+# own toolchains (Verilator RTL, yosys) add rules through */*.mk fragments.
+
+BUILD      ?= build
+SHARED     ?= $(abspath ../shared)
+CC         ?= gcc
+CXX        ?= g++
+PYTHON     ?= .venv/bin/python
+# Warnings are errors everywhere (DEVELOPERS.md); C11 plus POSIX for getopt/clock_gettime.
+CSTD       := -std=c11 -D_POSIX_C_SOURCE=200809L
+WARN       := -Wall -Wextra -Werror
+# Public spec/numerics headers and host-internal headers.
+INCLUDES   := -Iinclude -Ihost
+OPT        ?= -O2 -g
+SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# Where tests find ../shared (models, data) and the CLI binary they drive.
+TEST_DEFS  := -DSQ_SHARED_DIR='"$(SHARED)"' -DSQ_SPARQ_BIN='"$(abspath $(BUILD)/san/sparq)"'
+LDLIBS     := -lcjson -lm
+
+CFLAGS_REL := $(CSTD) $(WARN) $(INCLUDES) $(OPT) -MMD -MP
+CFLAGS_SAN := $(CSTD) $(WARN) $(INCLUDES) -O1 -g $(SANITIZE) -MMD -MP
+
+LIB_SRCS   := $(filter-out host/cli/main.c,$(wildcard host/*/*.c)) $(wildcard hls/*.c)
+CLI_SRCS   := host/cli/main.c
+TEST_SRCS  := $(wildcard tests/test_*.c)
+SUITES     := $(patsubst tests/test_%.c,%,$(TEST_SRCS))
+
+REL_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/rel/%.o)
+SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
+# Extra objects/libraries (e.g. the Verilated RTL) contributed by fragments.
+REL_EXTRA  :=
+SAN_EXTRA  :=
+EXTRA_LDLIBS :=
+
+.PHONY: all test lint demo bench clean help deps models
+all: $(BUILD)/sparq
+
+help:
+	@echo "make           build build/sparq"
+	@echo "make demo      install what is missing, build, run the main job"
+	@echo "make test      every test under ASan+UBSan (SUITE=name runs one suite)"
+	@echo "make lint      verilator --lint-only -Wall on the RTL"
+	@echo "make bench     benchmarks, written to bench/results/"
+	@echo "make deps      install system and Python packages (scripts/deps.sh)"
+	@echo "make models    fetch stories260K + tok512 into models/ if not found"
+	@echo "make clean     remove build/"
+
+# deps.sh is cheap to re-run but apt needs root: only call it when a marker is missing.
+deps: .venv/.deps-ok
+.venv/.deps-ok: scripts/deps.sh
+	./scripts/deps.sh
+
+-include $(wildcard */*.mk)
+
+$(BUILD)/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_REL) -c $< -o $@
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SAN) $(TEST_DEFS) -c $< -o $@
+
+$(BUILD)/sparq: $(BUILD)/rel/host/cli/main.o $(REL_LIB_OBJS) $(REL_EXTRA)
+	$(CXX) $^ -o $@ $(LDLIBS) $(EXTRA_LDLIBS)
+$(BUILD)/san/sparq: $(BUILD)/san/host/cli/main.o $(SAN_LIB_OBJS) $(SAN_EXTRA)
+	$(CXX) $(SANITIZE) $^ -o $@ $(LDLIBS) $(EXTRA_LDLIBS)
+
+# The test runner collects every tests/test_<name>.c's <name>_suite().
+$(BUILD)/gen/suites.h: $(TEST_SRCS) Makefile
+	@mkdir -p $(dir $@)
+	@printf '%s\n' $(foreach s,$(SUITES),"X($(s))") > $@.tmp && mv $@.tmp $@
+$(BUILD)/san/tests/runner.o: $(BUILD)/gen/suites.h
+$(BUILD)/san/tests/runner.o: CFLAGS_SAN += -I$(BUILD)/gen
+$(BUILD)/san/run_tests: $(BUILD)/san/tests/runner.o $(TEST_SRCS:%.c=$(BUILD)/san/%.o) $(BUILD)/san/tests/testutil.o $(SAN_LIB_OBJS) $(SAN_EXTRA)
+	$(CXX) $(SANITIZE) $^ -o $@ $(LDLIBS) $(EXTRA_LDLIBS) $$(pkg-config --libs check)
+
+# Each test runs in its own forked process (Check's default) under ASan+UBSan;
+# the last line is Check's summary.
+test: deps $(BUILD)/san/run_tests $(BUILD)/san/sparq $(TEST_PREREQS)
+	@cd $(BUILD)/san && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(if $(SUITE),CK_RUN_SUITE=$(SUITE)) ./run_tests
+
+demo: deps $(BUILD)/sparq
+	./scripts/demo.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

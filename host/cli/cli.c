@@ -1,0 +1,106 @@
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void sq_cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "sparq %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int sq_cli_getopt(const char *cmd, int argc, char **argv, const struct option *opts)
+{
+    char shortopts[128] = ":";
+    size_t n = 1;
+    for (const struct option *o = opts; o->name && n + 3 < sizeof shortopts; o++) {
+        if (o->flag == NULL && o->val > 0 && o->val < 128) {
+            shortopts[n++] = (char)o->val;
+            if (o->has_arg == required_argument)
+                shortopts[n++] = ':';
+        }
+    }
+    shortopts[n] = 0;
+    opterr = 0;
+    int c = getopt_long(argc, argv, shortopts, opts, NULL);
+    if (c == '?') {
+        const char *bad = argv[optind - 1];
+        if (optopt)
+            sq_cli_error(cmd, "unknown flag '-%c' (see sparq %s --help)", optopt, cmd);
+        else
+            sq_cli_error(cmd, "unknown flag '%s' (see sparq %s --help)", bad, cmd);
+    } else if (c == ':') {
+        sq_cli_error(cmd, "flag '%s' needs a value", argv[optind - 1]);
+        c = '?';
+    }
+    return c;
+}
+
+int sq_cli_long(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        sq_cli_error(cmd, "%s must be an integer in [%ld, %ld], got '%s'", flag, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int sq_cli_double(const char *cmd, const char *flag, const char *s, double lo, double hi,
+                  double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
+        sq_cli_error(cmd, "%s must be a number in [%g, %g], got '%s'", flag, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+bool sq_cli_progress_enabled(void)
+{
+    return isatty(STDERR_FILENO);
+}
+
+void sq_cli_progress(const char *label, size_t done, size_t total)
+{
+    if (!sq_cli_progress_enabled())
+        return;
+    fprintf(stderr, "\r%s %zu/%zu", label, done, total);
+    fflush(stderr);
+}
+
+void sq_cli_progress_end(void)
+{
+    if (sq_cli_progress_enabled())
+        fputs("\r\033[K", stderr);
+}
+
+const char *sq_cli_find_model(const char *name)
+{
+    static char path[4096];
+    if (strchr(name, '/') || access(name, F_OK) == 0)
+        return name;
+    const char *dirs[] = {"models", "../shared/models"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dirs[i], name);
+        if (access(path, F_OK) == 0)
+            return path;
+    }
+    return name;
+}

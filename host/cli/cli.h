@@ -1,0 +1,45 @@
+/* CLI plumbing shared by the sparq subcommands (host/cli/cmd_*.c). */
+#ifndef SQ_CLI_H
+#define SQ_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Exit codes: 0 ok, 1 failure (a mismatch, a runtime error), 2 usage error
+ * (unknown flag, bad value, missing file). */
+#define SQ_EXIT_FAIL 1
+#define SQ_EXIT_USAGE 2
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} sq_cmd_t;
+
+/* getopt_long with sparq's error lines: an unknown flag or a missing value
+ * prints "sparq CMD: ..." and returns '?'; the caller exits SQ_EXIT_USAGE. */
+int sq_cli_getopt(const char *cmd, int argc, char **argv, const struct option *opts);
+
+/* Prints "sparq CMD: <message>" as one line on stderr. */
+void sq_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Strict number parsing: the whole string must be a number within [lo, hi];
+ * otherwise prints an error naming the flag and returns -1. */
+int sq_cli_long(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out);
+int sq_cli_double(const char *cmd, const char *flag, const char *s, double lo, double hi,
+                  double *out);
+
+/* True when a progress line on stderr would reach a person. */
+bool sq_cli_progress_enabled(void);
+/* Rewrites the progress line "label done/total" (no-op when not a terminal). */
+void sq_cli_progress(const char *label, size_t done, size_t total);
+/* Ends the progress line. */
+void sq_cli_progress_end(void);
+
+/* Model paths: a bare name like "stories260K.bin" is looked for in models/
+ * then in ../shared/models/; an explicit path is used as is. Returns a static
+ * buffer. */
+const char *sq_cli_find_model(const char *name);
+
+#endif

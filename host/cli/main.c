@@ -1,0 +1,39 @@
+/* sparq command-line entry: dispatches to one subcommand per host/cli/cmd_*.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+static const sq_cmd_t commands[] = {
+#define SQ_CMD(name, summary) {#name, summary, sq_cmd_##name},
+#include "cli/commands.def"
+#undef SQ_CMD
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
+{
+    fputs("usage: sparq <command> [flags]   (sparq <command> --help for its flags)\n\n"
+          "commands:\n",
+          f);
+    for (size_t i = 0; commands[i].name; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return SQ_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; commands[i].name; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "sparq: unknown command '%s' (see sparq --help)\n", argv[1]);
+    return SQ_EXIT_USAGE;
+}

@@ -1,0 +1,98 @@
+/* sparq hardware spec: the one command format, register map and buffer sizes.
+ *
+ * Included by the host (compiler, runtime), the HLS kernels, the Verilator
+ * harness and the tests; the RTL package rtl/sq_spec_pkg.sv is generated from
+ * this file (build/specgen) and a test checks that the committed copy matches.
+ * C11 and <stdint.h> only, so Vitis HLS can read it too. Every size derives
+ * from the few *_LOG2 settings below (as in VTA's hw_spec.h). */
+#ifndef SPARQ_SPEC_H
+#define SPARQ_SPEC_H
+
+#include <stdint.h>
+
+/* ---------------------------------------------------------------------------
+ * Array geometry. Overridable at compile time (-DSQ_ARRAY_ROWS_LOG2=3 ...). */
+#ifndef SQ_ARRAY_ROWS_LOG2
+#define SQ_ARRAY_ROWS_LOG2 4
+#endif
+#ifndef SQ_ARRAY_COLS_LOG2
+#define SQ_ARRAY_COLS_LOG2 4
+#endif
+#define SQ_ARRAY_ROWS (1u << SQ_ARRAY_ROWS_LOG2) /* R */
+#define SQ_ARRAY_COLS (1u << SQ_ARRAY_COLS_LOG2) /* C */
+
+/* ---------------------------------------------------------------------------
+ * AXI4-Lite control registers: the Vitis ap_ctrl_hs map, so the RTL kernel can
+ * be packaged as a Vitis RTL kernel and the HLS top uses the same offsets in
+ * its `s_axilite offset=` pragmas. */
+#define SQ_REG_CTRL      0x00u /* bit0 ap_start, bit1 ap_done (COR), bit2 ap_idle, bit3 ap_ready */
+#define SQ_REG_GIE       0x04u /* global interrupt enable */
+#define SQ_REG_IER       0x08u /* bit0 done, bit1 ready */
+#define SQ_REG_ISR       0x0Cu /* bit0 done, bit1 ready (toggle on write) */
+#define SQ_REG_MEM_LO    0x10u /* m_axi base of device memory; the host writes 0: */
+#define SQ_REG_MEM_HI    0x14u /*   descriptors carry absolute device addresses (as VTA) */
+#define SQ_REG_CMD_LO    0x1Cu /* device address of the first descriptor */
+#define SQ_REG_CMD_HI    0x20u
+#define SQ_REG_NCMD      0x28u /* number of descriptors to execute */
+#define SQ_REG_CYCLES_LO 0x30u /* read-only: cycles from ap_start to ap_done */
+#define SQ_REG_CYCLES_HI 0x34u
+
+#define SQ_CTRL_START (1u << 0)
+#define SQ_CTRL_DONE  (1u << 1)
+#define SQ_CTRL_IDLE  (1u << 2)
+#define SQ_CTRL_READY (1u << 3)
+
+/* ---------------------------------------------------------------------------
+ * Command descriptors. A command stream is an array of descriptors in device
+ * memory, each SQ_DESC_WORDS little-endian 32-bit words. Word 0 is the opcode
+ * for every unit; the rest is laid out per opcode. 64-bit device addresses
+ * take two words, low word first. */
+#define SQ_DESC_WORDS_LOG2 5
+#define SQ_DESC_WORDS (1u << SQ_DESC_WORDS_LOG2)
+#define SQ_DESC_BYTES (SQ_DESC_WORDS * 4u)
+
+#define SQ_OP_NOP  0u
+#define SQ_OP_GEMM 1u
+#define SQ_OP_ATTN 2u
+
+/* GEMM: C[m][n] = epilogue(sum_k A[m][k] * W[n][k] + bias[n]).
+ *   A    int8 (m, k) row-major
+ *   W    int8 (n, k); or int4 packed (n, ceil(k/2)) when SQ_GEMM_W4;
+ *        or 2:4 values int8 (n, 2*ceil(k/4)) when SQ_GEMM_SP24
+ *   META 2:4 positions (n, ceil(ceil(k/4)/2)) bytes, only with SQ_GEMM_SP24
+ *   BIAS int32 (n), only with SQ_GEMM_BIAS
+ *   QUANT per output channel {int32 mult, uint32 shift} (n), unless SQ_GEMM_OUT32
+ *   C    int8 (m, n), or int32 (m, n) when SQ_GEMM_OUT32
+ * Layouts of int4 and 2:4 are documented in include/sparq/numerics.h. */
+enum {
+    SQ_GEMM_W_OPCODE = 0,
+    SQ_GEMM_W_FLAGS = 1,
+    SQ_GEMM_W_M = 2,
+    SQ_GEMM_W_N = 3,
+    SQ_GEMM_W_K = 4,
+    SQ_GEMM_W_A_LO = 6,
+    SQ_GEMM_W_A_HI = 7,
+    SQ_GEMM_W_W_LO = 8,
+    SQ_GEMM_W_W_HI = 9,
+    SQ_GEMM_W_META_LO = 10,
+    SQ_GEMM_W_META_HI = 11,
+    SQ_GEMM_W_BIAS_LO = 12,
+    SQ_GEMM_W_BIAS_HI = 13,
+    SQ_GEMM_W_QUANT_LO = 14,
+    SQ_GEMM_W_QUANT_HI = 15,
+    SQ_GEMM_W_C_LO = 16,
+    SQ_GEMM_W_C_HI = 17
+};
+
+#define SQ_GEMM_W4    (1u << 0) /* weights are packed signed int4 */
+#define SQ_GEMM_SP24  (1u << 1) /* weights are 2:4 structured sparse int8 */
+#define SQ_GEMM_RELU  (1u << 2) /* clamp outputs at 0 */
+#define SQ_GEMM_OUT32 (1u << 3) /* write int32 accumulators, no requantization */
+#define SQ_GEMM_BIAS  (1u << 4) /* add int32 bias before the epilogue */
+#define SQ_GEMM_FLAGS_ALL 0x1Fu
+
+/* Hardware limits the compiler tiles to and the kernels check. */
+#define SQ_GEMM_MAX_DIM_LOG2 16 /* m, n, k each at most 65536 */
+#define SQ_GEMM_MAX_DIM (1u << SQ_GEMM_MAX_DIM_LOG2)
+
+#endif /* SPARQ_SPEC_H */

@@ -1,0 +1,35 @@
+/* Shared test helpers: paths to ../shared and the CLI, whole-buffer compares
+ * that name the first differing index, and running the CLI. */
+#ifndef SQ_TESTUTIL_H
+#define SQ_TESTUTIL_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SQ_MODEL_PATH SQ_SHARED_DIR "/models/stories260K.bin"
+#define SQ_TOK_PATH SQ_SHARED_DIR "/models/tok512.bin"
+
+/* A test case with a time limit in seconds, added to s. */
+TCase *sq_tcase(Suite *s, const char *name, double timeout_s);
+
+/* Fails the test at the first index where a and b differ, naming both values. */
+#define sq_assert_i8_eq(a, b, n) sq_assert_i8_eq_((a), (b), (n), __FILE__, __LINE__)
+#define sq_assert_i32_eq(a, b, n) sq_assert_i32_eq_((a), (b), (n), __FILE__, __LINE__)
+void sq_assert_i8_eq_(const int8_t *a, const int8_t *b, size_t n, const char *file, int line);
+void sq_assert_i32_eq_(const int32_t *a, const int32_t *b, size_t n, const char *file, int line);
+
+/* Runs `SQ_SPARQ_BIN args` through the shell; stdout (at most cap-1 bytes,
+ * NUL-terminated) goes to out, stderr to err (may be NULL). Returns the exit
+ * status, or 128+signal when the CLI died of a signal. */
+int sq_run_cli(const char *args, char *out, size_t cap, char *err, size_t errcap);
+
+/* Writes n bytes to a fresh temporary file; returns its malloc'd path. */
+char *sq_tmpfile(const void *data, size_t n);
+/* Reads a whole file (malloc'd); NULL on failure. */
+void *sq_slurp(const char *path, size_t *n);
+
+/* Deterministic PRNG for test data (xorshift64*). */
+uint64_t sq_test_rand(uint64_t *state);
+
+#endif
