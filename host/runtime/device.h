@@ -1,0 +1,83 @@
+/* sparq device API: one program, every execution level.
+ *
+ * A device is opened by level name ("ref", "csim", "rtl", later "tlm",
+ * "opencl", "xrt"). Every level has the same flat device memory (addresses are
+ * byte offsets from 0, as the descriptors in include/sparq/spec.h carry them),
+ * executes the same command stream, and must produce the same bits; levels
+ * differ only in what computes and in what they can count (cycles come from
+ * rtl and the cycle models; ref and csim report work counters).
+ *
+ * Calls return 0 or a negative SQ_ERR_* code with a message in sq_err_msg().
+ * Each unit (matmul, attention) is its own kernel with the Vitis ap_ctrl_hs
+ * register map; submit() splits a stream into runs of consecutive descriptors
+ * of one unit and runs them in order. */
+#ifndef SQ_DEVICE_H
+#define SQ_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *level;     /* "ref", "csim", "rtl" */
+    uint64_t mem_bytes;    /* size of device memory (default 256 MiB) */
+    double mem_gbps;       /* modeled bandwidth, GB/s (default 19.2: one DDR4 channel) */
+    double mem_latency_ns; /* modeled latency of a read burst (default 100 ns) */
+    double clock_mhz;      /* kernel clock for the memory model (default 300) */
+    const char *fst_path;  /* rtl only: FST waveform file, or NULL */
+} sq_dev_config_t;
+
+/* Counters, accumulated since open (or the last sq_dev_stats_reset). */
+typedef struct {
+    uint64_t cycles;        /* kernel cycles (0 on levels that do not count them) */
+    uint64_t stall_cycles;  /* cycles the compute waited on memory */
+    uint64_t bytes_read;    /* device-memory bytes read by the kernels */
+    uint64_t bytes_written; /* device-memory bytes written by the kernels */
+    uint64_t macs;          /* useful multiply-accumulates (nonzero work only) */
+    uint64_t commands;      /* descriptors executed */
+} sq_dev_stats_t;
+
+typedef struct sq_dev sq_dev_t;
+
+/* Fills cfg with the defaults above for the given level. */
+void sq_dev_config_default(sq_dev_config_t *cfg, const char *level);
+
+/* Opens a level. Unknown or unavailable levels fail with SQ_ERR_DEV and a
+ * one-line reason. *out is owned by the caller; free with sq_dev_close. */
+int sq_dev_open(const sq_dev_config_t *cfg, sq_dev_t **out);
+/* Frees everything; accepts NULL. */
+void sq_dev_close(sq_dev_t *dev);
+
+/* Reserves n bytes of device memory, aligned to 64 bytes (an AXI burst). */
+int sq_dev_alloc(sq_dev_t *dev, size_t n, uint64_t *addr);
+/* Releases every allocation (memory contents are kept, counters too). */
+void sq_dev_free_all(sq_dev_t *dev);
+int sq_dev_write(sq_dev_t *dev, uint64_t addr, const void *src, size_t n);
+int sq_dev_read(sq_dev_t *dev, uint64_t addr, void *dst, size_t n);
+
+/* Executes n_cmds descriptors starting at device address cmd_addr and waits
+ * for completion, at most max_cycles kernel cycles on cycle-counting levels
+ * (0 means a default bound derived from the work); a hang is an SQ_ERR_DEV
+ * error, never an endless loop. */
+int sq_dev_run(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles);
+
+void sq_dev_stats(const sq_dev_t *dev, sq_dev_stats_t *out);
+void sq_dev_stats_reset(sq_dev_t *dev);
+const char *sq_dev_level(const sq_dev_t *dev);
+
+/* ---- for level implementations (host/runtime/level_*.c, sim/) ---------- */
+typedef struct sq_level_ops {
+    const char *name;
+    /* Creates level state; mem is the host image of device memory for levels
+     * that compute on it directly (ref, csim); rtl keeps its own memory model
+     * and uses read/write below. */
+    int (*open)(const sq_dev_config_t *cfg, uint8_t *mem, void **state);
+    void (*close)(void *state);
+    /* NULL when the level computes on the shared host image. */
+    int (*write)(void *state, uint64_t addr, const void *src, size_t n);
+    int (*read)(void *state, uint64_t addr, void *dst, size_t n);
+    /* Runs descriptors of one unit (all with the same opcode). */
+    int (*run)(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
+               sq_dev_stats_t *add);
+} sq_level_ops_t;
+
+#endif
