@@ -67,6 +67,39 @@ START_TEST(test_forward_matches_kv_cache_path)
 }
 END_TEST
 
+START_TEST(test_forward_stories260k)
+{
+    /* real widths (hidden 172 is not a multiple of the 8-wide tiles) and a
+     * length that leaves partial causal tiles */
+    sq_llama_t m;
+    ck_assert_int_eq(sq_llama_load(SQ_MODEL_PATH, &m), 0);
+    enum { N = 70 };
+    int tok[N];
+    uint64_t seed = 17;
+    tok[0] = 1;
+    for (int i = 1; i < N; i++)
+        tok[i] = 3 + (int)(sq_test_rand(&seed) % 500);
+    sq_train_t t;
+    ck_assert_int_eq(sq_train_build(&t, &m.cfg, N), 0);
+    ck_assert_int_eq(sq_train_load(&t, &m), 0);
+    ck_assert_int_eq(sq_train_forward(&t, tok, N), 0);
+    sq_llama_state_t s;
+    ck_assert_int_eq(sq_llama_state_build(&s, &m.cfg), 0);
+    int V = m.cfg.vocab_size;
+    for (int pos = 0; pos < N; pos++) {
+        ck_assert_int_eq(sq_llama_forward(&m, &s, tok[pos], pos, NULL), 0);
+        for (int v = 0; v < V; v++) {
+            float a = t.logits[pos * V + v], b = s.logits[v];
+            if (fabsf(a - b) > 1e-4f * (1.0f + fabsf(b)))
+                ck_abort_msg("pos %d logit %d: train %.7g, kv-cache %.7g", pos, v, a, b);
+        }
+    }
+    sq_llama_state_free(&s);
+    sq_train_free(&t);
+    sq_llama_free(&m);
+}
+END_TEST
+
 /* Loss = sum of coef * logits, so dlogits = coef; double-accumulated. */
 static double probe_loss(sq_train_t *t, const sq_llama_t *m, const float *coef, int n)
 {
@@ -358,6 +391,7 @@ Suite *train_suite(void)
     Suite *s = suite_create("train");
     TCase *tc = sq_tcase(s, "train", 60);
     tcase_add_test(tc, test_forward_matches_kv_cache_path);
+    tcase_add_test(tc, test_forward_stories260k);
     tcase_add_test(tc, test_backward_finite_differences);
     tcase_add_test(tc, test_loss_gradient);
     tcase_add_test(tc, test_sp24_mask_matches_encoder);

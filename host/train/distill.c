@@ -271,10 +271,10 @@ static uint64_t rng_next(uint64_t *s)
     return *s * 0x2545F4914F6CDD1DULL;
 }
 
-static double now(void)
+static double now(clockid_t clk)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clk, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -353,7 +353,7 @@ int sq_distill_run(const sq_llama_t *teacher, sq_llama_t *student, const sq_dist
         rc = sq_err(SQ_ERR_MEM, "distill: out of memory");
         goto done;
     }
-    double t0 = now();
+    double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID);
     for (int step = 0; step < o->steps && !rc; step++) {
         if ((rc = sq_distill_fake(hook, &master, &eff)) || (rc = sq_train_load(&ts, &eff)))
             break;
@@ -396,7 +396,8 @@ int sq_distill_run(const sq_llama_t *teacher, sq_llama_t *student, const sq_dist
         if (o->progress)
             o->progress(o->progress_ctx, step + 1, o->steps, loss);
     }
-    stats->seconds = now() - t0;
+    stats->seconds = now(CLOCK_MONOTONIC) - t0;
+    stats->cpu_seconds = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
     free(pick);
     if (!rc)
         rc = sq_distill_fake(hook, &master, student);

@@ -86,6 +86,8 @@ void sq_distill_opts_default(sq_distill_opts_t *o);
 typedef struct {
     double first_loss, last_loss; /* mean loss of the first and last step */
     double seconds;                /* wall time of the training loop */
+    double cpu_seconds;            /* CPU time of this process in the loop (one
+                                    * thread: wall time minus waiting for a core) */
     size_t tokens;                 /* positions trained on, all steps */
 } sq_distill_stats_t;
 

@@ -1,6 +1,6 @@
 /* Whole-sequence forward and backward pass of the Llama architecture, AdamW.
  *
- * Every matmul is written as a sum of scaled rows (y += a * row), which gcc
+ * Every matmul sums scaled rows of its right operand (gemm below), which gcc
  * vectorizes without reassociating float sums; the forward therefore runs on
  * transposed copies of the weights, made once per sq_train_load. */
 #include "train/train.h"
@@ -80,34 +80,107 @@ static inline void axpy(float *restrict y, float a, const float *restrict x, siz
         y[i] += a * x[i];
 }
 
-/* y (rows, n) = x (rows, k) W^T, with wt = W^T stored (k, n). */
-static void mm_fwd(float *restrict y, const float *restrict x, size_t rows, size_t k,
-                   const float *restrict wt, size_t n)
+/* c (M, N) = [c +] a b over T: a(m, t) = a[m * sam + t * sat], b (T, N) with
+ * row stride ldb. A 4 x 8 tile of c stays in registers while t runs, so each
+ * b row segment loaded feeds 4 output rows and nothing is stored until the
+ * tile is done; the strides let one kernel serve the forward (a = x), the
+ * input gradient (a = dy) and the weight gradient (a = dy transposed). The
+ * tile uses gcc's vector extension (SSE2, in the x86-64 baseline): left to
+ * itself the vectorizer picks the t loop and shuffles. */
+#define MR 4
+#define NR 8
+typedef float v4f __attribute__((vector_size(16)));
+
+/* What a causal attention product lets gemm skip (whole tiles only, so the
+ * zero entries must really be zero in a, and c may get a few entries past
+ * the diagonal in C_LOWER). */
+typedef enum {
+    FULL,
+    A_LOWER, /* a(m, t) = 0 for t > m */
+    A_UPPER, /* a(m, t) = 0 for t < m */
+    C_LOWER, /* only c(m, n) with n <= m is wanted */
+} causal_t;
+
+static void gemm(float *restrict c, size_t ldc, const float *restrict a, size_t sam, size_t sat,
+                 const float *restrict b, size_t ldb, size_t M, size_t N, size_t T, int accumulate,
+                 causal_t causal)
 {
-    for (size_t r = 0; r < rows; r++) {
-        float *yr = y + r * n;
-        memset(yr, 0, n * sizeof(float));
-        for (size_t j = 0; j < k; j++)
-            axpy(yr, x[r * k + j], wt + j * n, n);
+    for (size_t m0 = 0; m0 < M; m0 += MR) {
+        size_t mr = M - m0 < MR ? M - m0 : MR;
+        size_t t0 = causal == A_UPPER ? m0 : 0;
+        size_t t1 = causal == A_LOWER && m0 + mr < T ? m0 + mr : T;
+        for (size_t n0 = 0; n0 < N && (causal != C_LOWER || n0 < m0 + mr); n0 += NR) {
+            size_t nr = N - n0 < NR ? N - n0 : NR;
+            float acc[MR][NR] = {{0}};
+            if (mr == MR && nr == NR) {
+                v4f c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0},
+                    c31 = {0};
+                const float *a0 = a + m0 * sam, *a1 = a0 + sam, *a2 = a1 + sam, *a3 = a2 + sam;
+                for (size_t t = t0; t < t1; t++) {
+                    v4f b0, b1;
+                    memcpy(&b0, b + t * ldb + n0, sizeof b0);
+                    memcpy(&b1, b + t * ldb + n0 + 4, sizeof b1);
+                    float x0 = a0[t * sat], x1 = a1[t * sat], x2 = a2[t * sat], x3 = a3[t * sat];
+                    c00 += x0 * b0;
+                    c01 += x0 * b1;
+                    c10 += x1 * b0;
+                    c11 += x1 * b1;
+                    c20 += x2 * b0;
+                    c21 += x2 * b1;
+                    c30 += x3 * b0;
+                    c31 += x3 * b1;
+                }
+                memcpy(&acc[0][0], &c00, 16);
+                memcpy(&acc[0][4], &c01, 16);
+                memcpy(&acc[1][0], &c10, 16);
+                memcpy(&acc[1][4], &c11, 16);
+                memcpy(&acc[2][0], &c20, 16);
+                memcpy(&acc[2][4], &c21, 16);
+                memcpy(&acc[3][0], &c30, 16);
+                memcpy(&acc[3][4], &c31, 16);
+            } else {
+                for (size_t t = t0; t < t1; t++) {
+                    const float *bt = b + t * ldb + n0;
+                    for (size_t i = 0; i < mr; i++) {
+                        float av = a[(m0 + i) * sam + t * sat];
+                        for (size_t j = 0; j < nr; j++)
+                            acc[i][j] += av * bt[j];
+                    }
+                }
+            }
+            for (size_t i = 0; i < mr; i++) {
+                float *ci = c + (m0 + i) * ldc + n0;
+                for (size_t j = 0; j < nr; j++)
+                    ci[j] = (accumulate ? ci[j] : 0.0f) + acc[i][j];
+            }
+        }
     }
 }
 
-/* dx (rows, k) += dy (rows, n) W, W stored (n, k). */
-static void mm_dx(float *restrict dx, const float *restrict dy, size_t rows, size_t n,
-                  const float *restrict w, size_t k)
+/* y (rows, n) = x (rows, k) W^T, with wt = W^T stored (k, n). */
+static void mm_fwd(float *y, const float *x, size_t rows, size_t k, const float *wt, size_t n)
 {
-    for (size_t r = 0; r < rows; r++)
-        for (size_t i = 0; i < n; i++)
-            axpy(dx + r * k, dy[r * n + i], w + i * k, k);
+    gemm(y, n, x, k, 1, wt, n, rows, n, k, 0, FULL);
+}
+
+/* dx (rows, k) += dy (rows, n) W, W stored (n, k). */
+static void mm_dx(float *dx, const float *dy, size_t rows, size_t n, const float *w, size_t k)
+{
+    gemm(dx, k, dy, n, 1, w, k, rows, k, n, 1, FULL);
 }
 
 /* dw (n, k) += dy (rows, n)^T x (rows, k). */
-static void mm_dw(float *restrict dw, const float *restrict dy, const float *restrict x,
-                  size_t rows, size_t n, size_t k)
+static void mm_dw(float *dw, const float *dy, const float *x, size_t rows, size_t n, size_t k)
 {
-    for (size_t i = 0; i < n; i++)
-        for (size_t r = 0; r < rows; r++)
-            axpy(dw + i * k, dy[r * n + i], x + r * k, k);
+    gemm(dw, k, dy, 1, n, x, k, n, k, rows, 1, FULL);
+}
+
+/* dst (cols, rows) = src (rows, cols) read with row stride lds. */
+static void transpose(float *dst, const float *src, size_t rows, size_t cols, size_t lds)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < cols; j++)
+            dst[j * rows + r] = src[r * lds + j];
 }
 
 /* Same arithmetic as llama.c's rmsnorm, row by row, keeping 1/rms. */
@@ -176,7 +249,9 @@ static void rope_rows(const sq_train_t *t, float *x, size_t rows, size_t w, int 
 typedef struct {
     size_t wt_off[SQ_W_COUNT]; /* offsets of layer 0's transposes; cls last */
     size_t wt_layer;           /* floats per layer of transposes */
-    float *dx, *dxn, *dq, *dk, *dv, *dao, *dh1, *dh3, *dhg, *dp; /* (max_len, width) */
+    float *dx, *dxn, *dq, *dk, *dv, *dao, *dh1, *dh3, *dhg; /* (max_len, width) */
+    float *ds;                 /* (max_len, max_len) one head's score gradient */
+    float *kt;                 /* (head_size, max_len) one KV head's K or V, transposed */
     int8_t *qbuf;              /* (max width) act8 rounding */
 } bwd_t;
 
@@ -200,7 +275,8 @@ void sq_train_free(sq_train_t *t)
     }
     bwd_t *b = t->scratch;
     if (b) {
-        float *a[] = {b->dx, b->dxn, b->dq, b->dk, b->dv, b->dao, b->dh1, b->dh3, b->dhg, b->dp};
+        float *a[] = {b->dx,  b->dxn, b->dq,  b->dk, b->dv,
+                      b->dao, b->dh1, b->dh3, b->dhg, b->ds, b->kt};
         for (size_t i = 0; i < sizeof a / sizeof a[0]; i++)
             free(a[i]);
         free(b->qbuf);
@@ -289,7 +365,8 @@ int sq_train_build(sq_train_t *t, const sq_llama_config_t *cfg, int max_len)
     ALLOC(b->dh1, L * h);
     ALLOC(b->dh3, L * h);
     ALLOC(b->dhg, L * h);
-    ALLOC(b->dp, L);
+    ALLOC(b->ds, L * L);
+    ALLOC(b->kt, hs * L);
     ALLOC(b->qbuf, (h > d ? h : d));
 #undef ALLOC
     if (!ok) {
@@ -363,7 +440,7 @@ int sq_train_forward(sq_train_t *t, const int *tokens, int n_tok)
                d * sizeof(float));
     }
     t->len = n_tok;
-    float sqhs = sqrtf((float)hs);
+    float rsqhs = 1.0f / sqrtf((float)hs);
     for (int l = 0; l < c->n_layers; l++) {
         sq_train_layer_t *Y = &t->layers[l];
         rmsnorm_fwd(Y->xn1, Y->r1, Y->x, m->w.rms_att + (size_t)l * d, n, d, c->norm_eps);
@@ -376,31 +453,27 @@ int sq_train_forward(sq_train_t *t, const int *tokens, int n_tok)
         rope_rows(t, Y->k, n, kv, 1);
         for (size_t h = 0; h < nh; h++) {
             size_t g = h / kv_mul;
+            if (h % kv_mul == 0)
+                transpose(b->kt, Y->k + g * hs, n, hs, kv);
+            /* scores, then each row's softmax over positions <= tq */
+            float *p = Y->p + h * n * n;
+            gemm(p, n, Y->q + h * hs, d, 1, b->kt, n, n, n, hs, 0, C_LOWER);
             for (size_t tq = 0; tq < n; tq++) {
-                const float *q = Y->q + tq * d + h * hs;
-                float *p = Y->p + (h * n + tq) * n;
-                float max = -INFINITY;
+                float *pr = p + tq * n, max = -INFINITY, sum = 0.0f;
                 for (size_t s = 0; s <= tq; s++) {
-                    const float *k = Y->k + s * kv + g * hs;
-                    float score = 0.0f;
-                    for (size_t i = 0; i < hs; i++)
-                        score += q[i] * k[i];
-                    p[s] = score / sqhs;
-                    if (p[s] > max)
-                        max = p[s];
+                    pr[s] *= rsqhs;
+                    max = pr[s] > max ? pr[s] : max;
                 }
-                float sum = 0.0f;
                 for (size_t s = 0; s <= tq; s++) {
-                    p[s] = expf(p[s] - max);
-                    sum += p[s];
+                    pr[s] = expf(pr[s] - max);
+                    sum += pr[s];
                 }
-                float *o = Y->ao + tq * d + h * hs;
-                memset(o, 0, hs * sizeof(float));
-                for (size_t s = 0; s <= tq; s++) {
-                    p[s] /= sum;
-                    axpy(o, p[s], Y->v + s * kv + g * hs, hs);
-                }
+                float rsum = 1.0f / sum;
+                for (size_t s = 0; s <= tq; s++)
+                    pr[s] *= rsum;
+                memset(pr + tq + 1, 0, (n - tq - 1) * sizeof(float));
             }
+            gemm(Y->ao + h * hs, d, p, n, 1, Y->v + g * hs, kv, n, hs, n, 0, A_LOWER);
         }
         if (t->act8)
             act8_rows(Y->ao, n, d, b->qbuf);
@@ -452,7 +525,7 @@ int sq_train_backward(sq_train_t *t, sq_llama_t *g)
     size_t nh = (size_t)c->n_heads, hs = d / nh, kv_mul = nh / (size_t)c->n_kv_heads;
     size_t v = (size_t)c->vocab_size;
     bwd_t *b = t->scratch;
-    float sqhs = sqrtf((float)hs);
+    float rsqhs = 1.0f / sqrtf((float)hs);
 
     memset(b->dxn, 0, n * d * sizeof(float));
     mm_dx(b->dxn, t->dlogits, n, v, m->w.wcls, d);
@@ -487,28 +560,25 @@ int sq_train_backward(sq_train_t *t, sq_llama_t *g)
         memset(b->dk, 0, n * kv * sizeof(float));
         memset(b->dv, 0, n * kv * sizeof(float));
         for (size_t h = 0; h < nh; h++) {
-            size_t g_ = h / kv_mul;
+            size_t g = h / kv_mul;
+            if (h % kv_mul == 0)
+                transpose(b->kt, Y->v + g * hs, n, hs, kv);
+            const float *p = Y->p + h * n * n, *dout = b->dao + h * hs;
+            /* dP = dout V^T; dV += P^T dout; dS = P (dP - rowsum(P dP)) / sqrt(hs) */
+            gemm(b->ds, n, dout, d, 1, b->kt, n, n, n, hs, 0, C_LOWER);
+            gemm(b->dv + g * hs, kv, p, 1, n, dout, d, n, hs, n, 1, A_UPPER);
             for (size_t tq = 0; tq < n; tq++) {
-                const float *p = Y->p + (h * n + tq) * n;
-                const float *dout = b->dao + tq * d + h * hs;
-                float sum = 0.0f;
-                for (size_t s = 0; s <= tq; s++) {
-                    const float *vs = Y->v + s * kv + g_ * hs;
-                    float dp = 0.0f;
-                    for (size_t i = 0; i < hs; i++)
-                        dp += dout[i] * vs[i];
-                    b->dp[s] = dp;
-                    sum += p[s] * dp;
-                    axpy(b->dv + s * kv + g_ * hs, p[s], dout, hs);
-                }
-                const float *q = Y->q + tq * d + h * hs;
-                float *dq = b->dq + tq * d + h * hs;
-                for (size_t s = 0; s <= tq; s++) {
-                    float ds = p[s] * (b->dp[s] - sum) / sqhs;
-                    axpy(dq, ds, Y->k + s * kv + g_ * hs, hs);
-                    axpy(b->dk + s * kv + g_ * hs, ds, q, hs);
-                }
+                const float *pr = p + tq * n;
+                float *dr = b->ds + tq * n, sum = 0.0f;
+                for (size_t s = 0; s <= tq; s++)
+                    sum += pr[s] * dr[s];
+                for (size_t s = 0; s <= tq; s++)
+                    dr[s] = pr[s] * (dr[s] - sum) * rsqhs;
+                memset(dr + tq + 1, 0, (n - tq - 1) * sizeof(float));
             }
+            /* dQ = dS K; dK += dS^T Q */
+            gemm(b->dq + h * hs, d, b->ds, n, 1, Y->k + g * hs, kv, n, hs, n, 1, A_LOWER);
+            gemm(b->dk + g * hs, kv, b->ds, 1, n, Y->q + h * hs, d, n, hs, n, 1, A_UPPER);
         }
         rope_rows(t, b->dq, n, d, -1);
         rope_rows(t, b->dk, n, kv, -1);
