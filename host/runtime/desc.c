@@ -38,7 +38,7 @@ static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
     return alen && blen && a < b + blen && b < a + alen;
 }
 
-int sq_gemm_desc_check(const sq_gemm_desc_t *d, uint64_t mem_bytes)
+int sq_gemm_desc_check_shape(const sq_gemm_desc_t *d)
 {
     if (d->flags & ~SQ_GEMM_FLAGS_ALL)
         return sq_err(SQ_ERR_FMT, "unknown gemm flags 0x%x", (unsigned)(d->flags & ~SQ_GEMM_FLAGS_ALL));
@@ -48,6 +48,14 @@ int sq_gemm_desc_check(const sq_gemm_desc_t *d, uint64_t mem_bytes)
         d->k > SQ_GEMM_MAX_DIM)
         return sq_err(SQ_ERR_FMT, "gemm shape %ux%ux%u (MxNxK) outside [1, %u]", (unsigned)d->m,
                       (unsigned)d->n, (unsigned)d->k, SQ_GEMM_MAX_DIM);
+    return 0;
+}
+
+int sq_gemm_desc_check(const sq_gemm_desc_t *d, uint64_t mem_bytes)
+{
+    int rc = sq_gemm_desc_check_shape(d);
+    if (rc)
+        return rc;
     sq_gemm_bytes_t b;
     sq_gemm_desc_bytes(d, &b);
     const struct {

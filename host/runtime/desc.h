@@ -36,6 +36,9 @@ void sq_gemm_desc_bytes(const sq_gemm_desc_t *d, sq_gemm_bytes_t *b);
  * positions that fall inside k (2 per full group of 4). */
 uint64_t sq_gemm_desc_macs(const sq_gemm_desc_t *d);
 
+/* Checks flags and shape only. Returns 0 or SQ_ERR_FMT with the reason. */
+int sq_gemm_desc_check_shape(const sq_gemm_desc_t *d);
+
 /* Checks the fields of one GEMM descriptor against a device memory of
  * mem_bytes (no data reads). Returns 0 or SQ_ERR_FMT with the reason. */
 int sq_gemm_desc_check(const sq_gemm_desc_t *d, uint64_t mem_bytes);
