@@ -25,7 +25,7 @@ static double rnd_unit(uint64_t *s)
  * an extreme so products and sums saturate the epilogue. */
 static void rnd_row(uint64_t *s, int8_t *row, size_t len, int lo, int hi)
 {
-    unsigned mode = (unsigned)(rnd(s) % 8);
+    unsigned mode = (unsigned)(rnd(s) % 16);
     for (size_t i = 0; i < len; i++) {
         int v = lo + (int)(rnd(s) % (uint64_t)(hi - lo + 1));
         row[i] = (int8_t)(mode == 0 ? lo : mode == 1 ? hi : v);
@@ -80,11 +80,11 @@ static int draw_epilogue(sq_gemm_case_t *gc, uint64_t *s)
     if (d->flags & SQ_GEMM_OUT32)
         return 0;
     /* Typical |acc| for uniform int8 operands is ~74^2 * sqrt(k); a scale of
-     * 64 / that, times 2^[-4, 4], spans tiny outputs to heavy saturation. */
+     * 64 / that, times 2^[-5, 2], spans tiny outputs to heavy saturation. */
     double wmag = (d->flags & SQ_GEMM_W4) ? 4.6 : 74.0;
     double natural = 64.0 / (74.0 * wmag * sqrt((double)d->k));
     for (size_t j = 0; j < d->n; j++) {
-        double scale = natural * exp2(8.0 * rnd_unit(s) - 4.0);
+        double scale = natural * exp2(7.0 * rnd_unit(s) - 5.0);
         if (sq_scale_to_fixed(scale, &gc->quant[j].mult, &gc->quant[j].shift) != 0)
             return sq_err(SQ_ERR_ARG, "requant scale %g not representable", scale);
     }
