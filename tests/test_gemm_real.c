@@ -31,13 +31,7 @@ static int capture_linear(void *ctx, int layer, sq_wkind_t kind, const float *x,
     size_t n, k;
     sq_llama_wshape(&c->m->cfg, kind, &n, &k);
     memcpy(c->x[layer][kind] + (size_t)c->pos * k, x, k * sizeof(float));
-    const float *w = sq_llama_wptr(c->m, layer, kind);
-    for (size_t i = 0; i < n; i++) {
-        float acc = 0;
-        for (size_t j = 0; j < k; j++)
-            acc += w[i * k + j] * x[j];
-        y[i] = acc;
-    }
+    sq_llama_linear_f32(c->m, layer, kind, x, y);
     return 0;
 }
 
@@ -60,7 +54,7 @@ static void capture(const sq_llama_t *m, capture_t *c)
     ck_assert_int_ge(n, TOKENS);
     sq_llama_state_t s;
     ck_assert_int_eq(sq_llama_state_build(&s, &m->cfg), 0);
-    sq_llama_exec_t ex = {capture_linear, c};
+    sq_llama_exec_t ex = {.linear = capture_linear, .ctx = c};
     for (c->pos = 0; c->pos < TOKENS; c->pos++)
         ck_assert_int_eq(sq_llama_forward(m, &s, ids[c->pos], c->pos, &ex), 0);
     sq_llama_state_free(&s);
