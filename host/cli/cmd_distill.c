@@ -85,10 +85,12 @@ static void eval_progress(size_t done, size_t total)
 static int score(const sq_llama_t *m, const sq_tokenizer_t *tok, const char *text,
                  const sq_distill_data_t *held, int w8a8, double *ppl_text, double *ppl_held)
 {
-    sq_recipe_t r = {.w8a8 = w8a8};
+    sq_recipe_t r;
     sq_qmodel_t q;
     sq_llama_exec_t ex;
-    int rc = sq_qmodel_build(&q, m, &r);
+    int rc = sq_recipe_parse(w8a8 ? "w8a8" : "fp32", &r);
+    if (!rc)
+        rc = sq_qmodel_build(&q, m, &r);
     if (rc)
         return rc;
     sq_qmodel_exec(&q, &ex);
