@@ -253,7 +253,6 @@ START_TEST(test_int8_grid_roundtrip)
     ck_assert_int_eq(sq_wconstraint_apply(&wc, &one, &one_out, 1, 1), 0);
     ck_assert_float_eq(one_out, 0.3f);
     ck_assert_int_eq(sq_wconstraint_grid(&wc, 5, 0), SQ_ERR_ARG);
-    ck_assert_int_eq(sq_wconstraint_grid(&wc, 4, 0), SQ_ERR_ARG);
 }
 END_TEST
 
@@ -280,6 +279,48 @@ START_TEST(test_int4_grid_groups)
             ck_assert_float_eq_tol(out[g + j], w[g + j], s / 2 + 1e-6f);
         }
     }
+}
+END_TEST
+
+START_TEST(test_keep_zero_pattern)
+{
+    sq_llama_t m;
+    tiny_model(&m, 0, 4);
+    /* prune head 1 of layer 1 (rows 2..3 of wq) and a few scattered weights */
+    float *wq = (float *)sq_llama_wptr(&m, 1, SQ_W_Q);
+    memset(wq + 2 * 8, 0, 2 * 8 * sizeof(float));
+    float *w2 = (float *)sq_llama_wptr(&m, 0, SQ_W_2);
+    w2[0] = w2[13] = w2[95] = 0.0f;
+    sq_constraints_t c;
+    ck_assert_int_eq(sq_constraints_build(&c, &m.cfg), 0);
+    ck_assert_int_eq(sq_constraints_keep(&c, &m, 4, 0), 0);
+    ck_assert_ptr_null(sq_constraints_at(&c, 0, SQ_W_Q)->mask);
+    ck_assert_ptr_null(sq_constraints_at(&c, 0, SQ_W_CLS)->mask);
+    const sq_wconstraint_t *q1 = sq_constraints_at(&c, 1, SQ_W_Q), *f = sq_constraints_at(&c, 0, SQ_W_2);
+    for (int i = 0; i < 64; i++)
+        ck_assert_int_eq(q1->mask[i], i < 16 || i >= 32);
+    for (int i = 0; i < 96; i++)
+        ck_assert_int_eq(f->mask[i], i != 0 && i != 13 && i != 95);
+    /* int4 per row: every row's values are integers times max|row| / 7 */
+    float before = sq_llama_wptr(&m, 0, SQ_W_K)[5];
+    ck_assert_int_eq(sq_constraints_apply(&c, &m), 0);
+    ck_assert_float_eq_tol(sq_llama_wptr(&m, 0, SQ_W_K)[5], before, 0.6f / 7 + 1e-6f);
+    for (int l = 0; l < 2; l++) {
+        const float *w = sq_llama_wptr(&m, l, SQ_W_1);
+        for (int i = 0; i < 12; i++) {
+            float amax = 0.0f;
+            for (int j = 0; j < 8; j++)
+                amax = fmaxf(amax, fabsf(w[i * 8 + j]));
+            for (int j = 0; j < 8; j++) {
+                float qv = w[i * 8 + j] / (amax / 7.0f);
+                ck_assert_float_eq_tol(qv, roundf(qv), 1e-4f);
+            }
+        }
+    }
+    for (int i = 16; i < 32; i++)
+        ck_assert_float_eq(sq_llama_wptr(&m, 1, SQ_W_Q)[i], 0.0f);
+    sq_constraints_free(&c);
+    sq_llama_free(&m);
 }
 END_TEST
 
@@ -397,6 +438,7 @@ Suite *train_suite(void)
     tcase_add_test(tc, test_sp24_mask_matches_encoder);
     tcase_add_test(tc, test_int8_grid_roundtrip);
     tcase_add_test(tc, test_int4_grid_groups);
+    tcase_add_test(tc, test_keep_zero_pattern);
     tcase_add_test(tc, test_distill_recovers_pruned_student);
     tcase_add_test(tc, test_bad_arguments);
     return s;

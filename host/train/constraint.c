@@ -90,8 +90,6 @@ int sq_wconstraint_grid(sq_wconstraint_t *wc, int bits, size_t group)
 {
     if (bits != 0 && bits != 8 && bits != 4)
         return sq_err(SQ_ERR_ARG, "weight grid of %d bits (known: 0, 8, 4)", bits);
-    if (bits == 4 && group < 1)
-        return sq_err(SQ_ERR_ARG, "int4 grid needs a group length >= 1");
     wc->bits = bits;
     wc->group = group;
     return 0;
@@ -133,9 +131,33 @@ int sq_wconstraint_apply(const sq_wconstraint_t *wc, const float *w, float *out,
         }
         free(q);
     } else if (wc->bits == 4) {
+        size_t g = wc->group && wc->group < k ? wc->group : k;
         for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < k; j += wc->group)
-                grid_round(out + i * k + j, j + wc->group <= k ? wc->group : k - j, 7.0f);
+            for (size_t j = 0; j < k; j += g)
+                grid_round(out + i * k + j, j + g <= k ? g : k - j, 7.0f);
+    }
+    return 0;
+}
+
+int sq_constraints_keep(sq_constraints_t *c, const sq_llama_t *m, int bits, size_t group)
+{
+    for (int l = 0; l < c->cfg.n_layers; l++) {
+        for (int kd = 0; kd < SQ_W_COUNT; kd++) {
+            if (kd == SQ_W_CLS && l > 0)
+                continue;
+            size_t n, k;
+            sq_llama_wshape(&c->cfg, (sq_wkind_t)kd, &n, &k);
+            const float *w = sq_llama_wptr(m, l, (sq_wkind_t)kd);
+            sq_wconstraint_t *wc = sq_constraints_at(c, l, (sq_wkind_t)kd);
+            size_t zeros = 0;
+            for (size_t i = 0; i < n * k; i++)
+                zeros += w[i] == 0.0f;
+            int rc = zeros ? sq_wconstraint_mask_nonzero(wc, w, n, k) : 0;
+            if (!rc)
+                rc = sq_wconstraint_grid(wc, bits, group);
+            if (rc)
+                return rc;
+        }
     }
     return 0;
 }

@@ -25,7 +25,7 @@
 typedef struct {
     uint8_t *mask; /* (n, k) 0 = pruned; NULL = dense */
     int bits;      /* 0 = fp32, 8 = int8 per row, 4 = int4 per group */
-    size_t group;  /* int4 group length along k (>= 1) */
+    size_t group;  /* int4 inputs per scale; 0 or >= k: one scale per row */
 } sq_wconstraint_t;
 
 typedef struct {
@@ -46,12 +46,18 @@ sq_wconstraint_t *sq_constraints_at(sq_constraints_t *c, int layer, sq_wkind_t k
 int sq_wconstraint_mask_sp24(sq_wconstraint_t *wc, const float *w, size_t n, size_t k);
 /* Keeps exactly the nonzero entries of w (for weights another pass pruned). */
 int sq_wconstraint_mask_nonzero(sq_wconstraint_t *wc, const float *w, size_t n, size_t k);
-/* Sets the grid: bits 0, 8, or 4 with group >= 1. */
+/* Sets the grid: bits 0, 8 or 4 (group as in sq_wconstraint_t). */
 int sq_wconstraint_grid(sq_wconstraint_t *wc, int bits, size_t group);
 
 /* out (n x k) = the grid applied to the masked w. out may equal w. */
 int sq_wconstraint_apply(const sq_wconstraint_t *wc, const float *w, float *out, size_t n,
                          size_t k);
+
+/* Sets every matrix of c from an already compressed model m: a matrix with
+ * any zero weight keeps exactly its nonzero pattern (whatever pass pruned
+ * it: 2:4, unstructured, heads), and every matrix gets the grid (bits 0, 8
+ * or 4 with group; group >= k means one scale per row). */
+int sq_constraints_keep(sq_constraints_t *c, const sq_llama_t *m, int bits, size_t group);
 
 /* Applies every entry to m's matrices in place. */
 int sq_constraints_apply(const sq_constraints_t *c, sq_llama_t *m);
