@@ -25,6 +25,7 @@ static void help(void)
          "                      kept pair)\n"
          "  --quant Q           none, w8 (int8 weight grid), w8a8 (w8 plus int8 activations in\n"
          "                      training and scoring; default) or w4gG (int4, groups of G)\n"
+         "  --score-only        score --text but do not train on it\n"
          "  --dense-cls         leave the classifier (the tied embedding) unpruned\n"
          "  --steps N           optimizer steps (default 300; 0 = one-shot only)\n"
          "  --batch N           sequences per step (default 8)\n"
@@ -87,7 +88,7 @@ static int score(const sq_llama_t *m, const sq_tokenizer_t *tok, const char *tex
 {
     sq_recipe_t r;
     sq_qmodel_t q;
-    sq_llama_exec_t ex;
+    sq_llama_exec_t ex = {0};
     int rc = sq_recipe_parse(w8a8 ? "w8a8" : "fp32", &r);
     if (!rc)
         rc = sq_qmodel_build(&q, m, &r);
@@ -224,6 +225,7 @@ int sq_cmd_distill(int argc, char **argv)
         {"model", required_argument, NULL, 'm'},   {"tokenizer", required_argument, NULL, 'z'},
         {"text", required_argument, NULL, 'x'},    {"prune", required_argument, NULL, 'p'},
         {"quant", required_argument, NULL, 'q'},   {"dense-cls", no_argument, NULL, 'C'},
+        {"score-only", no_argument, NULL, 'O'},
         {"steps", required_argument, NULL, 'n'},   {"batch", required_argument, NULL, 'b'},
         {"len", required_argument, NULL, 'l'},     {"samples", required_argument, NULL, 'S'},
         {"heldout", required_argument, NULL, 'H'}, {"lr", required_argument, NULL, 'r'},
@@ -231,7 +233,7 @@ int sq_cmd_distill(int argc, char **argv)
         {"seed", required_argument, NULL, 's'},    {"out", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const char *cmd = "distill";
-    int c;
+    int c, score_only = 0;
     optind = 1;
     while ((c = sq_cli_getopt(cmd, argc, argv, opts)) != -1) {
         int bad = 0;
@@ -241,6 +243,7 @@ int sq_cmd_distill(int argc, char **argv)
         case 'x': text_path = optarg; break;
         case 'o': out = optarg; break;
         case 'C': sp.dense_cls = 1; break;
+        case 'O': score_only = 1; break;
         case 'p':
             if (!strcmp(optarg, "2:4") || !strcmp(optarg, "none")) {
                 sp.prune24 = !strcmp(optarg, "2:4");
@@ -316,11 +319,11 @@ int sq_cmd_distill(int argc, char **argv)
                      "distill: sampling training story")) ||
         (rc = sample(&held, teacher, heldout, (int)len, (uint64_t)seed * 1000003u + 500000u,
                      "distill: sampling held-out story")) ||
-        (rc = sq_distill_data_add_text(&train, &cm.tok, text, (int)len)))
+        (!score_only && (rc = sq_distill_data_add_text(&train, &cm.tok, text, (int)len))))
         goto done;
-    size_t ntrain = train.off[train.n], nheld = held.n ? held.off[held.n] : 0;
-    printf("train: %ld teacher stories + %zu calibration stories from %s, %zu tokens; "
-           "held-out: %zu teacher stories, %zu tokens\n",
+    size_t ntrain = train.n ? train.off[train.n] : 0, nheld = held.n ? held.off[held.n] : 0;
+    printf("train: %ld teacher stories + %zu stories of %s, %zu tokens; held-out: %zu teacher "
+           "stories, %zu tokens\n",
            samples, train.n - (size_t)samples, text_path, ntrain, held.n, nheld);
     if ((rc = report("teacher", teacher, &cm.tok, text, &held, &(spec_t){0})) ||
         (rc = sq_train_clone(&student, teacher)) ||
