@@ -3,8 +3,10 @@
  * finite differences on a tiny random model, the constraint grids against the
  * golden numerics, and a short distillation run. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model/llama.h"
 #include "sparq/numerics.h"
@@ -427,6 +429,65 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
+#define MODEL_ARGS "--model " SQ_MODEL_PATH " --tokenizer " SQ_TOK_PATH
+
+static char out[1 << 14], err[4096];
+
+START_TEST(test_cli_distill)
+{
+    static const char *bad[] = {
+        "distill " MODEL_ARGS,                                     /* no --text */
+        "distill " MODEL_ARGS " --text /nonexistent/x.txt",
+        "distill " MODEL_ARGS " --text %s --quant w5",
+        "distill " MODEL_ARGS " --text %s --prune 3:4",
+        "distill " MODEL_ARGS " --text %s --steps -1",
+        "distill " MODEL_ARGS " --text %s --len 1",
+        "distill " MODEL_ARGS " --text %s --bogus",
+        "distill --model /nonexistent.bin --text %s",
+    };
+    const char story[] = "Once upon a time, a cat sat on a mat.<|endoftext|>\nTom had a red "
+                         "ball. He liked to play with it.\n";
+    char *text = sq_tmpfile(story, sizeof story - 1);
+    char args[1024];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(args, sizeof args, bad[i], text);
+        int rc = sq_run_cli(args, out, sizeof out, err, sizeof err);
+        ck_assert_msg(rc == 2, "'%s' exited %d, want 2 (stderr: %s)", args, rc, err);
+        size_t n = strlen(err);
+        ck_assert_msg(n > 0 && strchr(err, '\n') == err + n - 1, "'%s': want one error line, "
+                      "got '%s'", args, err);
+    }
+    char *ckpt = sq_tmpfile("", 0);
+    snprintf(args, sizeof args,
+             "distill " MODEL_ARGS " --text %s --steps 3 --batch 2 --samples 2 --heldout 1 "
+             "--len 24 --out %s",
+             text, ckpt);
+    int rc = sq_run_cli(args, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_ptr_nonnull(strstr(out, "distilled  w8a8      text ppl"));
+    /* the checkpoint loads and is 2:4 + int8: every group of 4 in wq keeps
+     * at most 2 and the rows are on sq_quant_i8's grid */
+    sq_llama_t m;
+    ck_assert_int_eq(sq_llama_load(ckpt, &m), 0);
+    const float *wq = sq_llama_wptr(&m, 2, SQ_W_Q);
+    for (int g = 0; g < 64 * 64 / 4; g++) {
+        int nz = 0;
+        for (int j = 0; j < 4; j++)
+            nz += wq[g * 4 + j] != 0.0f;
+        ck_assert_int_le(nz, 2);
+    }
+    int8_t q[64];
+    float s = sq_quant_i8(wq, 64, q);
+    for (int j = 0; j < 64; j++)
+        ck_assert_float_eq(wq[j], (float)q[j] * s);
+    sq_llama_free(&m);
+    unlink(ckpt);
+    unlink(text);
+    free(ckpt);
+    free(text);
+}
+END_TEST
+
 Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -441,5 +502,6 @@ Suite *train_suite(void)
     tcase_add_test(tc, test_keep_zero_pattern);
     tcase_add_test(tc, test_distill_recovers_pruned_student);
     tcase_add_test(tc, test_bad_arguments);
+    tcase_add_test(tc, test_cli_distill);
     return s;
 }
