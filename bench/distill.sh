@@ -2,7 +2,7 @@
 # Distillation of stories260K under 2:4 + int8 constraints: perplexity before
 # and after N steps, and time per step. Writes bench/results/distill.md.
 #   ./bench/distill.sh                      the runs in RUNS below
-#   RUNS="--steps 100 --dense-cls" ./bench/distill.sh
+#   RUNS="--steps 100 --dense-cls" OUT=bench/results/x.md ./bench/distill.sh
 # One run per line of RUNS (flags of `sparq distill`). Each run samples its
 # own teacher stories (seeded: reruns give the same data) and scores the fp32
 # teacher, the one-shot student and the distilled one.
@@ -14,7 +14,7 @@ RUNS=${RUNS:-"--steps 50 --dense-cls
 --steps 300"}
 TEXT=${TEXT:-../shared/data/tinystories_sample.txt}
 make -s build/sparq
-out=bench/results/distill.md
+out=${OUT:-bench/results/distill.md}
 mkdir -p bench/results
 {
   echo "# Distillation of stories260K (2:4 + w8a8)"
