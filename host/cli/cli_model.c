@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -67,16 +68,21 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
         rc = sq_llama_load(sq_cli_find_model(model), &out->model);
     if (!rc)
         rc = sq_tokenizer_load(sq_cli_find_model(tok), out->model.cfg.vocab_size, &out->tok);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (!rc && sq_recipe_needs_calib(&r)) {
         char *text = sq_cli_read_text(sq_cli_find_data(calib ? calib : SQ_DEFAULT_CALIB));
         rc = text ? sq_calib_collect(&cal, &out->model, &out->tok, text) : SQ_ERR_IO;
         have_cal = !rc;
+        out->calib_tokens = have_cal ? cal.tokens : 0;
         free(text);
     }
     if (!rc)
         rc = sq_qmodel_build(&out->q, &out->model, &r, have_cal ? &cal : NULL);
     if (have_cal)
         sq_calib_free(&cal);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    out->compress_s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     if (rc) {
         sq_cli_error(cmd, "%s", sq_err_msg());
         sq_cli_model_close(out);

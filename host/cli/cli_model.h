@@ -17,6 +17,8 @@ typedef struct {
     sq_tokenizer_t tok;
     sq_qmodel_t q;
     sq_llama_exec_t ex;
+    double compress_s;    /* wall time of calibration + compression */
+    size_t calib_tokens;  /* tokens the calibration ran (0: none needed) */
 } sq_cli_model_t;
 
 /* Loads model + tokenizer (bare names are looked up in models/, then

@@ -109,6 +109,37 @@ static int hinv_upper(const double *h, size_t k, double *u)
     return rc ? sq_err(SQ_ERR_ARG, "gptq: the calibration Hessian is not positive definite") : 0;
 }
 
+/* Scale of the inputs [t0, t1) of a row: max|w| / qmax shrunk by the factor
+ * in CLIP_STEPS steps down to CLIP_MIN that minimises the rounding error
+ * weighted by the Hessian's diagonal (how strongly each input fires). */
+#define CLIP_STEPS 20
+#define CLIP_MIN 0.6
+static float clip_scale(const double *row, size_t t0, size_t t1, const double *h, size_t k,
+                        int bits)
+{
+    float amax = 0.0f;
+    for (size_t c = t0; c < t1; c++)
+        amax = fmaxf(amax, (float)fabs(row[c]));
+    float best = scale_of(amax, bits);
+    if (!(amax > 0))
+        return best;
+    double best_err = INFINITY;
+    for (int step = 0; step <= CLIP_STEPS; step++) {
+        float f = (float)(1.0 - (1.0 - CLIP_MIN) * step / CLIP_STEPS);
+        float s = scale_of(amax * f, bits);
+        double err = 0;
+        for (size_t c = t0; c < t1; c++) {
+            double d = row[c] - (double)quant_one((float)row[c], s, bits) * s;
+            err += d * d * h[c * k + c];
+        }
+        if (err < best_err) {
+            best_err = err;
+            best = s;
+        }
+    }
+    return best;
+}
+
 typedef struct {
     double m;
     size_t i;
@@ -178,12 +209,8 @@ static int gptq(const float *w0, size_t n, size_t k, const sq_quant_opts_t *o, i
     for (size_t t = 0; t < k && !rc; t++) {
         if (t % o->group == 0) {
             size_t t1 = t + o->group < k ? t + o->group : k;
-            for (size_t i = 0; i < n; i++) {
-                float amax = 0.0f;
-                for (size_t c = t; c < t1; c++)
-                    amax = fmaxf(amax, (float)fabs(w[i * k + c]));
-                scale[i * ng + t / o->group] = scale_of(amax, o->bits);
-            }
+            for (size_t i = 0; i < n; i++)
+                scale[i * ng + t / o->group] = clip_scale(w + i * k, t, t1, o->h, k, o->bits);
         }
         if (o->sp24 && t % 4 == 0)
             rc = choose_mask(w, u, n, k, t, t + 4 < k ? t + 4 : k, o, mask);
