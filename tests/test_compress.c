@@ -463,7 +463,7 @@ static double ppl_of(const sq_llama_t *m, const sq_tokenizer_t *t, const char *t
     sq_recipe_t r;
     ck_assert_int_eq(sq_recipe_parse(recipe, &r), 0);
     sq_qmodel_t q;
-    ck_assert_msg(sq_qmodel_build(&q, m, &r, cal) == 0, "%s: %s", recipe, sq_err_msg());
+    ck_assert_msg(sq_qmodel_build_calib(&q, m, &r, cal) == 0, "%s: %s", recipe, sq_err_msg());
     sq_llama_exec_t ex;
     sq_qmodel_exec(&q, &ex);
     sq_eval_result_t res;

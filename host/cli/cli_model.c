@@ -78,7 +78,7 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
         free(text);
     }
     if (!rc)
-        rc = sq_qmodel_build(&out->q, &out->model, &r, have_cal ? &cal : NULL);
+        rc = sq_qmodel_build_calib(&out->q, &out->model, &r, have_cal ? &cal : NULL);
     if (have_cal)
         sq_calib_free(&cal);
     clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -60,13 +60,7 @@ static int observe(void *vctx, int layer, sq_wkind_t kind, const float *x, float
     }
     if (kind == SQ_W_CLS)
         c->tokens++;
-    for (size_t i = 0; i < n; i++) {
-        const float *row = w + i * k;
-        float v = 0.0f;
-        for (size_t t = 0; t < k; t++)
-            v += row[t] * x[t];
-        y[i] = v;
-    }
+    sq_llama_linear_f32(ctx->m, layer, kind, x, y);
     return 0;
 }
 
@@ -94,7 +88,7 @@ int sq_calib_collect(sq_calib_t *c, const sq_llama_t *m, const sq_tokenizer_t *t
         return sq_err(SQ_ERR_MEM, "calibration: out of memory");
     }
     ctx_t ctx = {c, m};
-    sq_llama_exec_t ex = {observe, &ctx};
+    sq_llama_exec_t ex = {.linear = observe, .ctx = &ctx};
     sq_eval_result_t r;
     rc = sq_eval_text(m, t, text, &ex, NULL, &r);
     if (rc) {

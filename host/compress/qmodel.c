@@ -182,8 +182,13 @@ done:
     return rc;
 }
 
-int sq_qmodel_build(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r,
-                    const sq_calib_t *calib)
+int sq_qmodel_build(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r)
+{
+    return sq_qmodel_build_calib(q, m, r, NULL);
+}
+
+int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r,
+                          const sq_calib_t *calib)
 {
     memset(q, 0, sizeof *q);
     q->model = m;
@@ -274,8 +279,7 @@ static int linear(void *ctx, int layer, sq_wkind_t kind, const float *x, float *
 
 void sq_qmodel_exec(sq_qmodel_t *q, sq_llama_exec_t *ex)
 {
-    ex->ctx = q;
-    ex->linear = q->layers ? linear : NULL;
+    *ex = (sq_llama_exec_t){.linear = q->layers ? linear : NULL, .ctx = q};
 }
 
 /* fp32 parameters outside the linear layers: embedding and norms. */

@@ -32,17 +32,20 @@ typedef struct {
     sq_qscratch_t scratch;
 } sq_qmodel_t;
 
-/* Compresses m's linear layers per r (m must outlive q). calib may be NULL
- * unless sq_recipe_needs_calib(r). With an identity recipe q holds no layers
- * and runs fp32. */
-int sq_qmodel_build(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r,
-                    const sq_calib_t *calib);
+/* Compresses m's linear layers per r (m must outlive q), with calibration
+ * statistics from calib when sq_recipe_needs_calib(r) (otherwise calib may be
+ * NULL). With an identity recipe q holds no layers and runs fp32. */
+int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r,
+                          const sq_calib_t *calib);
+/* The same for recipes that need no calibration. */
+int sq_qmodel_build(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r);
 void sq_qmodel_free(sq_qmodel_t *q);
 
 /* The compressed layer for (layer, kind), or NULL with an identity recipe. */
 const sq_clinear_t *sq_qmodel_layer(const sq_qmodel_t *q, int layer, sq_wkind_t kind);
 
-/* Fills ex so sq_llama_forward runs q's layers (fp32 when q has none). */
+/* Fills ex so sq_llama_forward runs q's layers (fp32 when q has none); no
+ * host_op observer (set one afterwards if wanted). */
 void sq_qmodel_exec(sq_qmodel_t *q, sq_llama_exec_t *ex);
 
 /* Bytes of the fp32 model (every weight once) and of the compressed one
