@@ -19,12 +19,6 @@ const sq_clinear_t *sq_qmodel_layer(const sq_qmodel_t *q, int layer, sq_wkind_t 
     return q->layers ? &q->layers[(size_t)layer * SQ_W_COUNT + kind] : NULL;
 }
 
-static int has_layer(const sq_llama_config_t *c, int layer, int kind)
-{
-    (void)c;
-    return kind != SQ_W_CLS || layer == 0;
-}
-
 void sq_qmodel_free(sq_qmodel_t *q)
 {
     if (!q)
@@ -111,8 +105,8 @@ static int lowrank_rank(const sq_recipe_t *r, const double *s, size_t p)
 
 /* Factorizes w (n, k) as U (n, rank).V (rank, k) with the singular values
  * split evenly (sqrt on each side) so both factors quantize alike; the
- * factor V's Hessian is h and U's is V.h.V^T. Sets *rank = 0 when the rank
- * would not be below min(n, k). */
+ * factor V's Hessian is h and U's is V.h.V^T. A layer whose factors would
+ * not be smaller than W (rank (n + k) >= n k) stays one dense leaf. */
 static int build_lowrank(sq_clinear_t *cl, const float *w, size_t n, size_t k, const double *h,
                          float amax, const sq_recipe_t *r, float *scratch_w)
 {
@@ -125,7 +119,7 @@ static int build_lowrank(sq_clinear_t *cl, const float *w, size_t n, size_t k, c
     if (!rc)
         rc = sq_svd(w, n, k, u, s, vt);
     size_t rank = rc ? 0 : (size_t)lowrank_rank(r, s, p);
-    if (!rc && rank >= p) {
+    if (!rc && rank * (n + k) >= n * k) {
         memcpy(scratch_w, w, n * k * sizeof *w);
         cl->nf = 1;
         rc = build_leaf(&cl->f[0], scratch_w, n, k, h, amax, r);
@@ -231,8 +225,8 @@ int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t
             sq_prune_heads_pick(calib->head_score + (size_t)l * c->n_heads, c->n_heads, r->heads,
                                 removed);
         for (int kd = 0; kd < SQ_W_COUNT && !rc; kd++) {
-            if (!has_layer(c, l, kd))
-                continue;
+            if (kd == SQ_W_CLS && l > 0)
+                continue; /* one classifier, at layer 0 */
             size_t n, k;
             sq_llama_wshape(c, (sq_wkind_t)kd, &n, &k);
             memcpy(w, sq_llama_wptr(m, l, (sq_wkind_t)kd), n * k * sizeof *w);
@@ -247,11 +241,24 @@ int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t
             const double *h = calib ? sq_calib_hessian(calib, l, (sq_wkind_t)kd) : NULL;
             float amax = calib ? sq_calib_amax(calib, l, (sq_wkind_t)kd) : 0.0f;
             sq_clinear_t *cl = &q->layers[(size_t)l * SQ_W_COUNT + kd];
-            if (r->rank || r->energy > 0) {
-                rc = build_lowrank(cl, w, n, k, h, amax, r, w2);
+            /* The classifier (often the embedding table itself) is only
+             * quantized: pruning, factorizing and sharing target the blocks,
+             * as SparseGPT and Wanda leave the head dense. */
+            sq_recipe_t rl = *r;
+            if (kd == SQ_W_CLS) {
+                rl.sparsity = 0;
+                rl.sp24 = 0;
+                rl.rank = 0;
+                rl.energy = 0;
+                rl.share = 0;
+            }
+            if (rl.rank || rl.energy > 0) {
+                rc = build_lowrank(cl, w, n, k, h, amax, &rl, w2);
+            } else if (!rl.wbits && kd == SQ_W_CLS) {
+                cl->nf = 0; /* stays the fp32 matrix of the model */
             } else {
                 cl->nf = 1;
-                rc = build_leaf(&cl->f[0], w, n, k, h, amax, r);
+                rc = build_leaf(&cl->f[0], w, n, k, h, amax, &rl);
             }
             if (rc) {
                 sq_qlinear_free(&cl->f[0]);
@@ -271,6 +278,10 @@ static int linear(void *ctx, int layer, sq_wkind_t kind, const float *x, float *
 {
     sq_qmodel_t *q = ctx;
     const sq_clinear_t *cl = sq_qmodel_layer(q, layer, kind);
+    if (cl->nf == 0) {
+        sq_llama_linear_f32(q->model, layer, kind, x, y);
+        return 0;
+    }
     if (cl->nf == 1)
         return sq_qlinear_run(&cl->f[0], x, y, &q->scratch);
     int rc = sq_qlinear_run(&cl->f[0], x, q->mid, &q->scratch);
@@ -315,6 +326,11 @@ size_t sq_qmodel_bytes(const sq_qmodel_t *q)
             const sq_clinear_t *cl = sq_qmodel_layer(q, l, (sq_wkind_t)kd);
             for (int f = 0; f < cl->nf; f++)
                 b += sq_qlinear_bytes(&cl->f[f]);
+            if (kd == SQ_W_CLS && l == 0 && cl->nf == 0 && !c->shared_classifier) {
+                size_t n, k;
+                sq_llama_wshape(c, SQ_W_CLS, &n, &k);
+                b += n * k * sizeof(float);
+            }
         }
     return b;
 }
