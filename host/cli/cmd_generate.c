@@ -14,7 +14,7 @@ static void help(void)
     puts("usage: sparq generate [flags]\n"
          "  --model FILE        llama2.c checkpoint (default " SQ_DEFAULT_MODEL ")\n"
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
-         "  --recipe R          compression recipe: fp32 (default) or w8a8\n"
+         "  --recipe R          compression recipe (default fp32; docs/compression.md)\n"
          "  --prompt TEXT       text to continue (default: start from BOS)\n"
          "  --steps N           positions to run, prompt included (default 256, at most the context)\n"
          "  --temperature T     0 = greedy (default 1.0)\n"
@@ -79,7 +79,7 @@ int sq_cmd_generate(int argc, char **argv)
         return SQ_EXIT_USAGE;
     }
     sq_cli_model_t cm;
-    int rc = sq_cli_model_open("generate", model, tok, recipe, &cm);
+    int rc = sq_cli_model_open("generate", model, tok, recipe, NULL, &cm);
     if (rc)
         return rc;
     const sq_llama_t *m = &cm.model;
