@@ -157,30 +157,6 @@ static int write_checkpoint(const char *path, const sq_llama_t *m)
     return 0;
 }
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = len >= 0 ? malloc((size_t)len + 1) : NULL;
-    if (text && fread(text, 1, (size_t)len, f) != (size_t)len) {
-        free(text);
-        text = NULL;
-    }
-    fclose(f);
-    if (text) {
-        text[len] = 0;
-        if (strlen(text) != (size_t)len) {
-            free(text);
-            text = NULL;
-        }
-    }
-    return text;
-}
-
 /* Teacher samples one story at a time so a person sees progress. */
 static int sample(sq_distill_data_t *d, const sq_llama_t *teacher, long n, int len, uint64_t seed,
                   const char *what)
@@ -283,13 +259,13 @@ int sq_cmd_distill(int argc, char **argv)
         sq_cli_error(cmd, "--text FILE is required");
         return SQ_EXIT_USAGE;
     }
-    char *text = read_text(text_path);
+    char *text = sq_cli_read_text(text_path);
     if (!text) {
-        sq_cli_error(cmd, "cannot read text '%s' (missing, unreadable or contains NUL)", text_path);
+        sq_cli_error(cmd, "%s", sq_err_msg());
         return SQ_EXIT_USAGE;
     }
     sq_cli_model_t cm;
-    int rc = sq_cli_model_open(cmd, model, tok, "fp32", &cm);
+    int rc = sq_cli_model_open(cmd, model, tok, "fp32", NULL, &cm);
     if (rc) {
         free(text);
         return rc;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compress/quant.h"
 #include "sparq/numerics.h"
 #include "util/err.h"
 
@@ -95,22 +96,6 @@ int sq_wconstraint_grid(sq_wconstraint_t *wc, int bits, size_t group)
     return 0;
 }
 
-/* Rounds x (n values) to the symmetric grid scale * [-qmax, qmax]. The int4
- * rule lives here until the compression passes define one in numerics. */
-static void grid_round(float *x, size_t n, float qmax)
-{
-    float amax = 0.0f;
-    for (size_t i = 0; i < n; i++)
-        amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
-    if (amax == 0.0f)
-        return;
-    float s = amax / qmax;
-    for (size_t i = 0; i < n; i++) {
-        float r = roundf(x[i] / s);
-        x[i] = (r > qmax ? qmax : r < -qmax ? -qmax : r) * s;
-    }
-}
-
 int sq_wconstraint_apply(const sq_wconstraint_t *wc, const float *w, float *out, size_t n,
                          size_t k)
 {
@@ -120,23 +105,23 @@ int sq_wconstraint_apply(const sq_wconstraint_t *wc, const float *w, float *out,
         for (size_t i = 0; i < n * k; i++)
             if (!wc->mask[i])
                 out[i] = 0.0f;
-    if (wc->bits == 8) {
-        int8_t *q = malloc(k);
-        if (!q)
-            return sq_err(SQ_ERR_MEM, "out of memory rounding a %zux%zu matrix", n, k);
-        for (size_t i = 0; i < n; i++) {
-            float s = sq_quant_i8(out + i * k, k, q);
-            for (size_t j = 0; j < k; j++)
-                out[i * k + j] = (float)q[j] * s;
-        }
-        free(q);
-    } else if (wc->bits == 4) {
-        size_t g = wc->group && wc->group < k ? wc->group : k;
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < k; j += g)
-                grid_round(out + i * k + j, j + g <= k ? g : k - j, 7.0f);
-    }
-    return 0;
+    if (!wc->bits)
+        return 0;
+    /* the compression passes' round-to-nearest quantizer, so the grid is
+     * theirs by construction */
+    sq_quant_opts_t qo = {.bits = wc->bits,
+                          .group = wc->bits == 4 && wc->group && wc->group < k ? wc->group : k};
+    size_t ng = sq_quant_groups(k, qo.group);
+    int8_t *q = malloc(n * k);
+    float *scale = malloc(n * ng * sizeof *scale);
+    int rc = q && scale ? sq_quant_weights(out, n, k, &qo, q, scale)
+                        : sq_err(SQ_ERR_MEM, "out of memory rounding a %zux%zu matrix", n, k);
+    for (size_t i = 0; i < n && !rc; i++)
+        for (size_t j = 0; j < k; j++)
+            out[i * k + j] = (float)q[i * k + j] * scale[i * ng + j / qo.group];
+    free(q);
+    free(scale);
+    return rc;
 }
 
 int sq_constraints_keep(sq_constraints_t *c, const sq_llama_t *m, int bits, size_t group)

@@ -2,14 +2,13 @@
  * mask per linear matrix (2:4, unstructured, pruned heads: any zero pattern)
  * and a quantization grid (int8 per output channel, int4 per group).
  *
- * Grids
- * - int8: per output row, the rule of sq_quant_i8 (scale max|w| / 127, round
- *   half away from zero, clamp to +-127), taken after masking. A weight on
- *   this grid quantizes back to the same int8 value with sq_quant_i8, so the
- *   w8a8 recipe runs exactly the integers the student trained with.
- * - int4: per group of `group` consecutive k positions of a row, scale
- *   max|w| / 7, round half away from zero, clamp to +-7 (symmetric like int8;
- *   -8 is never produced).
+ * Grids: round to nearest by the compression passes' quantizer
+ * (sq_quant_weights in host/compress/quant.h, no Hessian), taken after
+ * masking:
+ * - int8: one scale per output row, sq_quant_i8's rule (scale max|w| / 127).
+ *   A weight on this grid quantizes back to the same int8 value, so the w8a8
+ *   recipe runs exactly the integers the student trained with.
+ * - int4: one scale per `group` consecutive inputs of a row (max|w| / 7).
  * sq_constraints_hook turns a set into an sq_distill_hook_t: the forward pass
  * sees mask-then-grid weights, and after every step the master weights'
  * pruned entries are set back to 0. */
