@@ -1,0 +1,184 @@
+/* sparq info FILE: what a model file holds (.sqm, llama2.c .bin, safetensors,
+ * GGUF), told apart by content, not by name. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "sqm/sqm.h"
+#include "util/bytes.h"
+#include "util/err.h"
+
+#define CMD "info"
+
+typedef struct {
+    const char *name;
+    const char *dtype;
+    uint32_t ndim;
+    uint64_t shape[8];
+    uint64_t numel;
+    uint64_t bytes; /* as stored in the file */
+} row_t;
+
+typedef struct {
+    row_t *rows;
+    size_t n, cap;
+} table_t;
+
+static int table_add(table_t *t, row_t r)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        row_t *rows = realloc(t->rows, cap * sizeof *rows);
+        if (!rows)
+            return sq_err(SQ_ERR_MEM, "out of memory");
+        t->rows = rows;
+        t->cap = cap;
+    }
+    t->rows[t->n++] = r;
+    return 0;
+}
+
+static void print_shape(const row_t *r)
+{
+    char buf[128];
+    size_t len = 0;
+    for (uint32_t d = 0; d < r->ndim && len < sizeof buf; d++)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%llu", d ? "x" : "",
+                                (unsigned long long)r->shape[d]);
+    printf("%-20s", buf);
+}
+
+/* Per-tensor lines (with --tensors), then totals per dtype and the ratio of
+ * the stored bytes to the same parameters in fp32. */
+static void print_table(const table_t *t, int list)
+{
+    if (list) {
+        printf("%-40s %-10s %-20s %14s\n", "tensor", "dtype", "shape", "bytes");
+        for (size_t i = 0; i < t->n; i++) {
+            const row_t *r = &t->rows[i];
+            printf("%-40s %-10s ", r->name, r->dtype);
+            print_shape(r);
+            printf(" %14llu\n", (unsigned long long)r->bytes);
+        }
+        printf("\n");
+    }
+    printf("%-10s %8s %14s %14s\n", "dtype", "tensors", "params", "bytes");
+    uint64_t numel = 0, bytes = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const char *dt = t->rows[i].dtype;
+        size_t first = 0;
+        while (strcmp(t->rows[first].dtype, dt))
+            first++;
+        numel += t->rows[i].numel;
+        bytes += t->rows[i].bytes;
+        if (first != i)
+            continue;
+        uint64_t cn = 0, ce = 0, cb = 0;
+        for (size_t j = i; j < t->n; j++) {
+            if (strcmp(t->rows[j].dtype, dt))
+                continue;
+            cn++;
+            ce += t->rows[j].numel;
+            cb += t->rows[j].bytes;
+        }
+        printf("%-10s %8llu %14llu %14llu\n", dt, (unsigned long long)cn, (unsigned long long)ce,
+               (unsigned long long)cb);
+    }
+    printf("%-10s %8zu %14llu %14llu\n", "total", t->n, (unsigned long long)numel,
+           (unsigned long long)bytes);
+    printf("fp32 bytes %llu, compression %.2fx against fp32\n", (unsigned long long)(numel * 4),
+           bytes ? (double)(numel * 4) / (double)bytes : 0.0);
+}
+
+static int info_sqm(const char *path, uint8_t *data, size_t n, int list)
+{
+    sq_sqm_t *m;
+    int rc = sq_sqm_parse(data, n, &m);
+    if (rc)
+        return rc;
+    const sq_sqm_config_t *c = sq_sqm_config(m);
+    printf("file      %s (.sqm v%u, %zu bytes)\n", path, SQ_SQM_VERSION, n);
+    printf("config    arch %s, dim %u, hidden %u, layers %u, heads %u, kv heads %u, vocab %u, "
+           "seq %u, rope theta %g, norm eps %g%s\n",
+           c->arch[0] ? c->arch : "-", c->dim, c->hidden_dim, c->n_layers, c->n_heads,
+           c->n_kv_heads, c->vocab_size, c->seq_len, (double)c->rope_theta, (double)c->norm_eps,
+           (c->flags & SQ_SQM_SHARED_CLASSIFIER) ? ", shared classifier" : "");
+    table_t t = {0};
+    char (*names)[96] = calloc(sq_sqm_count(m) + 1, sizeof *names);
+    if (!names) {
+        sq_sqm_free(m);
+        return sq_err(SQ_ERR_MEM, "out of memory");
+    }
+    for (size_t i = 0; i < sq_sqm_count(m) && !rc; i++) {
+        const sq_sqm_tensor_t *x = sq_sqm_tensor(m, i);
+        row_t r = {.name = x->name, .dtype = sq_sqm_dtype_name(x->dtype), .ndim = x->ndim,
+                   .numel = sq_sqm_numel(x), .bytes = sq_sqm_payload_bytes(x)};
+        memcpy(r.shape, x->shape, x->ndim * sizeof x->shape[0]);
+        if (x->scale_kind != SQ_SQM_SCALE_NONE) {
+            /* the scale granularity is part of what a tensor's dtype means here */
+            const char *kind = x->scale_kind == SQ_SQM_SCALE_TENSOR ? "t"
+                               : x->scale_kind == SQ_SQM_SCALE_ROW  ? "row"
+                                                                    : "g";
+            if (x->scale_kind == SQ_SQM_SCALE_GROUP)
+                snprintf(names[i], sizeof names[i], "%s/%s%u", r.dtype, kind, x->group_size);
+            else
+                snprintf(names[i], sizeof names[i], "%s/%s", r.dtype, kind);
+            r.dtype = names[i];
+        }
+        rc = table_add(&t, r);
+    }
+    if (!rc)
+        print_table(&t, list);
+    free(names);
+    free(t.rows);
+    sq_sqm_free(m);
+    return rc;
+}
+
+int sq_cmd_info(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"tensors", no_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int list = 0, c;
+    while ((c = sq_cli_getopt(CMD, argc, argv, opts)) != -1) {
+        switch (c) {
+        case 't':
+            list = 1;
+            break;
+        case 'h':
+            printf("usage: sparq info [--tensors] FILE\n"
+                   "Summarises a model file: .sqm, llama2.c .bin, safetensors or GGUF.\n"
+                   "  -t, --tensors   list every tensor (name, dtype, shape, bytes)\n");
+            return 0;
+        default:
+            return SQ_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        sq_cli_error(CMD, "expected one FILE (see sparq info --help)");
+        return SQ_EXIT_USAGE;
+    }
+    const char *path = argv[optind];
+    uint8_t *data;
+    size_t n;
+    int rc = sq_file_read(path, &data, &n);
+    if (rc) {
+        sq_cli_error(CMD, "%s", sq_err_msg());
+        return rc == SQ_ERR_IO ? SQ_EXIT_USAGE : SQ_EXIT_FAIL;
+    }
+    if (n >= 8 && !memcmp(data, SQ_SQM_MAGIC, 8)) {
+        rc = info_sqm(path, data, n, list);
+    } else {
+        free(data);
+        rc = sq_err(SQ_ERR_FMT, "not a .sqm, llama2.c, safetensors or GGUF file");
+    }
+    if (rc) {
+        sq_cli_error(CMD, "%s: %s", path, sq_err_msg());
+        return SQ_EXIT_FAIL;
+    }
+    return 0;
+}
