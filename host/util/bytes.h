@@ -101,6 +101,28 @@ static inline uint32_t sq_f32_bits(float f)
     return b;
 }
 
+/* IEEE binary16 -> binary32, exact for every input (subnormals, inf, NaN). */
+static inline float sq_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF;
+    if (exp == 0x1F)
+        return sq_f32_from_bits(sign | 0x7F800000u | (man << 13));
+    if (exp == 0) {
+        if (man == 0)
+            return sq_f32_from_bits(sign);
+        /* subnormal: man * 2^-24 */
+        float f = (float)man * (1.0f / 16777216.0f);
+        return sign ? -f : f;
+    }
+    return sq_f32_from_bits(sign | ((exp + 112) << 23) | (man << 13));
+}
+
+/* bfloat16 is the top half of a binary32. */
+static inline float sq_bf16_to_f32(uint16_t h)
+{
+    return sq_f32_from_bits((uint32_t)h << 16);
+}
+
 static inline int sq_rd_f32(sq_rd_t *r, float *v)
 {
     uint32_t b;
