@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "model/safetensors.h"
 #include "sqm/sqm.h"
 #include "util/bytes.h"
 #include "util/err.h"
@@ -136,6 +137,35 @@ static int info_sqm(const char *path, uint8_t *data, size_t n, int list)
     return rc;
 }
 
+static int info_safetensors(const char *path, uint8_t *data, size_t n, int list)
+{
+    sq_st_t *st;
+    int rc = sq_st_parse(data, n, &st);
+    if (rc)
+        return rc;
+    const char *fmt = sq_st_metadata(st, "format");
+    printf("file      %s (safetensors, %zu bytes%s%s)\n", path, n, fmt ? ", format " : "",
+           fmt ? fmt : "");
+    table_t t = {0};
+    for (size_t i = 0; i < sq_st_count(st) && !rc; i++) {
+        const sq_st_tensor_t *x = sq_st_tensor(st, i);
+        row_t r = {.name = x->name, .dtype = sq_st_dtype_name(x->dtype), .ndim = x->ndim,
+                   .numel = x->numel, .bytes = x->nbytes};
+        memcpy(r.shape, x->shape, x->ndim * sizeof x->shape[0]);
+        rc = table_add(&t, r);
+    }
+    if (!rc)
+        print_table(&t, list);
+    free(t.rows);
+    sq_st_free(st);
+    return rc;
+}
+
+static int is_safetensors(const uint8_t *data, size_t n)
+{
+    return n >= 9 && sq_le_get(data, 8) <= n - 8 && data[8] == '{';
+}
+
 int sq_cmd_info(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -172,6 +202,8 @@ int sq_cmd_info(int argc, char **argv)
     }
     if (n >= 8 && !memcmp(data, SQ_SQM_MAGIC, 8)) {
         rc = info_sqm(path, data, n, list);
+    } else if (is_safetensors(data, n)) {
+        rc = info_safetensors(path, data, n, list);
     } else {
         free(data);
         rc = sq_err(SQ_ERR_FMT, "not a .sqm, llama2.c, safetensors or GGUF file");
