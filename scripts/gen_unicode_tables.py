@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes host/model/unicode_tab.c: the Unicode data BERT's uncased text
-normalisation needs (HF tokenizers' BertNormalizer + BertPreTokenizer), from
-Python's unicodedata. Re-run when moving to a newer Unicode version:
+normalisation (HF tokenizers' BertNormalizer + BertPreTokenizer) and the
+GPT-2 byte-level BPE pre-tokenizer need, from Python's unicodedata. Re-run when moving to a newer Unicode version:
     .venv/bin/python scripts/gen_unicode_tables.py > host/model/unicode_tab.c
 """
 import sys
@@ -10,20 +10,41 @@ import unicodedata as ud
 MAX = 0x110000
 
 
-def klass(cp):
+# Flag bits, as in host/model/unicode_tab.h
+BERT_SPACE, BERT_CONTROL, BERT_PUNCT, LETTER, NUMBER, SPACE = 1, 2, 4, 8, 16, 32
+# Unicode White_Space (what \\s matches in the GPT-2 pre-tokenizer regex)
+WHITE_SPACE = set(range(0x9, 0xE)) | {0x20, 0x85, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F,
+                                      0x3000} | set(range(0x2000, 0x200B))
+
+
+def bert(cp):
     c = chr(cp)
     cat = ud.category(c)
     if c in "\t\n\r":
-        return 1
+        return BERT_SPACE
     if cp == 0 or cp == 0xFFFD or cat.startswith("C"):
-        return 2
+        return BERT_CONTROL
     if c.isspace() or cat == "Zs":
-        return 1
+        return BERT_SPACE
     if (33 <= cp <= 47) or (58 <= cp <= 64) or (91 <= cp <= 96) or (123 <= cp <= 126):
-        return 3
+        return BERT_PUNCT
     if cat.startswith("P"):
-        return 3
+        return BERT_PUNCT
     return 0
+
+
+def flags(cp):
+    if 0xD800 <= cp <= 0xDFFF:
+        return BERT_CONTROL
+    cat = ud.category(chr(cp))
+    f = bert(cp)
+    if cat.startswith("L"):
+        f |= LETTER
+    if cat.startswith("N"):
+        f |= NUMBER
+    if cp in WHITE_SPACE:
+        f |= SPACE
+    return f
 
 
 def fold(cp):
@@ -53,10 +74,7 @@ def main():
     ranges = []
     cur = None
     for cp in range(MAX):
-        if 0xD800 <= cp <= 0xDFFF:
-            k = 2
-        else:
-            k = klass(cp)
+        k = flags(cp)
         if cur and cur[2] == k and cur[1] == cp - 1:
             cur[1] = cp
         else:
@@ -71,7 +89,7 @@ def main():
     out.write("};\nconst size_t sq_uc_n_classes = sizeof sq_uc_classes / sizeof sq_uc_classes[0];\n\n")
     maps, flat = [], []
     for cp in range(MAX):
-        if 0xD800 <= cp <= 0xDFFF or klass(cp) == 2:
+        if 0xD800 <= cp <= 0xDFFF or bert(cp) == BERT_CONTROL:
             continue
         if HANGUL_FIRST <= cp <= HANGUL_LAST:
             assert fold(cp) == hangul(cp), hex(cp)
@@ -86,7 +104,22 @@ def main():
     out.write("};\n\nconst sq_uc_fold_t sq_uc_folds[] = {\n")
     for cp, off, n in maps:
         out.write("    {0x%X, %d, %d},\n" % (cp, off, n))
-    out.write("};\nconst size_t sq_uc_n_folds = sizeof sq_uc_folds / sizeof sq_uc_folds[0];\n")
+    out.write("};\nconst size_t sq_uc_n_folds = sizeof sq_uc_folds / sizeof sq_uc_folds[0];\n\n")
+    out.write("""unsigned sq_uc_flags(uint32_t cp)
+{
+    size_t lo = 0, hi = sq_uc_n_classes;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (cp < sq_uc_classes[mid].lo)
+            hi = mid;
+        else if (cp > sq_uc_classes[mid].hi)
+            lo = mid + 1;
+        else
+            return sq_uc_classes[mid].flags;
+    }
+    return 0;
+}
+""")
 
 
 main()

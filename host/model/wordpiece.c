@@ -150,19 +150,11 @@ int32_t sq_wp_id(const sq_wp_t *wp, const char *token)
 /* ---------------------------------------------------------------------------
  * Normalisation */
 
+/* 1 whitespace, 2 removed, 3 punctuation, 0 other */
 static int uc_class(uint32_t cp)
 {
-    size_t lo = 0, hi = sq_uc_n_classes;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (cp < sq_uc_classes[mid].lo)
-            hi = mid;
-        else if (cp > sq_uc_classes[mid].hi)
-            lo = mid + 1;
-        else
-            return sq_uc_classes[mid].klass;
-    }
-    return 0;
+    unsigned f = sq_uc_flags(cp);
+    return (f & SQ_UC_BERT_SPACE) ? 1 : (f & SQ_UC_BERT_CONTROL) ? 2 : (f & SQ_UC_BERT_PUNCT) ? 3 : 0;
 }
 
 static int is_cjk(uint32_t cp)
