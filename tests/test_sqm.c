@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "sparq/numerics.h"
+#include "model/llama.h"
 #include "sqm/sqm.h"
+#include "sqm/sqm_llama.h"
 #include "testutil.h"
 #include "util/bytes.h"
 #include "util/crc32.h"
@@ -609,6 +611,70 @@ START_TEST(test_cli_info)
 }
 END_TEST
 
+/* stories260K -> .sqm (f32) -> fp32 model: every weight bit-identical; the
+ * CLI generates the same text from either file. */
+START_TEST(test_llama_roundtrip)
+{
+    sq_llama_t m, back;
+    ck_assert_msg(sq_llama_load(SQ_MODEL_PATH, &m) == 0, "%s", sq_err_msg());
+    sq_sqm_t *s;
+    ck_assert_msg(sq_sqm_from_llama(&m, &s) == 0, "%s", sq_err_msg());
+    ck_assert_uint_eq(sq_sqm_count(s), 1 + 9 * (size_t)m.cfg.n_layers + 1 +
+                                           (m.cfg.shared_classifier ? 0 : 1));
+    char *path = sq_tmpfile("", 0);
+    ck_assert_int_eq(sq_sqm_write(s, path), 0);
+    sq_sqm_free(s);
+    ck_assert_msg(sq_sqm_read(path, &s) == 0, "%s", sq_err_msg());
+    ck_assert_msg(sq_sqm_to_llama(s, &back) == 0, "%s", sq_err_msg());
+    assert_bytes_eq(&back.cfg, &m.cfg, sizeof m.cfg, "config");
+    const float *a[] = {m.w.token_embedding, m.w.rms_att, m.w.rms_ffn, m.w.rms_final};
+    const float *b[] = {back.w.token_embedding, back.w.rms_att, back.w.rms_ffn, back.w.rms_final};
+    size_t d = (size_t)m.cfg.dim, l = (size_t)m.cfg.n_layers;
+    size_t n[] = {(size_t)m.cfg.vocab_size * d, l * d, l * d, d};
+    for (int i = 0; i < 4; i++)
+        assert_bytes_eq(a[i], b[i], 4 * n[i], "norm/embedding");
+    for (int k = 0; k < SQ_W_CLS; k++) {
+        size_t wn, wk;
+        sq_llama_wshape(&m.cfg, (sq_wkind_t)k, &wn, &wk);
+        assert_bytes_eq(sq_llama_wptr(&m, 0, (sq_wkind_t)k), sq_llama_wptr(&back, 0, (sq_wkind_t)k),
+                        4 * l * wn * wk, sq_wkind_name[k]);
+    }
+    sq_sqm_free(s);
+    sq_llama_free(&back);
+
+    char args[512], out_bin[4096], out_sqm[4096], err[1024];
+    snprintf(args, sizeof args,
+             "generate --model %s --tokenizer %s --temperature 0 --steps 40", SQ_MODEL_PATH,
+             SQ_TOK_PATH);
+    ck_assert_int_eq(sq_run_cli(args, out_bin, sizeof out_bin, err, sizeof err), 0);
+    snprintf(args, sizeof args, "generate --model %s --tokenizer %s --temperature 0 --steps 40",
+             path, SQ_TOK_PATH);
+    ck_assert_msg(sq_run_cli(args, out_sqm, sizeof out_sqm, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(out_sqm, out_bin);
+    ck_assert_uint_gt(strlen(out_bin), 40);
+
+    /* a tensor missing or of the wrong shape is named */
+    sq_sqm_config_t c;
+    sq_sqm_config_from_llama(&m.cfg, &c);
+    s = sq_sqm_create(&c);
+    ck_assert_int_eq(sq_sqm_to_llama(s, &back), SQ_ERR_FMT);
+    ck_assert_msg(strstr(sq_err_msg(), "'tok_embeddings.weight' is missing"), "%s", sq_err_msg());
+    sq_sqm_tensor_t t = {.name = "tok_embeddings.weight", .dtype = SQ_SQM_F32, .ndim = 2,
+                         .shape = {(uint64_t)m.cfg.vocab_size, d - 1}, .data = m.w.token_embedding};
+    ck_assert_int_eq(sq_sqm_add(s, &t), 0);
+    ck_assert_int_eq(sq_sqm_to_llama(s, &back), SQ_ERR_FMT);
+    ck_assert_msg(strstr(sq_err_msg(), "wrong shape"), "%s", sq_err_msg());
+    sq_sqm_free(s);
+    strcpy(c.arch, "bert");
+    s = sq_sqm_create(&c);
+    ck_assert_int_eq(sq_sqm_to_llama(s, &back), SQ_ERR_FMT);
+    sq_sqm_free(s);
+    unlink(path);
+    free(path);
+    sq_llama_free(&m);
+}
+END_TEST
+
 Suite *sqm_suite(void)
 {
     Suite *s = suite_create("sqm");
@@ -634,7 +700,8 @@ Suite *sqm_suite(void)
     tcase_add_test(tc, test_absurd_count_and_sizes);
     tcase_add_test(tc, test_trailing_bytes);
     tcase_add_test(tc, test_resealed_bad_payload);
-    tc = sq_tcase(s, "cli", 30);
+    tc = sq_tcase(s, "cli", 60);
     tcase_add_test(tc, test_cli_info);
+    tcase_add_test(tc, test_llama_roundtrip);
     return s;
 }

@@ -10,6 +10,7 @@
 #include "compress/calib.h"
 #include "model/gguf_llama.h"
 #include "model/pypkg.h"
+#include "sqm/sqm_llama.h"
 #include "util/err.h"
 
 int sq_cli_exit_code(int err)
@@ -81,6 +82,14 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
         if (!rc && sq_recipe_needs_calib(&r))
             rc = sq_err(SQ_ERR_ARG, "recipe '%s' needs calibration, not available for GGUF models yet",
                         recipe);
+    } else if (!rc && sq_sqm_is_file(sq_cli_find_model(path))) {
+        sq_sqm_t *s;
+        rc = sq_sqm_read(sq_cli_find_model(path), &s);
+        if (!rc)
+            rc = sq_sqm_to_llama(s, &out->model);
+        sq_sqm_free(s);
+        if (!rc)
+            rc = sq_tokenizer_load(sq_cli_find_model(tok), out->model.cfg.vocab_size, &out->tok);
     } else if (!rc) {
         rc = sq_llama_load(sq_cli_find_model(path), &out->model);
         if (!rc)

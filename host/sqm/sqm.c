@@ -683,6 +683,16 @@ int sq_sqm_read(const char *path, sq_sqm_t **out)
     return 0;
 }
 
+int sq_sqm_is_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char magic[8];
+    int yes = f && fread(magic, 1, 8, f) == 8 && !memcmp(magic, SQ_SQM_MAGIC, 8);
+    if (f)
+        fclose(f);
+    return yes;
+}
+
 /* ---------------------------------------------------------------------------
  * Access */
 

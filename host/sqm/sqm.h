@@ -91,6 +91,8 @@ int sq_sqm_read(const char *path, sq_sqm_t **out);
  * success and on failure. */
 int sq_sqm_parse(uint8_t *data, size_t n, sq_sqm_t **out);
 void sq_sqm_free(sq_sqm_t *m);
+/* True when the file starts with SQ_SQM_MAGIC. */
+int sq_sqm_is_file(const char *path);
 
 const sq_sqm_config_t *sq_sqm_config(const sq_sqm_t *m);
 size_t sq_sqm_count(const sq_sqm_t *m);
