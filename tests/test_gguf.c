@@ -242,6 +242,10 @@ START_TEST(test_gguf_good)
     for (int j = 1; j < 32; j++)
         ck_assert_float_eq(out[j], (float)(j - 16) * 0.25f);
     ck_assert_ptr_null(sq_gguf_find_tensor(g, "nope"));
+    /* not a Llama model: the loader names what is missing */
+    sq_llama_t m;
+    ck_assert_int_eq(sq_gguf_load_llama(g, 0, &m), SQ_ERR_FMT);
+    ck_assert_ptr_nonnull(strstr(sq_err_msg(), "'general.architecture' is missing"));
     sq_gguf_free(g);
 }
 END_TEST
@@ -391,6 +395,142 @@ START_TEST(test_gguf_corrupt_tensors)
 END_TEST
 
 /* ---------------------------------------------------------------------------
+ * BPE on a tiny tokenizer */
+
+typedef struct {
+    const char *model, *pre;
+    const char *const *tokens;
+    size_t n_tokens;
+    const int32_t *types; /* n_types entries */
+    size_t n_types;
+    const char *const *merges;
+    size_t n_merges;
+    uint32_t bos;
+} tok_spec_t;
+
+static const char *const tiny_tokens[] = {"<|end|>", "a", "b", "c", "\xc4\xa0", "ab", "abc",
+                                          "\xc4\xa0" "a", "1", "2", "\xc3\x83\xc2\xa9"};
+static const int32_t tiny_types[] = {3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+/* byte-level: e-acute's bytes C3 A9 are the code points U+00C3 U+00A9 */
+static const char *const tiny_merges[] = {"a b", "ab c", "\xc4\xa0 a", "\xc3\x83 \xc2\xa9"};
+
+static tok_spec_t tiny(void)
+{
+    return (tok_spec_t){"gpt2", "smollm", tiny_tokens, 11, tiny_types, 11, tiny_merges, 4, 0};
+}
+
+static uint8_t *make_tok_gguf(const tok_spec_t *t, size_t *n)
+{
+    buf_t b = {0};
+    put(&b, "GGUF", 4);
+    put_u(&b, 3, 4);
+    put_u(&b, 0, 8);
+    put_u(&b, 7, 8);
+    put_kv_head(&b, "tokenizer.ggml.model", SQ_GGUF_STRING), put_str(&b, t->model);
+    put_kv_head(&b, "tokenizer.ggml.pre", SQ_GGUF_STRING), put_str(&b, t->pre);
+    put_kv_head(&b, "tokenizer.ggml.tokens", SQ_GGUF_ARRAY), put_u(&b, SQ_GGUF_STRING, 4);
+    put_u(&b, t->n_tokens, 8);
+    for (size_t i = 0; i < t->n_tokens; i++)
+        put_str(&b, t->tokens[i]);
+    put_kv_head(&b, "tokenizer.ggml.token_type", SQ_GGUF_ARRAY), put_u(&b, SQ_GGUF_I32, 4);
+    put_u(&b, t->n_types, 8);
+    for (size_t i = 0; i < t->n_types; i++)
+        put_u(&b, (uint32_t)t->types[i], 4);
+    put_kv_head(&b, "tokenizer.ggml.merges", SQ_GGUF_ARRAY), put_u(&b, SQ_GGUF_STRING, 4);
+    put_u(&b, t->n_merges, 8);
+    for (size_t i = 0; i < t->n_merges; i++)
+        put_str(&b, t->merges[i]);
+    put_kv_head(&b, "tokenizer.ggml.bos_token_id", SQ_GGUF_U32), put_u(&b, t->bos, 4);
+    put_kv_head(&b, "tokenizer.ggml.eos_token_id", SQ_GGUF_U32), put_u(&b, 0, 4);
+    *n = b.n;
+    return b.p;
+}
+
+static int tok_build(const tok_spec_t *t, sq_bpe_t **out)
+{
+    size_t n;
+    uint8_t *img = make_tok_gguf(t, &n);
+    sq_gguf_t *g;
+    ck_assert_msg(sq_gguf_parse(img, n, &g) == 0, "%s", sq_err_msg());
+    int rc = sq_bpe_from_gguf(g, out);
+    sq_gguf_free(g);
+    return rc;
+}
+
+START_TEST(test_bpe_tiny)
+{
+    tok_spec_t spec = tiny();
+    sq_bpe_t *t;
+    ck_assert_msg(tok_build(&spec, &t) == 0, "%s", sq_err_msg());
+    int32_t ids[32];
+    size_t n;
+    /* "abc": a+b (rank 0) then ab+c; " ab": a+b (rank 0) beats \u0120+a (rank
+     * 2), and "\u0120 ab" is no merge; digits alone; the special token */
+    ck_assert_int_eq(sq_bpe_encode(t, "abc ab12<|end|>\xc3\xa9", 1, ids, 32, &n), 0);
+    const int32_t want[] = {6, 4, 5, 8, 9, 0, 10};
+    ck_assert_uint_eq(n, 7);
+    sq_assert_i32_eq(ids, want, n);
+    /* " a" merges; a byte without a token (0x01) is dropped; "cc" stays apart */
+    ck_assert_int_eq(sq_bpe_encode(t, " a\x01" "cc", 1, ids, 32, &n), 0);
+    const int32_t want2[] = {7, 3, 3};
+    ck_assert_uint_eq(n, 3);
+    sq_assert_i32_eq(ids, want2, n);
+    char piece[64];
+    ck_assert_int_eq(sq_bpe_decode(t, 7, piece, sizeof piece), 2);
+    ck_assert_str_eq(piece, " a");
+    ck_assert_int_eq(sq_bpe_decode(t, 0, piece, sizeof piece), 7);
+    ck_assert_str_eq(piece, "<|end|>");
+    ck_assert_int_eq(sq_bpe_id(t, "abc"), 6);
+    sq_bpe_free(t);
+}
+END_TEST
+
+START_TEST(test_bpe_bad_metadata)
+{
+    sq_bpe_t *t;
+    tok_spec_t s = tiny();
+    s.model = "llama";
+    ck_assert_int_eq(tok_build(&s, &t), SQ_ERR_FMT);
+    ck_assert_ptr_nonnull(strstr(sq_err_msg(), "tokenizer model 'llama' is not supported"));
+    s = tiny();
+    s.pre = "qwen2";
+    ck_assert_int_eq(tok_build(&s, &t), SQ_ERR_FMT);
+    ck_assert_ptr_nonnull(strstr(sq_err_msg(), "pre-tokenizer 'qwen2'"));
+    s = tiny();
+    s.n_types = 10;
+    ck_assert_int_eq(tok_build(&s, &t), SQ_ERR_FMT);
+    ck_assert_ptr_nonnull(strstr(sq_err_msg(), "token_type has 10 entries for 11 tokens"));
+    s = tiny();
+    s.bos = 11;
+    ck_assert_int_eq(tok_build(&s, &t), SQ_ERR_FMT);
+    ck_assert_ptr_nonnull(strstr(sq_err_msg(), "bos_token_id 11 is not a token id"));
+    static const char *const bad_merges[] = {"a b", "abc"};
+    s = tiny();
+    s.merges = bad_merges;
+    s.n_merges = 2;
+    ck_assert_int_eq(tok_build(&s, &t), SQ_ERR_FMT);
+    ck_assert_ptr_nonnull(strstr(sq_err_msg(), "merge 1 is not two tokens"));
+    static const char *const dup[] = {"a", "b", "a"};
+    s = tiny();
+    s.tokens = dup;
+    s.n_tokens = s.n_types = 3;
+    ck_assert_int_eq(tok_build(&s, &t), SQ_ERR_FMT);
+    ck_assert_ptr_nonnull(strstr(sq_err_msg(), "token 2 repeats token 0"));
+    static const char *const empty[] = {"a", ""};
+    s = tiny();
+    s.tokens = empty;
+    s.n_tokens = s.n_types = 2;
+    ck_assert_int_eq(tok_build(&s, &t), SQ_ERR_FMT);
+    ck_assert_ptr_nonnull(strstr(sq_err_msg(), "token 1 is empty"));
+    static const int32_t bad_types[] = {3, 1, 1, 1, 1, 1, 1, 9, 1, 1, 1};
+    s = tiny();
+    s.types = bad_types;
+    ck_assert_int_eq(tok_build(&s, &t), SQ_ERR_FMT);
+    ck_assert_ptr_nonnull(strstr(sq_err_msg(), "token 7 has unknown type 9"));
+}
+END_TEST
+
+/* ---------------------------------------------------------------------------
  * SmolLM2 */
 
 static sq_gguf_t *smollm2(void)
@@ -524,6 +664,8 @@ Suite *gguf_suite(void)
     tcase_add_test(tc, test_gguf_corrupt_metadata);
     tcase_add_test(tc, test_gguf_nesting);
     tcase_add_test(tc, test_gguf_corrupt_tensors);
+    tcase_add_test(tc, test_bpe_tiny);
+    tcase_add_test(tc, test_bpe_bad_metadata);
     tc = sq_tcase(s, "smollm2", 150);
     tcase_add_test(tc, test_smollm2_tokenizer);
     tcase_add_test(tc, test_smollm2_generate);
