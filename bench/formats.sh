@@ -35,7 +35,8 @@ smol_ref=$($PY scripts/smollm2_reference.py --sparq $SPARQ --numpy 2>/dev/null |
 {
   echo "# Real-model loaders: all-MiniLM-L6-v2 (safetensors) and SmolLM2-135M (GGUF Q4_1)"
   echo
-  echo "Reproduce: \`bench/formats.sh\`, $(date -u +%Y-%m-%d), $(nproc) cores, \`make\` build (-O2)."
+  echo "Reproduce: \`bench/formats.sh\`, $(date -u +%Y-%m-%d), $(nproc) cores, \`make\` build (-O2),"
+  echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg) (the cores are shared: timings are upper bounds)."
   echo
   echo "## all-MiniLM-L6-v2: \`sparq embed\` against sentence-transformers"
   echo
