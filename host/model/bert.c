@@ -204,7 +204,8 @@ void sq_bert_free(sq_bert_t *m)
 /* ---------------------------------------------------------------------------
  * Forward */
 
-/* y (n, out) = x (n, in) W^T + b, W (out, in). */
+/* y (n, out) = x (n, in) W^T + b, W (out, in). Eight independent partial
+ * sums let the compiler vectorize without -ffast-math. */
 static void linear(const float *x, size_t n, const float *w, const float *b, size_t in,
                    size_t out, float *y)
 {
@@ -212,9 +213,16 @@ static void linear(const float *x, size_t n, const float *w, const float *b, siz
         const float *xt = x + t * in;
         for (size_t o = 0; o < out; o++) {
             const float *wo = w + o * in;
+            float lane[8] = {0};
+            size_t i = 0;
+            for (; i + 8 <= in; i += 8)
+                for (size_t j = 0; j < 8; j++)
+                    lane[j] += xt[i + j] * wo[i + j];
             float acc = 0.0f;
-            for (size_t i = 0; i < in; i++)
+            for (; i < in; i++)
                 acc += xt[i] * wo[i];
+            for (size_t j = 0; j < 8; j++)
+                acc += lane[j];
             y[t * out + o] = acc + b[o];
         }
     }
