@@ -1,13 +1,20 @@
 #!/bin/sh
 # Distillation of stories260K under 2:4 + int8 constraints: perplexity before
 # and after N steps, and time per step. Writes bench/results/distill.md.
-#   ./bench/distill.sh                      the runs in RUNS below
+#   ./bench/distill.sh            the main table: bench/results/distill.md (~20 min CPU)
+#   ./bench/distill.sh heldout    runs never trained on the scored text:
+#                                 bench/results/distill_heldout.md (~16 min CPU)
 #   RUNS="--steps 100 --dense-cls" OUT=bench/results/x.md ./bench/distill.sh
 # One run per line of RUNS (flags of `sparq distill`). Each run samples its
 # own teacher stories (seeded: reruns give the same data) and scores the fp32
 # teacher, the one-shot student and the distilled one.
 set -eu
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = heldout ]; then
+  RUNS=${RUNS:-"--steps 300 --score-only
+--steps 1000 --dense-cls --score-only"}
+  OUT=${OUT:-bench/results/distill_heldout.md}
+fi
 RUNS=${RUNS:-"--steps 50 --dense-cls
 --steps 300 --dense-cls
 --steps 300 --dense-cls --score-only
