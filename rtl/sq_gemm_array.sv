@@ -5,33 +5,36 @@
 // cycle after PE(r,0) captured it) and moves one column right per cycle, the
 // same wavefront as the captures: every column emits one result per cycle, in
 // row order, for R cycles.
-module sq_gemm_array
-  import sq_spec_pkg::*;
-  import sq_gemm_pkg::*;
-#(
-  parameter int unsigned R = SqArrayRows,
-  parameter int unsigned C = SqArrayCols,
-  localparam int unsigned RW = (R > 1) ? $clog2(R) : 1
+// Port arrays are flattened vectors (element i at [W*i +: W]) because yosys
+// 0.23 accepts no unpacked array ports.
+module sq_gemm_array #(
+  parameter int unsigned R = sq_spec_pkg::SqArrayRows,
+  parameter int unsigned C = sq_spec_pkg::SqArrayCols,
+  localparam int unsigned RW = (R > 1) ? $clog2(R) : 1,
+  localparam int unsigned WB = sq_gemm_pkg::WbusW
 ) (
-  input  logic          clk_i,
-  input  logic          rst_ni,
-  input  logic [31:0]   a_i [R],
-  input  wbus_t         w_i [C],
-  input  tile_t         tile_i,
+  input  logic              clk_i,
+  input  logic              rst_ni,
+  input  logic [32*R-1:0]   a_i,
+  input  logic [WB*C-1:0]   w_i,
+  input  sq_gemm_pkg::tile_t tile_i,
   // per column: one drained accumulator per cycle
-  output logic          lane_valid_o [C],
-  output logic [RW-1:0] lane_row_o [C],
-  output logic [31:0]   lane_acc_o [C],
-  output tile_t         lane_tile_o [C]
+  output logic [C-1:0]      lane_valid_o,
+  output logic [RW*C-1:0]   lane_row_o,
+  output logic [32*C-1:0]   lane_acc_o,
+  // identity of the tile the last column is draining
+  output sq_gemm_pkg::tile_t last_tile_o
 );
-  logic [31:0] a_h [R][C+1];
-  wbus_t       w_v [R+1][C];
-  logic [31:0] res [R][C];
+  // a_h[i*(C+1)+j] enters PE(i,j) from the left; w_v element i*C+j (WB bits)
+  // from above.
+  logic [31:0]         a_h [R*(C+1)];
+  logic [WB*(R+1)*C-1:0] w_v;
+  logic [31:0]         res [R*C];
 
   // ---- input skew -------------------------------------------------------
   for (genvar i = 0; i < R; i++) begin : g_askew
     if (i == 0) begin : g_direct
-      assign a_h[i][0] = a_i[i];
+      assign a_h[0] = a_i[31:0];
     end else begin : g_delay
       logic [31:0] sr_q [i];
       always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -40,34 +43,34 @@ module sq_gemm_array
             sr_q[d] <= '0;
           end
         end else begin
-          sr_q[0] <= a_i[i];
+          sr_q[0] <= a_i[32*i +: 32];
           for (int unsigned d = 1; d < i; d++) begin
             sr_q[d] <= sr_q[d-1];
           end
         end
       end
-      assign a_h[i][0] = sr_q[i-1];
+      assign a_h[i*(C+1)] = sr_q[i-1];
     end
   end
 
   for (genvar j = 0; j < C; j++) begin : g_wskew
     if (j == 0) begin : g_direct
-      assign w_v[0][j] = w_i[j];
+      assign w_v[WB-1:0] = w_i[WB-1:0];
     end else begin : g_delay
-      wbus_t sr_q [j];
+      sq_gemm_pkg::wbus_t sr_q [j];
       always_ff @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
           for (int unsigned d = 0; d < j; d++) begin
             sr_q[d] <= '0;
           end
         end else begin
-          sr_q[0] <= w_i[j];
+          sr_q[0] <= w_i[WB*j +: WB];
           for (int unsigned d = 1; d < j; d++) begin
             sr_q[d] <= sr_q[d-1];
           end
         end
       end
-      assign w_v[0][j] = sr_q[j-1];
+      assign w_v[WB*j +: WB] = sr_q[j-1];
     end
   end
 
@@ -76,54 +79,64 @@ module sq_gemm_array
     for (genvar j = 0; j < C; j++) begin : g_col
       sq_gemm_pe u_pe (
         .clk_i, .rst_ni,
-        .a_i(a_h[i][j]),
-        .w_i(w_v[i][j]),
-        .a_o(a_h[i][j+1]),
-        .w_o(w_v[i+1][j]),
-        .res_o(res[i][j])
+        .a_i(a_h[i*(C+1)+j]),
+        .w_i(w_v[WB*(i*C+j) +: WB]),
+        .a_o(a_h[i*(C+1)+j+1]),
+        .w_o(w_v[WB*((i+1)*C+j) +: WB]),
+        .res_o(res[i*C+j])
       );
     end
   end
 
   // ---- drain tokens -----------------------------------------------------
-  typedef struct packed {
-    logic          valid;
-    logic [RW-1:0] row;
-    tile_t         tile;
-  } tok_t;
+  // Column 0's token is combinational; column j's is column j-1's, one cycle
+  // later.
+  logic [C-1:0]        tok_valid;
+  logic [RW-1:0]       tok_row [C];
+  sq_gemm_pkg::tile_t  tok_tile [C];
+  logic [C-1:0]        tokq_valid;
+  logic [RW-1:0]       tokq_row [C];
+  sq_gemm_pkg::tile_t  tokq_tile [C];
+  logic [RW-1:0]       cnt_q, cnt_d;
+  logic                busy_q, busy_d;
+  sq_gemm_pkg::tile_t  tile_q, tile_d;
+  sq_gemm_pkg::wbus_t  w00;
+  logic                start;
+  logic                tok0_valid;
+  logic [RW-1:0]       tok0_row;
+  sq_gemm_pkg::tile_t  tok0_tile;
 
-  tok_t          tok [C];
-  tok_t          tok_q [C];
-  logic [RW-1:0] cnt_q, cnt_d;
-  logic          busy_q, busy_d;
-  tile_t         tile_q, tile_d;
-  logic          start;
-
-  assign start = w_v[1][0].valid && w_v[1][0].last;
+  assign w00 = w_v[WB*C +: WB];  // what PE(0,0) passes down
+  assign start = w00.valid && w00.last;
 
   always_comb begin
     cnt_d = cnt_q;
     busy_d = busy_q;
     tile_d = tile_q;
-    tok[0] = '0;
+    tok0_valid = 1'b0;
+    tok0_row = '0;
+    tok0_tile = tile_q;
     if (start) begin
-      tok[0].valid = 1'b1;
-      tok[0].row = '0;
-      tok[0].tile = tile_i;
+      tok0_valid = 1'b1;
+      tok0_tile = tile_i;
       tile_d = tile_i;
       cnt_d = RW'(1);
       busy_d = R > 1;
     end else if (busy_q) begin
-      tok[0].valid = 1'b1;
-      tok[0].row = cnt_q;
-      tok[0].tile = tile_q;
+      tok0_valid = 1'b1;
+      tok0_row = cnt_q;
       cnt_d = cnt_q + 1'b1;
       busy_d = cnt_q != RW'(R - 1);
     end
   end
 
+  assign tok_valid[0] = tok0_valid;
+  assign tok_row[0] = tok0_row;
+  assign tok_tile[0] = tok0_tile;
   for (genvar j = 1; j < C; j++) begin : g_tok
-    assign tok[j] = tok_q[j-1];
+    assign tok_valid[j] = tokq_valid[j-1];
+    assign tok_row[j] = tokq_row[j-1];
+    assign tok_tile[j] = tokq_tile[j-1];
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -131,21 +144,27 @@ module sq_gemm_array
       cnt_q <= '0;
       busy_q <= 1'b0;
       tile_q <= '0;
+      tokq_valid <= '0;
       for (int unsigned j = 0; j < C; j++) begin
-        tok_q[j] <= '0;
+        tokq_row[j] <= '0;
+        tokq_tile[j] <= '0;
       end
     end else begin
       cnt_q <= cnt_d;
       busy_q <= busy_d;
       tile_q <= tile_d;
-      tok_q <= tok;
+      tokq_valid <= tok_valid;
+      for (int unsigned j = 0; j < C; j++) begin
+        tokq_row[j] <= tok_row[j];
+        tokq_tile[j] <= tok_tile[j];
+      end
     end
   end
 
   for (genvar j = 0; j < C; j++) begin : g_lane
-    assign lane_valid_o[j] = tok[j].valid;
-    assign lane_row_o[j] = tok[j].row;
-    assign lane_acc_o[j] = res[tok[j].row][j];
-    assign lane_tile_o[j] = tok[j].tile;
+    assign lane_valid_o[j] = tok_valid[j];
+    assign lane_row_o[RW*j +: RW] = tok_row[j];
+    assign lane_acc_o[32*j +: 32] = res[32'(tok_row[j]) * C + j];
   end
+  assign last_tile_o = tok_tile[C-1];
 endmodule

@@ -3,7 +3,6 @@
 // ap_start is cleared when the core accepts it (ap_ready); ap_done is
 // clear-on-read; ISR bits toggle on write, as Vitis HLS kernels do.
 module sq_gemm_ctrl
-  import sq_spec_pkg::*;
 (
   input  logic        clk_i,
   input  logic        rst_ni,
@@ -103,23 +102,27 @@ module sq_gemm_ctrl
     if (do_read) begin
       rvalid_d = 1'b1;
       unique case (araddr_i)
-        SqRegCtrl: begin
-          rdata_d = {28'd0, ready_q, !busy_q, done_q, start_q};
+        sq_spec_pkg::SqRegCtrl: begin
+          rdata_d = 32'd0;
+          rdata_d[sq_spec_pkg::SqCtrlStartBit] = start_q;
+          rdata_d[sq_spec_pkg::SqCtrlDoneBit] = done_q;
+          rdata_d[sq_spec_pkg::SqCtrlIdleBit] = !busy_q;
+          rdata_d[sq_spec_pkg::SqCtrlReadyBit] = ready_q;
           done_d = 1'b0;
           ready_d = 1'b0;
         end
-        SqRegGie: rdata_d = {31'd0, gie_q};
-        SqRegIer: rdata_d = {30'd0, ier_q};
-        SqRegIsr: rdata_d = {30'd0, isr_q};
-        SqRegMemLo: rdata_d = mem_q[31:0];
-        SqRegMemHi: rdata_d = mem_q[63:32];
-        SqRegCmdLo: rdata_d = cmd_q[31:0];
-        SqRegCmdHi: rdata_d = cmd_q[63:32];
-        SqRegNcmd: rdata_d = ncmd_q;
-        SqRegCyclesLo: rdata_d = cycles_q[31:0];
-        SqRegCyclesHi: rdata_d = cycles_q[63:32];
-        SqRegStallLo: rdata_d = stall_q[31:0];
-        SqRegStallHi: rdata_d = stall_q[63:32];
+        sq_spec_pkg::SqRegGie: rdata_d = {31'd0, gie_q};
+        sq_spec_pkg::SqRegIer: rdata_d = {30'd0, ier_q};
+        sq_spec_pkg::SqRegIsr: rdata_d = {30'd0, isr_q};
+        sq_spec_pkg::SqRegMemLo: rdata_d = mem_q[31:0];
+        sq_spec_pkg::SqRegMemHi: rdata_d = mem_q[63:32];
+        sq_spec_pkg::SqRegCmdLo: rdata_d = cmd_q[31:0];
+        sq_spec_pkg::SqRegCmdHi: rdata_d = cmd_q[63:32];
+        sq_spec_pkg::SqRegNcmd: rdata_d = ncmd_q;
+        sq_spec_pkg::SqRegCyclesLo: rdata_d = cycles_q[31:0];
+        sq_spec_pkg::SqRegCyclesHi: rdata_d = cycles_q[63:32];
+        sq_spec_pkg::SqRegStallLo: rdata_d = stall_q[31:0];
+        sq_spec_pkg::SqRegStallHi: rdata_d = stall_q[63:32];
         default: rdata_d = 32'd0;
       endcase
     end
@@ -127,19 +130,19 @@ module sq_gemm_ctrl
     if (do_write) begin
       bvalid_d = 1'b1;
       unique case (awaddr_i)
-        SqRegCtrl: begin
-          if (wstrb_i[0] && wdata_i[0]) begin
+        sq_spec_pkg::SqRegCtrl: begin
+          if (wstrb_i[0] && wdata_i[sq_spec_pkg::SqCtrlStartBit]) begin
             start_d = 1'b1;
           end
         end
-        SqRegGie: if (wstrb_i[0]) gie_d = wdata_i[0];
-        SqRegIer: if (wstrb_i[0]) ier_d = wdata_i[1:0];
-        SqRegIsr: if (wstrb_i[0]) isr_d = isr_d ^ wdata_i[1:0];
-        SqRegMemLo: mem_d[31:0] = (mem_q[31:0] & ~wmask) | (wdata_i & wmask);
-        SqRegMemHi: mem_d[63:32] = (mem_q[63:32] & ~wmask) | (wdata_i & wmask);
-        SqRegCmdLo: cmd_d[31:0] = (cmd_q[31:0] & ~wmask) | (wdata_i & wmask);
-        SqRegCmdHi: cmd_d[63:32] = (cmd_q[63:32] & ~wmask) | (wdata_i & wmask);
-        SqRegNcmd: ncmd_d = (ncmd_q & ~wmask) | (wdata_i & wmask);
+        sq_spec_pkg::SqRegGie: if (wstrb_i[0]) gie_d = wdata_i[0];
+        sq_spec_pkg::SqRegIer: if (wstrb_i[0]) ier_d = wdata_i[1:0];
+        sq_spec_pkg::SqRegIsr: if (wstrb_i[0]) isr_d = isr_d ^ wdata_i[1:0];
+        sq_spec_pkg::SqRegMemLo: mem_d[31:0] = (mem_q[31:0] & ~wmask) | (wdata_i & wmask);
+        sq_spec_pkg::SqRegMemHi: mem_d[63:32] = (mem_q[63:32] & ~wmask) | (wdata_i & wmask);
+        sq_spec_pkg::SqRegCmdLo: cmd_d[31:0] = (cmd_q[31:0] & ~wmask) | (wdata_i & wmask);
+        sq_spec_pkg::SqRegCmdHi: cmd_d[63:32] = (cmd_q[63:32] & ~wmask) | (wdata_i & wmask);
+        sq_spec_pkg::SqRegNcmd: ncmd_d = (ncmd_q & ~wmask) | (wdata_i & wmask);
         default: ;
       endcase
     end

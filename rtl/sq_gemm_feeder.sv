@@ -8,46 +8,47 @@
 // (credits) and at least MinPeriod cycles have passed since the previous tile,
 // so the array drain and the per-column epilogue parameters never overlap.
 module sq_gemm_feeder
-  import sq_spec_pkg::*;
-  import sq_gemm_pkg::*;
 #(
-  parameter int unsigned R = SqArrayRows,
-  parameter int unsigned C = SqArrayCols,
-  localparam int unsigned MinPeriod = ((R > C) ? R : C) + 8
+  parameter int unsigned R = sq_spec_pkg::SqArrayRows,
+  parameter int unsigned C = sq_spec_pkg::SqArrayCols,
+  localparam int unsigned MinPeriod = ((R > C) ? R : C) + 8,
+  localparam int unsigned BeatW = sq_gemm_pkg::BeatW,
+  localparam int unsigned WB = sq_gemm_pkg::WbusW,
+  localparam int unsigned NW = 1 << sq_gemm_pkg::WSlotW
 ) (
   input  logic             clk_i,
   input  logic             rst_ni,
-  input  gemm_cfg_t        cfg_i,
+  input  sq_gemm_pkg::gemm_cfg_t        cfg_i,
   input  logic             go_i,
   input  logic             running_i,
   // jobs
   input  logic             job_valid_i,
-  input  job_t             job_i,
+  input  sq_gemm_pkg::job_t             job_i,
   output logic             job_pop_o,
   output logic             rel_w_o,
-  output logic             rel_w_slot_o,
+  output logic [sq_gemm_pkg::WSlotW-1:0] rel_w_slot_o,
   output logic             rel_a_o,
   output logic             rel_a_slot_o,
   // buffer reads (data arrives the next cycle and is held)
   output logic             a_re_o,
   output logic             a_slot_o,
-  output logic [$clog2(RowWords)-1:0] a_word_o,
-  input  logic [BeatW-1:0] a_data_i [R],
+  output logic [$clog2(sq_gemm_pkg::RowWords)-1:0] a_word_o,
+  input  logic [BeatW*R-1:0] a_data_i,
   output logic             w_re_o,
-  output logic             w_slot_o,
-  output logic [$clog2(RowWords)-1:0] w_word_o,
-  input  logic [BeatW-1:0] w_data_i [C],
+  output logic [sq_gemm_pkg::WSlotW-1:0] w_slot_o,
+  output logic [$clog2(sq_gemm_pkg::RowWords)-1:0] w_word_o,
+  input  logic [BeatW*C-1:0] w_data_i,
   output logic             m_re_o,
-  output logic [$clog2(MetaWords)-1:0] m_word_o,
-  input  logic [BeatW-1:0] m_data_i [C],
-  input  logic [BeatW-1:0]   bias_i [2],
-  input  logic [2*BeatW-1:0] quant_i [2],
+  output logic [$clog2(sq_gemm_pkg::MetaWords)-1:0] m_word_o,
+  input  logic [BeatW*C-1:0] m_data_i,
+  input  logic [BeatW*NW-1:0]   bias_i,   // per W slot
+  input  logic [2*BeatW*NW-1:0] quant_i,
   // array
-  output logic [31:0]      a_o [R],
-  output wbus_t            w_o [C],
-  output tile_t            tile_o,
-  output logic [BeatW-1:0] bias_o,
-  output logic [2*BeatW-1:0] quant_o,
+  output logic [32*R-1:0]  a_o,
+  output logic [WB*C-1:0]  w_o,
+  output sq_gemm_pkg::tile_t            tile_o,
+  output logic [sq_gemm_pkg::BeatW-1:0] bias_o,
+  output logic [2*sq_gemm_pkg::BeatW-1:0] quant_o,
   // output FIFO credits: one per row popped by the writer
   input  logic             row_pop_i,
   output logic             final_issued_o,
@@ -55,45 +56,46 @@ module sq_gemm_feeder
   output logic             stall_o
 );
   localparam int unsigned CredW = $clog2(2 * R) + 1;
-  localparam int unsigned StepW = KchLog2;  // at most KchElems/2 steps
+  localparam int unsigned StepW = sq_gemm_pkg::KchLog2;  // at most KchElems/2 steps
 
   logic w4, sp;
-  assign w4 = cfg_i.flags[0];
-  assign sp = cfg_i.flags[1];
+  assign w4 = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmW4) != 32'd0);
+  assign sp = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmSp24) != 32'd0);
 
   logic            active_q, active_d, final_q, final_d;
-  job_t            job_q, job_d;
+  sq_gemm_pkg::job_t            job_q, job_d;
   logic [StepW-1:0] s_q, s_d;
   logic [CredW-1:0] cred_q, cred_d;
   logic [5:0]      since_q, since_d;
   logic [31:0]     rows_q, rows_d;
-  tile_t           tile_q, tile_d;
-  logic [BeatW-1:0] bias_q, bias_d;
-  logic [2*BeatW-1:0] quant_q, quant_d;
+  sq_gemm_pkg::tile_t           tile_q, tile_d;
+  logic [sq_gemm_pkg::BeatW-1:0] bias_q, bias_d;
+  logic [2*sq_gemm_pkg::BeatW-1:0] quant_q, quant_d;
 
   // stage 2: the step whose buffer words are being read
   logic            s2_valid_q, s2_first_q, s2_last_q;
   logic [11:0]     s2_kb_q;     // local k of the step's first element
-  logic [KchW-1:0] s2_klen_q;
+  logic [sq_gemm_pkg::KchW-1:0] s2_klen_q;
   logic [R-1:0]    s2_rows_q;   // rows inside M
   logic [5:0]      s2_apos_q, s2_wpos_q, s2_mpos_q;
   logic            s2_mhi_q;
   logic            s2_valid_d, s2_first_d, s2_last_d, s2_mhi_d;
   logic [11:0]     s2_kb_d;
-  logic [KchW-1:0] s2_klen_d;
+  logic [sq_gemm_pkg::KchW-1:0] s2_klen_d;
   logic [R-1:0]    s2_rows_d;
   logic [5:0]      s2_apos_d, s2_wpos_d, s2_mpos_d;
 
   logic [31:0] a_q [R];
   logic [31:0] a_d [R];
-  wbus_t       w_q [C];
-  wbus_t       w_d [C];
+  sq_gemm_pkg::wbus_t       w_q [C];
+  sq_gemm_pkg::wbus_t       w_d [C];
 
   // ---- issue ----------------------------------------------------------------
   logic [StepW:0] steps;
-  logic [11:0] ab, wb;
+  logic [11:0] ab;
+  logic [10:0] wb;
   logic tile_end, last_step, can_issue, blocked_credit;
-  logic [DimW:0] ncols;
+  logic [sq_gemm_pkg::DimW:0] ncols;
   assign steps = (job_q.klen == '0) ? (StepW + 1)'(1) :
                  sp ? (StepW + 1)'(({1'b0, job_q.klen} + 13'd3) >> 2) :
                  (StepW + 1)'(({1'b0, job_q.klen} + 13'd1) >> 1);
@@ -102,17 +104,17 @@ module sq_gemm_feeder
   assign blocked_credit = tile_end && cred_q < CredW'(R);
   assign can_issue = active_q && !blocked_credit && !(tile_end && since_q < 6'(MinPeriod));
   assign ab = sp ? {s_q[9:0], 2'b00} : {s_q[10:0], 1'b0};
-  assign wb = w4 ? {1'b0, s_q} : {s_q[10:0], 1'b0};
+  assign wb = w4 ? s_q : {s_q[9:0], 1'b0};
   assign ncols = ({1'b0, cfg_i.n} - job_q.n0) > 18'(C) ? 18'(C) : ({1'b0, cfg_i.n} - job_q.n0);
 
   assign a_re_o = can_issue && ab[5:0] == 6'd0;
   assign a_slot_o = job_q.aslot;
-  assign a_word_o = ab[6 +: $clog2(RowWords)];
+  assign a_word_o = ab[6 +: $clog2(sq_gemm_pkg::RowWords)];
   assign w_re_o = can_issue && wb[5:0] == 6'd0;
   assign w_slot_o = job_q.wslot;
-  assign w_word_o = wb[6 +: $clog2(RowWords)];
+  assign w_word_o = wb[6 +: $clog2(sq_gemm_pkg::RowWords)];
   assign m_re_o = can_issue && s_q[6:0] == 7'd0;
-  assign m_word_o = s_q[7 +: $clog2(MetaWords)];
+  assign m_word_o = s_q[7 +: $clog2(sq_gemm_pkg::MetaWords)];
 
   assign job_pop_o = job_valid_i && (!active_q || (can_issue && last_step));
   assign rel_w_o = can_issue && last_step;
@@ -161,8 +163,8 @@ module sq_gemm_feeder
         tile_d.m0 = job_q.m0;
         tile_d.n0 = job_q.n0;
         tile_d.ncols = ncols;
-        bias_d = bias_i[job_q.wslot];
-        quant_d = quant_i[job_q.wslot];
+        bias_d = bias_i[BeatW*job_q.wslot +: BeatW];
+        quant_d = quant_i[2*BeatW*job_q.wslot +: 2*BeatW];
       end
       if (last_step) begin
         if (job_q.final_job) begin
@@ -189,26 +191,31 @@ module sq_gemm_feeder
       assign pos = s2_apos_q + 6'(e);
       assign live = s2_rows_q[i] && ({1'b0, s2_kb_q} + 13'(e) < {1'b0, s2_klen_q}) &&
                     (sp || e < 2);
-      assign b[e] = live ? a_data_i[i][{pos, 3'b000} +: 8] : 8'd0;
+      assign b[e] = live ? a_data_i[BeatW*i + 8*pos +: 8] : 8'd0;
     end
     assign a_d[i] = {b[3], b[2], b[1], b[0]};
   end
 
   for (genvar j = 0; j < C; j++) begin : g_wcol
     logic [7:0] lo, hi, mb;
-    assign lo = w_data_i[j][{s2_wpos_q, 3'b000} +: 8];
-    assign hi = w_data_i[j][{s2_wpos_q + 6'd1, 3'b000} +: 8];
-    assign mb = m_data_i[j][{s2_mpos_q, 3'b000} +: 8];
-    assign w_d[j].valid = s2_valid_q;
-    assign w_d[j].first = s2_first_q;
-    assign w_d[j].last = s2_last_q;
-    assign w_d[j].w0 = w4 ? {{4{lo[3]}}, lo[3:0]} : lo;
-    assign w_d[j].w1 = w4 ? {{4{lo[7]}}, lo[7:4]} : hi;
-    assign w_d[j].code = sp ? (s2_mhi_q ? mb[7:4] : mb[3:0]) : 4'b0100;
+    logic [5:0] hpos;
+    assign hpos = s2_wpos_q + 6'd1;
+    assign lo = w_data_i[BeatW*j + 8*s2_wpos_q +: 8];
+    assign hi = w_data_i[BeatW*j + 8*hpos +: 8];
+    assign mb = m_data_i[BeatW*j + 8*s2_mpos_q +: 8];
+    // fields in wbus_t order: valid, first, last, code, w1, w0
+    assign w_d[j] = {s2_valid_q, s2_first_q, s2_last_q,
+                     sp ? (s2_mhi_q ? mb[7:4] : mb[3:0]) : 4'b0100,
+                     w4 ? {{4{lo[7]}}, lo[7:4]} : hi,
+                     w4 ? {{4{lo[3]}}, lo[3:0]} : lo};
   end
 
-  assign a_o = a_q;
-  assign w_o = w_q;
+  for (genvar i = 0; i < R; i++) begin : g_aout
+    assign a_o[32*i +: 32] = a_q[i];
+  end
+  for (genvar j = 0; j < C; j++) begin : g_wout
+    assign w_o[WB*j +: WB] = w_q[j];
+  end
   assign tile_o = tile_q;
   assign bias_o = bias_q;
   assign quant_o = quant_q;
@@ -260,8 +267,12 @@ module sq_gemm_feeder
       s2_wpos_q <= s2_wpos_d;
       s2_mpos_q <= s2_mpos_d;
       s2_mhi_q <= s2_mhi_d;
-      a_q <= a_d;
-      w_q <= w_d;
+      for (int unsigned i = 0; i < R; i++) begin
+        a_q[i] <= a_d[i];
+      end
+      for (int unsigned j = 0; j < C; j++) begin
+        w_q[j] <= w_d[j];
+      end
     end
   end
 

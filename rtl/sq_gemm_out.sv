@@ -4,32 +4,30 @@
 // results is C bytes (int8) or 4C bytes (OUT32) at an arbitrary byte address,
 // so it goes out as one burst of the beats it touches, with byte strobes.
 module sq_gemm_out
-  import sq_spec_pkg::*;
-  import sq_gemm_pkg::*;
 #(
-  parameter int unsigned R = SqArrayRows,
-  parameter int unsigned C = SqArrayCols,
+  parameter int unsigned R = sq_spec_pkg::SqArrayRows,
+  parameter int unsigned C = sq_spec_pkg::SqArrayCols,
   localparam int unsigned RW = (R > 1) ? $clog2(R) : 1
 ) (
   input  logic          clk_i,
   input  logic          rst_ni,
-  input  gemm_cfg_t     cfg_i,
+  input  sq_gemm_pkg::gemm_cfg_t     cfg_i,
   // from the array
-  input  logic          lane_valid_i [C],
-  input  logic [RW-1:0] lane_row_i [C],
-  input  logic [31:0]   lane_acc_i [C],
-  input  tile_t         lane_tile_i [C],
-  input  logic [BeatW-1:0]   bias_i,
-  input  logic [2*BeatW-1:0] quant_i,
+  input  logic [C-1:0]    lane_valid_i,
+  input  logic [RW*C-1:0] lane_row_i,
+  input  logic [32*C-1:0] lane_acc_i,
+  input  sq_gemm_pkg::tile_t last_tile_i,
+  input  logic [sq_gemm_pkg::BeatW-1:0]   bias_i,
+  input  logic [2*sq_gemm_pkg::BeatW-1:0] quant_i,
   // AXI4 write channels
   output logic             awvalid_o,
   input  logic             awready_i,
-  output logic [AddrW-1:0] awaddr_o,
+  output logic [sq_gemm_pkg::AddrW-1:0] awaddr_o,
   output logic [7:0]       awlen_o,
   output logic             wvalid_o,
   input  logic             wready_i,
-  output logic [BeatW-1:0] wdata_o,
-  output logic [BeatBytes-1:0] wstrb_o,
+  output logic [sq_gemm_pkg::BeatW-1:0] wdata_o,
+  output logic [sq_gemm_pkg::BeatBytes-1:0] wstrb_o,
   output logic             wlast_o,
   input  logic             bvalid_i,
   output logic             bready_o,
@@ -39,12 +37,11 @@ module sq_gemm_out
   output logic             idle_o
 );
   localparam int unsigned PayW = 32 * C;             // widest row (OUT32)
-  localparam int unsigned ShW = PayW + BeatW;        // row shifted to its byte offset
-  localparam int unsigned MaxBeats = ShW / BeatW;
+  localparam int unsigned ShW = PayW + sq_gemm_pkg::BeatW;        // row shifted to its byte offset
   localparam int unsigned Lat = 3;                   // sq_gemm_epi stages
 
   logic out32;
-  assign out32 = cfg_i.flags[3];
+  assign out32 = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmOut32) != 32'd0);
 
   // ---- epilogue lanes and deskew ---------------------------------------------
   logic [31:0] val [C];
@@ -53,12 +50,12 @@ module sq_gemm_out
   for (genvar j = 0; j < C; j++) begin : g_lane
     sq_gemm_epi u_epi (
       .clk_i, .rst_ni,
-      .bias_en_i(cfg_i.flags[4]),
+      .bias_en_i((({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmBias) != 32'd0)),
       .out32_i(out32),
-      .relu_i(cfg_i.flags[2]),
+      .relu_i((({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmRelu) != 32'd0)),
       .valid_i(lane_valid_i[j]),
-      .row0_i(lane_valid_i[j] && lane_row_i[j] == '0),
-      .acc_i(lane_acc_i[j]),
+      .row0_i(lane_valid_i[j] && lane_row_i[RW*j +: RW] == '0),
+      .acc_i(lane_acc_i[32*j +: 32]),
       .bias_i(bias_i[32*j +: 32]),
       .mult_i(quant_i[64*j +: 32]),
       .shift_i(quant_i[64*j + 32 +: 32]),
@@ -80,23 +77,24 @@ module sq_gemm_out
   end
 
   // Row identity follows the last column through the epilogue latency.
-  typedef struct packed {
-    logic [RW-1:0] row;
-    tile_t         tile;
-  } rid_t;
-  rid_t rid_q [Lat];
+  logic [RW-1:0]      rid_row_q [Lat];
+  sq_gemm_pkg::tile_t rid_tile_q [Lat];
+  sq_gemm_pkg::tile_t rid_tile;
   always_ff @(posedge clk_i) begin
-    rid_q[0] <= '{row: lane_row_i[C-1], tile: lane_tile_i[C-1]};
+    rid_row_q[0] <= lane_row_i[RW*(C-1) +: RW];
+    rid_tile_q[0] <= last_tile_i;
     for (int unsigned d = 1; d < Lat; d++) begin
-      rid_q[d] <= rid_q[d-1];
+      rid_row_q[d] <= rid_row_q[d-1];
+      rid_tile_q[d] <= rid_tile_q[d-1];
     end
   end
+  assign rid_tile = rid_tile_q[Lat-1];
 
   // ---- row FIFO -----------------------------------------------------------------
   typedef struct packed {
-    logic [DimW:0] m;
-    logic [DimW:0] n0;
-    logic [DimW:0] ncols;
+    logic [sq_gemm_pkg::DimW:0] m;
+    logic [sq_gemm_pkg::DimW:0] n0;
+    logic [sq_gemm_pkg::DimW:0] ncols;
     logic [PayW-1:0] data;
   } orow_t;
 
@@ -104,14 +102,14 @@ module sq_gemm_out
   logic  f_empty, f_full, f_pop;
   logic [$clog2(2 * R):0] f_cnt;
   always_comb begin
-    in_row.m = rid_q[Lat-1].tile.m0 + 18'(rid_q[Lat-1].row);
-    in_row.n0 = rid_q[Lat-1].tile.n0;
-    in_row.ncols = rid_q[Lat-1].tile.ncols;
+    in_row.m = rid_tile.m0 + 18'(rid_row_q[Lat-1]);
+    in_row.n0 = rid_tile.n0;
+    in_row.ncols = rid_tile.ncols;
     for (int unsigned j = 0; j < C; j++) begin
       in_row.data[32*j +: 32] = row_val[j];
     end
   end
-  sq_fifo #(.Width($bits(orow_t)), .DepthLog2($clog2(2 * R))) u_rows (
+  sq_fifo #(.Width($bits(in_row)), .DepthLog2($clog2(2 * R))) u_rows (
     .clk_i, .rst_ni,
     .push_i(lv[C-1]), .wdata_i(in_row),
     .pop_i(f_pop), .rdata_o(head),
@@ -120,7 +118,7 @@ module sq_gemm_out
 
   // ---- AXI4 write master ----------------------------------------------------------
   logic              cur_q, cur_d, skip_q, skip_d, aw_done_q, aw_done_d;
-  logic [AddrW-1:0]  addr_q, addr_d;
+  logic [sq_gemm_pkg::AddrW-1:0]  addr_q, addr_d;
   logic [7:0]        nbeats_q, nbeats_d, beat_q, beat_d;
   logic [ShW-1:0]    data_q, data_d;
   logic [ShW/8-1:0]  strb_q, strb_d;
@@ -129,8 +127,8 @@ module sq_gemm_out
 
   logic [PayW-1:0]   pay;
   logic [PayW/8-1:0] pmask;
-  logic [DimW:0]     nbytes;
-  logic [AddrW-1:0]  haddr;
+  logic [sq_gemm_pkg::DimW:0]     nbytes;
+  logic [sq_gemm_pkg::AddrW-1:0]  haddr;
   logic [35:0]       prod;
   logic              finish, aw_fire, w_fire;
 
@@ -158,8 +156,8 @@ module sq_gemm_out
   assign awaddr_o = {addr_q[63:6], 6'd0};
   assign awlen_o = nbeats_q - 8'd1;
   assign wvalid_o = cur_q && !skip_q && beat_q != nbeats_q;
-  assign wdata_o = data_q[BeatW-1:0];
-  assign wstrb_o = strb_q[BeatBytes-1:0];
+  assign wdata_o = data_q[sq_gemm_pkg::BeatW-1:0];
+  assign wstrb_o = strb_q[sq_gemm_pkg::BeatBytes-1:0];
   assign wlast_o = beat_q + 8'd1 == nbeats_q;
   assign bready_o = 1'b1;
   assign finish = cur_q && (skip_q || ((aw_done_q || aw_fire) &&
@@ -182,8 +180,8 @@ module sq_gemm_out
     outstanding_d = outstanding_q + (aw_fire ? 10'd1 : 10'd0) - (bvalid_i ? 10'd1 : 10'd0);
     if (w_fire) begin
       beat_d = beat_q + 8'd1;
-      data_d = data_q >> BeatW;
-      strb_d = strb_q >> BeatBytes;
+      data_d = data_q >> sq_gemm_pkg::BeatW;
+      strb_d = strb_q >> sq_gemm_pkg::BeatBytes;
     end
     if (finish) begin
       cur_d = 1'b0;

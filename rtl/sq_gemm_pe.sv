@@ -6,18 +6,17 @@
 // step the finished sum is copied to res_o, where the drain reads it while the
 // accumulator already starts the next tile.
 module sq_gemm_pe
-  import sq_gemm_pkg::*;
 (
   input  logic        clk_i,
   input  logic        rst_ni,
   input  logic [31:0] a_i,
-  input  wbus_t       w_i,
+  input  sq_gemm_pkg::wbus_t       w_i,
   output logic [31:0] a_o,
-  output wbus_t       w_o,
+  output sq_gemm_pkg::wbus_t       w_o,
   output logic [31:0] res_o
 );
   logic [31:0] a_q, acc_q, acc_d, res_q, res_d;
-  wbus_t       w_q;
+  sq_gemm_pkg::wbus_t       w_q;
   logic signed [7:0]  x0, x1;
   logic signed [15:0] p0, p1;
   logic signed [31:0] sum;

@@ -1,8 +1,6 @@
 // Shared constants and types of the GEMM unit (sq_gemm_*). The command format
 // and register map come from the generated sq_spec_pkg (include/sparq/spec.h).
 package sq_gemm_pkg;
-  import sq_spec_pkg::*;
-
   // One AXI4 data beat: 64 bytes, one DDR4 channel's bytes per 300 MHz cycle.
   localparam int unsigned BeatBytes = 64;
   localparam int unsigned BeatW = 8 * BeatBytes;
@@ -17,16 +15,19 @@ package sq_gemm_pkg;
   localparam int unsigned RowWords = KchElems / BeatBytes;          // A and W rows
   localparam int unsigned MetaWords = KchElems / 8 / BeatBytes;     // 2:4 codes
   localparam int unsigned KchW = KchLog2 + 1;                       // 0..KchElems
+  // A panels are double-buffered; W tiles get four slots so the loader can
+  // run two tiles ahead and absorb the extra A load at an M panel change.
+  localparam int unsigned WSlotW = 2;
 
   // Which on-chip store a fetched burst fills.
-  typedef enum logic [2:0] {
-    KindA     = 3'd0,
-    KindW     = 3'd1,
-    KindMeta  = 3'd2,
-    KindBias  = 3'd3,
-    KindQuant = 3'd4,
-    KindMark  = 3'd5   // no data: all bursts of one job were issued before it
-  } kind_e;
+  // (Constants, not an enum type: yosys 0.23 cannot use package types in
+  // module-local structs.)
+  localparam logic [2:0] KindA = 3'd0;
+  localparam logic [2:0] KindW = 3'd1;
+  localparam logic [2:0] KindMeta = 3'd2;
+  localparam logic [2:0] KindBias = 3'd3;
+  localparam logic [2:0] KindQuant = 3'd4;
+  localparam logic [2:0] KindMark = 3'd5;  // no data: all bursts of a job were issued before it
 
   // One decoded GEMM descriptor.
   typedef struct packed {
@@ -45,7 +46,7 @@ package sq_gemm_pkg;
   // One unit of loader/feeder work: an R x C output tile over one K chunk.
   typedef struct packed {
     logic            aslot;
-    logic            wslot;
+    logic [WSlotW-1:0] wslot;
     logic [DimW:0]   m0;
     logic [DimW:0]   n0;
     logic [KchW-1:0] klen;      // K elements in this chunk
@@ -56,6 +57,9 @@ package sq_gemm_pkg;
   } job_t;
 
   // Weight bus entering a PE column: 2 weights, 2:4 position code, control.
+  // WbusW is its width (flattened port arrays need it; yosys 0.23 has no
+  // $bits of a package type).
+  localparam int unsigned WbusW = 23;
   typedef struct packed {
     logic       valid;
     logic       first;

@@ -1,32 +1,32 @@
-// One on-chip row (of A, W or 2:4 codes) for Slots double-buffer slots.
+// One on-chip row (of A, W or 2:4 codes) in 2^SlotW buffer slots.
 // A fetched beat covers row bytes [q*64 - off, q*64 - off + 64); it arrives
 // rotated by off bytes (sq_gemm_loader), so it splits into the upper part of
 // row word q-1 and the lower part of word q. Even and odd words live in two
 // banks, so both parts are written in one cycle without a realignment buffer.
 // Reads are synchronous and hold their value until the next read enable.
 module sq_gemm_rowbuf
-  import sq_gemm_pkg::*;
 #(
-  parameter int unsigned Words = RowWords,
+  parameter int unsigned Words = sq_gemm_pkg::RowWords,
+  parameter int unsigned SlotW = 1,
   parameter int unsigned QW = 7
 ) (
   input  logic             clk_i,
   input  logic             we_i,
-  input  logic             wslot_i,
+  input  logic [SlotW-1:0] wslot_i,
   input  logic [QW-1:0]    wq_i,
   input  logic [5:0]       woff_i,
-  input  logic [BeatW-1:0] wdata_i,
+  input  logic [sq_gemm_pkg::BeatW-1:0] wdata_i,
   input  logic             re_i,
-  input  logic             rslot_i,
+  input  logic [SlotW-1:0] rslot_i,
   input  logic [$clog2(Words)-1:0] rword_i,
-  output logic [BeatW-1:0] rdata_o
+  output logic [sq_gemm_pkg::BeatW-1:0] rdata_o
 );
-  localparam int unsigned BankDepth = Words;  // 2 slots x Words/2 words per bank
+  localparam int unsigned BankDepth = (1 << SlotW) * Words / 2;
   localparam int unsigned AW = $clog2(BankDepth);
 
-  logic [BeatW-1:0] bank0 [BankDepth];
-  logic [BeatW-1:0] bank1 [BankDepth];
-  logic [BeatW-1:0] rd0_q, rd1_q;
+  logic [sq_gemm_pkg::BeatW-1:0] bank0 [BankDepth];
+  logic [sq_gemm_pkg::BeatW-1:0] bank1 [BankDepth];
+  logic [sq_gemm_pkg::BeatW-1:0] rd0_q, rd1_q;
   logic             sel_q;
 
   logic [63:0]   lo_mask;
@@ -62,7 +62,7 @@ module sq_gemm_rowbuf
   // Same write as below. Verilator unrolls a per-byte enable loop into 128
   // delayed assignments per instance (10x the model's code and build time), so
   // the simulation writes the word through a bit mask instead.
-  logic [BeatW-1:0] bm0, bm1;
+  logic [sq_gemm_pkg::BeatW-1:0] bm0, bm1;
   for (genvar b = 0; b < 64; b++) begin : g_bm
     assign bm0[8*b +: 8] = {8{be0[b]}};
     assign bm1[8*b +: 8] = {8{be1[b]}};

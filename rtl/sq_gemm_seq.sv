@@ -1,11 +1,9 @@
 // Command sequencer: fetches SqDescWords-word descriptors (two 64-byte beats
-// each, from a 64-byte aligned stream) over the read channel, runs each GEMM
+// each; the host keeps the stream 64-byte aligned) over the read channel, runs each GEMM
 // descriptor to completion (all results written and acknowledged, so the next
 // command may read them), and skips other opcodes and malformed GEMMs (the
 // host validates them before starting the kernel).
 module sq_gemm_seq
-  import sq_spec_pkg::*;
-  import sq_gemm_pkg::*;
 (
   input  logic             clk_i,
   input  logic             rst_ni,
@@ -17,11 +15,11 @@ module sq_gemm_seq
   output logic             fetch_o,
   output logic             arvalid_o,
   input  logic             arready_i,
-  output logic [AddrW-1:0] araddr_o,
+  output logic [sq_gemm_pkg::AddrW-1:0] araddr_o,
   input  logic             rvalid_i,
-  input  logic [BeatW-1:0] rdata_i,
+  input  logic [sq_gemm_pkg::BeatW-1:0] rdata_i,
   // GEMM engine
-  output gemm_cfg_t        cfg_o,
+  output sq_gemm_pkg::gemm_cfg_t        cfg_o,
   output logic             go_o,
   input  logic             gemm_done_i
 );
@@ -31,28 +29,20 @@ module sq_gemm_seq
   logic [31:0] idx_q, idx_d, ncmd_q, ncmd_d;
   logic [63:0] addr_q, addr_d;
   logic        beat_q, beat_d;
-  logic [2*BeatW-1:0] desc_q, desc_d;
-  gemm_cfg_t   cfg_q, cfg_d;
-
-  function automatic logic [31:0] word(logic [2*BeatW-1:0] d, int unsigned i);
-    return d[32*i +: 32];
-  endfunction
-
-  function automatic logic [DimW-1:0] dim(logic [31:0] w);
-    return w[DimW-1:0];
-  endfunction
+  logic [2*sq_gemm_pkg::BeatW-1:0] desc_q, desc_d;
+  sq_gemm_pkg::gemm_cfg_t   cfg_q, cfg_d;
 
   logic [31:0] w_op, w_flags, w_m, w_n, w_k;
   logic        dims_ok, gemm_ok;
-  assign w_op = word(desc_q, SqGemmWOpcode);
-  assign w_flags = word(desc_q, SqGemmWFlags);
-  assign w_m = word(desc_q, SqGemmWM);
-  assign w_n = word(desc_q, SqGemmWN);
-  assign w_k = word(desc_q, SqGemmWK);
-  assign dims_ok = w_m != 0 && w_n != 0 && w_k != 0 && w_m <= SqGemmMaxDim &&
-                   w_n <= SqGemmMaxDim && w_k <= SqGemmMaxDim;
-  assign gemm_ok = w_op == SqOpGemm && dims_ok && (w_flags & ~SqGemmFlagsAll) == 0 &&
-                   !((w_flags & SqGemmW4) != 0 && (w_flags & SqGemmSp24) != 0);
+  assign w_op = desc_q[32 * sq_spec_pkg::SqGemmWOpcode +: 32];
+  assign w_flags = desc_q[32 * sq_spec_pkg::SqGemmWFlags +: 32];
+  assign w_m = desc_q[32 * sq_spec_pkg::SqGemmWM +: 32];
+  assign w_n = desc_q[32 * sq_spec_pkg::SqGemmWN +: 32];
+  assign w_k = desc_q[32 * sq_spec_pkg::SqGemmWK +: 32];
+  assign dims_ok = w_m != 0 && w_n != 0 && w_k != 0 && w_m <= sq_spec_pkg::SqGemmMaxDim &&
+                   w_n <= sq_spec_pkg::SqGemmMaxDim && w_k <= sq_spec_pkg::SqGemmMaxDim;
+  assign gemm_ok = w_op == sq_spec_pkg::SqOpGemm && dims_ok && (w_flags & ~sq_spec_pkg::SqGemmFlagsAll) == 0 &&
+                   !((w_flags & sq_spec_pkg::SqGemmW4) != 0 && (w_flags & sq_spec_pkg::SqGemmSp24) != 0);
 
   assign fetch_o = state_q == FetchAr || state_q == FetchR;
   assign arvalid_o = state_q == FetchAr;
@@ -73,7 +63,7 @@ module sq_gemm_seq
         if (start_i) begin
           idx_d = 32'd0;
           ncmd_d = ncmd_i;
-          addr_d = {cmd_addr_i[63:6], 6'd0};
+          addr_d = cmd_addr_i;
           state_d = Next;
         end
       end
@@ -86,25 +76,25 @@ module sq_gemm_seq
       FetchR: begin
         if (rvalid_i) begin
           if (beat_q) begin
-            desc_d[BeatW +: BeatW] = rdata_i;
+            desc_d[sq_gemm_pkg::BeatW +: sq_gemm_pkg::BeatW] = rdata_i;
             state_d = Decode;
           end else begin
-            desc_d[0 +: BeatW] = rdata_i;
+            desc_d[0 +: sq_gemm_pkg::BeatW] = rdata_i;
           end
           beat_d = 1'b1;
         end
       end
       Decode: begin
         cfg_d.flags = w_flags[4:0];
-        cfg_d.m = dim(w_m);
-        cfg_d.n = dim(w_n);
-        cfg_d.k = dim(w_k);
-        cfg_d.a = {word(desc_q, SqGemmWAHi), word(desc_q, SqGemmWALo)};
-        cfg_d.w = {word(desc_q, SqGemmWWHi), word(desc_q, SqGemmWWLo)};
-        cfg_d.meta = {word(desc_q, SqGemmWMetaHi), word(desc_q, SqGemmWMetaLo)};
-        cfg_d.bias = {word(desc_q, SqGemmWBiasHi), word(desc_q, SqGemmWBiasLo)};
-        cfg_d.quant = {word(desc_q, SqGemmWQuantHi), word(desc_q, SqGemmWQuantLo)};
-        cfg_d.c = {word(desc_q, SqGemmWCHi), word(desc_q, SqGemmWCLo)};
+        cfg_d.m = w_m[sq_gemm_pkg::DimW-1:0];
+        cfg_d.n = w_n[sq_gemm_pkg::DimW-1:0];
+        cfg_d.k = w_k[sq_gemm_pkg::DimW-1:0];
+        cfg_d.a = {desc_q[32 * sq_spec_pkg::SqGemmWAHi +: 32], desc_q[32 * sq_spec_pkg::SqGemmWALo +: 32]};
+        cfg_d.w = {desc_q[32 * sq_spec_pkg::SqGemmWWHi +: 32], desc_q[32 * sq_spec_pkg::SqGemmWWLo +: 32]};
+        cfg_d.meta = {desc_q[32 * sq_spec_pkg::SqGemmWMetaHi +: 32], desc_q[32 * sq_spec_pkg::SqGemmWMetaLo +: 32]};
+        cfg_d.bias = {desc_q[32 * sq_spec_pkg::SqGemmWBiasHi +: 32], desc_q[32 * sq_spec_pkg::SqGemmWBiasLo +: 32]};
+        cfg_d.quant = {desc_q[32 * sq_spec_pkg::SqGemmWQuantHi +: 32], desc_q[32 * sq_spec_pkg::SqGemmWQuantLo +: 32]};
+        cfg_d.c = {desc_q[32 * sq_spec_pkg::SqGemmWCHi +: 32], desc_q[32 * sq_spec_pkg::SqGemmWCLo +: 32]};
         if (gemm_ok) begin
           state_d = Run;
         end else begin
@@ -125,7 +115,7 @@ module sq_gemm_seq
           idx_d = idx_q + 32'd1;
           state_d = FetchAr;
           if (idx_q != 32'd0) begin
-            addr_d = addr_q + 64'(SqDescBytes);
+            addr_d = addr_q + 64'(sq_spec_pkg::SqDescBytes);
           end
         end
       end

@@ -14,37 +14,35 @@
 // back to back. It also lets 2:4 sparsity skip work: the PE picks the two
 // nonzero positions of a group of four streamed activations.
 module sq_gemm_top
-  import sq_spec_pkg::*;
-  import sq_gemm_pkg::*;
 #(
-  parameter int unsigned R = SqArrayRows,
-  parameter int unsigned C = SqArrayCols
+  parameter int unsigned R = sq_spec_pkg::SqArrayRows,
+  parameter int unsigned C = sq_spec_pkg::SqArrayCols
 ) (
   input  logic             clk_i,
   input  logic             rst_ni,
   // AXI4 master: read address / data
   output logic             m_axi_arvalid_o,
   input  logic             m_axi_arready_i,
-  output logic [AddrW-1:0] m_axi_araddr_o,
+  output logic [sq_gemm_pkg::AddrW-1:0] m_axi_araddr_o,
   output logic [7:0]       m_axi_arlen_o,
   output logic [2:0]       m_axi_arsize_o,
   output logic [1:0]       m_axi_arburst_o,
   input  logic             m_axi_rvalid_i,
   output logic             m_axi_rready_o,
-  input  logic [BeatW-1:0] m_axi_rdata_i,
+  input  logic [sq_gemm_pkg::BeatW-1:0] m_axi_rdata_i,
   input  logic             m_axi_rlast_i,
   input  logic [1:0]       m_axi_rresp_i,
   // AXI4 master: write address / data / response
   output logic             m_axi_awvalid_o,
   input  logic             m_axi_awready_i,
-  output logic [AddrW-1:0] m_axi_awaddr_o,
+  output logic [sq_gemm_pkg::AddrW-1:0] m_axi_awaddr_o,
   output logic [7:0]       m_axi_awlen_o,
   output logic [2:0]       m_axi_awsize_o,
   output logic [1:0]       m_axi_awburst_o,
   output logic             m_axi_wvalid_o,
   input  logic             m_axi_wready_i,
-  output logic [BeatW-1:0] m_axi_wdata_o,
-  output logic [BeatBytes-1:0] m_axi_wstrb_o,
+  output logic [sq_gemm_pkg::BeatW-1:0] m_axi_wdata_o,
+  output logic [sq_gemm_pkg::BeatBytes-1:0] m_axi_wstrb_o,
   output logic             m_axi_wlast_o,
   input  logic             m_axi_bvalid_i,
   output logic             m_axi_bready_o,
@@ -91,9 +89,9 @@ module sq_gemm_top
   );
 
   // ---- command sequencer -----------------------------------------------------------
-  gemm_cfg_t        cfg;
+  sq_gemm_pkg::gemm_cfg_t        cfg;
   logic             go, gemm_done, fetch, seq_arvalid;
-  logic [AddrW-1:0] seq_araddr;
+  logic [sq_gemm_pkg::AddrW-1:0] seq_araddr;
   sq_gemm_seq u_seq (
     .clk_i, .rst_ni,
     .start_i(start), .cmd_addr_i(cmd_addr), .ncmd_i(ncmd), .done_o(done),
@@ -104,19 +102,21 @@ module sq_gemm_top
 
   // ---- loader ---------------------------------------------------------------------
   logic             ld_arvalid, ld_rready;
-  logic [AddrW-1:0] ld_araddr;
+  logic [sq_gemm_pkg::AddrW-1:0] ld_araddr;
   logic [7:0]       ld_arlen;
-  logic             bw_valid, bw_slot;
-  kind_e            bw_kind;
+  logic             bw_valid;
+  logic [sq_gemm_pkg::WSlotW-1:0] bw_slot;
+  logic [2:0]            bw_kind;
   logic [RowIdxW-1:0] bw_row;
   logic [6:0]       bw_q;
   logic [5:0]       bw_off;
-  logic [BeatW-1:0] bw_data;
-  logic [BeatW-1:0]   ld_bias [2];
-  logic [2*BeatW-1:0] ld_quant [2];
+  logic [sq_gemm_pkg::BeatW-1:0] bw_data;
+  logic [sq_gemm_pkg::BeatW*(1 << sq_gemm_pkg::WSlotW)-1:0]   ld_bias;
+  logic [2*sq_gemm_pkg::BeatW*(1 << sq_gemm_pkg::WSlotW)-1:0] ld_quant;
   logic             job_valid, job_pop;
-  job_t             job;
-  logic             rel_w, rel_w_slot, rel_a, rel_a_slot;
+  sq_gemm_pkg::job_t             job;
+  logic             rel_w, rel_a, rel_a_slot;
+  logic [sq_gemm_pkg::WSlotW-1:0] rel_w_slot;
   sq_gemm_loader #(.R(R), .C(C)) u_loader (
     .clk_i, .rst_ni, .cfg_i(cfg), .go_i(go),
     .arvalid_o(ld_arvalid), .arready_i(m_axi_arready_i && !fetch), .araddr_o(ld_araddr),
@@ -137,44 +137,45 @@ module sq_gemm_top
   assign m_axi_rready_o = fetch ? 1'b1 : ld_rready;
 
   // ---- row buffers ------------------------------------------------------------------
-  logic             a_re, a_slot, w_re, w_slot, m_re;
-  logic [$clog2(RowWords)-1:0] a_word, w_word;
-  logic [$clog2(MetaWords)-1:0] m_word;
-  logic [BeatW-1:0] a_data [R];
-  logic [BeatW-1:0] w_data [C];
-  logic [BeatW-1:0] m_data [C];
+  logic             a_re, a_slot, w_re, m_re;
+  logic [sq_gemm_pkg::WSlotW-1:0] w_slot;
+  logic [$clog2(sq_gemm_pkg::RowWords)-1:0] a_word, w_word;
+  logic [$clog2(sq_gemm_pkg::MetaWords)-1:0] m_word;
+  logic [sq_gemm_pkg::BeatW*R-1:0] a_data;
+  logic [sq_gemm_pkg::BeatW*C-1:0] w_data;
+  logic [sq_gemm_pkg::BeatW*C-1:0] m_data;
 
   for (genvar i = 0; i < R; i++) begin : g_abuf
-    sq_gemm_rowbuf #(.Words(RowWords)) u_buf (
+    sq_gemm_rowbuf #(.Words(sq_gemm_pkg::RowWords)) u_buf (
       .clk_i,
-      .we_i(bw_valid && bw_kind == KindA && bw_row == RowIdxW'(i)),
-      .wslot_i(bw_slot), .wq_i(bw_q), .woff_i(bw_off), .wdata_i(bw_data),
-      .re_i(a_re), .rslot_i(a_slot), .rword_i(a_word), .rdata_o(a_data[i])
+      .we_i(bw_valid && bw_kind == sq_gemm_pkg::KindA && bw_row == RowIdxW'(i)),
+      .wslot_i(bw_slot[0]), .wq_i(bw_q), .woff_i(bw_off), .wdata_i(bw_data),
+      .re_i(a_re), .rslot_i(a_slot), .rword_i(a_word), .rdata_o(a_data[sq_gemm_pkg::BeatW*i +: sq_gemm_pkg::BeatW])
     );
   end
   for (genvar j = 0; j < C; j++) begin : g_wbuf
-    sq_gemm_rowbuf #(.Words(RowWords)) u_buf (
+    sq_gemm_rowbuf #(.Words(sq_gemm_pkg::RowWords), .SlotW(sq_gemm_pkg::WSlotW)) u_buf (
       .clk_i,
-      .we_i(bw_valid && bw_kind == KindW && bw_row == RowIdxW'(j)),
+      .we_i(bw_valid && bw_kind == sq_gemm_pkg::KindW && bw_row == RowIdxW'(j)),
       .wslot_i(bw_slot), .wq_i(bw_q), .woff_i(bw_off), .wdata_i(bw_data),
-      .re_i(w_re), .rslot_i(w_slot), .rword_i(w_word), .rdata_o(w_data[j])
+      .re_i(w_re), .rslot_i(w_slot), .rword_i(w_word), .rdata_o(w_data[sq_gemm_pkg::BeatW*j +: sq_gemm_pkg::BeatW])
     );
-    sq_gemm_rowbuf #(.Words(MetaWords)) u_meta (
+    sq_gemm_rowbuf #(.Words(sq_gemm_pkg::MetaWords), .SlotW(sq_gemm_pkg::WSlotW)) u_meta (
       .clk_i,
-      .we_i(bw_valid && bw_kind == KindMeta && bw_row == RowIdxW'(j)),
+      .we_i(bw_valid && bw_kind == sq_gemm_pkg::KindMeta && bw_row == RowIdxW'(j)),
       .wslot_i(bw_slot), .wq_i(bw_q), .woff_i(bw_off), .wdata_i(bw_data),
-      .re_i(m_re), .rslot_i(w_slot), .rword_i(m_word), .rdata_o(m_data[j])
+      .re_i(m_re), .rslot_i(w_slot), .rword_i(m_word), .rdata_o(m_data[sq_gemm_pkg::BeatW*j +: sq_gemm_pkg::BeatW])
     );
   end
 
   // ---- feeder, array, output ---------------------------------------------------------
   logic             running_q, running_d, final_issued, row_pop, out_idle;
   logic [31:0]      rows_issued, rows_popped;
-  logic [31:0]      arr_a [R];
-  wbus_t            arr_w [C];
-  tile_t            tile;
-  logic [BeatW-1:0]   ep_bias;
-  logic [2*BeatW-1:0] ep_quant;
+  logic [32*R-1:0]  arr_a;
+  logic [sq_gemm_pkg::WbusW*C-1:0] arr_w;
+  sq_gemm_pkg::tile_t            tile;
+  logic [sq_gemm_pkg::BeatW-1:0]   ep_bias;
+  logic [2*sq_gemm_pkg::BeatW-1:0] ep_quant;
   sq_gemm_feeder #(.R(R), .C(C)) u_feeder (
     .clk_i, .rst_ni, .cfg_i(cfg), .go_i(go), .running_i(running_q),
     .job_valid_i(job_valid), .job_i(job), .job_pop_o(job_pop),
@@ -188,20 +189,20 @@ module sq_gemm_top
     .stall_o(stall)
   );
 
-  logic          lane_valid [C];
-  logic [RW-1:0] lane_row [C];
-  logic [31:0]   lane_acc [C];
-  tile_t         lane_tile [C];
+  logic [C-1:0]    lane_valid;
+  logic [RW*C-1:0] lane_row;
+  logic [32*C-1:0] lane_acc;
+  sq_gemm_pkg::tile_t last_tile;
   sq_gemm_array #(.R(R), .C(C)) u_array (
     .clk_i, .rst_ni, .a_i(arr_a), .w_i(arr_w), .tile_i(tile),
     .lane_valid_o(lane_valid), .lane_row_o(lane_row), .lane_acc_o(lane_acc),
-    .lane_tile_o(lane_tile)
+    .last_tile_o(last_tile)
   );
 
   sq_gemm_out #(.R(R), .C(C)) u_out (
     .clk_i, .rst_ni, .cfg_i(cfg),
     .lane_valid_i(lane_valid), .lane_row_i(lane_row), .lane_acc_i(lane_acc),
-    .lane_tile_i(lane_tile), .bias_i(ep_bias), .quant_i(ep_quant),
+    .last_tile_i(last_tile), .bias_i(ep_bias), .quant_i(ep_quant),
     .awvalid_o(m_axi_awvalid_o), .awready_i(m_axi_awready_i), .awaddr_o(m_axi_awaddr_o),
     .awlen_o(m_axi_awlen_o), .wvalid_o(m_axi_wvalid_o), .wready_i(m_axi_wready_i),
     .wdata_o(m_axi_wdata_o), .wstrb_o(m_axi_wstrb_o), .wlast_o(m_axi_wlast_o),

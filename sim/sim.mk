@@ -67,5 +67,8 @@ synth:
 	@mkdir -p $(BUILD)/synth
 	./scripts/synth_gemm.sh $(SYNTH_R) $(SYNTH_C) $(BUILD)/synth $(RTL_SRCS)
 
-bench-gemm: $(BUILD)/sparq
+bench-gemm: $(BUILD)/bench_gemm
 	./bench/gemm.sh
+
+$(BUILD)/bench_gemm: $(BUILD)/rel/bench/gemm_bench.o $(REL_LIB_OBJS) $(REL_EXTRA)
+	$(CXX) $^ -o $@ $(LDLIBS) $(EXTRA_LDLIBS)
