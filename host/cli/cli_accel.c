@@ -16,8 +16,9 @@ int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg
 {
     switch (c) {
     case 0x101:
-        if (strcmp(arg, "ref") && strcmp(arg, "csim") && strcmp(arg, "rtl")) {
-            sq_cli_error(cmd, "--backend must be ref, csim or rtl, got '%s'", arg);
+        if (strcmp(arg, "ref") && strcmp(arg, "csim") && strcmp(arg, "rtl") &&
+            strcmp(arg, "model")) {
+            sq_cli_error(cmd, "--backend must be ref, csim, rtl or model, got '%s'", arg);
             return -1;
         }
         a->backend = arg;
@@ -50,6 +51,12 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
     sq_dev_config_default(&cfg, a->backend);
     cfg.mem_gbps = t->mem_gbps;
     cfg.clock_mhz = a->clock_mhz;
+    cfg.array_rows = a->array_rows;
+    cfg.array_cols = a->array_cols;
+    if (a->array_rows)
+        a->rep.array_rows = a->array_rows;
+    if (a->array_cols)
+        a->rep.array_cols = a->array_cols;
     int rc = sq_dev_open(&cfg, &a->dev);
     if (!rc)
         rc = sq_program_build(&a->prog, &cm->q, a->dev, &a->rep);

@@ -18,7 +18,7 @@ static void help(void)
     printf("usage: sparq gemm [flags]\n"
            "Runs one C = epilogue(A.W^T + bias) descriptor with random saturating operands on a\n"
            "level, computes the golden reference on the host and compares every output.\n\n"
-           "  --backend ref|csim|rtl   level to run on (default csim)\n"
+           "  --backend L              level: ref, csim, rtl or model (default csim)\n"
            "  --shape MxNxK            A is MxK, W is NxK, C is MxN; each in [1, %u] (default 64x64x64)\n"
            "  --wbits 8|4              weight width (default 8)\n"
            "  --sparse 2:4             2:4 structured-sparse int8 weights\n"
@@ -86,8 +86,9 @@ static int parse(int argc, char **argv, gemm_opts_t *o)
     while ((c = sq_cli_getopt(CMD, argc, argv, opts)) != -1) {
         switch (c) {
         case 'b':
-            if (strcmp(optarg, "ref") && strcmp(optarg, "csim") && strcmp(optarg, "rtl")) {
-                sq_cli_error(CMD, "--backend must be ref, csim or rtl, got '%s'", optarg);
+            if (strcmp(optarg, "ref") && strcmp(optarg, "csim") && strcmp(optarg, "rtl") &&
+                strcmp(optarg, "model")) {
+                sq_cli_error(CMD, "--backend must be ref, csim, rtl or model, got '%s'", optarg);
                 return -1;
             }
             o->backend = optarg;
@@ -151,7 +152,8 @@ static int parse(int argc, char **argv, gemm_opts_t *o)
 
 static void report(const gemm_opts_t *o, const sq_dev_stats_t *st, uint64_t mismatches)
 {
-    double util = st->cycles ? (double)st->macs / ((double)st->cycles * SQ_ARRAY_ROWS * SQ_ARRAY_COLS)
+    double util = st->cycles ? (double)st->macs / ((double)st->cycles * SQ_PE_MACS *
+                                                    SQ_ARRAY_ROWS * SQ_ARRAY_COLS)
                              : 0.0;
     const char *out = (o->flags & SQ_GEMM_OUT32) ? "int32" : "int8";
     if (!o->json) {
