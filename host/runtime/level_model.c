@@ -594,6 +594,26 @@ static void tick(model_t *s)
     }
 }
 
+/* Cycles that can be skipped at once: the array steps through a job while
+ * nothing else can change (the loader waits for a slot, no burst, response,
+ * drained row or write is in flight). Returns 0 when the next cycle must be
+ * simulated. */
+static uint64_t idle_run(const model_t *s)
+{
+    if (s->seq != SEQ_RUN || !s->active || !(s->ld == LD_IDLE || s->ld == LD_JOB) ||
+        s->tag_count || s->rd.count || s->aw.count || s->b.count || s->cur || s->fifo_count ||
+        s->drain_count || s->outstanding)
+        return 0;
+    uint32_t steps = job_steps(s, &s->fj);
+    if (s->ld == LD_JOB) {
+        bool need_a = s->cfg.k > KCH || s->n0 == 0;
+        if (!s->w_busy[s->w_next] && !(need_a && s->a_busy[s->a_next]) &&
+            s->job_count < JOB_DEPTH)
+            return 0; /* the loader starts a job this cycle */
+    }
+    return s->s + 1 < steps ? steps - 1 - s->s : 0;
+}
+
 /* Runs n_cmds descriptors at cmd_addr from ap_start to ap_done. */
 static int model_run_stream(model_t *s, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles)
 {
@@ -608,6 +628,17 @@ static int model_run_stream(model_t *s, uint64_t cmd_addr, uint32_t n_cmds, uint
         if (max_cycles && s->cycles >= max_cycles)
             return sq_err(SQ_ERR_DEV, "model: %u commands did not finish within %" PRIu64
                                       " cycles", n_cmds, max_cycles);
+        uint64_t d = idle_run(s);
+        if (d) {
+            s->s += (uint32_t)d;
+            s->cycles += d;
+            s->now += d;
+            s->since = s->since + d < s->min_period ? s->since + (uint32_t)d : s->min_period;
+            s->credit += (double)d * s->bpc;
+            if (s->credit > s->bpc + BEAT - 1)
+                s->credit = s->bpc + BEAT - 1;
+            continue;
+        }
         tick(s);
     }
     return 0;
