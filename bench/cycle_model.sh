@@ -42,6 +42,12 @@ print(f"| `{a}` | {r['cycles']} | {m['cycles']} | {100 * (m['cycles'] - r['cycle
 PY
   done
   echo
+  echo "## First-order formula (\`bench/cycle_formula.py\`, docs/cycle_model.md) on the same shapes"
+  echo
+  echo '```'
+  printf '%s\n' "${SHAPES[@]}" | python3 bench/cycle_formula.py
+  echo '```'
+  echo
   echo "## stories260K generation, per-op report"
   echo
   echo "\`build/sparq generate $M --recipe R --steps N --temperature 0 --backend rtl|model --report FILE.json EXTRA\`"
