@@ -17,11 +17,9 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "runtime/desc.h"
 #include "runtime/device.h"
-#include "sparq/numerics.h"
 #include "sparq/spec.h"
 #include "util/err.h"
 
@@ -47,7 +45,7 @@ typedef struct {
 typedef struct {
     uint32_t aslot, wslot;
     uint32_t m0, n0, klen;
-    bool first, last, rel_a, final_job;
+    bool last, rel_a, final_job;
 } job_t;
 
 typedef struct {
@@ -109,7 +107,8 @@ typedef struct {
     job_t fj;
     uint32_t s, cred, since;
     uint64_t rows_issued;
-    /* array drain and output */
+    /* array drain and output; tiles end at least max(R, C) + 8 cycles apart
+     * and drain within C + 5 + R, so at most three drains overlap */
     drain_t drains[8];
     uint32_t drain_head, drain_count;
     orow_t *fifo;
@@ -123,7 +122,6 @@ typedef struct {
 
 typedef struct {
     void *ref; /* state of the ref level, which computes the outputs */
-    uint8_t *mem;
     model_t m;
 } level_t;
 
@@ -178,7 +176,6 @@ static job_t next_job(const model_t *s)
     j.m0 = s->m0;
     j.n0 = s->n0;
     j.klen = kleft > KCH ? KCH : kleft;
-    j.first = s->k0 == 0;
     j.last = kleft <= KCH;
     j.rel_a = g->k > KCH || ndone;
     j.final_job = j.last && ndone && s->m0 + s->R >= g->m;
@@ -686,7 +683,6 @@ static int model_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
         model_close(l);
         return rc;
     }
-    l->mem = mem;
     *state = l;
     return 0;
 }
