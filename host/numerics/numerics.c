@@ -5,21 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t sq_meta_row_bytes(size_t k)
-{
-    size_t groups = (k + 3) / 4;
-    return (groups + 1) / 2;
-}
-
-size_t sq_w_row_bytes(uint32_t flags, size_t k)
-{
-    if (flags & SQ_GEMM_W4)
-        return (k + 1) / 2;
-    if (flags & SQ_GEMM_SP24)
-        return 2 * ((k + 3) / 4);
-    return k;
-}
-
 int sq_w_row_decode(uint32_t flags, const void *w_row, const uint8_t *meta_row,
                     size_t k, int8_t *out)
 {
@@ -35,7 +20,7 @@ int sq_w_row_decode(uint32_t flags, const void *w_row, const uint8_t *meta_row,
     const int8_t *vals = w_row;
     for (size_t g = 0; g * 4 < k; g++) {
         uint8_t code = sq_sp24_code(meta_row, g);
-        unsigned p0 = code & 3u, p1 = code >> 2;
+        unsigned p0 = sq_sp24_pos(code, 0), p1 = sq_sp24_pos(code, 1);
         if (p0 >= p1)
             return -1;
         int8_t group[4] = {0, 0, 0, 0};

@@ -65,7 +65,10 @@
  *   BIAS int32 (n), only with SQ_GEMM_BIAS
  *   QUANT per output channel {int32 mult, uint32 shift} (n), unless SQ_GEMM_OUT32
  *   C    int8 (m, n), or int32 (m, n) when SQ_GEMM_OUT32
- * Layouts of int4 and 2:4 are documented in include/sparq/numerics.h. */
+ * Layouts of int4 and 2:4 are documented in include/sparq/numerics.h.
+ * A valid GEMM descriptor (the host checks every one before a run, see
+ * host/runtime/desc.h) has 1 <= m, n, k <= SQ_GEMM_MAX_DIM, BIAS, QUANT and
+ * an int32 C 4-byte aligned, and a C that overlaps no input. */
 enum {
     SQ_GEMM_W_OPCODE = 0,
     SQ_GEMM_W_FLAGS = 1,
@@ -96,5 +99,13 @@ enum {
 /* Hardware limits the compiler tiles to and the kernels check. */
 #define SQ_GEMM_MAX_DIM_LOG2 16 /* m, n, k each at most 65536 */
 #define SQ_GEMM_MAX_DIM (1u << SQ_GEMM_MAX_DIM_LOG2)
+
+/* On-chip GEMM operand buffers: A and W are staged in chunks of SQ_GEMM_TILE_K
+ * along k (R x TILE_K and C x TILE_K int8); a multiple of 4 so a 2:4 group
+ * never straddles two chunks. */
+#ifndef SQ_GEMM_TILE_K_LOG2
+#define SQ_GEMM_TILE_K_LOG2 9
+#endif
+#define SQ_GEMM_TILE_K (1u << SQ_GEMM_TILE_K_LOG2)
 
 #endif /* SPARQ_SPEC_H */
