@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "compress/qmodel.h"
 #include "model/llama.h"
@@ -228,6 +229,33 @@ START_TEST(test_sweep_cli)
     ck_assert_int_eq(sq_run_cli("gemm --backend model --shape 3x5x7 --json", out, sizeof out,
                                 err, sizeof err), 0);
     ck_assert_ptr_nonnull(strstr(out, "\"cycles\""));
+    /* generate on the model level at another array size; the report says so */
+    char json[] = "/tmp/sq_cm_XXXXXX";
+    close(mkstemp(json));
+    char args[512];
+    snprintf(args, sizeof args, "generate --model " SQ_MODEL_PATH " --tokenizer " SQ_TOK_PATH
+             " --recipe w8a8 --steps 3 --temperature 0 --backend model --array 8x8 --report %s",
+             json);
+    ck_assert_int_eq(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);
+    size_t n;
+    char *text = sq_slurp(json, &n);
+    ck_assert_ptr_nonnull(text);
+    j = cJSON_Parse(text);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_int_eq((int)cJSON_GetObjectItem(j, "array_rows")->valuedouble, 8);
+    double util = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "total"), "mac_utilization")
+                      ->valuedouble;
+    ck_assert(util > 0 && util <= 1);
+    cJSON_Delete(j);
+    free(text);
+    unlink(json);
+    char svg[64];
+    snprintf(svg, sizeof svg, "%s.svg", json);
+    unlink(svg);
+    ck_assert_int_eq(sq_run_cli("generate --model " SQ_MODEL_PATH " --tokenizer " SQ_TOK_PATH
+                                " --recipe w8a8 --steps 2 --backend ref --array 8x8",
+                                out, sizeof out, err, sizeof err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--array"));
 }
 END_TEST
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "sparq/spec.h"
 #include "util/err.h"
 
 void sq_cli_accel_init(sq_cli_accel_t *a)
@@ -35,6 +36,17 @@ int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg
         }
         a->target = arg;
         return 1;
+    case 0x105: {
+        unsigned r, c;
+        char tail;
+        if (sscanf(arg, "%ux%u%c", &r, &c, &tail) != 2 || r < 1 || c < 1 || r > 256 || c > 256) {
+            sq_cli_error(cmd, "--array must be RxC with sides in 1..256, got '%s'", arg);
+            return -1;
+        }
+        a->array_rows = r;
+        a->array_cols = c;
+        return 1;
+    }
     default:
         return 0;
     }
@@ -47,6 +59,14 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
     sq_report_init(&a->rep, model_name, recipe, a->backend ? a->backend : "host", t, a->clock_mhz);
     if (!a->backend)
         return 0;
+    if ((a->array_rows && a->array_rows != SQ_ARRAY_ROWS) ||
+        (a->array_cols && a->array_cols != SQ_ARRAY_COLS)) {
+        if (strcmp(a->backend, "model")) {
+            sq_cli_error(cmd, "--array %ux%u needs --backend model (level %s is built for %ux%u)",
+                         a->array_rows, a->array_cols, a->backend, SQ_ARRAY_ROWS, SQ_ARRAY_COLS);
+            return SQ_EXIT_USAGE;
+        }
+    }
     sq_dev_config_t cfg;
     sq_dev_config_default(&cfg, a->backend);
     cfg.mem_gbps = t->mem_gbps;
