@@ -53,5 +53,22 @@ run() { # title, then sweep arguments
       --shape "$MINILM_PREFILL" --array "$ARRAYS" --target ddr4
   run "all-MiniLM-L6-v2 layers at M = 128 (prefill-like), U280" \
       --shape "$MINILM_PREFILL" --array "$ARRAYS" --target u280
+  cat <<'TXT'
+## Reading
+
+- Decode (M = 1) does not get faster past 16x16: the weights are read once
+  whatever the array (same bytes/tok), only one array row does useful work,
+  and the per-descriptor costs grow with the array (drain C + 5, tile period
+  max(R, C) + 8, R - 1 skipped output rows per tile); below 16x16 each of the
+  N/C tiles still takes K/2 steps, so the single useful row makes it compute
+  bound. docs/cycle_model.md has the recurrence.
+- U280 HBM gives the same decode cycles as one DDR4 channel at 300 MHz: the
+  unit has one 512-bit AXI port, so it moves at most 64 B/cycle = 19.2 GB/s,
+  which a DDR4 channel already supplies. More bandwidth only lets a read and a
+  write beat share a cycle (visible on the large prefill arrays); a higher
+  clock or more ports are what would use HBM.
+- Prefill-sized layers are compute bound up to 16x16 (utilization near 1) and
+  become load/drain bound at 32x32 and above.
+TXT
 } > "$OUT"
 echo "wrote $OUT"
