@@ -67,7 +67,6 @@ synth:
 	@mkdir -p $(BUILD)/synth
 	./scripts/synth_gemm.sh $(SYNTH_R) $(SYNTH_C) $(BUILD)/synth $(RTL_SRCS)
 
-bench: bench-gemm
 bench-gemm: $(BUILD)/bench_gemm
 	./bench/gemm.sh
 
