@@ -68,7 +68,8 @@ def main():
 
     print("# GEMM unit on the rtl level\n")
     print("Reproduce: `make bench-gemm` (runs `bench/gemm.sh`: `build/bench_gemm` on the shapes "
-          "listed there, then `bench/gemm_report.py`, which calls `bench/scalesim_gemm.py`).\n")
+          "listed there, raw rows in `bench/results/gemm.tsv`, then `bench/gemm_report.py`, which "
+          "calls `bench/scalesim_gemm.py`).\n")
     print("Setup: %dx%d output-stationary array, 2 int8 MACs per PE per cycle (peak %d MACs/cycle); "
           "device memory one DDR4 channel, 19.2 GB/s at 300 MHz = 64 B/cycle, 100 ns = 30 cycles "
           "per read burst; cycles are the kernel's ap_start-to-ap_done counter (descriptor fetch, "
@@ -87,6 +88,32 @@ def main():
           "stories260K layers, prefill (M=128)")
     table(lambda r: r["name"] in ("attn", "ffn_up", "ffn_down"), "all-MiniLM-L6-v2 (M=128)")
 
+    dense = {(r["m"], r["n"], r["k"]): r["cycles"] for r in rows if r["mode"] == "int8"}
+    sp = [(r, dense[(r["m"], r["n"], r["k"])]) for r in rows
+          if r["mode"] == "2:4" and (r["m"], r["n"], r["k"]) in dense]
+    if sp:
+        print("### 2:4 against dense\n")
+        print("2:4 cycles / dense cycles (same shape): " + ", ".join(
+            "%dx%dx%d %.3f" % (r["m"], r["n"], r["k"], r["cycles"] / d) for r, d in sp)
+            + ". The PE picks the two kept weights' activations out of four per step, so a "
+              "2:4 GEMM takes half the array steps; at 256^3 the extra A-panel load at each "
+              "M-panel change is not fully hidden behind the shorter tiles.\n")
+    dec = [r for r in rows if r["m"] == 1]
+    if dec:
+        util = [r["macs"] / (r["cycles"] * PEAK) for r in dec]
+        print("### What bounds M=1 decode\n")
+        print("Decode utilization here is %.3f-%.3f. Output-stationary maps M to the %d array "
+              "rows, so with M=1 only one row of PEs does useful work: the ceiling is 1/%d = "
+              "%.4f, whatever the memory. Below that ceiling the fixed costs of a small GEMM "
+              "dominate: descriptor fetch and the first operand loads (each a 30-cycle-latency "
+              "burst), the loader issuing one burst address per W row (16 rows per tile, 2 "
+              "cycles each, which is about the 32 cycles of compute a K=64 tile needs), and "
+              "the skew, drain and epilogue pipeline (~%d cycles) around few tiles. Memory "
+              "bandwidth is not the limit at these sizes: a tile's %d weight rows of 64 bytes "
+              "take %d beats at 64 B/cycle against its %d compute cycles. Batch-1 decode "
+              "would need the weights streamed across all rows (a vector mode or "
+              "weight-stationary mapping with N on the rows) to exceed 1/%d.\n"
+              % (min(util), max(util), R, R, 1 / R, R + C + 8, C, C, 32, R))
     tot_c = sum(r["cycles"] for r in rows)
     tot_s = sum(r["secs"] for r in rows)
     tot_cpu = sum(r["cpu"] for r in rows)
@@ -95,7 +122,11 @@ def main():
           "second, %.0f cycles/s wall (single-threaded model, -O2, FST tracing compiled in but "
           "off; the C harness and memory model included). The machine was shared with other "
           "jobs during the run (load average above the 2 cores), so the CPU-time figure is the "
-          "meaningful one." % (tot_c, tot_s, tot_cpu, tot_c / tot_cpu, tot_c / tot_s))
+          "meaningful one. This misses the 200k cycles/s target for 16x16: per cycle the "
+          "model evaluates twice (clock low and high, for the handshakes), selects 112 bytes "
+          "out of 512-bit buffer words, runs 16 epilogue lanes with 64-bit products and the "
+          "writer's 1024-bit alignment shift; gating that logic is the next step."
+          % (tot_c, tot_s, tot_cpu, tot_c / tot_cpu, tot_c / tot_s))
     print()
 
 

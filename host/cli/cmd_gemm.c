@@ -29,8 +29,8 @@ static void help(void)
            "  --json                   print one JSON object instead of lines\n"
            "  --help                   this text\n\n"
            "Prints mismatches, work counters and, on levels that count cycles, cycles and\n"
-           "mac_utilization = useful MACs / (cycles * %u * %u). Exit 1 on any mismatch.\n",
-           SQ_GEMM_MAX_DIM, SQ_ARRAY_ROWS, SQ_ARRAY_COLS);
+           "mac_utilization = useful MACs / (cycles * %u * %u * %u). Exit 1 on any mismatch.\n",
+           SQ_GEMM_MAX_DIM, SQ_ARRAY_ROWS, SQ_ARRAY_COLS, SQ_PE_MACS);
 }
 
 static int parse_shape(const char *s, uint32_t dims[3])
@@ -152,8 +152,7 @@ static int parse(int argc, char **argv, gemm_opts_t *o)
 
 static void report(const gemm_opts_t *o, const sq_dev_stats_t *st, uint64_t mismatches)
 {
-    double util = st->cycles ? (double)st->macs / ((double)st->cycles * SQ_PE_MACS *
-                                                    SQ_ARRAY_ROWS * SQ_ARRAY_COLS)
+    double util = st->cycles ? (double)st->macs / ((double)st->cycles * SQ_ARRAY_ROWS * SQ_ARRAY_COLS * SQ_PE_MACS)
                              : 0.0;
     const char *out = (o->flags & SQ_GEMM_OUT32) ? "int32" : "int8";
     if (!o->json) {

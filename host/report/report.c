@@ -115,9 +115,7 @@ double sq_report_latency_s(const sq_report_t *r)
 
 static double utilization(const sq_report_t *r, const sq_dev_stats_t *s)
 {
-    return s->cycles ? (double)s->macs /
-                           ((double)s->cycles * SQ_PE_MACS * r->array_rows * r->array_cols)
-                     : 0.0;
+    return s->cycles ? (double)s->macs / ((double)s->cycles * r->array_rows * r->array_cols * SQ_PE_MACS) : 0.0;
 }
 
 /* ---------------------------------------------------------------------------

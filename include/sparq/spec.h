@@ -20,11 +20,9 @@
 #endif
 #define SQ_ARRAY_ROWS (1u << SQ_ARRAY_ROWS_LOG2) /* R */
 #define SQ_ARRAY_COLS (1u << SQ_ARRAY_COLS_LOG2) /* C */
-/* Peak MACs of one PE per cycle: two int8 multipliers into one accumulator
- * (rtl/sq_gemm_pe.sv; a dense or int4 step covers k and k+1, a 2:4 step the
- * two kept weights of a group of four). So the array's peak is
- * SQ_PE_MACS * R * C useful MACs per cycle, and MAC utilization
- * (useful MACs / (cycles * SQ_PE_MACS * R * C)) is at most 1 in every mode. */
+/* int8 MACs per PE per cycle (two multipliers into one accumulator; a 2:4
+ * step uses both on the two kept weights of a group): the array's peak is
+ * SQ_ARRAY_ROWS * SQ_ARRAY_COLS * SQ_PE_MACS MACs per cycle. */
 #define SQ_PE_MACS 2u
 
 /* ---------------------------------------------------------------------------
