@@ -356,7 +356,7 @@ START_TEST(test_qlinear_groups)
     x[3] = -4.0f; /* the activation max */
     int8_t q[N * K], act[K];
     int32_t acc[N];
-    sq_qscratch_t scr = {act, acc};
+    sq_qscratch_t scr = {.act = act, .acc = acc};
     struct {
         int bits;
         size_t group;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_accel.h"
 #include "cli/cli_model.h"
 #include "model/eval.h"
 #include "util/err.h"
@@ -15,6 +16,7 @@ static void help(void)
          "  --model FILE        llama2.c checkpoint (default " SQ_DEFAULT_MODEL ")\n"
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
          "  --recipe R          compression recipe (default fp32; docs/compression.md)\n"
+         SQ_CLI_ACCEL_HELP
          "  --calib FILE        calibration text for recipes that need it (default " SQ_DEFAULT_CALIB ")\n"
          "  --text FILE         stories separated by <|endoftext|>\n"
          "  --help\n"
@@ -33,11 +35,18 @@ int sq_cmd_eval(int argc, char **argv)
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"tokenizer", required_argument, NULL, 'z'},
         {"recipe", required_argument, NULL, 'r'}, {"text", required_argument, NULL, 'x'},
-        {"calib", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"calib", required_argument, NULL, 'c'}, SQ_CLI_ACCEL_OPTS,
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+    sq_cli_accel_t acc;
+    sq_cli_accel_init(&acc);
     int c;
     optind = 1;
     while ((c = sq_cli_getopt("eval", argc, argv, opts)) != -1) {
+        int f = sq_cli_accel_flag("eval", &acc, c, optarg);
+        if (f < 0)
+            return SQ_EXIT_USAGE;
+        if (f > 0)
+            continue;
         switch (c) {
         case 'm': model = optarg; break;
         case 'z': tok = optarg; break;
@@ -63,7 +72,10 @@ int sq_cmd_eval(int argc, char **argv)
     }
     sq_cli_model_t cm;
     int rc = sq_cli_model_open("eval", model, tok, recipe, calib, &cm);
+    if (!rc && (rc = sq_cli_accel_open("eval", &acc, &cm, model, recipe)))
+        sq_cli_model_close(&cm);
     if (rc) {
+        sq_cli_accel_close("eval", &acc);
         free(text);
         return rc;
     }
@@ -76,7 +88,8 @@ int sq_cmd_eval(int argc, char **argv)
     } else {
         printf("ppl %.6f tokens %zu\n", exp(r.nll / (double)r.tokens), r.tokens);
     }
+    int arc = sq_cli_accel_close("eval", &acc);
     free(text);
     sq_cli_model_close(&cm);
-    return rc;
+    return rc ? rc : arc;
 }

@@ -62,6 +62,7 @@ static int build_groups(sq_qlinear_t *q)
     }
     int8_t *row = malloc(q->k);
     q->wg = malloc(total);
+    q->wg_bytes = total;
     if (!row || !q->wg) {
         free(row);
         return oom(q);
@@ -193,6 +194,14 @@ static void matvec_f32(const float *w, size_t n, size_t k, const float *x, float
     }
 }
 
+static int run_gemm(const sq_qscratch_t *s, const sq_gemm_t *g)
+{
+    if (s->runner.run)
+        return s->runner.run(s->runner.ctx, g);
+    return sq_gemm_ref(g) ? sq_err(SQ_ERR_ARG, "golden GEMM rejected a %zux%zu layer", g->n, g->k)
+                          : 0;
+}
+
 int sq_qlinear_run(const sq_qlinear_t *q, const float *x, float *y, const sq_qscratch_t *s)
 {
     if (q->kind != SQ_QL_INT) {
@@ -209,8 +218,9 @@ int sq_qlinear_run(const sq_qlinear_t *q, const float *x, float *y, const sq_qsc
     sq_gemm_t g = {.m = 1, .n = q->n, .k = q->k, .flags = q->flags | SQ_GEMM_OUT32, .a = s->act,
                    .w = q->w, .meta = q->meta, .c = s->acc};
     if (q->group >= q->k) {
-        if (sq_gemm_ref(&g))
-            return sq_err(SQ_ERR_ARG, "golden GEMM rejected a %zux%zu layer", q->n, q->k);
+        int rc = run_gemm(s, &g);
+        if (rc)
+            return rc;
         for (size_t i = 0; i < q->n; i++)
             y[i] = (float)s->acc[i] * sa * q->scale[i];
         return 0;
@@ -223,9 +233,9 @@ int sq_qlinear_run(const sq_qlinear_t *q, const float *x, float *y, const sq_qsc
         g.k = width;
         g.a = s->act + t0;
         g.w = q->wg + off;
-        if (sq_gemm_ref(&g))
-            return sq_err(SQ_ERR_ARG, "golden GEMM rejected group %zu of a %zux%zu layer", gi, q->n,
-                          q->k);
+        int rc = run_gemm(s, &g);
+        if (rc)
+            return rc;
         for (size_t i = 0; i < q->n; i++)
             y[i] += (float)s->acc[i] * sa * q->scale[i * ng + gi];
         off += q->n * sq_w_row_bytes(q->flags, width);

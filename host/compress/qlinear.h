@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sparq/numerics.h"
+
 typedef enum { SQ_QL_F32, SQ_QL_CODEBOOK, SQ_QL_INT } sq_ql_kind_t;
 
 typedef struct {
@@ -38,12 +40,23 @@ typedef struct {
     float *scale;       /* INT: (n, sq_quant_groups(k, group)) */
     float act_scale;    /* INT: static activation scale; 0 = per-token dynamic */
     uint8_t *wg;        /* INT, group < k: the per-group GEMM operands, group-major */
+    size_t wg_bytes;    /* INT, group < k: bytes of wg */
 } sq_qlinear_t;
 
-/* Scratch one call needs: k int8 activations and n int32 accumulators. */
+/* Where the integer GEMMs of a layer run: run == NULL means the golden
+ * reference on the host (sq_gemm_ref); the compiler (host/sched) points it at
+ * a device level. Every call is an SQ_GEMM_OUT32 GEMM with m = 1. */
+typedef struct {
+    int (*run)(void *ctx, const sq_gemm_t *g);
+    void *ctx;
+} sq_gemm_runner_t;
+
+/* What one call needs: k int8 activations, n int32 accumulators and the
+ * GEMM runner. */
 typedef struct {
     int8_t *act;
     int32_t *acc;
+    sq_gemm_runner_t runner;
 } sq_qscratch_t;
 
 /* Builders copy their inputs. */
