@@ -17,7 +17,9 @@ static void help(void)
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
          "  --recipe R          passes, e.g. w8a8, w4g32:gptq, 2:4,w8a8, lowrank:r=32, share:k=16\n"
          "                      (docs/compression.md lists them all)\n"
-         "  --calib FILE        calibration text (default " SQ_DEFAULT_CALIB ")\n"
+         "  --calib FILE        calibration text, also trained on by --distill (default " SQ_DEFAULT_CALIB ")\n"
+         "  --distill steps=N   fine-tune against the fp32 model after the passes (same as\n"
+         "                      adding distill:steps=N to the recipe)\n"
          "  --out FILE.sqm      write the compressed model\n"
          "  --report            print bytes against fp32, compression time and perplexity\n"
          "  --text FILE         perplexity text for --report (default " SQ_DEFAULT_CALIB ")\n"
@@ -42,7 +44,9 @@ static int perplexity(const sq_cli_model_t *cm, const sq_llama_exec_t *ex, const
     return 0;
 }
 
-static int report(const sq_cli_model_t *cm, const char *text_path)
+/* base: the input model as given (fp32 for a checkpoint). */
+static int report(const sq_cli_model_t *base, const sq_cli_model_t *cm, const char *text_path,
+                  const char *out)
 {
     char *text = sq_cli_read_text(sq_cli_find_data(text_path));
     if (!text) {
@@ -51,7 +55,7 @@ static int report(const sq_cli_model_t *cm, const char *text_path)
     }
     double ppl = 0, ppl32 = 0;
     size_t tokens = 0, tokens32 = 0;
-    int rc = perplexity(cm, NULL, text, &ppl32, &tokens32);
+    int rc = perplexity(base, &base->ex, text, &ppl32, &tokens32);
     if (!rc)
         rc = perplexity(cm, &cm->ex, text, &ppl, &tokens);
     free(text);
@@ -61,9 +65,16 @@ static int report(const sq_cli_model_t *cm, const char *text_path)
     }
     char canon[256];
     sq_recipe_format(&cm->q.recipe, canon, sizeof canon);
-    size_t b32 = sq_llama_bytes(&cm->model), b = sq_qmodel_bytes(&cm->q);
+    size_t b32 = sq_qmodel_bytes(&base->q), b = sq_qmodel_bytes(&cm->q);
     printf("recipe     %s\n", canon);
     printf("bytes      %zu (fp32 %zu, %.2fx smaller)\n", b, b32, (double)b32 / (double)b);
+    if (out) {
+        FILE *f = fopen(out, "rb");
+        long len = f && !fseek(f, 0, SEEK_END) ? ftell(f) : -1;
+        if (f)
+            fclose(f);
+        printf("file       %s, %ld bytes\n", out, len);
+    }
     if (cm->calib_tokens)
         printf("compress   %.3f s (calibration: %zu tokens)\n", cm->compress_s, cm->calib_tokens);
     else
@@ -76,13 +87,14 @@ static int report(const sq_cli_model_t *cm, const char *text_path)
 int sq_cmd_compress(int argc, char **argv)
 {
     const char *model = SQ_DEFAULT_MODEL, *tok = SQ_DEFAULT_TOKENIZER, *recipe = NULL;
-    const char *calib = NULL, *out = NULL, *text = SQ_DEFAULT_CALIB;
+    const char *calib = NULL, *out = NULL, *text = SQ_DEFAULT_CALIB, *distill = NULL;
     int want_report = 0;
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"tokenizer", required_argument, NULL, 'z'},
         {"recipe", required_argument, NULL, 'r'}, {"calib", required_argument, NULL, 'c'},
         {"out", required_argument, NULL, 'o'},   {"report", no_argument, NULL, 'p'},
-        {"text", required_argument, NULL, 'x'},  {"help", no_argument, NULL, 'h'},
+        {"text", required_argument, NULL, 'x'},  {"distill", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
@@ -95,6 +107,7 @@ int sq_cmd_compress(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'p': want_report = 1; break;
         case 'x': text = optarg; break;
+        case 'd': distill = optarg; break;
         case 'h': help(); return 0;
         default: return SQ_EXIT_USAGE;
         }
@@ -111,6 +124,15 @@ int sq_cmd_compress(int argc, char **argv)
         sq_cli_error("compress", "nothing to do: give --out FILE.sqm and/or --report");
         return SQ_EXIT_USAGE;
     }
+    char full[512];
+    if (distill) {
+        if (strncmp(distill, "steps=", 6)) {
+            sq_cli_error("compress", "--distill takes steps=N, not '%s'", distill);
+            return SQ_EXIT_USAGE;
+        }
+        snprintf(full, sizeof full, "%s,distill:%s", recipe, distill);
+        recipe = full;
+    }
     sq_cli_model_t cm;
     int rc = sq_cli_model_open("compress", model, tok, recipe, calib, &cm);
     if (rc)
@@ -119,8 +141,14 @@ int sq_cmd_compress(int argc, char **argv)
         sq_cli_error("compress", "--out: .sqm output is not in this build yet");
         rc = SQ_EXIT_USAGE;
     }
-    if (!rc && want_report)
-        rc = report(&cm, text);
+    if (!rc && want_report) {
+        sq_cli_model_t base;
+        rc = sq_cli_model_open("compress", model, tok, "fp32", NULL, &base);
+        if (!rc) {
+            rc = report(&base, &cm, text, out);
+            sq_cli_model_close(&base);
+        }
+    }
     sq_cli_model_close(&cm);
     return rc;
 }
