@@ -79,6 +79,13 @@ int sq_cmd_eval(int argc, char **argv)
         free(text);
         return rc;
     }
+    if (cm.bpe) {
+        /* sq_eval_text scores with llama2.c's tokenizer and BOS convention */
+        sq_cli_error("eval", "GGUF models are not supported by eval yet");
+        sq_cli_model_close(&cm);
+        free(text);
+        return SQ_EXIT_USAGE;
+    }
     sq_eval_result_t r;
     rc = sq_eval_text(&cm.model, &cm.tok, text, &cm.ex, progress, &r);
     sq_cli_progress_end();
