@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "compress/calib.h"
 #include "compress/linalg.h"
@@ -15,6 +16,7 @@
 #include "compress/share.h"
 #include "model/eval.h"
 #include "sparq/numerics.h"
+#include "sqm/sqm.h"
 #include "testutil.h"
 #include "util/err.h"
 
@@ -503,6 +505,71 @@ START_TEST(test_stories_targets)
 }
 END_TEST
 
+
+/* ---------------------------------------------------------------------------
+ * .sqm round trip: every layer format comes back bit for bit */
+
+static void logits_of(const sq_llama_t *m, const sq_llama_exec_t *ex, float *out, int n_tok)
+{
+    sq_llama_state_t st;
+    ck_assert_int_eq(sq_llama_state_build(&st, &m->cfg), 0);
+    int toks[] = {1, 403, 407, 261, 378, 20, 11, 300};
+    for (int p = 0; p < n_tok; p++) {
+        ck_assert_int_eq(sq_llama_forward(m, &st, toks[p], p, ex), 0);
+        memcpy(out + (size_t)p * m->cfg.vocab_size, st.logits, m->cfg.vocab_size * sizeof(float));
+    }
+    sq_llama_state_free(&st);
+}
+
+START_TEST(test_sqm_roundtrip)
+{
+    sq_llama_t m;
+    sq_tokenizer_t t;
+    ck_assert_int_eq(sq_llama_load(SQ_MODEL_PATH, &m), 0);
+    ck_assert_int_eq(sq_tokenizer_load(SQ_TOK_PATH, m.cfg.vocab_size, &t), 0);
+    sq_calib_t cal;
+    ck_assert_int_eq(sq_calib_collect(&cal, &m, &t, "Once upon a time, there was a little dog. "
+                                      "He liked to run in the park with his friend."), 0);
+    const char *recipes[] = {"w8a8", "w4g32a8s:gptq", "w4", "2:4", "share:k=16",
+                             "lowrank:r=16,w8a8", "prune:s=0.3", "heads:n=1,w4g64", "fp32"};
+    enum { NT = 5 };
+    size_t nl = (size_t)NT * m.cfg.vocab_size;
+    float *a = malloc(nl * sizeof *a), *b = malloc(nl * sizeof *b);
+    char *path = sq_tmpfile("", 0);
+    for (size_t i = 0; i < sizeof recipes / sizeof recipes[0]; i++) {
+        sq_recipe_t r;
+        ck_assert_int_eq(sq_recipe_parse(recipes[i], &r), 0);
+        sq_qmodel_t q, q2;
+        ck_assert_msg(sq_qmodel_build_calib(&q, &m, &r, &cal) == 0, "%s: %s", recipes[i], sq_err_msg());
+        ck_assert_msg(sq_qmodel_write_sqm(&q, path) == 0, "%s: %s", recipes[i], sq_err_msg());
+        sq_sqm_t *s;
+        ck_assert_msg(sq_sqm_read(path, &s) == 0, "%s: %s", recipes[i], sq_err_msg());
+        sq_llama_t m2;
+        ck_assert_msg(sq_qmodel_from_sqm(s, &m2, &q2) == 0, "%s: %s", recipes[i], sq_err_msg());
+        sq_sqm_free(s);
+        ck_assert_uint_eq(sq_qmodel_bytes(&q2), sq_qmodel_bytes(&q));
+        sq_llama_exec_t ex, ex2;
+        sq_qmodel_exec(&q, &ex);
+        sq_qmodel_exec(&q2, &ex2);
+        logits_of(&m, &ex, a, NT);
+        logits_of(&m2, &ex2, b, NT);
+        for (size_t j = 0; j < nl; j++)
+            ck_assert_msg(a[j] == b[j], "%s: logit %zu differs after the round trip: %.9g vs %.9g",
+                          recipes[i], j, (double)a[j], (double)b[j]);
+        sq_qmodel_free(&q);
+        sq_qmodel_free(&q2);
+        sq_llama_free(&m2);
+    }
+    unlink(path);
+    free(path);
+    free(a);
+    free(b);
+    sq_calib_free(&cal);
+    sq_tokenizer_free(&t);
+    sq_llama_free(&m);
+}
+END_TEST
+
 Suite *compress_suite(void)
 {
     Suite *s = suite_create("compress");
@@ -518,6 +585,8 @@ Suite *compress_suite(void)
     tc = sq_tcase(s, "recipes", 30);
     tcase_add_test(tc, test_recipe_parse);
     tcase_add_test(tc, test_cli_recipe_errors);
+    tc = sq_tcase(s, "sqm", 60);
+    tcase_add_test(tc, test_sqm_roundtrip);
     tc = sq_tcase(s, "stories260K", 120);
     tcase_add_test(tc, test_stories_targets);
     return s;

@@ -65,7 +65,8 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
     memset(out, 0, sizeof *out);
     sq_recipe_t r;
     sq_calib_t cal;
-    int have_cal = 0;
+    sq_qmodel_t stored;
+    int have_cal = 0, have_stored = 0;
     char path[4200];
     int rc = sq_recipe_parse(recipe, &r);
     if (!rc)
@@ -86,7 +87,8 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
         sq_sqm_t *s;
         rc = sq_sqm_read(sq_cli_find_model(path), &s);
         if (!rc)
-            rc = sq_sqm_to_llama(s, &out->model);
+            rc = sq_qmodel_from_sqm(s, &out->model, &stored);
+        have_stored = !rc;
         sq_sqm_free(s);
         if (!rc)
             rc = sq_tokenizer_load(sq_cli_find_model(tok), out->model.cfg.vocab_size, &out->tok);
@@ -104,8 +106,16 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
         out->calib_tokens = have_cal ? cal.tokens : 0;
         free(text);
     }
-    if (!rc)
+    /* A .sqm model runs its stored layers; a recipe recompresses its
+     * dequantized weights. */
+    if (!rc && have_stored && sq_recipe_is_identity(&r)) {
+        out->q = stored;
+        have_stored = 0;
+    } else if (!rc) {
         rc = sq_qmodel_build_calib(&out->q, &out->model, &r, have_cal ? &cal : NULL);
+    }
+    if (have_stored)
+        sq_qmodel_free(&stored);
     if (have_cal)
         sq_calib_free(&cal);
     clock_gettime(CLOCK_MONOTONIC, &t1);

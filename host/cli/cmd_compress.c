@@ -137,9 +137,9 @@ int sq_cmd_compress(int argc, char **argv)
     int rc = sq_cli_model_open("compress", model, tok, recipe, calib, &cm);
     if (rc)
         return rc;
-    if (out) {
-        sq_cli_error("compress", "--out: .sqm output is not in this build yet");
-        rc = SQ_EXIT_USAGE;
+    if (out && (rc = sq_qmodel_write_sqm(&cm.q, out))) {
+        sq_cli_error("compress", "%s", sq_err_msg());
+        rc = sq_cli_exit_code(rc);
     }
     if (!rc && want_report && cm.bpe) {
         /* the report's perplexity scores with llama2.c's tokenizer */

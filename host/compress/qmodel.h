@@ -15,6 +15,7 @@
 #include "compress/qlinear.h"
 #include "compress/recipe.h"
 #include "model/llama.h"
+#include "sqm/sqm.h"
 
 /* One linear layer: a single leaf, or V then U for a low-rank factorization
  * (f[0] (r, k) runs first, f[1] (n, r) second). */
@@ -47,6 +48,18 @@ const sq_clinear_t *sq_qmodel_layer(const sq_qmodel_t *q, int layer, sq_wkind_t 
 /* Fills ex so sq_llama_forward runs q's layers (fp32 when q has none); no
  * host_op observer (set one afterwards if wanted). */
 void sq_qmodel_exec(sq_qmodel_t *q, sq_llama_exec_t *ex);
+
+/* .sqm files, under the names of host/sqm/sqm_llama.h, each layer in the
+ * dtype its recipe left it in (f32, int8, int4, 2:4-int8 with per-row or
+ * per-group scales, codebook). A low-rank layer NAME.weight is stored as
+ * NAME.v.weight (r, k) and NAME.u.weight (n, r); a static activation scale
+ * as NAME.act_scale (one f32). A compressed classifier is its own
+ * output.weight (the config's shared-classifier flag is then clear). */
+int sq_qmodel_write_sqm(const sq_qmodel_t *q, const char *path);
+/* Loads s into a fresh fp32 model m (every layer dequantized, factorizations
+ * multiplied out) and q, its layers as stored, running on m. A file whose
+ * layers are all f32 gives q no layers (plain fp32). */
+int sq_qmodel_from_sqm(const sq_sqm_t *s, sq_llama_t *m, sq_qmodel_t *q);
 
 /* Bytes of the fp32 model (every weight once) and of the compressed one
  * (compressed layers plus the fp32 embedding and norms). */
