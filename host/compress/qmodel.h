@@ -24,6 +24,17 @@ typedef struct {
     sq_qlinear_t f[2];
 } sq_clinear_t;
 
+/* Runs r's per-matrix passes (lowrank, prune or 2:4, share, quantization;
+ * not heads or distill, which need the model) on w (n, k), consumed as
+ * scratch. h and amax are the calibration statistics of the matrix's input
+ * (NULL and 0 when r needs none). */
+int sq_clinear_build(sq_clinear_t *cl, float *w, size_t n, size_t k, const double *h, float amax,
+                     const sq_recipe_t *r);
+void sq_clinear_free(sq_clinear_t *cl);
+/* The fp32 matrix (n, k) the layer stands for (U.V for a factorization). */
+int sq_clinear_dequant(const sq_clinear_t *cl, float *w, size_t n, size_t k);
+size_t sq_clinear_bytes(const sq_clinear_t *cl);
+
 typedef struct {
     const sq_llama_t *model;
     sq_recipe_t recipe;

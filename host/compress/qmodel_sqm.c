@@ -152,30 +152,6 @@ static int leaf_from(sq_qlinear_t *l, const sq_sqm_t *s, const sq_sqm_tensor_t *
     return rc;
 }
 
-/* The fp32 matrix a compressed layer stands for (U.V for a factorization). */
-static int dequant_into(const sq_clinear_t *cl, float *w, size_t n, size_t k)
-{
-    if (cl->nf == 1)
-        return sq_qlinear_dequant(&cl->f[0], w);
-    size_t r = cl->f[0].n;
-    float *v = malloc(r * k * sizeof *v), *u = malloc(n * r * sizeof *u);
-    int rc = !v || !u ? sq_err(SQ_ERR_MEM, "out of memory") : 0;
-    if (!rc)
-        rc = sq_qlinear_dequant(&cl->f[0], v);
-    if (!rc)
-        rc = sq_qlinear_dequant(&cl->f[1], u);
-    for (size_t i = 0; i < n && !rc; i++)
-        for (size_t t = 0; t < k; t++) {
-            float acc = 0.0f;
-            for (size_t j = 0; j < r; j++)
-                acc += u[i * r + j] * v[j * k + t];
-            w[i * k + t] = acc;
-        }
-    free(v);
-    free(u);
-    return rc;
-}
-
 static int f32_into(const sq_sqm_t *s, int kind, int layer, float *dst, size_t count)
 {
     char name[256];
@@ -260,7 +236,7 @@ int sq_qmodel_from_sqm(const sq_sqm_t *s, sq_llama_t *m, sq_qmodel_t *q)
                 rc = sq_err(SQ_ERR_FMT, "tensor '%s' is missing", name);
             }
             if (!rc && (kd != SQ_W_CLS || !c.shared_classifier))
-                rc = dequant_into(cl, (float *)sq_llama_wptr(m, l, (sq_wkind_t)kd), n, k);
+                rc = sq_clinear_dequant(cl, (float *)sq_llama_wptr(m, l, (sq_wkind_t)kd), n, k);
         }
     }
     if (rc) {
