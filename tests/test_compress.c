@@ -444,6 +444,8 @@ START_TEST(test_cli_recipe_errors)
         "generate --recipe share:k=999 --steps 2",
         "compress --report",
         "compress --recipe w8a8 --report --calib /nonexistent.txt",
+        "compress --model minilm --recipe w8a8 --out /tmp/never.sqm",
+        "compress --model minilm --recipe w8a8s --report",
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         char out[256], err[1024];
