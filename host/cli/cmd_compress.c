@@ -158,6 +158,8 @@ static int compress_bert(const char *path, const char *recipe, const char *text_
     struct timespec t0, t1;
     int rc = sq_recipe_parse(recipe, &r);
     if (!rc)
+        rc = sq_bert_recipe_check(&r);
+    if (!rc)
         rc = sq_bert_load(path, &a);
     if (!rc)
         rc = sq_bert_load(path, &b);

@@ -6,12 +6,20 @@
 #include "compress/qmodel.h"
 #include "util/err.h"
 
-int sq_bert_compress(sq_bert_t *m, const sq_recipe_t *r, size_t *bytes, size_t *bytes32)
+int sq_bert_recipe_check(const sq_recipe_t *r)
 {
-    const sq_bert_config_t *c = &m->cfg;
     if (r->act == SQ_ACT_STATIC || r->solver == SQ_SOLVE_GPTQ || r->heads || r->distill_steps)
         return sq_err(SQ_ERR_ARG, "BERT recipes are weights only: a8s, :gptq, heads and distill need "
                                   "the encoder's activations");
+    return 0;
+}
+
+int sq_bert_compress(sq_bert_t *m, const sq_recipe_t *r, size_t *bytes, size_t *bytes32)
+{
+    const sq_bert_config_t *c = &m->cfg;
+    int rc = sq_bert_recipe_check(r);
+    if (rc)
+        return rc;
     size_t d = (size_t)c->dim, h = (size_t)c->hidden_dim, L = (size_t)c->n_layers;
     size_t linear = L * (4 * d * d + 2 * h * d);
     size_t other = (size_t)c->vocab_size * d + (size_t)c->max_pos * d + (size_t)c->n_types * d +
@@ -26,7 +34,6 @@ int sq_bert_compress(sq_bert_t *m, const sq_recipe_t *r, size_t *bytes, size_t *
     float *w = malloc(h * d * sizeof *w);
     if (!w)
         return sq_err(SQ_ERR_MEM, "out of memory compressing BERT");
-    int rc = 0;
     for (size_t l = 0; l < L && !rc; l++)
         for (size_t i = 0; i < 6 && !rc; i++) {
             size_t n = mats[i].n, k = mats[i].k;

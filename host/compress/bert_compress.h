@@ -14,6 +14,9 @@
 #include "compress/recipe.h"
 #include "model/bert.h"
 
+/* SQ_ERR_ARG when r needs activations (checked before any loading). */
+int sq_bert_recipe_check(const sq_recipe_t *r);
+
 /* Compresses m's linear weights in place per r. *bytes receives the stored
  * size (compressed linears plus every other parameter in fp32) and *bytes32
  * the fp32 size. */
