@@ -20,6 +20,10 @@
 #endif
 #define SQ_ARRAY_ROWS (1u << SQ_ARRAY_ROWS_LOG2) /* R */
 #define SQ_ARRAY_COLS (1u << SQ_ARRAY_COLS_LOG2) /* C */
+/* int8 MACs per PE per cycle (two multipliers into one accumulator; a 2:4
+ * step uses both on the two kept weights of a group): the array's peak is
+ * SQ_ARRAY_ROWS * SQ_ARRAY_COLS * SQ_PE_MACS MACs per cycle. */
+#define SQ_PE_MACS 2u
 
 /* ---------------------------------------------------------------------------
  * AXI4-Lite control registers: the Vitis ap_ctrl_hs map, so the RTL kernel can
@@ -36,6 +40,8 @@
 #define SQ_REG_NCMD      0x28u /* number of descriptors to execute */
 #define SQ_REG_CYCLES_LO 0x30u /* read-only: cycles from ap_start to ap_done */
 #define SQ_REG_CYCLES_HI 0x34u
+#define SQ_REG_STALL_LO  0x38u /* read-only: cycles the compute waited on memory */
+#define SQ_REG_STALL_HI  0x3Cu
 
 #define SQ_CTRL_START (1u << 0)
 #define SQ_CTRL_DONE  (1u << 1)
