@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "compress/calib.h"
+#include "compress/finetune.h"
 #include "compress/linalg.h"
 #include "compress/prune.h"
 #include "compress/qlinear.h"
@@ -572,6 +573,67 @@ START_TEST(test_sqm_roundtrip)
 }
 END_TEST
 
+/* ---------------------------------------------------------------------------
+ * distill:steps=N: a short run keeps 2:4 and the int8 grid, and the rebuilt
+ * integer layers are exactly the weights the student trained to */
+
+START_TEST(test_finetune_keeps_constraints)
+{
+    sq_llama_t m;
+    sq_tokenizer_t t;
+    ck_assert_int_eq(sq_llama_load(SQ_MODEL_PATH, &m), 0);
+    ck_assert_int_eq(sq_tokenizer_load(SQ_TOK_PATH, m.cfg.vocab_size, &t), 0);
+    const char *text = "Once upon a time, there was a little dog.<|endoftext|>Tom had a red ball.";
+    sq_calib_t cal;
+    ck_assert_int_eq(sq_calib_collect(&cal, &m, &t, text), 0);
+    sq_recipe_t r;
+    ck_assert_int_eq(sq_recipe_parse("2:4,w8a8,distill:steps=3", &r), 0);
+    sq_qmodel_t q;
+    ck_assert_int_eq(sq_qmodel_build_calib(&q, &m, &r, &cal), 0);
+    sq_finetune_opts_t o;
+    sq_finetune_opts_default(&o, &r);
+    ck_assert_int_eq(o.steps, 3);
+    o.samples = 2;
+    o.len = 24;
+    o.batch = 2;
+    sq_finetune_stats_t st;
+    ck_assert_msg(sq_finetune_run(&m, &q, &r, &cal, &t, text, &o, &st) == 0, "%s", sq_err_msg());
+    ck_assert(st.train_tokens > 0);
+    ck_assert_int_eq(m.cfg.shared_classifier, 0); /* the int8 classifier was untied */
+    float *w = malloc((size_t)m.cfg.vocab_size * m.cfg.dim * sizeof *w);
+    for (int l = 0; l < m.cfg.n_layers; l++)
+        for (int kd = 0; kd < SQ_W_COUNT; kd++) {
+            if (kd == SQ_W_CLS && l > 0)
+                continue;
+            const sq_clinear_t *cl = sq_qmodel_layer(&q, l, (sq_wkind_t)kd);
+            ck_assert_int_eq(cl->nf, 1);
+            ck_assert_int_eq(cl->f[0].kind, SQ_QL_INT);
+            ck_assert_uint_eq(cl->f[0].flags, kd == SQ_W_CLS ? 0u : (unsigned)SQ_GEMM_SP24);
+            size_t n, k;
+            sq_llama_wshape(&m.cfg, (sq_wkind_t)kd, &n, &k);
+            ck_assert_int_eq(sq_qlinear_dequant(&cl->f[0], w), 0);
+            const float *sw = sq_llama_wptr(&m, l, (sq_wkind_t)kd);
+            for (size_t i = 0; i < n * k; i++)
+                ck_assert_msg(w[i] == sw[i], "layer %d %s weight %zu: %g on the device, %g trained",
+                              l, sq_wkind_name[kd], i, (double)w[i], (double)sw[i]);
+        }
+    sq_llama_exec_t ex;
+    sq_qmodel_exec(&q, &ex);
+    sq_eval_result_t res;
+    ck_assert_int_eq(sq_eval_text(&m, &t, text, &ex, NULL, &res), 0);
+    ck_assert(isfinite(res.nll));
+    /* lowrank and share are refused */
+    sq_recipe_t bad;
+    ck_assert_int_eq(sq_recipe_parse("lowrank:r=8,distill:steps=1", &bad), 0);
+    ck_assert_int_eq(sq_finetune_run(&m, &q, &bad, &cal, &t, text, &o, &st), SQ_ERR_ARG);
+    free(w);
+    sq_qmodel_free(&q);
+    sq_calib_free(&cal);
+    sq_tokenizer_free(&t);
+    sq_llama_free(&m);
+}
+END_TEST
+
 Suite *compress_suite(void)
 {
     Suite *s = suite_create("compress");
@@ -589,6 +651,8 @@ Suite *compress_suite(void)
     tcase_add_test(tc, test_cli_recipe_errors);
     tc = sq_tcase(s, "sqm", 60);
     tcase_add_test(tc, test_sqm_roundtrip);
+    tc = sq_tcase(s, "distill", 60);
+    tcase_add_test(tc, test_finetune_keeps_constraints);
     tc = sq_tcase(s, "stories260K", 120);
     tcase_add_test(tc, test_stories_targets);
     return s;

@@ -2,6 +2,7 @@
 #ifndef SQ_CLI_MODEL_H
 #define SQ_CLI_MODEL_H
 
+#include "compress/finetune.h"
 #include "compress/qmodel.h"
 #include "model/bpe.h"
 #include "model/llama.h"
@@ -25,6 +26,7 @@ typedef struct {
     sq_llama_exec_t ex;
     double compress_s;    /* wall time of calibration + compression */
     size_t calib_tokens;  /* tokens the calibration ran (0: none needed) */
+    sq_finetune_stats_t distill; /* with distill:steps=N */
 } sq_cli_model_t;
 
 /* Loads model + tokenizer (bare names are looked up in models/, then

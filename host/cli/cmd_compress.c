@@ -87,6 +87,10 @@ static int report(const sq_cli_model_t *base, const sq_cli_model_t *cm, const ch
         printf("compress   %.3f s (calibration: %zu tokens)\n", cm->compress_s, cm->calib_tokens);
     else
         printf("compress   %.3f s\n", cm->compress_s);
+    if (cm->q.recipe.distill_steps)
+        printf("distill    %d steps on %zu tokens: loss %.4f -> %.4f, %.1f s\n",
+               cm->q.recipe.distill_steps, cm->distill.train_tokens, cm->distill.first_loss,
+               cm->distill.last_loss, cm->distill.seconds);
     printf("ppl        %.6f (fp32 %.6f, %+.2f%%) over %zu tokens of %s\n", ppl, ppl32,
            100.0 * (ppl / ppl32 - 1.0), tokens, text_path);
     return 0;

@@ -245,8 +245,6 @@ int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t
         return 0;
     if (sq_recipe_needs_calib(r) && !calib)
         return sq_err(SQ_ERR_ARG, "this recipe needs calibration text");
-    if (r->distill_steps)
-        return sq_err(SQ_ERR_ARG, "distillation is not available in this build");
     const sq_llama_config_t *c = &m->cfg;
     if (r->heads >= c->n_heads)
         return sq_err(SQ_ERR_ARG, "heads:n=%d would remove every one of the %d heads", r->heads,

@@ -46,7 +46,9 @@ typedef struct {
 
 /* Compresses m's linear layers per r (m must outlive q), with calibration
  * statistics from calib when sq_recipe_needs_calib(r) (otherwise calib may be
- * NULL). With an identity recipe q holds no layers and runs fp32. */
+ * NULL). With an identity recipe q holds no layers and runs fp32. This is
+ * the one-shot part: r's distill:steps=N is sq_finetune_run's
+ * (compress/finetune.h), which needs training text. */
 int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r,
                           const sq_calib_t *calib);
 /* The same for recipes that need no calibration. */
