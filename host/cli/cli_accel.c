@@ -56,6 +56,10 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
                       const char *model_name, const char *recipe)
 {
     const sq_target_t *t = sq_target_find(a->target);
+    size_t len = strlen(model_name);
+    /* a .sqm file runs its stored layers unless a recipe recompresses them */
+    if (len > 4 && !strcmp(model_name + len - 4, ".sqm") && !strcmp(recipe, "fp32"))
+        recipe = "as stored";
     sq_report_init(&a->rep, model_name, recipe, a->backend ? a->backend : "host", t, a->clock_mhz);
     if (!a->backend)
         return 0;
@@ -92,6 +96,7 @@ int sq_cli_accel_close(const char *cmd, sq_cli_accel_t *a)
 {
     int rc = 0;
     if (a->report_path && a->backend) {
+        fflush(stdout); /* the generated text first, then the table */
         sq_report_print(&a->rep, stderr);
         char svg[4096];
         snprintf(svg, sizeof svg, "%s", a->report_path);
