@@ -17,7 +17,7 @@ uint32_t sq_attn_topk_select(const int32_t *s, const uint8_t *cand, uint32_t n, 
 {
     uint32_t n_cand = 0, kmin = UINT32_MAX, kmax = 0;
     for (uint32_t j = 0; j < n; j++) {
-        if (!cand[j])
+        if (cand && !cand[j])
             continue;
         uint32_t key = score_key(s[j]);
         kmin = key < kmin ? key : kmin;
@@ -26,7 +26,7 @@ uint32_t sq_attn_topk_select(const int32_t *s, const uint8_t *cand, uint32_t n, 
     }
     if (k >= n_cand) {
         for (uint32_t j = 0; j < n; j++)
-            sel[j] = cand[j] ? 1 : 0;
+            sel[j] = !cand || cand[j];
         return n_cand;
     }
     /* T = the largest t with #{key >= t} >= k, decided one bit at a time
@@ -40,18 +40,18 @@ uint32_t sq_attn_topk_select(const int32_t *s, const uint8_t *cand, uint32_t n, 
         uint32_t try_t = t | (1u << b);
         uint32_t ge = 0;
         for (uint32_t j = 0; j < n; j++)
-            ge += cand[j] && score_key(s[j]) >= try_t;
+            ge += (!cand || cand[j]) && score_key(s[j]) >= try_t;
         if (ge >= k)
             t = try_t;
     }
     uint32_t gt = 0;
     for (uint32_t j = 0; j < n; j++)
-        gt += cand[j] && score_key(s[j]) > t;
+        gt += (!cand || cand[j]) && score_key(s[j]) > t;
     uint32_t ties = k - gt;
     for (uint32_t j = 0; j < n; j++) {
         uint32_t key = score_key(s[j]);
         sel[j] = 0;
-        if (!cand[j])
+        if (cand && !cand[j])
             continue;
         if (key > t) {
             sel[j] = 1;

@@ -213,7 +213,8 @@ static inline int sq_attn_mask_bit(const uint8_t *mask, uint32_t seq, uint32_t q
     return (mask[qb * sq_attn_mask_row_bytes(seq) + (kb >> 3)] >> (kb & 7u)) & 1u;
 }
 
-/* Rule 2 over n scores of which cand[j] != 0 are candidates: sets sel[j]
+/* Rule 2 over n scores of which cand[j] != 0 are candidates (all of them
+ * when cand is NULL, as for a kernel's compacted candidate list): sets sel[j]
  * (1 selected, 0 not) and returns the number selected. Works by a bitwise
  * search for T (one counting pass per score bit, as the RTL does), so it needs
  * no sort and no scratch beyond sel. */

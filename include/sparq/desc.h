@@ -1,0 +1,156 @@
+/* sparq command descriptors: the one packing of the words laid out in
+ * include/sparq/spec.h into structs and back.
+ *
+ * Static inline and <stdint.h>-only so the HLS kernels decode descriptors with
+ * the same code as the host (runtime levels, compiler, CLI, tests). Validation
+ * against a device's memory lives on the host side (host/runtime/desc.h).
+ * Descriptor words and every multi-byte value in device memory are
+ * little-endian. */
+#ifndef SPARQ_DESC_H
+#define SPARQ_DESC_H
+
+#include <stdint.h>
+
+#include "spec.h"
+
+static inline uint32_t sq_ld32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
+static inline void sq_st32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+/* Word w of the descriptor at desc (SQ_DESC_BYTES bytes). */
+static inline uint32_t sq_desc_word(const uint8_t *desc, unsigned w)
+{
+    return sq_ld32(desc + 4u * w);
+}
+
+static inline uint64_t sq_desc_addr(const uint8_t *desc, unsigned lo)
+{
+    return (uint64_t)sq_desc_word(desc, lo) | ((uint64_t)sq_desc_word(desc, lo + 1u) << 32);
+}
+
+static inline void sq_desc_set_addr(uint8_t *desc, unsigned lo, uint64_t addr)
+{
+    sq_st32(desc + 4u * lo, (uint32_t)addr);
+    sq_st32(desc + 4u * (lo + 1u), (uint32_t)(addr >> 32));
+}
+
+/* One GEMM command (SQ_OP_GEMM); fields as documented in spec.h. Addresses of
+ * operands a flag leaves unused (meta without SQ_GEMM_SP24, bias without
+ * SQ_GEMM_BIAS, quant with SQ_GEMM_OUT32) are carried but never read. */
+typedef struct {
+    uint32_t flags;  /* SQ_GEMM_* */
+    uint32_t m, n, k;
+    uint64_t a;      /* int8 (m, k) */
+    uint64_t w;      /* (n, sq_w_row_bytes(flags, k)) */
+    uint64_t meta;   /* (n, sq_meta_row_bytes(k)) */
+    uint64_t bias;   /* int32 (n) */
+    uint64_t quant;  /* {int32 mult, uint32 shift} (n) */
+    uint64_t c;      /* int8 or int32 (m, n) */
+} sq_gemm_desc_t;
+
+static inline uint32_t sq_desc_opcode(const uint8_t *desc)
+{
+    return sq_desc_word(desc, SQ_GEMM_W_OPCODE);
+}
+
+static inline void sq_gemm_desc_decode(const uint8_t *desc, sq_gemm_desc_t *d)
+{
+    d->flags = sq_desc_word(desc, SQ_GEMM_W_FLAGS);
+    d->m = sq_desc_word(desc, SQ_GEMM_W_M);
+    d->n = sq_desc_word(desc, SQ_GEMM_W_N);
+    d->k = sq_desc_word(desc, SQ_GEMM_W_K);
+    d->a = sq_desc_addr(desc, SQ_GEMM_W_A_LO);
+    d->w = sq_desc_addr(desc, SQ_GEMM_W_W_LO);
+    d->meta = sq_desc_addr(desc, SQ_GEMM_W_META_LO);
+    d->bias = sq_desc_addr(desc, SQ_GEMM_W_BIAS_LO);
+    d->quant = sq_desc_addr(desc, SQ_GEMM_W_QUANT_LO);
+    d->c = sq_desc_addr(desc, SQ_GEMM_W_C_LO);
+}
+
+/* Writes all SQ_DESC_BYTES bytes: unused words are zero. */
+static inline void sq_gemm_desc_encode(const sq_gemm_desc_t *d, uint8_t *desc)
+{
+    for (unsigned i = 0; i < SQ_DESC_BYTES; i++)
+        desc[i] = 0;
+    sq_st32(desc + 4u * SQ_GEMM_W_OPCODE, SQ_OP_GEMM);
+    sq_st32(desc + 4u * SQ_GEMM_W_FLAGS, d->flags);
+    sq_st32(desc + 4u * SQ_GEMM_W_M, d->m);
+    sq_st32(desc + 4u * SQ_GEMM_W_N, d->n);
+    sq_st32(desc + 4u * SQ_GEMM_W_K, d->k);
+    sq_desc_set_addr(desc, SQ_GEMM_W_A_LO, d->a);
+    sq_desc_set_addr(desc, SQ_GEMM_W_W_LO, d->w);
+    sq_desc_set_addr(desc, SQ_GEMM_W_META_LO, d->meta);
+    sq_desc_set_addr(desc, SQ_GEMM_W_BIAS_LO, d->bias);
+    sq_desc_set_addr(desc, SQ_GEMM_W_QUANT_LO, d->quant);
+    sq_desc_set_addr(desc, SQ_GEMM_W_C_LO, d->c);
+}
+
+/* One attention command (SQ_OP_ATTN); fields as documented in spec.h. mask is
+ * carried but never read without SQ_ATTN_BLOCK. */
+typedef struct {
+    uint32_t flags; /* SQ_ATTN_* */
+    uint32_t seq, queries, heads, kv_heads, head_dim, kv_cap;
+    uint32_t window, n_global, topk;
+    uint64_t q;     /* int8 (heads, queries, head_dim) */
+    uint64_t k;     /* int8 (kv_heads, kv_cap, head_dim) */
+    uint64_t v;     /* int8 (kv_heads, kv_cap, head_dim) */
+    uint64_t mask;  /* block bitmap (nb, ceil(nb/8)) */
+    uint64_t quant; /* {s_mult, s_shift, o_mult, o_shift} (heads) */
+    uint64_t o;     /* int8 (heads, queries, head_dim) */
+} sq_attn_desc_t;
+
+static inline void sq_attn_desc_decode(const uint8_t *desc, sq_attn_desc_t *d)
+{
+    d->flags = sq_desc_word(desc, SQ_ATTN_W_FLAGS);
+    d->seq = sq_desc_word(desc, SQ_ATTN_W_SEQ);
+    d->queries = sq_desc_word(desc, SQ_ATTN_W_QUERIES);
+    d->heads = sq_desc_word(desc, SQ_ATTN_W_HEADS);
+    d->kv_heads = sq_desc_word(desc, SQ_ATTN_W_KV_HEADS);
+    d->head_dim = sq_desc_word(desc, SQ_ATTN_W_HEAD_DIM);
+    d->kv_cap = sq_desc_word(desc, SQ_ATTN_W_KV_CAP);
+    d->window = sq_desc_word(desc, SQ_ATTN_W_WINDOW);
+    d->n_global = sq_desc_word(desc, SQ_ATTN_W_GLOBAL);
+    d->topk = sq_desc_word(desc, SQ_ATTN_W_TOPK);
+    d->q = sq_desc_addr(desc, SQ_ATTN_W_Q_LO);
+    d->k = sq_desc_addr(desc, SQ_ATTN_W_K_LO);
+    d->v = sq_desc_addr(desc, SQ_ATTN_W_V_LO);
+    d->mask = sq_desc_addr(desc, SQ_ATTN_W_MASK_LO);
+    d->quant = sq_desc_addr(desc, SQ_ATTN_W_QUANT_LO);
+    d->o = sq_desc_addr(desc, SQ_ATTN_W_O_LO);
+}
+
+/* Writes all SQ_DESC_BYTES bytes: unused words are zero. */
+static inline void sq_attn_desc_encode(const sq_attn_desc_t *d, uint8_t *desc)
+{
+    for (unsigned i = 0; i < SQ_DESC_BYTES; i++)
+        desc[i] = 0;
+    sq_st32(desc + 4u * SQ_ATTN_W_OPCODE, SQ_OP_ATTN);
+    sq_st32(desc + 4u * SQ_ATTN_W_FLAGS, d->flags);
+    sq_st32(desc + 4u * SQ_ATTN_W_SEQ, d->seq);
+    sq_st32(desc + 4u * SQ_ATTN_W_QUERIES, d->queries);
+    sq_st32(desc + 4u * SQ_ATTN_W_HEADS, d->heads);
+    sq_st32(desc + 4u * SQ_ATTN_W_KV_HEADS, d->kv_heads);
+    sq_st32(desc + 4u * SQ_ATTN_W_HEAD_DIM, d->head_dim);
+    sq_st32(desc + 4u * SQ_ATTN_W_KV_CAP, d->kv_cap);
+    sq_st32(desc + 4u * SQ_ATTN_W_WINDOW, d->window);
+    sq_st32(desc + 4u * SQ_ATTN_W_GLOBAL, d->n_global);
+    sq_st32(desc + 4u * SQ_ATTN_W_TOPK, d->topk);
+    sq_desc_set_addr(desc, SQ_ATTN_W_Q_LO, d->q);
+    sq_desc_set_addr(desc, SQ_ATTN_W_K_LO, d->k);
+    sq_desc_set_addr(desc, SQ_ATTN_W_V_LO, d->v);
+    sq_desc_set_addr(desc, SQ_ATTN_W_MASK_LO, d->mask);
+    sq_desc_set_addr(desc, SQ_ATTN_W_QUANT_LO, d->quant);
+    sq_desc_set_addr(desc, SQ_ATTN_W_O_LO, d->o);
+}
+
+#endif /* SPARQ_DESC_H */
