@@ -1,0 +1,96 @@
+/* sparq eval: perplexity on a text file. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/cli_model.h"
+#include "model/eval.h"
+#include "util/err.h"
+
+static void help(void)
+{
+    puts("usage: sparq eval --text FILE [flags]\n"
+         "  --model FILE        llama2.c checkpoint (default " SQ_DEFAULT_MODEL ")\n"
+         "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
+         "  --recipe R          compression recipe: fp32 (default) or w8a8\n"
+         "  --text FILE         stories separated by <|endoftext|>\n"
+         "  --help\n"
+         "prints: ppl <perplexity> tokens <scored tokens>");
+}
+
+static void progress(size_t done, size_t total)
+{
+    sq_cli_progress("eval: story", done, total);
+}
+
+int sq_cmd_eval(int argc, char **argv)
+{
+    const char *model = SQ_DEFAULT_MODEL, *tok = SQ_DEFAULT_TOKENIZER, *recipe = "fp32";
+    const char *text_path = NULL;
+    static const struct option opts[] = {
+        {"model", required_argument, NULL, 'm'}, {"tokenizer", required_argument, NULL, 'z'},
+        {"recipe", required_argument, NULL, 'r'}, {"text", required_argument, NULL, 'x'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    while ((c = sq_cli_getopt("eval", argc, argv, opts)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'z': tok = optarg; break;
+        case 'r': recipe = optarg; break;
+        case 'x': text_path = optarg; break;
+        case 'h': help(); return 0;
+        default: return SQ_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        sq_cli_error("eval", "unexpected argument '%s'", argv[optind]);
+        return SQ_EXIT_USAGE;
+    }
+    if (!text_path) {
+        sq_cli_error("eval", "--text FILE is required");
+        return SQ_EXIT_USAGE;
+    }
+    FILE *f = fopen(text_path, "rb");
+    if (!f) {
+        sq_cli_error("eval", "cannot open text '%s'", text_path);
+        return SQ_EXIT_USAGE;
+    }
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (!text || fread(text, 1, (size_t)len, f) != (size_t)len) {
+        fclose(f);
+        free(text);
+        sq_cli_error("eval", "cannot read text '%s'", text_path);
+        return SQ_EXIT_FAIL;
+    }
+    fclose(f);
+    text[len] = 0;
+    if (strlen(text) != (size_t)len) {
+        free(text);
+        sq_cli_error("eval", "text '%s' contains a NUL byte", text_path);
+        return SQ_EXIT_USAGE;
+    }
+    sq_cli_model_t cm;
+    int rc = sq_cli_model_open("eval", model, tok, recipe, &cm);
+    if (rc) {
+        free(text);
+        return rc;
+    }
+    sq_eval_result_t r;
+    rc = sq_eval_text(&cm.model, &cm.tok, text, &cm.ex, progress, &r);
+    sq_cli_progress_end();
+    if (rc) {
+        sq_cli_error("eval", "%s", sq_err_msg());
+        rc = sq_cli_exit_code(rc);
+    } else {
+        printf("ppl %.6f tokens %zu\n", exp(r.nll / (double)r.tokens), r.tokens);
+    }
+    free(text);
+    sq_cli_model_close(&cm);
+    return rc;
+}

@@ -1,0 +1,132 @@
+/* sparq generate: text from a model, greedy or sampled, fp32 or a recipe. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "cli/cli_model.h"
+#include "model/sampler.h"
+#include "util/err.h"
+
+static void help(void)
+{
+    puts("usage: sparq generate [flags]\n"
+         "  --model FILE        llama2.c checkpoint (default " SQ_DEFAULT_MODEL ")\n"
+         "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
+         "  --recipe R          compression recipe: fp32 (default) or w8a8\n"
+         "  --prompt TEXT       text to continue (default: start from BOS)\n"
+         "  --steps N           positions to run, prompt included (default 256, at most the context)\n"
+         "  --temperature T     0 = greedy (default 1.0)\n"
+         "  --topp P            nucleus sampling mass in (0, 1] (default 0.9)\n"
+         "  --seed S            sampling seed (default: time)\n"
+         "  --help");
+}
+
+/* Prints a piece unless it is a lone unprintable byte (as llama2.c does). */
+static void emit(const char *piece)
+{
+    if (piece[0] && !piece[1]) {
+        unsigned char b = (unsigned char)piece[0];
+        if (b < 0x20 && b != '\n' && b != '\t' && b != '\r')
+            return;
+    }
+    fputs(piece, stdout);
+}
+
+int sq_cmd_generate(int argc, char **argv)
+{
+    const char *model = SQ_DEFAULT_MODEL, *tok = SQ_DEFAULT_TOKENIZER, *recipe = "fp32";
+    const char *prompt = "";
+    long steps = 256, seed = (long)time(NULL);
+    double temperature = 1.0, topp = 0.9;
+    static const struct option opts[] = {
+        {"model", required_argument, NULL, 'm'},   {"tokenizer", required_argument, NULL, 'z'},
+        {"recipe", required_argument, NULL, 'r'},  {"prompt", required_argument, NULL, 'i'},
+        {"steps", required_argument, NULL, 'n'},   {"temperature", required_argument, NULL, 't'},
+        {"topp", required_argument, NULL, 'p'},    {"seed", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    while ((c = sq_cli_getopt("generate", argc, argv, opts)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'z': tok = optarg; break;
+        case 'r': recipe = optarg; break;
+        case 'i': prompt = optarg; break;
+        case 'n':
+            if (sq_cli_long("generate", "--steps", optarg, 1, 1 << 20, &steps))
+                return SQ_EXIT_USAGE;
+            break;
+        case 't':
+            if (sq_cli_double("generate", "--temperature", optarg, 0, 100, &temperature))
+                return SQ_EXIT_USAGE;
+            break;
+        case 'p':
+            if (sq_cli_double("generate", "--topp", optarg, 1e-6, 1, &topp))
+                return SQ_EXIT_USAGE;
+            break;
+        case 's':
+            if (sq_cli_long("generate", "--seed", optarg, 0, 0x7fffffffL, &seed))
+                return SQ_EXIT_USAGE;
+            break;
+        case 'h': help(); return 0;
+        default: return SQ_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        sq_cli_error("generate", "unexpected argument '%s'", argv[optind]);
+        return SQ_EXIT_USAGE;
+    }
+    sq_cli_model_t cm;
+    int rc = sq_cli_model_open("generate", model, tok, recipe, &cm);
+    if (rc)
+        return rc;
+    const sq_llama_t *m = &cm.model;
+    if (steps > m->cfg.seq_len)
+        steps = m->cfg.seq_len;
+    int *tokens = malloc((strlen(prompt) + 3) * sizeof(int));
+    int n_prompt = 0;
+    sq_llama_state_t s = {0};
+    sq_sampler_t smp = {0};
+    rc = tokens ? sq_tokenizer_encode(&cm.tok, prompt, 1, 0, tokens, &n_prompt)
+                : sq_err(SQ_ERR_MEM, "out of memory");
+    if (!rc)
+        rc = sq_llama_state_build(&s, &m->cfg);
+    if (!rc)
+        rc = sq_sampler_build(&smp, m->cfg.vocab_size, (float)temperature, (float)topp,
+                              (uint64_t)seed);
+    if (!rc && n_prompt > steps)
+        rc = sq_err(SQ_ERR_ARG, "the prompt has %d tokens, more than --steps %ld", n_prompt, steps);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int token = tokens ? tokens[0] : 0, pos = 0;
+    char buf[2];
+    while (!rc && pos < steps) {
+        rc = sq_llama_forward(m, &s, token, pos, &cm.ex);
+        if (rc)
+            break;
+        int next = pos + 1 < n_prompt ? tokens[pos + 1] : sq_sampler_sample(&smp, s.logits);
+        pos++;
+        if (next == SQ_TOK_BOS)
+            break;
+        emit(sq_tokenizer_decode(&cm.tok, token, next, buf));
+        fflush(stdout);
+        token = next;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (!rc) {
+        putchar('\n');
+        double sec = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        if (sq_cli_progress_enabled() && pos > 1)
+            fprintf(stderr, "%.1f tok/s\n", (pos - 1) / sec);
+    } else {
+        sq_cli_error("generate", "%s", sq_err_msg());
+        rc = sq_cli_exit_code(rc);
+    }
+    sq_sampler_free(&smp);
+    sq_llama_state_free(&s);
+    free(tokens);
+    sq_cli_model_close(&cm);
+    return rc;
+}

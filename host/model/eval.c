@@ -1,0 +1,89 @@
+#include "model/eval.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+
+#define SEPARATOR "<|endoftext|>"
+
+static size_t count_stories(const char *text)
+{
+    size_t n = 1;
+    for (const char *p = text; (p = strstr(p, SEPARATOR)); p += strlen(SEPARATOR))
+        n++;
+    return n;
+}
+
+static int score_story(const sq_llama_t *m, const sq_tokenizer_t *t, const char *story,
+                       const sq_llama_exec_t *ex, sq_llama_state_t *s, sq_eval_result_t *r)
+{
+    int *tokens = malloc((strlen(story) + 3) * sizeof(int));
+    if (!tokens)
+        return sq_err(SQ_ERR_MEM, "eval: out of memory");
+    int n = 0;
+    int rc = sq_tokenizer_encode(t, story, 0, 0, tokens, &n);
+    if (n > m->cfg.seq_len - 1)
+        n = m->cfg.seq_len - 1;
+    int prev = SQ_TOK_BOS;
+    for (int pos = 0; !rc && pos < n; pos++) {
+        rc = sq_llama_forward(m, s, prev, pos, ex);
+        if (rc)
+            break;
+        /* log-softmax of the true next token, max-subtracted for range */
+        const float *lg = s->logits;
+        float max = lg[0];
+        for (int i = 1; i < m->cfg.vocab_size; i++)
+            if (lg[i] > max)
+                max = lg[i];
+        double sum = 0.0;
+        for (int i = 0; i < m->cfg.vocab_size; i++)
+            sum += exp((double)(lg[i] - max));
+        r->nll += log(sum) - (double)(lg[tokens[pos]] - max);
+        r->tokens++;
+        prev = tokens[pos];
+    }
+    free(tokens);
+    return rc;
+}
+
+int sq_eval_text(const sq_llama_t *m, const sq_tokenizer_t *t, const char *text,
+                 const sq_llama_exec_t *ex, sq_eval_progress_fn progress, sq_eval_result_t *r)
+{
+    memset(r, 0, sizeof *r);
+    sq_llama_state_t s;
+    int rc = sq_llama_state_build(&s, &m->cfg);
+    if (rc)
+        return rc;
+    char *copy = strdup(text);
+    if (!copy) {
+        sq_llama_state_free(&s);
+        return sq_err(SQ_ERR_MEM, "eval: out of memory");
+    }
+    size_t total = count_stories(text), done = 0;
+    char *p = copy;
+    while (p && !rc) {
+        char *sep = strstr(p, SEPARATOR);
+        if (sep)
+            *sep = 0;
+        char *story = p;
+        p = sep ? sep + strlen(SEPARATOR) : NULL;
+        while (*story == '\n' || *story == '\r')
+            story++;
+        size_t len = strlen(story);
+        while (len && (story[len - 1] == '\n' || story[len - 1] == '\r'))
+            story[--len] = 0;
+        if (len) {
+            rc = score_story(m, t, story, ex, &s, r);
+            r->stories++;
+        }
+        if (progress)
+            progress(++done, total);
+    }
+    free(copy);
+    sq_llama_state_free(&s);
+    if (!rc && r->tokens == 0)
+        return sq_err(SQ_ERR_ARG, "eval: the text has no tokens to score");
+    return rc;
+}
