@@ -34,7 +34,6 @@
 #include "sparq/numerics.h"
 #include "sparq/spec.h"
 
-#define ATTN_MASK_BYTES (SQ_ATTN_MAX_BLOCKS / 8)
 
 static void attn_run(uint8_t *mem, const sq_attn_desc_t *d);
 
@@ -84,20 +83,19 @@ load_q_dim:
 }
 
 static void load_mask(const uint8_t *mem, const sq_attn_desc_t *d, uint32_t p,
-                      uint8_t mask_row[ATTN_MASK_BYTES])
+                      uint8_t mask_row[SQ_ATTN_MASK_ROW_BYTES])
 {
-    uint32_t bytes = sq_attn_mask_row_bytes(d->seq);
-    const uint8_t *row = mem + d->mask + (uint64_t)(p >> SQ_ATTN_BLK_LOG2) * bytes;
+    const uint8_t *row = mem + d->mask + (uint64_t)(p >> SQ_ATTN_BLK_LOG2) * SQ_ATTN_MASK_ROW_BYTES;
 load_mask_byte:
-    for (uint32_t b = 0; b < ATTN_MASK_BYTES; b++) {
+    for (uint32_t b = 0; b < SQ_ATTN_MASK_ROW_BYTES; b++) {
 #pragma HLS PIPELINE II=1
-        mask_row[b] = ((d->flags & SQ_ATTN_BLOCK) && b < bytes) ? row[b] : 0;
+        mask_row[b] = (d->flags & SQ_ATTN_BLOCK) ? row[b] : 0;
     }
 }
 
 /* Returns the number of candidates appended to s_buf/j_buf and their max. */
 static uint32_t score(const uint8_t *mem, const sq_attn_desc_t *d, uint32_t g, uint32_t p,
-                      const int8_t q_buf[SQ_ATTN_MAX_DIM], const uint8_t mask_row[ATTN_MASK_BYTES],
+                      const int8_t q_buf[SQ_ATTN_MAX_DIM], const uint8_t mask_row[SQ_ATTN_MASK_ROW_BYTES],
                       int32_t s_buf[SQ_ATTN_MAX_SEQ], uint16_t j_buf[SQ_ATTN_MAX_SEQ],
                       int32_t *max)
 {
@@ -193,7 +191,7 @@ static void attn_run(uint8_t *mem, const sq_attn_desc_t *d)
     uint32_t e_buf[SQ_ATTN_MAX_SEQ];
     int8_t q_buf[SQ_ATTN_MAX_DIM];
     int32_t acc[SQ_ATTN_MAX_DIM];
-    uint8_t mask_row[ATTN_MASK_BYTES];
+    uint8_t mask_row[SQ_ATTN_MASK_ROW_BYTES];
     /* head_dim MACs per cycle in score and pv */
 #pragma HLS ARRAY_PARTITION variable=q_buf complete dim=1
 #pragma HLS ARRAY_PARTITION variable=acc complete dim=1

@@ -106,7 +106,7 @@ START_TEST(test_ref_small)
     const int8_t want_c[2] = {100, 25};
     sq_assert_i8_eq(o, want_c, 2);
     /* an all-zero block bitmap masks every key */
-    const uint8_t mask[1] = {0};
+    const uint8_t mask[SQ_ATTN_MASK_ROW_BYTES] = {0};
     a.flags = SQ_ATTN_BLOCK;
     a.mask = mask;
     w.scored = 0;
@@ -242,7 +242,7 @@ static void cfg_make(uint64_t *rng, int t, cfg_t *c)
     size_t nq = (size_t)a->heads * a->queries * a->head_dim;
     size_t nkv = (size_t)a->kv_heads * a->kv_cap * a->head_dim;
     uint32_t nb = sq_attn_blocks(a->seq);
-    size_t nmask = (size_t)nb * sq_attn_mask_row_bytes(a->seq);
+    size_t nmask = (size_t)nb * SQ_ATTN_MASK_ROW_BYTES;
     c->q = malloc(nq);
     c->o = malloc(nq);
     c->k = malloc(nkv);
@@ -292,7 +292,7 @@ static int8_t *run_kernel(const sq_attn_t *a)
 {
     size_t nq = (size_t)a->heads * a->queries * a->head_dim;
     size_t nkv = (size_t)a->kv_heads * a->kv_cap * a->head_dim;
-    size_t nmask = (size_t)sq_attn_blocks(a->seq) * sq_attn_mask_row_bytes(a->seq);
+    size_t nmask = (size_t)sq_attn_blocks(a->seq) * SQ_ATTN_MASK_ROW_BYTES;
     size_t nquant = (size_t)a->heads * SQ_ATTN_QUANT_BYTES;
     sq_attn_desc_t d = {.flags = a->flags, .seq = a->seq, .queries = a->queries,
                         .heads = a->heads, .kv_heads = a->kv_heads, .head_dim = a->head_dim,

@@ -116,7 +116,7 @@ static void ref_row(const sq_attn_t *a, uint32_t h, uint32_t i, row_t *r, sq_att
     uint32_t n_cand = 0;
     for (uint32_t j = 0; j < L; j++) {
         int bbit = (a->flags & SQ_ATTN_BLOCK)
-                       ? sq_attn_mask_bit(a->mask, L, p >> SQ_ATTN_BLK_LOG2, j >> SQ_ATTN_BLK_LOG2)
+                       ? sq_attn_mask_bit(a->mask, p >> SQ_ATTN_BLK_LOG2, j >> SQ_ATTN_BLK_LOG2)
                        : 0;
         r->cand[j] = (uint8_t)sq_attn_cand(a->flags, a->window, a->n_global, p, j, bbit);
         if (!r->cand[j])
@@ -223,7 +223,7 @@ int sq_attn_f32(const sq_attn_t *a, const float *q, const float *k, const float 
             const float *qr = q + ((size_t)h * a->queries + i) * D;
             for (uint32_t j = 0; j < L; j++) {
                 int bbit = (a->flags & SQ_ATTN_BLOCK)
-                               ? sq_attn_mask_bit(a->mask, L, p >> SQ_ATTN_BLK_LOG2,
+                               ? sq_attn_mask_bit(a->mask, p >> SQ_ATTN_BLK_LOG2,
                                                   j >> SQ_ATTN_BLK_LOG2)
                                : 0;
                 if (!sq_attn_cand(a->flags, a->window, a->n_global, p, j, bbit))

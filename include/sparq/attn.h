@@ -136,14 +136,10 @@ static inline int32_t sq_attn_pv_mac(int32_t acc, uint32_t p, int8_t v)
     return sq_add_wrap(acc, (int32_t)p * (int32_t)v);
 }
 
-/* Blocks along a sequence and bytes per row of the block bitmap. */
+/* Blocks along a sequence (rows of the block bitmap). */
 static inline uint32_t sq_attn_blocks(uint32_t seq)
 {
     return (seq + SQ_ATTN_BLK - 1u) >> SQ_ATTN_BLK_LOG2;
-}
-static inline uint32_t sq_attn_mask_row_bytes(uint32_t seq)
-{
-    return (sq_attn_blocks(seq) + 7u) >> 3;
 }
 
 /* Rule 5 for one query/key pair; bbit is the MASK bit of their blocks (ignored
@@ -208,9 +204,9 @@ static inline void sq_attn_block_range(uint32_t flags, uint32_t window, uint32_t
 }
 
 /* MASK bit for query block qb and key block kb. */
-static inline int sq_attn_mask_bit(const uint8_t *mask, uint32_t seq, uint32_t qb, uint32_t kb)
+static inline int sq_attn_mask_bit(const uint8_t *mask, uint32_t qb, uint32_t kb)
 {
-    return (mask[qb * sq_attn_mask_row_bytes(seq) + (kb >> 3)] >> (kb & 7u)) & 1u;
+    return (mask[qb * SQ_ATTN_MASK_ROW_BYTES + (kb >> 3)] >> (kb & 7u)) & 1u;
 }
 
 /* Rule 2 over n scores of which cand[j] != 0 are candidates (all of them
@@ -229,7 +225,7 @@ typedef struct {
     const int8_t *q;               /* (heads, queries, head_dim) */
     const int8_t *k;               /* (kv_heads, kv_cap, head_dim) */
     const int8_t *v;               /* (kv_heads, kv_cap, head_dim) */
-    const uint8_t *mask;           /* (nb, sq_attn_mask_row_bytes(seq)), SQ_ATTN_BLOCK only */
+    const uint8_t *mask;           /* (nb, SQ_ATTN_MASK_ROW_BYTES), SQ_ATTN_BLOCK only */
     const sq_attn_quant_t *quant;  /* (heads) */
     int8_t *o;                     /* (heads, queries, head_dim) */
 } sq_attn_t;

@@ -101,9 +101,10 @@ enum {
  *   K, V  int8 (kv_heads, kv_cap, head_dim): a KV cache of kv_cap rows per
  *         head of which the first seq are valid; query head h reads KV head
  *         h / (heads / kv_heads) (grouped-query attention)
- *   MASK  block bitmap, only with SQ_ATTN_BLOCK: (nb, ceil(nb/8)) bytes with
- *         nb = ceil(seq / SQ_ATTN_BLK); bit (kb % 8) of byte kb/8 of row qb
- *         lets query block qb see key block kb
+ *   MASK  block bitmap, only with SQ_ATTN_BLOCK: nb rows of
+ *         SQ_ATTN_MASK_ROW_BYTES with nb = ceil(seq / SQ_ATTN_BLK); bit
+ *         (kb % 8) of byte kb/8 of row qb lets query block qb see key block
+ *         kb. The fixed row stride keeps a bitmap valid as a KV cache grows.
  *   QUANT per query head sq_attn_quant_t {s_mult, s_shift, o_mult, o_shift}
  *   O     int8 (heads, queries, head_dim)
  * The arithmetic and the pattern rules are in include/sparq/attn.h. */
@@ -148,6 +149,7 @@ enum {
 #define SQ_ATTN_BLK_LOG2 5 /* block-sparse granularity B = 32 positions */
 #define SQ_ATTN_BLK (1u << SQ_ATTN_BLK_LOG2)
 #define SQ_ATTN_MAX_BLOCKS (SQ_ATTN_MAX_SEQ >> SQ_ATTN_BLK_LOG2)
+#define SQ_ATTN_MASK_ROW_BYTES (SQ_ATTN_MAX_BLOCKS / 8u)
 #define SQ_ATTN_QUANT_BYTES 16u /* one sq_attn_quant_t */
 
 #endif /* SPARQ_SPEC_H */
