@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_model.h"
+#include "model/attn_exec.h"
 #include "model/eval.h"
 #include "util/err.h"
 
@@ -16,8 +17,13 @@ static void help(void)
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
          "  --recipe R          compression recipe: fp32 (default) or w8a8\n"
          "  --text FILE         stories separated by <|endoftext|>\n"
+         "  --attn SPEC         attention through the integer attention unit (golden\n"
+         "                      reference) with a pattern: dense, window:W, global:N,\n"
+         "                      block:D, topk:K, comma-combined; add fp32 for fp32\n"
+         "                      attention with the same pattern (model/attn_exec.h)\n"
          "  --help\n"
-         "prints: ppl <perplexity> tokens <scored tokens>");
+         "prints: ppl <perplexity> tokens <scored tokens>; with --attn also\n"
+         "  attn density <selected/causal pairs> err_max <|O - O_fp32|> err_mean <..>");
 }
 
 static void progress(size_t done, size_t total)
@@ -28,10 +34,11 @@ static void progress(size_t done, size_t total)
 int sq_cmd_eval(int argc, char **argv)
 {
     const char *model = SQ_DEFAULT_MODEL, *tok = SQ_DEFAULT_TOKENIZER, *recipe = "fp32";
-    const char *text_path = NULL;
+    const char *text_path = NULL, *attn = NULL;
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"tokenizer", required_argument, NULL, 'z'},
         {"recipe", required_argument, NULL, 'r'}, {"text", required_argument, NULL, 'x'},
+        {"attn", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
@@ -41,6 +48,7 @@ int sq_cmd_eval(int argc, char **argv)
         case 'z': tok = optarg; break;
         case 'r': recipe = optarg; break;
         case 'x': text_path = optarg; break;
+        case 'a': attn = optarg; break;
         case 'h': help(); return 0;
         default: return SQ_EXIT_USAGE;
         }
@@ -81,6 +89,18 @@ int sq_cmd_eval(int argc, char **argv)
         free(text);
         return rc;
     }
+    sq_attn_exec_t ae;
+    memset(&ae, 0, sizeof ae);
+    if (attn) {
+        rc = sq_attn_exec_init(&ae, &cm.model.cfg, attn, 1);
+        if (rc) {
+            sq_cli_error("eval", "%s", sq_err_msg());
+            free(text);
+            sq_cli_model_close(&cm);
+            return sq_cli_exit_code(rc);
+        }
+        sq_attn_exec_install(&ae, &cm.ex);
+    }
     sq_eval_result_t r;
     rc = sq_eval_text(&cm.model, &cm.tok, text, &cm.ex, progress, &r);
     sq_cli_progress_end();
@@ -89,7 +109,15 @@ int sq_cmd_eval(int argc, char **argv)
         rc = sq_cli_exit_code(rc);
     } else {
         printf("ppl %.6f tokens %zu\n", exp(r.nll / (double)r.tokens), r.tokens);
+        if (attn && ae.fp32)
+            printf("attn fp32 (no integer error measured)\n");
+        else if (attn)
+            printf("attn density %.4f err_max %.6f err_mean %.6f ref_mean_abs %.6f\n",
+                   ae.dense ? (double)ae.selected / (double)ae.dense : 0.0, ae.err_max,
+                   ae.err_n ? ae.err_sum / (double)ae.err_n : 0.0,
+                   ae.err_n ? ae.ref_abs_sum / (double)ae.err_n : 0.0);
     }
+    sq_attn_exec_free(&ae);
     free(text);
     sq_cli_model_close(&cm);
     return rc;
