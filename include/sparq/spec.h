@@ -95,6 +95,14 @@ enum {
 #define SQ_GEMM_MAX_DIM_LOG2 16 /* m, n, k each at most 65536 */
 #define SQ_GEMM_MAX_DIM (1u << SQ_GEMM_MAX_DIM_LOG2)
 
+/* On-chip GEMM operand buffers: A and W are staged in chunks of SQ_GEMM_TILE_K
+ * along k (R x TILE_K and C x TILE_K int8); a multiple of 4 so a 2:4 group
+ * never straddles two chunks. */
+#ifndef SQ_GEMM_TILE_K_LOG2
+#define SQ_GEMM_TILE_K_LOG2 9
+#endif
+#define SQ_GEMM_TILE_K (1u << SQ_GEMM_TILE_K_LOG2)
+
 /* ATTN: one attention call for `heads` query heads over `seq` keys.
  *   Q     int8 (heads, queries, head_dim); query i sits at position
  *         seq - queries + i (prefill: queries = seq; decode: queries = 1)

@@ -1,0 +1,216 @@
+/* The device: level table, device memory, bump allocator and command runs.
+ * Contracts in runtime/device.h; descriptor rules in runtime/desc.h. */
+#include "runtime/device.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/desc.h"
+#include "util/err.h"
+
+#define DEV_ALIGN 64u                          /* one AXI burst */
+#define DEV_MEM_DEFAULT (256ull << 20)         /* 256 MiB */
+
+extern const sq_level_ops_t sq_level_ref;
+extern const sq_level_ops_t sq_level_csim;
+/* The rtl level comes from rtl/'s make fragment (Verilator); weak so the
+ * library still links, and the level reports itself unavailable, without it. */
+extern const sq_level_ops_t sq_level_rtl __attribute__((weak));
+
+/* A new level adds one line here. */
+static const struct {
+    const char *name;
+    const sq_level_ops_t *ops; /* NULL when not built into this binary */
+} levels[] = {
+    {"ref", &sq_level_ref},
+    {"csim", &sq_level_csim},
+    {"rtl", &sq_level_rtl},
+};
+#define N_LEVELS (sizeof levels / sizeof levels[0])
+
+struct sq_dev {
+    const sq_level_ops_t *ops;
+    void *state;
+    sq_dev_config_t cfg; /* level points at ops->name; fst_path is owned */
+    uint8_t *mem;        /* host image, or NULL when the level keeps memory itself */
+    uint64_t brk;        /* first free byte of the bump allocator */
+    sq_dev_stats_t stats;
+};
+
+void sq_dev_config_default(sq_dev_config_t *cfg, const char *level)
+{
+    cfg->level = level ? level : "ref";
+    cfg->mem_bytes = DEV_MEM_DEFAULT;
+    cfg->mem_gbps = 19.2;
+    cfg->mem_latency_ns = 100.0;
+    cfg->clock_mhz = 300.0;
+    cfg->fst_path = NULL;
+}
+
+int sq_dev_open(const sq_dev_config_t *cfg, sq_dev_t **out)
+{
+    *out = NULL;
+    const char *name = cfg->level ? cfg->level : "";
+    size_t i = 0;
+    while (i < N_LEVELS && strcmp(levels[i].name, name) != 0)
+        i++;
+    if (i == N_LEVELS)
+        return sq_err(SQ_ERR_DEV, "unknown level '%s' (levels: ref, csim, rtl)", name);
+    if (!levels[i].ops)
+        return sq_err(SQ_ERR_DEV, "level '%s' is not built into this binary", name);
+    if (cfg->mem_bytes == 0 || cfg->mem_bytes > SIZE_MAX)
+        return sq_err(SQ_ERR_ARG, "device memory of %llu bytes is not supported",
+                      (unsigned long long)cfg->mem_bytes);
+    if (!(cfg->mem_gbps > 0) || !(cfg->mem_latency_ns >= 0) || !(cfg->clock_mhz > 0))
+        return sq_err(SQ_ERR_ARG, "memory model needs bandwidth > 0, latency >= 0, clock > 0");
+
+    sq_dev_t *dev = calloc(1, sizeof *dev);
+    if (!dev)
+        return sq_err(SQ_ERR_MEM, "out of memory opening level '%s'", name);
+    dev->ops = levels[i].ops;
+    dev->cfg = *cfg;
+    dev->cfg.level = dev->ops->name;
+    dev->cfg.fst_path = NULL;
+    if (cfg->fst_path && !(dev->cfg.fst_path = strdup(cfg->fst_path))) {
+        sq_dev_close(dev);
+        return sq_err(SQ_ERR_MEM, "out of memory opening level '%s'", name);
+    }
+    if (!dev->ops->write && !(dev->mem = calloc(1, (size_t)cfg->mem_bytes))) {
+        sq_dev_close(dev);
+        return sq_err(SQ_ERR_MEM, "cannot allocate %llu bytes of device memory",
+                      (unsigned long long)cfg->mem_bytes);
+    }
+    int rc = dev->ops->open(&dev->cfg, dev->mem, &dev->state);
+    if (rc) {
+        dev->ops = NULL; /* nothing to close at the level */
+        sq_dev_close(dev);
+        return rc;
+    }
+    *out = dev;
+    return 0;
+}
+
+void sq_dev_close(sq_dev_t *dev)
+{
+    if (!dev)
+        return;
+    if (dev->ops && dev->state)
+        dev->ops->close(dev->state);
+    free((char *)dev->cfg.fst_path);
+    free(dev->mem);
+    free(dev);
+}
+
+int sq_dev_alloc(sq_dev_t *dev, size_t n, uint64_t *addr)
+{
+    if (n == 0)
+        return sq_err(SQ_ERR_ARG, "device allocation of 0 bytes");
+    uint64_t start = (dev->brk + DEV_ALIGN - 1) & ~(uint64_t)(DEV_ALIGN - 1);
+    uint64_t size = dev->cfg.mem_bytes;
+    if (start > size || n > size - start)
+        return sq_err(SQ_ERR_MEM, "device memory exhausted: %zu bytes requested, %llu of %llu free",
+                      n, (unsigned long long)(start > size ? 0 : size - start),
+                      (unsigned long long)size);
+    dev->brk = start + n;
+    *addr = start;
+    return 0;
+}
+
+void sq_dev_free_all(sq_dev_t *dev)
+{
+    dev->brk = 0;
+}
+
+static int check_range(const sq_dev_t *dev, const char *what, uint64_t addr, size_t n,
+                       const void *buf)
+{
+    uint64_t size = dev->cfg.mem_bytes;
+    if (n > size || addr > size - n)
+        return sq_err(SQ_ERR_ARG, "device %s of %zu bytes at 0x%llx outside memory of %llu bytes",
+                      what, n, (unsigned long long)addr, (unsigned long long)size);
+    if (n && !buf)
+        return sq_err(SQ_ERR_ARG, "device %s with a NULL buffer", what);
+    return 0;
+}
+
+int sq_dev_write(sq_dev_t *dev, uint64_t addr, const void *src, size_t n)
+{
+    int rc = check_range(dev, "write", addr, n, src);
+    if (rc || n == 0)
+        return rc;
+    if (dev->ops->write)
+        return dev->ops->write(dev->state, addr, src, n);
+    memcpy(dev->mem + addr, src, n);
+    return 0;
+}
+
+int sq_dev_read(sq_dev_t *dev, uint64_t addr, void *dst, size_t n)
+{
+    int rc = check_range(dev, "read", addr, n, dst);
+    if (rc || n == 0)
+        return rc;
+    if (dev->ops->read)
+        return dev->ops->read(dev->state, addr, dst, n);
+    memcpy(dst, dev->mem + addr, n);
+    return 0;
+}
+
+static void stats_add(sq_dev_stats_t *to, const sq_dev_stats_t *add)
+{
+    to->cycles += add->cycles;
+    to->stall_cycles += add->stall_cycles;
+    to->bytes_read += add->bytes_read;
+    to->bytes_written += add->bytes_written;
+    to->macs += add->macs;
+    to->commands += add->commands;
+}
+
+int sq_dev_run(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles)
+{
+    if (n_cmds == 0)
+        return 0;
+    uint64_t size = dev->cfg.mem_bytes, bytes = (uint64_t)n_cmds * SQ_DESC_BYTES;
+    if (cmd_addr % 4 || bytes > size || cmd_addr > size - bytes)
+        return sq_err(SQ_ERR_ARG,
+                      "command stream of %u descriptors at 0x%llx misaligned or outside device memory",
+                      n_cmds, (unsigned long long)cmd_addr);
+    uint8_t *cmds = malloc((size_t)bytes);
+    if (!cmds)
+        return sq_err(SQ_ERR_MEM, "out of memory reading %u descriptors", n_cmds);
+    int rc = sq_dev_read(dev, cmd_addr, cmds, (size_t)bytes);
+    /* Validate the whole stream first, so no level starts work it cannot finish. */
+    for (uint32_t i = 0; rc == 0 && i < n_cmds; i++)
+        rc = sq_desc_check(dev, cmds + (size_t)i * SQ_DESC_BYTES, i, size, cmd_addr,
+                           cmd_addr + bytes);
+    /* Each unit is its own kernel: run maximal runs of one opcode in order. */
+    for (uint32_t i = 0, j; rc == 0 && i < n_cmds; i = j) {
+        uint32_t op = sq_desc_opcode(cmds + (size_t)i * SQ_DESC_BYTES);
+        for (j = i + 1; j < n_cmds && sq_desc_opcode(cmds + (size_t)j * SQ_DESC_BYTES) == op; j++)
+            ;
+        sq_dev_stats_t add = {0};
+        if (op != SQ_OP_NOP)
+            rc = dev->ops->run(dev->state, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, j - i,
+                               max_cycles, &add);
+        if (rc == 0) {
+            add.commands = j - i;
+            stats_add(&dev->stats, &add);
+        }
+    }
+    free(cmds);
+    return rc;
+}
+
+void sq_dev_stats(const sq_dev_t *dev, sq_dev_stats_t *out)
+{
+    *out = dev->stats;
+}
+
+void sq_dev_stats_reset(sq_dev_t *dev)
+{
+    memset(&dev->stats, 0, sizeof dev->stats);
+}
+
+const char *sq_dev_level(const sq_dev_t *dev)
+{
+    return dev->ops->name;
+}

@@ -1,0 +1,183 @@
+/* Random GEMM problems with golden answers (see runtime/gemm_case.h). */
+#include "runtime/gemm_case.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+
+/* splitmix64: any seed, including 0, gives a good stream */
+static uint64_t rnd(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double rnd_unit(uint64_t *s)
+{
+    return (double)(rnd(s) >> 11) * 0x1.0p-53;
+}
+
+/* One row of int8 values in [lo, hi]: usually uniform, sometimes pinned at
+ * an extreme so products and sums saturate the epilogue. */
+static void rnd_row(uint64_t *s, int8_t *row, size_t len, int lo, int hi)
+{
+    unsigned mode = (unsigned)(rnd(s) % 16);
+    for (size_t i = 0; i < len; i++) {
+        int v = lo + (int)(rnd(s) % (uint64_t)(hi - lo + 1));
+        row[i] = (int8_t)(mode == 0 ? lo : mode == 1 ? hi : v);
+    }
+}
+
+void sq_gemm_case_free(sq_gemm_case_t *gc)
+{
+    free(gc->a);
+    free(gc->w);
+    free(gc->meta);
+    free(gc->bias);
+    free(gc->quant);
+    free(gc->golden);
+    memset(gc, 0, sizeof *gc);
+}
+
+static int draw_weights(sq_gemm_case_t *gc, uint64_t *s)
+{
+    const sq_gemm_desc_t *d = &gc->d;
+    size_t row = sq_w_row_bytes(d->flags, d->k), mrow = sq_meta_row_bytes(d->k);
+    int8_t *dense = malloc(d->k);
+    if (!dense)
+        return sq_err(SQ_ERR_MEM, "out of memory drawing weights");
+    for (size_t j = 0; j < d->n; j++) {
+        uint8_t *w = gc->w + j * row;
+        if (d->flags & SQ_GEMM_W4) {
+            rnd_row(s, dense, d->k, -8, 7);
+            sq_i4_pack_row(dense, d->k, w);
+        } else if (d->flags & SQ_GEMM_SP24) {
+            rnd_row(s, dense, d->k, -128, 127);
+            sq_sp24_encode_row(dense, d->k, (int8_t *)w, gc->meta + j * mrow);
+        } else {
+            rnd_row(s, (int8_t *)w, d->k, -128, 127);
+        }
+    }
+    free(dense);
+    return 0;
+}
+
+static int draw_epilogue(sq_gemm_case_t *gc, uint64_t *s)
+{
+    const sq_gemm_desc_t *d = &gc->d;
+    if (d->flags & SQ_GEMM_BIAS) {
+        for (size_t j = 0; j < d->n; j++)
+            gc->bias[j] = (int32_t)(rnd(s) % (1u << 21)) - (1 << 20);
+        /* wrap-around of the int32 accumulation */
+        gc->bias[0] = INT32_MAX;
+        if (d->n > 1)
+            gc->bias[1] = INT32_MIN;
+    }
+    if (d->flags & SQ_GEMM_OUT32)
+        return 0;
+    /* Typical |acc| for uniform int8 operands is ~74^2 * sqrt(k); a scale of
+     * 64 / that, times 2^[-5, 2], spans tiny outputs to heavy saturation. */
+    double wmag = (d->flags & SQ_GEMM_W4) ? 4.6 : 74.0;
+    double natural = 64.0 / (74.0 * wmag * sqrt((double)d->k));
+    for (size_t j = 0; j < d->n; j++) {
+        double scale = natural * exp2(7.0 * rnd_unit(s) - 5.0);
+        if (sq_scale_to_fixed(scale, &gc->quant[j].mult, &gc->quant[j].shift) != 0)
+            return sq_err(SQ_ERR_ARG, "requant scale %g not representable", scale);
+    }
+    return 0;
+}
+
+int sq_gemm_case_build(sq_gemm_case_t *gc, uint32_t m, uint32_t n, uint32_t k, uint32_t flags,
+                       uint64_t seed)
+{
+    memset(gc, 0, sizeof *gc);
+    gc->d.flags = flags;
+    gc->d.m = m;
+    gc->d.n = n;
+    gc->d.k = k;
+    int rc = sq_gemm_desc_check_shape(&gc->d);
+    if (rc)
+        return sq_err(SQ_ERR_ARG, "%s", sq_err_msg());
+    sq_gemm_desc_bytes(&gc->d, &gc->b);
+    const sq_gemm_bytes_t *b = &gc->b;
+    /* +1 keeps malloc(0) out of the picture for unused operands */
+    if (!(gc->a = malloc(b->a)) || !(gc->w = calloc(1, b->w)) ||
+        !(gc->meta = calloc(1, b->meta + 1)) || !(gc->bias = malloc(b->bias + 1)) ||
+        !(gc->quant = malloc(b->quant + 1)) || !(gc->golden = malloc(b->c)))
+        return sq_err(SQ_ERR_MEM, "out of memory for a %ux%ux%u gemm", m, n, k);
+    uint64_t s = seed;
+    for (size_t i = 0; i < m; i++)
+        rnd_row(&s, gc->a + i * k, k, -128, 127);
+    if ((rc = draw_weights(gc, &s)) || (rc = draw_epilogue(gc, &s)))
+        return rc;
+    sq_gemm_t g = {
+        .m = m,
+        .n = n,
+        .k = k,
+        .flags = flags,
+        .a = gc->a,
+        .w = gc->w,
+        .meta = gc->meta,
+        .bias = gc->bias,
+        .quant = gc->quant,
+        .c = gc->golden,
+    };
+    if (sq_gemm_ref(&g) != 0)
+        return sq_err(SQ_ERR_ARG, "golden reference rejected the %ux%ux%u gemm", m, n, k);
+    return 0;
+}
+
+uint64_t sq_gemm_case_dev_bytes(const sq_gemm_case_t *gc)
+{
+    const sq_gemm_bytes_t *b = &gc->b;
+    /* every piece starts on a 64-byte allocation boundary */
+    return b->a + b->w + b->meta + b->bias + b->quant + b->c + SQ_DESC_BYTES + 7 * 64;
+}
+
+static int put(sq_dev_t *dev, const void *src, uint64_t n, uint64_t *addr)
+{
+    if (n == 0) {
+        *addr = 0;
+        return 0;
+    }
+    int rc = sq_dev_alloc(dev, (size_t)n, addr);
+    return rc ? rc : src ? sq_dev_write(dev, *addr, src, (size_t)n) : 0;
+}
+
+int sq_gemm_case_place(sq_dev_t *dev, sq_gemm_case_t *gc, uint64_t *cmd_addr)
+{
+    sq_gemm_desc_t *d = &gc->d;
+    const sq_gemm_bytes_t *b = &gc->b;
+    int rc;
+    if ((rc = put(dev, gc->a, b->a, &d->a)) || (rc = put(dev, gc->w, b->w, &d->w)) ||
+        (rc = put(dev, gc->meta, b->meta, &d->meta)) ||
+        (rc = put(dev, gc->bias, b->bias, &d->bias)) ||
+        (rc = put(dev, gc->quant, b->quant, &d->quant)) || (rc = put(dev, NULL, b->c, &d->c)))
+        return rc;
+    uint8_t desc[SQ_DESC_BYTES];
+    sq_gemm_desc_encode(d, desc);
+    return put(dev, desc, sizeof desc, cmd_addr);
+}
+
+int sq_gemm_case_read(sq_dev_t *dev, const sq_gemm_case_t *gc, void *out)
+{
+    return sq_dev_read(dev, gc->d.c, out, (size_t)gc->b.c);
+}
+
+uint64_t sq_gemm_case_mismatches(const sq_gemm_case_t *gc, const void *out, uint64_t *first)
+{
+    uint64_t count = 0, elems = (uint64_t)gc->d.m * gc->d.n;
+    int wide = (gc->d.flags & SQ_GEMM_OUT32) != 0;
+    *first = elems;
+    for (uint64_t i = 0; i < elems; i++) {
+        int differs = wide ? ((const int32_t *)out)[i] != ((const int32_t *)gc->golden)[i]
+                           : ((const int8_t *)out)[i] != ((const int8_t *)gc->golden)[i];
+        if (differs && count++ == 0)
+            *first = i;
+    }
+    return count;
+}

@@ -1,0 +1,57 @@
+/* The `csim` level: the HLS kernels of hls/ compiled by gcc, called on the
+ * device memory image exactly as the hardware would be (memory base, command
+ * address, descriptor count). It counts work, not cycles. */
+#include <stdlib.h>
+
+#include "runtime/desc.h"
+#include "runtime/device.h"
+#include "sparq/kernels.h"
+#include "util/err.h"
+
+typedef struct {
+    uint8_t *mem;
+} csim_state_t;
+
+static int csim_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
+{
+    (void)cfg;
+    csim_state_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return sq_err(SQ_ERR_MEM, "out of memory opening level 'csim'");
+    s->mem = mem;
+    *state = s;
+    return 0;
+}
+
+static void csim_close(void *state)
+{
+    free(state);
+}
+
+/* The device hands over runs of one opcode; each opcode is one kernel. */
+static int csim_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
+                    sq_dev_stats_t *add)
+{
+    (void)max_cycles;
+    csim_state_t *s = state;
+    uint32_t op = sq_desc_opcode(s->mem + cmd_addr);
+    switch (op) {
+    case SQ_OP_GEMM:
+        sq_gemm_kernel(s->mem, cmd_addr, n_cmds);
+        break;
+    default:
+        return sq_err(SQ_ERR_DEV, "csim: no kernel for opcode %u", (unsigned)op);
+    }
+    for (uint32_t i = 0; i < n_cmds; i++)
+        sq_desc_work(s->mem + cmd_addr + (uint64_t)i * SQ_DESC_BYTES, add);
+    return 0;
+}
+
+const sq_level_ops_t sq_level_csim = {
+    .name = "csim",
+    .open = csim_open,
+    .close = csim_close,
+    .write = NULL,
+    .read = NULL,
+    .run = csim_run,
+};

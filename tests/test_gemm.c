@@ -1,0 +1,295 @@
+/* GEMM on the csim level (the HLS kernel) and the ref level, bit for bit
+ * against the golden reference over random shapes and every mode; the HLS
+ * register offsets against spec.h; and `sparq gemm`. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/device.h"
+#include "runtime/gemm_case.h"
+#include "sparq/spec.h"
+#include "testutil.h"
+#include "util/err.h"
+
+extern const sq_level_ops_t sq_level_rtl __attribute__((weak));
+
+/* Dimensions that matter to a tiled R x C array: 1, the array size and its
+ * neighbours, odd sizes, and (for k) both sides of the SQ_GEMM_TILE_K chunk
+ * and every 2:4 tail length. */
+static uint32_t pick_mn(uint64_t *s)
+{
+    uint64_t r = sq_test_rand(s);
+    switch (r % 5) {
+    case 0:
+        return 1;
+    case 1:
+        return SQ_ARRAY_ROWS * (uint32_t)(1 + (r >> 8) % 3) + (uint32_t)((r >> 16) % 3) - 1;
+    case 2:
+        return 1 + (uint32_t)((r >> 8) % 8);
+    default:
+        return 1 + (uint32_t)((r >> 8) % 70);
+    }
+}
+
+static uint32_t pick_k(uint64_t *s)
+{
+    uint64_t r = sq_test_rand(s);
+    switch (r % 6) {
+    case 0:
+        return 1 + (uint32_t)((r >> 8) % 8);
+    case 1:
+        return SQ_GEMM_TILE_K - 3 + (uint32_t)((r >> 8) % 8);
+    case 2:
+        return 2 * SQ_GEMM_TILE_K + 1;
+    default:
+        return 1 + (uint32_t)((r >> 8) % 150);
+    }
+}
+
+typedef struct {
+    uint64_t saturated, inside, cases;
+} tally_t;
+
+/* Runs one random case on dev and compares the whole C with the golden. */
+static void check_case(sq_dev_t *dev, uint32_t m, uint32_t n, uint32_t k, uint32_t flags,
+                       uint64_t seed, tally_t *t)
+{
+    sq_gemm_case_t gc;
+    uint64_t cmd;
+    int rc = sq_gemm_case_build(&gc, m, n, k, flags, seed);
+    ck_assert_msg(rc == 0, "%s", sq_err_msg());
+    sq_dev_free_all(dev);
+    rc = sq_gemm_case_place(dev, &gc, &cmd);
+    ck_assert_msg(rc == 0, "%ux%ux%u: %s", m, n, k, sq_err_msg());
+    rc = sq_dev_run(dev, cmd, 1, 0);
+    ck_assert_msg(rc == 0, "%ux%ux%u flags 0x%x: %s", m, n, k, flags, sq_err_msg());
+    void *out = malloc(gc.b.c);
+    ck_assert_int_eq(sq_gemm_case_read(dev, &gc, out), 0);
+    size_t elems = (size_t)m * n;
+    if (flags & SQ_GEMM_OUT32) {
+        sq_assert_i32_eq(out, (const int32_t *)gc.golden, elems);
+    } else {
+        sq_assert_i8_eq(out, (const int8_t *)gc.golden, elems);
+        for (size_t i = 0; i < elems; i++) {
+            int8_t v = ((const int8_t *)out)[i];
+            if (v == 127 || v == -128)
+                t->saturated++;
+            else if (v != 0)
+                t->inside++;
+        }
+    }
+    t->cases++;
+    free(out);
+    sq_gemm_case_free(&gc);
+}
+
+static sq_dev_t *open_level(const char *level)
+{
+    sq_dev_config_t cfg;
+    sq_dev_config_default(&cfg, level);
+    cfg.mem_bytes = 8u << 20;
+    sq_dev_t *dev = NULL;
+    ck_assert_msg(sq_dev_open(&cfg, &dev) == 0, "%s", sq_err_msg());
+    return dev;
+}
+
+/* 80 random shapes per weight format, cycling through ReLU x int32 out x bias. */
+static void random_shapes(const char *level, uint32_t wflags, uint64_t seed, int count)
+{
+    sq_dev_t *dev = open_level(level);
+    tally_t t = {0};
+    uint64_t s = seed;
+    for (int i = 0; i < count; i++) {
+        uint32_t m = pick_mn(&s), n = pick_mn(&s), k = pick_k(&s);
+        /* one size-1 dim of each kind early, whatever the draw */
+        if (i == 0)
+            m = 1;
+        else if (i == 1)
+            n = 1;
+        else if (i == 2)
+            k = 1;
+        uint32_t flags = wflags;
+        flags |= (i & 1) ? SQ_GEMM_RELU : 0;
+        flags |= (i & 2) ? SQ_GEMM_OUT32 : 0;
+        flags |= (i & 4) ? SQ_GEMM_BIAS : 0;
+        check_case(dev, m, n, k, flags, s, &t);
+    }
+    /* the operands must actually reach both saturation and the linear range */
+    ck_assert_uint_gt(t.saturated * 20, t.saturated + t.inside);
+    ck_assert_uint_gt(t.inside * 20, t.saturated + t.inside);
+    ck_assert_int_eq(t.cases, count);
+    sq_dev_close(dev);
+}
+
+START_TEST(test_csim_int8)
+{
+    random_shapes("csim", 0, 0x1001, 80);
+}
+END_TEST
+
+START_TEST(test_csim_int4)
+{
+    random_shapes("csim", SQ_GEMM_W4, 0x2002, 80);
+}
+END_TEST
+
+START_TEST(test_csim_sp24)
+{
+    random_shapes("csim", SQ_GEMM_SP24, 0x3003, 80);
+}
+END_TEST
+
+START_TEST(test_ref_level)
+{
+    random_shapes("ref", 0, 0x4004, 16);
+    random_shapes("ref", SQ_GEMM_W4, 0x5005, 16);
+    random_shapes("ref", SQ_GEMM_SP24, 0x6006, 16);
+}
+END_TEST
+
+/* k across two SQ_GEMM_TILE_K chunks with a partial last tile each way, and
+ * the smallest GEMM with every epilogue input. */
+START_TEST(test_csim_extremes)
+{
+    sq_dev_t *dev = open_level("csim");
+    tally_t t = {0};
+    const uint32_t modes[] = {0, SQ_GEMM_W4, SQ_GEMM_SP24};
+    for (size_t i = 0; i < 3; i++) {
+        check_case(dev, SQ_ARRAY_ROWS + 1, SQ_ARRAY_COLS - 1, SQ_GEMM_MAX_DIM / 64, modes[i],
+                   77 + i, &t);
+        check_case(dev, 1, 1, 1, modes[i] | SQ_GEMM_OUT32 | SQ_GEMM_BIAS, 5 + i, &t);
+    }
+    sq_dev_close(dev);
+}
+END_TEST
+
+/* The HLS pragmas carry register offsets as literals (Vitis HLS does not
+ * expand macros there): they must equal spec.h's. */
+START_TEST(test_hls_register_offsets)
+{
+    size_t len;
+    char *src = sq_slurp(SQ_HLS_GEMM_SRC, &len);
+    ck_assert_ptr_nonnull(src);
+    const struct {
+        const char *port, *macro;
+        unsigned value;
+    } regs[] = {
+        {"mem", "SQ_REG_MEM_LO", SQ_REG_MEM_LO},
+        {"cmd_addr", "SQ_REG_CMD_LO", SQ_REG_CMD_LO},
+        {"n_cmds", "SQ_REG_NCMD", SQ_REG_NCMD},
+    };
+    for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "s_axilite port=%s offset=", regs[i].port);
+        char *p = strstr(src, key);
+        ck_assert_msg(p, "no '%s' in %s", key, SQ_HLS_GEMM_SRC);
+        char *end;
+        unsigned long v = strtoul(p + strlen(key), &end, 0);
+        ck_assert_msg(v == regs[i].value, "%s: offset 0x%lx, spec.h %s = 0x%x", regs[i].port, v,
+                      regs[i].macro, regs[i].value);
+        char *eol = strchr(end, '\n');
+        *eol = 0;
+        ck_assert_msg(strstr(end, regs[i].macro), "%s: pragma does not name %s", regs[i].port,
+                      regs[i].macro);
+        *eol = '\n';
+    }
+    ck_assert_ptr_nonnull(strstr(src, "s_axilite port=return"));
+    ck_assert_ptr_nonnull(strstr(src, "m_axi port=mem offset=slave"));
+    free(src);
+}
+END_TEST
+
+static void assert_one_line(const char *err, const char *needle)
+{
+    ck_assert_msg(strncmp(err, "sparq gemm: ", 12) == 0, "stderr: '%s'", err);
+    char *nl = strchr(err, '\n');
+    ck_assert_msg(nl && nl[1] == 0, "not one line: '%s'", err);
+    ck_assert_msg(strstr(err, needle), "'%s' lacks '%s'", err, needle);
+}
+
+START_TEST(test_cli_bad_flags)
+{
+    const struct {
+        const char *args, *needle;
+    } bad[] = {
+        {"gemm --shape 0x4x4", "--shape M"},
+        {"gemm --shape 4x-1x4", "--shape N"},
+        {"gemm --shape 4x4x65537", "--shape K"},
+        {"gemm --shape 4x4", "MxNxK"},
+        {"gemm --shape 4x4x4x4", "MxNxK"},
+        {"gemm --shape axbxc", "--shape M"},
+        {"gemm --shape 4x4x", "--shape K"},
+        {"gemm --wbits 2", "--wbits"},
+        {"gemm --sparse 1:4", "--sparse"},
+        {"gemm --out int16", "--out"},
+        {"gemm --backend tpu", "--backend"},
+        {"gemm --seed -1", "--seed"},
+        {"gemm --wbits 4 --sparse 2:4", "cannot be combined"},
+        {"gemm --frobnicate", "unknown flag"},
+        {"gemm --shape", "needs a value"},
+        {"gemm extra", "unexpected argument"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char out[256], err[512];
+        int rc = sq_run_cli(bad[i].args, out, sizeof out, err, sizeof err);
+        ck_assert_msg(rc == 2, "%s: exit %d", bad[i].args, rc);
+        ck_assert_msg(out[0] == 0, "%s printed '%s'", bad[i].args, out);
+        assert_one_line(err, bad[i].needle);
+    }
+}
+END_TEST
+
+START_TEST(test_cli_runs)
+{
+    char out[4096], err[512];
+    int rc = sq_run_cli("gemm --backend csim --shape 17x33x65 --sparse 2:4 --relu --bias --seed 9",
+                        out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_ptr_nonnull(strstr(out, "\nmismatches 0\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\nmacs 18513\n")); /* 17*33*(2*16+1) */
+    rc = sq_run_cli("gemm --backend ref --shape 1x1x1 --wbits 4 --out int32", out, sizeof out, err,
+                    sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_ptr_nonnull(strstr(out, "\nmismatches 0\n"));
+
+    rc = sq_run_cli("gemm --shape 40x20x600 --json", out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    cJSON *j = cJSON_Parse(out);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "backend")->valuestring, "csim");
+    ck_assert_double_eq(cJSON_GetObjectItem(j, "mismatches")->valuedouble, 0);
+    ck_assert_double_eq(cJSON_GetObjectItem(j, "macs")->valuedouble, 40.0 * 20 * 600);
+    ck_assert_double_eq(cJSON_GetObjectItem(j, "bytes_written")->valuedouble, 40.0 * 20);
+    cJSON_Delete(j);
+
+    rc = sq_run_cli("gemm --help", out, sizeof out, err, sizeof err);
+    ck_assert_int_eq(rc, 0);
+    const char *flags[] = {"--backend", "--shape", "--wbits", "--sparse", "--relu",
+                           "--out",     "--bias",  "--seed",  "--json"};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        ck_assert_msg(strstr(out, flags[i]), "--help lacks %s", flags[i]);
+
+    if (&sq_level_rtl == NULL) {
+        rc = sq_run_cli("gemm --backend rtl --shape 2x2x2", out, sizeof out, err, sizeof err);
+        ck_assert_int_eq(rc, 1);
+        assert_one_line(err, "level 'rtl' is not built");
+    }
+}
+END_TEST
+
+Suite *gemm_suite(void)
+{
+    Suite *s = suite_create("gemm");
+    TCase *tc = sq_tcase(s, "csim", 120);
+    tcase_add_test(tc, test_csim_int8);
+    tcase_add_test(tc, test_csim_int4);
+    tcase_add_test(tc, test_csim_sp24);
+    tcase_add_test(tc, test_csim_extremes);
+    tcase_add_test(tc, test_ref_level);
+    tc = sq_tcase(s, "interface", 60);
+    tcase_add_test(tc, test_hls_register_offsets);
+    tcase_add_test(tc, test_cli_bad_flags);
+    tcase_add_test(tc, test_cli_runs);
+    return s;
+}
