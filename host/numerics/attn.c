@@ -63,8 +63,7 @@ uint32_t sq_attn_topk_select(const int32_t *s, const uint8_t *cand, uint32_t n, 
     return k;
 }
 
-/* Every rule of sq_attn_check but the quant table. */
-static int shape_ok(const sq_attn_t *a)
+int sq_attn_check_shape(const sq_attn_t *a)
 {
     if (a->flags & ~SQ_ATTN_FLAGS_ALL)
         return -1;
@@ -83,7 +82,7 @@ static int shape_ok(const sq_attn_t *a)
 
 int sq_attn_check(const sq_attn_t *a)
 {
-    if (shape_ok(a) != 0 || !a->quant)
+    if (sq_attn_check_shape(a) != 0 || !a->quant)
         return -1;
     for (uint32_t h = 0; h < a->heads; h++) {
         const sq_attn_quant_t *q = &a->quant[h];
@@ -175,6 +174,27 @@ int sq_attn_ref(const sq_attn_t *a, sq_attn_work_t *work)
     return 0;
 }
 
+void sq_attn_pattern_work(const sq_attn_t *a, sq_attn_work_t *work)
+{
+    uint64_t scored = 0, selected = 0;
+    for (uint32_t i = 0; i < a->queries; i++) {
+        uint32_t p = a->seq - a->queries + i, n = 0;
+        for (uint32_t kb = 0; kb < sq_attn_blocks(a->seq); kb++) {
+            int bbit = (a->flags & SQ_ATTN_BLOCK)
+                           ? sq_attn_mask_bit(a->mask, p >> SQ_ATTN_BLK_LOG2, kb)
+                           : 0;
+            uint32_t lo, hi;
+            sq_attn_block_range(a->flags, a->window, a->n_global, a->seq, p, kb, bbit, &lo, &hi);
+            for (uint32_t j = lo; j < hi; j++)
+                n += (uint32_t)sq_attn_cand(a->flags, a->window, a->n_global, p, j, bbit);
+        }
+        scored += n;
+        selected += (a->flags & SQ_ATTN_TOPK) && a->topk < n ? a->topk : n;
+    }
+    work->scored += scored * a->heads;
+    work->selected += selected * a->heads;
+}
+
 int sq_attn_quant_make(double scale_q, double scale_k, double scale_v, double scale_o,
                        uint32_t head_dim, sq_attn_quant_t *out)
 {
@@ -205,7 +225,7 @@ static int fscore_cmp(const void *x, const void *y)
 
 int sq_attn_f32(const sq_attn_t *a, const float *q, const float *k, const float *v, float *o)
 {
-    if (shape_ok(a) != 0)
+    if (sq_attn_check_shape(a) != 0)
         return -1;
     uint32_t L = a->seq, D = a->head_dim;
     fscore_t *sc = malloc(L * sizeof *sc);

@@ -241,6 +241,14 @@ typedef struct {
  * window and topk >= 1 when used) or a quant entry is out of range. */
 int sq_attn_check(const sq_attn_t *a);
 
+/* sq_attn_check without the quant table (which may be NULL). */
+int sq_attn_check_shape(const sq_attn_t *a);
+
+/* The work of a call without computing it: candidates and selected pairs
+ * follow from the pattern alone (top-k keeps min(topk, candidates) per
+ * query). Added to *work; the shape must be valid. */
+void sq_attn_pattern_work(const sq_attn_t *a, sq_attn_work_t *work);
+
 /* Computes O; adds the work done to *work when work is not NULL. Returns 0
  * or -1 (sq_attn_check). */
 int sq_attn_ref(const sq_attn_t *a, sq_attn_work_t *work);
