@@ -7,7 +7,9 @@
 
 #include "sparq/attn.h"
 #include "sparq/desc.h"
-#include "sparq/kernels.h"
+#include "runtime/attn_case.h"
+#include "runtime/device.h"
+#include "util/err.h"
 #include "testutil.h"
 
 /* ---- the rules ---------------------------------------------------------- */
@@ -194,160 +196,274 @@ START_TEST(test_block_range)
 }
 END_TEST
 
-/* ---- random configurations ---------------------------------------------- */
-
-typedef struct {
-    sq_attn_t a;
-    int8_t *q, *k, *v, *o;
-    uint8_t *mask;
-    sq_attn_quant_t *quant;
-} cfg_t;
+/* ---- random configurations through the device API ----------------------- */
 
 static uint32_t pick(uint64_t *rng, const uint32_t *v, size_t n)
 {
     return v[sq_test_rand(rng) % n];
 }
 
-static void fill_i8(uint64_t *rng, int8_t *x, size_t n, int range)
-{
-    for (size_t i = 0; i < n; i++)
-        x[i] = (int8_t)((int)(sq_test_rand(rng) % (uint64_t)(2 * range + 1)) - range);
-}
-
 /* Configuration number t: patterns cycle through all 32 flag combinations;
  * shapes mix decode, prefill and partial prefill, GQA, odd dims and the
- * edges (seq 1, window beyond seq, k beyond the candidates). */
-static void cfg_make(uint64_t *rng, int t, cfg_t *c)
+ * edges (seq 1, window beyond seq, k beyond the candidates, empty bitmap
+ * rows so whole queries are masked, -128 and tied scores). */
+static void params_make(uint64_t *rng, int t, sq_attn_params_t *p)
 {
     static const uint32_t seqs[] = {1, 2, 5, 31, 32, 33, 64, 97, 130, 200};
     static const uint32_t dims[] = {1, 8, 13, 16, 32, 64, 128};
     static const uint32_t hs[][2] = {{1, 1}, {2, 1}, {2, 2}, {4, 2}, {6, 3}, {8, 4}, {8, 1}};
-    memset(c, 0, sizeof *c);
-    sq_attn_t *a = &c->a;
-    a->flags = (uint32_t)t % 32;
-    a->seq = pick(rng, seqs, sizeof seqs / sizeof seqs[0]);
+    static const uint32_t ranges[] = {0, 2, 20, 128};
+    static const double dens[] = {0.0, 0.25, 0.5, 0.9};
+    memset(p, 0, sizeof *p);
+    p->flags = (uint32_t)t % 32;
+    p->seq = pick(rng, seqs, sizeof seqs / sizeof seqs[0]);
     int mode = (int)(sq_test_rand(rng) % 3);
-    a->queries = mode == 0 ? 1 : mode == 1 ? a->seq : 1 + (uint32_t)(sq_test_rand(rng) % a->seq);
+    p->queries = mode == 0 ? 1 : mode == 1 ? p->seq : 1 + (uint32_t)(sq_test_rand(rng) % p->seq);
     const uint32_t *h = hs[sq_test_rand(rng) % (sizeof hs / sizeof hs[0])];
-    a->heads = h[0];
-    a->kv_heads = h[1];
-    a->head_dim = pick(rng, dims, sizeof dims / sizeof dims[0]);
+    p->heads = h[0];
+    p->kv_heads = h[1];
+    p->head_dim = pick(rng, dims, sizeof dims / sizeof dims[0]);
     /* keep each configuration small enough for ASan */
-    while ((uint64_t)a->queries * a->seq * a->heads * a->head_dim > 1500000 && a->queries > 1)
-        a->queries /= 2;
-    a->kv_cap = a->seq + (uint32_t)(sq_test_rand(rng) % 3);
-    a->window = 1 + (uint32_t)(sq_test_rand(rng) % (a->seq + 40));
-    a->n_global = (uint32_t)(sq_test_rand(rng) % (a->seq / 4 + 3));
-    a->topk = 1 + (uint32_t)(sq_test_rand(rng) % (a->seq + 4));
-    size_t nq = (size_t)a->heads * a->queries * a->head_dim;
-    size_t nkv = (size_t)a->kv_heads * a->kv_cap * a->head_dim;
-    uint32_t nb = sq_attn_blocks(a->seq);
-    size_t nmask = (size_t)nb * SQ_ATTN_MASK_ROW_BYTES;
-    c->q = malloc(nq);
-    c->o = malloc(nq);
-    c->k = malloc(nkv);
-    c->v = malloc(nkv);
-    c->mask = malloc(nmask);
-    c->quant = malloc(a->heads * sizeof *c->quant);
-    /* small ranges make tied scores (top-k ties), full ranges hit -128 */
-    int range = (int)pick(rng, (const uint32_t[]){2, 20, 128}, 3);
-    fill_i8(rng, c->q, nq, range);
-    fill_i8(rng, c->k, nkv, range);
-    fill_i8(rng, c->v, nkv, 128);
-    uint32_t dens = (uint32_t)(sq_test_rand(rng) % 5); /* 0: empty bitmap rows */
-    for (size_t i = 0; i < nmask; i++) {
-        uint8_t b = 0;
-        for (int bit = 0; bit < 8; bit++)
-            b |= (uint8_t)((sq_test_rand(rng) % 4 < dens) << bit);
-        c->mask[i] = b;
-    }
-    for (uint32_t hh = 0; hh < a->heads; hh++) {
-        double sq = (1.0 + (double)(sq_test_rand(rng) % 100)) / 2000.0;
-        double sv = (1.0 + (double)(sq_test_rand(rng) % 100)) / 100.0;
-        ck_assert_int_eq(sq_attn_quant_make(sq, sq, sv, sv * (0.5 + (hh % 3)), a->head_dim,
-                                            &c->quant[hh]),
-                         0);
-    }
-    a->q = c->q;
-    a->k = c->k;
-    a->v = c->v;
-    a->mask = c->mask;
-    a->quant = c->quant;
-    a->o = c->o;
+    while ((uint64_t)p->queries * p->seq * p->heads * p->head_dim > 1000000 && p->queries > 1)
+        p->queries /= 2;
+    p->kv_cap = p->seq + (uint32_t)(sq_test_rand(rng) % 3);
+    p->window = 1 + (uint32_t)(sq_test_rand(rng) % (p->seq + 40));
+    p->n_global = (uint32_t)(sq_test_rand(rng) % (p->seq / 4 + 3));
+    p->topk = 1 + (uint32_t)(sq_test_rand(rng) % (p->seq + 4));
+    p->block_density = dens[sq_test_rand(rng) % 4];
+    p->int8_range = (int)pick(rng, ranges, sizeof ranges / sizeof ranges[0]);
+    p->seed = sq_test_rand(rng);
 }
 
-static void cfg_free(cfg_t *c)
+static void describe(const sq_attn_params_t *p, char *buf, size_t cap)
 {
-    free(c->q);
-    free(c->k);
-    free(c->v);
-    free(c->o);
-    free(c->mask);
-    free(c->quant);
+    snprintf(buf, cap,
+             "flags 0x%x seq %u queries %u heads %u/%u dim %u window %u global %u topk %u "
+             "density %.2f range %d",
+             p->flags, p->seq, p->queries, p->heads, p->kv_heads, p->head_dim, p->window,
+             p->n_global, p->topk, p->block_density, p->int8_range);
 }
 
-/* Lays a configuration out in a flat memory image with its descriptor and
- * runs the HLS kernel on it; returns O (malloc'd). */
-static int8_t *run_kernel(const sq_attn_t *a)
+/* Runs count random configurations on a level and compares O with the
+ * golden reference and the level's work counters with the pattern's. */
+static void random_configs(const char *level, uint64_t seed, int count)
 {
-    size_t nq = (size_t)a->heads * a->queries * a->head_dim;
-    size_t nkv = (size_t)a->kv_heads * a->kv_cap * a->head_dim;
-    size_t nmask = (size_t)sq_attn_blocks(a->seq) * SQ_ATTN_MASK_ROW_BYTES;
-    size_t nquant = (size_t)a->heads * SQ_ATTN_QUANT_BYTES;
-    sq_attn_desc_t d = {.flags = a->flags, .seq = a->seq, .queries = a->queries,
-                        .heads = a->heads, .kv_heads = a->kv_heads, .head_dim = a->head_dim,
-                        .kv_cap = a->kv_cap, .window = a->window, .n_global = a->n_global,
-                        .topk = a->topk};
-    uint64_t at = SQ_DESC_BYTES;
-    d.q = at;
-    at += nq;
-    d.k = at;
-    at += nkv;
-    d.v = at;
-    at += nkv;
-    d.mask = at;
-    at += nmask;
-    d.quant = at;
-    at += nquant;
-    d.o = at;
-    at += nq;
-    uint8_t *mem = calloc(1, at);
-    sq_attn_desc_encode(&d, mem);
-    memcpy(mem + d.q, a->q, nq);
-    memcpy(mem + d.k, a->k, nkv);
-    memcpy(mem + d.v, a->v, nkv);
-    memcpy(mem + d.mask, a->mask, nmask);
-    for (uint32_t h = 0; h < a->heads; h++) {
-        uint8_t *qp = mem + d.quant + (size_t)h * SQ_ATTN_QUANT_BYTES;
-        sq_st32(qp, (uint32_t)a->quant[h].s_mult);
-        sq_st32(qp + 4, a->quant[h].s_shift);
-        sq_st32(qp + 8, (uint32_t)a->quant[h].o_mult);
-        sq_st32(qp + 12, a->quant[h].o_shift);
+    uint64_t rng = seed;
+    for (int t = 0; t < count; t++) {
+        sq_attn_params_t p;
+        params_make(&rng, t, &p);
+        char what[256];
+        describe(&p, what, sizeof what);
+        sq_attn_case_t ac;
+        ck_assert_msg(sq_attn_case_build(&ac, &p) == 0, "config %d (%s): %s", t, what,
+                      sq_err_msg());
+        sq_dev_config_t cfg;
+        sq_dev_config_default(&cfg, level);
+        cfg.mem_bytes = sq_attn_case_dev_bytes(&ac) + 4096;
+        sq_dev_t *dev;
+        ck_assert_msg(sq_dev_open(&cfg, &dev) == 0, "%s", sq_err_msg());
+        uint64_t cmd;
+        ck_assert_int_eq(sq_attn_case_place(dev, &ac, &cmd), 0);
+        ck_assert_msg(sq_dev_run(dev, cmd, 1, 0) == 0, "config %d (%s): %s", t, what,
+                      sq_err_msg());
+        int8_t *out = malloc(ac.b.o);
+        ck_assert_int_eq(sq_attn_case_read(dev, &ac, out), 0);
+        for (uint64_t i = 0; i < ac.b.o; i++)
+            ck_assert_msg(out[i] == ac.golden[i], "%s config %d (%s): O[%llu] %d, golden %d",
+                          level, t, what, (unsigned long long)i, out[i], ac.golden[i]);
+        sq_dev_stats_t st;
+        sq_dev_stats(dev, &st);
+        ck_assert_uint_eq(st.macs, (ac.work.scored + ac.work.selected) * p.head_dim);
+        free(out);
+        sq_dev_close(dev);
+        sq_attn_case_free(&ac);
     }
-    sq_attn_kernel(mem, 0, 1);
-    int8_t *o = malloc(nq);
-    memcpy(o, mem + d.o, nq);
-    free(mem);
-    return o;
 }
+
+START_TEST(test_ref_random)
+{
+    random_configs("ref", 0xA77E, 40);
+}
+END_TEST
 
 START_TEST(test_csim_random)
 {
-    uint64_t rng = 0xA77E;
-    for (int t = 0; t < 128; t++) {
-        cfg_t c;
-        cfg_make(&rng, t, &c);
-        ck_assert_int_eq(sq_attn_ref(&c.a, NULL), 0);
-        int8_t *o = run_kernel(&c.a);
-        size_t n = (size_t)c.a.heads * c.a.queries * c.a.head_dim;
-        for (size_t i = 0; i < n; i++)
-            ck_assert_msg(o[i] == c.o[i],
-                          "config %d (flags 0x%x seq %u queries %u heads %u/%u dim %u window %u "
-                          "global %u topk %u): O[%zu] csim %d ref %d",
-                          t, c.a.flags, c.a.seq, c.a.queries, c.a.heads, c.a.kv_heads,
-                          c.a.head_dim, c.a.window, c.a.n_global, c.a.topk, i, o[i], c.o[i]);
-        free(o);
-        cfg_free(&c);
+    random_configs("csim", 0xC51A, 128);
+}
+END_TEST
+
+/* The error against fp32 on N(0,1) data stays within a few output steps. */
+START_TEST(test_fp32_error)
+{
+    sq_attn_params_t p = {.seq = 256, .queries = 16, .heads = 2, .kv_heads = 1,
+                          .head_dim = 64, .seed = 3};
+    const uint32_t flags[] = {0, SQ_ATTN_CAUSAL | SQ_ATTN_WINDOW, SQ_ATTN_TOPK};
+    for (size_t i = 0; i < 3; i++) {
+        p.flags = flags[i];
+        p.window = 32;
+        p.topk = 16;
+        sq_attn_case_t ac;
+        ck_assert_int_eq(sq_attn_case_build(&ac, &p), 0);
+        double mx, mean, ref;
+        ck_assert_int_eq(sq_attn_case_error(&ac, &mx, &mean, &ref), 0);
+        /* one O step is about 4.5 / 127 = 0.035 for N(0,1) values; top-k may pick
+         * a different k-th key than fp32 when scores are close */
+        ck_assert_msg(mx < 0.25 && mean < 0.03 && ref > 0.05, "flags 0x%x: max %g mean %g ref %g",
+                      p.flags, mx, mean, ref);
+        sq_attn_case_free(&ac);
+    }
+}
+END_TEST
+
+/* A descriptor the unit cannot run fails validation on every level. */
+START_TEST(test_desc_rejects)
+{
+    sq_attn_params_t p = {.seq = 8, .queries = 8, .heads = 2, .kv_heads = 2, .head_dim = 8};
+    sq_attn_case_t ac;
+    ck_assert_int_eq(sq_attn_case_build(&ac, &p), 0);
+    sq_dev_config_t cfg;
+    sq_dev_config_default(&cfg, "ref");
+    sq_dev_t *dev;
+    ck_assert_int_eq(sq_dev_open(&cfg, &dev), 0);
+    uint64_t cmd;
+    ck_assert_int_eq(sq_attn_case_place(dev, &ac, &cmd), 0);
+    uint8_t desc[SQ_DESC_BYTES];
+    const struct {
+        unsigned word;
+        uint32_t value;
+        const char *needle;
+    } bad[] = {
+        {SQ_ATTN_W_FLAGS, 0x20, "flags"},
+        {SQ_ATTN_W_QUERIES, 9, "shape"},
+        {SQ_ATTN_W_HEAD_DIM, 129, "shape"},
+        {SQ_ATTN_W_KV_HEADS, 3, "shape"},
+        {SQ_ATTN_W_SEQ, 0, "shape"},
+        {SQ_ATTN_W_O_LO, 0x7fffffffu, "outside"},
+        {SQ_ATTN_W_QUANT_LO, 0, "overlaps"},
+        {SQ_ATTN_W_QUANT_LO, 1, "aligned"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sq_attn_desc_encode(&ac.d, desc);
+        sq_st32(desc + 4u * bad[i].word, bad[i].value);
+        if (bad[i].word == SQ_ATTN_W_QUANT_LO && bad[i].value == 0)
+            sq_desc_set_addr(desc, SQ_ATTN_W_QUANT_LO, ac.d.o);
+        ck_assert_int_eq(sq_dev_write(dev, cmd, desc, sizeof desc), 0);
+        ck_assert_int_eq(sq_dev_run(dev, cmd, 1, 0), SQ_ERR_FMT);
+        ck_assert_msg(strstr(sq_err_msg(), bad[i].needle), "case %zu: '%s' lacks '%s'", i,
+                      sq_err_msg(), bad[i].needle);
+    }
+    /* a quant entry out of range is a data error */
+    sq_attn_desc_encode(&ac.d, desc);
+    ck_assert_int_eq(sq_dev_write(dev, cmd, desc, sizeof desc), 0);
+    sq_attn_quant_t q0 = {0, 0, 1, 0};
+    ck_assert_int_eq(sq_dev_write(dev, ac.d.quant, &q0, sizeof q0), 0);
+    ck_assert_int_eq(sq_dev_run(dev, cmd, 1, 0), SQ_ERR_FMT);
+    ck_assert_ptr_nonnull(strstr(sq_err_msg(), "quant[0]"));
+    sq_dev_close(dev);
+    sq_attn_case_free(&ac);
+}
+END_TEST
+
+/* The s_axilite offsets written as literals in the HLS pragmas are spec.h's. */
+START_TEST(test_hls_pragmas)
+{
+    size_t len;
+    char *src = sq_slurp(SQ_HLS_ATTN_SRC, &len);
+    ck_assert_ptr_nonnull(src);
+    const struct {
+        const char *port, *macro;
+        unsigned value;
+    } regs[] = {
+        {"mem", "SQ_REG_MEM_LO", SQ_REG_MEM_LO},
+        {"cmd_addr", "SQ_REG_CMD_LO", SQ_REG_CMD_LO},
+        {"n_cmds", "SQ_REG_NCMD", SQ_REG_NCMD},
+    };
+    for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "s_axilite port=%s offset=", regs[i].port);
+        char *p = strstr(src, key);
+        ck_assert_msg(p, "no '%s' in %s", key, SQ_HLS_ATTN_SRC);
+        char *end;
+        unsigned long v = strtoul(p + strlen(key), &end, 0);
+        ck_assert_msg(v == regs[i].value, "%s: offset 0x%lx, spec.h %s = 0x%x", regs[i].port, v,
+                      regs[i].macro, regs[i].value);
+        char *eol = strchr(end, '\n');
+        *eol = 0;
+        ck_assert_msg(strstr(end, regs[i].macro), "%s: pragma does not name %s", regs[i].port,
+                      regs[i].macro);
+        *eol = '\n';
+    }
+    ck_assert_ptr_nonnull(strstr(src, "s_axilite port=return"));
+    ck_assert_ptr_nonnull(strstr(src, "m_axi port=mem offset=slave"));
+    free(src);
+}
+END_TEST
+
+/* ---- the CLI -------------------------------------------------------------- */
+
+static long field(const char *out, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *p = strstr(out, key);
+    ck_assert_msg(p, "no '%s' in output:\n%s", name, out);
+    return strtol(p + strlen(key), NULL, 10);
+}
+
+START_TEST(test_cli_runs)
+{
+    char out[4096], err[1024];
+    const char *runs[] = {
+        "attn --backend csim --seq 70 --queries 1 --heads 4 --kv-heads 2 --head-dim 16 --causal "
+        "--window 20 --global 3 --block-density 0.5 --topk 5",
+        "attn --backend ref --seq 40 --heads 2 --head-dim 8 --causal",
+        "attn --backend csim --seq 1 --heads 1 --head-dim 128 --topk 4",
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        int rc = sq_run_cli(runs[i], out, sizeof out, err, sizeof err);
+        ck_assert_msg(rc == 0, "'%s' exit %d: %s", runs[i], rc, err);
+        ck_assert_int_eq(field(out, "mismatches"), 0);
+        ck_assert_ptr_nonnull(strstr(out, "\ndensity "));
+    }
+    /* causal prefill keeps (L + 1) / 2L of the pairs */
+    ck_assert_int_eq(sq_run_cli("attn --seq 40 --heads 1 --head-dim 8 --causal", out, sizeof out,
+                                err, sizeof err),
+                     0);
+    ck_assert_ptr_nonnull(strstr(out, "\ndensity 0.512500\n"));
+    ck_assert_int_eq(sq_run_cli("attn --seq 16 --heads 2 --head-dim 8 --json", out, sizeof out,
+                                err, sizeof err),
+                     0);
+    ck_assert_ptr_nonnull(strstr(out, "\"mismatches\":0"));
+    ck_assert_int_eq(sq_run_cli("attn --help", out, sizeof out, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "--block-density"));
+}
+END_TEST
+
+START_TEST(test_cli_bad_flags)
+{
+    const struct {
+        const char *args, *needle;
+    } bad[] = {
+        {"attn --seq 0", "--seq"},
+        {"attn --seq 4097", "--seq"},
+        {"attn --seq 8 --queries 9", "--queries"},
+        {"attn --heads 3 --kv-heads 2", "--kv-heads"},
+        {"attn --head-dim 129", "--head-dim"},
+        {"attn --window 0", "--window"},
+        {"attn --topk x", "--topk"},
+        {"attn --block-density 1.5", "--block-density"},
+        {"attn --backend tpu", "--backend"},
+        {"attn --frob", "unknown flag"},
+        {"attn extra", "unexpected argument"},
+    };
+    char out[4096], err[1024];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = sq_run_cli(bad[i].args, out, sizeof out, err, sizeof err);
+        ck_assert_msg(rc == 2, "'%s' exit %d", bad[i].args, rc);
+        ck_assert_msg(strncmp(err, "sparq attn: ", 12) == 0, "stderr: '%s'", err);
+        char *nl = strchr(err, '\n');
+        ck_assert_msg(nl && nl[1] == 0, "not one line: '%s'", err);
+        ck_assert_msg(strstr(err, bad[i].needle), "'%s' lacks '%s'", err, bad[i].needle);
     }
 }
 END_TEST
@@ -362,7 +478,14 @@ Suite *attn_suite(void)
     tcase_add_test(tc, test_ref_small);
     tcase_add_test(tc, test_topk_select);
     tcase_add_test(tc, test_block_range);
-    tc = sq_tcase(s, "csim", 120);
+    tcase_add_test(tc, test_fp32_error);
+    tcase_add_test(tc, test_hls_pragmas);
+    tc = sq_tcase(s, "levels", 120);
+    tcase_add_test(tc, test_ref_random);
     tcase_add_test(tc, test_csim_random);
+    tcase_add_test(tc, test_desc_rejects);
+    tc = sq_tcase(s, "cli", 60);
+    tcase_add_test(tc, test_cli_runs);
+    tcase_add_test(tc, test_cli_bad_flags);
     return s;
 }
