@@ -8,6 +8,7 @@
 
 #include "runtime/device.h"
 #include "runtime/gemm_case.h"
+#include "sparq/kernels.h"
 #include "sparq/spec.h"
 #include "testutil.h"
 #include "util/err.h"
@@ -164,6 +165,33 @@ START_TEST(test_csim_extremes)
 }
 END_TEST
 
+/* The kernel top on a raw memory image, as a Vitis host would start it: a
+ * stream of NOP, GEMM, NOP, GEMM runs both GEMMs and skips the NOPs. */
+START_TEST(test_kernel_top_stream)
+{
+    sq_dev_t *dev = open_level("ref"); /* used only as an allocator and image */
+    sq_gemm_case_t g1, g2;
+    uint64_t c1, c2;
+    ck_assert_int_eq(sq_gemm_case_build(&g1, 20, 18, 40, SQ_GEMM_BIAS | SQ_GEMM_RELU, 11), 0);
+    ck_assert_int_eq(sq_gemm_case_build(&g2, 3, 5, 9, SQ_GEMM_SP24 | SQ_GEMM_OUT32, 12), 0);
+    ck_assert_int_eq(sq_gemm_case_place(dev, &g1, &c1), 0);
+    ck_assert_int_eq(sq_gemm_case_place(dev, &g2, &c2), 0);
+    uint8_t mem[1 << 14] = {0};
+    ck_assert_int_eq(sq_dev_read(dev, 0, mem, sizeof mem), 0);
+    uint8_t *stream = mem + sizeof mem - 4 * SQ_DESC_BYTES;
+    sq_gemm_desc_encode(&g1.d, stream + SQ_DESC_BYTES);
+    sq_gemm_desc_encode(&g2.d, stream + 3 * SQ_DESC_BYTES);
+    sq_gemm_kernel(mem, (uint64_t)(stream - mem), 4);
+    sq_assert_i8_eq((const int8_t *)(mem + g1.d.c), (const int8_t *)g1.golden, 20 * 18);
+    int32_t out2[15];
+    memcpy(out2, mem + g2.d.c, sizeof out2);
+    sq_assert_i32_eq(out2, (const int32_t *)g2.golden, 15);
+    sq_gemm_case_free(&g1);
+    sq_gemm_case_free(&g2);
+    sq_dev_close(dev);
+}
+END_TEST
+
 /* The HLS pragmas carry register offsets as literals (Vitis HLS does not
  * expand macros there): they must equal spec.h's. */
 START_TEST(test_hls_register_offsets)
@@ -288,6 +316,7 @@ Suite *gemm_suite(void)
     tcase_add_test(tc, test_csim_extremes);
     tcase_add_test(tc, test_ref_level);
     tc = sq_tcase(s, "interface", 60);
+    tcase_add_test(tc, test_kernel_top_stream);
     tcase_add_test(tc, test_hls_register_offsets);
     tcase_add_test(tc, test_cli_bad_flags);
     tcase_add_test(tc, test_cli_runs);

@@ -269,11 +269,9 @@ static void softmax(float *x, int n)
         x[i] /= sum;
 }
 
-static int linear(const sq_llama_t *m, const sq_llama_exec_t *ex, int layer, sq_wkind_t kind,
-                  const float *x, float *y)
+void sq_llama_linear_f32(const sq_llama_t *m, int layer, sq_wkind_t kind, const float *x,
+                         float *y)
 {
-    if (ex && ex->linear)
-        return ex->linear(ex->ctx, layer, kind, x, y);
     size_t n, k;
     sq_llama_wshape(&m->cfg, kind, &n, &k);
     const float *w = sq_llama_wptr(m, layer, kind);
@@ -283,7 +281,21 @@ static int linear(const sq_llama_t *m, const sq_llama_exec_t *ex, int layer, sq_
             acc += w[i * k + j] * x[j];
         y[i] = acc;
     }
+}
+
+static int linear(const sq_llama_t *m, const sq_llama_exec_t *ex, int layer, sq_wkind_t kind,
+                  const float *x, float *y)
+{
+    if (ex && ex->linear)
+        return ex->linear(ex->ctx, layer, kind, x, y);
+    sq_llama_linear_f32(m, layer, kind, x, y);
     return 0;
+}
+
+static void host_op(const sq_llama_exec_t *ex, int layer, const char *op)
+{
+    if (ex && ex->host_op)
+        ex->host_op(ex->host_ctx, layer, op);
 }
 
 /* Rotates pairs (2i, 2i+1) of each head of vec (width n) by pos * theta^(-2i/hs). */
@@ -311,11 +323,13 @@ int sq_llama_forward(const sq_llama_t *m, sq_llama_state_t *s, int token, int po
     int dim = c->dim, hidden = c->hidden_dim, hs = dim / c->n_heads;
     int kvd = (int)kv_dim(c), kv_mul = c->n_heads / c->n_kv_heads;
     float *x = s->x;
+    host_op(ex, -1, "embedding");
     memcpy(x, m->w.token_embedding + (size_t)token * dim, (size_t)dim * sizeof(float));
     int rc;
 
     for (int l = 0; l < c->n_layers; l++) {
         /* attention */
+        host_op(ex, l, "rmsnorm");
         rmsnorm(s->xb, x, m->w.rms_att + (size_t)l * dim, dim, c->norm_eps);
         size_t loff = (size_t)l * c->seq_len * kvd;
         float *k = s->key_cache + loff + (size_t)pos * kvd;
@@ -323,6 +337,7 @@ int sq_llama_forward(const sq_llama_t *m, sq_llama_state_t *s, int token, int po
         if ((rc = linear(m, ex, l, SQ_W_Q, s->xb, s->q)) || (rc = linear(m, ex, l, SQ_W_K, s->xb, k)) ||
             (rc = linear(m, ex, l, SQ_W_V, s->xb, v)))
             return rc;
+        host_op(ex, l, "rope");
         rope(s->q, dim, hs, pos, c->rope_theta);
         rope(k, kvd, hs, pos, c->rope_theta);
 
@@ -331,6 +346,8 @@ int sq_llama_forward(const sq_llama_t *m, sq_llama_state_t *s, int token, int po
                                s->value_cache + loff, s->xb);
             if (rc)
                 return rc;
+        } else {
+            host_op(ex, l, "attn");
         }
         for (int h = 0; h < c->n_heads && !(ex && ex->attention); h++) {
             const float *q = s->q + h * hs;
@@ -354,22 +371,27 @@ int sq_llama_forward(const sq_llama_t *m, sq_llama_state_t *s, int token, int po
         }
         if ((rc = linear(m, ex, l, SQ_W_O, s->xb, s->xb2)))
             return rc;
+        host_op(ex, l, "residual");
         for (int i = 0; i < dim; i++)
             x[i] += s->xb2[i];
 
         /* feed-forward: w2(silu(w1 x) * w3 x) */
+        host_op(ex, l, "rmsnorm");
         rmsnorm(s->xb, x, m->w.rms_ffn + (size_t)l * dim, dim, c->norm_eps);
         if ((rc = linear(m, ex, l, SQ_W_1, s->xb, s->hb)) || (rc = linear(m, ex, l, SQ_W_3, s->xb, s->hb2)))
             return rc;
+        host_op(ex, l, "swiglu");
         for (int i = 0; i < hidden; i++) {
             float a = s->hb[i];
             s->hb[i] = a / (1.0f + expf(-a)) * s->hb2[i];
         }
         if ((rc = linear(m, ex, l, SQ_W_2, s->hb, s->xb)))
             return rc;
+        host_op(ex, l, "residual");
         for (int i = 0; i < dim; i++)
             x[i] += s->xb[i];
     }
+    host_op(ex, -1, "rmsnorm");
     rmsnorm(x, x, m->w.rms_final, dim, c->norm_eps);
     return linear(m, ex, 0, SQ_W_CLS, x, s->logits);
 }

@@ -72,6 +72,11 @@ typedef struct {
 typedef struct {
     int (*linear)(void *ctx, int layer, sq_wkind_t kind, const float *x, float *y);
     void *ctx;
+    /* Told of every op the forward pass runs on the host itself ("embedding",
+     * "rmsnorm", "rope", "attn", "residual", "swiglu"; layer -1 outside the
+     * layers), so reports can say where each op ran. May be NULL. */
+    void (*host_op)(void *host_ctx, int layer, const char *op);
+    void *host_ctx;
     /* Causal attention of position pos in one layer: q (n_heads, head) after
      * RoPE; key/value caches (seq_len, kv_dim) of the layer, rows 0..pos
      * valid; out (dim) gets every head's output. NULL means fp32 on the
@@ -100,6 +105,10 @@ void sq_llama_free(sq_llama_t *m);
 
 int sq_llama_state_build(sq_llama_state_t *s, const sq_llama_config_t *c);
 void sq_llama_state_free(sq_llama_state_t *s);
+
+/* y = W x in fp32 for matrix `kind` of `layer` (the host path of a linear). */
+void sq_llama_linear_f32(const sq_llama_t *m, int layer, sq_wkind_t kind, const float *x,
+                         float *y);
 
 /* Runs token at position pos (0 <= pos < seq_len) and leaves the next-token
  * logits in s->logits. */

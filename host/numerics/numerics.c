@@ -5,21 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t sq_meta_row_bytes(size_t k)
-{
-    size_t groups = (k + 3) / 4;
-    return (groups + 1) / 2;
-}
-
-size_t sq_w_row_bytes(uint32_t flags, size_t k)
-{
-    if (flags & SQ_GEMM_W4)
-        return (k + 1) / 2;
-    if (flags & SQ_GEMM_SP24)
-        return 2 * ((k + 3) / 4);
-    return k;
-}
-
 int sq_w_row_decode(uint32_t flags, const void *w_row, const uint8_t *meta_row,
                     size_t k, int8_t *out)
 {

@@ -8,6 +8,9 @@
 #include "sparq/numerics.h"
 #include "util/err.h"
 
+/* Device memory holds little-endian values and this code views them in place. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "sparq hosts are little-endian");
+
 void sq_gemm_desc_bytes(const sq_gemm_desc_t *d, sq_gemm_bytes_t *b)
 {
     uint64_t m = d->m, n = d->n, k = d->k;

@@ -57,7 +57,9 @@ int sq_dev_read(sq_dev_t *dev, uint64_t addr, void *dst, size_t n);
 /* Executes n_cmds descriptors starting at device address cmd_addr and waits
  * for completion, at most max_cycles kernel cycles on cycle-counting levels
  * (0 means a default bound derived from the work); a hang is an SQ_ERR_DEV
- * error, never an endless loop. */
+ * error, never an endless loop. The whole stream is validated first (rules in
+ * runtime/desc.h): an invalid descriptor fails with SQ_ERR_FMT naming it, and
+ * a misaligned or out-of-memory stream with SQ_ERR_ARG, before any work. */
 int sq_dev_run(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles);
 
 void sq_dev_stats(const sq_dev_t *dev, sq_dev_stats_t *out);

@@ -9,6 +9,9 @@
 #include "sparq/numerics.h"
 #include "util/err.h"
 
+/* Device memory holds little-endian values and this code views them in place. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "sparq hosts are little-endian");
+
 typedef struct {
     uint8_t *mem;
 } ref_state_t;

@@ -100,10 +100,22 @@ static inline unsigned sq_sp24_pos(uint8_t code, unsigned i)
     return i ? (code >> 2) & 3u : code & 3u;
 }
 
-/* Bytes in one weight row of k elements for the given SQ_GEMM_* flags. */
-size_t sq_w_row_bytes(uint32_t flags, size_t k);
+/* Bytes in one weight row of k elements for the given SQ_GEMM_* flags
+ * (inline: the HLS kernels size their loads with it). */
+static inline size_t sq_w_row_bytes(uint32_t flags, size_t k)
+{
+    if (flags & SQ_GEMM_W4)
+        return (k + 1) / 2;
+    if (flags & SQ_GEMM_SP24)
+        return 2 * ((k + 3) / 4);
+    return k;
+}
+
 /* Bytes of 2:4 position metadata in one row of k elements. */
-size_t sq_meta_row_bytes(size_t k);
+static inline size_t sq_meta_row_bytes(size_t k)
+{
+    return ((k + 3) / 4 + 1) / 2;
+}
 
 /* Expands one weight row (any format) into k int8 values. Returns 0, or -1
  * for a malformed 2:4 code (first >= second). */

@@ -63,7 +63,10 @@
  *   BIAS int32 (n), only with SQ_GEMM_BIAS
  *   QUANT per output channel {int32 mult, uint32 shift} (n), unless SQ_GEMM_OUT32
  *   C    int8 (m, n), or int32 (m, n) when SQ_GEMM_OUT32
- * Layouts of int4 and 2:4 are documented in include/sparq/numerics.h. */
+ * Layouts of int4 and 2:4 are documented in include/sparq/numerics.h.
+ * A valid GEMM descriptor (the host checks every one before a run, see
+ * host/runtime/desc.h) has 1 <= m, n, k <= SQ_GEMM_MAX_DIM, BIAS, QUANT and
+ * an int32 C 4-byte aligned, and a C that overlaps no input. */
 enum {
     SQ_GEMM_W_OPCODE = 0,
     SQ_GEMM_W_FLAGS = 1,
