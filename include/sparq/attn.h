@@ -209,13 +209,69 @@ static inline int sq_attn_mask_bit(const uint8_t *mask, uint32_t qb, uint32_t kb
     return (mask[qb * SQ_ATTN_MASK_ROW_BYTES + (kb >> 3)] >> (kb & 7u)) & 1u;
 }
 
+/* Order-preserving map of an int32 score to uint32 (offset binary). */
+static inline uint32_t sq_attn_score_key(int32_t s)
+{
+    return (uint32_t)s ^ 0x80000000u;
+}
+
 /* Rule 2 over n scores of which cand[j] != 0 are candidates (all of them
  * when cand is NULL, as for a kernel's compacted candidate list): sets sel[j]
  * (1 selected, 0 not) and returns the number selected. Works by a bitwise
  * search for T (one counting pass per score bit, as the RTL does), so it needs
- * no sort and no scratch beyond sel. */
-uint32_t sq_attn_topk_select(const int32_t *s, const uint8_t *cand, uint32_t n, uint32_t k,
-                             uint8_t *sel);
+ * no sort and no scratch beyond sel. Inline, like every per-element rule, so
+ * an HLS project needs no host C file. */
+static inline uint32_t sq_attn_topk_select(const int32_t *s, const uint8_t *cand, uint32_t n,
+                                           uint32_t k, uint8_t *sel)
+{
+    uint32_t n_cand = 0, kmin = UINT32_MAX, kmax = 0;
+    for (uint32_t j = 0; j < n; j++) {
+        if (cand && !cand[j])
+            continue;
+        uint32_t key = sq_attn_score_key(s[j]);
+        kmin = key < kmin ? key : kmin;
+        kmax = key > kmax ? key : kmax;
+        n_cand++;
+    }
+    if (k >= n_cand) {
+        for (uint32_t j = 0; j < n; j++)
+            sel[j] = !cand || cand[j];
+        return n_cand;
+    }
+    /* T = the largest t with #{key >= t} >= k, decided one bit at a time
+     * below the prefix every candidate shares (bits where kmin, kmax agree). */
+    uint32_t diff = kmin ^ kmax;
+    int top = 31;
+    while (top >= 0 && !(diff >> top))
+        top--;
+    uint32_t t = top < 0 ? kmax : kmax & ~(uint32_t)(((uint64_t)2 << top) - 1u);
+    for (int b = top; b >= 0; b--) {
+        uint32_t try_t = t | (1u << b);
+        uint32_t ge = 0;
+        for (uint32_t j = 0; j < n; j++)
+            ge += (!cand || cand[j]) && sq_attn_score_key(s[j]) >= try_t;
+        if (ge >= k)
+            t = try_t;
+    }
+    uint32_t gt = 0;
+    for (uint32_t j = 0; j < n; j++)
+        gt += (!cand || cand[j]) && sq_attn_score_key(s[j]) > t;
+    uint32_t ties = k - gt;
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t key = sq_attn_score_key(s[j]);
+        sel[j] = 0;
+        if (cand && !cand[j])
+            continue;
+        if (key > t) {
+            sel[j] = 1;
+        } else if (key == t && ties > 0) {
+            sel[j] = 1;
+            ties--;
+        }
+    }
+    return k;
+}
+
 
 /* One attention call, golden reference. Shapes as in spec.h (SQ_OP_ATTN). */
 typedef struct {
