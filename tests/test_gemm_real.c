@@ -60,7 +60,7 @@ static void capture(const sq_llama_t *m, capture_t *c)
     ck_assert_int_ge(n, TOKENS);
     sq_llama_state_t s;
     ck_assert_int_eq(sq_llama_state_build(&s, &m->cfg), 0);
-    sq_llama_exec_t ex = {capture_linear, c};
+    sq_llama_exec_t ex = {.linear = capture_linear, .ctx = c};
     for (c->pos = 0; c->pos < TOKENS; c->pos++)
         ck_assert_int_eq(sq_llama_forward(m, &s, ids[c->pos], c->pos, &ex), 0);
     sq_llama_state_free(&s);
