@@ -31,13 +31,7 @@ static int capture_linear(void *ctx, int layer, sq_wkind_t kind, const float *x,
     size_t n, k;
     sq_llama_wshape(&c->m->cfg, kind, &n, &k);
     memcpy(c->x[layer][kind] + (size_t)c->pos * k, x, k * sizeof(float));
-    const float *w = sq_llama_wptr(c->m, layer, kind);
-    for (size_t i = 0; i < n; i++) {
-        float acc = 0;
-        for (size_t j = 0; j < k; j++)
-            acc += w[i * k + j] * x[j];
-        y[i] = acc;
-    }
+    sq_llama_linear_f32(c->m, layer, kind, x, y);
     return 0;
 }
 
