@@ -160,15 +160,15 @@ module sq_attn_core
   state_e             st_q, st_d;
   logic [31:0]        ncmd_q, ncmd_d, cmd_i_q, cmd_i_d;
   logic [63:0]        cmd_q, cmd_d;
-  logic [31:0]        desc_q [32];
-  logic [31:0]        desc_d [32];
+  // flat vectors rather than unpacked arrays: yosys 0.23 copies neither
+  // unpacked arrays as a whole nor multi-dimensional packed ones
+  logic [1023:0]      desc_q, desc_d;   // 32 descriptor words
   logic [8:0]         group_q, group_d, grp_acc_q, grp_acc_d;
   logic [8:0]         h_q, h_d, g_q, g_d, hg_q, hg_d;
   logic [12:0]        i_q, i_d;
   logic signed [31:0] smult_q, smult_d, omult_q, omult_d;
   logic [5:0]         sshift_q, sshift_d, oshift_q, oshift_d;
-  logic [7:0]         qbuf_q [SqAttnMaxDim];
-  logic [7:0]         qbuf_d [SqAttnMaxDim];
+  logic [1023:0]      qbuf_q, qbuf_d;   // Q row, SqAttnMaxDim int8
   logic [127:0]       mask_q, mask_d;
   logic [7:0]         kb_q, kb_d;
   logic [12:0]        j_q, j_d, hi_q, hi_d;
@@ -185,10 +185,8 @@ module sq_attn_core
   logic [31:0]        sum_q, sum_d, recip_q, recip_d;
   logic [15:0]        prob_q, prob_d;
   logic [11:0]        vj_q, vj_d;
-  logic [31:0]        acc_q [SqAttnMaxDim];
-  logic [31:0]        acc_d [SqAttnMaxDim];
-  logic [7:0]         obuf_q [192];
-  logic [7:0]         obuf_d [192];
+  logic [4095:0]      acc_q, acc_d;     // P.V accumulators, SqAttnMaxDim int32
+  logic [1535:0]      obuf_q, obuf_d;   // O row at its beat offset, 192 bytes
   logic [7:0]         d_q, d_d;
   logic [1:0]         wbeat_q, wbeat_d;
   logic               done_q, done_d;
@@ -197,21 +195,21 @@ module sq_attn_core
   logic [4:0]  flags;
   logic [31:0] seq, queries, heads, head_dim, kv_cap, window, n_global, topk;
   logic [63:0] q_base, k_base, v_base, mask_base, quant_base, o_base;
-  assign flags = desc_q[SqAttnWFlags][4:0];
-  assign seq = desc_q[SqAttnWSeq];
-  assign queries = desc_q[SqAttnWQueries];
-  assign heads = desc_q[SqAttnWHeads];
-  assign head_dim = desc_q[SqAttnWHeadDim];
-  assign kv_cap = desc_q[SqAttnWKvCap];
-  assign window = desc_q[SqAttnWWindow];
-  assign n_global = desc_q[SqAttnWGlobal];
-  assign topk = desc_q[SqAttnWTopk];
-  assign q_base = {desc_q[SqAttnWQLo + 1], desc_q[SqAttnWQLo]};
-  assign k_base = {desc_q[SqAttnWKLo + 1], desc_q[SqAttnWKLo]};
-  assign v_base = {desc_q[SqAttnWVLo + 1], desc_q[SqAttnWVLo]};
-  assign mask_base = {desc_q[SqAttnWMaskLo + 1], desc_q[SqAttnWMaskLo]};
-  assign quant_base = {desc_q[SqAttnWQuantLo + 1], desc_q[SqAttnWQuantLo]};
-  assign o_base = {desc_q[SqAttnWOLo + 1], desc_q[SqAttnWOLo]};
+  assign flags = desc_q[32*(SqAttnWFlags) +: 5];
+  assign seq = desc_q[32*(SqAttnWSeq) +: 32];
+  assign queries = desc_q[32*(SqAttnWQueries) +: 32];
+  assign heads = desc_q[32*(SqAttnWHeads) +: 32];
+  assign head_dim = desc_q[32*(SqAttnWHeadDim) +: 32];
+  assign kv_cap = desc_q[32*(SqAttnWKvCap) +: 32];
+  assign window = desc_q[32*(SqAttnWWindow) +: 32];
+  assign n_global = desc_q[32*(SqAttnWGlobal) +: 32];
+  assign topk = desc_q[32*(SqAttnWTopk) +: 32];
+  assign q_base = {desc_q[32*(SqAttnWQLo + 1) +: 32], desc_q[32*(SqAttnWQLo) +: 32]};
+  assign k_base = {desc_q[32*(SqAttnWKLo + 1) +: 32], desc_q[32*(SqAttnWKLo) +: 32]};
+  assign v_base = {desc_q[32*(SqAttnWVLo + 1) +: 32], desc_q[32*(SqAttnWVLo) +: 32]};
+  assign mask_base = {desc_q[32*(SqAttnWMaskLo + 1) +: 32], desc_q[32*(SqAttnWMaskLo) +: 32]};
+  assign quant_base = {desc_q[32*(SqAttnWQuantLo + 1) +: 32], desc_q[32*(SqAttnWQuantLo) +: 32]};
+  assign o_base = {desc_q[32*(SqAttnWOLo + 1) +: 32], desc_q[32*(SqAttnWOLo) +: 32]};
 
   // positions and row addresses
   logic [31:0] pos, qrow;
@@ -277,7 +275,7 @@ module sq_attn_core
   assign bready_o = (st_q == SResp);
   always_comb begin
     for (int unsigned x = 0; x < 64; x++) begin
-      wdata_o[8*x +: 8] = obuf_q[{wbeat_q, 6'(x)}];
+      wdata_o[8*x +: 8] = obuf_q[8*{wbeat_q, 6'(x)} +: 8];
       wstrb_o[x] = ({1'b0, wbeat_q, 6'(x)} >= {3'd0, o_addr[5:0]}) &&
                    ({1'b0, wbeat_q, 6'(x)} <= o_last);
     end
@@ -294,8 +292,10 @@ module sq_attn_core
   assign bbit = flags[SqAttnBlockBit] && mask_q[kb_q[6:0]];
   assign range = block_range(flags, window, n_global, seq, pos, {24'd0, kb_q}, bbit);
 
-  // highest set bit of kmin ^ kmax
-  logic [4:0] top_bit;
+  // highest set bit of kmin ^ kmax, and the mask of it and the bits below
+  logic [4:0]  top_bit;
+  logic [31:0] below_top;
+  assign below_top = 32'((33'd2 << top_bit) - 33'd1);
   always_comb begin
     top_bit = 5'd0;
     for (int unsigned b = 0; b < 32; b++) begin
@@ -311,8 +311,8 @@ module sq_attn_core
     dot_sum = dot_q;
     for (int unsigned l = 0; l < Lanes; l++) begin
       if ({24'd0, c_q, 4'(l)} < head_dim) begin
-        dot_sum = dot_sum + 32'($signed({{24{qbuf_q[{c_q[2:0], 4'(l)}][7]}},
-                                          qbuf_q[{c_q[2:0], 4'(l)}]}) *
+        dot_sum = dot_sum + 32'($signed({{24{qbuf_q[8*{c_q[2:0], 4'(l)} + 7]}},
+                                          qbuf_q[8*{c_q[2:0], 4'(l)} +: 8]}) *
                                  $signed({{24{chunk[8*l+7]}}, chunk[8*l +: 8]}));
       end
     end
@@ -414,7 +414,7 @@ module sq_attn_core
         // 8 chunks of four words once the fetch is done
         if (f_done || c_q != 4'd0) begin
           for (int unsigned w = 0; w < 4; w++) begin
-            desc_d[{c_q[2:0], 2'(w)}] = chunk[32*w +: 32];
+            desc_d[32*{c_q[2:0], 2'(w)} +: 32] = chunk[32*w +: 32];
           end
           c_d = c_q + 4'd1;
           if (c_q == 4'd7) begin
@@ -425,7 +425,7 @@ module sq_attn_core
         end
       end
       SGroup: begin
-        if (desc_q[SqAttnWOpcode] != SqOpAttnCode) begin
+        if (desc_q[32*(SqAttnWOpcode) +: 32] != SqOpAttnCode) begin
           st_d = SNext;
         end else if ({23'd0, grp_acc_q} == heads) begin
           h_d = 9'd0;
@@ -434,7 +434,7 @@ module sq_attn_core
           st_d = SHead;
         end else begin
           // heads / kv_heads by repeated addition (heads <= 256)
-          grp_acc_d = grp_acc_q + desc_q[SqAttnWKvHeads][8:0];
+          grp_acc_d = grp_acc_q + desc_q[32*(SqAttnWKvHeads) +: 9];
           group_d = group_q + 9'd1;
         end
       end
@@ -460,15 +460,13 @@ module sq_attn_core
         f_addr = q_base + 64'(qrow) * 64'(head_dim);
         f_len = head_dim[7:0];
         c_d = 4'd0;
-        for (int unsigned d = 0; d < SqAttnMaxDim; d++) begin
-          acc_d[d] = 32'd0;
-        end
+        acc_d = '0;
         st_d = SQLoad;
       end
       SQLoad: begin
         if (f_done || c_q != 4'd0) begin
           for (int unsigned l = 0; l < Lanes; l++) begin
-            qbuf_d[{c_q[2:0], 4'(l)}] = chunk[8*l +: 8];
+            qbuf_d[8*{c_q[2:0], 4'(l)} +: 8] = chunk[8*l +: 8];
           end
           c_d = c_q + 4'd1;
           if ({4'd0, c_q} + 8'd1 == chunks) begin
@@ -499,7 +497,7 @@ module sq_attn_core
           d_d = 8'd0;
           pi_d = 13'd0;
           sel_all_d = !(flags[SqAttnTopkBit] && topk < {19'd0, n_q});
-          thr_d = kmax_q & ~32'((33'd2 << top_bit) - 33'd1);
+          thr_d = kmax_q & ~below_top;
           bit_d = top_bit;
           cnt_d = 32'd0;
           if (!(flags[SqAttnTopkBit] && topk < {19'd0, n_q})) begin
@@ -648,7 +646,7 @@ module sq_attn_core
         if (f_done || c_q != 4'd0) begin
           for (int unsigned l = 0; l < Lanes; l++) begin
             if ({24'd0, c_q, 4'(l)} < head_dim) begin
-              acc_d[{c_q[2:0], 4'(l)}] = acc_q[{c_q[2:0], 4'(l)}] +
+              acc_d[32*{c_q[2:0], 4'(l)} +: 32] = acc_q[32*{c_q[2:0], 4'(l)} +: 32] +
                   32'($signed({16'd0, prob_q}) * $signed({{24{chunk[8*l+7]}}, chunk[8*l +: 8]}));
             end
           end
@@ -660,7 +658,8 @@ module sq_attn_core
         end
       end
       SStore: begin
-        obuf_d[8'(o_addr[5:0]) + d_q] = requant(acc_q[d_q[6:0]], omult_q, oshift_q);
+        obuf_d[8*(8'(o_addr[5:0]) + d_q) +: 8] = requant(acc_q[32*d_q[6:0] +: 32], omult_q,
+                                                         oshift_q);
         d_d = d_q + 8'd1;
         if ({24'd0, d_q} + 32'd1 == head_dim) begin
           wbeat_d = 2'd0;
@@ -712,7 +711,6 @@ module sq_attn_core
       ncmd_q <= 32'd0;
       cmd_i_q <= 32'd0;
       cmd_q <= 64'd0;
-      desc_q <= '{default: 32'd0};
       group_q <= 9'd0;
       grp_acc_q <= 9'd0;
       h_q <= 9'd0;
@@ -723,7 +721,6 @@ module sq_attn_core
       sshift_q <= 6'd0;
       omult_q <= 32'sd0;
       oshift_q <= 6'd0;
-      qbuf_q <= '{default: 8'd0};
       mask_q <= 128'd0;
       kb_q <= 8'd0;
       j_q <= 13'd0;
@@ -746,8 +743,6 @@ module sq_attn_core
       recip_q <= 32'd0;
       prob_q <= 16'd0;
       vj_q <= 12'd0;
-      acc_q <= '{default: 32'd0};
-      obuf_q <= '{default: 8'd0};
       d_q <= 8'd0;
       wbeat_q <= 2'd0;
       done_q <= 1'b0;
@@ -756,7 +751,6 @@ module sq_attn_core
       ncmd_q <= ncmd_d;
       cmd_i_q <= cmd_i_d;
       cmd_q <= cmd_d;
-      desc_q <= desc_d;
       group_q <= group_d;
       grp_acc_q <= grp_acc_d;
       h_q <= h_d;
@@ -767,7 +761,6 @@ module sq_attn_core
       sshift_q <= sshift_d;
       omult_q <= omult_d;
       oshift_q <= oshift_d;
-      qbuf_q <= qbuf_d;
       mask_q <= mask_d;
       kb_q <= kb_d;
       j_q <= j_d;
@@ -790,11 +783,17 @@ module sq_attn_core
       recip_q <= recip_d;
       prob_q <= prob_d;
       vj_q <= vj_d;
-      acc_q <= acc_d;
-      obuf_q <= obuf_d;
       d_q <= d_d;
       wbeat_q <= wbeat_d;
       done_q <= done_d;
     end
+  end
+
+  // datapath buffers are written before they are read, so they need no reset
+  always_ff @(posedge clk_i) begin
+    desc_q <= desc_d;
+    qbuf_q <= qbuf_d;
+    acc_q <= acc_d;
+    obuf_q <= obuf_d;
   end
 endmodule
