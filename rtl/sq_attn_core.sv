@@ -16,9 +16,7 @@
 //   store:  sq_requant per element, the row written in one burst.
 // Memory accesses are one burst at a time (no prefetch): the unit is simple
 // and its cycles follow the work, which is what the sparsity has to show.
-module sq_attn_core
-  import sq_attn_pkg::*;
-(
+module sq_attn_core (
   input  logic         clk_i,
   input  logic         rst_ni,
   input  logic         start_i,
@@ -49,6 +47,29 @@ module sq_attn_core
   output logic         bready_o
 );
   localparam int unsigned Lanes = 16;
+  // short names for the generated constants used throughout
+  localparam int unsigned CausalBit = sq_attn_pkg::SqAttnCausalBit;
+  localparam int unsigned WindowBit = sq_attn_pkg::SqAttnWindowBit;
+  localparam int unsigned GlobalBit = sq_attn_pkg::SqAttnGlobalBit;
+  localparam int unsigned BlockBit = sq_attn_pkg::SqAttnBlockBit;
+  localparam int unsigned TopkBit = sq_attn_pkg::SqAttnTopkBit;
+  localparam int unsigned WFlags = sq_attn_pkg::SqAttnWFlags;
+  localparam int unsigned WGlobal = sq_attn_pkg::SqAttnWGlobal;
+  localparam int unsigned WHeadDim = sq_attn_pkg::SqAttnWHeadDim;
+  localparam int unsigned WHeads = sq_attn_pkg::SqAttnWHeads;
+  localparam int unsigned WKLo = sq_attn_pkg::SqAttnWKLo;
+  localparam int unsigned WKvCap = sq_attn_pkg::SqAttnWKvCap;
+  localparam int unsigned WKvHeads = sq_attn_pkg::SqAttnWKvHeads;
+  localparam int unsigned WMaskLo = sq_attn_pkg::SqAttnWMaskLo;
+  localparam int unsigned WOLo = sq_attn_pkg::SqAttnWOLo;
+  localparam int unsigned WOpcode = sq_attn_pkg::SqAttnWOpcode;
+  localparam int unsigned WQLo = sq_attn_pkg::SqAttnWQLo;
+  localparam int unsigned WQuantLo = sq_attn_pkg::SqAttnWQuantLo;
+  localparam int unsigned WQueries = sq_attn_pkg::SqAttnWQueries;
+  localparam int unsigned WSeq = sq_attn_pkg::SqAttnWSeq;
+  localparam int unsigned WTopk = sq_attn_pkg::SqAttnWTopk;
+  localparam int unsigned WVLo = sq_attn_pkg::SqAttnWVLo;
+  localparam int unsigned WWindow = sq_attn_pkg::SqAttnWWindow;
 
   typedef enum logic [4:0] {
     SIdle, SCmd, SDesc, SGroup, SHead, SQuant, SQuery, SQLoad, SMask, SBlock, SKey,
@@ -64,11 +85,11 @@ module sq_attn_core
     logic [31:0] gap;
     gap = (p > j) ? p - j : j - p;
     local_ok = 1'b1;
-    if (flags[SqAttnWindowBit] || flags[SqAttnBlockBit]) begin
-      local_ok = (flags[SqAttnWindowBit] && gap < window) || (flags[SqAttnBlockBit] && bbit);
+    if (flags[WindowBit] || flags[BlockBit]) begin
+      local_ok = (flags[WindowBit] && gap < window) || (flags[BlockBit] && bbit);
     end
-    glob = flags[SqAttnGlobalBit] && (j < n_global || p < n_global);
-    cand = !(flags[SqAttnCausalBit] && j > p) && (local_ok || glob);
+    glob = flags[GlobalBit] && (j < n_global || p < n_global);
+    cand = !(flags[CausalBit] && j > p) && (local_ok || glob);
   endfunction
 
   // sq_attn_block_range: {lo, hi} (both <= 4096)
@@ -79,20 +100,20 @@ module sq_attn_core
                                               input logic [31:0] kb, input logic bbit);
     logic [31:0] b0, b1, l, h, wl, a, z;
     logic [32:0] wh;
-    b0 = kb << SqAttnBlkLog2;
+    b0 = kb << sq_attn_pkg::SqAttnBlkLog2;
     b1 = (b0 + 32'd32 < seq) ? b0 + 32'd32 : seq;
-    if (flags[SqAttnCausalBit] && b1 > p + 32'd1) begin
+    if (flags[CausalBit] && b1 > p + 32'd1) begin
       b1 = p + 32'd1;
     end
     block_range = {b0[12:0], b0[12:0]};
     if (b1 > b0) begin
-      if (!(flags[SqAttnWindowBit] || flags[SqAttnBlockBit]) ||
-          (flags[SqAttnBlockBit] && bbit) || (flags[SqAttnGlobalBit] && p < n_global)) begin
+      if (!(flags[WindowBit] || flags[BlockBit]) ||
+          (flags[BlockBit] && bbit) || (flags[GlobalBit] && p < n_global)) begin
         block_range = {b0[12:0], b1[12:0]};
       end else begin
         l = b1;
         h = b0;
-        if (flags[SqAttnWindowBit]) begin
+        if (flags[WindowBit]) begin
           wl = (p >= window) ? p - window + 32'd1 : 32'd0;
           wh = {1'b0, p} + {1'b0, window};
           a = (wl > b0) ? wl : b0;
@@ -102,7 +123,7 @@ module sq_attn_core
             h = z;
           end
         end
-        if (flags[SqAttnGlobalBit] && n_global > b0) begin
+        if (flags[GlobalBit] && n_global > b0) begin
           z = (n_global < b1) ? n_global : b1;
           l = b0;
           if (z > h) begin
@@ -140,7 +161,7 @@ module sq_attn_core
       attn_exp = 16'd0;
     end else begin
       u = 12'(-t);
-      tab = sq_attn_exp2(u[7:0]);
+      tab = sq_attn_pkg::sq_attn_exp2(u[7:0]);
       if (u[11:8] == 4'd0) begin
         attn_exp = tab;
       end else begin
@@ -168,7 +189,7 @@ module sq_attn_core
   logic [12:0]        i_q, i_d;
   logic signed [31:0] smult_q, smult_d, omult_q, omult_d;
   logic [5:0]         sshift_q, sshift_d, oshift_q, oshift_d;
-  logic [1023:0]      qbuf_q, qbuf_d;   // Q row, SqAttnMaxDim int8
+  logic [1023:0]      qbuf_q, qbuf_d;   // Q row, sq_attn_pkg::SqAttnMaxDim int8
   logic [127:0]       mask_q, mask_d;
   logic [7:0]         kb_q, kb_d;
   logic [12:0]        j_q, j_d, hi_q, hi_d;
@@ -185,7 +206,7 @@ module sq_attn_core
   logic [31:0]        sum_q, sum_d, recip_q, recip_d;
   logic [15:0]        prob_q, prob_d;
   logic [11:0]        vj_q, vj_d;
-  logic [4095:0]      acc_q, acc_d;     // P.V accumulators, SqAttnMaxDim int32
+  logic [4095:0]      acc_q, acc_d;     // P.V accumulators, sq_attn_pkg::SqAttnMaxDim int32
   logic [1535:0]      obuf_q, obuf_d;   // O row at its beat offset, 192 bytes
   logic [7:0]         d_q, d_d;
   logic [1:0]         wbeat_q, wbeat_d;
@@ -193,23 +214,24 @@ module sq_attn_core
 
   // descriptor fields
   logic [4:0]  flags;
-  logic [31:0] seq, queries, heads, head_dim, kv_cap, window, n_global, topk;
+  logic [31:0] seq, queries, heads, head_dim, window, n_global, topk;
+  logic [12:0] kv_cap; // <= 4096
   logic [63:0] q_base, k_base, v_base, mask_base, quant_base, o_base;
-  assign flags = desc_q[32*(SqAttnWFlags) +: 5];
-  assign seq = desc_q[32*(SqAttnWSeq) +: 32];
-  assign queries = desc_q[32*(SqAttnWQueries) +: 32];
-  assign heads = desc_q[32*(SqAttnWHeads) +: 32];
-  assign head_dim = desc_q[32*(SqAttnWHeadDim) +: 32];
-  assign kv_cap = desc_q[32*(SqAttnWKvCap) +: 32];
-  assign window = desc_q[32*(SqAttnWWindow) +: 32];
-  assign n_global = desc_q[32*(SqAttnWGlobal) +: 32];
-  assign topk = desc_q[32*(SqAttnWTopk) +: 32];
-  assign q_base = {desc_q[32*(SqAttnWQLo + 1) +: 32], desc_q[32*(SqAttnWQLo) +: 32]};
-  assign k_base = {desc_q[32*(SqAttnWKLo + 1) +: 32], desc_q[32*(SqAttnWKLo) +: 32]};
-  assign v_base = {desc_q[32*(SqAttnWVLo + 1) +: 32], desc_q[32*(SqAttnWVLo) +: 32]};
-  assign mask_base = {desc_q[32*(SqAttnWMaskLo + 1) +: 32], desc_q[32*(SqAttnWMaskLo) +: 32]};
-  assign quant_base = {desc_q[32*(SqAttnWQuantLo + 1) +: 32], desc_q[32*(SqAttnWQuantLo) +: 32]};
-  assign o_base = {desc_q[32*(SqAttnWOLo + 1) +: 32], desc_q[32*(SqAttnWOLo) +: 32]};
+  assign flags = desc_q[32*(WFlags) +: 5];
+  assign seq = desc_q[32*(WSeq) +: 32];
+  assign queries = desc_q[32*(WQueries) +: 32];
+  assign heads = desc_q[32*(WHeads) +: 32];
+  assign head_dim = desc_q[32*(WHeadDim) +: 32];
+  assign kv_cap = desc_q[32*(WKvCap) +: 13];
+  assign window = desc_q[32*(WWindow) +: 32];
+  assign n_global = desc_q[32*(WGlobal) +: 32];
+  assign topk = desc_q[32*(WTopk) +: 32];
+  assign q_base = {desc_q[32*(WQLo + 1) +: 32], desc_q[32*(WQLo) +: 32]};
+  assign k_base = {desc_q[32*(WKLo + 1) +: 32], desc_q[32*(WKLo) +: 32]};
+  assign v_base = {desc_q[32*(WVLo + 1) +: 32], desc_q[32*(WVLo) +: 32]};
+  assign mask_base = {desc_q[32*(WMaskLo + 1) +: 32], desc_q[32*(WMaskLo) +: 32]};
+  assign quant_base = {desc_q[32*(WQuantLo + 1) +: 32], desc_q[32*(WQuantLo) +: 32]};
+  assign o_base = {desc_q[32*(WOLo + 1) +: 32], desc_q[32*(WOLo) +: 32]};
 
   // positions and row addresses
   logic [31:0] pos, qrow;
@@ -217,8 +239,9 @@ module sq_attn_core
   logic [7:0]  chunks; // head_dim / 16, rounded up
   logic [31:0] kvrow;  // K/V row index, set where a row is fetched
   assign pos = seq - queries + {19'd0, i_q};
-  assign qrow = {23'd0, h_q} * queries + {19'd0, i_q};
-  assign o_addr = o_base + 64'(qrow) * 64'(head_dim);
+  // row indices stay below 2^20 and rows are at most 128 bytes: 32-bit offsets
+  assign qrow = 32'(h_q * queries[12:0]) + {19'd0, i_q};
+  assign o_addr = o_base + {32'd0, 32'(qrow * head_dim[7:0])};
   assign chunks = 8'((head_dim + 32'd15) >> 4);
 
   // ---- submodules ----------------------------------------------------------------
@@ -289,7 +312,7 @@ module sq_attn_core
 
   logic [25:0] range;
   logic        bbit;
-  assign bbit = flags[SqAttnBlockBit] && mask_q[kb_q[6:0]];
+  assign bbit = flags[BlockBit] && mask_q[kb_q[6:0]];
   assign range = block_range(flags, window, n_global, seq, pos, {24'd0, kb_q}, bbit);
 
   // highest set bit of kmin ^ kmax, and the mask of it and the bits below
@@ -405,7 +428,7 @@ module sq_attn_core
         end else begin
           f_start = 1'b1;
           f_addr = cmd_q;
-          f_len = 8'(SqAttnDescBytes);
+          f_len = 8'(sq_attn_pkg::SqAttnDescBytes);
           c_d = 4'd0;
           st_d = SDesc;
         end
@@ -425,7 +448,7 @@ module sq_attn_core
         end
       end
       SGroup: begin
-        if (desc_q[32*(SqAttnWOpcode) +: 32] != SqOpAttnCode) begin
+        if (desc_q[32*(WOpcode) +: 32] != sq_attn_pkg::SqOpAttnCode) begin
           st_d = SNext;
         end else if ({23'd0, grp_acc_q} == heads) begin
           h_d = 9'd0;
@@ -434,14 +457,14 @@ module sq_attn_core
           st_d = SHead;
         end else begin
           // heads / kv_heads by repeated addition (heads <= 256)
-          grp_acc_d = grp_acc_q + desc_q[32*(SqAttnWKvHeads) +: 9];
+          grp_acc_d = grp_acc_q + desc_q[32*(WKvHeads) +: 9];
           group_d = group_q + 9'd1;
         end
       end
       SHead: begin
         f_start = 1'b1;
         f_addr = quant_base + {51'd0, h_q, 4'd0};
-        f_len = 8'(SqAttnQuantBytes);
+        f_len = 8'(sq_attn_pkg::SqAttnQuantBytes);
         c_d = 4'd0;
         i_d = 13'd0;
         st_d = SQuant;
@@ -457,7 +480,7 @@ module sq_attn_core
       end
       SQuery: begin
         f_start = 1'b1;
-        f_addr = q_base + 64'(qrow) * 64'(head_dim);
+        f_addr = q_base + {32'd0, 32'(qrow * head_dim[7:0])};
         f_len = head_dim[7:0];
         c_d = 4'd0;
         acc_d = '0;
@@ -472,17 +495,18 @@ module sq_attn_core
           if ({4'd0, c_q} + 8'd1 == chunks) begin
             c_d = 4'd0;
             st_d = SMask;
-            if (flags[SqAttnBlockBit]) begin
+            if (flags[BlockBit]) begin
               f_start = 1'b1;
-              f_addr = mask_base + 64'(pos[31:SqAttnBlkLog2]) * 64'(SqAttnMaskRowBytes);
-              f_len = 8'(SqAttnMaskRowBytes);
+              f_addr = mask_base + 64'(pos[31:sq_attn_pkg::SqAttnBlkLog2]) *
+                                   64'(sq_attn_pkg::SqAttnMaskRowBytes);
+              f_len = 8'(sq_attn_pkg::SqAttnMaskRowBytes);
             end
           end
         end
       end
       SMask: begin
-        if (!flags[SqAttnBlockBit] || f_done) begin
-          mask_d = flags[SqAttnBlockBit] ? chunk : 128'd0;
+        if (!flags[BlockBit] || f_done) begin
+          mask_d = flags[BlockBit] ? chunk : 128'd0;
           kb_d = 8'd0;
           n_d = 13'd0;
           max_d = 32'sh8000_0000;
@@ -492,15 +516,15 @@ module sq_attn_core
         end
       end
       SBlock: begin
-        if (({24'd0, kb_q} << SqAttnBlkLog2) >= seq) begin
+        if (({24'd0, kb_q} << sq_attn_pkg::SqAttnBlkLog2) >= seq) begin
           st_d = (n_q == 13'd0) ? SStore : STopkCnt;
           d_d = 8'd0;
           pi_d = 13'd0;
-          sel_all_d = !(flags[SqAttnTopkBit] && topk < {19'd0, n_q});
+          sel_all_d = !(flags[TopkBit] && topk < {19'd0, n_q});
           thr_d = kmax_q & ~below_top;
           bit_d = top_bit;
           cnt_d = 32'd0;
-          if (!(flags[SqAttnTopkBit] && topk < {19'd0, n_q})) begin
+          if (!(flags[TopkBit] && topk < {19'd0, n_q})) begin
             st_d = (n_q == 13'd0) ? SStore : SExp;
             sum_d = 32'd0;
           end else if (kmin_q == kmax_q) begin
@@ -519,8 +543,8 @@ module sq_attn_core
           st_d = SBlock;
         end else if (cand(flags, window, n_global, pos, {19'd0, j_q}, bbit)) begin
           f_start = 1'b1;
-          kvrow = {23'd0, g_q} * kv_cap + {19'd0, j_q};
-          f_addr = k_base + 64'(kvrow) * 64'(head_dim);
+          kvrow = 32'(g_q * kv_cap) + {19'd0, j_q};
+          f_addr = k_base + {32'd0, 32'(kvrow * head_dim[7:0])};
           f_len = head_dim[7:0];
           c_d = 4'd0;
           dot_d = 32'd0;
@@ -625,7 +649,8 @@ module sq_attn_core
         end
       end
       SPvWait: begin
-        prob_d = 16'(({32'd0, e_rdata} * {16'd0, recip_q} + 48'h4000_0000) >> SqAttnProbShift);
+        prob_d = 16'(({32'd0, e_rdata} * {16'd0, recip_q} + 48'h4000_0000) >>
+                     sq_attn_pkg::SqAttnProbShift);
         vj_d = j_rdata;
         pi_d = pi_q + 13'd1;
         if (e_rdata == 16'd0) begin
@@ -636,8 +661,8 @@ module sq_attn_core
       end
       SPvFetch: begin
         f_start = 1'b1;
-        kvrow = {23'd0, g_q} * kv_cap + {20'd0, vj_q};
-        f_addr = v_base + 64'(kvrow) * 64'(head_dim);
+        kvrow = 32'(g_q * kv_cap) + {20'd0, vj_q};
+        f_addr = v_base + {32'd0, 32'(kvrow * head_dim[7:0])};
         f_len = head_dim[7:0];
         c_d = 4'd0;
         st_d = SPvMac;
@@ -698,7 +723,7 @@ module sq_attn_core
       end
       SNext: begin
         cmd_i_d = cmd_i_q + 32'd1;
-        cmd_d = cmd_q + 64'(SqAttnDescBytes);
+        cmd_d = cmd_q + 64'(sq_attn_pkg::SqAttnDescBytes);
         st_d = SCmd;
       end
       default: st_d = SIdle;
