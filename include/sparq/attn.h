@@ -12,7 +12,10 @@
  *    topk largest candidate scores are selected, ties going to the lower key
  *    index: with T the topk-th largest candidate score, every S_j > T and the
  *    first (topk - #{S_j > T}) candidates with S_j == T in index order. When
- *    topk >= #candidates all are selected. (sq_attn_topk_select)
+ *    topk >= #candidates all are selected. (sq_attn_topk_select) Top-k
+ *    still scores every candidate (Q.K and the K reads are not saved); it
+ *    saves the exp, the P.V MACs and the V reads of the keys it drops, and
+ *    costs a threshold search over the scores.
  * 3. Integer softmax over the selected keys, in base 2:
  *    - M = max of the selected S_j (max subtraction: every exponent is <= 0).
  *    - u_j = -sq_rshift_round((int64)(S_j - M) * s_mult, s_shift), >= 0. The
