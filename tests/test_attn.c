@@ -207,7 +207,7 @@ static uint32_t pick(uint64_t *rng, const uint32_t *v, size_t n)
  * shapes mix decode, prefill and partial prefill, GQA, odd dims and the
  * edges (seq 1, window beyond seq, k beyond the candidates, empty bitmap
  * rows so whole queries are masked, -128 and tied scores). */
-static void params_make(uint64_t *rng, int t, sq_attn_params_t *p)
+static void params_make(uint64_t *rng, int t, uint64_t max_work, sq_attn_params_t *p)
 {
     static const uint32_t seqs[] = {1, 2, 5, 31, 32, 33, 64, 97, 130, 200};
     static const uint32_t dims[] = {1, 8, 13, 16, 32, 64, 128};
@@ -224,7 +224,7 @@ static void params_make(uint64_t *rng, int t, sq_attn_params_t *p)
     p->kv_heads = h[1];
     p->head_dim = pick(rng, dims, sizeof dims / sizeof dims[0]);
     /* keep each configuration small enough for ASan */
-    while ((uint64_t)p->queries * p->seq * p->heads * p->head_dim > 1000000 && p->queries > 1)
+    while ((uint64_t)p->queries * p->seq * p->heads * p->head_dim > max_work && p->queries > 1)
         p->queries /= 2;
     p->kv_cap = p->seq + (uint32_t)(sq_test_rand(rng) % 3);
     p->window = 1 + (uint32_t)(sq_test_rand(rng) % (p->seq + 40));
@@ -245,13 +245,14 @@ static void describe(const sq_attn_params_t *p, char *buf, size_t cap)
 }
 
 /* Runs count random configurations on a level and compares O with the
- * golden reference and the level's work counters with the pattern's. */
-static void random_configs(const char *level, uint64_t seed, int count)
+ * golden reference and the level's work counters with the pattern's;
+ * max_work bounds queries * seq * heads * head_dim (ASan and RTL time). */
+static void random_configs(const char *level, uint64_t seed, int count, uint64_t max_work)
 {
     uint64_t rng = seed;
     for (int t = 0; t < count; t++) {
         sq_attn_params_t p;
-        params_make(&rng, t, &p);
+        params_make(&rng, t, max_work, &p);
         char what[256];
         describe(&p, what, sizeof what);
         sq_attn_case_t ac;
@@ -282,13 +283,76 @@ static void random_configs(const char *level, uint64_t seed, int count)
 
 START_TEST(test_ref_random)
 {
-    random_configs("ref", 0xA77E, 40);
+    random_configs("ref", 0xA77E, 40, 1000000);
 }
 END_TEST
 
 START_TEST(test_csim_random)
 {
-    random_configs("csim", 0xC51A, 128);
+    random_configs("csim", 0xC51A, 128, 1000000);
+}
+END_TEST
+
+START_TEST(test_rtl_random)
+{
+    random_configs("rtl", 0x5717, 110, 200000);
+}
+END_TEST
+
+/* Runs one case on a level and returns its cycles. */
+static uint64_t case_cycles(const char *level, const sq_attn_params_t *p, double *density)
+{
+    sq_attn_case_t ac;
+    ck_assert_int_eq(sq_attn_case_build(&ac, p), 0);
+    sq_dev_config_t cfg;
+    sq_dev_config_default(&cfg, level);
+    cfg.mem_bytes = sq_attn_case_dev_bytes(&ac) + 4096;
+    sq_dev_t *dev;
+    ck_assert_msg(sq_dev_open(&cfg, &dev) == 0, "%s", sq_err_msg());
+    uint64_t cmd;
+    ck_assert_int_eq(sq_attn_case_place(dev, &ac, &cmd), 0);
+    ck_assert_msg(sq_dev_run(dev, cmd, 1, 0) == 0, "%s", sq_err_msg());
+    int8_t *out = malloc(ac.b.o);
+    ck_assert_int_eq(sq_attn_case_read(dev, &ac, out), 0);
+    sq_assert_i8_eq(out, ac.golden, ac.b.o);
+    sq_dev_stats_t st;
+    sq_dev_stats(dev, &st);
+    *density = (double)ac.work.selected / ((double)p->heads * p->queries * p->seq);
+    free(out);
+    sq_dev_close(dev);
+    sq_attn_case_free(&ac);
+    return st.cycles;
+}
+
+/* Masked work is skipped, not computed and dropped: on the RTL, at density d
+ * a sequence of 256 keys costs at most (d + 0.1) x the dense cycles. */
+START_TEST(test_rtl_skips)
+{
+    sq_attn_params_t p = {.seq = 256, .queries = 4, .heads = 1, .kv_heads = 1, .head_dim = 64,
+                          .seed = 9};
+    double d;
+    uint64_t dense = case_cycles("rtl", &p, &d);
+    ck_assert_double_eq(d, 1.0);
+    const struct {
+        uint32_t flags, window, n_global;
+        double block;
+    } pats[] = {
+        {SQ_ATTN_CAUSAL | SQ_ATTN_WINDOW, 16, 0, 0},
+        {SQ_ATTN_WINDOW, 48, 0, 0},
+        {SQ_ATTN_BLOCK, 0, 0, 0.25},
+        {SQ_ATTN_BLOCK | SQ_ATTN_GLOBAL, 0, 8, 0.5},
+        {SQ_ATTN_CAUSAL | SQ_ATTN_WINDOW | SQ_ATTN_GLOBAL, 8, 4, 0},
+    };
+    for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+        p.flags = pats[i].flags;
+        p.window = pats[i].window;
+        p.n_global = pats[i].n_global;
+        p.block_density = pats[i].block;
+        uint64_t c = case_cycles("rtl", &p, &d);
+        ck_assert_msg((double)c <= (d + 0.1) * (double)dense,
+                      "pattern %zu: %llu cycles at density %.3f, dense %llu", i,
+                      (unsigned long long)c, d, (unsigned long long)dense);
+    }
 }
 END_TEST
 
@@ -439,6 +503,8 @@ START_TEST(test_cli_runs)
         "--window 20 --global 3 --block-density 0.5 --topk 5",
         "attn --backend ref --seq 40 --heads 2 --head-dim 8 --causal",
         "attn --backend csim --seq 1 --heads 1 --head-dim 128 --topk 4",
+        "attn --backend rtl --seq 40 --queries 3 --heads 2 --kv-heads 1 --head-dim 13 --causal "
+        "--topk 7 --block-density 0.7",
     };
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
         int rc = sq_run_cli(runs[i], out, sizeof out, err, sizeof err);
@@ -506,6 +572,9 @@ Suite *attn_suite(void)
     tcase_add_test(tc, test_ref_random);
     tcase_add_test(tc, test_csim_random);
     tcase_add_test(tc, test_desc_rejects);
+    tc = sq_tcase(s, "rtl", 240);
+    tcase_add_test(tc, test_rtl_random);
+    tcase_add_test(tc, test_rtl_skips);
     tc = sq_tcase(s, "cli", 60);
     tcase_add_test(tc, test_cli_runs);
     tcase_add_test(tc, test_cli_bad_flags);

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "compress/recipe.h"
+#include "compress/qmodel.h"
 #include "model/eval.h"
 #include "model/llama.h"
 #include "model/tokenizer.h"

@@ -1,8 +1,13 @@
 #include "cli/cli_model.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "compress/calib.h"
 #include "util/err.h"
 
 int sq_cli_exit_code(int err)
@@ -10,18 +15,74 @@ int sq_cli_exit_code(int err)
     return err == SQ_ERR_ARG || err == SQ_ERR_IO ? SQ_EXIT_USAGE : SQ_EXIT_FAIL;
 }
 
+const char *sq_cli_find_data(const char *name)
+{
+    static char path[4096];
+    if (strchr(name, '/') || access(name, F_OK) == 0)
+        return name;
+    const char *dirs[] = {"data", "../shared/data"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dirs[i], name);
+        if (access(path, F_OK) == 0)
+            return path;
+    }
+    return name;
+}
+
+char *sq_cli_read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        sq_err(SQ_ERR_IO, "cannot open text '%s'", path);
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (!text || fread(text, 1, (size_t)len, f) != (size_t)len) {
+        fclose(f);
+        free(text);
+        sq_err(SQ_ERR_IO, "cannot read text '%s'", path);
+        return NULL;
+    }
+    fclose(f);
+    text[len] = 0;
+    if (strlen(text) != (size_t)len) {
+        free(text);
+        sq_err(SQ_ERR_ARG, "text '%s' contains a NUL byte", path);
+        return NULL;
+    }
+    return text;
+}
+
 int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const char *recipe,
-                      sq_cli_model_t *out)
+                      const char *calib, sq_cli_model_t *out)
 {
     memset(out, 0, sizeof *out);
     sq_recipe_t r;
+    sq_calib_t cal;
+    int have_cal = 0;
     int rc = sq_recipe_parse(recipe, &r);
     if (!rc)
         rc = sq_llama_load(sq_cli_find_model(model), &out->model);
     if (!rc)
         rc = sq_tokenizer_load(sq_cli_find_model(tok), out->model.cfg.vocab_size, &out->tok);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (!rc && sq_recipe_needs_calib(&r)) {
+        char *text = sq_cli_read_text(sq_cli_find_data(calib ? calib : SQ_DEFAULT_CALIB));
+        rc = text ? sq_calib_collect(&cal, &out->model, &out->tok, text) : SQ_ERR_IO;
+        have_cal = !rc;
+        out->calib_tokens = have_cal ? cal.tokens : 0;
+        free(text);
+    }
     if (!rc)
-        rc = sq_qmodel_build(&out->q, &out->model, &r);
+        rc = sq_qmodel_build_calib(&out->q, &out->model, &r, have_cal ? &cal : NULL);
+    if (have_cal)
+        sq_calib_free(&cal);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    out->compress_s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     if (rc) {
         sq_cli_error(cmd, "%s", sq_err_msg());
         sq_cli_model_close(out);

@@ -2,27 +2,39 @@
 #ifndef SQ_CLI_MODEL_H
 #define SQ_CLI_MODEL_H
 
-#include "compress/recipe.h"
+#include "compress/qmodel.h"
 #include "model/llama.h"
 #include "model/tokenizer.h"
 
 #define SQ_DEFAULT_MODEL "stories260K.bin"
 #define SQ_DEFAULT_TOKENIZER "tok512.bin"
+/* Calibration text for recipes that need it (looked up like models, in
+ * data/ then ../shared/data/). */
+#define SQ_DEFAULT_CALIB "tinystories_sample.txt"
 
 typedef struct {
     sq_llama_t model;
     sq_tokenizer_t tok;
     sq_qmodel_t q;
     sq_llama_exec_t ex;
+    double compress_s;    /* wall time of calibration + compression */
+    size_t calib_tokens;  /* tokens the calibration ran (0: none needed) */
 } sq_cli_model_t;
 
 /* Loads model + tokenizer (bare names are looked up in models/, then
- * ../shared/models/) and applies the recipe. On failure prints one line and
+ * ../shared/models/) and applies the recipe, calibrating on calib (NULL: the
+ * default text) when the recipe needs it. On failure prints one line and
  * returns the exit code (2 for a missing file or bad recipe, 1 otherwise). */
 int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const char *recipe,
-                      sq_cli_model_t *out);
+                      const char *calib, sq_cli_model_t *out);
 void sq_cli_model_close(sq_cli_model_t *m);
 /* Exit code for an SQ_ERR_* code. */
 int sq_cli_exit_code(int err);
+
+/* Reads a whole text file (NUL-terminated, malloc'd); NULL with an SQ_ERR_IO
+ * (missing) or SQ_ERR_ARG (contains NUL) message in sq_err_msg(). */
+char *sq_cli_read_text(const char *path);
+/* Data paths: a bare name is looked for in data/ then ../shared/data/. */
+const char *sq_cli_find_data(const char *name);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_accel.h"
 #include "cli/cli_model.h"
 #include "model/attn_exec.h"
 #include "model/eval.h"
@@ -15,7 +16,9 @@ static void help(void)
     puts("usage: sparq eval --text FILE [flags]\n"
          "  --model FILE        llama2.c checkpoint (default " SQ_DEFAULT_MODEL ")\n"
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
-         "  --recipe R          compression recipe: fp32 (default) or w8a8\n"
+         "  --recipe R          compression recipe (default fp32; docs/compression.md)\n"
+         SQ_CLI_ACCEL_HELP
+         "  --calib FILE        calibration text for recipes that need it (default " SQ_DEFAULT_CALIB ")\n"
          "  --text FILE         stories separated by <|endoftext|>\n"
          "  --attn SPEC         attention through the integer attention unit (golden\n"
          "                      reference) with a pattern: dense, window:W, global:N,\n"
@@ -34,20 +37,29 @@ static void progress(size_t done, size_t total)
 int sq_cmd_eval(int argc, char **argv)
 {
     const char *model = SQ_DEFAULT_MODEL, *tok = SQ_DEFAULT_TOKENIZER, *recipe = "fp32";
-    const char *text_path = NULL, *attn = NULL;
+    const char *text_path = NULL, *calib = NULL, *attn = NULL;
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"tokenizer", required_argument, NULL, 'z'},
         {"recipe", required_argument, NULL, 'r'}, {"text", required_argument, NULL, 'x'},
-        {"attn", required_argument, NULL, 'a'},
+        {"calib", required_argument, NULL, 'c'}, {"attn", required_argument, NULL, 'a'},
+        SQ_CLI_ACCEL_OPTS,
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+    sq_cli_accel_t acc;
+    sq_cli_accel_init(&acc);
     int c;
     optind = 1;
     while ((c = sq_cli_getopt("eval", argc, argv, opts)) != -1) {
+        int f = sq_cli_accel_flag("eval", &acc, c, optarg);
+        if (f < 0)
+            return SQ_EXIT_USAGE;
+        if (f > 0)
+            continue;
         switch (c) {
         case 'm': model = optarg; break;
         case 'z': tok = optarg; break;
         case 'r': recipe = optarg; break;
         case 'x': text_path = optarg; break;
+        case 'c': calib = optarg; break;
         case 'a': attn = optarg; break;
         case 'h': help(); return 0;
         default: return SQ_EXIT_USAGE;
@@ -61,31 +73,17 @@ int sq_cmd_eval(int argc, char **argv)
         sq_cli_error("eval", "--text FILE is required");
         return SQ_EXIT_USAGE;
     }
-    FILE *f = fopen(text_path, "rb");
-    if (!f) {
-        sq_cli_error("eval", "cannot open text '%s'", text_path);
-        return SQ_EXIT_USAGE;
-    }
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = len >= 0 ? malloc((size_t)len + 1) : NULL;
-    if (!text || fread(text, 1, (size_t)len, f) != (size_t)len) {
-        fclose(f);
-        free(text);
-        sq_cli_error("eval", "cannot read text '%s'", text_path);
-        return SQ_EXIT_FAIL;
-    }
-    fclose(f);
-    text[len] = 0;
-    if (strlen(text) != (size_t)len) {
-        free(text);
-        sq_cli_error("eval", "text '%s' contains a NUL byte", text_path);
+    char *text = sq_cli_read_text(text_path);
+    if (!text) {
+        sq_cli_error("eval", "%s", sq_err_msg());
         return SQ_EXIT_USAGE;
     }
     sq_cli_model_t cm;
-    int rc = sq_cli_model_open("eval", model, tok, recipe, &cm);
+    int rc = sq_cli_model_open("eval", model, tok, recipe, calib, &cm);
+    if (!rc && (rc = sq_cli_accel_open("eval", &acc, &cm, model, recipe)))
+        sq_cli_model_close(&cm);
     if (rc) {
+        sq_cli_accel_close("eval", &acc);
         free(text);
         return rc;
     }
@@ -95,6 +93,7 @@ int sq_cmd_eval(int argc, char **argv)
         rc = sq_attn_exec_init(&ae, &cm.model.cfg, attn, 1);
         if (rc) {
             sq_cli_error("eval", "%s", sq_err_msg());
+            sq_cli_accel_close("eval", &acc);
             free(text);
             sq_cli_model_close(&cm);
             return sq_cli_exit_code(rc);
@@ -118,7 +117,8 @@ int sq_cmd_eval(int argc, char **argv)
                    ae.err_n ? ae.ref_abs_sum / (double)ae.err_n : 0.0);
     }
     sq_attn_exec_free(&ae);
+    int arc = sq_cli_accel_close("eval", &acc);
     free(text);
     sq_cli_model_close(&cm);
-    return rc;
+    return rc ? rc : arc;
 }

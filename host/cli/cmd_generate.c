@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/cli_accel.h"
 #include "cli/cli_model.h"
 #include "model/sampler.h"
 #include "util/err.h"
@@ -14,7 +15,8 @@ static void help(void)
     puts("usage: sparq generate [flags]\n"
          "  --model FILE        llama2.c checkpoint (default " SQ_DEFAULT_MODEL ")\n"
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
-         "  --recipe R          compression recipe: fp32 (default) or w8a8\n"
+         "  --recipe R          compression recipe (default fp32; docs/compression.md)\n"
+         SQ_CLI_ACCEL_HELP
          "  --prompt TEXT       text to continue (default: start from BOS)\n"
          "  --steps N           positions to run, prompt included (default 256, at most the context)\n"
          "  --temperature T     0 = greedy (default 1.0)\n"
@@ -45,10 +47,18 @@ int sq_cmd_generate(int argc, char **argv)
         {"recipe", required_argument, NULL, 'r'},  {"prompt", required_argument, NULL, 'i'},
         {"steps", required_argument, NULL, 'n'},   {"temperature", required_argument, NULL, 't'},
         {"topp", required_argument, NULL, 'p'},    {"seed", required_argument, NULL, 's'},
+        SQ_CLI_ACCEL_OPTS,
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    sq_cli_accel_t acc;
+    sq_cli_accel_init(&acc);
     int c;
     optind = 1;
     while ((c = sq_cli_getopt("generate", argc, argv, opts)) != -1) {
+        int f = sq_cli_accel_flag("generate", &acc, c, optarg);
+        if (f < 0)
+            return SQ_EXIT_USAGE;
+        if (f > 0)
+            continue;
         switch (c) {
         case 'm': model = optarg; break;
         case 'z': tok = optarg; break;
@@ -79,9 +89,13 @@ int sq_cmd_generate(int argc, char **argv)
         return SQ_EXIT_USAGE;
     }
     sq_cli_model_t cm;
-    int rc = sq_cli_model_open("generate", model, tok, recipe, &cm);
-    if (rc)
+    int rc = sq_cli_model_open("generate", model, tok, recipe, NULL, &cm);
+    if (!rc && (rc = sq_cli_accel_open("generate", &acc, &cm, model, recipe)))
+        sq_cli_model_close(&cm);
+    if (rc) {
+        sq_cli_accel_close("generate", &acc);
         return rc;
+    }
     const sq_llama_t *m = &cm.model;
     if (steps > m->cfg.seq_len)
         steps = m->cfg.seq_len;
@@ -127,6 +141,7 @@ int sq_cmd_generate(int argc, char **argv)
     sq_sampler_free(&smp);
     sq_llama_state_free(&s);
     free(tokens);
+    int arc = sq_cli_accel_close("generate", &acc);
     sq_cli_model_close(&cm);
-    return rc;
+    return rc ? rc : arc;
 }

@@ -1,49 +1,61 @@
-/* Compression recipes applied to a Llama model, and the quantized linear
- * layers they produce. A recipe is a comma-separated list of passes; this
- * file knows "fp32" (no pass) and "w8a8": int8 weights per output channel
- * (symmetric), int8 activations per token (dynamic, symmetric), int32
- * accumulation through the golden GEMM (sq_gemm_ref), fp32 between layers. */
+/* Compression recipes: which passes to run and with what parameters.
+ *
+ * A recipe is a comma-separated list of passes, each usable alone or chained
+ * (docs/compression.md has the table):
+ *   fp32               nothing (the default)
+ *   w8 | w4 | w4gG     weights int8 per output channel, int4 per channel, or
+ *                      int4 with one scale per G in {32, 64, 128} consecutive
+ *                      inputs; optionally followed by the activation mode and
+ *                      a solver: w8a8, w4g32a8s, w4g32:gptq, w8a8:rtn
+ *   a8 | a8s           activations int8 per token (dynamic) or one static
+ *                      scale per tensor from calibration; a weight pass alone
+ *                      implies a8 (the matmul unit takes int8 activations)
+ *   :rtn | :gptq       round to nearest (default) or GPTQ's second-order
+ *                      update from calibration inputs (which also chooses the
+ *                      pruning masks, as SparseGPT does)
+ *   prune:s=F          unstructured magnitude pruning to sparsity F in [0, 1)
+ *   2:4                keep 2 of every 4 weights along k (the unit's int8 2:4
+ *                      layout; implies w8 when no weight pass is given)
+ *   heads:n=N          remove the N least important attention heads per layer
+ *   lowrank:r=R        W ~ U.V with rank R (or lowrank:e=F, the smallest rank
+ *                      keeping a fraction F of the squared singular values)
+ *   share:k=K          k-means weight sharing, a K-entry codebook per tensor
+ *   distill:steps=N    fine-tune against the fp32 teacher after the passes */
 #ifndef SQ_RECIPE_H
 #define SQ_RECIPE_H
 
 #include <stddef.h>
-#include <stdint.h>
 
-#include "model/llama.h"
+typedef enum { SQ_ACT_FP32, SQ_ACT_DYNAMIC, SQ_ACT_STATIC } sq_act_mode_t;
+typedef enum { SQ_SOLVE_RTN, SQ_SOLVE_GPTQ } sq_solver_t;
 
 typedef struct {
-    int w8a8; /* int8 weights x int8 activations */
+    int wbits;            /* 0 (fp32 weights), 8 or 4 */
+    size_t group;         /* int4 inputs per scale; 0 = one scale per output channel */
+    sq_act_mode_t act;
+    sq_solver_t solver;
+    double sparsity;      /* unstructured magnitude pruning, 0 = off */
+    int sp24;             /* 2:4 structured pruning */
+    int heads;            /* attention heads removed per layer */
+    int rank;             /* low-rank factorization rank, 0 = off */
+    double energy;        /* low-rank energy threshold, 0 = off */
+    int share;            /* codebook entries, 0 = off */
+    int distill_steps;    /* 0 = no distillation */
 } sq_recipe_t;
 
-/* Parses a recipe string; an unknown pass is an SQ_ERR_ARG error naming it. */
+/* Parses spec into *r. Unknown passes, bad or repeated parameters and
+ * impossible combinations are SQ_ERR_ARG errors with one line naming the
+ * offending pass. */
 int sq_recipe_parse(const char *spec, sq_recipe_t *r);
 
-/* One int8 linear layer: W (n, k) as int8 with a scale per output channel. */
-typedef struct {
-    size_t n, k;
-    int8_t *w;    /* (n, k) */
-    float *scale; /* (n) */
-} sq_qlinear_t;
+/* True when the recipe needs calibration statistics (GPTQ, static
+ * activation scales, head importance). */
+int sq_recipe_needs_calib(const sq_recipe_t *r);
 
-int sq_qlinear_build(sq_qlinear_t *q, const float *w, size_t n, size_t k);
-void sq_qlinear_free(sq_qlinear_t *q);
+/* True when the recipe changes nothing (fp32). */
+int sq_recipe_is_identity(const sq_recipe_t *r);
 
-/* A model with a recipe applied: quantized copies of every linear layer. */
-typedef struct {
-    const sq_llama_t *model;
-    sq_recipe_t recipe;
-    sq_qlinear_t *layers; /* (n_layers * SQ_W_COUNT), index layer * SQ_W_COUNT + kind */
-    int8_t *act;          /* scratch (max k) */
-    int32_t *acc;         /* scratch (max n) */
-} sq_qmodel_t;
-
-/* Quantizes m's weights per recipe r (m must outlive q). */
-int sq_qmodel_build(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r);
-void sq_qmodel_free(sq_qmodel_t *q);
-/* The quantized layer for (layer, kind); the classifier lives at layer 0. */
-const sq_qlinear_t *sq_qmodel_layer(const sq_qmodel_t *q, int layer, sq_wkind_t kind);
-/* Fills ex so sq_llama_forward runs q's linear layers on the golden reference;
- * with no quantizing pass, ex runs fp32. */
-void sq_qmodel_exec(sq_qmodel_t *q, sq_llama_exec_t *ex);
+/* Canonical spelling of r (passes in the order they run) into buf. */
+void sq_recipe_format(const sq_recipe_t *r, char *buf, size_t cap);
 
 #endif

@@ -329,7 +329,7 @@ int sq_llama_forward(const sq_llama_t *m, sq_llama_state_t *s, int token, int po
 
     for (int l = 0; l < c->n_layers; l++) {
         /* attention */
-        host_op(ex, l, "rmsnorm");
+        host_op(ex, l, "norm_att");
         rmsnorm(s->xb, x, m->w.rms_att + (size_t)l * dim, dim, c->norm_eps);
         size_t loff = (size_t)l * c->seq_len * kvd;
         float *k = s->key_cache + loff + (size_t)pos * kvd;
@@ -371,12 +371,12 @@ int sq_llama_forward(const sq_llama_t *m, sq_llama_state_t *s, int token, int po
         }
         if ((rc = linear(m, ex, l, SQ_W_O, s->xb, s->xb2)))
             return rc;
-        host_op(ex, l, "residual");
+        host_op(ex, l, "res_att");
         for (int i = 0; i < dim; i++)
             x[i] += s->xb2[i];
 
         /* feed-forward: w2(silu(w1 x) * w3 x) */
-        host_op(ex, l, "rmsnorm");
+        host_op(ex, l, "norm_ffn");
         rmsnorm(s->xb, x, m->w.rms_ffn + (size_t)l * dim, dim, c->norm_eps);
         if ((rc = linear(m, ex, l, SQ_W_1, s->xb, s->hb)) || (rc = linear(m, ex, l, SQ_W_3, s->xb, s->hb2)))
             return rc;
@@ -387,11 +387,11 @@ int sq_llama_forward(const sq_llama_t *m, sq_llama_state_t *s, int token, int po
         }
         if ((rc = linear(m, ex, l, SQ_W_2, s->hb, s->xb)))
             return rc;
-        host_op(ex, l, "residual");
+        host_op(ex, l, "res_ffn");
         for (int i = 0; i < dim; i++)
             x[i] += s->xb[i];
     }
-    host_op(ex, -1, "rmsnorm");
+    host_op(ex, -1, "norm");
     rmsnorm(x, x, m->w.rms_final, dim, c->norm_eps);
     return linear(m, ex, 0, SQ_W_CLS, x, s->logits);
 }

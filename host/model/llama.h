@@ -73,8 +73,9 @@ typedef struct {
     int (*linear)(void *ctx, int layer, sq_wkind_t kind, const float *x, float *y);
     void *ctx;
     /* Told of every op the forward pass runs on the host itself ("embedding",
-     * "rmsnorm", "rope", "attn", "residual", "swiglu"; layer -1 outside the
-     * layers), so reports can say where each op ran. May be NULL. */
+     * "norm_att", "rope", "attn", "res_att", "norm_ffn", "swiglu", "res_ffn",
+     * "norm"; layer -1 outside the layers), so reports can say where each op
+     * ran. May be NULL. */
     void (*host_op)(void *host_ctx, int layer, const char *op);
     void *host_ctx;
     /* Causal attention of position pos in one layer: q (n_heads, head) after

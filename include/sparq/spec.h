@@ -36,6 +36,8 @@
 #define SQ_REG_NCMD      0x28u /* number of descriptors to execute */
 #define SQ_REG_CYCLES_LO 0x30u /* read-only: cycles from ap_start to ap_done */
 #define SQ_REG_CYCLES_HI 0x34u
+#define SQ_REG_STALL_LO  0x38u /* read-only: cycles the compute waited on memory */
+#define SQ_REG_STALL_HI  0x3Cu
 
 #define SQ_CTRL_START (1u << 0)
 #define SQ_CTRL_DONE  (1u << 1)

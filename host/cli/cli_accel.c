@@ -1,0 +1,88 @@
+#include "cli/cli_accel.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/err.h"
+
+void sq_cli_accel_init(sq_cli_accel_t *a)
+{
+    memset(a, 0, sizeof *a);
+    a->clock_mhz = 300.0;
+}
+
+int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg)
+{
+    switch (c) {
+    case 0x101:
+        if (strcmp(arg, "ref") && strcmp(arg, "csim") && strcmp(arg, "rtl")) {
+            sq_cli_error(cmd, "--backend must be ref, csim or rtl, got '%s'", arg);
+            return -1;
+        }
+        a->backend = arg;
+        return 1;
+    case 0x102:
+        a->report_path = arg;
+        return 1;
+    case 0x103:
+        return sq_cli_double(cmd, "--clock-mhz", arg, 1, 2000, &a->clock_mhz) ? -1 : 1;
+    case 0x104:
+        if (!sq_target_find(arg)) {
+            sq_cli_error(cmd, "--target must be one of %s, got '%s'", sq_target_names(), arg);
+            return -1;
+        }
+        a->target = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
+                      const char *model_name, const char *recipe)
+{
+    const sq_target_t *t = sq_target_find(a->target);
+    sq_report_init(&a->rep, model_name, recipe, a->backend ? a->backend : "host", t, a->clock_mhz);
+    if (!a->backend)
+        return 0;
+    sq_dev_config_t cfg;
+    sq_dev_config_default(&cfg, a->backend);
+    cfg.mem_gbps = t->mem_gbps;
+    cfg.clock_mhz = a->clock_mhz;
+    int rc = sq_dev_open(&cfg, &a->dev);
+    if (!rc)
+        rc = sq_program_build(&a->prog, &cm->q, a->dev, &a->rep);
+    if (rc) {
+        sq_cli_error(cmd, "%s", sq_err_msg());
+        return sq_cli_exit_code(rc);
+    }
+    sq_program_exec(a->prog, &cm->ex);
+    return 0;
+}
+
+int sq_cli_accel_close(const char *cmd, sq_cli_accel_t *a)
+{
+    int rc = 0;
+    if (a->report_path && a->backend) {
+        sq_report_print(&a->rep, stderr);
+        char svg[4096];
+        snprintf(svg, sizeof svg, "%s", a->report_path);
+        char *dot = strrchr(svg, '.');
+        if (dot && !strchr(dot, '/'))
+            *dot = 0;
+        strncat(svg, ".svg", sizeof svg - strlen(svg) - 1);
+        rc = sq_report_write_json(&a->rep, a->report_path);
+        if (!rc)
+            rc = sq_report_write_roofline_svg(&a->rep, svg);
+        if (rc)
+            sq_cli_error(cmd, "%s", sq_err_msg());
+        else
+            fprintf(stderr, "report: %s, %s\n", a->report_path, svg);
+    }
+    sq_program_free(a->prog);
+    sq_dev_close(a->dev);
+    sq_report_free(&a->rep);
+    memset(a, 0, sizeof *a);
+    return rc ? sq_cli_exit_code(rc) : 0;
+}

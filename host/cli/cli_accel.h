@@ -1,0 +1,43 @@
+/* Running a CLI model on an accelerator level with a report: the flags
+ * --backend, --report, --clock-mhz and --target shared by generate and eval. */
+#ifndef SQ_CLI_ACCEL_H
+#define SQ_CLI_ACCEL_H
+
+#include "cli/cli_model.h"
+#include "report/report.h"
+#include "runtime/device.h"
+#include "sched/program.h"
+
+typedef struct {
+    const char *backend;     /* NULL: golden host path, no device */
+    const char *report_path; /* JSON report (and a roofline SVG beside it), or NULL */
+    const char *target;      /* memory system name, NULL = ddr4 */
+    double clock_mhz;
+    sq_dev_t *dev;
+    sq_program_t *prog;
+    sq_report_t rep;
+} sq_cli_accel_t;
+
+/* getopt_long entries for the shared flags, and their handler: returns 1 when
+ * c was one of them, 0 when not, -1 after printing a bad value. */
+#define SQ_CLI_ACCEL_OPTS                                                                          \
+    {"backend", required_argument, NULL, 0x101}, {"report", required_argument, NULL, 0x102},       \
+        {"clock-mhz", required_argument, NULL, 0x103}, {"target", required_argument, NULL, 0x104}
+#define SQ_CLI_ACCEL_HELP                                                                          \
+    "  --backend L         run the compiled model on level L: ref, csim or rtl\n"                 \
+    "  --report FILE.json  per-op report (JSON, a roofline SVG beside it, a table on stderr)\n"    \
+    "  --clock-mhz F       kernel clock for modeled latency (default 300)\n"                       \
+    "  --target T          memory system: ddr4 (default), u250, u280 or f2\n"
+
+void sq_cli_accel_init(sq_cli_accel_t *a);
+int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg);
+
+/* Opens the level, compiles cm's model onto it and installs the program in
+ * cm->ex. Without --backend does nothing. Prints one line and returns an
+ * exit code on failure. */
+int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
+                      const char *model_name, const char *recipe);
+/* Writes the report (when asked) and frees everything; returns an exit code. */
+int sq_cli_accel_close(const char *cmd, sq_cli_accel_t *a);
+
+#endif

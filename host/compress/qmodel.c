@@ -1,0 +1,336 @@
+#include "compress/qmodel.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compress/linalg.h"
+#include "compress/prune.h"
+#include "compress/quant.h"
+#include "compress/share.h"
+#include "sparq/numerics.h"
+#include "util/err.h"
+
+/* Lloyd rounds for weight sharing; 1-D k-means settles well before this. */
+#define SHARE_ITERS 50
+
+const sq_clinear_t *sq_qmodel_layer(const sq_qmodel_t *q, int layer, sq_wkind_t kind)
+{
+    return q->layers ? &q->layers[(size_t)layer * SQ_W_COUNT + kind] : NULL;
+}
+
+void sq_qmodel_free(sq_qmodel_t *q)
+{
+    if (!q)
+        return;
+    if (q->layers)
+        for (size_t s = 0; s < (size_t)q->model->cfg.n_layers * SQ_W_COUNT; s++)
+            for (int f = 0; f < q->layers[s].nf; f++)
+                sq_qlinear_free(&q->layers[s].f[f]);
+    free(q->layers);
+    free(q->heads_removed);
+    free(q->mid);
+    free(q->scratch.act);
+    free(q->scratch.acc);
+    memset(q, 0, sizeof *q);
+}
+
+/* Prune, share and quantize one leaf; w (n, k) is consumed as scratch. */
+static int build_leaf(sq_qlinear_t *out, float *w, size_t n, size_t k, const double *h, float amax,
+                      const sq_recipe_t *r)
+{
+    int gptq = r->wbits && r->solver == SQ_SOLVE_GPTQ;
+    int rc = 0;
+    if (gptq && !h)
+        return sq_err(SQ_ERR_ARG, "gptq needs calibration statistics");
+    if (!gptq && r->sparsity > 0)
+        rc = sq_prune_magnitude(w, n * k, r->sparsity);
+    if (!gptq && r->sp24)
+        sq_prune_24(w, n, k);
+    if (!rc && r->share) {
+        float cb[256];
+        uint8_t *idx = malloc(n * k);
+        int used = 0;
+        if (!idx)
+            return sq_err(SQ_ERR_MEM, "share: out of memory");
+        rc = sq_share_fit(w, n * k, r->share, SHARE_ITERS, cb, idx, &used, NULL);
+        if (!rc && !r->wbits)
+            rc = sq_qlinear_codebook(out, cb, (uint32_t)used, idx, n, k);
+        else if (!rc)
+            for (size_t i = 0; i < n * k; i++)
+                w[i] = cb[idx[i]];
+        free(idx);
+        if (rc || !r->wbits)
+            return rc;
+    }
+    if (rc)
+        return rc;
+    if (!r->wbits)
+        return sq_qlinear_f32(out, w, n, k);
+    size_t group = r->group && r->group < k ? r->group : k;
+    sq_quant_opts_t o = {.bits = r->wbits,
+                         .group = group,
+                         .h = gptq ? h : NULL,
+                         .sp24 = gptq && r->sp24,
+                         .sparsity = gptq ? r->sparsity : 0};
+    int8_t *qv = malloc(n * k);
+    float *scale = malloc(n * sq_quant_groups(k, group) * sizeof *scale);
+    if (!qv || !scale)
+        rc = sq_err(SQ_ERR_MEM, "quantize: out of memory");
+    if (!rc)
+        rc = sq_quant_weights(w, n, k, &o, qv, scale);
+    uint32_t flags = r->wbits == 4 ? SQ_GEMM_W4 : r->sp24 ? SQ_GEMM_SP24 : 0;
+    float as = r->act == SQ_ACT_STATIC && amax > 0 ? amax / 127.0f : 0.0f;
+    if (!rc)
+        rc = sq_qlinear_int(out, flags, qv, scale, group, as, n, k);
+    free(qv);
+    free(scale);
+    return rc;
+}
+
+static int lowrank_rank(const sq_recipe_t *r, const double *s, size_t p)
+{
+    if (r->rank)
+        return r->rank;
+    double total = 0, acc = 0;
+    for (size_t i = 0; i < p; i++)
+        total += s[i] * s[i];
+    for (size_t i = 0; i < p; i++) {
+        acc += s[i] * s[i];
+        if (acc >= r->energy * total)
+            return (int)i + 1;
+    }
+    return (int)p;
+}
+
+/* Factorizes w (n, k) as U (n, rank).V (rank, k) with the singular values
+ * split evenly (sqrt on each side) so both factors quantize alike; the
+ * factor V's Hessian is h and U's is V.h.V^T. A layer whose factors would
+ * not be smaller than W (rank (n + k) >= n k) stays one dense leaf. */
+static int build_lowrank(sq_clinear_t *cl, const float *w, size_t n, size_t k, const double *h,
+                         float amax, const sq_recipe_t *r, float *scratch_w)
+{
+    size_t p = n < k ? n : k;
+    double *u = malloc(n * p * sizeof *u), *s = malloc(p * sizeof *s);
+    double *vt = malloc(p * k * sizeof *vt);
+    float *fu = NULL, *fv = NULL;
+    double *h2 = NULL, *tmp = NULL;
+    int rc = !u || !s || !vt ? sq_err(SQ_ERR_MEM, "lowrank: out of memory") : 0;
+    if (!rc)
+        rc = sq_svd(w, n, k, u, s, vt);
+    size_t rank = rc ? 0 : (size_t)lowrank_rank(r, s, p);
+    if (!rc && rank * (n + k) >= n * k) {
+        memcpy(scratch_w, w, n * k * sizeof *w);
+        cl->nf = 1;
+        rc = build_leaf(&cl->f[0], scratch_w, n, k, h, amax, r);
+        goto done;
+    }
+    fv = malloc(rank * k * sizeof *fv);
+    fu = malloc(n * rank * sizeof *fu);
+    if (!rc && (!fv || !fu))
+        rc = sq_err(SQ_ERR_MEM, "lowrank: out of memory");
+    for (size_t i = 0; i < rank && !rc; i++) {
+        double rs = sqrt(s[i]);
+        for (size_t t = 0; t < k; t++)
+            fv[i * k + t] = (float)(vt[i * k + t] * rs);
+        for (size_t j = 0; j < n; j++)
+            fu[j * rank + i] = (float)(u[j * p + i] * rs);
+    }
+    if (!rc && h) {
+        h2 = calloc(rank * rank, sizeof *h2);
+        tmp = calloc(rank * k, sizeof *tmp);
+        if (!h2 || !tmp)
+            rc = sq_err(SQ_ERR_MEM, "lowrank: out of memory");
+        for (size_t i = 0; i < rank && !rc; i++)
+            for (size_t a = 0; a < k; a++) {
+                double v = fv[i * k + a];
+                if (v != 0)
+                    for (size_t b = 0; b < k; b++)
+                        tmp[i * k + b] += v * h[a * k + b];
+            }
+        for (size_t i = 0; i < rank && !rc; i++)
+            for (size_t j = 0; j < rank; j++) {
+                double v = 0;
+                for (size_t b = 0; b < k; b++)
+                    v += tmp[i * k + b] * fv[j * k + b];
+                h2[i * rank + j] = v;
+            }
+    }
+    if (!rc) {
+        cl->nf = 1;
+        rc = build_leaf(&cl->f[0], fv, rank, k, h, amax, r);
+    }
+    if (!rc) {
+        cl->nf = 2;
+        /* The intermediate's range is not calibrated: it is quantized per token. */
+        rc = build_leaf(&cl->f[1], fu, n, rank, h2, 0.0f, r);
+    }
+done:
+    free(u);
+    free(s);
+    free(vt);
+    free(fu);
+    free(fv);
+    free(h2);
+    free(tmp);
+    return rc;
+}
+
+int sq_qmodel_build(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r)
+{
+    return sq_qmodel_build_calib(q, m, r, NULL);
+}
+
+int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r,
+                          const sq_calib_t *calib)
+{
+    memset(q, 0, sizeof *q);
+    q->model = m;
+    q->recipe = *r;
+    if (sq_recipe_is_identity(r))
+        return 0;
+    if (sq_recipe_needs_calib(r) && !calib)
+        return sq_err(SQ_ERR_ARG, "this recipe needs calibration text");
+    if (r->distill_steps)
+        return sq_err(SQ_ERR_ARG, "distillation is not available in this build");
+    const sq_llama_config_t *c = &m->cfg;
+    if (r->heads >= c->n_heads)
+        return sq_err(SQ_ERR_ARG, "heads:n=%d would remove every one of the %d heads", r->heads,
+                      c->n_heads);
+    size_t maxdim = (size_t)c->vocab_size;
+    if ((size_t)c->hidden_dim > maxdim)
+        maxdim = (size_t)c->hidden_dim;
+    if ((size_t)c->dim > maxdim)
+        maxdim = (size_t)c->dim;
+    q->layers = calloc((size_t)c->n_layers * SQ_W_COUNT, sizeof *q->layers);
+    q->heads_removed = calloc((size_t)c->n_layers * c->n_heads, sizeof *q->heads_removed);
+    q->mid = malloc(maxdim * sizeof *q->mid);
+    q->scratch.act = malloc(maxdim);
+    q->scratch.acc = malloc(maxdim * sizeof *q->scratch.acc);
+    size_t maxnk = 0;
+    for (int kd = 0; kd < SQ_W_COUNT; kd++) {
+        size_t n, k;
+        sq_llama_wshape(c, (sq_wkind_t)kd, &n, &k);
+        maxnk = n * k > maxnk ? n * k : maxnk;
+    }
+    float *w = malloc(maxnk * sizeof *w), *w2 = malloc(maxnk * sizeof *w2);
+    int rc = 0;
+    if (!q->layers || !q->heads_removed || !q->mid || !q->scratch.act || !q->scratch.acc || !w ||
+        !w2)
+        rc = sq_err(SQ_ERR_MEM, "out of memory building the compressed model");
+    size_t hs = (size_t)(c->dim / c->n_heads);
+    for (int l = 0; l < c->n_layers && !rc; l++) {
+        int *removed = q->heads_removed + (size_t)l * c->n_heads;
+        if (r->heads)
+            sq_prune_heads_pick(calib->head_score + (size_t)l * c->n_heads, c->n_heads, r->heads,
+                                removed);
+        for (int kd = 0; kd < SQ_W_COUNT && !rc; kd++) {
+            if (kd == SQ_W_CLS && l > 0)
+                continue; /* one classifier, at layer 0 */
+            size_t n, k;
+            sq_llama_wshape(c, (sq_wkind_t)kd, &n, &k);
+            memcpy(w, sq_llama_wptr(m, l, (sq_wkind_t)kd), n * k * sizeof *w);
+            for (int hd = 0; hd < c->n_heads && r->heads; hd++) {
+                if (!removed[hd])
+                    continue;
+                for (size_t i = hd * hs; i < (hd + 1) * hs && kd == SQ_W_Q; i++)
+                    memset(w + i * k, 0, k * sizeof *w);
+                for (size_t i = 0; i < n && kd == SQ_W_O; i++)
+                    memset(w + i * k + hd * hs, 0, hs * sizeof *w);
+            }
+            const double *h = calib ? sq_calib_hessian(calib, l, (sq_wkind_t)kd) : NULL;
+            float amax = calib ? sq_calib_amax(calib, l, (sq_wkind_t)kd) : 0.0f;
+            sq_clinear_t *cl = &q->layers[(size_t)l * SQ_W_COUNT + kd];
+            /* The classifier (often the embedding table itself) is only
+             * quantized: pruning, factorizing and sharing target the blocks,
+             * as SparseGPT and Wanda leave the head dense. */
+            sq_recipe_t rl = *r;
+            if (kd == SQ_W_CLS) {
+                rl.sparsity = 0;
+                rl.sp24 = 0;
+                rl.rank = 0;
+                rl.energy = 0;
+                rl.share = 0;
+            }
+            if (rl.rank || rl.energy > 0) {
+                rc = build_lowrank(cl, w, n, k, h, amax, &rl, w2);
+            } else if (!rl.wbits && kd == SQ_W_CLS) {
+                cl->nf = 0; /* stays the fp32 matrix of the model */
+            } else {
+                cl->nf = 1;
+                rc = build_leaf(&cl->f[0], w, n, k, h, amax, &rl);
+            }
+            if (rc) {
+                sq_qlinear_free(&cl->f[0]);
+                sq_qlinear_free(&cl->f[1]);
+                cl->nf = 0;
+            }
+        }
+    }
+    free(w);
+    free(w2);
+    if (rc)
+        sq_qmodel_free(q);
+    return rc;
+}
+
+static int linear(void *ctx, int layer, sq_wkind_t kind, const float *x, float *y)
+{
+    sq_qmodel_t *q = ctx;
+    const sq_clinear_t *cl = sq_qmodel_layer(q, layer, kind);
+    if (cl->nf == 0) {
+        sq_llama_linear_f32(q->model, layer, kind, x, y);
+        return 0;
+    }
+    if (cl->nf == 1)
+        return sq_qlinear_run(&cl->f[0], x, y, &q->scratch);
+    int rc = sq_qlinear_run(&cl->f[0], x, q->mid, &q->scratch);
+    return rc ? rc : sq_qlinear_run(&cl->f[1], q->mid, y, &q->scratch);
+}
+
+void sq_qmodel_exec(sq_qmodel_t *q, sq_llama_exec_t *ex)
+{
+    *ex = (sq_llama_exec_t){.linear = q->layers ? linear : NULL, .ctx = q};
+}
+
+/* fp32 parameters outside the linear layers: embedding and norms. */
+static size_t other_bytes(const sq_llama_config_t *c)
+{
+    size_t f = (size_t)c->vocab_size * c->dim + (size_t)c->n_layers * 2 * c->dim + c->dim;
+    return f * sizeof(float);
+}
+
+size_t sq_llama_bytes(const sq_llama_t *m)
+{
+    const sq_llama_config_t *c = &m->cfg;
+    size_t b = other_bytes(c);
+    for (int kd = 0; kd < SQ_W_COUNT; kd++) {
+        size_t n, k;
+        sq_llama_wshape(c, (sq_wkind_t)kd, &n, &k);
+        if (kd != SQ_W_CLS)
+            b += (size_t)c->n_layers * n * k * sizeof(float);
+        else if (!c->shared_classifier)
+            b += n * k * sizeof(float);
+    }
+    return b;
+}
+
+size_t sq_qmodel_bytes(const sq_qmodel_t *q)
+{
+    if (!q->layers)
+        return sq_llama_bytes(q->model);
+    const sq_llama_config_t *c = &q->model->cfg;
+    size_t b = other_bytes(c);
+    for (int l = 0; l < c->n_layers; l++)
+        for (int kd = 0; kd < SQ_W_COUNT; kd++) {
+            const sq_clinear_t *cl = sq_qmodel_layer(q, l, (sq_wkind_t)kd);
+            for (int f = 0; f < cl->nf; f++)
+                b += sq_qlinear_bytes(&cl->f[f]);
+            if (kd == SQ_W_CLS && l == 0 && cl->nf == 0 && !c->shared_classifier) {
+                size_t n, k;
+                sq_llama_wshape(c, SQ_W_CLS, &n, &k);
+                b += n * k * sizeof(float);
+            }
+        }
+    return b;
+}

@@ -1,0 +1,283 @@
+/* The "rtl" execution level: the GEMM unit and the attention unit (rtl/)
+ * under Verilator, two kernels on one modeled device memory (sim/sq_mem.h). Descriptors are validated here
+ * first, so a bad command is a one-line error instead of undefined hardware
+ * behaviour; the kernel itself then fetches and runs them. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../sim/sq_attn_vl.h"
+#include "../../sim/sq_gemm_vl.h"
+#include "runtime/desc.h"
+#include "runtime/device.h"
+#include "sparq/attn.h"
+#include "sparq/numerics.h"
+#include "sparq/spec.h"
+#include "util/err.h"
+
+/* Cycles of control-register traffic and pipeline fill per run, on top of
+ * the work-derived bound. */
+#define RUN_SLACK 20000u
+
+typedef struct {
+    sq_sim_t *sim;  /* GEMM unit; owns the memory */
+    sq_sim_t *attn; /* attention unit on the same memory */
+    uint32_t latency;
+} rtl_t;
+
+/* The attention unit's waveform goes beside the GEMM unit's: PATH.attn.fst. */
+static int attn_open(const sq_dev_config_t *cfg, rtl_t *r)
+{
+    char path[4096];
+    if (cfg->fst_path && (size_t)snprintf(path, sizeof path, "%s.attn.fst", cfg->fst_path) >=
+                             sizeof path)
+        return sq_err(SQ_ERR_ARG, "rtl: waveform path too long");
+    sq_kernel_t *k = NULL;
+    int rc = sq_attn_vl_create(cfg->fst_path ? path : NULL, &k);
+    return rc ? rc : sq_sim_create_shared(k, r->sim, &r->attn);
+}
+
+static int rtl_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
+{
+    (void)mem; /* the modeled memory lives in the simulator */
+    if (!(cfg->clock_mhz > 0) || !(cfg->mem_gbps > 0) || !(cfg->mem_latency_ns >= 0))
+        return sq_err(SQ_ERR_ARG, "rtl: clock, bandwidth and latency must be positive");
+    double bpc = cfg->mem_gbps * 1e3 / cfg->clock_mhz;
+    double lat = ceil(cfg->mem_latency_ns * cfg->clock_mhz / 1e3);
+    if (lat > 1e6)
+        return sq_err(SQ_ERR_ARG, "rtl: memory latency of %.0f cycles is not plausible", lat);
+    rtl_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return sq_err(SQ_ERR_MEM, "rtl: out of host memory");
+    r->latency = (uint32_t)lat;
+    sq_mem_t *m = NULL;
+    sq_kernel_t *k = NULL;
+    int rc = sq_mem_create(cfg->mem_bytes, bpc, r->latency, &m);
+    if (rc == 0 && (rc = sq_gemm_vl_create(cfg->fst_path, &k)) != 0)
+        sq_mem_destroy(m);
+    if (rc == 0)
+        rc = sq_sim_create(k, m, &r->sim);
+    if (rc == 0 && (rc = attn_open(cfg, r)) != 0)
+        sq_sim_destroy(r->sim);
+    if (rc != 0) {
+        free(r);
+        return rc;
+    }
+    *state = r;
+    return 0;
+}
+
+static void rtl_close(void *state)
+{
+    rtl_t *r = state;
+    if (!r)
+        return;
+    sq_sim_destroy(r->attn);
+    sq_sim_destroy(r->sim);
+    free(r);
+}
+
+static int rtl_write(void *state, uint64_t addr, const void *src, size_t n)
+{
+    rtl_t *r = state;
+    return sq_mem_write(sq_sim_mem(r->sim), addr, src, n);
+}
+
+static int rtl_read(void *state, uint64_t addr, void *dst, size_t n)
+{
+    rtl_t *r = state;
+    return sq_mem_read(sq_sim_mem(r->sim), addr, dst, n);
+}
+
+static uint64_t desc_addr(const uint32_t *d, unsigned lo)
+{
+    return (uint64_t)d[lo + 1] << 32 | d[lo];
+}
+
+static int check_span(const sq_mem_t *m, uint32_t i, const char *what, uint64_t addr,
+                      uint64_t bytes)
+{
+    uint64_t size = sq_mem_size(m);
+    if (addr > size || bytes > size - addr)
+        return sq_err(SQ_ERR_ARG, "rtl: command %u: %s (%" PRIu64 " bytes at 0x%" PRIx64
+                                  ") is outside device memory", i, what, bytes, addr);
+    return 0;
+}
+
+/* Checks one GEMM descriptor the way sq_gemm_ref would, and adds its useful
+ * MACs and a generous cycle bound. */
+static int check_gemm(const rtl_t *r, const sq_mem_t *m, uint32_t i, const uint32_t *d,
+                      uint64_t *macs, uint64_t *bound)
+{
+    uint32_t flags = d[SQ_GEMM_W_FLAGS];
+    uint64_t M = d[SQ_GEMM_W_M], N = d[SQ_GEMM_W_N], K = d[SQ_GEMM_W_K];
+    if ((flags & ~SQ_GEMM_FLAGS_ALL) || ((flags & SQ_GEMM_W4) && (flags & SQ_GEMM_SP24)))
+        return sq_err(SQ_ERR_ARG, "rtl: command %u: invalid GEMM flags 0x%x", i, flags);
+    if (M < 1 || N < 1 || K < 1 || M > SQ_GEMM_MAX_DIM || N > SQ_GEMM_MAX_DIM ||
+        K > SQ_GEMM_MAX_DIM)
+        return sq_err(SQ_ERR_ARG, "rtl: command %u: GEMM shape %" PRIu64 "x%" PRIu64 "x%" PRIu64
+                                  " outside 1..%u", i, M, N, K, SQ_GEMM_MAX_DIM);
+    uint64_t wrow = sq_w_row_bytes(flags, K), mrow = sq_meta_row_bytes(K);
+    uint64_t esz = (flags & SQ_GEMM_OUT32) ? 4 : 1;
+    int rc;
+    if ((rc = check_span(m, i, "A", desc_addr(d, SQ_GEMM_W_A_LO), M * K)) ||
+        (rc = check_span(m, i, "W", desc_addr(d, SQ_GEMM_W_W_LO), N * wrow)) ||
+        (rc = check_span(m, i, "C", desc_addr(d, SQ_GEMM_W_C_LO), M * N * esz)))
+        return rc;
+    if ((flags & SQ_GEMM_BIAS) &&
+        (rc = check_span(m, i, "bias", desc_addr(d, SQ_GEMM_W_BIAS_LO), N * 4)))
+        return rc;
+    if (!(flags & SQ_GEMM_OUT32)) {
+        uint64_t q = desc_addr(d, SQ_GEMM_W_QUANT_LO);
+        if ((rc = check_span(m, i, "quant", q, N * sizeof(sq_quant_t))))
+            return rc;
+        for (uint64_t j = 0; j < N; j++) {
+            sq_quant_t e;
+            sq_mem_read(m, q + j * sizeof e, &e, sizeof e);
+            if (e.mult < 1 || e.shift > SQ_SHIFT_MAX)
+                return sq_err(SQ_ERR_ARG, "rtl: command %u: quant[%" PRIu64 "] = {%d, %u} out "
+                                          "of range", i, j, e.mult, e.shift);
+        }
+    }
+    uint64_t row_macs = K;
+    if (flags & SQ_GEMM_SP24) {
+        uint64_t meta = desc_addr(d, SQ_GEMM_W_META_LO);
+        if ((rc = check_span(m, i, "2:4 metadata", meta, N * mrow)))
+            return rc;
+        uint8_t *buf = malloc(mrow);
+        if (!buf)
+            return sq_err(SQ_ERR_MEM, "rtl: out of host memory");
+        for (uint64_t j = 0; j < N; j++) {
+            sq_mem_read(m, meta + j * mrow, buf, mrow);
+            for (uint64_t g = 0; g * 4 < K; g++) {
+                uint8_t code = sq_sp24_code(buf, g);
+                if ((code & 3u) >= (code >> 2)) {
+                    free(buf);
+                    return sq_err(SQ_ERR_ARG, "rtl: command %u: malformed 2:4 code 0x%x in row %"
+                                              PRIu64 " group %" PRIu64, i, code, j, g);
+                }
+            }
+        }
+        free(buf);
+        /* two kept values per group of four, fewer in a short last group */
+        row_macs = 2 * (K / 4) + (K % 4 < 2 ? K % 4 : 2);
+    }
+    *macs += M * N * row_macs;
+    uint64_t mp = (M + SQ_ARRAY_ROWS - 1) / SQ_ARRAY_ROWS;
+    uint64_t nt = (N + SQ_ARRAY_COLS - 1) / SQ_ARRAY_COLS;
+    uint64_t rows = mp * nt * (SQ_ARRAY_ROWS + 2 * SQ_ARRAY_COLS + 2);
+    uint64_t beats = (M * K * nt + N * wrow * mp + N * mrow * mp + M * N * 4) / 64 + rows * 2;
+    *bound += 8 * (mp * nt * ((K + 1) / 2 + 2 * SQ_ARRAY_COLS + 64) + beats) +
+              (rows + 64) * (r->latency + 8);
+    return 0;
+}
+
+/* One ATTN descriptor (validated by the device, runtime/desc.h): its useful
+ * MACs and a generous cycle bound. The unit fetches one row per burst, so a
+ * scored or selected key costs about a memory latency; top-k adds at most 34
+ * passes over the candidate list. */
+static int attn_work(const rtl_t *r, const sq_mem_t *m, const uint8_t *desc, uint64_t *macs,
+                     uint64_t *bound)
+{
+    sq_attn_desc_t d;
+    sq_attn_desc_decode(desc, &d);
+    uint8_t *mask = NULL;
+    size_t mbytes = (size_t)sq_attn_blocks(d.seq) * SQ_ATTN_MASK_ROW_BYTES;
+    if (d.flags & SQ_ATTN_BLOCK) {
+        if (!(mask = malloc(mbytes)))
+            return sq_err(SQ_ERR_MEM, "rtl: out of host memory");
+        sq_mem_read(m, d.mask, mask, mbytes);
+    }
+    sq_dev_stats_t w = {0};
+    sq_attn_desc_work(&d, mask, &w);
+    free(mask);
+    *macs += w.macs;
+    uint64_t rows = (uint64_t)d.heads * d.queries;
+    *bound += rows * ((uint64_t)d.seq * (2 * (r->latency + 16) + 40) + 6 * (r->latency + 16) +
+                      4 * SQ_ATTN_MAX_DIM + 100) +
+              (uint64_t)d.heads * (r->latency + 300);
+    return 0;
+}
+
+static int attn_run(rtl_t *r, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
+                    sq_dev_stats_t *add)
+{
+    sq_mem_t *m = sq_sim_mem(r->attn);
+    uint64_t macs = 0, bound = RUN_SLACK;
+    for (uint32_t i = 0; i < n_cmds; i++) {
+        uint8_t desc[SQ_DESC_BYTES];
+        int rc = sq_mem_read(m, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, desc, sizeof desc);
+        if (rc == 0 && sq_desc_opcode(desc) == SQ_OP_ATTN)
+            rc = attn_work(r, m, desc, &macs, &bound);
+        if (rc != 0)
+            return rc;
+    }
+    sq_mem_stats_t before, after;
+    sq_mem_stats(m, &before);
+    sq_sim_run_t run;
+    int rc = sq_sim_run(r->attn, cmd_addr, n_cmds, max_cycles ? max_cycles : bound, &run);
+    if (rc != 0)
+        return rc;
+    sq_mem_stats(m, &after);
+    add->cycles += run.cycles;
+    add->stall_cycles += run.stall_cycles;
+    add->bytes_read += after.bytes_read - before.bytes_read;
+    add->bytes_written += after.bytes_written - before.bytes_written;
+    add->macs += macs;
+    add->commands += n_cmds;
+    return 0;
+}
+
+static int rtl_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
+                   sq_dev_stats_t *add)
+{
+    rtl_t *r = state;
+    sq_mem_t *m = sq_sim_mem(r->sim);
+    if (cmd_addr % 64)
+        return sq_err(SQ_ERR_ARG, "rtl: command stream at 0x%" PRIx64
+                                  " is not 64-byte aligned", cmd_addr);
+    /* the device hands over runs of one unit's opcode */
+    uint8_t first[SQ_DESC_BYTES];
+    if (n_cmds && sq_mem_read(m, cmd_addr, first, sizeof first) == 0 &&
+        sq_desc_opcode(first) == SQ_OP_ATTN)
+        return attn_run(r, cmd_addr, n_cmds, max_cycles, add);
+    uint64_t macs = 0, bound = RUN_SLACK;
+    for (uint32_t i = 0; i < n_cmds; i++) {
+        uint32_t d[SQ_DESC_WORDS];
+        int rc = sq_mem_read(m, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, d, sizeof d);
+        if (rc != 0)
+            return rc;
+        if (d[SQ_GEMM_W_OPCODE] == SQ_OP_NOP)
+            continue;
+        if (d[SQ_GEMM_W_OPCODE] != SQ_OP_GEMM)
+            return sq_err(SQ_ERR_ARG, "rtl: command %u: opcode %u is not for the GEMM unit", i,
+                          d[SQ_GEMM_W_OPCODE]);
+        if ((rc = check_gemm(r, m, i, d, &macs, &bound)) != 0)
+            return rc;
+    }
+    sq_mem_stats_t before, after;
+    sq_mem_stats(m, &before);
+    sq_sim_run_t run;
+    int rc = sq_sim_run(r->sim, cmd_addr, n_cmds, max_cycles ? max_cycles : bound, &run);
+    if (rc != 0)
+        return rc;
+    sq_mem_stats(m, &after);
+    add->cycles += run.cycles;
+    add->stall_cycles += run.stall_cycles;
+    add->bytes_read += after.bytes_read - before.bytes_read;
+    add->bytes_written += after.bytes_written - before.bytes_written;
+    add->macs += macs;
+    add->commands += n_cmds;
+    return 0;
+}
+
+const sq_level_ops_t sq_level_rtl = {
+    .name = "rtl",
+    .open = rtl_open,
+    .close = rtl_close,
+    .write = rtl_write,
+    .read = rtl_read,
+    .run = rtl_run,
+};

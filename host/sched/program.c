@@ -1,0 +1,234 @@
+#include "sched/program.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sparq/desc.h"
+#include "sparq/numerics.h"
+#include "util/err.h"
+
+/* A host array uploaded to device memory; the runner maps any pointer inside
+ * it (e.g. one group's slice) to the device address of the same byte. */
+typedef struct {
+    const uint8_t *host;
+    uint64_t dev;
+    size_t bytes;
+} placement_t;
+
+struct sq_program {
+    sq_qmodel_t *q;
+    sq_dev_t *dev;
+    sq_report_t *rep;
+    placement_t *pl;
+    size_t n_pl, cap_pl;
+    uint64_t cmd, act, res;   /* command, activation and result buffers */
+    size_t act_cap, res_cap;  /* their sizes in bytes */
+    size_t max_cmds;
+    uint8_t *cmds;            /* host copy of one stream */
+    sq_llama_exec_t inner;    /* the compressed model's own hooks */
+    int layer;                /* the op in flight, for the report */
+    sq_wkind_t kind;
+};
+
+static int place(sq_program_t *p, const void *host, size_t bytes)
+{
+    if (!host || !bytes)
+        return 0;
+    if (p->n_pl == p->cap_pl) {
+        size_t cap = p->cap_pl ? 2 * p->cap_pl : 64;
+        placement_t *n = realloc(p->pl, cap * sizeof *n);
+        if (!n)
+            return sq_err(SQ_ERR_MEM, "compiler: out of memory");
+        p->pl = n;
+        p->cap_pl = cap;
+    }
+    placement_t *pl = &p->pl[p->n_pl];
+    int rc = sq_dev_alloc(p->dev, bytes, &pl->dev);
+    if (!rc)
+        rc = sq_dev_write(p->dev, pl->dev, host, bytes);
+    if (rc)
+        return rc;
+    pl->host = host;
+    pl->bytes = bytes;
+    p->n_pl++;
+    return 0;
+}
+
+static int lookup(const sq_program_t *p, const void *host, uint64_t *dev)
+{
+    const uint8_t *h = host;
+    for (size_t i = 0; i < p->n_pl; i++) {
+        if (h >= p->pl[i].host && h < p->pl[i].host + p->pl[i].bytes) {
+            *dev = p->pl[i].dev + (uint64_t)(h - p->pl[i].host);
+            return 0;
+        }
+    }
+    return sq_err(SQ_ERR_ARG, "compiler: a weight operand was never uploaded to the device");
+}
+
+/* Uploads one integer leaf: packed weights (group-major slices when grouped)
+ * and 2:4 metadata. Returns the widest k and n it needs in *k, *n. */
+static int place_leaf(sq_program_t *p, const sq_qlinear_t *l)
+{
+    if (l->kind != SQ_QL_INT)
+        return 0;
+    int rc = l->group < l->k ? place(p, l->wg, l->wg_bytes)
+                             : place(p, l->w, sq_w_row_bytes(l->flags, l->k) * l->n);
+    if (!rc && (l->flags & SQ_GEMM_SP24))
+        rc = place(p, l->meta, sq_meta_row_bytes(l->k) * l->n);
+    if (l->k > p->act_cap)
+        p->act_cap = l->k;
+    if (l->n * sizeof(int32_t) > p->res_cap)
+        p->res_cap = l->n * sizeof(int32_t);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Execution */
+
+/* Runs one golden-GEMM-shaped call of the compressed layer on the device. */
+static int dev_gemm(void *ctx, const sq_gemm_t *g)
+{
+    sq_program_t *p = ctx;
+    if (g->m * g->k > p->act_cap || g->m * g->n * sizeof(int32_t) > p->res_cap)
+        return sq_err(SQ_ERR_ARG, "compiler: a %zux%zux%zu call exceeds the planned buffers",
+                      g->m, g->n, g->k);
+    uint64_t w, meta = 0;
+    int rc = lookup(p, g->w, &w);
+    if (!rc && (g->flags & SQ_GEMM_SP24))
+        rc = lookup(p, g->meta, &meta);
+    if (!rc)
+        rc = sq_dev_write(p->dev, p->act, g->a, g->m * g->k);
+    if (rc)
+        return rc;
+    /* N beyond the unit's limit: one descriptor per N-chunk (decode only,
+     * where C is one contiguous row) */
+    size_t chunk = g->n > SQ_GEMM_MAX_DIM ? SQ_GEMM_MAX_DIM : g->n;
+    if (chunk < g->n && g->m != 1)
+        return sq_err(SQ_ERR_ARG, "compiler: N %zu beyond the unit's %u needs M = 1", g->n,
+                      SQ_GEMM_MAX_DIM);
+    size_t n_cmds = (g->n + chunk - 1) / chunk;
+    if (n_cmds > p->max_cmds)
+        return sq_err(SQ_ERR_ARG, "compiler: %zu descriptors exceed the command buffer", n_cmds);
+    size_t wrow = sq_w_row_bytes(g->flags, g->k), mrow = sq_meta_row_bytes(g->k);
+    for (size_t i = 0; i < n_cmds; i++) {
+        size_t n0 = i * chunk, nn = g->n - n0 < chunk ? g->n - n0 : chunk;
+        sq_gemm_desc_t d = {.flags = g->flags, .m = (uint32_t)g->m, .n = (uint32_t)nn,
+                            .k = (uint32_t)g->k, .a = p->act, .w = w + n0 * wrow,
+                            .meta = meta ? meta + n0 * mrow : 0,
+                            .c = p->res + n0 * sizeof(int32_t)};
+        sq_gemm_desc_encode(&d, p->cmds + i * SQ_DESC_BYTES);
+    }
+    sq_dev_stats_t before, after;
+    sq_dev_stats(p->dev, &before);
+    rc = sq_dev_write(p->dev, p->cmd, p->cmds, n_cmds * SQ_DESC_BYTES);
+    if (!rc)
+        rc = sq_dev_run(p->dev, p->cmd, (uint32_t)n_cmds, 0);
+    if (!rc)
+        rc = sq_dev_read(p->dev, p->res, g->c, g->m * g->n * sizeof(int32_t));
+    if (rc)
+        return rc;
+    sq_dev_stats(p->dev, &after);
+    sq_dev_stats_t d = {
+        .cycles = after.cycles - before.cycles,
+        .stall_cycles = after.stall_cycles - before.stall_cycles,
+        .bytes_read = after.bytes_read - before.bytes_read,
+        .bytes_written = after.bytes_written - before.bytes_written,
+        .macs = after.macs - before.macs,
+        .commands = after.commands - before.commands,
+    };
+    return p->rep ? sq_report_add(p->rep, p->layer, sq_wkind_name[p->kind], "matmul", &d) : 0;
+}
+
+static int linear(void *ctx, int layer, sq_wkind_t kind, const float *x, float *y)
+{
+    sq_program_t *p = ctx;
+    p->layer = kind == SQ_W_CLS ? -1 : layer;
+    p->kind = kind;
+    const sq_clinear_t *cl = sq_qmodel_layer(p->q, layer, kind);
+    if ((!cl || cl->f[0].kind != SQ_QL_INT) && p->rep) {
+        int rc = sq_report_add(p->rep, p->layer, sq_wkind_name[kind], "host", NULL);
+        if (rc)
+            return rc;
+    }
+    if (p->inner.linear)
+        return p->inner.linear(p->inner.ctx, layer, kind, x, y);
+    sq_llama_linear_f32(p->q->model, layer, kind, x, y);
+    return 0;
+}
+
+static void host_op(void *ctx, int layer, const char *op)
+{
+    sq_program_t *p = ctx;
+    if (!p->rep)
+        return;
+    if (!strcmp(op, "embedding"))
+        p->rep->tokens++;
+    sq_report_add(p->rep, layer, op, "host", NULL);
+}
+
+void sq_program_exec(sq_program_t *p, sq_llama_exec_t *ex)
+{
+    *ex = p->inner;
+    ex->linear = linear;
+    ex->ctx = p;
+    ex->host_op = host_op;
+    ex->host_ctx = p;
+}
+
+/* ---------------------------------------------------------------------------
+ * Build */
+
+void sq_program_free(sq_program_t *p)
+{
+    if (!p)
+        return;
+    if (p->q)
+        p->q->scratch.runner = (sq_gemm_runner_t){NULL, NULL};
+    free(p->pl);
+    free(p->cmds);
+    free(p);
+}
+
+int sq_program_build(sq_program_t **out, sq_qmodel_t *q, sq_dev_t *dev, sq_report_t *rep)
+{
+    *out = NULL;
+    sq_program_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return sq_err(SQ_ERR_MEM, "compiler: out of memory");
+    p->q = q;
+    p->dev = dev;
+    p->rep = rep;
+    sq_qmodel_exec(q, &p->inner);
+    int rc = 0;
+    const sq_llama_config_t *c = &q->model->cfg;
+    for (int l = 0; !rc && q->layers && l < c->n_layers; l++)
+        for (int kd = 0; !rc && kd < SQ_W_COUNT; kd++) {
+            const sq_clinear_t *cl = sq_qmodel_layer(q, l, (sq_wkind_t)kd);
+            for (int f = 0; !rc && f < cl->nf; f++)
+                rc = place_leaf(p, &cl->f[f]);
+        }
+    size_t widest = 0;
+    for (int kd = 0; kd < SQ_W_COUNT; kd++) {
+        size_t n, k;
+        sq_llama_wshape(c, (sq_wkind_t)kd, &n, &k);
+        widest = n > widest ? n : widest;
+    }
+    p->max_cmds = (widest + SQ_GEMM_MAX_DIM - 1) / SQ_GEMM_MAX_DIM;
+    p->cmds = calloc(p->max_cmds, SQ_DESC_BYTES);
+    if (!rc && !p->cmds)
+        rc = sq_err(SQ_ERR_MEM, "compiler: out of memory");
+    if (!rc && p->act_cap)
+        rc = sq_dev_alloc(dev, p->act_cap, &p->act);
+    if (!rc && p->res_cap)
+        rc = sq_dev_alloc(dev, p->res_cap, &p->res);
+    if (!rc)
+        rc = sq_dev_alloc(dev, p->max_cmds * SQ_DESC_BYTES, &p->cmd);
+    if (rc) {
+        sq_program_free(p);
+        return rc;
+    }
+    q->scratch.runner = (sq_gemm_runner_t){dev_gemm, p};
+    *out = p;
+    return 0;
+}

@@ -1,0 +1,41 @@
+/* The compiler and its executor: a compressed Llama model mapped onto the
+ * accelerator's units and run on any device level.
+ *
+ * Op mapping (the report says where each op ran):
+ *   linear layers with integer weights (int8, int4 per channel or per group,
+ *   2:4 int8)          -> matmul unit, one command stream per layer
+ *   linear layers left fp32 or as a codebook -> host (the unit has no fp32
+ *   datapath or codebook decoder)
+ *   attention          -> host fp32 (or the golden integer attention when an
+ *                         --attn pattern is given)
+ *   embedding, RMSNorm, RoPE, SwiGLU, residual adds -> host
+ *
+ * Memory plan, allocated once when the program is built (64-byte aligned, the
+ * AXI burst): the integer weights of every layer, resident for the whole run
+ * (written once); a command buffer; one activation buffer (int8, widest k) and
+ * one result buffer (int32, widest n) shared by every layer, since layers run
+ * one after another.
+ *
+ * Tiling: the unit tiles a descriptor itself (R x C output tiles, K in
+ * SQ_GEMM_TILE_K chunks, loads double-buffered against compute); the compiler
+ * splits what a descriptor cannot express: int4 groups become one descriptor
+ * per k-slice (group-major weights) and any dimension beyond SQ_GEMM_MAX_DIM
+ * is split along N. */
+#ifndef SQ_PROGRAM_H
+#define SQ_PROGRAM_H
+
+#include "compress/qmodel.h"
+#include "report/report.h"
+#include "runtime/device.h"
+
+typedef struct sq_program sq_program_t;
+
+/* Compiles q for dev: plans memory and uploads the weights. rep (may be NULL)
+ * receives every op as it runs. q, dev and rep must outlive the program. */
+int sq_program_build(sq_program_t **out, sq_qmodel_t *q, sq_dev_t *dev, sq_report_t *rep);
+void sq_program_free(sq_program_t *p);
+
+/* Fills ex so sq_llama_forward runs the model through the program. */
+void sq_program_exec(sq_program_t *p, sq_llama_exec_t *ex);
+
+#endif

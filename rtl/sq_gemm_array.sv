@@ -1,0 +1,170 @@
+// R x C output-stationary systolic array with input skew and result drain.
+// Row i's activations are delayed i cycles and column j's weights j cycles,
+// so PE(i,j) sees step t at cycle t+i+j. When the tile's last step leaves
+// PE(0,0), a drain token starts down column 0 (row r read r cycles later, the
+// cycle after PE(r,0) captured it) and moves one column right per cycle, the
+// same wavefront as the captures: every column emits one result per cycle, in
+// row order, for R cycles.
+// Port arrays are flattened vectors (element i at [W*i +: W]) because yosys
+// 0.23 accepts no unpacked array ports.
+module sq_gemm_array #(
+  parameter int unsigned R = sq_spec_pkg::SqArrayRows,
+  parameter int unsigned C = sq_spec_pkg::SqArrayCols,
+  localparam int unsigned RW = (R > 1) ? $clog2(R) : 1,
+  localparam int unsigned WB = sq_gemm_pkg::WbusW
+) (
+  input  logic              clk_i,
+  input  logic              rst_ni,
+  input  logic [32*R-1:0]   a_i,
+  input  logic [WB*C-1:0]   w_i,
+  input  sq_gemm_pkg::tile_t tile_i,
+  // per column: one drained accumulator per cycle
+  output logic [C-1:0]      lane_valid_o,
+  output logic [RW*C-1:0]   lane_row_o,
+  output logic [32*C-1:0]   lane_acc_o,
+  // identity of the tile the last column is draining
+  output sq_gemm_pkg::tile_t last_tile_o
+);
+  // a_h[i*(C+1)+j] enters PE(i,j) from the left; w_v element i*C+j (WB bits)
+  // from above.
+  logic [31:0]         a_h [R*(C+1)];
+  logic [WB*(R+1)*C-1:0] w_v;
+  logic [31:0]         res [R*C];
+
+  // ---- input skew -------------------------------------------------------
+  for (genvar i = 0; i < R; i++) begin : g_askew
+    if (i == 0) begin : g_direct
+      assign a_h[0] = a_i[31:0];
+    end else begin : g_delay
+      logic [31:0] sr_q [i];
+      always_ff @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+          for (int unsigned d = 0; d < i; d++) begin
+            sr_q[d] <= '0;
+          end
+        end else begin
+          sr_q[0] <= a_i[32*i +: 32];
+          for (int unsigned d = 1; d < i; d++) begin
+            sr_q[d] <= sr_q[d-1];
+          end
+        end
+      end
+      assign a_h[i*(C+1)] = sr_q[i-1];
+    end
+  end
+
+  for (genvar j = 0; j < C; j++) begin : g_wskew
+    if (j == 0) begin : g_direct
+      assign w_v[WB-1:0] = w_i[WB-1:0];
+    end else begin : g_delay
+      sq_gemm_pkg::wbus_t sr_q [j];
+      always_ff @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+          for (int unsigned d = 0; d < j; d++) begin
+            sr_q[d] <= '0;
+          end
+        end else begin
+          sr_q[0] <= w_i[WB*j +: WB];
+          for (int unsigned d = 1; d < j; d++) begin
+            sr_q[d] <= sr_q[d-1];
+          end
+        end
+      end
+      assign w_v[WB*j +: WB] = sr_q[j-1];
+    end
+  end
+
+  // ---- PE grid ----------------------------------------------------------
+  for (genvar i = 0; i < R; i++) begin : g_row
+    for (genvar j = 0; j < C; j++) begin : g_col
+      sq_gemm_pe u_pe (
+        .clk_i, .rst_ni,
+        .a_i(a_h[i*(C+1)+j]),
+        .w_i(w_v[WB*(i*C+j) +: WB]),
+        .a_o(a_h[i*(C+1)+j+1]),
+        .w_o(w_v[WB*((i+1)*C+j) +: WB]),
+        .res_o(res[i*C+j])
+      );
+    end
+  end
+
+  // ---- drain tokens -----------------------------------------------------
+  // Column 0's token is combinational; column j's is column j-1's, one cycle
+  // later.
+  logic [C-1:0]        tok_valid;
+  logic [RW-1:0]       tok_row [C];
+  sq_gemm_pkg::tile_t  tok_tile [C];
+  logic [C-1:0]        tokq_valid;
+  logic [RW-1:0]       tokq_row [C];
+  sq_gemm_pkg::tile_t  tokq_tile [C];
+  logic [RW-1:0]       cnt_q, cnt_d;
+  logic                busy_q, busy_d;
+  sq_gemm_pkg::tile_t  tile_q, tile_d;
+  sq_gemm_pkg::wbus_t  w00;
+  logic                start;
+  logic                tok0_valid;
+  logic [RW-1:0]       tok0_row;
+  sq_gemm_pkg::tile_t  tok0_tile;
+
+  assign w00 = w_v[WB*C +: WB];  // what PE(0,0) passes down
+  assign start = w00.valid && w00.last;
+
+  always_comb begin
+    cnt_d = cnt_q;
+    busy_d = busy_q;
+    tile_d = tile_q;
+    tok0_valid = 1'b0;
+    tok0_row = '0;
+    tok0_tile = tile_q;
+    if (start) begin
+      tok0_valid = 1'b1;
+      tok0_tile = tile_i;
+      tile_d = tile_i;
+      cnt_d = RW'(1);
+      busy_d = R > 1;
+    end else if (busy_q) begin
+      tok0_valid = 1'b1;
+      tok0_row = cnt_q;
+      cnt_d = cnt_q + 1'b1;
+      busy_d = cnt_q != RW'(R - 1);
+    end
+  end
+
+  assign tok_valid[0] = tok0_valid;
+  assign tok_row[0] = tok0_row;
+  assign tok_tile[0] = tok0_tile;
+  for (genvar j = 1; j < C; j++) begin : g_tok
+    assign tok_valid[j] = tokq_valid[j-1];
+    assign tok_row[j] = tokq_row[j-1];
+    assign tok_tile[j] = tokq_tile[j-1];
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      cnt_q <= '0;
+      busy_q <= 1'b0;
+      tile_q <= '0;
+      tokq_valid <= '0;
+      for (int unsigned j = 0; j < C; j++) begin
+        tokq_row[j] <= '0;
+        tokq_tile[j] <= '0;
+      end
+    end else begin
+      cnt_q <= cnt_d;
+      busy_q <= busy_d;
+      tile_q <= tile_d;
+      tokq_valid <= tok_valid;
+      for (int unsigned j = 0; j < C; j++) begin
+        tokq_row[j] <= tok_row[j];
+        tokq_tile[j] <= tok_tile[j];
+      end
+    end
+  end
+
+  for (genvar j = 0; j < C; j++) begin : g_lane
+    assign lane_valid_o[j] = tok_valid[j];
+    assign lane_row_o[RW*j +: RW] = tok_row[j];
+    assign lane_acc_o[32*j +: 32] = res[32'(tok_row[j]) * C + j];
+  end
+  assign last_tile_o = tok_tile[C-1];
+endmodule

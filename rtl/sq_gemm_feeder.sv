@@ -1,0 +1,284 @@
+// Feeder: turns loaded jobs into one array step per cycle. A step carries,
+// per row, 4 activation bytes (dense and int4 use 2, for k and k+1; 2:4 uses
+// all 4 of a group) and, per column, 2 int8 weights with their 2:4 position
+// code (dense: positions 0 and 1; int4 nibbles are sign-extended here, so the
+// PEs only see int8). Activations past K or past M are zeroed, which makes
+// stale buffer bytes and padded weights harmless. The step after a tile's
+// final step is held back until the output FIFO has room for the tile's R rows
+// (credits) and at least MinPeriod cycles have passed since the previous tile,
+// so the array drain and the per-column epilogue parameters never overlap.
+module sq_gemm_feeder
+#(
+  parameter int unsigned R = sq_spec_pkg::SqArrayRows,
+  parameter int unsigned C = sq_spec_pkg::SqArrayCols,
+  localparam int unsigned MinPeriod = ((R > C) ? R : C) + 8,
+  localparam int unsigned BeatW = sq_gemm_pkg::BeatW,
+  localparam int unsigned WB = sq_gemm_pkg::WbusW,
+  localparam int unsigned NW = 1 << sq_gemm_pkg::WSlotW
+) (
+  input  logic             clk_i,
+  input  logic             rst_ni,
+  input  sq_gemm_pkg::gemm_cfg_t        cfg_i,
+  input  logic             go_i,
+  input  logic             running_i,
+  // jobs
+  input  logic             job_valid_i,
+  input  sq_gemm_pkg::job_t             job_i,
+  output logic             job_pop_o,
+  output logic             rel_w_o,
+  output logic [sq_gemm_pkg::WSlotW-1:0] rel_w_slot_o,
+  output logic             rel_a_o,
+  output logic             rel_a_slot_o,
+  // buffer reads (data arrives the next cycle and is held)
+  output logic             a_re_o,
+  output logic             a_slot_o,
+  output logic [$clog2(sq_gemm_pkg::RowWords)-1:0] a_word_o,
+  input  logic [BeatW*R-1:0] a_data_i,
+  output logic             w_re_o,
+  output logic [sq_gemm_pkg::WSlotW-1:0] w_slot_o,
+  output logic [$clog2(sq_gemm_pkg::RowWords)-1:0] w_word_o,
+  input  logic [BeatW*C-1:0] w_data_i,
+  output logic             m_re_o,
+  output logic [$clog2(sq_gemm_pkg::MetaWords)-1:0] m_word_o,
+  input  logic [BeatW*C-1:0] m_data_i,
+  input  logic [BeatW*NW-1:0]   bias_i,   // per W slot
+  input  logic [2*BeatW*NW-1:0] quant_i,
+  // array
+  output logic [32*R-1:0]  a_o,
+  output logic [WB*C-1:0]  w_o,
+  output sq_gemm_pkg::tile_t            tile_o,
+  output logic [sq_gemm_pkg::BeatW-1:0] bias_o,
+  output logic [2*sq_gemm_pkg::BeatW-1:0] quant_o,
+  // output FIFO credits: one per row popped by the writer
+  input  logic             row_pop_i,
+  output logic             final_issued_o,
+  output logic [31:0]      rows_issued_o,
+  output logic             stall_o
+);
+  localparam int unsigned CredW = $clog2(2 * R) + 1;
+  localparam int unsigned StepW = sq_gemm_pkg::KchLog2;  // at most KchElems/2 steps
+
+  logic w4, sp;
+  assign w4 = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmW4) != 32'd0);
+  assign sp = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmSp24) != 32'd0);
+
+  logic            active_q, active_d, final_q, final_d;
+  sq_gemm_pkg::job_t            job_q, job_d;
+  logic [StepW-1:0] s_q, s_d;
+  logic [CredW-1:0] cred_q, cred_d;
+  logic [5:0]      since_q, since_d;
+  logic [31:0]     rows_q, rows_d;
+  sq_gemm_pkg::tile_t           tile_q, tile_d;
+  logic [sq_gemm_pkg::BeatW-1:0] bias_q, bias_d;
+  logic [2*sq_gemm_pkg::BeatW-1:0] quant_q, quant_d;
+
+  // stage 2: the step whose buffer words are being read
+  logic            s2_valid_q, s2_first_q, s2_last_q;
+  logic [11:0]     s2_kb_q;     // local k of the step's first element
+  logic [sq_gemm_pkg::KchW-1:0] s2_klen_q;
+  logic [R-1:0]    s2_rows_q;   // rows inside M
+  logic [5:0]      s2_apos_q, s2_wpos_q, s2_mpos_q;
+  logic            s2_mhi_q;
+  logic            s2_valid_d, s2_first_d, s2_last_d, s2_mhi_d;
+  logic [11:0]     s2_kb_d;
+  logic [sq_gemm_pkg::KchW-1:0] s2_klen_d;
+  logic [R-1:0]    s2_rows_d;
+  logic [5:0]      s2_apos_d, s2_wpos_d, s2_mpos_d;
+
+  logic [31:0] a_q [R];
+  logic [31:0] a_d [R];
+  sq_gemm_pkg::wbus_t       w_q [C];
+  sq_gemm_pkg::wbus_t       w_d [C];
+
+  // ---- issue ----------------------------------------------------------------
+  logic [StepW:0] steps;
+  logic [11:0] ab;
+  logic [10:0] wb;
+  logic tile_end, last_step, can_issue, blocked_credit;
+  logic [sq_gemm_pkg::DimW:0] ncols;
+  assign steps = (job_q.klen == '0) ? (StepW + 1)'(1) :
+                 sp ? (StepW + 1)'(({1'b0, job_q.klen} + 13'd3) >> 2) :
+                 (StepW + 1)'(({1'b0, job_q.klen} + 13'd1) >> 1);
+  assign last_step = {1'b0, s_q} == steps - 1'b1;
+  assign tile_end = last_step && job_q.last;
+  assign blocked_credit = tile_end && cred_q < CredW'(R);
+  assign can_issue = active_q && !blocked_credit && !(tile_end && since_q < 6'(MinPeriod));
+  assign ab = sp ? {s_q[9:0], 2'b00} : {s_q[10:0], 1'b0};
+  assign wb = w4 ? s_q : {s_q[9:0], 1'b0};
+  assign ncols = ({1'b0, cfg_i.n} - job_q.n0) > 18'(C) ? 18'(C) : ({1'b0, cfg_i.n} - job_q.n0);
+
+  assign a_re_o = can_issue && ab[5:0] == 6'd0;
+  assign a_slot_o = job_q.aslot;
+  assign a_word_o = ab[6 +: $clog2(sq_gemm_pkg::RowWords)];
+  assign w_re_o = can_issue && wb[5:0] == 6'd0;
+  assign w_slot_o = job_q.wslot;
+  assign w_word_o = wb[6 +: $clog2(sq_gemm_pkg::RowWords)];
+  assign m_re_o = can_issue && s_q[6:0] == 7'd0;
+  assign m_word_o = s_q[7 +: $clog2(sq_gemm_pkg::MetaWords)];
+
+  assign job_pop_o = job_valid_i && (!active_q || (can_issue && last_step));
+  assign rel_w_o = can_issue && last_step;
+  assign rel_w_slot_o = job_q.wslot;
+  assign rel_a_o = can_issue && last_step && job_q.rel_a;
+  assign rel_a_slot_o = job_q.aslot;
+  assign stall_o = running_i && !final_q && (!active_q || blocked_credit);
+
+  always_comb begin
+    active_d = active_q;
+    final_d = final_q;
+    job_d = job_q;
+    s_d = s_q;
+    cred_d = cred_q;
+    since_d = since_q < 6'(MinPeriod) ? since_q + 6'd1 : since_q;
+    rows_d = rows_q;
+    tile_d = tile_q;
+    bias_d = bias_q;
+    quant_d = quant_q;
+    s2_valid_d = 1'b0;
+    s2_first_d = job_q.first && s_q == '0;
+    s2_last_d = tile_end;
+    s2_kb_d = ab;
+    s2_klen_d = job_q.klen;
+    s2_apos_d = ab[5:0];
+    s2_wpos_d = wb[5:0];
+    s2_mpos_d = s_q[6:1];
+    s2_mhi_d = s_q[0];
+    for (int unsigned i = 0; i < R; i++) begin
+      s2_rows_d[i] = job_q.m0 + 18'(i) < {1'b0, cfg_i.m};
+    end
+    if (row_pop_i) begin
+      cred_d = cred_d + 1'b1;
+    end
+    if (go_i) begin
+      final_d = 1'b0;
+      cred_d = CredW'(2 * R);
+      since_d = 6'(MinPeriod);
+    end
+    if (can_issue) begin
+      s2_valid_d = 1'b1;
+      if (tile_end) begin
+        cred_d = cred_d - CredW'(R);
+        since_d = 6'd0;
+        rows_d = rows_q + 32'(R);
+        tile_d.m0 = job_q.m0;
+        tile_d.n0 = job_q.n0;
+        tile_d.ncols = ncols;
+        bias_d = bias_i[BeatW*job_q.wslot +: BeatW];
+        quant_d = quant_i[2*BeatW*job_q.wslot +: 2*BeatW];
+      end
+      if (last_step) begin
+        if (job_q.final_job) begin
+          final_d = 1'b1;
+        end
+        active_d = 1'b0;
+      end else begin
+        s_d = s_q + 1'b1;
+      end
+    end
+    if (job_pop_o) begin
+      job_d = job_i;
+      s_d = '0;
+      active_d = 1'b1;
+    end
+  end
+
+  // ---- stage 2: select bytes, mask, convert --------------------------------
+  for (genvar i = 0; i < R; i++) begin : g_arow
+    logic [7:0] b [4];
+    for (genvar e = 0; e < 4; e++) begin : g_byte
+      logic [5:0] pos;
+      logic live;
+      assign pos = s2_apos_q + 6'(e);
+      assign live = s2_rows_q[i] && ({1'b0, s2_kb_q} + 13'(e) < {1'b0, s2_klen_q}) &&
+                    (sp || e < 2);
+      assign b[e] = live ? a_data_i[BeatW*i + 8*pos +: 8] : 8'd0;
+    end
+    assign a_d[i] = {b[3], b[2], b[1], b[0]};
+  end
+
+  for (genvar j = 0; j < C; j++) begin : g_wcol
+    logic [7:0] lo, hi, mb;
+    logic [5:0] hpos;
+    assign hpos = s2_wpos_q + 6'd1;
+    assign lo = w_data_i[BeatW*j + 8*s2_wpos_q +: 8];
+    assign hi = w_data_i[BeatW*j + 8*hpos +: 8];
+    assign mb = m_data_i[BeatW*j + 8*s2_mpos_q +: 8];
+    // fields in wbus_t order: valid, first, last, code, w1, w0
+    assign w_d[j] = {s2_valid_q, s2_first_q, s2_last_q,
+                     sp ? (s2_mhi_q ? mb[7:4] : mb[3:0]) : 4'b0100,
+                     w4 ? {{4{lo[7]}}, lo[7:4]} : hi,
+                     w4 ? {{4{lo[3]}}, lo[3:0]} : lo};
+  end
+
+  for (genvar i = 0; i < R; i++) begin : g_aout
+    assign a_o[32*i +: 32] = a_q[i];
+  end
+  for (genvar j = 0; j < C; j++) begin : g_wout
+    assign w_o[WB*j +: WB] = w_q[j];
+  end
+  assign tile_o = tile_q;
+  assign bias_o = bias_q;
+  assign quant_o = quant_q;
+  assign final_issued_o = final_q;
+  assign rows_issued_o = rows_q;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      active_q <= 1'b0;
+      final_q <= 1'b0;
+      job_q <= '0;
+      s_q <= '0;
+      cred_q <= '0;
+      since_q <= '0;
+      rows_q <= '0;
+      tile_q <= '0;
+      s2_valid_q <= 1'b0;
+      s2_first_q <= 1'b0;
+      s2_last_q <= 1'b0;
+      s2_kb_q <= '0;
+      s2_klen_q <= '0;
+      s2_rows_q <= '0;
+      s2_apos_q <= '0;
+      s2_wpos_q <= '0;
+      s2_mpos_q <= '0;
+      s2_mhi_q <= 1'b0;
+      for (int unsigned i = 0; i < R; i++) begin
+        a_q[i] <= '0;
+      end
+      for (int unsigned j = 0; j < C; j++) begin
+        w_q[j] <= '0;
+      end
+    end else begin
+      active_q <= active_d;
+      final_q <= final_d;
+      job_q <= job_d;
+      s_q <= s_d;
+      cred_q <= cred_d;
+      since_q <= since_d;
+      rows_q <= rows_d;
+      tile_q <= tile_d;
+      s2_valid_q <= s2_valid_d;
+      s2_first_q <= s2_first_d;
+      s2_last_q <= s2_last_d;
+      s2_kb_q <= s2_kb_d;
+      s2_klen_q <= s2_klen_d;
+      s2_rows_q <= s2_rows_d;
+      s2_apos_q <= s2_apos_d;
+      s2_wpos_q <= s2_wpos_d;
+      s2_mpos_q <= s2_mpos_d;
+      s2_mhi_q <= s2_mhi_d;
+      for (int unsigned i = 0; i < R; i++) begin
+        a_q[i] <= a_d[i];
+      end
+      for (int unsigned j = 0; j < C; j++) begin
+        w_q[j] <= w_d[j];
+      end
+    end
+  end
+
+  // Epilogue parameters are only read for tiles issued after they are loaded.
+  always_ff @(posedge clk_i) begin
+    bias_q <= bias_d;
+    quant_q <= quant_d;
+  end
+endmodule

@@ -1,0 +1,450 @@
+// Operand loader: walks the GEMM as jobs (M panel of R rows, N tile of C
+// columns, K chunk of KchElems), allocates double-buffer slots, issues AXI4
+// read bursts for every row of the job (split at 4 KB boundaries), and
+// writes returning beats into the row buffers and the per-slot bias/quant
+// registers. Reads return in order, so after a job's bursts a marker tag is
+// queued; when the marker reaches the head, all of that job's data has
+// arrived and the job becomes visible to the feeder. With K <= KchElems the A
+// panel is loaded once per M panel and shared by all its N tiles.
+module sq_gemm_loader
+#(
+  parameter int unsigned R = sq_spec_pkg::SqArrayRows,
+  parameter int unsigned C = sq_spec_pkg::SqArrayCols,
+  localparam int unsigned RowIdxW = $clog2((R > C) ? R : C)
+) (
+  input  logic             clk_i,
+  input  logic             rst_ni,
+  input  sq_gemm_pkg::gemm_cfg_t        cfg_i,
+  input  logic             go_i,
+  // AXI4 read address / data
+  output logic             arvalid_o,
+  input  logic             arready_i,
+  output logic [sq_gemm_pkg::AddrW-1:0] araddr_o,
+  output logic [7:0]       arlen_o,
+  input  logic             rvalid_i,
+  input  logic [sq_gemm_pkg::BeatW-1:0] rdata_i,
+  input  logic             rlast_i,
+  output logic             rready_o,
+  // beat writes into the row buffers
+  output logic             bw_valid_o,
+  output logic [2:0]            bw_kind_o,
+  output logic [sq_gemm_pkg::WSlotW-1:0] bw_slot_o,
+  output logic [RowIdxW-1:0] bw_row_o,
+  output logic [6:0]       bw_q_o,
+  output logic [5:0]       bw_off_o,
+  output logic [sq_gemm_pkg::BeatW-1:0] bw_data_o,
+  // per W slot epilogue parameters, little-endian as in device memory
+  output logic [sq_gemm_pkg::BeatW*(1 << sq_gemm_pkg::WSlotW)-1:0]   bias_o,
+  output logic [2*sq_gemm_pkg::BeatW*(1 << sq_gemm_pkg::WSlotW)-1:0] quant_o,
+  // jobs whose data has arrived
+  output logic             job_valid_o,
+  output sq_gemm_pkg::job_t             job_o,
+  input  logic             job_pop_i,
+  // slot releases from the feeder
+  input  logic             rel_w_i,
+  input  logic [sq_gemm_pkg::WSlotW-1:0] rel_w_slot_i,
+  input  logic             rel_a_i,
+  input  logic             rel_a_slot_i
+);
+  typedef enum logic [2:0] {Idle, Job, Row, Burst, Mark} state_e;
+
+  typedef struct packed {
+    logic [2:0]        kind;
+    logic [sq_gemm_pkg::WSlotW-1:0] slot;
+    logic [RowIdxW-1:0] row;
+    logic [6:0]   q;
+    logic [5:0]   off;
+  } tag_t;
+
+  state_e state_q, state_d;
+  logic [sq_gemm_pkg::DimW:0] m0_q, m0_d, n0_q, n0_d, k0_q, k0_d;
+  logic [(1 << sq_gemm_pkg::WSlotW)-1:0] w_busy_q, w_busy_d;
+  logic [1:0] a_busy_q, a_busy_d;
+  logic [sq_gemm_pkg::WSlotW-1:0] w_next_q, w_next_d;
+  logic a_next_q, a_next_d, a_cur_q, a_cur_d;
+  sq_gemm_pkg::job_t job_q, job_d;
+  logic [2:0] phase_q, phase_d;
+  logic [RowIdxW:0] row_q, row_d;
+  logic [57:0] beat_q, beat_d;   // beat address (byte address / 64)
+  logic [6:0] rem_q, rem_d, q_q, q_d;
+  logic [5:0] off_q, off_d;
+  logic [5:0] bq_q, bq_d;
+  logic [3:0] ready_q, ready_d;
+  // epilogue parameters of every W slot: bias one word, quant two words each
+  logic [sq_gemm_pkg::BeatW*(1 << sq_gemm_pkg::WSlotW)-1:0] bias_q, bias_d;
+  logic [2*sq_gemm_pkg::BeatW*(1 << sq_gemm_pkg::WSlotW)-1:0] quant_q, quant_d;
+
+  // ---- derived sizes --------------------------------------------------------
+  logic w4, sp;
+  logic [sq_gemm_pkg::DimW:0] wrow, mrow, ncols_full;
+  logic multi_chunk;
+  assign w4 = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmW4) != 32'd0);
+  assign sp = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmSp24) != 32'd0);
+  // bytes per weight row, per 2:4 metadata row
+  assign wrow = w4 ? (({1'b0, cfg_i.k} + 18'd1) >> 1) :
+                sp ? ((({1'b0, cfg_i.k} + 18'd3) >> 2) << 1) : {1'b0, cfg_i.k};
+  assign mrow = ((({1'b0, cfg_i.k} + 18'd3) >> 2) + 18'd1) >> 1;
+  assign multi_chunk = {1'b0, cfg_i.k} > 18'(sq_gemm_pkg::KchElems);
+  assign ncols_full = {1'b0, cfg_i.n} - n0_q;
+
+  // ---- next job -------------------------------------------------------------
+  sq_gemm_pkg::job_t nj;
+  logic [sq_gemm_pkg::DimW:0] kleft;
+  always_comb begin
+    kleft = {1'b0, cfg_i.k} - k0_q;
+    nj = '0;
+    nj.m0 = m0_q;
+    nj.n0 = n0_q;
+    nj.klen = kleft > 18'(sq_gemm_pkg::KchElems) ? sq_gemm_pkg::KchW'(sq_gemm_pkg::KchElems) : kleft[sq_gemm_pkg::KchW-1:0];
+    nj.first = k0_q == '0;
+    nj.last = kleft <= 18'(sq_gemm_pkg::KchElems);
+    nj.rel_a = multi_chunk || (n0_q + 18'(C) >= {1'b0, cfg_i.n});
+    nj.final_job = nj.last && (n0_q + 18'(C) >= {1'b0, cfg_i.n}) &&
+                   (m0_q + 18'(R) >= {1'b0, cfg_i.m});
+  end
+  logic need_a;
+  assign need_a = multi_chunk || n0_q == '0;
+
+  // ---- row address and length of (phase, row) ----------------------------------
+  logic [sq_gemm_pkg::AddrW-1:0] row_addr;
+  logic [sq_gemm_pkg::DimW:0] row_bytes;
+  logic row_ok;
+  logic [sq_gemm_pkg::DimW:0] ridx;
+  logic [35:0] prod;
+  logic [sq_gemm_pkg::DimW:0] kl, k0_half, k0_eighth;
+  always_comb begin
+    kl = (sq_gemm_pkg::DimW + 1)'(job_q.klen);
+    k0_half = k0_q >> 1;
+    k0_eighth = k0_q >> 3;
+    row_addr = '0;
+    row_bytes = '0;
+    row_ok = 1'b0;
+    ridx = '0;
+    prod = '0;
+    unique case (phase_q)
+      sq_gemm_pkg::KindA: begin
+        ridx = job_q.m0 + 18'(row_q);
+        row_ok = ridx < {1'b0, cfg_i.m};
+        prod = 36'(ridx) * 36'(cfg_i.k);
+        row_addr = cfg_i.a + 64'(prod) + 64'(k0_q);
+        row_bytes = kl;
+      end
+      sq_gemm_pkg::KindW: begin
+        ridx = job_q.n0 + 18'(row_q);
+        row_ok = ridx < {1'b0, cfg_i.n};
+        prod = 36'(ridx) * 36'(wrow);
+        row_addr = cfg_i.w + 64'(prod) + ((w4 || sp) ? 64'(k0_half) : 64'(k0_q));
+        row_bytes = w4 ? ((kl + 18'd1) >> 1) : sp ? (((kl + 18'd3) >> 2) << 1) : kl;
+      end
+      sq_gemm_pkg::KindMeta: begin
+        ridx = job_q.n0 + 18'(row_q);
+        row_ok = ridx < {1'b0, cfg_i.n};
+        prod = 36'(ridx) * 36'(mrow);
+        row_addr = cfg_i.meta + 64'(prod) + 64'(k0_eighth);
+        row_bytes = (((kl + 18'd3) >> 2) + 18'd1) >> 1;
+      end
+      sq_gemm_pkg::KindBias: begin
+        row_ok = 1'b1;
+        row_addr = cfg_i.bias + 64'({job_q.n0, 2'b00});
+        row_bytes = (ncols_full > 18'(C) ? 18'(C) : ncols_full) << 2;
+      end
+      sq_gemm_pkg::KindQuant: begin
+        row_ok = 1'b1;
+        row_addr = cfg_i.quant + 64'({job_q.n0, 3'b000});
+        row_bytes = (ncols_full > 18'(C) ? 18'(C) : ncols_full) << 3;
+      end
+      default: ;
+    endcase
+  end
+
+  // Phase order: A (when the job loads A), W, 2:4 codes, bias, quant, marker.
+  logic [2:0] phase_next;
+  logic [RowIdxW:0] phase_rows;
+  logic bias_en, out32;
+  assign bias_en = ({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmBias) != 32'd0;
+  assign out32 = ({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmOut32) != 32'd0;
+  always_comb begin
+    phase_next = sq_gemm_pkg::KindMark;
+    phase_rows = (RowIdxW + 1)'(1);
+    unique case (phase_q)
+      sq_gemm_pkg::KindA: begin
+        phase_next = sq_gemm_pkg::KindW;
+        phase_rows = (RowIdxW + 1)'(R);
+      end
+      sq_gemm_pkg::KindW: begin
+        phase_next = sp ? sq_gemm_pkg::KindMeta : bias_en ? sq_gemm_pkg::KindBias :
+                     !out32 ? sq_gemm_pkg::KindQuant : sq_gemm_pkg::KindMark;
+        phase_rows = (RowIdxW + 1)'(C);
+      end
+      sq_gemm_pkg::KindMeta: begin
+        phase_next = bias_en ? sq_gemm_pkg::KindBias :
+                     !out32 ? sq_gemm_pkg::KindQuant : sq_gemm_pkg::KindMark;
+        phase_rows = (RowIdxW + 1)'(C);
+      end
+      sq_gemm_pkg::KindBias: begin
+        phase_next = !out32 ? sq_gemm_pkg::KindQuant : sq_gemm_pkg::KindMark;
+      end
+      default: ;
+    endcase
+  end
+
+  // ---- tag FIFO -----------------------------------------------------------
+  tag_t tag_in, tag_head;
+  logic tag_push, tag_pop, tag_empty, tag_full;
+  logic [5:0] tag_cnt;
+  sq_fifo #(.Width($bits(tag_in)), .DepthLog2(5)) u_tags (
+    .clk_i, .rst_ni,
+    .push_i(tag_push), .wdata_i(tag_in),
+    .pop_i(tag_pop), .rdata_o(tag_head),
+    .empty_o(tag_empty), .full_o(tag_full), .count_o(tag_cnt)
+  );
+
+  // ---- job FIFO -----------------------------------------------------------
+  logic jf_push, jf_empty, jf_full;
+  logic [2:0] jf_cnt;
+  sq_gemm_pkg::job_t jf_head;
+  sq_fifo #(.Width($bits(jf_head)), .DepthLog2(2)) u_jobs (
+    .clk_i, .rst_ni,
+    .push_i(jf_push), .wdata_i(job_d),
+    .pop_i(job_pop_i), .rdata_o(jf_head),
+    .empty_o(jf_empty), .full_o(jf_full), .count_o(jf_cnt)
+  );
+  assign job_valid_o = ready_q != 4'd0;
+  assign job_o = jf_head;
+
+  // ---- issue side ---------------------------------------------------------
+  logic [6:0] to_4k, blen;
+  assign to_4k = 7'd64 - {1'b0, beat_q[5:0]};
+  assign blen = rem_q < to_4k ? rem_q : to_4k;
+  assign arvalid_o = state_q == Burst && !tag_full;
+  assign araddr_o = {beat_q, 6'd0};
+  assign arlen_o = {1'b0, blen} - 8'd1;
+
+  always_comb begin
+    state_d = state_q;
+    m0_d = m0_q;
+    n0_d = n0_q;
+    k0_d = k0_q;
+    w_busy_d = w_busy_q;
+    a_busy_d = a_busy_q;
+    w_next_d = w_next_q;
+    a_next_d = a_next_q;
+    a_cur_d = a_cur_q;
+    job_d = job_q;
+    phase_d = phase_q;
+    row_d = row_q;
+    beat_d = beat_q;
+    rem_d = rem_q;
+    q_d = q_q;
+    off_d = off_q;
+    jf_push = 1'b0;
+    tag_push = 1'b0;
+    tag_in = '0;
+    tag_in.kind = phase_q;
+    tag_in.slot = phase_q == sq_gemm_pkg::KindA ? {{(sq_gemm_pkg::WSlotW - 1){1'b0}}, job_q.aslot} : job_q.wslot;
+    tag_in.row = row_q[RowIdxW-1:0];
+    tag_in.q = q_q;
+    tag_in.off = off_q;
+
+    if (rel_w_i) begin
+      w_busy_d[rel_w_slot_i] = 1'b0;
+    end
+    if (rel_a_i) begin
+      a_busy_d[rel_a_slot_i] = 1'b0;
+    end
+
+    unique case (state_q)
+      Idle: begin
+        if (go_i) begin
+          m0_d = '0;
+          n0_d = '0;
+          k0_d = '0;
+          state_d = Job;
+        end
+      end
+      Job: begin
+        if (!w_busy_q[w_next_q] && !(need_a && a_busy_q[a_next_q]) && !jf_full) begin
+          job_d = nj;
+          job_d.wslot = w_next_q;
+          w_busy_d[w_next_q] = 1'b1;
+          w_next_d = w_next_q + 1'b1;
+          if (need_a) begin
+            job_d.aslot = a_next_q;
+            a_busy_d[a_next_q] = 1'b1;
+            a_cur_d = a_next_q;
+            a_next_d = !a_next_q;
+          end else begin
+            job_d.aslot = a_cur_q;
+          end
+          jf_push = 1'b1;
+          phase_d = need_a ? sq_gemm_pkg::KindA : sq_gemm_pkg::KindW;
+          row_d = '0;
+          state_d = Row;
+        end
+      end
+      Row: begin
+        if (row_ok && row_bytes != '0) begin
+          beat_d = row_addr[63:6];
+          off_d = row_addr[5:0];
+          rem_d = 7'((({12'd0, row_addr[5:0]} + row_bytes - 18'd1) >> 6) + 18'd1);
+          q_d = 7'd0;
+          state_d = Burst;
+        end else if (row_q + 1'b1 == phase_rows) begin
+          row_d = '0;
+          phase_d = phase_next;
+          state_d = phase_d == sq_gemm_pkg::KindMark ? Mark : Row;
+        end else begin
+          row_d = row_q + 1'b1;
+        end
+      end
+      Burst: begin
+        if (arvalid_o && arready_i) begin
+          tag_push = 1'b1;
+          beat_d = beat_q + 58'(blen);
+          q_d = q_q + blen;
+          rem_d = rem_q - blen;
+          if (rem_q == blen) begin
+            if (row_q + 1'b1 == phase_rows) begin
+              row_d = '0;
+              phase_d = phase_next;
+              state_d = phase_d == sq_gemm_pkg::KindMark ? Mark : Row;
+            end else begin
+              row_d = row_q + 1'b1;
+              state_d = Row;
+            end
+          end
+        end
+      end
+      Mark: begin
+        tag_in.kind = sq_gemm_pkg::KindMark;
+        if (!tag_full) begin
+          tag_push = 1'b1;
+          if (job_q.final_job) begin
+            state_d = Idle;
+          end else begin
+            state_d = Job;
+            if (!job_q.last) begin
+              k0_d = k0_q + 18'(sq_gemm_pkg::KchElems);
+            end else begin
+              k0_d = '0;
+              if (n0_q + 18'(C) >= {1'b0, cfg_i.n}) begin
+                n0_d = '0;
+                m0_d = m0_q + 18'(R);
+              end else begin
+                n0_d = n0_q + 18'(C);
+              end
+            end
+          end
+        end
+      end
+      default: state_d = Idle;
+    endcase
+  end
+
+  // ---- return side: beats into buffers, markers into ready jobs -------------
+  logic is_mark, beat_in;
+  assign is_mark = !tag_empty && tag_head.kind == sq_gemm_pkg::KindMark;
+  assign rready_o = !tag_empty && !is_mark;
+  assign beat_in = rready_o && rvalid_i;
+  assign tag_pop = is_mark || (beat_in && rlast_i);
+  assign bw_valid_o = beat_in;
+  assign bw_kind_o = tag_head.kind;
+  assign bw_slot_o = tag_head.slot;
+  assign bw_row_o = tag_head.row;
+  assign bw_q_o = tag_head.q + {1'b0, bq_q};
+  assign bw_off_o = tag_head.off;
+  // the beat rotated right by off bytes: byte u is beat byte (u + off) mod 64
+  logic [2*sq_gemm_pkg::BeatW-1:0] rot;
+  assign rot = {rdata_i, rdata_i} >> {tag_head.off, 3'b000};
+  assign bw_data_o = rot[sq_gemm_pkg::BeatW-1:0];
+
+  // A beat covers the lower part of parameter word q (bytes in lo_mask) and
+  // the upper part of word q-1 (the rest), as in sq_gemm_rowbuf.
+  logic [63:0] lo_mask, mw0, mw1;
+  logic [sq_gemm_pkg::BeatW-1:0] bm0, bm1;
+  assign lo_mask = tag_head.off == 6'd0 ? {64{1'b1}} :
+                   ((64'd1 << (7'd64 - {1'b0, tag_head.off})) - 64'd1);
+  // byte masks of parameter words 0 and 1 written by this beat
+  assign mw0 = bw_q_o == 7'd0 ? lo_mask : bw_q_o == 7'd1 ? ~lo_mask : 64'd0;
+  assign mw1 = bw_q_o == 7'd1 ? lo_mask : bw_q_o == 7'd2 ? ~lo_mask : 64'd0;
+  for (genvar b = 0; b < 64; b++) begin : g_bm
+    assign bm0[8*b +: 8] = {8{mw0[b]}};
+    assign bm1[8*b +: 8] = {8{mw1[b]}};
+  end
+
+  always_comb begin
+    bq_d = bq_q;
+    ready_d = ready_q;
+    bias_d = bias_q;
+    quant_d = quant_q;
+    if (beat_in) begin
+      bq_d = rlast_i ? 6'd0 : bq_q + 6'd1;
+      if (tag_head.kind == sq_gemm_pkg::KindBias) begin
+        bias_d[sq_gemm_pkg::BeatW*tag_head.slot +: sq_gemm_pkg::BeatW] =
+            (bias_q[sq_gemm_pkg::BeatW*tag_head.slot +: sq_gemm_pkg::BeatW] & ~bm0) |
+            (bw_data_o & bm0);
+      end
+      if (tag_head.kind == sq_gemm_pkg::KindQuant) begin
+        quant_d[2*sq_gemm_pkg::BeatW*tag_head.slot +: 2*sq_gemm_pkg::BeatW] =
+            (quant_q[2*sq_gemm_pkg::BeatW*tag_head.slot +: 2*sq_gemm_pkg::BeatW] &
+             ~{bm1, bm0}) | ({bw_data_o, bw_data_o} & {bm1, bm0});
+      end
+    end
+    if (is_mark && !(job_pop_i && ready_q != 4'd0)) begin
+      ready_d = ready_q + 4'd1;
+    end else if (!is_mark && job_pop_i && ready_q != 4'd0) begin
+      ready_d = ready_q - 4'd1;
+    end
+  end
+
+  assign bias_o = bias_q;
+  assign quant_o = quant_q;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      state_q <= Idle;
+      m0_q <= '0;
+      n0_q <= '0;
+      k0_q <= '0;
+      w_busy_q <= '0;
+      a_busy_q <= '0;
+      w_next_q <= '0;
+      a_next_q <= 1'b0;
+      a_cur_q <= 1'b0;
+      job_q <= '0;
+      phase_q <= sq_gemm_pkg::KindA;
+      row_q <= '0;
+      beat_q <= '0;
+      rem_q <= '0;
+      q_q <= '0;
+      off_q <= '0;
+      bq_q <= '0;
+      ready_q <= '0;
+    end else begin
+      state_q <= state_d;
+      m0_q <= m0_d;
+      n0_q <= n0_d;
+      k0_q <= k0_d;
+      w_busy_q <= w_busy_d;
+      a_busy_q <= a_busy_d;
+      w_next_q <= w_next_d;
+      a_next_q <= a_next_d;
+      a_cur_q <= a_cur_d;
+      job_q <= job_d;
+      phase_q <= phase_d;
+      row_q <= row_d;
+      beat_q <= beat_d;
+      rem_q <= rem_d;
+      q_q <= q_d;
+      off_q <= off_d;
+      bq_q <= bq_d;
+      ready_q <= ready_d;
+    end
+  end
+
+  // Parameter registers need no reset: a job only reads the slot it loaded.
+  always_ff @(posedge clk_i) begin
+    bias_q <= bias_d;
+    quant_q <= quant_d;
+  end
+endmodule

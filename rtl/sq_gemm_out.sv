@@ -1,0 +1,227 @@
+// Output path: one epilogue lane per column, a deskew that lines the columns
+// of each result row up again, a FIFO of 2R rows (the feeder only starts a
+// tile when R rows of it are free) and the AXI4 write master. A row of C
+// results is C bytes (int8) or 4C bytes (OUT32) at an arbitrary byte address,
+// so it goes out as one burst of the beats it touches, with byte strobes.
+module sq_gemm_out
+#(
+  parameter int unsigned R = sq_spec_pkg::SqArrayRows,
+  parameter int unsigned C = sq_spec_pkg::SqArrayCols,
+  localparam int unsigned RW = (R > 1) ? $clog2(R) : 1
+) (
+  input  logic          clk_i,
+  input  logic          rst_ni,
+  input  sq_gemm_pkg::gemm_cfg_t     cfg_i,
+  // from the array
+  input  logic [C-1:0]    lane_valid_i,
+  input  logic [RW*C-1:0] lane_row_i,
+  input  logic [32*C-1:0] lane_acc_i,
+  input  sq_gemm_pkg::tile_t last_tile_i,
+  input  logic [sq_gemm_pkg::BeatW-1:0]   bias_i,
+  input  logic [2*sq_gemm_pkg::BeatW-1:0] quant_i,
+  // AXI4 write channels
+  output logic             awvalid_o,
+  input  logic             awready_i,
+  output logic [sq_gemm_pkg::AddrW-1:0] awaddr_o,
+  output logic [7:0]       awlen_o,
+  output logic             wvalid_o,
+  input  logic             wready_i,
+  output logic [sq_gemm_pkg::BeatW-1:0] wdata_o,
+  output logic [sq_gemm_pkg::BeatBytes-1:0] wstrb_o,
+  output logic             wlast_o,
+  input  logic             bvalid_i,
+  output logic             bready_o,
+  // status
+  output logic             row_pop_o,
+  output logic [31:0]      rows_popped_o,
+  output logic             idle_o
+);
+  localparam int unsigned PayW = 32 * C;             // widest row (OUT32)
+  localparam int unsigned ShW = PayW + sq_gemm_pkg::BeatW;        // row shifted to its byte offset
+  localparam int unsigned Lat = 3;                   // sq_gemm_epi stages
+
+  logic out32;
+  assign out32 = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmOut32) != 32'd0);
+
+  // ---- epilogue lanes and deskew ---------------------------------------------
+  logic [31:0] val [C];
+  logic        lv [C];
+  logic [31:0] row_val [C];
+  for (genvar j = 0; j < C; j++) begin : g_lane
+    sq_gemm_epi u_epi (
+      .clk_i, .rst_ni,
+      .bias_en_i((({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmBias) != 32'd0)),
+      .out32_i(out32),
+      .relu_i((({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmRelu) != 32'd0)),
+      .valid_i(lane_valid_i[j]),
+      .row0_i(lane_valid_i[j] && lane_row_i[RW*j +: RW] == '0),
+      .acc_i(lane_acc_i[32*j +: 32]),
+      .bias_i(bias_i[32*j +: 32]),
+      .mult_i(quant_i[64*j +: 32]),
+      .shift_i(quant_i[64*j + 32 +: 32]),
+      .valid_o(lv[j]),
+      .val_o(val[j])
+    );
+    if (j == C - 1) begin : g_last
+      assign row_val[j] = val[j];
+    end else begin : g_delay
+      logic [31:0] sr_q [C-1-j];
+      always_ff @(posedge clk_i) begin
+        sr_q[0] <= val[j];
+        for (int unsigned d = 1; d < C - 1 - j; d++) begin
+          sr_q[d] <= sr_q[d-1];
+        end
+      end
+      assign row_val[j] = sr_q[C-2-j];
+    end
+  end
+
+  // Row identity follows the last column through the epilogue latency.
+  logic [RW-1:0]      rid_row_q [Lat];
+  sq_gemm_pkg::tile_t rid_tile_q [Lat];
+  sq_gemm_pkg::tile_t rid_tile;
+  always_ff @(posedge clk_i) begin
+    rid_row_q[0] <= lane_row_i[RW*(C-1) +: RW];
+    rid_tile_q[0] <= last_tile_i;
+    for (int unsigned d = 1; d < Lat; d++) begin
+      rid_row_q[d] <= rid_row_q[d-1];
+      rid_tile_q[d] <= rid_tile_q[d-1];
+    end
+  end
+  assign rid_tile = rid_tile_q[Lat-1];
+
+  // ---- row FIFO -----------------------------------------------------------------
+  typedef struct packed {
+    logic [sq_gemm_pkg::DimW:0] m;
+    logic [sq_gemm_pkg::DimW:0] n0;
+    logic [sq_gemm_pkg::DimW:0] ncols;
+    logic [PayW-1:0] data;
+  } orow_t;
+
+  orow_t in_row, head;
+  logic  f_empty, f_full, f_pop;
+  logic [$clog2(2 * R):0] f_cnt;
+  always_comb begin
+    in_row.m = rid_tile.m0 + 18'(rid_row_q[Lat-1]);
+    in_row.n0 = rid_tile.n0;
+    in_row.ncols = rid_tile.ncols;
+    for (int unsigned j = 0; j < C; j++) begin
+      in_row.data[32*j +: 32] = row_val[j];
+    end
+  end
+  sq_fifo #(.Width($bits(in_row)), .DepthLog2($clog2(2 * R))) u_rows (
+    .clk_i, .rst_ni,
+    .push_i(lv[C-1]), .wdata_i(in_row),
+    .pop_i(f_pop), .rdata_o(head),
+    .empty_o(f_empty), .full_o(f_full), .count_o(f_cnt)
+  );
+
+  // ---- AXI4 write master ----------------------------------------------------------
+  logic              cur_q, cur_d, skip_q, skip_d, aw_done_q, aw_done_d;
+  logic [sq_gemm_pkg::AddrW-1:0]  addr_q, addr_d;
+  logic [7:0]        nbeats_q, nbeats_d, beat_q, beat_d;
+  logic [ShW-1:0]    data_q, data_d;
+  logic [ShW/8-1:0]  strb_q, strb_d;
+  logic [9:0]        outstanding_q, outstanding_d;
+  logic [31:0]       popped_q, popped_d;
+
+  logic [PayW-1:0]   pay;
+  logic [PayW/8-1:0] pmask;
+  logic [sq_gemm_pkg::DimW:0]     nbytes;
+  logic [sq_gemm_pkg::AddrW-1:0]  haddr;
+  logic [35:0]       prod;
+  logic              finish, aw_fire, w_fire;
+
+  always_comb begin
+    pay = '0;
+    for (int unsigned j = 0; j < C; j++) begin
+      if (out32) begin
+        pay[32*j +: 32] = head.data[32*j +: 32];
+      end else begin
+        pay[8*j +: 8] = head.data[32*j +: 8];
+      end
+    end
+    nbytes = out32 ? (head.ncols << 2) : head.ncols;
+    pmask = '0;
+    for (int unsigned b = 0; b < PayW / 8; b++) begin
+      pmask[b] = 18'(b) < nbytes;
+    end
+    prod = 36'(head.m) * 36'(cfg_i.n) + 36'(head.n0);
+    haddr = cfg_i.c + (out32 ? {26'd0, prod, 2'b00} : {28'd0, prod});
+  end
+
+  assign aw_fire = awvalid_o && awready_i;
+  assign w_fire = wvalid_o && wready_i;
+  assign awvalid_o = cur_q && !skip_q && !aw_done_q;
+  assign awaddr_o = {addr_q[63:6], 6'd0};
+  assign awlen_o = nbeats_q - 8'd1;
+  assign wvalid_o = cur_q && !skip_q && beat_q != nbeats_q;
+  assign wdata_o = data_q[sq_gemm_pkg::BeatW-1:0];
+  assign wstrb_o = strb_q[sq_gemm_pkg::BeatBytes-1:0];
+  assign wlast_o = beat_q + 8'd1 == nbeats_q;
+  assign bready_o = 1'b1;
+  assign finish = cur_q && (skip_q || ((aw_done_q || aw_fire) &&
+                  (beat_q == nbeats_q || (w_fire && wlast_o))));
+  assign f_pop = !f_empty && (!cur_q || finish);
+  assign row_pop_o = f_pop;
+  assign rows_popped_o = popped_q;
+  assign idle_o = !cur_q && f_empty && outstanding_q == '0;
+
+  always_comb begin
+    cur_d = cur_q;
+    skip_d = skip_q;
+    aw_done_d = aw_done_q || aw_fire;
+    addr_d = addr_q;
+    nbeats_d = nbeats_q;
+    beat_d = beat_q;
+    data_d = data_q;
+    strb_d = strb_q;
+    popped_d = popped_q;
+    outstanding_d = outstanding_q + (aw_fire ? 10'd1 : 10'd0) - (bvalid_i ? 10'd1 : 10'd0);
+    if (w_fire) begin
+      beat_d = beat_q + 8'd1;
+      data_d = data_q >> sq_gemm_pkg::BeatW;
+      strb_d = strb_q >> sq_gemm_pkg::BeatBytes;
+    end
+    if (finish) begin
+      cur_d = 1'b0;
+    end
+    if (f_pop) begin
+      popped_d = popped_q + 32'd1;
+      cur_d = 1'b1;
+      skip_d = head.m >= {1'b0, cfg_i.m};
+      aw_done_d = 1'b0;
+      addr_d = haddr;
+      nbeats_d = 8'((({12'd0, haddr[5:0]} + nbytes - 18'd1) >> 6) + 18'd1);
+      beat_d = 8'd0;
+      data_d = ShW'(pay) << {haddr[5:0], 3'b000};
+      strb_d = (ShW / 8)'(pmask) << haddr[5:0];
+    end
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      cur_q <= 1'b0;
+      skip_q <= 1'b0;
+      aw_done_q <= 1'b0;
+      addr_q <= '0;
+      nbeats_q <= '0;
+      beat_q <= '0;
+      data_q <= '0;
+      strb_q <= '0;
+      outstanding_q <= '0;
+      popped_q <= '0;
+    end else begin
+      cur_q <= cur_d;
+      skip_q <= skip_d;
+      aw_done_q <= aw_done_d;
+      addr_q <= addr_d;
+      nbeats_q <= nbeats_d;
+      beat_q <= beat_d;
+      data_q <= data_d;
+      strb_q <= strb_d;
+      outstanding_q <= outstanding_d;
+      popped_q <= popped_d;
+    end
+  end
+endmodule

@@ -1,0 +1,78 @@
+// Shared constants and types of the GEMM unit (sq_gemm_*). The command format
+// and register map come from the generated sq_spec_pkg (include/sparq/spec.h).
+package sq_gemm_pkg;
+  // One AXI4 data beat: 64 bytes, one DDR4 channel's bytes per 300 MHz cycle.
+  localparam int unsigned BeatBytes = 64;
+  localparam int unsigned BeatW = 8 * BeatBytes;
+  localparam int unsigned AddrW = 64;
+  // Dimensions are at most SqGemmMaxDim = 65536, which needs 17 bits.
+  localparam int unsigned DimW = 17;
+  // K is consumed in chunks of KchElems elements; one chunk of R rows of A and
+  // C rows of W is held on chip (double-buffered). With K <= KchElems an A
+  // panel stays resident while every N tile streams past it.
+  localparam int unsigned KchLog2 = 11;
+  localparam int unsigned KchElems = 1 << KchLog2;
+  localparam int unsigned RowWords = KchElems / BeatBytes;          // A and W rows
+  localparam int unsigned MetaWords = KchElems / 8 / BeatBytes;     // 2:4 codes
+  localparam int unsigned KchW = KchLog2 + 1;                       // 0..KchElems
+  // A panels are double-buffered; W tiles get four slots so the loader can
+  // run two tiles ahead and absorb the extra A load at an M panel change.
+  localparam int unsigned WSlotW = 2;
+
+  // Which on-chip store a fetched burst fills.
+  // (Constants, not an enum type: yosys 0.23 cannot use package types in
+  // module-local structs.)
+  localparam logic [2:0] KindA = 3'd0;
+  localparam logic [2:0] KindW = 3'd1;
+  localparam logic [2:0] KindMeta = 3'd2;
+  localparam logic [2:0] KindBias = 3'd3;
+  localparam logic [2:0] KindQuant = 3'd4;
+  localparam logic [2:0] KindMark = 3'd5;  // no data: all bursts of a job were issued before it
+
+  // One decoded GEMM descriptor.
+  typedef struct packed {
+    logic [4:0]       flags;
+    logic [DimW-1:0]  m;
+    logic [DimW-1:0]  n;
+    logic [DimW-1:0]  k;
+    logic [AddrW-1:0] a;
+    logic [AddrW-1:0] w;
+    logic [AddrW-1:0] meta;
+    logic [AddrW-1:0] bias;
+    logic [AddrW-1:0] quant;
+    logic [AddrW-1:0] c;
+  } gemm_cfg_t;
+
+  // One unit of loader/feeder work: an R x C output tile over one K chunk.
+  typedef struct packed {
+    logic            aslot;
+    logic [WSlotW-1:0] wslot;
+    logic [DimW:0]   m0;
+    logic [DimW:0]   n0;
+    logic [KchW-1:0] klen;      // K elements in this chunk
+    logic            first;     // first chunk: accumulators start from 0
+    logic            last;      // last chunk: the tile's results are final
+    logic            rel_a;     // the A slot is free after this job
+    logic            final_job; // last job of the GEMM
+  } job_t;
+
+  // Weight bus entering a PE column: 2 weights, 2:4 position code, control.
+  // WbusW is its width (flattened port arrays need it; yosys 0.23 has no
+  // $bits of a package type).
+  localparam int unsigned WbusW = 23;
+  typedef struct packed {
+    logic       valid;
+    logic       first;
+    logic       last;
+    logic [3:0] code;   // [1:0] position of w0, [3:2] position of w1
+    logic [7:0] w1;
+    logic [7:0] w0;
+  } wbus_t;
+
+  // Output tile identity carried with drained results.
+  typedef struct packed {
+    logic [DimW:0] m0;
+    logic [DimW:0] n0;
+    logic [DimW:0] ncols;
+  } tile_t;
+endpackage

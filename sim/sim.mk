@@ -1,0 +1,75 @@
+# GEMM unit RTL (rtl/) under Verilator (sim/): the model library linked into
+# build/sparq and the tests, `make lint`, `make synth`, `make specgen`,
+# `make bench-gemm`. Included by the top Makefile.
+
+VERILATOR ?= verilator
+YOSYS     ?= yosys
+VL_DIR    := $(BUILD)/vl
+VL_INC    ?= /usr/share/verilator/include
+RTL_PKGS  := rtl/sq_spec_pkg.sv rtl/sq_gemm_pkg.sv
+# the attention unit (rtl/sq_attn_*) is its own model: rtl/attn.mk
+RTL_SRCS  := $(RTL_PKGS) $(filter-out $(RTL_PKGS) rtl/sq_attn_%.sv,$(wildcard rtl/*.sv))
+RTL_TOP   := sq_gemm_top
+
+VL_FLAGS := --cc
+# FST waveforms on request (sq_dev_config_t.fst_path); off costs little
+VL_FLAGS += --trace-fst
+# one thread: --threads 2 was slower on this 2-core machine (BRIEF.md)
+VL_FLAGS += --threads 1
+# X values cannot reach outputs (every state register is reset); fast init
+VL_FLAGS += --x-assign fast --x-initial fast
+VL_FLAGS += --top-module $(RTL_TOP) --prefix V$(RTL_TOP) --Mdir $(VL_DIR)
+# Verilator's makefile appends -Os; -O2 simulates about twice as fast
+VL_FLAGS += -MAKEFLAGS "OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2"
+
+VL_LIB    := $(VL_DIR)/V$(RTL_TOP)__ALL.a
+VL_GLUE   := $(VL_DIR)/sq_gemm_vl.o
+VL_CXXFLAGS := -std=c++17 -O2 -g -Wall -Wextra -Werror -isystem $(VL_DIR) -isystem $(VL_INC) \
+               -isystem $(VL_INC)/vltstd -Iinclude -Ihost -Isim
+
+$(VL_LIB): $(RTL_SRCS)
+	@mkdir -p $(VL_DIR)
+	$(VERILATOR) $(VL_FLAGS) $(RTL_SRCS) --build -j 2 >$(VL_DIR)/build.log 2>&1 || \
+	  { tail -30 $(VL_DIR)/build.log; exit 1; }
+# Verilator's runtime (it only builds it itself for --exe)
+VL_RT := verilated.o verilated_fst_c.o verilated_threads.o
+$(VL_DIR)/libverilated.a: $(VL_LIB)
+	$(MAKE) -C $(VL_DIR) -f V$(RTL_TOP).mk $(VL_RT) OPT_FAST=-O2 >>$(VL_DIR)/build.log 2>&1
+	cd $(VL_DIR) && rm -f libverilated.a && $(AR) rcs libverilated.a $(VL_RT)
+$(VL_GLUE): sim/sq_gemm_vl.cpp sim/sq_gemm_vl.h sim/sq_sim.h sim/sq_axi.h sim/sq_mem.h $(VL_LIB)
+	$(CXX) $(VL_CXXFLAGS) -c $< -o $@
+
+SIM_C := sim/sq_mem.c sim/sq_sim.c
+REL_EXTRA += $(SIM_C:%.c=$(BUILD)/rel/%.o) $(VL_GLUE) $(VL_LIB) $(VL_DIR)/libverilated.a
+SAN_EXTRA += $(SIM_C:%.c=$(BUILD)/san/%.o) $(VL_GLUE) $(VL_LIB) $(VL_DIR)/libverilated.a
+EXTRA_LDLIBS += -lz -pthread
+
+# The committed SV package must equal what specgen prints (tests/test_rtl_spec.c).
+$(BUILD)/specgen: sim/specgen.c include/sparq/spec.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(INCLUDES) -O1 $< -o $@
+TEST_PREREQS += $(BUILD)/specgen
+$(BUILD)/san/tests/test_rtl_spec.o: CFLAGS_SAN += -DSQ_SPECGEN_BIN='"$(abspath $(BUILD)/specgen)"' \
+  -DSQ_SPEC_PKG='"$(abspath rtl/sq_spec_pkg.sv)"'
+.PHONY: specgen synth bench-gemm
+specgen: $(BUILD)/specgen
+	$(BUILD)/specgen > rtl/sq_spec_pkg.sv
+
+lint:
+	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(RTL_SRCS) --top-module $(RTL_TOP)
+	@echo "lint: verilator -Wall clean"
+
+# yosys synth_xilinx (UltraScale+) of the default array; prints LUT/FF/DSP/BRAM.
+# ~minutes and ~2 GB for 16x16: not part of `make test`. SYNTH_R/SYNTH_C pick
+# another geometry (e.g. 8).
+SYNTH_R ?= 16
+SYNTH_C ?= 16
+synth:
+	@mkdir -p $(BUILD)/synth
+	./scripts/synth_gemm.sh $(SYNTH_R) $(SYNTH_C) $(BUILD)/synth $(RTL_SRCS)
+
+bench-gemm: $(BUILD)/bench_gemm
+	./bench/gemm.sh
+
+$(BUILD)/bench_gemm: $(BUILD)/rel/bench/gemm_bench.o $(REL_LIB_OBJS) $(REL_EXTRA)
+	$(CXX) $^ -o $@ $(LDLIBS) $(EXTRA_LDLIBS)

@@ -1,0 +1,63 @@
+/* Cycle driver for a Verilated kernel with the Vitis RTL kernel interface:
+ * ticks the clock with the device-memory model on the AXI4 master, drives the
+ * AXI4-Lite control registers, and runs a command stream with the ap_ctrl_hs
+ * handshake under a cycle bound. Kernel-agnostic: a unit only supplies an
+ * sq_kernel_t (its thin C++ wrapper, e.g. sim/sq_gemm_vl.cpp). */
+#ifndef SQ_SIM_H
+#define SQ_SIM_H
+
+#include <stdint.h>
+
+#include "sq_axi.h"
+#include "sq_mem.h"
+
+typedef struct sq_kernel {
+    void *model;
+    sq_kernel_pins_t pins;
+    /* Sets the clock pin to clk, copies the input pins into the model,
+     * evaluates it, copies the output pins back and (when tracing) dumps the
+     * waveform at time. */
+    void (*eval)(void *model, sq_kernel_pins_t *pins, int clk, uint64_t time);
+    /* Finishes the model (final blocks, trace file) and frees it. */
+    void (*destroy)(void *model);
+} sq_kernel_t;
+
+typedef struct sq_sim sq_sim_t;
+
+/* Takes ownership of k (freed with its destroy) and mem, and resets the
+ * kernel. Returns 0 or SQ_ERR_MEM; on failure both are freed. */
+int sq_sim_create(sq_kernel_t *k, sq_mem_t *mem, sq_sim_t **out);
+/* A second kernel on owner's memory (the device's units share one device
+ * memory and run one at a time): takes ownership of k, not of the memory.
+ * Destroy it before owner. Returns 0 or SQ_ERR_MEM; on failure k is freed. */
+int sq_sim_create_shared(sq_kernel_t *k, sq_sim_t *owner, sq_sim_t **out);
+/* Frees the kernel, the memory (unless shared) and the simulator; accepts
+ * NULL. */
+void sq_sim_destroy(sq_sim_t *s);
+
+sq_mem_t *sq_sim_mem(sq_sim_t *s);
+/* Cycles simulated since creation. */
+uint64_t sq_sim_cycles(const sq_sim_t *s);
+
+/* One clock cycle: memory drives, kernel settles, handshakes commit, edge. */
+void sq_sim_tick(sq_sim_t *s);
+
+/* AXI4-Lite accesses; fail with SQ_ERR_DEV if the slave does not answer
+ * within a few cycles. */
+int sq_sim_reg_write(sq_sim_t *s, uint32_t off, uint32_t value);
+int sq_sim_reg_read(sq_sim_t *s, uint32_t off, uint32_t *value);
+
+typedef struct {
+    uint64_t cycles;       /* kernel's cycle counter: ap_start to ap_done */
+    uint64_t stall_cycles; /* kernel's memory-stall counter */
+    uint64_t sim_cycles;   /* cycles simulated, including register traffic */
+} sq_sim_run_t;
+
+/* Writes the command registers, starts the kernel, waits for ap_done
+ * (through the interrupt pin) at most max_cycles, and reads the counters.
+ * A timeout or a memory-model error is SQ_ERR_DEV with a one-line message;
+ * after a timeout the kernel must be recreated. */
+int sq_sim_run(sq_sim_t *s, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
+               sq_sim_run_t *out);
+
+#endif

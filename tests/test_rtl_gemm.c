@@ -1,0 +1,447 @@
+/* The rtl level (rtl/ under Verilator, sim/ harness) against the golden
+ * reference, bit for bit: random shapes in every mode (int8, int4, 2:4;
+ * requant or int32 out; ReLU; bias), size-1 and non-multiple-of-array dims,
+ * operands at -128/127 and extreme bias/quant values; command streams with
+ * chained GEMMs; K beyond the on-chip chunk; bad descriptors and hang bounds;
+ * the 2:4 cycle saving. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/device.h"
+#include "sparq/numerics.h"
+#include "sparq/spec.h"
+#include "testutil.h"
+#include "util/err.h"
+
+extern const sq_level_ops_t sq_level_rtl;
+
+#define MEM_BYTES (64u << 20)
+
+typedef struct {
+    void *st;
+    uint64_t next; /* bump allocator */
+    uint64_t rng;
+} tdev_t;
+
+static void tdev_open(tdev_t *d, const char *fst)
+{
+    sq_dev_config_t cfg = {.level = "rtl", .mem_bytes = MEM_BYTES, .mem_gbps = 19.2,
+                           .mem_latency_ns = 100, .clock_mhz = 300, .fst_path = fst};
+    int rc = sq_level_rtl.open(&cfg, NULL, &d->st);
+    ck_assert_msg(rc == 0, "open: %s", sq_err_msg());
+    d->next = 0;
+}
+
+/* Places n bytes at a random byte offset (operands need no alignment). */
+static uint64_t tdev_put(tdev_t *d, const void *src, size_t n)
+{
+    uint64_t addr = d->next + sq_test_rand(&d->rng) % 64;
+    d->next = (addr + n + 63) & ~(uint64_t)63;
+    ck_assert_uint_le(d->next, MEM_BYTES);
+    if (src)
+        ck_assert_int_eq(sq_level_rtl.write(d->st, addr, src, n), 0);
+    return addr;
+}
+
+static uint64_t tdev_align(tdev_t *d, size_t n)
+{
+    uint64_t addr = d->next;
+    d->next = (addr + n + 63) & ~(uint64_t)63;
+    return addr;
+}
+
+typedef struct {
+    sq_gemm_t g;
+    size_t wbytes, mbytes;
+    int8_t *a;
+    uint8_t *w, *meta;
+    int32_t *bias;
+    sq_quant_t *quant;
+    void *c_ref, *c_rtl;
+    uint64_t da, dw, dmeta, dbias, dquant, dc;
+    int a_from; /* index of an earlier case whose C is this case's A, or -1 */
+} gcase_t;
+
+static int8_t rand_i8(uint64_t *r)
+{
+    uint64_t x = sq_test_rand(r);
+    switch (x % 8) {
+    case 0: return -128;
+    case 1: return 127;
+    default: return (int8_t)(x >> 16);
+    }
+}
+
+static int8_t rand_i4(uint64_t *r)
+{
+    uint64_t x = sq_test_rand(r);
+    switch (x % 6) {
+    case 0: return -8;
+    case 1: return 7;
+    default: return (int8_t)((int)((x >> 16) % 16) - 8);
+    }
+}
+
+static void case_gen(gcase_t *c, uint64_t *r, size_t m, size_t n, size_t k, uint32_t flags)
+{
+    memset(c, 0, sizeof *c);
+    c->a_from = -1;
+    c->g.m = m;
+    c->g.n = n;
+    c->g.k = k;
+    c->g.flags = flags;
+    c->wbytes = sq_w_row_bytes(flags, k);
+    c->mbytes = sq_meta_row_bytes(k);
+    c->a = malloc(m * k);
+    for (size_t i = 0; i < m * k; i++)
+        c->a[i] = rand_i8(r);
+    c->w = calloc(n, c->wbytes);
+    int8_t *dense = malloc(k);
+    if (flags & SQ_GEMM_SP24)
+        c->meta = calloc(n, c->mbytes);
+    for (size_t j = 0; j < n; j++) {
+        for (size_t t = 0; t < k; t++)
+            dense[t] = (flags & SQ_GEMM_W4) ? rand_i4(r) : rand_i8(r);
+        if (flags & SQ_GEMM_W4)
+            sq_i4_pack_row(dense, k, c->w + j * c->wbytes);
+        else if (flags & SQ_GEMM_SP24)
+            sq_sp24_encode_row(dense, k, (int8_t *)c->w + j * c->wbytes, c->meta + j * c->mbytes);
+        else
+            memcpy(c->w + j * c->wbytes, dense, k);
+    }
+    free(dense);
+    c->bias = malloc(n * sizeof *c->bias);
+    c->quant = malloc(n * sizeof *c->quant);
+    for (size_t j = 0; j < n; j++) {
+        uint64_t x = sq_test_rand(r);
+        c->bias[j] = x % 8 == 0 ? INT32_MAX : x % 8 == 1 ? INT32_MIN
+                                               : (int32_t)((int64_t)(x >> 20) % 2000001 - 1000000);
+        x = sq_test_rand(r);
+        c->quant[j].mult = x % 10 == 0 ? 1 : x % 10 == 1 ? INT32_MAX
+                                          : SQ_MULT_MIN + (int32_t)((x >> 8) % (1u << 30));
+        x = sq_test_rand(r);
+        c->quant[j].shift = x % 10 == 0 ? 0 : x % 10 == 1 ? SQ_SHIFT_MAX
+                                           : 24 + (uint32_t)((x >> 8) % 18);
+    }
+    size_t esz = (flags & SQ_GEMM_OUT32) ? 4 : 1;
+    c->c_ref = malloc(m * n * esz);
+    c->c_rtl = malloc(m * n * esz);
+}
+
+static void case_free(gcase_t *c)
+{
+    free(c->a);
+    free(c->w);
+    free(c->meta);
+    free(c->bias);
+    free(c->quant);
+    free(c->c_ref);
+    free(c->c_rtl);
+}
+
+static void case_place(tdev_t *d, gcase_t *c, const gcase_t *all)
+{
+    size_t m = c->g.m, n = c->g.n, k = c->g.k;
+    c->da = c->a_from >= 0 ? all[c->a_from].dc : tdev_put(d, c->a, m * k);
+    c->dw = tdev_put(d, c->w, n * c->wbytes);
+    c->dmeta = c->meta ? tdev_put(d, c->meta, n * c->mbytes) : 0;
+    c->dbias = (c->g.flags & SQ_GEMM_BIAS) ? tdev_put(d, c->bias, n * 4) : 0;
+    c->dquant = (c->g.flags & SQ_GEMM_OUT32) ? 0 : tdev_put(d, c->quant, n * sizeof(sq_quant_t));
+    size_t esz = (c->g.flags & SQ_GEMM_OUT32) ? 4 : 1;
+    c->dc = tdev_put(d, NULL, m * n * esz);
+    /* results must overwrite, not merge with, whatever was there */
+    uint8_t *junk = malloc(m * n * esz);
+    memset(junk, 0x5A, m * n * esz);
+    ck_assert_int_eq(sq_level_rtl.write(d->st, c->dc, junk, m * n * esz), 0);
+    free(junk);
+}
+
+static void desc_fill(uint32_t *w, const gcase_t *c)
+{
+    memset(w, 0, SQ_DESC_BYTES);
+    w[SQ_GEMM_W_OPCODE] = SQ_OP_GEMM;
+    w[SQ_GEMM_W_FLAGS] = c->g.flags;
+    w[SQ_GEMM_W_M] = (uint32_t)c->g.m;
+    w[SQ_GEMM_W_N] = (uint32_t)c->g.n;
+    w[SQ_GEMM_W_K] = (uint32_t)c->g.k;
+    const struct {
+        unsigned lo;
+        uint64_t v;
+    } addrs[] = {{SQ_GEMM_W_A_LO, c->da},       {SQ_GEMM_W_W_LO, c->dw},
+                 {SQ_GEMM_W_META_LO, c->dmeta}, {SQ_GEMM_W_BIAS_LO, c->dbias},
+                 {SQ_GEMM_W_QUANT_LO, c->dquant}, {SQ_GEMM_W_C_LO, c->dc}};
+    for (size_t i = 0; i < sizeof addrs / sizeof addrs[0]; i++) {
+        w[addrs[i].lo] = (uint32_t)addrs[i].v;
+        w[addrs[i].lo + 1] = (uint32_t)(addrs[i].v >> 32);
+    }
+}
+
+/* Runs cases[0..n) as one command stream and checks every output buffer. */
+static void run_and_check(tdev_t *d, gcase_t *cases, size_t n, sq_dev_stats_t *st)
+{
+    d->next = 0;
+    uint64_t cmd = tdev_align(d, n * SQ_DESC_BYTES);
+    uint32_t *descs = malloc(n * SQ_DESC_BYTES);
+    for (size_t i = 0; i < n; i++) {
+        case_place(d, &cases[i], cases);
+        desc_fill(descs + i * SQ_DESC_WORDS, &cases[i]);
+    }
+    ck_assert_int_eq(sq_level_rtl.write(d->st, cmd, descs, n * SQ_DESC_BYTES), 0);
+    free(descs);
+    sq_dev_stats_t local = {0};
+    int rc = sq_level_rtl.run(d->st, cmd, (uint32_t)n, 0, st ? st : &local);
+    ck_assert_msg(rc == 0, "run: %s", sq_err_msg());
+    for (size_t i = 0; i < n; i++) {
+        gcase_t *c = &cases[i];
+        if (c->a_from >= 0)
+            c->g.a = cases[c->a_from].c_ref;
+        else
+            c->g.a = c->a;
+        c->g.w = c->w;
+        c->g.meta = c->meta;
+        c->g.bias = c->bias;
+        c->g.quant = c->quant;
+        c->g.c = c->c_ref;
+        ck_assert_int_eq(sq_gemm_ref(&c->g), 0);
+        size_t cnt = c->g.m * c->g.n;
+        int out32 = (c->g.flags & SQ_GEMM_OUT32) != 0;
+        ck_assert_int_eq(sq_level_rtl.read(d->st, c->dc, c->c_rtl, cnt * (out32 ? 4 : 1)), 0);
+        if (out32)
+            sq_assert_i32_eq(c->c_rtl, c->c_ref, cnt);
+        else
+            sq_assert_i8_eq(c->c_rtl, c->c_ref, cnt);
+    }
+}
+
+static const uint32_t base_modes[3] = {0, SQ_GEMM_W4, SQ_GEMM_SP24};
+
+static uint32_t mode_flags(unsigned i)
+{
+    uint32_t f = base_modes[i % 3];
+    if ((i / 3) & 1)
+        f |= SQ_GEMM_OUT32;
+    if ((i / 6) & 1)
+        f |= SQ_GEMM_RELU;
+    if ((i / 12) & 1)
+        f |= SQ_GEMM_BIAS;
+    return f;
+}
+
+static size_t rand_dim(uint64_t *r, size_t max)
+{
+    uint64_t x = sq_test_rand(r);
+    switch (x % 6) {
+    case 0: return 1;
+    case 1: return 16 * (1 + (x >> 8) % 3) + ((x >> 16) % 2 ? 1 : 0); /* 16,17,32,33,48,49 */
+    default: return 1 + (x >> 8) % max;
+    }
+}
+
+/* 264 random GEMMs, every one of the 24 mode combinations 11 times, in
+ * streams of 4 commands. */
+START_TEST(test_random_shapes_all_modes)
+{
+    tdev_t d = {.rng = 0x5eed0001u};
+    tdev_open(&d, NULL);
+    uint64_t r = 0xC0FFEEu;
+    const size_t fixed[][3] = {{1, 1, 1}, {1, 40, 70}, {35, 1, 9}, {20, 33, 1},
+                               {16, 16, 16}, {17, 15, 3}, {1, 1, 130}, {2, 3, 4}};
+    size_t done = 0;
+    for (unsigned batch = 0; batch < 66; batch++) {
+        gcase_t cases[4];
+        for (unsigned i = 0; i < 4; i++) {
+            unsigned idx = batch * 4 + i;
+            size_t m, n, k;
+            if (idx < sizeof fixed / sizeof fixed[0]) {
+                m = fixed[idx][0];
+                n = fixed[idx][1];
+                k = fixed[idx][2];
+            } else {
+                m = rand_dim(&r, 60);
+                n = rand_dim(&r, 60);
+                k = rand_dim(&r, 200);
+            }
+            case_gen(&cases[i], &r, m, n, k, mode_flags(idx % 24));
+        }
+        run_and_check(&d, cases, 4, NULL);
+        for (unsigned i = 0; i < 4; i++)
+            case_free(&cases[i]);
+        done += 4;
+    }
+    ck_assert_uint_ge(done, 200);
+    sq_level_rtl.close(d.st);
+}
+END_TEST
+
+/* A layer's int8 output feeds the next GEMM in the same stream: the kernel
+ * must finish writing before the next command reads. */
+START_TEST(test_chained_stream)
+{
+    tdev_t d = {.rng = 7};
+    tdev_open(&d, NULL);
+    uint64_t r = 99;
+    gcase_t cases[3];
+    case_gen(&cases[0], &r, 19, 37, 50, SQ_GEMM_BIAS);
+    case_gen(&cases[1], &r, 19, 21, 37, SQ_GEMM_SP24 | SQ_GEMM_RELU);
+    case_gen(&cases[2], &r, 19, 5, 21, SQ_GEMM_W4 | SQ_GEMM_OUT32);
+    cases[1].a_from = 0;
+    cases[2].a_from = 1;
+    sq_dev_stats_t st = {0};
+    run_and_check(&d, cases, 3, &st);
+    ck_assert_uint_eq(st.commands, 3);
+    ck_assert_uint_gt(st.cycles, 0);
+    ck_assert_uint_gt(st.bytes_read, 0);
+    ck_assert_uint_eq(st.bytes_written, 19 * 37 + 19 * 21 + 19 * 5 * 4);
+    uint64_t sp_macs = 2 * (37 / 4) + 1;
+    ck_assert_uint_eq(st.macs, 19 * 37 * 50 + 19 * 21 * sp_macs + 19 * 5 * 21);
+    for (int i = 0; i < 3; i++)
+        case_free(&cases[i]);
+    sq_level_rtl.close(d.st);
+}
+END_TEST
+
+/* K larger than the on-chip chunk: A is reloaded per chunk and the
+ * accumulators carry across chunks. */
+START_TEST(test_long_k)
+{
+    tdev_t d = {.rng = 3};
+    tdev_open(&d, NULL);
+    uint64_t r = 1234;
+    gcase_t cases[3];
+    case_gen(&cases[0], &r, 17, 18, 2049, 0);
+    case_gen(&cases[1], &r, 3, 20, 4500, SQ_GEMM_SP24 | SQ_GEMM_BIAS);
+    case_gen(&cases[2], &r, 18, 3, 4097, SQ_GEMM_W4 | SQ_GEMM_OUT32);
+    run_and_check(&d, cases, 3, NULL);
+    for (int i = 0; i < 3; i++)
+        case_free(&cases[i]);
+    sq_level_rtl.close(d.st);
+}
+END_TEST
+
+static int run_one(tdev_t *d, gcase_t *c, uint64_t max_cycles, sq_dev_stats_t *st)
+{
+    d->next = 0;
+    uint64_t cmd = tdev_align(d, SQ_DESC_BYTES);
+    case_place(d, c, c);
+    uint32_t desc[SQ_DESC_WORDS];
+    desc_fill(desc, c);
+    ck_assert_int_eq(sq_level_rtl.write(d->st, cmd, desc, sizeof desc), 0);
+    return sq_level_rtl.run(d->st, cmd, 1, max_cycles, st);
+}
+
+/* The 2:4 mode skips the zero half: at most 0.6x the dense cycles. */
+START_TEST(test_sparse_cycles)
+{
+    tdev_t d = {.rng = 11};
+    tdev_open(&d, NULL);
+    uint64_t r = 5;
+    gcase_t dense, sparse;
+    case_gen(&dense, &r, 64, 64, 1024, 0);
+    case_gen(&sparse, &r, 64, 64, 1024, SQ_GEMM_SP24);
+    sq_dev_stats_t sd = {0}, ss = {0};
+    ck_assert_int_eq(run_one(&d, &dense, 0, &sd), 0);
+    ck_assert_int_eq(run_one(&d, &sparse, 0, &ss), 0);
+    ck_assert_msg(ss.cycles * 10 <= sd.cycles * 6, "2:4 took %llu cycles, dense %llu",
+                  (unsigned long long)ss.cycles, (unsigned long long)sd.cycles);
+    ck_assert_uint_eq(sd.macs, 64 * 64 * 1024);
+    ck_assert_uint_eq(ss.macs, 64 * 64 * 512);
+    case_free(&dense);
+    case_free(&sparse);
+    sq_level_rtl.close(d.st);
+}
+END_TEST
+
+/* Bad descriptors are one-line errors before the kernel starts; a bound too
+ * small for the work is an error, not a hang. */
+START_TEST(test_errors)
+{
+    tdev_t d = {.rng = 1};
+    tdev_open(&d, NULL);
+    uint64_t r = 77;
+    gcase_t c;
+    sq_dev_stats_t st = {0};
+
+    case_gen(&c, &r, 4, 4, 8, SQ_GEMM_SP24);
+    c.meta[0] = 0x01; /* first position 1, second 0: malformed */
+    ck_assert_int_eq(run_one(&d, &c, 0, &st), SQ_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(sq_err_msg(), "2:4"));
+    case_free(&c);
+
+    case_gen(&c, &r, 4, 4, 8, 0);
+    c.quant[2].shift = 63;
+    ck_assert_int_eq(run_one(&d, &c, 0, &st), SQ_ERR_ARG);
+    case_free(&c);
+
+    case_gen(&c, &r, 4, 4, 8, SQ_GEMM_W4 | SQ_GEMM_SP24 | SQ_GEMM_OUT32);
+    ck_assert_int_eq(run_one(&d, &c, 0, &st), SQ_ERR_ARG);
+    case_free(&c);
+
+    /* an operand past the end of device memory */
+    uint32_t desc[SQ_DESC_WORDS] = {0};
+    desc[SQ_GEMM_W_OPCODE] = SQ_OP_GEMM;
+    desc[SQ_GEMM_W_FLAGS] = SQ_GEMM_OUT32;
+    desc[SQ_GEMM_W_M] = desc[SQ_GEMM_W_N] = desc[SQ_GEMM_W_K] = 8;
+    desc[SQ_GEMM_W_W_LO] = MEM_BYTES - 16;
+    ck_assert_int_eq(sq_level_rtl.write(d.st, 0, desc, sizeof desc), 0);
+    ck_assert_int_eq(sq_level_rtl.run(d.st, 0, 1, 0, &st), SQ_ERR_ARG);
+    ck_assert_int_eq(sq_level_rtl.run(d.st, 32, 1, 0, &st), SQ_ERR_ARG); /* unaligned stream */
+    desc[SQ_GEMM_W_OPCODE] = SQ_OP_ATTN;
+    ck_assert_int_eq(sq_level_rtl.write(d.st, 0, desc, sizeof desc), 0);
+    ck_assert_int_eq(sq_level_rtl.run(d.st, 0, 1, 0, &st), SQ_ERR_ARG);
+    ck_assert_uint_eq(st.commands, 0);
+
+    /* the bound */
+    case_gen(&c, &r, 40, 40, 300, 0);
+    ck_assert_int_eq(run_one(&d, &c, 50, &st), SQ_ERR_DEV);
+    ck_assert_ptr_nonnull(strstr(sq_err_msg(), "within 50 cycles"));
+    case_free(&c);
+    sq_level_rtl.close(d.st);
+}
+END_TEST
+
+/* --trace-fst: a waveform file is written and is an FST (header block 0). */
+START_TEST(test_fst_trace)
+{
+    char path[] = "/tmp/sq_rtl_fst_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    tdev_t d = {.rng = 2};
+    tdev_open(&d, path);
+    uint64_t r = 8;
+    gcase_t c;
+    case_gen(&c, &r, 3, 5, 7, SQ_GEMM_RELU);
+    sq_dev_stats_t st = {0};
+    ck_assert_int_eq(run_one(&d, &c, 0, &st), 0);
+    case_free(&c);
+    sq_level_rtl.close(d.st);
+    size_t n = 0;
+    unsigned char *buf = sq_slurp(path, &n);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_gt(n, 1000);
+    ck_assert_uint_eq(buf[0], 0); /* FST_BL_HDR */
+    free(buf);
+    unlink(path);
+
+    sq_dev_config_t cfg = {.level = "rtl", .mem_bytes = MEM_BYTES, .mem_gbps = 19.2,
+                           .mem_latency_ns = 100, .clock_mhz = 300,
+                           .fst_path = "/nonexistent-dir/x.fst"};
+    void *st2 = NULL;
+    ck_assert_int_eq(sq_level_rtl.open(&cfg, NULL, &st2), SQ_ERR_IO);
+}
+END_TEST
+
+Suite *rtl_gemm_suite(void)
+{
+    Suite *s = suite_create("rtl_gemm");
+    TCase *tc = sq_tcase(s, "bit_exact", 120);
+    tcase_add_test(tc, test_random_shapes_all_modes);
+    tcase_add_test(tc, test_chained_stream);
+    tcase_add_test(tc, test_long_k);
+    tc = sq_tcase(s, "behaviour", 60);
+    tcase_add_test(tc, test_sparse_cycles);
+    tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_fst_trace);
+    return s;
+}
