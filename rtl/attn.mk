@@ -55,3 +55,10 @@ lint-attn:
 # Tens of minutes here: not part of `make test`.
 synth-attn:
 	./scripts/synth_attn.sh $(BUILD)/synth $(ATTN_RTL)
+
+# Accuracy, RTL cycles vs density and perplexity per pattern, written to
+# bench/results/attn.md (a few minutes).
+.PHONY: bench-attn
+bench: bench-attn
+bench-attn: $(BUILD)/sparq
+	$(PYTHON) bench/attn_bench.py

@@ -174,15 +174,26 @@ static int check_gemm(const rtl_t *r, const sq_mem_t *m, uint32_t i, const uint3
     return 0;
 }
 
-/* One ATTN descriptor (validated by the device, runtime/desc.h): its useful
- * MACs and a generous cycle bound. The unit fetches one row per burst, so a
- * scored or selected key costs about a memory latency; top-k adds at most 34
- * passes over the candidate list. */
-static int attn_work(const rtl_t *r, const sq_mem_t *m, const uint8_t *desc, uint64_t *macs,
-                     uint64_t *bound)
+/* Checks one ATTN descriptor with the device's rules (runtime/desc.h), and
+ * adds its useful MACs and a generous cycle bound. The unit fetches one row
+ * per burst, so a scored or selected key costs about a memory latency; top-k
+ * adds at most 34 passes over the candidate list. */
+static int attn_work(const rtl_t *r, const sq_mem_t *m, uint32_t i, const uint8_t *desc,
+                     uint64_t *macs, uint64_t *bound)
 {
     sq_attn_desc_t d;
     sq_attn_desc_decode(desc, &d);
+    if (sq_attn_desc_check(&d, sq_mem_size(m)) != 0) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", sq_err_msg());
+        return sq_err(SQ_ERR_ARG, "rtl: command %u: %s", i, why);
+    }
+    for (uint32_t h = 0; h < d.heads; h++) {
+        sq_attn_quant_t q;
+        sq_mem_read(m, d.quant + (uint64_t)h * sizeof q, &q, sizeof q);
+        if (q.s_mult < 1 || q.s_shift > SQ_SHIFT_MAX || q.o_mult < 1 || q.o_shift > SQ_SHIFT_MAX)
+            return sq_err(SQ_ERR_ARG, "rtl: command %u: attn quant[%u] out of range", i, h);
+    }
     uint8_t *mask = NULL;
     size_t mbytes = (size_t)sq_attn_blocks(d.seq) * SQ_ATTN_MASK_ROW_BYTES;
     if (d.flags & SQ_ATTN_BLOCK) {
@@ -210,7 +221,7 @@ static int attn_run(rtl_t *r, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_c
         uint8_t desc[SQ_DESC_BYTES];
         int rc = sq_mem_read(m, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, desc, sizeof desc);
         if (rc == 0 && sq_desc_opcode(desc) == SQ_OP_ATTN)
-            rc = attn_work(r, m, desc, &macs, &bound);
+            rc = attn_work(r, m, i, desc, &macs, &bound);
         if (rc != 0)
             return rc;
     }
