@@ -7,8 +7,9 @@
 //           an empty range costs one cycle and no memory traffic; each
 //           candidate's K row is fetched and dotted with Q, 16 MACs a cycle;
 //           score and key index are appended to the list RAMs;
-//   top-k:  threshold by bitwise search, one pass over the list per score
-//           bit below the prefix all candidates share, then a selection pass;
+//   top-k:  threshold by bitwise search over offsets from the smallest
+//           score, one pass over the list per bit of the score span, then a
+//           count and a selection pass;
 //   expsum: one list entry per cycle, e = 2^(-u/256) by table and shift;
 //   recip:  floor(2^46 / sum) in the sequential divider;
 //   pv:     for each entry with e != 0 (P = 0 adds nothing), the V row is
@@ -306,23 +307,23 @@ module sq_attn_core (
 
   // ---- list pass helpers -----------------------------------------------------------
   logic        pass_end;
-  logic [31:0] key_rd;
+  logic [31:0] off_rd;
   assign pass_end = (pi_q == n_q) && !pv_q;
-  assign key_rd = s_rdata ^ 32'h8000_0000;
+  // top-k works on offsets from the smallest candidate score, so the search
+  // covers only the bits of the score span (about 17 for int8 data at D=64)
+  assign off_rd = (s_rdata ^ 32'h8000_0000) - kmin_q;
 
   logic [25:0] range;
   logic        bbit;
   assign bbit = flags[BlockBit] && mask_q[kb_q[6:0]];
   assign range = block_range(flags, window, n_global, seq, pos, {24'd0, kb_q}, bbit);
 
-  // highest set bit of kmin ^ kmax, and the mask of it and the bits below
+  // highest set bit of the score span kmax - kmin
   logic [4:0]  top_bit;
-  logic [31:0] below_top;
-  assign below_top = 32'((33'd2 << top_bit) - 33'd1);
   always_comb begin
     top_bit = 5'd0;
     for (int unsigned b = 0; b < 32; b++) begin
-      if ((kmin_q ^ kmax_q) >> b != 32'd0) begin
+      if ((kmax_q - kmin_q) >> b != 32'd0) begin
         top_bit = 5'(b);
       end
     end
@@ -521,14 +522,13 @@ module sq_attn_core (
           d_d = 8'd0;
           pi_d = 13'd0;
           sel_all_d = !(flags[TopkBit] && topk < {19'd0, n_q});
-          thr_d = kmax_q & ~below_top;
+          thr_d = 32'd0;
           bit_d = top_bit;
           cnt_d = 32'd0;
           if (!(flags[TopkBit] && topk < {19'd0, n_q})) begin
             st_d = (n_q == 13'd0) ? SStore : SExp;
             sum_d = 32'd0;
           end else if (kmin_q == kmax_q) begin
-            thr_d = kmax_q;
             st_d = STopkGt;
           end
         end else begin
@@ -581,7 +581,7 @@ module sq_attn_core (
         end
       end
       STopkCnt: begin
-        if (pv_q && key_rd >= (thr_q | (32'd1 << bit_q))) begin
+        if (pv_q && off_rd >= (thr_q | (32'd1 << bit_q))) begin
           cnt_d = cnt_q + 32'd1;
         end
         if (pass_end) begin
@@ -598,7 +598,7 @@ module sq_attn_core (
         end
       end
       STopkGt: begin
-        if (pv_q && key_rd > thr_q) begin
+        if (pv_q && off_rd > thr_q) begin
           cnt_d = cnt_q + 32'd1;
         end
         if (pass_end) begin
@@ -610,8 +610,8 @@ module sq_attn_core (
       SSelect: begin
         if (pv_q) begin
           sel_we = 1'b1;
-          sel_wdata = key_rd > thr_q || (key_rd == thr_q && ties_q != 32'd0);
-          if (key_rd == thr_q && ties_q != 32'd0) begin
+          sel_wdata = off_rd > thr_q || (off_rd == thr_q && ties_q != 32'd0);
+          if (off_rd == thr_q && ties_q != 32'd0) begin
             ties_d = ties_q - 32'd1;
           end
         end
