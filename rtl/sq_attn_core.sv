@@ -342,6 +342,26 @@ module sq_attn_core (
     end
   end
 
+  // one chunk of P x V: 16 products shared by the 8 accumulator banks
+  logic [511:0] pv_prod;
+  always_comb begin
+    for (int unsigned l = 0; l < Lanes; l++) begin
+      pv_prod[32*l +: 32] = 32'($signed({16'd0, prob_q}) *
+                                $signed({{24{chunk[8*l+7]}}, chunk[8*l +: 8]}));
+    end
+  end
+
+  // the accumulator the store step requantizes
+  logic [31:0] acc_sel;
+  always_comb begin
+    acc_sel = 32'd0;
+    for (int unsigned e = 0; e < sq_attn_pkg::SqAttnMaxDim; e++) begin
+      if (7'(e) == d_q[6:0]) begin
+        acc_sel = acc_q[32*e +: 32];
+      end
+    end
+  end
+
   // ---- main sequencer --------------------------------------------------------------
   always_comb begin
     st_d = st_q;
@@ -437,8 +457,10 @@ module sq_attn_core (
       SDesc: begin
         // 8 chunks of four words once the fetch is done
         if (f_done || c_q != 4'd0) begin
-          for (int unsigned w = 0; w < 4; w++) begin
-            desc_d[32*{c_q[2:0], 2'(w)} +: 32] = chunk[32*w +: 32];
+          for (int unsigned e = 0; e < 32; e++) begin
+            if (3'(e >> 2) == c_q[2:0]) begin
+              desc_d[32*e +: 32] = chunk[32*(e % 4) +: 32];
+            end
           end
           c_d = c_q + 4'd1;
           if (c_q == 4'd7) begin
@@ -489,8 +511,10 @@ module sq_attn_core (
       end
       SQLoad: begin
         if (f_done || c_q != 4'd0) begin
-          for (int unsigned l = 0; l < Lanes; l++) begin
-            qbuf_d[8*{c_q[2:0], 4'(l)} +: 8] = chunk[8*l +: 8];
+          for (int unsigned e = 0; e < sq_attn_pkg::SqAttnMaxDim; e++) begin
+            if (3'(e >> 4) == c_q[2:0]) begin
+              qbuf_d[8*e +: 8] = chunk[8*(e % Lanes) +: 8];
+            end
           end
           c_d = c_q + 4'd1;
           if ({4'd0, c_q} + 8'd1 == chunks) begin
@@ -669,10 +693,9 @@ module sq_attn_core (
       end
       SPvMac: begin
         if (f_done || c_q != 4'd0) begin
-          for (int unsigned l = 0; l < Lanes; l++) begin
-            if ({24'd0, c_q, 4'(l)} < head_dim) begin
-              acc_d[32*{c_q[2:0], 4'(l)} +: 32] = acc_q[32*{c_q[2:0], 4'(l)} +: 32] +
-                  32'($signed({16'd0, prob_q}) * $signed({{24{chunk[8*l+7]}}, chunk[8*l +: 8]}));
+          for (int unsigned e = 0; e < sq_attn_pkg::SqAttnMaxDim; e++) begin
+            if (3'(e >> 4) == c_q[2:0] && 32'(e) < head_dim) begin
+              acc_d[32*e +: 32] = acc_q[32*e +: 32] + pv_prod[32*(e % Lanes) +: 32];
             end
           end
           c_d = c_q + 4'd1;
@@ -683,8 +706,11 @@ module sq_attn_core (
         end
       end
       SStore: begin
-        obuf_d[8*(8'(o_addr[5:0]) + d_q) +: 8] = requant(acc_q[32*d_q[6:0] +: 32], omult_q,
-                                                         oshift_q);
+        for (int unsigned e = 0; e < 192; e++) begin
+          if (8'(e) == 8'(o_addr[5:0]) + d_q) begin
+            obuf_d[8*e +: 8] = requant(acc_sel, omult_q, oshift_q);
+          end
+        end
         d_d = d_q + 8'd1;
         if ({24'd0, d_q} + 32'd1 == head_dim) begin
           wbeat_d = 2'd0;

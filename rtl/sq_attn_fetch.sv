@@ -44,14 +44,8 @@ module sq_attn_fetch (
   assign stall_o = (st_q == FAddr && !arready_i) || (st_q == FData && !rvalid_i);
   assign base = {3'd0, addr_q[5:0]} + {1'b0, pos_i};
 
-  always_comb begin
-    chunk_o = '0;
-    for (int unsigned l = 0; l < 16; l++) begin
-      if (base + 9'(l) < 9'd192) begin
-        chunk_o[8*l +: 8] = buf_q[8 * (base + 9'(l)) +: 8];
-      end
-    end
-  end
+  // one byte-granular shifter for all 16 bytes (bytes past the buffer read 0)
+  assign chunk_o = 128'(buf_q >> {base, 3'd0});
 
   always_comb begin
     st_d = st_q;
