@@ -362,6 +362,9 @@ module sq_attn_core (
     end
   end
 
+  logic [7:0] out_val;
+  assign out_val = requant(acc_sel, omult_q, oshift_q);
+
   // ---- main sequencer --------------------------------------------------------------
   always_comb begin
     st_d = st_q;
@@ -708,7 +711,7 @@ module sq_attn_core (
       SStore: begin
         for (int unsigned e = 0; e < 192; e++) begin
           if (8'(e) == 8'(o_addr[5:0]) + d_q) begin
-            obuf_d[8*e +: 8] = requant(acc_sel, omult_q, oshift_q);
+            obuf_d[8*e +: 8] = out_val;
           end
         end
         d_d = d_q + 8'd1;
