@@ -82,6 +82,12 @@ test: deps $(BUILD)/san/run_tests $(BUILD)/san/sparq $(TEST_PREREQS)
 	@cd $(BUILD)/san && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(if $(SUITE),CK_RUN_SUITE=$(SUITE)) ./run_tests
 
+# Every bench/*.sh writes its bench/results/*.md; the references they compare
+# against (torch, llama.cpp) are installed only here.
+bench: deps $(BUILD)/sparq
+	./scripts/deps.sh --bench
+	@set -e; for b in bench/*.sh; do echo "== $$b"; $$b; done
+
 demo: deps $(BUILD)/sparq
 	./scripts/demo.sh
 

@@ -57,8 +57,7 @@ synth-attn:
 	./scripts/synth_attn.sh $(BUILD)/synth $(ATTN_RTL)
 
 # Accuracy, RTL cycles vs density and perplexity per pattern, written to
-# bench/results/attn.md (a few minutes).
+# bench/results/attn.md (a few minutes; also part of `make bench`).
 .PHONY: bench-attn
-bench: bench-attn
-bench-attn: $(BUILD)/sparq
-	$(PYTHON) bench/attn_bench.py
+bench-attn:
+	./bench/attn.sh

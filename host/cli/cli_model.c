@@ -8,6 +8,9 @@
 
 #include "cli/cli.h"
 #include "compress/calib.h"
+#include "model/gguf_llama.h"
+#include "model/pypkg.h"
+#include "sqm/sqm_llama.h"
 #include "util/err.h"
 
 int sq_cli_exit_code(int err)
@@ -63,11 +66,35 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
     sq_recipe_t r;
     sq_calib_t cal;
     int have_cal = 0;
+    char path[4200];
     int rc = sq_recipe_parse(recipe, &r);
     if (!rc)
-        rc = sq_llama_load(sq_cli_find_model(model), &out->model);
-    if (!rc)
-        rc = sq_tokenizer_load(sq_cli_find_model(tok), out->model.cfg.vocab_size, &out->tok);
+        rc = sq_pypkg_model(model, path, sizeof path);
+    if (!rc && sq_gguf_is_file(sq_cli_find_model(path))) {
+        sq_gguf_t *g;
+        rc = sq_gguf_read(sq_cli_find_model(path), &g);
+        if (!rc)
+            rc = sq_gguf_load_llama(g, SQ_GGUF_MAX_SEQ, &out->model);
+        if (!rc)
+            rc = sq_bpe_from_gguf(g, &out->bpe);
+        sq_gguf_free(g);
+        /* calibration tokenizes with llama2.c's tokenizer */
+        if (!rc && sq_recipe_needs_calib(&r))
+            rc = sq_err(SQ_ERR_ARG, "recipe '%s' needs calibration, not available for GGUF models yet",
+                        recipe);
+    } else if (!rc && sq_sqm_is_file(sq_cli_find_model(path))) {
+        sq_sqm_t *s;
+        rc = sq_sqm_read(sq_cli_find_model(path), &s);
+        if (!rc)
+            rc = sq_sqm_to_llama(s, &out->model);
+        sq_sqm_free(s);
+        if (!rc)
+            rc = sq_tokenizer_load(sq_cli_find_model(tok), out->model.cfg.vocab_size, &out->tok);
+    } else if (!rc) {
+        rc = sq_llama_load(sq_cli_find_model(path), &out->model);
+        if (!rc)
+            rc = sq_tokenizer_load(sq_cli_find_model(tok), out->model.cfg.vocab_size, &out->tok);
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (!rc && sq_recipe_needs_calib(&r)) {
@@ -95,6 +122,42 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
 void sq_cli_model_close(sq_cli_model_t *m)
 {
     sq_qmodel_free(&m->q);
+    sq_bpe_free(m->bpe);
     sq_tokenizer_free(&m->tok);
     sq_llama_free(&m->model);
+}
+
+int sq_cli_model_encode(const sq_cli_model_t *m, const char *text, int *tokens, int *n)
+{
+    if (!m->bpe)
+        return sq_tokenizer_encode(&m->tok, text, 1, 0, tokens, n);
+    size_t cap = strlen(text) + 3, got = 0;
+    int32_t *ids = malloc(cap * sizeof *ids);
+    if (!ids)
+        return sq_err(SQ_ERR_MEM, "out of memory");
+    int rc = sq_bpe_encode(m->bpe, text, 1, ids, cap, &got);
+    if (!rc && got == 0) {
+        int32_t bos = sq_bpe_bos(m->bpe);
+        if (bos < 0)
+            rc = sq_err(SQ_ERR_ARG, "the model has no BOS token: give a --prompt");
+        ids[got++] = bos;
+    }
+    for (size_t i = 0; !rc && i < got; i++)
+        tokens[i] = ids[i];
+    *n = (int)got;
+    free(ids);
+    return rc;
+}
+
+const char *sq_cli_model_decode(const sq_cli_model_t *m, int prev, int token, char *buf,
+                                size_t cap)
+{
+    if (!m->bpe)
+        return sq_tokenizer_decode(&m->tok, prev, token, buf);
+    return sq_bpe_decode(m->bpe, token, buf, cap) < 0 ? "" : buf;
+}
+
+int sq_cli_model_is_stop(const sq_cli_model_t *m, int token)
+{
+    return m->bpe ? token == sq_bpe_eos(m->bpe) : token == SQ_TOK_BOS;
 }

