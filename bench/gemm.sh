@@ -17,6 +17,7 @@ SHAPES=(
   attn:128x384x384 ffn_up:128x1536x384 ffn_down:128x384x1536
 )
 mkdir -p build bench/results
-build/bench_gemm "${SHAPES[@]}" > build/bench_gemm.tsv
-.venv/bin/python bench/gemm_report.py build/bench_gemm.tsv > bench/results/gemm.md
+# raw measurements, then the table (gemm_report.py alone re-renders from the TSV)
+build/bench_gemm "${SHAPES[@]}" > bench/results/gemm.tsv
+.venv/bin/python bench/gemm_report.py bench/results/gemm.tsv > bench/results/gemm.md
 echo "wrote bench/results/gemm.md"

@@ -1,5 +1,5 @@
 // Operand loader: walks the GEMM as jobs (M panel of R rows, N tile of C
-// columns, K chunk of KchElems), allocates double-buffer slots, issues AXI4
+// columns, K chunk of KchElems), allocates buffer slots (2 for A, 4 for W), issues AXI4
 // read bursts for every row of the job (split at 4 KB boundaries), and
 // writes returning beats into the row buffers and the per-slot bias/quant
 // registers. Reads return in order, so after a job's bursts a marker tag is

@@ -8,7 +8,7 @@ package sq_gemm_pkg;
   // Dimensions are at most SqGemmMaxDim = 65536, which needs 17 bits.
   localparam int unsigned DimW = 17;
   // K is consumed in chunks of KchElems elements; one chunk of R rows of A and
-  // C rows of W is held on chip (double-buffered). With K <= KchElems an A
+  // C rows of W is held on chip (in several buffer slots). With K <= KchElems an A
   // panel stays resident while every N tile streams past it.
   localparam int unsigned KchLog2 = 11;
   localparam int unsigned KchElems = 1 << KchLog2;

@@ -2,7 +2,7 @@
 // the Vitis RTL kernel interface (one 512-bit AXI4 master to device memory,
 // an AXI4-Lite ap_ctrl_hs control slave). See docs/gemm_rtl.md.
 //
-// Dataflow: command fetch (sq_gemm_seq) -> operand loads into double-buffered
+// Dataflow: command fetch (sq_gemm_seq) -> operand loads into multi-slot
 // row buffers (sq_gemm_loader, sq_gemm_rowbuf) -> one step per cycle into the
 // array (sq_gemm_feeder, sq_gemm_array of sq_gemm_pe) -> per-column requant
 // epilogue and row writes (sq_gemm_out of sq_gemm_epi).

@@ -4,6 +4,7 @@
  * operands at -128/127 and extreme bias/quant values; command streams with
  * chained GEMMs; K beyond the on-chip chunk; bad descriptors and hang bounds;
  * the 2:4 cycle saving. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -432,6 +433,41 @@ START_TEST(test_fst_trace)
 }
 END_TEST
 
+/* sparq gemm --backend rtl: counters on stdout, --trace-fst writes a waveform. */
+START_TEST(test_cli_rtl)
+{
+    char out[4096], err[1024];
+    int rc = sq_run_cli("gemm --backend rtl --shape 40x40x300 --sparse 2:4 --relu", out,
+                        sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_ptr_nonnull(strstr(out, "mismatches 0"));
+    const char *c = strstr(out, "\ncycles ");
+    const char *u = strstr(out, "mac_utilization ");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_ptr_nonnull(u);
+    ck_assert_int_gt(atol(c + 8), 0);
+    double util = atof(u + 16);
+    ck_assert_msg(util > 0.1 && util <= 1.0, "mac_utilization %f", util);
+
+    char path[] = "/tmp/sq_cli_fst_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    char args[256];
+    snprintf(args, sizeof args, "gemm --backend rtl --shape 3x4x5 --trace-fst %s", path);
+    ck_assert_int_eq(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);
+    size_t n = 0;
+    void *buf = sq_slurp(path, &n);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_gt(n, 1000);
+    free(buf);
+    unlink(path);
+    snprintf(args, sizeof args, "gemm --backend csim --trace-fst %s", path);
+    ck_assert_int_eq(sq_run_cli(args, out, sizeof out, err, sizeof err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--trace-fst needs --backend rtl"));
+}
+END_TEST
+
 Suite *rtl_gemm_suite(void)
 {
     Suite *s = suite_create("rtl_gemm");
@@ -443,5 +479,6 @@ Suite *rtl_gemm_suite(void)
     tcase_add_test(tc, test_sparse_cycles);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_fst_trace);
+    tcase_add_test(tc, test_cli_rtl);
     return s;
 }

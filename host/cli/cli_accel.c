@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "sparq/spec.h"
 #include "util/err.h"
 
 void sq_cli_accel_init(sq_cli_accel_t *a)
@@ -16,8 +17,9 @@ int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg
 {
     switch (c) {
     case 0x101:
-        if (strcmp(arg, "ref") && strcmp(arg, "csim") && strcmp(arg, "rtl")) {
-            sq_cli_error(cmd, "--backend must be ref, csim or rtl, got '%s'", arg);
+        if (strcmp(arg, "ref") && strcmp(arg, "csim") && strcmp(arg, "rtl") &&
+            strcmp(arg, "model")) {
+            sq_cli_error(cmd, "--backend must be ref, csim, rtl or model, got '%s'", arg);
             return -1;
         }
         a->backend = arg;
@@ -34,6 +36,17 @@ int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg
         }
         a->target = arg;
         return 1;
+    case 0x105: {
+        unsigned r, c;
+        char tail;
+        if (sscanf(arg, "%ux%u%c", &r, &c, &tail) != 2 || r < 1 || c < 1 || r > 256 || c > 256) {
+            sq_cli_error(cmd, "--array must be RxC with sides in 1..256, got '%s'", arg);
+            return -1;
+        }
+        a->array_rows = r;
+        a->array_cols = c;
+        return 1;
+    }
     default:
         return 0;
     }
@@ -46,10 +59,24 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
     sq_report_init(&a->rep, model_name, recipe, a->backend ? a->backend : "host", t, a->clock_mhz);
     if (!a->backend)
         return 0;
+    if ((a->array_rows && a->array_rows != SQ_ARRAY_ROWS) ||
+        (a->array_cols && a->array_cols != SQ_ARRAY_COLS)) {
+        if (strcmp(a->backend, "model")) {
+            sq_cli_error(cmd, "--array %ux%u needs --backend model (level %s is built for %ux%u)",
+                         a->array_rows, a->array_cols, a->backend, SQ_ARRAY_ROWS, SQ_ARRAY_COLS);
+            return SQ_EXIT_USAGE;
+        }
+    }
     sq_dev_config_t cfg;
     sq_dev_config_default(&cfg, a->backend);
     cfg.mem_gbps = t->mem_gbps;
     cfg.clock_mhz = a->clock_mhz;
+    cfg.array_rows = a->array_rows;
+    cfg.array_cols = a->array_cols;
+    if (a->array_rows)
+        a->rep.array_rows = a->array_rows;
+    if (a->array_cols)
+        a->rep.array_cols = a->array_cols;
     int rc = sq_dev_open(&cfg, &a->dev);
     if (!rc)
         rc = sq_program_build(&a->prog, &cm->q, a->dev, &a->rep);

@@ -13,6 +13,7 @@ typedef struct {
     const char *report_path; /* JSON report (and a roofline SVG beside it), or NULL */
     const char *target;      /* memory system name, NULL = ddr4 */
     double clock_mhz;
+    uint32_t array_rows, array_cols; /* model level's array; 0 = SQ_ARRAY_ROWS x COLS */
     sq_dev_t *dev;
     sq_program_t *prog;
     sq_report_t rep;
@@ -22,12 +23,14 @@ typedef struct {
  * c was one of them, 0 when not, -1 after printing a bad value. */
 #define SQ_CLI_ACCEL_OPTS                                                                          \
     {"backend", required_argument, NULL, 0x101}, {"report", required_argument, NULL, 0x102},       \
-        {"clock-mhz", required_argument, NULL, 0x103}, {"target", required_argument, NULL, 0x104}
+        {"clock-mhz", required_argument, NULL, 0x103}, {"target", required_argument, NULL, 0x104}, \
+        {"array", required_argument, NULL, 0x105}
 #define SQ_CLI_ACCEL_HELP                                                                          \
-    "  --backend L         run the compiled model on level L: ref, csim or rtl\n"                 \
+    "  --backend L         run the compiled model on level L: ref, csim, rtl or model\n"                 \
     "  --report FILE.json  per-op report (JSON, a roofline SVG beside it, a table on stderr)\n"    \
     "  --clock-mhz F       kernel clock for modeled latency (default 300)\n"                       \
-    "  --target T          memory system: ddr4 (default), u250, u280 or f2\n"
+    "  --target T          memory system: ddr4 (default), u250, u280 or f2\n"                   \
+    "  --array RxC         array size of the model backend (default 16x16; rtl is built for it)\n"
 
 void sq_cli_accel_init(sq_cli_accel_t *a);
 int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg);

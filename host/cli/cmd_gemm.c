@@ -18,7 +18,7 @@ static void help(void)
     printf("usage: sparq gemm [flags]\n"
            "Runs one C = epilogue(A.W^T + bias) descriptor with random saturating operands on a\n"
            "level, computes the golden reference on the host and compares every output.\n\n"
-           "  --backend ref|csim|rtl   level to run on (default csim)\n"
+           "  --backend L              level: ref, csim, rtl or model (default csim)\n"
            "  --shape MxNxK            A is MxK, W is NxK, C is MxN; each in [1, %u] (default 64x64x64)\n"
            "  --wbits 8|4              weight width (default 8)\n"
            "  --sparse 2:4             2:4 structured-sparse int8 weights\n"
@@ -27,10 +27,11 @@ static void help(void)
            "  --bias                   add a per-channel int32 bias\n"
            "  --seed S                 operand seed (default 1)\n"
            "  --json                   print one JSON object instead of lines\n"
+           "  --trace-fst FILE         rtl only: dump the kernel's waveform to FILE (FST)\n"
            "  --help                   this text\n\n"
            "Prints mismatches, work counters and, on levels that count cycles, cycles and\n"
-           "mac_utilization = useful MACs / (cycles * %u * %u). Exit 1 on any mismatch.\n",
-           SQ_GEMM_MAX_DIM, SQ_ARRAY_ROWS, SQ_ARRAY_COLS);
+           "mac_utilization = useful MACs / (cycles * %u * %u * %u). Exit 1 on any mismatch.\n",
+           SQ_GEMM_MAX_DIM, SQ_ARRAY_ROWS, SQ_ARRAY_COLS, SQ_PE_MACS);
 }
 
 static int parse_shape(const char *s, uint32_t dims[3])
@@ -66,6 +67,7 @@ typedef struct {
     uint32_t flags;
     long seed;
     int json;
+    const char *fst; /* --trace-fst, or NULL */
 } gemm_opts_t;
 
 /* Returns 0 to run, 1 after --help, -1 on a usage error (already printed). */
@@ -77,6 +79,7 @@ static int parse(int argc, char **argv, gemm_opts_t *o)
         {"relu", no_argument, NULL, 'r'},          {"out", required_argument, NULL, 'o'},
         {"bias", no_argument, NULL, 'B'},          {"seed", required_argument, NULL, 'S'},
         {"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
+        {"trace-fst", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     *o = (gemm_opts_t){.backend = "csim", .dims = {64, 64, 64}, .seed = 1};
@@ -86,8 +89,9 @@ static int parse(int argc, char **argv, gemm_opts_t *o)
     while ((c = sq_cli_getopt(CMD, argc, argv, opts)) != -1) {
         switch (c) {
         case 'b':
-            if (strcmp(optarg, "ref") && strcmp(optarg, "csim") && strcmp(optarg, "rtl")) {
-                sq_cli_error(CMD, "--backend must be ref, csim or rtl, got '%s'", optarg);
+            if (strcmp(optarg, "ref") && strcmp(optarg, "csim") && strcmp(optarg, "rtl") &&
+                strcmp(optarg, "model")) {
+                sq_cli_error(CMD, "--backend must be ref, csim, rtl or model, got '%s'", optarg);
                 return -1;
             }
             o->backend = optarg;
@@ -131,6 +135,9 @@ static int parse(int argc, char **argv, gemm_opts_t *o)
         case 'j':
             o->json = 1;
             break;
+        case 'T':
+            o->fst = optarg;
+            break;
         case 'h':
             help();
             return 1;
@@ -146,12 +153,16 @@ static int parse(int argc, char **argv, gemm_opts_t *o)
         sq_cli_error(CMD, "--wbits 4 and --sparse 2:4 cannot be combined");
         return -1;
     }
+    if (o->fst && strcmp(o->backend, "rtl") != 0) {
+        sq_cli_error(CMD, "--trace-fst needs --backend rtl (only the RTL has waveforms)");
+        return -1;
+    }
     return 0;
 }
 
 static void report(const gemm_opts_t *o, const sq_dev_stats_t *st, uint64_t mismatches)
 {
-    double util = st->cycles ? (double)st->macs / ((double)st->cycles * SQ_ARRAY_ROWS * SQ_ARRAY_COLS)
+    double util = st->cycles ? (double)st->macs / ((double)st->cycles * SQ_ARRAY_ROWS * SQ_ARRAY_COLS * SQ_PE_MACS)
                              : 0.0;
     const char *out = (o->flags & SQ_GEMM_OUT32) ? "int32" : "int8";
     if (!o->json) {
@@ -209,6 +220,7 @@ int sq_cmd_gemm(int argc, char **argv)
     int rc = sq_gemm_case_build(&gc, o.dims[0], o.dims[1], o.dims[2], o.flags, (uint64_t)o.seed);
     sq_dev_config_t cfg;
     sq_dev_config_default(&cfg, o.backend);
+    cfg.fst_path = o.fst;
     uint64_t need = rc ? 0 : sq_gemm_case_dev_bytes(&gc);
     if (need > cfg.mem_bytes)
         cfg.mem_bytes = need;

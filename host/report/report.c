@@ -115,7 +115,7 @@ double sq_report_latency_s(const sq_report_t *r)
 
 static double utilization(const sq_report_t *r, const sq_dev_stats_t *s)
 {
-    return s->cycles ? (double)s->macs / ((double)s->cycles * r->array_rows * r->array_cols) : 0.0;
+    return s->cycles ? (double)s->macs / ((double)s->cycles * r->array_rows * r->array_cols * SQ_PE_MACS) : 0.0;
 }
 
 /* ---------------------------------------------------------------------------
@@ -247,7 +247,7 @@ int sq_report_write_roofline_svg(const sq_report_t *r, const char *path)
     if (!f)
         return sq_err(SQ_ERR_IO, "cannot write plot '%s': %s", path, strerror(errno));
     double clock = r->clock_mhz * 1e6;
-    double peak = 2.0 * r->array_rows * r->array_cols * clock / 1e9; /* GOP/s */
+    double peak = 2.0 * SQ_PE_MACS * r->array_rows * r->array_cols * clock / 1e9; /* GOP/s */
     double bw = r->target->mem_gbps;                                  /* GB/s */
     axes_t a = {-2, 3, floor(log10(peak)) - 4, ceil(log10(peak)) + 0.5};
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "

@@ -13,6 +13,7 @@
 
 extern const sq_level_ops_t sq_level_ref;
 extern const sq_level_ops_t sq_level_csim;
+extern const sq_level_ops_t sq_level_model;
 /* The rtl level comes from rtl/'s make fragment (Verilator); weak so the
  * library still links, and the level reports itself unavailable, without it. */
 extern const sq_level_ops_t sq_level_rtl __attribute__((weak));
@@ -25,6 +26,7 @@ static const struct {
     {"ref", &sq_level_ref},
     {"csim", &sq_level_csim},
     {"rtl", &sq_level_rtl},
+    {"model", &sq_level_model},
 };
 #define N_LEVELS (sizeof levels / sizeof levels[0])
 
@@ -45,6 +47,7 @@ void sq_dev_config_default(sq_dev_config_t *cfg, const char *level)
     cfg->mem_latency_ns = 100.0;
     cfg->clock_mhz = 300.0;
     cfg->fst_path = NULL;
+    cfg->array_rows = cfg->array_cols = 0;
 }
 
 int sq_dev_open(const sq_dev_config_t *cfg, sq_dev_t **out)
@@ -55,7 +58,7 @@ int sq_dev_open(const sq_dev_config_t *cfg, sq_dev_t **out)
     while (i < N_LEVELS && strcmp(levels[i].name, name) != 0)
         i++;
     if (i == N_LEVELS)
-        return sq_err(SQ_ERR_DEV, "unknown level '%s' (levels: ref, csim, rtl)", name);
+        return sq_err(SQ_ERR_DEV, "unknown level '%s' (levels: ref, csim, rtl, model)", name);
     if (!levels[i].ops)
         return sq_err(SQ_ERR_DEV, "level '%s' is not built into this binary", name);
     if (cfg->mem_bytes == 0 || cfg->mem_bytes > SIZE_MAX)

@@ -20,6 +20,10 @@
 #endif
 #define SQ_ARRAY_ROWS (1u << SQ_ARRAY_ROWS_LOG2) /* R */
 #define SQ_ARRAY_COLS (1u << SQ_ARRAY_COLS_LOG2) /* C */
+/* int8 MACs per PE per cycle (two multipliers into one accumulator; a 2:4
+ * step uses both on the two kept weights of a group): the array's peak is
+ * SQ_ARRAY_ROWS * SQ_ARRAY_COLS * SQ_PE_MACS MACs per cycle. */
+#define SQ_PE_MACS 2u
 
 /* ---------------------------------------------------------------------------
  * AXI4-Lite control registers: the Vitis ap_ctrl_hs map, so the RTL kernel can

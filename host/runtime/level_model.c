@@ -1,0 +1,719 @@
+/* The "model" execution level: outputs from the golden reference (the ref
+ * level runs every descriptor on the shared memory image, so results are bit
+ * exact), counters from a fast cycle model of the GEMM unit in rtl/.
+ *
+ * The cycle model is transaction level: it keeps only the control state of
+ * the RTL (sequencer, loader with its slots and tag FIFO, feeder steps and
+ * output credits, the drain wavefront, the row writer) and the timing rules
+ * of the modeled memory in sim/sq_mem.h (byte budget per cycle shared by
+ * reads and writes, latency per read burst and write response, 64 bursts in
+ * flight), never data. It advances one cycle at a time only while memory
+ * traffic or tile boundaries are in play and skips the stretches where the
+ * array just steps through a job. The array size is a parameter
+ * (sq_dev_config_t.array_rows/cols), which the Verilated RTL is not: it is
+ * built for SQ_ARRAY_ROWS x SQ_ARRAY_COLS. The schedule it mirrors, and what
+ * it leaves out, are in docs/cycle_model.md. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "runtime/desc.h"
+#include "runtime/device.h"
+#include "sparq/spec.h"
+#include "util/err.h"
+
+/* Constants of rtl/sq_gemm_pkg.sv and the module parameters there. */
+#define BEAT 64u              /* bytes per AXI4 beat */
+#define KCH 2048u             /* K elements per on-chip chunk (KchElems) */
+#define W_SLOTS 4u            /* W tile slots; A has 2 */
+#define TAG_DEPTH 32u         /* loader tag FIFO */
+#define JOB_DEPTH 4u          /* loader job FIFO */
+#define MAX_OUT 64u           /* SQ_MEM_MAX_OUTSTANDING */
+#define EPI_LAT 3u            /* sq_gemm_epi stages */
+#define MAX_ARRAY_DIM 256u    /* largest R or C the model accepts */
+/* Cycles from the feeder issuing a tile's last step to row 0 of the tile
+ * entering the output FIFO: stage-2 register, feeder output register, PE(0,0),
+ * then the drain wavefront crosses C columns and the epilogue. */
+#define DRAIN_DELAY(c) (3u + ((c) - 1u) + EPI_LAT)
+
+typedef struct {
+    uint32_t flags, m, n, k;
+    uint64_t a, w, meta, bias, quant, c;
+} gcfg_t;
+
+typedef struct {
+    uint32_t aslot, wslot;
+    uint32_t m0, n0, klen;
+    bool last, rel_a, final_job;
+} job_t;
+
+typedef struct {
+    uint64_t ready_at; /* read: first beat may go; write response: due */
+    uint32_t beats;
+} burst_t;
+
+typedef struct {
+    burst_t q[MAX_OUT];
+    uint32_t head, count;
+} bq_t;
+
+typedef struct {
+    uint64_t t0; /* cycle row 0 enters the output FIFO */
+    uint32_t m0, n0, ncols, next;
+} drain_t;
+
+typedef struct {
+    uint32_t m, n0, ncols;
+} orow_t;
+
+enum { SEQ_IDLE, SEQ_FETCH_AR, SEQ_FETCH_R, SEQ_DECODE, SEQ_RUN, SEQ_NEXT };
+enum { LD_IDLE, LD_JOB, LD_ROW, LD_BURST, LD_MARK };
+enum { PH_A, PH_W, PH_META, PH_BIAS, PH_QUANT, PH_MARK };
+
+typedef struct {
+    /* configuration */
+    uint32_t R, C, min_period;
+    double bpc;
+    uint32_t latency;
+    const uint8_t *mem;
+    /* memory */
+    uint64_t now;
+    double credit;
+    bq_t rd, aw, b;
+    bool prefer_write;
+    uint64_t bytes_read, bytes_written;
+    /* sequencer */
+    int seq;
+    uint32_t idx, ncmd, beat;
+    uint64_t cmd;
+    bool run_q;
+    gcfg_t cfg;
+    /* loader */
+    int ld;
+    uint32_t m0, n0, k0;
+    bool w_busy[W_SLOTS], a_busy[2];
+    uint32_t w_next, a_next, a_cur;
+    job_t job;
+    int phase;
+    uint32_t row, rem;
+    uint64_t beat_addr; /* byte address of the next burst, beat aligned */
+    bool tags[TAG_DEPTH]; /* true for a marker */
+    uint32_t tag_head, tag_count;
+    job_t jobs[JOB_DEPTH];
+    uint32_t job_head, job_count, ready;
+    /* feeder */
+    bool running, active, final;
+    job_t fj;
+    uint32_t s, cred, since;
+    uint64_t rows_issued;
+    /* array drain and output; tiles end at least max(R, C) + 8 cycles apart
+     * and drain within C + 5 + R, so at most three drains overlap */
+    drain_t drains[8];
+    uint32_t drain_head, drain_count;
+    orow_t *fifo;
+    uint32_t fifo_cap, fifo_head, fifo_count;
+    bool cur, skip, aw_done;
+    uint32_t nbeats, wbeat, outstanding;
+    uint64_t rows_popped;
+    /* counters of the current run */
+    uint64_t cycles, stalls;
+} model_t;
+
+typedef struct {
+    void *ref; /* state of the ref level, which computes the outputs */
+    model_t m;
+} level_t;
+
+extern const sq_level_ops_t sq_level_ref;
+
+/* ---- memory (rules of sim/sq_mem.c) -------------------------------------- */
+
+static burst_t *bq_head(bq_t *q)
+{
+    return q->count ? &q->q[q->head] : NULL;
+}
+
+static void bq_push(bq_t *q, uint64_t ready_at, uint32_t beats)
+{
+    q->q[(q->head + q->count) % MAX_OUT] = (burst_t){ready_at, beats};
+    q->count++;
+}
+
+static void bq_pop(bq_t *q)
+{
+    q->head = (q->head + 1) % MAX_OUT;
+    q->count--;
+}
+
+/* ---- loader helpers (rtl/sq_gemm_loader.sv) ------------------------------ */
+
+static bool has(const gcfg_t *g, uint32_t f)
+{
+    return (g->flags & f) != 0;
+}
+
+static uint32_t w_row(const gcfg_t *g, uint32_t k)
+{
+    if (has(g, SQ_GEMM_W4))
+        return (k + 1) / 2;
+    if (has(g, SQ_GEMM_SP24))
+        return (k + 3) / 4 * 2;
+    return k;
+}
+
+static uint32_t meta_row(uint32_t k)
+{
+    return ((k + 3) / 4 + 1) / 2;
+}
+
+static job_t next_job(const model_t *s)
+{
+    const gcfg_t *g = &s->cfg;
+    uint32_t kleft = g->k - s->k0;
+    bool ndone = s->n0 + s->C >= g->n;
+    job_t j = {0};
+    j.m0 = s->m0;
+    j.n0 = s->n0;
+    j.klen = kleft > KCH ? KCH : kleft;
+    j.last = kleft <= KCH;
+    j.rel_a = g->k > KCH || ndone;
+    j.final_job = j.last && ndone && s->m0 + s->R >= g->m;
+    return j;
+}
+
+/* Address and length of the current (phase, row) of the loader's job; false
+ * when the row lies outside the operand. */
+static bool row_span(const model_t *s, uint64_t *addr, uint32_t *bytes)
+{
+    const gcfg_t *g = &s->cfg;
+    uint32_t kl = s->job.klen, ridx;
+    switch (s->phase) {
+    case PH_A:
+        ridx = s->job.m0 + s->row;
+        *addr = g->a + (uint64_t)ridx * g->k + s->k0;
+        *bytes = kl;
+        return ridx < g->m;
+    case PH_W:
+        ridx = s->job.n0 + s->row;
+        *addr = g->w + (uint64_t)ridx * w_row(g, g->k) +
+                (has(g, SQ_GEMM_W4 | SQ_GEMM_SP24) ? s->k0 / 2 : s->k0);
+        *bytes = w_row(g, kl);
+        return ridx < g->n;
+    case PH_META:
+        ridx = s->job.n0 + s->row;
+        *addr = g->meta + (uint64_t)ridx * meta_row(g->k) + s->k0 / 8;
+        *bytes = meta_row(kl);
+        return ridx < g->n;
+    default: {
+        uint32_t ncols = g->n - s->n0 > s->C ? s->C : g->n - s->n0;
+        *addr = (s->phase == PH_BIAS ? g->bias : g->quant) + (uint64_t)s->job.n0 *
+                (s->phase == PH_BIAS ? 4u : 8u);
+        *bytes = ncols * (s->phase == PH_BIAS ? 4u : 8u);
+        return true;
+    }
+    }
+}
+
+static uint32_t phase_rows(const model_t *s)
+{
+    return s->phase == PH_A ? s->R : (s->phase == PH_W || s->phase == PH_META) ? s->C : 1;
+}
+
+static int phase_next(const model_t *s)
+{
+    const gcfg_t *g = &s->cfg;
+    int after_bias = has(g, SQ_GEMM_OUT32) ? PH_MARK : PH_QUANT;
+    int after_meta = has(g, SQ_GEMM_BIAS) ? PH_BIAS : after_bias;
+    switch (s->phase) {
+    case PH_A:
+        return PH_W;
+    case PH_W:
+        return has(g, SQ_GEMM_SP24) ? PH_META : after_meta;
+    case PH_META:
+        return after_meta;
+    case PH_BIAS:
+        return after_bias;
+    default:
+        return PH_MARK;
+    }
+}
+
+/* Moves to the next row or phase after a row (Row and Burst states). */
+static void row_done(model_t *s)
+{
+    if (s->row + 1 == phase_rows(s)) {
+        s->row = 0;
+        s->phase = phase_next(s);
+        s->ld = s->phase == PH_MARK ? LD_MARK : LD_ROW;
+    } else {
+        s->row++;
+        s->ld = LD_ROW;
+    }
+}
+
+static uint32_t job_steps(const model_t *s, const job_t *j)
+{
+    if (j->klen == 0)
+        return 1;
+    return has(&s->cfg, SQ_GEMM_SP24) ? (j->klen + 3) / 4 : (j->klen + 1) / 2;
+}
+
+/* ---- one clock cycle of the whole unit ------------------------------------ */
+
+static void decode(model_t *s)
+{
+    const uint8_t *d = s->mem + s->cmd;
+    s->cfg = (gcfg_t){
+        .flags = sq_desc_word(d, SQ_GEMM_W_FLAGS),
+        .m = sq_desc_word(d, SQ_GEMM_W_M),
+        .n = sq_desc_word(d, SQ_GEMM_W_N),
+        .k = sq_desc_word(d, SQ_GEMM_W_K),
+        .a = sq_desc_addr(d, SQ_GEMM_W_A_LO),
+        .w = sq_desc_addr(d, SQ_GEMM_W_W_LO),
+        .meta = sq_desc_addr(d, SQ_GEMM_W_META_LO),
+        .bias = sq_desc_addr(d, SQ_GEMM_W_BIAS_LO),
+        .quant = sq_desc_addr(d, SQ_GEMM_W_QUANT_LO),
+        .c = sq_desc_addr(d, SQ_GEMM_W_C_LO),
+    };
+}
+
+static void tick(model_t *s)
+{
+    const gcfg_t *g = &s->cfg;
+    /* memory drives its side of the bus */
+    burst_t *rh = bq_head(&s->rd);
+    bool want_r = rh && rh->ready_at <= s->now, want_w = s->aw.count > 0;
+    bool g_r = false, g_w = false;
+    if (want_r && want_w && s->credit >= 2.0 * BEAT) {
+        g_r = g_w = true;
+    } else if (s->credit >= BEAT) {
+        if (want_r && want_w) {
+            g_w = s->prefer_write;
+            g_r = !s->prefer_write;
+        } else {
+            g_r = want_r;
+            g_w = want_w;
+        }
+    }
+    bool arready = s->rd.count < MAX_OUT, awready = s->aw.count < MAX_OUT;
+    bool rlast = g_r && rh->beats == 1;
+    burst_t *bh = bq_head(&s->b);
+    bool bvalid = bh && bh->ready_at <= s->now;
+
+    /* sequencer */
+    bool fetch = s->seq == SEQ_FETCH_AR || s->seq == SEQ_FETCH_R;
+    bool go = s->seq == SEQ_RUN && !s->run_q;
+
+    /* loader return side */
+    bool tag_empty = s->tag_count == 0;
+    bool is_mark = !tag_empty && s->tags[s->tag_head];
+    bool ld_rready = !tag_empty && !is_mark;
+    bool beat_in = ld_rready && g_r && !fetch;
+    bool tag_pop = is_mark || (beat_in && rlast);
+    bool tag_full = s->tag_count == TAG_DEPTH;
+    bool ld_arvalid = s->ld == LD_BURST && !tag_full;
+    uint32_t blen = 0;
+    if (s->ld == LD_BURST) {
+        uint32_t to_4k = 64u - (uint32_t)((s->beat_addr / BEAT) & 63u);
+        blen = s->rem < to_4k ? s->rem : to_4k;
+    }
+
+    /* feeder */
+    job_t fj = s->fj; /* the job stepping this cycle (job_pop replaces it) */
+    uint32_t jobs_before = s->job_count;
+    uint32_t steps = s->active ? job_steps(s, &s->fj) : 1;
+    bool last_step = s->s == steps - 1;
+    bool tile_end = last_step && s->fj.last;
+    bool blocked_credit = tile_end && s->cred < s->R;
+    bool can_issue = s->active && !blocked_credit && !(tile_end && s->since < s->min_period);
+    bool job_valid = s->ready != 0;
+    bool job_pop = job_valid && (!s->active || (can_issue && last_step));
+    bool rel_w = can_issue && last_step, rel_a = rel_w && s->fj.rel_a;
+    bool stall = s->running && !s->final && (!s->active || blocked_credit);
+
+    /* writer */
+    bool awvalid = s->cur && !s->skip && !s->aw_done;
+    bool wvalid = s->cur && !s->skip && s->wbeat != s->nbeats;
+    bool aw_fire = awvalid && awready, w_fire = wvalid && g_w;
+    bool wlast = s->wbeat + 1 == s->nbeats;
+    bool finish = s->cur && (s->skip || ((s->aw_done || aw_fire) &&
+                                         (s->wbeat == s->nbeats || (w_fire && wlast))));
+    bool f_pop = s->fifo_count && (!s->cur || finish);
+    bool out_idle = !s->cur && !s->fifo_count && !s->outstanding;
+    bool gemm_done = s->running && s->final && s->rows_issued == s->rows_popped && out_idle;
+
+    /* counters (sq_gemm_ctrl counts every busy cycle) */
+    s->cycles++;
+    if (stall)
+        s->stalls++;
+
+    /* memory takes the handshakes */
+    bool arvalid = fetch ? s->seq == SEQ_FETCH_AR : ld_arvalid;
+    bool rready = fetch ? true : ld_rready;
+    if (arvalid && arready)
+        bq_push(&s->rd, s->now + s->latency, fetch ? 2u : blen);
+    if (g_r && rready) {
+        s->credit -= BEAT;
+        s->bytes_read += BEAT;
+        if (--rh->beats == 0)
+            bq_pop(&s->rd);
+        s->prefer_write = true;
+    }
+    if (w_fire) {
+        burst_t *w = bq_head(&s->aw);
+        s->credit -= BEAT;
+        s->prefer_write = false;
+        if (--w->beats == 0 || wlast) {
+            bq_pop(&s->aw);
+            bq_push(&s->b, s->now + s->latency, 0);
+        }
+    }
+    if (aw_fire)
+        bq_push(&s->aw, 0, s->nbeats);
+    if (bvalid)
+        bq_pop(&s->b);
+    s->credit += s->bpc;
+    if (s->credit > s->bpc + BEAT - 1)
+        s->credit = s->bpc + BEAT - 1;
+    s->now++;
+
+    /* ---- register updates ---- */
+    /* writer */
+    if (aw_fire)
+        s->aw_done = true;
+    s->outstanding += (aw_fire ? 1u : 0u) - (bvalid ? 1u : 0u);
+    if (w_fire)
+        s->wbeat++;
+    if (finish)
+        s->cur = false;
+    if (f_pop) {
+        orow_t *h = &s->fifo[s->fifo_head];
+        uint32_t esz = has(g, SQ_GEMM_OUT32) ? 4u : 1u, nbytes = h->ncols * esz;
+        uint64_t addr = g->c + ((uint64_t)h->m * g->n + h->n0) * esz;
+        s->rows_popped++;
+        s->cur = true;
+        s->skip = h->m >= g->m;
+        s->aw_done = false;
+        s->nbeats = (uint32_t)(((addr % BEAT) + nbytes - 1) / BEAT + 1);
+        s->wbeat = 0;
+        if (!s->skip)
+            s->bytes_written += nbytes;
+        s->fifo_head = (s->fifo_head + 1) % s->fifo_cap;
+        s->fifo_count--;
+    }
+    /* drained rows enter the output FIFO */
+    if (s->drain_count) {
+        drain_t *d = &s->drains[s->drain_head];
+        if (s->now - 1 >= d->t0 + d->next) {
+            s->fifo[(s->fifo_head + s->fifo_count) % s->fifo_cap] =
+                (orow_t){d->m0 + d->next, d->n0, d->ncols};
+            s->fifo_count++;
+            if (++d->next == s->R) {
+                s->drain_head = (s->drain_head + 1) % 8;
+                s->drain_count--;
+            }
+        }
+    }
+
+    /* feeder */
+    if (s->since < s->min_period)
+        s->since++;
+    if (f_pop)
+        s->cred++;
+    if (go) {
+        s->final = false;
+        s->cred = 2 * s->R;
+        s->since = s->min_period;
+    }
+    if (can_issue) {
+        if (tile_end) {
+            s->cred -= s->R;
+            s->since = 0;
+            s->rows_issued += s->R;
+            uint32_t nleft = g->n - s->fj.n0;
+            s->drains[(s->drain_head + s->drain_count) % 8] =
+                (drain_t){s->now - 1 + DRAIN_DELAY(s->C), s->fj.m0, s->fj.n0,
+                          nleft > s->C ? s->C : nleft, 0};
+            s->drain_count++;
+        }
+        if (last_step) {
+            if (s->fj.final_job)
+                s->final = true;
+            s->active = false;
+        } else {
+            s->s++;
+        }
+    }
+    if (job_pop) {
+        s->fj = s->jobs[s->job_head];
+        s->job_head = (s->job_head + 1) % JOB_DEPTH;
+        s->job_count--;
+        s->s = 0;
+        s->active = true;
+    }
+
+    /* loader return side */
+    if (tag_pop) {
+        s->tag_head = (s->tag_head + 1) % TAG_DEPTH;
+        s->tag_count--;
+    }
+    if (is_mark && !(job_pop && job_valid))
+        s->ready++;
+    else if (!is_mark && job_pop && job_valid)
+        s->ready--;
+    /* loader issue side: slot state as it was at the start of the cycle */
+    bool w_free = !s->w_busy[s->w_next], a_free = !s->a_busy[s->a_next];
+    if (rel_w)
+        s->w_busy[fj.wslot] = false;
+    if (rel_a)
+        s->a_busy[fj.aslot] = false;
+    switch (s->ld) {
+    case LD_IDLE:
+        if (go) {
+            s->m0 = s->n0 = s->k0 = 0;
+            s->ld = LD_JOB;
+        }
+        break;
+    case LD_JOB: {
+        bool need_a = g->k > KCH || s->n0 == 0;
+        if (w_free && !(need_a && !a_free) && jobs_before < JOB_DEPTH) {
+            job_t j = next_job(s);
+            j.wslot = s->w_next;
+            s->w_busy[s->w_next] = true;
+            s->w_next = (s->w_next + 1) % W_SLOTS;
+            if (need_a) {
+                j.aslot = s->a_next;
+                s->a_busy[s->a_next] = true;
+                s->a_cur = s->a_next;
+                s->a_next ^= 1u;
+            } else {
+                j.aslot = s->a_cur;
+            }
+            s->job = j;
+            s->jobs[(s->job_head + s->job_count) % JOB_DEPTH] = j;
+            s->job_count++;
+            s->phase = need_a ? PH_A : PH_W;
+            s->row = 0;
+            s->ld = LD_ROW;
+        }
+        break;
+    }
+    case LD_ROW: {
+        uint64_t addr;
+        uint32_t bytes;
+        if (row_span(s, &addr, &bytes) && bytes) {
+            s->beat_addr = addr & ~(uint64_t)(BEAT - 1);
+            s->rem = (uint32_t)(((addr % BEAT) + bytes - 1) / BEAT + 1);
+            s->ld = LD_BURST;
+        } else {
+            row_done(s);
+        }
+        break;
+    }
+    case LD_BURST:
+        if (ld_arvalid && arready) {
+            s->tags[(s->tag_head + s->tag_count) % TAG_DEPTH] = false;
+            s->tag_count++;
+            s->beat_addr += (uint64_t)blen * BEAT;
+            s->rem -= blen;
+            if (s->rem == 0)
+                row_done(s);
+        }
+        break;
+    case LD_MARK:
+        if (!tag_full) {
+            s->tags[(s->tag_head + s->tag_count) % TAG_DEPTH] = true;
+            s->tag_count++;
+            if (s->job.final_job) {
+                s->ld = LD_IDLE;
+            } else {
+                s->ld = LD_JOB;
+                if (!s->job.last) {
+                    s->k0 += KCH;
+                } else {
+                    s->k0 = 0;
+                    if (s->n0 + s->C >= g->n) {
+                        s->n0 = 0;
+                        s->m0 += s->R;
+                    } else {
+                        s->n0 += s->C;
+                    }
+                }
+            }
+        }
+        break;
+    default:
+        break;
+    }
+
+    /* unit state */
+    if (go)
+        s->running = true;
+    else if (gemm_done)
+        s->running = false;
+
+    /* sequencer */
+    s->run_q = s->seq == SEQ_RUN;
+    switch (s->seq) {
+    case SEQ_FETCH_AR:
+        s->beat = 0;
+        if (arready)
+            s->seq = SEQ_FETCH_R;
+        break;
+    case SEQ_FETCH_R:
+        if (g_r) {
+            if (s->beat)
+                s->seq = SEQ_DECODE;
+            s->beat = 1;
+        }
+        break;
+    case SEQ_DECODE:
+        decode(s);
+        s->seq = SEQ_RUN;
+        break;
+    case SEQ_RUN:
+        if (gemm_done)
+            s->seq = SEQ_NEXT;
+        break;
+    case SEQ_NEXT:
+        if (s->idx == s->ncmd) {
+            s->seq = SEQ_IDLE;
+        } else {
+            if (s->idx != 0)
+                s->cmd += SQ_DESC_BYTES;
+            s->idx++;
+            s->seq = SEQ_FETCH_AR;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* Cycles that can be skipped at once: the array steps through a job while
+ * nothing else can change (the loader waits for a slot, no burst, response,
+ * drained row or write is in flight). Returns 0 when the next cycle must be
+ * simulated. */
+static uint64_t idle_run(const model_t *s)
+{
+    if (s->seq != SEQ_RUN || !s->active || !(s->ld == LD_IDLE || s->ld == LD_JOB) ||
+        s->tag_count || s->rd.count || s->aw.count || s->b.count || s->cur || s->fifo_count ||
+        s->drain_count || s->outstanding)
+        return 0;
+    uint32_t steps = job_steps(s, &s->fj);
+    if (s->ld == LD_JOB) {
+        bool need_a = s->cfg.k > KCH || s->n0 == 0;
+        if (!s->w_busy[s->w_next] && !(need_a && s->a_busy[s->a_next]) &&
+            s->job_count < JOB_DEPTH)
+            return 0; /* the loader starts a job this cycle */
+    }
+    return s->s + 1 < steps ? steps - 1 - s->s : 0;
+}
+
+/* Runs n_cmds descriptors at cmd_addr from ap_start to ap_done. */
+static int model_run_stream(model_t *s, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles)
+{
+    s->seq = SEQ_NEXT; /* Idle takes ap_start in the cycle before counting starts */
+    s->idx = 0;
+    s->ncmd = n_cmds;
+    s->cmd = cmd_addr;
+    s->cycles = s->stalls = 0;
+    /* the control-register accesses before a start leave the channel idle */
+    s->credit = s->bpc + BEAT - 1;
+    while (s->seq != SEQ_IDLE) {
+        if (max_cycles && s->cycles >= max_cycles)
+            return sq_err(SQ_ERR_DEV, "model: %u commands did not finish within %" PRIu64
+                                      " cycles", n_cmds, max_cycles);
+        uint64_t d = idle_run(s);
+        if (d) {
+            s->s += (uint32_t)d;
+            s->cycles += d;
+            s->now += d;
+            s->since = s->since + d < s->min_period ? s->since + (uint32_t)d : s->min_period;
+            s->credit += (double)d * s->bpc;
+            if (s->credit > s->bpc + BEAT - 1)
+                s->credit = s->bpc + BEAT - 1;
+            continue;
+        }
+        tick(s);
+    }
+    return 0;
+}
+
+/* ---- level --------------------------------------------------------------- */
+
+static void model_close(void *state)
+{
+    level_t *l = state;
+    if (!l)
+        return;
+    if (l->ref)
+        sq_level_ref.close(l->ref);
+    free(l->m.fifo);
+    free(l);
+}
+
+static int model_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
+{
+    uint32_t R = cfg->array_rows ? cfg->array_rows : SQ_ARRAY_ROWS;
+    uint32_t C = cfg->array_cols ? cfg->array_cols : SQ_ARRAY_COLS;
+    if (R > MAX_ARRAY_DIM || C > MAX_ARRAY_DIM)
+        return sq_err(SQ_ERR_ARG, "model: array %ux%u outside 1..%u per side", R, C,
+                      MAX_ARRAY_DIM);
+    double lat = ceil(cfg->mem_latency_ns * cfg->clock_mhz / 1e3);
+    if (lat > 1e6)
+        return sq_err(SQ_ERR_ARG, "model: memory latency of %.0f cycles is not plausible", lat);
+    level_t *l = calloc(1, sizeof *l);
+    if (!l)
+        return sq_err(SQ_ERR_MEM, "out of memory opening level 'model'");
+    model_t *s = &l->m;
+    s->R = R;
+    s->C = C;
+    s->min_period = (R > C ? R : C) + 8;
+    s->bpc = cfg->mem_gbps * 1e3 / cfg->clock_mhz;
+    s->latency = (uint32_t)lat;
+    s->mem = mem;
+    for (s->fifo_cap = 1; s->fifo_cap < 2 * R; s->fifo_cap *= 2)
+        ;
+    s->fifo = calloc(s->fifo_cap, sizeof *s->fifo);
+    int rc = s->fifo ? sq_level_ref.open(cfg, mem, &l->ref)
+                     : sq_err(SQ_ERR_MEM, "out of memory opening level 'model'");
+    if (rc) {
+        model_close(l);
+        return rc;
+    }
+    *state = l;
+    return 0;
+}
+
+static int model_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
+                     sq_dev_stats_t *add)
+{
+    level_t *l = state;
+    model_t *s = &l->m;
+    /* the golden reference computes every output; counters come from the model */
+    sq_dev_stats_t work = {0};
+    int rc = sq_level_ref.run(l->ref, cmd_addr, n_cmds, max_cycles, &work);
+    if (rc)
+        return rc;
+    s->bytes_read = s->bytes_written = 0;
+    if ((rc = model_run_stream(s, cmd_addr, n_cmds, max_cycles)) != 0)
+        return rc;
+    add->cycles += s->cycles;
+    add->stall_cycles += s->stalls;
+    add->bytes_read += s->bytes_read;
+    add->bytes_written += s->bytes_written;
+    add->macs += work.macs;
+    add->commands += n_cmds;
+    return 0;
+}
+
+const sq_level_ops_t sq_level_model = {
+    .name = "model",
+    .open = model_open,
+    .close = model_close,
+    .write = NULL,
+    .read = NULL,
+    .run = model_run,
+};

@@ -1,0 +1,272 @@
+/* The cycle model (level "model") against the Verilated RTL (level "rtl"):
+ * cycles per op within 5% on synthetic GEMMs of every mode and on the
+ * stories260K w8a8 per-op report, device-memory bytes exactly; outputs bit
+ * exact; the array size is a parameter of the model only; the sweep CLI.
+ * The rtl comparisons run only when the rtl level is built into the binary. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compress/qmodel.h"
+#include "model/llama.h"
+#include "model/sampler.h"
+#include "report/report.h"
+#include "runtime/device.h"
+#include "runtime/gemm_case.h"
+#include "sched/program.h"
+#include "sparq/spec.h"
+#include "testutil.h"
+#include "util/err.h"
+
+extern const sq_level_ops_t sq_level_rtl __attribute__((weak));
+
+#define TOL 0.05 /* largest relative cycle error accepted per op */
+
+/* Runs one random GEMM case on a level; checks the outputs against the
+ * golden answer and returns the counters. array 0 = default size. */
+static void run_case(const char *level, uint32_t m, uint32_t n, uint32_t k, uint32_t flags,
+                     uint32_t array, sq_dev_stats_t *st)
+{
+    sq_gemm_case_t gc;
+    ck_assert_msg(sq_gemm_case_build(&gc, m, n, k, flags, 7) == 0, "%s", sq_err_msg());
+    sq_dev_config_t cfg;
+    sq_dev_config_default(&cfg, level);
+    cfg.array_rows = cfg.array_cols = array;
+    uint64_t need = sq_gemm_case_dev_bytes(&gc);
+    if (need > cfg.mem_bytes)
+        cfg.mem_bytes = need;
+    cfg.mem_bytes = (cfg.mem_bytes + 63) & ~63ull;
+    sq_dev_t *dev;
+    ck_assert_msg(sq_dev_open(&cfg, &dev) == 0, "%s", sq_err_msg());
+    uint64_t cmd, first;
+    ck_assert_msg(sq_gemm_case_place(dev, &gc, &cmd) == 0, "%s", sq_err_msg());
+    ck_assert_msg(sq_dev_run(dev, cmd, 1, 0) == 0, "%s", sq_err_msg());
+    void *out = malloc(gc.b.c);
+    ck_assert_int_eq(sq_gemm_case_read(dev, &gc, out), 0);
+    uint64_t bad = sq_gemm_case_mismatches(&gc, out, &first);
+    ck_assert_msg(bad == 0, "%s %ux%ux%u flags 0x%x: %llu mismatches, first at %llu", level, m,
+                  n, k, flags, (unsigned long long)bad, (unsigned long long)first);
+    sq_dev_stats(dev, st);
+    free(out);
+    sq_dev_close(dev);
+    sq_gemm_case_free(&gc);
+}
+
+static double rel_err(uint64_t model, uint64_t rtl)
+{
+    return fabs((double)model - (double)rtl) / (double)rtl;
+}
+
+static const struct {
+    uint32_t m, n, k, flags;
+} shapes[] = {
+    {1, 64, 64, 0},                          /* decode: one useful array row */
+    {1, 172, 64, SQ_GEMM_RELU},              /* stories260K w1 at M=1, partial N tile */
+    {1, 64, 172, 0},                         /* K not a multiple of the beat */
+    {1, 512, 64, SQ_GEMM_OUT32},             /* classifier, int32 out */
+    {64, 64, 64, 0},                         /* M >= 64 */
+    {128, 96, 200, SQ_GEMM_BIAS},            /* prefill-like, bias */
+    {70, 45, 301, SQ_GEMM_RELU},             /* odd everything */
+    {1, 1, 1, 0},                            /* size-1 dims */
+    {1, 64, 64, SQ_GEMM_W4},                 /* int4 */
+    {33, 40, 100, SQ_GEMM_W4 | SQ_GEMM_OUT32},
+    {1, 64, 64, SQ_GEMM_SP24},               /* 2:4 */
+    {64, 64, 1024, SQ_GEMM_SP24 | SQ_GEMM_BIAS},
+    {17, 23, 2500, SQ_GEMM_OUT32 | SQ_GEMM_BIAS}, /* K over one 2048 chunk */
+    {40, 48, 4100, SQ_GEMM_SP24},            /* 2:4 over three chunks */
+};
+
+START_TEST(test_synthetic_vs_rtl)
+{
+    if (&sq_level_rtl == NULL)
+        return; /* the model's own checks run in test_model_alone */
+    double worst = 0, sum = 0;
+    size_t n = sizeof shapes / sizeof shapes[0];
+    for (size_t i = 0; i < n; i++) {
+        sq_dev_stats_t r, m;
+        run_case("rtl", shapes[i].m, shapes[i].n, shapes[i].k, shapes[i].flags, 0, &r);
+        run_case("model", shapes[i].m, shapes[i].n, shapes[i].k, shapes[i].flags, 0, &m);
+        double e = rel_err(m.cycles, r.cycles);
+        ck_assert_msg(e <= TOL, "%ux%ux%u flags 0x%x: model %llu cycles, rtl %llu (%.1f%%)",
+                      shapes[i].m, shapes[i].n, shapes[i].k, shapes[i].flags,
+                      (unsigned long long)m.cycles, (unsigned long long)r.cycles, 100 * e);
+        ck_assert_uint_eq(m.bytes_read, r.bytes_read);
+        ck_assert_uint_eq(m.bytes_written, r.bytes_written);
+        ck_assert_uint_eq(m.macs, r.macs);
+        ck_assert_uint_le(m.stall_cycles, m.cycles);
+        worst = e > worst ? e : worst;
+        sum += e;
+    }
+    fprintf(stderr, "cycle_model: synthetic %zu shapes, per-op error max %.2f%% mean %.2f%%\n", n,
+            100 * worst, 100 * sum / (double)n);
+}
+END_TEST
+
+/* The model without the rtl: outputs exact, counters consistent, cycles grow
+ * with the work, and a smaller array takes more cycles. */
+START_TEST(test_model_alone)
+{
+    sq_dev_stats_t a, b, c;
+    run_case("model", 64, 64, 256, 0, 0, &a);
+    ck_assert_uint_eq(a.macs, 64ull * 64 * 256);
+    ck_assert_uint_gt(a.cycles, 64ull * 64 * 256 / (SQ_PE_MACS * SQ_ARRAY_ROWS * SQ_ARRAY_COLS));
+    ck_assert_uint_le(a.stall_cycles, a.cycles);
+    ck_assert_uint_ge(a.bytes_read, 64ull * 256 + 64ull * 256);
+    ck_assert_uint_eq(a.bytes_written, 64ull * 64);
+    run_case("model", 64, 64, 256, 0, 8, &b);
+    ck_assert_uint_gt(b.cycles, a.cycles);
+    run_case("model", 64, 64, 256, SQ_GEMM_SP24, 0, &c);
+    ck_assert_uint_lt(c.cycles, a.cycles);
+    /* an array side the model does not take is a one-line error */
+    sq_dev_config_t cfg;
+    sq_dev_config_default(&cfg, "model");
+    cfg.array_rows = 1000;
+    sq_dev_t *dev;
+    ck_assert_int_eq(sq_dev_open(&cfg, &dev), SQ_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(sq_err_msg(), "array"));
+}
+END_TEST
+
+/* Runs n greedy tokens of q on a level and fills rep. */
+static void run_program(const sq_llama_t *m, sq_qmodel_t *q, const char *level, int n,
+                        sq_report_t *rep)
+{
+    sq_dev_config_t cfg;
+    sq_dev_config_default(&cfg, level);
+    cfg.mem_bytes = 16u << 20;
+    sq_dev_t *dev;
+    ck_assert_msg(sq_dev_open(&cfg, &dev) == 0, "%s", sq_err_msg());
+    sq_report_init(rep, "stories260K", "w8a8", level, NULL, 300);
+    sq_program_t *p;
+    ck_assert_msg(sq_program_build(&p, q, dev, rep) == 0, "%s", sq_err_msg());
+    sq_llama_exec_t ex;
+    sq_program_exec(p, &ex);
+    sq_llama_state_t s;
+    ck_assert_int_eq(sq_llama_state_build(&s, &m->cfg), 0);
+    int tok = 1;
+    for (int pos = 0; pos < n; pos++) {
+        ck_assert_msg(sq_llama_forward(m, &s, tok, pos, &ex) == 0, "%s", sq_err_msg());
+        tok = sq_argmax(s.logits, m->cfg.vocab_size);
+    }
+    sq_llama_state_free(&s);
+    sq_program_free(p);
+    sq_dev_close(dev);
+}
+
+START_TEST(test_stories260k_vs_rtl)
+{
+    if (&sq_level_rtl == NULL)
+        return;
+    sq_llama_t m;
+    ck_assert_int_eq(sq_llama_load(SQ_MODEL_PATH, &m), 0);
+    sq_recipe_t r;
+    ck_assert_int_eq(sq_recipe_parse("w8a8", &r), 0);
+    sq_qmodel_t q;
+    ck_assert_msg(sq_qmodel_build(&q, &m, &r) == 0, "%s", sq_err_msg());
+    sq_report_t rr, mr;
+    run_program(&m, &q, "rtl", 3, &rr);
+    run_program(&m, &q, "model", 3, &mr);
+    ck_assert_uint_eq(rr.n_ops, mr.n_ops);
+    double worst = 0, sum = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < rr.n_ops; i++) {
+        const sq_report_op_t *a = &rr.ops[i], *b = &mr.ops[i];
+        ck_assert_str_eq(a->op, b->op);
+        if (!a->s.cycles)
+            continue;
+        double e = rel_err(b->s.cycles, a->s.cycles);
+        ck_assert_msg(e <= TOL, "layer %d %s: model %llu cycles, rtl %llu (%.1f%%)", a->layer,
+                      a->op, (unsigned long long)b->s.cycles, (unsigned long long)a->s.cycles,
+                      100 * e);
+        ck_assert_uint_eq(b->s.bytes_read, a->s.bytes_read);
+        ck_assert_uint_eq(b->s.bytes_written, a->s.bytes_written);
+        worst = e > worst ? e : worst;
+        sum += e;
+        n++;
+    }
+    ck_assert_uint_gt(n, 0);
+    sq_dev_stats_t tr, tm;
+    sq_report_totals(&rr, &tr);
+    sq_report_totals(&mr, &tm);
+    ck_assert_msg(rel_err(tm.cycles, tr.cycles) <= TOL, "total: model %llu, rtl %llu",
+                  (unsigned long long)tm.cycles, (unsigned long long)tr.cycles);
+    fprintf(stderr, "cycle_model: stories260K w8a8 %zu ops, per-op error max %.2f%% mean %.2f%%, "
+            "total %.2f%%\n", n, 100 * worst, 100 * sum / (double)n,
+            100 * rel_err(tm.cycles, tr.cycles));
+    sq_report_free(&rr);
+    sq_report_free(&mr);
+    sq_qmodel_free(&q);
+    sq_llama_free(&m);
+}
+END_TEST
+
+START_TEST(test_sweep_cli)
+{
+    static char out[1 << 14], err[1 << 12];
+    ck_assert_int_eq(sq_run_cli("sweep --model " SQ_MODEL_PATH " --tokenizer " SQ_TOK_PATH
+                                " --array 8x8,16x16 --tokens 2 --json",
+                                out, sizeof out, err, sizeof err), 0);
+    cJSON *j = cJSON_Parse(out);
+    ck_assert_ptr_nonnull(j);
+    cJSON *pts = cJSON_GetObjectItem(j, "points");
+    ck_assert_int_eq(cJSON_GetArraySize(pts), 2);
+    double c8 = cJSON_GetObjectItem(cJSON_GetArrayItem(pts, 0), "cycles_per_token")->valuedouble;
+    double c16 = cJSON_GetObjectItem(cJSON_GetArrayItem(pts, 1), "cycles_per_token")->valuedouble;
+    double u16 = cJSON_GetObjectItem(cJSON_GetArrayItem(pts, 1), "mac_utilization")->valuedouble;
+    ck_assert(c8 > c16 && c16 > 0);
+    ck_assert(u16 > 0 && u16 <= 1);
+    cJSON_Delete(j);
+    ck_assert_int_eq(sq_run_cli("sweep --shape 128x64x64 --array 4x4,16x16", out, sizeof out, err,
+                                sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "16x16"));
+    ck_assert_int_eq(sq_run_cli("sweep --array 8y8", out, sizeof out, err, sizeof err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--array"));
+    ck_assert_int_eq(sq_run_cli("sweep --shape 1x2", out, sizeof out, err, sizeof err), 2);
+    ck_assert_int_eq(sq_run_cli("sweep --target hbm9", out, sizeof out, err, sizeof err), 2);
+    ck_assert_int_eq(sq_run_cli("gemm --backend model --shape 3x5x7 --json", out, sizeof out,
+                                err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\"cycles\""));
+    /* generate on the model level at another array size; the report says so */
+    char json[] = "/tmp/sq_cm_XXXXXX";
+    close(mkstemp(json));
+    char args[512];
+    snprintf(args, sizeof args, "generate --model " SQ_MODEL_PATH " --tokenizer " SQ_TOK_PATH
+             " --recipe w8a8 --steps 3 --temperature 0 --backend model --array 8x8 --report %s",
+             json);
+    ck_assert_int_eq(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);
+    size_t n;
+    char *text = sq_slurp(json, &n);
+    ck_assert_ptr_nonnull(text);
+    j = cJSON_Parse(text);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_int_eq((int)cJSON_GetObjectItem(j, "array_rows")->valuedouble, 8);
+    double util = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "total"), "mac_utilization")
+                      ->valuedouble;
+    ck_assert(util > 0 && util <= 1);
+    cJSON_Delete(j);
+    free(text);
+    unlink(json);
+    char svg[64];
+    snprintf(svg, sizeof svg, "%s.svg", json);
+    unlink(svg);
+    ck_assert_int_eq(sq_run_cli("generate --model " SQ_MODEL_PATH " --tokenizer " SQ_TOK_PATH
+                                " --recipe w8a8 --steps 2 --backend ref --array 8x8",
+                                out, sizeof out, err, sizeof err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--array"));
+}
+END_TEST
+
+Suite *cycle_model_suite(void)
+{
+    Suite *s = suite_create("cycle_model");
+    TCase *tc = sq_tcase(s, "model", 60);
+    tcase_add_test(tc, test_model_alone);
+    tcase_add_test(tc, test_sweep_cli);
+    tc = sq_tcase(s, "vs_rtl", 180);
+    tcase_add_test(tc, test_synthetic_vs_rtl);
+    tcase_add_test(tc, test_stories260k_vs_rtl);
+    return s;
+}
