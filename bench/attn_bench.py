@@ -63,11 +63,11 @@ PENDING = """## Notes
   a selection pass, one score a cycle. Net here: about 0.78 of dense at k = 8.
 - Perplexity with patterns is measured in decode form (each position attends over
   its KV cache), which is how `sparq eval` runs the model.
-- Resources: `make synth-attn` (yosys 0.23 synth_xilinx -family xcup). It did not
-  finish within 50 minutes on this shared 2-core machine (yosys spends the time in
-  the wide byte-select multiplexers of the row buffers), so no LUT/FF/DSP/BRAM
-  figures yet; the four per-query lists (4096 x 32/12/16/1 bits) are written as
-  registered-read RAMs for block RAM inference.
+- Resources: `make synth-attn` (yosys 0.23 synth_xilinx -family xcup) reads and
+  elaborates the RTL, but did not finish within 30 minutes on this shared 2-core
+  machine (it was in techmap/opt of the wide row-buffer multiplexers when the
+  timeout hit), so there are no LUT/FF/DSP/BRAM figures yet. The four per-query
+  lists (4096 x 32/12/16/1 bits) are registered-read RAMs for block RAM inference.
 """
 
 
