@@ -3,15 +3,17 @@
 # Markdown table of docs/compression.md. Usage: scripts/compress-table.sh [recipe...]
 set -eu
 SPARQ=${SPARQ:-build/sparq}
+# CALIB=FILE calibrates on FILE instead of the default (the evaluation text).
+CALIB=${CALIB:-}
 if [ $# -eq 0 ]; then
     set -- fp32 w8a8 w8a8s w8a8:gptq w4 w4g128 w4g64 w4g32 w4:gptq w4g128:gptq w4g32:gptq \
         w4g32a8s:gptq prune:s=0.5 prune:s=0.5,w8a8:gptq 2:4 2:4,w8a8:gptq heads:n=1 heads:n=2 \
-        lowrank:e=0.99 lowrank:r=32 lowrank:e=0.99,w8a8 share:k=16 share:k=64 share:k=16,w8a8
+        lowrank:e=0.9 lowrank:r=16 lowrank:r=16,w8a8 share:k=16 share:k=64 share:k=16,w8a8
 fi
 echo "| recipe | bytes | vs fp32 | perplexity | vs fp32 | compress s |"
 echo "|---|---:|---:|---:|---:|---:|"
 for r in "$@"; do
-    "$SPARQ" compress --recipe "$r" --report | awk -v r="$r" '
+    "$SPARQ" compress --recipe "$r" --report ${CALIB:+--calib "$CALIB"} | awk -v r="$r" '
         $1 == "bytes"    { b = $2; x = $5 }
         $1 == "compress" { t = $2 }
         $1 == "ppl"      { p = $2; d = $5; sub(/\)$/, "", d) }

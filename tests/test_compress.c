@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "compress/calib.h"
+#include "compress/finetune.h"
 #include "compress/linalg.h"
 #include "compress/prune.h"
 #include "compress/qlinear.h"
@@ -15,6 +17,7 @@
 #include "compress/share.h"
 #include "model/eval.h"
 #include "sparq/numerics.h"
+#include "sqm/sqm.h"
 #include "testutil.h"
 #include "util/err.h"
 
@@ -442,6 +445,8 @@ START_TEST(test_cli_recipe_errors)
         "generate --recipe share:k=999 --steps 2",
         "compress --report",
         "compress --recipe w8a8 --report --calib /nonexistent.txt",
+        "compress --model minilm --recipe w8a8 --out /tmp/never.sqm",
+        "compress --model minilm --recipe w8a8s --report",
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         char out[256], err[1024];
@@ -503,6 +508,132 @@ START_TEST(test_stories_targets)
 }
 END_TEST
 
+
+/* ---------------------------------------------------------------------------
+ * .sqm round trip: every layer format comes back bit for bit */
+
+static void logits_of(const sq_llama_t *m, const sq_llama_exec_t *ex, float *out, int n_tok)
+{
+    sq_llama_state_t st;
+    ck_assert_int_eq(sq_llama_state_build(&st, &m->cfg), 0);
+    int toks[] = {1, 403, 407, 261, 378, 20, 11, 300};
+    for (int p = 0; p < n_tok; p++) {
+        ck_assert_int_eq(sq_llama_forward(m, &st, toks[p], p, ex), 0);
+        memcpy(out + (size_t)p * m->cfg.vocab_size, st.logits, m->cfg.vocab_size * sizeof(float));
+    }
+    sq_llama_state_free(&st);
+}
+
+START_TEST(test_sqm_roundtrip)
+{
+    sq_llama_t m;
+    sq_tokenizer_t t;
+    ck_assert_int_eq(sq_llama_load(SQ_MODEL_PATH, &m), 0);
+    ck_assert_int_eq(sq_tokenizer_load(SQ_TOK_PATH, m.cfg.vocab_size, &t), 0);
+    sq_calib_t cal;
+    ck_assert_int_eq(sq_calib_collect(&cal, &m, &t, "Once upon a time, there was a little dog. "
+                                      "He liked to run in the park with his friend."), 0);
+    const char *recipes[] = {"w8a8", "w4g32a8s:gptq", "w4", "2:4", "share:k=16",
+                             "lowrank:r=16,w8a8", "prune:s=0.3", "heads:n=1,w4g64", "fp32"};
+    enum { NT = 5 };
+    size_t nl = (size_t)NT * m.cfg.vocab_size;
+    float *a = malloc(nl * sizeof *a), *b = malloc(nl * sizeof *b);
+    char *path = sq_tmpfile("", 0);
+    for (size_t i = 0; i < sizeof recipes / sizeof recipes[0]; i++) {
+        sq_recipe_t r;
+        ck_assert_int_eq(sq_recipe_parse(recipes[i], &r), 0);
+        sq_qmodel_t q, q2;
+        ck_assert_msg(sq_qmodel_build_calib(&q, &m, &r, &cal) == 0, "%s: %s", recipes[i], sq_err_msg());
+        ck_assert_msg(sq_qmodel_write_sqm(&q, path) == 0, "%s: %s", recipes[i], sq_err_msg());
+        sq_sqm_t *s;
+        ck_assert_msg(sq_sqm_read(path, &s) == 0, "%s: %s", recipes[i], sq_err_msg());
+        sq_llama_t m2;
+        ck_assert_msg(sq_qmodel_from_sqm(s, &m2, &q2) == 0, "%s: %s", recipes[i], sq_err_msg());
+        sq_sqm_free(s);
+        ck_assert_uint_eq(sq_qmodel_bytes(&q2), sq_qmodel_bytes(&q));
+        sq_llama_exec_t ex, ex2;
+        sq_qmodel_exec(&q, &ex);
+        sq_qmodel_exec(&q2, &ex2);
+        logits_of(&m, &ex, a, NT);
+        logits_of(&m2, &ex2, b, NT);
+        for (size_t j = 0; j < nl; j++)
+            ck_assert_msg(a[j] == b[j], "%s: logit %zu differs after the round trip: %.9g vs %.9g",
+                          recipes[i], j, (double)a[j], (double)b[j]);
+        sq_qmodel_free(&q);
+        sq_qmodel_free(&q2);
+        sq_llama_free(&m2);
+    }
+    unlink(path);
+    free(path);
+    free(a);
+    free(b);
+    sq_calib_free(&cal);
+    sq_tokenizer_free(&t);
+    sq_llama_free(&m);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------------
+ * distill:steps=N: a short run keeps 2:4 and the int8 grid, and the rebuilt
+ * integer layers are exactly the weights the student trained to */
+
+START_TEST(test_finetune_keeps_constraints)
+{
+    sq_llama_t m;
+    sq_tokenizer_t t;
+    ck_assert_int_eq(sq_llama_load(SQ_MODEL_PATH, &m), 0);
+    ck_assert_int_eq(sq_tokenizer_load(SQ_TOK_PATH, m.cfg.vocab_size, &t), 0);
+    const char *text = "Once upon a time, there was a little dog.<|endoftext|>Tom had a red ball.";
+    sq_calib_t cal;
+    ck_assert_int_eq(sq_calib_collect(&cal, &m, &t, text), 0);
+    sq_recipe_t r;
+    ck_assert_int_eq(sq_recipe_parse("2:4,w8a8,distill:steps=3", &r), 0);
+    sq_qmodel_t q;
+    ck_assert_int_eq(sq_qmodel_build_calib(&q, &m, &r, &cal), 0);
+    sq_finetune_opts_t o;
+    sq_finetune_opts_default(&o, &r);
+    ck_assert_int_eq(o.steps, 3);
+    o.samples = 2;
+    o.len = 24;
+    o.batch = 2;
+    sq_finetune_stats_t st;
+    ck_assert_msg(sq_finetune_run(&m, &q, &r, &cal, &t, text, &o, &st) == 0, "%s", sq_err_msg());
+    ck_assert(st.train_tokens > 0);
+    ck_assert_int_eq(m.cfg.shared_classifier, 0); /* the int8 classifier was untied */
+    float *w = malloc((size_t)m.cfg.vocab_size * m.cfg.dim * sizeof *w);
+    for (int l = 0; l < m.cfg.n_layers; l++)
+        for (int kd = 0; kd < SQ_W_COUNT; kd++) {
+            if (kd == SQ_W_CLS && l > 0)
+                continue;
+            const sq_clinear_t *cl = sq_qmodel_layer(&q, l, (sq_wkind_t)kd);
+            ck_assert_int_eq(cl->nf, 1);
+            ck_assert_int_eq(cl->f[0].kind, SQ_QL_INT);
+            ck_assert_uint_eq(cl->f[0].flags, kd == SQ_W_CLS ? 0u : (unsigned)SQ_GEMM_SP24);
+            size_t n, k;
+            sq_llama_wshape(&m.cfg, (sq_wkind_t)kd, &n, &k);
+            ck_assert_int_eq(sq_qlinear_dequant(&cl->f[0], w), 0);
+            const float *sw = sq_llama_wptr(&m, l, (sq_wkind_t)kd);
+            for (size_t i = 0; i < n * k; i++)
+                ck_assert_msg(w[i] == sw[i], "layer %d %s weight %zu: %g on the device, %g trained",
+                              l, sq_wkind_name[kd], i, (double)w[i], (double)sw[i]);
+        }
+    sq_llama_exec_t ex;
+    sq_qmodel_exec(&q, &ex);
+    sq_eval_result_t res;
+    ck_assert_int_eq(sq_eval_text(&m, &t, text, &ex, NULL, &res), 0);
+    ck_assert(isfinite(res.nll));
+    /* lowrank and share are refused */
+    sq_recipe_t bad;
+    ck_assert_int_eq(sq_recipe_parse("lowrank:r=8,distill:steps=1", &bad), 0);
+    ck_assert_int_eq(sq_finetune_run(&m, &q, &bad, &cal, &t, text, &o, &st), SQ_ERR_ARG);
+    free(w);
+    sq_qmodel_free(&q);
+    sq_calib_free(&cal);
+    sq_tokenizer_free(&t);
+    sq_llama_free(&m);
+}
+END_TEST
+
 Suite *compress_suite(void)
 {
     Suite *s = suite_create("compress");
@@ -518,6 +649,10 @@ Suite *compress_suite(void)
     tc = sq_tcase(s, "recipes", 30);
     tcase_add_test(tc, test_recipe_parse);
     tcase_add_test(tc, test_cli_recipe_errors);
+    tc = sq_tcase(s, "sqm", 60);
+    tcase_add_test(tc, test_sqm_roundtrip);
+    tc = sq_tcase(s, "distill", 60);
+    tcase_add_test(tc, test_finetune_keeps_constraints);
     tc = sq_tcase(s, "stories260K", 120);
     tcase_add_test(tc, test_stories_targets);
     return s;

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "compress/calib.h"
+#include "compress/finetune.h"
 #include "model/gguf_llama.h"
 #include "model/pypkg.h"
 #include "sqm/sqm_llama.h"
@@ -59,13 +60,22 @@ char *sq_cli_read_text(const char *path)
     return text;
 }
 
+static void distill_progress(void *ctx, int step, int steps, double loss)
+{
+    (void)ctx;
+    char label[64];
+    snprintf(label, sizeof label, "distill: loss %.4f, step", loss);
+    sq_cli_progress(label, (size_t)step, (size_t)steps);
+}
+
 int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const char *recipe,
                       const char *calib, sq_cli_model_t *out)
 {
     memset(out, 0, sizeof *out);
     sq_recipe_t r;
     sq_calib_t cal;
-    int have_cal = 0;
+    sq_qmodel_t stored;
+    int have_cal = 0, have_stored = 0;
     char path[4200];
     int rc = sq_recipe_parse(recipe, &r);
     if (!rc)
@@ -86,7 +96,8 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
         sq_sqm_t *s;
         rc = sq_sqm_read(sq_cli_find_model(path), &s);
         if (!rc)
-            rc = sq_sqm_to_llama(s, &out->model);
+            rc = sq_qmodel_from_sqm(s, &out->model, &stored);
+        have_stored = !rc;
         sq_sqm_free(s);
         if (!rc)
             rc = sq_tokenizer_load(sq_cli_find_model(tok), out->model.cfg.vocab_size, &out->tok);
@@ -97,15 +108,31 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    char *text = NULL;
     if (!rc && sq_recipe_needs_calib(&r)) {
-        char *text = sq_cli_read_text(sq_cli_find_data(calib ? calib : SQ_DEFAULT_CALIB));
+        text = sq_cli_read_text(sq_cli_find_data(calib ? calib : SQ_DEFAULT_CALIB));
         rc = text ? sq_calib_collect(&cal, &out->model, &out->tok, text) : SQ_ERR_IO;
         have_cal = !rc;
         out->calib_tokens = have_cal ? cal.tokens : 0;
-        free(text);
     }
-    if (!rc)
+    /* A .sqm model runs its stored layers; a recipe recompresses its
+     * dequantized weights. */
+    if (!rc && have_stored && sq_recipe_is_identity(&r)) {
+        out->q = stored;
+        have_stored = 0;
+    } else if (!rc) {
         rc = sq_qmodel_build_calib(&out->q, &out->model, &r, have_cal ? &cal : NULL);
+    }
+    if (have_stored)
+        sq_qmodel_free(&stored);
+    if (!rc && r.distill_steps) {
+        sq_finetune_opts_t fo;
+        sq_finetune_opts_default(&fo, &r);
+        fo.progress = distill_progress;
+        rc = sq_finetune_run(&out->model, &out->q, &r, &cal, &out->tok, text, &fo, &out->distill);
+        sq_cli_progress_end();
+    }
+    free(text);
     if (have_cal)
         sq_calib_free(&cal);
     clock_gettime(CLOCK_MONOTONIC, &t1);

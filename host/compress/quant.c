@@ -185,43 +185,80 @@ static int choose_mask(const double *w, const double *u, size_t n, size_t k, siz
     return 0;
 }
 
+typedef struct {
+    double d;
+    size_t i;
+} diag_t;
+
+static int diag_desc(const void *a, const void *b)
+{
+    const diag_t *x = a, *y = b;
+    return x->d > y->d ? -1 : x->d < y->d ? 1 : (x->i > y->i) - (x->i < y->i);
+}
+
 static int gptq(const float *w0, size_t n, size_t k, const sq_quant_opts_t *o, int8_t *q,
                 float *scale)
 {
     size_t ng = sq_quant_groups(k, o->group);
+    /* Act order (the most active inputs first) needs the group scales fixed
+     * up front; masks need groups of 4 in the original order. */
+    int actorder = !o->sp24 && o->sparsity == 0;
     double *w = malloc(n * k * sizeof *w);
+    double *hp = malloc(k * k * sizeof *hp);
     double *u = malloc(k * k * sizeof *u);
     uint8_t *mask = calloc(n * k, 1);
-    if (!w || !u || !mask) {
+    diag_t *perm = malloc(k * sizeof *perm);
+    if (!w || !hp || !u || !mask || !perm) {
         free(w);
+        free(hp);
         free(u);
         free(mask);
+        free(perm);
         return sq_err(SQ_ERR_MEM, "gptq: out of memory for a %zux%zu layer", n, k);
     }
-    int rc = hinv_upper(o->h, k, u);
-    for (size_t i = 0; i < n * k; i++)
-        w[i] = w0[i];
+    for (size_t t = 0; t < k; t++)
+        perm[t] = (diag_t){o->h[t * k + t], t};
+    if (actorder)
+        qsort(perm, k, sizeof *perm, diag_desc);
+    for (size_t a = 0; a < k; a++)
+        for (size_t b = 0; b < k; b++)
+            hp[a * k + b] = o->h[perm[a].i * k + perm[b].i];
     /* An input that never fired carries no information: its weights go. */
-    for (size_t t = 0; t < k && !rc; t++)
-        if (o->h[t * k + t] == 0)
-            for (size_t i = 0; i < n; i++)
-                w[i * k + t] = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < k; t++)
+            w[i * k + t] = perm[t].d == 0 ? 0 : w0[i * k + perm[t].i];
+    int rc = hinv_upper(hp, k, u);
+    if (actorder && !rc) {
+        double *row = malloc(k * sizeof *row);
+        if (!row)
+            rc = sq_err(SQ_ERR_MEM, "gptq: out of memory");
+        for (size_t i = 0; i < n && !rc; i++) {
+            for (size_t t = 0; t < k; t++)
+                row[t] = o->h[t * k + t] == 0 ? 0 : w0[i * k + t];
+            for (size_t g = 0; g < ng; g++)
+                scale[i * ng + g] = clip_scale(row, g * o->group,
+                                               (g + 1) * o->group < k ? (g + 1) * o->group : k,
+                                               o->h, k, o->bits);
+        }
+        free(row);
+    }
     for (size_t t = 0; t < k && !rc; t++) {
-        if (t % o->group == 0) {
+        if (!actorder && t % o->group == 0) {
             size_t t1 = t + o->group < k ? t + o->group : k;
             for (size_t i = 0; i < n; i++)
-                scale[i * ng + t / o->group] = clip_scale(w + i * k, t, t1, o->h, k, o->bits);
+                scale[i * ng + t / o->group] = clip_scale(w + i * k, t, t1, hp, k, o->bits);
         }
         if (o->sp24 && t % 4 == 0)
             rc = choose_mask(w, u, n, k, t, t + 4 < k ? t + 4 : k, o, mask);
         else if (o->sparsity > 0 && t % SPARSE_BLOCK == 0)
             rc = choose_mask(w, u, n, k, t, t + SPARSE_BLOCK < k ? t + SPARSE_BLOCK : k, o, mask);
         double d = u[t * k + t];
+        size_t col = perm[t].i, gi = col / o->group;
         for (size_t i = 0; i < n && !rc; i++) {
-            float s = scale[i * ng + t / o->group];
+            float s = scale[i * ng + gi];
             double wv = w[i * k + t];
             int8_t qv = mask[i * k + t] ? 0 : quant_one((float)wv, s, o->bits);
-            q[i * k + t] = qv;
+            q[i * k + col] = qv;
             double err = (wv - (double)qv * s) / d;
             const double *ur = u + t * k;
             double *wr = w + i * k;
@@ -230,8 +267,10 @@ static int gptq(const float *w0, size_t n, size_t k, const sq_quant_opts_t *o, i
         }
     }
     free(w);
+    free(hp);
     free(u);
     free(mask);
+    free(perm);
     return rc;
 }
 

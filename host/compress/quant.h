@@ -10,9 +10,12 @@
  * quantizes one input column at a time and spreads the error of each column
  * over the columns not yet quantized, weighted by the inverse of the
  * calibration Hessian H = sum x.x^T, which minimises ||W x - Q x||^2 over the
- * calibration inputs to second order. With a pruning target the same sweep
- * chooses which weights to drop by w^2 / [H^-1]_jj^2 and compensates for them
- * (SparseGPT, Frantar & Alistarh, 2023). */
+ * calibration inputs to second order. Columns go in act order (the most
+ * active inputs first) with the group scales fixed beforehand, each chosen by
+ * a small clipping search weighted by the Hessian's diagonal. With a pruning
+ * target the columns keep their order, and the same sweep chooses which
+ * weights to drop by w^2 / [H^-1]_jj^2 and compensates for them (SparseGPT,
+ * Frantar & Alistarh, 2023). */
 #ifndef SQ_QUANT_H
 #define SQ_QUANT_H
 
