@@ -7,7 +7,8 @@ YOSYS     ?= yosys
 VL_DIR    := $(BUILD)/vl
 VL_INC    ?= /usr/share/verilator/include
 RTL_PKGS  := rtl/sq_spec_pkg.sv rtl/sq_gemm_pkg.sv
-RTL_SRCS  := $(RTL_PKGS) $(filter-out $(RTL_PKGS),$(wildcard rtl/*.sv))
+# the attention unit (rtl/sq_attn_*) is its own model: rtl/attn.mk
+RTL_SRCS  := $(RTL_PKGS) $(filter-out $(RTL_PKGS) rtl/sq_attn_%.sv,$(wildcard rtl/*.sv))
 RTL_TOP   := sq_gemm_top
 
 VL_FLAGS := --cc

@@ -13,6 +13,7 @@
 struct sq_sim {
     sq_kernel_t *k;
     sq_mem_t *mem;
+    int owns_mem;
     uint64_t cycles;
 };
 
@@ -30,16 +31,18 @@ void sq_sim_tick(sq_sim_t *s)
     s->cycles++;
 }
 
-int sq_sim_create(sq_kernel_t *k, sq_mem_t *mem, sq_sim_t **out)
+static int create(sq_kernel_t *k, sq_mem_t *mem, int owns_mem, sq_sim_t **out)
 {
     sq_sim_t *s = calloc(1, sizeof *s);
     if (!s) {
         k->destroy(k->model);
-        sq_mem_destroy(mem);
+        if (owns_mem)
+            sq_mem_destroy(mem);
         return sq_err(SQ_ERR_MEM, "rtl: out of host memory");
     }
     s->k = k;
     s->mem = mem;
+    s->owns_mem = owns_mem;
     k->pins.rst_n = 0;
     for (int i = 0; i < 4; i++)
         sq_sim_tick(s);
@@ -49,12 +52,23 @@ int sq_sim_create(sq_kernel_t *k, sq_mem_t *mem, sq_sim_t **out)
     return 0;
 }
 
+int sq_sim_create(sq_kernel_t *k, sq_mem_t *mem, sq_sim_t **out)
+{
+    return create(k, mem, 1, out);
+}
+
+int sq_sim_create_shared(sq_kernel_t *k, sq_sim_t *owner, sq_sim_t **out)
+{
+    return create(k, owner->mem, 0, out);
+}
+
 void sq_sim_destroy(sq_sim_t *s)
 {
     if (!s)
         return;
     s->k->destroy(s->k->model);
-    sq_mem_destroy(s->mem);
+    if (s->owns_mem)
+        sq_mem_destroy(s->mem);
     free(s);
 }
 

@@ -27,7 +27,12 @@ typedef struct sq_sim sq_sim_t;
 /* Takes ownership of k (freed with its destroy) and mem, and resets the
  * kernel. Returns 0 or SQ_ERR_MEM; on failure both are freed. */
 int sq_sim_create(sq_kernel_t *k, sq_mem_t *mem, sq_sim_t **out);
-/* Frees the kernel, the memory and the simulator; accepts NULL. */
+/* A second kernel on owner's memory (the device's units share one device
+ * memory and run one at a time): takes ownership of k, not of the memory.
+ * Destroy it before owner. Returns 0 or SQ_ERR_MEM; on failure k is freed. */
+int sq_sim_create_shared(sq_kernel_t *k, sq_sim_t *owner, sq_sim_t **out);
+/* Frees the kernel, the memory (unless shared) and the simulator; accepts
+ * NULL. */
 void sq_sim_destroy(sq_sim_t *s);
 
 sq_mem_t *sq_sim_mem(sq_sim_t *s);

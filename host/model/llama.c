@@ -341,8 +341,15 @@ int sq_llama_forward(const sq_llama_t *m, sq_llama_state_t *s, int token, int po
         rope(s->q, dim, hs, pos, c->rope_theta);
         rope(k, kvd, hs, pos, c->rope_theta);
 
-        host_op(ex, l, "attn");
-        for (int h = 0; h < c->n_heads; h++) {
+        if (ex && ex->attention) {
+            rc = ex->attention(ex->attn_ctx, l, pos, s->q, s->key_cache + loff,
+                               s->value_cache + loff, s->xb);
+            if (rc)
+                return rc;
+        } else {
+            host_op(ex, l, "attn");
+        }
+        for (int h = 0; h < c->n_heads && !(ex && ex->attention); h++) {
             const float *q = s->q + h * hs;
             float *att = s->att + (size_t)h * c->seq_len;
             int kvh = h / kv_mul;

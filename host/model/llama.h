@@ -78,6 +78,14 @@ typedef struct {
      * ran. May be NULL. */
     void (*host_op)(void *host_ctx, int layer, const char *op);
     void *host_ctx;
+    /* Causal attention of position pos in one layer: q (n_heads, head) after
+     * RoPE; key/value caches (seq_len, kv_dim) of the layer, rows 0..pos
+     * valid; out (dim) gets every head's output. NULL means fp32 on the
+     * host; the attention unit (sparse patterns, integer softmax) plugs in
+     * here. */
+    int (*attention)(void *attn_ctx, int layer, int pos, const float *q,
+                     const float *key_cache, const float *value_cache, float *out);
+    void *attn_ctx;
 } sq_llama_exec_t;
 
 /* Shape (n = outputs, k = inputs) of a matrix kind. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "sparq/attn.h"
 #include "sparq/numerics.h"
 #include "util/err.h"
 
@@ -132,6 +133,107 @@ static int gemm_check_data(sq_dev_t *dev, const sq_gemm_desc_t *d)
     return 0;
 }
 
+void sq_attn_desc_bytes(const sq_attn_desc_t *d, sq_attn_bytes_t *b)
+{
+    uint64_t qo = (uint64_t)d->heads * d->queries * d->head_dim;
+    uint64_t kv = (uint64_t)d->kv_heads * d->kv_cap * d->head_dim;
+    b->q = qo;
+    b->k = kv;
+    b->v = kv;
+    b->mask = (d->flags & SQ_ATTN_BLOCK) ? (uint64_t)sq_attn_blocks(d->seq) * SQ_ATTN_MASK_ROW_BYTES : 0;
+    b->quant = (uint64_t)d->heads * SQ_ATTN_QUANT_BYTES;
+    b->o = qo;
+}
+
+void sq_attn_desc_view(const sq_attn_desc_t *d, uint8_t *mem, sq_attn_t *a)
+{
+    *a = (sq_attn_t){
+        .flags = d->flags, .seq = d->seq, .queries = d->queries, .heads = d->heads,
+        .kv_heads = d->kv_heads, .head_dim = d->head_dim, .kv_cap = d->kv_cap,
+        .window = d->window, .n_global = d->n_global, .topk = d->topk,
+    };
+    if (!mem)
+        return;
+    a->q = (const int8_t *)(mem + d->q);
+    a->k = (const int8_t *)(mem + d->k);
+    a->v = (const int8_t *)(mem + d->v);
+    a->mask = (d->flags & SQ_ATTN_BLOCK) ? mem + d->mask : NULL;
+    a->quant = (const sq_attn_quant_t *)(const void *)(mem + d->quant);
+    a->o = (int8_t *)(mem + d->o);
+}
+
+int sq_attn_desc_check(const sq_attn_desc_t *d, uint64_t mem_bytes)
+{
+    sq_attn_t a;
+    sq_attn_desc_view(d, NULL, &a);
+    if (d->flags & ~SQ_ATTN_FLAGS_ALL)
+        return sq_err(SQ_ERR_FMT, "unknown attn flags 0x%x", (unsigned)(d->flags & ~SQ_ATTN_FLAGS_ALL));
+    if (sq_attn_check_shape(&a) != 0)
+        return sq_err(SQ_ERR_FMT,
+                      "attn shape seq %u queries %u kv_cap %u heads %u/%u head_dim %u window %u "
+                      "topk %u outside the unit's limits (seq, kv_cap <= %u, queries <= seq <= "
+                      "kv_cap, heads a multiple of kv_heads <= %u, head_dim <= %u, window and "
+                      "topk >= 1 when used)",
+                      d->seq, d->queries, d->kv_cap, d->heads, d->kv_heads, d->head_dim,
+                      d->window, d->topk, SQ_ATTN_MAX_SEQ, SQ_ATTN_MAX_HEADS, SQ_ATTN_MAX_DIM);
+    sq_attn_bytes_t b;
+    sq_attn_desc_bytes(d, &b);
+    const struct {
+        const char *name;
+        uint64_t addr, len;
+        unsigned align;
+    } ops[] = {
+        {"Q", d->q, b.q, 1},       {"K", d->k, b.k, 1},         {"V", d->v, b.v, 1},
+        {"MASK", d->mask, b.mask, 1}, {"QUANT", d->quant, b.quant, 4}, {"O", d->o, b.o, 1},
+    };
+    size_t n_ops = sizeof ops / sizeof ops[0];
+    for (size_t i = 0; i < n_ops; i++) {
+        if (!ops[i].len)
+            continue;
+        if (!in_memory(ops[i].addr, ops[i].len, mem_bytes))
+            return sq_err(SQ_ERR_FMT,
+                          "attn %s [0x%llx, +%llu bytes) outside device memory of %llu bytes",
+                          ops[i].name, (unsigned long long)ops[i].addr,
+                          (unsigned long long)ops[i].len, (unsigned long long)mem_bytes);
+        if (ops[i].addr % ops[i].align)
+            return sq_err(SQ_ERR_FMT, "attn %s address 0x%llx not %u-byte aligned", ops[i].name,
+                          (unsigned long long)ops[i].addr, ops[i].align);
+    }
+    for (size_t i = 0; i + 1 < n_ops; i++)
+        if (overlaps(d->o, b.o, ops[i].addr, ops[i].len))
+            return sq_err(SQ_ERR_FMT, "attn O overlaps its input %s", ops[i].name);
+    return 0;
+}
+
+static int attn_check_data(sq_dev_t *dev, const sq_attn_desc_t *d)
+{
+    sq_attn_quant_t *q = malloc((size_t)d->heads * sizeof *q);
+    if (!q)
+        return sq_err(SQ_ERR_MEM, "out of memory reading attn quant");
+    int rc = sq_dev_read(dev, d->quant, q, (size_t)d->heads * sizeof *q);
+    for (uint32_t h = 0; rc == 0 && h < d->heads; h++)
+        if (q[h].s_mult < 1 || q[h].s_shift > SQ_SHIFT_MAX || q[h].o_mult < 1 ||
+            q[h].o_shift > SQ_SHIFT_MAX)
+            rc = sq_err(SQ_ERR_FMT, "attn quant[%u] = {%d, %u, %d, %u} out of range", h,
+                        q[h].s_mult, q[h].s_shift, q[h].o_mult, q[h].o_shift);
+    free(q);
+    return rc;
+}
+
+void sq_attn_desc_work(const sq_attn_desc_t *d, const uint8_t *mask, sq_dev_stats_t *add)
+{
+    sq_attn_t a;
+    sq_attn_desc_view(d, NULL, &a);
+    a.mask = mask;
+    sq_attn_work_t w = {0, 0};
+    sq_attn_pattern_work(&a, &w);
+    sq_attn_bytes_t b;
+    sq_attn_desc_bytes(d, &b);
+    add->macs += (w.scored + w.selected) * d->head_dim;
+    add->bytes_read += b.q + b.quant + b.mask + (w.scored + w.selected) * d->head_dim;
+    add->bytes_written += b.o;
+}
+
 int sq_desc_check(sq_dev_t *dev, const uint8_t *desc, uint32_t index, uint64_t mem_bytes,
                   uint64_t cmd_lo, uint64_t cmd_hi)
 {
@@ -150,6 +252,18 @@ int sq_desc_check(sq_dev_t *dev, const uint8_t *desc, uint32_t index, uint64_t m
             rc = sq_err(SQ_ERR_FMT, "gemm C overlaps the command stream");
         if (rc == 0)
             rc = gemm_check_data(dev, &d);
+        break;
+    }
+    case SQ_OP_ATTN: {
+        sq_attn_desc_t d;
+        sq_attn_desc_decode(desc, &d);
+        sq_attn_bytes_t b;
+        sq_attn_desc_bytes(&d, &b);
+        rc = sq_attn_desc_check(&d, mem_bytes);
+        if (rc == 0 && overlaps(d.o, b.o, cmd_lo, cmd_hi - cmd_lo))
+            rc = sq_err(SQ_ERR_FMT, "attn O overlaps the command stream");
+        if (rc == 0)
+            rc = attn_check_data(dev, &d);
         break;
     }
     default:

@@ -16,13 +16,18 @@
  * - C overlaps neither an input nor the command stream, so tiled and untiled
  *   levels cannot produce different bits;
  * - the quant entries have mult >= 1 and shift <= SQ_SHIFT_MAX and every 2:4
- *   position code has first < second (data checks, read from the device). */
+ *   position code has first < second (data checks, read from the device);
+ * - ATTN: flags within SQ_ATTN_FLAGS_ALL and the shape within the limits of
+ *   sq_attn_check_shape (include/sparq/attn.h); every operand in memory, QUANT
+ *   4-byte aligned, O overlapping no input and not the command stream; every
+ *   head's quant entry in range (read from the device). */
 #ifndef SQ_RUNTIME_DESC_H
 #define SQ_RUNTIME_DESC_H
 
 #include <stdint.h>
 
 #include "runtime/device.h"
+#include "sparq/attn.h"
 #include "sparq/desc.h"
 
 /* Bytes of each GEMM operand; 0 for operands the flags do not use. */
@@ -49,6 +54,27 @@ int sq_gemm_desc_check(const sq_gemm_desc_t *d, uint64_t mem_bytes);
  * descriptor. */
 int sq_desc_check(sq_dev_t *dev, const uint8_t *desc, uint32_t index, uint64_t mem_bytes,
                   uint64_t cmd_lo, uint64_t cmd_hi);
+
+/* Bytes of each ATTN operand; mask is 0 without SQ_ATTN_BLOCK. */
+typedef struct {
+    uint64_t q, k, v, mask, quant, o;
+} sq_attn_bytes_t;
+
+void sq_attn_desc_bytes(const sq_attn_desc_t *d, sq_attn_bytes_t *b);
+
+/* The golden reference's view of a descriptor over a memory image (mem
+ * NULL: shape and flags only, pointers NULL). */
+void sq_attn_desc_view(const sq_attn_desc_t *d, uint8_t *mem, sq_attn_t *a);
+
+/* Checks the fields of one ATTN descriptor against a device memory of
+ * mem_bytes (no data reads). Returns 0 or SQ_ERR_FMT with the reason. */
+int sq_attn_desc_check(const sq_attn_desc_t *d, uint64_t mem_bytes);
+
+/* Attention work depends on the block bitmap, so levels add it themselves
+ * (sq_desc_work skips ATTN): macs for every scored and every selected pair
+ * (head_dim each), bytes for Q, QUANT, MASK, the K rows scored, the V rows
+ * selected, and O. mask is the host copy of MASK (NULL without BLOCK). */
+void sq_attn_desc_work(const sq_attn_desc_t *d, const uint8_t *mask, sq_dev_stats_t *add);
 
 /* Adds what one valid descriptor does to a level's counters: macs and the
  * operand/result bytes (each operand counted once). */

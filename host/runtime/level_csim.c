@@ -39,6 +39,14 @@ static int csim_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t ma
     case SQ_OP_GEMM:
         sq_gemm_kernel(s->mem, cmd_addr, n_cmds);
         break;
+    case SQ_OP_ATTN:
+        sq_attn_kernel(s->mem, cmd_addr, n_cmds);
+        for (uint32_t i = 0; i < n_cmds; i++) {
+            sq_attn_desc_t d;
+            sq_attn_desc_decode(s->mem + cmd_addr + (uint64_t)i * SQ_DESC_BYTES, &d);
+            sq_attn_desc_work(&d, (d.flags & SQ_ATTN_BLOCK) ? s->mem + d.mask : NULL, add);
+        }
+        break;
     default:
         return sq_err(SQ_ERR_DEV, "csim: no kernel for opcode %u", (unsigned)op);
     }

@@ -5,6 +5,7 @@
 
 #include "runtime/desc.h"
 #include "runtime/device.h"
+#include "sparq/attn.h"
 #include "sparq/numerics.h"
 #include "util/err.h"
 
@@ -55,6 +56,19 @@ static int ref_gemm(uint8_t *mem, const uint8_t *desc)
     return 0;
 }
 
+static int ref_attn(uint8_t *mem, const uint8_t *desc, sq_dev_stats_t *add)
+{
+    sq_attn_desc_t d;
+    sq_attn_desc_decode(desc, &d);
+    sq_attn_t a;
+    sq_attn_desc_view(&d, mem, &a);
+    if (sq_attn_ref(&a, NULL) != 0)
+        return sq_err(SQ_ERR_FMT, "ref: attn seq %u queries %u rejected by the golden reference",
+                      (unsigned)d.seq, (unsigned)d.queries);
+    sq_attn_desc_work(&d, a.mask, add);
+    return 0;
+}
+
 static int ref_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
                    sq_dev_stats_t *add)
 {
@@ -66,6 +80,9 @@ static int ref_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max
         switch (sq_desc_opcode(desc)) {
         case SQ_OP_GEMM:
             rc = ref_gemm(s->mem, desc);
+            break;
+        case SQ_OP_ATTN:
+            rc = ref_attn(s->mem, desc, add);
             break;
         default:
             rc = sq_err(SQ_ERR_DEV, "ref: no unit for opcode %u", (unsigned)sq_desc_opcode(desc));

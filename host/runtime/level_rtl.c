@@ -1,14 +1,18 @@
-/* The "rtl" execution level: the GEMM unit (rtl/) under Verilator, with the
- * modeled device memory of sim/sq_mem.h. Descriptors are validated here
+/* The "rtl" execution level: the GEMM unit and the attention unit (rtl/)
+ * under Verilator, two kernels on one modeled device memory (sim/sq_mem.h). Descriptors are validated here
  * first, so a bad command is a one-line error instead of undefined hardware
  * behaviour; the kernel itself then fetches and runs them. */
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../sim/sq_attn_vl.h"
 #include "../../sim/sq_gemm_vl.h"
+#include "runtime/desc.h"
 #include "runtime/device.h"
+#include "sparq/attn.h"
 #include "sparq/numerics.h"
 #include "sparq/spec.h"
 #include "util/err.h"
@@ -18,9 +22,22 @@
 #define RUN_SLACK 20000u
 
 typedef struct {
-    sq_sim_t *sim;
+    sq_sim_t *sim;  /* GEMM unit; owns the memory */
+    sq_sim_t *attn; /* attention unit on the same memory */
     uint32_t latency;
 } rtl_t;
+
+/* The attention unit's waveform goes beside the GEMM unit's: PATH.attn.fst. */
+static int attn_open(const sq_dev_config_t *cfg, rtl_t *r)
+{
+    char path[4096];
+    if (cfg->fst_path && (size_t)snprintf(path, sizeof path, "%s.attn.fst", cfg->fst_path) >=
+                             sizeof path)
+        return sq_err(SQ_ERR_ARG, "rtl: waveform path too long");
+    sq_kernel_t *k = NULL;
+    int rc = sq_attn_vl_create(cfg->fst_path ? path : NULL, &k);
+    return rc ? rc : sq_sim_create_shared(k, r->sim, &r->attn);
+}
 
 static int rtl_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
 {
@@ -42,6 +59,8 @@ static int rtl_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
         sq_mem_destroy(m);
     if (rc == 0)
         rc = sq_sim_create(k, m, &r->sim);
+    if (rc == 0 && (rc = attn_open(cfg, r)) != 0)
+        sq_sim_destroy(r->sim);
     if (rc != 0) {
         free(r);
         return rc;
@@ -55,6 +74,7 @@ static void rtl_close(void *state)
     rtl_t *r = state;
     if (!r)
         return;
+    sq_sim_destroy(r->attn);
     sq_sim_destroy(r->sim);
     free(r);
 }
@@ -154,6 +174,73 @@ static int check_gemm(const rtl_t *r, const sq_mem_t *m, uint32_t i, const uint3
     return 0;
 }
 
+/* Checks one ATTN descriptor with the device's rules (runtime/desc.h), and
+ * adds its useful MACs and a generous cycle bound. The unit fetches one row
+ * per burst, so a scored or selected key costs about a memory latency; top-k
+ * adds at most 34 passes over the candidate list. */
+static int attn_work(const rtl_t *r, const sq_mem_t *m, uint32_t i, const uint8_t *desc,
+                     uint64_t *macs, uint64_t *bound)
+{
+    sq_attn_desc_t d;
+    sq_attn_desc_decode(desc, &d);
+    if (sq_attn_desc_check(&d, sq_mem_size(m)) != 0) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", sq_err_msg());
+        return sq_err(SQ_ERR_ARG, "rtl: command %u: %s", i, why);
+    }
+    for (uint32_t h = 0; h < d.heads; h++) {
+        sq_attn_quant_t q;
+        sq_mem_read(m, d.quant + (uint64_t)h * sizeof q, &q, sizeof q);
+        if (q.s_mult < 1 || q.s_shift > SQ_SHIFT_MAX || q.o_mult < 1 || q.o_shift > SQ_SHIFT_MAX)
+            return sq_err(SQ_ERR_ARG, "rtl: command %u: attn quant[%u] out of range", i, h);
+    }
+    uint8_t *mask = NULL;
+    size_t mbytes = (size_t)sq_attn_blocks(d.seq) * SQ_ATTN_MASK_ROW_BYTES;
+    if (d.flags & SQ_ATTN_BLOCK) {
+        if (!(mask = malloc(mbytes)))
+            return sq_err(SQ_ERR_MEM, "rtl: out of host memory");
+        sq_mem_read(m, d.mask, mask, mbytes);
+    }
+    sq_dev_stats_t w = {0};
+    sq_attn_desc_work(&d, mask, &w);
+    free(mask);
+    *macs += w.macs;
+    uint64_t rows = (uint64_t)d.heads * d.queries;
+    *bound += rows * ((uint64_t)d.seq * (2 * (r->latency + 16) + 40) + 6 * (r->latency + 16) +
+                      4 * SQ_ATTN_MAX_DIM + 100) +
+              (uint64_t)d.heads * (r->latency + 300);
+    return 0;
+}
+
+static int attn_run(rtl_t *r, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
+                    sq_dev_stats_t *add)
+{
+    sq_mem_t *m = sq_sim_mem(r->attn);
+    uint64_t macs = 0, bound = RUN_SLACK;
+    for (uint32_t i = 0; i < n_cmds; i++) {
+        uint8_t desc[SQ_DESC_BYTES];
+        int rc = sq_mem_read(m, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, desc, sizeof desc);
+        if (rc == 0 && sq_desc_opcode(desc) == SQ_OP_ATTN)
+            rc = attn_work(r, m, i, desc, &macs, &bound);
+        if (rc != 0)
+            return rc;
+    }
+    sq_mem_stats_t before, after;
+    sq_mem_stats(m, &before);
+    sq_sim_run_t run;
+    int rc = sq_sim_run(r->attn, cmd_addr, n_cmds, max_cycles ? max_cycles : bound, &run);
+    if (rc != 0)
+        return rc;
+    sq_mem_stats(m, &after);
+    add->cycles += run.cycles;
+    add->stall_cycles += run.stall_cycles;
+    add->bytes_read += after.bytes_read - before.bytes_read;
+    add->bytes_written += after.bytes_written - before.bytes_written;
+    add->macs += macs;
+    add->commands += n_cmds;
+    return 0;
+}
+
 static int rtl_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
                    sq_dev_stats_t *add)
 {
@@ -162,6 +249,11 @@ static int rtl_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max
     if (cmd_addr % 64)
         return sq_err(SQ_ERR_ARG, "rtl: command stream at 0x%" PRIx64
                                   " is not 64-byte aligned", cmd_addr);
+    /* the device hands over runs of one unit's opcode */
+    uint8_t first[SQ_DESC_BYTES];
+    if (n_cmds && sq_mem_read(m, cmd_addr, first, sizeof first) == 0 &&
+        sq_desc_opcode(first) == SQ_OP_ATTN)
+        return attn_run(r, cmd_addr, n_cmds, max_cycles, add);
     uint64_t macs = 0, bound = RUN_SLACK;
     for (uint32_t i = 0; i < n_cmds; i++) {
         uint32_t d[SQ_DESC_WORDS];

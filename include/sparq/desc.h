@@ -95,4 +95,62 @@ static inline void sq_gemm_desc_encode(const sq_gemm_desc_t *d, uint8_t *desc)
     sq_desc_set_addr(desc, SQ_GEMM_W_C_LO, d->c);
 }
 
+/* One attention command (SQ_OP_ATTN); fields as documented in spec.h. mask is
+ * carried but never read without SQ_ATTN_BLOCK. */
+typedef struct {
+    uint32_t flags; /* SQ_ATTN_* */
+    uint32_t seq, queries, heads, kv_heads, head_dim, kv_cap;
+    uint32_t window, n_global, topk;
+    uint64_t q;     /* int8 (heads, queries, head_dim) */
+    uint64_t k;     /* int8 (kv_heads, kv_cap, head_dim) */
+    uint64_t v;     /* int8 (kv_heads, kv_cap, head_dim) */
+    uint64_t mask;  /* block bitmap (nb, SQ_ATTN_MASK_ROW_BYTES) */
+    uint64_t quant; /* {s_mult, s_shift, o_mult, o_shift} (heads) */
+    uint64_t o;     /* int8 (heads, queries, head_dim) */
+} sq_attn_desc_t;
+
+static inline void sq_attn_desc_decode(const uint8_t *desc, sq_attn_desc_t *d)
+{
+    d->flags = sq_desc_word(desc, SQ_ATTN_W_FLAGS);
+    d->seq = sq_desc_word(desc, SQ_ATTN_W_SEQ);
+    d->queries = sq_desc_word(desc, SQ_ATTN_W_QUERIES);
+    d->heads = sq_desc_word(desc, SQ_ATTN_W_HEADS);
+    d->kv_heads = sq_desc_word(desc, SQ_ATTN_W_KV_HEADS);
+    d->head_dim = sq_desc_word(desc, SQ_ATTN_W_HEAD_DIM);
+    d->kv_cap = sq_desc_word(desc, SQ_ATTN_W_KV_CAP);
+    d->window = sq_desc_word(desc, SQ_ATTN_W_WINDOW);
+    d->n_global = sq_desc_word(desc, SQ_ATTN_W_GLOBAL);
+    d->topk = sq_desc_word(desc, SQ_ATTN_W_TOPK);
+    d->q = sq_desc_addr(desc, SQ_ATTN_W_Q_LO);
+    d->k = sq_desc_addr(desc, SQ_ATTN_W_K_LO);
+    d->v = sq_desc_addr(desc, SQ_ATTN_W_V_LO);
+    d->mask = sq_desc_addr(desc, SQ_ATTN_W_MASK_LO);
+    d->quant = sq_desc_addr(desc, SQ_ATTN_W_QUANT_LO);
+    d->o = sq_desc_addr(desc, SQ_ATTN_W_O_LO);
+}
+
+/* Writes all SQ_DESC_BYTES bytes: unused words are zero. */
+static inline void sq_attn_desc_encode(const sq_attn_desc_t *d, uint8_t *desc)
+{
+    for (unsigned i = 0; i < SQ_DESC_BYTES; i++)
+        desc[i] = 0;
+    sq_st32(desc + 4u * SQ_ATTN_W_OPCODE, SQ_OP_ATTN);
+    sq_st32(desc + 4u * SQ_ATTN_W_FLAGS, d->flags);
+    sq_st32(desc + 4u * SQ_ATTN_W_SEQ, d->seq);
+    sq_st32(desc + 4u * SQ_ATTN_W_QUERIES, d->queries);
+    sq_st32(desc + 4u * SQ_ATTN_W_HEADS, d->heads);
+    sq_st32(desc + 4u * SQ_ATTN_W_KV_HEADS, d->kv_heads);
+    sq_st32(desc + 4u * SQ_ATTN_W_HEAD_DIM, d->head_dim);
+    sq_st32(desc + 4u * SQ_ATTN_W_KV_CAP, d->kv_cap);
+    sq_st32(desc + 4u * SQ_ATTN_W_WINDOW, d->window);
+    sq_st32(desc + 4u * SQ_ATTN_W_GLOBAL, d->n_global);
+    sq_st32(desc + 4u * SQ_ATTN_W_TOPK, d->topk);
+    sq_desc_set_addr(desc, SQ_ATTN_W_Q_LO, d->q);
+    sq_desc_set_addr(desc, SQ_ATTN_W_K_LO, d->k);
+    sq_desc_set_addr(desc, SQ_ATTN_W_V_LO, d->v);
+    sq_desc_set_addr(desc, SQ_ATTN_W_MASK_LO, d->mask);
+    sq_desc_set_addr(desc, SQ_ATTN_W_QUANT_LO, d->quant);
+    sq_desc_set_addr(desc, SQ_ATTN_W_O_LO, d->o);
+}
+
 #endif /* SPARQ_DESC_H */

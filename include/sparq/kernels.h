@@ -12,4 +12,8 @@
  * SQ_REG_MEM_LO, cmd_addr at SQ_REG_CMD_LO, n_cmds at SQ_REG_NCMD. */
 void sq_gemm_kernel(uint8_t *mem, uint64_t cmd_addr, uint32_t n_cmds);
 
+/* The attention unit's top, same contract and registers: executes the
+ * SQ_OP_ATTN descriptors and skips the rest. */
+void sq_attn_kernel(uint8_t *mem, uint64_t cmd_addr, uint32_t n_cmds);
+
 #endif

@@ -112,4 +112,61 @@ enum {
 #endif
 #define SQ_GEMM_TILE_K (1u << SQ_GEMM_TILE_K_LOG2)
 
+/* ATTN: one attention call for `heads` query heads over `seq` keys.
+ *   Q     int8 (heads, queries, head_dim); query i sits at position
+ *         seq - queries + i (prefill: queries = seq; decode: queries = 1)
+ *   K, V  int8 (kv_heads, kv_cap, head_dim): a KV cache of kv_cap rows per
+ *         head of which the first seq are valid; query head h reads KV head
+ *         h / (heads / kv_heads) (grouped-query attention)
+ *   MASK  block bitmap, only with SQ_ATTN_BLOCK: nb rows of
+ *         SQ_ATTN_MASK_ROW_BYTES with nb = ceil(seq / SQ_ATTN_BLK); bit
+ *         (kb % 8) of byte kb/8 of row qb lets query block qb see key block
+ *         kb. The fixed row stride keeps a bitmap valid as a KV cache grows.
+ *   QUANT per query head sq_attn_quant_t {s_mult, s_shift, o_mult, o_shift}
+ *   O     int8 (heads, queries, head_dim)
+ * The arithmetic and the pattern rules are in include/sparq/attn.h. */
+enum {
+    SQ_ATTN_W_OPCODE = 0,
+    SQ_ATTN_W_FLAGS = 1,
+    SQ_ATTN_W_SEQ = 2,
+    SQ_ATTN_W_QUERIES = 3,
+    SQ_ATTN_W_HEADS = 4,
+    SQ_ATTN_W_KV_HEADS = 5,
+    SQ_ATTN_W_HEAD_DIM = 6,
+    SQ_ATTN_W_KV_CAP = 7,
+    SQ_ATTN_W_WINDOW = 8,
+    SQ_ATTN_W_GLOBAL = 9,
+    SQ_ATTN_W_TOPK = 10,
+    SQ_ATTN_W_Q_LO = 12,
+    SQ_ATTN_W_Q_HI = 13,
+    SQ_ATTN_W_K_LO = 14,
+    SQ_ATTN_W_K_HI = 15,
+    SQ_ATTN_W_V_LO = 16,
+    SQ_ATTN_W_V_HI = 17,
+    SQ_ATTN_W_MASK_LO = 18,
+    SQ_ATTN_W_MASK_HI = 19,
+    SQ_ATTN_W_QUANT_LO = 20,
+    SQ_ATTN_W_QUANT_HI = 21,
+    SQ_ATTN_W_O_LO = 22,
+    SQ_ATTN_W_O_HI = 23
+};
+
+#define SQ_ATTN_CAUSAL (1u << 0) /* key position <= query position */
+#define SQ_ATTN_WINDOW (1u << 1) /* |query - key| < window */
+#define SQ_ATTN_GLOBAL (1u << 2) /* the first n_global positions see and are seen by all */
+#define SQ_ATTN_BLOCK  (1u << 3) /* block bitmap MASK */
+#define SQ_ATTN_TOPK   (1u << 4) /* keep the topk largest scores of each query */
+#define SQ_ATTN_FLAGS_ALL 0x1Fu
+
+#define SQ_ATTN_MAX_SEQ_LOG2 12 /* seq (and kv_cap) at most 4096 */
+#define SQ_ATTN_MAX_SEQ (1u << SQ_ATTN_MAX_SEQ_LOG2)
+#define SQ_ATTN_MAX_DIM_LOG2 7 /* head_dim at most 128 */
+#define SQ_ATTN_MAX_DIM (1u << SQ_ATTN_MAX_DIM_LOG2)
+#define SQ_ATTN_MAX_HEADS 256u
+#define SQ_ATTN_BLK_LOG2 5 /* block-sparse granularity B = 32 positions */
+#define SQ_ATTN_BLK (1u << SQ_ATTN_BLK_LOG2)
+#define SQ_ATTN_MAX_BLOCKS (SQ_ATTN_MAX_SEQ >> SQ_ATTN_BLK_LOG2)
+#define SQ_ATTN_MASK_ROW_BYTES (SQ_ATTN_MAX_BLOCKS / 8u)
+#define SQ_ATTN_QUANT_BYTES 16u /* one sq_attn_quant_t */
+
 #endif /* SPARQ_SPEC_H */

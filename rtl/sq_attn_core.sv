@@ -1,0 +1,853 @@
+// Attention core: executes SQ_OP_ATTN descriptors of a command stream (other
+// opcodes are skipped), bit-exact with sq_attn_ref (include/sparq/attn.h).
+//
+// Per query head h and query i (position p), as hls/sq_attn.c:
+//   quant, Q row and bitmap row fetched once;
+//   score:  for each key block, the candidate range (sq_attn_block_range);
+//           an empty range costs one cycle and no memory traffic; each
+//           candidate's K row is fetched and dotted with Q, 16 MACs a cycle;
+//           score and key index are appended to the list RAMs;
+//   top-k:  threshold by bitwise search over offsets from the smallest
+//           score, one pass over the list per bit of the score span, then a
+//           count and a selection pass;
+//   expsum: one list entry per cycle, e = 2^(-u/256) by table and shift;
+//   recip:  floor(2^46 / sum) in the sequential divider;
+//   pv:     for each entry with e != 0 (P = 0 adds nothing), the V row is
+//           fetched and acc += P * v, 16 lanes a cycle;
+//   store:  sq_requant per element, the row written in one burst.
+// Memory accesses are one burst at a time (no prefetch): the unit is simple
+// and its cycles follow the work, which is what the sparsity has to show.
+module sq_attn_core (
+  input  logic         clk_i,
+  input  logic         rst_ni,
+  input  logic         start_i,
+  input  logic [63:0]  cmd_addr_i,
+  input  logic [31:0]  ncmd_i,
+  output logic         done_o,
+  output logic         stall_o,
+  // AXI4 master read
+  output logic         arvalid_o,
+  input  logic         arready_i,
+  output logic [63:0]  araddr_o,
+  output logic [7:0]   arlen_o,
+  input  logic         rvalid_i,
+  output logic         rready_o,
+  input  logic [511:0] rdata_i,
+  input  logic         rlast_i,
+  // AXI4 master write
+  output logic         awvalid_o,
+  input  logic         awready_i,
+  output logic [63:0]  awaddr_o,
+  output logic [7:0]   awlen_o,
+  output logic         wvalid_o,
+  input  logic         wready_i,
+  output logic [511:0] wdata_o,
+  output logic [63:0]  wstrb_o,
+  output logic         wlast_o,
+  input  logic         bvalid_i,
+  output logic         bready_o
+);
+  localparam int unsigned Lanes = 16;
+  // short names for the generated constants used throughout
+  localparam int unsigned CausalBit = sq_attn_pkg::SqAttnCausalBit;
+  localparam int unsigned WindowBit = sq_attn_pkg::SqAttnWindowBit;
+  localparam int unsigned GlobalBit = sq_attn_pkg::SqAttnGlobalBit;
+  localparam int unsigned BlockBit = sq_attn_pkg::SqAttnBlockBit;
+  localparam int unsigned TopkBit = sq_attn_pkg::SqAttnTopkBit;
+  localparam int unsigned WFlags = sq_attn_pkg::SqAttnWFlags;
+  localparam int unsigned WGlobal = sq_attn_pkg::SqAttnWGlobal;
+  localparam int unsigned WHeadDim = sq_attn_pkg::SqAttnWHeadDim;
+  localparam int unsigned WHeads = sq_attn_pkg::SqAttnWHeads;
+  localparam int unsigned WKLo = sq_attn_pkg::SqAttnWKLo;
+  localparam int unsigned WKvCap = sq_attn_pkg::SqAttnWKvCap;
+  localparam int unsigned WKvHeads = sq_attn_pkg::SqAttnWKvHeads;
+  localparam int unsigned WMaskLo = sq_attn_pkg::SqAttnWMaskLo;
+  localparam int unsigned WOLo = sq_attn_pkg::SqAttnWOLo;
+  localparam int unsigned WOpcode = sq_attn_pkg::SqAttnWOpcode;
+  localparam int unsigned WQLo = sq_attn_pkg::SqAttnWQLo;
+  localparam int unsigned WQuantLo = sq_attn_pkg::SqAttnWQuantLo;
+  localparam int unsigned WQueries = sq_attn_pkg::SqAttnWQueries;
+  localparam int unsigned WSeq = sq_attn_pkg::SqAttnWSeq;
+  localparam int unsigned WTopk = sq_attn_pkg::SqAttnWTopk;
+  localparam int unsigned WVLo = sq_attn_pkg::SqAttnWVLo;
+  localparam int unsigned WWindow = sq_attn_pkg::SqAttnWWindow;
+
+  typedef enum logic [4:0] {
+    SIdle, SCmd, SDesc, SGroup, SHead, SQuant, SQuery, SQLoad, SMask, SBlock, SKey,
+    SKFetch, SDot, STopkCnt, STopkGt, SSelect, SExp, SDiv, SPvRead, SPvWait, SPvFetch,
+    SPvMac, SStore, SAddr, SData, SResp, SNext
+  } state_e;
+
+  // ---- rules of include/sparq/attn.h ---------------------------------------------
+  function automatic logic cand(input logic [4:0] flags, input logic [31:0] window,
+                                input logic [31:0] n_global, input logic [31:0] p,
+                                input logic [31:0] j, input logic bbit);
+    logic local_ok, glob;
+    logic [31:0] gap;
+    gap = (p > j) ? p - j : j - p;
+    local_ok = 1'b1;
+    if (flags[WindowBit] || flags[BlockBit]) begin
+      local_ok = (flags[WindowBit] && gap < window) || (flags[BlockBit] && bbit);
+    end
+    glob = flags[GlobalBit] && (j < n_global || p < n_global);
+    cand = !(flags[CausalBit] && j > p) && (local_ok || glob);
+  endfunction
+
+  // sq_attn_block_range: {lo, hi} (both <= 4096)
+  function automatic logic [25:0] block_range(input logic [4:0] flags,
+                                              input logic [31:0] window,
+                                              input logic [31:0] n_global,
+                                              input logic [31:0] seq, input logic [31:0] p,
+                                              input logic [31:0] kb, input logic bbit);
+    logic [31:0] b0, b1, l, h, wl, a, z;
+    logic [32:0] wh;
+    b0 = kb << sq_attn_pkg::SqAttnBlkLog2;
+    b1 = (b0 + 32'd32 < seq) ? b0 + 32'd32 : seq;
+    if (flags[CausalBit] && b1 > p + 32'd1) begin
+      b1 = p + 32'd1;
+    end
+    block_range = {b0[12:0], b0[12:0]};
+    if (b1 > b0) begin
+      if (!(flags[WindowBit] || flags[BlockBit]) ||
+          (flags[BlockBit] && bbit) || (flags[GlobalBit] && p < n_global)) begin
+        block_range = {b0[12:0], b1[12:0]};
+      end else begin
+        l = b1;
+        h = b0;
+        if (flags[WindowBit]) begin
+          wl = (p >= window) ? p - window + 32'd1 : 32'd0;
+          wh = {1'b0, p} + {1'b0, window};
+          a = (wl > b0) ? wl : b0;
+          z = (wh < {1'b0, b1}) ? wh[31:0] : b1;
+          if (a < z) begin
+            l = a;
+            h = z;
+          end
+        end
+        if (flags[GlobalBit] && n_global > b0) begin
+          z = (n_global < b1) ? n_global : b1;
+          l = b0;
+          if (z > h) begin
+            h = z;
+          end
+        end
+        if (l < h) begin
+          block_range = {l[12:0], h[12:0]};
+        end
+      end
+    end
+  endfunction
+
+  // sq_rshift_round of a product, for shifts 0..62
+  function automatic logic signed [63:0] rshift_round(input logic signed [63:0] x,
+                                                      input logic [5:0] s);
+    logic signed [63:0] r;
+    if (s == 6'd0) begin
+      rshift_round = x;
+    end else begin
+      r = x + (64'sd1 <<< (s - 6'd1));
+      rshift_round = r >>> s;
+    end
+  endfunction
+
+  // sq_attn_exp(sq_attn_u(diff, mult, shift))
+  function automatic logic [15:0] attn_exp(input logic signed [31:0] diff,
+                                           input logic signed [31:0] mult,
+                                           input logic [5:0] shift);
+    logic signed [63:0] t;
+    logic [11:0] u;
+    logic [15:0] tab;
+    t = rshift_round($signed(64'(diff)) * $signed(64'(mult)), shift);
+    if (t <= -64'sd4096) begin
+      attn_exp = 16'd0;
+    end else begin
+      u = 12'(-t);
+      tab = sq_attn_pkg::sq_attn_exp2(u[7:0]);
+      if (u[11:8] == 4'd0) begin
+        attn_exp = tab;
+      end else begin
+        attn_exp = 16'(({1'b0, tab} + (17'd1 << (u[11:8] - 4'd1))) >> u[11:8]);
+      end
+    end
+  endfunction
+
+  function automatic logic [7:0] requant(input logic signed [31:0] acc,
+                                         input logic signed [31:0] mult, input logic [5:0] shift);
+    logic signed [63:0] v;
+    v = rshift_round($signed(64'(acc)) * $signed(64'(mult)), shift);
+    requant = (v > 64'sd127) ? 8'd127 : (v < -64'sd128) ? 8'h80 : v[7:0];
+  endfunction
+
+  // ---- state -------------------------------------------------------------------
+  state_e             st_q, st_d;
+  logic [31:0]        ncmd_q, ncmd_d, cmd_i_q, cmd_i_d;
+  logic [63:0]        cmd_q, cmd_d;
+  // flat vectors rather than unpacked arrays: yosys 0.23 copies neither
+  // unpacked arrays as a whole nor multi-dimensional packed ones
+  logic [1023:0]      desc_q, desc_d;   // 32 descriptor words
+  logic [8:0]         group_q, group_d, grp_acc_q, grp_acc_d;
+  logic [8:0]         h_q, h_d, g_q, g_d, hg_q, hg_d;
+  logic [12:0]        i_q, i_d;
+  logic signed [31:0] smult_q, smult_d, omult_q, omult_d;
+  logic [5:0]         sshift_q, sshift_d, oshift_q, oshift_d;
+  logic [1023:0]      qbuf_q, qbuf_d;   // Q row, sq_attn_pkg::SqAttnMaxDim int8
+  logic [127:0]       mask_q, mask_d;
+  logic [7:0]         kb_q, kb_d;
+  logic [12:0]        j_q, j_d, hi_q, hi_d;
+  logic [12:0]        n_q, n_d;
+  logic signed [31:0] max_q, max_d;
+  logic [31:0]        kmin_q, kmin_d, kmax_q, kmax_d;
+  logic [3:0]         c_q, c_d;
+  logic [31:0]        dot_q, dot_d;
+  logic [31:0]        thr_q, thr_d, cnt_q, cnt_d, ties_q, ties_d;
+  logic [4:0]         bit_q, bit_d;
+  logic               sel_all_q, sel_all_d;
+  logic [12:0]        pi_q, pi_d, pidx_q, pidx_d;
+  logic               pv_q, pv_d;
+  logic [31:0]        sum_q, sum_d, recip_q, recip_d;
+  logic [15:0]        prob_q, prob_d;
+  logic [11:0]        vj_q, vj_d;
+  logic [4095:0]      acc_q, acc_d;     // P.V accumulators, sq_attn_pkg::SqAttnMaxDim int32
+  logic [1535:0]      obuf_q, obuf_d;   // O row at its beat offset, 192 bytes
+  logic [7:0]         d_q, d_d;
+  logic [1:0]         wbeat_q, wbeat_d;
+  logic               done_q, done_d;
+
+  // descriptor fields
+  logic [4:0]  flags;
+  logic [31:0] seq, queries, heads, head_dim, window, n_global, topk;
+  logic [12:0] kv_cap; // <= 4096
+  logic [63:0] q_base, k_base, v_base, mask_base, quant_base, o_base;
+  assign flags = desc_q[32*(WFlags) +: 5];
+  assign seq = desc_q[32*(WSeq) +: 32];
+  assign queries = desc_q[32*(WQueries) +: 32];
+  assign heads = desc_q[32*(WHeads) +: 32];
+  assign head_dim = desc_q[32*(WHeadDim) +: 32];
+  assign kv_cap = desc_q[32*(WKvCap) +: 13];
+  assign window = desc_q[32*(WWindow) +: 32];
+  assign n_global = desc_q[32*(WGlobal) +: 32];
+  assign topk = desc_q[32*(WTopk) +: 32];
+  assign q_base = {desc_q[32*(WQLo + 1) +: 32], desc_q[32*(WQLo) +: 32]};
+  assign k_base = {desc_q[32*(WKLo + 1) +: 32], desc_q[32*(WKLo) +: 32]};
+  assign v_base = {desc_q[32*(WVLo + 1) +: 32], desc_q[32*(WVLo) +: 32]};
+  assign mask_base = {desc_q[32*(WMaskLo + 1) +: 32], desc_q[32*(WMaskLo) +: 32]};
+  assign quant_base = {desc_q[32*(WQuantLo + 1) +: 32], desc_q[32*(WQuantLo) +: 32]};
+  assign o_base = {desc_q[32*(WOLo + 1) +: 32], desc_q[32*(WOLo) +: 32]};
+
+  // positions and row addresses
+  logic [31:0] pos, qrow;
+  logic [63:0] o_addr;
+  logic [7:0]  chunks; // head_dim / 16, rounded up
+  logic [31:0] kvrow;  // K/V row index, set where a row is fetched
+  assign pos = seq - queries + {19'd0, i_q};
+  // row indices stay below 2^20 and rows are at most 128 bytes: 32-bit offsets
+  assign qrow = 32'(h_q * queries[12:0]) + {19'd0, i_q};
+  assign o_addr = o_base + {32'd0, 32'(qrow * head_dim[7:0])};
+  assign chunks = 8'((head_dim + 32'd15) >> 4);
+
+  // ---- submodules ----------------------------------------------------------------
+  logic         f_start, f_done, f_stall;
+  logic [63:0]  f_addr;
+  logic [7:0]   f_len, f_pos;
+  logic [127:0] chunk;
+  sq_attn_fetch u_fetch (
+    .clk_i, .rst_ni,
+    .start_i(f_start), .addr_i(f_addr), .len_i(f_len), .done_o(f_done), .stall_o(f_stall),
+    .pos_i(f_pos), .chunk_o(chunk),
+    .arvalid_o, .arready_i, .araddr_o, .arlen_o, .rvalid_i, .rready_o, .rdata_i, .rlast_i
+  );
+
+  logic        div_start, div_done;
+  logic [31:0] div_quot;
+  sq_attn_div u_div (
+    .clk_i, .rst_ni, .start_i(div_start), .divisor_i(sum_q), .done_o(div_done),
+    .quot_o(div_quot)
+  );
+
+  logic        s_we, j_we, e_we, sel_we;
+  logic [11:0] waddr, raddr;
+  logic [31:0] s_wdata, s_rdata;
+  logic [11:0] j_wdata, j_rdata;
+  logic [15:0] e_wdata, e_rdata;
+  logic        sel_wdata, sel_rdata;
+  sq_attn_ram #(.Depth(4096), .Width(32)) u_sram (
+    .clk_i, .we_i(s_we), .waddr_i(waddr), .wdata_i(s_wdata), .raddr_i(raddr), .rdata_o(s_rdata)
+  );
+  sq_attn_ram #(.Depth(4096), .Width(12)) u_jram (
+    .clk_i, .we_i(j_we), .waddr_i(waddr), .wdata_i(j_wdata), .raddr_i(raddr), .rdata_o(j_rdata)
+  );
+  sq_attn_ram #(.Depth(4096), .Width(16)) u_eram (
+    .clk_i, .we_i(e_we), .waddr_i(waddr), .wdata_i(e_wdata), .raddr_i(raddr), .rdata_o(e_rdata)
+  );
+  sq_attn_ram #(.Depth(4096), .Width(1)) u_selram (
+    .clk_i, .we_i(sel_we), .waddr_i(waddr), .wdata_i(sel_wdata), .raddr_i(raddr),
+    .rdata_o(sel_rdata)
+  );
+
+  assign done_o = done_q;
+  assign stall_o = f_stall || (st_q == SAddr && !awready_i) || (st_q == SData && !wready_i) ||
+                   (st_q == SResp && !bvalid_i);
+
+  // ---- write channel ---------------------------------------------------------------
+  logic [8:0] o_last;
+  assign o_last = {3'd0, o_addr[5:0]} + {1'b0, head_dim[7:0]} - 9'd1;
+  assign awvalid_o = (st_q == SAddr);
+  assign awaddr_o = {o_addr[63:6], 6'd0};
+  assign awlen_o = {6'd0, o_last[7:6]};
+  assign wvalid_o = (st_q == SData);
+  assign wlast_o = (wbeat_q == o_last[7:6]);
+  assign bready_o = (st_q == SResp);
+  always_comb begin
+    for (int unsigned x = 0; x < 64; x++) begin
+      wdata_o[8*x +: 8] = obuf_q[8*{wbeat_q, 6'(x)} +: 8];
+      wstrb_o[x] = ({1'b0, wbeat_q, 6'(x)} >= {3'd0, o_addr[5:0]}) &&
+                   ({1'b0, wbeat_q, 6'(x)} <= o_last);
+    end
+  end
+
+  // ---- list pass helpers -----------------------------------------------------------
+  logic        pass_end;
+  logic [31:0] off_rd;
+  assign pass_end = (pi_q == n_q) && !pv_q;
+  // top-k works on offsets from the smallest candidate score, so the search
+  // covers only the bits of the score span (about 17 for int8 data at D=64)
+  assign off_rd = (s_rdata ^ 32'h8000_0000) - kmin_q;
+
+  logic [25:0] range;
+  logic        bbit;
+  assign bbit = flags[BlockBit] && mask_q[kb_q[6:0]];
+  assign range = block_range(flags, window, n_global, seq, pos, {24'd0, kb_q}, bbit);
+
+  // highest set bit of the score span kmax - kmin
+  logic [4:0]  top_bit;
+  always_comb begin
+    top_bit = 5'd0;
+    for (int unsigned b = 0; b < 32; b++) begin
+      if ((kmax_q - kmin_q) >> b != 32'd0) begin
+        top_bit = 5'(b);
+      end
+    end
+  end
+
+  // one chunk of the Q.K dot product: 16 int8 MACs
+  logic [31:0] dot_sum;
+  always_comb begin
+    dot_sum = dot_q;
+    for (int unsigned l = 0; l < Lanes; l++) begin
+      if ({24'd0, c_q, 4'(l)} < head_dim) begin
+        dot_sum = dot_sum + 32'($signed({{24{qbuf_q[8*{c_q[2:0], 4'(l)} + 7]}},
+                                          qbuf_q[8*{c_q[2:0], 4'(l)} +: 8]}) *
+                                 $signed({{24{chunk[8*l+7]}}, chunk[8*l +: 8]}));
+      end
+    end
+  end
+
+  // one chunk of P x V: 16 products shared by the 8 accumulator banks
+  logic [511:0] pv_prod;
+  always_comb begin
+    for (int unsigned l = 0; l < Lanes; l++) begin
+      pv_prod[32*l +: 32] = 32'($signed({16'd0, prob_q}) *
+                                $signed({{24{chunk[8*l+7]}}, chunk[8*l +: 8]}));
+    end
+  end
+
+  // the accumulator the store step requantizes
+  logic [31:0] acc_sel;
+  always_comb begin
+    acc_sel = 32'd0;
+    for (int unsigned e = 0; e < sq_attn_pkg::SqAttnMaxDim; e++) begin
+      if (7'(e) == d_q[6:0]) begin
+        acc_sel = acc_q[32*e +: 32];
+      end
+    end
+  end
+
+  logic [7:0] out_val;
+  assign out_val = requant(acc_sel, omult_q, oshift_q);
+
+  // ---- main sequencer --------------------------------------------------------------
+  always_comb begin
+    st_d = st_q;
+    ncmd_d = ncmd_q;
+    cmd_i_d = cmd_i_q;
+    cmd_d = cmd_q;
+    desc_d = desc_q;
+    group_d = group_q;
+    grp_acc_d = grp_acc_q;
+    h_d = h_q;
+    g_d = g_q;
+    hg_d = hg_q;
+    i_d = i_q;
+    smult_d = smult_q;
+    sshift_d = sshift_q;
+    omult_d = omult_q;
+    oshift_d = oshift_q;
+    qbuf_d = qbuf_q;
+    mask_d = mask_q;
+    kb_d = kb_q;
+    j_d = j_q;
+    hi_d = hi_q;
+    n_d = n_q;
+    max_d = max_q;
+    kmin_d = kmin_q;
+    kmax_d = kmax_q;
+    c_d = c_q;
+    dot_d = dot_q;
+    thr_d = thr_q;
+    cnt_d = cnt_q;
+    ties_d = ties_q;
+    bit_d = bit_q;
+    sel_all_d = sel_all_q;
+    pi_d = pi_q;
+    pidx_d = pidx_q;
+    pv_d = 1'b0;
+    sum_d = sum_q;
+    recip_d = recip_q;
+    prob_d = prob_q;
+    vj_d = vj_q;
+    acc_d = acc_q;
+    obuf_d = obuf_q;
+    d_d = d_q;
+    wbeat_d = wbeat_q;
+    done_d = 1'b0;
+    f_start = 1'b0;
+    kvrow = 32'd0;
+    f_addr = 64'd0;
+    f_len = 8'd0;
+    f_pos = {c_q, 4'd0};
+    div_start = 1'b0;
+    s_we = 1'b0;
+    j_we = 1'b0;
+    e_we = 1'b0;
+    sel_we = 1'b0;
+    waddr = pidx_q[11:0];
+    raddr = pi_q[11:0];
+    s_wdata = dot_q;
+    j_wdata = j_q[11:0];
+    e_wdata = 16'd0;
+    sel_wdata = 1'b0;
+
+    // list passes issue one read a cycle and consume it the next
+    if (st_q == STopkCnt || st_q == STopkGt || st_q == SSelect || st_q == SExp) begin
+      if (pi_q < n_q) begin
+        pv_d = 1'b1;
+        pidx_d = pi_q;
+        pi_d = pi_q + 13'd1;
+      end
+    end
+
+    unique case (st_q)
+      SIdle: begin
+        if (start_i) begin
+          ncmd_d = ncmd_i;
+          cmd_d = cmd_addr_i;
+          cmd_i_d = 32'd0;
+          st_d = SCmd;
+        end
+      end
+      SCmd: begin
+        if (cmd_i_q == ncmd_q) begin
+          done_d = 1'b1;
+          st_d = SIdle;
+        end else begin
+          f_start = 1'b1;
+          f_addr = cmd_q;
+          f_len = 8'(sq_attn_pkg::SqAttnDescBytes);
+          c_d = 4'd0;
+          st_d = SDesc;
+        end
+      end
+      SDesc: begin
+        // 8 chunks of four words once the fetch is done
+        if (f_done || c_q != 4'd0) begin
+          for (int unsigned e = 0; e < 32; e++) begin
+            if (3'(e >> 2) == c_q[2:0]) begin
+              desc_d[32*e +: 32] = chunk[32*(e % 4) +: 32];
+            end
+          end
+          c_d = c_q + 4'd1;
+          if (c_q == 4'd7) begin
+            grp_acc_d = 9'd0;
+            group_d = 9'd0;
+            st_d = SGroup;
+          end
+        end
+      end
+      SGroup: begin
+        if (desc_q[32*(WOpcode) +: 32] != sq_attn_pkg::SqOpAttnCode) begin
+          st_d = SNext;
+        end else if ({23'd0, grp_acc_q} == heads) begin
+          h_d = 9'd0;
+          g_d = 9'd0;
+          hg_d = 9'd0;
+          st_d = SHead;
+        end else begin
+          // heads / kv_heads by repeated addition (heads <= 256)
+          grp_acc_d = grp_acc_q + desc_q[32*(WKvHeads) +: 9];
+          group_d = group_q + 9'd1;
+        end
+      end
+      SHead: begin
+        f_start = 1'b1;
+        f_addr = quant_base + {51'd0, h_q, 4'd0};
+        f_len = 8'(sq_attn_pkg::SqAttnQuantBytes);
+        c_d = 4'd0;
+        i_d = 13'd0;
+        st_d = SQuant;
+      end
+      SQuant: begin
+        if (f_done) begin
+          smult_d = chunk[31:0];
+          sshift_d = chunk[37:32];
+          omult_d = chunk[95:64];
+          oshift_d = chunk[101:96];
+          st_d = SQuery;
+        end
+      end
+      SQuery: begin
+        f_start = 1'b1;
+        f_addr = q_base + {32'd0, 32'(qrow * head_dim[7:0])};
+        f_len = head_dim[7:0];
+        c_d = 4'd0;
+        acc_d = '0;
+        st_d = SQLoad;
+      end
+      SQLoad: begin
+        if (f_done || c_q != 4'd0) begin
+          for (int unsigned e = 0; e < sq_attn_pkg::SqAttnMaxDim; e++) begin
+            if (3'(e >> 4) == c_q[2:0]) begin
+              qbuf_d[8*e +: 8] = chunk[8*(e % Lanes) +: 8];
+            end
+          end
+          c_d = c_q + 4'd1;
+          if ({4'd0, c_q} + 8'd1 == chunks) begin
+            c_d = 4'd0;
+            st_d = SMask;
+            if (flags[BlockBit]) begin
+              f_start = 1'b1;
+              f_addr = mask_base + 64'(pos[31:sq_attn_pkg::SqAttnBlkLog2]) *
+                                   64'(sq_attn_pkg::SqAttnMaskRowBytes);
+              f_len = 8'(sq_attn_pkg::SqAttnMaskRowBytes);
+            end
+          end
+        end
+      end
+      SMask: begin
+        if (!flags[BlockBit] || f_done) begin
+          mask_d = flags[BlockBit] ? chunk : 128'd0;
+          kb_d = 8'd0;
+          n_d = 13'd0;
+          max_d = 32'sh8000_0000;
+          kmin_d = 32'hFFFF_FFFF;
+          kmax_d = 32'd0;
+          st_d = SBlock;
+        end
+      end
+      SBlock: begin
+        if (({24'd0, kb_q} << sq_attn_pkg::SqAttnBlkLog2) >= seq) begin
+          st_d = (n_q == 13'd0) ? SStore : STopkCnt;
+          d_d = 8'd0;
+          pi_d = 13'd0;
+          sel_all_d = !(flags[TopkBit] && topk < {19'd0, n_q});
+          thr_d = 32'd0;
+          bit_d = top_bit;
+          cnt_d = 32'd0;
+          if (!(flags[TopkBit] && topk < {19'd0, n_q})) begin
+            st_d = (n_q == 13'd0) ? SStore : SExp;
+            sum_d = 32'd0;
+          end else if (kmin_q == kmax_q) begin
+            st_d = STopkGt;
+          end
+        end else begin
+          j_d = range[25:13];
+          hi_d = range[12:0];
+          st_d = SKey;
+        end
+      end
+      SKey: begin
+        if (j_q >= hi_q) begin
+          kb_d = kb_q + 8'd1;
+          st_d = SBlock;
+        end else if (cand(flags, window, n_global, pos, {19'd0, j_q}, bbit)) begin
+          f_start = 1'b1;
+          kvrow = 32'(g_q * kv_cap) + {19'd0, j_q};
+          f_addr = k_base + {32'd0, 32'(kvrow * head_dim[7:0])};
+          f_len = head_dim[7:0];
+          c_d = 4'd0;
+          dot_d = 32'd0;
+          st_d = SKFetch;
+        end else begin
+          j_d = j_q + 13'd1;
+        end
+      end
+      SKFetch: begin
+        if (f_done) begin
+          st_d = SDot;
+        end
+      end
+      SDot: begin
+        dot_d = dot_sum;
+        c_d = c_q + 4'd1;
+        if ({4'd0, c_q} + 8'd1 == chunks) begin
+          s_we = 1'b1;
+          j_we = 1'b1;
+          waddr = n_q[11:0];
+          s_wdata = dot_sum;
+          n_d = n_q + 13'd1;
+          if ($signed(dot_sum) > max_q) begin
+            max_d = dot_sum;
+          end
+          if ((dot_sum ^ 32'h8000_0000) < kmin_q) begin
+            kmin_d = dot_sum ^ 32'h8000_0000;
+          end
+          if ((dot_sum ^ 32'h8000_0000) > kmax_q) begin
+            kmax_d = dot_sum ^ 32'h8000_0000;
+          end
+          j_d = j_q + 13'd1;
+          st_d = SKey;
+        end
+      end
+      STopkCnt: begin
+        if (pv_q && off_rd >= (thr_q | (32'd1 << bit_q))) begin
+          cnt_d = cnt_q + 32'd1;
+        end
+        if (pass_end) begin
+          if (cnt_q >= topk) begin
+            thr_d = thr_q | (32'd1 << bit_q);
+          end
+          cnt_d = 32'd0;
+          pi_d = 13'd0;
+          if (bit_q == 5'd0) begin
+            st_d = STopkGt;
+          end else begin
+            bit_d = bit_q - 5'd1;
+          end
+        end
+      end
+      STopkGt: begin
+        if (pv_q && off_rd > thr_q) begin
+          cnt_d = cnt_q + 32'd1;
+        end
+        if (pass_end) begin
+          ties_d = topk - cnt_q;
+          pi_d = 13'd0;
+          st_d = SSelect;
+        end
+      end
+      SSelect: begin
+        if (pv_q) begin
+          sel_we = 1'b1;
+          sel_wdata = off_rd > thr_q || (off_rd == thr_q && ties_q != 32'd0);
+          if (off_rd == thr_q && ties_q != 32'd0) begin
+            ties_d = ties_q - 32'd1;
+          end
+        end
+        if (pass_end) begin
+          pi_d = 13'd0;
+          sum_d = 32'd0;
+          st_d = SExp;
+        end
+      end
+      SExp: begin
+        if (pv_q) begin
+          e_we = 1'b1;
+          e_wdata = (sel_all_q || sel_rdata)
+                        ? attn_exp($signed(s_rdata) - max_q, smult_q, sshift_q) : 16'd0;
+          sum_d = sum_q + {16'd0, e_wdata};
+        end
+        if (pass_end) begin
+          div_start = 1'b1;
+          st_d = SDiv;
+        end
+      end
+      SDiv: begin
+        if (div_done) begin
+          recip_d = div_quot;
+          pi_d = 13'd0;
+          st_d = SPvRead;
+        end
+      end
+      SPvRead: begin
+        if (pi_q == n_q) begin
+          d_d = 8'd0;
+          st_d = SStore;
+        end else begin
+          st_d = SPvWait;
+        end
+      end
+      SPvWait: begin
+        prob_d = 16'(({32'd0, e_rdata} * {16'd0, recip_q} + 48'h4000_0000) >>
+                     sq_attn_pkg::SqAttnProbShift);
+        vj_d = j_rdata;
+        pi_d = pi_q + 13'd1;
+        if (e_rdata == 16'd0) begin
+          st_d = SPvRead;
+        end else begin
+          st_d = SPvFetch;
+        end
+      end
+      SPvFetch: begin
+        f_start = 1'b1;
+        kvrow = 32'(g_q * kv_cap) + {20'd0, vj_q};
+        f_addr = v_base + {32'd0, 32'(kvrow * head_dim[7:0])};
+        f_len = head_dim[7:0];
+        c_d = 4'd0;
+        st_d = SPvMac;
+      end
+      SPvMac: begin
+        if (f_done || c_q != 4'd0) begin
+          for (int unsigned e = 0; e < sq_attn_pkg::SqAttnMaxDim; e++) begin
+            if (3'(e >> 4) == c_q[2:0] && 32'(e) < head_dim) begin
+              acc_d[32*e +: 32] = acc_q[32*e +: 32] + pv_prod[32*(e % Lanes) +: 32];
+            end
+          end
+          c_d = c_q + 4'd1;
+          if ({4'd0, c_q} + 8'd1 == chunks) begin
+            c_d = 4'd0;
+            st_d = SPvRead;
+          end
+        end
+      end
+      SStore: begin
+        for (int unsigned e = 0; e < 192; e++) begin
+          if (8'(e) == 8'(o_addr[5:0]) + d_q) begin
+            obuf_d[8*e +: 8] = out_val;
+          end
+        end
+        d_d = d_q + 8'd1;
+        if ({24'd0, d_q} + 32'd1 == head_dim) begin
+          wbeat_d = 2'd0;
+          st_d = SAddr;
+        end
+      end
+      SAddr: begin
+        if (awready_i) begin
+          st_d = SData;
+        end
+      end
+      SData: begin
+        if (wready_i) begin
+          wbeat_d = wbeat_q + 2'd1;
+          if (wlast_o) begin
+            st_d = SResp;
+          end
+        end
+      end
+      SResp: begin
+        if (bvalid_i) begin
+          st_d = SNext;
+          if ({19'd0, i_q} + 32'd1 < queries) begin
+            i_d = i_q + 13'd1;
+            st_d = SQuery;
+          end else if ({23'd0, h_q} + 32'd1 < heads) begin
+            h_d = h_q + 9'd1;
+            hg_d = hg_q + 9'd1;
+            if (hg_q + 9'd1 == group_q) begin
+              hg_d = 9'd0;
+              g_d = g_q + 9'd1;
+            end
+            st_d = SHead;
+          end
+        end
+      end
+      SNext: begin
+        cmd_i_d = cmd_i_q + 32'd1;
+        cmd_d = cmd_q + 64'(sq_attn_pkg::SqAttnDescBytes);
+        st_d = SCmd;
+      end
+      default: st_d = SIdle;
+    endcase
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      st_q <= SIdle;
+      ncmd_q <= 32'd0;
+      cmd_i_q <= 32'd0;
+      cmd_q <= 64'd0;
+      group_q <= 9'd0;
+      grp_acc_q <= 9'd0;
+      h_q <= 9'd0;
+      g_q <= 9'd0;
+      hg_q <= 9'd0;
+      i_q <= 13'd0;
+      smult_q <= 32'sd0;
+      sshift_q <= 6'd0;
+      omult_q <= 32'sd0;
+      oshift_q <= 6'd0;
+      mask_q <= 128'd0;
+      kb_q <= 8'd0;
+      j_q <= 13'd0;
+      hi_q <= 13'd0;
+      n_q <= 13'd0;
+      max_q <= 32'sd0;
+      kmin_q <= 32'd0;
+      kmax_q <= 32'd0;
+      c_q <= 4'd0;
+      dot_q <= 32'd0;
+      thr_q <= 32'd0;
+      cnt_q <= 32'd0;
+      ties_q <= 32'd0;
+      bit_q <= 5'd0;
+      sel_all_q <= 1'b0;
+      pi_q <= 13'd0;
+      pidx_q <= 13'd0;
+      pv_q <= 1'b0;
+      sum_q <= 32'd0;
+      recip_q <= 32'd0;
+      prob_q <= 16'd0;
+      vj_q <= 12'd0;
+      d_q <= 8'd0;
+      wbeat_q <= 2'd0;
+      done_q <= 1'b0;
+    end else begin
+      st_q <= st_d;
+      ncmd_q <= ncmd_d;
+      cmd_i_q <= cmd_i_d;
+      cmd_q <= cmd_d;
+      group_q <= group_d;
+      grp_acc_q <= grp_acc_d;
+      h_q <= h_d;
+      g_q <= g_d;
+      hg_q <= hg_d;
+      i_q <= i_d;
+      smult_q <= smult_d;
+      sshift_q <= sshift_d;
+      omult_q <= omult_d;
+      oshift_q <= oshift_d;
+      mask_q <= mask_d;
+      kb_q <= kb_d;
+      j_q <= j_d;
+      hi_q <= hi_d;
+      n_q <= n_d;
+      max_q <= max_d;
+      kmin_q <= kmin_d;
+      kmax_q <= kmax_d;
+      c_q <= c_d;
+      dot_q <= dot_d;
+      thr_q <= thr_d;
+      cnt_q <= cnt_d;
+      ties_q <= ties_d;
+      bit_q <= bit_d;
+      sel_all_q <= sel_all_d;
+      pi_q <= pi_d;
+      pidx_q <= pidx_d;
+      pv_q <= pv_d;
+      sum_q <= sum_d;
+      recip_q <= recip_d;
+      prob_q <= prob_d;
+      vj_q <= vj_d;
+      d_q <= d_d;
+      wbeat_q <= wbeat_d;
+      done_q <= done_d;
+    end
+  end
+
+  // datapath buffers are written before they are read, so they need no reset
+  always_ff @(posedge clk_i) begin
+    desc_q <= desc_d;
+    qbuf_q <= qbuf_d;
+    acc_q <= acc_d;
+    obuf_q <= obuf_d;
+  end
+endmodule

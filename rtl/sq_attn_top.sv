@@ -1,0 +1,109 @@
+// sparq sparse attention unit with the Vitis RTL kernel interface: one
+// 512-bit AXI4 master to device memory and the AXI4-Lite ap_ctrl_hs control
+// slave (the same register map and control block as the GEMM unit, a
+// separate kernel). The datapath is sq_attn_core; arithmetic and patterns
+// are those of include/sparq/attn.h, bit for bit.
+module sq_attn_top (
+  input  logic         clk_i,
+  input  logic         rst_ni,
+  // AXI4 master: read address / data
+  output logic         m_axi_arvalid_o,
+  input  logic         m_axi_arready_i,
+  output logic [63:0]  m_axi_araddr_o,
+  output logic [7:0]   m_axi_arlen_o,
+  output logic [2:0]   m_axi_arsize_o,
+  output logic [1:0]   m_axi_arburst_o,
+  input  logic         m_axi_rvalid_i,
+  output logic         m_axi_rready_o,
+  input  logic [511:0] m_axi_rdata_i,
+  input  logic         m_axi_rlast_i,
+  input  logic [1:0]   m_axi_rresp_i,
+  // AXI4 master: write address / data / response
+  output logic         m_axi_awvalid_o,
+  input  logic         m_axi_awready_i,
+  output logic [63:0]  m_axi_awaddr_o,
+  output logic [7:0]   m_axi_awlen_o,
+  output logic [2:0]   m_axi_awsize_o,
+  output logic [1:0]   m_axi_awburst_o,
+  output logic         m_axi_wvalid_o,
+  input  logic         m_axi_wready_i,
+  output logic [511:0] m_axi_wdata_o,
+  output logic [63:0]  m_axi_wstrb_o,
+  output logic         m_axi_wlast_o,
+  input  logic         m_axi_bvalid_i,
+  output logic         m_axi_bready_o,
+  input  logic [1:0]   m_axi_bresp_i,
+  // AXI4-Lite control slave
+  input  logic         s_axil_awvalid_i,
+  output logic         s_axil_awready_o,
+  input  logic [7:0]   s_axil_awaddr_i,
+  input  logic         s_axil_wvalid_i,
+  output logic         s_axil_wready_o,
+  input  logic [31:0]  s_axil_wdata_i,
+  input  logic [3:0]   s_axil_wstrb_i,
+  output logic         s_axil_bvalid_o,
+  input  logic         s_axil_bready_i,
+  output logic [1:0]   s_axil_bresp_o,
+  input  logic         s_axil_arvalid_i,
+  output logic         s_axil_arready_o,
+  input  logic [7:0]   s_axil_araddr_i,
+  output logic         s_axil_rvalid_o,
+  input  logic         s_axil_rready_i,
+  output logic [31:0]  s_axil_rdata_o,
+  output logic [1:0]   s_axil_rresp_o,
+  output logic         interrupt_o,
+  // sticky: a read or write response was not OKAY
+  output logic         axi_err_o
+);
+  logic        start, done, stall;
+  logic [63:0] cmd_addr;
+  logic [31:0] ncmd;
+  logic        err_q, err_d;
+
+  sq_gemm_ctrl u_ctrl (
+    .clk_i, .rst_ni,
+    .awvalid_i(s_axil_awvalid_i), .awready_o(s_axil_awready_o), .awaddr_i(s_axil_awaddr_i),
+    .wvalid_i(s_axil_wvalid_i), .wready_o(s_axil_wready_o), .wdata_i(s_axil_wdata_i),
+    .wstrb_i(s_axil_wstrb_i), .bvalid_o(s_axil_bvalid_o), .bready_i(s_axil_bready_i),
+    .bresp_o(s_axil_bresp_o), .arvalid_i(s_axil_arvalid_i), .arready_o(s_axil_arready_o),
+    .araddr_i(s_axil_araddr_i), .rvalid_o(s_axil_rvalid_o), .rready_i(s_axil_rready_i),
+    .rdata_o(s_axil_rdata_o), .rresp_o(s_axil_rresp_o), .interrupt_o,
+    .start_o(start), .done_i(done), .stall_i(stall),
+    .cmd_addr_o(cmd_addr), .ncmd_o(ncmd)
+  );
+
+  sq_attn_core u_core (
+    .clk_i, .rst_ni,
+    .start_i(start), .cmd_addr_i(cmd_addr), .ncmd_i(ncmd), .done_o(done), .stall_o(stall),
+    .arvalid_o(m_axi_arvalid_o), .arready_i(m_axi_arready_i), .araddr_o(m_axi_araddr_o),
+    .arlen_o(m_axi_arlen_o), .rvalid_i(m_axi_rvalid_i), .rready_o(m_axi_rready_o),
+    .rdata_i(m_axi_rdata_i), .rlast_i(m_axi_rlast_i),
+    .awvalid_o(m_axi_awvalid_o), .awready_i(m_axi_awready_i), .awaddr_o(m_axi_awaddr_o),
+    .awlen_o(m_axi_awlen_o), .wvalid_o(m_axi_wvalid_o), .wready_i(m_axi_wready_i),
+    .wdata_o(m_axi_wdata_o), .wstrb_o(m_axi_wstrb_o), .wlast_o(m_axi_wlast_o),
+    .bvalid_i(m_axi_bvalid_i), .bready_o(m_axi_bready_o)
+  );
+
+  // 64-byte beats, incrementing bursts
+  assign m_axi_arsize_o = 3'b110;
+  assign m_axi_arburst_o = 2'b01;
+  assign m_axi_awsize_o = 3'b110;
+  assign m_axi_awburst_o = 2'b01;
+  assign axi_err_o = err_q;
+
+  always_comb begin
+    err_d = err_q;
+    if ((m_axi_rvalid_i && m_axi_rready_o && m_axi_rresp_i != 2'b00) ||
+        (m_axi_bvalid_i && m_axi_bready_o && m_axi_bresp_i != 2'b00)) begin
+      err_d = 1'b1;
+    end
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      err_q <= 1'b0;
+    end else begin
+      err_q <= err_d;
+    end
+  end
+endmodule
