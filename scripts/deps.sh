@@ -11,6 +11,7 @@ APT_PKGS=(
   pkg-config=1.8.1-1
   check=0.15.2-2+b1
   libcjson-dev=1.7.15-1+deb12u4
+  zlib1g-dev=1:1.2.13.dfsg-1
   verilator=5.006-3
   yosys=0.23-6
   iverilog=11.0-1.1+b1
