@@ -54,7 +54,7 @@ lint-attn:
 # yosys synth_xilinx (UltraScale+) of the attention unit; prints LUT/FF/DSP/BRAM.
 # Tens of minutes here: not part of `make test`.
 synth-attn:
-	./scripts/synth_attn.sh $(BUILD)/synth $(ATTN_RTL)
+	./bitstreams/yosys/synth_attn.sh $(BUILD)/synth $(ATTN_RTL)
 
 # Accuracy, RTL cycles vs density and perplexity per pattern, written to
 # bench/results/attn.md (a few minutes; also part of `make bench`).

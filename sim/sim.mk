@@ -66,7 +66,7 @@ SYNTH_R ?= 16
 SYNTH_C ?= 16
 synth:
 	@mkdir -p $(BUILD)/synth
-	./scripts/synth_gemm.sh $(SYNTH_R) $(SYNTH_C) $(BUILD)/synth $(RTL_SRCS)
+	./bitstreams/yosys/synth_gemm.sh $(SYNTH_R) $(SYNTH_C) $(BUILD)/synth $(RTL_SRCS)
 
 bench-gemm: $(BUILD)/bench_gemm
 	./bench/gemm.sh

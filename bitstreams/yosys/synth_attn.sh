@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # yosys synth_xilinx (UltraScale+, -family xcup) of the attention unit; prints
 # LUT/FF/DSP/BRAM from yosys' stat. The full log goes to OUTDIR/synth_attn.log.
-# Usage: scripts/synth_attn.sh OUTDIR rtl-files...
+# Usage: bitstreams/yosys/synth_attn.sh OUTDIR rtl-files...
 # Takes tens of minutes on this machine (the byte-select muxes of the fetch
 # and store paths dominate): not part of `make test`.
 set -euo pipefail

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # yosys synth_xilinx (UltraScale+, -family xcup) of the GEMM unit for an
 # R x C array; prints LUT/FF/DSP/BRAM from yosys' stat. The full log goes to
-# OUTDIR/synth_RxC.log. Usage: scripts/synth_gemm.sh R C OUTDIR rtl-files...
+# OUTDIR/synth_RxC.log. Usage: bitstreams/yosys/synth_gemm.sh R C OUTDIR rtl-files...
 # Caveat (yosys 0.23 on xcup): accumulators are not packed into the DSP48E2s,
 # so LUT/FF counts are pessimistic against Vivado.
 set -euo pipefail
