@@ -36,7 +36,7 @@ VL_RT := verilated.o verilated_fst_c.o verilated_threads.o
 $(VL_DIR)/libverilated.a: $(VL_LIB)
 	$(MAKE) -C $(VL_DIR) -f V$(RTL_TOP).mk $(VL_RT) OPT_FAST=-O2 >>$(VL_DIR)/build.log 2>&1
 	cd $(VL_DIR) && rm -f libverilated.a && $(AR) rcs libverilated.a $(VL_RT)
-$(VL_GLUE): sim/sq_gemm_vl.cpp sim/sq_gemm_vl.h sim/sq_sim.h sim/sq_axi.h sim/sq_mem.h $(VL_LIB)
+$(VL_GLUE): sim/sq_gemm_vl.cpp sim/sq_vl_kernel.hpp sim/sq_gemm_vl.h sim/sq_sim.h sim/sq_axi.h sim/sq_mem.h $(VL_LIB)
 	$(CXX) $(VL_CXXFLAGS) -c $< -o $@
 
 SIM_C := sim/sq_mem.c sim/sq_sim.c
