@@ -42,6 +42,38 @@ static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
     return alen && blen && a < b + blen && b < a + alen;
 }
 
+/* One operand of a descriptor: device range and required alignment. */
+typedef struct {
+    const char *name;
+    uint64_t addr, len;
+    unsigned align;
+} operand_t;
+
+/* Every used operand (len > 0) lies inside device memory and is aligned, and
+ * the output, the last operand, overlaps none of the inputs. */
+static int check_operands(const char *unit, const operand_t *ops, size_t n_ops,
+                          uint64_t mem_bytes)
+{
+    for (size_t i = 0; i < n_ops; i++) {
+        if (!ops[i].len)
+            continue;
+        if (!in_memory(ops[i].addr, ops[i].len, mem_bytes))
+            return sq_err(SQ_ERR_FMT,
+                          "%s %s [0x%llx, +%llu bytes) outside device memory of %llu bytes",
+                          unit, ops[i].name, (unsigned long long)ops[i].addr,
+                          (unsigned long long)ops[i].len, (unsigned long long)mem_bytes);
+        if (ops[i].addr % ops[i].align)
+            return sq_err(SQ_ERR_FMT, "%s %s address 0x%llx not %u-byte aligned", unit,
+                          ops[i].name, (unsigned long long)ops[i].addr, ops[i].align);
+    }
+    const operand_t *out = &ops[n_ops - 1];
+    for (size_t i = 0; i + 1 < n_ops; i++)
+        if (overlaps(out->addr, out->len, ops[i].addr, ops[i].len))
+            return sq_err(SQ_ERR_FMT, "%s %s overlaps its input %s", unit, out->name,
+                          ops[i].name);
+    return 0;
+}
+
 int sq_gemm_desc_check_shape(const sq_gemm_desc_t *d)
 {
     if (d->flags & ~SQ_GEMM_FLAGS_ALL)
@@ -62,11 +94,7 @@ int sq_gemm_desc_check(const sq_gemm_desc_t *d, uint64_t mem_bytes)
         return rc;
     sq_gemm_bytes_t b;
     sq_gemm_desc_bytes(d, &b);
-    const struct {
-        const char *name;
-        uint64_t addr, len;
-        unsigned align;
-    } ops[] = {
+    const operand_t ops[] = {
         {"A", d->a, b.a, 1},
         {"W", d->w, b.w, 1},
         {"META", d->meta, b.meta, 1},
@@ -74,23 +102,7 @@ int sq_gemm_desc_check(const sq_gemm_desc_t *d, uint64_t mem_bytes)
         {"QUANT", d->quant, b.quant, 4},
         {"C", d->c, b.c, (d->flags & SQ_GEMM_OUT32) ? 4 : 1},
     };
-    size_t n_ops = sizeof ops / sizeof ops[0];
-    for (size_t i = 0; i < n_ops; i++) {
-        if (!ops[i].len)
-            continue;
-        if (!in_memory(ops[i].addr, ops[i].len, mem_bytes))
-            return sq_err(SQ_ERR_FMT,
-                          "gemm %s [0x%llx, +%llu bytes) outside device memory of %llu bytes",
-                          ops[i].name, (unsigned long long)ops[i].addr,
-                          (unsigned long long)ops[i].len, (unsigned long long)mem_bytes);
-        if (ops[i].addr % ops[i].align)
-            return sq_err(SQ_ERR_FMT, "gemm %s address 0x%llx not %u-byte aligned", ops[i].name,
-                          (unsigned long long)ops[i].addr, ops[i].align);
-    }
-    for (size_t i = 0; i + 1 < n_ops; i++)
-        if (overlaps(d->c, b.c, ops[i].addr, ops[i].len))
-            return sq_err(SQ_ERR_FMT, "gemm C overlaps its input %s", ops[i].name);
-    return 0;
+    return check_operands("gemm", ops, sizeof ops / sizeof ops[0], mem_bytes);
 }
 
 static int gemm_check_data(sq_dev_t *dev, const sq_gemm_desc_t *d)
@@ -178,31 +190,11 @@ int sq_attn_desc_check(const sq_attn_desc_t *d, uint64_t mem_bytes)
                       d->window, d->topk, SQ_ATTN_MAX_SEQ, SQ_ATTN_MAX_HEADS, SQ_ATTN_MAX_DIM);
     sq_attn_bytes_t b;
     sq_attn_desc_bytes(d, &b);
-    const struct {
-        const char *name;
-        uint64_t addr, len;
-        unsigned align;
-    } ops[] = {
+    const operand_t ops[] = {
         {"Q", d->q, b.q, 1},       {"K", d->k, b.k, 1},         {"V", d->v, b.v, 1},
         {"MASK", d->mask, b.mask, 1}, {"QUANT", d->quant, b.quant, 4}, {"O", d->o, b.o, 1},
     };
-    size_t n_ops = sizeof ops / sizeof ops[0];
-    for (size_t i = 0; i < n_ops; i++) {
-        if (!ops[i].len)
-            continue;
-        if (!in_memory(ops[i].addr, ops[i].len, mem_bytes))
-            return sq_err(SQ_ERR_FMT,
-                          "attn %s [0x%llx, +%llu bytes) outside device memory of %llu bytes",
-                          ops[i].name, (unsigned long long)ops[i].addr,
-                          (unsigned long long)ops[i].len, (unsigned long long)mem_bytes);
-        if (ops[i].addr % ops[i].align)
-            return sq_err(SQ_ERR_FMT, "attn %s address 0x%llx not %u-byte aligned", ops[i].name,
-                          (unsigned long long)ops[i].addr, ops[i].align);
-    }
-    for (size_t i = 0; i + 1 < n_ops; i++)
-        if (overlaps(d->o, b.o, ops[i].addr, ops[i].len))
-            return sq_err(SQ_ERR_FMT, "attn O overlaps its input %s", ops[i].name);
-    return 0;
+    return check_operands("attn", ops, sizeof ops / sizeof ops[0], mem_bytes);
 }
 
 static int attn_check_data(sq_dev_t *dev, const sq_attn_desc_t *d)
