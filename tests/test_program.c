@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "compress/qmodel.h"
+#include "model/attn_exec.h"
 #include "model/llama.h"
 #include "model/sampler.h"
 #include "report/report.h"
@@ -139,6 +140,73 @@ START_TEST(test_stories260k_32_tokens)
 }
 END_TEST
 
+/* Attention on the attention unit inside the model: the same logits as the
+ * golden integer attention on the host, with a combined sparse pattern. */
+START_TEST(test_attention_unit_in_model)
+{
+    sq_llama_t m;
+    ck_assert_int_eq(sq_llama_load(SQ_MODEL_PATH, &m), 0);
+    sq_recipe_t r;
+    ck_assert_int_eq(sq_recipe_parse("w8a8", &r), 0);
+    sq_qmodel_t q;
+    ck_assert_int_eq(sq_qmodel_build(&q, &m, &r), 0);
+    const int n = 10;
+    size_t nl = (size_t)n * m.cfg.vocab_size;
+    float *want = malloc(nl * sizeof(float)), *got = malloc(nl * sizeof(float));
+    int want_t[16], got_t[16];
+    const char *spec = "window:4,global:1,topk:3";
+    sq_attn_exec_t ae;
+    ck_assert_int_eq(sq_attn_exec_init(&ae, &m.cfg, spec, 1), 0);
+    sq_llama_exec_t ex;
+    memset(&ex, 0, sizeof ex);
+    sq_qmodel_exec(&q, &ex);
+    sq_attn_exec_install(&ae, &ex);
+    run_tokens(&m, &ex, n, want_t, want);
+    sq_attn_exec_free(&ae);
+    for (size_t li = 0; li < sizeof levels / sizeof levels[0]; li++) {
+        if (!level_built(levels[li]))
+            continue;
+        sq_dev_config_t cfg;
+        sq_dev_config_default(&cfg, levels[li]);
+        cfg.mem_bytes = 16u << 20;
+        sq_dev_t *dev;
+        ck_assert_msg(sq_dev_open(&cfg, &dev) == 0, "%s", sq_err_msg());
+        sq_report_t rep;
+        sq_report_init(&rep, "m", "w8a8", levels[li], NULL, 300);
+        sq_program_t *p;
+        ck_assert_msg(sq_program_build(&p, &q, dev, &rep) == 0, "%s", sq_err_msg());
+        sq_llama_exec_t dex;
+        sq_program_exec(p, &dex);
+        ck_assert_int_eq(sq_attn_exec_init(&ae, &m.cfg, spec, 1), 0);
+        sq_attn_exec_install(&ae, &dex);
+        ck_assert_msg(sq_program_attach_attn(p, &ae) == 0, "%s", sq_err_msg());
+        run_tokens(&m, &dex, n, got_t, got);
+        ck_assert_msg(memcmp(want_t, got_t, (size_t)n * sizeof(int)) == 0, "%s: tokens differ",
+                      levels[li]);
+        for (size_t i = 0; i < nl; i++)
+            ck_assert_msg(memcmp(&want[i], &got[i], sizeof(float)) == 0,
+                          "%s: logit %zu differs: %.9g vs %.9g", levels[li], i, want[i], got[i]);
+        /* every layer's attention ran on the attention unit */
+        size_t on_unit = 0;
+        for (size_t i = 0; i < rep.n_ops; i++)
+            if (!strcmp(rep.ops[i].op, "attn")) {
+                ck_assert_str_eq(rep.ops[i].unit, "attention");
+                ck_assert_uint_eq(rep.ops[i].calls, (uint64_t)n);
+                on_unit++;
+            }
+        ck_assert_uint_eq(on_unit, (size_t)m.cfg.n_layers);
+        sq_attn_exec_free(&ae);
+        sq_program_free(p);
+        sq_report_free(&rep);
+        sq_dev_close(dev);
+    }
+    free(want);
+    free(got);
+    sq_qmodel_free(&q);
+    sq_llama_free(&m);
+}
+END_TEST
+
 START_TEST(test_cli_backends_and_report)
 {
     static char ref[1 << 14], out[1 << 14], err[1 << 14];
@@ -187,6 +255,7 @@ Suite *program_suite(void)
     TCase *tc = sq_tcase(s, "levels", 600);
     tcase_add_test(tc, test_synthetic_odd_shapes);
     tcase_add_test(tc, test_stories260k_32_tokens);
+    tcase_add_test(tc, test_attention_unit_in_model);
     tcase_add_test(tc, test_cli_backends_and_report);
     return s;
 }

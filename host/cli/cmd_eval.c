@@ -106,6 +106,15 @@ int sq_cmd_eval(int argc, char **argv)
             return sq_cli_exit_code(rc);
         }
         sq_attn_exec_install(&ae, &cm.ex);
+        /* with a device level, the integer attention runs on its attention unit */
+        if (acc.prog && !ae.fp32 && (rc = sq_program_attach_attn(acc.prog, &ae))) {
+            sq_cli_error("eval", "%s", sq_err_msg());
+            sq_attn_exec_free(&ae);
+            sq_cli_accel_close("eval", &acc);
+            free(text);
+            sq_cli_model_close(&cm);
+            return sq_cli_exit_code(rc);
+        }
     }
     sq_eval_result_t r;
     rc = sq_eval_text(&cm.model, &cm.tok, text, &cm.ex, progress, &r);

@@ -125,7 +125,6 @@ void sq_attn_exec_free(sq_attn_exec_t *ae)
 static int hook(void *ctx, int layer, int pos, const float *q, const float *key_cache,
                 const float *value_cache, float *out)
 {
-    (void)layer;
     sq_attn_exec_t *ae = ctx;
     int hs = ae->head_dim, kvd = ae->n_kv_heads * hs;
     uint32_t seq = (uint32_t)pos + 1;
@@ -162,8 +161,13 @@ static int hook(void *ctx, int layer, int pos, const float *q, const float *key_
             return sq_err(SQ_ERR_ARG, "attention: scales of head %d not representable", h);
     }
     sq_attn_work_t w = {0, 0};
-    if (sq_attn_ref(&a, &w) != 0)
+    if (ae->runner.run) {
+        int rc = ae->runner.run(ae->runner.ctx, layer, &a, &w);
+        if (rc)
+            return rc;
+    } else if (sq_attn_ref(&a, &w) != 0) {
         return sq_err(SQ_ERR_ARG, "attention: rejected by the golden reference");
+    }
     ae->scored += w.scored;
     ae->selected += w.selected;
     ae->dense += (uint64_t)seq * ae->n_heads;

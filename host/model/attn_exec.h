@@ -22,6 +22,14 @@
 #include "model/llama.h"
 #include "sparq/attn.h"
 
+/* Where the integer attention runs: run == NULL means the golden reference on
+ * the host (sq_attn_ref); the compiler (host/sched) points it at the device's
+ * attention unit. It fills *w like sq_attn_ref. */
+typedef struct {
+    int (*run)(void *ctx, int layer, const sq_attn_t *a, sq_attn_work_t *w);
+    void *ctx;
+} sq_attn_runner_t;
+
 typedef struct {
     uint32_t flags, window, n_global, topk;
     int fp32;
@@ -36,6 +44,7 @@ typedef struct {
     float *kf, *vf, *qf, *of; /* (kv_heads, seq_len, head) and (heads, head) */
     int8_t *k8, *v8, *q8, *o8;
     sq_attn_quant_t *quant;
+    sq_attn_runner_t runner;
 } sq_attn_exec_t;
 
 /* Parses spec for a model config; seed drives the block bitmap. On a bad

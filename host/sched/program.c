@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/desc.h"
 #include "sparq/desc.h"
 #include "sparq/numerics.h"
 #include "util/err.h"
@@ -26,6 +27,8 @@ struct sq_program {
     size_t max_cmds;
     uint8_t *cmds;            /* host copy of one stream */
     sq_llama_exec_t inner;    /* the compressed model's own hooks */
+    sq_attn_desc_t attn;      /* attention buffers (addresses) and their sizes: */
+    sq_attn_bytes_t attn_b;   /*   planned for the whole context, kv_cap = seq_len */
     int layer;                /* the op in flight, for the report */
     sq_wkind_t kind;
 };
@@ -86,6 +89,23 @@ static int place_leaf(sq_program_t *p, const sq_qlinear_t *l)
 /* ---------------------------------------------------------------------------
  * Execution */
 
+/* Adds what the device counted since `before` to the report as one call. */
+static int report_since(sq_program_t *p, const sq_dev_stats_t *before, int layer,
+                        const char *op, const char *unit)
+{
+    sq_dev_stats_t after;
+    sq_dev_stats(p->dev, &after);
+    sq_dev_stats_t d = {
+        .cycles = after.cycles - before->cycles,
+        .stall_cycles = after.stall_cycles - before->stall_cycles,
+        .bytes_read = after.bytes_read - before->bytes_read,
+        .bytes_written = after.bytes_written - before->bytes_written,
+        .macs = after.macs - before->macs,
+        .commands = after.commands - before->commands,
+    };
+    return p->rep ? sq_report_add(p->rep, layer, op, unit, &d) : 0;
+}
+
 /* Runs one golden-GEMM-shaped call of the compressed layer on the device. */
 static int dev_gemm(void *ctx, const sq_gemm_t *g)
 {
@@ -119,7 +139,7 @@ static int dev_gemm(void *ctx, const sq_gemm_t *g)
                             .c = p->res + n0 * sizeof(int32_t)};
         sq_gemm_desc_encode(&d, p->cmds + i * SQ_DESC_BYTES);
     }
-    sq_dev_stats_t before, after;
+    sq_dev_stats_t before;
     sq_dev_stats(p->dev, &before);
     rc = sq_dev_write(p->dev, p->cmd, p->cmds, n_cmds * SQ_DESC_BYTES);
     if (!rc)
@@ -128,16 +148,83 @@ static int dev_gemm(void *ctx, const sq_gemm_t *g)
         rc = sq_dev_read(p->dev, p->res, g->c, g->m * g->n * sizeof(int32_t));
     if (rc)
         return rc;
-    sq_dev_stats(p->dev, &after);
-    sq_dev_stats_t d = {
-        .cycles = after.cycles - before.cycles,
-        .stall_cycles = after.stall_cycles - before.stall_cycles,
-        .bytes_read = after.bytes_read - before.bytes_read,
-        .bytes_written = after.bytes_written - before.bytes_written,
-        .macs = after.macs - before.macs,
-        .commands = after.commands - before.commands,
-    };
-    return p->rep ? sq_report_add(p->rep, p->layer, sq_wkind_name[p->kind], "matmul", &d) : 0;
+    return report_since(p, &before, p->layer, sq_wkind_name[p->kind], "matmul");
+}
+
+/* One position's attention on the attention unit: the host has quantized Q and
+ * the K/V cache (per-head scales over the cache, as the golden path does);
+ * they go to the planned buffers and one SQ_OP_ATTN descriptor runs. */
+static int dev_attn(void *ctx, int layer, const sq_attn_t *a, sq_attn_work_t *w)
+{
+    sq_program_t *p = ctx;
+    sq_attn_desc_t d = p->attn;
+    d.flags = a->flags;
+    d.seq = a->seq;
+    d.queries = a->queries;
+    d.heads = a->heads;
+    d.kv_heads = a->kv_heads;
+    d.head_dim = a->head_dim;
+    d.kv_cap = a->kv_cap;
+    d.window = a->window;
+    d.n_global = a->n_global;
+    d.topk = a->topk;
+    sq_attn_bytes_t b;
+    sq_attn_desc_bytes(&d, &b);
+    if (b.q > p->attn_b.q || b.k > p->attn_b.k || b.mask > p->attn_b.mask ||
+        b.o > p->attn_b.o)
+        return sq_err(SQ_ERR_ARG, "compiler: an attention call exceeds the planned buffers");
+    uint8_t desc[SQ_DESC_BYTES];
+    sq_attn_desc_encode(&d, desc);
+    int rc = sq_dev_write(p->dev, d.q, a->q, b.q);
+    if (!rc)
+        rc = sq_dev_write(p->dev, d.k, a->k, b.k);
+    if (!rc)
+        rc = sq_dev_write(p->dev, d.v, a->v, b.v);
+    if (!rc && b.mask)
+        rc = sq_dev_write(p->dev, d.mask, a->mask, b.mask);
+    if (!rc)
+        rc = sq_dev_write(p->dev, d.quant, a->quant, b.quant);
+    if (!rc)
+        rc = sq_dev_write(p->dev, p->cmd, desc, sizeof desc);
+    if (rc)
+        return rc;
+    sq_dev_stats_t before;
+    sq_dev_stats(p->dev, &before);
+    rc = sq_dev_run(p->dev, p->cmd, 1, 0);
+    if (!rc)
+        rc = sq_dev_read(p->dev, d.o, a->o, b.o);
+    if (rc)
+        return rc;
+    sq_attn_pattern_work(a, w);
+    return report_since(p, &before, layer, "attn", "attention");
+}
+
+int sq_program_attach_attn(sq_program_t *p, sq_attn_exec_t *ae)
+{
+    const sq_llama_config_t *c = &p->q->model->cfg;
+    sq_attn_desc_t d = {.flags = SQ_ATTN_BLOCK, .seq = (uint32_t)c->seq_len, .queries = 1,
+                        .heads = (uint32_t)c->n_heads, .kv_heads = (uint32_t)c->n_kv_heads,
+                        .head_dim = (uint32_t)(c->dim / c->n_heads),
+                        .kv_cap = (uint32_t)c->seq_len};
+    sq_attn_bytes_t b;
+    sq_attn_desc_bytes(&d, &b);
+    int rc = sq_dev_alloc(p->dev, b.q, &d.q);
+    if (!rc)
+        rc = sq_dev_alloc(p->dev, b.k, &d.k);
+    if (!rc)
+        rc = sq_dev_alloc(p->dev, b.v, &d.v);
+    if (!rc)
+        rc = sq_dev_alloc(p->dev, b.mask, &d.mask);
+    if (!rc)
+        rc = sq_dev_alloc(p->dev, b.quant, &d.quant);
+    if (!rc)
+        rc = sq_dev_alloc(p->dev, b.o, &d.o);
+    if (rc)
+        return rc;
+    p->attn = d;
+    p->attn_b = b;
+    ae->runner = (sq_attn_runner_t){dev_attn, p};
+    return 0;
 }
 
 static int linear(void *ctx, int layer, sq_wkind_t kind, const float *x, float *y)

@@ -6,8 +6,9 @@
  *   2:4 int8)          -> matmul unit, one command stream per layer
  *   linear layers left fp32 or as a codebook -> host (the unit has no fp32
  *   datapath or codebook decoder)
- *   attention          -> host fp32 (or the golden integer attention when an
- *                         --attn pattern is given)
+ *   attention          -> attention unit when an integer attention pattern
+ *                         is attached (sq_program_attach_attn: --attn),
+ *                         else host fp32
  *   embedding, RMSNorm, RoPE, SwiGLU, residual adds -> host
  *
  * Memory plan, allocated once when the program is built (64-byte aligned, the
@@ -25,6 +26,7 @@
 #define SQ_PROGRAM_H
 
 #include "compress/qmodel.h"
+#include "model/attn_exec.h"
 #include "report/report.h"
 #include "runtime/device.h"
 
@@ -34,6 +36,11 @@ typedef struct sq_program sq_program_t;
  * receives every op as it runs. q, dev and rep must outlive the program. */
 int sq_program_build(sq_program_t **out, sq_qmodel_t *q, sq_dev_t *dev, sq_report_t *rep);
 void sq_program_free(sq_program_t *p);
+
+/* Runs ae's integer attention on the device's attention unit: plans Q, K/V
+ * cache, mask, scales and output buffers for the model's shape and points
+ * ae's runner at them. Call after sq_program_build; ae must outlive p. */
+int sq_program_attach_attn(sq_program_t *p, sq_attn_exec_t *ae);
 
 /* Fills ex so sq_llama_forward runs the model through the program. */
 void sq_program_exec(sq_program_t *p, sq_llama_exec_t *ex);
