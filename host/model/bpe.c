@@ -104,46 +104,6 @@ static void byte_map(sq_bpe_t *t)
     }
 }
 
-static size_t utf8_put(uint32_t cp, char *out)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
-/* Decodes one code point; an invalid byte yields U+FFFD and length 1. */
-static uint32_t utf8_next(const uint8_t *s, size_t n, size_t *len)
-{
-    size_t l = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
-                              : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
-    if (l == 0 || l > n || !sq_utf8_valid(s, l)) {
-        *len = 1;
-        return 0xFFFD;
-    }
-    uint32_t cp = l == 1 ? s[0] : (uint32_t)(s[0] & (0x7F >> l));
-    for (size_t k = 1; k < l; k++)
-        cp = (cp << 6) | (s[k] & 0x3F);
-    *len = l;
-    return cp;
-}
-
 /* ---------------------------------------------------------------------------
  * Building from GGUF */
 
@@ -352,7 +312,7 @@ static void bpe_chunk(const sq_bpe_t *t, enc_t *e, const uint8_t *s, size_t n)
     size_t m = 0, blen = 0;
     for (size_t i = 0; i < n; i++) {
         e->start[m] = (uint32_t)blen;
-        e->len[m] = (uint32_t)utf8_put(t->byte_cp[s[i]], e->buf + blen);
+        e->len[m] = (uint32_t)sq_utf8_put(t->byte_cp[s[i]], e->buf + blen);
         blen += e->len[m++];
     }
     char *key = e->buf + blen;
@@ -385,7 +345,7 @@ static void bpe_chunk(const sq_bpe_t *t, enc_t *e, const uint8_t *s, size_t n)
          * bytes) are dropped, as llama.cpp does */
         for (size_t k = 0; k < e->len[i];) {
             size_t l;
-            utf8_next((const uint8_t *)e->buf + e->start[i] + k, e->len[i] - k, &l);
+            sq_utf8_next((const uint8_t *)e->buf + e->start[i] + k, e->len[i] - k, &l);
             int32_t b = map_get(&t->vocab, e->buf + e->start[i] + k, l);
             if (b >= 0)
                 emit(e, b);
@@ -451,7 +411,7 @@ static int encode_plain(const sq_bpe_t *t, enc_t *e, const uint8_t *s, size_t n)
     size_t m = 0;
     for (size_t i = 0; i < n;) {
         size_t l;
-        cps[m] = utf8_next(s + i, n - i, &l);
+        cps[m] = sq_utf8_next(s + i, n - i, &l);
         cls[m] = cclass(cps[m]);
         off[m++] = i;
         i += l;
@@ -527,11 +487,11 @@ long sq_bpe_decode(const sq_bpe_t *t, int32_t id, char *buf, size_t cap)
     } else {
         for (size_t i = 0; i < n && o + 4 < cap;) {
             size_t l;
-            uint32_t cp = utf8_next((const uint8_t *)s + i, n - i, &l);
+            uint32_t cp = sq_utf8_next((const uint8_t *)s + i, n - i, &l);
             if (cp < 324 && t->cp_byte[cp] >= 0)
                 buf[o++] = (char)t->cp_byte[cp];
             else
-                o += utf8_put(cp, buf + o);
+                o += sq_utf8_put(cp, buf + o);
             i += l;
         }
     }

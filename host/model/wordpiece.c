@@ -195,46 +195,6 @@ static size_t fold(uint32_t cp, uint32_t *out)
     return 1;
 }
 
-/* Decodes one code point; an invalid sequence yields U+FFFD for one byte. */
-static uint32_t utf8_next(const uint8_t *s, size_t n, size_t *i)
-{
-    size_t len = s[*i] < 0x80 ? 1 : (s[*i] & 0xE0) == 0xC0 ? 2 : (s[*i] & 0xF0) == 0xE0 ? 3
-                                  : (s[*i] & 0xF8) == 0xF0 ? 4 : 0;
-    if (len == 0 || len > n - *i || !sq_utf8_valid(s + *i, len)) {
-        (*i)++;
-        return 0xFFFD;
-    }
-    uint32_t cp = len == 1 ? s[*i] : (uint32_t)(s[*i] & (0x7F >> len));
-    for (size_t k = 1; k < len; k++)
-        cp = (cp << 6) | (s[*i + k] & 0x3F);
-    *i += len;
-    return cp;
-}
-
-static size_t utf8_put(uint32_t cp, char *out)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* ---------------------------------------------------------------------------
  * WordPiece */
 
@@ -301,7 +261,9 @@ int sq_wp_encode(const sq_wp_t *wp, const char *text, size_t max_tokens, int32_t
     }
     size_t m = 0;
     for (size_t i = 0; i < n;) {
-        uint32_t cp = utf8_next((const uint8_t *)text, n, &i);
+        size_t len;
+        uint32_t cp = sq_utf8_next((const uint8_t *)text + i, n - i, &len);
+        i += len;
         int k = uc_class(cp);
         if (k == 2)
             continue;
@@ -325,11 +287,11 @@ int sq_wp_encode(const sq_wp_t *wp, const char *text, size_t max_tokens, int32_t
                 wordpiece(wp, word, wlen, wchars, buf, &o);
             wlen = wchars = 0;
             if (k == 3) {
-                size_t len = utf8_put(cps[i], word);
+                size_t len = sq_utf8_put(cps[i], word);
                 wordpiece(wp, word, len, 1, buf, &o);
             }
         } else {
-            wlen += utf8_put(cps[i], word + wlen);
+            wlen += sq_utf8_put(cps[i], word + wlen);
             wchars++;
         }
     }

@@ -40,6 +40,45 @@ int sq_utf8_valid(const uint8_t *s, size_t n)
     return 1;
 }
 
+uint32_t sq_utf8_next(const uint8_t *s, size_t n, size_t *len)
+{
+    size_t l = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
+                              : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (l == 0 || l > n || !sq_utf8_valid(s, l)) {
+        *len = 1;
+        return 0xFFFD;
+    }
+    uint32_t cp = l == 1 ? s[0] : (uint32_t)(s[0] & (0x7F >> l));
+    for (size_t k = 1; k < l; k++)
+        cp = (cp << 6) | (s[k] & 0x3F);
+    *len = l;
+    return cp;
+}
+
+size_t sq_utf8_put(uint32_t cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
 int sq_file_read(const char *path, uint8_t **data, size_t *n)
 {
     FILE *f = fopen(path, "rb");

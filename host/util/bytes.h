@@ -136,6 +136,14 @@ static inline int sq_rd_f32(sq_rd_t *r, float *v)
  * nothing above U+10FFFF. */
 int sq_utf8_valid(const uint8_t *s, size_t n);
 
+/* Decodes the code point at s (n bytes available) and its length in *len; an
+ * invalid or truncated sequence yields U+FFFD with length 1. */
+uint32_t sq_utf8_next(const uint8_t *s, size_t n, size_t *len);
+
+/* Encodes cp (at most U+10FFFF) into out (room for 4 bytes); returns its
+ * length. */
+size_t sq_utf8_put(uint32_t cp, char *out);
+
 /* Reads a whole file into a malloc'd buffer (one NUL byte appended, not
  * counted in *n). Returns 0 or SQ_ERR_IO / SQ_ERR_MEM with a message. */
 int sq_file_read(const char *path, uint8_t **data, size_t *n);
