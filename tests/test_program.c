@@ -249,6 +249,38 @@ START_TEST(test_cli_backends_and_report)
 }
 END_TEST
 
+/* --attn on generate and eval: the attention unit of a level gives the text
+ * and the attention line of the golden host attention; a bad spec is a usage
+ * error. */
+START_TEST(test_cli_attn)
+{
+    static char ref[1 << 14], out[1 << 14], rerr[1 << 14], err[1 << 14];
+    const char *gen = "generate " MODEL_ARGS " --recipe w8a8 --steps 24 --temperature 0 "
+                      "--attn window:8,global:2";
+    ck_assert_int_eq(sq_run_cli(gen, ref, sizeof ref, rerr, sizeof rerr), 0);
+    char args[512];
+    snprintf(args, sizeof args, "%s --backend csim", gen);
+    ck_assert_int_eq(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);
+    ck_assert_str_eq(out, ref);
+    const char *line = strstr(rerr, "attn density ");
+    ck_assert_ptr_nonnull(line);
+    ck_assert_ptr_nonnull(strstr(err, line));
+    char text[] = "/tmp/sq_attn_text_XXXXXX";
+    int fd = mkstemp(text);
+    static const char story[] = "Once upon a time, there was a little dog. He liked to run.";
+    ck_assert_int_eq(write(fd, story, sizeof story - 1), (ssize_t)(sizeof story - 1));
+    close(fd);
+    snprintf(args, sizeof args, "eval " MODEL_ARGS " --text %s --attn topk:4", text);
+    ck_assert_int_eq(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "ppl "));
+    ck_assert_ptr_nonnull(strstr(out, "attn density "));
+    unlink(text);
+    ck_assert_int_eq(sq_run_cli("generate " MODEL_ARGS " --attn window:x", out, sizeof out, err,
+                                sizeof err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "window:x"));
+}
+END_TEST
+
 Suite *program_suite(void)
 {
     Suite *s = suite_create("program");
@@ -257,5 +289,6 @@ Suite *program_suite(void)
     tcase_add_test(tc, test_stories260k_32_tokens);
     tcase_add_test(tc, test_attention_unit_in_model);
     tcase_add_test(tc, test_cli_backends_and_report);
+    tcase_add_test(tc, test_cli_attn);
     return s;
 }

@@ -47,30 +47,17 @@ int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg
         a->array_cols = c;
         return 1;
     }
+    case 0x106:
+        a->attn = arg;
+        return 1;
     default:
         return 0;
     }
 }
 
-int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
-                      const char *model_name, const char *recipe)
+/* Compiles cm's model onto the level named by --backend. */
+static int open_level(sq_cli_accel_t *a, sq_cli_model_t *cm, const sq_target_t *t)
 {
-    const sq_target_t *t = sq_target_find(a->target);
-    size_t len = strlen(model_name);
-    /* a .sqm file runs its stored layers unless a recipe recompresses them */
-    if (len > 4 && !strcmp(model_name + len - 4, ".sqm") && !strcmp(recipe, "fp32"))
-        recipe = "as stored";
-    sq_report_init(&a->rep, model_name, recipe, a->backend ? a->backend : "host", t, a->clock_mhz);
-    if (!a->backend)
-        return 0;
-    if ((a->array_rows && a->array_rows != SQ_ARRAY_ROWS) ||
-        (a->array_cols && a->array_cols != SQ_ARRAY_COLS)) {
-        if (strcmp(a->backend, "model")) {
-            sq_cli_error(cmd, "--array %ux%u needs --backend model (level %s is built for %ux%u)",
-                         a->array_rows, a->array_cols, a->backend, SQ_ARRAY_ROWS, SQ_ARRAY_COLS);
-            return SQ_EXIT_USAGE;
-        }
-    }
     sq_dev_config_t cfg;
     sq_dev_config_default(&cfg, a->backend);
     cfg.mem_gbps = t->mem_gbps;
@@ -84,12 +71,57 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
     int rc = sq_dev_open(&cfg, &a->dev);
     if (!rc)
         rc = sq_program_build(&a->prog, &cm->q, a->dev, &a->rep);
+    if (!rc)
+        sq_program_exec(a->prog, &cm->ex);
+    return rc;
+}
+
+int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
+                      const char *model_name, const char *recipe)
+{
+    const sq_target_t *t = sq_target_find(a->target);
+    size_t len = strlen(model_name);
+    /* a .sqm file runs its stored layers unless a recipe recompresses them */
+    if (len > 4 && !strcmp(model_name + len - 4, ".sqm") && !strcmp(recipe, "fp32"))
+        recipe = "as stored";
+    sq_report_init(&a->rep, model_name, recipe, a->backend ? a->backend : "host", t, a->clock_mhz);
+    if (a->backend && ((a->array_rows && a->array_rows != SQ_ARRAY_ROWS) ||
+                       (a->array_cols && a->array_cols != SQ_ARRAY_COLS)) &&
+        strcmp(a->backend, "model")) {
+        sq_cli_error(cmd, "--array %ux%u needs --backend model (level %s is built for %ux%u)",
+                     a->array_rows, a->array_cols, a->backend, SQ_ARRAY_ROWS, SQ_ARRAY_COLS);
+        return SQ_EXIT_USAGE;
+    }
+    int rc = a->backend ? open_level(a, cm, t) : 0;
+    if (!rc && a->attn) {
+        rc = sq_attn_exec_init(&a->ae, &cm->model.cfg, a->attn, 1);
+        if (!rc) {
+            sq_attn_exec_install(&a->ae, &cm->ex);
+            /* with a level, the integer attention runs on its attention unit */
+            if (a->prog && !a->ae.fp32)
+                rc = sq_program_attach_attn(a->prog, &a->ae);
+        }
+    }
     if (rc) {
         sq_cli_error(cmd, "%s", sq_err_msg());
         return sq_cli_exit_code(rc);
     }
-    sq_program_exec(a->prog, &cm->ex);
     return 0;
+}
+
+void sq_cli_accel_print_attn(const sq_cli_accel_t *a, FILE *f)
+{
+    const sq_attn_exec_t *ae = &a->ae;
+    if (!a->attn)
+        return;
+    if (ae->fp32) {
+        fprintf(f, "attn fp32 (no integer error measured)\n");
+        return;
+    }
+    fprintf(f, "attn density %.4f err_max %.6f err_mean %.6f ref_mean_abs %.6f\n",
+            ae->dense ? (double)ae->selected / (double)ae->dense : 0.0, ae->err_max,
+            ae->err_n ? ae->err_sum / (double)ae->err_n : 0.0,
+            ae->err_n ? ae->ref_abs_sum / (double)ae->err_n : 0.0);
 }
 
 int sq_cli_accel_close(const char *cmd, sq_cli_accel_t *a)
@@ -113,6 +145,7 @@ int sq_cli_accel_close(const char *cmd, sq_cli_accel_t *a)
             fprintf(stderr, "report: %s, %s\n", a->report_path, svg);
     }
     sq_program_free(a->prog);
+    sq_attn_exec_free(&a->ae);
     sq_dev_close(a->dev);
     sq_report_free(&a->rep);
     memset(a, 0, sizeof *a);

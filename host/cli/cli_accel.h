@@ -1,9 +1,13 @@
 /* Running a CLI model on an accelerator level with a report: the flags
- * --backend, --report, --clock-mhz and --target shared by generate and eval. */
+ * --backend, --report, --clock-mhz, --target, --array and --attn shared by
+ * generate and eval. */
 #ifndef SQ_CLI_ACCEL_H
 #define SQ_CLI_ACCEL_H
 
+#include <stdio.h>
+
 #include "cli/cli_model.h"
+#include "model/attn_exec.h"
 #include "report/report.h"
 #include "runtime/device.h"
 #include "sched/program.h"
@@ -14,6 +18,8 @@ typedef struct {
     const char *target;      /* memory system name, NULL = ddr4 */
     double clock_mhz;
     uint32_t array_rows, array_cols; /* model level's array; 0 = SQ_ARRAY_ROWS x COLS */
+    const char *attn;        /* --attn pattern spec (model/attn_exec.h), or NULL */
+    sq_attn_exec_t ae;       /* the attention hook when attn is set */
     sq_dev_t *dev;
     sq_program_t *prog;
     sq_report_t rep;
@@ -24,22 +30,32 @@ typedef struct {
 #define SQ_CLI_ACCEL_OPTS                                                                          \
     {"backend", required_argument, NULL, 0x101}, {"report", required_argument, NULL, 0x102},       \
         {"clock-mhz", required_argument, NULL, 0x103}, {"target", required_argument, NULL, 0x104}, \
-        {"array", required_argument, NULL, 0x105}
+        {"array", required_argument, NULL, 0x105}, {"attn", required_argument, NULL, 0x106}
 #define SQ_CLI_ACCEL_HELP                                                                          \
     "  --backend L         run the compiled model on level L: ref, csim, rtl or model\n"                 \
     "  --report FILE.json  per-op report (JSON, a roofline SVG beside it, a table on stderr)\n"    \
     "  --clock-mhz F       kernel clock for modeled latency (default 300)\n"                       \
     "  --target T          memory system: ddr4 (default), u250, u280 or f2\n"                   \
-    "  --array RxC         array size of the model backend (default 16x16; rtl is built for it)\n"
+    "  --array RxC         array size of the model backend (default 16x16; rtl is built for it)\n"  \
+    "  --attn SPEC         integer attention (int8 Q/K/V, integer softmax) with a pattern:\n"      \
+    "                      dense, window:W, global:N, block:D, topk:K, comma-combined; add\n"   \
+    "                      fp32 for fp32 attention with the same pattern (model/attn_exec.h).\n" \
+    "                      With --backend it runs on the level's attention unit, else on the\n" \
+    "                      golden reference\n"
 
 void sq_cli_accel_init(sq_cli_accel_t *a);
 int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg);
 
 /* Opens the level, compiles cm's model onto it and installs the program in
- * cm->ex. Without --backend does nothing. Prints one line and returns an
- * exit code on failure. */
+ * cm->ex; with --attn installs the attention hook too (on the level's
+ * attention unit when there is a level). Without --backend and --attn does
+ * nothing. Prints one line and returns an exit code on failure. */
 int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
                       const char *model_name, const char *recipe);
+/* With --attn: one line on f with the pattern's density (selected / causal
+ * pairs) and the integer attention's error against fp32 on the activations
+ * it saw. */
+void sq_cli_accel_print_attn(const sq_cli_accel_t *a, FILE *f);
 /* Writes the report (when asked) and frees everything; returns an exit code. */
 int sq_cli_accel_close(const char *cmd, sq_cli_accel_t *a);
 

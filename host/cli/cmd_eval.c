@@ -7,7 +7,6 @@
 #include "cli/cli.h"
 #include "cli/cli_accel.h"
 #include "cli/cli_model.h"
-#include "model/attn_exec.h"
 #include "model/eval.h"
 #include "util/err.h"
 
@@ -20,10 +19,6 @@ static void help(void)
          SQ_CLI_ACCEL_HELP
          "  --calib FILE        calibration text for recipes that need it (default " SQ_DEFAULT_CALIB ")\n"
          "  --text FILE         stories separated by <|endoftext|>\n"
-         "  --attn SPEC         attention through the integer attention unit (golden\n"
-         "                      reference) with a pattern: dense, window:W, global:N,\n"
-         "                      block:D, topk:K, comma-combined; add fp32 for fp32\n"
-         "                      attention with the same pattern (model/attn_exec.h)\n"
          "  --help\n"
          "prints: ppl <perplexity> tokens <scored tokens>; with --attn also\n"
          "  attn density <selected/causal pairs> err_max <|O - O_fp32|> err_mean <..>");
@@ -37,11 +32,11 @@ static void progress(size_t done, size_t total)
 int sq_cmd_eval(int argc, char **argv)
 {
     const char *model = SQ_DEFAULT_MODEL, *tok = SQ_DEFAULT_TOKENIZER, *recipe = "fp32";
-    const char *text_path = NULL, *calib = NULL, *attn = NULL;
+    const char *text_path = NULL, *calib = NULL;
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"tokenizer", required_argument, NULL, 'z'},
         {"recipe", required_argument, NULL, 'r'}, {"text", required_argument, NULL, 'x'},
-        {"calib", required_argument, NULL, 'c'}, {"attn", required_argument, NULL, 'a'},
+        {"calib", required_argument, NULL, 'c'},
         SQ_CLI_ACCEL_OPTS,
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     sq_cli_accel_t acc;
@@ -60,7 +55,6 @@ int sq_cmd_eval(int argc, char **argv)
         case 'r': recipe = optarg; break;
         case 'x': text_path = optarg; break;
         case 'c': calib = optarg; break;
-        case 'a': attn = optarg; break;
         case 'h': help(); return 0;
         default: return SQ_EXIT_USAGE;
         }
@@ -90,31 +84,10 @@ int sq_cmd_eval(int argc, char **argv)
     if (cm.bpe) {
         /* sq_eval_text scores with llama2.c's tokenizer and BOS convention */
         sq_cli_error("eval", "GGUF models are not supported by eval yet");
+        sq_cli_accel_close("eval", &acc);
         sq_cli_model_close(&cm);
         free(text);
         return SQ_EXIT_USAGE;
-    }
-    sq_attn_exec_t ae;
-    memset(&ae, 0, sizeof ae);
-    if (attn) {
-        rc = sq_attn_exec_init(&ae, &cm.model.cfg, attn, 1);
-        if (rc) {
-            sq_cli_error("eval", "%s", sq_err_msg());
-            sq_cli_accel_close("eval", &acc);
-            free(text);
-            sq_cli_model_close(&cm);
-            return sq_cli_exit_code(rc);
-        }
-        sq_attn_exec_install(&ae, &cm.ex);
-        /* with a device level, the integer attention runs on its attention unit */
-        if (acc.prog && !ae.fp32 && (rc = sq_program_attach_attn(acc.prog, &ae))) {
-            sq_cli_error("eval", "%s", sq_err_msg());
-            sq_attn_exec_free(&ae);
-            sq_cli_accel_close("eval", &acc);
-            free(text);
-            sq_cli_model_close(&cm);
-            return sq_cli_exit_code(rc);
-        }
     }
     sq_eval_result_t r;
     rc = sq_eval_text(&cm.model, &cm.tok, text, &cm.ex, progress, &r);
@@ -124,15 +97,8 @@ int sq_cmd_eval(int argc, char **argv)
         rc = sq_cli_exit_code(rc);
     } else {
         printf("ppl %.6f tokens %zu\n", exp(r.nll / (double)r.tokens), r.tokens);
-        if (attn && ae.fp32)
-            printf("attn fp32 (no integer error measured)\n");
-        else if (attn)
-            printf("attn density %.4f err_max %.6f err_mean %.6f ref_mean_abs %.6f\n",
-                   ae.dense ? (double)ae.selected / (double)ae.dense : 0.0, ae.err_max,
-                   ae.err_n ? ae.err_sum / (double)ae.err_n : 0.0,
-                   ae.err_n ? ae.ref_abs_sum / (double)ae.err_n : 0.0);
+        sq_cli_accel_print_attn(&acc, stdout);
     }
-    sq_attn_exec_free(&ae);
     int arc = sq_cli_accel_close("eval", &acc);
     free(text);
     sq_cli_model_close(&cm);

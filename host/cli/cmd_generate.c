@@ -24,7 +24,8 @@ static void help(void)
          "  --temperature T     0 = greedy (default 1.0)\n"
          "  --topp P            nucleus sampling mass in (0, 1] (default 0.9)\n"
          "  --seed S            sampling seed (default: time)\n"
-         "  --help");
+         "  --help\n"
+         "prints the text on stdout; with --attn the attention line (as in eval) on stderr");
 }
 
 /* Prints a piece unless it is a lone unprintable byte (as llama2.c does). */
@@ -140,6 +141,7 @@ int sq_cmd_generate(int argc, char **argv)
         double sec = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
         if (sq_cli_progress_enabled() && pos > 1)
             fprintf(stderr, "%.1f tok/s\n", (pos - 1) / sec);
+        sq_cli_accel_print_attn(&acc, stderr);
     } else {
         sq_cli_error("generate", "%s", sq_err_msg());
         rc = sq_cli_exit_code(rc);
