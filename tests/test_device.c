@@ -95,6 +95,17 @@ START_TEST(test_alloc)
     char back[3];
     ck_assert_int_eq(sq_dev_read(dev, 300, back, 3), 0);
     ck_assert_int_eq(memcmp(back, "xyz", 3), 0);
+    /* put: an absent operand is address 0 and takes no memory */
+    sq_dev_free_all(dev);
+    ck_assert_int_eq(sq_dev_put(dev, NULL, 10, &a), 0);
+    ck_assert_int_eq(sq_dev_put(dev, NULL, 0, &b), 0);
+    ck_assert_int_eq(sq_dev_put(dev, "abc", 3, &c), 0);
+    ck_assert_uint_eq(a, 0);
+    ck_assert_uint_eq(b, 0);
+    ck_assert_uint_eq(c, 64);
+    ck_assert_int_eq(sq_dev_read(dev, c, back, 3), 0);
+    ck_assert_int_eq(memcmp(back, "abc", 3), 0);
+    assert_err(sq_dev_put(dev, "abc", 4096, &a), SQ_ERR_MEM, "device memory exhausted");
     sq_dev_close(dev);
 }
 END_TEST

@@ -172,29 +172,21 @@ uint64_t sq_attn_case_dev_bytes(const sq_attn_case_t *ac)
     return total;
 }
 
-static int put(sq_dev_t *dev, const void *src, uint64_t n, uint64_t *addr)
-{
-    if (n == 0) {
-        *addr = 0;
-        return 0;
-    }
-    int rc = sq_dev_alloc(dev, (size_t)n, addr);
-    return rc ? rc : src ? sq_dev_write(dev, *addr, src, (size_t)n) : 0;
-}
-
 int sq_attn_case_place(sq_dev_t *dev, sq_attn_case_t *ac, uint64_t *cmd_addr)
 {
     sq_attn_desc_t *d = &ac->d;
     const sq_attn_bytes_t *b = &ac->b;
     int rc;
     /* the memory image is little-endian, as is every host we build on */
-    if ((rc = put(dev, ac->q, b->q, &d->q)) || (rc = put(dev, ac->k, b->k, &d->k)) ||
-        (rc = put(dev, ac->v, b->v, &d->v)) || (rc = put(dev, ac->mask, b->mask, &d->mask)) ||
-        (rc = put(dev, ac->quant, b->quant, &d->quant)) || (rc = put(dev, NULL, b->o, &d->o)))
+    if ((rc = sq_dev_put(dev, ac->q, b->q, &d->q)) || (rc = sq_dev_put(dev, ac->k, b->k, &d->k)) ||
+        (rc = sq_dev_put(dev, ac->v, b->v, &d->v)) ||
+        (rc = sq_dev_put(dev, ac->mask, b->mask, &d->mask)) ||
+        (rc = sq_dev_put(dev, ac->quant, b->quant, &d->quant)) ||
+        (rc = sq_dev_put(dev, NULL, b->o, &d->o)))
         return rc;
     uint8_t desc[SQ_DESC_BYTES];
     sq_attn_desc_encode(d, desc);
-    return put(dev, desc, sizeof desc, cmd_addr);
+    return sq_dev_put(dev, desc, sizeof desc, cmd_addr);
 }
 
 int sq_attn_case_read(sq_dev_t *dev, const sq_attn_case_t *ac, int8_t *out)

@@ -119,6 +119,18 @@ int sq_dev_alloc(sq_dev_t *dev, size_t n, uint64_t *addr)
     return 0;
 }
 
+int sq_dev_put(sq_dev_t *dev, const void *src, uint64_t n, uint64_t *addr)
+{
+    if (n == 0) {
+        *addr = 0;
+        return 0;
+    }
+    if (n > SIZE_MAX)
+        return sq_err(SQ_ERR_MEM, "device allocation of %llu bytes", (unsigned long long)n);
+    int rc = sq_dev_alloc(dev, (size_t)n, addr);
+    return rc ? rc : src ? sq_dev_write(dev, *addr, src, (size_t)n) : 0;
+}
+
 void sq_dev_free_all(sq_dev_t *dev)
 {
     dev->brk = 0;

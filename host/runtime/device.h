@@ -53,6 +53,10 @@ void sq_dev_close(sq_dev_t *dev);
 
 /* Reserves n bytes of device memory, aligned to 64 bytes (an AXI burst). */
 int sq_dev_alloc(sq_dev_t *dev, size_t n, uint64_t *addr);
+/* Places an operand: reserves n bytes and writes src there (src NULL:
+ * reserve only, e.g. an output). n == 0 is an absent operand at address 0,
+ * which is how descriptors mark one. */
+int sq_dev_put(sq_dev_t *dev, const void *src, uint64_t n, uint64_t *addr);
 /* Releases every allocation (memory contents are kept, counters too). */
 void sq_dev_free_all(sq_dev_t *dev);
 int sq_dev_write(sq_dev_t *dev, uint64_t addr, const void *src, size_t n);

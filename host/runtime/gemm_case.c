@@ -138,29 +138,20 @@ uint64_t sq_gemm_case_dev_bytes(const sq_gemm_case_t *gc)
     return b->a + b->w + b->meta + b->bias + b->quant + b->c + SQ_DESC_BYTES + 7 * 64;
 }
 
-static int put(sq_dev_t *dev, const void *src, uint64_t n, uint64_t *addr)
-{
-    if (n == 0) {
-        *addr = 0;
-        return 0;
-    }
-    int rc = sq_dev_alloc(dev, (size_t)n, addr);
-    return rc ? rc : src ? sq_dev_write(dev, *addr, src, (size_t)n) : 0;
-}
-
 int sq_gemm_case_place(sq_dev_t *dev, sq_gemm_case_t *gc, uint64_t *cmd_addr)
 {
     sq_gemm_desc_t *d = &gc->d;
     const sq_gemm_bytes_t *b = &gc->b;
     int rc;
-    if ((rc = put(dev, gc->a, b->a, &d->a)) || (rc = put(dev, gc->w, b->w, &d->w)) ||
-        (rc = put(dev, gc->meta, b->meta, &d->meta)) ||
-        (rc = put(dev, gc->bias, b->bias, &d->bias)) ||
-        (rc = put(dev, gc->quant, b->quant, &d->quant)) || (rc = put(dev, NULL, b->c, &d->c)))
+    if ((rc = sq_dev_put(dev, gc->a, b->a, &d->a)) || (rc = sq_dev_put(dev, gc->w, b->w, &d->w)) ||
+        (rc = sq_dev_put(dev, gc->meta, b->meta, &d->meta)) ||
+        (rc = sq_dev_put(dev, gc->bias, b->bias, &d->bias)) ||
+        (rc = sq_dev_put(dev, gc->quant, b->quant, &d->quant)) ||
+        (rc = sq_dev_put(dev, NULL, b->c, &d->c)))
         return rc;
     uint8_t desc[SQ_DESC_BYTES];
     sq_gemm_desc_encode(d, desc);
-    return put(dev, desc, sizeof desc, cmd_addr);
+    return sq_dev_put(dev, desc, sizeof desc, cmd_addr);
 }
 
 int sq_gemm_case_read(sq_dev_t *dev, const sq_gemm_case_t *gc, void *out)

@@ -46,9 +46,7 @@ static int place(sq_program_t *p, const void *host, size_t bytes)
         p->cap_pl = cap;
     }
     placement_t *pl = &p->pl[p->n_pl];
-    int rc = sq_dev_alloc(p->dev, bytes, &pl->dev);
-    if (!rc)
-        rc = sq_dev_write(p->dev, pl->dev, host, bytes);
+    int rc = sq_dev_put(p->dev, host, bytes, &pl->dev);
     if (rc)
         return rc;
     pl->host = host;
@@ -208,18 +206,12 @@ int sq_program_attach_attn(sq_program_t *p, sq_attn_exec_t *ae)
                         .kv_cap = (uint32_t)c->seq_len};
     sq_attn_bytes_t b;
     sq_attn_desc_bytes(&d, &b);
-    int rc = sq_dev_alloc(p->dev, b.q, &d.q);
-    if (!rc)
-        rc = sq_dev_alloc(p->dev, b.k, &d.k);
-    if (!rc)
-        rc = sq_dev_alloc(p->dev, b.v, &d.v);
-    if (!rc)
-        rc = sq_dev_alloc(p->dev, b.mask, &d.mask);
-    if (!rc)
-        rc = sq_dev_alloc(p->dev, b.quant, &d.quant);
-    if (!rc)
-        rc = sq_dev_alloc(p->dev, b.o, &d.o);
-    if (rc)
+    int rc;
+    if ((rc = sq_dev_put(p->dev, NULL, b.q, &d.q)) || (rc = sq_dev_put(p->dev, NULL, b.k, &d.k)) ||
+        (rc = sq_dev_put(p->dev, NULL, b.v, &d.v)) ||
+        (rc = sq_dev_put(p->dev, NULL, b.mask, &d.mask)) ||
+        (rc = sq_dev_put(p->dev, NULL, b.quant, &d.quant)) ||
+        (rc = sq_dev_put(p->dev, NULL, b.o, &d.o)))
         return rc;
     p->attn = d;
     p->attn_b = b;
