@@ -373,11 +373,25 @@ START_TEST(test_cli_errors)
 }
 END_TEST
 
+START_TEST(test_story_split)
+{
+    char text[] = "\nOne.\n<|endoftext|>\r\n\n<|endoftext|>Two\nlines\n<|endoftext|>";
+    char *p = text;
+    ck_assert_str_eq(sq_story_next(&p), "One.");
+    ck_assert_str_eq(sq_story_next(&p), "");
+    ck_assert_str_eq(sq_story_next(&p), "Two\nlines");
+    ck_assert_str_eq(sq_story_next(&p), "");
+    ck_assert_ptr_null(sq_story_next(&p));
+    ck_assert_ptr_null(sq_story_next(&p));
+}
+END_TEST
+
 Suite *model_suite(void)
 {
     Suite *s = suite_create("model");
     TCase *tc = sq_tcase(s, "generate", 120);
     tcase_add_test(tc, test_greedy_matches_published);
+    tcase_add_test(tc, test_story_split);
     tcase_add_test(tc, test_separate_classifier_variant);
     tcase_add_test(tc, test_sampling_seeded);
     tcase_add_test(tc, test_prompt_continues);

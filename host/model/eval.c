@@ -16,6 +16,23 @@ static size_t count_stories(const char *text)
     return n;
 }
 
+char *sq_story_next(char **cursor)
+{
+    char *story = *cursor;
+    if (!story)
+        return NULL;
+    char *sep = strstr(story, SEPARATOR);
+    if (sep)
+        *sep = 0;
+    *cursor = sep ? sep + strlen(SEPARATOR) : NULL;
+    while (*story == '\n' || *story == '\r')
+        story++;
+    size_t len = strlen(story);
+    while (len && (story[len - 1] == '\n' || story[len - 1] == '\r'))
+        story[--len] = 0;
+    return story;
+}
+
 static int score_story(const sq_llama_t *m, const sq_tokenizer_t *t, const char *story,
                        const sq_llama_exec_t *ex, sq_llama_state_t *s, sq_eval_result_t *r)
 {
@@ -62,19 +79,9 @@ int sq_eval_text(const sq_llama_t *m, const sq_tokenizer_t *t, const char *text,
         return sq_err(SQ_ERR_MEM, "eval: out of memory");
     }
     size_t total = count_stories(text), done = 0;
-    char *p = copy;
-    while (p && !rc) {
-        char *sep = strstr(p, SEPARATOR);
-        if (sep)
-            *sep = 0;
-        char *story = p;
-        p = sep ? sep + strlen(SEPARATOR) : NULL;
-        while (*story == '\n' || *story == '\r')
-            story++;
-        size_t len = strlen(story);
-        while (len && (story[len - 1] == '\n' || story[len - 1] == '\r'))
-            story[--len] = 0;
-        if (len) {
+    char *p = copy, *story;
+    while (!rc && (story = sq_story_next(&p))) {
+        if (*story) {
             rc = score_story(m, t, story, ex, &s, r);
             r->stories++;
         }

@@ -15,6 +15,12 @@ typedef struct {
     size_t stories;
 } sq_eval_result_t;
 
+/* Story texts in the TinyStories layout: stories separated by
+ * "<|endoftext|>". Cuts the next story out of *cursor in place (the text is
+ * modified), trims the newlines around it and advances *cursor; returns NULL
+ * when the text is used up. A story may come back empty (""). */
+char *sq_story_next(char **cursor);
+
 /* Called after every scored story (may be NULL). */
 typedef void (*sq_eval_progress_fn)(size_t done, size_t total);
 

@@ -6,11 +6,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "model/eval.h"
 #include "model/sampler.h"
 #include "train/train.h"
 #include "util/err.h"
 
-#define SEPARATOR "<|endoftext|>"
 
 /* ---------------------------------------------------------------------------
  * Data */
@@ -72,18 +72,9 @@ int sq_distill_data_add_text(sq_distill_data_t *d, const sq_tokenizer_t *t, cons
         return sq_err(SQ_ERR_MEM, "out of memory tokenizing training text");
     }
     int rc = 0;
-    for (char *p = copy; p && !rc;) {
-        char *sep = strstr(p, SEPARATOR);
-        if (sep)
-            *sep = 0;
-        char *story = p;
-        p = sep ? sep + strlen(SEPARATOR) : NULL;
-        while (*story == '\n' || *story == '\r')
-            story++;
-        size_t len = strlen(story);
-        while (len && (story[len - 1] == '\n' || story[len - 1] == '\r'))
-            story[--len] = 0;
-        if (!len)
+    char *p = copy, *story;
+    while (!rc && (story = sq_story_next(&p))) {
+        if (!*story)
             continue;
         int n = 0;
         rc = sq_tokenizer_encode(t, story, 1, 0, tok, &n);
