@@ -212,6 +212,27 @@ static int attn_work(const rtl_t *r, const sq_mem_t *m, uint32_t i, const uint8_
     return 0;
 }
 
+/* Runs a checked command stream on one unit's model and adds what it did. */
+static int sim_run(sq_sim_t *sim, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
+                   uint64_t macs, sq_dev_stats_t *add)
+{
+    sq_mem_t *m = sq_sim_mem(sim);
+    sq_mem_stats_t before, after;
+    sq_mem_stats(m, &before);
+    sq_sim_run_t run;
+    int rc = sq_sim_run(sim, cmd_addr, n_cmds, max_cycles, &run);
+    if (rc != 0)
+        return rc;
+    sq_mem_stats(m, &after);
+    add->cycles += run.cycles;
+    add->stall_cycles += run.stall_cycles;
+    add->bytes_read += after.bytes_read - before.bytes_read;
+    add->bytes_written += after.bytes_written - before.bytes_written;
+    add->macs += macs;
+    add->commands += n_cmds;
+    return 0;
+}
+
 static int attn_run(rtl_t *r, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
                     sq_dev_stats_t *add)
 {
@@ -225,20 +246,7 @@ static int attn_run(rtl_t *r, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_c
         if (rc != 0)
             return rc;
     }
-    sq_mem_stats_t before, after;
-    sq_mem_stats(m, &before);
-    sq_sim_run_t run;
-    int rc = sq_sim_run(r->attn, cmd_addr, n_cmds, max_cycles ? max_cycles : bound, &run);
-    if (rc != 0)
-        return rc;
-    sq_mem_stats(m, &after);
-    add->cycles += run.cycles;
-    add->stall_cycles += run.stall_cycles;
-    add->bytes_read += after.bytes_read - before.bytes_read;
-    add->bytes_written += after.bytes_written - before.bytes_written;
-    add->macs += macs;
-    add->commands += n_cmds;
-    return 0;
+    return sim_run(r->attn, cmd_addr, n_cmds, max_cycles ? max_cycles : bound, macs, add);
 }
 
 static int rtl_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
@@ -268,20 +276,7 @@ static int rtl_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max
         if ((rc = check_gemm(r, m, i, d, &macs, &bound)) != 0)
             return rc;
     }
-    sq_mem_stats_t before, after;
-    sq_mem_stats(m, &before);
-    sq_sim_run_t run;
-    int rc = sq_sim_run(r->sim, cmd_addr, n_cmds, max_cycles ? max_cycles : bound, &run);
-    if (rc != 0)
-        return rc;
-    sq_mem_stats(m, &after);
-    add->cycles += run.cycles;
-    add->stall_cycles += run.stall_cycles;
-    add->bytes_read += after.bytes_read - before.bytes_read;
-    add->bytes_written += after.bytes_written - before.bytes_written;
-    add->macs += macs;
-    add->commands += n_cmds;
-    return 0;
+    return sim_run(r->sim, cmd_addr, n_cmds, max_cycles ? max_cycles : bound, macs, add);
 }
 
 const sq_level_ops_t sq_level_rtl = {
