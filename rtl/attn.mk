@@ -8,7 +8,8 @@ VL_INC    ?= /usr/share/verilator/include
 ATTN_VL_DIR := $(BUILD)/vl_attn
 # the control slave is the GEMM unit's (same ap_ctrl_hs map)
 ATTN_RTL := rtl/sq_spec_pkg.sv rtl/sq_attn_pkg.sv rtl/sq_gemm_ctrl.sv rtl/sq_attn_ram.sv \
-            rtl/sq_attn_div.sv rtl/sq_attn_fetch.sv rtl/sq_attn_core.sv rtl/sq_attn_top.sv
+            rtl/sq_attn_lutram.sv rtl/sq_attn_div.sv rtl/sq_attn_fetch.sv rtl/sq_attn_core.sv \
+            rtl/sq_attn_top.sv
 
 ATTN_VL_FLAGS := --cc
 # FST waveforms on request (PATH.attn.fst beside the GEMM unit's)
@@ -51,8 +52,8 @@ lint-attn:
 	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(ATTN_RTL) --top-module sq_attn_top
 	@echo "lint-attn: verilator -Wall clean"
 
-# yosys synth_xilinx (UltraScale+) of the attention unit; prints LUT/FF/DSP/BRAM.
-# Tens of minutes here: not part of `make test`.
+# yosys synth_xilinx (UltraScale+) of the attention unit; prints LUT/LUTRAM/FF/
+# DSP/BRAM per module. About 1.5 minutes and 0.8 GB: not part of `make test`.
 synth-attn:
 	./bitstreams/yosys/synth_attn.sh $(BUILD)/synth $(ATTN_RTL)
 

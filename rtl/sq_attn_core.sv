@@ -190,7 +190,6 @@ module sq_attn_core (
   logic [12:0]        i_q, i_d;
   logic signed [31:0] smult_q, smult_d, omult_q, omult_d;
   logic [5:0]         sshift_q, sshift_d, oshift_q, oshift_d;
-  logic [1023:0]      qbuf_q, qbuf_d;   // Q row, sq_attn_pkg::SqAttnMaxDim int8
   logic [127:0]       mask_q, mask_d;
   logic [7:0]         kb_q, kb_d;
   logic [12:0]        j_q, j_d, hi_q, hi_d;
@@ -207,7 +206,7 @@ module sq_attn_core (
   logic [31:0]        sum_q, sum_d, recip_q, recip_d;
   logic [15:0]        prob_q, prob_d;
   logic [11:0]        vj_q, vj_d;
-  logic [4095:0]      acc_q, acc_d;     // P.V accumulators, sq_attn_pkg::SqAttnMaxDim int32
+  logic [7:0]         acc_ok_q, acc_ok_d; // per accumulator word: written for this query
   logic [1535:0]      obuf_q, obuf_d;   // O row at its beat offset, 192 bytes
   logic [7:0]         d_q, d_d;
   logic [1:0]         wbeat_q, wbeat_d;
@@ -284,6 +283,23 @@ module sq_attn_core (
     .rdata_o(sel_rdata)
   );
 
+  // Q row and P.V accumulators (sq_attn_pkg::SqAttnMaxDim int8 / int32), one
+  // 16-lane word per chunk, in LUT RAM: each cycle reads and writes one word.
+  logic         q_we;
+  logic [127:0] q_rdata;
+  sq_attn_lutram #(.Depth(8), .Width(128)) u_qram (
+    .clk_i, .we_i(q_we), .waddr_i(c_q[2:0]), .wdata_i(chunk), .raddr_i(c_q[2:0]),
+    .rdata_o(q_rdata)
+  );
+
+  logic         acc_we;
+  logic [2:0]   acc_raddr;
+  logic [511:0] acc_rdata, acc_word, acc_wdata;
+  sq_attn_lutram #(.Depth(8), .Width(512)) u_accram (
+    .clk_i, .we_i(acc_we), .waddr_i(c_q[2:0]), .wdata_i(acc_wdata), .raddr_i(acc_raddr),
+    .rdata_o(acc_rdata)
+  );
+
   assign done_o = done_q;
   assign stall_o = f_stall || (st_q == SAddr && !awready_i) || (st_q == SData && !wready_i) ||
                    (st_q == SResp && !bvalid_i);
@@ -298,8 +314,12 @@ module sq_attn_core (
   assign wlast_o = (wbeat_q == o_last[7:6]);
   assign bready_o = (st_q == SResp);
   always_comb begin
+    unique case (wbeat_q)
+      2'd0: wdata_o = obuf_q[511:0];
+      2'd1: wdata_o = obuf_q[1023:512];
+      default: wdata_o = obuf_q[1535:1024];
+    endcase
     for (int unsigned x = 0; x < 64; x++) begin
-      wdata_o[8*x +: 8] = obuf_q[8*{wbeat_q, 6'(x)} +: 8];
       wstrb_o[x] = ({1'b0, wbeat_q, 6'(x)} >= {3'd0, o_addr[5:0]}) &&
                    ({1'b0, wbeat_q, 6'(x)} <= o_last);
     end
@@ -335,14 +355,13 @@ module sq_attn_core (
     dot_sum = dot_q;
     for (int unsigned l = 0; l < Lanes; l++) begin
       if ({24'd0, c_q, 4'(l)} < head_dim) begin
-        dot_sum = dot_sum + 32'($signed({{24{qbuf_q[8*{c_q[2:0], 4'(l)} + 7]}},
-                                          qbuf_q[8*{c_q[2:0], 4'(l)} +: 8]}) *
+        dot_sum = dot_sum + 32'($signed({{24{q_rdata[8*l+7]}}, q_rdata[8*l +: 8]}) *
                                  $signed({{24{chunk[8*l+7]}}, chunk[8*l +: 8]}));
       end
     end
   end
 
-  // one chunk of P x V: 16 products shared by the 8 accumulator banks
+  // one chunk of P x V: 16 products, added to one accumulator word
   logic [511:0] pv_prod;
   always_comb begin
     for (int unsigned l = 0; l < Lanes; l++) begin
@@ -351,16 +370,21 @@ module sq_attn_core (
     end
   end
 
-  // the accumulator the store step requantizes
-  logic [31:0] acc_sel;
+  // The accumulators are cleared per query by their word flags (a RAM
+  // cannot be cleared in one cycle): a word not written since reads 0. The
+  // MAC step adds a chunk to word c_q, the store step reads word d_q / 16.
+  assign acc_raddr = (st_q == SStore) ? d_q[6:4] : c_q[2:0];
+  assign acc_word = acc_ok_q[acc_raddr] ? acc_rdata : 512'd0;
   always_comb begin
-    acc_sel = 32'd0;
-    for (int unsigned e = 0; e < sq_attn_pkg::SqAttnMaxDim; e++) begin
-      if (7'(e) == d_q[6:0]) begin
-        acc_sel = acc_q[32*e +: 32];
-      end
+    for (int unsigned l = 0; l < Lanes; l++) begin
+      acc_wdata[32*l +: 32] = acc_word[32*l +: 32] +
+                              (({24'd0, c_q, 4'(l)} < head_dim) ? pv_prod[32*l +: 32] : 32'd0);
     end
   end
+
+  // the accumulator the store step requantizes
+  logic [31:0] acc_sel;
+  assign acc_sel = acc_word[32*d_q[3:0] +: 32];
 
   logic [7:0] out_val;
   assign out_val = requant(acc_sel, omult_q, oshift_q);
@@ -382,7 +406,7 @@ module sq_attn_core (
     sshift_d = sshift_q;
     omult_d = omult_q;
     oshift_d = oshift_q;
-    qbuf_d = qbuf_q;
+    q_we = 1'b0;
     mask_d = mask_q;
     kb_d = kb_q;
     j_d = j_q;
@@ -405,7 +429,8 @@ module sq_attn_core (
     recip_d = recip_q;
     prob_d = prob_q;
     vj_d = vj_q;
-    acc_d = acc_q;
+    acc_ok_d = acc_ok_q;
+    acc_we = 1'b0;
     obuf_d = obuf_q;
     d_d = d_q;
     wbeat_d = wbeat_q;
@@ -509,16 +534,12 @@ module sq_attn_core (
         f_addr = q_base + {32'd0, 32'(qrow * head_dim[7:0])};
         f_len = head_dim[7:0];
         c_d = 4'd0;
-        acc_d = '0;
+        acc_ok_d = 8'd0;
         st_d = SQLoad;
       end
       SQLoad: begin
         if (f_done || c_q != 4'd0) begin
-          for (int unsigned e = 0; e < sq_attn_pkg::SqAttnMaxDim; e++) begin
-            if (3'(e >> 4) == c_q[2:0]) begin
-              qbuf_d[8*e +: 8] = chunk[8*(e % Lanes) +: 8];
-            end
-          end
+          q_we = 1'b1;
           c_d = c_q + 4'd1;
           if ({4'd0, c_q} + 8'd1 == chunks) begin
             c_d = 4'd0;
@@ -696,11 +717,8 @@ module sq_attn_core (
       end
       SPvMac: begin
         if (f_done || c_q != 4'd0) begin
-          for (int unsigned e = 0; e < sq_attn_pkg::SqAttnMaxDim; e++) begin
-            if (3'(e >> 4) == c_q[2:0] && 32'(e) < head_dim) begin
-              acc_d[32*e +: 32] = acc_q[32*e +: 32] + pv_prod[32*(e % Lanes) +: 32];
-            end
-          end
+          acc_we = 1'b1;
+          acc_ok_d[c_q[2:0]] = 1'b1;
           c_d = c_q + 4'd1;
           if ({4'd0, c_q} + 8'd1 == chunks) begin
             c_d = 4'd0;
@@ -798,6 +816,7 @@ module sq_attn_core (
       prob_q <= 16'd0;
       vj_q <= 12'd0;
       d_q <= 8'd0;
+      acc_ok_q <= 8'd0;
       wbeat_q <= 2'd0;
       done_q <= 1'b0;
     end else begin
@@ -838,6 +857,7 @@ module sq_attn_core (
       prob_q <= prob_d;
       vj_q <= vj_d;
       d_q <= d_d;
+      acc_ok_q <= acc_ok_d;
       wbeat_q <= wbeat_d;
       done_q <= done_d;
     end
@@ -846,8 +866,6 @@ module sq_attn_core (
   // datapath buffers are written before they are read, so they need no reset
   always_ff @(posedge clk_i) begin
     desc_q <= desc_d;
-    qbuf_q <= qbuf_d;
-    acc_q <= acc_d;
     obuf_q <= obuf_d;
   end
 endmodule

@@ -2,6 +2,11 @@
 // byte address as one INCR burst of up to three 64-byte beats into a buffer,
 // and hands out 16 consecutive bytes starting at byte `pos` of the request
 // (one chunk per cycle: a head_dim row is head_dim/16 chunks).
+//
+// The buffer is four LUT-RAM banks, one per 16-byte lane of a beat, addressed
+// by beat. A chunk spans two consecutive 16-byte words, which always sit in
+// different banks, so each bank is read once and a 16-byte shifter aligns the
+// pair: no select over the whole 192-byte buffer.
 module sq_attn_fetch (
   input  logic         clk_i,
   input  logic         rst_ni,
@@ -29,10 +34,14 @@ module sq_attn_fetch (
   logic [63:0]    addr_q, addr_d;
   logic [7:0]     len_q, len_d;
   logic [1:0]     beat_q, beat_d;
-  logic [1535:0]  buf_q, buf_d;
   logic           done_q, done_d;
   logic [1:0]     last_beat;
   logic [8:0]     base;
+  logic [4:0]     w;         // 16-byte word of the buffer holding byte `base`
+  logic [7:0]     bank_ra;   // per bank: the beat holding word w or w + 1
+  logic [511:0]   bank_rd;
+  logic [1:0]     bank_hi;   // bank of word w + 1
+  logic [127:0]   word_lo, word_hi;
 
   // bytes [addr % 64, addr % 64 + len) of the beats fetched
   assign last_beat = 2'(({3'd0, addr_q[5:0]} + {1'b0, len_q} - 9'd1) >> 6);
@@ -44,15 +53,33 @@ module sq_attn_fetch (
   assign stall_o = (st_q == FAddr && !arready_i) || (st_q == FData && !rvalid_i);
   assign base = {3'd0, addr_q[5:0]} + {1'b0, pos_i};
 
-  // one byte-granular shifter for all 16 bytes (bytes past the buffer read 0)
-  assign chunk_o = 128'(buf_q >> {base, 3'd0});
+  assign w = base[8:4];
+  assign bank_hi = w[1:0] + 2'd1;
+
+  always_comb begin
+    for (int unsigned b = 0; b < 4; b++) begin
+      bank_ra[2*b +: 2] = 2'(w[4:2] + ((2'(b) < w[1:0]) ? 3'd1 : 3'd0));
+    end
+  end
+
+  for (genvar b = 0; b < 4; b++) begin : g_bank
+    sq_attn_lutram #(.Depth(4), .Width(128)) u_bank (
+      .clk_i, .we_i(st_q == FData && rvalid_i), .waddr_i(beat_q),
+      .wdata_i(rdata_i[128*b +: 128]), .raddr_i(bank_ra[2*b +: 2]),
+      .rdata_o(bank_rd[128*b +: 128])
+    );
+  end
+
+  // words past the 12 of the buffer read 0
+  assign word_lo = (w < 5'd12) ? bank_rd[128*w[1:0] +: 128] : 128'd0;
+  assign word_hi = (w < 5'd11) ? bank_rd[128*bank_hi +: 128] : 128'd0;
+  assign chunk_o = 128'({word_hi, word_lo} >> {base[3:0], 3'd0});
 
   always_comb begin
     st_d = st_q;
     addr_d = addr_q;
     len_d = len_q;
     beat_d = beat_q;
-    buf_d = buf_q;
     done_d = 1'b0;
     unique case (st_q)
       FIdle: begin
@@ -70,7 +97,6 @@ module sq_attn_fetch (
       end
       FData: begin
         if (rvalid_i) begin
-          buf_d[512 * beat_q +: 512] = rdata_i;
           beat_d = beat_q + 2'd1;
           if (rlast_i) begin
             st_d = FIdle;
@@ -88,14 +114,12 @@ module sq_attn_fetch (
       addr_q <= 64'd0;
       len_q <= 8'd0;
       beat_q <= 2'd0;
-      buf_q <= '0;
       done_q <= 1'b0;
     end else begin
       st_q <= st_d;
       addr_q <= addr_d;
       len_q <= len_d;
       beat_q <= beat_d;
-      buf_q <= buf_d;
       done_q <= done_d;
     end
   end
