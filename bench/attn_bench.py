@@ -63,11 +63,40 @@ PENDING = """## Notes
   a selection pass, one score a cycle. Net here: about 0.78 of dense at k = 8.
 - Perplexity with patterns is measured in decode form (each position attends over
   its KV cache), which is how `sparq eval` runs the model.
-- Resources: `make synth-attn` (yosys 0.23 synth_xilinx -family xcup) reads and
-  elaborates the RTL, but did not finish within 30 minutes on this shared 2-core
-  machine (it was in techmap/opt of the wide row-buffer multiplexers when the
-  timeout hit), so there are no LUT/FF/DSP/BRAM figures yet. The four per-query
-  lists (4096 x 32/12/16/1 bits) are registered-read RAMs for block RAM inference.
+"""
+
+# Measured by hand (yosys is not part of the bench run); rerun `make synth-attn`
+# and update this text when the RTL changes.
+RESOURCES = """## Resources (yosys)
+
+`nice -n 10 make synth-attn` (bitstreams/yosys/synth_attn.sh: yosys 0.23 `synth_xilinx
+-family xcup -top sq_attn_top`, hierarchy kept; log in `build/synth/synth_attn.log`).
+Under `/usr/bin/time -v` on this shared 2-core machine: 50.5 s CPU (48.8 s user + 1.7 s
+system), 53 to 75 s wall in two runs (the other jobs on the machine vary), 818 MB peak
+resident memory.
+
+| module | LUT | LUTRAM: LUTs (cells) | FF | DSP48E2 | BRAM36 equivalent | INV |
+|---|---|---|---|---|---|---|
+| sq_attn_core (sequencer, Q.K, softmax, P.V, store) | 8,570 | 376 (47 RAM32M16) | 3,016 | 47 | 8 (6 RAMB36E2 + 4 RAMB18E2) | 976 |
+| sq_attn_fetch (read engine, banked buffer) | 874 | 320 (40 RAM32M16) | 77 | 0 | 0 | 79 |
+| sq_gemm_ctrl (AXI4-Lite control slave) | 458 | 0 | 331 | 0 | 0 | 333 |
+| sq_attn_div (reciprocal divider) | 130 | 0 | 104 | 0 | 0 | 109 |
+| sq_attn_top (glue) | 4 | 0 | 1 | 0 | 0 | 1 |
+| **total** | **10,036** | **696 (87 RAM32M16)** | **3,529** | **47** | **8** | **1,498** |
+
+- Each RAM is counted in the module that declares it. Block RAM holds the four
+  per-query lists of 4096 entries: scores (32 bits, 4 RAMB36E2), exponents (16 bits,
+  2 RAMB36E2), key indices (12 bits, 3 RAMB18E2) and the top-k selection (1 bit,
+  1 RAMB18E2). Distributed RAM (`rtl/sq_attn_lutram.sv`) holds the fetch buffer
+  (four 16-byte lane banks of 4 beats: 40 RAM32M16), the Q row (8 x 128 bits: 10) and
+  the P.V accumulators (8 x 512 bits: 37).
+- LUT counts logic LUTs only. INV cells are listed apart: yosys 0.23 leaves about one
+  per asynchronously reset flip-flop (a vendor flow folds them into the flip-flops'
+  inverted clear). The exponent table (256 x 16 bits) is logic.
+- No timing: yosys does not place and route, so there is no Fmax here; the 300 MHz of
+  the cycle figures is the modeled clock.
+- Before the row buffers moved to RAM (wide registers read and written at computed
+  offsets) the same command did not finish within 30 minutes.
 """
 
 
@@ -197,6 +226,7 @@ def main():
             for d, rel, cyc, macs in pts[name]:
                 lines.append(f"| {L} | {name} | {d:.4f} | {cyc} | {rel:.4f} | {macs:.4f} |")
     lines.append("")
+    lines.append(RESOURCES)
     lines.append(PENDING)
     with open("bench/results/attn.md", "w") as f:
         f.write("\n".join(lines) + "\n")

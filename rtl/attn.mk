@@ -53,7 +53,7 @@ lint-attn:
 	@echo "lint-attn: verilator -Wall clean"
 
 # yosys synth_xilinx (UltraScale+) of the attention unit; prints LUT/LUTRAM/FF/
-# DSP/BRAM per module. About 1.5 minutes and 0.8 GB: not part of `make test`.
+# DSP/BRAM per module. About a minute and 0.8 GB: not part of `make test`.
 synth-attn:
 	./bitstreams/yosys/synth_attn.sh $(BUILD)/synth $(ATTN_RTL)
 
