@@ -36,26 +36,15 @@ int sq_attn_check(const sq_attn_t *a)
     return 0;
 }
 
-/* Scratch for one query row. */
-typedef struct {
-    int32_t s[SQ_ATTN_MAX_SEQ];
-    uint8_t cand[SQ_ATTN_MAX_SEQ];
-    uint8_t sel[SQ_ATTN_MAX_SEQ];
-    uint32_t e[SQ_ATTN_MAX_SEQ];
-    int32_t acc[SQ_ATTN_MAX_DIM];
-} row_t;
-
-static void ref_row(const sq_attn_t *a, uint32_t h, uint32_t i, row_t *r, sq_attn_work_t *work)
+void sq_attn_row(const sq_attn_t *a, uint32_t h, uint32_t i, sq_attn_row_t *r)
 {
     uint32_t L = a->seq, D = a->head_dim, p = a->seq - a->queries + i;
     uint32_t g = h / (a->heads / a->kv_heads);
     const int8_t *q = a->q + ((size_t)h * a->queries + i) * D;
     const int8_t *kbase = a->k + (size_t)g * a->kv_cap * D;
-    const int8_t *vbase = a->v + (size_t)g * a->kv_cap * D;
     const sq_attn_quant_t qt = a->quant[h];
-    int8_t *o = a->o + ((size_t)h * a->queries + i) * D;
 
-    uint32_t n_cand = 0;
+    r->n_cand = 0;
     for (uint32_t j = 0; j < L; j++) {
         int bbit = (a->flags & SQ_ATTN_BLOCK)
                        ? sq_attn_mask_bit(a->mask, p >> SQ_ATTN_BLK_LOG2, j >> SQ_ATTN_BLK_LOG2)
@@ -67,34 +56,52 @@ static void ref_row(const sq_attn_t *a, uint32_t h, uint32_t i, row_t *r, sq_att
         for (uint32_t d = 0; d < D; d++)
             acc = sq_mac(acc, q[d], kbase[(size_t)j * D + d]);
         r->s[j] = acc;
-        n_cand++;
+        r->n_cand++;
     }
-    uint32_t n_sel = n_cand;
-    const uint8_t *sel = r->cand;
-    if ((a->flags & SQ_ATTN_TOPK) && n_cand) {
-        n_sel = sq_attn_topk_select(r->s, r->cand, L, a->topk, r->sel);
-        sel = r->sel;
+    r->n_sel = r->n_cand;
+    if ((a->flags & SQ_ATTN_TOPK) && r->n_cand)
+        r->n_sel = sq_attn_topk_select(r->s, r->cand, L, a->topk, r->sel);
+    else
+        memcpy(r->sel, r->cand, L);
+    r->sum = 0;
+    if (!r->n_sel)
+        return;
+    int32_t m = INT32_MIN;
+    for (uint32_t j = 0; j < L; j++)
+        if (r->sel[j] && r->s[j] > m)
+            m = r->s[j];
+    for (uint32_t j = 0; j < L; j++) {
+        r->e[j] = r->sel[j] ? sq_attn_exp(sq_attn_u(r->s[j] - m, qt.s_mult, qt.s_shift)) : 0;
+        r->sum += r->e[j];
     }
+}
+
+/* Scratch for one query row. */
+typedef struct {
+    sq_attn_row_t w;
+    int32_t acc[SQ_ATTN_MAX_DIM];
+} row_t;
+
+static void ref_row(const sq_attn_t *a, uint32_t h, uint32_t i, row_t *r, sq_attn_work_t *work)
+{
+    uint32_t L = a->seq, D = a->head_dim;
+    uint32_t g = h / (a->heads / a->kv_heads);
+    const int8_t *vbase = a->v + (size_t)g * a->kv_cap * D;
+    const sq_attn_quant_t qt = a->quant[h];
+    int8_t *o = a->o + ((size_t)h * a->queries + i) * D;
+
+    sq_attn_row(a, h, i, &r->w);
     if (work) {
-        work->scored += n_cand;
-        work->selected += n_sel;
+        work->scored += r->w.n_cand;
+        work->selected += r->w.n_sel;
     }
     memset(r->acc, 0, sizeof r->acc);
-    if (n_sel) {
-        int32_t m = INT32_MIN;
-        for (uint32_t j = 0; j < L; j++)
-            if (sel[j] && r->s[j] > m)
-                m = r->s[j];
-        uint32_t sum = 0;
+    if (r->w.n_sel) {
+        uint32_t recip = sq_attn_recip(r->w.sum);
         for (uint32_t j = 0; j < L; j++) {
-            r->e[j] = sel[j] ? sq_attn_exp(sq_attn_u(r->s[j] - m, qt.s_mult, qt.s_shift)) : 0;
-            sum += r->e[j];
-        }
-        uint32_t recip = sq_attn_recip(sum);
-        for (uint32_t j = 0; j < L; j++) {
-            if (!sel[j])
+            if (!r->w.sel[j])
                 continue;
-            uint32_t pj = sq_attn_prob(r->e[j], recip);
+            uint32_t pj = sq_attn_prob(r->w.e[j], recip);
             for (uint32_t d = 0; d < D; d++)
                 r->acc[d] = sq_attn_pv_mac(r->acc[d], pj, vbase[(size_t)j * D + d]);
         }

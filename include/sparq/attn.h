@@ -308,6 +308,18 @@ int sq_attn_check_shape(const sq_attn_t *a);
  * query). Added to *work; the shape must be valid. */
 void sq_attn_pattern_work(const sq_attn_t *a, sq_attn_work_t *work);
 
+/* Rules 1 to 3 for one query row, indexed by key position j < seq. */
+typedef struct {
+    uint8_t cand[SQ_ATTN_MAX_SEQ]; /* rule 5 */
+    int32_t s[SQ_ATTN_MAX_SEQ];    /* scores, candidates only */
+    uint8_t sel[SQ_ATTN_MAX_SEQ];  /* rule 2 */
+    uint32_t e[SQ_ATTN_MAX_SEQ];   /* exponents, 0 unless selected (set when n_sel > 0) */
+    uint32_t n_cand, n_sel, sum;   /* sum of e (0 when nothing is selected) */
+} sq_attn_row_t;
+
+/* Fills r for query i of head h of a checked call (sq_attn_check). */
+void sq_attn_row(const sq_attn_t *a, uint32_t h, uint32_t i, sq_attn_row_t *r);
+
 /* Computes O; adds the work done to *work when work is not NULL. Returns 0
  * or -1 (sq_attn_check). */
 int sq_attn_ref(const sq_attn_t *a, sq_attn_work_t *work);
