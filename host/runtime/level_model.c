@@ -1,13 +1,14 @@
 /* The "model" execution level: outputs from the golden reference (the ref
  * level runs every descriptor on the shared memory image, so results are bit
- * exact), counters from a fast cycle model of the GEMM unit in rtl/.
+ * exact), counters from a fast cycle model of the unit in rtl/ that the
+ * stream runs on: the attention unit's (attn_model.c) for a stream starting
+ * with an attention descriptor, else the GEMM unit's below. Both use the
+ * memory timing of model_mem.h.
  *
- * The cycle model is transaction level: it keeps only the control state of
- * the RTL (sequencer, loader with its slots and tag FIFO, feeder steps and
- * output credits, the drain wavefront, the row writer) and the timing rules
- * of the modeled memory in sim/sq_mem.h (byte budget per cycle shared by
- * reads and writes, latency per read burst and write response, 64 bursts in
- * flight), never data. It advances one cycle at a time only while memory
+ * The GEMM cycle model is transaction level: it keeps only the control state
+ * of the RTL (sequencer, loader with its slots and tag FIFO, feeder steps and
+ * output credits, the drain wavefront, the row writer) and the memory
+ * timing, never data. It advances one cycle at a time only while memory
  * traffic or tile boundaries are in play and skips the stretches where the
  * array just steps through a job. The array size is a parameter
  * (sq_dev_config_t.array_rows/cols), which the Verilated RTL is not: it is
@@ -18,18 +19,19 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "runtime/attn_model.h"
 #include "runtime/desc.h"
 #include "runtime/device.h"
+#include "runtime/model_mem.h"
 #include "sparq/spec.h"
 #include "util/err.h"
 
 /* Constants of rtl/sq_gemm_pkg.sv and the module parameters there. */
-#define BEAT 64u              /* bytes per AXI4 beat */
+#define BEAT SQ_MM_BEAT
 #define KCH 2048u             /* K elements per on-chip chunk (KchElems) */
 #define W_SLOTS 4u            /* W tile slots; A has 2 */
 #define TAG_DEPTH 32u         /* loader tag FIFO */
 #define JOB_DEPTH 4u          /* loader job FIFO */
-#define MAX_OUT 64u           /* SQ_MEM_MAX_OUTSTANDING */
 #define EPI_LAT 3u            /* sq_gemm_epi stages */
 #define MAX_ARRAY_DIM 256u    /* largest R or C the model accepts */
 /* Cycles from the feeder issuing a tile's last step to row 0 of the tile
@@ -49,16 +51,6 @@ typedef struct {
 } job_t;
 
 typedef struct {
-    uint64_t ready_at; /* read: first beat may go; write response: due */
-    uint32_t beats;
-} burst_t;
-
-typedef struct {
-    burst_t q[MAX_OUT];
-    uint32_t head, count;
-} bq_t;
-
-typedef struct {
     uint64_t t0; /* cycle row 0 enters the output FIFO */
     uint32_t m0, n0, ncols, next;
 } drain_t;
@@ -74,15 +66,9 @@ enum { PH_A, PH_W, PH_META, PH_BIAS, PH_QUANT, PH_MARK };
 typedef struct {
     /* configuration */
     uint32_t R, C, min_period;
-    double bpc;
-    uint32_t latency;
-    const uint8_t *mem;
-    /* memory */
-    uint64_t now;
-    double credit;
-    bq_t rd, aw, b;
-    bool prefer_write;
-    uint64_t bytes_read, bytes_written;
+    uint8_t *mem;
+    sq_mm_t mm;
+    uint64_t bytes_written;
     /* sequencer */
     int seq;
     uint32_t idx, ncmd, beat;
@@ -123,28 +109,10 @@ typedef struct {
 typedef struct {
     void *ref; /* state of the ref level, which computes the outputs */
     model_t m;
+    sq_attn_model_t attn; /* on m's memory timing */
 } level_t;
 
 extern const sq_level_ops_t sq_level_ref;
-
-/* ---- memory (rules of sim/sq_mem.c) -------------------------------------- */
-
-static burst_t *bq_head(bq_t *q)
-{
-    return q->count ? &q->q[q->head] : NULL;
-}
-
-static void bq_push(bq_t *q, uint64_t ready_at, uint32_t beats)
-{
-    q->q[(q->head + q->count) % MAX_OUT] = (burst_t){ready_at, beats};
-    q->count++;
-}
-
-static void bq_pop(bq_t *q)
-{
-    q->head = (q->head + 1) % MAX_OUT;
-    q->count--;
-}
 
 /* ---- loader helpers (rtl/sq_gemm_loader.sv) ------------------------------ */
 
@@ -282,24 +250,10 @@ static void tick(model_t *s)
 {
     const gcfg_t *g = &s->cfg;
     /* memory drives its side of the bus */
-    burst_t *rh = bq_head(&s->rd);
-    bool want_r = rh && rh->ready_at <= s->now, want_w = s->aw.count > 0;
-    bool g_r = false, g_w = false;
-    if (want_r && want_w && s->credit >= 2.0 * BEAT) {
-        g_r = g_w = true;
-    } else if (s->credit >= BEAT) {
-        if (want_r && want_w) {
-            g_w = s->prefer_write;
-            g_r = !s->prefer_write;
-        } else {
-            g_r = want_r;
-            g_w = want_w;
-        }
-    }
-    bool arready = s->rd.count < MAX_OUT, awready = s->aw.count < MAX_OUT;
-    bool rlast = g_r && rh->beats == 1;
-    burst_t *bh = bq_head(&s->b);
-    bool bvalid = bh && bh->ready_at <= s->now;
+    sq_mm_pins_t pins;
+    sq_mm_drive(&s->mm, &pins);
+    bool g_r = pins.r, g_w = pins.w, arready = pins.arready, awready = pins.awready;
+    bool rlast = pins.rlast, bvalid = pins.bvalid;
 
     /* sequencer */
     bool fetch = s->seq == SEQ_FETCH_AR || s->seq == SEQ_FETCH_R;
@@ -351,32 +305,14 @@ static void tick(model_t *s)
     /* memory takes the handshakes */
     bool arvalid = fetch ? s->seq == SEQ_FETCH_AR : ld_arvalid;
     bool rready = fetch ? true : ld_rready;
-    if (arvalid && arready)
-        bq_push(&s->rd, s->now + s->latency, fetch ? 2u : blen);
-    if (g_r && rready) {
-        s->credit -= BEAT;
-        s->bytes_read += BEAT;
-        if (--rh->beats == 0)
-            bq_pop(&s->rd);
-        s->prefer_write = true;
-    }
-    if (w_fire) {
-        burst_t *w = bq_head(&s->aw);
-        s->credit -= BEAT;
-        s->prefer_write = false;
-        if (--w->beats == 0 || wlast) {
-            bq_pop(&s->aw);
-            bq_push(&s->b, s->now + s->latency, 0);
-        }
-    }
-    if (aw_fire)
-        bq_push(&s->aw, 0, s->nbeats);
-    if (bvalid)
-        bq_pop(&s->b);
-    s->credit += s->bpc;
-    if (s->credit > s->bpc + BEAT - 1)
-        s->credit = s->bpc + BEAT - 1;
-    s->now++;
+    sq_mm_commit(&s->mm, &(sq_mm_take_t){
+                             .ar_beats = arvalid && arready ? (fetch ? 2u : blen) : 0,
+                             .r = g_r && rready,
+                             .w = w_fire,
+                             .wlast = wlast,
+                             .aw_beats = aw_fire ? s->nbeats : 0,
+                             .b = bvalid,
+                         });
 
     /* ---- register updates ---- */
     /* writer */
@@ -405,7 +341,7 @@ static void tick(model_t *s)
     /* drained rows enter the output FIFO */
     if (s->drain_count) {
         drain_t *d = &s->drains[s->drain_head];
-        if (s->now - 1 >= d->t0 + d->next) {
+        if (s->mm.now - 1 >= d->t0 + d->next) {
             s->fifo[(s->fifo_head + s->fifo_count) % s->fifo_cap] =
                 (orow_t){d->m0 + d->next, d->n0, d->ncols};
             s->fifo_count++;
@@ -433,7 +369,7 @@ static void tick(model_t *s)
             s->rows_issued += s->R;
             uint32_t nleft = g->n - s->fj.n0;
             s->drains[(s->drain_head + s->drain_count) % 8] =
-                (drain_t){s->now - 1 + DRAIN_DELAY(s->C), s->fj.m0, s->fj.n0,
+                (drain_t){s->mm.now - 1 + DRAIN_DELAY(s->C), s->fj.m0, s->fj.n0,
                           nleft > s->C ? s->C : nleft, 0};
             s->drain_count++;
         }
@@ -598,8 +534,8 @@ static void tick(model_t *s)
 static uint64_t idle_run(const model_t *s)
 {
     if (s->seq != SEQ_RUN || !s->active || !(s->ld == LD_IDLE || s->ld == LD_JOB) ||
-        s->tag_count || s->rd.count || s->aw.count || s->b.count || s->cur || s->fifo_count ||
-        s->drain_count || s->outstanding)
+        s->tag_count || s->mm.rd.count || s->mm.aw.count || s->mm.b.count || s->cur ||
+        s->fifo_count || s->drain_count || s->outstanding)
         return 0;
     uint32_t steps = job_steps(s, &s->fj);
     if (s->ld == LD_JOB) {
@@ -619,8 +555,7 @@ static int model_run_stream(model_t *s, uint64_t cmd_addr, uint32_t n_cmds, uint
     s->ncmd = n_cmds;
     s->cmd = cmd_addr;
     s->cycles = s->stalls = 0;
-    /* the control-register accesses before a start leave the channel idle */
-    s->credit = s->bpc + BEAT - 1;
+    sq_mm_start(&s->mm);
     while (s->seq != SEQ_IDLE) {
         if (max_cycles && s->cycles >= max_cycles)
             return sq_err(SQ_ERR_DEV, "model: %u commands did not finish within %" PRIu64
@@ -629,11 +564,8 @@ static int model_run_stream(model_t *s, uint64_t cmd_addr, uint32_t n_cmds, uint
         if (d) {
             s->s += (uint32_t)d;
             s->cycles += d;
-            s->now += d;
+            sq_mm_idle(&s->mm, d);
             s->since = s->since + d < s->min_period ? s->since + (uint32_t)d : s->min_period;
-            s->credit += (double)d * s->bpc;
-            if (s->credit > s->bpc + BEAT - 1)
-                s->credit = s->bpc + BEAT - 1;
             continue;
         }
         tick(s);
@@ -651,6 +583,7 @@ static void model_close(void *state)
     if (l->ref)
         sq_level_ref.close(l->ref);
     free(l->m.fifo);
+    sq_attn_model_free(&l->attn);
     free(l);
 }
 
@@ -671,14 +604,15 @@ static int model_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
     s->R = R;
     s->C = C;
     s->min_period = (R > C ? R : C) + 8;
-    s->bpc = cfg->mem_gbps * 1e3 / cfg->clock_mhz;
-    s->latency = (uint32_t)lat;
+    sq_mm_init(&s->mm, cfg->mem_gbps * 1e3 / cfg->clock_mhz, (uint32_t)lat);
     s->mem = mem;
     for (s->fifo_cap = 1; s->fifo_cap < 2 * R; s->fifo_cap *= 2)
         ;
     s->fifo = calloc(s->fifo_cap, sizeof *s->fifo);
-    int rc = s->fifo ? sq_level_ref.open(cfg, mem, &l->ref)
+    int rc = s->fifo ? sq_attn_model_init(&l->attn, &s->mm)
                      : sq_err(SQ_ERR_MEM, "out of memory opening level 'model'");
+    if (rc == 0)
+        rc = sq_level_ref.open(cfg, mem, &l->ref);
     if (rc) {
         model_close(l);
         return rc;
@@ -687,22 +621,54 @@ static int model_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
     return 0;
 }
 
+/* A stream starting with an attention descriptor runs on the attention unit
+ * (as on the rtl level). The reference runs one descriptor ahead of the
+ * model, so each descriptor's scores are taken from the operands it reads. */
+static int attn_run(level_t *l, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
+                    sq_dev_stats_t *add)
+{
+    sq_attn_model_t *am = &l->attn;
+    sq_dev_stats_t work = {0};
+    uint64_t read0 = am->mm->bytes_read;
+    sq_attn_model_begin(am);
+    for (uint32_t i = 0; i < n_cmds; i++) {
+        uint64_t desc = cmd_addr + (uint64_t)i * SQ_DESC_BYTES;
+        int rc = sq_level_ref.run(l->ref, desc, 1, max_cycles, &work);
+        if (rc)
+            return rc;
+        sq_attn_model_desc(am, l->m.mem, desc);
+        if (max_cycles && am->cycles >= max_cycles)
+            return sq_err(SQ_ERR_DEV, "model: %u commands did not finish within %" PRIu64
+                                      " cycles", n_cmds, max_cycles);
+    }
+    sq_attn_model_end(am);
+    add->cycles += am->cycles;
+    add->stall_cycles += am->stalls;
+    add->bytes_read += am->mm->bytes_read - read0;
+    add->bytes_written += am->bytes_written;
+    add->macs += work.macs;
+    add->commands += n_cmds;
+    return 0;
+}
+
 static int model_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
                      sq_dev_stats_t *add)
 {
     level_t *l = state;
     model_t *s = &l->m;
+    if (n_cmds && sq_desc_opcode(s->mem + cmd_addr) == SQ_OP_ATTN)
+        return attn_run(l, cmd_addr, n_cmds, max_cycles, add);
     /* the golden reference computes every output; counters come from the model */
     sq_dev_stats_t work = {0};
     int rc = sq_level_ref.run(l->ref, cmd_addr, n_cmds, max_cycles, &work);
     if (rc)
         return rc;
-    s->bytes_read = s->bytes_written = 0;
+    s->mm.bytes_read = s->bytes_written = 0;
     if ((rc = model_run_stream(s, cmd_addr, n_cmds, max_cycles)) != 0)
         return rc;
     add->cycles += s->cycles;
     add->stall_cycles += s->stalls;
-    add->bytes_read += s->bytes_read;
+    add->bytes_read += s->mm.bytes_read;
     add->bytes_written += s->bytes_written;
     add->macs += work.macs;
     add->commands += n_cmds;

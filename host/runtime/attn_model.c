@@ -1,0 +1,219 @@
+/* Cycle model of the attention unit: the state machine of rtl/sq_attn_core.sv
+ * walked one state visit at a time, with the memory timing of model_mem.h
+ * for its one-burst-at-a-time reads (sq_attn_fetch.sv) and row writes. The
+ * work that depends on data (which keys are scored, how many top-k passes
+ * the score span takes, which selected keys have a nonzero exponent and so
+ * a V read) comes from sq_attn_row, the golden reference's rules 1 to 3 on
+ * the device image. */
+#include "runtime/attn_model.h"
+
+#include <stdlib.h>
+
+#include "runtime/desc.h"
+#include "util/err.h"
+
+#define DIV_CYCLES 48u /* sq_attn_div: 47 quotient bits, then done */
+
+/* n cycles of the core without memory traffic */
+static void step(sq_attn_model_t *am, uint64_t n)
+{
+    sq_mm_idle(am->mm, n);
+    am->cycles += n;
+}
+
+static uint32_t beats(uint64_t addr, uint32_t len)
+{
+    return (uint32_t)(((addr % SQ_MM_BEAT) + len - 1) / SQ_MM_BEAT + 1);
+}
+
+/* sq_attn_fetch from the cycle after its start to the last beat; the core
+ * sees done in the cycle after. */
+static void fetch(sq_attn_model_t *am, uint64_t addr, uint32_t len)
+{
+    sq_mm_t *m = am->mm;
+    sq_mm_pins_t p;
+    for (;;) { /* FAddr */
+        sq_mm_drive(m, &p);
+        sq_mm_commit(m, &(sq_mm_take_t){.ar_beats = p.arready ? beats(addr, len) : 0});
+        am->cycles++;
+        if (p.arready)
+            break;
+        am->stalls++;
+    }
+    for (bool last = false; !last;) { /* FData */
+        const sq_mm_burst_t *r = sq_mm_read_head(m);
+        if (r->ready_at > m->now) {
+            uint64_t wait = r->ready_at - m->now;
+            sq_mm_idle(m, wait);
+            am->cycles += wait;
+            am->stalls += wait;
+            continue;
+        }
+        sq_mm_drive(m, &p);
+        sq_mm_commit(m, &(sq_mm_take_t){.r = p.r});
+        am->cycles++;
+        am->stalls += !p.r;
+        last = p.rlast;
+    }
+}
+
+/* SAddr, SData and SResp of one O row, up to the cycle taking the response. */
+static void write_row(sq_attn_model_t *am, uint64_t addr, uint32_t len)
+{
+    sq_mm_t *m = am->mm;
+    sq_mm_pins_t p;
+    uint32_t n = beats(addr, len);
+    for (;;) {
+        sq_mm_drive(m, &p);
+        sq_mm_commit(m, &(sq_mm_take_t){.aw_beats = p.awready ? n : 0});
+        am->cycles++;
+        if (p.awready)
+            break;
+        am->stalls++;
+    }
+    for (uint32_t done = 0; done < n;) {
+        sq_mm_drive(m, &p);
+        sq_mm_commit(m, &(sq_mm_take_t){.w = p.w, .wlast = p.w && done + 1 == n});
+        am->cycles++;
+        am->stalls += !p.w;
+        done += p.w;
+    }
+    for (;;) {
+        const sq_mm_burst_t *b = &m->b.q[m->b.head];
+        if (b->ready_at > m->now) {
+            uint64_t wait = b->ready_at - m->now;
+            sq_mm_idle(m, wait);
+            am->cycles += wait;
+            am->stalls += wait;
+            continue;
+        }
+        sq_mm_commit(m, &(sq_mm_take_t){.b = true});
+        am->cycles++;
+        break;
+    }
+    am->bytes_written += len;
+}
+
+int sq_attn_model_init(sq_attn_model_t *am, sq_mm_t *mm)
+{
+    am->mm = mm;
+    am->row = malloc(sizeof *am->row);
+    return am->row ? 0 : sq_err(SQ_ERR_MEM, "out of memory opening level 'model'");
+}
+
+void sq_attn_model_free(sq_attn_model_t *am)
+{
+    free(am->row);
+    am->row = NULL;
+}
+
+void sq_attn_model_begin(sq_attn_model_t *am)
+{
+    sq_mm_start(am->mm);
+    am->cycles = am->stalls = am->bytes_written = 0;
+}
+
+void sq_attn_model_end(sq_attn_model_t *am)
+{
+    step(am, 2); /* SCmd raises done; the control block counts the cycle done is seen */
+}
+
+/* Top-k passes over a list of n > topk scores: one count per bit of the span
+ * kmax - kmin (none when all are equal), then the > count and the select. */
+static uint32_t topk_passes(const sq_attn_row_t *r, uint32_t seq)
+{
+    uint32_t kmin = UINT32_MAX, kmax = 0;
+    for (uint32_t j = 0; j < seq; j++) {
+        if (!r->cand[j])
+            continue;
+        uint32_t key = sq_attn_score_key(r->s[j]);
+        kmin = key < kmin ? key : kmin;
+        kmax = key > kmax ? key : kmax;
+    }
+    uint32_t bits = 0;
+    if (kmax != kmin)
+        for (uint32_t span = kmax - kmin; span; span >>= 1)
+            bits++;
+    return bits + 2;
+}
+
+/* One query row, SQuery to the response of its O write. */
+static void query(sq_attn_model_t *am, const sq_attn_desc_t *d, const sq_attn_t *a, uint32_t h,
+                  uint32_t i)
+{
+    sq_attn_row_t *r = am->row;
+    uint32_t D = d->head_dim, chunks = (D + 15) / 16, p = d->seq - d->queries + i;
+    uint32_t g = h / (d->heads / d->kv_heads);
+    uint64_t row = (uint64_t)h * d->queries + i, kv0 = (uint64_t)g * d->kv_cap;
+    sq_attn_row(a, h, i, r);
+
+    step(am, 1); /* SQuery */
+    fetch(am, d->q + row * D, D);
+    step(am, chunks); /* SQLoad, the last chunk starting the bitmap fetch */
+    if (d->flags & SQ_ATTN_BLOCK)
+        fetch(am, d->mask + (uint64_t)(p >> SQ_ATTN_BLK_LOG2) * SQ_ATTN_MASK_ROW_BYTES,
+              SQ_ATTN_MASK_ROW_BYTES);
+    step(am, 1); /* SMask */
+    for (uint32_t kb = 0; kb < sq_attn_blocks(d->seq); kb++) {
+        int bbit = (d->flags & SQ_ATTN_BLOCK)
+                       ? sq_attn_mask_bit(a->mask, p >> SQ_ATTN_BLK_LOG2, kb)
+                       : 0;
+        uint32_t lo, hi;
+        sq_attn_block_range(d->flags, d->window, d->n_global, d->seq, p, kb, bbit, &lo, &hi);
+        step(am, 1); /* SBlock */
+        for (uint32_t j = lo; j < hi; j++) {
+            step(am, 1); /* SKey */
+            if (r->cand[j]) {
+                fetch(am, d->k + (kv0 + j) * D, D);
+                step(am, 1 + chunks); /* SKFetch sees done, SDot */
+            }
+        }
+        step(am, 1); /* SKey past the range */
+    }
+    step(am, 1); /* SBlock past the last block */
+    uint32_t n = r->n_cand;
+    if (n) {
+        uint32_t passes = 1; /* SExp */
+        if ((d->flags & SQ_ATTN_TOPK) && d->topk < n)
+            passes += topk_passes(r, d->seq);
+        step(am, (uint64_t)passes * (n + 2) + DIV_CYCLES); /* a pass is n reads + 2 */
+        for (uint32_t j = 0; j < d->seq; j++) {
+            if (!r->cand[j])
+                continue;
+            step(am, 2); /* SPvRead, SPvWait */
+            if (r->e[j]) {
+                step(am, 1); /* SPvFetch */
+                fetch(am, d->v + (kv0 + j) * D, D);
+                step(am, chunks); /* SPvMac */
+            }
+        }
+        step(am, 1); /* SPvRead past the list */
+    }
+    step(am, D); /* SStore */
+    write_row(am, d->o + row * D, D);
+}
+
+void sq_attn_model_desc(sq_attn_model_t *am, uint8_t *mem, uint64_t desc_addr)
+{
+    step(am, 1); /* SCmd */
+    fetch(am, desc_addr, SQ_DESC_BYTES);
+    step(am, 8); /* SDesc: the descriptor in 8 chunks */
+    const uint8_t *raw = mem + desc_addr;
+    if (sq_desc_opcode(raw) != SQ_OP_ATTN) {
+        step(am, 2); /* SGroup, SNext */
+        return;
+    }
+    sq_attn_desc_t d;
+    sq_attn_desc_decode(raw, &d);
+    sq_attn_t a;
+    sq_attn_desc_view(&d, mem, &a);
+    step(am, d.heads / d.kv_heads + 1); /* SGroup: heads / kv_heads by additions */
+    for (uint32_t h = 0; h < d.heads; h++) {
+        step(am, 1); /* SHead */
+        fetch(am, d.quant + (uint64_t)h * SQ_ATTN_QUANT_BYTES, SQ_ATTN_QUANT_BYTES);
+        step(am, 1); /* SQuant */
+        for (uint32_t i = 0; i < d.queries; i++)
+            query(am, &d, &a, h, i);
+    }
+    step(am, 1); /* SNext */
+}
