@@ -198,52 +198,6 @@ END_TEST
 
 /* ---- random configurations through the device API ----------------------- */
 
-static uint32_t pick(uint64_t *rng, const uint32_t *v, size_t n)
-{
-    return v[sq_test_rand(rng) % n];
-}
-
-/* Configuration number t: patterns cycle through all 32 flag combinations;
- * shapes mix decode, prefill and partial prefill, GQA, odd dims and the
- * edges (seq 1, window beyond seq, k beyond the candidates, empty bitmap
- * rows so whole queries are masked, -128 and tied scores). */
-static void params_make(uint64_t *rng, int t, uint64_t max_work, sq_attn_params_t *p)
-{
-    static const uint32_t seqs[] = {1, 2, 5, 31, 32, 33, 64, 97, 130, 200};
-    static const uint32_t dims[] = {1, 8, 13, 16, 32, 64, 128};
-    static const uint32_t hs[][2] = {{1, 1}, {2, 1}, {2, 2}, {4, 2}, {6, 3}, {8, 4}, {8, 1}};
-    static const uint32_t ranges[] = {0, 2, 20, 128};
-    static const double dens[] = {0.0, 0.25, 0.5, 0.9};
-    memset(p, 0, sizeof *p);
-    p->flags = (uint32_t)t % 32;
-    p->seq = pick(rng, seqs, sizeof seqs / sizeof seqs[0]);
-    int mode = (int)(sq_test_rand(rng) % 3);
-    p->queries = mode == 0 ? 1 : mode == 1 ? p->seq : 1 + (uint32_t)(sq_test_rand(rng) % p->seq);
-    const uint32_t *h = hs[sq_test_rand(rng) % (sizeof hs / sizeof hs[0])];
-    p->heads = h[0];
-    p->kv_heads = h[1];
-    p->head_dim = pick(rng, dims, sizeof dims / sizeof dims[0]);
-    /* keep each configuration small enough for ASan */
-    while ((uint64_t)p->queries * p->seq * p->heads * p->head_dim > max_work && p->queries > 1)
-        p->queries /= 2;
-    p->kv_cap = p->seq + (uint32_t)(sq_test_rand(rng) % 3);
-    p->window = 1 + (uint32_t)(sq_test_rand(rng) % (p->seq + 40));
-    p->n_global = (uint32_t)(sq_test_rand(rng) % (p->seq / 4 + 3));
-    p->topk = 1 + (uint32_t)(sq_test_rand(rng) % (p->seq + 4));
-    p->block_density = dens[sq_test_rand(rng) % 4];
-    p->int8_range = (int)pick(rng, ranges, sizeof ranges / sizeof ranges[0]);
-    p->seed = sq_test_rand(rng);
-}
-
-static void describe(const sq_attn_params_t *p, char *buf, size_t cap)
-{
-    snprintf(buf, cap,
-             "flags 0x%x seq %u queries %u heads %u/%u dim %u window %u global %u topk %u "
-             "density %.2f range %d",
-             p->flags, p->seq, p->queries, p->heads, p->kv_heads, p->head_dim, p->window,
-             p->n_global, p->topk, p->block_density, p->int8_range);
-}
-
 /* Runs count random configurations on a level and compares O with the
  * golden reference and the level's work counters with the pattern's;
  * max_work bounds queries * seq * heads * head_dim (ASan and RTL time). */
@@ -252,9 +206,9 @@ static void random_configs(const char *level, uint64_t seed, int count, uint64_t
     uint64_t rng = seed;
     for (int t = 0; t < count; t++) {
         sq_attn_params_t p;
-        params_make(&rng, t, max_work, &p);
+        sq_test_attn_params(&rng, t, max_work, &p);
         char what[256];
-        describe(&p, what, sizeof what);
+        sq_test_attn_describe(&p, what, sizeof what);
         sq_attn_case_t ac;
         ck_assert_msg(sq_attn_case_build(&ac, &p) == 0, "config %d (%s): %s", t, what,
                       sq_err_msg());

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runtime/attn_case.h"
+
 #define SQ_MODEL_PATH SQ_SHARED_DIR "/models/stories260K.bin"
 #define SQ_TOK_PATH SQ_SHARED_DIR "/models/tok512.bin"
 
@@ -31,5 +33,14 @@ void *sq_slurp(const char *path, size_t *n);
 
 /* Deterministic PRNG for test data (xorshift64*). */
 uint64_t sq_test_rand(uint64_t *state);
+
+/* Random attention configuration number t: patterns cycle through all 32
+ * flag combinations; shapes mix decode, prefill and partial prefill, GQA, odd
+ * dims and the edges (seq 1, window beyond seq, k beyond the candidates,
+ * empty bitmap rows so whole queries are masked, -128 and tied scores).
+ * max_work bounds queries * seq * heads * head_dim. */
+void sq_test_attn_params(uint64_t *rng, int t, uint64_t max_work, sq_attn_params_t *p);
+/* One line naming p's shape and pattern. */
+void sq_test_attn_describe(const sq_attn_params_t *p, char *buf, size_t cap);
 
 #endif
