@@ -103,6 +103,8 @@ int sq_attn_model_init(sq_attn_model_t *am, sq_mm_t *mm)
 
 void sq_attn_model_free(sq_attn_model_t *am)
 {
+    if (!am)
+        return;
     free(am->row);
     am->row = NULL;
 }

@@ -18,6 +18,7 @@ typedef struct {
 /* Returns 0 or SQ_ERR_MEM. The memory timing is shared with the GEMM model
  * (one port per unit, never busy at once). */
 int sq_attn_model_init(sq_attn_model_t *am, sq_mm_t *mm);
+/* Frees the scratch; accepts NULL and a model whose init failed. */
 void sq_attn_model_free(sq_attn_model_t *am);
 
 /* One run of the unit: begin at ap_start, one call per descriptor in stream
