@@ -7,6 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "model/pypkg.h"
+#include "util/err.h"
+
 TCase *sq_tcase(Suite *s, const char *name, double timeout_s)
 {
     TCase *tc = tcase_create(name);
@@ -112,4 +115,13 @@ uint64_t sq_test_rand(uint64_t *state)
     x ^= x >> 27;
     *state = x;
     return x * 0x2545F4914F6CDD1DULL;
+}
+
+int sq_test_model(const char *name, const char *who, char *path, size_t cap)
+{
+    if (sq_pypkg_model(name, path, cap) != 0) {
+        printf("%s: skipping %s checks: %s\n", who, name, sq_err_msg());
+        return -1;
+    }
+    return 0;
 }
