@@ -19,9 +19,7 @@ static void help(void)
 {
     puts("usage: sparq compress --recipe R [flags]\n"
          "  --model FILE        llama2.c checkpoint, .sqm, GGUF, or a BERT encoder (minilm or a\n"
-         "                      Hugging Face directory: reported as the cosine similarity of\n"
-         "                      sentence embeddings to fp32, calibrated on the sentences of\n"
-         "                      --calib) (default " SQ_DEFAULT_MODEL ")\n"
+         "                      Hugging Face directory) (default " SQ_DEFAULT_MODEL ")\n"
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
          "  --recipe R          passes, e.g. w8a8, w4g32:gptq, 2:4,w8a8, lowrank:r=32, share:k=16\n"
          "                      (docs/compression.md lists them all)\n"
@@ -29,7 +27,8 @@ static void help(void)
          "  --distill steps=N   fine-tune against the fp32 model after the passes (same as\n"
          "                      adding distill:steps=N to the recipe)\n"
          "  --out FILE.sqm      write the compressed model\n"
-         "  --report            print bytes against fp32, compression time and perplexity\n"
+         "  --report            print bytes against fp32, compression time and perplexity (BERT:\n"
+         "                      the cosine similarity of sentence embeddings to fp32)\n"
          "  --text FILE         perplexity text for --report (default " SQ_DEFAULT_CALIB ")\n"
          "  --help");
 }
