@@ -335,7 +335,7 @@ int sq_bert_forward(const sq_bert_t *m, const int32_t *ids, size_t n, float *x,
     add_layernorm(x, NULL, n, D, w->emb_ln_w, w->emb_ln_b, c->norm_eps);
     const float scale = 1.0f / sqrtf((float)hd);
     int rc = 0;
-    for (int l = 0; l < c->n_layers && !rc; l++) {
+    for (int l = 0; l < c->n_layers; l++) {
         size_t lu = (size_t)l;
         if ((rc = linear(m, ex, l, SQ_W_Q, x, n, q)) || (rc = linear(m, ex, l, SQ_W_K, x, n, k)) ||
             (rc = linear(m, ex, l, SQ_W_V, x, n, v)))
