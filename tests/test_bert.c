@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "model/bert.h"
-#include "model/pypkg.h"
 #include "model/safetensors.h"
 #include "model/wordpiece.h"
 #include "testutil.h"
@@ -236,19 +235,10 @@ END_TEST
 /* ---------------------------------------------------------------------------
  * all-MiniLM-L6-v2 against sentence-transformers */
 
-static int minilm_path(char *path, size_t cap)
-{
-    if (sq_pypkg_model("minilm", path, cap) != 0) {
-        printf("test_bert: skipping all-MiniLM-L6-v2 checks: %s\n", sq_err_msg());
-        return -1;
-    }
-    return 0;
-}
-
 START_TEST(test_minilm_reference)
 {
     char path[4200];
-    if (minilm_path(path, sizeof path))
+    if (sq_test_model("minilm", "test_bert", path, sizeof path))
         return;
     sq_bert_t m;
     ck_assert_msg(sq_bert_load(path, &m) == 0, "%s", sq_err_msg());
@@ -264,7 +254,7 @@ START_TEST(test_minilm_reference)
         ck_assert_int_eq(sq_wp_encode(m.tok, minilm_ref[s].text, 64, ids, &n), 0);
         ck_assert_uint_eq(n, (size_t)minilm_ref[s].n_ids);
         sq_assert_i32_eq(ids, minilm_ref[s].ids, n);
-        ck_assert_int_eq(sq_bert_embed(&m, minilm_ref[s].text, emb, &n), 0);
+        ck_assert_int_eq(sq_bert_embed(&m, minilm_ref[s].text, emb, &n, NULL), 0);
         double dot = 0, na = 0, nb = 0, maxd = 0;
         for (size_t i = 0; i < 384; i++) {
             dot += (double)emb[i] * minilm_ref[s].emb[i];
@@ -285,7 +275,7 @@ END_TEST
 START_TEST(test_cli_embed)
 {
     char path[4200];
-    if (minilm_path(path, sizeof path))
+    if (sq_test_model("minilm", "test_bert", path, sizeof path))
         return;
     char out[16384], err[1024], args[4400];
     ck_assert_int_eq(sq_run_cli("embed --tokens --text 'Hello, WORLD!'", out, sizeof out, err,

@@ -446,7 +446,7 @@ START_TEST(test_cli_recipe_errors)
         "compress --report",
         "compress --recipe w8a8 --report --calib /nonexistent.txt",
         "compress --model minilm --recipe w8a8 --out /tmp/never.sqm",
-        "compress --model minilm --recipe w8a8s --report",
+        "compress --model minilm --recipe heads:n=1 --report",
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         char out[256], err[1024];

@@ -12,7 +12,6 @@
 #include "model/bpe.h"
 #include "model/gguf.h"
 #include "model/gguf_llama.h"
-#include "model/pypkg.h"
 #include "model/sampler.h"
 #include "testutil.h"
 #include "util/bytes.h"
@@ -536,10 +535,8 @@ END_TEST
 static sq_gguf_t *smollm2(void)
 {
     char path[4200];
-    if (sq_pypkg_model("smollm2", path, sizeof path) != 0) {
-        printf("test_gguf: skipping SmolLM2 checks: %s\n", sq_err_msg());
+    if (sq_test_model("smollm2", "test_gguf", path, sizeof path))
         return NULL;
-    }
     sq_gguf_t *g;
     ck_assert_msg(sq_gguf_read(path, &g) == 0, "%s", sq_err_msg());
     return g;
@@ -629,10 +626,8 @@ END_TEST
 START_TEST(test_cli_gguf)
 {
     char path[4200];
-    if (sq_pypkg_model("smollm2", path, sizeof path) != 0) {
-        printf("test_gguf: skipping SmolLM2 CLI checks: %s\n", sq_err_msg());
+    if (sq_test_model("smollm2", "test_gguf", path, sizeof path))
         return;
-    }
     char args[4400], out[16384], err[1024];
     snprintf(args, sizeof args, "info %s", path);
     ck_assert_int_eq(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);

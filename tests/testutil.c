@@ -7,6 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "model/pypkg.h"
+#include "util/err.h"
+
 TCase *sq_tcase(Suite *s, const char *name, double timeout_s)
 {
     TCase *tc = tcase_create(name);
@@ -154,4 +157,13 @@ void sq_test_attn_describe(const sq_attn_params_t *p, char *buf, size_t cap)
              "density %.2f range %d",
              p->flags, p->seq, p->queries, p->heads, p->kv_heads, p->head_dim, p->window,
              p->n_global, p->topk, p->block_density, p->int8_range);
+}
+
+int sq_test_model(const char *name, const char *who, char *path, size_t cap)
+{
+    if (sq_pypkg_model(name, path, cap) != 0) {
+        printf("%s: skipping %s checks: %s\n", who, name, sq_err_msg());
+        return -1;
+    }
+    return 0;
 }

@@ -31,6 +31,11 @@ char *sq_tmpfile(const void *data, size_t n);
 /* Reads a whole file (malloc'd); NULL on failure. */
 void *sq_slurp(const char *path, size_t *n);
 
+/* Path of a model installed as a Python package (model/pypkg.h) into path;
+ * -1, after printing that `who` skips its checks and why, when it is not
+ * installed. */
+int sq_test_model(const char *name, const char *who, char *path, size_t cap);
+
 /* Deterministic PRNG for test data (xorshift64*). */
 uint64_t sq_test_rand(uint64_t *state);
 

@@ -19,9 +19,7 @@ static void help(void)
 {
     puts("usage: sparq compress --recipe R [flags]\n"
          "  --model FILE        llama2.c checkpoint, .sqm, GGUF, or a BERT encoder (minilm or a\n"
-         "                      Hugging Face directory: weights-only recipes, reported as the\n"
-         "                      cosine similarity of sentence embeddings to fp32) (default\n"
-         "                      " SQ_DEFAULT_MODEL ")\n"
+         "                      Hugging Face directory) (default " SQ_DEFAULT_MODEL ")\n"
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
          "  --recipe R          passes, e.g. w8a8, w4g32:gptq, 2:4,w8a8, lowrank:r=32, share:k=16\n"
          "                      (docs/compression.md lists them all)\n"
@@ -29,7 +27,8 @@ static void help(void)
          "  --distill steps=N   fine-tune against the fp32 model after the passes (same as\n"
          "                      adding distill:steps=N to the recipe)\n"
          "  --out FILE.sqm      write the compressed model\n"
-         "  --report            print bytes against fp32, compression time and perplexity\n"
+         "  --report            print bytes against fp32, compression time and perplexity (BERT:\n"
+         "                      the cosine similarity of sentence embeddings to fp32)\n"
          "  --text FILE         perplexity text for --report (default " SQ_DEFAULT_CALIB ")\n"
          "  --help");
 }
@@ -97,12 +96,9 @@ static int report(const sq_cli_model_t *base, const sq_cli_model_t *cm, const ch
 }
 
 /* ---------------------------------------------------------------------------
- * BERT encoders (all-MiniLM-L6-v2): weights-only recipes, scored by the
- * cosine similarity of sentence embeddings against the fp32 encoder. */
+ * BERT encoders (all-MiniLM-L6-v2), scored by the cosine similarity of
+ * sentence embeddings against the fp32 encoder. */
 
-/* Sentences to score: the text split at . ! ? and newlines, pieces of at
- * least this many bytes without a story separator. */
-#define MIN_SENTENCE 12
 #define MIN_SENTENCES 50
 
 static int is_bert(const char *path)
@@ -113,82 +109,82 @@ static int is_bert(const char *path)
            (len > 12 && !strcmp(path + len - 12, ".safetensors"));
 }
 
-static int bert_cosines(const sq_bert_t *a, const sq_bert_t *b, char *text, double *mean,
-                        double *min, size_t *count)
+/* The sentences of a data file (text and *s freed by the caller). */
+static int read_sentences(const char *path, char **text, char ***s, size_t *n)
 {
-    size_t d = (size_t)a->cfg.dim;
-    float *ea = malloc(d * sizeof *ea), *eb = malloc(d * sizeof *eb);
-    int rc = !ea || !eb ? sq_err(SQ_ERR_MEM, "out of memory") : 0;
-    double sum = 0;
-    *min = 1;
-    *count = 0;
-    for (char *save = NULL, *s = strtok_r(text, ".!?\n", &save); s && !rc;
-         s = strtok_r(NULL, ".!?\n", &save)) {
-        while (*s == ' ')
-            s++;
-        if (strlen(s) < MIN_SENTENCE || strstr(s, "<|"))
-            continue;
-        rc = sq_bert_embed(a, s, ea, NULL);
-        if (!rc)
-            rc = sq_bert_embed(b, s, eb, NULL);
-        double c = 0;
-        for (size_t i = 0; i < d; i++)
-            c += (double)ea[i] * eb[i];
-        sum += c;
-        *min = c < *min ? c : *min;
-        ++*count;
-    }
-    free(ea);
-    free(eb);
-    if (!rc && *count < MIN_SENTENCES)
-        rc = sq_err(SQ_ERR_ARG, "the text has %zu sentences; the report needs at least %d", *count,
-                    MIN_SENTENCES);
-    *mean = *count ? sum / (double)*count : 0;
-    return rc;
+    *s = NULL;
+    *n = 0;
+    if (!(*text = sq_cli_read_text(sq_cli_find_data(path))))
+        return SQ_ERR_IO;
+    return sq_bert_sentences(*text, s, n);
 }
 
-static int compress_bert(const char *path, const char *recipe, const char *text_path,
-                         int want_report, const char *out)
+static int compress_bert(const char *path, const char *recipe, const char *calib_path,
+                         const char *text_path, int want_report, const char *out)
 {
     if (out) {
         sq_cli_error("compress", "--out: .sqm output holds Llama models; BERT is report-only");
         return SQ_EXIT_USAGE;
     }
     sq_recipe_t r;
-    sq_bert_t a = {0}, b = {0};
-    char *text = NULL;
-    size_t bytes = 0, bytes32 = 0, count = 0;
+    sq_bert_t m = {0};
+    sq_bert_qmodel_t q = {0};
+    sq_calib_t cal;
+    int have_cal = 0;
+    char *text = NULL, **sent = NULL;
+    size_t count = 0, calib_tokens = 0;
     double mean = 0, min = 0;
     struct timespec t0, t1;
     int rc = sq_recipe_parse(recipe, &r);
     if (!rc)
         rc = sq_bert_recipe_check(&r);
     if (!rc)
-        rc = sq_bert_load(path, &a);
-    if (!rc)
-        rc = sq_bert_load(path, &b);
+        rc = sq_bert_load(path, &m);
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (!rc && sq_recipe_needs_calib(&r)) {
+        rc = read_sentences(calib_path ? calib_path : SQ_DEFAULT_CALIB, &text, &sent, &count);
+        if (!rc)
+            rc = sq_bert_calib_collect(&cal, &m, sent, count);
+        have_cal = !rc;
+        calib_tokens = have_cal ? cal.tokens : 0;
+        free(text);
+        free(sent);
+        text = NULL;
+        sent = NULL;
+    }
     if (!rc)
-        rc = sq_bert_compress(&b, &r, &bytes, &bytes32);
+        rc = sq_bert_qmodel_build(&q, &m, &r, have_cal ? &cal : NULL);
+    if (have_cal)
+        sq_calib_free(&cal);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (!rc && want_report && !(text = sq_cli_read_text(sq_cli_find_data(text_path))))
-        rc = SQ_ERR_IO;
     if (!rc && want_report)
-        rc = bert_cosines(&a, &b, text, &mean, &min, &count);
+        rc = read_sentences(text_path, &text, &sent, &count);
+    if (!rc && want_report && count < MIN_SENTENCES)
+        rc = sq_err(SQ_ERR_ARG, "%s has %zu sentences; the report needs at least %d", text_path,
+                    count, MIN_SENTENCES);
+    if (!rc && want_report) {
+        sq_bert_exec_t ex;
+        sq_bert_qmodel_exec(&q, &ex);
+        rc = sq_bert_cosines(&m, &ex, sent, count, &mean, &min);
+    }
     if (!rc && want_report) {
         char canon[256];
         sq_recipe_format(&r, canon, sizeof canon);
-        printf("recipe     %s (weights only: the encoder's activations stay fp32)\n", canon);
-        printf("bytes      %zu (fp32 %zu, %.2fx smaller)\n", bytes, bytes32,
-               (double)bytes32 / (double)bytes);
-        printf("compress   %.3f s\n",
-               (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+        size_t b = sq_bert_qmodel_bytes(&q), b32 = sq_bert_bytes(&m);
+        double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        printf("recipe     %s\n", canon);
+        printf("bytes      %zu (fp32 %zu, %.2fx smaller)\n", b, b32, (double)b32 / (double)b);
+        if (calib_tokens)
+            printf("compress   %.3f s (calibration: %zu tokens)\n", secs, calib_tokens);
+        else
+            printf("compress   %.3f s\n", secs);
         printf("cosine     mean %.6f, min %.6f over %zu sentences of %s\n", mean, min, count,
                text_path);
     }
     free(text);
-    sq_bert_free(&a);
-    sq_bert_free(&b);
+    free(sent);
+    sq_bert_qmodel_free(&q);
+    sq_bert_free(&m);
     if (rc) {
         sq_cli_error("compress", "%s", sq_err_msg());
         return sq_cli_exit_code(rc);
@@ -251,7 +247,7 @@ int sq_cmd_compress(int argc, char **argv)
         return SQ_EXIT_USAGE;
     }
     if (is_bert(path))
-        return compress_bert(path, recipe, text, want_report, out);
+        return compress_bert(path, recipe, calib, text, want_report, out);
     sq_cli_model_t cm;
     int rc = sq_cli_model_open("compress", model, tok, recipe, calib, &cm);
     if (rc)

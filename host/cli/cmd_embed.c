@@ -39,7 +39,7 @@ static int run_one(const sq_bert_t *m, const char *text, int tokens, float *emb)
         free(ids);
         return rc;
     }
-    int rc = sq_bert_embed(m, text, emb, NULL);
+    int rc = sq_bert_embed(m, text, emb, NULL, NULL);
     for (int i = 0; !rc && i < m->cfg.dim; i++)
         printf("%s%.8g", i ? " " : "", (double)emb[i]);
     if (!rc)

@@ -3,53 +3,192 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compress/qmodel.h"
 #include "util/err.h"
+
+#define MIN_SENTENCE 12
+
+/* The matrices of one encoder layer. */
+static const sq_wkind_t kinds[] = {SQ_W_Q, SQ_W_K, SQ_W_V, SQ_W_O, SQ_W_1, SQ_W_2};
+#define N_KINDS (sizeof kinds / sizeof kinds[0])
 
 int sq_bert_recipe_check(const sq_recipe_t *r)
 {
-    if (r->act == SQ_ACT_STATIC || r->solver == SQ_SOLVE_GPTQ || r->heads || r->distill_steps)
-        return sq_err(SQ_ERR_ARG, "BERT recipes are weights only: a8s, :gptq, heads and distill need "
-                                  "the encoder's activations");
+    if (r->heads || r->distill_steps)
+        return sq_err(SQ_ERR_ARG, "BERT recipes cannot use heads or distill (no head scores or "
+                                  "training for the encoder)");
     return 0;
 }
 
-int sq_bert_compress(sq_bert_t *m, const sq_recipe_t *r, size_t *bytes, size_t *bytes32)
+int sq_bert_sentences(char *text, char ***s, size_t *n)
 {
-    const sq_bert_config_t *c = &m->cfg;
-    int rc = sq_bert_recipe_check(r);
-    if (rc)
+    *n = 0;
+    *s = malloc((strlen(text) / MIN_SENTENCE + 1) * sizeof **s);
+    if (!*s)
+        return sq_err(SQ_ERR_MEM, "out of memory");
+    for (char *save = NULL, *p = strtok_r(text, ".!?\n", &save); p;
+         p = strtok_r(NULL, ".!?\n", &save)) {
+        while (*p == ' ')
+            p++;
+        if (strlen(p) >= MIN_SENTENCE && !strstr(p, "<|"))
+            (*s)[(*n)++] = p;
+    }
+    return 0;
+}
+
+typedef struct {
+    sq_calib_t *c;
+    const sq_bert_t *m;
+} calib_ctx_t;
+
+static int observe(void *vctx, int layer, sq_wkind_t kind, const float *x, size_t rows, float *y)
+{
+    calib_ctx_t *ctx = vctx;
+    size_t n, k;
+    sq_bert_wshape(&ctx->m->cfg, kind, &n, &k);
+    for (size_t t = 0; t < rows; t++)
+        sq_calib_observe(ctx->c, layer, kind, x + t * k);
+    sq_bert_linear_f32(ctx->m, layer, kind, x, rows, y);
+    return 0;
+}
+
+int sq_bert_calib_collect(sq_calib_t *c, const sq_bert_t *m, char *const *s, size_t n)
+{
+    size_t k[SQ_W_COUNT] = {0}, out;
+    for (size_t i = 0; i < N_KINDS; i++)
+        sq_bert_wshape(&m->cfg, kinds[i], &out, &k[kinds[i]]);
+    int rc = sq_calib_init(c, m->cfg.n_layers, m->cfg.n_heads, k);
+    float *emb = rc ? NULL : malloc((size_t)m->cfg.dim * sizeof *emb);
+    if (!rc && !emb)
+        rc = sq_err(SQ_ERR_MEM, "out of memory");
+    calib_ctx_t ctx = {c, m};
+    sq_bert_exec_t ex = {.linear = observe, .ctx = &ctx};
+    for (size_t i = 0; i < n && !rc; i++) {
+        size_t tokens;
+        rc = sq_bert_embed(m, s[i], emb, &tokens, &ex);
+        c->tokens += rc ? 0 : tokens;
+    }
+    free(emb);
+    if (rc) {
+        sq_calib_free(c);
         return rc;
-    size_t d = (size_t)c->dim, h = (size_t)c->hidden_dim, L = (size_t)c->n_layers;
-    size_t linear = L * (4 * d * d + 2 * h * d);
-    size_t other = (size_t)c->vocab_size * d + (size_t)c->max_pos * d + (size_t)c->n_types * d +
-                   2 * d + L * (4 * d + 2 * d + h + d + 2 * d);
-    *bytes32 = (linear + other) * sizeof(float);
-    *bytes = other * sizeof(float);
-    struct {
-        float *w;
-        size_t n, k;
-    } mats[6] = {{m->w.wq, d, d}, {m->w.wk, d, d}, {m->w.wv, d, d},
-                 {m->w.wo, d, d}, {m->w.w1, h, d}, {m->w.w2, d, h}};
-    float *w = malloc(h * d * sizeof *w);
-    if (!w)
-        return sq_err(SQ_ERR_MEM, "out of memory compressing BERT");
-    for (size_t l = 0; l < L && !rc; l++)
-        for (size_t i = 0; i < 6 && !rc; i++) {
-            size_t n = mats[i].n, k = mats[i].k;
-            float *dst = mats[i].w + l * n * k;
-            if (sq_recipe_is_identity(r)) {
-                *bytes += n * k * sizeof(float);
-                continue;
-            }
-            memcpy(w, dst, n * k * sizeof *w);
-            sq_clinear_t cl;
-            rc = sq_clinear_build(&cl, w, n, k, NULL, 0.0f, r);
-            if (!rc)
-                rc = sq_clinear_dequant(&cl, dst, n, k);
-            *bytes += sq_clinear_bytes(&cl);
-            sq_clinear_free(&cl);
+    }
+    sq_calib_finish(c);
+    return 0;
+}
+
+void sq_bert_qmodel_free(sq_bert_qmodel_t *q)
+{
+    if (!q)
+        return;
+    if (q->layers)
+        for (size_t s = 0; s < (size_t)q->model->cfg.n_layers * SQ_W_COUNT; s++)
+            sq_clinear_free(&q->layers[s]);
+    free(q->layers);
+    free(q->mid);
+    free(q->scratch.act);
+    free(q->scratch.acc);
+    memset(q, 0, sizeof *q);
+}
+
+int sq_bert_qmodel_build(sq_bert_qmodel_t *q, const sq_bert_t *m, const sq_recipe_t *r,
+                         const sq_calib_t *calib)
+{
+    memset(q, 0, sizeof *q);
+    q->model = m;
+    q->recipe = *r;
+    int rc = sq_bert_recipe_check(r);
+    if (rc || sq_recipe_is_identity(r))
+        return rc;
+    if (sq_recipe_needs_calib(r) && !calib)
+        return sq_err(SQ_ERR_ARG, "this recipe needs calibration sentences");
+    const sq_bert_config_t *c = &m->cfg;
+    size_t wide = (size_t)(c->hidden_dim > c->dim ? c->hidden_dim : c->dim);
+    q->layers = calloc((size_t)c->n_layers * SQ_W_COUNT, sizeof *q->layers);
+    q->mid = malloc(wide * sizeof *q->mid);
+    q->scratch.act = malloc(wide);
+    q->scratch.acc = malloc(wide * sizeof *q->scratch.acc);
+    float *w = malloc(wide * (size_t)c->dim * sizeof *w);
+    if (!q->layers || !q->mid || !q->scratch.act || !q->scratch.acc || !w)
+        rc = sq_err(SQ_ERR_MEM, "out of memory building the compressed encoder");
+    for (int l = 0; l < c->n_layers && !rc; l++)
+        for (size_t i = 0; i < N_KINDS && !rc; i++) {
+            size_t n, k;
+            sq_bert_wshape(c, kinds[i], &n, &k);
+            memcpy(w, sq_bert_wptr(m, l, kinds[i]), n * k * sizeof *w);
+            const double *h = calib ? sq_calib_hessian(calib, l, kinds[i]) : NULL;
+            float amax = calib ? sq_calib_amax(calib, l, kinds[i]) : 0.0f;
+            rc = sq_clinear_build(&q->layers[(size_t)l * SQ_W_COUNT + kinds[i]], w, n, k, h, amax,
+                                  r);
         }
     free(w);
+    if (rc)
+        sq_bert_qmodel_free(q);
+    return rc;
+}
+
+static int linear(void *ctx, int layer, sq_wkind_t kind, const float *x, size_t rows, float *y)
+{
+    sq_bert_qmodel_t *q = ctx;
+    const sq_clinear_t *cl = &q->layers[(size_t)layer * SQ_W_COUNT + kind];
+    size_t n, k;
+    sq_bert_wshape(&q->model->cfg, kind, &n, &k);
+    int rc = 0;
+    for (size_t t = 0; t < rows && !rc; t++)
+        rc = sq_clinear_run(cl, x + t * k, y + t * n, q->mid, &q->scratch);
+    return rc;
+}
+
+void sq_bert_qmodel_exec(sq_bert_qmodel_t *q, sq_bert_exec_t *ex)
+{
+    *ex = (sq_bert_exec_t){.linear = q->layers ? linear : NULL, .ctx = q};
+}
+
+/* fp32 parameters outside the linear matrices: embeddings, biases, norms. */
+static size_t other_bytes(const sq_bert_config_t *c)
+{
+    size_t d = (size_t)c->dim, h = (size_t)c->hidden_dim;
+    size_t f = ((size_t)c->vocab_size + (size_t)c->max_pos + (size_t)c->n_types + 2) * d +
+               (size_t)c->n_layers * (4 * d + 2 * d + h + d + 2 * d);
+    return f * sizeof(float);
+}
+
+size_t sq_bert_bytes(const sq_bert_t *m)
+{
+    size_t d = (size_t)m->cfg.dim, h = (size_t)m->cfg.hidden_dim;
+    return other_bytes(&m->cfg) + (size_t)m->cfg.n_layers * (4 * d * d + 2 * h * d) * sizeof(float);
+}
+
+size_t sq_bert_qmodel_bytes(const sq_bert_qmodel_t *q)
+{
+    if (!q->layers)
+        return sq_bert_bytes(q->model);
+    size_t b = other_bytes(&q->model->cfg);
+    for (int l = 0; l < q->model->cfg.n_layers; l++)
+        for (size_t i = 0; i < N_KINDS; i++)
+            b += sq_clinear_bytes(&q->layers[(size_t)l * SQ_W_COUNT + kinds[i]]);
+    return b;
+}
+
+int sq_bert_cosines(const sq_bert_t *m, const sq_bert_exec_t *ex, char *const *s, size_t n,
+                    double *mean, double *min)
+{
+    size_t d = (size_t)m->cfg.dim;
+    float *ea = malloc(d * sizeof *ea), *eb = malloc(d * sizeof *eb);
+    int rc = !ea || !eb ? sq_err(SQ_ERR_MEM, "out of memory") : 0;
+    double sum = 0;
+    *min = 1;
+    for (size_t i = 0; i < n && !rc; i++) {
+        rc = sq_bert_embed(m, s[i], ea, NULL, NULL);
+        if (!rc)
+            rc = sq_bert_embed(m, s[i], eb, NULL, ex);
+        double c = 0;
+        for (size_t j = 0; j < d; j++)
+            c += (double)ea[j] * eb[j];
+        sum += c;
+        *min = c < *min ? c : *min;
+    }
+    free(ea);
+    free(eb);
+    *mean = n ? sum / (double)n : 0;
     return rc;
 }

@@ -1,25 +1,62 @@
-/* Recipes on a BERT encoder (all-MiniLM-L6-v2), weights only.
+/* Recipes on a BERT encoder (all-MiniLM-L6-v2).
  *
- * sq_bert_forward runs its linear layers itself in fp32 (it has no hook like
- * sq_llama_exec_t), so a compressed encoder here is the fp32 encoder with
- * every linear weight replaced by what its compressed layer decodes to:
- * exactly the weights an integer GEMM would multiply by, but with fp32
- * activations. Recipes that need activations (a8s, :gptq, heads, distill) are
- * refused; a8 is not applied. */
+ * Every linear layer (Q, K, V, O and both feed-forward matrices of each
+ * layer) goes through the per-matrix passes of the Llama path
+ * (sq_clinear_build: lowrank, prune or 2:4, share, quantization with RTN or
+ * GPTQ) and runs through the encoder's sq_bert_exec_t hook by
+ * sq_clinear_run, so quantized weights multiply int8 activations (per token,
+ * or with a static per-tensor scale from calibration) in the golden GEMM.
+ * Biases, LayerNorm, attention, GELU and the embeddings stay fp32. heads and
+ * distill are refused (no head scores or training for the encoder). */
 #ifndef SQ_BERT_COMPRESS_H
 #define SQ_BERT_COMPRESS_H
 
 #include <stddef.h>
 
+#include "compress/calib.h"
+#include "compress/qmodel.h"
 #include "compress/recipe.h"
 #include "model/bert.h"
 
-/* SQ_ERR_ARG when r needs activations (checked before any loading). */
+/* SQ_ERR_ARG when r has a pass the encoder cannot run (checked before any
+ * loading). */
 int sq_bert_recipe_check(const sq_recipe_t *r);
 
-/* Compresses m's linear weights in place per r. *bytes receives the stored
- * size (compressed linears plus every other parameter in fp32) and *bytes32
- * the fp32 size. */
-int sq_bert_compress(sq_bert_t *m, const sq_recipe_t *r, size_t *bytes, size_t *bytes32);
+/* The sentences of a text, as the report scores and calibration reads them:
+ * text is split in place at . ! ? and newlines, leading spaces dropped, and
+ * the pieces of at least 12 bytes without a story separator ("<|") are kept.
+ * *s (malloc'd, pointing into text) receives *n of them. */
+int sq_bert_sentences(char *text, char ***s, size_t *n);
+
+/* Calibration statistics (Hessians and max |x| of every linear input) from
+ * the fp32 encoder over n sentences; c->tokens counts their tokens. */
+int sq_bert_calib_collect(sq_calib_t *c, const sq_bert_t *m, char *const *s, size_t n);
+
+typedef struct {
+    const sq_bert_t *model;
+    sq_recipe_t recipe;
+    sq_clinear_t *layers; /* (n_layers * SQ_W_COUNT): kinds Q, K, V, O, 1, 2 */
+    float *mid;           /* scratch: a low-rank layer's intermediate */
+    sq_qscratch_t scratch;
+} sq_bert_qmodel_t;
+
+/* Compresses m's linear layers per r (m must outlive q); calib may be NULL
+ * unless sq_recipe_needs_calib(r). An identity recipe gives q no layers
+ * (fp32). */
+int sq_bert_qmodel_build(sq_bert_qmodel_t *q, const sq_bert_t *m, const sq_recipe_t *r,
+                         const sq_calib_t *calib);
+void sq_bert_qmodel_free(sq_bert_qmodel_t *q);
+/* Fills ex so sq_bert_forward/sq_bert_embed run q's layers. */
+void sq_bert_qmodel_exec(sq_bert_qmodel_t *q, sq_bert_exec_t *ex);
+
+/* Bytes of the fp32 encoder and of the compressed one (compressed linears
+ * plus every other parameter in fp32). */
+size_t sq_bert_bytes(const sq_bert_t *m);
+size_t sq_bert_qmodel_bytes(const sq_bert_qmodel_t *q);
+
+/* Mean and minimum cosine similarity of the embeddings of n sentences run
+ * through ex against the fp32 encoder's. */
+int sq_bert_cosines(const sq_bert_t *m, const sq_bert_exec_t *ex, char *const *s, size_t n,
+                    double *mean, double *min);
 
 #endif

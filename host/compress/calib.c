@@ -21,6 +21,57 @@ static sq_wkind_t input_of(sq_wkind_t kind)
     }
 }
 
+int sq_calib_init(sq_calib_t *c, int n_layers, int n_heads, const size_t k[SQ_W_COUNT])
+{
+    memset(c, 0, sizeof *c);
+    size_t slots = (size_t)n_layers * SQ_W_COUNT;
+    c->n_layers = n_layers;
+    c->n_heads = n_heads;
+    memcpy(c->k, k, sizeof c->k);
+    c->h = calloc(slots, sizeof *c->h);
+    c->amax = calloc(slots, sizeof *c->amax);
+    c->head_score = calloc((size_t)n_layers * n_heads, sizeof *c->head_score);
+    int rc = !c->h || !c->amax || !c->head_score;
+    for (int l = 0; l < n_layers && !rc; l++)
+        for (int kd = 0; kd < SQ_W_COUNT && !rc; kd++) {
+            if (!k[kd] || (int)input_of((sq_wkind_t)kd) != kd || (kd == SQ_W_CLS && l > 0))
+                continue;
+            rc = !(c->h[(size_t)l * SQ_W_COUNT + kd] = calloc(k[kd] * k[kd], sizeof(double)));
+        }
+    if (rc) {
+        sq_calib_free(c);
+        return sq_err(SQ_ERR_MEM, "calibration: out of memory");
+    }
+    return 0;
+}
+
+void sq_calib_observe(sq_calib_t *c, int layer, sq_wkind_t kind, const float *x)
+{
+    size_t k = c->k[kind], slot = (size_t)layer * SQ_W_COUNT + kind;
+    for (size_t t = 0; t < k; t++)
+        c->amax[slot] = fmaxf(c->amax[slot], fabsf(x[t]));
+    if (input_of(kind) == kind) {
+        double *h = c->h[slot];
+        for (size_t i = 0; i < k; i++) {
+            double xi = x[i];
+            for (size_t j = i; j < k; j++)
+                h[i * k + j] += xi * x[j];
+        }
+    }
+}
+
+void sq_calib_finish(sq_calib_t *c)
+{
+    for (size_t s = 0; s < (size_t)c->n_layers * SQ_W_COUNT; s++) {
+        if (!c->h[s])
+            continue;
+        size_t k = c->k[s % SQ_W_COUNT];
+        for (size_t i = 0; i < k; i++)
+            for (size_t j = 0; j < i; j++)
+                c->h[s][i * k + j] = c->h[s][j * k + i];
+    }
+}
+
 typedef struct {
     sq_calib_t *c;
     const sq_llama_t *m;
@@ -34,17 +85,7 @@ static int observe(void *vctx, int layer, sq_wkind_t kind, const float *x, float
     size_t n, k;
     sq_llama_wshape(cfg, kind, &n, &k);
     const float *w = sq_llama_wptr(ctx->m, layer, kind);
-    size_t slot = (size_t)layer * SQ_W_COUNT + kind;
-    for (size_t t = 0; t < k; t++)
-        c->amax[slot] = fmaxf(c->amax[slot], fabsf(x[t]));
-    if (input_of(kind) == kind) {
-        double *h = c->h[slot];
-        for (size_t i = 0; i < k; i++) {
-            double xi = x[i];
-            for (size_t j = i; j < k; j++)
-                h[i * k + j] += xi * x[j];
-        }
-    }
+    sq_calib_observe(c, layer, kind, x);
     if (kind == SQ_W_O) {
         size_t hs = (size_t)(cfg->dim / cfg->n_heads);
         for (int hd = 0; hd < cfg->n_heads; hd++) {
@@ -66,27 +107,13 @@ static int observe(void *vctx, int layer, sq_wkind_t kind, const float *x, float
 
 int sq_calib_collect(sq_calib_t *c, const sq_llama_t *m, const sq_tokenizer_t *t, const char *text)
 {
-    memset(c, 0, sizeof *c);
     const sq_llama_config_t *cfg = &m->cfg;
-    size_t slots = (size_t)cfg->n_layers * SQ_W_COUNT;
-    c->n_layers = cfg->n_layers;
-    c->n_heads = cfg->n_heads;
-    c->h = calloc(slots, sizeof *c->h);
-    c->amax = calloc(slots, sizeof *c->amax);
-    c->head_score = calloc((size_t)cfg->n_layers * cfg->n_heads, sizeof *c->head_score);
-    int rc = !c->h || !c->amax || !c->head_score;
-    for (int l = 0; l < cfg->n_layers && !rc; l++)
-        for (int kd = 0; kd < SQ_W_COUNT && !rc; kd++) {
-            if ((int)input_of((sq_wkind_t)kd) != kd || (kd == SQ_W_CLS && l > 0))
-                continue;
-            size_t n, k;
-            sq_llama_wshape(cfg, kd, &n, &k);
-            rc = !(c->h[(size_t)l * SQ_W_COUNT + kd] = calloc(k * k, sizeof(double)));
-        }
-    if (rc) {
-        sq_calib_free(c);
-        return sq_err(SQ_ERR_MEM, "calibration: out of memory");
-    }
+    size_t k[SQ_W_COUNT], n;
+    for (int kd = 0; kd < SQ_W_COUNT; kd++)
+        sq_llama_wshape(cfg, (sq_wkind_t)kd, &n, &k[kd]);
+    int rc = sq_calib_init(c, cfg->n_layers, cfg->n_heads, k);
+    if (rc)
+        return rc;
     ctx_t ctx = {c, m};
     sq_llama_exec_t ex = {.linear = observe, .ctx = &ctx};
     sq_eval_result_t r;
@@ -95,15 +122,7 @@ int sq_calib_collect(sq_calib_t *c, const sq_llama_t *m, const sq_tokenizer_t *t
         sq_calib_free(c);
         return rc;
     }
-    for (size_t s = 0; s < slots; s++) {
-        if (!c->h[s])
-            continue;
-        size_t n, k;
-        sq_llama_wshape(cfg, (sq_wkind_t)(s % SQ_W_COUNT), &n, &k);
-        for (size_t i = 0; i < k; i++)
-            for (size_t j = 0; j < i; j++)
-                c->h[s][i * k + j] = c->h[s][j * k + i];
-    }
+    sq_calib_finish(c);
     return 0;
 }
 

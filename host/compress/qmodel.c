@@ -199,6 +199,15 @@ void sq_clinear_free(sq_clinear_t *cl)
     cl->nf = 0;
 }
 
+int sq_clinear_run(const sq_clinear_t *cl, const float *x, float *y, float *mid,
+                   const sq_qscratch_t *s)
+{
+    if (cl->nf == 1)
+        return sq_qlinear_run(&cl->f[0], x, y, s);
+    int rc = sq_qlinear_run(&cl->f[0], x, mid, s);
+    return rc ? rc : sq_qlinear_run(&cl->f[1], mid, y, s);
+}
+
 int sq_clinear_dequant(const sq_clinear_t *cl, float *w, size_t n, size_t k)
 {
     if (cl->nf == 1)
@@ -323,10 +332,7 @@ static int linear(void *ctx, int layer, sq_wkind_t kind, const float *x, float *
         sq_llama_linear_f32(q->model, layer, kind, x, y);
         return 0;
     }
-    if (cl->nf == 1)
-        return sq_qlinear_run(&cl->f[0], x, y, &q->scratch);
-    int rc = sq_qlinear_run(&cl->f[0], x, q->mid, &q->scratch);
-    return rc ? rc : sq_qlinear_run(&cl->f[1], q->mid, y, &q->scratch);
+    return sq_clinear_run(cl, x, y, q->mid, &q->scratch);
 }
 
 void sq_qmodel_exec(sq_qmodel_t *q, sq_llama_exec_t *ex)

@@ -31,6 +31,10 @@ typedef struct {
 int sq_clinear_build(sq_clinear_t *cl, float *w, size_t n, size_t k, const double *h, float amax,
                      const sq_recipe_t *r);
 void sq_clinear_free(sq_clinear_t *cl);
+/* y (n) = W.x (k) through the layer's leaves; mid (the rank) receives a
+ * low-rank layer's intermediate. */
+int sq_clinear_run(const sq_clinear_t *cl, const float *x, float *y, float *mid,
+                   const sq_qscratch_t *s);
 /* The fp32 matrix (n, k) the layer stands for (U.V for a factorization). */
 int sq_clinear_dequant(const sq_clinear_t *cl, float *w, size_t n, size_t k);
 size_t sq_clinear_bytes(const sq_clinear_t *cl);

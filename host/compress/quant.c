@@ -18,14 +18,6 @@ size_t sq_quant_groups(size_t k, size_t group)
     return (k + group - 1) / group;
 }
 
-void sq_quant_i8_static(const float *x, size_t n, float s, int8_t *q)
-{
-    for (size_t i = 0; i < n; i++) {
-        float r = roundf(x[i] / s);
-        q[i] = (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : (int)r);
-    }
-}
-
 static int qmax_of(int bits)
 {
     return bits == 8 ? 127 : 7;

@@ -38,8 +38,4 @@ size_t sq_quant_groups(size_t k, size_t group);
 int sq_quant_weights(const float *w, size_t n, size_t k, const sq_quant_opts_t *o, int8_t *q,
                      float *scale);
 
-/* Symmetric int8 quantization of x (n) with a given scale s > 0, by the same
- * rule as sq_quant_i8 (static activation scales from calibration). */
-void sq_quant_i8_static(const float *x, size_t n, float s, int8_t *q);
-
 #endif

@@ -204,10 +204,9 @@ void sq_bert_free(sq_bert_t *m)
 /* ---------------------------------------------------------------------------
  * Forward */
 
-/* y (n, out) = x (n, in) W^T + b, W (out, in). Eight independent partial
- * sums let the compiler vectorize without -ffast-math. */
-static void linear(const float *x, size_t n, const float *w, const float *b, size_t in,
-                   size_t out, float *y)
+/* y (n, out) = x (n, in) W^T, W (out, in). Eight independent partial sums
+ * let the compiler vectorize without -ffast-math. */
+static void matmul(const float *x, size_t n, const float *w, size_t in, size_t out, float *y)
 {
     for (size_t t = 0; t < n; t++) {
         const float *xt = x + t * in;
@@ -223,9 +222,71 @@ static void linear(const float *x, size_t n, const float *w, const float *b, siz
                 acc += xt[i] * wo[i];
             for (size_t j = 0; j < 8; j++)
                 acc += lane[j];
-            y[t * out + o] = acc + b[o];
+            y[t * out + o] = acc;
         }
     }
+}
+
+void sq_bert_wshape(const sq_bert_config_t *c, sq_wkind_t kind, size_t *n, size_t *k)
+{
+    *n = (size_t)(kind == SQ_W_1 ? c->hidden_dim : c->dim);
+    *k = (size_t)(kind == SQ_W_2 ? c->hidden_dim : c->dim);
+}
+
+const float *sq_bert_wptr(const sq_bert_t *m, int layer, sq_wkind_t kind)
+{
+    size_t dd = (size_t)layer * (size_t)m->cfg.dim * (size_t)m->cfg.dim;
+    size_t hd = (size_t)layer * (size_t)m->cfg.hidden_dim * (size_t)m->cfg.dim;
+    switch (kind) {
+    case SQ_W_Q: return m->w.wq + dd;
+    case SQ_W_K: return m->w.wk + dd;
+    case SQ_W_V: return m->w.wv + dd;
+    case SQ_W_O: return m->w.wo + dd;
+    case SQ_W_1: return m->w.w1 + hd;
+    case SQ_W_2: return m->w.w2 + hd;
+    default: return NULL;
+    }
+}
+
+static const float *bias_of(const sq_bert_t *m, int layer, sq_wkind_t kind)
+{
+    size_t d = (size_t)layer * (size_t)m->cfg.dim, h = (size_t)layer * (size_t)m->cfg.hidden_dim;
+    switch (kind) {
+    case SQ_W_Q: return m->w.bq + d;
+    case SQ_W_K: return m->w.bk + d;
+    case SQ_W_V: return m->w.bv + d;
+    case SQ_W_O: return m->w.bo + d;
+    case SQ_W_1: return m->w.b1 + h;
+    default: return m->w.b2 + d;
+    }
+}
+
+void sq_bert_linear_f32(const sq_bert_t *m, int layer, sq_wkind_t kind, const float *x,
+                        size_t rows, float *y)
+{
+    size_t n, k;
+    sq_bert_wshape(&m->cfg, kind, &n, &k);
+    matmul(x, rows, sq_bert_wptr(m, layer, kind), k, n, y);
+}
+
+/* y (rows, n) = x W^T + b through the exec hook when there is one. */
+static int linear(const sq_bert_t *m, const sq_bert_exec_t *ex, int layer, sq_wkind_t kind,
+                  const float *x, size_t rows, float *y)
+{
+    size_t n, k;
+    sq_bert_wshape(&m->cfg, kind, &n, &k);
+    if (ex && ex->linear) {
+        int rc = ex->linear(ex->ctx, layer, kind, x, rows, y);
+        if (rc)
+            return rc;
+    } else {
+        sq_bert_linear_f32(m, layer, kind, x, rows, y);
+    }
+    const float *b = bias_of(m, layer, kind);
+    for (size_t t = 0; t < rows; t++)
+        for (size_t o = 0; o < n; o++)
+            y[t * n + o] += b[o];
+    return 0;
 }
 
 /* x = LayerNorm(x + r) per row, in place. */
@@ -249,7 +310,8 @@ static void add_layernorm(float *x, const float *r, size_t n, size_t d, const fl
     }
 }
 
-int sq_bert_forward(const sq_bert_t *m, const int32_t *ids, size_t n, float *x)
+int sq_bert_forward(const sq_bert_t *m, const int32_t *ids, size_t n, float *x,
+                    const sq_bert_exec_t *ex)
 {
     const sq_bert_config_t *c = &m->cfg;
     const sq_bert_weights_t *w = &m->w;
@@ -272,10 +334,12 @@ int sq_bert_forward(const sq_bert_t *m, const int32_t *ids, size_t n, float *x)
                            w->type_emb[i];
     add_layernorm(x, NULL, n, D, w->emb_ln_w, w->emb_ln_b, c->norm_eps);
     const float scale = 1.0f / sqrtf((float)hd);
-    for (size_t l = 0; l < (size_t)c->n_layers; l++) {
-        linear(x, n, w->wq + l * D * D, w->bq + l * D, D, D, q);
-        linear(x, n, w->wk + l * D * D, w->bk + l * D, D, D, k);
-        linear(x, n, w->wv + l * D * D, w->bv + l * D, D, D, v);
+    int rc = 0;
+    for (int l = 0; l < c->n_layers; l++) {
+        size_t lu = (size_t)l;
+        if ((rc = linear(m, ex, l, SQ_W_Q, x, n, q)) || (rc = linear(m, ex, l, SQ_W_K, x, n, k)) ||
+            (rc = linear(m, ex, l, SQ_W_V, x, n, v)))
+            break;
         for (size_t hh = 0; hh < nh; hh++) {
             for (size_t i = 0; i < n; i++) {
                 const float *qi = q + i * D + hh * hd;
@@ -303,19 +367,23 @@ int sq_bert_forward(const sq_bert_t *m, const int32_t *ids, size_t n, float *x)
                 }
             }
         }
-        linear(ctx, n, w->wo + l * D * D, w->bo + l * D, D, D, q);
-        add_layernorm(x, q, n, D, w->ln1_w + l * D, w->ln1_b + l * D, c->norm_eps);
-        linear(x, n, w->w1 + l * H * D, w->b1 + l * H, D, H, h);
+        if ((rc = linear(m, ex, l, SQ_W_O, ctx, n, q)))
+            break;
+        add_layernorm(x, q, n, D, w->ln1_w + lu * D, w->ln1_b + lu * D, c->norm_eps);
+        if ((rc = linear(m, ex, l, SQ_W_1, x, n, h)))
+            break;
         for (size_t i = 0; i < n * H; i++) /* exact (erf) GELU, as BERT's "gelu" */
             h[i] = 0.5f * h[i] * (1.0f + erff(h[i] * 0.70710678118654752f));
-        linear(h, n, w->w2 + l * D * H, w->b2 + l * D, H, D, q);
-        add_layernorm(x, q, n, D, w->ln2_w + l * D, w->ln2_b + l * D, c->norm_eps);
+        if ((rc = linear(m, ex, l, SQ_W_2, h, n, q)))
+            break;
+        add_layernorm(x, q, n, D, w->ln2_w + lu * D, w->ln2_b + lu * D, c->norm_eps);
     }
     free(q), free(k), free(v), free(ctx), free(h), free(att);
-    return 0;
+    return rc;
 }
 
-int sq_bert_embed(const sq_bert_t *m, const char *text, float *emb, size_t *n_tokens)
+int sq_bert_embed(const sq_bert_t *m, const char *text, float *emb, size_t *n_tokens,
+                  const sq_bert_exec_t *ex)
 {
     size_t D = (size_t)m->cfg.dim, n;
     int32_t *ids = malloc(m->max_tokens * sizeof *ids);
@@ -326,7 +394,7 @@ int sq_bert_embed(const sq_bert_t *m, const char *text, float *emb, size_t *n_to
     if (!rc && !x)
         rc = sq_err(SQ_ERR_MEM, "out of memory");
     if (!rc)
-        rc = sq_bert_forward(m, ids, n, x);
+        rc = sq_bert_forward(m, ids, n, x, ex);
     if (!rc) {
         double norm = 0.0;
         for (size_t i = 0; i < D; i++) {

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/llama.h"
 #include "model/wordpiece.h"
 
 typedef struct {
@@ -51,11 +52,32 @@ typedef struct {
 int sq_bert_load(const char *path, sq_bert_t *m);
 void sq_bert_free(sq_bert_t *m);
 
+/* How the encoder's linear layers run, with the matrix kinds of the Llama
+ * path (SQ_W_Q, SQ_W_K, SQ_W_V, SQ_W_O; SQ_W_1 the intermediate (up) and
+ * SQ_W_2 the output (down) projection of the feed-forward): y (rows, n) =
+ * x (rows, k) . W^T for a matrix (n, k), one row per token; the forward pass
+ * adds the bias itself. NULL exec (or NULL linear) means fp32 on the host.
+ * Returns 0 or an SQ_ERR_* code. */
+typedef struct {
+    int (*linear)(void *ctx, int layer, sq_wkind_t kind, const float *x, size_t rows, float *y);
+    void *ctx;
+} sq_bert_exec_t;
+
+/* Shape (n = outputs, k = inputs) and fp32 matrix of one of the six kinds
+ * above (NULL for the kinds BERT has not: SQ_W_3, SQ_W_CLS). */
+void sq_bert_wshape(const sq_bert_config_t *c, sq_wkind_t kind, size_t *n, size_t *k);
+const float *sq_bert_wptr(const sq_bert_t *m, int layer, sq_wkind_t kind);
+/* y = x . W^T in fp32, without the bias (the host path of a linear). */
+void sq_bert_linear_f32(const sq_bert_t *m, int layer, sq_wkind_t kind, const float *x,
+                        size_t rows, float *y);
+
 /* Encoder over n token ids (n <= max_pos, type 0): hidden is (n, dim). */
-int sq_bert_forward(const sq_bert_t *m, const int32_t *ids, size_t n, float *hidden);
+int sq_bert_forward(const sq_bert_t *m, const int32_t *ids, size_t n, float *hidden,
+                    const sq_bert_exec_t *ex);
 
 /* Tokenizes text, runs the encoder, mean-pools and L2-normalises into
  * emb (dim). n_tokens (may be NULL) receives the token count. */
-int sq_bert_embed(const sq_bert_t *m, const char *text, float *emb, size_t *n_tokens);
+int sq_bert_embed(const sq_bert_t *m, const char *text, float *emb, size_t *n_tokens,
+                  const sq_bert_exec_t *ex);
 
 #endif

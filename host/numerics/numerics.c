@@ -97,11 +97,16 @@ float sq_quant_i8(const float *x, size_t n, int8_t *q)
             amax = a;
     }
     float s = amax > 0.0f ? amax / 127.0f : 1.0f;
+    sq_quant_i8_static(x, n, s, q);
+    return s;
+}
+
+void sq_quant_i8_static(const float *x, size_t n, float s, int8_t *q)
+{
     for (size_t i = 0; i < n; i++) {
         float r = roundf(x[i] / s);
         q[i] = (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : (int)r);
     }
-    return s;
 }
 
 int sq_gemm_ref(const sq_gemm_t *g)

@@ -137,6 +137,9 @@ int sq_scale_to_fixed(double scale, int32_t *mult, uint32_t *shift);
 /* Symmetric per-row int8 quantization of x (n values) as described above;
  * returns the scale. */
 float sq_quant_i8(const float *x, size_t n, int8_t *q);
+/* The same rule with a given scale s > 0 (a static activation scale from
+ * calibration): values beyond 127 s saturate at +-127. */
+void sq_quant_i8_static(const float *x, size_t n, float s, int8_t *q);
 
 /* One GEMM, golden reference. Pointer shapes as in include/sparq/spec.h.
  * quant holds n {mult, shift} pairs (ignored with SQ_GEMM_OUT32). */
