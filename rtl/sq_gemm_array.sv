@@ -57,7 +57,7 @@ module sq_gemm_array #(
     if (j == 0) begin : g_direct
       assign w_v[WB-1:0] = w_i[WB-1:0];
     end else begin : g_delay
-      sq_gemm_pkg::wbus_t sr_q [j];
+      logic [WB-1:0] sr_q [j];
       always_ff @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
           for (int unsigned d = 0; d < j; d++) begin
@@ -93,10 +93,10 @@ module sq_gemm_array #(
   // later.
   logic [C-1:0]        tok_valid;
   logic [RW-1:0]       tok_row [C];
-  sq_gemm_pkg::tile_t  tok_tile [C];
+  logic [sq_gemm_pkg::TileW-1:0] tok_tile [C];
   logic [C-1:0]        tokq_valid;
   logic [RW-1:0]       tokq_row [C];
-  sq_gemm_pkg::tile_t  tokq_tile [C];
+  logic [sq_gemm_pkg::TileW-1:0] tokq_tile [C];
   logic [RW-1:0]       cnt_q, cnt_d;
   logic                busy_q, busy_d;
   sq_gemm_pkg::tile_t  tile_q, tile_d;

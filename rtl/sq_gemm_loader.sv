@@ -379,15 +379,19 @@ module sq_gemm_loader
     quant_d = quant_q;
     if (beat_in) begin
       bq_d = rlast_i ? 6'd0 : bq_q + 6'd1;
-      if (tag_head.kind == sq_gemm_pkg::KindBias) begin
-        bias_d[sq_gemm_pkg::BeatW*tag_head.slot +: sq_gemm_pkg::BeatW] =
-            (bias_q[sq_gemm_pkg::BeatW*tag_head.slot +: sq_gemm_pkg::BeatW] & ~bm0) |
-            (bw_data_o & bm0);
-      end
-      if (tag_head.kind == sq_gemm_pkg::KindQuant) begin
-        quant_d[2*sq_gemm_pkg::BeatW*tag_head.slot +: 2*sq_gemm_pkg::BeatW] =
-            (quant_q[2*sq_gemm_pkg::BeatW*tag_head.slot +: 2*sq_gemm_pkg::BeatW] &
-             ~{bm1, bm0}) | ({bw_data_o, bw_data_o} & {bm1, bm0});
+      for (int unsigned sl = 0; sl < (1 << sq_gemm_pkg::WSlotW); sl++) begin
+        if (tag_head.slot == sq_gemm_pkg::WSlotW'(sl)) begin
+          if (tag_head.kind == sq_gemm_pkg::KindBias) begin
+            bias_d[sq_gemm_pkg::BeatW*sl +: sq_gemm_pkg::BeatW] =
+                (bias_q[sq_gemm_pkg::BeatW*sl +: sq_gemm_pkg::BeatW] & ~bm0) |
+                (bw_data_o & bm0);
+          end
+          if (tag_head.kind == sq_gemm_pkg::KindQuant) begin
+            quant_d[2*sq_gemm_pkg::BeatW*sl +: 2*sq_gemm_pkg::BeatW] =
+                (quant_q[2*sq_gemm_pkg::BeatW*sl +: 2*sq_gemm_pkg::BeatW] &
+                 ~{bm1, bm0}) | ({bw_data_o, bw_data_o} & {bm1, bm0});
+          end
+        end
       end
     end
     if (is_mark && !(job_pop_i && ready_q != 4'd0)) begin

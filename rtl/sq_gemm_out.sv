@@ -78,7 +78,7 @@ module sq_gemm_out
 
   // Row identity follows the last column through the epilogue latency.
   logic [RW-1:0]      rid_row_q [Lat];
-  sq_gemm_pkg::tile_t rid_tile_q [Lat];
+  logic [sq_gemm_pkg::TileW-1:0] rid_tile_q [Lat];
   sq_gemm_pkg::tile_t rid_tile;
   always_ff @(posedge clk_i) begin
     rid_row_q[0] <= lane_row_i[RW*(C-1) +: RW];
