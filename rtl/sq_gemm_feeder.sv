@@ -73,8 +73,8 @@ module sq_gemm_feeder
   logic [5:0]      since_q, since_d;
   logic [31:0]     rows_q, rows_d;
   sq_gemm_pkg::tile_t           tile_q, tile_d;
-  logic [sq_gemm_pkg::BeatW-1:0] bias_q, bias_d;
-  logic [2*sq_gemm_pkg::BeatW-1:0] quant_q, quant_d;
+  logic [sq_gemm_pkg::BeatW-1:0] bias_q;
+  logic [2*sq_gemm_pkg::BeatW-1:0] quant_q;
 
   // stage 2: the step whose buffer words are being read
   logic            s2_valid_q, s2_first_q, s2_last_q;
@@ -136,8 +136,6 @@ module sq_gemm_feeder
     since_d = since_q < 6'(MinPeriod) ? since_q + 6'd1 : since_q;
     rows_d = rows_q;
     tile_d = tile_q;
-    bias_d = bias_q;
-    quant_d = quant_q;
     s2_valid_d = 1'b0;
     s2_first_d = job_q.first && s_q == '0;
     s2_last_d = tile_end;
@@ -167,12 +165,6 @@ module sq_gemm_feeder
         tile_d.m0 = job_q.m0;
         tile_d.n0 = job_q.n0;
         tile_d.ncols = ncols;
-        for (int unsigned sl = 0; sl < NW; sl++) begin
-          if (job_q.wslot == sq_gemm_pkg::WSlotW'(sl)) begin
-            bias_d = bias_i[BeatW*sl +: BeatW];
-            quant_d = quant_i[2*BeatW*sl +: 2*BeatW];
-          end
-        end
       end
       if (last_step) begin
         if (job_q.final_job) begin
@@ -283,9 +275,16 @@ module sq_gemm_feeder
     end
   end
 
-  // Epilogue parameters are only read for tiles issued after they are loaded.
+  // A tile's epilogue parameters, taken from its W slot with its last step.
+  // They are only read for tiles issued after they are loaded: no reset.
   always_ff @(posedge clk_i) begin
-    bias_q <= bias_d;
-    quant_q <= quant_d;
+    if (can_issue && tile_end) begin
+      for (int unsigned sl = 0; sl < NW; sl++) begin
+        if (job_q.wslot == sq_gemm_pkg::WSlotW'(sl)) begin
+          bias_q <= bias_i[BeatW*sl +: BeatW];
+          quant_q <= quant_i[2*BeatW*sl +: 2*BeatW];
+        end
+      end
+    end
   end
 endmodule

@@ -1,7 +1,7 @@
 // Simple dual-port RAM: one write port, one synchronous read port whose
-// output holds until the next read enable. Written as the vendor templates
-// expect, so yosys maps it to LUT RAM or block RAM by its size; a read of the
-// address being written returns the old contents.
+// output holds until the next read enable. yosys maps it to LUT RAM or block
+// RAM by its size; a read of the address being written returns the old
+// contents.
 module sq_ram_sdp #(
   parameter int unsigned Width = 8,
   parameter int unsigned Depth = 64,
@@ -17,12 +17,17 @@ module sq_ram_sdp #(
 );
   logic [Width-1:0] mem [Depth];
 
+  // The read comes first, so it sees the old contents. The write is blocking
+  // because mem is private to this process: Verilator then stores directly
+  // instead of queueing a delayed write (flag, index, value) that every one of
+  // the thousands of lane RAMs would set up and test on every clock; yosys
+  // infers the same memory either way.
   always_ff @(posedge clk_i) begin
-    if (we_i) begin
-      mem[waddr_i] <= wdata_i;
-    end
     if (re_i) begin
       rdata_o <= mem[raddr_i];
+    end
+    if (we_i) begin
+      mem[waddr_i] = wdata_i;
     end
   end
 endmodule
