@@ -25,10 +25,11 @@ module sq_gemm_array #(
   // identity of the tile the last column is draining
   output sq_gemm_pkg::tile_t last_tile_o
 );
-  // a_h[i*(C+1)+j] enters PE(i,j) from the left; w_v element i*C+j (WB bits)
-  // from above.
+  // a_h[i*(C+1)+j] enters PE(i,j) from the left, w_v[i*C+j] from above.
+  // Unpacked, not one (R+1)*C*WB-bit vector, which Verilator would rebuild
+  // by concatenation every cycle.
   logic [31:0]         a_h [R*(C+1)];
-  logic [WB*(R+1)*C-1:0] w_v;
+  logic [WB-1:0]       w_v [(R+1)*C];
   logic [31:0]         res [R*C];
 
   // ---- input skew -------------------------------------------------------
@@ -55,9 +56,9 @@ module sq_gemm_array #(
 
   for (genvar j = 0; j < C; j++) begin : g_wskew
     if (j == 0) begin : g_direct
-      assign w_v[WB-1:0] = w_i[WB-1:0];
+      assign w_v[0] = w_i[WB-1:0];
     end else begin : g_delay
-      sq_gemm_pkg::wbus_t sr_q [j];
+      logic [WB-1:0] sr_q [j];
       always_ff @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
           for (int unsigned d = 0; d < j; d++) begin
@@ -70,7 +71,7 @@ module sq_gemm_array #(
           end
         end
       end
-      assign w_v[WB*j +: WB] = sr_q[j-1];
+      assign w_v[j] = sr_q[j-1];
     end
   end
 
@@ -80,9 +81,9 @@ module sq_gemm_array #(
       sq_gemm_pe u_pe (
         .clk_i, .rst_ni,
         .a_i(a_h[i*(C+1)+j]),
-        .w_i(w_v[WB*(i*C+j) +: WB]),
+        .w_i(w_v[i*C+j]),
         .a_o(a_h[i*(C+1)+j+1]),
-        .w_o(w_v[WB*((i+1)*C+j) +: WB]),
+        .w_o(w_v[(i+1)*C+j]),
         .res_o(res[i*C+j])
       );
     end
@@ -93,10 +94,10 @@ module sq_gemm_array #(
   // later.
   logic [C-1:0]        tok_valid;
   logic [RW-1:0]       tok_row [C];
-  sq_gemm_pkg::tile_t  tok_tile [C];
+  logic [sq_gemm_pkg::TileW-1:0] tok_tile [C];
   logic [C-1:0]        tokq_valid;
   logic [RW-1:0]       tokq_row [C];
-  sq_gemm_pkg::tile_t  tokq_tile [C];
+  logic [sq_gemm_pkg::TileW-1:0] tokq_tile [C];
   logic [RW-1:0]       cnt_q, cnt_d;
   logic                busy_q, busy_d;
   sq_gemm_pkg::tile_t  tile_q, tile_d;
@@ -106,7 +107,7 @@ module sq_gemm_array #(
   logic [RW-1:0]       tok0_row;
   sq_gemm_pkg::tile_t  tok0_tile;
 
-  assign w00 = w_v[WB*C +: WB];  // what PE(0,0) passes down
+  assign w00 = w_v[C];  // what PE(0,0) passes down
   assign start = w00.valid && w00.last;
 
   always_comb begin

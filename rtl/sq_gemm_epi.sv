@@ -3,6 +3,8 @@
 // the channel multiplier, arithmetic shift 0..62 rounding half up, saturation
 // to int8, ReLU; or (OUT32) the biased int32 value, ReLU applied. Three
 // pipeline stages; the channel's parameters are latched with row 0 of a tile.
+// A stage's data registers load only with a valid input (val_o is read only
+// with valid_o), so an idle lane does not toggle.
 module sq_gemm_epi (
   input  logic        clk_i,
   input  logic        rst_ni,
@@ -72,19 +74,25 @@ module sq_gemm_epi (
       p2_q <= '0;
       out_q <= '0;
     end else begin
-      bias_q <= bias_e;
-      mult_q <= mult_e;
-      shift_q <= shift_e;
       v1_q <= valid_i;
-      s1_q <= s1_d;
-      m1_q <= mult_e;
-      sh1_q <= shift_e;
       v2_q <= v1_q;
-      p2_q <= p2_d;
-      sh2_q <= sh1_q;
-      s2_sum_q <= s1_q;
       v3_q <= v2_q;
-      out_q <= out_d;
+      if (valid_i) begin
+        bias_q <= bias_e;
+        mult_q <= mult_e;
+        shift_q <= shift_e;
+        s1_q <= s1_d;
+        m1_q <= mult_e;
+        sh1_q <= shift_e;
+      end
+      if (v1_q) begin
+        p2_q <= p2_d;
+        sh2_q <= sh1_q;
+        s2_sum_q <= s1_q;
+      end
+      if (v2_q) begin
+        out_q <= out_d;
+      end
     end
   end
 

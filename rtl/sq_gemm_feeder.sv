@@ -29,18 +29,22 @@ module sq_gemm_feeder
   output logic [sq_gemm_pkg::WSlotW-1:0] rel_w_slot_o,
   output logic             rel_a_o,
   output logic             rel_a_slot_o,
-  // buffer reads (data arrives the next cycle and is held)
+  // buffer reads (the word arrives the next cycle and is held); each buffer
+  // returns the bytes from *_pos_o on: 4 per A row, 2 per W row, 1 code byte
   output logic             a_re_o,
   output logic             a_slot_o,
   output logic [$clog2(sq_gemm_pkg::RowWords)-1:0] a_word_o,
-  input  logic [BeatW*R-1:0] a_data_i,
+  output logic [5:0]       a_pos_o,
+  input  logic [32*R-1:0]  a_bytes_i,
   output logic             w_re_o,
   output logic [sq_gemm_pkg::WSlotW-1:0] w_slot_o,
   output logic [$clog2(sq_gemm_pkg::RowWords)-1:0] w_word_o,
-  input  logic [BeatW*C-1:0] w_data_i,
+  output logic [5:0]       w_pos_o,
+  input  logic [16*C-1:0]  w_bytes_i,
   output logic             m_re_o,
   output logic [$clog2(sq_gemm_pkg::MetaWords)-1:0] m_word_o,
-  input  logic [BeatW*C-1:0] m_data_i,
+  output logic [5:0]       m_pos_o,
+  input  logic [8*C-1:0]   m_bytes_i,
   input  logic [BeatW*NW-1:0]   bias_i,   // per W slot
   input  logic [2*BeatW*NW-1:0] quant_i,
   // array
@@ -69,8 +73,8 @@ module sq_gemm_feeder
   logic [5:0]      since_q, since_d;
   logic [31:0]     rows_q, rows_d;
   sq_gemm_pkg::tile_t           tile_q, tile_d;
-  logic [sq_gemm_pkg::BeatW-1:0] bias_q, bias_d;
-  logic [2*sq_gemm_pkg::BeatW-1:0] quant_q, quant_d;
+  logic [sq_gemm_pkg::BeatW-1:0] bias_q;
+  logic [2*sq_gemm_pkg::BeatW-1:0] quant_q;
 
   // stage 2: the step whose buffer words are being read
   logic            s2_valid_q, s2_first_q, s2_last_q;
@@ -87,8 +91,8 @@ module sq_gemm_feeder
 
   logic [31:0] a_q [R];
   logic [31:0] a_d [R];
-  sq_gemm_pkg::wbus_t       w_q [C];
-  sq_gemm_pkg::wbus_t       w_d [C];
+  logic [WB-1:0] w_q [C];
+  logic [WB-1:0] w_d [C];
 
   // ---- issue ----------------------------------------------------------------
   logic [StepW:0] steps;
@@ -132,8 +136,6 @@ module sq_gemm_feeder
     since_d = since_q < 6'(MinPeriod) ? since_q + 6'd1 : since_q;
     rows_d = rows_q;
     tile_d = tile_q;
-    bias_d = bias_q;
-    quant_d = quant_q;
     s2_valid_d = 1'b0;
     s2_first_d = job_q.first && s_q == '0;
     s2_last_d = tile_end;
@@ -163,8 +165,6 @@ module sq_gemm_feeder
         tile_d.m0 = job_q.m0;
         tile_d.n0 = job_q.n0;
         tile_d.ncols = ncols;
-        bias_d = bias_i[BeatW*job_q.wslot +: BeatW];
-        quant_d = quant_i[2*BeatW*job_q.wslot +: 2*BeatW];
       end
       if (last_step) begin
         if (job_q.final_job) begin
@@ -182,27 +182,26 @@ module sq_gemm_feeder
     end
   end
 
-  // ---- stage 2: select bytes, mask, convert --------------------------------
+  // ---- stage 2: mask, convert ----------------------------------------------
+  assign a_pos_o = s2_apos_q;
+  assign w_pos_o = s2_wpos_q;
+  assign m_pos_o = s2_mpos_q;
   for (genvar i = 0; i < R; i++) begin : g_arow
     logic [7:0] b [4];
     for (genvar e = 0; e < 4; e++) begin : g_byte
-      logic [5:0] pos;
       logic live;
-      assign pos = s2_apos_q + 6'(e);
       assign live = s2_rows_q[i] && ({1'b0, s2_kb_q} + 13'(e) < {1'b0, s2_klen_q}) &&
                     (sp || e < 2);
-      assign b[e] = live ? a_data_i[BeatW*i + 8*pos +: 8] : 8'd0;
+      assign b[e] = live ? a_bytes_i[32*i + 8*e +: 8] : 8'd0;
     end
     assign a_d[i] = {b[3], b[2], b[1], b[0]};
   end
 
   for (genvar j = 0; j < C; j++) begin : g_wcol
     logic [7:0] lo, hi, mb;
-    logic [5:0] hpos;
-    assign hpos = s2_wpos_q + 6'd1;
-    assign lo = w_data_i[BeatW*j + 8*s2_wpos_q +: 8];
-    assign hi = w_data_i[BeatW*j + 8*hpos +: 8];
-    assign mb = m_data_i[BeatW*j + 8*s2_mpos_q +: 8];
+    assign lo = w_bytes_i[16*j +: 8];
+    assign hi = w_bytes_i[16*j + 8 +: 8];
+    assign mb = m_bytes_i[8*j +: 8];
     // fields in wbus_t order: valid, first, last, code, w1, w0
     assign w_d[j] = {s2_valid_q, s2_first_q, s2_last_q,
                      sp ? (s2_mhi_q ? mb[7:4] : mb[3:0]) : 4'b0100,
@@ -276,9 +275,16 @@ module sq_gemm_feeder
     end
   end
 
-  // Epilogue parameters are only read for tiles issued after they are loaded.
+  // A tile's epilogue parameters, taken from its W slot with its last step.
+  // They are only read for tiles issued after they are loaded: no reset.
   always_ff @(posedge clk_i) begin
-    bias_q <= bias_d;
-    quant_q <= quant_d;
+    if (can_issue && tile_end) begin
+      for (int unsigned sl = 0; sl < NW; sl++) begin
+        if (job_q.wslot == sq_gemm_pkg::WSlotW'(sl)) begin
+          bias_q <= bias_i[BeatW*sl +: BeatW];
+          quant_q <= quant_i[2*BeatW*sl +: 2*BeatW];
+        end
+      end
+    end
   end
 endmodule

@@ -10,7 +10,8 @@ module sq_gemm_loader
 #(
   parameter int unsigned R = sq_spec_pkg::SqArrayRows,
   parameter int unsigned C = sq_spec_pkg::SqArrayCols,
-  localparam int unsigned RowIdxW = $clog2((R > C) ? R : C)
+  localparam int unsigned RowIdxW = $clog2((R > C) ? R : C),
+  localparam int unsigned BeatW = sq_gemm_pkg::BeatW
 ) (
   input  logic             clk_i,
   input  logic             rst_ni,
@@ -71,8 +72,8 @@ module sq_gemm_loader
   logic [5:0] bq_q, bq_d;
   logic [3:0] ready_q, ready_d;
   // epilogue parameters of every W slot: bias one word, quant two words each
-  logic [sq_gemm_pkg::BeatW*(1 << sq_gemm_pkg::WSlotW)-1:0] bias_q, bias_d;
-  logic [2*sq_gemm_pkg::BeatW*(1 << sq_gemm_pkg::WSlotW)-1:0] quant_q, quant_d;
+  logic [sq_gemm_pkg::BeatW*(1 << sq_gemm_pkg::WSlotW)-1:0] bias_q;
+  logic [2*sq_gemm_pkg::BeatW*(1 << sq_gemm_pkg::WSlotW)-1:0] quant_q;
 
   // ---- derived sizes --------------------------------------------------------
   logic w4, sp;
@@ -342,53 +343,77 @@ module sq_gemm_loader
   end
 
   // ---- return side: beats into buffers, markers into ready jobs -------------
+  // A beat is registered and written into its buffer or parameter register
+  // the next cycle. Its job's marker is popped after it, so the job becomes
+  // visible to the feeder only once the write has happened.
   logic is_mark, beat_in;
   assign is_mark = !tag_empty && tag_head.kind == sq_gemm_pkg::KindMark;
   assign rready_o = !tag_empty && !is_mark;
   assign beat_in = rready_o && rvalid_i;
   assign tag_pop = is_mark || (beat_in && rlast_i);
-  assign bw_valid_o = beat_in;
-  assign bw_kind_o = tag_head.kind;
-  assign bw_slot_o = tag_head.slot;
-  assign bw_row_o = tag_head.row;
-  assign bw_q_o = tag_head.q + {1'b0, bq_q};
-  assign bw_off_o = tag_head.off;
-  // the beat rotated right by off bytes: byte u is beat byte (u + off) mod 64
-  logic [2*sq_gemm_pkg::BeatW-1:0] rot;
-  assign rot = {rdata_i, rdata_i} >> {tag_head.off, 3'b000};
-  assign bw_data_o = rot[sq_gemm_pkg::BeatW-1:0];
+
+  logic             bw_valid_q;
+  logic [2:0]       bw_kind_q;
+  logic [sq_gemm_pkg::WSlotW-1:0] bw_slot_q;
+  logic [RowIdxW-1:0] bw_row_q;
+  logic [6:0]       bw_q_q;
+  logic [5:0]       bw_off_q;
+  logic [BeatW-1:0] bw_data_q;
+  always_ff @(posedge clk_i) begin
+    if (beat_in) begin
+      bw_kind_q <= tag_head.kind;
+      bw_slot_q <= tag_head.slot;
+      bw_row_q <= tag_head.row;
+      bw_q_q <= tag_head.q + {1'b0, bq_q};
+      bw_off_q <= tag_head.off;
+      // rotated right by off bytes: byte u is beat byte (u + off) mod 64
+      bw_data_q <= BeatW'({rdata_i, rdata_i} >> {tag_head.off, 3'b000});
+    end
+  end
+  assign bw_valid_o = bw_valid_q;
+  assign bw_kind_o = bw_kind_q;
+  assign bw_slot_o = bw_slot_q;
+  assign bw_row_o = bw_row_q;
+  assign bw_q_o = bw_q_q;
+  assign bw_off_o = bw_off_q;
+  assign bw_data_o = bw_data_q;
 
   // A beat covers the lower part of parameter word q (bytes in lo_mask) and
   // the upper part of word q-1 (the rest), as in sq_gemm_rowbuf.
   logic [63:0] lo_mask, mw0, mw1;
-  logic [sq_gemm_pkg::BeatW-1:0] bm0, bm1;
-  assign lo_mask = tag_head.off == 6'd0 ? {64{1'b1}} :
-                   ((64'd1 << (7'd64 - {1'b0, tag_head.off})) - 64'd1);
+  logic [BeatW-1:0] bm0, bm1;
+  assign lo_mask = bw_off_q == 6'd0 ? {64{1'b1}} :
+                   ((64'd1 << (7'd64 - {1'b0, bw_off_q})) - 64'd1);
   // byte masks of parameter words 0 and 1 written by this beat
-  assign mw0 = bw_q_o == 7'd0 ? lo_mask : bw_q_o == 7'd1 ? ~lo_mask : 64'd0;
-  assign mw1 = bw_q_o == 7'd1 ? lo_mask : bw_q_o == 7'd2 ? ~lo_mask : 64'd0;
+  assign mw0 = bw_q_q == 7'd0 ? lo_mask : bw_q_q == 7'd1 ? ~lo_mask : 64'd0;
+  assign mw1 = bw_q_q == 7'd1 ? lo_mask : bw_q_q == 7'd2 ? ~lo_mask : 64'd0;
   for (genvar b = 0; b < 64; b++) begin : g_bm
     assign bm0[8*b +: 8] = {8{mw0[b]}};
     assign bm1[8*b +: 8] = {8{mw1[b]}};
   end
 
+  // Parameter registers need no reset: a job only reads the slot it loaded.
+  always_ff @(posedge clk_i) begin
+    if (bw_valid_q) begin
+      for (int unsigned sl = 0; sl < (1 << sq_gemm_pkg::WSlotW); sl++) begin
+        if (bw_slot_q == sq_gemm_pkg::WSlotW'(sl)) begin
+          if (bw_kind_q == sq_gemm_pkg::KindBias) begin
+            bias_q[BeatW*sl +: BeatW] <= (bias_q[BeatW*sl +: BeatW] & ~bm0) | (bw_data_q & bm0);
+          end
+          if (bw_kind_q == sq_gemm_pkg::KindQuant) begin
+            quant_q[2*BeatW*sl +: 2*BeatW] <= (quant_q[2*BeatW*sl +: 2*BeatW] & ~{bm1, bm0}) |
+                                              ({bw_data_q, bw_data_q} & {bm1, bm0});
+          end
+        end
+      end
+    end
+  end
+
   always_comb begin
     bq_d = bq_q;
     ready_d = ready_q;
-    bias_d = bias_q;
-    quant_d = quant_q;
     if (beat_in) begin
       bq_d = rlast_i ? 6'd0 : bq_q + 6'd1;
-      if (tag_head.kind == sq_gemm_pkg::KindBias) begin
-        bias_d[sq_gemm_pkg::BeatW*tag_head.slot +: sq_gemm_pkg::BeatW] =
-            (bias_q[sq_gemm_pkg::BeatW*tag_head.slot +: sq_gemm_pkg::BeatW] & ~bm0) |
-            (bw_data_o & bm0);
-      end
-      if (tag_head.kind == sq_gemm_pkg::KindQuant) begin
-        quant_d[2*sq_gemm_pkg::BeatW*tag_head.slot +: 2*sq_gemm_pkg::BeatW] =
-            (quant_q[2*sq_gemm_pkg::BeatW*tag_head.slot +: 2*sq_gemm_pkg::BeatW] &
-             ~{bm1, bm0}) | ({bw_data_o, bw_data_o} & {bm1, bm0});
-      end
     end
     if (is_mark && !(job_pop_i && ready_q != 4'd0)) begin
       ready_d = ready_q + 4'd1;
@@ -420,6 +445,7 @@ module sq_gemm_loader
       off_q <= '0;
       bq_q <= '0;
       ready_q <= '0;
+      bw_valid_q <= 1'b0;
     end else begin
       state_q <= state_d;
       m0_q <= m0_d;
@@ -439,12 +465,7 @@ module sq_gemm_loader
       off_q <= off_d;
       bq_q <= bq_d;
       ready_q <= ready_d;
+      bw_valid_q <= beat_in;
     end
-  end
-
-  // Parameter registers need no reset: a job only reads the slot it loaded.
-  always_ff @(posedge clk_i) begin
-    bias_q <= bias_d;
-    quant_q <= quant_d;
   end
 endmodule

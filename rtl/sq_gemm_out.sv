@@ -78,7 +78,7 @@ module sq_gemm_out
 
   // Row identity follows the last column through the epilogue latency.
   logic [RW-1:0]      rid_row_q [Lat];
-  sq_gemm_pkg::tile_t rid_tile_q [Lat];
+  logic [sq_gemm_pkg::TileW-1:0] rid_tile_q [Lat];
   sq_gemm_pkg::tile_t rid_tile;
   always_ff @(posedge clk_i) begin
     rid_row_q[0] <= lane_row_i[RW*(C-1) +: RW];
@@ -120,8 +120,8 @@ module sq_gemm_out
   logic              cur_q, cur_d, skip_q, skip_d, aw_done_q, aw_done_d;
   logic [sq_gemm_pkg::AddrW-1:0]  addr_q, addr_d;
   logic [7:0]        nbeats_q, nbeats_d, beat_q, beat_d;
-  logic [ShW-1:0]    data_q, data_d;
-  logic [ShW/8-1:0]  strb_q, strb_d;
+  logic [ShW-1:0]    data_q;
+  logic [ShW/8-1:0]  strb_q;
   logic [9:0]        outstanding_q, outstanding_d;
   logic [31:0]       popped_q, popped_d;
 
@@ -132,22 +132,29 @@ module sq_gemm_out
   logic [35:0]       prod;
   logic              finish, aw_fire, w_fire;
 
+  // The head row's payload, strobes and address, computed only when it is
+  // popped: the writer costs nothing while idle.
   always_comb begin
     pay = '0;
-    for (int unsigned j = 0; j < C; j++) begin
-      if (out32) begin
-        pay[32*j +: 32] = head.data[32*j +: 32];
-      end else begin
-        pay[8*j +: 8] = head.data[32*j +: 8];
-      end
-    end
-    nbytes = out32 ? (head.ncols << 2) : head.ncols;
     pmask = '0;
-    for (int unsigned b = 0; b < PayW / 8; b++) begin
-      pmask[b] = 18'(b) < nbytes;
+    nbytes = '0;
+    prod = '0;
+    haddr = '0;
+    if (f_pop) begin
+      for (int unsigned j = 0; j < C; j++) begin
+        if (out32) begin
+          pay[32*j +: 32] = head.data[32*j +: 32];
+        end else begin
+          pay[8*j +: 8] = head.data[32*j +: 8];
+        end
+      end
+      nbytes = out32 ? (head.ncols << 2) : head.ncols;
+      for (int unsigned b = 0; b < PayW / 8; b++) begin
+        pmask[b] = 18'(b) < nbytes;
+      end
+      prod = 36'(head.m) * 36'(cfg_i.n) + 36'(head.n0);
+      haddr = cfg_i.c + (out32 ? {26'd0, prod, 2'b00} : {28'd0, prod});
     end
-    prod = 36'(head.m) * 36'(cfg_i.n) + 36'(head.n0);
-    haddr = cfg_i.c + (out32 ? {26'd0, prod, 2'b00} : {28'd0, prod});
   end
 
   assign aw_fire = awvalid_o && awready_i;
@@ -174,14 +181,10 @@ module sq_gemm_out
     addr_d = addr_q;
     nbeats_d = nbeats_q;
     beat_d = beat_q;
-    data_d = data_q;
-    strb_d = strb_q;
     popped_d = popped_q;
     outstanding_d = outstanding_q + (aw_fire ? 10'd1 : 10'd0) - (bvalid_i ? 10'd1 : 10'd0);
     if (w_fire) begin
       beat_d = beat_q + 8'd1;
-      data_d = data_q >> sq_gemm_pkg::BeatW;
-      strb_d = strb_q >> sq_gemm_pkg::BeatBytes;
     end
     if (finish) begin
       cur_d = 1'b0;
@@ -194,8 +197,6 @@ module sq_gemm_out
       addr_d = haddr;
       nbeats_d = 8'((({12'd0, haddr[5:0]} + nbytes - 18'd1) >> 6) + 18'd1);
       beat_d = 8'd0;
-      data_d = ShW'(pay) << {haddr[5:0], 3'b000};
-      strb_d = (ShW / 8)'(pmask) << haddr[5:0];
     end
   end
 
@@ -218,8 +219,14 @@ module sq_gemm_out
       addr_q <= addr_d;
       nbeats_q <= nbeats_d;
       beat_q <= beat_d;
-      data_q <= data_d;
-      strb_q <= strb_d;
+      // the row's beats, shifted out as they are written
+      if (f_pop) begin
+        data_q <= ShW'(pay) << {haddr[5:0], 3'b000};
+        strb_q <= (ShW / 8)'(pmask) << haddr[5:0];
+      end else if (w_fire) begin
+        data_q <= data_q >> sq_gemm_pkg::BeatW;
+        strb_q <= strb_q >> sq_gemm_pkg::BeatBytes;
+      end
       outstanding_q <= outstanding_d;
       popped_q <= popped_d;
     end

@@ -4,7 +4,9 @@
 // four K positions in the cycle a dense step covers two. Activations move
 // right, weights and control move down, one PE per cycle. On the tile's last
 // step the finished sum is copied to res_o, where the drain reads it while the
-// accumulator already starts the next tile.
+// accumulator already starts the next tile. Only valid steps load the
+// registers (a_o and w_o's payload are only read with a valid w_o), so an idle
+// PE does not toggle.
 module sq_gemm_pe
 (
   input  logic        clk_i,
@@ -15,7 +17,7 @@ module sq_gemm_pe
   output sq_gemm_pkg::wbus_t       w_o,
   output logic [31:0] res_o
 );
-  logic [31:0] a_q, acc_q, acc_d, res_q, res_d;
+  logic [31:0] a_q, acc_q, acc_d, res_q;
   sq_gemm_pkg::wbus_t       w_q;
   logic signed [7:0]  x0, x1;
   logic signed [15:0] p0, p1;
@@ -27,16 +29,7 @@ module sq_gemm_pe
   assign p1 = x1 * $signed(w_i.w1);
   assign sum = 32'(p0) + 32'(p1);
 
-  always_comb begin
-    acc_d = acc_q;
-    res_d = res_q;
-    if (w_i.valid) begin
-      acc_d = (w_i.first ? 32'd0 : acc_q) + sum;
-      if (w_i.last) begin
-        res_d = acc_d;
-      end
-    end
-  end
+  assign acc_d = (w_i.first ? 32'd0 : acc_q) + sum;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -44,11 +37,15 @@ module sq_gemm_pe
       w_q <= '0;
       acc_q <= '0;
       res_q <= '0;
-    end else begin
+    end else if (w_i.valid) begin
       a_q <= a_i;
       w_q <= w_i;
       acc_q <= acc_d;
-      res_q <= res_d;
+      if (w_i.last) begin
+        res_q <= acc_d;
+      end
+    end else begin
+      w_q.valid <= 1'b0;
     end
   end
 

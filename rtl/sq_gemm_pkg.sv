@@ -57,8 +57,11 @@ package sq_gemm_pkg;
   } job_t;
 
   // Weight bus entering a PE column: 2 weights, 2:4 position code, control.
-  // WbusW is its width (flattened port arrays need it; yosys 0.23 has no
-  // $bits of a package type).
+  // WbusW is its width: flattened port arrays need it (yosys 0.23 has no
+  // $bits of a package type), and so do unpacked arrays of it, which must be
+  // declared as `logic [WbusW-1:0] x [N]` because yosys 0.23 silently drops the
+  // unpacked dimension of an array of a packed struct type (`wbus_t x [N]` is
+  // synthesized as one wbus_t). The same holds for tile_t and TileW.
   localparam int unsigned WbusW = 23;
   typedef struct packed {
     logic       valid;
@@ -70,6 +73,7 @@ package sq_gemm_pkg;
   } wbus_t;
 
   // Output tile identity carried with drained results.
+  localparam int unsigned TileW = 3 * (DimW + 1);
   typedef struct packed {
     logic [DimW:0] m0;
     logic [DimW:0] n0;

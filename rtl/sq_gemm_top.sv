@@ -141,30 +141,31 @@ module sq_gemm_top
   logic [sq_gemm_pkg::WSlotW-1:0] w_slot;
   logic [$clog2(sq_gemm_pkg::RowWords)-1:0] a_word, w_word;
   logic [$clog2(sq_gemm_pkg::MetaWords)-1:0] m_word;
-  logic [sq_gemm_pkg::BeatW*R-1:0] a_data;
-  logic [sq_gemm_pkg::BeatW*C-1:0] w_data;
-  logic [sq_gemm_pkg::BeatW*C-1:0] m_data;
+  logic [5:0]       a_pos, w_pos, m_pos;
+  logic [32*R-1:0]  a_bytes;
+  logic [16*C-1:0]  w_bytes;
+  logic [8*C-1:0]   m_bytes;
 
   for (genvar i = 0; i < R; i++) begin : g_abuf
-    sq_gemm_rowbuf #(.Words(sq_gemm_pkg::RowWords)) u_buf (
+    sq_gemm_rowbuf #(.Words(sq_gemm_pkg::RowWords), .NBytes(4)) u_buf (
       .clk_i,
       .we_i(bw_valid && bw_kind == sq_gemm_pkg::KindA && bw_row == RowIdxW'(i)),
       .wslot_i(bw_slot[0]), .wq_i(bw_q), .woff_i(bw_off), .wdata_i(bw_data),
-      .re_i(a_re), .rslot_i(a_slot), .rword_i(a_word), .rdata_o(a_data[sq_gemm_pkg::BeatW*i +: sq_gemm_pkg::BeatW])
+      .re_i(a_re), .rslot_i(a_slot), .rword_i(a_word), .pos_i(a_pos), .bytes_o(a_bytes[32*i +: 32])
     );
   end
   for (genvar j = 0; j < C; j++) begin : g_wbuf
-    sq_gemm_rowbuf #(.Words(sq_gemm_pkg::RowWords), .SlotW(sq_gemm_pkg::WSlotW)) u_buf (
+    sq_gemm_rowbuf #(.Words(sq_gemm_pkg::RowWords), .SlotW(sq_gemm_pkg::WSlotW), .NBytes(2)) u_buf (
       .clk_i,
       .we_i(bw_valid && bw_kind == sq_gemm_pkg::KindW && bw_row == RowIdxW'(j)),
       .wslot_i(bw_slot), .wq_i(bw_q), .woff_i(bw_off), .wdata_i(bw_data),
-      .re_i(w_re), .rslot_i(w_slot), .rword_i(w_word), .rdata_o(w_data[sq_gemm_pkg::BeatW*j +: sq_gemm_pkg::BeatW])
+      .re_i(w_re), .rslot_i(w_slot), .rword_i(w_word), .pos_i(w_pos), .bytes_o(w_bytes[16*j +: 16])
     );
     sq_gemm_rowbuf #(.Words(sq_gemm_pkg::MetaWords), .SlotW(sq_gemm_pkg::WSlotW)) u_meta (
       .clk_i,
       .we_i(bw_valid && bw_kind == sq_gemm_pkg::KindMeta && bw_row == RowIdxW'(j)),
       .wslot_i(bw_slot), .wq_i(bw_q), .woff_i(bw_off), .wdata_i(bw_data),
-      .re_i(m_re), .rslot_i(w_slot), .rword_i(m_word), .rdata_o(m_data[sq_gemm_pkg::BeatW*j +: sq_gemm_pkg::BeatW])
+      .re_i(m_re), .rslot_i(w_slot), .rword_i(m_word), .pos_i(m_pos), .bytes_o(m_bytes[8*j +: 8])
     );
   end
 
@@ -180,9 +181,9 @@ module sq_gemm_top
     .clk_i, .rst_ni, .cfg_i(cfg), .go_i(go), .running_i(running_q),
     .job_valid_i(job_valid), .job_i(job), .job_pop_o(job_pop),
     .rel_w_o(rel_w), .rel_w_slot_o(rel_w_slot), .rel_a_o(rel_a), .rel_a_slot_o(rel_a_slot),
-    .a_re_o(a_re), .a_slot_o(a_slot), .a_word_o(a_word), .a_data_i(a_data),
-    .w_re_o(w_re), .w_slot_o(w_slot), .w_word_o(w_word), .w_data_i(w_data),
-    .m_re_o(m_re), .m_word_o(m_word), .m_data_i(m_data),
+    .a_re_o(a_re), .a_slot_o(a_slot), .a_word_o(a_word), .a_pos_o(a_pos), .a_bytes_i(a_bytes),
+    .w_re_o(w_re), .w_slot_o(w_slot), .w_word_o(w_word), .w_pos_o(w_pos), .w_bytes_i(w_bytes),
+    .m_re_o(m_re), .m_word_o(m_word), .m_pos_o(m_pos), .m_bytes_i(m_bytes),
     .bias_i(ld_bias), .quant_i(ld_quant),
     .a_o(arr_a), .w_o(arr_w), .tile_o(tile), .bias_o(ep_bias), .quant_o(ep_quant),
     .row_pop_i(row_pop), .final_issued_o(final_issued), .rows_issued_o(rows_issued),

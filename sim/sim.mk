@@ -59,9 +59,9 @@ lint:
 	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(RTL_SRCS) --top-module $(RTL_TOP)
 	@echo "lint: verilator -Wall clean"
 
-# yosys synth_xilinx (UltraScale+) of the default array; prints LUT/FF/DSP/BRAM.
-# ~minutes and ~2 GB for 16x16: not part of `make test`. SYNTH_R/SYNTH_C pick
-# another geometry (e.g. 8).
+# yosys synth_xilinx (UltraScale+) of the default array; prints a table of
+# LUT/LUTRAM/FF/DSP/BRAM. ~24 minutes and ~5.3 GB for 16x16: not part of
+# `make test`. SYNTH_R/SYNTH_C pick another geometry (e.g. 8).
 SYNTH_R ?= 16
 SYNTH_C ?= 16
 synth:

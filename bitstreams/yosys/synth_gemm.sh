@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # yosys synth_xilinx (UltraScale+, -family xcup) of the GEMM unit for an
-# R x C array; prints LUT/FF/DSP/BRAM from yosys' stat. The full log goes to
-# OUTDIR/synth_RxC.log. Usage: bitstreams/yosys/synth_gemm.sh R C OUTDIR rtl-files...
+# R x C array; prints the resources as a Markdown table (also written to
+# OUTDIR/synth_RxC.md). The full log goes to OUTDIR/synth_RxC.log.
+# Usage: bitstreams/yosys/synth_gemm.sh R C OUTDIR rtl-files...
 # Caveat (yosys 0.23 on xcup): accumulators are not packed into the DSP48E2s,
 # so LUT/FF counts are pessimistic against Vivado.
 set -euo pipefail
@@ -23,18 +24,26 @@ yosys -q -l "$LOG" -p "read_verilog -sv $*; \
   synth_xilinx -family xcup -top sq_gemm_top -flatten; \
   tee -o $OUT/stat_${R}x${C}.txt stat" >/dev/null
 secs=$(( $(date +%s) - start ))
-# Sum the cell counts of the flattened top by resource class.
-awk -v r="$R" -v c="$C" -v s="$secs" '
+# yosys' own CPU and peak memory, from the log's last summary line
+usage=$(grep -o 'CPU: user [0-9.]*s system [0-9.]*s, MEM: [0-9.]* MB peak' "$LOG" | tail -1)
+# Sum the cell counts of the flattened top by resource class. LUTRAM is
+# counted in LUTs (a RAM64M8 or RAM32M16 takes 8, a RAM64M/RAM32M 4, ...),
+# BRAM in RAMB36 equivalents.
+awk -v r="$R" -v c="$C" -v s="$secs" -v u="$usage" '
   $1 ~ /^(LUT[1-6]|LUT6_2)$/           { lut += $2 }
-  $1 ~ /^(RAM32M|RAM64M|RAM32X1D|RAM64X1D|RAM128X1D|RAM256X1D|RAM32M16|RAM64M8)$/ { lutram += $2 }
+  $1 ~ /^(RAM64M8|RAM32M16|RAM256X1D)$/ { lutram += 8 * $2 }
+  $1 ~ /^(RAM64M|RAM32M|RAM128X1D)$/   { lutram += 4 * $2 }
+  $1 ~ /^(RAM32X1D|RAM64X1D)$/         { lutram += 2 * $2 }
   $1 ~ /^(SRL16E|SRLC32E)$/            { srl += $2 }
   $1 ~ /^(FDRE|FDSE|FDCE|FDPE)$/       { ff += $2 }
   $1 ~ /^DSP48E2$/                     { dsp += $2 }
   $1 ~ /^RAMB36E2$/                    { b36 += $2 }
   $1 ~ /^RAMB18E2$/                    { b18 += $2 }
-  $1 ~ /^CARRY8$/                      { carry += $2 }
+  $1 ~ /^(CARRY4|CARRY8)$/             { carry += $2 }
   END {
-    printf "synth_xilinx xcup, %sx%s array (%ss):\n", r, c, s
-    printf "  LUT      %d\n  LUTRAM   %d\n  SRL      %d\n  FF       %d\n  CARRY8   %d\n", lut, lutram, srl, ff, carry
-    printf "  DSP48E2  %d\n  RAMB36E2 %d\n  RAMB18E2 %d (BRAM36 equivalent %.1f)\n", dsp, b36, b18, b36 + b18 / 2
-  }' "$OUT/stat_${R}x${C}.txt"
+    printf "yosys 0.23 synth_xilinx -family xcup, %sx%s array, %s s wall (%s)\n\n", r, c, s, u
+    printf "| resource | count |\n|---|---|\n"
+    printf "| LUT (logic) | %d |\n| LUTRAM (in LUTs) | %d |\n| SRL | %d |\n", lut, lutram, srl
+    printf "| FF | %d |\n| CARRY4/CARRY8 | %d |\n| DSP48E2 | %d |\n", ff, carry, dsp
+    printf "| BRAM (RAMB36E2 %d + RAMB18E2 %d) | %.1f RAMB36 |\n", b36, b18, b36 + b18 / 2
+  }' "$OUT/stat_${R}x${C}.txt" | tee "$OUT/synth_${R}x${C}.md"
