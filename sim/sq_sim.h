@@ -42,8 +42,11 @@ uint64_t sq_sim_cycles(const sq_sim_t *s);
 /* One clock cycle: memory drives, kernel settles, handshakes commit, edge. */
 void sq_sim_tick(sq_sim_t *s);
 
+/* An AXI4-Lite access that takes more cycles than this is a broken slave. */
+#define SQ_SIM_REG_TIMEOUT 64u
+
 /* AXI4-Lite accesses; fail with SQ_ERR_DEV if the slave does not answer
- * within a few cycles. */
+ * within SQ_SIM_REG_TIMEOUT cycles. */
 int sq_sim_reg_write(sq_sim_t *s, uint32_t off, uint32_t value);
 int sq_sim_reg_read(sq_sim_t *s, uint32_t off, uint32_t *value);
 
@@ -59,5 +62,24 @@ typedef struct {
  * after a timeout the kernel must be recreated. */
 int sq_sim_run(sq_sim_t *s, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
                sq_sim_run_t *out);
+
+/* The host's side of one ap_ctrl_hs run, for every harness that reaches a
+ * kernel's control registers its own way (sq_sim_run above; the SystemC
+ * platform's host in sq_tlm.cpp, over TLM sockets). */
+typedef struct {
+    const char *level; /* prefix of the error messages */
+    void *ctx;
+    /* 0, or an SQ_ERR_* code with its message set */
+    int (*reg_write)(void *ctx, uint32_t off, uint32_t value);
+    int (*reg_read)(void *ctx, uint32_t off, uint32_t *value);
+    /* Waits for the interrupt pin at most max_cycles; nonzero when it is high. */
+    int (*wait_irq)(void *ctx, uint64_t max_cycles);
+} sq_ctrl_t;
+
+/* sq_sim_run's sequence (contract above) through c; mem is the kernel's
+ * device memory, checked for out-of-range accesses afterwards. Fills every
+ * field of out but sim_cycles. */
+int sq_ctrl_run(const sq_ctrl_t *c, sq_mem_t *mem, uint64_t cmd_addr, uint32_t n_cmds,
+                uint64_t max_cycles, sq_sim_run_t *out);
 
 #endif
