@@ -63,23 +63,34 @@ typedef struct {
 int sq_sim_run(sq_sim_t *s, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
                sq_sim_run_t *out);
 
+/* One AXI4-Lite access on a kernel's control pins b, clock by clock:
+ * step(ctx, 0) settles a cycle with the clock low (memory drives, kernel
+ * evaluates), step(ctx, 1) commits it and raises the clock; the handshakes
+ * are taken in between. Writes *value, or reads into it. Returns the cycles
+ * taken, or 0 when the slave did not answer within SQ_SIM_REG_TIMEOUT. */
+unsigned sq_axil_access(sq_axil_t *b, int write, uint32_t off, uint32_t *value,
+                        void (*step)(void *ctx, int clk), void *ctx);
+
 /* The host's side of one ap_ctrl_hs run, for every harness that reaches a
  * kernel's control registers its own way (sq_sim_run above; the SystemC
- * platform's host in sq_tlm.cpp, over TLM sockets). */
+ * platform's host in sq_tlm.cpp, over TLM sockets), in two halves around the
+ * wait for the interrupt pin, which each harness does its own way. */
 typedef struct {
     const char *level; /* prefix of the error messages */
     void *ctx;
     /* 0, or an SQ_ERR_* code with its message set */
     int (*reg_write)(void *ctx, uint32_t off, uint32_t value);
     int (*reg_read)(void *ctx, uint32_t off, uint32_t *value);
-    /* Waits for the interrupt pin at most max_cycles; nonzero when it is high. */
-    int (*wait_irq)(void *ctx, uint64_t max_cycles);
 } sq_ctrl_t;
 
-/* sq_sim_run's sequence (contract above) through c; mem is the kernel's
- * device memory, checked for out-of-range accesses afterwards. Fills every
- * field of out but sim_cycles. */
-int sq_ctrl_run(const sq_ctrl_t *c, sq_mem_t *mem, uint64_t cmd_addr, uint32_t n_cmds,
-                uint64_t max_cycles, sq_sim_run_t *out);
+/* Checks that the kernel is idle, enables the interrupt on ap_done, writes
+ * the command registers and sets ap_start. */
+int sq_ctrl_start(const sq_ctrl_t *c, uint64_t cmd_addr, uint32_t n_cmds);
+/* Once the interrupt pin is high (irq nonzero) or max_cycles passed without
+ * it (a timeout error): checks ap_done, clears the interrupt, reads the
+ * counters into out (all but sim_cycles) and checks mem, the kernel's device
+ * memory, for out-of-range accesses. */
+int sq_ctrl_finish(const sq_ctrl_t *c, sq_mem_t *mem, int irq, uint32_t n_cmds,
+                   uint64_t max_cycles, sq_sim_run_t *out);
 
 #endif

@@ -4,10 +4,12 @@
 //           clocked by a self-triggering method at the kernel clock; its AXI4
 //           master is an initiator socket, its AXI4-Lite slave a target socket
 //   memory  sq_mem's timing rules and contents behind target sockets
-//   host    a thread that runs ap_ctrl_hs (sq_ctrl_run) over the units'
-//           control sockets with b_transport
-// Only the unit selected by the host is clocked, as in the rtl level, where the
-// two units run one at a time on one memory.
+//   host    a method that runs ap_ctrl_hs (sq_ctrl_start/finish) over the
+//           units' control sockets with b_transport
+// A unit's clock runs free only between ap_start and ap_done, and only one
+// unit's at a time, as in the rtl level, where the two units take turns on one
+// memory; register accesses clock it themselves (loosely timed, the cycles
+// annotated as delay).
 // sq_sim.h and sq_mem.h are C headers without C++ guards
 extern "C" {
 #include "sq_sim.h"
@@ -103,9 +105,8 @@ struct unit : sc_module {
     tlm_utils::simple_target_socket<unit> ctrl{"ctrl"};
     sq_kernel_t *k = nullptr;
     sc_time period;
-    bool active = false;
     uint64_t cycles = 0;
-    sc_event wake, edge, irq;
+    sc_event irq; // the interrupt pin rose in a free-running cycle
 
     SC_HAS_PROCESS(unit);
     explicit unit(sc_module_name n) : sc_module(n)
@@ -114,145 +115,78 @@ struct unit : sc_module {
         bus.set_extension(ext);
         SC_METHOD(cycle);
         dont_initialize();
-        sensitive << wake;
+        sensitive << clock;
     }
 
-    // Starts clocking (the host selected this unit) or stops after the
-    // current cycle.
-    void select(bool on)
-    {
-        active = on;
-        if (on)
-            wake.notify(sc_core::SC_ZERO_TIME);
-    }
+    // Free-running clock from `at` on (the host started the kernel), or no
+    // more cycles after this one.
+    void start(const sc_time &at) { clock.notify(at); }
+    void stop() { clock.cancel(); }
 
-  private:
-    tlm::tlm_generic_payload bus;
-    axi_cycle *ext = new axi_cycle; // owned by bus
-    // The register access in flight (sq_sim_reg_write/read, cycle by cycle).
-    struct {
-        bool busy, write, addr_ok, data_ok, done;
-        unsigned tries;
-        uint32_t value;
-        sc_event finished;
-    } lite{};
-
-    void exchange(int phase)
+    // One clock cycle, the steps of sq_sim_tick, in the two halves
+    // sq_axil_access takes the AXI4-Lite handshakes between.
+    void step(int clk)
     {
-        ext->phase = phase == axi_cycle::DRIVE ? axi_cycle::DRIVE : axi_cycle::COMMIT;
+        ext->phase = clk ? axi_cycle::COMMIT : axi_cycle::DRIVE;
         ext->bus = &k->pins.axi;
         sc_time t = sc_core::SC_ZERO_TIME;
         axi->b_transport(bus, t);
-    }
-
-    void eval(int clk)
-    {
         k->eval(k->model, &k->pins, clk, 2 * cycles + (uint64_t)clk);
+        cycles += (uint64_t)clk;
     }
 
-    // One kernel clock cycle, the steps of sq_sim_tick.
+  private:
+    sc_event clock;
+    tlm::tlm_generic_payload bus;
+    axi_cycle *ext = new axi_cycle; // owned by bus
+
     void cycle()
     {
-        if (!active || !k) {
-            next_trigger(wake);
-            return;
-        }
-        exchange(axi_cycle::DRIVE);
-        eval(0);
-        if (lite.busy)
-            lite_sample();
-        exchange(axi_cycle::COMMIT);
-        eval(1);
-        cycles++;
-        if (lite.busy)
-            lite_advance();
+        step(0);
+        step(1);
         if (k->pins.interrupt)
             irq.notify();
-        edge.notify();
-        next_trigger(period);
+        clock.notify(period);
     }
 
-    // Handshakes seen while the clock is low, as sq_sim_reg_write/read take them.
-    void lite_sample()
-    {
-        sq_axil_t &b = k->pins.axil;
-        if (lite.write) {
-            lite.addr_ok |= b.awvalid && b.awready;
-            lite.data_ok |= b.wvalid && b.wready;
-            lite.done = lite.addr_ok && lite.data_ok && b.bvalid;
-        } else {
-            lite.addr_ok |= b.arvalid && b.arready;
-            if (lite.addr_ok && b.rvalid) {
-                lite.value = b.rdata;
-                lite.done = true;
-            }
-        }
-    }
+    static void step_cb(void *u, int clk) { static_cast<unit *>(u)->step(clk); }
 
-    void lite_advance()
-    {
-        sq_axil_t &b = k->pins.axil;
-        if (lite.write) {
-            if (lite.addr_ok)
-                b.awvalid = 0;
-            if (lite.data_ok)
-                b.wvalid = 0;
-        } else if (lite.addr_ok) {
-            b.arvalid = 0;
-        }
-        if (!lite.done && ++lite.tries < SQ_SIM_REG_TIMEOUT)
-            return;
-        b.awvalid = b.wvalid = b.bready = b.arvalid = b.rready = 0;
-        lite.busy = false;
-        lite.finished.notify();
-    }
-
-    // AXI4-Lite slave: one 32-bit register per transaction, performed on the
-    // kernel's pins over the following cycles.
+    // AXI4-Lite slave, loosely timed: one 32-bit register per transaction,
+    // performed on the kernel's pins in the cycles it takes (only while the
+    // clock is not free-running), which are annotated as the delay.
     void reg_access(tlm::tlm_generic_payload &p, sc_time &delay)
     {
-        wait(delay); // an LT initiator's annotated time passes first
-        delay = sc_core::SC_ZERO_TIME;
         if (p.get_data_length() != 4 || p.get_address() > 0xFC || p.get_address() % 4 || !k) {
             p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
             return;
         }
-        sq_axil_t &b = k->pins.axil;
-        lite.busy = true;
-        lite.write = p.is_write();
-        lite.addr_ok = lite.data_ok = lite.done = false;
-        lite.tries = 0;
-        if (lite.write) {
-            std::memcpy(&lite.value, p.get_data_ptr(), 4);
-            b.awvalid = b.wvalid = 1;
-            b.awaddr = (uint8_t)p.get_address();
-            b.wdata = lite.value;
-            b.wstrb = 0xF;
-            b.bready = 1;
-        } else {
-            b.arvalid = 1;
-            b.araddr = (uint8_t)p.get_address();
-            b.rready = 1;
-        }
-        wait(lite.finished);
-        if (!lite.done) {
+        uint32_t v;
+        std::memcpy(&v, p.get_data_ptr(), 4);
+        unsigned n = sq_axil_access(&k->pins.axil, p.is_write(), (uint32_t)p.get_address(), &v,
+                                    step_cb, this);
+        delay += period * (double)(n ? n : SQ_SIM_REG_TIMEOUT);
+        if (!n) {
             p.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
             return;
         }
-        if (!lite.write)
-            std::memcpy(p.get_data_ptr(), &lite.value, 4);
+        if (p.is_read())
+            std::memcpy(p.get_data_ptr(), &v, 4);
         p.set_response_status(tlm::TLM_OK_RESPONSE);
     }
 };
 
+// The host runs as a method, not a thread: SystemC's threads switch stacks
+// (QuickThreads), which confuses AddressSanitizer's view of the main stack
+// (LeakSanitizer then reports everything only the stack points to). Its
+// register accesses are loosely timed, so the only wait, for the interrupt,
+// is the method's next trigger.
 struct host : sc_module {
     tlm_utils::simple_initiator_socket<host> gemm_ctrl{"gemm_ctrl"}, attn_ctrl{"attn_ctrl"};
     tlm_utils::simple_initiator_socket<host> mem_port{"mem_port"};
     unit *units[2] = {nullptr, nullptr};
-    sq_mem_t *mem = nullptr; // for sq_ctrl_run's check of out-of-range accesses
+    sq_mem_t *mem = nullptr; // for sq_ctrl_finish's check of out-of-range accesses
 
-    // What the C API asks of the thread; done is polled after sc_start returns,
-    // so no notification can be lost.
+    // What the C API asks for; done is read after sc_start returns.
     struct {
         bool reset; // reset both units instead of running a stream
         int unit;
@@ -267,62 +201,85 @@ struct host : sc_module {
     SC_HAS_PROCESS(host);
     explicit host(sc_module_name n) : sc_module(n)
     {
-        SC_THREAD(serve);
-        // sq_ctrl_run and sq_err's formatting run on this stack, bigger under ASan
-        set_stack_size(1u << 20);
+        SC_METHOD(serve);
+        dont_initialize();
+        sensitive << go;
     }
 
   private:
-    int cur = 0;
+    enum { IDLE, RUNNING, SYNC } state = IDLE;
+    sc_time local;         // time the loosely-timed accesses ran ahead
     uint64_t sim_start = 0;
+
+    unit &cur() { return *units[job.unit]; }
 
     void serve()
     {
-        for (;;) {
-            while (!job.pending)
-                wait(go);
-            job.pending = false;
-            if (job.reset)
-                job.rc = reset();
-            else
-                job.rc = run();
-            job.done = true;
+        if (state == RUNNING)
+            return finish();
+        if (state == SYNC) {
+            state = IDLE;
             sc_core::sc_pause();
+            return;
         }
+        if (!job.pending)
+            return;
+        job.pending = false;
+        local = sc_core::SC_ZERO_TIME;
+        if (job.reset)
+            return complete(reset());
+        unit &u = cur();
+        sim_start = u.cycles;
+        int rc = sq_ctrl_start(&ctrl, job.cmd_addr, job.n_cmds);
+        if (rc != 0)
+            return complete(rc);
+        // the kernel runs on its clock until ap_done raises the interrupt,
+        // at most max_cycles: a kernel that never finishes cannot keep the
+        // simulation (whose clock never stops on its own) running forever
+        u.start(local);
+        state = RUNNING;
+        uint64_t p = u.period.value();
+        uint64_t lim = (std::numeric_limits<uint64_t>::max() - sc_core::sc_time_stamp().value()) / 2;
+        next_trigger(local + sc_time::from_value(job.max_cycles < lim / p ? job.max_cycles * p : lim),
+                     u.irq);
+        local = sc_core::SC_ZERO_TIME;
     }
 
-    void cycles(unit &u, int n)
+    void finish()
     {
-        for (int i = 0; i < n; i++)
-            wait(u.edge);
+        unit &u = cur();
+        u.stop();
+        int rc = sq_ctrl_finish(&ctrl, mem, u.k->pins.interrupt, job.n_cmds, job.max_cycles,
+                                &job.out);
+        job.out.sim_cycles = u.cycles - sim_start;
+        complete(rc);
+    }
+
+    // Hands the result to the C API once simulated time has caught up with
+    // the accesses' annotated delays.
+    void complete(int rc)
+    {
+        job.rc = rc;
+        job.done = true;
+        state = SYNC;
+        next_trigger(local);
     }
 
     // sq_sim_create's reset: four cycles with rst_n low, one high.
     int reset()
     {
         for (unit *u : units) {
-            u->select(true);
-            u->k->pins.rst_n = 0;
-            cycles(*u, 4);
-            u->k->pins.rst_n = 1;
-            cycles(*u, 1);
-            u->select(false);
+            for (int i = 0; i < 5; i++) {
+                u->k->pins.rst_n = i == 4;
+                u->step(0);
+                u->step(1);
+            }
+            local += u->period * 5.0;
         }
         return 0;
     }
 
-    int run()
-    {
-        unit &u = *units[job.unit];
-        cur = job.unit;
-        sim_start = u.cycles;
-        const sq_ctrl_t c = {"tlm", this, reg_write, reg_read, wait_irq};
-        u.select(true);
-        int rc = sq_ctrl_run(&c, mem, job.cmd_addr, job.n_cmds, job.max_cycles, &job.out);
-        u.select(false);
-        job.out.sim_cycles = u.cycles - sim_start;
-        return rc;
-    }
+    const sq_ctrl_t ctrl = {"tlm", this, reg_write, reg_read};
 
     int access(bool write, uint32_t off, uint32_t *value)
     {
@@ -333,8 +290,7 @@ struct host : sc_module {
         p.set_data_length(4);
         p.set_streaming_width(4);
         p.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-        sc_time delay = sc_core::SC_ZERO_TIME;
-        (cur == SQ_TLM_ATTN ? attn_ctrl : gemm_ctrl)->b_transport(p, delay);
+        (job.unit == SQ_TLM_ATTN ? attn_ctrl : gemm_ctrl)->b_transport(p, local);
         if (!p.is_response_ok())
             return sq_err(SQ_ERR_DEV, "tlm: control register %s at 0x%02x got no response",
                           write ? "write" : "read", off);
@@ -349,20 +305,6 @@ struct host : sc_module {
     static int reg_read(void *ctx, uint32_t off, uint32_t *value)
     {
         return static_cast<host *>(ctx)->access(false, off, value);
-    }
-
-    // ap_done raises the interrupt; the wait is bounded by max_cycles clock
-    // periods, so a kernel that never finishes cannot keep the simulation
-    // (whose clock never stops on its own) running forever.
-    static int wait_irq(void *ctx, uint64_t max_cycles)
-    {
-        unit &u = *static_cast<host *>(ctx)->units[static_cast<host *>(ctx)->cur];
-        if (u.k->pins.interrupt)
-            return 1;
-        uint64_t p = u.period.value();
-        uint64_t lim = std::numeric_limits<uint64_t>::max() / 2 - sc_core::sc_time_stamp().value();
-        sc_core::wait(sc_time::from_value(max_cycles < lim / p ? max_cycles * p : lim), u.irq);
-        return u.k->pins.interrupt;
     }
 };
 
@@ -402,16 +344,15 @@ int build()
     return 0;
 }
 
-// Hands the host thread its job and simulates until it is done: the thread
-// pauses the simulation when it finishes, and every wait it makes is bounded,
-// so sc_start returns.
+// Hands the host its job and simulates until it is done: the host pauses the
+// simulation when it finishes, and its one wait is bounded, so sc_start
+// returns.
 int simulate(platform &p)
 {
     p.cpu.job.pending = true;
     p.cpu.job.done = false;
     try {
-        if (sc_core::sc_get_status() != sc_core::SC_ELABORATION)
-            p.cpu.go.notify(sc_core::SC_ZERO_TIME);
+        p.cpu.go.notify(sc_core::SC_ZERO_TIME);
         sc_core::sc_start();
     } catch (const std::exception &e) {
         return sq_err(SQ_ERR_DEV, "tlm: SystemC: %s", e.what());
