@@ -18,6 +18,7 @@ extern "C" {
 
 #include <cstring>
 #include <exception>
+#include <cstdint>
 #include <limits>
 
 #include <systemc>
@@ -239,9 +240,9 @@ struct host : sc_module {
         u.start(local);
         state = RUNNING;
         uint64_t p = u.period.value();
-        uint64_t lim = (std::numeric_limits<uint64_t>::max() - sc_core::sc_time_stamp().value()) / 2;
-        next_trigger(local + sc_time::from_value(job.max_cycles < lim / p ? job.max_cycles * p : lim),
-                     u.irq);
+        uint64_t lim = (UINT64_MAX - sc_core::sc_time_stamp().value()) / 2;
+        uint64_t wait = job.max_cycles < lim / p ? job.max_cycles * p : lim;
+        next_trigger(local + sc_time::from_value(wait), u.irq);
         local = sc_core::SC_ZERO_TIME;
     }
 

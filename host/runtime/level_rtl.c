@@ -140,7 +140,8 @@ static int check_gemm(const sq_units_t *u, uint32_t i, const uint32_t *d,
     if (M < 1 || N < 1 || K < 1 || M > SQ_GEMM_MAX_DIM || N > SQ_GEMM_MAX_DIM ||
         K > SQ_GEMM_MAX_DIM)
         return sq_err(SQ_ERR_ARG, "%s: command %u: GEMM shape %" PRIu64 "x%" PRIu64
-                                  "x%" PRIu64 " outside 1..%u", u->level, i, M, N, K, SQ_GEMM_MAX_DIM);
+                                  "x%" PRIu64 " outside 1..%u", u->level, i, M, N, K,
+                      SQ_GEMM_MAX_DIM);
     uint64_t wrow = sq_w_row_bytes(flags, K), mrow = sq_meta_row_bytes(K);
     uint64_t esz = (flags & SQ_GEMM_OUT32) ? 4 : 1;
     int rc;
@@ -178,7 +179,8 @@ static int check_gemm(const sq_units_t *u, uint32_t i, const uint32_t *d,
                 if ((code & 3u) >= (code >> 2)) {
                     free(buf);
                     return sq_err(SQ_ERR_ARG, "%s: command %u: malformed 2:4 code 0x%x in "
-                                              "row %" PRIu64 " group %" PRIu64, u->level, i, code, j, g);
+                                              "row %" PRIu64 " group %" PRIu64, u->level, i,
+                                  code, j, g);
                 }
             }
         }
@@ -214,7 +216,8 @@ static int attn_work(const sq_units_t *u, uint32_t i, const uint8_t *desc,
         sq_attn_quant_t q;
         sq_mem_read(u->mem, d.quant + (uint64_t)h * sizeof q, &q, sizeof q);
         if (q.s_mult < 1 || q.s_shift > SQ_SHIFT_MAX || q.o_mult < 1 || q.o_shift > SQ_SHIFT_MAX)
-            return sq_err(SQ_ERR_ARG, "%s: command %u: attn quant[%u] out of range", u->level, i, h);
+            return sq_err(SQ_ERR_ARG, "%s: command %u: attn quant[%u] out of range", u->level,
+                          i, h);
     }
     uint8_t *mask = NULL;
     size_t mbytes = (size_t)sq_attn_blocks(d.seq) * SQ_ATTN_MASK_ROW_BYTES;
