@@ -17,6 +17,7 @@ APT_PKGS=(
   iverilog=11.0-1.1+b1
   python3-venv=3.11.2-1+b1
   curl=7.88.1-10+deb12u14
+  libsystemc-dev=2.3.4-2
 )
 # Tools for plots and the SCALE-Sim comparison (with their dependencies).
 PIP_PKGS=(

@@ -7,9 +7,6 @@
 #include "sparq/spec.h"
 #include "util/err.h"
 
-/* An AXI4-Lite access that takes longer than this is a broken slave. */
-#define REG_TIMEOUT 64u
-
 struct sq_sim {
     sq_kernel_t *k;
     sq_mem_t *mem;
@@ -82,120 +79,153 @@ uint64_t sq_sim_cycles(const sq_sim_t *s)
     return s->cycles;
 }
 
-int sq_sim_reg_write(sq_sim_t *s, uint32_t off, uint32_t value)
+unsigned sq_axil_access(sq_axil_t *b, int write, uint32_t off, uint32_t *value,
+                        void (*step)(void *ctx, int clk), void *ctx)
 {
-    sq_axil_t *b = &s->k->pins.axil;
-    b->awvalid = b->wvalid = 1;
-    b->awaddr = (uint8_t)off;
-    b->wdata = value;
-    b->wstrb = 0xF;
-    b->bready = 1;
-    int aw = 0, w = 0, resp = 0;
-    for (unsigned t = 0; t < REG_TIMEOUT && !resp; t++) {
+    if (write) {
+        b->awvalid = b->wvalid = 1;
+        b->awaddr = (uint8_t)off;
+        b->wdata = *value;
+        b->wstrb = 0xF;
+        b->bready = 1;
+    } else {
+        b->arvalid = 1;
+        b->araddr = (uint8_t)off;
+        b->rready = 1;
+    }
+    int addr = 0, data = 0, done = 0;
+    unsigned t = 0;
+    while (t < SQ_SIM_REG_TIMEOUT && !done) {
+        step(ctx, 0);
+        if (write) {
+            addr |= b->awvalid && b->awready;
+            data |= b->wvalid && b->wready;
+            done = addr && data && b->bvalid;
+        } else {
+            addr |= b->arvalid && b->arready;
+            if (addr && b->rvalid) {
+                *value = b->rdata;
+                done = 1;
+            }
+        }
+        step(ctx, 1);
+        t++;
+        if (addr)
+            b->awvalid = b->arvalid = 0;
+        if (data)
+            b->wvalid = 0;
+    }
+    b->awvalid = b->wvalid = b->bready = b->arvalid = b->rready = 0;
+    return done ? t : 0;
+}
+
+/* sq_sim_tick in the two halves sq_axil_access samples between. */
+static void sim_step(void *ctx, int clk)
+{
+    sq_sim_t *s = ctx;
+    if (clk == 0) {
         sq_mem_drive(s->mem, &s->k->pins.axi);
         eval(s, 0);
-        if (b->awvalid && b->awready)
-            aw = 1;
-        if (b->wvalid && b->wready)
-            w = 1;
-        if (aw && w && b->bvalid)
-            resp = 1;
+    } else {
         sq_mem_commit(s->mem, &s->k->pins.axi);
         eval(s, 1);
         s->cycles++;
-        if (aw)
-            b->awvalid = 0;
-        if (w)
-            b->wvalid = 0;
     }
-    b->awvalid = b->wvalid = 0;
-    b->bready = 0;
-    if (!resp)
+}
+
+int sq_sim_reg_write(sq_sim_t *s, uint32_t off, uint32_t value)
+{
+    if (!sq_axil_access(&s->k->pins.axil, 1, off, &value, sim_step, s))
         return sq_err(SQ_ERR_DEV, "rtl: control register write at 0x%02x got no response", off);
     return 0;
 }
 
 int sq_sim_reg_read(sq_sim_t *s, uint32_t off, uint32_t *value)
 {
-    sq_axil_t *b = &s->k->pins.axil;
-    b->arvalid = 1;
-    b->araddr = (uint8_t)off;
-    b->rready = 1;
-    int ar = 0, got = 0;
-    for (unsigned t = 0; t < REG_TIMEOUT && !got; t++) {
-        sq_mem_drive(s->mem, &s->k->pins.axi);
-        eval(s, 0);
-        if (b->arvalid && b->arready)
-            ar = 1;
-        if (ar && b->rvalid) {
-            *value = b->rdata;
-            got = 1;
-        }
-        sq_mem_commit(s->mem, &s->k->pins.axi);
-        eval(s, 1);
-        s->cycles++;
-        if (ar)
-            b->arvalid = 0;
-    }
-    b->arvalid = 0;
-    b->rready = 0;
-    if (!got)
+    if (!sq_axil_access(&s->k->pins.axil, 0, off, value, sim_step, s))
         return sq_err(SQ_ERR_DEV, "rtl: control register read at 0x%02x got no response", off);
     return 0;
 }
 
-static int read64(sq_sim_t *s, uint32_t lo, uint64_t *v)
+static int read64(const sq_ctrl_t *c, uint32_t lo, uint64_t *v)
 {
     uint32_t l, h;
-    int rc = sq_sim_reg_read(s, lo, &l);
+    int rc = c->reg_read(c->ctx, lo, &l);
     if (rc == 0)
-        rc = sq_sim_reg_read(s, lo + 4, &h);
+        rc = c->reg_read(c->ctx, lo + 4, &h);
     if (rc == 0)
         *v = (uint64_t)h << 32 | l;
     return rc;
 }
 
-int sq_sim_run(sq_sim_t *s, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
-               sq_sim_run_t *out)
+int sq_ctrl_start(const sq_ctrl_t *c, uint64_t cmd_addr, uint32_t n_cmds)
 {
-    uint64_t start = s->cycles;
     int rc = 0;
     uint32_t ctrl = 0;
-    if ((rc = sq_sim_reg_read(s, SQ_REG_CTRL, &ctrl)) != 0)
+    if ((rc = c->reg_read(c->ctx, SQ_REG_CTRL, &ctrl)) != 0)
         return rc;
     if (!(ctrl & SQ_CTRL_IDLE))
-        return sq_err(SQ_ERR_DEV, "rtl: kernel is not idle (ctrl 0x%x)", ctrl);
+        return sq_err(SQ_ERR_DEV, "%s: kernel is not idle (ctrl 0x%x)", c->level, ctrl);
     /* done is signalled on the interrupt pin, so the wait does not poll the bus */
-    if ((rc = sq_sim_reg_write(s, SQ_REG_GIE, 1)) || (rc = sq_sim_reg_write(s, SQ_REG_IER, 1)) ||
-        (rc = sq_sim_reg_write(s, SQ_REG_MEM_LO, 0)) ||
-        (rc = sq_sim_reg_write(s, SQ_REG_MEM_HI, 0)) ||
-        (rc = sq_sim_reg_write(s, SQ_REG_CMD_LO, (uint32_t)cmd_addr)) ||
-        (rc = sq_sim_reg_write(s, SQ_REG_CMD_HI, (uint32_t)(cmd_addr >> 32))) ||
-        (rc = sq_sim_reg_write(s, SQ_REG_NCMD, n_cmds)) ||
-        (rc = sq_sim_reg_write(s, SQ_REG_CTRL, SQ_CTRL_START)))
+    if ((rc = c->reg_write(c->ctx, SQ_REG_GIE, 1)) || (rc = c->reg_write(c->ctx, SQ_REG_IER, 1)) ||
+        (rc = c->reg_write(c->ctx, SQ_REG_MEM_LO, 0)) ||
+        (rc = c->reg_write(c->ctx, SQ_REG_MEM_HI, 0)) ||
+        (rc = c->reg_write(c->ctx, SQ_REG_CMD_LO, (uint32_t)cmd_addr)) ||
+        (rc = c->reg_write(c->ctx, SQ_REG_CMD_HI, (uint32_t)(cmd_addr >> 32))) ||
+        (rc = c->reg_write(c->ctx, SQ_REG_NCMD, n_cmds)) ||
+        (rc = c->reg_write(c->ctx, SQ_REG_CTRL, SQ_CTRL_START)))
         return rc;
-    uint64_t waited = 0;
-    while (!s->k->pins.interrupt) {
-        if (waited++ >= max_cycles)
-            return sq_err(SQ_ERR_DEV, "rtl: kernel did not finish %u commands within %" PRIu64
-                                      " cycles (hang or bound too small)", n_cmds, max_cycles);
-        sq_sim_tick(s);
-    }
-    if ((rc = sq_sim_reg_read(s, SQ_REG_CTRL, &ctrl)) != 0)
+    return 0;
+}
+
+int sq_ctrl_finish(const sq_ctrl_t *c, sq_mem_t *mem, int irq, uint32_t n_cmds,
+                   uint64_t max_cycles, sq_sim_run_t *out)
+{
+    if (!irq)
+        return sq_err(SQ_ERR_DEV, "%s: kernel did not finish %u commands within %" PRIu64
+                                  " cycles (hang or bound too small)", c->level, n_cmds,
+                      max_cycles);
+    int rc = 0;
+    uint32_t ctrl = 0;
+    if ((rc = c->reg_read(c->ctx, SQ_REG_CTRL, &ctrl)) != 0)
         return rc;
     if (!(ctrl & SQ_CTRL_DONE))
-        return sq_err(SQ_ERR_DEV, "rtl: interrupt without ap_done (ctrl 0x%x)", ctrl);
-    if ((rc = sq_sim_reg_write(s, SQ_REG_ISR, 1)) != 0)
+        return sq_err(SQ_ERR_DEV, "%s: interrupt without ap_done (ctrl 0x%x)", c->level, ctrl);
+    if ((rc = c->reg_write(c->ctx, SQ_REG_ISR, 1)) != 0)
         return rc;
-    if ((rc = read64(s, SQ_REG_CYCLES_LO, &out->cycles)) ||
-        (rc = read64(s, SQ_REG_STALL_LO, &out->stall_cycles)))
+    if ((rc = read64(c, SQ_REG_CYCLES_LO, &out->cycles)) ||
+        (rc = read64(c, SQ_REG_STALL_LO, &out->stall_cycles)))
         return rc;
-    out->sim_cycles = s->cycles - start;
-    const char *merr = sq_mem_error(s->mem);
+    const char *merr = sq_mem_error(mem);
     if (merr) {
-        rc = sq_err(SQ_ERR_DEV, "rtl: %s", merr);
-        sq_mem_clear_error(s->mem);
+        rc = sq_err(SQ_ERR_DEV, "%s: %s", c->level, merr);
+        sq_mem_clear_error(mem);
         return rc;
     }
     return 0;
+}
+
+static int sim_reg_write(void *s, uint32_t off, uint32_t value)
+{
+    return sq_sim_reg_write(s, off, value);
+}
+
+static int sim_reg_read(void *s, uint32_t off, uint32_t *value)
+{
+    return sq_sim_reg_read(s, off, value);
+}
+
+int sq_sim_run(sq_sim_t *s, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
+               sq_sim_run_t *out)
+{
+    const sq_ctrl_t c = {"rtl", s, sim_reg_write, sim_reg_read};
+    uint64_t start = s->cycles;
+    int rc = sq_ctrl_start(&c, cmd_addr, n_cmds);
+    if (rc == 0) {
+        for (uint64_t waited = 0; !s->k->pins.interrupt && waited < max_cycles; waited++)
+            sq_sim_tick(s);
+        rc = sq_ctrl_finish(&c, s->mem, s->k->pins.interrupt, n_cmds, max_cycles, out);
+    }
+    out->sim_cycles = s->cycles - start;
+    return rc;
 }

@@ -42,8 +42,11 @@ uint64_t sq_sim_cycles(const sq_sim_t *s);
 /* One clock cycle: memory drives, kernel settles, handshakes commit, edge. */
 void sq_sim_tick(sq_sim_t *s);
 
+/* An AXI4-Lite access that takes more cycles than this is a broken slave. */
+#define SQ_SIM_REG_TIMEOUT 64u
+
 /* AXI4-Lite accesses; fail with SQ_ERR_DEV if the slave does not answer
- * within a few cycles. */
+ * within SQ_SIM_REG_TIMEOUT cycles. */
 int sq_sim_reg_write(sq_sim_t *s, uint32_t off, uint32_t value);
 int sq_sim_reg_read(sq_sim_t *s, uint32_t off, uint32_t *value);
 
@@ -59,5 +62,35 @@ typedef struct {
  * after a timeout the kernel must be recreated. */
 int sq_sim_run(sq_sim_t *s, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
                sq_sim_run_t *out);
+
+/* One AXI4-Lite access on a kernel's control pins b, clock by clock:
+ * step(ctx, 0) settles a cycle with the clock low (memory drives, kernel
+ * evaluates), step(ctx, 1) commits it and raises the clock; the handshakes
+ * are taken in between. Writes *value, or reads into it. Returns the cycles
+ * taken, or 0 when the slave did not answer within SQ_SIM_REG_TIMEOUT. */
+unsigned sq_axil_access(sq_axil_t *b, int write, uint32_t off, uint32_t *value,
+                        void (*step)(void *ctx, int clk), void *ctx);
+
+/* The host's side of one ap_ctrl_hs run, for every harness that reaches a
+ * kernel's control registers its own way (sq_sim_run above; the SystemC
+ * platform's host in sq_tlm.cpp, over TLM sockets), in two halves around the
+ * wait for the interrupt pin, which each harness does its own way. */
+typedef struct {
+    const char *level; /* prefix of the error messages */
+    void *ctx;
+    /* 0, or an SQ_ERR_* code with its message set */
+    int (*reg_write)(void *ctx, uint32_t off, uint32_t value);
+    int (*reg_read)(void *ctx, uint32_t off, uint32_t *value);
+} sq_ctrl_t;
+
+/* Checks that the kernel is idle, enables the interrupt on ap_done, writes
+ * the command registers and sets ap_start. */
+int sq_ctrl_start(const sq_ctrl_t *c, uint64_t cmd_addr, uint32_t n_cmds);
+/* Once the interrupt pin is high (irq nonzero) or max_cycles passed without
+ * it (a timeout error): checks ap_done, clears the interrupt, reads the
+ * counters into out (all but sim_cycles) and checks mem, the kernel's device
+ * memory, for out-of-range accesses. */
+int sq_ctrl_finish(const sq_ctrl_t *c, sq_mem_t *mem, int irq, uint32_t n_cmds,
+                   uint64_t max_cycles, sq_sim_run_t *out);
 
 #endif

@@ -58,6 +58,16 @@ int sq_cli_long(const char *cmd, const char *flag, const char *s, long lo, long 
     return 0;
 }
 
+int sq_cli_backend(const char *cmd, const char *arg)
+{
+    static const char *const names[] = {"ref", "csim", "rtl", "tlm", "model"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(arg, names[i]) == 0)
+            return 0;
+    sq_cli_error(cmd, "--backend must be " SQ_CLI_BACKENDS ", got '%s'", arg);
+    return -1;
+}
+
 int sq_cli_double(const char *cmd, const char *flag, const char *s, double lo, double hi,
                   double *out)
 {

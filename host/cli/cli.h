@@ -30,6 +30,11 @@ int sq_cli_long(const char *cmd, const char *flag, const char *s, long lo, long 
 int sq_cli_double(const char *cmd, const char *flag, const char *s, double lo, double hi,
                   double *out);
 
+/* --backend: the level names a command accepts (runtime/device.h); otherwise
+ * prints an error listing them and returns -1. */
+#define SQ_CLI_BACKENDS "ref, csim, rtl, tlm or model"
+int sq_cli_backend(const char *cmd, const char *arg);
+
 /* True when a progress line on stderr would reach a person. */
 bool sq_cli_progress_enabled(void);
 /* Rewrites the progress line "label done/total" (no-op when not a terminal). */

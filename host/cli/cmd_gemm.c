@@ -18,7 +18,7 @@ static void help(void)
     printf("usage: sparq gemm [flags]\n"
            "Runs one C = epilogue(A.W^T + bias) descriptor with random saturating operands on a\n"
            "level, computes the golden reference on the host and compares every output.\n\n"
-           "  --backend L              level: ref, csim, rtl or model (default csim)\n"
+           "  --backend L              level: " SQ_CLI_BACKENDS " (default csim)\n"
            "  --shape MxNxK            A is MxK, W is NxK, C is MxN; each in [1, %u] (default 64x64x64)\n"
            "  --wbits 8|4              weight width (default 8)\n"
            "  --sparse 2:4             2:4 structured-sparse int8 weights\n"
@@ -27,7 +27,7 @@ static void help(void)
            "  --bias                   add a per-channel int32 bias\n"
            "  --seed S                 operand seed (default 1)\n"
            "  --json                   print one JSON object instead of lines\n"
-           "  --trace-fst FILE         rtl only: dump the kernel's waveform to FILE (FST)\n"
+           "  --trace-fst FILE         rtl, tlm: dump the kernel's waveform to FILE (FST)\n"
            "  --help                   this text\n\n"
            "Prints mismatches, work counters and, on levels that count cycles, cycles and\n"
            "mac_utilization = useful MACs / (cycles * %u * %u * %u). Exit 1 on any mismatch.\n",
@@ -89,11 +89,8 @@ static int parse(int argc, char **argv, gemm_opts_t *o)
     while ((c = sq_cli_getopt(CMD, argc, argv, opts)) != -1) {
         switch (c) {
         case 'b':
-            if (strcmp(optarg, "ref") && strcmp(optarg, "csim") && strcmp(optarg, "rtl") &&
-                strcmp(optarg, "model")) {
-                sq_cli_error(CMD, "--backend must be ref, csim, rtl or model, got '%s'", optarg);
+            if (sq_cli_backend(CMD, optarg) != 0)
                 return -1;
-            }
             o->backend = optarg;
             break;
         case 's':
@@ -153,8 +150,8 @@ static int parse(int argc, char **argv, gemm_opts_t *o)
         sq_cli_error(CMD, "--wbits 4 and --sparse 2:4 cannot be combined");
         return -1;
     }
-    if (o->fst && strcmp(o->backend, "rtl") != 0) {
-        sq_cli_error(CMD, "--trace-fst needs --backend rtl (only the RTL has waveforms)");
+    if (o->fst && strcmp(o->backend, "rtl") != 0 && strcmp(o->backend, "tlm") != 0) {
+        sq_cli_error(CMD, "--trace-fst needs --backend rtl or tlm (only the RTL has waveforms)");
         return -1;
     }
     return 0;

@@ -155,8 +155,8 @@ void sq_report_print(const sq_report_t *r, FILE *f)
                 "%.0f MHz (host ops not modeled)\n",
                 (unsigned long long)r->tokens, lat * 1e6, 1.0 / lat, r->clock_mhz);
     else
-        fprintf(f, "tokens %llu; level %s counts no cycles (use --backend rtl or model for "
-                "latency)\n", (unsigned long long)r->tokens, r->level);
+        fprintf(f, "tokens %llu; level %s counts no cycles (use --backend rtl, tlm or "
+                "model for latency)\n", (unsigned long long)r->tokens, r->level);
 }
 
 /* ---------------------------------------------------------------------------

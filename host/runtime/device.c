@@ -17,6 +17,8 @@ extern const sq_level_ops_t sq_level_model;
 /* The rtl level comes from rtl/'s make fragment (Verilator); weak so the
  * library still links, and the level reports itself unavailable, without it. */
 extern const sq_level_ops_t sq_level_rtl __attribute__((weak));
+/* The tlm level comes from sim/tlm.mk (SystemC); weak for the same reason. */
+extern const sq_level_ops_t sq_level_tlm __attribute__((weak));
 
 /* A new level adds one line here. */
 static const struct {
@@ -26,6 +28,7 @@ static const struct {
     {"ref", &sq_level_ref},
     {"csim", &sq_level_csim},
     {"rtl", &sq_level_rtl},
+    {"tlm", &sq_level_tlm},
     {"model", &sq_level_model},
 };
 #define N_LEVELS (sizeof levels / sizeof levels[0])
@@ -58,7 +61,8 @@ int sq_dev_open(const sq_dev_config_t *cfg, sq_dev_t **out)
     while (i < N_LEVELS && strcmp(levels[i].name, name) != 0)
         i++;
     if (i == N_LEVELS)
-        return sq_err(SQ_ERR_DEV, "unknown level '%s' (levels: ref, csim, rtl, model)", name);
+        return sq_err(SQ_ERR_DEV, "unknown level '%s' (levels: ref, csim, rtl, tlm, model)",
+                      name);
     if (!levels[i].ops)
         return sq_err(SQ_ERR_DEV, "level '%s' is not built into this binary", name);
     if (cfg->mem_bytes == 0 || cfg->mem_bytes > SIZE_MAX)

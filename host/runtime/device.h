@@ -1,6 +1,6 @@
 /* sparq device API: one program, every execution level.
  *
- * A device is opened by level name ("ref", "csim", "rtl", "model", later
+ * A device is opened by level name ("ref", "csim", "rtl", "tlm", "model", later
  * "opencl", "xrt"). Every level has the same flat device memory (addresses are
  * byte offsets from 0, as the descriptors in include/sparq/spec.h carry them),
  * executes the same command stream, and must produce the same bits; levels
@@ -18,12 +18,12 @@
 #include <stdint.h>
 
 typedef struct {
-    const char *level;     /* "ref", "csim", "rtl", "model" */
+    const char *level;     /* "ref", "csim", "rtl", "tlm", "model" */
     uint64_t mem_bytes;    /* size of device memory (default 256 MiB) */
     double mem_gbps;       /* modeled bandwidth, GB/s (default 19.2: one DDR4 channel) */
     double mem_latency_ns; /* modeled latency of a read burst (default 100 ns) */
     double clock_mhz;      /* kernel clock for the memory model (default 300) */
-    const char *fst_path;  /* rtl only: FST waveform file, or NULL */
+    const char *fst_path;  /* rtl and tlm only: FST waveform file, or NULL */
     /* model only: array rows and columns of the modeled GEMM unit (0 = the
      * SQ_ARRAY_ROWS x SQ_ARRAY_COLS of include/sparq/spec.h). The rtl level
      * is Verilated for that one size and ignores these. */

@@ -1,7 +1,9 @@
 /* The "rtl" execution level: the GEMM unit and the attention unit (rtl/)
- * under Verilator, two kernels on one modeled device memory (sim/sq_mem.h). Descriptors are validated here
- * first, so a bad command is a one-line error instead of undefined hardware
- * behaviour; the kernel itself then fetches and runs them. */
+ * under Verilator, two kernels on one modeled device memory (sim/sq_mem.h).
+ * Descriptors are validated here first, so a bad command is a one-line error
+ * instead of undefined hardware behaviour; the kernel itself then fetches and
+ * runs them. The checks, bounds and counters are shared with the tlm level
+ * (runtime/level_rtl.h). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "../../sim/sq_gemm_vl.h"
 #include "runtime/desc.h"
 #include "runtime/device.h"
+#include "runtime/level_rtl.h"
 #include "sparq/attn.h"
 #include "sparq/numerics.h"
 #include "sparq/spec.h"
@@ -22,49 +25,68 @@
 #define RUN_SLACK 20000u
 
 typedef struct {
+    sq_units_t u;
     sq_sim_t *sim;  /* GEMM unit; owns the memory */
     sq_sim_t *attn; /* attention unit on the same memory */
-    uint32_t latency;
 } rtl_t;
 
 /* The attention unit's waveform goes beside the GEMM unit's: PATH.attn.fst. */
-static int attn_open(const sq_dev_config_t *cfg, rtl_t *r)
+static int kernels_create(const sq_dev_config_t *cfg, const char *level, sq_kernel_t **gemm,
+                          sq_kernel_t **attn)
 {
     char path[4096];
     if (cfg->fst_path && (size_t)snprintf(path, sizeof path, "%s.attn.fst", cfg->fst_path) >=
                              sizeof path)
-        return sq_err(SQ_ERR_ARG, "rtl: waveform path too long");
-    sq_kernel_t *k = NULL;
-    int rc = sq_attn_vl_create(cfg->fst_path ? path : NULL, &k);
-    return rc ? rc : sq_sim_create_shared(k, r->sim, &r->attn);
+        return sq_err(SQ_ERR_ARG, "%s: waveform path too long", level);
+    int rc = sq_gemm_vl_create(cfg->fst_path, gemm);
+    if (rc == 0 && (rc = sq_attn_vl_create(cfg->fst_path ? path : NULL, attn)) != 0)
+        (*gemm)->destroy((*gemm)->model);
+    return rc;
+}
+
+int sq_units_create(const sq_dev_config_t *cfg, const char *level, sq_mem_t **mem,
+                    uint32_t *latency, sq_kernel_t **gemm, sq_kernel_t **attn)
+{
+    if (!(cfg->clock_mhz > 0) || !(cfg->mem_gbps > 0) || !(cfg->mem_latency_ns >= 0))
+        return sq_err(SQ_ERR_ARG, "%s: clock, bandwidth and latency must be positive", level);
+    double bpc = cfg->mem_gbps * 1e3 / cfg->clock_mhz;
+    double lat = ceil(cfg->mem_latency_ns * cfg->clock_mhz / 1e3);
+    if (lat > 1e6)
+        return sq_err(SQ_ERR_ARG, "%s: memory latency of %.0f cycles is not plausible", level,
+                      lat);
+    *latency = (uint32_t)lat;
+    int rc = sq_mem_create(cfg->mem_bytes, bpc, *latency, mem);
+    if (rc == 0 && (rc = kernels_create(cfg, level, gemm, attn)) != 0)
+        sq_mem_destroy(*mem);
+    return rc;
+}
+
+static int rtl_unit_run(void *ctx, sq_unit_t unit, uint64_t cmd_addr, uint32_t n_cmds,
+                        uint64_t max_cycles, sq_sim_run_t *out)
+{
+    rtl_t *r = ctx;
+    return sq_sim_run(unit == SQ_UNIT_ATTN ? r->attn : r->sim, cmd_addr, n_cmds, max_cycles,
+                      out);
 }
 
 static int rtl_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
 {
     (void)mem; /* the modeled memory lives in the simulator */
-    if (!(cfg->clock_mhz > 0) || !(cfg->mem_gbps > 0) || !(cfg->mem_latency_ns >= 0))
-        return sq_err(SQ_ERR_ARG, "rtl: clock, bandwidth and latency must be positive");
-    double bpc = cfg->mem_gbps * 1e3 / cfg->clock_mhz;
-    double lat = ceil(cfg->mem_latency_ns * cfg->clock_mhz / 1e3);
-    if (lat > 1e6)
-        return sq_err(SQ_ERR_ARG, "rtl: memory latency of %.0f cycles is not plausible", lat);
     rtl_t *r = calloc(1, sizeof *r);
     if (!r)
         return sq_err(SQ_ERR_MEM, "rtl: out of host memory");
-    r->latency = (uint32_t)lat;
     sq_mem_t *m = NULL;
-    sq_kernel_t *k = NULL;
-    int rc = sq_mem_create(cfg->mem_bytes, bpc, r->latency, &m);
-    if (rc == 0 && (rc = sq_gemm_vl_create(cfg->fst_path, &k)) != 0)
-        sq_mem_destroy(m);
-    if (rc == 0)
-        rc = sq_sim_create(k, m, &r->sim);
-    if (rc == 0 && (rc = attn_open(cfg, r)) != 0)
+    sq_kernel_t *g = NULL, *a = NULL;
+    int rc = sq_units_create(cfg, "rtl", &m, &r->u.latency, &g, &a);
+    if (rc == 0 && (rc = sq_sim_create(g, m, &r->sim)) != 0)
+        a->destroy(a->model);
+    if (rc == 0 && (rc = sq_sim_create_shared(a, r->sim, &r->attn)) != 0)
         sq_sim_destroy(r->sim);
     if (rc != 0) {
         free(r);
         return rc;
     }
+    r->u = (sq_units_t){"rtl", m, r->u.latency, r, rtl_unit_run};
     *state = r;
     return 0;
 }
@@ -82,13 +104,13 @@ static void rtl_close(void *state)
 static int rtl_write(void *state, uint64_t addr, const void *src, size_t n)
 {
     rtl_t *r = state;
-    return sq_mem_write(sq_sim_mem(r->sim), addr, src, n);
+    return sq_mem_write(r->u.mem, addr, src, n);
 }
 
 static int rtl_read(void *state, uint64_t addr, void *dst, size_t n)
 {
     rtl_t *r = state;
-    return sq_mem_read(sq_sim_mem(r->sim), addr, dst, n);
+    return sq_mem_read(r->u.mem, addr, dst, n);
 }
 
 static uint64_t desc_addr(const uint32_t *d, unsigned lo)
@@ -96,67 +118,69 @@ static uint64_t desc_addr(const uint32_t *d, unsigned lo)
     return (uint64_t)d[lo + 1] << 32 | d[lo];
 }
 
-static int check_span(const sq_mem_t *m, uint32_t i, const char *what, uint64_t addr,
+static int check_span(const sq_units_t *u, uint32_t i, const char *what, uint64_t addr,
                       uint64_t bytes)
 {
-    uint64_t size = sq_mem_size(m);
+    uint64_t size = sq_mem_size(u->mem);
     if (addr > size || bytes > size - addr)
-        return sq_err(SQ_ERR_ARG, "rtl: command %u: %s (%" PRIu64 " bytes at 0x%" PRIx64
-                                  ") is outside device memory", i, what, bytes, addr);
+        return sq_err(SQ_ERR_ARG, "%s: command %u: %s (%" PRIu64 " bytes at 0x%" PRIx64
+                                  ") is outside device memory", u->level, i, what, bytes, addr);
     return 0;
 }
 
 /* Checks one GEMM descriptor the way sq_gemm_ref would, and adds its useful
  * MACs and a generous cycle bound. */
-static int check_gemm(const rtl_t *r, const sq_mem_t *m, uint32_t i, const uint32_t *d,
+static int check_gemm(const sq_units_t *u, uint32_t i, const uint32_t *d,
                       uint64_t *macs, uint64_t *bound)
 {
     uint32_t flags = d[SQ_GEMM_W_FLAGS];
     uint64_t M = d[SQ_GEMM_W_M], N = d[SQ_GEMM_W_N], K = d[SQ_GEMM_W_K];
     if ((flags & ~SQ_GEMM_FLAGS_ALL) || ((flags & SQ_GEMM_W4) && (flags & SQ_GEMM_SP24)))
-        return sq_err(SQ_ERR_ARG, "rtl: command %u: invalid GEMM flags 0x%x", i, flags);
+        return sq_err(SQ_ERR_ARG, "%s: command %u: invalid GEMM flags 0x%x", u->level, i, flags);
     if (M < 1 || N < 1 || K < 1 || M > SQ_GEMM_MAX_DIM || N > SQ_GEMM_MAX_DIM ||
         K > SQ_GEMM_MAX_DIM)
-        return sq_err(SQ_ERR_ARG, "rtl: command %u: GEMM shape %" PRIu64 "x%" PRIu64 "x%" PRIu64
-                                  " outside 1..%u", i, M, N, K, SQ_GEMM_MAX_DIM);
+        return sq_err(SQ_ERR_ARG, "%s: command %u: GEMM shape %" PRIu64 "x%" PRIu64
+                                  "x%" PRIu64 " outside 1..%u", u->level, i, M, N, K,
+                      SQ_GEMM_MAX_DIM);
     uint64_t wrow = sq_w_row_bytes(flags, K), mrow = sq_meta_row_bytes(K);
     uint64_t esz = (flags & SQ_GEMM_OUT32) ? 4 : 1;
     int rc;
-    if ((rc = check_span(m, i, "A", desc_addr(d, SQ_GEMM_W_A_LO), M * K)) ||
-        (rc = check_span(m, i, "W", desc_addr(d, SQ_GEMM_W_W_LO), N * wrow)) ||
-        (rc = check_span(m, i, "C", desc_addr(d, SQ_GEMM_W_C_LO), M * N * esz)))
+    if ((rc = check_span(u, i, "A", desc_addr(d, SQ_GEMM_W_A_LO), M * K)) ||
+        (rc = check_span(u, i, "W", desc_addr(d, SQ_GEMM_W_W_LO), N * wrow)) ||
+        (rc = check_span(u, i, "C", desc_addr(d, SQ_GEMM_W_C_LO), M * N * esz)))
         return rc;
     if ((flags & SQ_GEMM_BIAS) &&
-        (rc = check_span(m, i, "bias", desc_addr(d, SQ_GEMM_W_BIAS_LO), N * 4)))
+        (rc = check_span(u, i, "bias", desc_addr(d, SQ_GEMM_W_BIAS_LO), N * 4)))
         return rc;
     if (!(flags & SQ_GEMM_OUT32)) {
         uint64_t q = desc_addr(d, SQ_GEMM_W_QUANT_LO);
-        if ((rc = check_span(m, i, "quant", q, N * sizeof(sq_quant_t))))
+        if ((rc = check_span(u, i, "quant", q, N * sizeof(sq_quant_t))))
             return rc;
         for (uint64_t j = 0; j < N; j++) {
             sq_quant_t e;
-            sq_mem_read(m, q + j * sizeof e, &e, sizeof e);
+            sq_mem_read(u->mem, q + j * sizeof e, &e, sizeof e);
             if (e.mult < 1 || e.shift > SQ_SHIFT_MAX)
-                return sq_err(SQ_ERR_ARG, "rtl: command %u: quant[%" PRIu64 "] = {%d, %u} out "
-                                          "of range", i, j, e.mult, e.shift);
+                return sq_err(SQ_ERR_ARG, "%s: command %u: quant[%" PRIu64 "] = {%d, %u} "
+                                          "out of range", u->level, i, j, e.mult, e.shift);
         }
     }
     uint64_t row_macs = K;
     if (flags & SQ_GEMM_SP24) {
         uint64_t meta = desc_addr(d, SQ_GEMM_W_META_LO);
-        if ((rc = check_span(m, i, "2:4 metadata", meta, N * mrow)))
+        if ((rc = check_span(u, i, "2:4 metadata", meta, N * mrow)))
             return rc;
         uint8_t *buf = malloc(mrow);
         if (!buf)
-            return sq_err(SQ_ERR_MEM, "rtl: out of host memory");
+            return sq_err(SQ_ERR_MEM, "%s: out of host memory", u->level);
         for (uint64_t j = 0; j < N; j++) {
-            sq_mem_read(m, meta + j * mrow, buf, mrow);
+            sq_mem_read(u->mem, meta + j * mrow, buf, mrow);
             for (uint64_t g = 0; g * 4 < K; g++) {
                 uint8_t code = sq_sp24_code(buf, g);
                 if ((code & 3u) >= (code >> 2)) {
                     free(buf);
-                    return sq_err(SQ_ERR_ARG, "rtl: command %u: malformed 2:4 code 0x%x in row %"
-                                              PRIu64 " group %" PRIu64, i, code, j, g);
+                    return sq_err(SQ_ERR_ARG, "%s: command %u: malformed 2:4 code 0x%x in "
+                                              "row %" PRIu64 " group %" PRIu64, u->level, i,
+                                  code, j, g);
                 }
             }
         }
@@ -170,7 +194,7 @@ static int check_gemm(const rtl_t *r, const sq_mem_t *m, uint32_t i, const uint3
     uint64_t rows = mp * nt * (SQ_ARRAY_ROWS + 2 * SQ_ARRAY_COLS + 2);
     uint64_t beats = (M * K * nt + N * wrow * mp + N * mrow * mp + M * N * 4) / 64 + rows * 2;
     *bound += 8 * (mp * nt * ((K + 1) / 2 + 2 * SQ_ARRAY_COLS + 64) + beats) +
-              (rows + 64) * (r->latency + 8);
+              (rows + 64) * (u->latency + 8);
     return 0;
 }
 
@@ -178,52 +202,52 @@ static int check_gemm(const rtl_t *r, const sq_mem_t *m, uint32_t i, const uint3
  * adds its useful MACs and a generous cycle bound. The unit fetches one row
  * per burst, so a scored or selected key costs about a memory latency; top-k
  * adds at most 34 passes over the candidate list. */
-static int attn_work(const rtl_t *r, const sq_mem_t *m, uint32_t i, const uint8_t *desc,
+static int attn_work(const sq_units_t *u, uint32_t i, const uint8_t *desc,
                      uint64_t *macs, uint64_t *bound)
 {
     sq_attn_desc_t d;
     sq_attn_desc_decode(desc, &d);
-    if (sq_attn_desc_check(&d, sq_mem_size(m)) != 0) {
+    if (sq_attn_desc_check(&d, sq_mem_size(u->mem)) != 0) {
         char why[512];
         snprintf(why, sizeof why, "%s", sq_err_msg());
-        return sq_err(SQ_ERR_ARG, "rtl: command %u: %s", i, why);
+        return sq_err(SQ_ERR_ARG, "%s: command %u: %s", u->level, i, why);
     }
     for (uint32_t h = 0; h < d.heads; h++) {
         sq_attn_quant_t q;
-        sq_mem_read(m, d.quant + (uint64_t)h * sizeof q, &q, sizeof q);
+        sq_mem_read(u->mem, d.quant + (uint64_t)h * sizeof q, &q, sizeof q);
         if (q.s_mult < 1 || q.s_shift > SQ_SHIFT_MAX || q.o_mult < 1 || q.o_shift > SQ_SHIFT_MAX)
-            return sq_err(SQ_ERR_ARG, "rtl: command %u: attn quant[%u] out of range", i, h);
+            return sq_err(SQ_ERR_ARG, "%s: command %u: attn quant[%u] out of range", u->level,
+                          i, h);
     }
     uint8_t *mask = NULL;
     size_t mbytes = (size_t)sq_attn_blocks(d.seq) * SQ_ATTN_MASK_ROW_BYTES;
     if (d.flags & SQ_ATTN_BLOCK) {
         if (!(mask = malloc(mbytes)))
-            return sq_err(SQ_ERR_MEM, "rtl: out of host memory");
-        sq_mem_read(m, d.mask, mask, mbytes);
+            return sq_err(SQ_ERR_MEM, "%s: out of host memory", u->level);
+        sq_mem_read(u->mem, d.mask, mask, mbytes);
     }
     sq_dev_stats_t w = {0};
     sq_attn_desc_work(&d, mask, &w);
     free(mask);
     *macs += w.macs;
     uint64_t rows = (uint64_t)d.heads * d.queries;
-    *bound += rows * ((uint64_t)d.seq * (2 * (r->latency + 16) + 40) + 6 * (r->latency + 16) +
+    *bound += rows * ((uint64_t)d.seq * (2 * (u->latency + 16) + 40) + 6 * (u->latency + 16) +
                       4 * SQ_ATTN_MAX_DIM + 100) +
-              (uint64_t)d.heads * (r->latency + 300);
+              (uint64_t)d.heads * (u->latency + 300);
     return 0;
 }
 
-/* Runs a checked command stream on one unit's model and adds what it did. */
-static int sim_run(sq_sim_t *sim, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
-                   uint64_t macs, sq_dev_stats_t *add)
+/* Runs a checked command stream on one unit and adds what it did. */
+static int unit_run(const sq_units_t *u, sq_unit_t unit, uint64_t cmd_addr, uint32_t n_cmds,
+                    uint64_t max_cycles, uint64_t macs, sq_dev_stats_t *add)
 {
-    sq_mem_t *m = sq_sim_mem(sim);
     sq_mem_stats_t before, after;
-    sq_mem_stats(m, &before);
+    sq_mem_stats(u->mem, &before);
     sq_sim_run_t run;
-    int rc = sq_sim_run(sim, cmd_addr, n_cmds, max_cycles, &run);
+    int rc = u->run(u->ctx, unit, cmd_addr, n_cmds, max_cycles, &run);
     if (rc != 0)
         return rc;
-    sq_mem_stats(m, &after);
+    sq_mem_stats(u->mem, &after);
     add->cycles += run.cycles;
     add->stall_cycles += run.stall_cycles;
     add->bytes_read += after.bytes_read - before.bytes_read;
@@ -233,50 +257,56 @@ static int sim_run(sq_sim_t *sim, uint64_t cmd_addr, uint32_t n_cmds, uint64_t m
     return 0;
 }
 
-static int attn_run(rtl_t *r, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
-                    sq_dev_stats_t *add)
+static int attn_run(const sq_units_t *u, uint64_t cmd_addr, uint32_t n_cmds,
+                    uint64_t max_cycles, sq_dev_stats_t *add)
 {
-    sq_mem_t *m = sq_sim_mem(r->attn);
     uint64_t macs = 0, bound = RUN_SLACK;
     for (uint32_t i = 0; i < n_cmds; i++) {
         uint8_t desc[SQ_DESC_BYTES];
-        int rc = sq_mem_read(m, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, desc, sizeof desc);
+        int rc = sq_mem_read(u->mem, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, desc, sizeof desc);
         if (rc == 0 && sq_desc_opcode(desc) == SQ_OP_ATTN)
-            rc = attn_work(r, m, i, desc, &macs, &bound);
+            rc = attn_work(u, i, desc, &macs, &bound);
         if (rc != 0)
             return rc;
     }
-    return sim_run(r->attn, cmd_addr, n_cmds, max_cycles ? max_cycles : bound, macs, add);
+    return unit_run(u, SQ_UNIT_ATTN, cmd_addr, n_cmds, max_cycles ? max_cycles : bound, macs,
+                    add);
+}
+
+int sq_units_run(const sq_units_t *u, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
+                 sq_dev_stats_t *add)
+{
+    if (cmd_addr % 64)
+        return sq_err(SQ_ERR_ARG, "%s: command stream at 0x%" PRIx64
+                                  " is not 64-byte aligned", u->level, cmd_addr);
+    /* the device hands over runs of one unit's opcode */
+    uint8_t first[SQ_DESC_BYTES];
+    if (n_cmds && sq_mem_read(u->mem, cmd_addr, first, sizeof first) == 0 &&
+        sq_desc_opcode(first) == SQ_OP_ATTN)
+        return attn_run(u, cmd_addr, n_cmds, max_cycles, add);
+    uint64_t macs = 0, bound = RUN_SLACK;
+    for (uint32_t i = 0; i < n_cmds; i++) {
+        uint32_t d[SQ_DESC_WORDS];
+        int rc = sq_mem_read(u->mem, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, d, sizeof d);
+        if (rc != 0)
+            return rc;
+        if (d[SQ_GEMM_W_OPCODE] == SQ_OP_NOP)
+            continue;
+        if (d[SQ_GEMM_W_OPCODE] != SQ_OP_GEMM)
+            return sq_err(SQ_ERR_ARG, "%s: command %u: opcode %u is not for the GEMM unit",
+                          u->level, i, d[SQ_GEMM_W_OPCODE]);
+        if ((rc = check_gemm(u, i, d, &macs, &bound)) != 0)
+            return rc;
+    }
+    return unit_run(u, SQ_UNIT_GEMM, cmd_addr, n_cmds, max_cycles ? max_cycles : bound, macs,
+                    add);
 }
 
 static int rtl_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
                    sq_dev_stats_t *add)
 {
     rtl_t *r = state;
-    sq_mem_t *m = sq_sim_mem(r->sim);
-    if (cmd_addr % 64)
-        return sq_err(SQ_ERR_ARG, "rtl: command stream at 0x%" PRIx64
-                                  " is not 64-byte aligned", cmd_addr);
-    /* the device hands over runs of one unit's opcode */
-    uint8_t first[SQ_DESC_BYTES];
-    if (n_cmds && sq_mem_read(m, cmd_addr, first, sizeof first) == 0 &&
-        sq_desc_opcode(first) == SQ_OP_ATTN)
-        return attn_run(r, cmd_addr, n_cmds, max_cycles, add);
-    uint64_t macs = 0, bound = RUN_SLACK;
-    for (uint32_t i = 0; i < n_cmds; i++) {
-        uint32_t d[SQ_DESC_WORDS];
-        int rc = sq_mem_read(m, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, d, sizeof d);
-        if (rc != 0)
-            return rc;
-        if (d[SQ_GEMM_W_OPCODE] == SQ_OP_NOP)
-            continue;
-        if (d[SQ_GEMM_W_OPCODE] != SQ_OP_GEMM)
-            return sq_err(SQ_ERR_ARG, "rtl: command %u: opcode %u is not for the GEMM unit", i,
-                          d[SQ_GEMM_W_OPCODE]);
-        if ((rc = check_gemm(r, m, i, d, &macs, &bound)) != 0)
-            return rc;
-    }
-    return sim_run(r->sim, cmd_addr, n_cmds, max_cycles ? max_cycles : bound, macs, add);
+    return sq_units_run(&r->u, cmd_addr, n_cmds, max_cycles, add);
 }
 
 const sq_level_ops_t sq_level_rtl = {
