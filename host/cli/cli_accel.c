@@ -18,8 +18,9 @@ int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg
     switch (c) {
     case 0x101:
         if (strcmp(arg, "ref") && strcmp(arg, "csim") && strcmp(arg, "rtl") &&
-            strcmp(arg, "model")) {
-            sq_cli_error(cmd, "--backend must be ref, csim, rtl or model, got '%s'", arg);
+            strcmp(arg, "model") && strcmp(arg, "opencl")) {
+            sq_cli_error(cmd, "--backend must be ref, csim, rtl, model or opencl, got '%s'",
+                         arg);
             return -1;
         }
         a->backend = arg;

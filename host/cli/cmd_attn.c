@@ -20,7 +20,7 @@ static void help(void)
            "Runs one sparse attention descriptor (int8 Q, K, V quantized per head from N(0,1)\n"
            "data) on a level, computes the golden reference on the host and compares every\n"
            "output; also reports the error of the integer result against fp32 attention.\n\n"
-           "  --backend B              level: ref, csim, model or rtl (default csim)\n"
+           "  --backend B              level: ref, csim, model, rtl or opencl (default csim)\n"
            "  --seq L                  keys (KV cache length), 1..%u (default 128)\n"
            "  --queries Q              queries, the last Q positions: 1 = decode,\n"
            "                           L = prefill (default L)\n"
@@ -79,8 +79,9 @@ static int parse(int argc, char **argv, attn_opts_t *o)
         switch (c) {
         case 'b':
             if (strcmp(optarg, "ref") && strcmp(optarg, "csim") && strcmp(optarg, "model") &&
-                strcmp(optarg, "rtl")) {
-                sq_cli_error(CMD, "--backend must be ref, csim, model or rtl, got '%s'", optarg);
+                strcmp(optarg, "rtl") && strcmp(optarg, "opencl")) {
+                sq_cli_error(CMD, "--backend must be ref, csim, model, rtl or opencl, got '%s'",
+                             optarg);
                 return -1;
             }
             o->backend = optarg;
