@@ -22,3 +22,9 @@ $(OPENCL_OBJS): $(HLS_CL_GEN)
 $(BUILD)/rel/host/runtime/level_opencl.o: CFLAGS_REL += -I$(BUILD)/gen
 $(BUILD)/san/host/runtime/level_opencl.o: CFLAGS_SAN += -I$(BUILD)/gen
 EXTRA_LDLIBS += -lOpenCL
+
+# Host speed of the computing levels on one GEMM (bench/opencl.sh). Fragments
+# after this one still add to REL_EXTRA, so the objects are named in the recipe
+# (expanded when it runs); build/sparq's prerequisites build them all.
+$(BUILD)/bench_levels: $(BUILD)/rel/bench/level_speed.o $(BUILD)/sparq
+	$(CXX) $< $(REL_LIB_OBJS) $(REL_EXTRA) -o $@ $(LDLIBS) $(EXTRA_LDLIBS)
