@@ -85,7 +85,8 @@ load_q_dim:
 static void load_mask(const SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d, uint32_t p,
                       uint8_t mask_row[SQ_ATTN_MASK_ROW_BYTES])
 {
-    const SQ_GLOBAL uint8_t *row = mem + d->mask + (uint64_t)(p >> SQ_ATTN_BLK_LOG2) * SQ_ATTN_MASK_ROW_BYTES;
+    const SQ_GLOBAL uint8_t *row =
+        mem + d->mask + (uint64_t)(p >> SQ_ATTN_BLK_LOG2) * SQ_ATTN_MASK_ROW_BYTES;
 load_mask_byte:
     for (uint32_t b = 0; b < SQ_ATTN_MASK_ROW_BYTES; b++) {
 #pragma HLS PIPELINE II=1
@@ -94,8 +95,9 @@ load_mask_byte:
 }
 
 /* Returns the number of candidates appended to s_buf/j_buf and their max. */
-static uint32_t score(const SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d, uint32_t g, uint32_t p,
-                      const int8_t q_buf[SQ_ATTN_MAX_DIM], const uint8_t mask_row[SQ_ATTN_MASK_ROW_BYTES],
+static uint32_t score(const SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d, uint32_t g,
+                      uint32_t p, const int8_t q_buf[SQ_ATTN_MAX_DIM],
+                      const uint8_t mask_row[SQ_ATTN_MASK_ROW_BYTES],
                       int32_t s_buf[SQ_ATTN_MAX_SEQ], uint16_t j_buf[SQ_ATTN_MAX_SEQ],
                       int32_t *max)
 {

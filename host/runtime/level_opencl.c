@@ -155,18 +155,20 @@ static int ocl_write(void *state, uint64_t addr, const void *src, size_t n)
     ocl_t *s = state;
     cl_int e = clEnqueueWriteBuffer(s->queue, s->mem, CL_TRUE, (size_t)addr, n, src, 0, NULL,
                                     NULL);
-    return e == CL_SUCCESS ? 0
-                           : sq_err(SQ_ERR_DEV, "opencl: writing %zu bytes at 0x%llx failed (error %d)",
-                                    n, (unsigned long long)addr, (int)e);
+    if (e == CL_SUCCESS)
+        return 0;
+    return sq_err(SQ_ERR_DEV, "opencl: writing %zu bytes at 0x%llx failed (error %d)", n,
+                  (unsigned long long)addr, (int)e);
 }
 
 static int ocl_read(void *state, uint64_t addr, void *dst, size_t n)
 {
     ocl_t *s = state;
     cl_int e = clEnqueueReadBuffer(s->queue, s->mem, CL_TRUE, (size_t)addr, n, dst, 0, NULL, NULL);
-    return e == CL_SUCCESS ? 0
-                           : sq_err(SQ_ERR_DEV, "opencl: reading %zu bytes at 0x%llx failed (error %d)",
-                                    n, (unsigned long long)addr, (int)e);
+    if (e == CL_SUCCESS)
+        return 0;
+    return sq_err(SQ_ERR_DEV, "opencl: reading %zu bytes at 0x%llx failed (error %d)", n,
+                  (unsigned long long)addr, (int)e);
 }
 
 /* Work of a run, from the descriptors (and, for attention, the block bitmap)
