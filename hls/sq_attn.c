@@ -18,7 +18,7 @@
  *   expsum      e = sq_attn_exp(sq_attn_u(s - max)), sum     -> e_buf
  *   pv          R = sq_attn_recip(sum); for each selected key, read its V
  *               row, acc += sq_attn_prob(e, R) * v (unrolled over head_dim)
- *   store       sq_requant per element                       -> O row
+ *   store_o     sq_requant per element                       -> O row
  *
  * Masked keys cost nothing after score: they are never in the list. The max
  * is taken over all candidates, which equals the max over the selected keys
@@ -173,7 +173,7 @@ pv_key:
     }
 }
 
-static void store(SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d, uint32_t h, uint32_t i,
+static void store_o(SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d, uint32_t h, uint32_t i,
                   const int32_t acc[SQ_ATTN_MAX_DIM], const sq_attn_quant_t *qt)
 {
     SQ_GLOBAL uint8_t *row = mem + d->o + ((uint64_t)h * d->queries + i) * d->head_dim;
@@ -231,7 +231,7 @@ head_loop:
                 uint32_t sum = expsum(s_buf, sel, n, max, &qt, e_buf);
                 pv(mem, d, g, j_buf, sel, e_buf, n, sq_attn_recip(sum), acc);
             }
-            store(mem, d, h, i, acc, &qt);
+            store_o(mem, d, h, i, acc, &qt);
         }
     }
 }

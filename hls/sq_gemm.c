@@ -14,7 +14,7 @@
  *              2:4 kept values and position codes
  *     compute  every PE: acc += a * w, one k step (dense) or one 2:4 group
  *              (two kept values, the zeros are never multiplied) per cycle
- *   store      sq_epilogue per PE, int8 or int32, clipped to the real M x N
+ *   store_c    sq_epilogue per PE, int8 or int32, clipped to the real M x N
  *
  * Rows and columns past M, N and k positions past K are zero in the buffers,
  * so edge tiles run the same loops. The per-element arithmetic is the golden
@@ -175,7 +175,7 @@ compute_group:
     }
 }
 
-static void store(SQ_GLOBAL uint8_t *mem, const sq_gemm_desc_t *d, uint32_t m0, uint32_t n0,
+static void store_c(SQ_GLOBAL uint8_t *mem, const sq_gemm_desc_t *d, uint32_t m0, uint32_t n0,
                   const int32_t acc[SQ_ARRAY_ROWS][SQ_ARRAY_COLS],
                   const int32_t bias[SQ_ARRAY_COLS], const sq_quant_t quant[SQ_ARRAY_COLS])
 {
@@ -240,7 +240,7 @@ tile_n:
                 else
                     compute_dense(a_buf, w_buf, kspan, acc);
             }
-            store(mem, d, m0, n0, acc, bias, quant);
+            store_c(mem, d, m0, n0, acc, bias, quant);
         }
     }
 }
