@@ -77,9 +77,11 @@ $(BUILD)/san/run_tests: $(BUILD)/san/tests/runner.o $(TEST_SRCS:%.c=$(BUILD)/san
 	$(CXX) $(SANITIZE) $^ -o $@ $(LDLIBS) $(EXTRA_LDLIBS) $$(pkg-config --libs check)
 
 # Each test runs in its own forked process (Check's default) under ASan+UBSan;
-# the last line is Check's summary.
+# the last line is Check's summary. PoCL (the opencl level) caches the kernels
+# it compiles under build/, not in ~/.cache.
 test: deps $(BUILD)/san/run_tests $(BUILD)/san/sparq $(TEST_PREREQS)
 	@cd $(BUILD)/san && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  POCL_CACHE_DIR=$(abspath $(BUILD))/pocl-cache \
 	  $(if $(SUITE),CK_RUN_SUITE=$(SUITE)) ./run_tests
 
 # Every bench/*.sh writes its bench/results/*.md; the references they compare

@@ -1,5 +1,5 @@
 /* sparq sparse attention kernel: Vitis HLS C, also compiled by gcc as the
- * csim level.
+ * csim level and as OpenCL C for the opencl level (docs/opencl.md).
  *
  *   O = requant(softmax_int(Q . K^T over the selected keys) . V)
  *   (shapes: include/sparq/spec.h; arithmetic and patterns: sparq/attn.h)
@@ -18,7 +18,7 @@
  *   expsum      e = sq_attn_exp(sq_attn_u(s - max)), sum     -> e_buf
  *   pv          R = sq_attn_recip(sum); for each selected key, read its V
  *               row, acc += sq_attn_prob(e, R) * v (unrolled over head_dim)
- *   store       sq_requant per element                       -> O row
+ *   store_o     sq_requant per element                       -> O row
  *
  * Masked keys cost nothing after score: they are never in the list. The max
  * is taken over all candidates, which equals the max over the selected keys
@@ -35,9 +35,9 @@
 #include "sparq/spec.h"
 
 
-static void attn_run(uint8_t *mem, const sq_attn_desc_t *d);
+static void attn_run(SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d);
 
-void sq_attn_kernel(uint8_t *mem, uint64_t cmd_addr, uint32_t n_cmds)
+SQ_KERNEL void sq_attn_kernel(SQ_GLOBAL uint8_t *mem, uint64_t cmd_addr, uint32_t n_cmds)
 {
 #pragma HLS INTERFACE m_axi port=mem offset=slave bundle=gmem
 #pragma HLS INTERFACE s_axilite port=mem offset=0x10      /* SQ_REG_MEM_LO */
@@ -61,20 +61,20 @@ cmd_loop:
     }
 }
 
-static void load_quant(const uint8_t *mem, const sq_attn_desc_t *d, uint32_t h,
+static void load_quant(const SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d, uint32_t h,
                        sq_attn_quant_t *qt)
 {
-    const uint8_t *at = mem + d->quant + (uint64_t)SQ_ATTN_QUANT_BYTES * h;
-    qt->s_mult = (int32_t)sq_ld32(at);
-    qt->s_shift = sq_ld32(at + 4);
-    qt->o_mult = (int32_t)sq_ld32(at + 8);
-    qt->o_shift = sq_ld32(at + 12);
+    const SQ_GLOBAL uint8_t *at = mem + d->quant + (uint64_t)SQ_ATTN_QUANT_BYTES * h;
+    qt->s_mult = (int32_t)sq_mem_ld32(at);
+    qt->s_shift = sq_mem_ld32(at + 4);
+    qt->o_mult = (int32_t)sq_mem_ld32(at + 8);
+    qt->o_shift = sq_mem_ld32(at + 12);
 }
 
-static void load_q(const uint8_t *mem, const sq_attn_desc_t *d, uint32_t h, uint32_t i,
+static void load_q(const SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d, uint32_t h, uint32_t i,
                    int8_t q_buf[SQ_ATTN_MAX_DIM])
 {
-    const uint8_t *row = mem + d->q + ((uint64_t)h * d->queries + i) * d->head_dim;
+    const SQ_GLOBAL uint8_t *row = mem + d->q + ((uint64_t)h * d->queries + i) * d->head_dim;
 load_q_dim:
     for (uint32_t t = 0; t < SQ_ATTN_MAX_DIM; t++) {
 #pragma HLS PIPELINE II=1
@@ -82,10 +82,11 @@ load_q_dim:
     }
 }
 
-static void load_mask(const uint8_t *mem, const sq_attn_desc_t *d, uint32_t p,
+static void load_mask(const SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d, uint32_t p,
                       uint8_t mask_row[SQ_ATTN_MASK_ROW_BYTES])
 {
-    const uint8_t *row = mem + d->mask + (uint64_t)(p >> SQ_ATTN_BLK_LOG2) * SQ_ATTN_MASK_ROW_BYTES;
+    const SQ_GLOBAL uint8_t *row =
+        mem + d->mask + (uint64_t)(p >> SQ_ATTN_BLK_LOG2) * SQ_ATTN_MASK_ROW_BYTES;
 load_mask_byte:
     for (uint32_t b = 0; b < SQ_ATTN_MASK_ROW_BYTES; b++) {
 #pragma HLS PIPELINE II=1
@@ -94,12 +95,13 @@ load_mask_byte:
 }
 
 /* Returns the number of candidates appended to s_buf/j_buf and their max. */
-static uint32_t score(const uint8_t *mem, const sq_attn_desc_t *d, uint32_t g, uint32_t p,
-                      const int8_t q_buf[SQ_ATTN_MAX_DIM], const uint8_t mask_row[SQ_ATTN_MASK_ROW_BYTES],
+static uint32_t score(const SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d, uint32_t g,
+                      uint32_t p, const int8_t q_buf[SQ_ATTN_MAX_DIM],
+                      const uint8_t mask_row[SQ_ATTN_MASK_ROW_BYTES],
                       int32_t s_buf[SQ_ATTN_MAX_SEQ], uint16_t j_buf[SQ_ATTN_MAX_SEQ],
                       int32_t *max)
 {
-    const uint8_t *kbase = mem + d->k + (uint64_t)g * d->kv_cap * d->head_dim;
+    const SQ_GLOBAL uint8_t *kbase = mem + d->k + (uint64_t)g * d->kv_cap * d->head_dim;
     uint32_t n = 0;
     int32_t m = INT32_MIN;
 score_block:
@@ -114,7 +116,7 @@ score_block:
 #pragma HLS PIPELINE II=1
             if (!sq_attn_cand(d->flags, d->window, d->n_global, p, j, bbit))
                 continue;
-            const uint8_t *krow = kbase + (uint64_t)j * d->head_dim;
+            const SQ_GLOBAL uint8_t *krow = kbase + (uint64_t)j * d->head_dim;
             int32_t acc = 0;
         score_dim:
             for (uint32_t t = 0; t < SQ_ATTN_MAX_DIM; t++) {
@@ -148,12 +150,12 @@ expsum_key:
     return sum;
 }
 
-static void pv(const uint8_t *mem, const sq_attn_desc_t *d, uint32_t g,
+static void pv(const SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d, uint32_t g,
                const uint16_t j_buf[SQ_ATTN_MAX_SEQ], const uint8_t sel[SQ_ATTN_MAX_SEQ],
                const uint32_t e_buf[SQ_ATTN_MAX_SEQ], uint32_t n, uint32_t recip,
                int32_t acc[SQ_ATTN_MAX_DIM])
 {
-    const uint8_t *vbase = mem + d->v + (uint64_t)g * d->kv_cap * d->head_dim;
+    const SQ_GLOBAL uint8_t *vbase = mem + d->v + (uint64_t)g * d->kv_cap * d->head_dim;
 pv_key:
     for (uint32_t t = 0; t < n; t++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=4096 /* SQ_ATTN_MAX_SEQ */
@@ -161,7 +163,7 @@ pv_key:
         if (!sel[t])
             continue;
         uint32_t prob = sq_attn_prob(e_buf[t], recip);
-        const uint8_t *vrow = vbase + (uint64_t)j_buf[t] * d->head_dim;
+        const SQ_GLOBAL uint8_t *vrow = vbase + (uint64_t)j_buf[t] * d->head_dim;
     pv_dim:
         for (uint32_t c = 0; c < SQ_ATTN_MAX_DIM; c++) {
 #pragma HLS UNROLL
@@ -171,10 +173,10 @@ pv_key:
     }
 }
 
-static void store(uint8_t *mem, const sq_attn_desc_t *d, uint32_t h, uint32_t i,
+static void store_o(SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d, uint32_t h, uint32_t i,
                   const int32_t acc[SQ_ATTN_MAX_DIM], const sq_attn_quant_t *qt)
 {
-    uint8_t *row = mem + d->o + ((uint64_t)h * d->queries + i) * d->head_dim;
+    SQ_GLOBAL uint8_t *row = mem + d->o + ((uint64_t)h * d->queries + i) * d->head_dim;
 store_dim:
     for (uint32_t c = 0; c < d->head_dim; c++) {
 #pragma HLS LOOP_TRIPCOUNT min=8 max=128 /* SQ_ATTN_MAX_DIM */
@@ -183,7 +185,7 @@ store_dim:
     }
 }
 
-static void attn_run(uint8_t *mem, const sq_attn_desc_t *d)
+static void attn_run(SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d)
 {
     int32_t s_buf[SQ_ATTN_MAX_SEQ];
     uint16_t j_buf[SQ_ATTN_MAX_SEQ];
@@ -229,7 +231,7 @@ head_loop:
                 uint32_t sum = expsum(s_buf, sel, n, max, &qt, e_buf);
                 pv(mem, d, g, j_buf, sel, e_buf, n, sq_attn_recip(sum), acc);
             }
-            store(mem, d, h, i, acc, &qt);
+            store_o(mem, d, h, i, acc, &qt);
         }
     }
 }

@@ -1,4 +1,5 @@
-/* sparq GEMM kernel: Vitis HLS C, also compiled by gcc as the csim level.
+/* sparq GEMM kernel: Vitis HLS C, also compiled by gcc as the csim level
+ * and as OpenCL C for the opencl level (docs/opencl.md).
  *
  *   C = epilogue(A . W^T + bias)     (shapes and layouts: include/sparq/spec.h)
  *
@@ -13,7 +14,7 @@
  *              2:4 kept values and position codes
  *     compute  every PE: acc += a * w, one k step (dense) or one 2:4 group
  *              (two kept values, the zeros are never multiplied) per cycle
- *   store      sq_epilogue per PE, int8 or int32, clipped to the real M x N
+ *   store_c    sq_epilogue per PE, int8 or int32, clipped to the real M x N
  *
  * Rows and columns past M, N and k positions past K are zero in the buffers,
  * so edge tiles run the same loops. The per-element arithmetic is the golden
@@ -31,9 +32,9 @@
 
 #define GEMM_GROUPS (SQ_GEMM_TILE_K / 4) /* 2:4 groups in one k chunk */
 
-static void gemm_run(uint8_t *mem, const sq_gemm_desc_t *d);
+static void gemm_run(SQ_GLOBAL uint8_t *mem, const sq_gemm_desc_t *d);
 
-void sq_gemm_kernel(uint8_t *mem, uint64_t cmd_addr, uint32_t n_cmds)
+SQ_KERNEL void sq_gemm_kernel(SQ_GLOBAL uint8_t *mem, uint64_t cmd_addr, uint32_t n_cmds)
 {
 #pragma HLS INTERFACE m_axi port=mem offset=slave bundle=gmem
 #pragma HLS INTERFACE s_axilite port=mem offset=0x10      /* SQ_REG_MEM_LO */
@@ -57,7 +58,7 @@ cmd_loop:
     }
 }
 
-static void load_epi(const uint8_t *mem, const sq_gemm_desc_t *d, uint32_t n0,
+static void load_epi(const SQ_GLOBAL uint8_t *mem, const sq_gemm_desc_t *d, uint32_t n0,
                      int32_t bias[SQ_ARRAY_COLS], sq_quant_t quant[SQ_ARRAY_COLS])
 {
 load_epi_col:
@@ -66,19 +67,19 @@ load_epi_col:
         uint32_t n = n0 + c;
         int live = n < d->n;
         bias[c] = (live && (d->flags & SQ_GEMM_BIAS))
-                      ? (int32_t)sq_ld32(mem + d->bias + 4u * (uint64_t)n)
+                      ? (int32_t)sq_mem_ld32(mem + d->bias + 4u * (uint64_t)n)
                       : 0;
         quant[c].mult = 0;
         quant[c].shift = 0;
         if (live && !(d->flags & SQ_GEMM_OUT32)) {
-            quant[c].mult = (int32_t)sq_ld32(mem + d->quant + 8u * (uint64_t)n);
-            quant[c].shift = sq_ld32(mem + d->quant + 8u * (uint64_t)n + 4u);
+            quant[c].mult = (int32_t)sq_mem_ld32(mem + d->quant + 8u * (uint64_t)n);
+            quant[c].shift = sq_mem_ld32(mem + d->quant + 8u * (uint64_t)n + 4u);
         }
     }
 }
 
 /* kspan: k positions staged, the chunk rounded up to whole 2:4 groups. */
-static void load_a(const uint8_t *mem, const sq_gemm_desc_t *d, uint32_t m0, uint32_t k0,
+static void load_a(const SQ_GLOBAL uint8_t *mem, const sq_gemm_desc_t *d, uint32_t m0, uint32_t k0,
                    uint32_t kspan, int8_t a_buf[SQ_ARRAY_ROWS][SQ_GEMM_TILE_K])
 {
 load_a_row:
@@ -95,7 +96,7 @@ load_a_row:
     }
 }
 
-static void load_w(const uint8_t *mem, const sq_gemm_desc_t *d, uint32_t n0, uint32_t k0,
+static void load_w(const SQ_GLOBAL uint8_t *mem, const sq_gemm_desc_t *d, uint32_t n0, uint32_t k0,
                    uint32_t kspan, int8_t w_buf[SQ_ARRAY_COLS][SQ_GEMM_TILE_K],
                    uint8_t w_code[SQ_ARRAY_COLS][GEMM_GROUPS])
 {
@@ -106,9 +107,9 @@ load_w_col:
     for (uint32_t c = 0; c < SQ_ARRAY_COLS; c++) {
         uint32_t n = n0 + c;
         int live = n < d->n;
-        const uint8_t *row = mem + d->w + (live ? n * row_bytes : 0);
+        const SQ_GLOBAL uint8_t *row = mem + d->w + (live ? n * row_bytes : 0);
         if (d->flags & SQ_GEMM_SP24) {
-            const uint8_t *meta = mem + d->meta + (live ? n * meta_bytes : 0);
+            const SQ_GLOBAL uint8_t *meta = mem + d->meta + (live ? n * meta_bytes : 0);
         load_w_group:
             for (uint32_t g = 0; g < groups; g++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=128 /* GEMM_GROUPS */
@@ -174,7 +175,7 @@ compute_group:
     }
 }
 
-static void store(uint8_t *mem, const sq_gemm_desc_t *d, uint32_t m0, uint32_t n0,
+static void store_c(SQ_GLOBAL uint8_t *mem, const sq_gemm_desc_t *d, uint32_t m0, uint32_t n0,
                   const int32_t acc[SQ_ARRAY_ROWS][SQ_ARRAY_COLS],
                   const int32_t bias[SQ_ARRAY_COLS], const sq_quant_t quant[SQ_ARRAY_COLS])
 {
@@ -189,14 +190,14 @@ store_row:
             int32_t v = sq_epilogue(d->flags, acc[r][c], bias[c], quant[c]);
             uint64_t at = (uint64_t)m * d->n + n;
             if (d->flags & SQ_GEMM_OUT32)
-                sq_st32(mem + d->c + 4u * at, (uint32_t)v);
+                sq_mem_st32(mem + d->c + 4u * at, (uint32_t)v);
             else
                 mem[d->c + at] = (uint8_t)v;
         }
     }
 }
 
-static void gemm_run(uint8_t *mem, const sq_gemm_desc_t *d)
+static void gemm_run(SQ_GLOBAL uint8_t *mem, const sq_gemm_desc_t *d)
 {
     int8_t a_buf[SQ_ARRAY_ROWS][SQ_GEMM_TILE_K];
     int8_t w_buf[SQ_ARRAY_COLS][SQ_GEMM_TILE_K];
@@ -239,7 +240,7 @@ tile_n:
                 else
                     compute_dense(a_buf, w_buf, kspan, acc);
             }
-            store(mem, d, m0, n0, acc, bias, quant);
+            store_c(mem, d, m0, n0, acc, bias, quant);
         }
     }
 }

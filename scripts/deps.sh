@@ -18,6 +18,10 @@ APT_PKGS=(
   python3-venv=3.11.2-1+b1
   curl=7.88.1-10+deb12u14
   libsystemc-dev=2.3.4-2
+  ocl-icd-opencl-dev=2.3.1-1
+  opencl-headers=3.0~2023.02.06-1
+  pocl-opencl-icd=3.1-3+deb12u1
+  clinfo=3.0.23.01.25-1
 )
 # Tools for plots and the SCALE-Sim comparison (with their dependencies).
 PIP_PKGS=(

@@ -198,58 +198,21 @@ END_TEST
 
 /* ---- random configurations through the device API ----------------------- */
 
-/* Runs count random configurations on a level and compares O with the
- * golden reference and the level's work counters with the pattern's;
- * max_work bounds queries * seq * heads * head_dim (ASan and RTL time). */
-static void random_configs(const char *level, uint64_t seed, int count, uint64_t max_work)
-{
-    uint64_t rng = seed;
-    for (int t = 0; t < count; t++) {
-        sq_attn_params_t p;
-        sq_test_attn_params(&rng, t, max_work, &p);
-        char what[256];
-        sq_test_attn_describe(&p, what, sizeof what);
-        sq_attn_case_t ac;
-        ck_assert_msg(sq_attn_case_build(&ac, &p) == 0, "config %d (%s): %s", t, what,
-                      sq_err_msg());
-        sq_dev_config_t cfg;
-        sq_dev_config_default(&cfg, level);
-        cfg.mem_bytes = sq_attn_case_dev_bytes(&ac) + 4096;
-        sq_dev_t *dev;
-        ck_assert_msg(sq_dev_open(&cfg, &dev) == 0, "%s", sq_err_msg());
-        uint64_t cmd;
-        ck_assert_int_eq(sq_attn_case_place(dev, &ac, &cmd), 0);
-        ck_assert_msg(sq_dev_run(dev, cmd, 1, 0) == 0, "config %d (%s): %s", t, what,
-                      sq_err_msg());
-        int8_t *out = malloc(ac.b.o);
-        ck_assert_int_eq(sq_attn_case_read(dev, &ac, out), 0);
-        for (uint64_t i = 0; i < ac.b.o; i++)
-            ck_assert_msg(out[i] == ac.golden[i], "%s config %d (%s): O[%llu] %d, golden %d",
-                          level, t, what, (unsigned long long)i, out[i], ac.golden[i]);
-        sq_dev_stats_t st;
-        sq_dev_stats(dev, &st);
-        ck_assert_uint_eq(st.macs, (ac.work.scored + ac.work.selected) * p.head_dim);
-        free(out);
-        sq_dev_close(dev);
-        sq_attn_case_free(&ac);
-    }
-}
-
 START_TEST(test_ref_random)
 {
-    random_configs("ref", 0xA77E, 40, 1000000);
+    sq_test_attn_random("ref", 0xA77E, 40, 1000000);
 }
 END_TEST
 
 START_TEST(test_csim_random)
 {
-    random_configs("csim", 0xC51A, 128, 1000000);
+    sq_test_attn_random("csim", 0xC51A, 128, 1000000);
 }
 END_TEST
 
 START_TEST(test_rtl_random)
 {
-    random_configs("rtl", 0x5717, 110, 200000);
+    sq_test_attn_random("rtl", 0x5717, 110, 200000);
 }
 END_TEST
 

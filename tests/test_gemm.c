@@ -15,153 +15,35 @@
 
 extern const sq_level_ops_t sq_level_rtl __attribute__((weak));
 
-/* Dimensions that matter to a tiled R x C array: 1, the array size and its
- * neighbours, odd sizes, and (for k) both sides of the SQ_GEMM_TILE_K chunk
- * and every 2:4 tail length. */
-static uint32_t pick_mn(uint64_t *s)
-{
-    uint64_t r = sq_test_rand(s);
-    switch (r % 5) {
-    case 0:
-        return 1;
-    case 1:
-        return SQ_ARRAY_ROWS * (uint32_t)(1 + (r >> 8) % 3) + (uint32_t)((r >> 16) % 3) - 1;
-    case 2:
-        return 1 + (uint32_t)((r >> 8) % 8);
-    default:
-        return 1 + (uint32_t)((r >> 8) % 70);
-    }
-}
-
-static uint32_t pick_k(uint64_t *s)
-{
-    uint64_t r = sq_test_rand(s);
-    switch (r % 6) {
-    case 0:
-        return 1 + (uint32_t)((r >> 8) % 8);
-    case 1:
-        return SQ_GEMM_TILE_K - 3 + (uint32_t)((r >> 8) % 8);
-    case 2:
-        return 2 * SQ_GEMM_TILE_K + 1;
-    default:
-        return 1 + (uint32_t)((r >> 8) % 150);
-    }
-}
-
-typedef struct {
-    uint64_t saturated, inside, cases;
-} tally_t;
-
-/* Runs one random case on dev and compares the whole C with the golden. */
-static void check_case(sq_dev_t *dev, uint32_t m, uint32_t n, uint32_t k, uint32_t flags,
-                       uint64_t seed, tally_t *t)
-{
-    sq_gemm_case_t gc;
-    uint64_t cmd;
-    int rc = sq_gemm_case_build(&gc, m, n, k, flags, seed);
-    ck_assert_msg(rc == 0, "%s", sq_err_msg());
-    sq_dev_free_all(dev);
-    rc = sq_gemm_case_place(dev, &gc, &cmd);
-    ck_assert_msg(rc == 0, "%ux%ux%u: %s", m, n, k, sq_err_msg());
-    rc = sq_dev_run(dev, cmd, 1, 0);
-    ck_assert_msg(rc == 0, "%ux%ux%u flags 0x%x: %s", m, n, k, flags, sq_err_msg());
-    void *out = malloc(gc.b.c);
-    ck_assert_int_eq(sq_gemm_case_read(dev, &gc, out), 0);
-    size_t elems = (size_t)m * n;
-    if (flags & SQ_GEMM_OUT32) {
-        sq_assert_i32_eq(out, (const int32_t *)gc.golden, elems);
-    } else {
-        sq_assert_i8_eq(out, (const int8_t *)gc.golden, elems);
-        for (size_t i = 0; i < elems; i++) {
-            int8_t v = ((const int8_t *)out)[i];
-            if (v == 127 || v == -128)
-                t->saturated++;
-            else if (v != 0)
-                t->inside++;
-        }
-    }
-    t->cases++;
-    free(out);
-    sq_gemm_case_free(&gc);
-}
-
-static sq_dev_t *open_level(const char *level)
-{
-    sq_dev_config_t cfg;
-    sq_dev_config_default(&cfg, level);
-    cfg.mem_bytes = 8u << 20;
-    sq_dev_t *dev = NULL;
-    ck_assert_msg(sq_dev_open(&cfg, &dev) == 0, "%s", sq_err_msg());
-    return dev;
-}
-
-/* 80 random shapes per weight format, cycling through ReLU x int32 out x bias. */
-static void random_shapes(const char *level, uint32_t wflags, uint64_t seed, int count)
-{
-    sq_dev_t *dev = open_level(level);
-    tally_t t = {0};
-    uint64_t s = seed;
-    for (int i = 0; i < count; i++) {
-        uint32_t m = pick_mn(&s), n = pick_mn(&s), k = pick_k(&s);
-        /* one size-1 dim of each kind early, whatever the draw */
-        if (i == 0)
-            m = 1;
-        else if (i == 1)
-            n = 1;
-        else if (i == 2)
-            k = 1;
-        uint32_t flags = wflags;
-        flags |= (i & 1) ? SQ_GEMM_RELU : 0;
-        flags |= (i & 2) ? SQ_GEMM_OUT32 : 0;
-        flags |= (i & 4) ? SQ_GEMM_BIAS : 0;
-        check_case(dev, m, n, k, flags, s, &t);
-    }
-    /* the operands must actually reach both saturation and the linear range */
-    ck_assert_uint_gt(t.saturated * 20, t.saturated + t.inside);
-    ck_assert_uint_gt(t.inside * 20, t.saturated + t.inside);
-    ck_assert_int_eq(t.cases, count);
-    sq_dev_close(dev);
-}
-
 START_TEST(test_csim_int8)
 {
-    random_shapes("csim", 0, 0x1001, 80);
+    sq_test_gemm_random("csim", 0, 0x1001, 80);
 }
 END_TEST
 
 START_TEST(test_csim_int4)
 {
-    random_shapes("csim", SQ_GEMM_W4, 0x2002, 80);
+    sq_test_gemm_random("csim", SQ_GEMM_W4, 0x2002, 80);
 }
 END_TEST
 
 START_TEST(test_csim_sp24)
 {
-    random_shapes("csim", SQ_GEMM_SP24, 0x3003, 80);
+    sq_test_gemm_random("csim", SQ_GEMM_SP24, 0x3003, 80);
 }
 END_TEST
 
 START_TEST(test_ref_level)
 {
-    random_shapes("ref", 0, 0x4004, 16);
-    random_shapes("ref", SQ_GEMM_W4, 0x5005, 16);
-    random_shapes("ref", SQ_GEMM_SP24, 0x6006, 16);
+    sq_test_gemm_random("ref", 0, 0x4004, 16);
+    sq_test_gemm_random("ref", SQ_GEMM_W4, 0x5005, 16);
+    sq_test_gemm_random("ref", SQ_GEMM_SP24, 0x6006, 16);
 }
 END_TEST
 
-/* k across two SQ_GEMM_TILE_K chunks with a partial last tile each way, and
- * the smallest GEMM with every epilogue input. */
 START_TEST(test_csim_extremes)
 {
-    sq_dev_t *dev = open_level("csim");
-    tally_t t = {0};
-    const uint32_t modes[] = {0, SQ_GEMM_W4, SQ_GEMM_SP24};
-    for (size_t i = 0; i < 3; i++) {
-        check_case(dev, SQ_ARRAY_ROWS + 1, SQ_ARRAY_COLS - 1, SQ_GEMM_MAX_DIM / 64, modes[i],
-                   77 + i, &t);
-        check_case(dev, 1, 1, 1, modes[i] | SQ_GEMM_OUT32 | SQ_GEMM_BIAS, 5 + i, &t);
-    }
-    sq_dev_close(dev);
+    sq_test_gemm_extremes("csim");
 }
 END_TEST
 
@@ -169,7 +51,7 @@ END_TEST
  * stream of NOP, GEMM, NOP, GEMM runs both GEMMs and skips the NOPs. */
 START_TEST(test_kernel_top_stream)
 {
-    sq_dev_t *dev = open_level("ref"); /* used only as an allocator and image */
+    sq_dev_t *dev = sq_test_dev_open("ref", 8u << 20); /* used only as an allocator and image */
     sq_gemm_case_t g1, g2;
     uint64_t c1, c2;
     ck_assert_int_eq(sq_gemm_case_build(&g1, 20, 18, 40, SQ_GEMM_BIAS | SQ_GEMM_RELU, 11), 0);

@@ -21,7 +21,7 @@ extern const sq_level_ops_t sq_level_rtl __attribute__((weak));
 
 #define MODEL_ARGS "--model " SQ_MODEL_PATH " --tokenizer " SQ_TOK_PATH
 
-static const char *const levels[] = {"ref", "csim", "rtl", "model"};
+static const char *const levels[] = {"ref", "csim", "rtl", "model", "opencl"};
 
 static int level_built(const char *level)
 {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "model/pypkg.h"
+#include "runtime/gemm_case.h"
 #include "util/err.h"
 
 TCase *sq_tcase(Suite *s, const char *name, double timeout_s)
@@ -166,4 +167,160 @@ int sq_test_model(const char *name, const char *who, char *path, size_t cap)
         return -1;
     }
     return 0;
+}
+
+/* ---- levels against the golden reference ------------------------------- */
+
+/* Dimensions that matter to a tiled R x C array: 1, the array size and its
+ * neighbours, odd sizes, and (for k) both sides of the SQ_GEMM_TILE_K chunk
+ * and every 2:4 tail length. */
+static uint32_t pick_mn(uint64_t *s)
+{
+    uint64_t r = sq_test_rand(s);
+    switch (r % 5) {
+    case 0:
+        return 1;
+    case 1:
+        return SQ_ARRAY_ROWS * (uint32_t)(1 + (r >> 8) % 3) + (uint32_t)((r >> 16) % 3) - 1;
+    case 2:
+        return 1 + (uint32_t)((r >> 8) % 8);
+    default:
+        return 1 + (uint32_t)((r >> 8) % 70);
+    }
+}
+
+static uint32_t pick_k(uint64_t *s)
+{
+    uint64_t r = sq_test_rand(s);
+    switch (r % 6) {
+    case 0:
+        return 1 + (uint32_t)((r >> 8) % 8);
+    case 1:
+        return SQ_GEMM_TILE_K - 3 + (uint32_t)((r >> 8) % 8);
+    case 2:
+        return 2 * SQ_GEMM_TILE_K + 1;
+    default:
+        return 1 + (uint32_t)((r >> 8) % 150);
+    }
+}
+
+typedef struct {
+    uint64_t saturated, inside, cases;
+} tally_t;
+
+/* Runs one random case on dev and compares the whole C with the golden. */
+static void check_case(sq_dev_t *dev, uint32_t m, uint32_t n, uint32_t k, uint32_t flags,
+                       uint64_t seed, tally_t *t)
+{
+    sq_gemm_case_t gc;
+    uint64_t cmd;
+    int rc = sq_gemm_case_build(&gc, m, n, k, flags, seed);
+    ck_assert_msg(rc == 0, "%s", sq_err_msg());
+    sq_dev_free_all(dev);
+    rc = sq_gemm_case_place(dev, &gc, &cmd);
+    ck_assert_msg(rc == 0, "%ux%ux%u: %s", m, n, k, sq_err_msg());
+    rc = sq_dev_run(dev, cmd, 1, 0);
+    ck_assert_msg(rc == 0, "%ux%ux%u flags 0x%x: %s", m, n, k, flags, sq_err_msg());
+    void *out = malloc(gc.b.c);
+    ck_assert_int_eq(sq_gemm_case_read(dev, &gc, out), 0);
+    size_t elems = (size_t)m * n;
+    if (flags & SQ_GEMM_OUT32) {
+        sq_assert_i32_eq(out, (const int32_t *)gc.golden, elems);
+    } else {
+        sq_assert_i8_eq(out, (const int8_t *)gc.golden, elems);
+        for (size_t i = 0; i < elems; i++) {
+            int8_t v = ((const int8_t *)out)[i];
+            if (v == 127 || v == -128)
+                t->saturated++;
+            else if (v != 0)
+                t->inside++;
+        }
+    }
+    t->cases++;
+    free(out);
+    sq_gemm_case_free(&gc);
+}
+
+sq_dev_t *sq_test_dev_open(const char *level, uint64_t mem_bytes)
+{
+    sq_dev_config_t cfg;
+    sq_dev_config_default(&cfg, level);
+    cfg.mem_bytes = mem_bytes;
+    sq_dev_t *dev = NULL;
+    ck_assert_msg(sq_dev_open(&cfg, &dev) == 0, "%s", sq_err_msg());
+    return dev;
+}
+
+void sq_test_gemm_random(const char *level, uint32_t wflags, uint64_t seed, int count)
+{
+    sq_dev_t *dev = sq_test_dev_open(level, 8u << 20);
+    tally_t t = {0};
+    uint64_t s = seed;
+    for (int i = 0; i < count; i++) {
+        uint32_t m = pick_mn(&s), n = pick_mn(&s), k = pick_k(&s);
+        /* one size-1 dim of each kind early, whatever the draw */
+        if (i == 0)
+            m = 1;
+        else if (i == 1)
+            n = 1;
+        else if (i == 2)
+            k = 1;
+        uint32_t flags = wflags;
+        flags |= (i & 1) ? SQ_GEMM_RELU : 0;
+        flags |= (i & 2) ? SQ_GEMM_OUT32 : 0;
+        flags |= (i & 4) ? SQ_GEMM_BIAS : 0;
+        check_case(dev, m, n, k, flags, s, &t);
+    }
+    /* the operands must actually reach both saturation and the linear range */
+    ck_assert_uint_gt(t.saturated * 20, t.saturated + t.inside);
+    ck_assert_uint_gt(t.inside * 20, t.saturated + t.inside);
+    ck_assert_int_eq(t.cases, count);
+    sq_dev_close(dev);
+}
+
+void sq_test_gemm_extremes(const char *level)
+{
+    sq_dev_t *dev = sq_test_dev_open(level, 8u << 20);
+    tally_t t = {0};
+    const uint32_t modes[] = {0, SQ_GEMM_W4, SQ_GEMM_SP24};
+    for (size_t i = 0; i < 3; i++) {
+        check_case(dev, SQ_ARRAY_ROWS + 1, SQ_ARRAY_COLS - 1, SQ_GEMM_MAX_DIM / 64, modes[i],
+                   77 + i, &t);
+        check_case(dev, 1, 1, 1, modes[i] | SQ_GEMM_OUT32 | SQ_GEMM_BIAS, 5 + i, &t);
+    }
+    sq_dev_close(dev);
+}
+
+void sq_test_attn_random(const char *level, uint64_t seed, int count, uint64_t max_work)
+{
+    uint64_t rng = seed;
+    for (int t = 0; t < count; t++) {
+        sq_attn_params_t p;
+        sq_test_attn_params(&rng, t, max_work, &p);
+        char what[256];
+        sq_test_attn_describe(&p, what, sizeof what);
+        sq_attn_case_t ac;
+        ck_assert_msg(sq_attn_case_build(&ac, &p) == 0, "config %d (%s): %s", t, what,
+                      sq_err_msg());
+        sq_dev_config_t cfg;
+        sq_dev_config_default(&cfg, level);
+        cfg.mem_bytes = sq_attn_case_dev_bytes(&ac) + 4096;
+        sq_dev_t *dev;
+        ck_assert_msg(sq_dev_open(&cfg, &dev) == 0, "%s", sq_err_msg());
+        uint64_t cmd;
+        ck_assert_int_eq(sq_attn_case_place(dev, &ac, &cmd), 0);
+        ck_assert_msg(sq_dev_run(dev, cmd, 1, 0) == 0, "config %d (%s): %s", t, what,
+                      sq_err_msg());
+        int8_t *out = malloc(ac.b.o);
+        ck_assert_int_eq(sq_attn_case_read(dev, &ac, out), 0);
+        for (uint64_t i = 0; i < ac.b.o; i++)
+            ck_assert_msg(out[i] == ac.golden[i], "%s config %d (%s): O[%llu] %d, golden %d",
+                          level, t, what, (unsigned long long)i, out[i], ac.golden[i]);
+        sq_dev_stats_t st;
+        sq_dev_stats(dev, &st);
+        ck_assert_uint_eq(st.macs, (ac.work.scored + ac.work.selected) * p.head_dim);
+        free(out);
+        sq_dev_close(dev);
+        sq_attn_case_free(&ac);
+    }
 }

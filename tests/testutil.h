@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "runtime/attn_case.h"
+#include "runtime/device.h"
 
 #define SQ_MODEL_PATH SQ_SHARED_DIR "/models/stories260K.bin"
 #define SQ_TOK_PATH SQ_SHARED_DIR "/models/tok512.bin"
@@ -47,5 +48,23 @@ uint64_t sq_test_rand(uint64_t *state);
 void sq_test_attn_params(uint64_t *rng, int t, uint64_t max_work, sq_attn_params_t *p);
 /* One line naming p's shape and pattern. */
 void sq_test_attn_describe(const sq_attn_params_t *p, char *buf, size_t cap);
+
+/* Opens a level with mem_bytes of device memory (fails the test otherwise). */
+sq_dev_t *sq_test_dev_open(const char *level, uint64_t mem_bytes);
+
+/* count random GEMMs in one weight format (0, SQ_GEMM_W4 or SQ_GEMM_SP24) on a
+ * level, cycling through ReLU x int32 out x bias, each C compared bit for bit
+ * with the golden; the first three have M, N and K of 1. Fails unless the
+ * int8 outputs reach both saturation and the linear range. */
+void sq_test_gemm_random(const char *level, uint32_t wflags, uint64_t seed, int count);
+/* k across two SQ_GEMM_TILE_K chunks with a partial last tile each way, and
+ * the smallest GEMM with every epilogue input, in every weight format. */
+void sq_test_gemm_extremes(const char *level);
+
+/* count random attention configurations (sq_test_attn_params) on a level,
+ * each on a fresh device: O compared with the golden reference and the
+ * level's work counters with the pattern's; max_work bounds
+ * queries * seq * heads * head_dim (ASan and RTL time). */
+void sq_test_attn_random(const char *level, uint64_t seed, int count, uint64_t max_work);
 
 #endif

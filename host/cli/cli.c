@@ -60,7 +60,7 @@ int sq_cli_long(const char *cmd, const char *flag, const char *s, long lo, long 
 
 int sq_cli_backend(const char *cmd, const char *arg)
 {
-    static const char *const names[] = {"ref", "csim", "rtl", "tlm", "model"};
+    static const char *const names[] = {"ref", "csim", "rtl", "tlm", "model", "opencl"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(arg, names[i]) == 0)
             return 0;

@@ -32,7 +32,7 @@ int sq_cli_double(const char *cmd, const char *flag, const char *s, double lo, d
 
 /* --backend: the level names a command accepts (runtime/device.h); otherwise
  * prints an error listing them and returns -1. */
-#define SQ_CLI_BACKENDS "ref, csim, rtl, tlm or model"
+#define SQ_CLI_BACKENDS "ref, csim, rtl, tlm, model or opencl"
 int sq_cli_backend(const char *cmd, const char *arg);
 
 /* True when a progress line on stderr would reach a person. */

@@ -14,6 +14,7 @@
 extern const sq_level_ops_t sq_level_ref;
 extern const sq_level_ops_t sq_level_csim;
 extern const sq_level_ops_t sq_level_model;
+extern const sq_level_ops_t sq_level_opencl;
 /* The rtl level comes from rtl/'s make fragment (Verilator); weak so the
  * library still links, and the level reports itself unavailable, without it. */
 extern const sq_level_ops_t sq_level_rtl __attribute__((weak));
@@ -30,6 +31,7 @@ static const struct {
     {"rtl", &sq_level_rtl},
     {"tlm", &sq_level_tlm},
     {"model", &sq_level_model},
+    {"opencl", &sq_level_opencl},
 };
 #define N_LEVELS (sizeof levels / sizeof levels[0])
 
@@ -61,8 +63,8 @@ int sq_dev_open(const sq_dev_config_t *cfg, sq_dev_t **out)
     while (i < N_LEVELS && strcmp(levels[i].name, name) != 0)
         i++;
     if (i == N_LEVELS)
-        return sq_err(SQ_ERR_DEV, "unknown level '%s' (levels: ref, csim, rtl, tlm, model)",
-                      name);
+        return sq_err(SQ_ERR_DEV,
+                      "unknown level '%s' (levels: ref, csim, rtl, tlm, model, opencl)", name);
     if (!levels[i].ops)
         return sq_err(SQ_ERR_DEV, "level '%s' is not built into this binary", name);
     if (cfg->mem_bytes == 0 || cfg->mem_bytes > SIZE_MAX)

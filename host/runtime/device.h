@@ -1,7 +1,7 @@
 /* sparq device API: one program, every execution level.
  *
- * A device is opened by level name ("ref", "csim", "rtl", "tlm", "model", later
- * "opencl", "xrt"). Every level has the same flat device memory (addresses are
+ * A device is opened by level name ("ref", "csim", "rtl", "tlm", "model", "opencl",
+ * later "xrt"). Every level has the same flat device memory (addresses are
  * byte offsets from 0, as the descriptors in include/sparq/spec.h carry them),
  * executes the same command stream, and must produce the same bits; levels
  * differ only in what computes and in what they can count (cycles come from
@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 typedef struct {
-    const char *level;     /* "ref", "csim", "rtl", "tlm", "model" */
+    const char *level;     /* "ref", "csim", "rtl", "tlm", "model", "opencl" */
     uint64_t mem_bytes;    /* size of device memory (default 256 MiB) */
     double mem_gbps;       /* modeled bandwidth, GB/s (default 19.2: one DDR4 channel) */
     double mem_latency_ns; /* modeled latency of a read burst (default 100 ns) */

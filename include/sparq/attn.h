@@ -56,8 +56,10 @@
 #ifndef SPARQ_ATTN_H
 #define SPARQ_ATTN_H
 
+#ifndef __OPENCL_C_VERSION__ /* spec.h gives OpenCL C its types */
 #include <stddef.h>
 #include <stdint.h>
+#endif
 
 #include "numerics.h"
 #include "spec.h"
@@ -69,7 +71,7 @@
 #define SQ_ATTN_PROB_SHIFT 31u
 
 /* round(2^15 * 2^(-f/256)), f = 0..255; tests/test_attn.c recomputes it. */
-static const uint16_t SQ_ATTN_EXP2[256] = {
+static SQ_CONSTANT const uint16_t SQ_ATTN_EXP2[256] = {
     32768, 32679, 32591, 32503, 32415, 32327, 32240, 32153, 32066, 31979, 31893, 31806,
     31720, 31635, 31549, 31464, 31379, 31294, 31209, 31125, 31041, 30957, 30873, 30790,
     30706, 30623, 30541, 30458, 30376, 30293, 30212, 30130, 30048, 29967, 29886, 29805,
@@ -152,13 +154,13 @@ static inline int sq_attn_cand(uint32_t flags, uint32_t window, uint32_t n_globa
 {
     if ((flags & SQ_ATTN_CAUSAL) && j > p)
         return 0;
-    int local = 1;
+    int is_local = 1; /* not `local`: a keyword of OpenCL C */
     if (flags & (SQ_ATTN_WINDOW | SQ_ATTN_BLOCK)) {
         uint32_t dist = p > j ? p - j : j - p;
-        local = ((flags & SQ_ATTN_WINDOW) && dist < window) || ((flags & SQ_ATTN_BLOCK) && bbit);
+        is_local = ((flags & SQ_ATTN_WINDOW) && dist < window) || ((flags & SQ_ATTN_BLOCK) && bbit);
     }
     int glob = (flags & SQ_ATTN_GLOBAL) && (j < n_global || p < n_global);
-    return local || glob;
+    return is_local || glob;
 }
 
 /* A key range [*lo, *hi) inside block kb holding every candidate of query p

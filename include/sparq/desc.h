@@ -9,23 +9,32 @@
 #ifndef SPARQ_DESC_H
 #define SPARQ_DESC_H
 
+#ifndef __OPENCL_C_VERSION__ /* spec.h gives OpenCL C its types */
 #include <stdint.h>
+#endif
 
 #include "spec.h"
 
-static inline uint32_t sq_ld32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static inline void sq_st32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
+/* Little-endian 32-bit load and store, one definition instantiated per
+ * address space: sq_ld32/sq_st32 for host memory and a kernel's private
+ * buffers (a fetched descriptor), sq_mem_ld32/sq_mem_st32 for device memory.
+ * They are the same functions except in OpenCL C, where device memory is
+ * __global (spec.h's SQ_GLOBAL). */
+#define SQ_LDST32(ld, st, space)                                                     \
+    static inline uint32_t ld(const space uint8_t *p)                              \
+    {                                                                               \
+        return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |    \
+               ((uint32_t)p[3] << 24);                                              \
+    }                                                                               \
+    static inline void st(space uint8_t *p, uint32_t v)                            \
+    {                                                                               \
+        p[0] = (uint8_t)v;                                                          \
+        p[1] = (uint8_t)(v >> 8);                                                   \
+        p[2] = (uint8_t)(v >> 16);                                                  \
+        p[3] = (uint8_t)(v >> 24);                                                  \
+    }
+SQ_LDST32(sq_ld32, sq_st32, )
+SQ_LDST32(sq_mem_ld32, sq_mem_st32, SQ_GLOBAL)
 
 /* Word w of the descriptor at desc (SQ_DESC_BYTES bytes). */
 static inline uint32_t sq_desc_word(const uint8_t *desc, unsigned w)

@@ -1,19 +1,24 @@
 /* C signatures of the HLS kernel tops in hls/: synthesised by Vitis HLS,
- * compiled by gcc for the csim level, and the interface (m_axi memory plus the
+ * compiled by gcc for the csim level and as OpenCL C kernels for the opencl
+ * level (SQ_KERNEL, SQ_GLOBAL: spec.h), and the interface (m_axi memory plus the
  * s_axilite registers of include/sparq/spec.h) the RTL kernels reproduce. */
 #ifndef SPARQ_KERNELS_H
 #define SPARQ_KERNELS_H
 
+#ifndef __OPENCL_C_VERSION__ /* spec.h gives OpenCL C its types */
 #include <stdint.h>
+#endif
+
+#include "spec.h"
 
 /* Executes n_cmds descriptors at byte address cmd_addr of mem. Descriptors
  * other than SQ_OP_GEMM are skipped; the host validates the stream first
  * (host/runtime/desc.h), the kernel trusts it. Registers: mem at
  * SQ_REG_MEM_LO, cmd_addr at SQ_REG_CMD_LO, n_cmds at SQ_REG_NCMD. */
-void sq_gemm_kernel(uint8_t *mem, uint64_t cmd_addr, uint32_t n_cmds);
+SQ_KERNEL void sq_gemm_kernel(SQ_GLOBAL uint8_t *mem, uint64_t cmd_addr, uint32_t n_cmds);
 
 /* The attention unit's top, same contract and registers: executes the
  * SQ_OP_ATTN descriptors and skips the rest. */
-void sq_attn_kernel(uint8_t *mem, uint64_t cmd_addr, uint32_t n_cmds);
+SQ_KERNEL void sq_attn_kernel(SQ_GLOBAL uint8_t *mem, uint64_t cmd_addr, uint32_t n_cmds);
 
 #endif

@@ -34,8 +34,10 @@
 #ifndef SPARQ_NUMERICS_H
 #define SPARQ_NUMERICS_H
 
+#ifndef __OPENCL_C_VERSION__ /* spec.h gives OpenCL C its types */
 #include <stddef.h>
 #include <stdint.h>
+#endif
 
 #include "spec.h"
 
@@ -74,7 +76,7 @@ static inline int8_t sq_requant(int32_t acc, int32_t mult, uint32_t shift)
     return sq_sat8(sq_rshift_round((int64_t)acc * (int64_t)mult, shift));
 }
 
-static inline int8_t sq_i4_get(const uint8_t *packed, size_t i)
+static inline int8_t sq_i4_get(const SQ_GLOBAL uint8_t *packed, size_t i)
 {
     uint8_t b = packed[i >> 1];
     uint8_t nib = (i & 1) ? (uint8_t)(b >> 4) : (uint8_t)(b & 0xF);
@@ -89,7 +91,7 @@ static inline void sq_i4_set(uint8_t *packed, size_t i, int8_t v)
 }
 
 /* Position code of 2:4 group g (see the layout above). */
-static inline uint8_t sq_sp24_code(const uint8_t *meta, size_t g)
+static inline uint8_t sq_sp24_code(const SQ_GLOBAL uint8_t *meta, size_t g)
 {
     return (g & 1) ? (uint8_t)(meta[g >> 1] >> 4) : (uint8_t)(meta[g >> 1] & 0xF);
 }

@@ -8,7 +8,17 @@
 #ifndef SPARQ_SPEC_H
 #define SPARQ_SPEC_H
 
+#ifdef __OPENCL_C_VERSION__
+#include "opencl_c.h"
+#else
 #include <stdint.h>
+/* Address spaces of the one kernel source (the hls/ kernels and the inline
+ * rules of numerics.h, attn.h and desc.h). C has one; OpenCL C 1.2 gives
+ * device memory, read-only tables and kernel tops their own (opencl_c.h). */
+#define SQ_GLOBAL   /* a pointer into device memory */
+#define SQ_CONSTANT /* a program-scope read-only table */
+#define SQ_KERNEL   /* a kernel top */
+#endif
 
 /* ---------------------------------------------------------------------------
  * Array geometry. Overridable at compile time (-DSQ_ARRAY_ROWS_LOG2=3 ...). */

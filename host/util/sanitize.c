@@ -1,0 +1,32 @@
+/* Sanitizer settings the sanitized binaries (make test) carry themselves, so
+ * they hold wherever those binaries run (the test runner, the CLI it drives).
+ * Empty in optimised builds. Both entries exist for the opencl level, whose
+ * platform (PoCL) runs LLVM inside the process. */
+#ifdef __SANITIZE_ADDRESS__
+
+/* LeakSanitizer suppressions (compiler-rt reads this hook at start-up; the
+ * format of a suppressions file).
+ * - libpocl.so: PoCL keeps the LLVM compiler it builds kernels with (context,
+ *   target machines, passes) in one process-lifetime object it never frees.
+ *   The one direct leak is that object, allocated inside libpocl; the ~2.4 MB
+ *   of LLVM state hanging off it are indirect leaks, suppressed with it. A
+ *   leak allocated by sparq code keeps sparq frames and is still reported. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libpocl.so\n";
+}
+
+/* intercept_tls_get_addr=0: up to GCC 13, the runtime's __tls_get_addr hook
+ * takes a dynamic TLS block whose address is 16 mod 4096 for a glibc 2.19
+ * block with a header and reads a bogus range from it; the leak check at exit
+ * then dies ("Tracer caught signal 11"). LLVM's thread_locals, dlopen'd with
+ * PoCL, make such blocks; sparq has no dynamic TLS of its own, so the only
+ * roots lost are inside those libraries (google/sanitizers#1322). */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "intercept_tls_get_addr=0";
+}
+
+#endif
