@@ -17,6 +17,10 @@ APT_PKGS=(
   iverilog=11.0-1.1+b1
   python3-venv=3.11.2-1+b1
   curl=7.88.1-10+deb12u14
+  # the xrt level: XRT's native C API (libxrt_coreutil, its plugins); xclbin.h needs uuid.h
+  libxrt-dev=202210.2.13.466+dfsg-8
+  libxrt1=202210.2.13.466+dfsg-8
+  uuid-dev=2.38.1-5+deb12u3
 )
 # Tools for plots and the SCALE-Sim comparison (with their dependencies).
 PIP_PKGS=(
