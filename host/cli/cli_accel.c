@@ -17,9 +17,8 @@ int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg
 {
     switch (c) {
     case 0x101:
-        if (strcmp(arg, "ref") && strcmp(arg, "csim") && strcmp(arg, "rtl") &&
-            strcmp(arg, "model")) {
-            sq_cli_error(cmd, "--backend must be ref, csim, rtl or model, got '%s'", arg);
+        if (!sq_dev_level_known(arg)) {
+            sq_cli_error(cmd, "--backend must be one of %s, got '%s'", sq_dev_level_names(), arg);
             return -1;
         }
         a->backend = arg;

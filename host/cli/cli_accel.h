@@ -32,7 +32,8 @@ typedef struct {
         {"clock-mhz", required_argument, NULL, 0x103}, {"target", required_argument, NULL, 0x104}, \
         {"array", required_argument, NULL, 0x105}, {"attn", required_argument, NULL, 0x106}
 #define SQ_CLI_ACCEL_HELP                                                                          \
-    "  --backend L         run the compiled model on level L: ref, csim, rtl or model\n"                 \
+    "  --backend L         run the compiled model on level L: ref, csim, rtl, model\n"                   \
+    "                      or xrt (a card; docs/xrt.md)\n"                                         \
     "  --report FILE.json  per-op report (JSON, a roofline SVG beside it, a table on stderr)\n"    \
     "  --clock-mhz F       kernel clock for modeled latency (default 300)\n"                       \
     "  --target T          memory system: ddr4 (default), u250, u280 or f2\n"                   \

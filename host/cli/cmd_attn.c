@@ -20,7 +20,7 @@ static void help(void)
            "Runs one sparse attention descriptor (int8 Q, K, V quantized per head from N(0,1)\n"
            "data) on a level, computes the golden reference on the host and compares every\n"
            "output; also reports the error of the integer result against fp32 attention.\n\n"
-           "  --backend B              level: ref, csim, model or rtl (default csim)\n"
+           "  --backend B              level: ref, csim, model, rtl, xrt (default csim)\n"
            "  --seq L                  keys (KV cache length), 1..%u (default 128)\n"
            "  --queries Q              queries, the last Q positions: 1 = decode,\n"
            "                           L = prefill (default L)\n"
@@ -78,9 +78,9 @@ static int parse(int argc, char **argv, attn_opts_t *o)
     while (rc == 0 && (c = sq_cli_getopt(CMD, argc, argv, opts)) != -1) {
         switch (c) {
         case 'b':
-            if (strcmp(optarg, "ref") && strcmp(optarg, "csim") && strcmp(optarg, "model") &&
-                strcmp(optarg, "rtl")) {
-                sq_cli_error(CMD, "--backend must be ref, csim, model or rtl, got '%s'", optarg);
+            if (!sq_dev_level_known(optarg)) {
+                sq_cli_error(CMD, "--backend must be one of %s, got '%s'", sq_dev_level_names(),
+                             optarg);
                 return -1;
             }
             o->backend = optarg;

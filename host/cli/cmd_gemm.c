@@ -18,7 +18,7 @@ static void help(void)
     printf("usage: sparq gemm [flags]\n"
            "Runs one C = epilogue(A.W^T + bias) descriptor with random saturating operands on a\n"
            "level, computes the golden reference on the host and compares every output.\n\n"
-           "  --backend L              level: ref, csim, rtl or model (default csim)\n"
+           "  --backend L              level: ref, csim, rtl, model, xrt (default csim)\n"
            "  --shape MxNxK            A is MxK, W is NxK, C is MxN; each in [1, %u] (default 64x64x64)\n"
            "  --wbits 8|4              weight width (default 8)\n"
            "  --sparse 2:4             2:4 structured-sparse int8 weights\n"
@@ -89,9 +89,9 @@ static int parse(int argc, char **argv, gemm_opts_t *o)
     while ((c = sq_cli_getopt(CMD, argc, argv, opts)) != -1) {
         switch (c) {
         case 'b':
-            if (strcmp(optarg, "ref") && strcmp(optarg, "csim") && strcmp(optarg, "rtl") &&
-                strcmp(optarg, "model")) {
-                sq_cli_error(CMD, "--backend must be ref, csim, rtl or model, got '%s'", optarg);
+            if (!sq_dev_level_known(optarg)) {
+                sq_cli_error(CMD, "--backend must be one of %s, got '%s'", sq_dev_level_names(),
+                             optarg);
                 return -1;
             }
             o->backend = optarg;
