@@ -20,3 +20,5 @@ $(BUILD)/xclbin-ls: bitstreams/vitis/xclbin_ls.cpp
 TEST_PREREQS += $(BUILD)/xclbingen $(BUILD)/xclbin-ls
 $(BUILD)/san/tests/test_xrt.o: CFLAGS_SAN += -DSQ_XCLBINGEN_BIN='"$(abspath $(BUILD)/xclbingen)"' \
   -DSQ_XCLBIN_LS_BIN='"$(abspath $(BUILD)/xclbin-ls)"'
+# test_xrt drives the Vitis Makefile with a stub v++ (and without one).
+$(BUILD)/san/tests/test_xrt.o: CFLAGS_SAN += -DSQ_VITIS_DIR='"$(abspath bitstreams/vitis)"'

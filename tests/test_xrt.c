@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <experimental/xrt_xclbin.h>
@@ -116,8 +117,8 @@ START_TEST(test_cli_no_device)
     snprintf(cmd, sizeof cmd, "env -u XILINX_XRT XDG_CACHE_HOME=%s %s " EVAL_XRT, cache_dir,
              SQ_SPARQ_BIN);
     int rc = run(cmd, out, sizeof out);
-    ck_assert_msg(rc == 1 && strstr(out, "xrt: no device (") && count_lines(out) == 1, "exit %d: %s",
-                  rc, out);
+    ck_assert_msg(rc == 1 && strstr(out, "xrt: no device (") && count_lines(out) == 1,
+                  "exit %d: %s", rc, out);
     /* a bad device index is a usage error */
     snprintf(cmd, sizeof cmd, "SPARQ_XRT_DEVICE=x %s " EVAL_XRT, SQ_SPARQ_BIN);
     rc = run(cmd, out, sizeof out);
@@ -258,6 +259,77 @@ START_TEST(test_xclbin_corrupt)
 }
 END_TEST
 
+/* The Vitis Makefile run as a user would, not as a child of `make test`. */
+#define VITIS_MAKE                                                                                 \
+    "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C " SQ_VITIS_DIR
+
+/* Without v++ the Vitis flow stops at once with the install hint (exit 2,
+ * make's error status), before it looks at anything else. */
+START_TEST(test_vitis_no_vpp)
+{
+    char out[4096];
+    int rc = run("PATH=/usr/bin:/bin " VITIS_MAKE
+                 " PLATFORM=xilinx_u250_gen3x16_xdma_4_1_202210_1 TARGET=hw", out, sizeof out);
+    ck_assert_msg(rc == 2 && count_lines(out) == 1 &&
+                      strstr(out, "v++ not found: install Vitis 2023.x and source settings64.sh"),
+                  "exit %d: %s", rc, out);
+}
+END_TEST
+
+/* The v++ command lines, with a stub v++ that logs them: each top compiled
+ * from its hls/ source with -k and the spec headers, linked with the
+ * platform's connectivity file (HBM for U280/U55C, DDR for U250). */
+START_TEST(test_vitis_commands)
+{
+    char dir[] = "/tmp/sq_vitis_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[600], cmd[2048], out[8192];
+    snprintf(path, sizeof path, "%s/v++", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("#!/bin/sh\necho \"v++ $*\" >> \"$VPP_LOG\"\n"
+          "while [ $# -gt 0 ]; do [ \"$1\" = -o ] && : > \"$2\"; shift; done\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(chmod(path, 0755), 0);
+    const struct {
+        const char *platform, *target, *cfg;
+    } cases[] = {
+        {"xilinx_u280_gen3x16_xdma_1_202211_1", "hw", "hbm.cfg"},
+        {"/opt/xilinx/platforms/xilinx_u55c_gen3x16_xdma_3_202210_1/"
+         "xilinx_u55c_gen3x16_xdma_3_202210_1.xpfm", "hw_emu", "hbm.cfg"},
+        {"xilinx_u250_gen3x16_xdma_4_1_202210_1", "hw", "ddr.cfg"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(cmd, sizeof cmd, "rm -rf %s/out %s/log; PATH=%s:$PATH VPP_LOG=%s/log " VITIS_MAKE
+                 " PLATFORM=%s TARGET=%s OUT=%s/out && "
+                 "cat %s/log && test -f %s/out/sparq.xclbin",
+                 dir, dir, dir, dir, cases[i].platform, cases[i].target, dir, dir, dir);
+        ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+        ck_assert_int_eq(count_lines(out), 3);
+        const char *hls[] = {"sq_gemm", "sq_attn"};
+        for (int k = 0; k < 2; k++) {
+            char want[300];
+            snprintf(want, sizeof want, "-k %s_kernel -I", hls[k]);
+            const char *line = strstr(out, want);
+            ck_assert_msg(line && !strncmp(out, "v++ -c -t ", 10), "%s", out);
+            snprintf(want, sizeof want, "/include -o %s/out/%s_kernel.xo ", dir, hls[k]);
+            ck_assert_msg(strstr(line, want), "no '%s' in %s", want, out);
+            snprintf(want, sizeof want, "/hls/%s.c\n", hls[k]);
+            ck_assert_msg(strstr(line, want), "no '%s' in %s", want, out);
+        }
+        char want[700];
+        snprintf(want, sizeof want, "v++ -l -t %s --platform %s ", cases[i].target,
+                 cases[i].platform);
+        ck_assert_msg(strstr(out, want), "no '%s' in %s", want, out);
+        snprintf(want, sizeof want, "/%s -o %s/out/sparq.xclbin %s/out/sq_gemm_kernel.xo "
+                 "%s/out/sq_attn_kernel.xo\n", cases[i].cfg, dir, dir, dir);
+        ck_assert_msg(strstr(out, want), "no '%s' in %s", want, out);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 Suite *xrt_suite(void)
 {
     Suite *s = suite_create("xrt");
@@ -268,5 +340,8 @@ Suite *xrt_suite(void)
     tc = sq_tcase(s, "xclbin", 60);
     tcase_add_test(tc, test_xclbin_roundtrip);
     tcase_add_test(tc, test_xclbin_corrupt);
+    tc = sq_tcase(s, "vitis", 60);
+    tcase_add_test(tc, test_vitis_no_vpp);
+    tcase_add_test(tc, test_vitis_commands);
     return s;
 }
