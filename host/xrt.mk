@@ -13,7 +13,8 @@ $(XRT_OBJS): CFLAGS_REL += -isystem $(XRT_INC)
 $(XRT_OBJS): CFLAGS_SAN += -isystem $(XRT_INC)
 EXTRA_LDLIBS += $(XRT_LDLIBS)
 
-# xclbingen writes the metadata-only xclbin of our two kernels; xclbin-ls
+# xclbingen writes the metadata-only xclbin of our two kernels (and the RTL
+# kernels' kernel.xml for the Vitis flow); xclbin-ls
 # prints what XRT's own parser reads from any xclbin (Debian's xclbinutil is
 # a wrapper without its binary).
 $(BUILD)/xclbingen: bitstreams/vitis/xclbingen.c include/sparq/spec.h include/sparq/kernels.h sim/sq_axi.h
@@ -25,5 +26,6 @@ $(BUILD)/xclbin-ls: bitstreams/vitis/xclbin_ls.cpp
 TEST_PREREQS += $(BUILD)/xclbingen $(BUILD)/xclbin-ls
 $(BUILD)/san/tests/test_xrt.o: CFLAGS_SAN += -DSQ_XCLBINGEN_BIN='"$(abspath $(BUILD)/xclbingen)"' \
   -DSQ_XCLBIN_LS_BIN='"$(abspath $(BUILD)/xclbin-ls)"'
-# test_xrt drives the Vitis Makefile with a stub v++ (and without one).
-$(BUILD)/san/tests/test_xrt.o: CFLAGS_SAN += -DSQ_VITIS_DIR='"$(abspath bitstreams/vitis)"'
+# test_xrt drives the Vitis Makefile with stub tools (and without them) and
+# lints the RTL kernel wrappers.
+$(BUILD)/san/tests/test_xrt.o: CFLAGS_SAN += -DSQ_ROOT_DIR='"$(abspath .)"'

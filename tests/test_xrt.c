@@ -261,7 +261,8 @@ END_TEST
 
 /* The Vitis Makefile run as a user would, not as a child of `make test`. */
 #define VITIS_MAKE                                                                                 \
-    "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C " SQ_VITIS_DIR
+    "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory "                     \
+    "-C " SQ_ROOT_DIR "/bitstreams/vitis"
 
 /* Without v++ the Vitis flow stops at once with the install hint (exit 2,
  * make's error status), before it looks at anything else. */
@@ -276,6 +277,29 @@ START_TEST(test_vitis_no_vpp)
 }
 END_TEST
 
+/* Writes an executable shell script. */
+static void write_script(const char *dir, const char *name, const char *body)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "#!/bin/sh\n%s", body);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(chmod(path, 0755), 0);
+}
+
+/* Stub tools that log their command lines to $VPP_LOG and create the file
+ * they are asked for (v++: after -o; vivado: the .xo, third after -tclargs). */
+static void write_stubs(const char *dir)
+{
+    write_script(dir, "v++", "echo \"v++ $*\" >> \"$VPP_LOG\"\n"
+                             "while [ $# -gt 0 ]; do [ \"$1\" = -o ] && : > \"$2\"; shift; done\n");
+    write_script(dir, "vivado", "echo \"vivado $*\" >> \"$VPP_LOG\"\n"
+                                "while [ $# -gt 0 ] && [ \"$1\" != -tclargs ]; do shift; done\n"
+                                ": > \"$4\"\n");
+}
+
 /* The v++ command lines, with a stub v++ that logs them: each top compiled
  * from its hls/ source with -k and the spec headers, linked with the
  * platform's connectivity file (HBM for U280/U55C, DDR for U250). */
@@ -283,14 +307,8 @@ START_TEST(test_vitis_commands)
 {
     char dir[] = "/tmp/sq_vitis_XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    char path[600], cmd[2048], out[8192];
-    snprintf(path, sizeof path, "%s/v++", dir);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs("#!/bin/sh\necho \"v++ $*\" >> \"$VPP_LOG\"\n"
-          "while [ $# -gt 0 ]; do [ \"$1\" = -o ] && : > \"$2\"; shift; done\n", f);
-    ck_assert_int_eq(fclose(f), 0);
-    ck_assert_int_eq(chmod(path, 0755), 0);
+    char cmd[2048], out[8192];
+    write_stubs(dir);
     const struct {
         const char *platform, *target, *cfg;
     } cases[] = {
@@ -330,6 +348,100 @@ START_TEST(test_vitis_commands)
 }
 END_TEST
 
+/* KERNELS=rtl: each wrapper packaged by Vivado (stub) with package_kernel.tcl
+ * and the kernel.xml xclbingen wrote (spec.h offsets), then linked. Without
+ * vivado, one line. */
+START_TEST(test_vitis_rtl_kernels)
+{
+    char dir[] = "/tmp/sq_vitis_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    write_stubs(dir);
+    char cmd[2048], out[16384];
+    snprintf(cmd, sizeof cmd, "PATH=%s:$PATH VPP_LOG=%s/log " VITIS_MAKE
+             " PLATFORM=xilinx_u250_gen3x16_xdma_4_1_202210_1 KERNELS=rtl OUT=%s/out && cat %s/log",
+             dir, dir, dir, dir);
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_int_eq(count_lines(out), 3);
+    const char *kernels[] = {"sq_gemm_kernel", "sq_attn_kernel"};
+    for (int k = 0; k < 2; k++) {
+        char want[600];
+        snprintf(want, sizeof want,
+                 "/bitstreams/vitis/package_kernel.tcl -tclargs %s %s/out/%s.xml %s/out/%s.xo ",
+                 kernels[k], dir, kernels[k], dir, kernels[k]);
+        const char *line = strstr(out, want);
+        ck_assert_msg(line, "no '%s' in %s", want, out);
+        const char *bol = line;
+        while (bol > out && bol[-1] != '\n')
+            bol--;
+        ck_assert_msg(!strncmp(bol, "vivado -mode batch ", 19), "%s", out);
+        snprintf(want, sizeof want, "/bitstreams/vitis/rtl/%s.sv\n", kernels[k]);
+        ck_assert_msg(strstr(line, want), "no '%s' in %s", want, out);
+        snprintf(want, sizeof want, "%s/out/%s.xml", dir, kernels[k]);
+        size_t n = 0;
+        char *xml = sq_slurp(want, &n);
+        ck_assert_ptr_nonnull(xml);
+        snprintf(want, sizeof want, "<kernel name=\"%s\" language=\"ip_c\" "
+                 "vlnv=\"sparq:kernel:%s:1.0\"", kernels[k], kernels[k]);
+        ck_assert_msg(strstr(xml, want), "no '%s' in %s", want, xml);
+        const struct {
+            const char *name, *port;
+            unsigned id, offset, size;
+        } args[] = {
+            {"mem", "m_axi_gmem", SQ_KARG_MEM, SQ_REG_MEM_LO, 8},
+            {"cmd_addr", "s_axi_control", SQ_KARG_CMD, SQ_REG_CMD_LO, 8},
+            {"n_cmds", "s_axi_control", SQ_KARG_NCMD, SQ_REG_NCMD, 4},
+        };
+        for (int a = 0; a < SQ_KARG_COUNT; a++) {
+            snprintf(want, sizeof want, "<arg name=\"%s\" addressQualifier=\"%d\" id=\"%u\" "
+                     "port=\"%s\" size=\"0x%X\" offset=\"0x%X\"", args[a].name, a == 0,
+                     args[a].id, args[a].port, args[a].size, args[a].offset);
+            ck_assert_msg(strstr(xml, want), "no '%s' in %s", want, xml);
+        }
+        free(xml);
+    }
+    char want[600];
+    snprintf(want, sizeof want, "/ddr.cfg -o %s/out/sparq.xclbin %s/out/sq_gemm_kernel.xo "
+             "%s/out/sq_attn_kernel.xo\n", dir, dir, dir);
+    ck_assert_msg(strstr(out, "v++ -l -t hw ") && strstr(out, want), "no '%s' in %s", want, out);
+    /* v++ but no vivado */
+    snprintf(cmd, sizeof cmd, "rm %s/vivado && PATH=%s:/usr/bin:/bin " VITIS_MAKE
+             " PLATFORM=xilinx_u250_gen3x16_xdma_4_1_202210_1 KERNELS=rtl OUT=%s/out2", dir, dir,
+             dir);
+    int rc = run(cmd, out, sizeof out);
+    ck_assert_msg(rc == 2 && count_lines(out) == 1 && strstr(out, "vivado not found"),
+                  "exit %d: %s", rc, out);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* The RTL kernel wrappers are Verilator -Wall clean with each unit (the
+ * units' own modules found by name in rtl/) and yosys elaborates them: the
+ * project's rules for SystemVerilog, outside `make lint`'s unit lists. */
+START_TEST(test_vitis_wrappers_lint)
+{
+    const char *units[] = {"gemm", "attn"};
+    char cmd[2048], out[16384];
+    for (int u = 0; u < 2; u++) {
+        snprintf(cmd, sizeof cmd, "cd " SQ_ROOT_DIR " && verilator --lint-only -Wall -y rtl "
+                 "-Ibitstreams/vitis/rtl rtl/lint_waivers.vlt "
+                 "bitstreams/vitis/rtl/lint_waivers.vlt rtl/sq_spec_pkg.sv rtl/sq_%s_pkg.sv "
+                 "bitstreams/vitis/rtl/sq_%s_kernel.sv "
+                 "--top-module sq_%s_kernel", units[u], units[u], units[u]);
+        int rc = run(cmd, out, sizeof out);
+        ck_assert_msg(rc == 0 && out[0] == '\0', "%s: exit %d: %s", units[u], rc, out);
+    }
+    /* yosys wants packages first; the other unit's modules are unused */
+    snprintf(cmd, sizeof cmd,
+             "cd " SQ_ROOT_DIR " && srcs=$(ls rtl/*.sv | grep -v _pkg.sv | tr '\\n' ' ') && "
+             "for u in gemm attn; do yosys -q -p \"read_verilog -sv -Ibitstreams/vitis/rtl "
+             "rtl/sq_spec_pkg.sv rtl/sq_gemm_pkg.sv rtl/sq_attn_pkg.sv $srcs "
+             "bitstreams/vitis/rtl/sq_${u}_kernel.sv; hierarchy -check -top sq_${u}_kernel\" "
+             ">/dev/null || exit 1; done");
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "yosys: %s", out);
+}
+END_TEST
+
 Suite *xrt_suite(void)
 {
     Suite *s = suite_create("xrt");
@@ -343,5 +455,7 @@ Suite *xrt_suite(void)
     tc = sq_tcase(s, "vitis", 60);
     tcase_add_test(tc, test_vitis_no_vpp);
     tcase_add_test(tc, test_vitis_commands);
+    tcase_add_test(tc, test_vitis_rtl_kernels);
+    tcase_add_test(tc, test_vitis_wrappers_lint);
     return s;
 }

@@ -1,16 +1,21 @@
-/* Writes a metadata-only xclbin for sparq's two kernels from XRT's xclbin.h
- * structs: the EMBEDDED_METADATA XML (kernel names, arguments, register
- * offsets), MEM_TOPOLOGY (one bank), IP_LAYOUT (one ap_ctrl_hs compute unit
- * per kernel) and CONNECTIVITY (each kernel's m_axi argument on that bank).
+/* Writes the Vitis description of sparq's two kernels, in two forms:
  *
- * It has no bitstream, so a card cannot run it; it is what XRT reads to find
- * kernels and set their arguments, which makes it the executable description
- * of the kernel interface: argument order from include/sparq/kernels.h,
- * offsets from include/sparq/spec.h (the same offsets the HLS pragmas and the
- * RTL register map use), and tests/test_xrt.c checks that XRT's own parser
- * reads them back.
+ *   xclbingen [--mem ddr4|hbm] [--platform NAME] OUT.xclbin
+ *     a metadata-only xclbin from XRT's xclbin.h structs: the
+ *     EMBEDDED_METADATA XML (kernel names, arguments, register offsets),
+ *     MEM_TOPOLOGY (one bank), IP_LAYOUT (one ap_ctrl_hs compute unit per
+ *     kernel) and CONNECTIVITY (each kernel's m_axi argument on that bank).
+ *     It has no bitstream, so a card cannot run it; it is what XRT reads to
+ *     find kernels and set their arguments, and tests/test_xrt.c checks that
+ *     XRT's own parser reads it back.
+ *   xclbingen --kernel-xml KERNEL OUT.xml
+ *     the kernel.xml that package_xo needs to make a Vitis RTL kernel of a
+ *     unit (bitstreams/vitis/Makefile, KERNELS=rtl).
  *
- *   xclbingen [--mem ddr4|hbm] [--platform NAME] OUT.xclbin */
+ * One table below feeds both: argument order from include/sparq/kernels.h,
+ * register offsets from include/sparq/spec.h (the offsets the HLS pragmas and
+ * the RTL register map use), the memory port's width from the AXI model the
+ * RTL is simulated with. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,11 +29,17 @@
 #include "sparq/kernels.h"
 #include "sparq/spec.h"
 
-/* Each compute unit's control window (XRT's default range per CU). */
-#define CU_RANGE 0x10000u
-
+/* Named as the HLS tops; the RTL wrappers (bitstreams/vitis/rtl/) take the
+ * same names, so one host path runs either. */
 static const char *const kernels[] = {"sq_gemm_kernel", "sq_attn_kernel"};
 #define N_KERNELS (sizeof kernels / sizeof kernels[0])
+
+#define MEM_PORT "m_axi_gmem"
+#define CTRL_PORT "s_axi_control"
+/* Each compute unit's control window in an xclbin (XRT's default per CU). */
+#define CU_RANGE 0x10000u
+/* The RTL units decode 8 AXI4-Lite address bits (rtl/sq_gemm_top.sv). */
+#define RTL_CTRL_RANGE 0x100u
 
 static const struct {
     int index;
@@ -36,9 +47,9 @@ static const struct {
     unsigned qualifier; /* 1 global memory (m_axi), 0 scalar register */
     unsigned offset, size;
 } args[] = {
-    {SQ_KARG_MEM, "mem", "M_AXI_GMEM", "void*", 1, SQ_REG_MEM_LO, 8},
-    {SQ_KARG_CMD, "cmd_addr", "S_AXI_CONTROL", "ulong", 0, SQ_REG_CMD_LO, 8},
-    {SQ_KARG_NCMD, "n_cmds", "S_AXI_CONTROL", "uint", 0, SQ_REG_NCMD, 4},
+    {SQ_KARG_MEM, "mem", MEM_PORT, "void*", 1, SQ_REG_MEM_LO, 8},
+    {SQ_KARG_CMD, "cmd_addr", CTRL_PORT, "ulong", 0, SQ_REG_CMD_LO, 8},
+    {SQ_KARG_NCMD, "n_cmds", CTRL_PORT, "uint", 0, SQ_REG_NCMD, 4},
 };
 _Static_assert(sizeof args / sizeof args[0] == SQ_KARG_COUNT, "one entry per kernel argument");
 
@@ -71,7 +82,29 @@ static void put(buf_t *b, const char *fmt, ...)
     }
 }
 
-static void xml(buf_t *b, const char *platform)
+/* The two interface ports and the arguments, as both XML dialects spell
+ * them (ind: indentation). */
+static void ports_xml(buf_t *b, const char *ind, unsigned ctrl_range)
+{
+    put(b, "%s<port name=\"" MEM_PORT "\" mode=\"master\" range=\"0xFFFFFFFFFFFFFFFF\" "
+           "dataWidth=\"%u\" portType=\"addressable\" base=\"0x0\"/>\n",
+        ind, SQ_AXI_BEAT_BYTES * 8u);
+    put(b, "%s<port name=\"" CTRL_PORT "\" mode=\"slave\" range=\"0x%X\" dataWidth=\"32\" "
+           "portType=\"addressable\" base=\"0x0\"/>\n", ind, ctrl_range);
+}
+
+static void args_xml(buf_t *b, const char *ind)
+{
+    for (size_t a = 0; a < SQ_KARG_COUNT; a++)
+        put(b, "%s<arg name=\"%s\" addressQualifier=\"%u\" id=\"%d\" port=\"%s\" "
+               "size=\"0x%X\" offset=\"0x%X\" hostOffset=\"0x0\" hostSize=\"0x%X\" "
+               "type=\"%s\"/>\n",
+            ind, args[a].name, args[a].qualifier, args[a].index, args[a].port, args[a].size,
+            args[a].offset, args[a].size, args[a].type);
+}
+
+/* The xclbin's EMBEDDED_METADATA, in the form XRT's parser reads. */
+static void xclbin_xml(buf_t *b, const char *platform)
 {
     put(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     put(b, "<project name=\"sparq\">\n <platform vendor=\"xilinx\" name=\"%s\">\n", platform);
@@ -82,35 +115,56 @@ static void xml(buf_t *b, const char *platform)
     for (size_t k = 0; k < N_KERNELS; k++) {
         put(b, "    <kernel name=\"%s\" language=\"c\" type=\"pl\" "
                "hwControlProtocol=\"ap_ctrl_hs\" interrupt=\"true\">\n", kernels[k]);
-        put(b, "     <port name=\"M_AXI_GMEM\" mode=\"master\" range=\"0xFFFFFFFFFFFFFFFF\" "
-               "dataWidth=\"%u\" portType=\"addressable\" base=\"0x0\"/>\n",
-            SQ_AXI_BEAT_BYTES * 8u);
-        put(b, "     <port name=\"S_AXI_CONTROL\" mode=\"slave\" range=\"0x%X\" dataWidth=\"32\" "
-               "portType=\"addressable\" base=\"0x0\"/>\n", CU_RANGE);
-        for (size_t a = 0; a < SQ_KARG_COUNT; a++)
-            put(b, "     <arg name=\"%s\" addressQualifier=\"%u\" id=\"%d\" port=\"%s\" "
-                   "size=\"0x%X\" offset=\"0x%X\" hostOffset=\"0x0\" hostSize=\"0x%X\" "
-                   "type=\"%s\"/>\n",
-                args[a].name, args[a].qualifier, args[a].index, args[a].port, args[a].size,
-                args[a].offset, args[a].size, args[a].type);
+        ports_xml(b, "     ", CU_RANGE);
+        args_xml(b, "     ");
         put(b, "     <instance name=\"%s_1\"><addrRemap base=\"0x%zX\" range=\"0x%X\" "
-               "port=\"S_AXI_CONTROL\"/></instance>\n", kernels[k], k * CU_RANGE, CU_RANGE);
+               "port=\"" CTRL_PORT "\"/></instance>\n", kernels[k], k * CU_RANGE, CU_RANGE);
         put(b, "    </kernel>\n");
     }
     put(b, "   </core>\n  </device>\n </platform>\n</project>\n");
 }
 
+/* package_xo's kernel.xml for the RTL kernel `name`; its vlnv is the one
+ * package_kernel.tcl gives the IP. */
+static void kernel_xml(buf_t *b, const char *name)
+{
+    put(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    put(b, "<root versionMajor=\"1\" versionMinor=\"6\">\n");
+    put(b, "  <kernel name=\"%s\" language=\"ip_c\" vlnv=\"sparq:kernel:%s:1.0\" "
+           "attributes=\"\" preferredWorkGroupSizeMultiple=\"0\" workGroupSize=\"1\" "
+           "interrupt=\"true\" hwControlProtocol=\"ap_ctrl_hs\">\n", name, name);
+    put(b, "    <ports>\n");
+    ports_xml(b, "      ", RTL_CTRL_RANGE);
+    put(b, "    </ports>\n    <args>\n");
+    args_xml(b, "      ");
+    put(b, "    </args>\n  </kernel>\n</root>\n");
+}
+
+static int write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    int bad = !f || fwrite(data, 1, n, f) != n;
+    if (f && fclose(f) != 0)
+        bad = 1;
+    if (bad)
+        fprintf(stderr, "xclbingen: cannot write %s\n", path);
+    return bad;
+}
+
 static void usage(void)
 {
-    fputs("usage: xclbingen [--mem ddr4|hbm] [--platform NAME] OUT.xclbin\n", stderr);
+    fputs("usage: xclbingen [--mem ddr4|hbm] [--platform NAME] OUT.xclbin\n"
+          "       xclbingen --kernel-xml KERNEL OUT.xml\n", stderr);
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    const char *mem = "ddr4", *platform = "sparq_metadata_only", *out = NULL;
+    const char *mem = "ddr4", *platform = "sparq_metadata_only", *out = NULL, *kxml = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--mem") && i + 1 < argc)
+        if (!strcmp(argv[i], "--kernel-xml") && i + 1 < argc)
+            kxml = argv[++i];
+        else if (!strcmp(argv[i], "--mem") && i + 1 < argc)
             mem = argv[++i];
         else if (!strcmp(argv[i], "--platform") && i + 1 < argc)
             platform = argv[++i];
@@ -118,6 +172,18 @@ int main(int argc, char **argv)
             out = argv[i];
         else
             usage();
+    }
+    if (kxml) {
+        size_t k = 0;
+        while (k < N_KERNELS && strcmp(kernels[k], kxml))
+            k++;
+        if (!out || k == N_KERNELS)
+            usage();
+        buf_t x = {0};
+        kernel_xml(&x, kxml);
+        int bad = write_file(out, x.p, x.n);
+        free(x.p);
+        return bad;
     }
     int hbm = !strcmp(mem, "hbm");
     if (!out || (!hbm && strcmp(mem, "ddr4")) || strlen(platform) >= 64)
@@ -127,7 +193,7 @@ int main(int argc, char **argv)
     const char *bank = hbm ? "HBM[0]" : "DDR[0]";
 
     buf_t meta = {0};
-    xml(&meta, platform);
+    xclbin_xml(&meta, platform);
 
     struct mem_topology topo;
     memset(&topo, 0, sizeof topo);
@@ -213,12 +279,7 @@ int main(int argc, char **argv)
         memcpy(img + offs[s], sec[s].data, sec[s].bytes);
     }
 
-    FILE *f = fopen(out, "wb");
-    int bad = !f || fwrite(img, 1, total, f) != total;
-    if (f && fclose(f) != 0)
-        bad = 1;
-    if (bad)
-        fprintf(stderr, "xclbingen: cannot write %s\n", out);
+    int bad = write_file(out, img, total);
     free(img);
     free(ips);
     free(conn);
