@@ -15,6 +15,7 @@ struct sq_sim {
     sq_mem_t *mem;
     int owns_mem;
     uint64_t cycles;
+    uint64_t mem_base;
 };
 
 static void eval(sq_sim_t *s, int clk)
@@ -80,6 +81,11 @@ sq_mem_t *sq_sim_mem(sq_sim_t *s)
 uint64_t sq_sim_cycles(const sq_sim_t *s)
 {
     return s->cycles;
+}
+
+void sq_sim_set_mem_base(sq_sim_t *s, uint64_t base)
+{
+    s->mem_base = base;
 }
 
 int sq_sim_reg_write(sq_sim_t *s, uint32_t off, uint32_t value)
@@ -167,8 +173,8 @@ int sq_sim_run(sq_sim_t *s, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cyc
         return sq_err(SQ_ERR_DEV, "rtl: kernel is not idle (ctrl 0x%x)", ctrl);
     /* done is signalled on the interrupt pin, so the wait does not poll the bus */
     if ((rc = sq_sim_reg_write(s, SQ_REG_GIE, 1)) || (rc = sq_sim_reg_write(s, SQ_REG_IER, 1)) ||
-        (rc = sq_sim_reg_write(s, SQ_REG_MEM_LO, 0)) ||
-        (rc = sq_sim_reg_write(s, SQ_REG_MEM_HI, 0)) ||
+        (rc = sq_sim_reg_write(s, SQ_REG_MEM_LO, (uint32_t)s->mem_base)) ||
+        (rc = sq_sim_reg_write(s, SQ_REG_MEM_HI, (uint32_t)(s->mem_base >> 32))) ||
         (rc = sq_sim_reg_write(s, SQ_REG_CMD_LO, (uint32_t)cmd_addr)) ||
         (rc = sq_sim_reg_write(s, SQ_REG_CMD_HI, (uint32_t)(cmd_addr >> 32))) ||
         (rc = sq_sim_reg_write(s, SQ_REG_NCMD, n_cmds)) ||

@@ -39,6 +39,11 @@ sq_mem_t *sq_sim_mem(sq_sim_t *s);
 /* Cycles simulated since creation. */
 uint64_t sq_sim_cycles(const sq_sim_t *s);
 
+/* The value sq_sim_run writes to SQ_REG_MEM, which the kernel adds to every
+ * device address: 0 by default (the rtl level's memory model starts at the
+ * device's address 0); a card's XRT writes its buffer's address there. */
+void sq_sim_set_mem_base(sq_sim_t *s, uint64_t base);
+
 /* One clock cycle: memory drives, kernel settles, handshakes commit, edge. */
 void sq_sim_tick(sq_sim_t *s);
 
