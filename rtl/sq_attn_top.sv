@@ -56,7 +56,7 @@ module sq_attn_top (
   output logic         axi_err_o
 );
   logic        start, done, stall;
-  logic [63:0] cmd_addr;
+  logic [63:0] cmd_addr, mem_base, core_araddr, core_awaddr;
   logic [31:0] ncmd;
   logic        err_q, err_d;
 
@@ -69,21 +69,24 @@ module sq_attn_top (
     .araddr_i(s_axil_araddr_i), .rvalid_o(s_axil_rvalid_o), .rready_i(s_axil_rready_i),
     .rdata_o(s_axil_rdata_o), .rresp_o(s_axil_rresp_o), .interrupt_o,
     .start_o(start), .done_i(done), .stall_i(stall),
-    .cmd_addr_o(cmd_addr), .ncmd_o(ncmd)
+    .cmd_addr_o(cmd_addr), .ncmd_o(ncmd), .mem_base_o(mem_base)
   );
 
   sq_attn_core u_core (
     .clk_i, .rst_ni,
     .start_i(start), .cmd_addr_i(cmd_addr), .ncmd_i(ncmd), .done_o(done), .stall_o(stall),
-    .arvalid_o(m_axi_arvalid_o), .arready_i(m_axi_arready_i), .araddr_o(m_axi_araddr_o),
+    .arvalid_o(m_axi_arvalid_o), .arready_i(m_axi_arready_i), .araddr_o(core_araddr),
     .arlen_o(m_axi_arlen_o), .rvalid_i(m_axi_rvalid_i), .rready_o(m_axi_rready_o),
     .rdata_i(m_axi_rdata_i), .rlast_i(m_axi_rlast_i),
-    .awvalid_o(m_axi_awvalid_o), .awready_i(m_axi_awready_i), .awaddr_o(m_axi_awaddr_o),
+    .awvalid_o(m_axi_awvalid_o), .awready_i(m_axi_awready_i), .awaddr_o(core_awaddr),
     .awlen_o(m_axi_awlen_o), .wvalid_o(m_axi_wvalid_o), .wready_i(m_axi_wready_i),
     .wdata_o(m_axi_wdata_o), .wstrb_o(m_axi_wstrb_o), .wlast_o(m_axi_wlast_o),
     .bvalid_i(m_axi_bvalid_i), .bready_o(m_axi_bready_o)
   );
 
+  // device addresses are offsets from SQ_REG_MEM (sq_gemm_ctrl)
+  assign m_axi_araddr_o = mem_base + core_araddr;
+  assign m_axi_awaddr_o = mem_base + core_awaddr;
   // 64-byte beats, incrementing bursts
   assign m_axi_arsize_o = 3'b110;
   assign m_axi_arburst_o = 2'b01;

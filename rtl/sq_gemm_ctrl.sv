@@ -30,7 +30,11 @@ module sq_gemm_ctrl
   input  logic        done_i,
   input  logic        stall_i,
   output logic [63:0] cmd_addr_o,
-  output logic [31:0] ncmd_o
+  output logic [31:0] ncmd_o,
+  // SQ_REG_MEM, the base the core adds to every device address it issues:
+  // descriptors carry offsets into device memory, as the HLS tops index
+  // mem[] (on a card XRT writes the buffer's address here; simulation 0)
+  output logic [63:0] mem_base_o
 );
   logic        start_q, start_d, done_q, done_d, ready_q, ready_d, busy_q, busy_d;
   logic        gie_q, gie_d;
@@ -56,6 +60,7 @@ module sq_gemm_ctrl
   assign start_o = start_q && !busy_q;
   assign cmd_addr_o = cmd_q;
   assign ncmd_o = ncmd_q;
+  assign mem_base_o = mem_q;
   assign wmask = {{8{wstrb_i[3]}}, {8{wstrb_i[2]}}, {8{wstrb_i[1]}}, {8{wstrb_i[0]}}};
 
   always_comb begin

@@ -74,7 +74,7 @@ module sq_gemm_top
 
   // ---- control -----------------------------------------------------------------
   logic        start, done, stall;
-  logic [63:0] cmd_addr;
+  logic [63:0] cmd_addr, mem_base;
   logic [31:0] ncmd;
   sq_gemm_ctrl u_ctrl (
     .clk_i, .rst_ni,
@@ -85,7 +85,7 @@ module sq_gemm_top
     .araddr_i(s_axil_araddr_i), .rvalid_o(s_axil_rvalid_o), .rready_i(s_axil_rready_i),
     .rdata_o(s_axil_rdata_o), .rresp_o(s_axil_rresp_o), .interrupt_o,
     .start_o(start), .done_i(done), .stall_i(stall),
-    .cmd_addr_o(cmd_addr), .ncmd_o(ncmd)
+    .cmd_addr_o(cmd_addr), .ncmd_o(ncmd), .mem_base_o(mem_base)
   );
 
   // ---- command sequencer -----------------------------------------------------------
@@ -130,7 +130,7 @@ module sq_gemm_top
   );
 
   assign m_axi_arvalid_o = fetch ? seq_arvalid : ld_arvalid;
-  assign m_axi_araddr_o = fetch ? seq_araddr : ld_araddr;
+  assign m_axi_araddr_o = mem_base + (fetch ? seq_araddr : ld_araddr);
   assign m_axi_arlen_o = fetch ? 8'd1 : ld_arlen;
   assign m_axi_arsize_o = 3'd6;
   assign m_axi_arburst_o = 2'b01;
@@ -200,16 +200,18 @@ module sq_gemm_top
     .last_tile_o(last_tile)
   );
 
+  logic [sq_gemm_pkg::AddrW-1:0] out_awaddr;
   sq_gemm_out #(.R(R), .C(C)) u_out (
     .clk_i, .rst_ni, .cfg_i(cfg),
     .lane_valid_i(lane_valid), .lane_row_i(lane_row), .lane_acc_i(lane_acc),
     .last_tile_i(last_tile), .bias_i(ep_bias), .quant_i(ep_quant),
-    .awvalid_o(m_axi_awvalid_o), .awready_i(m_axi_awready_i), .awaddr_o(m_axi_awaddr_o),
+    .awvalid_o(m_axi_awvalid_o), .awready_i(m_axi_awready_i), .awaddr_o(out_awaddr),
     .awlen_o(m_axi_awlen_o), .wvalid_o(m_axi_wvalid_o), .wready_i(m_axi_wready_i),
     .wdata_o(m_axi_wdata_o), .wstrb_o(m_axi_wstrb_o), .wlast_o(m_axi_wlast_o),
     .bvalid_i(m_axi_bvalid_i), .bready_o(m_axi_bready_o),
     .row_pop_o(row_pop), .rows_popped_o(rows_popped), .idle_o(out_idle)
   );
+  assign m_axi_awaddr_o = mem_base + out_awaddr;
   assign m_axi_awsize_o = 3'd6;
   assign m_axi_awburst_o = 2'b01;
 

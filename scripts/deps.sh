@@ -22,6 +22,10 @@ APT_PKGS=(
   opencl-headers=3.0~2023.02.06-1
   pocl-opencl-icd=3.1-3+deb12u1
   clinfo=3.0.23.01.25-1
+  # the xrt level: XRT's native C API (libxrt_coreutil, its plugins); xclbin.h needs uuid.h
+  libxrt-dev=202210.2.13.466+dfsg-8
+  libxrt1=202210.2.13.466+dfsg-8
+  uuid-dev=2.38.1-5+deb12u3
 )
 # Tools for plots and the SCALE-Sim comparison (with their dependencies).
 PIP_PKGS=(

@@ -12,6 +12,7 @@ struct sq_sim {
     sq_mem_t *mem;
     int owns_mem;
     uint64_t cycles;
+    uint64_t mem_base;
 };
 
 static void eval(sq_sim_t *s, int clk)
@@ -77,6 +78,11 @@ sq_mem_t *sq_sim_mem(sq_sim_t *s)
 uint64_t sq_sim_cycles(const sq_sim_t *s)
 {
     return s->cycles;
+}
+
+void sq_sim_set_mem_base(sq_sim_t *s, uint64_t base)
+{
+    s->mem_base = base;
 }
 
 unsigned sq_axil_access(sq_axil_t *b, int write, uint32_t off, uint32_t *value,
@@ -158,7 +164,7 @@ static int read64(const sq_ctrl_t *c, uint32_t lo, uint64_t *v)
     return rc;
 }
 
-int sq_ctrl_start(const sq_ctrl_t *c, uint64_t cmd_addr, uint32_t n_cmds)
+int sq_ctrl_start(const sq_ctrl_t *c, uint64_t mem_base, uint64_t cmd_addr, uint32_t n_cmds)
 {
     int rc = 0;
     uint32_t ctrl = 0;
@@ -168,8 +174,8 @@ int sq_ctrl_start(const sq_ctrl_t *c, uint64_t cmd_addr, uint32_t n_cmds)
         return sq_err(SQ_ERR_DEV, "%s: kernel is not idle (ctrl 0x%x)", c->level, ctrl);
     /* done is signalled on the interrupt pin, so the wait does not poll the bus */
     if ((rc = c->reg_write(c->ctx, SQ_REG_GIE, 1)) || (rc = c->reg_write(c->ctx, SQ_REG_IER, 1)) ||
-        (rc = c->reg_write(c->ctx, SQ_REG_MEM_LO, 0)) ||
-        (rc = c->reg_write(c->ctx, SQ_REG_MEM_HI, 0)) ||
+        (rc = c->reg_write(c->ctx, SQ_REG_MEM_LO, (uint32_t)mem_base)) ||
+        (rc = c->reg_write(c->ctx, SQ_REG_MEM_HI, (uint32_t)(mem_base >> 32))) ||
         (rc = c->reg_write(c->ctx, SQ_REG_CMD_LO, (uint32_t)cmd_addr)) ||
         (rc = c->reg_write(c->ctx, SQ_REG_CMD_HI, (uint32_t)(cmd_addr >> 32))) ||
         (rc = c->reg_write(c->ctx, SQ_REG_NCMD, n_cmds)) ||
@@ -220,7 +226,7 @@ int sq_sim_run(sq_sim_t *s, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cyc
 {
     const sq_ctrl_t c = {"rtl", s, sim_reg_write, sim_reg_read};
     uint64_t start = s->cycles;
-    int rc = sq_ctrl_start(&c, cmd_addr, n_cmds);
+    int rc = sq_ctrl_start(&c, s->mem_base, cmd_addr, n_cmds);
     if (rc == 0) {
         for (uint64_t waited = 0; !s->k->pins.interrupt && waited < max_cycles; waited++)
             sq_sim_tick(s);

@@ -39,6 +39,11 @@ sq_mem_t *sq_sim_mem(sq_sim_t *s);
 /* Cycles simulated since creation. */
 uint64_t sq_sim_cycles(const sq_sim_t *s);
 
+/* The value sq_sim_run writes to SQ_REG_MEM, which the kernel adds to every
+ * device address: 0 by default (the rtl level's memory model starts at the
+ * device's address 0); a card's XRT writes its buffer's address there. */
+void sq_sim_set_mem_base(sq_sim_t *s, uint64_t base);
+
 /* One clock cycle: memory drives, kernel settles, handshakes commit, edge. */
 void sq_sim_tick(sq_sim_t *s);
 
@@ -84,8 +89,8 @@ typedef struct {
 } sq_ctrl_t;
 
 /* Checks that the kernel is idle, enables the interrupt on ap_done, writes
- * the command registers and sets ap_start. */
-int sq_ctrl_start(const sq_ctrl_t *c, uint64_t cmd_addr, uint32_t n_cmds);
+ * the memory base and command registers and sets ap_start. */
+int sq_ctrl_start(const sq_ctrl_t *c, uint64_t mem_base, uint64_t cmd_addr, uint32_t n_cmds);
 /* Once the interrupt pin is high (irq nonzero) or max_cycles passed without
  * it (a timeout error): checks ap_done, clears the interrupt, reads the
  * counters into out (all but sim_cycles) and checks mem, the kernel's device

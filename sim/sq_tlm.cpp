@@ -231,7 +231,7 @@ struct host : sc_module {
             return complete(reset());
         unit &u = cur();
         sim_start = u.cycles;
-        int rc = sq_ctrl_start(&ctrl, job.cmd_addr, job.n_cmds);
+        int rc = sq_ctrl_start(&ctrl, 0, job.cmd_addr, job.n_cmds);
         if (rc != 0)
             return complete(rc);
         // the kernel runs on its clock until ap_done raises the interrupt,

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/sq_attn_vl.h"
+#include "../sim/sq_sim.h"
 #include "sparq/attn.h"
 #include "sparq/desc.h"
 #include "runtime/attn_case.h"
@@ -472,6 +474,55 @@ START_TEST(test_cli_bad_flags)
 }
 END_TEST
 
+/* The attention unit adds SQ_REG_MEM to every descriptor address, as on a
+ * card where XRT writes the buffer's address there: a case placed on the ref
+ * level (offsets from 0) and copied above a 64 KiB base runs with the golden
+ * bits, and nothing below the base is touched. */
+START_TEST(test_rtl_mem_base)
+{
+    const uint64_t base = 64u << 10;
+    sq_attn_params_t p = {.seq = 40, .queries = 3, .heads = 2, .kv_heads = 1, .head_dim = 16,
+                          .flags = SQ_ATTN_CAUSAL | SQ_ATTN_WINDOW, .window = 9, .seed = 11};
+    sq_attn_case_t ac;
+    ck_assert_msg(sq_attn_case_build(&ac, &p) == 0, "%s", sq_err_msg());
+    sq_dev_config_t cfg;
+    sq_dev_config_default(&cfg, "ref");
+    cfg.mem_bytes = sq_attn_case_dev_bytes(&ac) + 4096;
+    sq_dev_t *dev = NULL;
+    ck_assert_int_eq(sq_dev_open(&cfg, &dev), 0);
+    uint64_t cmd = 0;
+    ck_assert_int_eq(sq_attn_case_place(dev, &ac, &cmd), 0);
+    uint8_t *img = malloc(cfg.mem_bytes);
+    ck_assert_int_eq(sq_dev_read(dev, 0, img, cfg.mem_bytes), 0);
+
+    sq_mem_t *m = NULL;
+    sq_kernel_t *k = NULL;
+    sq_sim_t *s = NULL;
+    ck_assert_int_eq(sq_mem_create(base + cfg.mem_bytes, 64.0, 10, &m), 0);
+    ck_assert_int_eq(sq_attn_vl_create(NULL, &k), 0);
+    ck_assert_int_eq(sq_sim_create(k, m, &s), 0);
+    ck_assert_int_eq(sq_mem_write(m, base, img, cfg.mem_bytes), 0);
+    sq_sim_set_mem_base(s, base);
+    sq_sim_run_t run;
+    ck_assert_msg(sq_sim_run(s, cmd, 1, 10000000, &run) == 0, "%s", sq_err_msg());
+    int8_t *o = malloc(ac.b.o);
+    ck_assert_int_eq(sq_mem_read(m, base + ac.d.o, o, ac.b.o), 0);
+    uint64_t first = 0;
+    ck_assert_msg(sq_attn_case_mismatches(&ac, o, &first) == 0, "first mismatch at %llu",
+                  (unsigned long long)first);
+    uint8_t *low = malloc(base);
+    ck_assert_int_eq(sq_mem_read(m, 0, low, base), 0);
+    for (uint64_t i = 0; i < base; i++)
+        ck_assert_msg(low[i] == 0, "byte %llu below the base written", (unsigned long long)i);
+    free(low);
+    free(o);
+    free(img);
+    sq_sim_destroy(s);
+    sq_dev_close(dev);
+    sq_attn_case_free(&ac);
+}
+END_TEST
+
 Suite *attn_suite(void)
 {
     Suite *s = suite_create("attn");
@@ -492,6 +543,7 @@ Suite *attn_suite(void)
     tc = sq_tcase(s, "rtl", 240);
     tcase_add_test(tc, test_rtl_random);
     tcase_add_test(tc, test_rtl_skips);
+    tcase_add_test(tc, test_rtl_mem_base);
     tc = sq_tcase(s, "cli", 60);
     tcase_add_test(tc, test_cli_runs);
     tcase_add_test(tc, test_cli_bad_flags);

@@ -9,7 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../sim/sq_gemm_vl.h"
+#include "../sim/sq_sim.h"
 #include "runtime/device.h"
+#include "sparq/desc.h"
 #include "sparq/numerics.h"
 #include "sparq/spec.h"
 #include "testutil.h"
@@ -468,6 +471,55 @@ START_TEST(test_cli_rtl)
 }
 END_TEST
 
+/* Descriptor addresses are offsets from SQ_REG_MEM, as on a card where XRT
+ * writes the buffer's device address there: with the base at 64 KiB the
+ * unit reads and writes only above it, with the same bits as the golden
+ * reference. */
+START_TEST(test_mem_base)
+{
+    const uint64_t base = 64u << 10;
+    enum { M = 5, N = 19, K = 33 };
+    enum { OFF_A = 0x100, OFF_W = 0x400, OFF_BIAS = 0x900, OFF_C = 0xC00, OFF_CMD = 0x1000 };
+    sq_mem_t *m = NULL;
+    sq_kernel_t *k = NULL;
+    sq_sim_t *s = NULL;
+    ck_assert_int_eq(sq_mem_create(2 * base, 64.0, 10, &m), 0);
+    ck_assert_int_eq(sq_gemm_vl_create(NULL, &k), 0);
+    ck_assert_int_eq(sq_sim_create(k, m, &s), 0);
+    uint64_t r = 5;
+    int8_t a[M * K], w[N * K];
+    int32_t bias[N], c_ref[M * N], c_rtl[M * N];
+    for (int i = 0; i < M * K; i++)
+        a[i] = rand_i8(&r);
+    for (int i = 0; i < N * K; i++)
+        w[i] = rand_i8(&r);
+    for (int i = 0; i < N; i++)
+        bias[i] = (int32_t)sq_test_rand(&r);
+    sq_gemm_t g = {.m = M, .n = N, .k = K, .flags = SQ_GEMM_OUT32 | SQ_GEMM_BIAS, .a = a,
+                   .w = (const uint8_t *)w, .bias = bias, .c = c_ref};
+    ck_assert_int_eq(sq_gemm_ref(&g), 0);
+    sq_gemm_desc_t d = {.flags = g.flags, .m = M, .n = N, .k = K, .a = OFF_A, .w = OFF_W,
+                        .bias = OFF_BIAS, .c = OFF_C};
+    uint8_t desc[SQ_DESC_BYTES] = {0};
+    sq_gemm_desc_encode(&d, desc);
+    ck_assert_int_eq(sq_mem_write(m, base + OFF_A, a, sizeof a), 0);
+    ck_assert_int_eq(sq_mem_write(m, base + OFF_W, w, sizeof w), 0);
+    ck_assert_int_eq(sq_mem_write(m, base + OFF_BIAS, bias, sizeof bias), 0);
+    ck_assert_int_eq(sq_mem_write(m, base + OFF_CMD, desc, sizeof desc), 0);
+    sq_sim_set_mem_base(s, base);
+    sq_sim_run_t run;
+    ck_assert_msg(sq_sim_run(s, OFF_CMD, 1, 1000000, &run) == 0, "%s", sq_err_msg());
+    ck_assert_int_eq(sq_mem_read(m, base + OFF_C, c_rtl, sizeof c_rtl), 0);
+    sq_assert_i32_eq(c_rtl, c_ref, M * N);
+    /* nothing below the base was written */
+    uint8_t low[OFF_CMD + SQ_DESC_BYTES];
+    ck_assert_int_eq(sq_mem_read(m, 0, low, sizeof low), 0);
+    for (size_t i = 0; i < sizeof low; i++)
+        ck_assert_msg(low[i] == 0, "byte %zu below the base written", i);
+    sq_sim_destroy(s);
+}
+END_TEST
+
 Suite *rtl_gemm_suite(void)
 {
     Suite *s = suite_create("rtl_gemm");
@@ -480,5 +532,6 @@ Suite *rtl_gemm_suite(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_fst_trace);
     tcase_add_test(tc, test_cli_rtl);
+    tcase_add_test(tc, test_mem_base);
     return s;
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/device.h"
+
 void sq_cli_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
@@ -60,11 +62,9 @@ int sq_cli_long(const char *cmd, const char *flag, const char *s, long lo, long 
 
 int sq_cli_backend(const char *cmd, const char *arg)
 {
-    static const char *const names[] = {"ref", "csim", "rtl", "tlm", "model", "opencl"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(arg, names[i]) == 0)
-            return 0;
-    sq_cli_error(cmd, "--backend must be " SQ_CLI_BACKENDS ", got '%s'", arg);
+    if (sq_dev_level_known(arg))
+        return 0;
+    sq_cli_error(cmd, "--backend must be one of %s, got '%s'", sq_dev_level_names(), arg);
     return -1;
 }
 

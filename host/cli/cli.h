@@ -30,9 +30,10 @@ int sq_cli_long(const char *cmd, const char *flag, const char *s, long lo, long 
 int sq_cli_double(const char *cmd, const char *flag, const char *s, double lo, double hi,
                   double *out);
 
-/* --backend: the level names a command accepts (runtime/device.h); otherwise
- * prints an error listing them and returns -1. */
-#define SQ_CLI_BACKENDS "ref, csim, rtl, tlm, model or opencl"
+/* --backend: 0 for a level of runtime/device.c's table; otherwise prints an
+ * error listing them and returns -1. SQ_CLI_BACKENDS is the same list for
+ * the --help texts. */
+#define SQ_CLI_BACKENDS "ref, csim, rtl, tlm, model, opencl or xrt"
 int sq_cli_backend(const char *cmd, const char *arg);
 
 /* True when a progress line on stderr would reach a person. */

@@ -2,6 +2,7 @@
  * Contracts in runtime/device.h; descriptor rules in runtime/desc.h. */
 #include "runtime/device.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@ extern const sq_level_ops_t sq_level_ref;
 extern const sq_level_ops_t sq_level_csim;
 extern const sq_level_ops_t sq_level_model;
 extern const sq_level_ops_t sq_level_opencl;
+extern const sq_level_ops_t sq_level_xrt;
 /* The rtl level comes from rtl/'s make fragment (Verilator); weak so the
  * library still links, and the level reports itself unavailable, without it. */
 extern const sq_level_ops_t sq_level_rtl __attribute__((weak));
@@ -32,6 +34,7 @@ static const struct {
     {"tlm", &sq_level_tlm},
     {"model", &sq_level_model},
     {"opencl", &sq_level_opencl},
+    {"xrt", &sq_level_xrt},
 };
 #define N_LEVELS (sizeof levels / sizeof levels[0])
 
@@ -44,6 +47,24 @@ struct sq_dev {
     sq_dev_stats_t stats;
 };
 
+int sq_dev_level_known(const char *name)
+{
+    for (size_t i = 0; i < N_LEVELS; i++)
+        if (name && !strcmp(levels[i].name, name))
+            return 1;
+    return 0;
+}
+
+const char *sq_dev_level_names(void)
+{
+    static char names[128];
+    if (!names[0])
+        for (size_t i = 0; i < N_LEVELS; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                     i ? ", " : "", levels[i].name);
+    return names;
+}
+
 void sq_dev_config_default(sq_dev_config_t *cfg, const char *level)
 {
     cfg->level = level ? level : "ref";
@@ -53,6 +74,8 @@ void sq_dev_config_default(sq_dev_config_t *cfg, const char *level)
     cfg->clock_mhz = 300.0;
     cfg->fst_path = NULL;
     cfg->array_rows = cfg->array_cols = 0;
+    cfg->xclbin = NULL;
+    cfg->xrt_device = -1;
 }
 
 int sq_dev_open(const sq_dev_config_t *cfg, sq_dev_t **out)
@@ -63,8 +86,7 @@ int sq_dev_open(const sq_dev_config_t *cfg, sq_dev_t **out)
     while (i < N_LEVELS && strcmp(levels[i].name, name) != 0)
         i++;
     if (i == N_LEVELS)
-        return sq_err(SQ_ERR_DEV,
-                      "unknown level '%s' (levels: ref, csim, rtl, tlm, model, opencl)", name);
+        return sq_err(SQ_ERR_DEV, "unknown level '%s' (levels: %s)", name, sq_dev_level_names());
     if (!levels[i].ops)
         return sq_err(SQ_ERR_DEV, "level '%s' is not built into this binary", name);
     if (cfg->mem_bytes == 0 || cfg->mem_bytes > SIZE_MAX)

@@ -1,7 +1,7 @@
 /* sparq device API: one program, every execution level.
  *
  * A device is opened by level name ("ref", "csim", "rtl", "tlm", "model", "opencl",
- * later "xrt"). Every level has the same flat device memory (addresses are
+ * "xrt"). Every level has the same flat device memory (addresses are
  * byte offsets from 0, as the descriptors in include/sparq/spec.h carry them),
  * executes the same command stream, and must produce the same bits; levels
  * differ only in what computes and in what they can count (cycles come from
@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 typedef struct {
-    const char *level;     /* "ref", "csim", "rtl", "tlm", "model", "opencl" */
+    const char *level;     /* "ref", "csim", "rtl", "tlm", "model", "opencl", "xrt" */
     uint64_t mem_bytes;    /* size of device memory (default 256 MiB) */
     double mem_gbps;       /* modeled bandwidth, GB/s (default 19.2: one DDR4 channel) */
     double mem_latency_ns; /* modeled latency of a read burst (default 100 ns) */
@@ -28,6 +28,10 @@ typedef struct {
      * SQ_ARRAY_ROWS x SQ_ARRAY_COLS of include/sparq/spec.h). The rtl level
      * is Verilated for that one size and ignores these. */
     uint32_t array_rows, array_cols;
+    /* xrt only, read during open: the xclbin (NULL: $SPARQ_XCLBIN) and the
+     * card index (-1: $SPARQ_XRT_DEVICE, else 0). */
+    const char *xclbin;
+    int xrt_device;
 } sq_dev_config_t;
 
 /* Counters, accumulated since open (or the last sq_dev_stats_reset). */
@@ -41,6 +45,12 @@ typedef struct {
 } sq_dev_stats_t;
 
 typedef struct sq_dev sq_dev_t;
+
+/* Whether name is a level of the table (built into this binary or not), and
+ * the names as one comma-separated line for messages. The CLI checks
+ * --backend with these, so a new level is one line in device.c's table. */
+int sq_dev_level_known(const char *name);
+const char *sq_dev_level_names(void);
 
 /* Fills cfg with the defaults above for the given level. */
 void sq_dev_config_default(sq_dev_config_t *cfg, const char *level);

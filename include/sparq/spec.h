@@ -43,8 +43,8 @@
 #define SQ_REG_GIE       0x04u /* global interrupt enable */
 #define SQ_REG_IER       0x08u /* bit0 done, bit1 ready */
 #define SQ_REG_ISR       0x0Cu /* bit0 done, bit1 ready (toggle on write) */
-#define SQ_REG_MEM_LO    0x10u /* m_axi base of device memory; the host writes 0: */
-#define SQ_REG_MEM_HI    0x14u /*   descriptors carry absolute device addresses (as VTA) */
+#define SQ_REG_MEM_LO    0x10u /* m_axi base of device memory, added to every descriptor */
+#define SQ_REG_MEM_HI    0x14u /*   address; 0 in simulation, XRT's buffer on a card */
 #define SQ_REG_CMD_LO    0x1Cu /* device address of the first descriptor */
 #define SQ_REG_CMD_HI    0x20u
 #define SQ_REG_NCMD      0x28u /* number of descriptors to execute */

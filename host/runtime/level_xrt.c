@@ -1,0 +1,416 @@
+/* The "xrt" level: the kernels of an xclbin on an Alveo/F2 card through
+ * XRT's native C API (Debian's libxrt-dev 2.13). The flat device memory is
+ * one buffer object in the bank of the kernels' m_axi argument: descriptors
+ * carry offsets into it and the kernel's `mem` argument is its base, exactly
+ * as on the other levels (include/sparq/kernels.h). A run of one unit's
+ * descriptors is one kernel run with (mem, command address, count).
+ *
+ * Order of open, so each failure is the most useful one line: XRT made safe
+ * to call (sq_xrt_env), the xclbin checked if one is named, the card opened
+ * ("no device" whether or not an xclbin was given), then the xclbin required,
+ * loaded and its two kernels opened. Counters are work counters (as csim):
+ * the HLS kernels have no cycle registers. */
+#define _GNU_SOURCE /* dladdr */
+#include "runtime/level_xrt.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <experimental/xrt_xclbin.h>
+#include <xclbin.h>
+#include <xrt/xrt_bo.h>
+#include <xrt/xrt_device.h>
+#include <xrt/xrt_kernel.h>
+
+#include "runtime/desc.h"
+#include "runtime/device.h"
+#include "sparq/kernels.h"
+#include "sparq/spec.h"
+#include "util/err.h"
+
+/* What XRT 2.13 loads from $XILINX_XRT/lib when it first logs a message. */
+#define XRT_CORE_LIB "libxrt_core.so.2"
+
+/* Kernel run timeout when the caller gives no cycle bound. */
+#define RUN_TIMEOUT_MS 600000u
+
+static int mkdirs(char *path)
+{
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        int bad = mkdir(path, 0755) != 0 && errno != EEXIST;
+        *p = c;
+        if (bad)
+            return -1;
+        if (c == '\0')
+            return 0;
+    }
+}
+
+/* Points link at target, replacing a stale link atomically (two processes
+ * may set up the prefix at once). */
+static int link_to(const char *link, const char *target)
+{
+    char cur[4096], tmp[4300];
+    ssize_t n = readlink(link, cur, sizeof cur - 1);
+    if (n >= 0) {
+        cur[n] = '\0';
+        if (!strcmp(cur, target))
+            return 0;
+    }
+    snprintf(tmp, sizeof tmp, "%s.%ld", link, (long)getpid());
+    unlink(tmp);
+    if (symlink(target, tmp) != 0)
+        return -1;
+    if (rename(tmp, link) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static int lib_ok(const char *prefix)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/lib/" XRT_CORE_LIB, prefix);
+    return access(p, R_OK) == 0;
+}
+
+int sq_xrt_env(void)
+{
+    const char *have = getenv("XILINX_XRT");
+    if (have && *have) {
+        if (!lib_ok(have))
+            return sq_err(SQ_ERR_DEV, "xrt: XILINX_XRT=%s has no lib/" XRT_CORE_LIB
+                                      " (XRT would abort); point it at an XRT install or unset it",
+                          have);
+        return 0;
+    }
+    Dl_info info;
+    if (!dladdr((void *)xrtDeviceOpen, &info) || !info.dli_fname)
+        return sq_err(SQ_ERR_DEV, "xrt: cannot locate the loaded XRT library; set XILINX_XRT");
+    char libdir[4096];
+    snprintf(libdir, sizeof libdir, "%s", info.dli_fname);
+    char *slash = strrchr(libdir, '/');
+    if (!slash)
+        return sq_err(SQ_ERR_DEV, "xrt: XRT loaded from '%s', not a path; set XILINX_XRT",
+                      info.dli_fname);
+    *slash = '\0';
+
+    const char *cache = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char prefix[4096], path[4200];
+    int len;
+    if (cache && *cache)
+        len = snprintf(prefix, sizeof prefix, "%s/sparq/xrt", cache);
+    else if (home && *home)
+        len = snprintf(prefix, sizeof prefix, "%s/.cache/sparq/xrt", home);
+    else
+        return sq_err(SQ_ERR_DEV, "xrt: XILINX_XRT, XDG_CACHE_HOME and HOME are unset; set "
+                                  "XILINX_XRT to an XRT prefix");
+    if (len < 0 || (size_t)len >= sizeof prefix)
+        return sq_err(SQ_ERR_DEV, "xrt: cache directory path too long; set XILINX_XRT");
+    snprintf(path, sizeof path, "%s/lib", prefix);
+    if (mkdirs(prefix) != 0 || link_to(path, libdir) != 0 || !lib_ok(prefix))
+        return sq_err(SQ_ERR_DEV, "xrt: cannot make an XRT prefix at %s linking to %s (%s); set "
+                                  "XILINX_XRT", prefix, libdir, strerror(errno));
+    if (!getenv("XRT_INI_PATH")) {
+        snprintf(path, sizeof path, "%s/xrt.ini", prefix);
+        FILE *f = fopen(path, "w");
+        if (!f || fputs("[Runtime]\nruntime_log=null\n", f) < 0 || fclose(f) != 0)
+            return sq_err(SQ_ERR_DEV, "xrt: cannot write %s", path);
+        setenv("XRT_INI_PATH", path, 1);
+    }
+    setenv("XILINX_XRT", prefix, 1);
+    return 0;
+}
+
+static int has_section(const struct axlf_section_header *h, uint32_t n, uint32_t kind)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (h[i].m_sectionKind == kind)
+            return 1;
+    return 0;
+}
+
+static int check_file(const char *path, FILE *f)
+{
+    struct axlf top;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || fread(&top, sizeof top, 1, f) != 1)
+        return sq_err(SQ_ERR_FMT, "xrt: %s is not an xclbin (shorter than its %zu-byte header)",
+                      path, sizeof top);
+    if (memcmp(top.m_magic, "xclbin2", 8) != 0)
+        return sq_err(SQ_ERR_FMT, "xrt: %s is not an xclbin (no xclbin2 magic)", path);
+    uint64_t size = (uint64_t)st.st_size;
+    if (top.m_header.m_length != size)
+        return sq_err(SQ_ERR_FMT, "xrt: %s is truncated or padded: header says %" PRIu64
+                                  " bytes, file has %" PRIu64, path, top.m_header.m_length, size);
+    uint32_t n = top.m_header.m_numSections;
+    uint64_t table = offsetof(struct axlf, m_sections) + (uint64_t)n * sizeof top.m_sections[0];
+    if (n == 0 || n > XCLBIN_MAX_NUM_SECTION || table > size)
+        return sq_err(SQ_ERR_FMT, "xrt: %s: section table of %u entries does not fit", path, n);
+    struct axlf_section_header *h = malloc((size_t)n * sizeof *h);
+    if (!h)
+        return sq_err(SQ_ERR_MEM, "xrt: out of memory reading %s", path);
+    int rc = 0;
+    if (fseek(f, (long)offsetof(struct axlf, m_sections), SEEK_SET) != 0 ||
+        fread(h, sizeof *h, n, f) != n)
+        rc = sq_err(SQ_ERR_FMT, "xrt: %s: cannot read its section table", path);
+    for (uint32_t i = 0; rc == 0 && i < n; i++)
+        if (h[i].m_sectionOffset > size || h[i].m_sectionSize > size - h[i].m_sectionOffset)
+            rc = sq_err(SQ_ERR_FMT, "xrt: %s: section %u (kind %u) lies outside the file", path,
+                        i, h[i].m_sectionKind);
+    if (rc == 0 && (!has_section(h, n, EMBEDDED_METADATA) || !has_section(h, n, IP_LAYOUT)))
+        rc = sq_err(SQ_ERR_FMT, "xrt: %s has no kernel metadata (EMBEDDED_METADATA and "
+                                "IP_LAYOUT sections)", path);
+    free(h);
+    return rc;
+}
+
+int sq_xrt_xclbin_check(const char *path, size_t *n_kernels)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return sq_err(SQ_ERR_IO, "xrt: cannot open xclbin %s: %s", path, strerror(errno));
+    int rc = check_file(path, f);
+    fclose(f);
+    if (rc)
+        return rc;
+    errno = 0;
+    xrtXclbinHandle x = xrtXclbinAllocFilename(path);
+    if (!x)
+        return sq_err(SQ_ERR_FMT, "xrt: XRT cannot read xclbin %s (%s)", path,
+                      errno ? strerror(errno) : "rejected");
+    /* XRT reports an unparsable kernel XML as (size_t)-1 kernels. */
+    size_t n = xrtXclbinGetNumKernels(x);
+    xrtXclbinFreeHandle(x);
+    if (n == 0 || n == (size_t)-1)
+        return sq_err(SQ_ERR_FMT, "xrt: xclbin %s describes no kernels XRT can read", path);
+    *n_kernels = n;
+    return 0;
+}
+
+typedef struct {
+    xrtDeviceHandle dev;
+    xrtKernelHandle gemm, attn;
+    xrtBufferHandle bo;
+    double clock_mhz;
+} xrt_t;
+
+static void xrt_close(void *state)
+{
+    xrt_t *s = state;
+    if (!s)
+        return;
+    if (s->bo)
+        xrtBOFree(s->bo);
+    if (s->attn)
+        xrtKernelClose(s->attn);
+    if (s->gemm)
+        xrtKernelClose(s->gemm);
+    if (s->dev)
+        xrtDeviceClose(s->dev);
+    free(s);
+}
+
+static int device_index(const sq_dev_config_t *cfg, unsigned *idx)
+{
+    if (cfg->xrt_device >= 0) {
+        *idx = (unsigned)cfg->xrt_device;
+        return 0;
+    }
+    const char *e = getenv("SPARQ_XRT_DEVICE");
+    *idx = 0;
+    if (!e || !*e)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(e, &end, 10);
+    if (*end || errno || v > 255)
+        return sq_err(SQ_ERR_ARG, "xrt: SPARQ_XRT_DEVICE must be a device index, got '%s'", e);
+    *idx = (unsigned)v;
+    return 0;
+}
+
+static int open_kernel(xrt_t *s, const xuid_t uuid, const char *name, const char *xclbin,
+                       xrtKernelHandle *out)
+{
+    errno = 0;
+    *out = xrtPLKernelOpen(s->dev, uuid, name);
+    if (!*out)
+        return sq_err(SQ_ERR_DEV, "xrt: xclbin %s has no kernel %s (%s)", xclbin, name,
+                      errno ? strerror(errno) : "not found");
+    return 0;
+}
+
+static int xrt_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
+{
+    (void)mem; /* device memory is the buffer object on the card */
+    int rc = sq_xrt_env();
+    if (rc)
+        return rc;
+    const char *xclbin = cfg->xclbin ? cfg->xclbin : getenv("SPARQ_XCLBIN");
+    if (xclbin && !*xclbin)
+        xclbin = NULL;
+    size_t n_kernels = 0;
+    if (xclbin && (rc = sq_xrt_xclbin_check(xclbin, &n_kernels)))
+        return rc;
+    unsigned idx;
+    if ((rc = device_index(cfg, &idx)))
+        return rc;
+
+    xrt_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return sq_err(SQ_ERR_MEM, "xrt: out of host memory");
+    s->clock_mhz = cfg->clock_mhz;
+    errno = 0;
+    s->dev = xrtDeviceOpen(idx);
+    if (!s->dev) {
+        rc = sq_err(SQ_ERR_DEV, "xrt: no device (card %u: %s; the xrt level needs an "
+                                "Alveo/F2 card with XRT's driver loaded)",
+                    idx, errno ? strerror(errno) : "not found");
+        goto fail;
+    }
+    if (!xclbin) {
+        rc = sq_err(SQ_ERR_ARG, "xrt: no xclbin: set SPARQ_XCLBIN=FILE.xclbin (built by make -C "
+                                "bitstreams/vitis, see docs/xrt.md)");
+        goto fail;
+    }
+    xuid_t uuid;
+    errno = 0;
+    if (xrtDeviceLoadXclbinFile(s->dev, xclbin) != 0 ||
+        xrtDeviceGetXclbinUUID(s->dev, uuid) != 0) {
+        rc = sq_err(SQ_ERR_DEV, "xrt: card %u cannot load %s (%s)", idx, xclbin,
+                    errno ? strerror(errno) : "rejected");
+        goto fail;
+    }
+    if ((rc = open_kernel(s, uuid, "sq_gemm_kernel", xclbin, &s->gemm)) ||
+        (rc = open_kernel(s, uuid, "sq_attn_kernel", xclbin, &s->attn)))
+        goto fail;
+    /* One flat memory for both units: their m_axi ports must share a bank. */
+    int grp = xrtKernelArgGroupId(s->gemm, SQ_KARG_MEM);
+    if (grp < 0 || xrtKernelArgGroupId(s->attn, SQ_KARG_MEM) != grp) {
+        rc = sq_err(SQ_ERR_DEV, "xrt: %s: the two kernels' mem ports are not on one memory bank "
+                                "(link both to the same bank, bitstreams/vitis/*.cfg)", xclbin);
+        goto fail;
+    }
+    errno = 0;
+    s->bo = xrtBOAlloc(s->dev, (size_t)cfg->mem_bytes, XRT_BO_FLAGS_NONE, (xrtMemoryGroup)grp);
+    if (!s->bo) {
+        rc = sq_err(SQ_ERR_DEV, "xrt: cannot allocate %" PRIu64 " bytes of device memory in "
+                                "bank %d (%s)", cfg->mem_bytes, grp,
+                    errno ? strerror(errno) : "failed");
+        goto fail;
+    }
+    *state = s;
+    return 0;
+fail:
+    xrt_close(s);
+    return rc;
+}
+
+static int xrt_write(void *state, uint64_t addr, const void *src, size_t n)
+{
+    xrt_t *s = state;
+    if (xrtBOWrite(s->bo, src, n, (size_t)addr) != 0 ||
+        xrtBOSync(s->bo, XCL_BO_SYNC_BO_TO_DEVICE, n, (size_t)addr) != 0)
+        return sq_err(SQ_ERR_DEV, "xrt: writing %zu bytes at 0x%" PRIx64 " failed", n, addr);
+    return 0;
+}
+
+static int xrt_read(void *state, uint64_t addr, void *dst, size_t n)
+{
+    xrt_t *s = state;
+    if (xrtBOSync(s->bo, XCL_BO_SYNC_BO_FROM_DEVICE, n, (size_t)addr) != 0 ||
+        xrtBORead(s->bo, dst, n, (size_t)addr) != 0)
+        return sq_err(SQ_ERR_DEV, "xrt: reading %zu bytes at 0x%" PRIx64 " failed", n, addr);
+    return 0;
+}
+
+/* Work counters of a finished run, as csim counts them. */
+static int count_work(xrt_t *s, const uint8_t *cmds, uint32_t n_cmds, sq_dev_stats_t *add)
+{
+    for (uint32_t i = 0; i < n_cmds; i++) {
+        const uint8_t *desc = cmds + (size_t)i * SQ_DESC_BYTES;
+        if (sq_desc_opcode(desc) == SQ_OP_ATTN) {
+            sq_attn_desc_t d;
+            sq_attn_desc_decode(desc, &d);
+            uint8_t *mask = NULL;
+            sq_attn_bytes_t b;
+            sq_attn_desc_bytes(&d, &b);
+            if (b.mask) {
+                if (!(mask = malloc((size_t)b.mask)))
+                    return sq_err(SQ_ERR_MEM, "xrt: out of host memory");
+                int rc = xrt_read(s, d.mask, mask, (size_t)b.mask);
+                if (rc) {
+                    free(mask);
+                    return rc;
+                }
+            }
+            sq_attn_desc_work(&d, mask, add);
+            free(mask);
+        }
+        sq_desc_work(desc, add);
+    }
+    return 0;
+}
+
+static int xrt_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
+                   sq_dev_stats_t *add)
+{
+    xrt_t *s = state;
+    size_t bytes = (size_t)n_cmds * SQ_DESC_BYTES;
+    uint8_t *cmds = malloc(bytes);
+    if (!cmds)
+        return sq_err(SQ_ERR_MEM, "xrt: out of host memory");
+    int rc = xrt_read(s, cmd_addr, cmds, bytes);
+    uint32_t op = rc ? SQ_OP_NOP : sq_desc_opcode(cmds);
+    xrtKernelHandle k = op == SQ_OP_GEMM ? s->gemm : op == SQ_OP_ATTN ? s->attn : NULL;
+    if (!rc && !k)
+        rc = sq_err(SQ_ERR_DEV, "xrt: no kernel for opcode %u", (unsigned)op);
+    xrtRunHandle r = NULL;
+    if (!rc && !(r = xrtRunOpen(k)))
+        rc = sq_err(SQ_ERR_DEV, "xrt: cannot create a kernel run (%s)", strerror(errno));
+    /* Argument sizes come from the xclbin: mem is a buffer, cmd_addr 8 bytes,
+     * n_cmds 4 (bitstreams/vitis/xclbingen.c writes the same metadata). */
+    if (!rc && (xrtRunSetArg(r, SQ_KARG_MEM, s->bo) != 0 ||
+                xrtRunSetArg(r, SQ_KARG_CMD, (uint64_t)cmd_addr) != 0 ||
+                xrtRunSetArg(r, SQ_KARG_NCMD, (uint32_t)n_cmds) != 0 || xrtRunStart(r) != 0))
+        rc = sq_err(SQ_ERR_DEV, "xrt: cannot start the kernel run (%s)", strerror(errno));
+    if (!rc) {
+        /* max_cycles at the configured clock, with a second of slack for the
+         * command path; no bound means a generous fixed one. */
+        double ms = max_cycles ? (double)max_cycles / (s->clock_mhz * 1e3) + 1000.0
+                               : (double)RUN_TIMEOUT_MS;
+        unsigned to = ms > 4e9 ? 4000000000u : (unsigned)ms;
+        enum ert_cmd_state st = xrtRunWaitFor(r, to);
+        if (st != ERT_CMD_STATE_COMPLETED)
+            rc = sq_err(SQ_ERR_DEV, "xrt: kernel run of %u descriptors at 0x%" PRIx64
+                                    " ended in state %d (4 = completed; timeout %u ms)",
+                        n_cmds, cmd_addr, (int)st, to);
+    }
+    if (r)
+        xrtRunClose(r);
+    if (!rc)
+        rc = count_work(s, cmds, n_cmds, add);
+    free(cmds);
+    return rc;
+}
+
+const sq_level_ops_t sq_level_xrt = {
+    .name = "xrt",
+    .open = xrt_open,
+    .close = xrt_close,
+    .write = xrt_write,
+    .read = xrt_read,
+    .run = xrt_run,
+};
