@@ -71,18 +71,18 @@ RESOURCES = """## Resources (yosys)
 
 `nice -n 10 make synth-attn` (bitstreams/yosys/synth_attn.sh: yosys 0.23 `synth_xilinx
 -family xcup -top sq_attn_top`, hierarchy kept; log in `build/synth/synth_attn.log`).
-Under `/usr/bin/time -v` on this shared 2-core machine: 50.5 s CPU (48.8 s user + 1.7 s
-system), 53 to 75 s wall in two runs (the other jobs on the machine vary), 818 MB peak
+Under `/usr/bin/time -v` on this shared 2-core machine: 36.9 s CPU (35.4 s user + 1.5 s
+system), 37 to 75 s wall in three runs (the other jobs on the machine vary), 817 MB peak
 resident memory.
 
 | module | LUT | LUTRAM: LUTs (cells) | FF | DSP48E2 | BRAM36 equivalent | INV |
 |---|---|---|---|---|---|---|
-| sq_attn_core (sequencer, Q.K, softmax, P.V, store) | 8,570 | 376 (47 RAM32M16) | 3,016 | 47 | 8 (6 RAMB36E2 + 4 RAMB18E2) | 976 |
-| sq_attn_fetch (read engine, banked buffer) | 874 | 320 (40 RAM32M16) | 77 | 0 | 0 | 79 |
-| sq_gemm_ctrl (AXI4-Lite control slave) | 458 | 0 | 331 | 0 | 0 | 333 |
+| sq_attn_core (sequencer, Q.K, softmax, P.V, store) | 8,510 | 376 (47 RAM32M16) | 3,016 | 47 | 8 (6 RAMB36E2 + 4 RAMB18E2) | 974 |
+| sq_attn_fetch (read engine, banked buffer) | 896 | 320 (40 RAM32M16) | 77 | 0 | 0 | 79 |
+| sq_gemm_ctrl (AXI4-Lite control slave) | 457 | 0 | 331 | 0 | 0 | 333 |
 | sq_attn_div (reciprocal divider) | 130 | 0 | 104 | 0 | 0 | 109 |
-| sq_attn_top (glue) | 4 | 0 | 1 | 0 | 0 | 1 |
-| **total** | **10,036** | **696 (87 RAM32M16)** | **3,529** | **47** | **8** | **1,498** |
+| sq_attn_top (glue: adds the SQ_REG_MEM base to every address) | 132 | 0 | 1 | 0 | 0 | 1 |
+| **total** | **10,125** | **696 (87 RAM32M16)** | **3,529** | **47** | **8** | **1,496** |
 
 - Each RAM is counted in the module that declares it. Block RAM holds the four
   per-query lists of 4096 entries: scores (32 bits, 4 RAMB36E2), exponents (16 bits,
