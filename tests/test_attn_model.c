@@ -37,30 +37,10 @@ static void run_stream(const char *level, sq_attn_case_t *ac, int n, size_t mem,
     sq_dev_config_default(&cfg, level);
     cfg.mem_gbps = mems[mem].gbps;
     cfg.mem_latency_ns = mems[mem].latency_ns;
-    cfg.mem_bytes = 4096u + (uint64_t)n * SQ_DESC_BYTES;
-    for (int i = 0; i < n; i++)
-        cfg.mem_bytes += sq_attn_case_dev_bytes(&ac[i]) + 64;
-    cfg.mem_bytes = (cfg.mem_bytes + 63) & ~63ull;
+    cfg.mem_bytes = (4096u + sq_test_attn_stream_bytes(ac, n) + 63) & ~63ull;
     sq_dev_t *dev;
     ck_assert_msg(sq_dev_open(&cfg, &dev) == 0, "%s", sq_err_msg());
-    uint8_t *stream = malloc((size_t)n * SQ_DESC_BYTES);
-    uint64_t cmd = 0;
-    for (int i = 0; i < n; i++) {
-        ck_assert_int_eq(sq_attn_case_place(dev, &ac[i], &cmd), 0);
-        ck_assert_int_eq(sq_dev_read(dev, cmd, stream + (size_t)i * SQ_DESC_BYTES,
-                                     SQ_DESC_BYTES), 0);
-    }
-    if (n > 1)
-        ck_assert_int_eq(sq_dev_put(dev, stream, (uint64_t)n * SQ_DESC_BYTES, &cmd), 0);
-    ck_assert_msg(sq_dev_run(dev, cmd, (uint32_t)n, 0) == 0, "%s: %s", level, sq_err_msg());
-    for (int i = 0; i < n; i++) {
-        int8_t *out = malloc(ac[i].b.o);
-        ck_assert_int_eq(sq_attn_case_read(dev, &ac[i], out), 0);
-        sq_assert_i8_eq(out, ac[i].golden, ac[i].b.o);
-        free(out);
-    }
-    sq_dev_stats(dev, st);
-    free(stream);
+    sq_test_attn_stream(dev, ac, n, st);
     sq_dev_close(dev);
 }
 

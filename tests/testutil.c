@@ -324,3 +324,34 @@ void sq_test_attn_random(const char *level, uint64_t seed, int count, uint64_t m
         sq_attn_case_free(&ac);
     }
 }
+
+uint64_t sq_test_attn_stream_bytes(const sq_attn_case_t *ac, int n)
+{
+    uint64_t bytes = (uint64_t)n * SQ_DESC_BYTES;
+    for (int i = 0; i < n; i++)
+        bytes += sq_attn_case_dev_bytes(&ac[i]) + 64;
+    return bytes;
+}
+
+void sq_test_attn_stream(sq_dev_t *dev, sq_attn_case_t *ac, int n, sq_dev_stats_t *st)
+{
+    const char *level = sq_dev_level(dev);
+    uint8_t *stream = malloc((size_t)n * SQ_DESC_BYTES);
+    uint64_t cmd = 0;
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(sq_attn_case_place(dev, &ac[i], &cmd), 0);
+        ck_assert_int_eq(sq_dev_read(dev, cmd, stream + (size_t)i * SQ_DESC_BYTES,
+                                     SQ_DESC_BYTES), 0);
+    }
+    if (n > 1)
+        ck_assert_int_eq(sq_dev_put(dev, stream, (uint64_t)n * SQ_DESC_BYTES, &cmd), 0);
+    ck_assert_msg(sq_dev_run(dev, cmd, (uint32_t)n, 0) == 0, "%s: %s", level, sq_err_msg());
+    for (int i = 0; i < n; i++) {
+        int8_t *out = malloc(ac[i].b.o);
+        ck_assert_int_eq(sq_attn_case_read(dev, &ac[i], out), 0);
+        sq_assert_i8_eq(out, ac[i].golden, ac[i].b.o);
+        free(out);
+    }
+    sq_dev_stats(dev, st);
+    free(stream);
+}

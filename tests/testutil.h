@@ -67,4 +67,10 @@ void sq_test_gemm_extremes(const char *level);
  * queries * seq * heads * head_dim (ASan and RTL time). */
 void sq_test_attn_random(const char *level, uint64_t seed, int count, uint64_t max_work);
 
+/* Device memory n attention cases need as one command stream. */
+uint64_t sq_test_attn_stream_bytes(const sq_attn_case_t *ac, int n);
+/* Places n cases on dev with their descriptors back to back, runs them as one
+ * stream, compares every output with the golden and returns the counters. */
+void sq_test_attn_stream(sq_dev_t *dev, sq_attn_case_t *ac, int n, sq_dev_stats_t *st);
+
 #endif
