@@ -71,5 +71,8 @@ synth:
 bench-gemm: $(BUILD)/bench_gemm
 	./bench/gemm.sh
 
-$(BUILD)/bench_gemm: $(BUILD)/rel/bench/gemm_bench.o $(REL_LIB_OBJS) $(REL_EXTRA)
-	$(CXX) $^ -o $@ $(LDLIBS) $(EXTRA_LDLIBS)
+# Fragments after this one (sim/tlm.mk) still add to REL_EXTRA, so the objects
+# are named in the recipe, expanded when it runs; build/sparq's prerequisites
+# build them all.
+$(BUILD)/bench_gemm: $(BUILD)/rel/bench/gemm_bench.o $(BUILD)/sparq
+	$(CXX) $< $(REL_LIB_OBJS) $(REL_EXTRA) -o $@ $(LDLIBS) $(EXTRA_LDLIBS)
