@@ -225,24 +225,21 @@ int sq_program_attach_attn(sq_program_t *p, sq_attn_exec_t *ae)
 }
 
 /* Names the op in flight for dev_gemm's report; a layer the unit cannot run
- * (fp32, codebook, no recipe) is reported on the host, once per token. */
-static int begin_linear(sq_program_t *p, int layer, sq_wkind_t kind, const sq_clinear_t *cl,
-                        size_t rows)
+ * (fp32, codebook, no recipe) is reported on the host, one call per call. */
+static int begin_linear(sq_program_t *p, int layer, sq_wkind_t kind, const sq_clinear_t *cl)
 {
     p->layer = layer;
     p->kind = kind;
-    int rc = 0;
     if ((!cl || cl->f[0].kind != SQ_QL_INT) && p->rep)
-        for (size_t t = 0; t < rows && !rc; t++)
-            rc = sq_report_add(p->rep, layer, sq_wkind_name[kind], "host", NULL);
-    return rc;
+        return sq_report_add(p->rep, layer, sq_wkind_name[kind], "host", NULL);
+    return 0;
 }
 
 static int linear(void *ctx, int layer, sq_wkind_t kind, const float *x, float *y)
 {
     sq_program_t *p = ctx;
     int rc = begin_linear(p, kind == SQ_W_CLS ? -1 : layer, kind,
-                          sq_qmodel_layer(p->q, layer, kind), 1);
+                          sq_qmodel_layer(p->q, layer, kind));
     if (rc)
         return rc;
     if (p->inner.linear)
@@ -270,7 +267,7 @@ static int bert_linear(void *ctx, int layer, sq_wkind_t kind, const float *x, si
         p->rep->tokens += rows;
     const sq_clinear_t *cl =
         p->bq->layers ? &p->bq->layers[(size_t)layer * SQ_W_COUNT + kind] : NULL;
-    int rc = begin_linear(p, layer, kind, cl, rows);
+    int rc = begin_linear(p, layer, kind, cl);
     if (rc)
         return rc;
     if (p->binner.linear)
@@ -308,11 +305,12 @@ void sq_program_free(sq_program_t *p)
 }
 
 /* What every model's program is: the integer leaves of layers[0..n) resident
- * in device memory, the shared activation, result and command buffers, and
+ * in device memory, the shared activation, result and command buffers (for
+ * GEMMs of up to rows rows), and
  * dev_gemm installed as scratch's GEMM runner, so sq_clinear_run quantizes
  * activations and dequantizes results on the host around the device's GEMMs. */
 static int build_linears(sq_program_t **out, const sq_clinear_t *layers, size_t n,
-                         sq_qscratch_t *scratch, sq_dev_t *dev, sq_report_t *rep)
+                         size_t rows, sq_qscratch_t *scratch, sq_dev_t *dev, sq_report_t *rep)
 {
     *out = NULL;
     sq_program_t *p = calloc(1, sizeof *p);
@@ -329,6 +327,8 @@ static int build_linears(sq_program_t **out, const sq_clinear_t *layers, size_t 
             if (l->kind == SQ_QL_INT && l->n > widest)
                 widest = l->n;
         }
+    p->act_cap *= rows;
+    p->res_cap *= rows;
     p->max_cmds = (widest + SQ_GEMM_MAX_DIM - 1) / SQ_GEMM_MAX_DIM;
     p->cmds = calloc(p->max_cmds, SQ_DESC_BYTES);
     if (!rc && !p->cmds)
@@ -352,7 +352,7 @@ static int build_linears(sq_program_t **out, const sq_clinear_t *layers, size_t 
 int sq_program_build(sq_program_t **out, sq_qmodel_t *q, sq_dev_t *dev, sq_report_t *rep)
 {
     size_t n = q->layers ? (size_t)q->model->cfg.n_layers * SQ_W_COUNT : 0;
-    int rc = build_linears(out, q->layers, n, &q->scratch, dev, rep);
+    int rc = build_linears(out, q->layers, n, 1, &q->scratch, dev, rep);
     if (!rc) {
         (*out)->q = q;
         sq_qmodel_exec(q, &(*out)->inner);
@@ -364,7 +364,7 @@ int sq_program_build_bert(sq_program_t **out, sq_bert_qmodel_t *q, sq_dev_t *dev
                           sq_report_t *rep)
 {
     size_t n = q->layers ? (size_t)q->model->cfg.n_layers * SQ_W_COUNT : 0;
-    int rc = build_linears(out, q->layers, n, &q->scratch, dev, rep);
+    int rc = build_linears(out, q->layers, n, q->model->max_tokens, &q->scratch, dev, rep);
     if (!rc) {
         (*out)->bq = q;
         sq_bert_qmodel_exec(q, &(*out)->binner);

@@ -11,15 +11,17 @@
  *                         is attached (sq_program_attach_attn: --attn),
  *                         else host fp32
  *   embedding, RMSNorm, RoPE, SwiGLU, residual adds -> host
- *   BERT: the six linears of each layer as above, one m = 1 GEMM per token
- *   (each token has its own activation scale); attention, LayerNorm, GELU,
- *   biases, embeddings and pooling stay fp32 on the host (not in the report)
+ *   BERT: the six linears of each layer as above, one GEMM with m = the
+ *   sentence's tokens per linear (each token's own activation scale applied
+ *   to its int32 row on the host; int4-group layers run token by token);
+ *   attention, LayerNorm, GELU, biases, embeddings and pooling stay fp32 on
+ *   the host (not in the report)
  *
  * Memory plan, allocated once when the program is built (64-byte aligned, the
  * AXI burst): the integer weights of every layer, resident for the whole run
  * (written once); a command buffer; one activation buffer (int8, widest k) and
- * one result buffer (int32, widest n) shared by every layer, since layers run
- * one after another.
+ * one result buffer (int32, widest n), times the encoder's max_tokens rows,
+ * shared by every layer, since layers run one after another.
  *
  * Tiling: the unit tiles a descriptor itself (R x C output tiles, K in
  * SQ_GEMM_TILE_K chunks, loads double-buffered against compute); the compiler
