@@ -52,8 +52,8 @@ int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg
     }
 }
 
-/* Compiles cm's model onto the level named by --backend. */
-static int open_level(sq_cli_accel_t *a, sq_cli_model_t *cm, const sq_target_t *t)
+/* Opens the level named by --backend. */
+static int open_level(sq_cli_accel_t *a, const sq_target_t *t)
 {
     sq_dev_config_t cfg;
     sq_dev_config_default(&cfg, a->backend);
@@ -65,16 +65,11 @@ static int open_level(sq_cli_accel_t *a, sq_cli_model_t *cm, const sq_target_t *
         a->rep.array_rows = a->array_rows;
     if (a->array_cols)
         a->rep.array_cols = a->array_cols;
-    int rc = sq_dev_open(&cfg, &a->dev);
-    if (!rc)
-        rc = sq_program_build(&a->prog, &cm->q, a->dev, &a->rep);
-    if (!rc)
-        sq_program_exec(a->prog, &cm->ex);
-    return rc;
+    return sq_dev_open(&cfg, &a->dev);
 }
 
-int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
-                      const char *model_name, const char *recipe)
+int sq_cli_accel_open_dev(const char *cmd, sq_cli_accel_t *a, const char *model_name,
+                          const char *recipe)
 {
     const sq_target_t *t = sq_target_find(a->target);
     size_t len = strlen(model_name);
@@ -89,7 +84,26 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
                      a->array_rows, a->array_cols, a->backend, SQ_ARRAY_ROWS, SQ_ARRAY_COLS);
         return SQ_EXIT_USAGE;
     }
-    int rc = a->backend ? open_level(a, cm, t) : 0;
+    int rc = a->backend ? open_level(a, t) : 0;
+    if (rc) {
+        sq_cli_error(cmd, "%s", sq_err_msg());
+        return sq_cli_exit_code(rc);
+    }
+    return 0;
+}
+
+int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
+                      const char *model_name, const char *recipe)
+{
+    int ec = sq_cli_accel_open_dev(cmd, a, model_name, recipe);
+    if (ec)
+        return ec;
+    int rc = 0;
+    if (a->dev) {
+        rc = sq_program_build(&a->prog, &cm->q, a->dev, &a->rep);
+        if (!rc)
+            sq_program_exec(a->prog, &cm->ex);
+    }
     if (!rc && a->attn) {
         rc = sq_attn_exec_init(&a->ae, &cm->model.cfg, a->attn, 1);
         if (!rc) {

@@ -46,6 +46,11 @@ typedef struct {
 void sq_cli_accel_init(sq_cli_accel_t *a);
 int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg);
 
+/* Starts the report and, with --backend, opens the level into a->dev (the
+ * caller compiles its model onto it into a->prog). Prints one line and
+ * returns an exit code on failure. */
+int sq_cli_accel_open_dev(const char *cmd, sq_cli_accel_t *a, const char *model_name,
+                          const char *recipe);
 /* Opens the level, compiles cm's model onto it and installs the program in
  * cm->ex; with --attn installs the attention hook too (on the level's
  * attention unit when there is a level). Without --backend and --attn does

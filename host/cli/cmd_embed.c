@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_accel.h"
+#include "compress/bert_compress.h"
 #include "model/bert.h"
 #include "model/pypkg.h"
 #include "util/bytes.h"
@@ -14,6 +16,7 @@
 static void help(void)
 {
     puts("usage: sparq embed [--model DIR|FILE|minilm] (--text TEXT | --file FILE) [--tokens]\n"
+         "                    [--recipe R] [--backend L] [--report FILE.json] ...\n"
          "Prints one line per sentence: the L2-normalised mean-pooled embedding.\n"
          "  --model M    Hugging Face BERT directory (config.json, model.safetensors,\n"
          "               vocab.txt), its model.safetensors, or minilm (default: the\n"
@@ -21,10 +24,17 @@ static void help(void)
          "  --text T     one sentence\n"
          "  --file F     one sentence per line (empty lines skipped)\n"
          "  --tokens     print the token ids instead of the embedding\n"
+         "  --recipe R   compress the linear layers first (default fp32; recipes that\n"
+         "               need calibration are sparq compress's)\n"
+         SQ_CLI_ACCEL_HELP
+         "  With --backend the integer GEMMs of every quantized linear run on level L\n"
+         "  (the same bits as without); layers the recipe leaves fp32 or as a codebook\n"
+         "  run on the host, and a line on stderr says how many.\n"
          "  --help");
 }
 
-static int run_one(const sq_bert_t *m, const char *text, int tokens, float *emb)
+static int run_one(const sq_bert_t *m, const sq_bert_exec_t *ex, const char *text, int tokens,
+                   float *emb)
 {
     if (tokens) {
         int32_t *ids = malloc(m->max_tokens * sizeof *ids);
@@ -39,7 +49,7 @@ static int run_one(const sq_bert_t *m, const char *text, int tokens, float *emb)
         free(ids);
         return rc;
     }
-    int rc = sq_bert_embed(m, text, emb, NULL, NULL);
+    int rc = sq_bert_embed(m, text, emb, NULL, ex);
     for (int i = 0; !rc && i < m->cfg.dim; i++)
         printf("%s%.8g", i ? " " : "", (double)emb[i]);
     if (!rc)
@@ -52,12 +62,21 @@ int sq_cmd_embed(int argc, char **argv)
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"text", required_argument, NULL, 'x'},
         {"file", required_argument, NULL, 'f'},  {"tokens", no_argument, NULL, 'k'},
+        {"recipe", required_argument, NULL, 'r'}, SQ_CLI_ACCEL_OPTS,
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
-    const char *model = "minilm", *text = NULL, *file = NULL;
+    const char *model = "minilm", *text = NULL, *file = NULL, *recipe = "fp32";
     int tokens = 0, c;
+    sq_cli_accel_t acc;
+    sq_cli_accel_init(&acc);
     optind = 1;
     while ((c = sq_cli_getopt(CMD, argc, argv, opts)) != -1) {
+        int f = sq_cli_accel_flag(CMD, &acc, c, optarg);
+        if (f < 0)
+            return SQ_EXIT_USAGE;
+        if (f)
+            continue;
         switch (c) {
+        case 'r': recipe = optarg; break;
         case 'm': model = optarg; break;
         case 'x': text = optarg; break;
         case 'f': file = optarg; break;
@@ -74,9 +93,24 @@ int sq_cmd_embed(int argc, char **argv)
         sq_cli_error(CMD, "give exactly one of --text and --file");
         return SQ_EXIT_USAGE;
     }
+    if (acc.attn) {
+        sq_cli_error(CMD, "--attn is for Llama models (the encoder's attention runs on the host)");
+        return SQ_EXIT_USAGE;
+    }
+    sq_recipe_t r;
+    int rc = sq_recipe_parse(recipe, &r);
+    if (!rc)
+        rc = sq_bert_recipe_check(&r);
+    if (!rc && sq_recipe_needs_calib(&r))
+        rc = sq_err(SQ_ERR_ARG, "recipe '%s' needs calibration: embed runs recipes without "
+                                "(e.g. w8a8), sparq compress --report calibrates",
+                    recipe);
+    if (rc) {
+        sq_cli_error(CMD, "%s", sq_err_msg());
+        return SQ_EXIT_USAGE;
+    }
     uint8_t *lines = NULL;
     size_t nbytes = 0;
-    int rc;
     if (file && (rc = sq_file_read(file, &lines, &nbytes))) {
         sq_cli_error(CMD, "%s", sq_err_msg());
         return rc == SQ_ERR_IO ? SQ_EXIT_USAGE : SQ_EXIT_FAIL;
@@ -88,10 +122,35 @@ int sq_cmd_embed(int argc, char **argv)
         free(lines);
         return rc == SQ_ERR_IO || rc == SQ_ERR_ARG ? SQ_EXIT_USAGE : SQ_EXIT_FAIL;
     }
+    sq_bert_qmodel_t q;
+    sq_bert_exec_t ex;
+    if ((rc = sq_bert_qmodel_build(&q, &m, &r, NULL))) {
+        sq_cli_error(CMD, "%s", sq_err_msg());
+        sq_bert_free(&m);
+        free(lines);
+        return SQ_EXIT_FAIL;
+    }
+    sq_bert_qmodel_exec(&q, &ex);
+    int ec = sq_cli_accel_open_dev(CMD, &acc, model, recipe);
+    if (!ec && acc.dev) {
+        if ((rc = sq_program_build_bert(&acc.prog, &q, acc.dev, &acc.rep))) {
+            sq_cli_error(CMD, "%s", sq_err_msg());
+            ec = sq_cli_exit_code(rc);
+        } else {
+            sq_program_bert_exec(acc.prog, &ex);
+        }
+    }
+    if (ec) {
+        sq_cli_accel_close(CMD, &acc);
+        sq_bert_qmodel_free(&q);
+        sq_bert_free(&m);
+        free(lines);
+        return ec;
+    }
     float *emb = malloc((size_t)m.cfg.dim * sizeof *emb);
     rc = emb ? 0 : sq_err(SQ_ERR_MEM, "out of memory");
     if (!rc && text) {
-        rc = run_one(&m, text, tokens, emb);
+        rc = run_one(&m, &ex, text, tokens, emb);
     } else if (!rc) {
         size_t total = 0, done = 0;
         for (size_t i = 0; i < nbytes; i++)
@@ -104,7 +163,7 @@ int sq_cmd_embed(int argc, char **argv)
             if (len && p[len - 1] == '\r')
                 p[len - 1] = 0;
             if (*p)
-                rc = run_one(&m, p, tokens, emb);
+                rc = run_one(&m, &ex, p, tokens, emb);
             sq_cli_progress("embed", ++done, total);
             p = nl ? nl + 1 : end;
         }
@@ -112,8 +171,21 @@ int sq_cmd_embed(int argc, char **argv)
     }
     if (rc)
         sq_cli_error(CMD, "%s", sq_err_msg());
+    if (!rc && acc.dev) {
+        uint64_t host = 0, all = 0;
+        for (size_t i = 0; i < acc.rep.n_ops; i++) {
+            all += acc.rep.ops[i].calls;
+            host += strcmp(acc.rep.ops[i].unit, "host") ? 0 : acc.rep.ops[i].calls;
+        }
+        if (host)
+            fprintf(stderr, "embed: %llu of %llu linear calls ran on the host (recipe '%s' "
+                            "leaves them fp32 or as a codebook)\n",
+                    (unsigned long long)host, (unsigned long long)all, recipe);
+    }
+    int arc = sq_cli_accel_close(CMD, &acc);
     free(emb);
     free(lines);
+    sq_bert_qmodel_free(&q);
     sq_bert_free(&m);
-    return rc ? SQ_EXIT_FAIL : 0;
+    return rc ? SQ_EXIT_FAIL : arc;
 }

@@ -87,6 +87,7 @@ void sq_bert_qmodel_free(sq_bert_qmodel_t *q)
     free(q->mid);
     free(q->scratch.act);
     free(q->scratch.acc);
+    free(q->scratch.sa);
     memset(q, 0, sizeof *q);
 }
 
@@ -103,12 +104,14 @@ int sq_bert_qmodel_build(sq_bert_qmodel_t *q, const sq_bert_t *m, const sq_recip
         return sq_err(SQ_ERR_ARG, "this recipe needs calibration sentences");
     const sq_bert_config_t *c = &m->cfg;
     size_t wide = (size_t)(c->hidden_dim > c->dim ? c->hidden_dim : c->dim);
+    size_t rows = m->max_tokens; /* a sentence's tokens go through each linear at once */
     q->layers = calloc((size_t)c->n_layers * SQ_W_COUNT, sizeof *q->layers);
-    q->mid = malloc(wide * sizeof *q->mid);
-    q->scratch.act = malloc(wide);
-    q->scratch.acc = malloc(wide * sizeof *q->scratch.acc);
+    q->mid = malloc(rows * wide * sizeof *q->mid);
+    q->scratch.act = malloc(rows * wide);
+    q->scratch.acc = malloc(rows * wide * sizeof *q->scratch.acc);
+    q->scratch.sa = malloc(rows * sizeof *q->scratch.sa);
     float *w = malloc(wide * (size_t)c->dim * sizeof *w);
-    if (!q->layers || !q->mid || !q->scratch.act || !q->scratch.acc || !w)
+    if (!q->layers || !q->mid || !q->scratch.act || !q->scratch.acc || !q->scratch.sa || !w)
         rc = sq_err(SQ_ERR_MEM, "out of memory building the compressed encoder");
     for (int l = 0; l < c->n_layers && !rc; l++)
         for (size_t i = 0; i < N_KINDS && !rc; i++) {
@@ -129,13 +132,11 @@ int sq_bert_qmodel_build(sq_bert_qmodel_t *q, const sq_bert_t *m, const sq_recip
 static int linear(void *ctx, int layer, sq_wkind_t kind, const float *x, size_t rows, float *y)
 {
     sq_bert_qmodel_t *q = ctx;
-    const sq_clinear_t *cl = &q->layers[(size_t)layer * SQ_W_COUNT + kind];
-    size_t n, k;
-    sq_bert_wshape(&q->model->cfg, kind, &n, &k);
-    int rc = 0;
-    for (size_t t = 0; t < rows && !rc; t++)
-        rc = sq_clinear_run(cl, x + t * k, y + t * n, q->mid, &q->scratch);
-    return rc;
+    if (rows > q->model->max_tokens)
+        return sq_err(SQ_ERR_ARG, "%zu tokens exceed the encoder's %zu", rows,
+                      q->model->max_tokens);
+    return sq_clinear_run_rows(&q->layers[(size_t)layer * SQ_W_COUNT + kind], x, rows, y, q->mid,
+                               &q->scratch);
 }
 
 void sq_bert_qmodel_exec(sq_bert_qmodel_t *q, sq_bert_exec_t *ex)

@@ -4,8 +4,9 @@
  * layer) goes through the per-matrix passes of the Llama path
  * (sq_clinear_build: lowrank, prune or 2:4, share, quantization with RTN or
  * GPTQ) and runs through the encoder's sq_bert_exec_t hook by
- * sq_clinear_run, so quantized weights multiply int8 activations (per token,
- * or with a static per-tensor scale from calibration) in the golden GEMM.
+ * sq_clinear_run_rows, so quantized weights multiply int8 activations (per
+ * token, or with a static per-tensor scale from calibration) in the golden
+ * GEMM, one m = tokens GEMM per linear.
  * Biases, LayerNorm, attention, GELU and the embeddings stay fp32. heads and
  * distill are refused (no head scores or training for the encoder). */
 #ifndef SQ_BERT_COMPRESS_H
@@ -37,7 +38,7 @@ typedef struct {
     sq_recipe_t recipe;
     sq_clinear_t *layers; /* (n_layers * SQ_W_COUNT): kinds Q, K, V, O, 1, 2 */
     float *mid;           /* scratch: a low-rank layer's intermediate */
-    sq_qscratch_t scratch;
+    sq_qscratch_t scratch; /* sized for the model's max_tokens rows */
 } sq_bert_qmodel_t;
 
 /* Compresses m's linear layers per r (m must outlive q); calib may be NULL

@@ -243,6 +243,38 @@ int sq_qlinear_run(const sq_qlinear_t *q, const float *x, float *y, const sq_qsc
     return 0;
 }
 
+int sq_qlinear_run_rows(const sq_qlinear_t *q, const float *x, size_t rows, float *y,
+                        const sq_qscratch_t *s)
+{
+    /* K-sliced groups would need each row's slice gathered: row by row */
+    if (q->kind != SQ_QL_INT || q->group < q->k || rows == 1) {
+        int rc = 0;
+        for (size_t t = 0; t < rows && !rc; t++)
+            rc = sq_qlinear_run(q, x + t * q->k, y + t * q->n, s);
+        return rc;
+    }
+    /* each row its own scale, as sq_qlinear_run gives it; the integer
+     * products of a row do not depend on the others, so one m = rows GEMM
+     * gives the bits of rows m = 1 GEMMs */
+    for (size_t t = 0; t < rows; t++) {
+        if (q->act_scale > 0) {
+            s->sa[t] = q->act_scale;
+            sq_quant_i8_static(x + t * q->k, q->k, q->act_scale, s->act + t * q->k);
+        } else {
+            s->sa[t] = sq_quant_i8(x + t * q->k, q->k, s->act + t * q->k);
+        }
+    }
+    sq_gemm_t g = {.m = rows, .n = q->n, .k = q->k, .flags = q->flags | SQ_GEMM_OUT32,
+                   .a = s->act, .w = q->w, .meta = q->meta, .c = s->acc};
+    int rc = run_gemm(s, &g);
+    if (rc)
+        return rc;
+    for (size_t t = 0; t < rows; t++)
+        for (size_t i = 0; i < q->n; i++)
+            y[t * q->n + i] = (float)s->acc[t * q->n + i] * s->sa[t] * q->scale[i];
+    return 0;
+}
+
 int sq_qlinear_dequant(const sq_qlinear_t *q, float *w)
 {
     if (q->kind != SQ_QL_INT) {

@@ -45,17 +45,19 @@ typedef struct {
 
 /* Where the integer GEMMs of a layer run: run == NULL means the golden
  * reference on the host (sq_gemm_ref); the compiler (host/sched) points it at
- * a device level. Every call is an SQ_GEMM_OUT32 GEMM with m = 1. */
+ * a device level. Every call is an SQ_GEMM_OUT32 GEMM (m = 1 unless
+ * sq_qlinear_run_rows batches rows). */
 typedef struct {
     int (*run)(void *ctx, const sq_gemm_t *g);
     void *ctx;
 } sq_gemm_runner_t;
 
 /* What one call needs: k int8 activations, n int32 accumulators and the
- * GEMM runner. */
+ * GEMM runner; for sq_qlinear_run_rows rows times as many, and sa (rows). */
 typedef struct {
     int8_t *act;
     int32_t *acc;
+    float *sa;
     sq_gemm_runner_t runner;
 } sq_qscratch_t;
 
@@ -75,6 +77,11 @@ void sq_qlinear_free(sq_qlinear_t *q);
 
 /* y = W.x; scratch sized for this layer. */
 int sq_qlinear_run(const sq_qlinear_t *q, const float *x, float *y, const sq_qscratch_t *s);
+/* y (rows, n) = x (rows, k) . W^T with the bits of sq_qlinear_run on each
+ * row (each row its own activation scale), as one m = rows GEMM when the
+ * weights have one scale per channel (grouped layers run row by row). */
+int sq_qlinear_run_rows(const sq_qlinear_t *q, const float *x, size_t rows, float *y,
+                        const sq_qscratch_t *s);
 
 /* Decodes the layer to fp32 (n, k) as the integer path sees it. */
 int sq_qlinear_dequant(const sq_qlinear_t *q, float *w);

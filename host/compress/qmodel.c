@@ -208,6 +208,15 @@ int sq_clinear_run(const sq_clinear_t *cl, const float *x, float *y, float *mid,
     return rc ? rc : sq_qlinear_run(&cl->f[1], mid, y, s);
 }
 
+int sq_clinear_run_rows(const sq_clinear_t *cl, const float *x, size_t rows, float *y,
+                        float *mid, const sq_qscratch_t *s)
+{
+    if (cl->nf == 1)
+        return sq_qlinear_run_rows(&cl->f[0], x, rows, y, s);
+    int rc = sq_qlinear_run_rows(&cl->f[0], x, rows, mid, s);
+    return rc ? rc : sq_qlinear_run_rows(&cl->f[1], mid, rows, y, s);
+}
+
 int sq_clinear_dequant(const sq_clinear_t *cl, float *w, size_t n, size_t k)
 {
     if (cl->nf == 1)

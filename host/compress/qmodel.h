@@ -35,6 +35,10 @@ void sq_clinear_free(sq_clinear_t *cl);
  * low-rank layer's intermediate. */
 int sq_clinear_run(const sq_clinear_t *cl, const float *x, float *y, float *mid,
                    const sq_qscratch_t *s);
+/* The same over rows inputs x (rows, k) into y (rows, n), with the bits of
+ * sq_clinear_run per row (sq_qlinear_run_rows); mid holds rows x rank. */
+int sq_clinear_run_rows(const sq_clinear_t *cl, const float *x, size_t rows, float *y,
+                        float *mid, const sq_qscratch_t *s);
 /* The fp32 matrix (n, k) the layer stands for (U.V for a factorization). */
 int sq_clinear_dequant(const sq_clinear_t *cl, float *w, size_t n, size_t k);
 size_t sq_clinear_bytes(const sq_clinear_t *cl);

@@ -17,7 +17,9 @@ typedef struct {
 } placement_t;
 
 struct sq_program {
-    sq_qmodel_t *q;
+    sq_qmodel_t *q;           /* the Llama model compiled, or */
+    sq_bert_qmodel_t *bq;     /*   the encoder */
+    sq_qscratch_t *scratch;   /* where the runner is installed */
     sq_dev_t *dev;
     sq_report_t *rep;
     placement_t *pl;
@@ -27,6 +29,7 @@ struct sq_program {
     size_t max_cmds;
     uint8_t *cmds;            /* host copy of one stream */
     sq_llama_exec_t inner;    /* the compressed model's own hooks */
+    sq_bert_exec_t binner;    /* the compressed encoder's own hook */
     sq_attn_desc_t attn;      /* attention buffers (addresses) and their sizes: */
     sq_attn_bytes_t attn_b;   /*   planned for the whole context, kv_cap = seq_len */
     int layer;                /* the op in flight, for the report */
@@ -199,6 +202,8 @@ static int dev_attn(void *ctx, int layer, const sq_attn_t *a, sq_attn_work_t *w)
 
 int sq_program_attach_attn(sq_program_t *p, sq_attn_exec_t *ae)
 {
+    if (!p->q)
+        return sq_err(SQ_ERR_ARG, "compiler: the attention unit runs Llama models' attention");
     const sq_llama_config_t *c = &p->q->model->cfg;
     sq_attn_desc_t d = {.flags = SQ_ATTN_BLOCK, .seq = (uint32_t)c->seq_len, .queries = 1,
                         .heads = (uint32_t)c->n_heads, .kv_heads = (uint32_t)c->n_kv_heads,
@@ -219,17 +224,24 @@ int sq_program_attach_attn(sq_program_t *p, sq_attn_exec_t *ae)
     return 0;
 }
 
+/* Names the op in flight for dev_gemm's report; a layer the unit cannot run
+ * (fp32, codebook, no recipe) is reported on the host, one call per call. */
+static int begin_linear(sq_program_t *p, int layer, sq_wkind_t kind, const sq_clinear_t *cl)
+{
+    p->layer = layer;
+    p->kind = kind;
+    if ((!cl || cl->f[0].kind != SQ_QL_INT) && p->rep)
+        return sq_report_add(p->rep, layer, sq_wkind_name[kind], "host", NULL);
+    return 0;
+}
+
 static int linear(void *ctx, int layer, sq_wkind_t kind, const float *x, float *y)
 {
     sq_program_t *p = ctx;
-    p->layer = kind == SQ_W_CLS ? -1 : layer;
-    p->kind = kind;
-    const sq_clinear_t *cl = sq_qmodel_layer(p->q, layer, kind);
-    if ((!cl || cl->f[0].kind != SQ_QL_INT) && p->rep) {
-        int rc = sq_report_add(p->rep, p->layer, sq_wkind_name[kind], "host", NULL);
-        if (rc)
-            return rc;
-    }
+    int rc = begin_linear(p, kind == SQ_W_CLS ? -1 : layer, kind,
+                          sq_qmodel_layer(p->q, layer, kind));
+    if (rc)
+        return rc;
     if (p->inner.linear)
         return p->inner.linear(p->inner.ctx, layer, kind, x, y);
     sq_llama_linear_f32(p->q->model, layer, kind, x, y);
@@ -244,6 +256,29 @@ static void host_op(void *ctx, int layer, const char *op)
     if (!strcmp(op, "embedding"))
         p->rep->tokens++;
     sq_report_add(p->rep, layer, op, "host", NULL);
+}
+
+static int bert_linear(void *ctx, int layer, sq_wkind_t kind, const float *x, size_t rows,
+                       float *y)
+{
+    sq_program_t *p = ctx;
+    /* every token passes layer 0's Q projection once */
+    if (p->rep && layer == 0 && kind == SQ_W_Q)
+        p->rep->tokens += rows;
+    const sq_clinear_t *cl =
+        p->bq->layers ? &p->bq->layers[(size_t)layer * SQ_W_COUNT + kind] : NULL;
+    int rc = begin_linear(p, layer, kind, cl);
+    if (rc)
+        return rc;
+    if (p->binner.linear)
+        return p->binner.linear(p->binner.ctx, layer, kind, x, rows, y);
+    sq_bert_linear_f32(p->bq->model, layer, kind, x, rows, y);
+    return 0;
+}
+
+void sq_program_bert_exec(sq_program_t *p, sq_bert_exec_t *ex)
+{
+    *ex = (sq_bert_exec_t){.linear = bert_linear, .ctx = p};
 }
 
 void sq_program_exec(sq_program_t *p, sq_llama_exec_t *ex)
@@ -262,37 +297,38 @@ void sq_program_free(sq_program_t *p)
 {
     if (!p)
         return;
-    if (p->q)
-        p->q->scratch.runner = (sq_gemm_runner_t){NULL, NULL};
+    if (p->scratch)
+        p->scratch->runner = (sq_gemm_runner_t){NULL, NULL};
     free(p->pl);
     free(p->cmds);
     free(p);
 }
 
-int sq_program_build(sq_program_t **out, sq_qmodel_t *q, sq_dev_t *dev, sq_report_t *rep)
+/* What every model's program is: the integer leaves of layers[0..n) resident
+ * in device memory, the shared activation, result and command buffers (for
+ * GEMMs of up to rows rows), and
+ * dev_gemm installed as scratch's GEMM runner, so sq_clinear_run quantizes
+ * activations and dequantizes results on the host around the device's GEMMs. */
+static int build_linears(sq_program_t **out, const sq_clinear_t *layers, size_t n,
+                         size_t rows, sq_qscratch_t *scratch, sq_dev_t *dev, sq_report_t *rep)
 {
     *out = NULL;
     sq_program_t *p = calloc(1, sizeof *p);
     if (!p)
         return sq_err(SQ_ERR_MEM, "compiler: out of memory");
-    p->q = q;
     p->dev = dev;
     p->rep = rep;
-    sq_qmodel_exec(q, &p->inner);
     int rc = 0;
-    const sq_llama_config_t *c = &q->model->cfg;
-    for (int l = 0; !rc && q->layers && l < c->n_layers; l++)
-        for (int kd = 0; !rc && kd < SQ_W_COUNT; kd++) {
-            const sq_clinear_t *cl = sq_qmodel_layer(q, l, (sq_wkind_t)kd);
-            for (int f = 0; !rc && f < cl->nf; f++)
-                rc = place_leaf(p, &cl->f[f]);
+    size_t widest = 1; /* one descriptor at least: the attention unit's */
+    for (size_t i = 0; !rc && i < n; i++)
+        for (int f = 0; !rc && f < layers[i].nf; f++) {
+            const sq_qlinear_t *l = &layers[i].f[f];
+            rc = place_leaf(p, l);
+            if (l->kind == SQ_QL_INT && l->n > widest)
+                widest = l->n;
         }
-    size_t widest = 0;
-    for (int kd = 0; kd < SQ_W_COUNT; kd++) {
-        size_t n, k;
-        sq_llama_wshape(c, (sq_wkind_t)kd, &n, &k);
-        widest = n > widest ? n : widest;
-    }
+    p->act_cap *= rows;
+    p->res_cap *= rows;
     p->max_cmds = (widest + SQ_GEMM_MAX_DIM - 1) / SQ_GEMM_MAX_DIM;
     p->cmds = calloc(p->max_cmds, SQ_DESC_BYTES);
     if (!rc && !p->cmds)
@@ -307,7 +343,31 @@ int sq_program_build(sq_program_t **out, sq_qmodel_t *q, sq_dev_t *dev, sq_repor
         sq_program_free(p);
         return rc;
     }
-    q->scratch.runner = (sq_gemm_runner_t){dev_gemm, p};
+    p->scratch = scratch;
+    scratch->runner = (sq_gemm_runner_t){dev_gemm, p};
     *out = p;
     return 0;
+}
+
+int sq_program_build(sq_program_t **out, sq_qmodel_t *q, sq_dev_t *dev, sq_report_t *rep)
+{
+    size_t n = q->layers ? (size_t)q->model->cfg.n_layers * SQ_W_COUNT : 0;
+    int rc = build_linears(out, q->layers, n, 1, &q->scratch, dev, rep);
+    if (!rc) {
+        (*out)->q = q;
+        sq_qmodel_exec(q, &(*out)->inner);
+    }
+    return rc;
+}
+
+int sq_program_build_bert(sq_program_t **out, sq_bert_qmodel_t *q, sq_dev_t *dev,
+                          sq_report_t *rep)
+{
+    size_t n = q->layers ? (size_t)q->model->cfg.n_layers * SQ_W_COUNT : 0;
+    int rc = build_linears(out, q->layers, n, q->model->max_tokens, &q->scratch, dev, rep);
+    if (!rc) {
+        (*out)->bq = q;
+        sq_bert_qmodel_exec(q, &(*out)->binner);
+    }
+    return rc;
 }

@@ -1,5 +1,6 @@
-/* The compiler and its executor: a compressed Llama model mapped onto the
- * accelerator's units and run on any device level.
+/* The compiler and its executor: a compressed Llama model, or a compressed
+ * BERT encoder (all-MiniLM-L6-v2), mapped onto the accelerator's units and run
+ * on any device level.
  *
  * Op mapping (the report says where each op ran):
  *   linear layers with integer weights (int8, int4 per channel or per group,
@@ -10,12 +11,17 @@
  *                         is attached (sq_program_attach_attn: --attn),
  *                         else host fp32
  *   embedding, RMSNorm, RoPE, SwiGLU, residual adds -> host
+ *   BERT: the six linears of each layer as above, one GEMM with m = the
+ *   sentence's tokens per linear (each token's own activation scale applied
+ *   to its int32 row on the host; int4-group layers run token by token);
+ *   attention, LayerNorm, GELU, biases, embeddings and pooling stay fp32 on
+ *   the host (not in the report)
  *
  * Memory plan, allocated once when the program is built (64-byte aligned, the
  * AXI burst): the integer weights of every layer, resident for the whole run
  * (written once); a command buffer; one activation buffer (int8, widest k) and
- * one result buffer (int32, widest n) shared by every layer, since layers run
- * one after another.
+ * one result buffer (int32, widest n), times the encoder's max_tokens rows,
+ * shared by every layer, since layers run one after another.
  *
  * Tiling: the unit tiles a descriptor itself (R x C output tiles, K in
  * SQ_GEMM_TILE_K chunks, loads double-buffered against compute); the compiler
@@ -25,6 +31,7 @@
 #ifndef SQ_PROGRAM_H
 #define SQ_PROGRAM_H
 
+#include "compress/bert_compress.h"
 #include "compress/qmodel.h"
 #include "model/attn_exec.h"
 #include "report/report.h"
@@ -44,5 +51,13 @@ int sq_program_attach_attn(sq_program_t *p, sq_attn_exec_t *ae);
 
 /* Fills ex so sq_llama_forward runs the model through the program. */
 void sq_program_exec(sq_program_t *p, sq_llama_exec_t *ex);
+
+/* The same for an encoder: q's integer layers on dev, the report counting
+ * tokens at layer 0. q, dev and rep must outlive the program. */
+int sq_program_build_bert(sq_program_t **out, sq_bert_qmodel_t *q, sq_dev_t *dev,
+                          sq_report_t *rep);
+/* Fills ex so sq_bert_forward/sq_bert_embed run the encoder through the
+ * program. */
+void sq_program_bert_exec(sq_program_t *p, sq_bert_exec_t *ex);
 
 #endif
