@@ -223,21 +223,10 @@ static uint64_t case_cycles(const char *level, const sq_attn_params_t *p, double
 {
     sq_attn_case_t ac;
     ck_assert_int_eq(sq_attn_case_build(&ac, p), 0);
-    sq_dev_config_t cfg;
-    sq_dev_config_default(&cfg, level);
-    cfg.mem_bytes = sq_attn_case_dev_bytes(&ac) + 4096;
-    sq_dev_t *dev;
-    ck_assert_msg(sq_dev_open(&cfg, &dev) == 0, "%s", sq_err_msg());
-    uint64_t cmd;
-    ck_assert_int_eq(sq_attn_case_place(dev, &ac, &cmd), 0);
-    ck_assert_msg(sq_dev_run(dev, cmd, 1, 0) == 0, "%s", sq_err_msg());
-    int8_t *out = malloc(ac.b.o);
-    ck_assert_int_eq(sq_attn_case_read(dev, &ac, out), 0);
-    sq_assert_i8_eq(out, ac.golden, ac.b.o);
+    sq_dev_t *dev = sq_test_dev_open(level, sq_attn_case_dev_bytes(&ac) + 4096);
     sq_dev_stats_t st;
-    sq_dev_stats(dev, &st);
+    sq_test_attn_stream(dev, &ac, 1, &st);
     *density = (double)ac.work.selected / ((double)p->heads * p->queries * p->seq);
-    free(out);
     sq_dev_close(dev);
     sq_attn_case_free(&ac);
     return st.cycles;
