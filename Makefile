@@ -23,7 +23,7 @@ LDLIBS     := -lcjson -lm
 CFLAGS_REL := $(CSTD) $(WARN) $(INCLUDES) $(OPT) -MMD -MP
 CFLAGS_SAN := $(CSTD) $(WARN) $(INCLUDES) -O1 -g $(SANITIZE) -MMD -MP
 
-LIB_SRCS   := $(filter-out host/cli/main.c,$(wildcard host/*/*.c)) $(wildcard hls/*.c)
+LIB_SRCS   := $(filter-out host/cli/main.c,$(wildcard host/*/*.c)) $(wildcard hls/*/*.c)
 CLI_SRCS   := host/cli/main.c
 TEST_SRCS  := $(wildcard tests/test_*.c)
 SUITES     := $(patsubst tests/test_%.c,%,$(TEST_SRCS))
@@ -53,7 +53,7 @@ deps: .venv/.deps-ok
 .venv/.deps-ok: scripts/deps.sh
 	./scripts/deps.sh
 
--include $(wildcard */*.mk)
+-include $(filter-out $(BUILD)/%,$(wildcard */*.mk */*/*.mk))
 
 $(BUILD)/rel/%.o: %.c
 	@mkdir -p $(dir $@)

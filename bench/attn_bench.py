@@ -87,7 +87,7 @@ resident memory.
 - Each RAM is counted in the module that declares it. Block RAM holds the four
   per-query lists of 4096 entries: scores (32 bits, 4 RAMB36E2), exponents (16 bits,
   2 RAMB36E2), key indices (12 bits, 3 RAMB18E2) and the top-k selection (1 bit,
-  1 RAMB18E2). Distributed RAM (`rtl/sq_attn_lutram.sv`) holds the fetch buffer
+  1 RAMB18E2). Distributed RAM (`rtl/attn/sq_attn_lutram.sv`) holds the fetch buffer
   (four 16-byte lane banks of 4 beats: 40 RAM32M16), the Q row (8 x 128 bits: 10) and
   the P.V accumulators (8 x 512 bits: 37).
 - LUT counts logic LUTs only. INV cells are listed apart: yosys 0.23 leaves about one

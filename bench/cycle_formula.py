@@ -16,7 +16,7 @@ import json
 import subprocess
 import sys
 
-KCH = 2048  # K elements per chunk (rtl/sq_gemm_pkg.sv KchElems)
+KCH = 2048  # K elements per chunk (rtl/gemm/sq_gemm_pkg.sv KchElems)
 
 
 def beats(addr, n):

@@ -1,12 +1,12 @@
 # The opencl level (host/runtime/level_opencl.c) hands the HLS kernels to an
-# OpenCL C compiler at run time (docs/opencl.md). The hls/*.c are preprocessed
+# OpenCL C compiler at run time (docs/opencl.md). The hls/*/*.c are preprocessed
 # here as one translation unit, one program holding every unit's kernel as an
 # xclbin does, with __OPENCL_C_VERSION__ set, so spec.h maps types and address
 # spaces (include/sparq/opencl_c.h) and the sparq headers are inlined once. The
 # result is embedded in the binary as a byte array: build/sparq finds its
 # kernels from any working directory. Line markers stay in, so a build log
 # names the hls/ or include/ line.
-HLS_CL_SRCS := $(wildcard hls/*.c)
+HLS_CL_SRCS := $(wildcard hls/*/*.c)
 HLS_CL_GEN := $(BUILD)/gen/sq_hls_cl.h
 $(HLS_CL_GEN): $(HLS_CL_SRCS) $(wildcard include/sparq/*.h) hls/opencl.mk
 	@mkdir -p $(dir $@)

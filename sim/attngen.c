@@ -1,4 +1,4 @@
-/* Writes rtl/sq_attn_pkg.sv from include/sparq/spec.h and sparq/attn.h: the
+/* Writes rtl/attn/sq_attn_pkg.sv from include/sparq/spec.h and sparq/attn.h: the
  * attention unit's descriptor word indices, flags, limits and the exp2
  * fraction table, so the RTL cannot drift from the C definition
  * (tests/test_attn.c checks the committed copy is what this prints). */

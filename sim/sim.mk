@@ -1,4 +1,4 @@
-# GEMM unit RTL (rtl/) under Verilator (sim/): the model library linked into
+# GEMM unit RTL (rtl/gemm/, rtl/common/) under Verilator (sim/): the model library linked into
 # build/sparq and the tests, `make lint`, `make synth`, `make specgen`,
 # `make bench-gemm`. Included by the top Makefile.
 
@@ -6,9 +6,9 @@ VERILATOR ?= verilator
 YOSYS     ?= yosys
 VL_DIR    := $(BUILD)/vl
 VL_INC    ?= /usr/share/verilator/include
-RTL_PKGS  := rtl/sq_spec_pkg.sv rtl/sq_gemm_pkg.sv
-# the attention unit (rtl/sq_attn_*) is its own model: rtl/attn.mk
-RTL_SRCS  := $(RTL_PKGS) $(filter-out $(RTL_PKGS) rtl/sq_attn_%.sv,$(wildcard rtl/*.sv))
+RTL_PKGS  := rtl/common/sq_spec_pkg.sv rtl/gemm/sq_gemm_pkg.sv
+# every unit is its own model (the attention unit: rtl/attn/attn.mk)
+RTL_SRCS  := $(RTL_PKGS) $(filter-out $(RTL_PKGS),$(wildcard rtl/common/*.sv rtl/gemm/*.sv))
 RTL_TOP   := sq_gemm_top
 
 VL_FLAGS := --cc
@@ -50,10 +50,10 @@ $(BUILD)/specgen: sim/specgen.c include/sparq/spec.h
 	$(CC) $(CSTD) $(WARN) $(INCLUDES) -O1 $< -o $@
 TEST_PREREQS += $(BUILD)/specgen
 $(BUILD)/san/tests/test_rtl_spec.o: CFLAGS_SAN += -DSQ_SPECGEN_BIN='"$(abspath $(BUILD)/specgen)"' \
-  -DSQ_SPEC_PKG='"$(abspath rtl/sq_spec_pkg.sv)"'
+  -DSQ_SPEC_PKG='"$(abspath rtl/common/sq_spec_pkg.sv)"'
 .PHONY: specgen synth bench-gemm
 specgen: $(BUILD)/specgen
-	$(BUILD)/specgen > rtl/sq_spec_pkg.sv
+	$(BUILD)/specgen > rtl/common/sq_spec_pkg.sv
 
 lint:
 	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(RTL_SRCS) --top-module $(RTL_TOP)

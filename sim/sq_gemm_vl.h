@@ -1,4 +1,4 @@
-/* The Verilated GEMM unit (rtl/sq_gemm_top.sv) as an sq_kernel_t. */
+/* The Verilated GEMM unit (rtl/gemm/sq_gemm_top.sv) as an sq_kernel_t. */
 #ifndef SQ_GEMM_VL_H
 #define SQ_GEMM_VL_H
 

@@ -1,4 +1,4 @@
-/* The committed RTL package rtl/sq_spec_pkg.sv is exactly what sim/specgen.c
+/* The committed RTL package rtl/common/sq_spec_pkg.sv is exactly what sim/specgen.c
  * prints from include/sparq/spec.h, so the RTL's command format and register
  * map cannot drift from the C header. */
 #define _GNU_SOURCE
@@ -26,7 +26,7 @@ START_TEST(test_spec_pkg_matches_header)
     while (i < len && i < n && gen[i] == committed[i])
         i++;
     ck_assert_msg(i == len && i == n,
-                  "rtl/sq_spec_pkg.sv differs from specgen output at byte %zu "
+                  "rtl/common/sq_spec_pkg.sv differs from specgen output at byte %zu "
                   "(run `make specgen` and commit)", i);
     /* spot-check that the values really come from spec.h */
     char want[96];

@@ -332,7 +332,7 @@ START_TEST(test_vitis_commands)
             ck_assert_msg(line && !strncmp(out, "v++ -c -t ", 10), "%s", out);
             snprintf(want, sizeof want, "/include -o %s/out/%s_kernel.xo ", dir, hls[k]);
             ck_assert_msg(strstr(line, want), "no '%s' in %s", want, out);
-            snprintf(want, sizeof want, "/hls/%s.c\n", hls[k]);
+            snprintf(want, sizeof want, "/hls/%s/%s.c\n", hls[k] + 3, hls[k]);
             ck_assert_msg(strstr(line, want), "no '%s' in %s", want, out);
         }
         char want[700];
@@ -416,26 +416,26 @@ START_TEST(test_vitis_rtl_kernels)
 END_TEST
 
 /* The RTL kernel wrappers are Verilator -Wall clean with each unit (the
- * units' own modules found by name in rtl/) and yosys elaborates them: the
+ * units' own modules found by name in rtl/common/ and rtl/<unit>/) and yosys elaborates them: the
  * project's rules for SystemVerilog, outside `make lint`'s unit lists. */
 START_TEST(test_vitis_wrappers_lint)
 {
     const char *units[] = {"gemm", "attn"};
     char cmd[2048], out[16384];
     for (int u = 0; u < 2; u++) {
-        snprintf(cmd, sizeof cmd, "cd " SQ_ROOT_DIR " && verilator --lint-only -Wall -y rtl "
+        snprintf(cmd, sizeof cmd, "cd " SQ_ROOT_DIR " && verilator --lint-only -Wall -y rtl/common -y rtl/%s "
                  "-Ibitstreams/vitis/rtl rtl/lint_waivers.vlt "
-                 "bitstreams/vitis/rtl/lint_waivers.vlt rtl/sq_spec_pkg.sv rtl/sq_%s_pkg.sv "
+                 "bitstreams/vitis/rtl/lint_waivers.vlt rtl/common/sq_spec_pkg.sv rtl/%s/sq_%s_pkg.sv "
                  "bitstreams/vitis/rtl/sq_%s_kernel.sv "
-                 "--top-module sq_%s_kernel", units[u], units[u], units[u]);
+                 "--top-module sq_%s_kernel", units[u], units[u], units[u], units[u], units[u]);
         int rc = run(cmd, out, sizeof out);
         ck_assert_msg(rc == 0 && out[0] == '\0', "%s: exit %d: %s", units[u], rc, out);
     }
     /* yosys wants packages first; the other unit's modules are unused */
     snprintf(cmd, sizeof cmd,
-             "cd " SQ_ROOT_DIR " && srcs=$(ls rtl/*.sv | grep -v _pkg.sv | tr '\\n' ' ') && "
+             "cd " SQ_ROOT_DIR " && srcs=$(ls rtl/*/*.sv | grep -v _pkg.sv | tr '\\n' ' ') && "
              "for u in gemm attn; do yosys -q -p \"read_verilog -sv -Ibitstreams/vitis/rtl "
-             "rtl/sq_spec_pkg.sv rtl/sq_gemm_pkg.sv rtl/sq_attn_pkg.sv $srcs "
+             "rtl/common/sq_spec_pkg.sv rtl/gemm/sq_gemm_pkg.sv rtl/attn/sq_attn_pkg.sv $srcs "
              "bitstreams/vitis/rtl/sq_${u}_kernel.sv; hierarchy -check -top sq_${u}_kernel\" "
              ">/dev/null || exit 1; done");
     ck_assert_msg(run(cmd, out, sizeof out) == 0, "yosys: %s", out);

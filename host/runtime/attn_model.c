@@ -1,4 +1,4 @@
-/* Cycle model of the attention unit: the state machine of rtl/sq_attn_core.sv
+/* Cycle model of the attention unit: the state machine of rtl/attn/sq_attn_core.sv
  * walked one state visit at a time, with the memory timing of model_mem.h
  * for its one-burst-at-a-time reads (sq_attn_fetch.sv) and row writes. The
  * work that depends on data (which keys are scored, how many top-k passes

@@ -1,4 +1,4 @@
-/* Cycle model of the attention unit (rtl/sq_attn_core.sv) for the "model"
+/* Cycle model of the attention unit (rtl/attn/sq_attn_core.sv) for the "model"
  * level: control state and memory timing only. What it follows and what it
  * leaves out: docs/cycle_model.md. */
 #ifndef SQ_RUNTIME_ATTN_MODEL_H

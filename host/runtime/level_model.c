@@ -26,7 +26,7 @@
 #include "sparq/spec.h"
 #include "util/err.h"
 
-/* Constants of rtl/sq_gemm_pkg.sv and the module parameters there. */
+/* Constants of rtl/gemm/sq_gemm_pkg.sv and the module parameters there. */
 #define BEAT SQ_MM_BEAT
 #define KCH 2048u             /* K elements per on-chip chunk (KchElems) */
 #define W_SLOTS 4u            /* W tile slots; A has 2 */
@@ -114,7 +114,7 @@ typedef struct {
 
 extern const sq_level_ops_t sq_level_ref;
 
-/* ---- loader helpers (rtl/sq_gemm_loader.sv) ------------------------------ */
+/* ---- loader helpers (rtl/gemm/sq_gemm_loader.sv) ------------------------------ */
 
 static bool has(const gcfg_t *g, uint32_t f)
 {
@@ -297,7 +297,7 @@ static void tick(model_t *s)
     bool out_idle = !s->cur && !s->fifo_count && !s->outstanding;
     bool gemm_done = s->running && s->final && s->rows_issued == s->rows_popped && out_idle;
 
-    /* counters (sq_gemm_ctrl counts every busy cycle) */
+    /* counters (sq_ctrl counts every busy cycle) */
     s->cycles++;
     if (stall)
         s->stalls++;

@@ -1,7 +1,7 @@
 /* sparq hardware spec: the one command format, register map and buffer sizes.
  *
  * Included by the host (compiler, runtime), the HLS kernels, the Verilator
- * harness and the tests; the RTL package rtl/sq_spec_pkg.sv is generated from
+ * harness and the tests; the RTL package rtl/common/sq_spec_pkg.sv is generated from
  * this file (build/specgen) and a test checks that the committed copy matches.
  * C11 and <stdint.h> only, so Vitis HLS can read it too. Every size derives
  * from the few *_LOG2 settings below (as in VTA's hw_spec.h). */

@@ -60,7 +60,7 @@ module sq_attn_top (
   logic [31:0] ncmd;
   logic        err_q, err_d;
 
-  sq_gemm_ctrl u_ctrl (
+  sq_ctrl u_ctrl (
     .clk_i, .rst_ni,
     .awvalid_i(s_axil_awvalid_i), .awready_o(s_axil_awready_o), .awaddr_i(s_axil_awaddr_i),
     .wvalid_i(s_axil_wvalid_i), .wready_o(s_axil_wready_o), .wdata_i(s_axil_wdata_i),
@@ -84,7 +84,7 @@ module sq_attn_top (
     .bvalid_i(m_axi_bvalid_i), .bready_o(m_axi_bready_o)
   );
 
-  // device addresses are offsets from SQ_REG_MEM (sq_gemm_ctrl)
+  // device addresses are offsets from SQ_REG_MEM (sq_ctrl)
   assign m_axi_araddr_o = mem_base + core_araddr;
   assign m_axi_awaddr_o = mem_base + core_awaddr;
   // 64-byte beats, incrementing bursts

@@ -76,7 +76,7 @@ module sq_gemm_top
   logic        start, done, stall;
   logic [63:0] cmd_addr, mem_base;
   logic [31:0] ncmd;
-  sq_gemm_ctrl u_ctrl (
+  sq_ctrl u_ctrl (
     .clk_i, .rst_ni,
     .awvalid_i(s_axil_awvalid_i), .awready_o(s_axil_awready_o), .awaddr_i(s_axil_awaddr_i),
     .wvalid_i(s_axil_wvalid_i), .wready_o(s_axil_wready_o), .wdata_i(s_axil_wdata_i),

@@ -1,4 +1,4 @@
-# Attention unit RTL (rtl/sq_attn_*.sv): its generated constants package, its
+# Attention unit RTL (rtl/attn/): its generated constants package, its
 # Verilator model (a second kernel beside the GEMM unit's in the rtl level,
 # sharing sim/'s memory model and register driver), `make lint` and
 # `make synth-attn`.
@@ -6,10 +6,10 @@
 VERILATOR ?= verilator
 VL_INC    ?= /usr/share/verilator/include
 ATTN_VL_DIR := $(BUILD)/vl_attn
-# the control slave is the GEMM unit's (same ap_ctrl_hs map)
-ATTN_RTL := rtl/sq_spec_pkg.sv rtl/sq_attn_pkg.sv rtl/sq_gemm_ctrl.sv rtl/sq_attn_ram.sv \
-            rtl/sq_attn_lutram.sv rtl/sq_attn_div.sv rtl/sq_attn_fetch.sv rtl/sq_attn_core.sv \
-            rtl/sq_attn_top.sv
+# the control slave is shared by every unit (rtl/common/, one ap_ctrl_hs map)
+ATTN_RTL := rtl/common/sq_spec_pkg.sv rtl/attn/sq_attn_pkg.sv rtl/common/sq_ctrl.sv \
+            rtl/attn/sq_attn_ram.sv rtl/attn/sq_attn_lutram.sv rtl/attn/sq_attn_div.sv \
+            rtl/attn/sq_attn_fetch.sv rtl/attn/sq_attn_core.sv rtl/attn/sq_attn_top.sv
 
 ATTN_VL_FLAGS := --cc
 # FST waveforms on request (PATH.attn.fst beside the GEMM unit's)
@@ -41,11 +41,11 @@ $(BUILD)/attngen: sim/attngen.c include/sparq/spec.h include/sparq/attn.h
 	$(CC) $(CSTD) $(WARN) $(INCLUDES) -O1 $< -o $@
 TEST_PREREQS += $(BUILD)/attngen
 $(BUILD)/san/tests/test_attn.o: CFLAGS_SAN += -DSQ_ATTNGEN_BIN='"$(abspath $(BUILD)/attngen)"' \
-  -DSQ_ATTN_PKG='"$(abspath rtl/sq_attn_pkg.sv)"'
+  -DSQ_ATTN_PKG='"$(abspath rtl/attn/sq_attn_pkg.sv)"'
 
 .PHONY: attngen lint-attn synth-attn
 attngen: $(BUILD)/attngen
-	$(BUILD)/attngen > rtl/sq_attn_pkg.sv
+	$(BUILD)/attngen > rtl/attn/sq_attn_pkg.sv
 
 lint: lint-attn
 lint-attn:

@@ -2,7 +2,7 @@
 // (include/sparq/spec.h SQ_REG_*), plus read-only cycle and stall counters.
 // ap_start is cleared when the core accepts it (ap_ready); ap_done is
 // clear-on-read; ISR bits toggle on write, as Vitis HLS kernels do.
-module sq_gemm_ctrl
+module sq_ctrl
 (
   input  logic        clk_i,
   input  logic        rst_ni,
