@@ -42,16 +42,10 @@ static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
     return alen && blen && a < b + blen && b < a + alen;
 }
 
-/* One operand of a descriptor: device range and required alignment. */
-typedef struct {
-    const char *name;
-    uint64_t addr, len;
-    unsigned align;
-} operand_t;
-
-/* Every used operand (len > 0) lies inside device memory and is aligned, and
- * the output, the last operand, overlaps none of the inputs. */
-static int check_operands(const char *unit, const operand_t *ops, size_t n_ops,
+/* Every used operand (len > 0) lies inside the first mem_bytes of device
+ * memory and is aligned, and the output, the last operand, overlaps none of
+ * the inputs. */
+static int check_operands(const char *unit, const sq_operand_t *ops, size_t n_ops,
                           uint64_t mem_bytes)
 {
     for (size_t i = 0; i < n_ops; i++) {
@@ -59,19 +53,81 @@ static int check_operands(const char *unit, const operand_t *ops, size_t n_ops,
             continue;
         if (!in_memory(ops[i].addr, ops[i].len, mem_bytes))
             return sq_err(SQ_ERR_FMT,
-                          "%s %s [0x%llx, +%llu bytes) outside device memory of %llu bytes",
+                          "%s %s [0x%llx, +%llu bytes) outside the %llu bytes of allocated device "
+                          "memory",
                           unit, ops[i].name, (unsigned long long)ops[i].addr,
                           (unsigned long long)ops[i].len, (unsigned long long)mem_bytes);
         if (ops[i].addr % ops[i].align)
             return sq_err(SQ_ERR_FMT, "%s %s address 0x%llx not %u-byte aligned", unit,
                           ops[i].name, (unsigned long long)ops[i].addr, ops[i].align);
     }
-    const operand_t *out = &ops[n_ops - 1];
+    const sq_operand_t *out = &ops[n_ops - 1];
     for (size_t i = 0; i + 1 < n_ops; i++)
         if (overlaps(out->addr, out->len, ops[i].addr, ops[i].len))
             return sq_err(SQ_ERR_FMT, "%s %s overlaps its input %s", unit, out->name,
                           ops[i].name);
     return 0;
+}
+
+static size_t gemm_operands(const sq_gemm_desc_t *d, sq_operand_t *ops)
+{
+    sq_gemm_bytes_t b;
+    sq_gemm_desc_bytes(d, &b);
+    const sq_operand_t list[] = {
+        {"A", d->a, b.a, 1, SQ_OPND_IN},
+        {"W", d->w, b.w, 1, SQ_OPND_CONST},
+        {"META", d->meta, b.meta, 1, SQ_OPND_CONST},
+        {"BIAS", d->bias, b.bias, 4, SQ_OPND_CONST},
+        {"QUANT", d->quant, b.quant, 4, SQ_OPND_CONST},
+        {"C", d->c, b.c, (d->flags & SQ_GEMM_OUT32) ? 4 : 1, SQ_OPND_OUT},
+    };
+    for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
+        ops[i] = list[i];
+    return sizeof list / sizeof list[0];
+}
+
+static size_t attn_operands(const sq_attn_desc_t *d, sq_operand_t *ops)
+{
+    sq_attn_bytes_t b;
+    sq_attn_desc_bytes(d, &b);
+    const sq_operand_t list[] = {
+        {"Q", d->q, b.q, 1, SQ_OPND_IN},          {"K", d->k, b.k, 1, SQ_OPND_IN},
+        {"V", d->v, b.v, 1, SQ_OPND_IN},          {"MASK", d->mask, b.mask, 1, SQ_OPND_IN},
+        {"QUANT", d->quant, b.quant, 4, SQ_OPND_IN}, {"O", d->o, b.o, 1, SQ_OPND_OUT},
+    };
+    for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
+        ops[i] = list[i];
+    return sizeof list / sizeof list[0];
+}
+
+size_t sq_desc_operands(const uint8_t *desc, sq_operand_t ops[SQ_DESC_MAX_OPERANDS])
+{
+    switch (sq_desc_opcode(desc)) {
+    case SQ_OP_GEMM: {
+        sq_gemm_desc_t d;
+        sq_gemm_desc_decode(desc, &d);
+        return gemm_operands(&d, ops);
+    }
+    case SQ_OP_ATTN: {
+        sq_attn_desc_t d;
+        sq_attn_desc_decode(desc, &d);
+        return attn_operands(&d, ops);
+    }
+    default:
+        return 0;
+    }
+}
+
+int sq_desc_unit(uint32_t opcode)
+{
+    switch (opcode) {
+    case SQ_OP_GEMM:
+        return SQ_UNIT_GEMM;
+    case SQ_OP_ATTN:
+        return SQ_UNIT_ATTN;
+    default:
+        return -1;
+    }
 }
 
 int sq_gemm_desc_check_shape(const sq_gemm_desc_t *d)
@@ -92,17 +148,8 @@ int sq_gemm_desc_check(const sq_gemm_desc_t *d, uint64_t mem_bytes)
     int rc = sq_gemm_desc_check_shape(d);
     if (rc)
         return rc;
-    sq_gemm_bytes_t b;
-    sq_gemm_desc_bytes(d, &b);
-    const operand_t ops[] = {
-        {"A", d->a, b.a, 1},
-        {"W", d->w, b.w, 1},
-        {"META", d->meta, b.meta, 1},
-        {"BIAS", d->bias, b.bias, 4},
-        {"QUANT", d->quant, b.quant, 4},
-        {"C", d->c, b.c, (d->flags & SQ_GEMM_OUT32) ? 4 : 1},
-    };
-    return check_operands("gemm", ops, sizeof ops / sizeof ops[0], mem_bytes);
+    sq_operand_t ops[SQ_DESC_MAX_OPERANDS];
+    return check_operands("gemm", ops, gemm_operands(d, ops), mem_bytes);
 }
 
 static int gemm_check_data(sq_dev_t *dev, const sq_gemm_desc_t *d)
@@ -111,7 +158,7 @@ static int gemm_check_data(sq_dev_t *dev, const sq_gemm_desc_t *d)
         sq_quant_t *q = malloc(d->n * sizeof *q);
         if (!q)
             return sq_err(SQ_ERR_MEM, "out of memory reading gemm quant");
-        int rc = sq_dev_read(dev, d->quant, q, d->n * sizeof *q);
+        int rc = sq_dev_peek(dev, d->quant, q, d->n * sizeof *q);
         for (uint32_t j = 0; rc == 0 && j < d->n; j++) {
             /* the memory image is little-endian, as is every host we build on */
             if (q[j].mult < 1 || q[j].shift > SQ_SHIFT_MAX)
@@ -127,7 +174,7 @@ static int gemm_check_data(sq_dev_t *dev, const sq_gemm_desc_t *d)
         uint8_t *meta = malloc((size_t)d->n * row);
         if (!meta)
             return sq_err(SQ_ERR_MEM, "out of memory reading gemm metadata");
-        int rc = sq_dev_read(dev, d->meta, meta, (size_t)d->n * row);
+        int rc = sq_dev_peek(dev, d->meta, meta, (size_t)d->n * row);
         for (uint32_t j = 0; rc == 0 && j < d->n; j++) {
             for (size_t g = 0; g < groups; g++) {
                 uint8_t code = sq_sp24_code(meta + (size_t)j * row, g);
@@ -188,13 +235,8 @@ int sq_attn_desc_check(const sq_attn_desc_t *d, uint64_t mem_bytes)
                       "topk >= 1 when used)",
                       d->seq, d->queries, d->kv_cap, d->heads, d->kv_heads, d->head_dim,
                       d->window, d->topk, SQ_ATTN_MAX_SEQ, SQ_ATTN_MAX_HEADS, SQ_ATTN_MAX_DIM);
-    sq_attn_bytes_t b;
-    sq_attn_desc_bytes(d, &b);
-    const operand_t ops[] = {
-        {"Q", d->q, b.q, 1},       {"K", d->k, b.k, 1},         {"V", d->v, b.v, 1},
-        {"MASK", d->mask, b.mask, 1}, {"QUANT", d->quant, b.quant, 4}, {"O", d->o, b.o, 1},
-    };
-    return check_operands("attn", ops, sizeof ops / sizeof ops[0], mem_bytes);
+    sq_operand_t ops[SQ_DESC_MAX_OPERANDS];
+    return check_operands("attn", ops, attn_operands(d, ops), mem_bytes);
 }
 
 static int attn_check_data(sq_dev_t *dev, const sq_attn_desc_t *d)
@@ -202,7 +244,7 @@ static int attn_check_data(sq_dev_t *dev, const sq_attn_desc_t *d)
     sq_attn_quant_t *q = malloc((size_t)d->heads * sizeof *q);
     if (!q)
         return sq_err(SQ_ERR_MEM, "out of memory reading attn quant");
-    int rc = sq_dev_read(dev, d->quant, q, (size_t)d->heads * sizeof *q);
+    int rc = sq_dev_peek(dev, d->quant, q, (size_t)d->heads * sizeof *q);
     for (uint32_t h = 0; rc == 0 && h < d->heads; h++)
         if (q[h].s_mult < 1 || q[h].s_shift > SQ_SHIFT_MAX || q[h].o_mult < 1 ||
             q[h].o_shift > SQ_SHIFT_MAX)
@@ -285,4 +327,185 @@ void sq_desc_work(const uint8_t *desc, sq_dev_stats_t *add)
     default:
         break;
     }
+}
+
+/* ---------------------------------------------------------------------------
+ * Stream rules: the stream header's patches and dependencies (spec.h). */
+
+int sq_desc_check_header(const uint8_t *desc, uint32_t index)
+{
+    for (unsigned s = 0; s < SQ_DESC_PATCHES; s++) {
+        uint32_t p = sq_desc_word(desc, SQ_DESC_W_PATCH0 + s);
+        uint32_t w = p & SQ_PATCH_WORD_MASK;
+        if (p != 0 && (w == 0 || w + ((p & SQ_PATCH_WIDE) ? 1u : 0u) >= SQ_DESC_W_PATCH0 ||
+                       (p & 0x80u)))
+            return sq_err(SQ_ERR_FMT,
+                          "descriptor %u: position patch %u (0x%08x) targets no patchable word",
+                          index, s, p);
+    }
+    for (unsigned i = 0; i < SQ_DESC_DEPS; i++) {
+        uint32_t d = sq_desc_dep(desc, i);
+        if (d > index)
+            return sq_err(SQ_ERR_FMT,
+                          "descriptor %u: dependency on descriptor %d, before the stream "
+                          "(can never be met)",
+                          index, (int)index - (int)d);
+    }
+    return 0;
+}
+
+/* A unit may read its constant operands (weights) before its dependencies
+ * are met, so no descriptor of the stream may write one: every output is
+ * looked up among the constant ranges sorted by start (O(n log n)). */
+typedef struct {
+    uint64_t lo, hi; /* [lo, hi) */
+    uint32_t index;
+    const char *name;
+} span_t;
+
+static int span_cmp(const void *a, const void *b)
+{
+    const span_t *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static int check_const_writes(const uint8_t *descs, uint32_t n)
+{
+    span_t *c = malloc(((size_t)n * SQ_DESC_MAX_OPERANDS + 1) * sizeof *c);
+    uint64_t *maxhi = malloc(((size_t)n * SQ_DESC_MAX_OPERANDS + 1) * sizeof *maxhi);
+    if (!c || !maxhi) {
+        free(c);
+        free(maxhi);
+        return sq_err(SQ_ERR_MEM, "out of memory checking a stream of %u descriptors", n);
+    }
+    size_t nc = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        sq_operand_t o[SQ_DESC_MAX_OPERANDS];
+        size_t no = sq_desc_operands(descs + (size_t)i * SQ_DESC_BYTES, o);
+        for (size_t a = 0; a < no; a++)
+            if (o[a].role == SQ_OPND_CONST && o[a].len)
+                c[nc++] = (span_t){o[a].addr, o[a].addr + o[a].len, i, o[a].name};
+    }
+    qsort(c, nc, sizeof *c, span_cmp);
+    for (size_t x = 0; x < nc; x++)
+        maxhi[x] = x && maxhi[x - 1] > c[x].hi ? maxhi[x - 1] : c[x].hi;
+    int rc = 0;
+    for (uint32_t j = 0; rc == 0 && j < n; j++) {
+        sq_operand_t o[SQ_DESC_MAX_OPERANDS];
+        size_t no = sq_desc_operands(descs + (size_t)j * SQ_DESC_BYTES, o);
+        if (!no || !o[no - 1].len)
+            continue;
+        uint64_t lo = o[no - 1].addr, hi = lo + o[no - 1].len;
+        /* constant ranges starting before hi: the first ones up to `end` */
+        size_t end = 0, top = nc;
+        while (end < top) {
+            size_t mid = end + (top - end) / 2;
+            if (c[mid].lo < hi)
+                end = mid + 1;
+            else
+                top = mid;
+        }
+        if (end == 0 || maxhi[end - 1] <= lo)
+            continue;
+        size_t x = end;
+        while (c[--x].hi <= lo)
+            ;
+        rc = sq_err(SQ_ERR_FMT,
+                    "descriptor %u writes the %s of descriptor %u, which a unit may read before "
+                    "its dependencies are met",
+                    j, c[x].name, c[x].index);
+    }
+    free(c);
+    free(maxhi);
+    return rc;
+}
+
+/* Pairs of descriptors on different units left unordered by the stream that
+ * the hazard check below compares before giving up: beyond this a stream
+ * needs more dependencies to be checkable (and to run without stalls). */
+#define STREAM_PAIR_BUDGET (1u << 26)
+
+int sq_stream_check(const uint8_t *descs, uint32_t n)
+{
+    /* done[j][u]: the latest descriptor of unit u (index + 1; 0 none) that has
+     * completed whenever descriptor j starts, through its dependencies and the
+     * in-order execution of each unit. Any descriptor i of unit u at or before
+     * it has completed too; later ones may run concurrently with j. */
+    uint32_t (*done)[SQ_UNIT_COUNT] = calloc(n ? n : 1, sizeof *done);
+    uint32_t *by_unit = malloc((n ? n : 1) * sizeof *by_unit); /* indices grouped by unit */
+    uint32_t count[SQ_UNIT_COUNT] = {0}, start[SQ_UNIT_COUNT], last[SQ_UNIT_COUNT] = {0};
+    if (!done || !by_unit) {
+        free(done);
+        free(by_unit);
+        return sq_err(SQ_ERR_MEM, "out of memory checking a stream of %u descriptors", n);
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        int u = sq_desc_unit(sq_desc_opcode(descs + (size_t)j * SQ_DESC_BYTES));
+        if (u >= 0)
+            count[u]++;
+    }
+    for (unsigned u = 0, at = 0; u < SQ_UNIT_COUNT; at += count[u], u++)
+        start[u] = at;
+    uint32_t fill[SQ_UNIT_COUNT] = {0};
+    uint64_t pairs = 0;
+    int rc = 0;
+    for (uint32_t j = 0; rc == 0 && j < n; j++) {
+        const uint8_t *dj = descs + (size_t)j * SQ_DESC_BYTES;
+        int uj = sq_desc_unit(sq_desc_opcode(dj));
+        if (uj >= 0 && last[uj]) /* the unit's previous descriptor has completed */
+            for (unsigned u = 0; u < SQ_UNIT_COUNT; u++) {
+                uint32_t p = last[uj] - 1, v = u == (unsigned)uj ? p + 1 : done[p][u];
+                done[j][u] = v > done[j][u] ? v : done[j][u];
+            }
+        for (unsigned k = 0; k < SQ_DESC_DEPS; k++) {
+            uint32_t d = sq_desc_dep(dj, k);
+            if (!d)
+                continue;
+            uint32_t i = j - d;
+            int ui = sq_desc_unit(sq_desc_opcode(descs + (size_t)i * SQ_DESC_BYTES));
+            for (unsigned u = 0; u < SQ_UNIT_COUNT; u++) {
+                uint32_t v = (int)u == ui ? i + 1 : done[i][u];
+                done[j][u] = v > done[j][u] ? v : done[j][u];
+            }
+        }
+        sq_operand_t oj[SQ_DESC_MAX_OPERANDS];
+        size_t nj = sq_desc_operands(dj, oj);
+        /* every earlier descriptor of another unit that may still run */
+        for (unsigned u = 0; rc == 0 && u < SQ_UNIT_COUNT; u++) {
+            if ((int)u == uj)
+                continue;
+            for (uint32_t x = fill[u]; rc == 0 && x-- > 0;) {
+                uint32_t i = by_unit[start[u] + x];
+                if (i + 1 <= done[j][u])
+                    break;
+                if (++pairs > STREAM_PAIR_BUDGET) {
+                    rc = sq_err(SQ_ERR_FMT,
+                                "stream of %u descriptors leaves too many descriptor pairs "
+                                "unordered to check; add dependencies",
+                                n);
+                    break;
+                }
+                sq_operand_t oi[SQ_DESC_MAX_OPERANDS];
+                size_t ni = sq_desc_operands(descs + (size_t)i * SQ_DESC_BYTES, oi);
+                for (size_t a = 0; rc == 0 && a < ni; a++)
+                    for (size_t b = 0; rc == 0 && b < nj; b++)
+                        if ((oi[a].role == SQ_OPND_OUT || oj[b].role == SQ_OPND_OUT) &&
+                            overlaps(oi[a].addr, oi[a].len, oj[b].addr, oj[b].len))
+                            rc = sq_err(SQ_ERR_FMT,
+                                        "descriptor %u: its %s and the %s of descriptor %u "
+                                        "(another unit) share bytes, but no dependency orders "
+                                        "them",
+                                        j, oj[b].name, oi[a].name, i);
+            }
+        }
+        if (uj >= 0) {
+            by_unit[start[uj] + fill[uj]++] = j;
+            last[uj] = j + 1;
+        }
+    }
+    if (rc == 0)
+        rc = check_const_writes(descs, n);
+    free(done);
+    free(by_unit);
+    return rc;
 }

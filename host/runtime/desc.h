@@ -20,15 +20,55 @@
  * - ATTN: flags within SQ_ATTN_FLAGS_ALL and the shape within the limits of
  *   sq_attn_check_shape (include/sparq/attn.h); every operand in memory, QUANT
  *   4-byte aligned, O overlapping no input and not the command stream; every
- *   head's quant entry in range (read from the device). */
+ *   head's quant entry in range (read from the device).
+ * And the stream rules of the header (spec.h), on the copy of the stream the
+ * units will see (position patches applied):
+ * - patches target a word of the descriptor body (a wide one two words), and
+ *   no dependency reaches before the stream's first descriptor;
+ * - two descriptors of different units that touch the same bytes, one of
+ *   them writing, are ordered by a chain of dependencies (and each unit's
+ *   in-order execution); otherwise a command processor that overlaps units
+ *   could compute something else than the stream's sequential meaning;
+ * - no descriptor writes a constant operand (GEMM weights, metadata, bias,
+ *   quant), which a unit may read ahead of its dependencies. */
 #ifndef SQ_RUNTIME_DESC_H
 #define SQ_RUNTIME_DESC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "runtime/device.h"
 #include "sparq/attn.h"
 #include "sparq/desc.h"
+
+/* The units behind a command processor, and the unit of an opcode (-1 for
+ * SQ_OP_NOP and unknown opcodes). */
+typedef enum { SQ_UNIT_GEMM, SQ_UNIT_ATTN, SQ_UNIT_COUNT } sq_unit_t;
+int sq_desc_unit(uint32_t opcode);
+
+/* One operand of a descriptor: its device bytes [addr, addr + len) (len 0
+ * when the flags leave it unused), the alignment a unit needs, and its role:
+ * read, read and never written by the stream (weights: a unit may fetch them
+ * before its dependencies are met), or the output. */
+typedef enum { SQ_OPND_IN, SQ_OPND_CONST, SQ_OPND_OUT } sq_opnd_role_t;
+typedef struct {
+    const char *name;
+    uint64_t addr, len;
+    unsigned align;
+    sq_opnd_role_t role;
+} sq_operand_t;
+
+#define SQ_DESC_MAX_OPERANDS 8
+/* The operands of a descriptor, its output last; 0 for SQ_OP_NOP and unknown
+ * opcodes. */
+size_t sq_desc_operands(const uint8_t *desc, sq_operand_t ops[SQ_DESC_MAX_OPERANDS]);
+
+/* The header rules of one descriptor (patch words, dependencies that can be
+ * met). Returns 0 or SQ_ERR_FMT naming the descriptor. */
+int sq_desc_check_header(const uint8_t *desc, uint32_t index);
+/* The ordering rules above over a whole stream of n descriptors (checked
+ * one by one first). Returns 0 or SQ_ERR_FMT naming the descriptors. */
+int sq_stream_check(const uint8_t *descs, uint32_t n);
 
 /* Bytes of each GEMM operand; 0 for operands the flags do not use. */
 typedef struct {

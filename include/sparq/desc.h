@@ -67,9 +67,58 @@ typedef struct {
     uint64_t c;      /* int8 or int32 (m, n) */
 } sq_gemm_desc_t;
 
+/* The stream header of word 0 (spec.h): opcode and dependency distances. */
 static inline uint32_t sq_desc_opcode(const uint8_t *desc)
 {
-    return sq_desc_word(desc, SQ_GEMM_W_OPCODE);
+    return sq_desc_word(desc, 0) & SQ_DESC_OP_MASK;
+}
+
+static inline uint32_t sq_desc_dep(const uint8_t *desc, unsigned i)
+{
+    return (sq_desc_word(desc, 0) >> (SQ_DESC_DEP_SHIFT + 8u * i)) & 0xFFu;
+}
+
+/* Sets the dependency distances (each 0..255; 0 = none), keeping the opcode. */
+static inline void sq_desc_set_deps(uint8_t *desc, const uint32_t dep[SQ_DESC_DEPS])
+{
+    uint32_t w = sq_desc_word(desc, 0) & SQ_DESC_OP_MASK;
+    for (unsigned i = 0; i < SQ_DESC_DEPS; i++)
+        w |= (dep[i] & 0xFFu) << (SQ_DESC_DEP_SHIFT + 8u * i);
+    sq_st32(desc, w);
+}
+
+/* Position patch `slot` (0 or 1): add pos[pos_index] * mult to word `word`
+ * (wide: the 64-bit value in words word, word + 1) at dispatch. */
+static inline uint32_t sq_desc_patch_word(uint32_t word, uint32_t wide, uint32_t pos_index,
+                                          uint32_t mult)
+{
+    return (word & SQ_PATCH_WORD_MASK) | (wide ? SQ_PATCH_WIDE : 0u) |
+           ((pos_index & SQ_PATCH_POS_MASK) << SQ_PATCH_POS_SHIFT) |
+           (mult << SQ_PATCH_MULT_SHIFT);
+}
+
+static inline void sq_desc_set_patch(uint8_t *desc, unsigned slot, uint32_t patch)
+{
+    sq_st32(desc + 4u * (SQ_DESC_W_PATCH0 + slot), patch);
+}
+
+/* What a command processor does to a descriptor before dispatch: adds each
+ * patch's pos[i] * u (spec.h). desc is a private copy; the patch words stay.
+ * The runtime has checked the patches (word index, wide range) first. */
+static inline void sq_desc_apply_patches(uint8_t *desc, const uint32_t pos[SQ_RUN_POS])
+{
+    for (unsigned s = 0; s < SQ_DESC_PATCHES; s++) {
+        uint32_t p = sq_desc_word(desc, SQ_DESC_W_PATCH0 + s);
+        uint32_t w = p & SQ_PATCH_WORD_MASK;
+        if (w == 0u)
+            continue;
+        uint64_t add = (uint64_t)pos[(p >> SQ_PATCH_POS_SHIFT) & SQ_PATCH_POS_MASK] *
+                       (uint64_t)(p >> SQ_PATCH_MULT_SHIFT);
+        if (p & SQ_PATCH_WIDE)
+            sq_desc_set_addr(desc, w, sq_desc_addr(desc, w) + add);
+        else
+            sq_st32(desc + 4u * w, sq_desc_word(desc, w) + (uint32_t)add);
+    }
 }
 
 static inline void sq_gemm_desc_decode(const uint8_t *desc, sq_gemm_desc_t *d)

@@ -52,6 +52,11 @@
 #define SQ_REG_CYCLES_HI 0x34u
 #define SQ_REG_STALL_LO  0x38u /* read-only: cycles the compute waited on memory */
 #define SQ_REG_STALL_HI  0x3Cu
+/* Run arguments of a command processor (SQ_REG_POS0 + 4 i, i < SQ_RUN_POS):
+ * the positions that descriptor patches add (see "Stream header" below). A
+ * unit kernel without a command processor ignores them. */
+#define SQ_REG_POS0      0x40u
+#define SQ_RUN_POS       8u
 
 #define SQ_CTRL_START (1u << 0)
 #define SQ_CTRL_DONE  (1u << 1)
@@ -60,12 +65,53 @@
 
 /* ---------------------------------------------------------------------------
  * Command descriptors. A command stream is an array of descriptors in device
- * memory, each SQ_DESC_WORDS little-endian 32-bit words. Word 0 is the opcode
- * for every unit; the rest is laid out per opcode. 64-bit device addresses
- * take two words, low word first. */
+ * memory, each SQ_DESC_WORDS little-endian 32-bit words. Word 0 is the stream
+ * header below for every unit; words 1 .. SQ_DESC_W_PATCH0 - 1 are laid out
+ * per opcode; the last two words are the header's position patches. 64-bit
+ * device addresses take two words, low word first. */
 #define SQ_DESC_WORDS_LOG2 5
 #define SQ_DESC_WORDS (1u << SQ_DESC_WORDS_LOG2)
 #define SQ_DESC_BYTES (SQ_DESC_WORDS * 4u)
+
+/* Stream header, word 0:
+ *   bits [7:0]    opcode (SQ_OP_*): the unit that runs the descriptor
+ *   bits [15:8]   dep0 \ each 0 (none) or a distance d >= 1: this descriptor
+ *   bits [23:16]  dep1  } starts only after descriptor (index - d) of the same
+ *   bits [31:24]  dep2 /  stream has completed
+ * Semantics: a stream computes what executing its descriptors one at a time
+ * in stream order computes. A command processor may overlap descriptors of
+ * different units, so the compiler gives a descriptor a dependency on every
+ * earlier descriptor of another unit whose writes it reads or overwrites, or
+ * that reads what it writes (descriptors of one unit run in order among
+ * themselves, so a dependency on the latest such descriptor covers the
+ * earlier ones). A dependency before the stream's first descriptor can never
+ * be met and is an error. The runtime checks both rules before a run
+ * (host/runtime/desc.h). A unit kernel without a command processor reads only
+ * the opcode byte.
+ *
+ * Position patches, words SQ_DESC_W_PATCH0 and SQ_DESC_W_PATCH1:
+ *   bits [5:0]    word index w in 1 .. SQ_DESC_W_PATCH0 - 1 (0: no patch)
+ *   bit  [6]      wide: words (w, w+1) hold a 64-bit value (an address)
+ *   bit  [7]      reserved, 0
+ *   bits [10:8]   position argument i (< SQ_RUN_POS)
+ *   bits [31:11]  multiplier u (unsigned)
+ * Before dispatch, the command processor adds pos[i] * u to the word (modulo
+ * 2^32) or to the 64-bit value (modulo 2^64). This is how one stream, written
+ * once, serves every decode step: a KV-cache append address, an attention
+ * length or a RoPE table row moves with the position the host passes at
+ * launch (SQ_REG_POS0), instead of the host rewriting descriptors. */
+#define SQ_DESC_OP_MASK    0xFFu
+#define SQ_DESC_DEPS       3u
+#define SQ_DESC_DEP_SHIFT  8u  /* dep i at bits [8 + 8 i, 15 + 8 i] */
+#define SQ_DESC_W_PATCH0   30u
+#define SQ_DESC_W_PATCH1   31u
+#define SQ_DESC_PATCHES    2u
+#define SQ_PATCH_WORD_MASK 0x3Fu
+#define SQ_PATCH_WIDE      (1u << 6)
+#define SQ_PATCH_POS_SHIFT 8u
+#define SQ_PATCH_POS_MASK  0x7u
+#define SQ_PATCH_MULT_SHIFT 11u
+#define SQ_PATCH_MULT_MAX  ((1u << 21) - 1u)
 
 #define SQ_OP_NOP  0u
 #define SQ_OP_GEMM 1u
