@@ -22,10 +22,12 @@ ACCEL_VL_FLAGS += --top-module sq_accel_top --prefix Vsq_accel_top --Mdir $(ACCE
 ACCEL_VL_FLAGS += -MAKEFLAGS "OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2"
 
 ACCEL_VL_LIB  := $(ACCEL_VL_DIR)/Vsq_accel_top__ALL.a
+# The Verilator builds are recursive makes ('+'): they share the jobserver of
+# `make -j2` rather than fall back to one job each.
 ACCEL_VL_GLUE := $(ACCEL_VL_DIR)/sq_accel_vl.o
 $(ACCEL_VL_LIB): $(ACCEL_RTL)
 	@mkdir -p $(ACCEL_VL_DIR)
-	$(VERILATOR) $(ACCEL_VL_FLAGS) $(ACCEL_RTL) --build -j 2 >$(ACCEL_VL_DIR)/build.log 2>&1 || \
+	+$(VERILATOR) $(ACCEL_VL_FLAGS) $(ACCEL_RTL) --build -j 2 >$(ACCEL_VL_DIR)/build.log 2>&1 || \
 	  { tail -30 $(ACCEL_VL_DIR)/build.log; exit 1; }
 $(ACCEL_VL_GLUE): sim/sq_accel_vl.cpp sim/sq_vl_kernel.hpp sim/sq_accel_vl.h sim/sq_sim.h sim/sq_axi.h sim/sq_mem.h $(ACCEL_VL_LIB)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -isystem $(ACCEL_VL_DIR) -isystem $(VL_INC) \
