@@ -168,7 +168,7 @@ START_TEST(test_bad_descriptors)
             const char *needle;
         } bad[] = {
             {0, SQ_GEMM_W_OPCODE, 7, 0, 0, "descriptor 0: unknown opcode 7"},
-            {0, SQ_GEMM_W_FLAGS, 0x20, 0, 0, "unknown gemm flags 0x20"},
+            {0, SQ_GEMM_W_FLAGS, 0x40, 0, 0, "unknown gemm flags 0x40"},
             {0, SQ_GEMM_W_FLAGS, SQ_GEMM_W4 | SQ_GEMM_SP24, 0, 0, "exclusive"},
             {0, SQ_GEMM_W_M, 0, 0, 0, "outside [1, 65536]"},
             {0, SQ_GEMM_W_N, 0, 0, 0, "outside [1, 65536]"},

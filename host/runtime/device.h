@@ -129,6 +129,12 @@ typedef struct sq_level_ops {
     /* Runs descriptors of one unit (all with the same opcode). */
     int (*run)(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
                sq_dev_stats_t *add);
+    /* What the level has beyond the GEMM and attention units (SQ_LEVEL_CAP_*);
+     * sq_dev_run_args rejects a stream that needs more, before any work. */
+    uint32_t caps;
 } sq_level_ops_t;
+
+#define SQ_LEVEL_CAP_VEC (1u << 0)    /* the vector unit (SQ_OP_VEC) */
+#define SQ_LEVEL_CAP_GSCALE (1u << 1) /* GEMM group scales (SQ_GEMM_GSCALE) */
 
 #endif
