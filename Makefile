@@ -17,7 +17,8 @@ INCLUDES   := -Iinclude -Ihost
 OPT        ?= -O2 -g
 SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # Where tests find ../shared (models, data) and the CLI binary they drive.
-TEST_DEFS  := -DSQ_SHARED_DIR='"$(SHARED)"' -DSQ_SPARQ_BIN='"$(abspath $(BUILD)/san/sparq)"'
+TEST_DEFS  := -DSQ_SHARED_DIR='"$(SHARED)"' -DSQ_SPARQ_BIN='"$(abspath $(BUILD)/san/sparq)"' \
+              -DSQ_PYTHON='"$(abspath $(PYTHON))"' -DSQ_SRC_DIR='"$(abspath .)"'
 LDLIBS     := -lcjson -lm
 
 CFLAGS_REL := $(CSTD) $(WARN) $(INCLUDES) $(OPT) -MMD -MP
