@@ -145,7 +145,7 @@ static void eval_attn(const char *level, const char *text, const char *attn, sq_
     close(mkstemp(json));
     char args[1024], out[4096], err[1 << 14];
     snprintf(args, sizeof args, "eval --model " SQ_MODEL_PATH " --tokenizer " SQ_TOK_PATH
-             " --recipe w8a8 --text %s --attn %s --backend %s --report %s", text, attn, level,
+             " --recipe w8a8 --text %s --attn %s --offload linears --backend %s --report %s", text, attn, level,
              json);
     ck_assert_msg(sq_run_cli(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
     size_t n;

@@ -234,7 +234,8 @@ START_TEST(test_sweep_cli)
     close(mkstemp(json));
     char args[512];
     snprintf(args, sizeof args, "generate --model " SQ_MODEL_PATH " --tokenizer " SQ_TOK_PATH
-             " --recipe w8a8 --steps 3 --temperature 0 --backend model --array 8x8 --report %s",
+             " --recipe w8a8 --steps 3 --temperature 0 --offload linears --backend model --array 8x8 "
+             "--report %s",
              json);
     ck_assert_int_eq(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);
     size_t n;

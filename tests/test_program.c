@@ -217,7 +217,7 @@ START_TEST(test_cli_backends_and_report)
     close(fd);
     char args[512];
     snprintf(args, sizeof args, "generate " MODEL_ARGS " --recipe w8a8 --steps 32 "
-             "--temperature 0 --backend csim --report %s --target u280", json);
+             "--temperature 0 --offload linears --backend csim --report %s --target u280", json);
     ck_assert_int_eq(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);
     ck_assert_str_eq(out, ref);
     ck_assert_ptr_nonnull(strstr(err, "matmul"));
@@ -259,7 +259,7 @@ START_TEST(test_cli_attn)
                       "--attn window:8,global:2";
     ck_assert_int_eq(sq_run_cli(gen, ref, sizeof ref, rerr, sizeof rerr), 0);
     char args[512];
-    snprintf(args, sizeof args, "%s --backend csim", gen);
+    snprintf(args, sizeof args, "%s --offload linears --backend csim", gen);
     ck_assert_int_eq(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);
     ck_assert_str_eq(out, ref);
     const char *line = strstr(rerr, "attn density ");

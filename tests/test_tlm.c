@@ -303,7 +303,7 @@ START_TEST(test_model)
         return;
     static char t[1 << 14], r[1 << 14], err[1 << 14];
     const char *gen = "generate --model " SQ_MODEL_PATH " --tokenizer " SQ_TOK_PATH
-                      " --recipe w8a8 --steps 16 --temperature 0 --backend ";
+                      " --recipe w8a8 --steps 16 --temperature 0 --offload linears --backend ";
     char args[1024];
     snprintf(args, sizeof args, "%stlm", gen);
     ck_assert_msg(sq_run_cli(args, t, sizeof t, err, sizeof err) == 0, "%s", err);
