@@ -100,7 +100,17 @@ START_TEST(test_greedy_matches_fp32)
         for (int pos = 0; pos < 48; pos++) {
             ck_assert_int_eq(sq_llama_forward(&f.m, &s, tok32, pos, NULL), 0);
             int am;
+            sq_dev_stats_t b, e;
+            sq_dev_stats(f.dev, &b);
             ck_assert_msg(sq_intlayer_step(f.p, tok, pos, lg, &am) == 0, "%s", sq_err_msg());
+            sq_dev_stats(f.dev, &e);
+            /* host traffic of a step: the token id in, logits and argmax out,
+             * and (no command processor on ref) the position-patched
+             * descriptors written for the run and restored: RoPE Q, RoPE K,
+             * V and attention of each layer, unchanged at pos 0 */
+            uint64_t patched = pos ? 4u * (uint64_t)f.m.cfg.n_layers * 2 * SQ_DESC_BYTES : 0;
+            ck_assert_uint_eq(e.host_bytes_written - b.host_bytes_written, 4 + patched);
+            ck_assert_uint_eq(e.host_bytes_read - b.host_bytes_read, 4u * vocab + 4);
             ck_assert_int_eq(am, sq_argmax(lg, vocab));
             ck_assert_msg(am == sq_argmax(s.logits, vocab), "pos %d: %d vs fp32 %d", pos, am,
                           sq_argmax(s.logits, vocab));
@@ -111,8 +121,6 @@ START_TEST(test_greedy_matches_fp32)
             tok32 = tok = am;
         }
     }
-    /* the host only wrote token ids and read logits: 4 + 4 vocab bytes a step
-     * beyond the stream's patched descriptors */
     free(lg);
     free(first);
     sq_llama_state_free(&s);

@@ -315,7 +315,7 @@ START_TEST(test_model)
     static const char story[] = "Once upon a time, there was a little girl named Lily.";
     char *text = sq_tmpfile(story, sizeof story - 1);
     const char *ev = "eval --model " SQ_MODEL_PATH " --tokenizer " SQ_TOK_PATH
-                     " --recipe w8a8 --attn window:8,global:2 --text";
+                     " --recipe w8a8 --attn window:8,global:2 --offload linears --text";
     snprintf(args, sizeof args, "%s %s --backend tlm", ev, text);
     ck_assert_msg(sq_run_cli(args, t, sizeof t, err, sizeof err) == 0, "%s", err);
     snprintf(args, sizeof args, "%s %s --backend ref", ev, text);

@@ -160,6 +160,9 @@ static int run_model(const sweep_opts_t *o, sq_cli_model_t *cm, point_t *pt)
     acc.clock_mhz = o->clock_mhz;
     acc.array_rows = pt->r;
     acc.array_cols = pt->c;
+    /* the sweep maps the linears onto each array on the model level, which
+     * has no vector unit yet (docs/integer_layer.md) */
+    acc.offload_linears = 1;
     int rc = sq_cli_accel_open(CMD, &acc, cm, o->model, o->recipe);
     if (rc) {
         sq_cli_accel_close(CMD, &acc);
