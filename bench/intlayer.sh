@@ -54,6 +54,28 @@ ppl() { "$SPARQ" eval $M "$@" | awk '/^ppl/ { printf "%s (%s tokens)", $2, $4 }'
     done
   done
   echo
+  echo "Five-fold by story (each story scored with the static ranges calibrated on the"
+  echo "other four; all 1804 tokens pooled), w8a8:"
+  echo
+  echo "| path | perplexity | vs fp32 |"
+  echo "|---|---|---|"
+  for path in host "host, int8 attention (--attn dense)" integer; do
+    extra=""
+    [ "$path" = integer ] && extra="--backend ref"
+    [ "$path" = "host, int8 attention (--attn dense)" ] && extra="--attn dense"
+    cv=$(for i in 1 2 3 4 5; do
+      awk -v RS='<\\|endoftext\\|>' -v k=$i -v e="$TMP/e.txt" -v c="$TMP/c.txt" '
+        { gsub(/^\n+|\n+$/, ""); if ($0 == "") next; n++
+          f = (n == k) ? e : c
+          if (seen[f]++) printf "\n<|endoftext|>\n" > f
+          printf "%s", $0 > f }' "$SAMPLE"
+      "$SPARQ" eval $M --recipe w8a8 $extra --text "$TMP/e.txt" --calib "$TMP/c.txt" | grep '^ppl'
+      rm -f "$TMP/e.txt" "$TMP/c.txt"
+    done | awk '{ nll += $4 * log($2); n += $4 } END { printf "%.6f (%d tokens)", exp(nll / n), n }')
+    d=$(echo "$cv $base_s" | awk '{ printf "%+.2f%%", ($1 / $NF - 1) * 100 }')
+    echo "| $path | $cv | $d |"
+  done
+  echo
   echo "Where the integer layer's difference comes from (w8a8, held-out): the host path"
   echo "with int8 attention on per-head dynamic scales (\`--attn dense\`) scores"
   echo "$(ppl --recipe w8a8 --attn dense --text "$TMP/heldout.txt" --calib "$TMP/calib.txt"):"
