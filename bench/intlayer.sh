@@ -16,12 +16,16 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 M="--model $MODEL/stories260K.bin --tokenizer $MODEL/tok512.bin"
 
-# the split: odd-numbered stories calibrate, even-numbered ones are held out
-awk -v RS='<\\|endoftext\\|>' -v calib="$TMP/calib.txt" -v heldout="$TMP/heldout.txt" '
-  { gsub(/^\n+|\n+$/, ""); if ($0 == "") next; n++
-    f = (n % 2) ? calib : heldout
-    if (seen[f]++) printf "\n<|endoftext|>\n" > f
-    printf "%s", $0 > f }' "$SAMPLE"
+# split_stories K A B: the sample's stories into A and B by story number n (from 1):
+# K = 0 puts odd n in A, even n in B; K > 0 puts story K in A, the rest in B
+split_stories() {
+  awk -v RS='<\\|endoftext\\|>' -v k="$1" -v a="$2" -v b="$3" '
+    { gsub(/^\n+|\n+$/, ""); if ($0 == "") next; n++
+      f = (k ? n == k : n % 2) ? a : b
+      if (seen[f]++) printf "\n<|endoftext|>\n" > f
+      printf "%s", $0 > f }' "$SAMPLE"
+}
+split_stories 0 "$TMP/calib.txt" "$TMP/heldout.txt"
 
 ppl() { "$SPARQ" eval $M "$@" | awk '/^ppl/ { printf "%s (%s tokens)", $2, $4 }'; }
 
@@ -64,11 +68,7 @@ ppl() { "$SPARQ" eval $M "$@" | awk '/^ppl/ { printf "%s (%s tokens)", $2, $4 }'
     [ "$path" = integer ] && extra="--backend ref"
     [ "$path" = "host, int8 attention (--attn dense)" ] && extra="--attn dense"
     cv=$(for i in 1 2 3 4 5; do
-      awk -v RS='<\\|endoftext\\|>' -v k=$i -v e="$TMP/e.txt" -v c="$TMP/c.txt" '
-        { gsub(/^\n+|\n+$/, ""); if ($0 == "") next; n++
-          f = (n == k) ? e : c
-          if (seen[f]++) printf "\n<|endoftext|>\n" > f
-          printf "%s", $0 > f }' "$SAMPLE"
+      split_stories "$i" "$TMP/e.txt" "$TMP/c.txt"
       "$SPARQ" eval $M --recipe w8a8 $extra --text "$TMP/e.txt" --calib "$TMP/c.txt" | grep '^ppl'
       rm -f "$TMP/e.txt" "$TMP/c.txt"
     done | awk '{ nll += $4 * log($2); n += $4 } END { printf "%.6f (%d tokens)", exp(nll / n), n }')

@@ -138,7 +138,8 @@ int sq_gemm_ref(const sq_gemm_t *g)
             int32_t acc = 0;
             for (size_t gi = 0; gi < ng; gi++) {
                 int32_t p = 0;
-                for (size_t t = gi * group; t < g->k && t < (gi + 1) * group; t++)
+                size_t t1 = (gi + 1) * group < g->k ? (gi + 1) * group : g->k;
+                for (size_t t = gi * group; t < t1; t++)
                     p = sq_mac(p, a[t], wrow[t]);
                 acc = (g->flags & SQ_GEMM_GSCALE)
                           ? sq_add_wrap(acc, (int32_t)sq_rshift_round(
