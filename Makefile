@@ -40,7 +40,7 @@ EXTRA_LDLIBS :=
 all: $(BUILD)/sparq
 
 help:
-	@echo "make           build build/sparq"
+	@echo "make           build build/sparq (with Open MPI when mpicc is installed; MPI=0 without)"
 	@echo "make demo      install what is missing, build, run the main job"
 	@echo "make test      every test under ASan+UBSan (SUITE=name runs one suite)"
 	@echo "make lint      verilator --lint-only -Wall on the RTL"

@@ -26,6 +26,9 @@ APT_PKGS=(
   libxrt-dev=202210.2.13.466+dfsg-8
   libxrt1=202210.2.13.466+dfsg-8
   uuid-dev=2.38.1-5+deb12u3
+  # the distributed engine (host/dist/): mpirun and libmpi of Open MPI 4.1
+  openmpi-bin=4.1.4-3+b1
+  libopenmpi-dev=4.1.4-3+b1
 )
 # Tools for plots and the SCALE-Sim comparison (with their dependencies).
 PIP_PKGS=(

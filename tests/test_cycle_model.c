@@ -207,6 +207,7 @@ START_TEST(test_sweep_cli)
 {
     static char out[1 << 14], err[1 << 12];
     ck_assert_int_eq(sq_run_cli("sweep --model " SQ_MODEL_PATH " --tokenizer " SQ_TOK_PATH
+                                " --text " SQ_SHARED_DIR "/data/tinystories_sample.txt"
                                 " --array 8x8,16x16 --tokens 2 --json",
                                 out, sizeof out, err, sizeof err), 0);
     cJSON *j = cJSON_Parse(out);

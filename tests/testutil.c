@@ -52,20 +52,21 @@ static void read_all(FILE *f, char *buf, size_t cap)
     }
 }
 
-int sq_run_cli(const char *args, char *out, size_t cap, char *err, size_t errcap)
+/* Runs cmd through the shell with stdout to out and stderr to err. */
+static int run_shell(const char *cmd, char *out, size_t cap, char *err, size_t errcap)
 {
     char errpath[] = "/tmp/sq_test_err_XXXXXX";
     int efd = mkstemp(errpath);
     ck_assert_int_ge(efd, 0);
     close(efd);
-    size_t cmdlen = strlen(args) + strlen(errpath) + 64 + sizeof SQ_SPARQ_BIN;
-    char *cmd = malloc(cmdlen);
-    snprintf(cmd, cmdlen, "%s %s 2>%s </dev/null", SQ_SPARQ_BIN, args, errpath);
-    FILE *p = popen(cmd, "r");
+    size_t len = strlen(cmd) + strlen(errpath) + 32;
+    char *full = malloc(len);
+    snprintf(full, len, "%s 2>%s </dev/null", cmd, errpath);
+    FILE *p = popen(full, "r");
     ck_assert_ptr_nonnull(p);
     read_all(p, out, cap);
     int st = pclose(p);
-    free(cmd);
+    free(full);
     FILE *e = fopen(errpath, "r");
     if (e) {
         read_all(e, err, errcap);
@@ -75,6 +76,32 @@ int sq_run_cli(const char *args, char *out, size_t cap, char *err, size_t errcap
     if (WIFSIGNALED(st))
         return 128 + WTERMSIG(st);
     return WEXITSTATUS(st);
+}
+
+int sq_run_cli(const char *args, char *out, size_t cap, char *err, size_t errcap)
+{
+    size_t len = strlen(args) + sizeof SQ_SPARQ_BIN + 2;
+    char *cmd = malloc(len);
+    snprintf(cmd, len, "%s %s", SQ_SPARQ_BIN, args);
+    int rc = run_shell(cmd, out, cap, err, errcap);
+    free(cmd);
+    return rc;
+}
+
+int sq_run_mpi(int np, const char *bin, const char *args, char *out, size_t cap, char *err,
+               size_t errcap)
+{
+    static const char env[] =
+        "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+        "OMPI_MCA_btl=self,vader OMPI_MCA_pml=ob1 OMPI_MCA_oob_tcp_if_include=lo "
+        "ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 "
+        "mpirun --oversubscribe --bind-to none -np";
+    size_t len = sizeof env + strlen(bin) + strlen(args) + 32;
+    char *cmd = malloc(len);
+    snprintf(cmd, len, "%s %d %s %s", env, np, bin, args);
+    int rc = run_shell(cmd, out, cap, err, errcap);
+    free(cmd);
+    return rc;
 }
 
 char *sq_tmpfile(const void *data, size_t n)

@@ -26,6 +26,14 @@ void sq_assert_i32_eq_(const int32_t *a, const int32_t *b, size_t n, const char 
  * NUL-terminated) goes to out, stderr to err (may be NULL). Returns the exit
  * status, or 128+signal when the CLI died of a signal. */
 int sq_run_cli(const char *args, char *out, size_t cap, char *err, size_t errcap);
+/* Runs `mpirun -np N bin args` on this machine as make test needs it: as
+ * root (OMPI_ALLOW_RUN_AS_ROOT), more ranks than cores (--oversubscribe), no
+ * core binding (the cores are shared), shared memory between the ranks and
+ * the loopback interface for mpirun's own traffic, and ASan recording whole
+ * stacks at malloc so that MPI's own leaks match the suppressions of
+ * host/util/sanitize.c. Returns like sq_run_cli. */
+int sq_run_mpi(int np, const char *bin, const char *args, char *out, size_t cap, char *err,
+               size_t errcap);
 
 /* Writes n bytes to a fresh temporary file; returns its malloc'd path. */
 char *sq_tmpfile(const void *data, size_t n);

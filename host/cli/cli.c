@@ -10,14 +10,29 @@
 
 #include "runtime/device.h"
 
+static struct {
+    char *buf;
+    size_t cap;
+} capture;
+
+void sq_cli_error_capture(char *buf, size_t cap)
+{
+    capture.buf = cap ? buf : NULL;
+    capture.cap = cap;
+}
+
 void sq_cli_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "sparq %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    if (capture.buf) {
+        vsnprintf(capture.buf, capture.cap, fmt, ap);
+    } else {
+        fprintf(stderr, "sparq %s: ", cmd);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int sq_cli_getopt(const char *cmd, int argc, char **argv, const struct option *opts)

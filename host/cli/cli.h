@@ -15,6 +15,7 @@ typedef struct {
     const char *name;
     const char *summary;
     int (*run)(int argc, char **argv);
+    int ranks; /* spreads its work over MPI ranks (commands.def) */
 } sq_cmd_t;
 
 /* getopt_long with sparq's error lines: an unknown flag or a missing value
@@ -23,6 +24,11 @@ int sq_cli_getopt(const char *cmd, int argc, char **argv, const struct option *o
 
 /* Prints "sparq CMD: <message>" as one line on stderr. */
 void sq_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* While buf is set, sq_cli_error writes its message (without "sparq CMD: ")
+ * into buf instead, the last one winning; NULL (or cap 0) prints again. A
+ * command spread over MPI ranks keeps each work item's error this way, so
+ * that rank 0 alone prints the one a single process would have printed. */
+void sq_cli_error_capture(char *buf, size_t cap);
 
 /* Strict number parsing: the whole string must be a number within [lo, hi];
  * otherwise prints an error naming the flag and returns -1. */

@@ -68,8 +68,9 @@ static void distill_progress(void *ctx, int step, int steps, double loss)
     sq_cli_progress(label, (size_t)step, (size_t)steps);
 }
 
-int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const char *recipe,
-                      const char *calib, sq_cli_model_t *out)
+/* calib_text when given, else the file calib (NULL: the default text). */
+static int model_open(const char *cmd, const char *model, const char *tok, const char *recipe,
+                      const char *calib, const char *calib_text, sq_cli_model_t *out)
 {
     memset(out, 0, sizeof *out);
     sq_recipe_t r;
@@ -108,9 +109,11 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    char *text = NULL;
+    char *read = NULL;
+    const char *text = calib_text;
     if (!rc && sq_recipe_needs_calib(&r)) {
-        text = sq_cli_read_text(sq_cli_find_data(calib ? calib : SQ_DEFAULT_CALIB));
+        if (!text)
+            text = read = sq_cli_read_text(sq_cli_find_data(calib ? calib : SQ_DEFAULT_CALIB));
         rc = text ? sq_calib_collect(&cal, &out->model, &out->tok, text) : SQ_ERR_IO;
         have_cal = !rc;
         out->calib_tokens = have_cal ? cal.tokens : 0;
@@ -132,7 +135,7 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
         rc = sq_finetune_run(&out->model, &out->q, &r, &cal, &out->tok, text, &fo, &out->distill);
         sq_cli_progress_end();
     }
-    free(text);
+    free(read);
     if (have_cal)
         sq_calib_free(&cal);
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -144,6 +147,18 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
     }
     sq_qmodel_exec(&out->q, &out->ex);
     return 0;
+}
+
+int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const char *recipe,
+                      const char *calib, sq_cli_model_t *out)
+{
+    return model_open(cmd, model, tok, recipe, calib, NULL, out);
+}
+
+int sq_cli_model_open_text(const char *cmd, const char *model, const char *tok,
+                           const char *recipe, const char *calib_text, sq_cli_model_t *out)
+{
+    return model_open(cmd, model, tok, recipe, NULL, calib_text, out);
 }
 
 void sq_cli_model_close(sq_cli_model_t *m)

@@ -39,6 +39,9 @@ typedef struct {
  * returns the exit code (2 for a missing file or bad recipe, 1 otherwise). */
 int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const char *recipe,
                       const char *calib, sq_cli_model_t *out);
+/* The same with the calibration text itself (NULL: the default file). */
+int sq_cli_model_open_text(const char *cmd, const char *model, const char *tok,
+                           const char *recipe, const char *calib_text, sq_cli_model_t *out);
 void sq_cli_model_close(sq_cli_model_t *m);
 
 /* Prompt -> token ids with the model's tokenizer: llama2.c's BOS first, or

@@ -4,12 +4,16 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "dist/dist.h"
+#include "util/err.h"
 
 static const sq_cmd_t commands[] = {
-#define SQ_CMD(name, summary) {#name, summary, sq_cmd_##name},
+#define SQ_CMD(name, summary) {#name, summary, sq_cmd_##name, 0},
+#define SQ_CMD_RANKS(name, summary) {#name, summary, sq_cmd_##name, 1},
 #include "cli/commands.def"
+#undef SQ_CMD_RANKS
 #undef SQ_CMD
-    {NULL, NULL, NULL},
+    {NULL, NULL, NULL, 0},
 };
 
 static void usage(FILE *f)
@@ -19,6 +23,28 @@ static void usage(FILE *f)
           f);
     for (size_t i = 0; commands[i].name; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+/* Under a launcher (mpirun, srun) MPI starts before the command, so every
+ * rank agrees on what runs; started by hand, sparq is one process and never
+ * initialises MPI (host/dist/dist.h). */
+static int run(const sq_cmd_t *c, int argc, char **argv)
+{
+    if (sq_dist_init()) {
+        fprintf(stderr, "sparq %s: %s\n", c->name, sq_err_msg());
+        return SQ_EXIT_USAGE;
+    }
+    int rc;
+    if (sq_dist_size() > 1 && !c->ranks) {
+        if (sq_dist_rank() == 0)
+            fprintf(stderr, "sparq %s: does not spread over MPI ranks; run it without mpirun "
+                    "(or with -np 1)\n", c->name);
+        rc = SQ_EXIT_USAGE;
+    } else {
+        rc = c->run(argc, argv);
+    }
+    sq_dist_finalize();
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -33,7 +59,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; commands[i].name; i++)
         if (!strcmp(argv[1], commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
+            return run(&commands[i], argc - 1, argv + 1);
     fprintf(stderr, "sparq: unknown command '%s' (see sparq --help)\n", argv[1]);
     return SQ_EXIT_USAGE;
 }
