@@ -110,6 +110,21 @@ START_TEST(test_hls_register_offsets)
 }
 END_TEST
 
+/* A shape the unit does not take: SQ_ERR_ARG with the shape check's message,
+ * once. Regression: gemm_case re-formatted sq_err_msg() into the buffer it
+ * read from. */
+START_TEST(test_case_bad_shape_message)
+{
+    sq_gemm_case_t gc;
+    ck_assert_int_eq(sq_gemm_case_build(&gc, 0, 3, 5, 0, 1), SQ_ERR_ARG);
+    ck_assert_str_eq(sq_err_msg(), "gemm shape 0x3x5 (MxNxK) outside [1, 65536]");
+    sq_gemm_case_free(&gc);
+    ck_assert_int_eq(sq_gemm_case_build(&gc, 2, 2, 2, SQ_GEMM_W4 | SQ_GEMM_SP24, 1), SQ_ERR_ARG);
+    ck_assert_str_eq(sq_err_msg(), "gemm flags W4 and SP24 are exclusive");
+    sq_gemm_case_free(&gc);
+}
+END_TEST
+
 static void assert_one_line(const char *err, const char *needle)
 {
     ck_assert_msg(strncmp(err, "sparq gemm: ", 12) == 0, "stderr: '%s'", err);
@@ -200,6 +215,7 @@ Suite *gemm_suite(void)
     tc = sq_tcase(s, "interface", 60);
     tcase_add_test(tc, test_kernel_top_stream);
     tcase_add_test(tc, test_hls_register_offsets);
+    tcase_add_test(tc, test_case_bad_shape_message);
     tcase_add_test(tc, test_cli_bad_flags);
     tcase_add_test(tc, test_cli_runs);
     return s;

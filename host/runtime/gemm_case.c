@@ -99,9 +99,9 @@ int sq_gemm_case_build(sq_gemm_case_t *gc, uint32_t m, uint32_t n, uint32_t k, u
     gc->d.m = m;
     gc->d.n = n;
     gc->d.k = k;
-    int rc = sq_gemm_desc_check_shape(&gc->d);
-    if (rc)
-        return sq_err(SQ_ERR_ARG, "%s", sq_err_msg());
+    /* the check leaves its message; a bad request is an argument error here */
+    if (sq_gemm_desc_check_shape(&gc->d))
+        return SQ_ERR_ARG;
     sq_gemm_desc_bytes(&gc->d, &gc->b);
     const sq_gemm_bytes_t *b = &gc->b;
     /* +1 keeps malloc(0) out of the picture for unused operands */
@@ -112,6 +112,7 @@ int sq_gemm_case_build(sq_gemm_case_t *gc, uint32_t m, uint32_t n, uint32_t k, u
     uint64_t s = seed;
     for (size_t i = 0; i < m; i++)
         rnd_row(&s, gc->a + i * k, k, -128, 127);
+    int rc;
     if ((rc = draw_weights(gc, &s)) || (rc = draw_epilogue(gc, &s)))
         return rc;
     sq_gemm_t g = {
