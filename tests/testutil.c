@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "model/pypkg.h"
 #include "runtime/gemm_case.h"
 #include "util/err.h"
@@ -74,6 +75,10 @@ int sq_run_cli(const char *args, char *out, size_t cap, char *err, size_t errcap
     unlink(errpath);
     if (WIFSIGNALED(st))
         return 128 + WTERMSIG(st);
+    /* a crash or undefined behaviour fails the test whatever exit it expects */
+    if (WEXITSTATUS(st) == SQ_EXIT_SANITIZER)
+        ck_abort_msg("`sparq %s` ended with a sanitizer report (exit %d): %.400s", args,
+                     SQ_EXIT_SANITIZER, err ? err : "");
     return WEXITSTATUS(st);
 }
 

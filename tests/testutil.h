@@ -24,7 +24,8 @@ void sq_assert_i32_eq_(const int32_t *a, const int32_t *b, size_t n, const char 
 
 /* Runs `SQ_SPARQ_BIN args` through the shell; stdout (at most cap-1 bytes,
  * NUL-terminated) goes to out, stderr to err (may be NULL). Returns the exit
- * status, or 128+signal when the CLI died of a signal. */
+ * status, or 128+signal when the CLI died of a signal; fails the test when
+ * the (sanitized) CLI exits SQ_EXIT_SANITIZER, a sanitizer's report. */
 int sq_run_cli(const char *args, char *out, size_t cap, char *err, size_t errcap);
 
 /* Writes n bytes to a fresh temporary file; returns its malloc'd path. */

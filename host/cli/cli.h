@@ -7,9 +7,12 @@
 #include <stddef.h>
 
 /* Exit codes: 0 ok, 1 failure (a mismatch, a runtime error), 2 usage error
- * (unknown flag, bad value, missing file). */
+ * (unknown flag, bad value, missing file). The sanitized builds (make test)
+ * exit SQ_EXIT_SANITIZER on any ASan, UBSan or LeakSanitizer report
+ * (host/util/sanitize.c), so a crash is never mistaken for a clean error. */
 #define SQ_EXIT_FAIL 1
 #define SQ_EXIT_USAGE 2
+#define SQ_EXIT_SANITIZER 99
 
 typedef struct {
     const char *name;
