@@ -18,7 +18,10 @@ OPT        ?= -O2 -g
 SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # Where tests find ../shared (models, data) and the CLI binary they drive.
 TEST_DEFS  := -DSQ_SHARED_DIR='"$(SHARED)"' -DSQ_SPARQ_BIN='"$(abspath $(BUILD)/san/sparq)"'
-LDLIBS     := -lcjson -lm
+# Debian libraries the host code calls (README, "Libraries and why"):
+# cJSON (JSON, safetensors headers), zlib (.sqm CRC-32), utf8proc (Unicode
+# classes for the tokenizers), LAPACKE over OpenBLAS (compression's linalg).
+LDLIBS     := -lcjson -lz -lutf8proc -llapacke -lopenblas -lm
 
 CFLAGS_REL := $(CSTD) $(WARN) $(INCLUDES) $(OPT) -MMD -MP
 CFLAGS_SAN := $(CSTD) $(WARN) $(INCLUDES) -O1 -g $(SANITIZE) -MMD -MP
