@@ -28,6 +28,11 @@ void sq_assert_i32_eq_(const int32_t *a, const int32_t *b, size_t n, const char 
  * the (sanitized) CLI exits SQ_EXIT_SANITIZER, a sanitizer's report. */
 int sq_run_cli(const char *args, char *out, size_t cap, char *err, size_t errcap);
 
+/* Runs the independent oracle (tests/oracle.py) on a case file
+ * (runtime/case_file.h); its stdout goes to out. Returns its exit status:
+ * 0 all agree, 1 a disagreement. */
+int sq_test_oracle(const char *case_file, char *out, size_t cap);
+
 /* Writes n bytes to a fresh temporary file; returns its malloc'd path. */
 char *sq_tmpfile(const void *data, size_t n);
 /* Reads a whole file (malloc'd); NULL on failure. */
@@ -41,12 +46,6 @@ int sq_test_model(const char *name, const char *who, char *path, size_t cap);
 /* Deterministic PRNG for test data (xorshift64*). */
 uint64_t sq_test_rand(uint64_t *state);
 
-/* Random attention configuration number t: patterns cycle through all 32
- * flag combinations; shapes mix decode, prefill and partial prefill, GQA, odd
- * dims and the edges (seq 1, window beyond seq, k beyond the candidates,
- * empty bitmap rows so whole queries are masked, -128 and tied scores).
- * max_work bounds queries * seq * heads * head_dim. */
-void sq_test_attn_params(uint64_t *rng, int t, uint64_t max_work, sq_attn_params_t *p);
 /* One line naming p's shape and pattern. */
 void sq_test_attn_describe(const sq_attn_params_t *p, char *buf, size_t cap);
 
@@ -62,7 +61,7 @@ void sq_test_gemm_random(const char *level, uint32_t wflags, uint64_t seed, int 
  * the smallest GEMM with every epilogue input, in every weight format. */
 void sq_test_gemm_extremes(const char *level);
 
-/* count random attention configurations (sq_test_attn_params) on a level,
+/* count random attention configurations (sq_regress_attn) on a level,
  * each on a fresh device: O compared with the golden reference and the
  * level's work counters with the pattern's; max_work bounds
  * queries * seq * heads * head_dim (ASan and RTL time). */

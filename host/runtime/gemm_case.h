@@ -1,8 +1,10 @@
 /* A random GEMM problem with its golden answer, for checking a level bit for
  * bit: operands drawn to stress the arithmetic (int8 -128, rows and columns
  * that saturate, per-channel requant scales spread over 2^-5x..2^2x of the
- * natural output range through sq_scale_to_fixed, biases at INT32_MIN/MAX so
- * the accumulation wraps), placed in device memory with one descriptor.
+ * natural output range through sq_scale_to_fixed, a quarter of them powers of
+ * two so the rounding shift meets exact ties, a few channels with mult 1 and
+ * shift 0, biases at INT32_MIN/MAX so the accumulation wraps), placed in
+ * device memory with one descriptor.
  * Used by `sparq gemm`, the tests and the benches. */
 #ifndef SQ_GEMM_CASE_H
 #define SQ_GEMM_CASE_H
