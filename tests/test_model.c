@@ -318,6 +318,46 @@ START_TEST(test_corrupt_tokenizers)
 }
 END_TEST
 
+/* --max-mem: every command adds up what a request needs before allocating
+ * and refuses in one line (exit 2); the default is 8 GiB. */
+START_TEST(test_max_mem_refuses_up_front)
+{
+    static const struct {
+        const char *args, *needle;
+    } refused[] = {
+        {"gemm --backend ref --shape 65536x65536x65536", "65536x65536x65536 gemm"},
+        {"gemm --backend csim --shape 512x512x512 --max-mem 64M", "device memory"},
+        {"attn --backend ref --seq 4096 --heads 256 --head-dim 128 --max-mem 1G",
+         "attention case"},
+        {"generate " MODEL_ARGS " --max-mem 512K", "the model file"},
+        {"generate " MODEL_ARGS " --recipe w8a8 --backend csim --max-mem 100M",
+         "device memory of level csim"},
+        {"eval " MODEL_ARGS " --text " SAMPLE " --recipe w4g32:gptq --max-mem 3M",
+         "compressed model"},
+        {"compress " MODEL_ARGS " --recipe w4g32:gptq --report --max-mem=4M",
+         "calibration Hessians"},
+        {"info --max-mem 1M " SQ_MODEL_PATH, "model file"},
+        {"regress --unit attn --max-mem 16M", "attn case 0"},
+        {"sweep --shape 64x64x64 --array 8x8 --max-mem 8M", "sweep point"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        expect_cli_error(refused[i].args, 2);
+        ck_assert_msg(strstr(err, refused[i].needle) && strstr(err, "more than --max-mem"),
+                      "'%s': %s", refused[i].args, err);
+    }
+    expect_cli_error("gemm --max-mem 12x", 2);
+    ck_assert_ptr_nonnull(strstr(err, "--max-mem must be a size"));
+    expect_cli_error("gemm --max-mem -5G", 2);
+    /* within the limit the request runs */
+    ck_assert_int_eq(sq_run_cli("gemm --backend ref --shape 64x64x64 --max-mem 300M", out,
+                                sizeof out, err, sizeof err), 0);
+    ck_assert_int_eq(sq_run_cli("generate " MODEL_ARGS " --steps 4 --max-mem 4M", out,
+                                sizeof out, err, sizeof err), 0);
+    ck_assert_int_eq(sq_run_cli("gemm --help", out, sizeof out, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "--max-mem SIZE"));
+}
+END_TEST
+
 /* ---- eval and w8a8 ------------------------------------------------------- */
 
 static double cli_ppl(const char *extra, long *tokens)
@@ -462,6 +502,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, test_corrupt_models);
     tcase_add_test(tc, test_corrupt_tokenizers);
     tcase_add_test(tc, test_error_wraps_last_message);
+    tcase_add_test(tc, test_max_mem_refuses_up_front);
     tc = sq_tcase(s, "eval", 300);
     tcase_add_test(tc, test_eval_fp32_and_w8a8);
     tcase_add_test(tc, test_eval_story_split);

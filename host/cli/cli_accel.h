@@ -41,7 +41,7 @@ typedef struct {
     "                      dense, window:W, global:N, block:D, topk:K, comma-combined; add\n"   \
     "                      fp32 for fp32 attention with the same pattern (model/attn_exec.h).\n" \
     "                      With --backend it runs on the level's attention unit, else on the\n" \
-    "                      golden reference\n"
+    "                      golden reference\n" SQ_CLI_MAX_MEM_HELP
 
 void sq_cli_accel_init(sq_cli_accel_t *a);
 int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg);

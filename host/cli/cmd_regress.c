@@ -34,7 +34,7 @@ static void help(void)
            "  --dump FILE              write every case (inputs, golden, the level's output)\n"
            "                           for the independent oracle (tests/oracle.py)\n"
            "  --json                   print the summary as one JSON object\n"
-           "  --help                   this text\n\n"
+           "  --help                   this text\n" SQ_CLI_MAX_MEM_HELP "\n"
            "GEMM cases cover every weight format and epilogue, dims of 1, odd dims and the\n"
            "array's and the K chunk's edges, -128 and saturation; attention cases every\n"
            "pattern combination, decode and prefill, grouped-query heads, edge shapes and\n"
@@ -169,8 +169,23 @@ static void fail(run_t *r, const char *unit, uint64_t i, const char *what, const
     fflush(stdout);
 }
 
-/* One case; 0, or an SQ_ERR_* for a failure of the campaign itself (a
- * level's error or a mismatch is a failed case, reported, and 0). */
+/* Returned by a case beyond --max-mem (the line is printed already). */
+#define OVER_LIMIT 1
+
+/* --max-mem for one case: its host buffers, the read-back output and the
+ * device memory it runs in (the largest so far). */
+static int over_limit(run_t *r, const char *unit, uint64_t i, const char *what, uint64_t host,
+                      uint64_t dev)
+{
+    uint64_t mem = dev > (16u << 20) ? dev : 16u << 20;
+    char line[300];
+    snprintf(line, sizeof line, "%s case %llu (%s) with its device memory", unit,
+             (unsigned long long)i, what);
+    return sq_cli_mem_check(CMD, line, host + (mem > r->dev_bytes ? mem : r->dev_bytes));
+}
+
+/* One case; 0, OVER_LIMIT, or an SQ_ERR_* for a failure of the campaign
+ * itself (a level's error or a mismatch is a failed case, reported, and 0). */
 static int gemm_case(run_t *r, uint64_t i)
 {
     sq_regress_gemm_t c;
@@ -178,6 +193,10 @@ static int gemm_case(run_t *r, uint64_t i)
     char what[96];
     snprintf(what, sizeof what, "%ux%ux%u flags 0x%x operands seed %llu", c.m, c.n, c.k,
              c.flags, (unsigned long long)c.seed);
+    uint64_t host, dev;
+    sq_gemm_case_bytes(c.m, c.n, c.k, c.flags, &host, &dev);
+    if (over_limit(r, "gemm", i, what, 2 * host, dev))
+        return OVER_LIMIT;
     sq_gemm_case_t gc;
     int rc = sq_gemm_case_build(&gc, c.m, c.n, c.k, c.flags, c.seed);
     uint64_t cmd;
@@ -222,6 +241,10 @@ static int attn_case(run_t *r, uint64_t i)
              "topk %u density %.2f range %d",
              p.flags, p.seq, p.queries, p.heads, p.kv_heads, p.head_dim, p.kv_cap, p.window,
              p.n_global, p.topk, p.block_density, p.int8_range);
+    uint64_t host, dev;
+    sq_attn_case_bytes(&p, &host, &dev);
+    if (over_limit(r, "attn", i, what, 2 * host, dev))
+        return OVER_LIMIT;
     sq_attn_case_t ac;
     int rc = sq_attn_case_build(&ac, &p);
     uint64_t cmd;
@@ -324,6 +347,8 @@ int sq_cmd_regress(int argc, char **argv)
     cJSON_Delete(j);
     if (sq_case_file_close(dump) && !rc)
         rc = SQ_ERR_IO;
+    if (rc == OVER_LIMIT)
+        return SQ_EXIT_USAGE;
     if (rc) {
         sq_cli_error(CMD, "%s", sq_err_msg());
         return SQ_EXIT_FAIL;

@@ -37,6 +37,7 @@ static void help(void)
          "  --target T            memory system: ddr4 (default), u250, u280 or f2\n"
          "  --clock-mhz F         kernel clock (default 300)\n"
          "  --json                one JSON object on stdout instead of the table\n"
+         SQ_CLI_MAX_MEM_HELP
          "  --help");
 }
 
@@ -201,6 +202,11 @@ static int run_shapes(const sweep_opts_t *o, point_t *pt)
         sq_gemm_case_t gc;
         sq_dev_t *dev = NULL;
         uint64_t cmd;
+        uint64_t host, dev_bytes;
+        sq_gemm_case_bytes(o->shapes[i][0], o->shapes[i][1], o->shapes[i][2], 0, &host, &dev_bytes);
+        if (sq_cli_mem_check(CMD, "a sweep point (its gemm and device memory)",
+                             host + (dev_bytes > cfg.mem_bytes ? dev_bytes : cfg.mem_bytes)))
+            return SQ_EXIT_USAGE;
         rc = sq_gemm_case_build(&gc, o->shapes[i][0], o->shapes[i][1], o->shapes[i][2], 0, 1);
         uint64_t need = rc ? 0 : sq_gemm_case_dev_bytes(&gc);
         if (need > cfg.mem_bytes)

@@ -159,6 +159,21 @@ uint64_t sq_attn_case_dev_bytes(const sq_attn_case_t *ac)
     return total;
 }
 
+void sq_attn_case_bytes(const sq_attn_params_t *p, uint64_t *host, uint64_t *dev)
+{
+    sq_attn_case_t ac = {.d = {.flags = p->flags, .seq = p->seq, .queries = p->queries,
+                               .heads = p->heads, .kv_heads = p->kv_heads,
+                               .head_dim = p->head_dim, .kv_cap = p->kv_cap ? p->kv_cap : p->seq}};
+    sq_attn_desc_bytes(&ac.d, &ac.b);
+    const sq_attn_bytes_t *b = &ac.b;
+    uint64_t mask = (uint64_t)sq_attn_blocks(p->seq) * SQ_ATTN_MASK_ROW_BYTES;
+    uint64_t fp32 = p->int8_range ? 0 : (b->q + b->k + b->v) * sizeof(float);
+    /* the golden reference's row scratch (sq_attn_row_t and the accumulators) */
+    uint64_t row = (uint64_t)SQ_ATTN_MAX_SEQ * 13 + (uint64_t)SQ_ATTN_MAX_DIM * 4;
+    *host = b->q + b->k + b->v + mask + b->quant + b->o + fp32 + (uint64_t)p->heads * 4 + row;
+    *dev = sq_attn_case_dev_bytes(&ac);
+}
+
 int sq_attn_case_place(sq_dev_t *dev, sq_attn_case_t *ac, uint64_t *cmd_addr)
 {
     sq_attn_desc_t *d = &ac->d;

@@ -134,6 +134,17 @@ uint64_t sq_gemm_case_dev_bytes(const sq_gemm_case_t *gc)
     return b->a + b->w + b->meta + b->bias + b->quant + b->c + SQ_DESC_BYTES + 7 * 64;
 }
 
+void sq_gemm_case_bytes(uint32_t m, uint32_t n, uint32_t k, uint32_t flags, uint64_t *host,
+                        uint64_t *dev)
+{
+    sq_gemm_case_t gc = {.d = {.flags = flags, .m = m, .n = n, .k = k}};
+    sq_gemm_desc_bytes(&gc.d, &gc.b);
+    const sq_gemm_bytes_t *b = &gc.b;
+    /* the operands, the golden C and a k-element scratch row */
+    *host = b->a + b->w + b->meta + b->bias + b->quant + b->c + k;
+    *dev = sq_gemm_case_dev_bytes(&gc);
+}
+
 int sq_gemm_case_place(sq_dev_t *dev, sq_gemm_case_t *gc, uint64_t *cmd_addr)
 {
     sq_gemm_desc_t *d = &gc->d;

@@ -38,6 +38,12 @@ void sq_gemm_case_free(sq_gemm_case_t *gc);
 /* Device bytes sq_gemm_case_place needs, alignment included. */
 uint64_t sq_gemm_case_dev_bytes(const sq_gemm_case_t *gc);
 
+/* What a case of this shape will take before building it (for memory limits):
+ * *host the bytes sq_gemm_case_build allocates, *dev sq_gemm_case_dev_bytes.
+ * Flags and shape are not checked (saturating arithmetic, no overflow). */
+void sq_gemm_case_bytes(uint32_t m, uint32_t n, uint32_t k, uint32_t flags, uint64_t *host,
+                        uint64_t *dev);
+
 /* Allocates and writes the operands and one descriptor to dev; fills the
  * addresses in gc->d and the descriptor's address in *cmd_addr. */
 int sq_gemm_case_place(sq_dev_t *dev, sq_gemm_case_t *gc, uint64_t *cmd_addr);
