@@ -76,7 +76,7 @@ $(BUILD)/gen/suites.h: $(TEST_SRCS) Makefile
 	@printf '%s\n' $(foreach s,$(SUITES),"X($(s))") > $@.tmp && mv $@.tmp $@
 $(BUILD)/san/tests/runner.o: $(BUILD)/gen/suites.h
 $(BUILD)/san/tests/runner.o: CFLAGS_SAN += -I$(BUILD)/gen
-$(BUILD)/san/run_tests: $(BUILD)/san/tests/runner.o $(TEST_SRCS:%.c=$(BUILD)/san/%.o) $(BUILD)/san/tests/testutil.o $(SAN_LIB_OBJS) $(SAN_EXTRA)
+$(BUILD)/san/run_tests: $(BUILD)/san/tests/runner.o $(TEST_SRCS:%.c=$(BUILD)/san/%.o) $(BUILD)/san/tests/testutil.o $(BUILD)/san/tests/gguf_writer.o $(SAN_LIB_OBJS) $(SAN_EXTRA)
 	$(CXX) $(SANITIZE) $^ -o $@ $(LDLIBS) $(EXTRA_LDLIBS) $$(pkg-config --libs check)
 
 # Each test runs in its own forked process (Check's default) under ASan+UBSan;

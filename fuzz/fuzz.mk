@@ -45,8 +45,8 @@ TEST_PREREQS += $(BUILD)/san/sparq-fuzz
 $(BUILD)/san/tests/test_fuzz.o: CFLAGS_SAN += -DSQ_FUZZ_BIN='"$(abspath $(BUILD)/san/sparq-fuzz)"' \
   -DSQ_FUZZ_DIR='"$(abspath fuzz)"'
 
-$(BUILD)/rel/fuzz/%.o: CFLAGS_REL += -Ifuzz
-$(BUILD)/fuzz-seeds: $(BUILD)/rel/fuzz/seeds.o $(BUILD)/rel/libsparq.a
+$(BUILD)/rel/fuzz/%.o: CFLAGS_REL += -Ifuzz -Itests
+$(BUILD)/fuzz-seeds: $(BUILD)/rel/fuzz/seeds.o $(BUILD)/rel/tests/gguf_writer.o $(BUILD)/rel/libsparq.a
 	$(CXX) $^ -o $@ $(FUZZ_LDLIBS)
 
 .PHONY: fuzz fuzz-seeds

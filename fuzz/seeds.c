@@ -3,7 +3,8 @@
  * it has them (.sqm, compressed models, descriptors) and by hand after the
  * format's spec where it only reads (llama2.c, safetensors, GGUF). Small
  * files on purpose: AFL++ mutates a 2 KB seed far faster than a 1 MB model.
- * The xclbin seed comes from build/xclbingen (fuzz/fuzz.mk).
+ * The xclbin seed comes from build/xclbingen (fuzz/fuzz.mk); byte buffers and
+ * GGUF strings from tests/gguf_writer.h, as the GGUF tests write theirs.
  *
  * Usage: fuzz-seeds CORPUS_DIR TOKENIZER.bin   (`make fuzz-seeds`) */
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "sqm/sqm_llama.h"
 #include "util/bytes.h"
 #include "util/err.h"
+#include "gguf_writer.h"
 
 static const char *corpus;
 
@@ -46,35 +48,6 @@ static void save(const char *target, const char *name, const void *data, size_t 
         fprintf(stderr, "fuzz-seeds: cannot write %s\n", path);
         exit(1);
     }
-}
-
-/* A growing little-endian byte buffer. */
-typedef struct {
-    uint8_t *p;
-    size_t n, cap;
-} buf_t;
-
-static void put(buf_t *b, const void *src, size_t n)
-{
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 256;
-        if (!(b->p = realloc(b->p, b->cap)))
-            abort();
-    }
-    memcpy(b->p + b->n, src, n);
-    b->n += n;
-}
-
-static void put_le(buf_t *b, uint64_t v, unsigned bytes)
-{
-    uint8_t t[8];
-    sq_le_put(t, v, bytes);
-    put(b, t, bytes);
-}
-
-static void put_f32(buf_t *b, float f)
-{
-    put_le(b, sq_f32_bits(f), 4);
 }
 
 static float small_weight(uint64_t *s)
@@ -109,11 +82,11 @@ static void llama_seed(int shared)
     sq_llama_t m;
     tiny_llama(&m, 8, shared);
     const sq_llama_config_t *c = &m.cfg;
-    buf_t b = {0};
+    sq_gw_t b = {0};
     int32_t hdr[7] = {c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads,
                       shared ? c->vocab_size : -c->vocab_size, c->seq_len};
     for (int i = 0; i < 7; i++)
-        put_le(&b, (uint32_t)hdr[i], 4);
+        sq_gw_u(&b, (uint32_t)hdr[i], 4);
     const sq_llama_weights_t *w = &m.w;
     size_t d = (size_t)c->dim, h = (size_t)c->hidden_dim, l = (size_t)c->n_layers;
     size_t kv = d / (size_t)c->n_heads * (size_t)c->n_kv_heads, hs = d / (size_t)c->n_heads;
@@ -125,11 +98,11 @@ static void llama_seed(int shared)
                  {w->wo, l * d * d}, {w->rms_ffn, l * d}, {w->w1, l * h * d},
                  {w->w2, l * d * h}, {w->w3, l * h * d}, {w->rms_final, d}};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-        put(&b, parts[i].p, parts[i].n * sizeof(float));
+        sq_gw_put(&b, parts[i].p, parts[i].n * sizeof(float));
     for (size_t i = 0; i < (size_t)c->seq_len * hs; i++)
-        put_f32(&b, 0.0f);
+        sq_gw_f32(&b, 0.0f);
     if (!shared)
-        put(&b, w->wcls, (size_t)c->vocab_size * d * sizeof(float));
+        sq_gw_put(&b, w->wcls, (size_t)c->vocab_size * d * sizeof(float));
     save("llama", shared ? "shared.bin" : "separate.bin", b.p, b.n);
     free(b.p);
     sq_llama_free(&m);
@@ -143,9 +116,9 @@ static void tokenizer_seeds(const char *tok512)
     size_t n;
     if (sq_file_read(tok512, &img, &n))
         die("tokenizer");
-    buf_t b = {0};
-    put_le(&b, 511, 2);
-    put(&b, img, n);
+    sq_gw_t b = {0};
+    sq_gw_u(&b, 511, 2);
+    sq_gw_put(&b, img, n);
     save("tokenizer", "tok512.bin", b.p, b.n);
     free(img);
     /* a small vocabulary: specials, a space, pieces with merges, byte pieces */
@@ -154,12 +127,12 @@ static void tokenizer_seeds(const char *tok512)
                                          "<0xE2>", "<0x9C>", "<0x93>", "<0x20>"};
     size_t np = sizeof pieces / sizeof pieces[0];
     b.n = 0;
-    put_le(&b, np - 1, 2);
-    put_le(&b, 8, 4); /* max token length */
+    sq_gw_u(&b, np - 1, 2);
+    sq_gw_u(&b, 8, 4); /* max token length */
     for (size_t i = 0; i < np; i++) {
-        put_f32(&b, (float)i * -0.5f);
-        put_le(&b, strlen(pieces[i]), 4);
-        put(&b, pieces[i], strlen(pieces[i]));
+        sq_gw_f32(&b, (float)i * -0.5f);
+        sq_gw_u(&b, strlen(pieces[i]), 4);
+        sq_gw_put(&b, pieces[i], strlen(pieces[i]));
     }
     save("tokenizer", "small.bin", b.p, b.n);
     free(b.p);
@@ -175,59 +148,49 @@ static void safetensors_seed(void)
                        "\"c.bf16\":{\"dtype\":\"BF16\",\"shape\":[2,1],\"data_offsets\":[32,36]},"
                        "\"d.i8\":{\"dtype\":\"I8\",\"shape\":[3],\"data_offsets\":[36,39]},"
                        "\"e.scalar\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[39,43]}}";
-    buf_t b = {0};
-    put_le(&b, strlen(json), 8);
-    put(&b, json, strlen(json));
+    sq_gw_t b = {0};
+    sq_gw_u(&b, strlen(json), 8);
+    sq_gw_put(&b, json, strlen(json));
     for (int i = 0; i < 6; i++)
-        put_f32(&b, (float)i - 2.5f);
+        sq_gw_f32(&b, (float)i - 2.5f);
     static const uint16_t f16[4] = {0x3C00, 0xC000, 0x3555, 0x0001};
     for (int i = 0; i < 4; i++)
-        put_le(&b, f16[i], 2);
-    put_le(&b, 0x3F80, 2); /* bf16 1.0 */
-    put_le(&b, 0xC040, 2); /* bf16 -3.0 */
-    put(&b, "\x01\xff\x80", 3);
-    put_f32(&b, 0.5f);
+        sq_gw_u(&b, f16[i], 2);
+    sq_gw_u(&b, 0x3F80, 2); /* bf16 1.0 */
+    sq_gw_u(&b, 0xC040, 2); /* bf16 -3.0 */
+    sq_gw_put(&b, "\x01\xff\x80", 3);
+    sq_gw_f32(&b, 0.5f);
     save("safetensors", "small.safetensors", b.p, b.n);
     free(b.p);
 }
 
 /* ---- GGUF: a tiny Llama with a GPT-2 BPE tokenizer ----------------------- */
 
-static void put_str(buf_t *b, const char *s)
+static void kv_u32(sq_gw_t *b, const char *key, uint32_t v)
 {
-    put_le(b, strlen(s), 8);
-    put(b, s, strlen(s));
+    sq_gw_kv_head(b, key, SQ_GGUF_U32);
+    sq_gw_u(b, v, 4);
 }
 
-static void kv_u32(buf_t *b, const char *key, uint32_t v)
+static void kv_f32(sq_gw_t *b, const char *key, float v)
 {
-    put_str(b, key);
-    put_le(b, SQ_GGUF_U32, 4);
-    put_le(b, v, 4);
+    sq_gw_kv_head(b, key, SQ_GGUF_F32);
+    sq_gw_f32(b, v);
 }
 
-static void kv_f32(buf_t *b, const char *key, float v)
+static void kv_str(sq_gw_t *b, const char *key, const char *v)
 {
-    put_str(b, key);
-    put_le(b, SQ_GGUF_F32, 4);
-    put_f32(b, v);
+    sq_gw_kv_head(b, key, SQ_GGUF_STRING);
+    sq_gw_str(b, v);
 }
 
-static void kv_str(buf_t *b, const char *key, const char *v)
+static void kv_strs(sq_gw_t *b, const char *key, const char *const *v, size_t n)
 {
-    put_str(b, key);
-    put_le(b, SQ_GGUF_STRING, 4);
-    put_str(b, v);
-}
-
-static void kv_strs(buf_t *b, const char *key, const char *const *v, size_t n)
-{
-    put_str(b, key);
-    put_le(b, SQ_GGUF_ARRAY, 4);
-    put_le(b, SQ_GGUF_STRING, 4);
-    put_le(b, n, 8);
+    sq_gw_kv_head(b, key, SQ_GGUF_ARRAY);
+    sq_gw_u(b, SQ_GGUF_STRING, 4);
+    sq_gw_u(b, n, 8);
     for (size_t i = 0; i < n; i++)
-        put_str(b, v[i]);
+        sq_gw_str(b, v[i]);
 }
 
 typedef struct {
@@ -249,23 +212,23 @@ static size_t ggml_bytes(uint32_t ty, uint64_t numel)
 }
 
 /* Random payload: block scales as small f16 values, the rest random bytes. */
-static void ggml_fill(buf_t *b, uint32_t ty, uint64_t numel, uint64_t *s)
+static void ggml_fill(sq_gw_t *b, uint32_t ty, uint64_t numel, uint64_t *s)
 {
     size_t block = ty == SQ_GGML_Q8_0 ? 34 : ty == SQ_GGML_Q4_0 ? 18 : ty == SQ_GGML_Q4_1 ? 20 : 0;
     size_t n = ggml_bytes(ty, numel);
     for (size_t i = 0; i < n;) {
         if (ty == SQ_GGML_F32) {
-            put_f32(b, small_weight(s));
+            sq_gw_f32(b, small_weight(s));
             i += 4;
         } else if (ty == SQ_GGML_F16 || ty == SQ_GGML_BF16) {
-            put_le(b, ty == SQ_GGML_F16 ? 0x2E66 : 0x3DCC, 2); /* ~0.1 */
+            sq_gw_u(b, ty == SQ_GGML_F16 ? 0x2E66 : 0x3DCC, 2); /* ~0.1 */
             i += 2;
         } else if (i % block < (ty == SQ_GGML_Q4_1 ? 4u : 2u)) {
-            put_le(b, i % block == 0 ? 0x1E66 : 0x9E66, 2); /* d ~ 0.006, m ~ -0.006 */
+            sq_gw_u(b, i % block == 0 ? 0x1E66 : 0x9E66, 2); /* d ~ 0.006, m ~ -0.006 */
             i += 2;
         } else {
             small_weight(s);
-            put_le(b, *s >> 56, 1);
+            sq_gw_u(b, *s >> 56, 1);
             i += 1;
         }
     }
@@ -291,11 +254,11 @@ static void gguf_seed(void)
         {"blk.0.ffn_up.weight", D, H, SQ_GGML_Q4_1},
     };
     size_t nt = sizeof t / sizeof t[0];
-    buf_t b = {0};
-    put(&b, "GGUF", 4);
-    put_le(&b, 3, 4);
-    put_le(&b, nt, 8);
-    put_le(&b, 16, 8); /* key-value pairs */
+    sq_gw_t b = {0};
+    sq_gw_put(&b, "GGUF", 4);
+    sq_gw_u(&b, 3, 4);
+    sq_gw_u(&b, nt, 8);
+    sq_gw_u(&b, 16, 8); /* key-value pairs */
     kv_str(&b, "general.architecture", "llama");
     kv_u32(&b, "general.alignment", 32);
     kv_u32(&b, "llama.context_length", 16);
@@ -309,32 +272,32 @@ static void gguf_seed(void)
     kv_str(&b, "tokenizer.ggml.model", "gpt2");
     kv_str(&b, "tokenizer.ggml.pre", "smollm");
     kv_strs(&b, "tokenizer.ggml.tokens", tokens, V);
-    put_str(&b, "tokenizer.ggml.token_type");
-    put_le(&b, SQ_GGUF_ARRAY, 4);
-    put_le(&b, SQ_GGUF_I32, 4);
-    put_le(&b, V, 8);
+    sq_gw_str(&b, "tokenizer.ggml.token_type");
+    sq_gw_u(&b, SQ_GGUF_ARRAY, 4);
+    sq_gw_u(&b, SQ_GGUF_I32, 4);
+    sq_gw_u(&b, V, 8);
     for (int i = 0; i < V; i++)
-        put_le(&b, i < 2 ? 3 : 1, 4); /* control, then normal */
+        sq_gw_u(&b, i < 2 ? 3 : 1, 4); /* control, then normal */
     kv_strs(&b, "tokenizer.ggml.merges", merges, sizeof merges / sizeof merges[0]);
     kv_u32(&b, "tokenizer.ggml.eos_token_id", 0);
     uint64_t off = 0;
     for (size_t i = 0; i < nt; i++) {
-        put_str(&b, t[i].name);
-        put_le(&b, t[i].ne1 ? 2 : 1, 4);
-        put_le(&b, t[i].ne0, 8);
+        sq_gw_str(&b, t[i].name);
+        sq_gw_u(&b, t[i].ne1 ? 2 : 1, 4);
+        sq_gw_u(&b, t[i].ne0, 8);
         if (t[i].ne1)
-            put_le(&b, t[i].ne1, 8);
-        put_le(&b, t[i].type, 4);
-        put_le(&b, off, 8);
+            sq_gw_u(&b, t[i].ne1, 8);
+        sq_gw_u(&b, t[i].type, 4);
+        sq_gw_u(&b, off, 8);
         off += (ggml_bytes(t[i].type, t[i].ne0 * (t[i].ne1 ? t[i].ne1 : 1)) + 31) / 32 * 32;
     }
     while (b.n % 32)
-        put_le(&b, 0, 1);
+        sq_gw_u(&b, 0, 1);
     uint64_t s = 3;
     for (size_t i = 0; i < nt; i++) {
         ggml_fill(&b, t[i].type, t[i].ne0 * (t[i].ne1 ? t[i].ne1 : 1), &s);
         while (b.n % 32)
-            put_le(&b, 0, 1);
+            sq_gw_u(&b, 0, 1);
     }
     save("gguf", "tiny-llama.gguf", b.p, b.n);
     free(b.p);
