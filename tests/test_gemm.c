@@ -40,16 +40,9 @@ END_TEST
  * (tests/oracle.py), which recomputes them from the inputs. */
 START_TEST(test_ref_level_vs_oracle)
 {
-    char path[] = "/tmp/sq_gemm_ref_XXXXXX";
-    close(mkstemp(path));
-    static char out[1 << 12], err[1 << 12];
-    char args[256];
-    snprintf(args, sizeof args, "regress --unit gemm --cases 120 --seed 16388 --backend ref "
-             "--dump %s", path);
-    ck_assert_msg(sq_run_cli(args, out, sizeof out, err, sizeof err) == 0, "%s%s", out, err);
-    ck_assert_msg(sq_test_oracle(path, out, sizeof out) == 0, "%s", out);
+    static char out[1 << 12];
+    sq_test_regress_oracle("ref", "gemm", 120, 16388, out, sizeof out);
     ck_assert_ptr_nonnull(strstr(out, "120 gemm records"));
-    unlink(path);
 }
 END_TEST
 

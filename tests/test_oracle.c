@@ -18,20 +18,13 @@
 
 START_TEST(test_golden_agrees_with_oracle)
 {
-    char path[] = "/tmp/sq_oracle_XXXXXX";
-    close(mkstemp(path));
-    static char out[1 << 14], err[1 << 12];
-    char args[512];
+    static char out[1 << 12];
     /* 400 cases a unit: each pattern combination 12 times, every GEMM format
      * and epilogue dozens of times */
-    snprintf(args, sizeof args, "regress --unit all --cases 400 --seed 20261207 --backend ref "
-             "--dump %s", path);
-    ck_assert_msg(sq_run_cli(args, out, sizeof out, err, sizeof err) == 0, "%s%s", out, err);
-    ck_assert_int_eq(sq_test_oracle(path, out, sizeof out), 0);
+    sq_test_regress_oracle("ref", "all", 400, 20261207, out, sizeof out);
     ck_assert_msg(strstr(out, "400 attn, 400 gemm, 800 softmax records") &&
                       strstr(out, " 0 disagreements"),
                   "%s", out);
-    unlink(path);
 }
 END_TEST
 

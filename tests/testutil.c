@@ -95,6 +95,20 @@ int sq_test_oracle(const char *case_file, char *out, size_t cap)
     return WEXITSTATUS(st);
 }
 
+void sq_test_regress_oracle(const char *level, const char *unit, int cases, uint64_t seed,
+                            char *out, size_t cap)
+{
+    char path[] = "/tmp/sq_oracle_XXXXXX", args[512], err[4096];
+    close(mkstemp(path));
+    snprintf(args, sizeof args, "regress --unit %s --cases %d --seed %llu --backend %s --dump %s",
+             unit, cases, (unsigned long long)seed, level, path);
+    int rc = sq_run_cli(args, out, cap, err, sizeof err);
+    ck_assert_msg(rc == 0, "%s: exit %d: %s%s", args, rc, out, err);
+    rc = sq_test_oracle(path, out, cap);
+    ck_assert_msg(rc == 0, "%s: %s", args, out);
+    unlink(path);
+}
+
 char *sq_tmpfile(const void *data, size_t n)
 {
     char *path = strdup("/tmp/sq_test_XXXXXX");

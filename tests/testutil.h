@@ -33,6 +33,12 @@ int sq_run_cli(const char *args, char *out, size_t cap, char *err, size_t errcap
  * 0 all agree, 1 a disagreement. */
 int sq_test_oracle(const char *case_file, char *out, size_t cap);
 
+/* `sparq regress` of cases of unit on level with --dump, then the oracle on
+ * the case file: fails the test unless both agree everywhere; the oracle's
+ * summary line goes to out. */
+void sq_test_regress_oracle(const char *level, const char *unit, int cases, uint64_t seed,
+                            char *out, size_t cap);
+
 /* Writes n bytes to a fresh temporary file; returns its malloc'd path. */
 char *sq_tmpfile(const void *data, size_t n);
 /* Reads a whole file (malloc'd); NULL on failure. */
