@@ -56,8 +56,10 @@ int main(int argc, char **argv)
         return 1;
     }
 #ifdef __AFL_FUZZ_TESTCASE_LEN
+    /* the fork server starts here, after the setup, in both modes (afl-cmin
+     * and afl-showmap run the replay mode on a file) */
+    __AFL_INIT();
     if (argc == 2) {
-        __AFL_INIT();
         const uint8_t *buf = __AFL_FUZZ_TESTCASE_BUF;
         while (__AFL_LOOP(AFL_LOOPS))
             t->run(buf, (size_t)__AFL_FUZZ_TESTCASE_LEN);
