@@ -14,13 +14,13 @@ stat() { sed -n "s/^$2 *: *//p" "build/fuzz/$1/default/fuzzer_stats"; }
   echo "(\`make fuzz-seeds\`); targets and inputs: fuzz/README.md. $(date +%Y-%m-%d), $(nproc) cores"
   echo "shared with other jobs."
   echo
-  echo "| target | executions | execs/s | corpus (paths) | edges found | crashes | hangs | wall s |"
-  echo "|---|---:|---:|---:|---|---:|---:|---:|"
+  echo "| target | code | executions | execs/s | corpus (paths) | edges found | crashes | hangs | wall s |"
+  echo "|---|---|---:|---:|---:|---|---:|---:|---:|"
   for t in "$@"; do
     f=build/fuzz/$t/default/fuzzer_stats
     [ -f "$f" ] || continue
     start=$(stat "$t" start_time); last=$(stat "$t" last_update)
-    echo "| $t | $(stat "$t" execs_done) | $(stat "$t" execs_per_sec) | $(stat "$t" corpus_count) |" \
+    echo "| $t | $(cat "build/fuzz/$t.commit" 2>/dev/null || echo '?') | $(stat "$t" execs_done) | $(stat "$t" execs_per_sec) | $(stat "$t" corpus_count) |" \
          "$(stat "$t" bitmap_cvg) | $(stat "$t" saved_crashes) | $(stat "$t" saved_hangs) |" \
          "$((last - start)) |"
   done
