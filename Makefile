@@ -47,6 +47,8 @@ help:
 	@echo "make test      every test under ASan+UBSan (SUITE=name runs one suite)"
 	@echo "make lint      verilator --lint-only -Wall on the RTL"
 	@echo "make bench     benchmarks, written to bench/results/"
+	@echo "make fuzz      AFL++ on every loader, FUZZ_S seconds each (fuzz/README.md)"
+	@echo "make fuzz-seeds  rewrite the seed corpus fuzz/corpus/*/seed-*"
 	@echo "make deps      install system and Python packages (scripts/deps.sh)"
 	@echo "make models    fetch stories260K + tok512 into models/ if not found"
 	@echo "make clean     remove build/"
