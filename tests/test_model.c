@@ -297,6 +297,7 @@ START_TEST(test_corrupt_tokenizers)
         {"negative max length", n, 0, -5},
         {"entry longer than max", n, 8, 1000},
         {"negative entry length", n, 8, -1},
+        {"NaN score", n, 4, 0x7fc00000},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t *buf = malloc(n);

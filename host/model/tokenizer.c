@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,11 @@ int sq_tokenizer_load(const char *path, int vocab_size, sq_tokenizer_t *t)
         if (fread(&t->scores[i], sizeof(float), 1, f) != 1 || fread(&len, sizeof len, 1, f) != 1) {
             rc = sq_err(SQ_ERR_FMT, "tokenizer '%s': truncated at entry %d of %d (the model has %d "
                         "tokens)", path, i, vocab_size, vocab_size);
+            goto out;
+        }
+        if (!isfinite(t->scores[i])) {
+            rc = sq_err(SQ_ERR_FMT, "tokenizer '%s': entry %d has a score that is not a finite "
+                        "number", path, i);
             goto out;
         }
         if (len < 0 || len > maxlen) {
