@@ -1,6 +1,7 @@
 /* The fuzz corpus and the saved crashes replayed under ASan + UBSan: every
  * file of fuzz/corpus/<target>/ and fuzz/crashes/<target>/ through its
- * target (build/san/sparq-fuzz, fuzz/targets.h) must end in a clean exit;
+ * target (build/san/sparq-fuzz, fuzz/targets.h) must end in a clean exit,
+ * with no allocation above 2 GiB;
  * and every seed (seed-*) must still be accepted by its loader, so the seeds
  * keep reaching past the first check as formats evolve (`make fuzz-seeds`
  * rewrites them). */
@@ -63,6 +64,10 @@ static int replay(const char *target, int accept, const char *const *dirs, int n
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
             dup2(efd, 2);
+            /* an allocation above 2 GiB from an input of at most a few MB is
+             * a finding (a size taken from a header unchecked), as under
+             * OSS-Fuzz's malloc limit */
+            setenv("ASAN_OPTIONS", "detect_leaks=1:max_allocation_size_mb=2048", 1);
             execv(argv[0], argv);
             _exit(127);
         }
