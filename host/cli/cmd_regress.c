@@ -162,10 +162,14 @@ static int device_for(run_t *r, uint64_t need)
 static void fail(run_t *r, const char *unit, uint64_t i, const char *what, const char *why)
 {
     r->failures++;
+    /* an attention case also depends on --max-work */
+    char work[48] = "";
+    if (!strcmp(unit, "attn"))
+        snprintf(work, sizeof work, " --max-work %llu", (unsigned long long)r->o->max_work);
     printf("FAIL %s case %llu (%s): %s: rerun: sparq regress --unit %s --seed %llu --first %llu "
-           "--cases 1 --backend %s\n",
+           "--cases 1%s --backend %s\n",
            unit, (unsigned long long)i, what, why, unit, (unsigned long long)r->o->seed,
-           (unsigned long long)i, r->o->backend);
+           (unsigned long long)i, work, r->o->backend);
     fflush(stdout);
 }
 
