@@ -15,7 +15,9 @@ WARN       := -Wall -Wextra -Werror
 # Public spec/numerics headers and host-internal headers.
 INCLUDES   := -Iinclude -Ihost
 OPT        ?= -O2 -g
-SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# float-cast-overflow: gcc leaves it out of "undefined" (clang does not)
+SANITIZE   := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
 # Where tests find ../shared (models, data) and the CLI binary they drive.
 TEST_DEFS  := -DSQ_SHARED_DIR='"$(SHARED)"' -DSQ_SPARQ_BIN='"$(abspath $(BUILD)/san/sparq)"'
 # Debian libraries the host code calls (README, "Libraries and why"):
