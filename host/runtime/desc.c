@@ -269,6 +269,49 @@ int sq_desc_check(sq_dev_t *dev, const uint8_t *desc, uint32_t index, uint64_t m
     return 0;
 }
 
+/* The output of a descriptor and the inputs checked before a stream runs
+ * (QUANT and META); lengths 0 for what the flags leave unused. */
+typedef struct {
+    uint64_t out, out_len, quant, quant_len, meta, meta_len;
+} ranges_t;
+
+static void ranges(const uint8_t *desc, ranges_t *r)
+{
+    *r = (ranges_t){0};
+    if (sq_desc_opcode(desc) == SQ_OP_GEMM) {
+        sq_gemm_desc_t d;
+        sq_gemm_desc_decode(desc, &d);
+        sq_gemm_bytes_t b;
+        sq_gemm_desc_bytes(&d, &b);
+        *r = (ranges_t){d.c, b.c, d.quant, b.quant, d.meta, b.meta};
+    } else if (sq_desc_opcode(desc) == SQ_OP_ATTN) {
+        sq_attn_desc_t d;
+        sq_attn_desc_decode(desc, &d);
+        sq_attn_bytes_t b;
+        sq_attn_desc_bytes(&d, &b);
+        *r = (ranges_t){d.o, b.o, d.quant, b.quant, 0, 0};
+    }
+}
+
+int sq_desc_check_stream(const uint8_t *cmds, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        ranges_t a;
+        ranges(cmds + (size_t)i * SQ_DESC_BYTES, &a);
+        for (uint32_t j = i + 1; a.out_len && j < n; j++) {
+            ranges_t b;
+            ranges(cmds + (size_t)j * SQ_DESC_BYTES, &b);
+            if (overlaps(a.out, a.out_len, b.quant, b.quant_len) ||
+                overlaps(a.out, a.out_len, b.meta, b.meta_len))
+                return sq_err(SQ_ERR_FMT, "descriptor %u writes the %s of descriptor %u, checked "
+                              "before the stream ran", i,
+                              overlaps(a.out, a.out_len, b.quant, b.quant_len) ? "QUANT" : "META",
+                              j);
+        }
+    }
+    return 0;
+}
+
 void sq_desc_work(const uint8_t *desc, sq_dev_stats_t *add)
 {
     switch (sq_desc_opcode(desc)) {

@@ -20,7 +20,12 @@
  * - ATTN: flags within SQ_ATTN_FLAGS_ALL and the shape within the limits of
  *   sq_attn_check_shape (include/sparq/attn.h); every operand in memory, QUANT
  *   4-byte aligned, O overlapping no input and not the command stream; every
- *   head's quant entry in range (read from the device). */
+ *   head's quant entry in range (read from the device);
+ * - across a stream (sq_desc_check_stream): no output (GEMM C, ATTN O)
+ *   overlaps the QUANT or META of a later descriptor, since those were
+ *   checked before the stream ran (the fuzzer found a GEMM writing a later
+ *   attention call's quant table out of range, which the golden then refused
+ *   and the HLS kernel ran with). */
 #ifndef SQ_RUNTIME_DESC_H
 #define SQ_RUNTIME_DESC_H
 
@@ -54,6 +59,10 @@ int sq_gemm_desc_check(const sq_gemm_desc_t *d, uint64_t mem_bytes);
  * descriptor. */
 int sq_desc_check(sq_dev_t *dev, const uint8_t *desc, uint32_t index, uint64_t mem_bytes,
                   uint64_t cmd_lo, uint64_t cmd_hi);
+
+/* The stream rule above over n validated descriptors (cmds, back to back).
+ * Returns 0 or SQ_ERR_FMT naming both descriptors. */
+int sq_desc_check_stream(const uint8_t *cmds, uint32_t n);
 
 /* Bytes of each ATTN operand; mask is 0 without SQ_ATTN_BLOCK. */
 typedef struct {

@@ -225,6 +225,8 @@ int sq_dev_run(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_c
     for (uint32_t i = 0; rc == 0 && i < n_cmds; i++)
         rc = sq_desc_check(dev, cmds + (size_t)i * SQ_DESC_BYTES, i, size, cmd_addr,
                            cmd_addr + bytes);
+    if (rc == 0)
+        rc = sq_desc_check_stream(cmds, n_cmds);
     /* Each unit is its own kernel: run maximal runs of one opcode in order. */
     for (uint32_t i = 0, j; rc == 0 && i < n_cmds; i = j) {
         uint32_t op = sq_desc_opcode(cmds + (size_t)i * SQ_DESC_BYTES);
