@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=build/afl/sparq-fuzz
 export AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1
-export ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1
+export ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0:max_allocation_size_mb=2048
 for t in "$@"; do
   q=build/fuzz/$t/default/queue
   [ -d "$q" ] || { echo "minimize: no campaign for $t" >&2; exit 2; }

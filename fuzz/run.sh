@@ -16,8 +16,10 @@ mkdir -p "$out"
 # AFL++ without root-only tuning (CPU governor, core_pattern), no curses UI,
 # no CPU pinning on a machine others use.
 export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1
-# ASan + UBSan in the target: abort on a report, so AFL++ sees a crash.
-export ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1
+# ASan + UBSan in the target: abort on a report, so AFL++ sees a crash; an
+# allocation above 2 GiB from an input of at most 1 MB is one too (a size
+# taken from a header unchecked), as under OSS-Fuzz's malloc limit.
+export ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0:max_allocation_size_mb=2048
 export UBSAN_OPTIONS=abort_on_error=1:symbolize=0
 limit=(-V "${FUZZ_S:-60}")
 [ -n "${FUZZ_EXECS:-}" ] && limit=(-E "$FUZZ_EXECS")
