@@ -26,6 +26,9 @@ limit=(-V "${FUZZ_S:-60}")
 for t in "$@"; do
   [ -d "fuzz/corpus/$t" ] || { echo "fuzz: no corpus fuzz/corpus/$t" >&2; exit 2; }
   rm -rf "${out:?}/$t"
+  # the code a campaign fuzzed, for the record
+  echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- host hls include fuzz || echo +changes)" \
+    > "$out/$t.commit"
   # one input may do real work (a forward step, up to 8 descriptors): 5 s
   # before AFL++ calls it a hang
   echo "fuzz: $t (${limit[*]})" >&2
