@@ -12,7 +12,9 @@ stat() { sed -n "s/^$2 *: *//p" "build/fuzz/$1/default/fuzzer_stats"; }
   echo "from Debian with afl-clang-fast (clang 14), the targets built with ASan + UBSan (a report"
   echo "aborts: a crash to AFL++), persistent mode. Seeds: \`fuzz/corpus/<target>/seed-*\`"
   echo "(\`make fuzz-seeds\`); targets and inputs: fuzz/README.md. $(date +%Y-%m-%d), $(nproc) cores"
-  echo "shared with other jobs."
+  echo "shared with other jobs. \"code\" is the commit the campaign's binary was built from."
+  echo "What earlier campaigns found, and the fixes, are listed in fuzz/README.md; each"
+  echo "finding's input is replayed by \`make test\` from fuzz/crashes/."
   echo
   echo "| target | code | executions | execs/s | corpus (paths) | edges found | crashes | hangs | wall s |"
   echo "|---|---|---:|---:|---:|---|---:|---:|---:|"
