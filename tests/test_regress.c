@@ -12,7 +12,7 @@
 
 extern const sq_level_ops_t sq_level_rtl __attribute__((weak));
 
-/* The campaign's seed (bench/regress.sh). */
+/* The campaign's seed and attention work bound (bench/regress.sh). */
 #define CAMPAIGN_SEED "20261207"
 
 static char out[1 << 16], err[1 << 14];
@@ -21,7 +21,7 @@ START_TEST(test_campaign_sample_on_rtl)
 {
     ck_assert_msg(&sq_level_rtl != NULL, "the rtl level is not built into this binary");
     int rc = sq_run_cli("regress --unit all --cases 150 --first 1000 --seed " CAMPAIGN_SEED
-                        " --backend rtl --json",
+                        " --max-work 4096 --backend rtl --json",
                         out, sizeof out, err, sizeof err);
     ck_assert_msg(rc == 0, "exit %d: %s%s", rc, out, err);
     cJSON *j = cJSON_Parse(out);
