@@ -50,7 +50,7 @@ typedef struct {
     "  --offload linears   with --backend and an integer recipe, run only the linears on the\n" \
     "                      device (the rest on the host) instead of the whole token (the\n"    \
     "                      integer layer, docs/integer_layer.md), for levels without a\n"     \
-    "                      vector unit yet\n"
+    "                      vector unit yet\n" SQ_CLI_MAX_MEM_HELP
 
 void sq_cli_accel_init(sq_cli_accel_t *a);
 int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg);

@@ -177,6 +177,7 @@ static void help(void)
          "  --clock-mhz F         kernel clock (default 300)\n"
          "  --json                one JSON object on stdout instead of the table\n"
          "  --svg FILE            Pareto plot: latency against DSPs, coloured by perplexity\n"
+         SQ_CLI_MAX_MEM_HELP
          "  --help");
 }
 
@@ -599,6 +600,11 @@ static int run_shapes(const sweep_opts_t *o, const design_t *ds, result_t *res)
         sq_gemm_case_t gc;
         sq_dev_t *dev = NULL;
         uint64_t cmd;
+        uint64_t host, dev_bytes;
+        sq_gemm_case_bytes(o->shapes[i][0], o->shapes[i][1], o->shapes[i][2], 0, &host, &dev_bytes);
+        if (sq_cli_mem_check(CMD, "a sweep point (its gemm and device memory)",
+                             host + (dev_bytes > cfg.mem_bytes ? dev_bytes : cfg.mem_bytes)))
+            return SQ_EXIT_USAGE;
         rc = sq_gemm_case_build(&gc, o->shapes[i][0], o->shapes[i][1], o->shapes[i][2], 0, 1);
         uint64_t need = rc ? 0 : sq_gemm_case_dev_bytes(&gc);
         if (need > cfg.mem_bytes)

@@ -19,7 +19,7 @@ static const sq_cmd_t commands[] = {
 static void usage(FILE *f)
 {
     fputs("usage: sparq <command> [flags]   (sparq <command> --help for its flags)\n\n"
-          "commands:\n",
+          "every command also takes:\n" SQ_CLI_MAX_MEM_HELP "\ncommands:\n",
           f);
     for (size_t i = 0; commands[i].name; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -56,6 +56,22 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;
+    }
+    /* --max-mem belongs to every command: taken out here (cli.h) */
+    for (int i = 2; i < argc; i++) {
+        const char *v = NULL;
+        int take = 0;
+        if (!strcmp(argv[i], "--max-mem") && i + 1 < argc)
+            v = argv[i + 1], take = 2;
+        else if (!strncmp(argv[i], "--max-mem=", 10))
+            v = argv[i] + 10, take = 1;
+        if (!take)
+            continue;
+        if (sq_cli_max_mem_parse(v) != 0)
+            return SQ_EXIT_USAGE;
+        memmove(&argv[i], &argv[i + take], (size_t)(argc - i - take + 1) * sizeof *argv);
+        argc -= take;
+        i--;
     }
     for (size_t i = 0; commands[i].name; i++)
         if (!strcmp(argv[1], commands[i].name))

@@ -1,8 +1,17 @@
 /* Sanitizer settings the sanitized binaries (make test) carry themselves, so
- * they hold wherever those binaries run (the test runner, the CLI it drives).
+ * they hold wherever those binaries run (the test runner, the CLI it drives,
+ * the fuzz replayer).
  * Empty in optimised builds. Both entries exist for the opencl level, whose
  * platform (PoCL) runs LLVM inside the process. */
 #ifdef __SANITIZE_ADDRESS__
+
+#include "cli/cli.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+/* Every sanitizer report ends the process with this code (the default, 1,
+ * is also what a clean error exits with). */
+#define EXITCODE "exitcode=" STR(SQ_EXIT_SANITIZER)
 
 /* LeakSanitizer suppressions (compiler-rt reads this hook at start-up; the
  * format of a suppressions file).
@@ -37,7 +46,14 @@ const char *__lsan_default_suppressions(void)
 const char *__asan_default_options(void);
 const char *__asan_default_options(void)
 {
-    return "intercept_tls_get_addr=0";
+    return "intercept_tls_get_addr=0:" EXITCODE;
+}
+
+/* UBSan reads its own options (halting: -fno-sanitize-recover=all). */
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void)
+{
+    return EXITCODE;
 }
 
 #endif
