@@ -6,6 +6,7 @@
 
 #include "sparq/attn.h"
 #include "sparq/numerics.h"
+#include "sparq/vec.h"
 #include "util/err.h"
 
 /* Device memory holds little-endian values and this code views them in place. */
@@ -20,6 +21,9 @@ void sq_gemm_desc_bytes(const sq_gemm_desc_t *d, sq_gemm_bytes_t *b)
     b->bias = (d->flags & SQ_GEMM_BIAS) ? n * sizeof(int32_t) : 0;
     b->quant = (d->flags & SQ_GEMM_OUT32) ? 0 : n * sizeof(sq_quant_t);
     b->c = m * n * ((d->flags & SQ_GEMM_OUT32) ? sizeof(int32_t) : 1);
+    b->gscale = (d->flags & SQ_GEMM_GSCALE) && d->group
+                    ? n * ((k + d->group - 1) / d->group) * sizeof(uint16_t)
+                    : 0;
 }
 
 uint64_t sq_gemm_desc_macs(const sq_gemm_desc_t *d)
@@ -43,8 +47,7 @@ static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 }
 
 /* Every used operand (len > 0) lies inside the first mem_bytes of device
- * memory and is aligned, and the output, the last operand, overlaps none of
- * the inputs. */
+ * memory and is aligned, and no output overlaps another operand. */
 static int check_operands(const char *unit, const sq_operand_t *ops, size_t n_ops,
                           uint64_t mem_bytes)
 {
@@ -61,11 +64,11 @@ static int check_operands(const char *unit, const sq_operand_t *ops, size_t n_op
             return sq_err(SQ_ERR_FMT, "%s %s address 0x%llx not %u-byte aligned", unit,
                           ops[i].name, (unsigned long long)ops[i].addr, ops[i].align);
     }
-    const sq_operand_t *out = &ops[n_ops - 1];
-    for (size_t i = 0; i + 1 < n_ops; i++)
-        if (overlaps(out->addr, out->len, ops[i].addr, ops[i].len))
-            return sq_err(SQ_ERR_FMT, "%s %s overlaps its input %s", unit, out->name,
-                          ops[i].name);
+    for (size_t o = 0; o < n_ops; o++)
+        for (size_t i = 0; ops[o].role == SQ_OPND_OUT && i < n_ops; i++)
+            if (i != o && overlaps(ops[o].addr, ops[o].len, ops[i].addr, ops[i].len))
+                return sq_err(SQ_ERR_FMT, "%s %s overlaps its %s %s", unit, ops[o].name,
+                              ops[i].role == SQ_OPND_OUT ? "output" : "input", ops[i].name);
     return 0;
 }
 
@@ -79,6 +82,7 @@ static size_t gemm_operands(const sq_gemm_desc_t *d, sq_operand_t *ops)
         {"META", d->meta, b.meta, 1, SQ_OPND_CONST},
         {"BIAS", d->bias, b.bias, 4, SQ_OPND_CONST},
         {"QUANT", d->quant, b.quant, 4, SQ_OPND_CONST},
+        {"GSCALE", d->gscale, b.gscale, 2, SQ_OPND_CONST},
         {"C", d->c, b.c, (d->flags & SQ_GEMM_OUT32) ? 4 : 1, SQ_OPND_OUT},
     };
     for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
@@ -93,7 +97,67 @@ static size_t attn_operands(const sq_attn_desc_t *d, sq_operand_t *ops)
     const sq_operand_t list[] = {
         {"Q", d->q, b.q, 1, SQ_OPND_IN},          {"K", d->k, b.k, 1, SQ_OPND_IN},
         {"V", d->v, b.v, 1, SQ_OPND_IN},          {"MASK", d->mask, b.mask, 1, SQ_OPND_IN},
-        {"QUANT", d->quant, b.quant, 4, SQ_OPND_IN}, {"O", d->o, b.o, 1, SQ_OPND_OUT},
+        {"QUANT", d->quant, b.quant, 4, SQ_OPND_CONST}, {"O", d->o, b.o, 1, SQ_OPND_OUT},
+    };
+    for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
+        ops[i] = list[i];
+    return sizeof list / sizeof list[0];
+}
+
+
+/* Bytes from an IN/OUT base to the end of its last element (strides are
+ * unsigned, so the base is the lowest address). */
+static uint64_t vec_span(uint32_t m, uint32_t n, uint32_t seg, uint32_t stride,
+                         uint32_t seg_stride, uint32_t esize)
+{
+    uint32_t s = seg ? seg : n;
+    return (uint64_t)(m - 1) * stride + (uint64_t)(n / s - 1) * seg_stride + (uint64_t)s * esize;
+}
+
+void sq_vec_desc_bytes(const sq_vec_desc_t *d, sq_vec_bytes_t *b)
+{
+    uint32_t f = d->func, fl = d->flags;
+    int acc = (fl & SQ_VEC_ACC) != 0, one = f == SQ_VEC_GATHER || f == SQ_VEC_ARGMAX;
+    *b = (sq_vec_bytes_t){0};
+    if (d->m < 1 || d->n < 1)
+        return;
+    b->in = one ? (uint64_t)(d->m - 1) * d->in_stride + 4u
+                : vec_span(d->m, d->n, d->seg, d->in_stride, d->in_seg_stride,
+                           sq_vec_in_esize(f));
+    if (f == SQ_VEC_ADD || f == SQ_VEC_SWIGLU)
+        b->in2 = (uint64_t)(d->m - 1) * d->in2_stride + 4ull * d->n;
+    b->out = f == SQ_VEC_ARGMAX ? (uint64_t)(d->m - 1) * d->out_stride + 4u
+                                : vec_span(d->m, d->n, d->seg, d->out_stride, d->out_seg_stride,
+                                           sq_vec_out_esize(f, fl));
+    if (f == SQ_VEC_GATHER)
+        b->chan = (uint64_t)d->p[0] * sizeof(sq_quant_t);
+    else if (f == SQ_VEC_NORM)
+        b->chan = 4ull * d->n;
+    else if (acc)
+        b->chan = (f == SQ_VEC_SWIGLU ? 2ull : 1ull) * d->n * sizeof(sq_quant_t);
+    b->rec_in = acc ? (uint64_t)d->m * SQ_VEC_REC_BYTES : 0;
+    b->rec_out = (fl & SQ_VEC_Q8) ? (uint64_t)d->m * SQ_VEC_REC_BYTES : 0;
+    if (f == SQ_VEC_GATHER && d->p[0])
+        b->tab = (uint64_t)(d->p[0] - 1) * d->tab_stride + d->n;
+    else if (f == SQ_VEC_ROPE && (fl & SQ_VEC_ROT))
+        b->tab = (uint64_t)(d->m - 1) * d->tab_stride + 2ull * (d->seg ? d->seg : d->n);
+    else if (fl & SQ_VEC_BIAS)
+        b->tab = 4ull * d->n;
+}
+
+static size_t vec_operands(const sq_vec_desc_t *d, sq_operand_t *ops)
+{
+    sq_vec_bytes_t b;
+    sq_vec_desc_bytes(d, &b);
+    unsigned tab_align = d->func == SQ_VEC_GATHER ? 1 : 4;
+    const sq_operand_t list[] = {
+        {"IN", d->in, b.in, sq_vec_in_esize(d->func), SQ_OPND_IN},
+        {"IN2", d->in2, b.in2, 4, SQ_OPND_IN},
+        {"CHAN", d->chan, b.chan, 4, SQ_OPND_CONST},
+        {"REC_IN", d->rec_in, b.rec_in, 4, SQ_OPND_IN},
+        {"TAB", d->tab, b.tab, tab_align, SQ_OPND_CONST},
+        {"REC_OUT", d->rec_out, b.rec_out, 4, SQ_OPND_OUT},
+        {"OUT", d->out, b.out, sq_vec_out_esize(d->func, d->flags), SQ_OPND_OUT},
     };
     for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
         ops[i] = list[i];
@@ -113,6 +177,11 @@ size_t sq_desc_operands(const uint8_t *desc, sq_operand_t ops[SQ_DESC_MAX_OPERAN
         sq_attn_desc_decode(desc, &d);
         return attn_operands(&d, ops);
     }
+    case SQ_OP_VEC: {
+        sq_vec_desc_t d;
+        sq_vec_desc_decode(desc, &d);
+        return vec_operands(&d, ops);
+    }
     default:
         return 0;
     }
@@ -125,6 +194,8 @@ int sq_desc_unit(uint32_t opcode)
         return SQ_UNIT_GEMM;
     case SQ_OP_ATTN:
         return SQ_UNIT_ATTN;
+    case SQ_OP_VEC:
+        return SQ_UNIT_VEC;
     default:
         return -1;
     }
@@ -132,14 +203,18 @@ int sq_desc_unit(uint32_t opcode)
 
 int sq_gemm_desc_check_shape(const sq_gemm_desc_t *d)
 {
-    if (d->flags & ~SQ_GEMM_FLAGS_ALL)
-        return sq_err(SQ_ERR_FMT, "unknown gemm flags 0x%x", (unsigned)(d->flags & ~SQ_GEMM_FLAGS_ALL));
+    uint32_t known = SQ_GEMM_FLAGS_ALL | SQ_GEMM_GSCALE;
+    if (d->flags & ~known)
+        return sq_err(SQ_ERR_FMT, "unknown gemm flags 0x%x", (unsigned)(d->flags & ~known));
     if ((d->flags & SQ_GEMM_W4) && (d->flags & SQ_GEMM_SP24))
         return sq_err(SQ_ERR_FMT, "gemm flags W4 and SP24 are exclusive");
     if (d->m < 1 || d->n < 1 || d->k < 1 || d->m > SQ_GEMM_MAX_DIM || d->n > SQ_GEMM_MAX_DIM ||
         d->k > SQ_GEMM_MAX_DIM)
         return sq_err(SQ_ERR_FMT, "gemm shape %ux%ux%u (MxNxK) outside [1, %u]", (unsigned)d->m,
                       (unsigned)d->n, (unsigned)d->k, SQ_GEMM_MAX_DIM);
+    if ((d->flags & SQ_GEMM_GSCALE) && (d->group < 1 || d->group > d->k))
+        return sq_err(SQ_ERR_FMT, "gemm group %u outside [1, k = %u]", (unsigned)d->group,
+                      (unsigned)d->k);
     return 0;
 }
 
@@ -254,6 +329,84 @@ static int attn_check_data(sq_dev_t *dev, const sq_attn_desc_t *d)
     return rc;
 }
 
+
+void sq_vec_desc_view(const sq_vec_desc_t *d, uint8_t *mem, sq_vec_t *v)
+{
+    *v = (sq_vec_t){
+        .func = d->func, .flags = d->flags, .m = d->m, .n = d->n, .seg = d->seg,
+        .in_stride = d->in_stride, .in_seg_stride = d->in_seg_stride,
+        .in2_stride = d->in2_stride, .out_stride = d->out_stride,
+        .out_seg_stride = d->out_seg_stride, .tab_stride = d->tab_stride,
+        .p = {d->p[0], d->p[1], d->p[2], d->p[3]},
+    };
+    if (!mem)
+        return;
+    v->in = mem + d->in;
+    v->in2 = mem + d->in2;
+    v->out = mem + d->out;
+    v->chan = mem + d->chan;
+    v->rec_in = mem + d->rec_in;
+    v->rec_out = mem + d->rec_out;
+    v->tab = mem + d->tab;
+}
+
+int sq_vec_desc_check(const sq_vec_desc_t *d, uint64_t mem_bytes)
+{
+    sq_vec_t v;
+    sq_vec_desc_view(d, NULL, &v);
+    if (sq_vec_check_shape(&v) != 0)
+        return sq_err(SQ_ERR_FMT,
+                      "vec function %u flags 0x%x shape %ux%u seg %u params %u/%u outside the "
+                      "unit's rules (vec.h: functions < %u and their flags, 1 <= M <= %u, "
+                      "1 <= N <= %u, seg dividing N, ROPE/SWIGLU/GELU fraction bits)",
+                      d->func, d->flags, d->m, d->n, d->seg, d->p[0], d->p[1], SQ_VEC_FUNCS,
+                      SQ_VEC_MAX_M, SQ_VEC_MAX_N);
+    uint32_t esize = sq_vec_out_esize(d->func, d->flags);
+    if ((sq_vec_in_esize(d->func) == 4 && (d->in_stride % 4 || d->in_seg_stride % 4)) ||
+        d->in2_stride % 4 ||
+        (esize == 4 && (d->out_stride % 4 || d->out_seg_stride % 4)) ||
+        (d->func == SQ_VEC_ROPE && d->tab_stride % 4))
+        return sq_err(SQ_ERR_FMT, "vec strides of word elements must be multiples of 4");
+    sq_operand_t ops[SQ_DESC_MAX_OPERANDS];
+    return check_operands("vec", ops, vec_operands(d, ops), mem_bytes);
+}
+
+/* {mult, shift} entries as the requantization rules take them. */
+static int vec_check_quant(sq_dev_t *dev, uint64_t addr, uint64_t count, const char *what)
+{
+    sq_quant_t *q = malloc((size_t)count * sizeof *q);
+    if (!q)
+        return sq_err(SQ_ERR_MEM, "out of memory reading vec %s", what);
+    int rc = sq_dev_peek(dev, addr, q, (size_t)count * sizeof *q);
+    for (uint64_t j = 0; rc == 0 && j < count; j++)
+        if (q[j].mult < 0 || q[j].shift > SQ_SHIFT_MAX)
+            rc = sq_err(SQ_ERR_FMT, "vec %s[%llu] = {mult %d, shift %u} out of range", what,
+                        (unsigned long long)j, q[j].mult, q[j].shift);
+    free(q);
+    return rc;
+}
+
+static int vec_check_data(sq_dev_t *dev, const sq_vec_desc_t *d)
+{
+    sq_vec_bytes_t b;
+    sq_vec_desc_bytes(d, &b);
+    if (d->func == SQ_VEC_GATHER) {
+        for (uint32_t m = 0; m < d->m; m++) {
+            uint8_t w[4];
+            int rc = sq_dev_peek(dev, d->in + (uint64_t)m * d->in_stride, w, 4);
+            if (rc)
+                return rc;
+            if (sq_ld32(w) >= d->p[0])
+                return sq_err(SQ_ERR_FMT, "vec gather: token id %u of row %u outside [0, %u)",
+                              sq_ld32(w), m, d->p[0]);
+        }
+        return vec_check_quant(dev, d->chan, d->p[0], "row scale");
+    }
+    if (d->flags & SQ_VEC_ACC)
+        return vec_check_quant(dev, d->chan, b.chan / sizeof(sq_quant_t), "channel scale");
+    return 0;
+}
+
 void sq_attn_desc_work(const sq_attn_desc_t *d, const uint8_t *mask, sq_dev_stats_t *add)
 {
     sq_attn_t a;
@@ -300,6 +453,19 @@ int sq_desc_check(sq_dev_t *dev, const uint8_t *desc, uint32_t index, uint64_t m
             rc = attn_check_data(dev, &d);
         break;
     }
+    case SQ_OP_VEC: {
+        sq_vec_desc_t d;
+        sq_vec_desc_decode(desc, &d);
+        sq_vec_bytes_t b;
+        sq_vec_desc_bytes(&d, &b);
+        rc = sq_vec_desc_check(&d, mem_bytes);
+        if (rc == 0 && (overlaps(d.out, b.out, cmd_lo, cmd_hi - cmd_lo) ||
+                        overlaps(d.rec_out, b.rec_out, cmd_lo, cmd_hi - cmd_lo)))
+            rc = sq_err(SQ_ERR_FMT, "vec output overlaps the command stream");
+        if (rc == 0)
+            rc = vec_check_data(dev, &d);
+        break;
+    }
     default:
         return sq_err(SQ_ERR_FMT, "descriptor %u: unknown opcode %u", index, op);
     }
@@ -320,8 +486,27 @@ void sq_desc_work(const uint8_t *desc, sq_dev_stats_t *add)
         sq_gemm_bytes_t b;
         sq_gemm_desc_bytes(&d, &b);
         add->macs += sq_gemm_desc_macs(&d);
-        add->bytes_read += b.a + b.w + b.meta + b.bias + b.quant;
+        add->bytes_read += b.a + b.w + b.meta + b.bias + b.quant + b.gscale;
         add->bytes_written += b.c;
+        break;
+    }
+    case SQ_OP_VEC: {
+        /* the elements it touches (a segmented span counts its used bytes) */
+        sq_vec_desc_t d;
+        sq_vec_desc_decode(desc, &d);
+        sq_vec_bytes_t b;
+        sq_vec_desc_bytes(&d, &b);
+        uint64_t rows = d.m, n = d.n, one = d.func == SQ_VEC_GATHER || d.func == SQ_VEC_ARGMAX;
+        uint64_t tab = d.func == SQ_VEC_GATHER ? rows * n
+                       : d.func == SQ_VEC_ROPE && (d.flags & SQ_VEC_ROT) ? rows * 2 * n
+                                                                          : b.tab;
+        uint64_t chan = d.func == SQ_VEC_GATHER ? rows * sizeof(sq_quant_t) : b.chan;
+        add->bytes_read += (one ? rows * 4 : rows * n * sq_vec_in_esize(d.func)) +
+                           (b.in2 ? rows * n * 4 : 0) + chan +
+                           b.rec_in + tab;
+        add->bytes_written += (d.func == SQ_VEC_ARGMAX ? rows * 4
+                                                       : rows * n * sq_vec_out_esize(d.func, d.flags)) +
+                              b.rec_out;
         break;
     }
     default:
@@ -391,27 +576,29 @@ static int check_const_writes(const uint8_t *descs, uint32_t n)
     for (uint32_t j = 0; rc == 0 && j < n; j++) {
         sq_operand_t o[SQ_DESC_MAX_OPERANDS];
         size_t no = sq_desc_operands(descs + (size_t)j * SQ_DESC_BYTES, o);
-        if (!no || !o[no - 1].len)
-            continue;
-        uint64_t lo = o[no - 1].addr, hi = lo + o[no - 1].len;
-        /* constant ranges starting before hi: the first ones up to `end` */
-        size_t end = 0, top = nc;
-        while (end < top) {
-            size_t mid = end + (top - end) / 2;
-            if (c[mid].lo < hi)
-                end = mid + 1;
-            else
-                top = mid;
+        for (size_t a = 0; rc == 0 && a < no; a++) {
+            if (o[a].role != SQ_OPND_OUT || !o[a].len)
+                continue;
+            uint64_t lo = o[a].addr, hi = lo + o[a].len;
+            /* constant ranges starting before hi: the first ones up to `end` */
+            size_t end = 0, top = nc;
+            while (end < top) {
+                size_t mid = end + (top - end) / 2;
+                if (c[mid].lo < hi)
+                    end = mid + 1;
+                else
+                    top = mid;
+            }
+            if (end == 0 || maxhi[end - 1] <= lo)
+                continue;
+            size_t x = end;
+            while (c[--x].hi <= lo)
+                ;
+            rc = sq_err(SQ_ERR_FMT,
+                        "descriptor %u writes the %s of descriptor %u, which a unit may read before "
+                        "its dependencies are met",
+                        j, c[x].name, c[x].index);
         }
-        if (end == 0 || maxhi[end - 1] <= lo)
-            continue;
-        size_t x = end;
-        while (c[--x].hi <= lo)
-            ;
-        rc = sq_err(SQ_ERR_FMT,
-                    "descriptor %u writes the %s of descriptor %u, which a unit may read before "
-                    "its dependencies are met",
-                    j, c[x].name, c[x].index);
     }
     free(c);
     free(maxhi);

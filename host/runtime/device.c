@@ -336,6 +336,22 @@ static int run_native(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, const u
     return rc;
 }
 
+/* A descriptor the level has no hardware for (its caps) fails in one line. */
+static int check_caps(const sq_dev_t *dev, const uint8_t *desc, uint32_t i)
+{
+    uint32_t op = sq_desc_opcode(desc);
+    if (op == SQ_OP_VEC && !(dev->ops->caps & SQ_LEVEL_CAP_VEC))
+        return sq_err(SQ_ERR_DEV, "descriptor %u: level '%s' has no vector unit (SQ_OP_VEC) yet",
+                      i, dev->ops->name);
+    if (op == SQ_OP_GEMM && (sq_desc_word(desc, SQ_GEMM_W_FLAGS) & SQ_GEMM_GSCALE) &&
+        !(dev->ops->caps & SQ_LEVEL_CAP_GSCALE))
+        return sq_err(SQ_ERR_FMT,
+                      "descriptor %u: unknown gemm flags 0x%x on level '%s' (group scales run "
+                      "on level ref only yet)",
+                      i, SQ_GEMM_GSCALE, dev->ops->name);
+    return 0;
+}
+
 int sq_dev_run_args(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, const sq_run_args_t *args,
                     uint64_t max_cycles)
 {
@@ -364,7 +380,9 @@ int sq_dev_run_args(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, const sq_
      * then the ordering rules between them. */
     for (uint32_t i = 0; rc == 0 && i < n_cmds; i++) {
         uint8_t *d = cmds + (size_t)i * SQ_DESC_BYTES;
-        rc = sq_desc_check_header(d, i);
+        rc = check_caps(dev, d, i);
+        if (rc == 0)
+            rc = sq_desc_check_header(d, i);
         if (rc == 0) {
             sq_desc_apply_patches(d, args->pos);
             rc = sq_desc_check(dev, d, i, dev->brk, cmd_addr, cmd_addr + bytes);

@@ -171,6 +171,12 @@ typedef struct sq_level_ops {
     int (*run_stream)(void *state, const sq_stream_run_t *r, sq_dev_stats_t *add);
     /* 1 when run_stream counts cycles and writes the SQ_PROF records. */
     int profiles;
+    /* What the level has beyond the GEMM and attention units (SQ_LEVEL_CAP_*);
+     * sq_dev_run_args rejects a stream that needs more, before any work. */
+    uint32_t caps;
 } sq_level_ops_t;
+
+#define SQ_LEVEL_CAP_VEC (1u << 0)    /* the vector unit (SQ_OP_VEC) */
+#define SQ_LEVEL_CAP_GSCALE (1u << 1) /* GEMM group scales (SQ_GEMM_GSCALE) */
 
 #endif

@@ -27,6 +27,7 @@ static const struct {
 } units[] = {
     {SQ_OP_GEMM, "sq_gemm_kernel"},
     {SQ_OP_ATTN, "sq_attn_kernel"},
+    {SQ_OP_VEC, "sq_vec_kernel"},
 };
 #define N_UNITS (sizeof units / sizeof units[0])
 #define ACCEL_KERNEL "sq_accel_kernel"
@@ -317,4 +318,5 @@ const sq_level_ops_t sq_level_opencl = {
     .read = ocl_read,
     .run = ocl_run,
     .run_stream = ocl_run_stream,
+    .caps = SQ_LEVEL_CAP_VEC,
 };

@@ -21,11 +21,16 @@ SQ_KERNEL void sq_gemm_kernel(SQ_GLOBAL uint8_t *mem, uint64_t cmd_addr, uint32_
  * SQ_OP_ATTN descriptors and skips the rest. */
 SQ_KERNEL void sq_attn_kernel(SQ_GLOBAL uint8_t *mem, uint64_t cmd_addr, uint32_t n_cmds);
 
+/* The vector unit's top, same contract and registers: executes the
+ * SQ_OP_VEC descriptors and skips the rest. */
+SQ_KERNEL void sq_vec_kernel(SQ_GLOBAL uint8_t *mem, uint64_t cmd_addr, uint32_t n_cmds);
+
 /* One patched descriptor on a unit: what each unit's top does per
  * descriptor of its opcode (others are ignored), and what the command
  * processor below calls. desc is a private copy (SQ_DESC_BYTES). */
 void sq_gemm_exec(SQ_GLOBAL uint8_t *mem, const uint8_t *desc);
 void sq_attn_exec(SQ_GLOBAL uint8_t *mem, const uint8_t *desc);
+void sq_vec_exec(SQ_GLOBAL uint8_t *mem, const uint8_t *desc);
 
 /* The accelerator kernel (hls/cp/sq_cp.c; the RTL's is rtl/cp/sq_accel_top):
  * runs the whole stream in one launch, fetching each descriptor in order,

@@ -138,6 +138,7 @@
 #define SQ_OP_NOP  0u
 #define SQ_OP_GEMM 1u
 #define SQ_OP_ATTN 2u
+#define SQ_OP_VEC  3u
 
 /* ---------------------------------------------------------------------------
  * Command processor (sq_accel_top, hls/cp; docs/accelerator.md). Unit slots:
@@ -177,6 +178,7 @@
  *   BIAS int32 (n), only with SQ_GEMM_BIAS
  *   QUANT per output channel {int32 mult, uint32 shift} (n), unless SQ_GEMM_OUT32
  *   C    int8 (m, n), or int32 (m, n) when SQ_GEMM_OUT32
+ *   GSCALE uint16 (n, ceil(k / group)), only with SQ_GEMM_GSCALE (2-byte aligned)
  * Layouts of int4 and 2:4 are documented in include/sparq/numerics.h.
  * A valid GEMM descriptor (the host checks every one before a run, see
  * host/runtime/desc.h) has 1 <= m, n, k <= SQ_GEMM_MAX_DIM, BIAS, QUANT and
@@ -187,6 +189,7 @@ enum {
     SQ_GEMM_W_M = 2,
     SQ_GEMM_W_N = 3,
     SQ_GEMM_W_K = 4,
+    SQ_GEMM_W_GROUP = 5,
     SQ_GEMM_W_A_LO = 6,
     SQ_GEMM_W_A_HI = 7,
     SQ_GEMM_W_W_LO = 8,
@@ -198,7 +201,9 @@ enum {
     SQ_GEMM_W_QUANT_LO = 14,
     SQ_GEMM_W_QUANT_HI = 15,
     SQ_GEMM_W_C_LO = 16,
-    SQ_GEMM_W_C_HI = 17
+    SQ_GEMM_W_C_HI = 17,
+    SQ_GEMM_W_GSCALE_LO = 18,
+    SQ_GEMM_W_GSCALE_HI = 19
 };
 
 #define SQ_GEMM_W4    (1u << 0) /* weights are packed signed int4 */
@@ -206,6 +211,15 @@ enum {
 #define SQ_GEMM_RELU  (1u << 2) /* clamp outputs at 0 */
 #define SQ_GEMM_OUT32 (1u << 3) /* write int32 accumulators, no requantization */
 #define SQ_GEMM_BIAS  (1u << 4) /* add int32 bias before the epilogue */
+/* Per-group weight scales (int4 with one scale per `group` inputs): GSCALE
+ * holds uint16 Q15 factors gs (n, ceil(k / group)) row-major, and
+ *   acc_j = sum_g sq_rshift_round((int64)p_g * gs[j][g], 15)   (wrapping sum)
+ * with p_g the int32 partial sum of group g (inputs [g group, (g+1) group)),
+ * before bias and epilogue. group (word SQ_GEMM_W_GROUP) is in [1, k]. */
+#define SQ_GEMM_GSCALE (1u << 5)
+/* Flags every GEMM unit implements. GSCALE is not in it yet: only the golden
+ * reference (level ref) has it, and the runtime accepts it only on a level
+ * that declares it (SQ_LEVEL_CAP_GSCALE, host/runtime/device.h). */
 #define SQ_GEMM_FLAGS_ALL 0x1Fu
 
 /* Hardware limits the compiler tiles to and the kernels check. */
@@ -276,5 +290,93 @@ enum {
 #define SQ_ATTN_MAX_BLOCKS (SQ_ATTN_MAX_SEQ >> SQ_ATTN_BLK_LOG2)
 #define SQ_ATTN_MASK_ROW_BYTES (SQ_ATTN_MAX_BLOCKS / 8u)
 #define SQ_ATTN_QUANT_BYTES 16u /* one sq_attn_quant_t */
+
+/* VEC: one vector-unit op over M rows (tokens) of N elements. The arithmetic
+ * of every function is defined in include/sparq/vec.h (element rules) and
+ * docs/integer_layer.md; this is the layout.
+ *
+ * Addressing. Element (m, j) of IN and OUT sits at
+ *   base + m * stride + (j / seg) * seg_stride + (j % seg) * esize
+ * (seg = 0 means seg = N: plain rows), so one op can read a column slice of
+ * a wider GEMM output and write heads into a (heads, rows, head_dim) tensor
+ * or into row `pos` of a KV cache (kv_heads, kv_cap, head_dim): out_stride =
+ * head_dim, out_seg_stride = kv_cap * head_dim, and a position patch adds
+ * pos * head_dim to OUT. IN2 is rows of N (SWIGLU: its second half) at
+ * in2 + m * in2_stride + j * 4. Strides are bytes.
+ *   IN      int32 (M, N): a GEMM accumulator with SQ_VEC_ACC, else int32
+ *           fixed point; GATHER: M int32 token ids (contiguous); COPY: int8
+ *           (M, N) (element size 1 in the addressing above)
+ *   IN2     int32 (M, N): ADD's addend (fixed point), SWIGLU's up-projection
+ *           accumulator
+ *   OUT     int8 (ROPE, COPY, and with SQ_VEC_Q8) or int32 (M, N); ARGMAX: M
+ *           int32
+ *   CHAN    with SQ_VEC_ACC: per channel {int32 mult, uint32 shift} (N; 2N
+ *           for SWIGLU: gate channels then up channels); NORM: int32 gains
+ *           (N); GATHER: {mult, shift} per table row (P0 rows)
+ *   REC_IN  with SQ_VEC_ACC: a per-row record {int32 mult, int32 shift} (M)
+ *   REC_OUT with SQ_VEC_Q8: per-row record of the int8 output (M)
+ *   TAB     ROPE with SQ_VEC_ROT: rows of (int16 cos, int16 sin) pairs,
+ *           row m at tab + m * tab_stride; GATHER: int8 rows of N at
+ *           tab + id * tab_stride; with SQ_VEC_BIAS: int32 bias (N)
+ *   P0..P3  function parameters (vec.h, "Functions")
+ * Records, CHAN and TAB entries are 4-byte aligned (TAB of GATHER 1-byte). */
+enum {
+    SQ_VEC_W_OPCODE = 0,
+    SQ_VEC_W_FUNC = 1,
+    SQ_VEC_W_FLAGS = 2,
+    SQ_VEC_W_M = 3,
+    SQ_VEC_W_N = 4,
+    SQ_VEC_W_SEG = 5,
+    SQ_VEC_W_IN_LO = 6,
+    SQ_VEC_W_IN_HI = 7,
+    SQ_VEC_W_IN_STRIDE = 8,
+    SQ_VEC_W_IN_SEG_STRIDE = 9,
+    SQ_VEC_W_IN2_LO = 10,
+    SQ_VEC_W_IN2_HI = 11,
+    SQ_VEC_W_IN2_STRIDE = 12,
+    SQ_VEC_W_OUT_LO = 13,
+    SQ_VEC_W_OUT_HI = 14,
+    SQ_VEC_W_OUT_STRIDE = 15,
+    SQ_VEC_W_OUT_SEG_STRIDE = 16,
+    SQ_VEC_W_CHAN_LO = 17,
+    SQ_VEC_W_CHAN_HI = 18,
+    SQ_VEC_W_REC_IN_LO = 19,
+    SQ_VEC_W_REC_IN_HI = 20,
+    SQ_VEC_W_REC_OUT_LO = 21,
+    SQ_VEC_W_REC_OUT_HI = 22,
+    SQ_VEC_W_TAB_LO = 23,
+    SQ_VEC_W_TAB_HI = 24,
+    SQ_VEC_W_TAB_STRIDE = 25,
+    SQ_VEC_W_P0 = 26,
+    SQ_VEC_W_P1 = 27,
+    SQ_VEC_W_P2 = 28,
+    SQ_VEC_W_P3 = 29
+};
+
+/* Functions (word SQ_VEC_W_FUNC); vec.h defines each. */
+#define SQ_VEC_GATHER 0u /* embedding rows of token ids -> int32 fixed point */
+#define SQ_VEC_NORM   1u /* RMSNorm (LayerNorm with SQ_VEC_LN) */
+#define SQ_VEC_ADD    2u /* residual add */
+#define SQ_VEC_DEQ    3u /* accumulator -> int32 fixed point (logits) */
+#define SQ_VEC_ROPE   4u /* Q, K (rotated) and V -> int8 at static scales */
+#define SQ_VEC_SWIGLU 5u /* SiLU(gate) * up -> int8 + record */
+#define SQ_VEC_GELU   6u /* GELU -> int8 + record */
+#define SQ_VEC_QUANT  7u /* int32 -> int8 + record (dynamic per row) */
+#define SQ_VEC_ARGMAX 8u /* index of the first maximum of each row */
+#define SQ_VEC_COPY   9u /* int8 IN -> OUT: a layout change, e.g. attention heads to rows */
+#define SQ_VEC_FUNCS  10u
+
+/* Flags (word SQ_VEC_W_FLAGS). */
+#define SQ_VEC_ACC  (1u << 0) /* IN is a GEMM accumulator: two-stage requantization */
+#define SQ_VEC_Q8   (1u << 1) /* OUT int8 with a per-row record (dynamic scale) */
+#define SQ_VEC_BIAS (1u << 2) /* add int32 bias (TAB) in output units */
+#define SQ_VEC_LN   (1u << 3) /* NORM subtracts the row mean (LayerNorm) */
+#define SQ_VEC_ROT  (1u << 4) /* ROPE rotates pairs by the TAB row */
+#define SQ_VEC_FLAGS_ALL 0x1Fu
+
+#define SQ_VEC_MAX_N_LOG2 16 /* N at most 65536 (the row buffer) */
+#define SQ_VEC_MAX_N (1u << SQ_VEC_MAX_N_LOG2)
+#define SQ_VEC_MAX_M SQ_GEMM_MAX_DIM
+#define SQ_VEC_REC_BYTES 8u  /* one record */
 
 #endif /* SPARQ_SPEC_H */
