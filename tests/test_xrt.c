@@ -362,7 +362,8 @@ START_TEST(test_vitis_commands)
         snprintf(want, sizeof want, "/include -o %s/out/sq_accel_kernel.xo ", dir);
         ck_assert_msg(strstr(line, want), "no '%s' in %s", want, out);
         ck_assert_msg(strstr(line, "/hls/cp/sq_cp.c ") && strstr(line, "/hls/gemm/sq_gemm.c ") &&
-                          strstr(line, "/hls/attn/sq_attn.c\n"),
+                          strstr(line, "/hls/attn/sq_attn.c ") &&
+                          strstr(line, "/hls/vec/sq_vec.c\n"),
                       "%s", line);
         snprintf(want, sizeof want, "/%s -o %s/out/sparq.xclbin %s/out/sq_gemm_kernel.xo "
                  "%s/out/sq_attn_kernel.xo %s/out/sq_accel_kernel.xo\n", cases[i].cfg, dir, dir,

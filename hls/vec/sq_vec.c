@@ -24,6 +24,7 @@
  * #pragma lines; each names its spec.h macro, and tests/test_vec_levels.c
  * checks they agree. Static helpers carry a vec_ prefix: the opencl level
  * compiles every hls/ source as one program. */
+#include "../common/sq_desc_fetch.h"
 #include "sparq/desc.h"
 #include "sparq/kernels.h"
 #include "sparq/vec.h"
@@ -324,12 +325,7 @@ SQ_KERNEL void sq_vec_kernel(SQ_GLOBAL uint8_t *mem, uint64_t cmd_addr, uint32_t
 cmd_loop:
     for (uint32_t i = 0; i < n_cmds; i++) {
         uint8_t desc[SQ_DESC_BYTES];
-        uint64_t at = cmd_addr + (uint64_t)i * SQ_DESC_BYTES;
-    cmd_fetch:
-        for (uint32_t b = 0; b < SQ_DESC_BYTES; b++) {
-#pragma HLS PIPELINE II=1
-            desc[b] = mem[at + b];
-        }
+        sq_desc_fetch(mem, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, desc);
         if (sq_desc_opcode(desc) == SQ_OP_VEC)
             sq_vec_exec(mem, desc);
     }
