@@ -231,7 +231,7 @@ START_TEST(test_cli)
     ck_assert_int_ne(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);
     ck_assert_ptr_nonnull(strstr(err, "level 'model' has no vector unit"));
     ck_assert_ptr_null(strchr(strchr(err, '\n') + 1, '\n'));
-    snprintf(args, sizeof args, "%s --recipe w8a8 --backend csim --offload linears", gen);
+    snprintf(args, sizeof args, "%s --recipe w8a8 --backend model --offload linears", gen);
     ck_assert_int_eq(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);
     ck_assert_int_ne(sq_run_cli("eval " MODEL_ARGS " --text x --offload all", out, sizeof out, err,
                                 sizeof err),
