@@ -44,7 +44,7 @@ static int32_t vec_ld(const SQ_GLOBAL uint8_t *mem, uint64_t addr)
 static uint64_t vec_in_at(const vec_op_t *o, uint32_t m, uint32_t j)
 {
     return o->d.in + (uint64_t)m * o->d.in_stride + (uint64_t)(j / o->seg) * o->d.in_seg_stride +
-           (uint64_t)(j % o->seg) * 4u;
+           (uint64_t)(j % o->seg) * sq_vec_in_esize(o->d.func);
 }
 
 static uint64_t vec_out_at(const vec_op_t *o, uint32_t m, uint32_t j, uint32_t esize)
@@ -296,6 +296,14 @@ static void vec_row(SQ_GLOBAL uint8_t *mem, vec_op_t *o, uint32_t m)
         sq_mem_st32(mem + vec_out_at(o, m, 0, 4), best);
         return;
     }
+    case SQ_VEC_COPY:
+    copy_elem:
+        for (uint32_t j = 0; j < d->n; j++) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=65536 /* SQ_VEC_MAX_N */
+#pragma HLS PIPELINE II=1
+            mem[vec_out_at(o, m, j, 1)] = mem[vec_in_at(o, m, j)];
+        }
+        return;
     default:
         return;
     }
