@@ -8,7 +8,8 @@ $(HLS_OBJS_REL): CFLAGS_REL += -Wno-unknown-pragmas -Wno-unused-label
 $(HLS_OBJS_SAN): CFLAGS_SAN += -Wno-unknown-pragmas -Wno-unused-label
 # test_gemm checks that the s_axilite offsets written in the pragmas match spec.h.
 $(BUILD)/san/tests/test_gemm.o: CFLAGS_SAN += -DSQ_HLS_GEMM_SRC='"$(abspath hls/gemm/sq_gemm.c)"'
-# test_attn checks the same for the attention kernel, and
+# test_attn checks the same for the attention kernel, test_cp for the accelerator kernel,
+# test_vec_levels for the vector unit's.
 $(BUILD)/san/tests/test_attn.o: CFLAGS_SAN += -DSQ_HLS_ATTN_SRC='"$(abspath hls/attn/sq_attn.c)"'
-# test_vec_levels the same for the vector unit's.
+$(BUILD)/san/tests/test_cp.o: CFLAGS_SAN += -DSQ_HLS_CP_SRC='"$(abspath hls/cp/sq_cp.c)"'
 $(BUILD)/san/tests/test_vec_levels.o: CFLAGS_SAN += -DSQ_HLS_VEC_SRC='"$(abspath hls/vec/sq_vec.c)"'

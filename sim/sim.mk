@@ -29,7 +29,7 @@ VL_CXXFLAGS := -std=c++17 -O2 -g -Wall -Wextra -Werror -isystem $(VL_DIR) -isyst
 
 $(VL_LIB): $(RTL_SRCS)
 	@mkdir -p $(VL_DIR)
-	$(VERILATOR) $(VL_FLAGS) $(RTL_SRCS) --build -j 2 >$(VL_DIR)/build.log 2>&1 || \
+	+$(VERILATOR) $(VL_FLAGS) $(RTL_SRCS) --build -j 2 >$(VL_DIR)/build.log 2>&1 || \
 	  { tail -30 $(VL_DIR)/build.log; exit 1; }
 # Verilator's runtime (it only builds it itself for --exe)
 VL_RT := verilated.o verilated_fst_c.o verilated_threads.o

@@ -31,6 +31,14 @@ int main(void)
         {"SqRegNcmd", SQ_REG_NCMD},       {"SqRegCyclesLo", SQ_REG_CYCLES_LO},
         {"SqRegCyclesHi", SQ_REG_CYCLES_HI}, {"SqRegStallLo", SQ_REG_STALL_LO},
         {"SqRegStallHi", SQ_REG_STALL_HI},
+        {"SqRegPos0", SQ_REG_POS0},       {"SqRegProfLo", SQ_REG_PROF_LO},
+        {"SqRegProfHi", SQ_REG_PROF_HI},  {"SqRegCpStatus", SQ_REG_CP_STATUS},
+        {"SqRegCpErrDesc", SQ_REG_CP_ERR_DESC}, {"SqRegCpRbytesLo", SQ_REG_CP_RBYTES_LO},
+        {"SqRegCpRbytesHi", SQ_REG_CP_RBYTES_HI}, {"SqRegCpWbytesLo", SQ_REG_CP_WBYTES_LO},
+        {"SqRegCpWbytesHi", SQ_REG_CP_WBYTES_HI}, {"SqRegUnit0", SQ_REG_UNIT0},
+        {"SqRegUnitStride", SQ_REG_UNIT_STRIDE}, {"SqRegUnitBusy", SQ_REG_UNIT_BUSY},
+        {"SqRegUnitStall", SQ_REG_UNIT_STALL}, {"SqRegUnitRbytes", SQ_REG_UNIT_RBYTES},
+        {"SqRegUnitWbytes", SQ_REG_UNIT_WBYTES},
     };
     for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++)
         printf("  localparam logic [7:0] %s = 8'h%02X;\n", regs[i].name, regs[i].v);
@@ -53,6 +61,35 @@ int main(void)
     u32("SqOpNop", SQ_OP_NOP);
     u32("SqOpGemm", SQ_OP_GEMM);
     u32("SqOpAttn", SQ_OP_ATTN);
+    u32("SqRunPos", SQ_RUN_POS);
+    u32("SqDescDeps", SQ_DESC_DEPS);
+    u32("SqDescDepShift", SQ_DESC_DEP_SHIFT);
+    u32("SqDescWPatch0", SQ_DESC_W_PATCH0);
+    u32("SqDescPatches", SQ_DESC_PATCHES);
+    u32("SqPatchPosShift", SQ_PATCH_POS_SHIFT);
+    u32("SqPatchMultShift", SQ_PATCH_MULT_SHIFT);
+    if (SQ_PATCH_WORD_MASK != 0x3Fu || SQ_PATCH_WIDE != 0x40u || SQ_PATCH_POS_MASK != 7u) {
+        fputs("specgen: patch word layout moved; update sim/specgen.c and rtl/cp\n", stderr);
+        return 1;
+    }
+    puts("  // Command processor");
+    u32("SqCpUnits", SQ_CP_UNITS);
+    u32("SqCpErrNone", SQ_CP_ERR_NONE);
+    u32("SqCpErrUnit", SQ_CP_ERR_UNIT);
+    u32("SqCpErrPatch", SQ_CP_ERR_PATCH);
+    u32("SqCpErrDep", SQ_CP_ERR_DEP);
+    u32("SqProfBytes", SQ_PROF_BYTES);
+    u32("SqProfWOpcode", SQ_PROF_W_OPCODE);
+    u32("SqProfWDispatch", SQ_PROF_W_DISPATCH);
+    u32("SqProfWStart", SQ_PROF_W_START);
+    u32("SqProfWEnd", SQ_PROF_W_END);
+    u32("SqProfWStall", SQ_PROF_W_STALL);
+    u32("SqProfWRbytes", SQ_PROF_W_RBYTES);
+    u32("SqProfWWbytes", SQ_PROF_W_WBYTES);
+    if (SQ_CP_UNIT_OF(SQ_OP_GEMM) != 0u || SQ_CP_UNIT_OF(SQ_OP_ATTN) != 1u) {
+        fputs("specgen: unit slots moved; update sim/specgen.c and rtl/cp\n", stderr);
+        return 1;
+    }
     const struct {
         const char *name;
         unsigned v;

@@ -39,11 +39,16 @@ typedef struct {
     uint32_t rdata;
 } sq_axil_t;
 
-/* Every pin of a kernel with one AXI4 master and the control slave. */
+/* Most AXI4 masters a kernel has: the accelerator top's command processor
+ * and three units (sq_mem.h's ports). */
+#define SQ_AXI_MAX_PORTS 4u
+
+/* Every pin of a kernel: its AXI4 masters (a unit kernel has one, port 0),
+ * the control slave, reset and the interrupt. */
 typedef struct {
     uint8_t rst_n;
     uint8_t interrupt;
-    sq_axi_t axi;
+    sq_axi_t axi[SQ_AXI_MAX_PORTS];
     sq_axil_t axil;
 } sq_kernel_pins_t;
 

@@ -4,6 +4,10 @@
 #include "Vsq_gemm_top.h"
 #include "sq_vl_kernel.hpp"
 
+namespace sq_vl {
+template <> struct ports<Vsq_gemm_top> : unit_ports<Vsq_gemm_top> {};
+} // namespace sq_vl
+
 extern "C" int sq_gemm_vl_create(const char *fst_path, sq_kernel_t **out)
 {
     return sq_vl::create<Vsq_gemm_top>("sq_gemm_top", fst_path, out);

@@ -19,17 +19,29 @@ typedef struct {
     uint32_t head, count;
 } queue_t;
 
+/* A port's bursts in flight; its channel is ch[p] or ch[0] (shared). */
+typedef struct {
+    queue_t rd, aw, b;
+    int prefer_write; /* round robin between a read and a write beat */
+    int grant_r, grant_w;
+    sq_mem_stats_t stats;
+} port_t;
+
+/* A channel's clock and byte budget. */
+typedef struct {
+    double credit; /* bytes the channel may still move */
+    uint64_t now;
+} chan_t;
+
 struct sq_mem {
     uint8_t *data;
     uint64_t size;
-    double bpc;     /* bytes per cycle */
-    double credit;  /* bytes the channel may still move */
+    double bpc; /* bytes per cycle, per channel */
     uint32_t latency;
-    uint64_t now;
-    queue_t rd, aw, b;
-    int prefer_write; /* round-robin between a read and a write beat */
-    int grant_r, grant_w;
-    sq_mem_stats_t stats;
+    sq_mem_channels_t mode;
+    unsigned rr; /* shared channel: the port served first next */
+    chan_t ch[SQ_MEM_MAX_PORTS];
+    port_t port[SQ_MEM_MAX_PORTS];
     char err[160];
     int has_err;
 };
@@ -68,6 +80,7 @@ int sq_mem_create(uint64_t bytes, double bytes_per_cycle, uint32_t latency_cycle
     m->size = bytes;
     m->bpc = bytes_per_cycle;
     m->latency = latency_cycles;
+    m->mode = SQ_MEM_PER_PORT;
     *out = m;
     return 0;
 }
@@ -78,6 +91,12 @@ void sq_mem_destroy(sq_mem_t *m)
         return;
     free(m->data);
     free(m);
+}
+
+void sq_mem_set_channels(sq_mem_t *m, sq_mem_channels_t mode)
+{
+    m->mode = mode;
+    m->rr = 0;
 }
 
 uint64_t sq_mem_size(const sq_mem_t *m)
@@ -118,77 +137,111 @@ static void set_error(sq_mem_t *m, const char *what, uint64_t addr, uint32_t bea
              what, beats, addr, m->size);
 }
 
-void sq_mem_drive(sq_mem_t *m, sq_axi_t *bus)
+static chan_t *chan_of(sq_mem_t *m, unsigned p)
 {
-    burst_t *r = q_head(&m->rd);
-    burst_t *w = q_head(&m->aw);
-    int want_r = r && r->ready_at <= m->now;
-    int want_w = w != NULL;
+    return &m->ch[m->mode == SQ_MEM_SHARED ? 0 : p];
+}
+
+/* Grants port p's beats from its channel's budget, spent beats deducted in
+ * *spent (the beats this cycle already granted on the channel). */
+static void grant(sq_mem_t *m, unsigned p, double *spent)
+{
+    port_t *pt = &m->port[p];
+    const chan_t *c = chan_of(m, p);
+    burst_t *r = q_head(&pt->rd);
+    int want_r = r && r->ready_at <= c->now;
+    int want_w = pt->aw.count > 0;
     double beat = SQ_AXI_BEAT_BYTES;
-    m->grant_r = m->grant_w = 0;
-    if (want_r && want_w && m->credit >= 2 * beat) {
-        m->grant_r = m->grant_w = 1;
-    } else if (m->credit >= beat) {
-        if (want_r && want_w) {
-            m->grant_w = m->prefer_write;
-            m->grant_r = !m->prefer_write;
-        } else {
-            m->grant_r = want_r;
-            m->grant_w = want_w;
-        }
+    /* in the port's own order: a write first when it prefers one */
+    for (int i = 0; i < 2; i++) {
+        int w = i == 0 ? pt->prefer_write : !pt->prefer_write;
+        if (!(w ? want_w : want_r) || c->credit < *spent + beat)
+            continue;
+        if (w)
+            pt->grant_w = 1;
+        else
+            pt->grant_r = 1;
+        *spent += beat;
     }
-    bus->arready = m->rd.count < SQ_MEM_MAX_OUTSTANDING;
-    bus->awready = m->aw.count < SQ_MEM_MAX_OUTSTANDING;
-    bus->wready = (uint8_t)m->grant_w;
-    bus->rvalid = (uint8_t)m->grant_r;
+}
+
+static void drive_port(sq_mem_t *m, unsigned p, sq_axi_t *bus)
+{
+    port_t *pt = &m->port[p];
+    const chan_t *c = chan_of(m, p);
+    burst_t *r = q_head(&pt->rd);
+    bus->arready = pt->rd.count < SQ_MEM_MAX_OUTSTANDING;
+    bus->awready = pt->aw.count < SQ_MEM_MAX_OUTSTANDING;
+    bus->wready = (uint8_t)pt->grant_w;
+    bus->rvalid = (uint8_t)pt->grant_r;
     bus->rresp = 0;
-    bus->rlast = (uint8_t)(m->grant_r && r->beats == 1);
-    if (m->grant_r) {
+    bus->rlast = (uint8_t)(pt->grant_r && r->beats == 1);
+    if (pt->grant_r) {
         if (in_range(m, r->addr, SQ_AXI_BEAT_BYTES))
             memcpy(bus->rdata, m->data + r->addr, SQ_AXI_BEAT_BYTES);
         else
             memset(bus->rdata, 0, SQ_AXI_BEAT_BYTES);
     }
-    burst_t *b = q_head(&m->b);
-    bus->bvalid = (uint8_t)(b && b->ready_at <= m->now);
+    burst_t *b = q_head(&pt->b);
+    bus->bvalid = (uint8_t)(b && b->ready_at <= c->now);
     bus->bresp = 0;
 }
 
-void sq_mem_commit(sq_mem_t *m, const sq_axi_t *bus)
+void sq_mem_drive(sq_mem_t *m, sq_axi_t *bus, unsigned nports)
 {
+    for (unsigned p = 0; p < nports; p++)
+        m->port[p].grant_r = m->port[p].grant_w = 0;
+    if (m->mode == SQ_MEM_SHARED) {
+        double spent = 0;
+        for (unsigned i = 0; i < nports; i++)
+            grant(m, (m->rr + i) % nports, &spent);
+    } else {
+        for (unsigned p = 0; p < nports; p++) {
+            double spent = 0;
+            grant(m, p, &spent);
+        }
+    }
+    for (unsigned p = 0; p < nports; p++)
+        drive_port(m, p, &bus[p]);
+}
+
+static void commit_port(sq_mem_t *m, unsigned p, const sq_axi_t *bus)
+{
+    port_t *pt = &m->port[p];
+    chan_t *c = chan_of(m, p);
     double beat = SQ_AXI_BEAT_BYTES;
     if (bus->arvalid && bus->arready) {
-        burst_t nb = {bus->araddr & ~(uint64_t)63, (uint32_t)bus->arlen + 1, m->now + m->latency};
+        burst_t nb = {bus->araddr & ~(uint64_t)63, (uint32_t)bus->arlen + 1, c->now + m->latency};
         if (!in_range(m, nb.addr, (uint64_t)nb.beats * SQ_AXI_BEAT_BYTES))
             set_error(m, "read", nb.addr, nb.beats);
-        q_push(&m->rd, nb);
-        m->stats.read_bursts++;
+        q_push(&pt->rd, nb);
+        pt->stats.read_bursts++;
     }
     if (bus->rvalid && bus->rready) {
-        burst_t *r = q_head(&m->rd);
+        burst_t *r = q_head(&pt->rd);
         r->addr += SQ_AXI_BEAT_BYTES;
-        m->credit -= beat;
-        m->stats.bytes_read += SQ_AXI_BEAT_BYTES;
+        c->credit -= beat;
+        pt->stats.bytes_read += SQ_AXI_BEAT_BYTES;
         if (--r->beats == 0)
-            q_pop(&m->rd);
-        m->prefer_write = 1;
+            q_pop(&pt->rd);
+        pt->prefer_write = 1;
     }
     if (bus->wvalid && bus->wready) {
-        burst_t *w = q_head(&m->aw);
+        burst_t *w = q_head(&pt->aw);
         const uint8_t *src = (const uint8_t *)bus->wdata;
         if (in_range(m, w->addr, SQ_AXI_BEAT_BYTES)) {
             for (unsigned i = 0; i < SQ_AXI_BEAT_BYTES; i++)
                 if (bus->wstrb >> i & 1) {
                     m->data[w->addr + i] = src[i];
-                    m->stats.bytes_written++;
+                    pt->stats.bytes_written++;
                 }
         }
         w->addr += SQ_AXI_BEAT_BYTES;
-        m->credit -= beat;
-        m->prefer_write = 0;
+        c->credit -= beat;
+        pt->prefer_write = 0;
         if (--w->beats == 0 || bus->wlast) {
-            q_pop(&m->aw);
-            q_push(&m->b, (burst_t){0, 0, m->now + m->latency});
+            q_pop(&pt->aw);
+            q_push(&pt->b, (burst_t){0, 0, c->now + m->latency});
         }
     }
     /* the address is taken after the beats of earlier bursts, so a write
@@ -197,29 +250,63 @@ void sq_mem_commit(sq_mem_t *m, const sq_axi_t *bus)
         burst_t nb = {bus->awaddr & ~(uint64_t)63, (uint32_t)bus->awlen + 1, 0};
         if (!in_range(m, nb.addr, (uint64_t)nb.beats * SQ_AXI_BEAT_BYTES))
             set_error(m, "write", nb.addr, nb.beats);
-        q_push(&m->aw, nb);
-        m->stats.write_bursts++;
+        q_push(&pt->aw, nb);
+        pt->stats.write_bursts++;
     }
     if (bus->bvalid && bus->bready)
-        q_pop(&m->b);
+        q_pop(&pt->b);
+}
+
+void sq_mem_commit(sq_mem_t *m, const sq_axi_t *bus, unsigned nports)
+{
+    for (unsigned p = 0; p < nports; p++)
+        commit_port(m, p, &bus[p]);
+    if (m->mode == SQ_MEM_SHARED) {
+        /* the port served first in this cycle goes last in the next */
+        for (unsigned i = 0; i < nports; i++) {
+            unsigned p = (m->rr + i) % nports;
+            if (m->port[p].grant_r || m->port[p].grant_w) {
+                m->rr = (p + 1) % nports;
+                break;
+            }
+        }
+    }
     /* An idle channel cannot bank bandwidth: the budget never exceeds what
      * one more cycle could spend, so at 64 B/cycle at most one beat goes per
      * cycle and at 48 B/cycle three beats per four cycles. */
-    m->credit += m->bpc;
-    double cap = m->bpc + beat - 1;
-    if (m->credit > cap)
-        m->credit = cap;
-    m->now++;
+    double cap = m->bpc + SQ_AXI_BEAT_BYTES - 1;
+    for (unsigned c = 0; c < SQ_MEM_MAX_PORTS; c++) {
+        m->ch[c].credit += m->bpc;
+        if (m->ch[c].credit > cap)
+            m->ch[c].credit = cap;
+        m->ch[c].now++;
+    }
 }
 
 int sq_mem_quiet(const sq_mem_t *m)
 {
-    return m->rd.count == 0 && m->aw.count == 0 && m->b.count == 0;
+    for (unsigned p = 0; p < SQ_MEM_MAX_PORTS; p++) {
+        const port_t *pt = &m->port[p];
+        if (pt->rd.count || pt->aw.count || pt->b.count)
+            return 0;
+    }
+    return 1;
+}
+
+void sq_mem_port_stats(const sq_mem_t *m, unsigned p, sq_mem_stats_t *out)
+{
+    *out = p < SQ_MEM_MAX_PORTS ? m->port[p].stats : (sq_mem_stats_t){0, 0, 0, 0};
 }
 
 void sq_mem_stats(const sq_mem_t *m, sq_mem_stats_t *out)
 {
-    *out = m->stats;
+    *out = (sq_mem_stats_t){0, 0, 0, 0};
+    for (unsigned p = 0; p < SQ_MEM_MAX_PORTS; p++) {
+        out->bytes_read += m->port[p].stats.bytes_read;
+        out->bytes_written += m->port[p].stats.bytes_written;
+        out->read_bursts += m->port[p].stats.read_bursts;
+        out->write_bursts += m->port[p].stats.write_bursts;
+    }
 }
 
 const char *sq_mem_error(const sq_mem_t *m)

@@ -22,9 +22,9 @@ static void eval(sq_sim_t *s, int clk)
 
 void sq_sim_tick(sq_sim_t *s)
 {
-    sq_mem_drive(s->mem, &s->k->pins.axi);
+    sq_mem_drive(s->mem, s->k->pins.axi, s->k->nports);
     eval(s, 0);
-    sq_mem_commit(s->mem, &s->k->pins.axi);
+    sq_mem_commit(s->mem, s->k->pins.axi, s->k->nports);
     eval(s, 1);
     s->cycles++;
 }
@@ -130,10 +130,10 @@ static void sim_step(void *ctx, int clk)
 {
     sq_sim_t *s = ctx;
     if (clk == 0) {
-        sq_mem_drive(s->mem, &s->k->pins.axi);
+        sq_mem_drive(s->mem, s->k->pins.axi, s->k->nports);
         eval(s, 0);
     } else {
-        sq_mem_commit(s->mem, &s->k->pins.axi);
+        sq_mem_commit(s->mem, s->k->pins.axi, s->k->nports);
         eval(s, 1);
         s->cycles++;
     }
@@ -164,7 +164,8 @@ static int read64(const sq_ctrl_t *c, uint32_t lo, uint64_t *v)
     return rc;
 }
 
-int sq_ctrl_start(const sq_ctrl_t *c, uint64_t mem_base, uint64_t cmd_addr, uint32_t n_cmds)
+int sq_ctrl_start(const sq_ctrl_t *c, uint64_t mem_base, uint64_t cmd_addr, uint32_t n_cmds,
+                  const sq_cp_args_t *cp)
 {
     int rc = 0;
     uint32_t ctrl = 0;
@@ -178,14 +179,19 @@ int sq_ctrl_start(const sq_ctrl_t *c, uint64_t mem_base, uint64_t cmd_addr, uint
         (rc = c->reg_write(c->ctx, SQ_REG_MEM_HI, (uint32_t)(mem_base >> 32))) ||
         (rc = c->reg_write(c->ctx, SQ_REG_CMD_LO, (uint32_t)cmd_addr)) ||
         (rc = c->reg_write(c->ctx, SQ_REG_CMD_HI, (uint32_t)(cmd_addr >> 32))) ||
-        (rc = c->reg_write(c->ctx, SQ_REG_NCMD, n_cmds)) ||
-        (rc = c->reg_write(c->ctx, SQ_REG_CTRL, SQ_CTRL_START)))
+        (rc = c->reg_write(c->ctx, SQ_REG_NCMD, n_cmds)))
         return rc;
-    return 0;
+    for (unsigned i = 0; cp && i < SQ_RUN_POS; i++)
+        if ((rc = c->reg_write(c->ctx, SQ_REG_POS0 + 4 * i, cp->pos[i])))
+            return rc;
+    if (cp && ((rc = c->reg_write(c->ctx, SQ_REG_PROF_LO, (uint32_t)cp->prof)) ||
+               (rc = c->reg_write(c->ctx, SQ_REG_PROF_HI, (uint32_t)(cp->prof >> 32)))))
+        return rc;
+    return c->reg_write(c->ctx, SQ_REG_CTRL, SQ_CTRL_START);
 }
 
 int sq_ctrl_finish(const sq_ctrl_t *c, sq_mem_t *mem, int irq, uint32_t n_cmds,
-                   uint64_t max_cycles, sq_sim_run_t *out)
+                   const sq_cp_args_t *cp, uint64_t max_cycles, sq_sim_run_t *out)
 {
     if (!irq)
         return sq_err(SQ_ERR_DEV, "%s: kernel did not finish %u commands within %" PRIu64
@@ -202,6 +208,19 @@ int sq_ctrl_finish(const sq_ctrl_t *c, sq_mem_t *mem, int irq, uint32_t n_cmds,
     if ((rc = read64(c, SQ_REG_CYCLES_LO, &out->cycles)) ||
         (rc = read64(c, SQ_REG_STALL_LO, &out->stall_cycles)))
         return rc;
+    if (cp) {
+        if ((rc = c->reg_read(c->ctx, SQ_REG_CP_STATUS, &out->cp_status)) ||
+            (rc = c->reg_read(c->ctx, SQ_REG_CP_ERR_DESC, &out->cp_err_desc)))
+            return rc;
+        for (unsigned u = 0; u < SQ_CP_UNITS; u++) {
+            uint32_t at = SQ_REG_UNIT0 + u * SQ_REG_UNIT_STRIDE;
+            if ((rc = read64(c, at + SQ_REG_UNIT_BUSY, &out->unit_busy[u])) ||
+                (rc = read64(c, at + SQ_REG_UNIT_STALL, &out->unit_stall[u])) ||
+                (rc = read64(c, at + SQ_REG_UNIT_RBYTES, &out->unit_rbytes[u])) ||
+                (rc = read64(c, at + SQ_REG_UNIT_WBYTES, &out->unit_wbytes[u])))
+                return rc;
+        }
+    }
     const char *merr = sq_mem_error(mem);
     if (merr) {
         rc = sq_err(SQ_ERR_DEV, "%s: %s", c->level, merr);
@@ -221,17 +240,24 @@ static int sim_reg_read(void *s, uint32_t off, uint32_t *value)
     return sq_sim_reg_read(s, off, value);
 }
 
-int sq_sim_run(sq_sim_t *s, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
-               sq_sim_run_t *out)
+int sq_sim_run_cp(sq_sim_t *s, uint64_t cmd_addr, uint32_t n_cmds, const sq_cp_args_t *cp,
+                  uint64_t max_cycles, sq_sim_run_t *out)
 {
     const sq_ctrl_t c = {"rtl", s, sim_reg_write, sim_reg_read};
     uint64_t start = s->cycles;
-    int rc = sq_ctrl_start(&c, s->mem_base, cmd_addr, n_cmds);
+    *out = (sq_sim_run_t){0};
+    int rc = sq_ctrl_start(&c, s->mem_base, cmd_addr, n_cmds, cp);
     if (rc == 0) {
         for (uint64_t waited = 0; !s->k->pins.interrupt && waited < max_cycles; waited++)
             sq_sim_tick(s);
-        rc = sq_ctrl_finish(&c, s->mem, s->k->pins.interrupt, n_cmds, max_cycles, out);
+        rc = sq_ctrl_finish(&c, s->mem, s->k->pins.interrupt, n_cmds, cp, max_cycles, out);
     }
     out->sim_cycles = s->cycles - start;
     return rc;
+}
+
+int sq_sim_run(sq_sim_t *s, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
+               sq_sim_run_t *out)
+{
+    return sq_sim_run_cp(s, cmd_addr, n_cmds, NULL, max_cycles, out);
 }

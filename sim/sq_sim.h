@@ -8,11 +8,13 @@
 
 #include <stdint.h>
 
+#include "sparq/spec.h"
 #include "sq_axi.h"
 #include "sq_mem.h"
 
 typedef struct sq_kernel {
     void *model;
+    unsigned nports; /* AXI4 masters in pins.axi: 1 for a unit kernel */
     sq_kernel_pins_t pins;
     /* Sets the clock pin to clk, copies the input pins into the model,
      * evaluates it, copies the output pins back and (when tracing) dumps the
@@ -55,16 +57,33 @@ void sq_sim_tick(sq_sim_t *s);
 int sq_sim_reg_write(sq_sim_t *s, uint32_t off, uint32_t value);
 int sq_sim_reg_read(sq_sim_t *s, uint32_t off, uint32_t *value);
 
+/* The run arguments of a kernel with a command processor (sq_accel_top):
+ * the positions its patches add and the profile buffer (0: no records). */
+typedef struct {
+    const uint32_t *pos; /* SQ_RUN_POS entries */
+    uint64_t prof;
+} sq_cp_args_t;
+
 typedef struct {
     uint64_t cycles;       /* kernel's cycle counter: ap_start to ap_done */
     uint64_t stall_cycles; /* kernel's memory-stall counter */
     uint64_t sim_cycles;   /* cycles simulated, including register traffic */
+    /* read only from a kernel with a command processor: its status
+     * (SQ_CP_ERR_*) and the descriptor it names, and per unit slot the busy
+     * cycles, stall cycles and port bytes (SQ_REG_UNIT0 ...) */
+    uint32_t cp_status, cp_err_desc;
+    uint64_t unit_busy[SQ_CP_UNITS], unit_stall[SQ_CP_UNITS];
+    uint64_t unit_rbytes[SQ_CP_UNITS], unit_wbytes[SQ_CP_UNITS];
 } sq_sim_run_t;
 
-/* Writes the command registers, starts the kernel, waits for ap_done
- * (through the interrupt pin) at most max_cycles, and reads the counters.
- * A timeout or a memory-model error is SQ_ERR_DEV with a one-line message;
- * after a timeout the kernel must be recreated. */
+/* Writes the command registers (and with cp, the positions and profile
+ * address), starts the kernel, waits for ap_done (through the interrupt pin)
+ * at most max_cycles, and reads the counters (with cp, the command
+ * processor's too). A timeout or a memory-model error is SQ_ERR_DEV with a
+ * one-line message; after a timeout the kernel must be recreated. */
+int sq_sim_run_cp(sq_sim_t *s, uint64_t cmd_addr, uint32_t n_cmds, const sq_cp_args_t *cp,
+                  uint64_t max_cycles, sq_sim_run_t *out);
+/* sq_sim_run_cp without command-processor arguments: a unit kernel. */
 int sq_sim_run(sq_sim_t *s, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
                sq_sim_run_t *out);
 
@@ -89,13 +108,16 @@ typedef struct {
 } sq_ctrl_t;
 
 /* Checks that the kernel is idle, enables the interrupt on ap_done, writes
- * the memory base and command registers and sets ap_start. */
-int sq_ctrl_start(const sq_ctrl_t *c, uint64_t mem_base, uint64_t cmd_addr, uint32_t n_cmds);
+ * the memory base and command registers (with cp non-NULL, the positions
+ * and the profile address too) and sets ap_start. */
+int sq_ctrl_start(const sq_ctrl_t *c, uint64_t mem_base, uint64_t cmd_addr, uint32_t n_cmds,
+                  const sq_cp_args_t *cp);
 /* Once the interrupt pin is high (irq nonzero) or max_cycles passed without
  * it (a timeout error): checks ap_done, clears the interrupt, reads the
- * counters into out (all but sim_cycles) and checks mem, the kernel's device
+ * counters into out (all but sim_cycles; with cp, the command processor's
+ * status and per-unit counters too) and checks mem, the kernel's device
  * memory, for out-of-range accesses. */
 int sq_ctrl_finish(const sq_ctrl_t *c, sq_mem_t *mem, int irq, uint32_t n_cmds,
-                   uint64_t max_cycles, sq_sim_run_t *out);
+                   const sq_cp_args_t *cp, uint64_t max_cycles, sq_sim_run_t *out);
 
 #endif

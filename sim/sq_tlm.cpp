@@ -1,13 +1,14 @@
 // The tlm level's SystemC TLM-2.0 platform; contract in sq_tlm.h, design in
 // docs/tlm.md. Three kinds of module:
-//   unit    one Verilated kernel (sq_kernel_t from sq_gemm_vl / sq_attn_vl),
-//           clocked by a self-triggering method at the kernel clock; its AXI4
-//           master is an initiator socket, its AXI4-Lite slave a target socket
+//   unit    one Verilated kernel (sq_kernel_t from sq_gemm_vl, sq_attn_vl or
+//           sq_accel_vl), clocked by a self-triggering method at the kernel
+//           clock; its AXI4 masters are one initiator socket, its AXI4-Lite
+//           slave a target socket
 //   memory  sq_mem's timing rules and contents behind target sockets
 //   host    a method that runs ap_ctrl_hs (sq_ctrl_start/finish) over the
-//           units' control sockets with b_transport
-// A unit's clock runs free only between ap_start and ap_done, and only one
-// unit's at a time, as in the rtl level, where the two units take turns on one
+//           kernels' control sockets with b_transport
+// A kernel's clock runs free only between ap_start and ap_done, and only one
+// kernel's at a time, as in the rtl level, where the kernels take turns on one
 // memory; register accesses clock it themselves (loosely timed, the cycles
 // annotated as delay).
 // sq_sim.h and sq_mem.h are C headers without C++ guards
@@ -45,15 +46,17 @@ using sc_core::sc_module;
 using sc_core::sc_module_name;
 using sc_core::sc_time;
 
-// One clock cycle's exchange on a unit's AXI4 master: DRIVE asks the memory
-// for its side of the five channels (sq_mem_drive) before the kernel settles,
-// COMMIT hands it the handshakes the kernel completed (sq_mem_commit). The
-// memory's arbitration depends on the kernel's ready/valid of every cycle, so
-// the exchange is per cycle: burst-level transactions could not keep the
-// cycles equal to the rtl level's.
+// One clock cycle's exchange on a kernel's AXI4 masters: DRIVE asks the
+// memory for its side of the five channels of every port (sq_mem_drive)
+// before the kernel settles, COMMIT hands it the handshakes the kernel
+// completed (sq_mem_commit). The memory's arbitration depends on the kernel's
+// ready/valid of every cycle (and, on a shared channel, on every port's), so
+// the exchange is per cycle and carries all ports: burst-level transactions
+// could not keep the cycles equal to the rtl level's.
 struct axi_cycle : tlm::tlm_extension<axi_cycle> {
     enum { DRIVE, COMMIT } phase = DRIVE;
     sq_axi_t *bus = nullptr;
+    unsigned nports = 1;
     tlm::tlm_extension_base *clone() const override { return new axi_cycle(*this); }
     void copy_from(const tlm::tlm_extension_base &e) override
     {
@@ -63,6 +66,7 @@ struct axi_cycle : tlm::tlm_extension<axi_cycle> {
 
 struct memory : sc_module {
     tlm_utils::simple_target_socket<memory> gemm_port{"gemm_port"}, attn_port{"attn_port"};
+    tlm_utils::simple_target_socket<memory> accel_port{"accel_port"};
     tlm_utils::simple_target_socket<memory> host_port{"host_port"};
     sq_mem_t *mem = nullptr;
 
@@ -70,6 +74,7 @@ struct memory : sc_module {
     {
         gemm_port.register_b_transport(this, &memory::axi);
         attn_port.register_b_transport(this, &memory::axi);
+        accel_port.register_b_transport(this, &memory::axi);
         host_port.register_transport_dbg(this, &memory::dbg);
     }
 
@@ -82,9 +87,9 @@ struct memory : sc_module {
             return;
         }
         if (x->phase == axi_cycle::DRIVE)
-            sq_mem_drive(mem, x->bus);
+            sq_mem_drive(mem, x->bus, x->nports);
         else
-            sq_mem_commit(mem, x->bus);
+            sq_mem_commit(mem, x->bus, x->nports);
         p.set_response_status(tlm::TLM_OK_RESPONSE);
     }
 
@@ -129,7 +134,8 @@ struct unit : sc_module {
     void step(int clk)
     {
         ext->phase = clk ? axi_cycle::COMMIT : axi_cycle::DRIVE;
-        ext->bus = &k->pins.axi;
+        ext->bus = k->pins.axi;
+        ext->nports = k->nports;
         sc_time t = sc_core::SC_ZERO_TIME;
         axi->b_transport(bus, t);
         k->eval(k->model, &k->pins, clk, 2 * cycles + (uint64_t)clk);
@@ -183,8 +189,9 @@ struct unit : sc_module {
 // is the method's next trigger.
 struct host : sc_module {
     tlm_utils::simple_initiator_socket<host> gemm_ctrl{"gemm_ctrl"}, attn_ctrl{"attn_ctrl"};
+    tlm_utils::simple_initiator_socket<host> accel_ctrl{"accel_ctrl"};
     tlm_utils::simple_initiator_socket<host> mem_port{"mem_port"};
-    unit *units[2] = {nullptr, nullptr};
+    unit *units[3] = {nullptr, nullptr, nullptr};
     sq_mem_t *mem = nullptr; // for sq_ctrl_finish's check of out-of-range accesses
 
     // What the C API asks for; done is read after sc_start returns.
@@ -193,6 +200,9 @@ struct host : sc_module {
         int unit;
         uint64_t cmd_addr, max_cycles;
         uint32_t n_cmds;
+        bool cp;                     // the accelerator kernel's arguments below
+        uint32_t pos[SQ_RUN_POS];
+        uint64_t prof;
         sq_sim_run_t out;
         int rc;
         bool pending, done;
@@ -231,7 +241,7 @@ struct host : sc_module {
             return complete(reset());
         unit &u = cur();
         sim_start = u.cycles;
-        int rc = sq_ctrl_start(&ctrl, 0, job.cmd_addr, job.n_cmds);
+        int rc = sq_ctrl_start(&ctrl, 0, job.cmd_addr, job.n_cmds, cp_args());
         if (rc != 0)
             return complete(rc);
         // the kernel runs on its clock until ap_done raises the interrupt,
@@ -250,8 +260,8 @@ struct host : sc_module {
     {
         unit &u = cur();
         u.stop();
-        int rc = sq_ctrl_finish(&ctrl, mem, u.k->pins.interrupt, job.n_cmds, job.max_cycles,
-                                &job.out);
+        int rc = sq_ctrl_finish(&ctrl, mem, u.k->pins.interrupt, job.n_cmds, cp_args(),
+                                job.max_cycles, &job.out);
         job.out.sim_cycles = u.cycles - sim_start;
         complete(rc);
     }
@@ -281,6 +291,13 @@ struct host : sc_module {
     }
 
     const sq_ctrl_t ctrl = {"tlm", this, reg_write, reg_read};
+    sq_cp_args_t cp = {};
+
+    const sq_cp_args_t *cp_args()
+    {
+        cp = {job.pos, job.prof};
+        return job.cp ? &cp : nullptr;
+    }
 
     int access(bool write, uint32_t off, uint32_t *value)
     {
@@ -291,7 +308,10 @@ struct host : sc_module {
         p.set_data_length(4);
         p.set_streaming_width(4);
         p.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-        (job.unit == SQ_TLM_ATTN ? attn_ctrl : gemm_ctrl)->b_transport(p, local);
+        (job.unit == SQ_TLM_ACCEL  ? accel_ctrl
+         : job.unit == SQ_TLM_ATTN ? attn_ctrl
+                                   : gemm_ctrl)
+            ->b_transport(p, local);
         if (!p.is_response_ok())
             return sq_err(SQ_ERR_DEV, "tlm: control register %s at 0x%02x got no response",
                           write ? "write" : "read", off);
@@ -311,7 +331,7 @@ struct host : sc_module {
 
 struct platform {
     memory mem{"memory"};
-    unit gemm{"gemm"}, attn{"attn"};
+    unit gemm{"gemm"}, attn{"attn"}, accel{"accel"};
     host cpu{"host"};
     bool open = false;
 
@@ -319,11 +339,14 @@ struct platform {
     {
         gemm.axi.bind(mem.gemm_port);
         attn.axi.bind(mem.attn_port);
+        accel.axi.bind(mem.accel_port);
         cpu.gemm_ctrl.bind(gemm.ctrl);
         cpu.attn_ctrl.bind(attn.ctrl);
+        cpu.accel_ctrl.bind(accel.ctrl);
         cpu.mem_port.bind(mem.host_port);
         cpu.units[SQ_TLM_GEMM] = &gemm;
         cpu.units[SQ_TLM_ATTN] = &attn;
+        cpu.units[SQ_TLM_ACCEL] = &accel;
     }
 };
 
@@ -370,7 +393,7 @@ struct sq_tlm {
 };
 
 extern "C" int sq_tlm_open(double clock_mhz, sq_mem_t *mem, sq_kernel_t *gemm, sq_kernel_t *attn,
-                           sq_tlm_t **out)
+                           sq_kernel_t *accel, sq_tlm_t **out)
 {
     int rc = build();
     if (rc == 0 && the_platform->open)
@@ -382,6 +405,7 @@ extern "C" int sq_tlm_open(double clock_mhz, sq_mem_t *mem, sq_kernel_t *gemm, s
     if (rc != 0) {
         gemm->destroy(gemm->model);
         attn->destroy(attn->model);
+        accel->destroy(accel->model);
         sq_mem_destroy(mem);
         return rc;
     }
@@ -390,8 +414,11 @@ extern "C" int sq_tlm_open(double clock_mhz, sq_mem_t *mem, sq_kernel_t *gemm, s
     p.mem.mem = p.cpu.mem = mem;
     p.gemm.k = gemm;
     p.attn.k = attn;
-    p.gemm.cycles = p.attn.cycles = 0;
-    p.gemm.period = p.attn.period = sc_time(1e3 / clock_mhz, sc_core::SC_NS);
+    p.accel.k = accel;
+    for (unit *u : {&p.gemm, &p.attn, &p.accel}) {
+        u->cycles = 0;
+        u->period = sc_time(1e3 / clock_mhz, sc_core::SC_NS);
+    }
     p.cpu.job.reset = true;
     if ((rc = simulate(p)) != 0) {
         sq_tlm_close(t);
@@ -406,7 +433,7 @@ extern "C" void sq_tlm_close(sq_tlm_t *t)
     if (!t)
         return;
     platform &p = *t->p;
-    for (unit *u : {&p.gemm, &p.attn}) {
+    for (unit *u : {&p.gemm, &p.attn, &p.accel}) {
         u->k->destroy(u->k->model);
         u->k = nullptr;
     }
@@ -442,16 +469,35 @@ extern "C" int sq_tlm_read(sq_tlm_t *t, uint64_t addr, void *dst, size_t n)
     return host_access(t, false, addr, dst, n);
 }
 
-extern "C" int sq_tlm_run(sq_tlm_t *t, int unit, uint64_t cmd_addr, uint32_t n_cmds,
-                          uint64_t max_cycles, sq_sim_run_t *out)
+static int run_job(sq_tlm_t *t, int unit, uint64_t cmd_addr, uint32_t n_cmds,
+                   const sq_cp_args_t *cp, uint64_t max_cycles, sq_sim_run_t *out)
 {
     platform &p = *t->p;
     p.cpu.job.reset = false;
-    p.cpu.job.unit = unit == SQ_TLM_ATTN ? SQ_TLM_ATTN : SQ_TLM_GEMM;
+    p.cpu.job.unit = unit;
     p.cpu.job.cmd_addr = cmd_addr;
     p.cpu.job.n_cmds = n_cmds;
     p.cpu.job.max_cycles = max_cycles;
+    p.cpu.job.cp = cp != nullptr;
+    if (cp) {
+        std::memcpy(p.cpu.job.pos, cp->pos, sizeof p.cpu.job.pos);
+        p.cpu.job.prof = cp->prof;
+    }
+    p.cpu.job.out = sq_sim_run_t{};
     int rc = simulate(p);
     *out = p.cpu.job.out;
     return rc;
+}
+
+extern "C" int sq_tlm_run(sq_tlm_t *t, int unit, uint64_t cmd_addr, uint32_t n_cmds,
+                          uint64_t max_cycles, sq_sim_run_t *out)
+{
+    return run_job(t, unit == SQ_TLM_ATTN ? SQ_TLM_ATTN : SQ_TLM_GEMM, cmd_addr, n_cmds, nullptr,
+                   max_cycles, out);
+}
+
+extern "C" int sq_tlm_run_cp(sq_tlm_t *t, uint64_t cmd_addr, uint32_t n_cmds,
+                             const sq_cp_args_t *cp, uint64_t max_cycles, sq_sim_run_t *out)
+{
+    return run_job(t, SQ_TLM_ACCEL, cmd_addr, n_cmds, cp, max_cycles, out);
 }

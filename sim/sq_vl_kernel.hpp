@@ -1,8 +1,9 @@
 // Thin C++ glue between a Verilated kernel and the C harness, shared by every
-// unit: copies the pins of sq_kernel_pins_t to and from the model's ports. The
-// units' tops have the same Vitis kernel interface (one AXI4 master, one
-// AXI4-Lite slave), so one template serves them all. No logic lives here.
-// Included by sq_<unit>_vl.cpp after its Vsq_<unit>_top.h.
+// kernel: copies the pins of sq_kernel_pins_t to and from the model's ports.
+// The tops have the same Vitis kernel interface (AXI4 masters, one AXI4-Lite
+// slave), so one template serves them all; each names its masters in a
+// ports<> specialisation. No logic lives here. Included by sq_<top>_vl.cpp
+// after its Vsq_<top>_top.h.
 #ifndef SQ_VL_KERNEL_HPP
 #define SQ_VL_KERNEL_HPP
 
@@ -27,23 +28,55 @@ template <class Top> struct model {
     VerilatedFstC *fst = nullptr;
 };
 
+// The AXI4 master pins of one port, into and out of a model whose ports are
+// named PRE##arvalid_o, PRE##arready_i, ... (m_axi_ for a unit kernel).
+#define SQ_VL_AXI_IN(t, pre, a)                                                   \
+    do {                                                                        \
+        (t)->pre##arready_i = (a).arready;                                      \
+        (t)->pre##rvalid_i = (a).rvalid;                                        \
+        (t)->pre##rlast_i = (a).rlast;                                          \
+        (t)->pre##rresp_i = (a).rresp;                                          \
+        std::memcpy((t)->pre##rdata_i.data(), (a).rdata, sizeof (a).rdata);     \
+        (t)->pre##awready_i = (a).awready;                                      \
+        (t)->pre##wready_i = (a).wready;                                        \
+        (t)->pre##bvalid_i = (a).bvalid;                                        \
+        (t)->pre##bresp_i = (a).bresp;                                          \
+    } while (0)
+#define SQ_VL_AXI_OUT(t, pre, o)                                                  \
+    do {                                                                        \
+        (o).arvalid = (t)->pre##arvalid_o;                                      \
+        (o).araddr = (t)->pre##araddr_o;                                        \
+        (o).arlen = (t)->pre##arlen_o;                                          \
+        (o).rready = (t)->pre##rready_o;                                        \
+        (o).awvalid = (t)->pre##awvalid_o;                                      \
+        (o).awaddr = (t)->pre##awaddr_o;                                        \
+        (o).awlen = (t)->pre##awlen_o;                                          \
+        (o).wvalid = (t)->pre##wvalid_o;                                        \
+        (o).wlast = (t)->pre##wlast_o;                                          \
+        std::memcpy((o).wdata, (t)->pre##wdata_o.data(), sizeof (o).wdata);     \
+        (o).wstrb = (t)->pre##wstrb_o;                                          \
+        (o).bready = (t)->pre##bready_o;                                        \
+    } while (0)
+
+// A top's AXI4 masters, in port order (sq_mem.h): each sq_<top>_vl.cpp
+// specialises it before calling create().
+template <class Top> struct ports;
+
+// The single m_axi_ port of a unit kernel.
+template <class Top> struct unit_ports {
+    static const unsigned n = 1;
+    static void in(Top *t, const sq_kernel_pins_t *p) { SQ_VL_AXI_IN(t, m_axi_, p->axi[0]); }
+    static void out(Top *t, sq_kernel_pins_t *p) { SQ_VL_AXI_OUT(t, m_axi_, p->axi[0]); }
+};
+
 template <class Top> void eval(void *m, sq_kernel_pins_t *p, int clk, uint64_t time)
 {
     model<Top> *g = static_cast<model<Top> *>(m);
     Top *t = g->top;
-    const sq_axi_t &a = p->axi;
     const sq_axil_t &l = p->axil;
     t->clk_i = clk;
     t->rst_ni = p->rst_n;
-    t->m_axi_arready_i = a.arready;
-    t->m_axi_rvalid_i = a.rvalid;
-    t->m_axi_rlast_i = a.rlast;
-    t->m_axi_rresp_i = a.rresp;
-    std::memcpy(t->m_axi_rdata_i.data(), a.rdata, sizeof a.rdata);
-    t->m_axi_awready_i = a.awready;
-    t->m_axi_wready_i = a.wready;
-    t->m_axi_bvalid_i = a.bvalid;
-    t->m_axi_bresp_i = a.bresp;
+    ports<Top>::in(t, p);
     t->s_axil_awvalid_i = l.awvalid;
     t->s_axil_awaddr_i = l.awaddr;
     t->s_axil_wvalid_i = l.wvalid;
@@ -56,19 +89,7 @@ template <class Top> void eval(void *m, sq_kernel_pins_t *p, int clk, uint64_t t
     t->eval();
     if (g->fst)
         g->fst->dump(time);
-    sq_axi_t &o = p->axi;
-    o.arvalid = t->m_axi_arvalid_o;
-    o.araddr = t->m_axi_araddr_o;
-    o.arlen = t->m_axi_arlen_o;
-    o.rready = t->m_axi_rready_o;
-    o.awvalid = t->m_axi_awvalid_o;
-    o.awaddr = t->m_axi_awaddr_o;
-    o.awlen = t->m_axi_awlen_o;
-    o.wvalid = t->m_axi_wvalid_o;
-    o.wlast = t->m_axi_wlast_o;
-    std::memcpy(o.wdata, t->m_axi_wdata_o.data(), sizeof o.wdata);
-    o.wstrb = t->m_axi_wstrb_o;
-    o.bready = t->m_axi_bready_o;
+    ports<Top>::out(t, p);
     sq_axil_t &lo = p->axil;
     lo.awready = t->s_axil_awready_o;
     lo.wready = t->s_axil_wready_o;
@@ -120,6 +141,7 @@ template <class Top> int create(const char *name, const char *fst_path, sq_kerne
     }
     std::memset(&g->k.pins, 0, sizeof g->k.pins);
     g->k.model = g;
+    g->k.nports = ports<Top>::n;
     g->k.eval = eval<Top>;
     g->k.destroy = destroy<Top>;
     *out = &g->k;

@@ -432,7 +432,9 @@ START_TEST(test_stream_ordering)
         sq_dev_stats(dev, &st0);
         ck_assert_int_eq(sq_dev_run(dev, stream, 2, 0), 0);
         sq_dev_stats(dev, &st);
-        ck_assert_uint_eq(st.launches - st0.launches, 2);
+        /* ref, the golden, runs each unit's descriptors in its own launch;
+         * csim's command processor the whole stream in one */
+        ck_assert_uint_eq(st.launches - st0.launches, l == 0 ? 2 : 1);
         ck_assert_uint_eq(st.host_bytes_written, st0.host_bytes_written);
         int8_t back[16];
         ck_assert_int_eq(sq_dev_read(dev, ac.d.q, back, 16), 0);

@@ -1,9 +1,10 @@
 /* The integer layer (host/sched/llama_int.c) on stories260K: the compiled
  * stream is valid and its dependencies are needed, greedy text on ref
  * equals the fp32 model's, the device's argmax is the logits' argmax, the
- * KV cache is appended by the device, group scales (w4g32) run, and the CLI
- * chooses it, reports it, and fails in one line where a level lacks the
- * vector unit. */
+ * KV cache is appended by the device, a level with the command processor
+ * runs a token in one launch with ref's bits, group scales (w4g32) run, and
+ * the CLI chooses it, reports it (runs per token), and fails in one line
+ * where a level lacks the vector unit. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,7 +29,7 @@ typedef struct {
     char *text;
 } fixture_t;
 
-static void open_fixture(fixture_t *f, const char *recipe)
+static void open_fixture_on(fixture_t *f, const char *recipe, const char *level)
 {
     memset(f, 0, sizeof *f);
     ck_assert_int_eq(sq_llama_load(SQ_MODEL_PATH, &f->m), 0);
@@ -41,9 +42,14 @@ static void open_fixture(fixture_t *f, const char *recipe)
     ck_assert_ptr_nonnull(f->text);
     f->text = realloc(f->text, n + 1);
     f->text[n] = 0;
-    f->dev = sq_test_dev_open("ref", 64u << 20);
+    f->dev = sq_test_dev_open(level, 64u << 20);
     sq_intlayer_opts_t o = {.calib_text = f->text, .tok = &f->tok};
     ck_assert_msg(sq_intlayer_build(&f->p, &f->q, f->dev, NULL, &o) == 0, "%s", sq_err_msg());
+}
+
+static void open_fixture(fixture_t *f, const char *recipe)
+{
+    open_fixture_on(f, recipe, "ref");
 }
 
 static void close_fixture(fixture_t *f)
@@ -128,6 +134,52 @@ START_TEST(test_greedy_matches_fp32)
 }
 END_TEST
 
+/* A level with the command processor and the vector unit (csim, opencl:
+ * hls/cp dispatching to hls/gemm, hls/attn, hls/vec) runs a token as one
+ * launch: the host writes the token id and nothing else (the positions go
+ * to the kernel's registers, not into the stream), reads the logits and
+ * the argmax, and the bits equal ref's at every step. */
+static void one_launch_per_token(const char *level)
+{
+    fixture_t r, f;
+    open_fixture(&r, "w8a8");
+    open_fixture_on(&f, "w8a8", level);
+    int vocab = r.m.cfg.vocab_size;
+    float *want = malloc((size_t)vocab * sizeof *want), *got = malloc((size_t)vocab * sizeof *got);
+    int tok = SQ_TOK_BOS;
+    for (int pos = 0; pos < 12; pos++) {
+        int am_r, am;
+        ck_assert_msg(sq_intlayer_step(r.p, tok, pos, want, &am_r) == 0, "%s", sq_err_msg());
+        sq_dev_stats_t b, e;
+        sq_dev_stats(f.dev, &b);
+        ck_assert_msg(sq_intlayer_step(f.p, tok, pos, got, &am) == 0, "%s", sq_err_msg());
+        sq_dev_stats(f.dev, &e);
+        ck_assert_uint_eq(e.launches - b.launches, 1);
+        ck_assert_uint_eq(e.commands - b.commands, 1 + 13 * (uint64_t)r.m.cfg.n_layers + 4);
+        ck_assert_uint_eq(e.host_bytes_written - b.host_bytes_written, 4);
+        ck_assert_uint_eq(e.host_bytes_read - b.host_bytes_read, 4u * vocab + 4);
+        ck_assert_int_eq(memcmp(want, got, (size_t)vocab * sizeof *got), 0);
+        ck_assert_int_eq(am, am_r);
+        tok = am;
+    }
+    free(want);
+    free(got);
+    close_fixture(&f);
+    close_fixture(&r);
+}
+
+START_TEST(test_one_launch_csim)
+{
+    one_launch_per_token("csim");
+}
+END_TEST
+
+START_TEST(test_one_launch_opencl)
+{
+    one_launch_per_token("opencl");
+}
+END_TEST
+
 START_TEST(test_group_scales_run)
 {
     fixture_t f;
@@ -163,15 +215,21 @@ START_TEST(test_cli)
     ck_assert_str_eq(out, ref);
     ck_assert_ptr_nonnull(strstr(err, "vector"));
     ck_assert_ptr_nonnull(strstr(err, "swiglu"));
-    /* the HLS kernels run the whole integer token: the golden's text */
-    static char csim[8192];
-    snprintf(args, sizeof args, "%s --recipe w8a8 --backend csim", gen);
-    ck_assert_int_eq(sq_run_cli(args, csim, sizeof csim, err, sizeof err), 0);
-    ck_assert_str_eq(csim, ref);
+    /* csim: the same text, one launch per token (40 tokens, prompt BOS) */
+    snprintf(args, sizeof args, "%s --recipe w8a8 --backend csim --report %s", gen, json);
+    ck_assert_int_eq(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);
+    ck_assert_str_eq(out, ref);
+    ck_assert_msg(strstr(err, "runs 40 (1.00 per token), host bytes per token: 4 written"), "%s",
+                  err);
+    size_t rep_n;
+    char *rep = sq_slurp(json, &rep_n);
+    ck_assert_ptr_nonnull(rep);
+    ck_assert_ptr_nonnull(strstr(rep, "\"launches_per_token\":\t1,"));
+    free(rep);
     /* a level without the vector unit: one line, then --offload linears */
     snprintf(args, sizeof args, "%s --recipe w8a8 --backend model", gen);
     ck_assert_int_ne(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);
-    ck_assert_ptr_nonnull(strstr(err, "has no vector unit"));
+    ck_assert_ptr_nonnull(strstr(err, "level 'model' has no vector unit"));
     ck_assert_ptr_null(strchr(strchr(err, '\n') + 1, '\n'));
     snprintf(args, sizeof args, "%s --recipe w8a8 --backend model --offload linears", gen);
     ck_assert_int_eq(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);
@@ -190,6 +248,8 @@ Suite *intlayer_suite(void)
     TCase *tc = sq_tcase(s, "intlayer", 300);
     tcase_add_test(tc, test_stream_valid_and_needed);
     tcase_add_test(tc, test_greedy_matches_fp32);
+    tcase_add_test(tc, test_one_launch_csim);
+    tcase_add_test(tc, test_one_launch_opencl);
     tcase_add_test(tc, test_group_scales_run);
     tcase_add_test(tc, test_cli);
     return s;

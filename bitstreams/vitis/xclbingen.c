@@ -1,4 +1,5 @@
-/* Writes the Vitis description of sparq's two kernels, in two forms:
+/* Writes the Vitis description of sparq's kernels (the two units' and the
+ * accelerator kernel with the command processor), in two forms:
  *
  *   xclbingen [--mem ddr4|hbm] [--platform NAME] OUT.xclbin
  *     a metadata-only xclbin from XRT's xclbin.h structs: the
@@ -30,8 +31,17 @@
 #include "sparq/spec.h"
 
 /* Named as the HLS tops; the RTL wrappers (bitstreams/vitis/rtl/) take the
- * same names, so one host path runs either. */
-static const char *const kernels[] = {"sq_gemm_kernel", "sq_attn_kernel"};
+ * same names, so one host path runs either. The unit tops take the first
+ * SQ_KARG_COUNT arguments below, the accelerator kernel all of them. */
+static const struct {
+    const char *name;
+    unsigned n_args;
+    int rtl; /* has an RTL wrapper (--kernel-xml) */
+} kernels[] = {
+    {"sq_gemm_kernel", SQ_KARG_COUNT, 1},
+    {"sq_attn_kernel", SQ_KARG_COUNT, 1},
+    {"sq_accel_kernel", SQ_KARG_ACCEL_COUNT, 0},
+};
 #define N_KERNELS (sizeof kernels / sizeof kernels[0])
 
 #define MEM_PORT "m_axi_gmem"
@@ -50,8 +60,19 @@ static const struct {
     {SQ_KARG_MEM, "mem", MEM_PORT, "void*", 1, SQ_REG_MEM_LO, 8},
     {SQ_KARG_CMD, "cmd_addr", CTRL_PORT, "ulong", 0, SQ_REG_CMD_LO, 8},
     {SQ_KARG_NCMD, "n_cmds", CTRL_PORT, "uint", 0, SQ_REG_NCMD, 4},
+    {SQ_KARG_POS0 + 0, "pos0", CTRL_PORT, "uint", 0, SQ_REG_POS0 + 0, 4},
+    {SQ_KARG_POS0 + 1, "pos1", CTRL_PORT, "uint", 0, SQ_REG_POS0 + 4, 4},
+    {SQ_KARG_POS0 + 2, "pos2", CTRL_PORT, "uint", 0, SQ_REG_POS0 + 8, 4},
+    {SQ_KARG_POS0 + 3, "pos3", CTRL_PORT, "uint", 0, SQ_REG_POS0 + 12, 4},
+    {SQ_KARG_POS0 + 4, "pos4", CTRL_PORT, "uint", 0, SQ_REG_POS0 + 16, 4},
+    {SQ_KARG_POS0 + 5, "pos5", CTRL_PORT, "uint", 0, SQ_REG_POS0 + 20, 4},
+    {SQ_KARG_POS0 + 6, "pos6", CTRL_PORT, "uint", 0, SQ_REG_POS0 + 24, 4},
+    {SQ_KARG_POS0 + 7, "pos7", CTRL_PORT, "uint", 0, SQ_REG_POS0 + 28, 4},
+    {SQ_KARG_PROF, "prof", CTRL_PORT, "ulong", 0, SQ_REG_PROF_LO, 8},
 };
-_Static_assert(sizeof args / sizeof args[0] == SQ_KARG_COUNT, "one entry per kernel argument");
+_Static_assert(sizeof args / sizeof args[0] == SQ_KARG_ACCEL_COUNT,
+               "one entry per kernel argument");
+_Static_assert(SQ_RUN_POS == 8, "one pos argument per position register");
 
 /* Appends printf output to a growing buffer. */
 typedef struct {
@@ -93,9 +114,9 @@ static void ports_xml(buf_t *b, const char *ind, unsigned ctrl_range)
            "portType=\"addressable\" base=\"0x0\"/>\n", ind, ctrl_range);
 }
 
-static void args_xml(buf_t *b, const char *ind)
+static void args_xml(buf_t *b, const char *ind, unsigned n_args)
 {
-    for (size_t a = 0; a < SQ_KARG_COUNT; a++)
+    for (size_t a = 0; a < n_args; a++)
         put(b, "%s<arg name=\"%s\" addressQualifier=\"%u\" id=\"%d\" port=\"%s\" "
                "size=\"0x%X\" offset=\"0x%X\" hostOffset=\"0x0\" hostSize=\"0x%X\" "
                "type=\"%s\"/>\n",
@@ -114,11 +135,11 @@ static void xclbin_xml(buf_t *b, const char *platform)
     put(b, "    <kernelClocks><clock port=\"KERNEL_CLK\" frequency=\"300MHz\"/></kernelClocks>\n");
     for (size_t k = 0; k < N_KERNELS; k++) {
         put(b, "    <kernel name=\"%s\" language=\"c\" type=\"pl\" "
-               "hwControlProtocol=\"ap_ctrl_hs\" interrupt=\"true\">\n", kernels[k]);
+               "hwControlProtocol=\"ap_ctrl_hs\" interrupt=\"true\">\n", kernels[k].name);
         ports_xml(b, "     ", CU_RANGE);
-        args_xml(b, "     ");
+        args_xml(b, "     ", kernels[k].n_args);
         put(b, "     <instance name=\"%s_1\"><addrRemap base=\"0x%zX\" range=\"0x%X\" "
-               "port=\"" CTRL_PORT "\"/></instance>\n", kernels[k], k * CU_RANGE, CU_RANGE);
+               "port=\"" CTRL_PORT "\"/></instance>\n", kernels[k].name, k * CU_RANGE, CU_RANGE);
         put(b, "    </kernel>\n");
     }
     put(b, "   </core>\n  </device>\n </platform>\n</project>\n");
@@ -136,7 +157,7 @@ static void kernel_xml(buf_t *b, const char *name)
     put(b, "    <ports>\n");
     ports_xml(b, "      ", RTL_CTRL_RANGE);
     put(b, "    </ports>\n    <args>\n");
-    args_xml(b, "      ");
+    args_xml(b, "      ", SQ_KARG_COUNT);
     put(b, "    </args>\n  </kernel>\n</root>\n");
 }
 
@@ -175,7 +196,7 @@ int main(int argc, char **argv)
     }
     if (kxml) {
         size_t k = 0;
-        while (k < N_KERNELS && strcmp(kernels[k], kxml))
+        while (k < N_KERNELS && (strcmp(kernels[k].name, kxml) || !kernels[k].rtl))
             k++;
         if (!out || k == N_KERNELS)
             usage();
@@ -222,7 +243,8 @@ int main(int argc, char **argv)
         ip->properties = IP_INT_ENABLE_MASK | ((uint32_t)k << 1 & IP_INTERRUPT_ID_MASK) |
                          ((uint32_t)AP_CTRL_HS << IP_CONTROL_SHIFT & IP_CONTROL_MASK);
         ip->m_base_address = k * CU_RANGE;
-        snprintf((char *)ip->m_name, sizeof ip->m_name, "%s:%s_1", kernels[k], kernels[k]);
+        snprintf((char *)ip->m_name, sizeof ip->m_name, "%s:%s_1", kernels[k].name,
+                 kernels[k].name);
         conn->m_connection[k].arg_index = SQ_KARG_MEM;
         conn->m_connection[k].m_ip_layout_index = (int32_t)k;
         conn->m_connection[k].mem_data_index = 0;

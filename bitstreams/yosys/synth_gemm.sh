@@ -26,24 +26,6 @@ yosys -q -l "$LOG" -p "read_verilog -sv $*; \
 secs=$(( $(date +%s) - start ))
 # yosys' own CPU and peak memory, from the log's last summary line
 usage=$(grep -o 'CPU: user [0-9.]*s system [0-9.]*s, MEM: [0-9.]* MB peak' "$LOG" | tail -1)
-# Sum the cell counts of the flattened top by resource class. LUTRAM is
-# counted in LUTs (a RAM64M8 or RAM32M16 takes 8, a RAM64M/RAM32M 4, ...),
-# BRAM in RAMB36 equivalents.
-awk -v r="$R" -v c="$C" -v s="$secs" -v u="$usage" '
-  $1 ~ /^(LUT[1-6]|LUT6_2)$/           { lut += $2 }
-  $1 ~ /^(RAM64M8|RAM32M16|RAM256X1D)$/ { lutram += 8 * $2 }
-  $1 ~ /^(RAM64M|RAM32M|RAM128X1D)$/   { lutram += 4 * $2 }
-  $1 ~ /^(RAM32X1D|RAM64X1D)$/         { lutram += 2 * $2 }
-  $1 ~ /^(SRL16E|SRLC32E)$/            { srl += $2 }
-  $1 ~ /^(FDRE|FDSE|FDCE|FDPE)$/       { ff += $2 }
-  $1 ~ /^DSP48E2$/                     { dsp += $2 }
-  $1 ~ /^RAMB36E2$/                    { b36 += $2 }
-  $1 ~ /^RAMB18E2$/                    { b18 += $2 }
-  $1 ~ /^(CARRY4|CARRY8)$/             { carry += $2 }
-  END {
-    printf "yosys 0.23 synth_xilinx -family xcup, %sx%s array, %s s wall (%s)\n\n", r, c, s, u
-    printf "| resource | count |\n|---|---|\n"
-    printf "| LUT (logic) | %d |\n| LUTRAM (in LUTs) | %d |\n| SRL | %d |\n", lut, lutram, srl
-    printf "| FF | %d |\n| CARRY4/CARRY8 | %d |\n| DSP48E2 | %d |\n", ff, carry, dsp
-    printf "| BRAM (RAMB36E2 %d + RAMB18E2 %d) | %.1f RAMB36 |\n", b36, b18, b36 + b18 / 2
-  }' "$OUT/stat_${R}x${C}.txt" | tee "$OUT/synth_${R}x${C}.md"
+title=$(printf 'yosys 0.23 synth_xilinx -family xcup, %sx%s array, %s s wall (%s)' "$R" "$C" \
+  "$secs" "$usage")
+awk -v title="$title" -f "$(dirname "$0")/xcup_table.awk "$OUT/stat_${R}x${C}.txt" | tee "$OUT/synth_${R}x${C}.md"

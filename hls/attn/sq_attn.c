@@ -28,6 +28,7 @@
  * s_axilite offsets are literals because Vitis HLS does not expand macros
  * inside #pragma lines; each names its spec.h macro, and tests/test_attn.c
  * checks they agree. */
+#include "../common/sq_desc_fetch.h"
 #include "sparq/attn.h"
 #include "sparq/desc.h"
 #include "sparq/kernels.h"
@@ -47,18 +48,18 @@ SQ_KERNEL void sq_attn_kernel(SQ_GLOBAL uint8_t *mem, uint64_t cmd_addr, uint32_
 cmd_loop:
     for (uint32_t i = 0; i < n_cmds; i++) {
         uint8_t desc[SQ_DESC_BYTES];
-        uint64_t at = cmd_addr + (uint64_t)i * SQ_DESC_BYTES;
-    cmd_fetch:
-        for (uint32_t b = 0; b < SQ_DESC_BYTES; b++) {
-#pragma HLS PIPELINE II=1
-            desc[b] = mem[at + b];
-        }
-        if (sq_desc_opcode(desc) != SQ_OP_ATTN)
-            continue;
-        sq_attn_desc_t d;
-        sq_attn_desc_decode(desc, &d);
-        attn_run(mem, &d);
+        sq_desc_fetch(mem, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, desc);
+        sq_attn_exec(mem, desc);
     }
+}
+
+void sq_attn_exec(SQ_GLOBAL uint8_t *mem, const uint8_t *desc)
+{
+    if (sq_desc_opcode(desc) != SQ_OP_ATTN)
+        return;
+    sq_attn_desc_t d;
+    sq_attn_desc_decode(desc, &d);
+    attn_run(mem, &d);
 }
 
 static void load_quant(const SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d, uint32_t h,

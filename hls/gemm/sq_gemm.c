@@ -25,6 +25,7 @@
  * expand macros inside #pragma lines; each names its spec.h macro, and
  * tests/test_gemm.c checks the two agree. The HLS models the array as an
  * unrolled PE grid with II=1; the skewed systolic wiring is the RTL's. */
+#include "../common/sq_desc_fetch.h"
 #include "sparq/desc.h"
 #include "sparq/kernels.h"
 #include "sparq/numerics.h"
@@ -44,18 +45,18 @@ SQ_KERNEL void sq_gemm_kernel(SQ_GLOBAL uint8_t *mem, uint64_t cmd_addr, uint32_
 cmd_loop:
     for (uint32_t i = 0; i < n_cmds; i++) {
         uint8_t desc[SQ_DESC_BYTES];
-        uint64_t at = cmd_addr + (uint64_t)i * SQ_DESC_BYTES;
-    cmd_fetch:
-        for (uint32_t b = 0; b < SQ_DESC_BYTES; b++) {
-#pragma HLS PIPELINE II=1
-            desc[b] = mem[at + b];
-        }
-        if (sq_desc_opcode(desc) != SQ_OP_GEMM)
-            continue;
-        sq_gemm_desc_t d;
-        sq_gemm_desc_decode(desc, &d);
-        gemm_run(mem, &d);
+        sq_desc_fetch(mem, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, desc);
+        sq_gemm_exec(mem, desc);
     }
+}
+
+void sq_gemm_exec(SQ_GLOBAL uint8_t *mem, const uint8_t *desc)
+{
+    if (sq_desc_opcode(desc) != SQ_OP_GEMM)
+        return;
+    sq_gemm_desc_t d;
+    sq_gemm_desc_decode(desc, &d);
+    gemm_run(mem, &d);
 }
 
 static void load_epi(const SQ_GLOBAL uint8_t *mem, const sq_gemm_desc_t *d, uint32_t n0,

@@ -24,6 +24,7 @@
  * #pragma lines; each names its spec.h macro, and tests/test_vec_levels.c
  * checks they agree. Static helpers carry a vec_ prefix: the opencl level
  * compiles every hls/ source as one program. */
+#include "../common/sq_desc_fetch.h"
 #include "sparq/desc.h"
 #include "sparq/kernels.h"
 #include "sparq/vec.h"
@@ -43,7 +44,7 @@ static int32_t vec_ld(const SQ_GLOBAL uint8_t *mem, uint64_t addr)
 static uint64_t vec_in_at(const vec_op_t *o, uint32_t m, uint32_t j)
 {
     return o->d.in + (uint64_t)m * o->d.in_stride + (uint64_t)(j / o->seg) * o->d.in_seg_stride +
-           (uint64_t)(j % o->seg) * 4u;
+           (uint64_t)(j % o->seg) * sq_vec_in_esize(o->d.func);
 }
 
 static uint64_t vec_out_at(const vec_op_t *o, uint32_t m, uint32_t j, uint32_t esize)
@@ -295,6 +296,14 @@ static void vec_row(SQ_GLOBAL uint8_t *mem, vec_op_t *o, uint32_t m)
         sq_mem_st32(mem + vec_out_at(o, m, 0, 4), best);
         return;
     }
+    case SQ_VEC_COPY:
+    copy_elem:
+        for (uint32_t j = 0; j < d->n; j++) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=65536 /* SQ_VEC_MAX_N */
+#pragma HLS PIPELINE II=1
+            mem[vec_out_at(o, m, j, 1)] = mem[vec_in_at(o, m, j)];
+        }
+        return;
     default:
         return;
     }
@@ -324,12 +333,7 @@ SQ_KERNEL void sq_vec_kernel(SQ_GLOBAL uint8_t *mem, uint64_t cmd_addr, uint32_t
 cmd_loop:
     for (uint32_t i = 0; i < n_cmds; i++) {
         uint8_t desc[SQ_DESC_BYTES];
-        uint64_t at = cmd_addr + (uint64_t)i * SQ_DESC_BYTES;
-    cmd_fetch:
-        for (uint32_t b = 0; b < SQ_DESC_BYTES; b++) {
-#pragma HLS PIPELINE II=1
-            desc[b] = mem[at + b];
-        }
+        sq_desc_fetch(mem, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, desc);
         if (sq_desc_opcode(desc) == SQ_OP_VEC)
             sq_vec_exec(mem, desc);
     }

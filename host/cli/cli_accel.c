@@ -148,6 +148,8 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
         sq_cli_error(cmd, "%s", sq_err_msg());
         return sq_cli_exit_code(rc);
     }
+    if (a->dev)
+        sq_dev_stats(a->dev, &a->dev_base);
     return 0;
 }
 
@@ -174,6 +176,13 @@ int sq_cli_accel_close(const char *cmd, sq_cli_accel_t *a)
 {
     int rc = 0;
     if (a->report_path && a->backend) {
+        if (a->dev) {
+            sq_dev_stats_t now;
+            sq_dev_stats(a->dev, &now);
+            a->rep.launches = now.launches - a->dev_base.launches;
+            a->rep.host_bytes_written = now.host_bytes_written - a->dev_base.host_bytes_written;
+            a->rep.host_bytes_read = now.host_bytes_read - a->dev_base.host_bytes_read;
+        }
         fflush(stdout); /* the generated text first, then the table */
         sq_report_print(&a->rep, stderr);
         char svg[4096];

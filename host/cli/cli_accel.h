@@ -27,6 +27,7 @@ typedef struct {
     sq_program_t *prog;      /* linears on the device (fp32 runs, --offload linears) */
     sq_intlayer_t *ilayer;   /* or the whole token (integer recipes) */
     sq_report_t rep;
+    sq_dev_stats_t dev_base; /* the device's totals once the model was on it */
 } sq_cli_accel_t;
 
 /* getopt_long entries for the shared flags, and their handler: returns 1 when

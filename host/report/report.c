@@ -149,6 +149,11 @@ void sq_report_print(const sq_report_t *r, FILE *f)
     fprintf(f, "%-5s %-8s %-9s %7s %12llu %6.3f %12llu %12llu %10llu\n", "total", "", "", "",
             (unsigned long long)t.cycles, utilization(r, &t), (unsigned long long)t.bytes_read,
             (unsigned long long)t.bytes_written, (unsigned long long)t.stall_cycles);
+    if (r->tokens && r->launches)
+        fprintf(f, "runs %llu (%.2f per token), host bytes per token: %.0f written, %.0f read\n",
+                (unsigned long long)r->launches, (double)r->launches / (double)r->tokens,
+                (double)r->host_bytes_written / (double)r->tokens,
+                (double)r->host_bytes_read / (double)r->tokens);
     double lat = sq_report_latency_s(r);
     if (lat > 0)
         fprintf(f, "tokens %llu, modeled accelerator latency %.1f us/token, %.0f tokens/s at "
@@ -187,6 +192,11 @@ int sq_report_write_json(const sq_report_t *r, const char *path)
     cJSON_AddNumberToObject(root, "array_rows", r->array_rows);
     cJSON_AddNumberToObject(root, "array_cols", r->array_cols);
     cJSON_AddNumberToObject(root, "tokens", (double)r->tokens);
+    double tok = r->tokens ? (double)r->tokens : 1.0;
+    cJSON_AddNumberToObject(root, "launches", (double)r->launches);
+    cJSON_AddNumberToObject(root, "launches_per_token", (double)r->launches / tok);
+    cJSON_AddNumberToObject(root, "host_bytes_written_per_token", (double)r->host_bytes_written / tok);
+    cJSON_AddNumberToObject(root, "host_bytes_read_per_token", (double)r->host_bytes_read / tok);
     double lat = sq_report_latency_s(r);
     cJSON_AddNumberToObject(root, "latency_us_per_token", lat * 1e6);
     cJSON_AddNumberToObject(root, "tokens_per_s", lat > 0 ? 1.0 / lat : 0.0);

@@ -36,6 +36,10 @@ typedef struct {
     double clock_mhz;
     unsigned array_rows, array_cols;
     uint64_t tokens;
+    /* the device's launches and host transfers over those tokens (the
+     * caller sets them from sq_dev_stats: a per-op row cannot hold a launch
+     * that runs many ops) */
+    uint64_t launches, host_bytes_written, host_bytes_read;
     sq_report_op_t *ops;
     size_t n_ops, cap;
 } sq_report_t;

@@ -27,8 +27,9 @@ static uint32_t beats(uint64_t addr, uint32_t len)
 }
 
 /* sq_attn_fetch from the cycle after its start to the last beat; the core
- * sees done in the cycle after. */
-static void fetch(sq_attn_model_t *am, uint64_t addr, uint32_t len)
+ * sees done in the cycle after. sq_fetch's two-beat descriptor read has the
+ * same timing, but the core is idle then and counts no stall (stall 0). */
+static void fetch_stall(sq_attn_model_t *am, uint64_t addr, uint32_t len, int stall)
 {
     sq_mm_t *m = am->mm;
     sq_mm_pins_t p;
@@ -38,7 +39,7 @@ static void fetch(sq_attn_model_t *am, uint64_t addr, uint32_t len)
         am->cycles++;
         if (p.arready)
             break;
-        am->stalls++;
+        am->stalls += stall;
     }
     for (bool last = false; !last;) { /* FData */
         const sq_mm_burst_t *r = sq_mm_read_head(m);
@@ -46,15 +47,20 @@ static void fetch(sq_attn_model_t *am, uint64_t addr, uint32_t len)
             uint64_t wait = r->ready_at - m->now;
             sq_mm_idle(m, wait);
             am->cycles += wait;
-            am->stalls += wait;
+            am->stalls += stall ? wait : 0;
             continue;
         }
         sq_mm_drive(m, &p);
         sq_mm_commit(m, &(sq_mm_take_t){.r = p.r});
         am->cycles++;
-        am->stalls += !p.r;
+        am->stalls += stall && !p.r;
         last = p.rlast;
     }
+}
+
+static void fetch(sq_attn_model_t *am, uint64_t addr, uint32_t len)
+{
+    fetch_stall(am, addr, len, 1);
 }
 
 /* SAddr, SData and SResp of one O row, up to the cycle taking the response. */
@@ -117,7 +123,7 @@ void sq_attn_model_begin(sq_attn_model_t *am)
 
 void sq_attn_model_end(sq_attn_model_t *am)
 {
-    step(am, 2); /* SCmd raises done; the control block counts the cycle done is seen */
+    step(am, 1); /* sq_fetch's last Next raises done (counted by sq_ctrl) */
 }
 
 /* Top-k passes over a list of n > topk scores: one count per bit of the span
@@ -195,18 +201,10 @@ static void query(sq_attn_model_t *am, const sq_attn_desc_t *d, const sq_attn_t 
     write_row(am, d->o + row * D, D);
 }
 
-void sq_attn_model_desc(sq_attn_model_t *am, uint8_t *mem, uint64_t desc_addr)
+void sq_attn_model_core(sq_attn_model_t *am, uint8_t *mem, const uint8_t *desc)
 {
-    step(am, 1); /* SCmd */
-    fetch(am, desc_addr, SQ_DESC_BYTES);
-    step(am, 8); /* SDesc: the descriptor in 8 chunks */
-    const uint8_t *raw = mem + desc_addr;
-    if (sq_desc_opcode(raw) != SQ_OP_ATTN) {
-        step(am, 2); /* SGroup, SNext */
-        return;
-    }
     sq_attn_desc_t d;
-    sq_attn_desc_decode(raw, &d);
+    sq_attn_desc_decode(desc, &d);
     sq_attn_t a;
     sq_attn_desc_view(&d, mem, &a);
     step(am, d.heads / d.kv_heads + 1); /* SGroup: heads / kv_heads by additions */
@@ -217,5 +215,14 @@ void sq_attn_model_desc(sq_attn_model_t *am, uint8_t *mem, uint64_t desc_addr)
         for (uint32_t i = 0; i < d.queries; i++)
             query(am, &d, &a, h, i);
     }
-    step(am, 1); /* SNext */
+    step(am, 1); /* SNext: cmd_done */
+}
+
+void sq_attn_model_desc(sq_attn_model_t *am, uint8_t *mem, uint64_t desc_addr)
+{
+    step(am, 1); /* sq_fetch: Next */
+    fetch_stall(am, desc_addr, SQ_DESC_BYTES, 0); /* FetchAr, FetchR */
+    step(am, 1); /* Issue: the core accepts an attention descriptor, others are skipped */
+    if (sq_desc_opcode(mem + desc_addr) == SQ_OP_ATTN)
+        sq_attn_model_core(am, mem, mem + desc_addr);
 }

@@ -21,12 +21,19 @@ int sq_attn_model_init(sq_attn_model_t *am, sq_mm_t *mm);
 /* Frees the scratch; accepts NULL and a model whose init failed. */
 void sq_attn_model_free(sq_attn_model_t *am);
 
-/* One run of the unit: begin at ap_start, one call per descriptor in stream
- * order (mem is the device image holding the descriptor and its operands,
- * already checked by the device), end after the last. The counters are
- * those of sq_gemm_ctrl from ap_start to ap_done. */
+/* One run of the standalone kernel (sq_attn_top: sq_fetch and the core):
+ * begin at ap_start, one call per descriptor in stream order (mem is the
+ * device image holding the descriptor and its operands, already checked by
+ * the device), end after the last. The counters are those of sq_ctrl from
+ * ap_start to ap_done. */
 void sq_attn_model_begin(sq_attn_model_t *am);
 void sq_attn_model_desc(sq_attn_model_t *am, uint8_t *mem, uint64_t desc_addr);
 void sq_attn_model_end(sq_attn_model_t *am);
+
+/* The core alone (sq_attn_core), for a command processor: one attention
+ * descriptor desc (a patched host copy; its operands in mem), from the cycle
+ * after the core accepts it through its cmd_done pulse. Adds to the counters
+ * and moves the memory timing on as many cycles. */
+void sq_attn_model_core(sq_attn_model_t *am, uint8_t *mem, const uint8_t *desc);
 
 #endif

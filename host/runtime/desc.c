@@ -521,9 +521,7 @@ int sq_desc_check_header(const uint8_t *desc, uint32_t index)
 {
     for (unsigned s = 0; s < SQ_DESC_PATCHES; s++) {
         uint32_t p = sq_desc_word(desc, SQ_DESC_W_PATCH0 + s);
-        uint32_t w = p & SQ_PATCH_WORD_MASK;
-        if (p != 0 && (w == 0 || w + ((p & SQ_PATCH_WIDE) ? 1u : 0u) >= SQ_DESC_W_PATCH0 ||
-                       (p & 0x80u)))
+        if (!sq_desc_patch_ok(p))
             return sq_err(SQ_ERR_FMT,
                           "descriptor %u: position patch %u (0x%08x) targets no patchable word",
                           index, s, p);

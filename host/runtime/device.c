@@ -76,6 +76,8 @@ void sq_dev_config_default(sq_dev_config_t *cfg, const char *level)
     cfg->array_rows = cfg->array_cols = 0;
     cfg->xclbin = NULL;
     cfg->xrt_device = -1;
+    cfg->mem_shared = 0;
+    cfg->unit_launches = 0;
 }
 
 int sq_dev_open(const sq_dev_config_t *cfg, sq_dev_t **out)
@@ -244,6 +246,96 @@ static int launch(sq_dev_t *dev, uint64_t cmd_addr, uint32_t i, uint32_t j, uint
     return 0;
 }
 
+/* What one valid (patched) descriptor computes and moves, from the
+ * descriptor and, for attention, its block bitmap in device memory. */
+static int desc_work(sq_dev_t *dev, const uint8_t *desc, sq_dev_stats_t *w)
+{
+    *w = (sq_dev_stats_t){0};
+    sq_desc_work(desc, w);
+    if (sq_desc_opcode(desc) != SQ_OP_ATTN)
+        return 0;
+    sq_attn_desc_t d;
+    sq_attn_desc_decode(desc, &d);
+    sq_attn_bytes_t b;
+    sq_attn_desc_bytes(&d, &b);
+    uint8_t *mask = NULL;
+    if (b.mask && !(mask = malloc((size_t)b.mask)))
+        return sq_err(SQ_ERR_MEM, "out of memory reading an attention bitmap");
+    int rc = b.mask ? sq_dev_peek(dev, d.mask, mask, (size_t)b.mask) : 0;
+    if (rc == 0)
+        sq_attn_desc_work(&d, mask, w);
+    free(mask);
+    return rc;
+}
+
+/* One launch of the level's command processor for a validated stream (cmds:
+ * patched). Work counters come from the descriptors; cycles, stalls and
+ * bytes from the level when it counts them, and per descriptor from the
+ * kernel's profile records. */
+static int run_native(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, const uint8_t *cmds,
+                      const sq_run_args_t *args, uint64_t max_cycles)
+{
+    sq_stream_run_t r = {cmd_addr, n_cmds, cmds, args->pos, 0, max_cycles};
+    uint64_t size = dev->cfg.mem_bytes, rec_bytes = (uint64_t)n_cmds * SQ_PROF_BYTES;
+    if (args->per_desc && dev->ops->profiles) {
+        r.prof_addr = (dev->brk + DEV_ALIGN - 1) & ~(uint64_t)(DEV_ALIGN - 1);
+        /* address 0 means "no records" to the kernel */
+        if (r.prof_addr == 0)
+            r.prof_addr = DEV_ALIGN;
+        if (r.prof_addr > size || rec_bytes > size - r.prof_addr)
+            return sq_err(SQ_ERR_MEM, "no room above the allocated device memory for the %u "
+                                      "profile records of %llu bytes the per-descriptor "
+                                      "counters need",
+                          n_cmds, (unsigned long long)rec_bytes);
+    }
+    sq_dev_stats_t add = {0}, work = {0};
+    int rc = dev->ops->run_stream(dev->state, &r, &add);
+    if (rc == SQ_STREAM_UNITS)
+        return rc;
+    for (uint32_t i = 0; rc == 0 && i < n_cmds; i++) {
+        sq_dev_stats_t w;
+        rc = desc_work(dev, cmds + (size_t)i * SQ_DESC_BYTES, &w);
+        work.macs += w.macs;
+        work.bytes_read += w.bytes_read;
+        work.bytes_written += w.bytes_written;
+        if (rc == 0 && args->per_desc) {
+            w.commands = 1;
+            args->per_desc[i] = w;
+        }
+    }
+    if (rc)
+        return rc;
+    add.macs = work.macs;
+    if (!dev->ops->profiles) {
+        add.bytes_read = work.bytes_read;
+        add.bytes_written = work.bytes_written;
+    }
+    add.commands = n_cmds;
+    add.launches = 1;
+    stats_add(&dev->stats, &add);
+    if (!r.prof_addr)
+        return 0;
+    uint8_t *recs = malloc((size_t)rec_bytes);
+    if (!recs)
+        return sq_err(SQ_ERR_MEM, "out of memory reading %u profile records", n_cmds);
+    rc = sq_dev_read(dev, r.prof_addr, recs, (size_t)rec_bytes);
+    for (uint32_t i = 0; rc == 0 && i < n_cmds; i++) {
+        const uint8_t *rec = recs + (size_t)i * SQ_PROF_BYTES;
+        sq_dev_stats_t *pd = &args->per_desc[i];
+        if (sq_desc_opcode(cmds + (size_t)i * SQ_DESC_BYTES) == SQ_OP_NOP) {
+            *pd = (sq_dev_stats_t){.commands = 1};
+            continue;
+        }
+        uint64_t start = sq_desc_addr(rec, SQ_PROF_W_START), end = sq_desc_addr(rec, SQ_PROF_W_END);
+        pd->cycles = end - start + 1;
+        pd->stall_cycles = sq_desc_addr(rec, SQ_PROF_W_STALL);
+        pd->bytes_read = sq_desc_addr(rec, SQ_PROF_W_RBYTES);
+        pd->bytes_written = sq_desc_addr(rec, SQ_PROF_W_WBYTES);
+    }
+    free(recs);
+    return rc;
+}
+
 /* A descriptor the level has no hardware for (its caps) fails in one line. */
 static int check_caps(const sq_dev_t *dev, const uint8_t *desc, uint32_t i)
 {
@@ -300,6 +392,15 @@ int sq_dev_run_args(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, const sq_
         rc = sq_stream_check(cmds, n_cmds);
     if (rc == 0 && args->per_desc)
         memset(args->per_desc, 0, n_cmds * sizeof *args->per_desc);
+    if (rc == 0 && dev->ops->run_stream && !dev->cfg.unit_launches) {
+        rc = run_native(dev, cmd_addr, n_cmds, cmds, args, max_cycles);
+        if (rc != SQ_STREAM_UNITS) {
+            free(orig);
+            free(cmds);
+            return rc;
+        }
+        rc = 0;
+    }
     /* No command processor: the host plays it. Patched descriptors go in
      * place for the run; maximal runs of one unit are one launch each. */
     int patched = 0;

@@ -8,9 +8,11 @@
  * rtl and the cycle models; ref and csim report work counters).
  *
  * Calls return 0 or a negative SQ_ERR_* code with a message in sq_err_msg().
- * Each unit (matmul, attention) is its own kernel with the Vitis ap_ctrl_hs
- * register map; submit() splits a stream into runs of consecutive descriptors
- * of one unit and runs them in order. */
+ * A level with a command processor (rtl, tlm, model, csim, opencl, xrt: the
+ * accelerator kernel of docs/accelerator.md) runs a whole stream in one
+ * launch; ref, the golden, executes it one descriptor at a time. Each unit
+ * is also its own kernel with the Vitis ap_ctrl_hs register map, which the
+ * host can drive instead (sq_dev_config_t.unit_launches). */
 #ifndef SQ_DEVICE_H
 #define SQ_DEVICE_H
 
@@ -34,6 +36,14 @@ typedef struct {
      * card index (-1: $SPARQ_XRT_DEVICE, else 0). */
     const char *xclbin;
     int xrt_device;
+    /* rtl and tlm: the accelerator kernel's AXI4 ports each on a channel of
+     * mem_gbps of their own (0, the default), or all on one channel (1: a
+     * DDR4 target's one channel; sim/sq_mem.h has the arbitration). The
+     * model level times per-port channels only. */
+    int mem_shared;
+    /* 1: no command processor even where the level has one: the host drives
+     * the unit kernels, one launch per run of one unit (for comparison). */
+    int unit_launches;
 } sq_dev_config_t;
 
 /* Counters, accumulated since open (or the last sq_dev_stats_reset). */
@@ -100,9 +110,14 @@ int sq_dev_run(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_c
 /* The same with run arguments (NULL: every position 0, no per-descriptor
  * counters). The stream is validated as the units will see it, patches
  * applied. A level whose units sit behind a command processor runs the
- * stream in one launch; the others are driven by the host as each unit's
- * command processor: patched descriptors written in place for the run (and
- * restored after), maximal runs of one unit each one launch (one launch per
+ * stream in one launch: with per_desc, the cycle-counting levels have the
+ * kernel write a profile record per descriptor just above the allocated
+ * memory (SQ_PROF_BYTES each, read back as host traffic), which needs that
+ * room; per_desc then holds each descriptor's busy cycles, stall cycles and
+ * port bytes, which overlap between units, and its MACs. ref, and any level
+ * with unit_launches set, is driven by the host as each unit's command
+ * processor: patched descriptors written in place for the run (and restored
+ * after), maximal runs of one unit each one launch (one launch per
  * descriptor when per_desc is asked for). */
 int sq_dev_run_args(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, const sq_run_args_t *args,
                     uint64_t max_cycles);
@@ -115,6 +130,24 @@ const char *sq_dev_level(const sq_dev_t *dev);
 /* sq_dev_read for the runtime's own checks (a stream's quant entries and 2:4
  * codes): not host traffic a program asks for, so not counted in the stats. */
 int sq_dev_peek(sq_dev_t *dev, uint64_t addr, void *dst, size_t n);
+
+/* A whole stream for a level's command processor (sq_level_ops_t.run_stream),
+ * validated by the device. */
+typedef struct {
+    uint64_t cmd_addr;
+    uint32_t n_cmds;
+    const uint8_t *descs;  /* host copy of the stream as the units see it (patched) */
+    const uint32_t *pos;   /* the SQ_RUN_POS positions */
+    uint64_t prof_addr;    /* where to write SQ_PROF records (0: none) */
+    uint64_t max_cycles;   /* 0: the level's bound from the work */
+} sq_stream_run_t;
+
+/* The golden reference on one valid descriptor desc (a host copy, patched)
+ * over the memory image mem: what the ref level does per descriptor, for
+ * levels that compute their outputs with it (model). Adds its work. */
+int sq_ref_exec(uint8_t *mem, const uint8_t *desc, sq_dev_stats_t *add);
+
+#define SQ_STREAM_UNITS 1
 
 typedef struct sq_level_ops {
     const char *name;
@@ -129,6 +162,15 @@ typedef struct sq_level_ops {
     /* Runs descriptors of one unit (all with the same opcode). */
     int (*run)(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
                sq_dev_stats_t *add);
+    /* Optional: runs a whole stream in one launch of the level's command
+     * processor, adding cycles, stall cycles and bytes moved to add (levels
+     * that count no cycles leave add alone; the device adds work counters).
+     * Returns 0, an SQ_ERR_* code, or SQ_STREAM_UNITS before doing anything
+     * when this instance has no command processor (an xclbin without the
+     * accelerator kernel): the device then drives the units itself. */
+    int (*run_stream)(void *state, const sq_stream_run_t *r, sq_dev_stats_t *add);
+    /* 1 when run_stream counts cycles and writes the SQ_PROF records. */
+    int profiles;
     /* What the level has beyond the GEMM and attention units (SQ_LEVEL_CAP_*);
      * sq_dev_run_args rejects a stream that needs more, before any work. */
     uint32_t caps;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include "runtime/attn_model.h"
+#include "runtime/cp_model.h"
 #include "runtime/desc.h"
 #include "runtime/device.h"
 #include "runtime/model_mem.h"
@@ -63,11 +64,13 @@ enum { SEQ_IDLE, SEQ_FETCH_AR, SEQ_FETCH_R, SEQ_DECODE, SEQ_RUN, SEQ_NEXT };
 enum { LD_IDLE, LD_JOB, LD_ROW, LD_BURST, LD_MARK };
 enum { PH_A, PH_W, PH_META, PH_BIAS, PH_QUANT, PH_MARK };
 
-typedef struct {
+typedef struct sq_gemm_model {
     /* configuration */
     uint32_t R, C, min_period;
     uint8_t *mem;
     sq_mm_t mm;
+    sq_pf_t *pf;        /* the command processor's prefetch buffer on the port, or NULL */
+    const uint8_t *desc; /* the descriptor the sequencer decodes */
     uint64_t bytes_written;
     /* sequencer */
     int seq;
@@ -108,8 +111,16 @@ typedef struct {
 
 typedef struct {
     void *ref; /* state of the ref level, which computes the outputs */
-    model_t m;
-    sq_attn_model_t attn; /* on m's memory timing */
+    uint8_t *mem;
+    model_t m;            /* the GEMM unit, on m.mm */
+    sq_attn_model_t attn; /* the attention unit, on attn_mm */
+    sq_mm_t attn_mm, cp_mm; /* the accelerator kernel's other ports' channels */
+    sq_pf_t pf;           /* the GEMM port's prefetch buffer (accelerator kernel) */
+    /* a command-processor run: the patched stream and how much of it the
+     * golden reference has executed */
+    const uint8_t *descs;
+    uint32_t executed;
+    sq_dev_stats_t work;
 } level_t;
 
 extern const sq_level_ops_t sq_level_ref;
@@ -231,7 +242,7 @@ static uint32_t job_steps(const model_t *s, const job_t *j)
 
 static void decode(model_t *s)
 {
-    const uint8_t *d = s->mem + s->cmd;
+    const uint8_t *d = s->desc;
     s->cfg = (gcfg_t){
         .flags = sq_desc_word(d, SQ_GEMM_W_FLAGS),
         .m = sq_desc_word(d, SQ_GEMM_W_M),
@@ -249,22 +260,11 @@ static void decode(model_t *s)
 static void tick(model_t *s)
 {
     const gcfg_t *g = &s->cfg;
-    /* memory drives its side of the bus */
-    sq_mm_pins_t pins;
-    sq_mm_drive(&s->mm, &pins);
-    bool g_r = pins.r, g_w = pins.w, arready = pins.arready, awready = pins.awready;
-    bool rlast = pins.rlast, bvalid = pins.bvalid;
-
     /* sequencer */
     bool fetch = s->seq == SEQ_FETCH_AR || s->seq == SEQ_FETCH_R;
     bool go = s->seq == SEQ_RUN && !s->run_q;
 
-    /* loader return side */
-    bool tag_empty = s->tag_count == 0;
-    bool is_mark = !tag_empty && s->tags[s->tag_head];
-    bool ld_rready = !tag_empty && !is_mark;
-    bool beat_in = ld_rready && g_r && !fetch;
-    bool tag_pop = is_mark || (beat_in && rlast);
+    /* loader issue side (from registered state) */
     bool tag_full = s->tag_count == TAG_DEPTH;
     bool ld_arvalid = s->ld == LD_BURST && !tag_full;
     uint32_t blen = 0;
@@ -272,6 +272,26 @@ static void tick(model_t *s)
         uint32_t to_4k = 64u - (uint32_t)((s->beat_addr / BEAT) & 63u);
         blen = s->rem < to_4k ? s->rem : to_4k;
     }
+    bool arvalid = fetch ? s->seq == SEQ_FETCH_AR : ld_arvalid;
+    uint64_t ar_addr = fetch ? s->cmd : s->beat_addr;
+    uint32_t ar_len = fetch ? 2u : blen;
+
+    /* memory (through the prefetch buffer, when the port has one) drives
+     * its side of the bus */
+    sq_mm_pins_t pins;
+    if (s->pf)
+        sq_pf_drive(s->pf, &s->mm, ar_addr, arvalid ? ar_len : 0, &pins);
+    else
+        sq_mm_drive(&s->mm, &pins);
+    bool g_r = pins.r, g_w = pins.w, arready = pins.arready, awready = pins.awready;
+    bool rlast = pins.rlast, bvalid = pins.bvalid;
+
+    /* loader return side */
+    bool tag_empty = s->tag_count == 0;
+    bool is_mark = !tag_empty && s->tags[s->tag_head];
+    bool ld_rready = !tag_empty && !is_mark;
+    bool beat_in = ld_rready && g_r && !fetch;
+    bool tag_pop = is_mark || (beat_in && rlast);
 
     /* feeder */
     job_t fj = s->fj; /* the job stepping this cycle (job_pop replaces it) */
@@ -303,16 +323,20 @@ static void tick(model_t *s)
         s->stalls++;
 
     /* memory takes the handshakes */
-    bool arvalid = fetch ? s->seq == SEQ_FETCH_AR : ld_arvalid;
     bool rready = fetch ? true : ld_rready;
-    sq_mm_commit(&s->mm, &(sq_mm_take_t){
-                             .ar_beats = arvalid && arready ? (fetch ? 2u : blen) : 0,
-                             .r = g_r && rready,
-                             .w = w_fire,
-                             .wlast = wlast,
-                             .aw_beats = aw_fire ? s->nbeats : 0,
-                             .b = bvalid,
-                         });
+    sq_mm_take_t take = {
+        .ar_beats = arvalid && arready ? ar_len : 0,
+        .ar_addr = ar_addr,
+        .r = g_r && rready,
+        .w = w_fire,
+        .wlast = wlast,
+        .aw_beats = aw_fire ? s->nbeats : 0,
+        .b = bvalid,
+    };
+    if (s->pf)
+        sq_pf_commit(s->pf, &s->mm, &take);
+    else
+        sq_mm_commit(&s->mm, &take);
 
     /* ---- register updates ---- */
     /* writer */
@@ -499,8 +523,10 @@ static void tick(model_t *s)
         break;
     case SEQ_FETCH_R:
         if (g_r) {
-            if (s->beat)
+            if (s->beat) {
                 s->seq = SEQ_DECODE;
+                s->desc = s->mem + s->cmd;
+            }
             s->beat = 1;
         }
         break;
@@ -573,6 +599,46 @@ static int model_run_stream(model_t *s, uint64_t cmd_addr, uint32_t n_cmds, uint
     return 0;
 }
 
+/* ---- core mode, for the command processor's model (cp_model.h) ----------- */
+
+sq_mm_t *sq_gemm_model_mm(sq_gemm_model_t *g)
+{
+    return &g->mm;
+}
+
+void sq_gemm_model_port(sq_gemm_model_t *g, sq_pf_t *pf)
+{
+    g->pf = pf;
+}
+
+int sq_gemm_model_core(sq_gemm_model_t *s, const uint8_t *desc, uint64_t max_cycles,
+                       uint64_t *cycles, uint64_t *stalls, uint64_t *bytes_written)
+{
+    /* the cycle sq_gemm_seq accepts it is the standalone sequencer's Decode;
+     * cmd_done is the Run cycle that ends in Next */
+    s->desc = desc;
+    s->seq = SEQ_DECODE;
+    s->cycles = s->stalls = s->bytes_written = 0;
+    while (s->seq != SEQ_NEXT) {
+        if (max_cycles && s->cycles >= max_cycles)
+            return sq_err(SQ_ERR_DEV, "model: a GEMM did not finish within %" PRIu64 " cycles",
+                          max_cycles);
+        uint64_t d = idle_run(s);
+        if (d) {
+            s->s += (uint32_t)d;
+            s->cycles += d;
+            sq_mm_idle(&s->mm, d);
+            s->since = s->since + d < s->min_period ? s->since + (uint32_t)d : s->min_period;
+            continue;
+        }
+        tick(s);
+    }
+    *cycles += s->cycles;
+    *stalls += s->stalls;
+    *bytes_written += s->bytes_written;
+    return 0;
+}
+
 /* ---- level --------------------------------------------------------------- */
 
 static void model_close(void *state)
@@ -597,6 +663,9 @@ static int model_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
     double lat = ceil(cfg->mem_latency_ns * cfg->clock_mhz / 1e3);
     if (lat > 1e6)
         return sq_err(SQ_ERR_ARG, "model: memory latency of %.0f cycles is not plausible", lat);
+    if (cfg->mem_shared)
+        return sq_err(SQ_ERR_ARG, "model: one memory channel shared by the kernel's ports is "
+                                  "not modeled (per-port channels only; rtl and tlm have both)");
     level_t *l = calloc(1, sizeof *l);
     if (!l)
         return sq_err(SQ_ERR_MEM, "out of memory opening level 'model'");
@@ -604,12 +673,17 @@ static int model_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
     s->R = R;
     s->C = C;
     s->min_period = (R > C ? R : C) + 8;
-    sq_mm_init(&s->mm, cfg->mem_gbps * 1e3 / cfg->clock_mhz, (uint32_t)lat);
+    double bpc = cfg->mem_gbps * 1e3 / cfg->clock_mhz;
+    sq_mm_init(&s->mm, bpc, (uint32_t)lat);
+    sq_mm_init(&l->attn_mm, bpc, (uint32_t)lat);
+    sq_mm_init(&l->cp_mm, bpc, (uint32_t)lat);
+    sq_pf_init(&l->pf, C);
     s->mem = mem;
+    l->mem = mem;
     for (s->fifo_cap = 1; s->fifo_cap < 2 * R; s->fifo_cap *= 2)
         ;
     s->fifo = calloc(s->fifo_cap, sizeof *s->fifo);
-    int rc = s->fifo ? sq_attn_model_init(&l->attn, &s->mm)
+    int rc = s->fifo ? sq_attn_model_init(&l->attn, &l->attn_mm)
                      : sq_err(SQ_ERR_MEM, "out of memory opening level 'model'");
     if (rc == 0)
         rc = sq_level_ref.open(cfg, mem, &l->ref);
@@ -675,6 +749,42 @@ static int model_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t m
     return 0;
 }
 
+/* The golden reference up to descriptor upto of the stream being timed. */
+static int exec_upto(void *ctx, uint32_t upto)
+{
+    level_t *l = ctx;
+    for (; l->executed < upto; l->executed++) {
+        int rc = sq_ref_exec(l->mem, l->descs + (size_t)l->executed * SQ_DESC_BYTES, &l->work);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* A stream on the accelerator kernel: the command processor's model over
+ * the units' (cp_model.h), outputs from the golden reference. */
+static int model_run_cp(void *state, const sq_stream_run_t *r, sq_dev_stats_t *add)
+{
+    level_t *l = state;
+    l->descs = r->descs;
+    l->executed = 0;
+    sq_cp_model_out_t out;
+    sq_gemm_model_port(&l->m, &l->pf);
+    int rc = sq_cp_model_run(&l->m, &l->pf, &l->attn, &l->cp_mm, l->mem, r, exec_upto, l, &out);
+    sq_gemm_model_port(&l->m, NULL);
+    if (rc)
+        return rc;
+    add->cycles += out.cycles;
+    add->bytes_read += out.cp_rbytes;
+    add->bytes_written += out.cp_wbytes;
+    for (unsigned u = 0; u < SQ_CP_UNITS; u++) {
+        add->stall_cycles += out.unit_stall[u];
+        add->bytes_read += out.unit_rbytes[u];
+        add->bytes_written += out.unit_wbytes[u];
+    }
+    return 0;
+}
+
 const sq_level_ops_t sq_level_model = {
     .name = "model",
     .open = model_open,
@@ -682,4 +792,6 @@ const sq_level_ops_t sq_level_model = {
     .write = NULL,
     .read = NULL,
     .run = model_run,
+    .run_stream = model_run_cp,
+    .profiles = 1,
 };

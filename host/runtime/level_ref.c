@@ -85,31 +85,39 @@ static int ref_vec(uint8_t *mem, const uint8_t *desc)
     return 0;
 }
 
+int sq_ref_exec(uint8_t *mem, const uint8_t *desc, sq_dev_stats_t *add)
+{
+    int rc;
+    switch (sq_desc_opcode(desc)) {
+    case SQ_OP_NOP:
+        return 0;
+    case SQ_OP_GEMM:
+        rc = ref_gemm(mem, desc);
+        break;
+    case SQ_OP_ATTN:
+        rc = ref_attn(mem, desc, add);
+        break;
+    case SQ_OP_VEC:
+        rc = ref_vec(mem, desc);
+        break;
+    default:
+        rc = sq_err(SQ_ERR_DEV, "ref: no unit for opcode %u", (unsigned)sq_desc_opcode(desc));
+        break;
+    }
+    if (rc == 0)
+        sq_desc_work(desc, add);
+    return rc;
+}
+
 static int ref_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
                    sq_dev_stats_t *add)
 {
     (void)max_cycles;
     ref_state_t *s = state;
     for (uint32_t i = 0; i < n_cmds; i++) {
-        const uint8_t *desc = s->mem + cmd_addr + (uint64_t)i * SQ_DESC_BYTES;
-        int rc;
-        switch (sq_desc_opcode(desc)) {
-        case SQ_OP_GEMM:
-            rc = ref_gemm(s->mem, desc);
-            break;
-        case SQ_OP_ATTN:
-            rc = ref_attn(s->mem, desc, add);
-            break;
-        case SQ_OP_VEC:
-            rc = ref_vec(s->mem, desc);
-            break;
-        default:
-            rc = sq_err(SQ_ERR_DEV, "ref: no unit for opcode %u", (unsigned)sq_desc_opcode(desc));
-            break;
-        }
+        int rc = sq_ref_exec(s->mem, s->mem + cmd_addr + (uint64_t)i * SQ_DESC_BYTES, add);
         if (rc)
             return rc;
-        sq_desc_work(desc, add);
     }
     return 0;
 }

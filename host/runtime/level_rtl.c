@@ -1,8 +1,12 @@
-/* The "rtl" execution level: the GEMM unit and the attention unit (rtl/)
- * under Verilator, two kernels on one modeled device memory (sim/sq_mem.h).
- * Descriptors are validated here first, so a bad command is a one-line error
- * instead of undefined hardware behaviour; the kernel itself then fetches and
- * runs them. The checks, bounds and counters are shared with the tlm level
+/* The "rtl" execution level: the accelerator kernel (rtl/cp/sq_accel_top:
+ * the command processor with the GEMM and attention cores) and each unit's
+ * own kernel (rtl/gemm, rtl/attn) under Verilator, on one modeled device
+ * memory (sim/sq_mem.h). A stream runs on the accelerator kernel in one
+ * launch (run_stream); the unit kernels serve the host-driven path
+ * (sq_dev_config_t.unit_launches) and tests of each unit alone. Descriptors
+ * are validated here first, so a bad command is a one-line error instead of
+ * undefined hardware behaviour; the kernel itself then fetches and runs
+ * them. The checks, bounds and counters are shared with the tlm level
  * (runtime/level_rtl.h). */
 #include <inttypes.h>
 #include <math.h>
@@ -10,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../sim/sq_accel_vl.h"
 #include "../../sim/sq_attn_vl.h"
 #include "../../sim/sq_gemm_vl.h"
 #include "runtime/desc.h"
@@ -26,26 +31,42 @@
 
 typedef struct {
     sq_units_t u;
-    sq_sim_t *sim;  /* GEMM unit; owns the memory */
-    sq_sim_t *attn; /* attention unit on the same memory */
+    sq_sim_t *sim;   /* GEMM unit; owns the memory */
+    sq_sim_t *attn;  /* attention unit on the same memory */
+    sq_sim_t *accel; /* the accelerator kernel on the same memory */
 } rtl_t;
 
-/* The attention unit's waveform goes beside the GEMM unit's: PATH.attn.fst. */
-static int kernels_create(const sq_dev_config_t *cfg, const char *level, sq_kernel_t **gemm,
-                          sq_kernel_t **attn)
+void sq_kernels_destroy(sq_kernels_t *k)
 {
-    char path[4096];
-    if (cfg->fst_path && (size_t)snprintf(path, sizeof path, "%s.attn.fst", cfg->fst_path) >=
-                             sizeof path)
+    sq_kernel_t *all[] = {k->gemm, k->attn, k->accel};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i])
+            all[i]->destroy(all[i]->model);
+    *k = (sq_kernels_t){0};
+}
+
+/* The other kernels' waveforms go beside the GEMM unit's: PATH.attn.fst,
+ * PATH.accel.fst. */
+static int kernels_create(const sq_dev_config_t *cfg, const char *level, sq_kernels_t *k)
+{
+    char apath[4096], cpath[4096];
+    *k = (sq_kernels_t){0};
+    if (cfg->fst_path &&
+        ((size_t)snprintf(apath, sizeof apath, "%s.attn.fst", cfg->fst_path) >= sizeof apath ||
+         (size_t)snprintf(cpath, sizeof cpath, "%s.accel.fst", cfg->fst_path) >= sizeof cpath))
         return sq_err(SQ_ERR_ARG, "%s: waveform path too long", level);
-    int rc = sq_gemm_vl_create(cfg->fst_path, gemm);
-    if (rc == 0 && (rc = sq_attn_vl_create(cfg->fst_path ? path : NULL, attn)) != 0)
-        (*gemm)->destroy((*gemm)->model);
+    int rc = sq_gemm_vl_create(cfg->fst_path, &k->gemm);
+    if (rc == 0)
+        rc = sq_attn_vl_create(cfg->fst_path ? apath : NULL, &k->attn);
+    if (rc == 0)
+        rc = sq_accel_vl_create(cfg->fst_path ? cpath : NULL, &k->accel);
+    if (rc != 0)
+        sq_kernels_destroy(k);
     return rc;
 }
 
 int sq_units_create(const sq_dev_config_t *cfg, const char *level, sq_mem_t **mem,
-                    uint32_t *latency, sq_kernel_t **gemm, sq_kernel_t **attn)
+                    uint32_t *latency, sq_kernels_t *k)
 {
     if (!(cfg->clock_mhz > 0) || !(cfg->mem_gbps > 0) || !(cfg->mem_latency_ns >= 0))
         return sq_err(SQ_ERR_ARG, "%s: clock, bandwidth and latency must be positive", level);
@@ -56,8 +77,10 @@ int sq_units_create(const sq_dev_config_t *cfg, const char *level, sq_mem_t **me
                       lat);
     *latency = (uint32_t)lat;
     int rc = sq_mem_create(cfg->mem_bytes, bpc, *latency, mem);
-    if (rc == 0 && (rc = kernels_create(cfg, level, gemm, attn)) != 0)
+    if (rc == 0 && (rc = kernels_create(cfg, level, k)) != 0)
         sq_mem_destroy(*mem);
+    if (rc == 0)
+        sq_mem_set_channels(*mem, cfg->mem_shared ? SQ_MEM_SHARED : SQ_MEM_PER_PORT);
     return rc;
 }
 
@@ -69,26 +92,11 @@ static int rtl_unit_run(void *ctx, sq_unit_t unit, uint64_t cmd_addr, uint32_t n
                       out);
 }
 
-static int rtl_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
+static int rtl_accel_run(void *ctx, uint64_t cmd_addr, uint32_t n_cmds, const sq_cp_args_t *cp,
+                         uint64_t max_cycles, sq_sim_run_t *out)
 {
-    (void)mem; /* the modeled memory lives in the simulator */
-    rtl_t *r = calloc(1, sizeof *r);
-    if (!r)
-        return sq_err(SQ_ERR_MEM, "rtl: out of host memory");
-    sq_mem_t *m = NULL;
-    sq_kernel_t *g = NULL, *a = NULL;
-    int rc = sq_units_create(cfg, "rtl", &m, &r->u.latency, &g, &a);
-    if (rc == 0 && (rc = sq_sim_create(g, m, &r->sim)) != 0)
-        a->destroy(a->model);
-    if (rc == 0 && (rc = sq_sim_create_shared(a, r->sim, &r->attn)) != 0)
-        sq_sim_destroy(r->sim);
-    if (rc != 0) {
-        free(r);
-        return rc;
-    }
-    r->u = (sq_units_t){"rtl", m, r->u.latency, r, rtl_unit_run};
-    *state = r;
-    return 0;
+    rtl_t *r = ctx;
+    return sq_sim_run_cp(r->accel, cmd_addr, n_cmds, cp, max_cycles, out);
 }
 
 static void rtl_close(void *state)
@@ -96,9 +104,43 @@ static void rtl_close(void *state)
     rtl_t *r = state;
     if (!r)
         return;
+    sq_sim_destroy(r->accel);
     sq_sim_destroy(r->attn);
     sq_sim_destroy(r->sim);
     free(r);
+}
+
+static int rtl_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
+{
+    (void)mem; /* the modeled memory lives in the simulator */
+    rtl_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return sq_err(SQ_ERR_MEM, "rtl: out of host memory");
+    sq_mem_t *m = NULL;
+    sq_kernels_t k;
+    int rc = sq_units_create(cfg, "rtl", &m, &r->u.latency, &k);
+    if (rc != 0) {
+        free(r);
+        return rc;
+    }
+    /* each sq_sim_create* takes its kernel, also on failure */
+    sq_kernel_t *attn = k.attn, *accel = k.accel;
+    rc = sq_sim_create(k.gemm, m, &r->sim);
+    if (rc == 0)
+        rc = sq_sim_create_shared(attn, r->sim, &r->attn);
+    else
+        attn->destroy(attn->model);
+    if (rc == 0)
+        rc = sq_sim_create_shared(accel, r->sim, &r->accel);
+    else
+        accel->destroy(accel->model);
+    if (rc != 0) {
+        rtl_close(r);
+        return rc;
+    }
+    r->u = (sq_units_t){"rtl", m, r->u.latency, r, rtl_unit_run, rtl_accel_run};
+    *state = r;
+    return 0;
 }
 
 static int rtl_write(void *state, uint64_t addr, const void *src, size_t n)
@@ -290,16 +332,75 @@ int sq_units_run(const sq_units_t *u, uint64_t cmd_addr, uint32_t n_cmds, uint64
         int rc = sq_mem_read(u->mem, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, d, sizeof d);
         if (rc != 0)
             return rc;
-        if (d[SQ_GEMM_W_OPCODE] == SQ_OP_NOP)
+        /* the opcode byte of the stream header (spec.h) */
+        uint32_t op = d[SQ_GEMM_W_OPCODE] & SQ_DESC_OP_MASK;
+        if (op == SQ_OP_NOP)
             continue;
-        if (d[SQ_GEMM_W_OPCODE] != SQ_OP_GEMM)
+        if (op != SQ_OP_GEMM)
             return sq_err(SQ_ERR_ARG, "%s: command %u: opcode %u is not for the GEMM unit",
-                          u->level, i, d[SQ_GEMM_W_OPCODE]);
+                          u->level, i, op);
         if ((rc = check_gemm(u, i, d, &macs, &bound)) != 0)
             return rc;
     }
     return unit_run(u, SQ_UNIT_GEMM, cmd_addr, n_cmds, max_cycles ? max_cycles : bound, macs,
                     add);
+}
+
+/* The accelerator kernel's refusals (SQ_REG_CP_STATUS), which the runtime's
+ * validation makes unreachable through the device API. */
+static const char *cp_error(uint32_t status)
+{
+    switch (status) {
+    case SQ_CP_ERR_UNIT:
+        return "an opcode for no unit of the kernel";
+    case SQ_CP_ERR_PATCH:
+        return "a position patch outside the descriptor body";
+    case SQ_CP_ERR_DEP:
+        return "a dependency before the stream's first descriptor";
+    default:
+        return "an unknown error";
+    }
+}
+
+int sq_units_run_stream(const sq_units_t *u, const sq_stream_run_t *r, sq_dev_stats_t *add)
+{
+    if (r->cmd_addr % 64)
+        return sq_err(SQ_ERR_ARG, "%s: command stream at 0x%" PRIx64
+                                  " is not 64-byte aligned", u->level, r->cmd_addr);
+    /* the bound: every descriptor's own, as if none overlapped, plus the
+     * command processor's fetch, dispatch and records */
+    uint64_t macs = 0, bound = RUN_SLACK + (uint64_t)r->n_cmds * (4 * (u->latency + 16) + 64);
+    for (uint32_t i = 0; i < r->n_cmds; i++) {
+        const uint8_t *desc = r->descs + (size_t)i * SQ_DESC_BYTES;
+        int rc = 0;
+        if (sq_desc_opcode(desc) == SQ_OP_GEMM) {
+            uint32_t d[SQ_DESC_WORDS];
+            memcpy(d, desc, sizeof d);
+            rc = check_gemm(u, i, d, &macs, &bound);
+        } else if (sq_desc_opcode(desc) == SQ_OP_ATTN) {
+            rc = attn_work(u, i, desc, &macs, &bound);
+        }
+        if (rc != 0)
+            return rc;
+    }
+    sq_mem_stats_t before, after;
+    sq_mem_stats(u->mem, &before);
+    sq_cp_args_t cp = {r->pos, r->prof_addr};
+    sq_sim_run_t run;
+    int rc = u->run_cp(u->ctx, r->cmd_addr, r->n_cmds, &cp, r->max_cycles ? r->max_cycles : bound,
+                       &run);
+    if (rc != 0)
+        return rc;
+    if (run.cp_status != SQ_CP_ERR_NONE)
+        return sq_err(SQ_ERR_DEV, "%s: command processor stopped at descriptor %u: %s",
+                      u->level, run.cp_err_desc, cp_error(run.cp_status));
+    sq_mem_stats(u->mem, &after);
+    add->cycles += run.cycles;
+    for (unsigned s = 0; s < SQ_CP_UNITS; s++)
+        add->stall_cycles += run.unit_stall[s];
+    add->bytes_read += after.bytes_read - before.bytes_read;
+    add->bytes_written += after.bytes_written - before.bytes_written;
+    return 0;
 }
 
 static int rtl_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
@@ -309,6 +410,12 @@ static int rtl_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max
     return sq_units_run(&r->u, cmd_addr, n_cmds, max_cycles, add);
 }
 
+static int rtl_run_stream(void *state, const sq_stream_run_t *run, sq_dev_stats_t *add)
+{
+    rtl_t *r = state;
+    return sq_units_run_stream(&r->u, run, add);
+}
+
 const sq_level_ops_t sq_level_rtl = {
     .name = "rtl",
     .open = rtl_open,
@@ -316,4 +423,6 @@ const sq_level_ops_t sq_level_rtl = {
     .write = rtl_write,
     .read = rtl_read,
     .run = rtl_run,
+    .run_stream = rtl_run_stream,
+    .profiles = 1,
 };

@@ -1,7 +1,8 @@
-/* The "tlm" execution level: the rtl level's Verilated units on the SystemC
- * TLM-2.0 platform of sim/sq_tlm.h (docs/tlm.md). Same RTL, same memory
- * timing rules, so the same outputs and cycles as rtl; the stream checks,
- * bounds and counters are the rtl level's (runtime/level_rtl.h). */
+/* The "tlm" execution level: the rtl level's Verilated kernels (the
+ * accelerator kernel and the two unit kernels) on the SystemC TLM-2.0
+ * platform of sim/sq_tlm.h (docs/tlm.md). Same RTL, same memory timing
+ * rules, so the same outputs and cycles as rtl; the stream checks, bounds
+ * and counters are the rtl level's (runtime/level_rtl.h). */
 #include <stdlib.h>
 
 #include "../../sim/sq_tlm.h"
@@ -22,6 +23,13 @@ static int tlm_unit_run(void *ctx, sq_unit_t unit, uint64_t cmd_addr, uint32_t n
                       max_cycles, out);
 }
 
+static int tlm_accel_run(void *ctx, uint64_t cmd_addr, uint32_t n_cmds, const sq_cp_args_t *cp,
+                         uint64_t max_cycles, sq_sim_run_t *out)
+{
+    tlm_t *t = ctx;
+    return sq_tlm_run_cp(t->tlm, cmd_addr, n_cmds, cp, max_cycles, out);
+}
+
 static int tlm_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
 {
     (void)mem; /* the modeled memory lives in the platform */
@@ -29,15 +37,15 @@ static int tlm_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
     if (!t)
         return sq_err(SQ_ERR_MEM, "tlm: out of host memory");
     sq_mem_t *m = NULL;
-    sq_kernel_t *g = NULL, *a = NULL;
-    int rc = sq_units_create(cfg, "tlm", &m, &t->u.latency, &g, &a);
+    sq_kernels_t k;
+    int rc = sq_units_create(cfg, "tlm", &m, &t->u.latency, &k);
     if (rc == 0)
-        rc = sq_tlm_open(cfg->clock_mhz, m, g, a, &t->tlm);
+        rc = sq_tlm_open(cfg->clock_mhz, m, k.gemm, k.attn, k.accel, &t->tlm);
     if (rc != 0) {
         free(t);
         return rc;
     }
-    t->u = (sq_units_t){"tlm", m, t->u.latency, t, tlm_unit_run};
+    t->u = (sq_units_t){"tlm", m, t->u.latency, t, tlm_unit_run, tlm_accel_run};
     *state = t;
     return 0;
 }
@@ -67,6 +75,11 @@ static int tlm_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max
     return sq_units_run(&((tlm_t *)state)->u, cmd_addr, n_cmds, max_cycles, add);
 }
 
+static int tlm_run_stream(void *state, const sq_stream_run_t *r, sq_dev_stats_t *add)
+{
+    return sq_units_run_stream(&((tlm_t *)state)->u, r, add);
+}
+
 const sq_level_ops_t sq_level_tlm = {
     .name = "tlm",
     .open = tlm_open,
@@ -74,4 +87,6 @@ const sq_level_ops_t sq_level_tlm = {
     .write = tlm_write,
     .read = tlm_read,
     .run = tlm_run,
+    .run_stream = tlm_run_stream,
+    .profiles = 1,
 };

@@ -2,13 +2,15 @@
  * XRT's native C API (Debian's libxrt-dev 2.13). The flat device memory is
  * one buffer object in the bank of the kernels' m_axi argument: descriptors
  * carry offsets into it and the kernel's `mem` argument is its base, exactly
- * as on the other levels (include/sparq/kernels.h). A run of one unit's
- * descriptors is one kernel run with (mem, command address, count).
+ * as on the other levels (include/sparq/kernels.h). A stream is one run of
+ * the accelerator kernel sq_accel_kernel with (mem, command address, count,
+ * the eight positions, no profile buffer); with unit_launches, a run of one
+ * unit's descriptors is one run of its own kernel.
  *
  * Order of open, so each failure is the most useful one line: XRT made safe
  * to call (sq_xrt_env), the xclbin checked if one is named, the card opened
  * ("no device" whether or not an xclbin was given), then the xclbin required,
- * loaded and its two kernels opened. Counters are work counters (as csim):
+ * loaded and its kernels opened. Counters are work counters (as csim):
  * the HLS kernels have no cycle registers. */
 #define _GNU_SOURCE /* dladdr */
 #include "runtime/level_xrt.h"
@@ -291,7 +293,7 @@ int sq_xrt_xclbin_check(const char *path, size_t *n_kernels)
 
 typedef struct {
     xrtDeviceHandle dev;
-    xrtKernelHandle gemm, attn;
+    xrtKernelHandle gemm, attn, accel;
     xrtBufferHandle bo;
     double clock_mhz;
 } xrt_t;
@@ -305,6 +307,8 @@ static void xrt_close(void *state)
         xrtBOFree(s->bo);
     if (s->attn)
         xrtKernelClose(s->attn);
+    if (s->accel)
+        xrtKernelClose(s->accel);
     if (s->gemm)
         xrtKernelClose(s->gemm);
     if (s->dev)
@@ -386,11 +390,15 @@ static int xrt_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
     if ((rc = open_kernel(s, uuid, "sq_gemm_kernel", xclbin, &s->gemm)) ||
         (rc = open_kernel(s, uuid, "sq_attn_kernel", xclbin, &s->attn)))
         goto fail;
-    /* One flat memory for both units: their m_axi ports must share a bank. */
+    /* the accelerator kernel, when the xclbin has it (KERNELS=rtl does not:
+     * the host then drives the unit kernels) */
+    s->accel = xrtPLKernelOpen(s->dev, uuid, "sq_accel_kernel");
+    /* One flat memory for every kernel: their m_axi ports must share a bank. */
     int grp = xrtKernelArgGroupId(s->gemm, SQ_KARG_MEM);
-    if (grp < 0 || xrtKernelArgGroupId(s->attn, SQ_KARG_MEM) != grp) {
-        rc = sq_err(SQ_ERR_DEV, "xrt: %s: the two kernels' mem ports are not on one memory bank "
-                                "(link both to the same bank, bitstreams/vitis/*.cfg)", xclbin);
+    if (grp < 0 || xrtKernelArgGroupId(s->attn, SQ_KARG_MEM) != grp ||
+        (s->accel && xrtKernelArgGroupId(s->accel, SQ_KARG_MEM) != grp)) {
+        rc = sq_err(SQ_ERR_DEV, "xrt: %s: the kernels' mem ports are not on one memory bank "
+                                "(link them to the same bank, bitstreams/vitis/*.cfg)", xclbin);
         goto fail;
     }
     errno = 0;
@@ -454,6 +462,47 @@ static int count_work(xrt_t *s, const uint8_t *cmds, uint32_t n_cmds, sq_dev_sta
     return 0;
 }
 
+/* Waits for run r of n_cmds descriptors at cmd_addr, at most max_cycles at
+ * the configured clock plus a second of slack for the command path; no bound
+ * means a generous fixed one. */
+static int run_wait(const xrt_t *s, xrtRunHandle r, uint32_t n_cmds, uint64_t cmd_addr,
+                    uint64_t max_cycles)
+{
+    double ms = max_cycles ? (double)max_cycles / (s->clock_mhz * 1e3) + 1000.0
+                           : (double)RUN_TIMEOUT_MS;
+    unsigned to = ms > 4e9 ? 4000000000u : (unsigned)ms;
+    enum ert_cmd_state st = xrtRunWaitFor(r, to);
+    if (st != ERT_CMD_STATE_COMPLETED)
+        return sq_err(SQ_ERR_DEV, "xrt: kernel run of %u descriptors at 0x%" PRIx64
+                                  " ended in state %d (4 = completed; timeout %u ms)",
+                      n_cmds, cmd_addr, (int)st, to);
+    return 0;
+}
+
+/* A whole stream: one run of the accelerator kernel. */
+static int xrt_run_stream(void *state, const sq_stream_run_t *r, sq_dev_stats_t *add)
+{
+    (void)add; /* no cycles; the device adds the work */
+    xrt_t *s = state;
+    if (!s->accel)
+        return SQ_STREAM_UNITS;
+    xrtRunHandle run = xrtRunOpen(s->accel);
+    if (!run)
+        return sq_err(SQ_ERR_DEV, "xrt: cannot create a kernel run (%s)", strerror(errno));
+    /* argument sizes come from the xclbin (bitstreams/vitis/xclbingen.c) */
+    int bad = xrtRunSetArg(run, SQ_KARG_MEM, s->bo) != 0 ||
+              xrtRunSetArg(run, SQ_KARG_CMD, (uint64_t)r->cmd_addr) != 0 ||
+              xrtRunSetArg(run, SQ_KARG_NCMD, (uint32_t)r->n_cmds) != 0;
+    for (unsigned i = 0; !bad && i < SQ_RUN_POS; i++)
+        bad = xrtRunSetArg(run, SQ_KARG_POS0 + (int)i, (uint32_t)r->pos[i]) != 0;
+    bad = bad || xrtRunSetArg(run, SQ_KARG_PROF, (uint64_t)0) != 0 || xrtRunStart(run) != 0;
+    int rc = bad ? sq_err(SQ_ERR_DEV, "xrt: cannot start the accelerator kernel (%s)",
+                          strerror(errno))
+                 : run_wait(s, run, r->n_cmds, r->cmd_addr, r->max_cycles);
+    xrtRunClose(run);
+    return rc;
+}
+
 static int xrt_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
                    sq_dev_stats_t *add)
 {
@@ -476,18 +525,8 @@ static int xrt_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max
                 xrtRunSetArg(r, SQ_KARG_CMD, (uint64_t)cmd_addr) != 0 ||
                 xrtRunSetArg(r, SQ_KARG_NCMD, (uint32_t)n_cmds) != 0 || xrtRunStart(r) != 0))
         rc = sq_err(SQ_ERR_DEV, "xrt: cannot start the kernel run (%s)", strerror(errno));
-    if (!rc) {
-        /* max_cycles at the configured clock, with a second of slack for the
-         * command path; no bound means a generous fixed one. */
-        double ms = max_cycles ? (double)max_cycles / (s->clock_mhz * 1e3) + 1000.0
-                               : (double)RUN_TIMEOUT_MS;
-        unsigned to = ms > 4e9 ? 4000000000u : (unsigned)ms;
-        enum ert_cmd_state st = xrtRunWaitFor(r, to);
-        if (st != ERT_CMD_STATE_COMPLETED)
-            rc = sq_err(SQ_ERR_DEV, "xrt: kernel run of %u descriptors at 0x%" PRIx64
-                                    " ended in state %d (4 = completed; timeout %u ms)",
-                        n_cmds, cmd_addr, (int)st, to);
-    }
+    if (!rc)
+        rc = run_wait(s, r, n_cmds, cmd_addr, max_cycles);
     if (r)
         xrtRunClose(r);
     if (!rc)
@@ -503,4 +542,5 @@ const sq_level_ops_t sq_level_xrt = {
     .write = xrt_write,
     .read = xrt_read,
     .run = xrt_run,
+    .run_stream = xrt_run_stream,
 };

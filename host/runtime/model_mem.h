@@ -44,6 +44,7 @@ typedef struct {
 /* What the kernel completed in the cycle. */
 typedef struct {
     uint32_t ar_beats; /* read burst accepted (0: none) */
+    uint64_t ar_addr;  /* its beat-aligned address (for a prefetch buffer in front) */
     bool r;            /* read beat taken (rvalid && rready) */
     bool w, wlast;     /* write beat taken, and its wlast */
     uint32_t aw_beats; /* write burst accepted (0: none) */

@@ -24,7 +24,7 @@ static uint32_t below(uint64_t *s, uint32_t n)
 }
 
 static const char *const FUNC_NAMES[SQ_VEC_FUNCS] = {"gather", "norm",   "add",   "deq",   "rope",
-                                                     "swiglu", "gelu",   "quant", "argmax"};
+                                                     "swiglu", "gelu",   "quant", "argmax", "copy"};
 
 /* The flags each function accepts and requires (sq_vec_check_shape's table). */
 static const uint32_t ALLOWED[SQ_VEC_FUNCS] = {

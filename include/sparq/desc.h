@@ -104,9 +104,19 @@ static inline void sq_desc_set_patch(uint8_t *desc, unsigned slot, uint32_t patc
     sq_st32(desc + 4u * (SQ_DESC_W_PATCH0 + slot), patch);
 }
 
+/* Whether a patch word targets a word of the descriptor body (a wide one
+ * two words), or is 0 (no patch): the rule the runtime checks before a run
+ * and the command processors check before they patch. */
+static inline int sq_desc_patch_ok(uint32_t p)
+{
+    uint32_t w = p & SQ_PATCH_WORD_MASK;
+    return p == 0u ||
+           (w != 0u && w + ((p & SQ_PATCH_WIDE) ? 1u : 0u) < SQ_DESC_W_PATCH0 && !(p & 0x80u));
+}
+
 /* What a command processor does to a descriptor before dispatch: adds each
  * patch's pos[i] * u (spec.h). desc is a private copy; the patch words stay.
- * The runtime has checked the patches (word index, wide range) first. */
+ * The patches must pass sq_desc_patch_ok. */
 static inline void sq_desc_apply_patches(uint8_t *desc, const uint32_t pos[SQ_RUN_POS])
 {
     for (unsigned s = 0; s < SQ_DESC_PATCHES; s++) {

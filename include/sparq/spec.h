@@ -57,6 +57,28 @@
  * unit kernel without a command processor ignores them. */
 #define SQ_REG_POS0      0x40u
 #define SQ_RUN_POS       8u
+/* The command processor kernel (sq_accel_top; docs/accelerator.md) adds: */
+#define SQ_REG_PROF_LO   0x60u /* device address of the profile records below (0: none) */
+#define SQ_REG_PROF_HI   0x64u
+#define SQ_REG_CP_STATUS 0x68u /* read-only: SQ_CP_ERR_* of the last run (0: clean) */
+#define SQ_REG_CP_ERR_DESC 0x6Cu /* read-only: the descriptor that error names */
+#define SQ_REG_CP_RBYTES_LO 0x70u /* read-only: bytes the command processor's own */
+#define SQ_REG_CP_RBYTES_HI 0x74u /*   port read (descriptors) and wrote (profile */
+#define SQ_REG_CP_WBYTES_LO 0x78u /*   records) in the last run */
+#define SQ_REG_CP_WBYTES_HI 0x7Cu
+/* Per-unit counters of the last run, read-only: unit u (SQ_CP_UNIT_OF) at
+ * SQ_REG_UNIT0 + u * SQ_REG_UNIT_STRIDE + one of the offsets below, each a
+ * 64-bit value (low word first). Busy cycles count from the cycle a unit
+ * accepts a descriptor through the cycle it reports it done; stall cycles
+ * are the unit's own (waiting on memory); bytes are those of the unit's
+ * AXI4 port (read: 64 per beat, written: strobed bytes). A slot without a
+ * unit reads 0. */
+#define SQ_REG_UNIT0       0x80u
+#define SQ_REG_UNIT_STRIDE 0x20u
+#define SQ_REG_UNIT_BUSY   0x00u
+#define SQ_REG_UNIT_STALL  0x08u
+#define SQ_REG_UNIT_RBYTES 0x10u
+#define SQ_REG_UNIT_WBYTES 0x18u
 
 #define SQ_CTRL_START (1u << 0)
 #define SQ_CTRL_DONE  (1u << 1)
@@ -117,6 +139,36 @@
 #define SQ_OP_GEMM 1u
 #define SQ_OP_ATTN 2u
 #define SQ_OP_VEC  3u
+
+/* ---------------------------------------------------------------------------
+ * Command processor (sq_accel_top, hls/cp; docs/accelerator.md). Unit slots:
+ * opcode op (1 .. SQ_CP_UNITS) runs on slot op - 1 (GEMM 0, ATTN 1, and the
+ * vector unit's opcode 3 on slot 2); a kernel need not fill every slot. It
+ * fetches the stream in order, applies the position patches, and starts a
+ * descriptor on its unit once the descriptors it depends on have completed;
+ * each unit runs its own in order. A descriptor it cannot run stops the run
+ * cleanly: nothing past it is dispatched, what was dispatched completes,
+ * ap_done rises, and SQ_REG_CP_STATUS / SQ_REG_CP_ERR_DESC say why. */
+#define SQ_CP_UNITS 3u
+#define SQ_CP_UNIT_OF(op) ((op) - 1u)
+#define SQ_CP_ERR_NONE  0u
+#define SQ_CP_ERR_UNIT  1u /* an opcode for no unit of this kernel */
+#define SQ_CP_ERR_PATCH 2u /* a position patch targets no descriptor body word */
+#define SQ_CP_ERR_DEP   3u /* a dependency before the stream's first descriptor */
+
+/* Profile records: with SQ_REG_PROF set, the command processor writes one
+ * record of SQ_PROF_BYTES at SQ_REG_PROF + SQ_PROF_BYTES * i for each
+ * descriptor i that ran on a unit (NOPs get none), little-endian words: */
+#define SQ_PROF_BYTES     64u
+#define SQ_PROF_W_OPCODE  0u  /* the descriptor's opcode byte */
+#define SQ_PROF_W_DISPATCH 2u /* 64-bit cycle it entered its unit's queue */
+#define SQ_PROF_W_START   4u  /* 64-bit cycle its unit accepted it */
+#define SQ_PROF_W_END     6u  /* 64-bit cycle its unit reported it done */
+#define SQ_PROF_W_STALL   8u  /* 64-bit stall cycles of the unit in [start, end] */
+#define SQ_PROF_W_RBYTES  10u /* 64-bit bytes read on the unit's port since its */
+                              /*   previous descriptor (a GEMM's prefetch too) */
+#define SQ_PROF_W_WBYTES  12u /* 64-bit bytes written on the unit's port */
+/* Cycles count from the first cycle after ap_start (sq_ctrl's counter). */
 
 /* GEMM: C[m][n] = epilogue(sum_k A[m][k] * W[n][k] + bias[n]).
  *   A    int8 (m, k) row-major

@@ -7,7 +7,7 @@ VERILATOR ?= verilator
 VL_INC    ?= /usr/share/verilator/include
 ATTN_VL_DIR := $(BUILD)/vl_attn
 # the control slave is shared by every unit (rtl/common/, one ap_ctrl_hs map)
-ATTN_RTL := rtl/common/sq_spec_pkg.sv rtl/attn/sq_attn_pkg.sv rtl/common/sq_ctrl.sv \
+ATTN_RTL := rtl/common/sq_spec_pkg.sv rtl/attn/sq_attn_pkg.sv rtl/common/sq_ctrl.sv rtl/common/sq_fetch.sv \
             rtl/attn/sq_attn_ram.sv rtl/attn/sq_attn_lutram.sv rtl/attn/sq_attn_div.sv \
             rtl/attn/sq_attn_fetch.sv rtl/attn/sq_attn_core.sv rtl/attn/sq_attn_top.sv
 
@@ -25,7 +25,7 @@ ATTN_VL_LIB  := $(ATTN_VL_DIR)/Vsq_attn_top__ALL.a
 ATTN_VL_GLUE := $(ATTN_VL_DIR)/sq_attn_vl.o
 $(ATTN_VL_LIB): $(ATTN_RTL)
 	@mkdir -p $(ATTN_VL_DIR)
-	$(VERILATOR) $(ATTN_VL_FLAGS) $(ATTN_RTL) --build -j 2 >$(ATTN_VL_DIR)/build.log 2>&1 || \
+	+$(VERILATOR) $(ATTN_VL_FLAGS) $(ATTN_RTL) --build -j 2 >$(ATTN_VL_DIR)/build.log 2>&1 || \
 	  { tail -30 $(ATTN_VL_DIR)/build.log; exit 1; }
 $(ATTN_VL_GLUE): sim/sq_attn_vl.cpp sim/sq_vl_kernel.hpp sim/sq_attn_vl.h sim/sq_sim.h sim/sq_axi.h sim/sq_mem.h $(ATTN_VL_LIB)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -isystem $(ATTN_VL_DIR) -isystem $(VL_INC) \

@@ -1,5 +1,10 @@
-// Attention core: executes SQ_OP_ATTN descriptors of a command stream (other
-// opcodes are skipped), bit-exact with sq_attn_ref (include/sparq/attn.h).
+// Attention core: executes one patched SQ_OP_ATTN descriptor at a time on the
+// core command interface of docs/accelerator.md (cmd_valid/cmd_ready/cmd, a
+// cmd_done pulse once its last O row write has been acknowledged, idle,
+// stall, mem_base), bit-exact with sq_attn_ref (include/sparq/attn.h). A
+// descriptor of another opcode is finished without memory traffic. The
+// standalone kernel sq_attn_top puts sq_ctrl and sq_fetch in front of it,
+// sq_accel_top the command processor.
 //
 // Per query head h and query i (position p), as hls/sq_attn.c:
 //   quant, Q row and bitmap row fetched once;
@@ -20,11 +25,14 @@
 module sq_attn_core (
   input  logic         clk_i,
   input  logic         rst_ni,
-  input  logic         start_i,
-  input  logic [63:0]  cmd_addr_i,
-  input  logic [31:0]  ncmd_i,
-  output logic         done_o,
-  output logic         stall_o,
+  // command interface
+  input  logic          cmd_valid_i,
+  output logic          cmd_ready_o,
+  input  logic [1023:0] cmd_i,
+  output logic          cmd_done_o,
+  output logic          idle_o,
+  output logic          stall_o,
+  input  logic [63:0]   mem_base_i,
   // AXI4 master read
   output logic         arvalid_o,
   input  logic         arready_i,
@@ -73,7 +81,7 @@ module sq_attn_core (
   localparam int unsigned WWindow = sq_attn_pkg::SqAttnWWindow;
 
   typedef enum logic [4:0] {
-    SIdle, SCmd, SDesc, SGroup, SHead, SQuant, SQuery, SQLoad, SMask, SBlock, SKey,
+    SIdle, SGroup, SHead, SQuant, SQuery, SQLoad, SMask, SBlock, SKey,
     SKFetch, SDot, STopkCnt, STopkGt, SSelect, SExp, SDiv, SPvRead, SPvWait, SPvFetch,
     SPvMac, SStore, SAddr, SData, SResp, SNext
   } state_e;
@@ -180,8 +188,6 @@ module sq_attn_core (
 
   // ---- state -------------------------------------------------------------------
   state_e             st_q, st_d;
-  logic [31:0]        ncmd_q, ncmd_d, cmd_i_q, cmd_i_d;
-  logic [63:0]        cmd_q, cmd_d;
   // flat vectors rather than unpacked arrays: yosys 0.23 copies neither
   // unpacked arrays as a whole nor multi-dimensional packed ones
   logic [1023:0]      desc_q, desc_d;   // 32 descriptor words
@@ -210,7 +216,6 @@ module sq_attn_core (
   logic [1535:0]      obuf_q, obuf_d;   // O row at its beat offset, 192 bytes
   logic [7:0]         d_q, d_d;
   logic [1:0]         wbeat_q, wbeat_d;
-  logic               done_q, done_d;
 
   // descriptor fields
   logic [4:0]  flags;
@@ -246,15 +251,18 @@ module sq_attn_core (
 
   // ---- submodules ----------------------------------------------------------------
   logic         f_start, f_done, f_stall;
-  logic [63:0]  f_addr;
+  logic [63:0]  f_addr, f_araddr;
   logic [7:0]   f_len, f_pos;
   logic [127:0] chunk;
   sq_attn_fetch u_fetch (
     .clk_i, .rst_ni,
     .start_i(f_start), .addr_i(f_addr), .len_i(f_len), .done_o(f_done), .stall_o(f_stall),
     .pos_i(f_pos), .chunk_o(chunk),
-    .arvalid_o, .arready_i, .araddr_o, .arlen_o, .rvalid_i, .rready_o, .rdata_i, .rlast_i
+    .arvalid_o, .arready_i, .araddr_o(f_araddr), .arlen_o, .rvalid_i, .rready_o, .rdata_i,
+    .rlast_i
   );
+  // device addresses are offsets from SQ_REG_MEM
+  assign araddr_o = mem_base_i + f_araddr;
 
   logic        div_start, div_done;
   logic [31:0] div_quot;
@@ -300,7 +308,9 @@ module sq_attn_core (
     .rdata_o(acc_rdata)
   );
 
-  assign done_o = done_q;
+  assign cmd_ready_o = st_q == SIdle;
+  assign idle_o = st_q == SIdle;
+  assign cmd_done_o = st_q == SNext;
   assign stall_o = f_stall || (st_q == SAddr && !awready_i) || (st_q == SData && !wready_i) ||
                    (st_q == SResp && !bvalid_i);
 
@@ -308,7 +318,7 @@ module sq_attn_core (
   logic [8:0] o_last;
   assign o_last = {3'd0, o_addr[5:0]} + {1'b0, head_dim[7:0]} - 9'd1;
   assign awvalid_o = (st_q == SAddr);
-  assign awaddr_o = {o_addr[63:6], 6'd0};
+  assign awaddr_o = mem_base_i + {o_addr[63:6], 6'd0};
   assign awlen_o = {6'd0, o_last[7:6]};
   assign wvalid_o = (st_q == SData);
   assign wlast_o = (wbeat_q == o_last[7:6]);
@@ -392,9 +402,6 @@ module sq_attn_core (
   // ---- main sequencer --------------------------------------------------------------
   always_comb begin
     st_d = st_q;
-    ncmd_d = ncmd_q;
-    cmd_i_d = cmd_i_q;
-    cmd_d = cmd_q;
     desc_d = desc_q;
     group_d = group_q;
     grp_acc_d = grp_acc_q;
@@ -434,7 +441,6 @@ module sq_attn_core (
     obuf_d = obuf_q;
     d_d = d_q;
     wbeat_d = wbeat_q;
-    done_d = 1'b0;
     f_start = 1'b0;
     kvrow = 32'd0;
     f_addr = 64'd0;
@@ -463,39 +469,11 @@ module sq_attn_core (
 
     unique case (st_q)
       SIdle: begin
-        if (start_i) begin
-          ncmd_d = ncmd_i;
-          cmd_d = cmd_addr_i;
-          cmd_i_d = 32'd0;
-          st_d = SCmd;
-        end
-      end
-      SCmd: begin
-        if (cmd_i_q == ncmd_q) begin
-          done_d = 1'b1;
-          st_d = SIdle;
-        end else begin
-          f_start = 1'b1;
-          f_addr = cmd_q;
-          f_len = 8'(sq_attn_pkg::SqAttnDescBytes);
-          c_d = 4'd0;
-          st_d = SDesc;
-        end
-      end
-      SDesc: begin
-        // 8 chunks of four words once the fetch is done
-        if (f_done || c_q != 4'd0) begin
-          for (int unsigned e = 0; e < 32; e++) begin
-            if (3'(e >> 2) == c_q[2:0]) begin
-              desc_d[32*e +: 32] = chunk[32*(e % 4) +: 32];
-            end
-          end
-          c_d = c_q + 4'd1;
-          if (c_q == 4'd7) begin
-            grp_acc_d = 9'd0;
-            group_d = 9'd0;
-            st_d = SGroup;
-          end
+        if (cmd_valid_i) begin
+          desc_d = cmd_i;
+          grp_acc_d = 9'd0;
+          group_d = 9'd0;
+          st_d = SGroup;
         end
       end
       SGroup: begin
@@ -770,9 +748,8 @@ module sq_attn_core (
         end
       end
       SNext: begin
-        cmd_i_d = cmd_i_q + 32'd1;
-        cmd_d = cmd_q + 64'(sq_attn_pkg::SqAttnDescBytes);
-        st_d = SCmd;
+        // cmd_done: the last O row's write response was taken in SResp
+        st_d = SIdle;
       end
       default: st_d = SIdle;
     endcase
@@ -781,9 +758,6 @@ module sq_attn_core (
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       st_q <= SIdle;
-      ncmd_q <= 32'd0;
-      cmd_i_q <= 32'd0;
-      cmd_q <= 64'd0;
       group_q <= 9'd0;
       grp_acc_q <= 9'd0;
       h_q <= 9'd0;
@@ -819,12 +793,8 @@ module sq_attn_core (
       d_q <= 8'd0;
       acc_ok_q <= 8'd0;
       wbeat_q <= 2'd0;
-      done_q <= 1'b0;
     end else begin
       st_q <= st_d;
-      ncmd_q <= ncmd_d;
-      cmd_i_q <= cmd_i_d;
-      cmd_q <= cmd_d;
       group_q <= group_d;
       grp_acc_q <= grp_acc_d;
       h_q <= h_d;
@@ -860,7 +830,6 @@ module sq_attn_core (
       d_q <= d_d;
       acc_ok_q <= acc_ok_d;
       wbeat_q <= wbeat_d;
-      done_q <= done_d;
     end
   end
 

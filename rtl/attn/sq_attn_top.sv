@@ -1,8 +1,10 @@
-// sparq sparse attention unit with the Vitis RTL kernel interface: one
-// 512-bit AXI4 master to device memory and the AXI4-Lite ap_ctrl_hs control
-// slave (the same register map and control block as the GEMM unit, a
-// separate kernel). The datapath is sq_attn_core; arithmetic and patterns
-// are those of include/sparq/attn.h, bit for bit.
+// sparq sparse attention unit as a standalone kernel with the Vitis RTL
+// kernel interface: one 512-bit AXI4 master to device memory and the
+// AXI4-Lite ap_ctrl_hs control slave (the same register map, control block
+// and descriptor fetcher as the GEMM unit, a separate kernel). The datapath
+// is sq_attn_core, the same core sq_accel_top puts behind its command
+// processor; arithmetic and patterns are those of include/sparq/attn.h, bit
+// for bit.
 module sq_attn_top (
   input  logic         clk_i,
   input  logic         rst_ni,
@@ -55,10 +57,13 @@ module sq_attn_top (
   // sticky: a read or write response was not OKAY
   output logic         axi_err_o
 );
-  logic        start, done, stall;
-  logic [63:0] cmd_addr, mem_base, core_araddr, core_awaddr;
-  logic [31:0] ncmd;
-  logic        err_q, err_d;
+  logic          start, done, stall, fetch, f_arvalid;
+  logic [63:0]   cmd_addr, mem_base, f_araddr, c_araddr;
+  logic [31:0]   ncmd;
+  logic          cmd_valid, cmd_ready, cmd_done, c_arvalid, c_rready;
+  logic [7:0]    c_arlen;
+  logic [1023:0] cmd;
+  logic          err_q, err_d;
 
   sq_ctrl u_ctrl (
     .clk_i, .rst_ni,
@@ -69,24 +74,36 @@ module sq_attn_top (
     .araddr_i(s_axil_araddr_i), .rvalid_o(s_axil_rvalid_o), .rready_i(s_axil_rready_i),
     .rdata_o(s_axil_rdata_o), .rresp_o(s_axil_rresp_o), .interrupt_o,
     .start_o(start), .done_i(done), .stall_i(stall),
-    .cmd_addr_o(cmd_addr), .ncmd_o(ncmd), .mem_base_o(mem_base)
+    .cmd_addr_o(cmd_addr), .ncmd_o(ncmd), .mem_base_o(mem_base),
+    .ext_rdata_i(32'd0), .ext_raddr_o(), .ext_we_o(), .ext_waddr_o(), .ext_wdata_o(),
+    .ext_wmask_o()
+  );
+
+  sq_fetch #(.Opcode(sq_spec_pkg::SqOpAttn)) u_fetch (
+    .clk_i, .rst_ni, .start_i(start), .cmd_addr_i(cmd_addr), .ncmd_i(ncmd), .done_o(done),
+    .fetch_o(fetch), .arvalid_o(f_arvalid), .arready_i(m_axi_arready_i), .araddr_o(f_araddr),
+    .rvalid_i(m_axi_rvalid_i), .rdata_i(m_axi_rdata_i),
+    .cmd_valid_o(cmd_valid), .cmd_ready_i(cmd_ready), .cmd_o(cmd), .cmd_done_i(cmd_done)
   );
 
   sq_attn_core u_core (
     .clk_i, .rst_ni,
-    .start_i(start), .cmd_addr_i(cmd_addr), .ncmd_i(ncmd), .done_o(done), .stall_o(stall),
-    .arvalid_o(m_axi_arvalid_o), .arready_i(m_axi_arready_i), .araddr_o(core_araddr),
-    .arlen_o(m_axi_arlen_o), .rvalid_i(m_axi_rvalid_i), .rready_o(m_axi_rready_o),
+    .cmd_valid_i(cmd_valid), .cmd_ready_o(cmd_ready), .cmd_i(cmd), .cmd_done_o(cmd_done),
+    .idle_o(), .stall_o(stall), .mem_base_i(mem_base),
+    .arvalid_o(c_arvalid), .arready_i(m_axi_arready_i && !fetch), .araddr_o(c_araddr),
+    .arlen_o(c_arlen), .rvalid_i(m_axi_rvalid_i && !fetch), .rready_o(c_rready),
     .rdata_i(m_axi_rdata_i), .rlast_i(m_axi_rlast_i),
-    .awvalid_o(m_axi_awvalid_o), .awready_i(m_axi_awready_i), .awaddr_o(core_awaddr),
+    .awvalid_o(m_axi_awvalid_o), .awready_i(m_axi_awready_i), .awaddr_o(m_axi_awaddr_o),
     .awlen_o(m_axi_awlen_o), .wvalid_o(m_axi_wvalid_o), .wready_i(m_axi_wready_i),
     .wdata_o(m_axi_wdata_o), .wstrb_o(m_axi_wstrb_o), .wlast_o(m_axi_wlast_o),
     .bvalid_i(m_axi_bvalid_i), .bready_o(m_axi_bready_o)
   );
 
-  // device addresses are offsets from SQ_REG_MEM (sq_ctrl)
-  assign m_axi_araddr_o = mem_base + core_araddr;
-  assign m_axi_awaddr_o = mem_base + core_awaddr;
+  // the fetcher owns the read channel between commands, the core during one
+  assign m_axi_arvalid_o = fetch ? f_arvalid : c_arvalid;
+  assign m_axi_araddr_o = fetch ? mem_base + f_araddr : c_araddr;
+  assign m_axi_arlen_o = fetch ? 8'd1 : c_arlen;
+  assign m_axi_rready_o = fetch ? 1'b1 : c_rready;
   // 64-byte beats, incrementing bursts
   assign m_axi_arsize_o = 3'b110;
   assign m_axi_arburst_o = 2'b01;

@@ -2,6 +2,10 @@
 // (include/sparq/spec.h SQ_REG_*), plus read-only cycle and stall counters.
 // ap_start is cleared when the core accepts it (ap_ready); ap_done is
 // clear-on-read; ISR bits toggle on write, as Vitis HLS kernels do.
+// Registers past this map (a kernel top's own: sq_accel_top's positions and
+// counters) go through the ext_* port: every write is presented there, and a
+// read of an offset this block does not decode returns ext_rdata_i, which the
+// top derives from ext_raddr_o in the same cycle.
 module sq_ctrl
 (
   input  logic        clk_i,
@@ -34,7 +38,15 @@ module sq_ctrl
   // SQ_REG_MEM, the base the core adds to every device address it issues:
   // descriptors carry offsets into device memory, as the HLS tops index
   // mem[] (on a card XRT writes the buffer's address here; simulation 0)
-  output logic [63:0] mem_base_o
+  output logic [63:0] mem_base_o,
+  // the top's registers: read data for ext_raddr_o; write strobe, address,
+  // data and byte mask
+  input  logic [31:0] ext_rdata_i,
+  output logic [7:0]  ext_raddr_o,
+  output logic        ext_we_o,
+  output logic [7:0]  ext_waddr_o,
+  output logic [31:0] ext_wdata_o,
+  output logic [31:0] ext_wmask_o
 );
   logic        start_q, start_d, done_q, done_d, ready_q, ready_d, busy_q, busy_d;
   logic        gie_q, gie_d;
@@ -62,6 +74,11 @@ module sq_ctrl
   assign ncmd_o = ncmd_q;
   assign mem_base_o = mem_q;
   assign wmask = {{8{wstrb_i[3]}}, {8{wstrb_i[2]}}, {8{wstrb_i[1]}}, {8{wstrb_i[0]}}};
+  assign ext_we_o = do_write;
+  assign ext_raddr_o = araddr_i;
+  assign ext_waddr_o = awaddr_i;
+  assign ext_wdata_o = wdata_i;
+  assign ext_wmask_o = wmask;
 
   always_comb begin
     start_d = start_q;
@@ -128,7 +145,7 @@ module sq_ctrl
         sq_spec_pkg::SqRegCyclesHi: rdata_d = cycles_q[63:32];
         sq_spec_pkg::SqRegStallLo: rdata_d = stall_q[31:0];
         sq_spec_pkg::SqRegStallHi: rdata_d = stall_q[63:32];
-        default: rdata_d = 32'd0;
+        default: rdata_d = ext_rdata_i;
       endcase
     end
 

@@ -1,0 +1,355 @@
+// sparq accelerator kernel: the command processor (sq_cp) and the unit cores
+// behind one Vitis RTL kernel interface, so a whole command stream (a token's
+// layers, every unit) is one launch (docs/accelerator.md).
+//
+//   s_axil   one AXI4-Lite ap_ctrl_hs slave: the spec.h map (sq_ctrl), plus
+//            the run's positions (SQ_REG_POS0..7), the profile buffer
+//            address (SQ_REG_PROF), the command processor's status and the
+//            per-unit busy, stall and byte counters (SQ_REG_UNIT0 ...)
+//   m_axi_cp    descriptor fetch and profile records (sq_cp)
+//   m_axi_gemm  the GEMM core (slot 0), through its prefetch buffer
+//   m_axi_attn  the attention core (slot 1)
+//
+// Unit slot 2 is the vector unit's (SQ_OP_VEC): it will be one more core
+// with the same command interface and one more AXI4 master, wired like the
+// attention core below, and its bit set in the command processor's Present.
+// Until then the slot is empty, and the command processor stops a run at a
+// descriptor for it (SQ_CP_ERR_UNIT) rather than waiting for a unit that is
+// not there; the runtime rejects such a stream before a launch anyway.
+//
+// The interrupt, ap_done and the cycle counter are sq_ctrl's; SQ_REG_STALL
+// counts cycles in which any unit waited on memory. Device addresses are
+// offsets from SQ_REG_MEM on every port.
+module sq_accel_top
+#(
+  parameter int unsigned R = sq_spec_pkg::SqArrayRows,
+  parameter int unsigned C = sq_spec_pkg::SqArrayCols
+) (
+  input  logic         clk_i,
+  input  logic         rst_ni,
+  // AXI4 master: command processor (descriptors, profile records)
+  output logic         m_axi_cp_arvalid_o,
+  input  logic         m_axi_cp_arready_i,
+  output logic [63:0]  m_axi_cp_araddr_o,
+  output logic [7:0]   m_axi_cp_arlen_o,
+  output logic [2:0]   m_axi_cp_arsize_o,
+  output logic [1:0]   m_axi_cp_arburst_o,
+  input  logic         m_axi_cp_rvalid_i,
+  output logic         m_axi_cp_rready_o,
+  input  logic [511:0] m_axi_cp_rdata_i,
+  input  logic         m_axi_cp_rlast_i,
+  input  logic [1:0]   m_axi_cp_rresp_i,
+  output logic         m_axi_cp_awvalid_o,
+  input  logic         m_axi_cp_awready_i,
+  output logic [63:0]  m_axi_cp_awaddr_o,
+  output logic [7:0]   m_axi_cp_awlen_o,
+  output logic [2:0]   m_axi_cp_awsize_o,
+  output logic [1:0]   m_axi_cp_awburst_o,
+  output logic         m_axi_cp_wvalid_o,
+  input  logic         m_axi_cp_wready_i,
+  output logic [511:0] m_axi_cp_wdata_o,
+  output logic [63:0]  m_axi_cp_wstrb_o,
+  output logic         m_axi_cp_wlast_o,
+  input  logic         m_axi_cp_bvalid_i,
+  output logic         m_axi_cp_bready_o,
+  input  logic [1:0]   m_axi_cp_bresp_i,
+  // AXI4 master: GEMM unit
+  output logic         m_axi_gemm_arvalid_o,
+  input  logic         m_axi_gemm_arready_i,
+  output logic [63:0]  m_axi_gemm_araddr_o,
+  output logic [7:0]   m_axi_gemm_arlen_o,
+  output logic [2:0]   m_axi_gemm_arsize_o,
+  output logic [1:0]   m_axi_gemm_arburst_o,
+  input  logic         m_axi_gemm_rvalid_i,
+  output logic         m_axi_gemm_rready_o,
+  input  logic [511:0] m_axi_gemm_rdata_i,
+  input  logic         m_axi_gemm_rlast_i,
+  input  logic [1:0]   m_axi_gemm_rresp_i,
+  output logic         m_axi_gemm_awvalid_o,
+  input  logic         m_axi_gemm_awready_i,
+  output logic [63:0]  m_axi_gemm_awaddr_o,
+  output logic [7:0]   m_axi_gemm_awlen_o,
+  output logic [2:0]   m_axi_gemm_awsize_o,
+  output logic [1:0]   m_axi_gemm_awburst_o,
+  output logic         m_axi_gemm_wvalid_o,
+  input  logic         m_axi_gemm_wready_i,
+  output logic [511:0] m_axi_gemm_wdata_o,
+  output logic [63:0]  m_axi_gemm_wstrb_o,
+  output logic         m_axi_gemm_wlast_o,
+  input  logic         m_axi_gemm_bvalid_i,
+  output logic         m_axi_gemm_bready_o,
+  input  logic [1:0]   m_axi_gemm_bresp_i,
+  // AXI4 master: attention unit
+  output logic         m_axi_attn_arvalid_o,
+  input  logic         m_axi_attn_arready_i,
+  output logic [63:0]  m_axi_attn_araddr_o,
+  output logic [7:0]   m_axi_attn_arlen_o,
+  output logic [2:0]   m_axi_attn_arsize_o,
+  output logic [1:0]   m_axi_attn_arburst_o,
+  input  logic         m_axi_attn_rvalid_i,
+  output logic         m_axi_attn_rready_o,
+  input  logic [511:0] m_axi_attn_rdata_i,
+  input  logic         m_axi_attn_rlast_i,
+  input  logic [1:0]   m_axi_attn_rresp_i,
+  output logic         m_axi_attn_awvalid_o,
+  input  logic         m_axi_attn_awready_i,
+  output logic [63:0]  m_axi_attn_awaddr_o,
+  output logic [7:0]   m_axi_attn_awlen_o,
+  output logic [2:0]   m_axi_attn_awsize_o,
+  output logic [1:0]   m_axi_attn_awburst_o,
+  output logic         m_axi_attn_wvalid_o,
+  input  logic         m_axi_attn_wready_i,
+  output logic [511:0] m_axi_attn_wdata_o,
+  output logic [63:0]  m_axi_attn_wstrb_o,
+  output logic         m_axi_attn_wlast_o,
+  input  logic         m_axi_attn_bvalid_i,
+  output logic         m_axi_attn_bready_o,
+  input  logic [1:0]   m_axi_attn_bresp_i,
+  // AXI4-Lite control slave
+  input  logic         s_axil_awvalid_i,
+  output logic         s_axil_awready_o,
+  input  logic [7:0]   s_axil_awaddr_i,
+  input  logic         s_axil_wvalid_i,
+  output logic         s_axil_wready_o,
+  input  logic [31:0]  s_axil_wdata_i,
+  input  logic [3:0]   s_axil_wstrb_i,
+  output logic         s_axil_bvalid_o,
+  input  logic         s_axil_bready_i,
+  output logic [1:0]   s_axil_bresp_o,
+  input  logic         s_axil_arvalid_i,
+  output logic         s_axil_arready_o,
+  input  logic [7:0]   s_axil_araddr_i,
+  output logic         s_axil_rvalid_o,
+  input  logic         s_axil_rready_i,
+  output logic [31:0]  s_axil_rdata_o,
+  output logic [1:0]   s_axil_rresp_o,
+  output logic         interrupt_o,
+  // sticky: a read or write response on any port was not OKAY
+  output logic         axi_err_o
+);
+  localparam int unsigned NU = sq_spec_pkg::SqCpUnits;
+  localparam int unsigned UGemm = 0;
+  localparam int unsigned UAttn = 1;
+
+  // ---- control registers -------------------------------------------------------------
+  logic        start, done, any_stall;
+  logic [63:0] cmd_addr, mem_base;
+  logic [31:0] ncmd;
+  logic [31:0] ext_rdata, ext_wdata, ext_wmask;
+  logic [7:0]  ext_raddr, ext_waddr;
+  logic        ext_we;
+  sq_ctrl u_ctrl (
+    .clk_i, .rst_ni,
+    .awvalid_i(s_axil_awvalid_i), .awready_o(s_axil_awready_o), .awaddr_i(s_axil_awaddr_i),
+    .wvalid_i(s_axil_wvalid_i), .wready_o(s_axil_wready_o), .wdata_i(s_axil_wdata_i),
+    .wstrb_i(s_axil_wstrb_i), .bvalid_o(s_axil_bvalid_o), .bready_i(s_axil_bready_i),
+    .bresp_o(s_axil_bresp_o), .arvalid_i(s_axil_arvalid_i), .arready_o(s_axil_arready_o),
+    .araddr_i(s_axil_araddr_i), .rvalid_o(s_axil_rvalid_o), .rready_i(s_axil_rready_i),
+    .rdata_o(s_axil_rdata_o), .rresp_o(s_axil_rresp_o), .interrupt_o,
+    .start_o(start), .done_i(done), .stall_i(any_stall),
+    .cmd_addr_o(cmd_addr), .ncmd_o(ncmd), .mem_base_o(mem_base),
+    .ext_rdata_i(ext_rdata), .ext_raddr_o(ext_raddr), .ext_we_o(ext_we),
+    .ext_waddr_o(ext_waddr), .ext_wdata_o(ext_wdata), .ext_wmask_o(ext_wmask)
+  );
+
+  // positions and profile address (read/write), status and counters (read)
+  logic [31:0]   pos_q [sq_spec_pkg::SqRunPos];
+  logic [255:0]  pos_flat;
+  logic [63:0]   prof_q;
+  logic [7:0]    status;
+  logic [31:0]   err_desc;
+  logic [64*NU-1:0] busy, stall, rbytes, wbytes;
+  logic [63:0]   cp_rbytes, cp_wbytes;
+  always_comb begin
+    for (int unsigned i = 0; i < sq_spec_pkg::SqRunPos; i++) begin
+      pos_flat[32*i +: 32] = pos_q[i];
+    end
+  end
+
+  logic [63:0] ctr;   // the 64-bit counter a read in the unit window addresses
+  logic [1:0]  ctr_unit;
+  always_comb begin
+    ctr_unit = 2'((ext_raddr - sq_spec_pkg::SqRegUnit0) >> 5);
+    unique case (ext_raddr[4:3])
+      2'd0: ctr = busy[64*ctr_unit +: 64];
+      2'd1: ctr = stall[64*ctr_unit +: 64];
+      2'd2: ctr = rbytes[64*ctr_unit +: 64];
+      default: ctr = wbytes[64*ctr_unit +: 64];
+    endcase
+    ext_rdata = 32'd0;
+    if (ext_raddr >= sq_spec_pkg::SqRegPos0 && ext_raddr < sq_spec_pkg::SqRegProfLo) begin
+      ext_rdata = pos_q[3'((ext_raddr - sq_spec_pkg::SqRegPos0) >> 2)];
+    end else if (ext_raddr >= sq_spec_pkg::SqRegUnit0 &&
+                 32'(ext_raddr) < 32'(sq_spec_pkg::SqRegUnit0) + NU * sq_spec_pkg::SqRegUnitStride) begin
+      ext_rdata = ext_raddr[2] ? ctr[63:32] : ctr[31:0];
+    end else begin
+      unique case (ext_raddr)
+        sq_spec_pkg::SqRegProfLo: ext_rdata = prof_q[31:0];
+        sq_spec_pkg::SqRegProfHi: ext_rdata = prof_q[63:32];
+        sq_spec_pkg::SqRegCpStatus: ext_rdata = {24'd0, status};
+        sq_spec_pkg::SqRegCpErrDesc: ext_rdata = err_desc;
+        sq_spec_pkg::SqRegCpRbytesLo: ext_rdata = cp_rbytes[31:0];
+        sq_spec_pkg::SqRegCpRbytesHi: ext_rdata = cp_rbytes[63:32];
+        sq_spec_pkg::SqRegCpWbytesLo: ext_rdata = cp_wbytes[31:0];
+        sq_spec_pkg::SqRegCpWbytesHi: ext_rdata = cp_wbytes[63:32];
+        default: ext_rdata = 32'd0;
+      endcase
+    end
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      for (int unsigned i = 0; i < sq_spec_pkg::SqRunPos; i++) begin
+        pos_q[i] <= 32'd0;
+      end
+      prof_q <= 64'd0;
+    end else if (ext_we) begin
+      for (int unsigned i = 0; i < sq_spec_pkg::SqRunPos; i++) begin
+        if (32'(ext_waddr) == 32'(sq_spec_pkg::SqRegPos0) + 4 * i) begin
+          pos_q[i] <= (pos_q[i] & ~ext_wmask) | (ext_wdata & ext_wmask);
+        end
+      end
+      if (ext_waddr == sq_spec_pkg::SqRegProfLo) begin
+        prof_q[31:0] <= (prof_q[31:0] & ~ext_wmask) | (ext_wdata & ext_wmask);
+      end
+      if (ext_waddr == sq_spec_pkg::SqRegProfHi) begin
+        prof_q[63:32] <= (prof_q[63:32] & ~ext_wmask) | (ext_wdata & ext_wmask);
+      end
+    end
+  end
+
+  // ---- command processor -------------------------------------------------------------
+  logic [NU-1:0]      cmd_valid, cmd_ready, cmd_done, unit_stall, unit_rbeat;
+  logic [1024*NU-1:0] cmd;
+  logic [7*NU-1:0]    unit_wbytes;
+  logic               pf_start;
+  logic [1023:0]      pf_desc;
+  sq_cp #(.NUnits(NU), .Present(3'b011)) u_cp (
+    .clk_i, .rst_ni,
+    .start_i(start), .cmd_addr_i(cmd_addr), .ncmd_i(ncmd), .pos_i(pos_flat), .prof_i(prof_q),
+    .mem_base_i(mem_base), .done_o(done), .status_o(status), .err_desc_o(err_desc),
+    .busy_o(busy), .stall_o(stall), .rbytes_o(rbytes), .wbytes_o(wbytes),
+    .cp_rbytes_o(cp_rbytes), .cp_wbytes_o(cp_wbytes),
+    .cmd_valid_o(cmd_valid), .cmd_ready_i(cmd_ready), .cmd_o(cmd), .cmd_done_i(cmd_done),
+    .unit_stall_i(unit_stall), .unit_rbeat_i(unit_rbeat), .unit_wbytes_i(unit_wbytes),
+    .pf_start_o(pf_start), .pf_desc_o(pf_desc),
+    .arvalid_o(m_axi_cp_arvalid_o), .arready_i(m_axi_cp_arready_i), .araddr_o(m_axi_cp_araddr_o),
+    .arlen_o(m_axi_cp_arlen_o), .rvalid_i(m_axi_cp_rvalid_i), .rready_o(m_axi_cp_rready_o),
+    .rdata_i(m_axi_cp_rdata_i), .rlast_i(m_axi_cp_rlast_i),
+    .awvalid_o(m_axi_cp_awvalid_o), .awready_i(m_axi_cp_awready_i), .awaddr_o(m_axi_cp_awaddr_o),
+    .awlen_o(m_axi_cp_awlen_o), .wvalid_o(m_axi_cp_wvalid_o), .wready_i(m_axi_cp_wready_i),
+    .wdata_o(m_axi_cp_wdata_o), .wstrb_o(m_axi_cp_wstrb_o), .wlast_o(m_axi_cp_wlast_o),
+    .bvalid_i(m_axi_cp_bvalid_i), .bready_o(m_axi_cp_bready_o)
+  );
+  assign any_stall = |unit_stall;
+
+  // Each core's clock runs while it holds a command or is offered one: an idle
+  // core is quiet (its cmd_done came after its last write response), so no
+  // edge is lost, and with its clock stopped it costs neither power nor
+  // simulation time.
+  logic [NU-1:0] core_clk;
+  for (genvar u = 0; u < 2; u++) begin : g_gate
+    sq_clk_gate u_gate (.clk_i, .en_i(cmd_valid[u] || !cmd_ready[u]), .clk_o(core_clk[u]));
+  end
+
+  // ---- slot 0: GEMM core behind its prefetch buffer ------------------------------------
+  logic         g_arvalid, g_arready, g_rvalid, g_rready, g_rlast;
+  logic [63:0]  g_araddr;
+  logic [7:0]   g_arlen;
+  logic [511:0] g_rdata;
+  sq_gemm_core #(.R(R), .C(C)) u_gemm (
+    .clk_i(core_clk[UGemm]), .rst_ni,
+    .cmd_valid_i(cmd_valid[UGemm]), .cmd_ready_o(cmd_ready[UGemm]),
+    .cmd_i(cmd[1024*UGemm +: 1024]), .cmd_done_o(cmd_done[UGemm]), .idle_o(),
+    .stall_o(unit_stall[UGemm]), .mem_base_i(mem_base),
+    .arvalid_o(g_arvalid), .arready_i(g_arready), .araddr_o(g_araddr), .arlen_o(g_arlen),
+    .rvalid_i(g_rvalid), .rready_o(g_rready), .rdata_i(g_rdata), .rlast_i(g_rlast),
+    .awvalid_o(m_axi_gemm_awvalid_o), .awready_i(m_axi_gemm_awready_i),
+    .awaddr_o(m_axi_gemm_awaddr_o), .awlen_o(m_axi_gemm_awlen_o),
+    .wvalid_o(m_axi_gemm_wvalid_o), .wready_i(m_axi_gemm_wready_i),
+    .wdata_o(m_axi_gemm_wdata_o), .wstrb_o(m_axi_gemm_wstrb_o), .wlast_o(m_axi_gemm_wlast_o),
+    .bvalid_i(m_axi_gemm_bvalid_i), .bready_o(m_axi_gemm_bready_o)
+  );
+  sq_cp_prefetch #(.C(C)) u_pf (
+    .clk_i, .rst_ni, .mem_base_i(mem_base),
+    .start_i(pf_start), .desc_i(pf_desc),
+    .stop_i(cmd_valid[UGemm] && cmd_ready[UGemm]), .clear_i(cmd_done[UGemm] || start),
+    .c_arvalid_i(g_arvalid), .c_arready_o(g_arready), .c_araddr_i(g_araddr),
+    .c_arlen_i(g_arlen), .c_rvalid_o(g_rvalid), .c_rready_i(g_rready), .c_rdata_o(g_rdata),
+    .c_rlast_o(g_rlast),
+    .m_arvalid_o(m_axi_gemm_arvalid_o), .m_arready_i(m_axi_gemm_arready_i),
+    .m_araddr_o(m_axi_gemm_araddr_o), .m_arlen_o(m_axi_gemm_arlen_o),
+    .m_rvalid_i(m_axi_gemm_rvalid_i), .m_rready_o(m_axi_gemm_rready_o),
+    .m_rdata_i(m_axi_gemm_rdata_i), .m_rlast_i(m_axi_gemm_rlast_i)
+  );
+
+  // ---- slot 1: attention core ----------------------------------------------------------
+  sq_attn_core u_attn (
+    .clk_i(core_clk[UAttn]), .rst_ni,
+    .cmd_valid_i(cmd_valid[UAttn]), .cmd_ready_o(cmd_ready[UAttn]),
+    .cmd_i(cmd[1024*UAttn +: 1024]), .cmd_done_o(cmd_done[UAttn]), .idle_o(),
+    .stall_o(unit_stall[UAttn]), .mem_base_i(mem_base),
+    .arvalid_o(m_axi_attn_arvalid_o), .arready_i(m_axi_attn_arready_i),
+    .araddr_o(m_axi_attn_araddr_o), .arlen_o(m_axi_attn_arlen_o),
+    .rvalid_i(m_axi_attn_rvalid_i), .rready_o(m_axi_attn_rready_o),
+    .rdata_i(m_axi_attn_rdata_i), .rlast_i(m_axi_attn_rlast_i),
+    .awvalid_o(m_axi_attn_awvalid_o), .awready_i(m_axi_attn_awready_i),
+    .awaddr_o(m_axi_attn_awaddr_o), .awlen_o(m_axi_attn_awlen_o),
+    .wvalid_o(m_axi_attn_wvalid_o), .wready_i(m_axi_attn_wready_i),
+    .wdata_o(m_axi_attn_wdata_o), .wstrb_o(m_axi_attn_wstrb_o), .wlast_o(m_axi_attn_wlast_o),
+    .bvalid_i(m_axi_attn_bvalid_i), .bready_o(m_axi_attn_bready_o)
+  );
+
+  // ---- slot 2: the vector unit's, empty ------------------------------------------------
+  assign core_clk[2] = 1'b0;
+  assign cmd_ready[2] = 1'b0;
+  assign cmd_done[2] = 1'b0;
+  assign unit_stall[2] = 1'b0;
+
+  // ---- what each unit's port moves, for the per-descriptor counters -------------------------
+  function automatic logic [6:0] popcount(input logic [63:0] v);
+    popcount = 7'd0;
+    for (int unsigned i = 0; i < 64; i++) begin
+      popcount = popcount + 7'(v[i]);
+    end
+  endfunction
+  assign unit_rbeat[UGemm] = m_axi_gemm_rvalid_i && m_axi_gemm_rready_o;
+  assign unit_rbeat[UAttn] = m_axi_attn_rvalid_i && m_axi_attn_rready_o;
+  assign unit_rbeat[2] = 1'b0;
+  assign unit_wbytes[7*UGemm +: 7] = (m_axi_gemm_wvalid_o && m_axi_gemm_wready_i)
+                                     ? popcount(m_axi_gemm_wstrb_o) : 7'd0;
+  assign unit_wbytes[7*UAttn +: 7] = (m_axi_attn_wvalid_o && m_axi_attn_wready_i)
+                                     ? popcount(m_axi_attn_wstrb_o) : 7'd0;
+  assign unit_wbytes[14 +: 7] = 7'd0;
+
+  // 64-byte beats, incrementing bursts, on every port
+  assign m_axi_cp_arsize_o = 3'd6;
+  assign m_axi_cp_arburst_o = 2'b01;
+  assign m_axi_cp_awsize_o = 3'd6;
+  assign m_axi_cp_awburst_o = 2'b01;
+  assign m_axi_gemm_arsize_o = 3'd6;
+  assign m_axi_gemm_arburst_o = 2'b01;
+  assign m_axi_gemm_awsize_o = 3'd6;
+  assign m_axi_gemm_awburst_o = 2'b01;
+  assign m_axi_attn_arsize_o = 3'd6;
+  assign m_axi_attn_arburst_o = 2'b01;
+  assign m_axi_attn_awsize_o = 3'd6;
+  assign m_axi_attn_awburst_o = 2'b01;
+
+  logic err_q, err_d;
+  assign err_d = err_q ||
+                 (m_axi_cp_rvalid_i && m_axi_cp_rready_o && m_axi_cp_rresp_i != 2'b00) ||
+                 (m_axi_cp_bvalid_i && m_axi_cp_bready_o && m_axi_cp_bresp_i != 2'b00) ||
+                 (m_axi_gemm_rvalid_i && m_axi_gemm_rready_o && m_axi_gemm_rresp_i != 2'b00) ||
+                 (m_axi_gemm_bvalid_i && m_axi_gemm_bready_o && m_axi_gemm_bresp_i != 2'b00) ||
+                 (m_axi_attn_rvalid_i && m_axi_attn_rready_o && m_axi_attn_rresp_i != 2'b00) ||
+                 (m_axi_attn_bvalid_i && m_axi_attn_bready_o && m_axi_attn_bresp_i != 2'b00);
+  assign axi_err_o = err_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      err_q <= 1'b0;
+    end else begin
+      err_q <= err_d;
+    end
+  end
+endmodule
