@@ -33,6 +33,51 @@ const char *sq_cli_find_data(const char *name)
     return name;
 }
 
+const char *sq_cli_data_part(const char *name, sq_part_t *part)
+{
+    static char base[4096];
+    static const struct {
+        const char *suffix;
+        sq_part_t part;
+    } parts[] = {{"#calib", SQ_PART_CALIB}, {"#eval", SQ_PART_EVAL}};
+    *part = SQ_PART_ALL;
+    size_t len = strlen(name);
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        size_t sl = strlen(parts[i].suffix);
+        if (len > sl && len - sl < sizeof base && !strcmp(name + len - sl, parts[i].suffix) &&
+            access(sq_cli_find_data(name), F_OK) != 0) {
+            memcpy(base, name, len - sl);
+            base[len - sl] = 0;
+            *part = parts[i].part;
+            return sq_cli_find_data(base);
+        }
+    }
+    return sq_cli_find_data(name);
+}
+
+char *sq_cli_read_stories(const char *name)
+{
+    sq_part_t part;
+    char *text = sq_cli_read_text(sq_cli_data_part(name, &part));
+    if (!text || part == SQ_PART_ALL)
+        return text;
+    char *sel = sq_stories_part(text, part);
+    free(text);
+    if (!sel)
+        sq_err(SQ_ERR_MEM, "out of memory splitting '%s'", name);
+    return sel;
+}
+
+void sq_cli_warn_overlap(const char *cmd, const char *calib_text, const char *eval_text)
+{
+    long shared = calib_text && eval_text ? sq_stories_shared(calib_text, eval_text) : 0;
+    if (shared > 0)
+        fprintf(stderr,
+                "sparq %s: warning: %ld scored stor%s also calibrated or trained on: the "
+                "perplexity is not held out\n",
+                cmd, shared, shared == 1 ? "y was" : "ies were");
+}
+
 char *sq_cli_read_text(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -110,7 +155,7 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
     clock_gettime(CLOCK_MONOTONIC, &t0);
     char *text = NULL;
     if (!rc && sq_recipe_needs_calib(&r)) {
-        text = sq_cli_read_text(sq_cli_find_data(calib ? calib : SQ_DEFAULT_CALIB));
+        text = sq_cli_read_stories(calib ? calib : SQ_DEFAULT_CALIB);
         rc = text ? sq_calib_collect(&cal, &out->model, &out->tok, text) : SQ_ERR_IO;
         have_cal = !rc;
         out->calib_tokens = have_cal ? cal.tokens : 0;
@@ -132,7 +177,7 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
         rc = sq_finetune_run(&out->model, &out->q, &r, &cal, &out->tok, text, &fo, &out->distill);
         sq_cli_progress_end();
     }
-    free(text);
+    out->calib_text = text;
     if (have_cal)
         sq_calib_free(&cal);
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -148,6 +193,7 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
 
 void sq_cli_model_close(sq_cli_model_t *m)
 {
+    free(m->calib_text);
     sq_qmodel_free(&m->q);
     sq_bpe_free(m->bpe);
     sq_tokenizer_free(&m->tok);

@@ -23,13 +23,14 @@ static void help(void)
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
          "  --recipe R          passes, e.g. w8a8, w4g32:gptq, 2:4,w8a8, lowrank:r=32, share:k=16\n"
          "                      (docs/compression.md lists them all)\n"
-         "  --calib FILE        calibration text, also trained on by --distill (default " SQ_DEFAULT_CALIB ")\n"
+         "  --calib FILE        calibration text, also trained on by --distill (default " SQ_DEFAULT_CALIB ";\n"
+         "                      FILE#calib and FILE#eval are the halves of FILE, docs/compression.md)\n"
          "  --distill steps=N   fine-tune against the fp32 model after the passes (same as\n"
          "                      adding distill:steps=N to the recipe)\n"
          "  --out FILE.sqm      write the compressed model\n"
          "  --report            print bytes against fp32, compression time and perplexity (BERT:\n"
          "                      the cosine similarity of sentence embeddings to fp32)\n"
-         "  --text FILE         perplexity text for --report (default " SQ_DEFAULT_CALIB ")\n"
+         "  --text FILE         perplexity text for --report (default " SQ_DEFAULT_EVAL ")\n"
          "  --help");
 }
 
@@ -55,11 +56,12 @@ static int perplexity(const sq_cli_model_t *cm, const sq_llama_exec_t *ex, const
 static int report(const sq_cli_model_t *base, const sq_cli_model_t *cm, const char *text_path,
                   const char *out)
 {
-    char *text = sq_cli_read_text(sq_cli_find_data(text_path));
+    char *text = sq_cli_read_stories(text_path);
     if (!text) {
         sq_cli_error("compress", "%s", sq_err_msg());
         return SQ_EXIT_USAGE;
     }
+    sq_cli_warn_overlap("compress", cm->calib_text, text);
     double ppl = 0, ppl32 = 0;
     size_t tokens = 0, tokens32 = 0;
     int rc = perplexity(base, &base->ex, text, &ppl32, &tokens32);
@@ -99,7 +101,7 @@ static int report(const sq_cli_model_t *base, const sq_cli_model_t *cm, const ch
  * BERT encoders (all-MiniLM-L6-v2), scored by the cosine similarity of
  * sentence embeddings against the fp32 encoder. */
 
-#define MIN_SENTENCES 50
+#define MIN_SENTENCES 32
 
 static int is_bert(const char *path)
 {
@@ -109,14 +111,40 @@ static int is_bert(const char *path)
            (len > 12 && !strcmp(path + len - 12, ".safetensors"));
 }
 
-/* The sentences of a data file (text and *s freed by the caller). */
-static int read_sentences(const char *path, char **text, char ***s, size_t *n)
+/* The sentences of a data name (text and *s freed by the caller); FILE#calib
+ * and FILE#eval keep the even and the odd sentences of FILE. */
+static int read_sentences(const char *name, char **text, char ***s, size_t *n)
 {
     *s = NULL;
     *n = 0;
-    if (!(*text = sq_cli_read_text(sq_cli_find_data(path))))
+    sq_part_t part;
+    if (!(*text = sq_cli_read_text(sq_cli_data_part(name, &part))))
         return SQ_ERR_IO;
-    return sq_bert_sentences(*text, s, n);
+    int rc = sq_bert_sentences(*text, s, n);
+    size_t kept = 0;
+    for (size_t i = 0; !rc && i < *n; i++)
+        if (sq_part_keeps(part, i))
+            (*s)[kept++] = (*s)[i];
+    if (!rc)
+        *n = kept;
+    return rc;
+}
+
+/* Calibration sentences that are also scored: one warning line. */
+static void warn_sentences(char **cal, size_t ncal, char **ev, size_t nev)
+{
+    size_t shared = 0;
+    for (size_t i = 0; i < nev; i++)
+        for (size_t j = 0; j < ncal; j++)
+            if (!strcmp(ev[i], cal[j])) {
+                shared++;
+                break;
+            }
+    if (shared)
+        fprintf(stderr,
+                "sparq compress: warning: %zu scored sentence%s also calibrated on: the cosine "
+                "is not held out\n",
+                shared, shared == 1 ? " was" : "s were");
 }
 
 static int compress_bert(const char *path, const char *recipe, const char *calib_path,
@@ -131,8 +159,8 @@ static int compress_bert(const char *path, const char *recipe, const char *calib
     sq_bert_qmodel_t q = {0};
     sq_calib_t cal;
     int have_cal = 0;
-    char *text = NULL, **sent = NULL;
-    size_t count = 0, calib_tokens = 0;
+    char *text = NULL, **sent = NULL, *ctext = NULL, **csent = NULL;
+    size_t count = 0, ccount = 0, calib_tokens = 0;
     double mean = 0, min = 0;
     struct timespec t0, t1;
     int rc = sq_recipe_parse(recipe, &r);
@@ -142,15 +170,11 @@ static int compress_bert(const char *path, const char *recipe, const char *calib
         rc = sq_bert_load(path, &m);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (!rc && sq_recipe_needs_calib(&r)) {
-        rc = read_sentences(calib_path ? calib_path : SQ_DEFAULT_CALIB, &text, &sent, &count);
+        rc = read_sentences(calib_path ? calib_path : SQ_DEFAULT_CALIB, &ctext, &csent, &ccount);
         if (!rc)
-            rc = sq_bert_calib_collect(&cal, &m, sent, count);
+            rc = sq_bert_calib_collect(&cal, &m, csent, ccount);
         have_cal = !rc;
         calib_tokens = have_cal ? cal.tokens : 0;
-        free(text);
-        free(sent);
-        text = NULL;
-        sent = NULL;
     }
     if (!rc)
         rc = sq_bert_qmodel_build(&q, &m, &r, have_cal ? &cal : NULL);
@@ -159,6 +183,8 @@ static int compress_bert(const char *path, const char *recipe, const char *calib
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!rc && want_report)
         rc = read_sentences(text_path, &text, &sent, &count);
+    if (!rc && want_report)
+        warn_sentences(csent, ccount, sent, count);
     if (!rc && want_report && count < MIN_SENTENCES)
         rc = sq_err(SQ_ERR_ARG, "%s has %zu sentences; the report needs at least %d", text_path,
                     count, MIN_SENTENCES);
@@ -183,6 +209,8 @@ static int compress_bert(const char *path, const char *recipe, const char *calib
     }
     free(text);
     free(sent);
+    free(ctext);
+    free(csent);
     sq_bert_qmodel_free(&q);
     sq_bert_free(&m);
     if (rc) {
@@ -195,7 +223,7 @@ static int compress_bert(const char *path, const char *recipe, const char *calib
 int sq_cmd_compress(int argc, char **argv)
 {
     const char *model = SQ_DEFAULT_MODEL, *tok = SQ_DEFAULT_TOKENIZER, *recipe = NULL;
-    const char *calib = NULL, *out = NULL, *text = SQ_DEFAULT_CALIB, *distill = NULL;
+    const char *calib = NULL, *out = NULL, *text = SQ_DEFAULT_EVAL, *distill = NULL;
     int want_report = 0;
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"tokenizer", required_argument, NULL, 'z'},

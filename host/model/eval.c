@@ -33,6 +33,67 @@ char *sq_story_next(char **cursor)
     return story;
 }
 
+int sq_part_keeps(sq_part_t part, size_t index)
+{
+    return part == SQ_PART_ALL || (part == SQ_PART_CALIB) == (index % 2 == 0);
+}
+
+char *sq_stories_part(const char *text, sq_part_t part)
+{
+    char *copy = strdup(text);
+    char *out = malloc(strlen(text) + count_stories(text) * (strlen(SEPARATOR) + 1) + 1);
+    if (!copy || !out) {
+        free(copy);
+        free(out);
+        return NULL;
+    }
+    out[0] = 0;
+    size_t index = 0, len = 0;
+    char *p = copy, *story;
+    while ((story = sq_story_next(&p))) {
+        if (!*story)
+            continue;
+        if (sq_part_keeps(part, index++)) {
+            if (len) {
+                memcpy(out + len, SEPARATOR "\n", strlen(SEPARATOR) + 1);
+                len += strlen(SEPARATOR) + 1;
+            }
+            size_t sl = strlen(story);
+            memcpy(out + len, story, sl + 1);
+            len += sl;
+        }
+    }
+    free(copy);
+    return out;
+}
+
+long sq_stories_shared(const char *a, const char *b)
+{
+    char *ca = strdup(a), *cb = strdup(b);
+    size_t na = count_stories(a);
+    char **sa = malloc(na * sizeof *sa);
+    long shared = -1;
+    if (ca && cb && sa) {
+        size_t n = 0;
+        char *p = ca, *story;
+        while ((story = sq_story_next(&p)))
+            if (*story)
+                sa[n++] = story;
+        shared = 0;
+        for (p = cb; (story = sq_story_next(&p));) {
+            for (size_t i = 0; *story && i < n; i++)
+                if (!strcmp(sa[i], story)) {
+                    shared++;
+                    break;
+                }
+        }
+    }
+    free(ca);
+    free(cb);
+    free(sa);
+    return shared;
+}
+
 static int score_story(const sq_llama_t *m, const sq_tokenizer_t *t, const char *story,
                        const sq_llama_exec_t *ex, sq_llama_state_t *s, sq_eval_result_t *r)
 {

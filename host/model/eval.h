@@ -21,6 +21,23 @@ typedef struct {
  * when the text is used up. A story may come back empty (""). */
 char *sq_story_next(char **cursor);
 
+/* Held-out split of one text: the non-empty stories (for an encoder, the
+ * sentences) at even positions 0, 2, 4, ... are the calibration and training
+ * part, those at odd positions the evaluation part, so the two never share a
+ * story and both follow the file's order. */
+typedef enum { SQ_PART_ALL, SQ_PART_CALIB, SQ_PART_EVAL } sq_part_t;
+
+/* True when unit `index` (0-based) belongs to part. */
+int sq_part_keeps(sq_part_t part, size_t index);
+
+/* The stories of text in part, joined by "<|endoftext|>" (malloc'd; NULL
+ * when out of memory). */
+char *sq_stories_part(const char *text, sq_part_t part);
+
+/* How many non-empty stories of b are also stories of a (the same text after
+ * trimming the newlines around it); -1 when out of memory. */
+long sq_stories_shared(const char *a, const char *b);
+
 /* Called after every scored story (may be NULL). */
 typedef void (*sq_eval_progress_fn)(size_t done, size_t total);
 
