@@ -113,6 +113,38 @@ static void distill_progress(void *ctx, int step, int steps, double loss)
     sq_cli_progress(label, (size_t)step, (size_t)steps);
 }
 
+static void calib_progress(size_t done, size_t total)
+{
+    sq_cli_progress("calibrate: story", done, total);
+}
+
+/* GGUF models score stories after <|endoftext|> (SmolLM2's document
+ * separator in pretraining), or BOS when the vocabulary has none. */
+static int encode_bpe(const void *ctx, const char *story, int *tokens, size_t cap, int *n)
+{
+    int32_t *ids = malloc(cap * sizeof *ids);
+    size_t got = 0;
+    if (!ids)
+        return sq_err(SQ_ERR_MEM, "out of memory");
+    int rc = sq_bpe_encode(ctx, story, 0, ids, cap, &got);
+    for (size_t i = 0; !rc && i < got; i++)
+        tokens[i] = ids[i];
+    *n = rc ? 0 : (int)got;
+    free(ids);
+    return rc;
+}
+
+void sq_cli_model_story_enc(const sq_cli_model_t *m, sq_story_enc_t *e)
+{
+    if (!m->bpe) {
+        sq_story_enc_llama2(e, &m->tok);
+        return;
+    }
+    int32_t start = sq_bpe_id(m->bpe, "<|endoftext|>");
+    *e = (sq_story_enc_t){.encode = encode_bpe, .ctx = m->bpe,
+                          .start = start >= 0 ? start : sq_bpe_bos(m->bpe)};
+}
+
 int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const char *recipe,
                       const char *calib, sq_cli_model_t *out)
 {
@@ -133,10 +165,8 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
         if (!rc)
             rc = sq_bpe_from_gguf(g, &out->bpe);
         sq_gguf_free(g);
-        /* calibration tokenizes with llama2.c's tokenizer */
-        if (!rc && sq_recipe_needs_calib(&r))
-            rc = sq_err(SQ_ERR_ARG, "recipe '%s' needs calibration, not available for GGUF models yet",
-                        recipe);
+        if (!rc && r.distill_steps)
+            rc = sq_err(SQ_ERR_ARG, "distill:steps=N trains llama2.c models only");
     } else if (!rc && sq_sqm_is_file(sq_cli_find_model(path))) {
         sq_sqm_t *s;
         rc = sq_sqm_read(sq_cli_find_model(path), &s);
@@ -154,19 +184,20 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     char *text = NULL;
-    if (!rc && sq_recipe_needs_calib(&r)) {
-        text = sq_cli_read_stories(calib ? calib : SQ_DEFAULT_CALIB);
-        rc = text ? sq_calib_collect(&cal, &out->model, &out->tok, text) : SQ_ERR_IO;
-        have_cal = !rc;
-        out->calib_tokens = have_cal ? cal.tokens : 0;
-    }
+    if (!rc && sq_recipe_needs_calib(&r) && !(text = sq_cli_read_stories(calib ? calib : SQ_DEFAULT_CALIB)))
+        rc = SQ_ERR_IO;
     /* A .sqm model runs its stored layers; a recipe recompresses its
      * dequantized weights. */
     if (!rc && have_stored && sq_recipe_is_identity(&r)) {
         out->q = stored;
         have_stored = 0;
     } else if (!rc) {
-        rc = sq_qmodel_build_calib(&out->q, &out->model, &r, have_cal ? &cal : NULL);
+        sq_story_enc_t e;
+        sq_cli_model_story_enc(out, &e);
+        rc = sq_qmodel_compress(&out->q, &out->model, &r, &e, text, &cal, &have_cal,
+                                calib_progress, sq_cli_progress);
+        sq_cli_progress_end();
+        out->calib_tokens = have_cal ? cal.tokens : 0;
     }
     if (have_stored)
         sq_qmodel_free(&stored);

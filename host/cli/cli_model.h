@@ -46,6 +46,10 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
                       const char *calib, sq_cli_model_t *out);
 void sq_cli_model_close(sq_cli_model_t *m);
 
+/* How the model's stories are tokenized for perplexity and calibration:
+ * llama2.c's convention, or GGUF BPE after <|endoftext|>. */
+void sq_cli_model_story_enc(const sq_cli_model_t *m, sq_story_enc_t *e);
+
 /* Prompt -> token ids with the model's tokenizer: llama2.c's BOS first, or
  * GGUF BPE (special tokens like <|im_start|> recognised; BOS only for an
  * empty prompt). tokens holds strlen(text) + 3 ids. */

@@ -11,6 +11,7 @@
 #include "cli/cli_model.h"
 #include "compress/bert_compress.h"
 #include "model/bert.h"
+#include "train/bert_train.h"
 #include "model/pypkg.h"
 #include "model/eval.h"
 #include "util/err.h"
@@ -43,7 +44,9 @@ static int perplexity(const sq_cli_model_t *cm, const sq_llama_exec_t *ex, const
                       double *ppl, size_t *tokens)
 {
     sq_eval_result_t r;
-    int rc = sq_eval_text(&cm->model, &cm->tok, text, ex, progress, &r);
+    sq_story_enc_t enc;
+    sq_cli_model_story_enc(cm, &enc);
+    int rc = sq_eval_stories(&cm->model, &enc, text, ex, progress, &r);
     sq_cli_progress_end();
     if (rc)
         return rc;
@@ -147,6 +150,14 @@ static void warn_sentences(char **cal, size_t ncal, char **ev, size_t nev)
                 shared, shared == 1 ? " was" : "s were");
 }
 
+static void distill_progress(void *ctx, int step, int steps, double loss)
+{
+    (void)ctx;
+    char label[64];
+    snprintf(label, sizeof label, "distill: loss %.5f, step", loss);
+    sq_cli_progress(label, (size_t)step, (size_t)steps);
+}
+
 static int compress_bert(const char *path, const char *recipe, const char *calib_path,
                          const char *text_path, int want_report, const char *out)
 {
@@ -178,6 +189,20 @@ static int compress_bert(const char *path, const char *recipe, const char *calib
     }
     if (!rc)
         rc = sq_bert_qmodel_build(&q, &m, &r, have_cal ? &cal : NULL);
+    sq_bert_t student = {0};
+    sq_finetune_stats_t ds = {0};
+    if (!rc && r.distill_steps) {
+        sq_finetune_opts_t fo;
+        sq_finetune_opts_default(&fo, &r);
+        fo.progress = distill_progress;
+        int32_t **seq;
+        size_t *len;
+        rc = sq_bert_encode_sentences(&m, csent, ccount, &seq, &len);
+        if (!rc)
+            rc = sq_bert_finetune(&m, &q, &r, &cal, seq, len, ccount, &fo, &student, &ds);
+        sq_bert_free_sentences(seq, len, ccount);
+        sq_cli_progress_end();
+    }
     if (have_cal)
         sq_calib_free(&cal);
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -191,7 +216,7 @@ static int compress_bert(const char *path, const char *recipe, const char *calib
     if (!rc && want_report) {
         sq_bert_exec_t ex;
         sq_bert_qmodel_exec(&q, &ex);
-        rc = sq_bert_cosines(&m, &ex, sent, count, &mean, &min);
+        rc = sq_bert_cosines(&m, r.distill_steps ? &student : &m, &ex, sent, count, &mean, &min);
     }
     if (!rc && want_report) {
         char canon[256];
@@ -204,6 +229,10 @@ static int compress_bert(const char *path, const char *recipe, const char *calib
             printf("compress   %.3f s (calibration: %zu tokens)\n", secs, calib_tokens);
         else
             printf("compress   %.3f s\n", secs);
+        if (r.distill_steps)
+            printf("distill    %d steps on %zu tokens of %zu sentences: loss %.6f -> %.6f, %.1f s\n",
+                   r.distill_steps, ds.train_tokens, ccount, ds.first_loss, ds.last_loss,
+                   ds.seconds);
         printf("cosine     mean %.6f, min %.6f over %zu sentences of %s\n", mean, min, count,
                text_path);
     }
@@ -212,6 +241,8 @@ static int compress_bert(const char *path, const char *recipe, const char *calib
     free(ctext);
     free(csent);
     sq_bert_qmodel_free(&q);
+    if (student.storage)
+        sq_bert_train_free_copy(&student);
     sq_bert_free(&m);
     if (rc) {
         sq_cli_error("compress", "%s", sq_err_msg());
@@ -283,11 +314,6 @@ int sq_cmd_compress(int argc, char **argv)
     if (out && (rc = sq_qmodel_write_sqm(&cm.q, out))) {
         sq_cli_error("compress", "%s", sq_err_msg());
         rc = sq_cli_exit_code(rc);
-    }
-    if (!rc && want_report && cm.bpe) {
-        /* the report's perplexity scores with llama2.c's tokenizer */
-        sq_cli_error("compress", "--report is not available for GGUF models yet");
-        rc = SQ_EXIT_USAGE;
     }
     if (!rc && want_report) {
         sq_cli_model_t base;

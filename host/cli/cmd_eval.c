@@ -13,7 +13,8 @@
 static void help(void)
 {
     puts("usage: sparq eval --text FILE [flags]\n"
-         "  --model FILE        llama2.c checkpoint (default " SQ_DEFAULT_MODEL ")\n"
+         "  --model FILE        llama2.c checkpoint, .sqm, or GGUF (smollm2: SmolLM2-135M; its\n"
+         "                      stories are scored after <|endoftext|>) (default " SQ_DEFAULT_MODEL ")\n"
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
          "  --recipe R          compression recipe (default fp32; docs/compression.md)\n"
          SQ_CLI_ACCEL_HELP
@@ -78,17 +79,11 @@ int sq_cmd_eval(int argc, char **argv)
         free(text);
         return rc;
     }
-    if (cm.bpe) {
-        /* sq_eval_text scores with llama2.c's tokenizer and BOS convention */
-        sq_cli_error("eval", "GGUF models are not supported by eval yet");
-        sq_cli_accel_close("eval", &acc);
-        sq_cli_model_close(&cm);
-        free(text);
-        return SQ_EXIT_USAGE;
-    }
     sq_cli_warn_overlap("eval", cm.calib_text, text);
+    sq_story_enc_t enc;
+    sq_cli_model_story_enc(&cm, &enc);
     sq_eval_result_t r;
-    rc = sq_eval_text(&cm.model, &cm.tok, text, &cm.ex, progress, &r);
+    rc = sq_eval_stories(&cm.model, &enc, text, &cm.ex, progress, &r);
     sq_cli_progress_end();
     if (rc) {
         sq_cli_error("eval", "%s", sq_err_msg());

@@ -94,17 +94,29 @@ long sq_stories_shared(const char *a, const char *b)
     return shared;
 }
 
-static int score_story(const sq_llama_t *m, const sq_tokenizer_t *t, const char *story,
+static int encode_llama2(const void *ctx, const char *story, int *tokens, size_t cap, int *n)
+{
+    (void)cap; /* strlen + 3 is what sq_tokenizer_encode needs */
+    return sq_tokenizer_encode(ctx, story, 0, 0, tokens, n);
+}
+
+void sq_story_enc_llama2(sq_story_enc_t *e, const sq_tokenizer_t *t)
+{
+    *e = (sq_story_enc_t){.encode = encode_llama2, .ctx = t, .start = SQ_TOK_BOS};
+}
+
+static int score_story(const sq_llama_t *m, const sq_story_enc_t *e, const char *story,
                        const sq_llama_exec_t *ex, sq_llama_state_t *s, sq_eval_result_t *r)
 {
-    int *tokens = malloc((strlen(story) + 3) * sizeof(int));
+    size_t cap = strlen(story) + 3;
+    int *tokens = malloc(cap * sizeof(int));
     if (!tokens)
         return sq_err(SQ_ERR_MEM, "eval: out of memory");
     int n = 0;
-    int rc = sq_tokenizer_encode(t, story, 0, 0, tokens, &n);
+    int rc = e->encode(e->ctx, story, tokens, cap, &n);
     if (n > m->cfg.seq_len - 1)
         n = m->cfg.seq_len - 1;
-    int prev = SQ_TOK_BOS;
+    int prev = e->start;
     for (int pos = 0; !rc && pos < n; pos++) {
         rc = sq_llama_forward(m, s, prev, pos, ex);
         if (rc)
@@ -129,6 +141,14 @@ static int score_story(const sq_llama_t *m, const sq_tokenizer_t *t, const char 
 int sq_eval_text(const sq_llama_t *m, const sq_tokenizer_t *t, const char *text,
                  const sq_llama_exec_t *ex, sq_eval_progress_fn progress, sq_eval_result_t *r)
 {
+    sq_story_enc_t e;
+    sq_story_enc_llama2(&e, t);
+    return sq_eval_stories(m, &e, text, ex, progress, r);
+}
+
+int sq_eval_stories(const sq_llama_t *m, const sq_story_enc_t *e, const char *text,
+                    const sq_llama_exec_t *ex, sq_eval_progress_fn progress, sq_eval_result_t *r)
+{
     memset(r, 0, sizeof *r);
     sq_llama_state_t s;
     int rc = sq_llama_state_build(&s, &m->cfg);
@@ -143,7 +163,7 @@ int sq_eval_text(const sq_llama_t *m, const sq_tokenizer_t *t, const char *text,
     char *p = copy, *story;
     while (!rc && (story = sq_story_next(&p))) {
         if (*story) {
-            rc = score_story(m, t, story, ex, &s, r);
+            rc = score_story(m, e, story, ex, &s, r);
             r->stories++;
         }
         if (progress)

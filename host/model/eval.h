@@ -41,9 +41,24 @@ long sq_stories_shared(const char *a, const char *b);
 /* Called after every scored story (may be NULL). */
 typedef void (*sq_eval_progress_fn)(size_t done, size_t total);
 
+/* How a story becomes token ids: encode() writes at most cap ids (cap >
+ * strlen(story) + 2 always suffices) with no start token, and every story is
+ * predicted from `start` on. */
+typedef struct {
+    int (*encode)(const void *ctx, const char *story, int *tokens, size_t cap, int *n);
+    const void *ctx;
+    int start;
+} sq_story_enc_t;
+
+/* llama2.c's convention: the dummy-prefix space, BOS as start. */
+void sq_story_enc_llama2(sq_story_enc_t *e, const sq_tokenizer_t *t);
+
 /* Splits text on "<|endoftext|>", trims surrounding newlines, skips empty
- * stories, truncates each to the model's context (BOS + seq_len - 1 tokens)
- * and accumulates into *r. */
+ * stories, truncates each to the model's context (start + seq_len - 1
+ * tokens) and accumulates into *r. */
+int sq_eval_stories(const sq_llama_t *m, const sq_story_enc_t *e, const char *text,
+                    const sq_llama_exec_t *ex, sq_eval_progress_fn progress, sq_eval_result_t *r);
+/* sq_eval_stories with llama2.c's convention. */
 int sq_eval_text(const sq_llama_t *m, const sq_tokenizer_t *t, const char *text,
                  const sq_llama_exec_t *ex, sq_eval_progress_fn progress, sq_eval_result_t *r);
 
