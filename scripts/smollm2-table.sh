@@ -13,8 +13,7 @@ cd "$(dirname "$0")/.."
 SPARQ=${SPARQ:-build/sparq}
 OUT=${OUT:-bench/results/smollm2.md}
 if [ $# -eq 0 ]; then
-    set -- fp32 w8a8 w8a8s:smooth=0.5 w4g128 w4g128:awq w4g128:gptq w4g128:awq+gptq \
-        w4:gptq rot,w4a8:gptq rot,w4g128a8:gptq rot,w4a4:gptq 2:4,w8a8 2:4:wanda,w8a8 \
+    set -- fp32 w8a8 w4g128 w4g128:awq w4g128:gptq w4g128:awq+gptq rot,w4a8:gptq 2:4,w8a8 \
         2:4,w8a8:gptq
 fi
 make -s "$SPARQ"
