@@ -50,7 +50,7 @@ PY
   echo
   echo "## stories260K generation, per-op report"
   echo
-  echo "\`build/sparq generate $M --recipe R --steps N --temperature 0 --backend rtl|model --report FILE.json EXTRA\`"
+  echo "\`build/sparq generate $M --recipe R --steps N --temperature 0 --offload linears --backend rtl|model --report FILE.json EXTRA\`"
   echo
   echo "| R, N, EXTRA | ops | per-op error max | mean | total rtl | total model | bytes, stalls equal |"
   echo "|---|---|---|---|---|---|---|"
@@ -58,7 +58,7 @@ PY
              "w4g32|6|" "2:4|6|" "w4a8|6|"; do
     IFS='|' read -r rec steps extra <<< "$cfg"
     for b in rtl model; do
-      $SPARQ generate $M --recipe "$rec" --steps "$steps" --temperature 0 --backend $b \
+      $SPARQ generate $M --recipe "$rec" --steps "$steps" --temperature 0 --offload linears --backend $b \
         --report "$TMP/$b.json" $extra > "$TMP/$b.txt" 2>/dev/null
     done
     cmp -s "$TMP/rtl.txt" "$TMP/model.txt" || { echo "text differs for $cfg" >&2; exit 1; }
@@ -74,7 +74,7 @@ PY
   done
   echo
   s0=$(date +%s.%N)
-  $SPARQ generate $M --recipe w8a8 --steps 200 --temperature 0 --backend model > /dev/null
+  $SPARQ generate $M --recipe w8a8 --steps 200 --temperature 0 --offload linears --backend model > /dev/null
   s1=$(date +%s.%N)
   printf 'Wall time of a 200-token stories260K w8a8 generation on `model`: %.2f s\n' \
     "$(echo "$s1 - $s0" | bc)"

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SPARQ=build/sparq
 MODEL=$( [ -f models/stories260K.bin ] && echo models || echo ../shared/models )
-ARGS="--model $MODEL/stories260K.bin --tokenizer $MODEL/tok512.bin --recipe w8a8 --steps 200 --temperature 0"
+ARGS="--model $MODEL/stories260K.bin --tokenizer $MODEL/tok512.bin --recipe w8a8 --steps 200 --temperature 0 --offload linears"
 OUT=bench/results/e2e.md
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT

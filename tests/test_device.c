@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/attn_case.h"
 #include "runtime/desc.h"
 #include "runtime/device.h"
 #include "runtime/gemm_case.h"
@@ -167,19 +168,19 @@ START_TEST(test_bad_descriptors)
             const char *needle;
         } bad[] = {
             {0, SQ_GEMM_W_OPCODE, 7, 0, 0, "descriptor 0: unknown opcode 7"},
-            {0, SQ_GEMM_W_FLAGS, 0x20, 0, 0, "unknown gemm flags 0x20"},
+            {0, SQ_GEMM_W_FLAGS, 0x40, 0, 0, "unknown gemm flags 0x40"},
             {0, SQ_GEMM_W_FLAGS, SQ_GEMM_W4 | SQ_GEMM_SP24, 0, 0, "exclusive"},
             {0, SQ_GEMM_W_M, 0, 0, 0, "outside [1, 65536]"},
             {0, SQ_GEMM_W_N, 0, 0, 0, "outside [1, 65536]"},
             {0, SQ_GEMM_W_K, 0, 0, 0, "outside [1, 65536]"},
             {0, SQ_GEMM_W_K, SQ_GEMM_MAX_DIM + 1, 0, 0, "outside [1, 65536]"},
             {0, 99, 0, SQ_GEMM_W_A_LO, 1 << 16, "gemm A"},
-            {0, 99, 0, SQ_GEMM_W_A_LO, UINT64_MAX - 8, "outside device memory"},
+            {0, 99, 0, SQ_GEMM_W_A_LO, UINT64_MAX - 8, "of allocated device memory"},
             {0, 99, 0, SQ_GEMM_W_W_LO, (1 << 16) - 10, "gemm W"},
             {0, 99, 0, SQ_GEMM_W_C_LO, 0, "C overlaps its input A"},
             {sp, 99, 0, SQ_GEMM_W_BIAS_LO, 2, "BIAS address 0x2 not 4-byte aligned"},
             {sp, 99, 0, SQ_GEMM_W_META_LO, UINT64_MAX, "gemm META"},
-            {SQ_GEMM_OUT32, 99, 0, SQ_GEMM_W_C_LO, 1 << 12 | 1, "C address"},
+            {SQ_GEMM_OUT32, 99, 0, SQ_GEMM_W_C_LO, 1, "C address 0x1 not 4-byte aligned"},
         };
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
             place_case(dev, &gc, bad[i].flags, &cmd);
@@ -319,6 +320,142 @@ START_TEST(test_stream_runs_and_counters)
 }
 END_TEST
 
+/* The stream header (spec.h): dependency and patch fields round-trip, and
+ * the command processor's patch rule adds pos * u to a word or an address. */
+START_TEST(test_header_fields)
+{
+    uint8_t d[SQ_DESC_BYTES];
+    sq_gemm_desc_t g = {.m = 1, .n = 2, .k = 3, .a = 0xFFFFFFF0ull, .c = 100};
+    sq_gemm_desc_encode(&g, d);
+    const uint32_t dep[SQ_DESC_DEPS] = {1, 255, 7};
+    sq_desc_set_deps(d, dep);
+    ck_assert_uint_eq(sq_desc_opcode(d), SQ_OP_GEMM);
+    for (unsigned i = 0; i < SQ_DESC_DEPS; i++)
+        ck_assert_uint_eq(sq_desc_dep(d, i), dep[i]);
+    ck_assert_uint_eq(sq_desc_word(d, 0), 0x07FF0101u);
+    sq_desc_set_patch(d, 0, sq_desc_patch_word(SQ_GEMM_W_A_LO, 1, 3, 0x20));
+    sq_desc_set_patch(d, 1, sq_desc_patch_word(SQ_GEMM_W_M, 0, 0, SQ_PATCH_MULT_MAX));
+    uint32_t pos[SQ_RUN_POS] = {2, 0, 0, 5};
+    sq_desc_apply_patches(d, pos);
+    /* wide: the carry crosses into the high word */
+    ck_assert_uint_eq(sq_desc_addr(d, SQ_GEMM_W_A_LO), 0xFFFFFFF0ull + 5 * 0x20);
+    ck_assert_uint_eq(sq_desc_word(d, SQ_GEMM_W_M), 1 + 2 * SQ_PATCH_MULT_MAX);
+    ck_assert_uint_eq(sq_desc_word(d, SQ_GEMM_W_C_LO), 100);
+    ck_assert_uint_eq(sq_desc_dep(d, 1), 255); /* the header stays */
+    ck_assert_int_eq(sq_desc_check_header(d, 255), 0);
+    assert_err(sq_desc_check_header(d, 254), SQ_ERR_FMT,
+               "descriptor 254: dependency on descriptor -1, before the stream");
+    const uint32_t none[SQ_DESC_DEPS] = {0, 0, 0};
+    sq_gemm_desc_encode(&g, d);
+    sq_desc_set_deps(d, none);
+    const uint32_t bad[] = {
+        sq_desc_patch_word(SQ_DESC_W_PATCH0, 0, 0, 1), /* a patch word itself */
+        sq_desc_patch_word(SQ_DESC_W_PATCH0 - 1, 1, 0, 1), /* wide into the patches */
+        sq_desc_patch_word(0, 0, 1, 1),                 /* word 0, the header */
+        sq_desc_patch_word(SQ_GEMM_W_M, 0, 0, 1) | 0x80u, /* reserved bit */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sq_desc_set_patch(d, 1, bad[i]);
+        assert_err(sq_desc_check_header(d, 0), SQ_ERR_FMT, "position patch 1");
+    }
+}
+END_TEST
+
+/* Positions move a descriptor: one stream, C patched by pos * |C|, runs at
+ * two positions into two places; the stream in memory is left as written. */
+START_TEST(test_run_positions)
+{
+    for (size_t l = 0; l < N_HOST_LEVELS; l++) {
+        sq_dev_t *dev = open_level(host_levels[l], 1 << 16);
+        sq_gemm_case_t gc;
+        uint64_t cmd, c2;
+        place_case(dev, &gc, 0, &cmd);
+        ck_assert_int_eq(sq_dev_alloc(dev, 2 * gc.b.c, &c2), 0);
+        poke_addr(dev, cmd, SQ_GEMM_W_C_LO, c2);
+        poke(dev, cmd, SQ_DESC_W_PATCH1,
+             sq_desc_patch_word(SQ_GEMM_W_C_LO, 1, 6, (uint32_t)gc.b.c));
+        uint8_t before[SQ_DESC_BYTES], after[SQ_DESC_BYTES];
+        ck_assert_int_eq(sq_dev_read(dev, cmd, before, sizeof before), 0);
+        sq_dev_stats_t per[1], st0, st;
+        sq_run_args_t args = {.pos = {0, 0, 0, 0, 0, 0, 1}, .per_desc = per};
+        sq_dev_stats(dev, &st0);
+        ck_assert_int_eq(sq_dev_run_args(dev, cmd, 1, &args, 0), 0);
+        sq_dev_stats(dev, &st);
+        ck_assert_uint_eq(st.launches - st0.launches, 1);
+        ck_assert_uint_eq(per[0].commands, 1);
+        ck_assert_uint_eq(per[0].macs, 5 * 6 * 11);
+        int8_t out[2 * 30], zero[30] = {0};
+        ck_assert_int_eq(sq_dev_read(dev, c2, out, 2 * gc.b.c), 0);
+        sq_assert_i8_eq(out, zero, 30);
+        sq_assert_i8_eq(out + 30, (int8_t *)gc.golden, 30);
+        ck_assert_int_eq(sq_dev_read(dev, cmd, after, sizeof after), 0);
+        ck_assert_int_eq(memcmp(before, after, sizeof before), 0);
+        /* position 2 would put C past what was allocated */
+        args.pos[6] = 2;
+        assert_err(sq_dev_run_args(dev, cmd, 1, &args, 0), SQ_ERR_FMT,
+                   "gemm C [0x1fc, +30 bytes) outside the 508 bytes of allocated");
+        sq_gemm_case_free(&gc);
+        sq_dev_close(dev);
+    }
+}
+END_TEST
+
+/* Ordering rules: an attention that reads a GEMM's output needs a
+ * dependency on it; no descriptor may write a GEMM's weights; host bytes
+ * and launches are counted. */
+START_TEST(test_stream_ordering)
+{
+    for (size_t l = 0; l < N_HOST_LEVELS; l++) {
+        sq_dev_t *dev = open_level(host_levels[l], 1 << 20);
+        sq_attn_params_t p = {.seq = 16, .queries = 1, .heads = 2, .kv_heads = 1,
+                              .head_dim = 8, .flags = SQ_ATTN_CAUSAL, .seed = 5};
+        sq_attn_case_t ac;
+        ck_assert_int_eq(sq_attn_case_build(&ac, &p), 0);
+        sq_gemm_case_t gc;
+        ck_assert_int_eq(sq_gemm_case_build(&gc, 1, 16, 9, 0, 9), 0);
+        uint64_t acmd, gcmd, stream;
+        ck_assert_int_eq(sq_attn_case_place(dev, &ac, &acmd), 0);
+        ck_assert_int_eq(sq_gemm_case_place(dev, &gc, &gcmd), 0);
+        /* the GEMM writes the attention's Q (2 heads x 8) */
+        gc.d.c = ac.d.q;
+        uint8_t cmds[2][SQ_DESC_BYTES];
+        sq_gemm_desc_encode(&gc.d, cmds[0]);
+        sq_attn_desc_encode(&ac.d, cmds[1]);
+        ck_assert_int_eq(sq_dev_alloc(dev, sizeof cmds, &stream), 0);
+        ck_assert_int_eq(sq_dev_write(dev, stream, cmds, sizeof cmds), 0);
+        assert_err(sq_dev_run(dev, stream, 2, 0), SQ_ERR_FMT,
+                   "descriptor 1: its Q and the C of descriptor 0 (another unit) share bytes");
+        const uint32_t dep[SQ_DESC_DEPS] = {0, 1, 0};
+        sq_desc_set_deps(cmds[1], dep);
+        ck_assert_int_eq(sq_dev_write(dev, stream, cmds, sizeof cmds), 0);
+        sq_dev_stats_t st0, st;
+        sq_dev_stats(dev, &st0);
+        ck_assert_int_eq(sq_dev_run(dev, stream, 2, 0), 0);
+        sq_dev_stats(dev, &st);
+        ck_assert_uint_eq(st.launches - st0.launches, 2);
+        ck_assert_uint_eq(st.host_bytes_written, st0.host_bytes_written);
+        int8_t back[16];
+        ck_assert_int_eq(sq_dev_read(dev, ac.d.q, back, 16), 0);
+        sq_assert_i8_eq(back, (int8_t *)gc.golden, 16);
+        sq_dev_stats(dev, &st0);
+        ck_assert_uint_eq(st0.host_bytes_read, st.host_bytes_read + 16);
+        /* a second GEMM whose C lands on the first one's weights */
+        sq_gemm_case_t g2;
+        ck_assert_int_eq(sq_gemm_case_build(&g2, 1, 4, 9, 0, 10), 0);
+        ck_assert_int_eq(sq_gemm_case_place(dev, &g2, &gcmd), 0);
+        g2.d.c = gc.d.w;
+        sq_gemm_desc_encode(&g2.d, cmds[1]);
+        ck_assert_int_eq(sq_dev_write(dev, stream, cmds, sizeof cmds), 0);
+        assert_err(sq_dev_run(dev, stream, 2, 0), SQ_ERR_FMT,
+                   "descriptor 1 writes the W of descriptor 0");
+        sq_gemm_case_free(&g2);
+        sq_gemm_case_free(&gc);
+        sq_attn_case_free(&ac);
+        sq_dev_close(dev);
+    }
+}
+END_TEST
+
 START_TEST(test_desc_roundtrip)
 {
     sq_gemm_desc_t d = {
@@ -332,7 +469,11 @@ START_TEST(test_desc_roundtrip)
     ck_assert_uint_eq(sq_desc_word(desc, SQ_GEMM_W_A_HI), 0x12);
     ck_assert_uint_eq(desc[4 * SQ_GEMM_W_A_LO], 0x9A); /* little-endian */
     sq_gemm_desc_decode(desc, &back);
-    ck_assert_int_eq(memcmp(&d, &back, sizeof d), 0);
+    /* field by field: the struct has padding */
+    ck_assert(d.flags == back.flags && d.m == back.m && d.n == back.n && d.k == back.k &&
+              d.a == back.a && d.w == back.w && d.meta == back.meta && d.bias == back.bias &&
+              d.quant == back.quant && d.c == back.c && d.group == back.group &&
+              d.gscale == back.gscale);
     for (unsigned w = SQ_GEMM_W_C_HI + 1; w < SQ_DESC_WORDS; w++)
         ck_assert_uint_eq(sq_desc_word(desc, w), 0);
     ck_assert_uint_eq(sq_desc_word(desc, 5), 0);
@@ -359,5 +500,8 @@ Suite *device_suite(void)
     tcase_add_test(tc, test_bad_descriptors);
     tcase_add_test(tc, test_validate_before_run);
     tcase_add_test(tc, test_stream_runs_and_counters);
+    tcase_add_test(tc, test_header_fields);
+    tcase_add_test(tc, test_run_positions);
+    tcase_add_test(tc, test_stream_ordering);
     return s;
 }

@@ -170,7 +170,7 @@ START_TEST(test_eval_same_as_ref)
         char args[1024];
         snprintf(args, sizeof args,
                  "eval --model " SQ_MODEL_PATH " --tokenizer " SQ_TOK_PATH
-                 " --recipe w8a8 --attn window:16,global:2,topk:8 --text %s --backend %s",
+                 " --recipe w8a8 --attn window:16,global:2,topk:8 --offload linears --text %s --backend %s",
                  path, levels[i]);
         int rc = sq_run_cli(args, out[i], sizeof out[i], err[i], sizeof err[i]);
         ck_assert_msg(rc == 0, "%s: exit %d: %s", levels[i], rc, err[i]);

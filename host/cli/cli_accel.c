@@ -1,6 +1,7 @@
 #include "cli/cli_accel.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -47,6 +48,13 @@ int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg
     case 0x106:
         a->attn = arg;
         return 1;
+    case 0x107:
+        if (strcmp(arg, "linears")) {
+            sq_cli_error(cmd, "--offload takes 'linears', got '%s'", arg);
+            return -1;
+        }
+        a->offload_linears = 1;
+        return 1;
     default:
         return 0;
     }
@@ -84,6 +92,15 @@ int sq_cli_accel_open_dev(const char *cmd, sq_cli_accel_t *a, const char *model_
                      a->array_rows, a->array_cols, a->backend, SQ_ARRAY_ROWS, SQ_ARRAY_COLS);
         return SQ_EXIT_USAGE;
     }
+    if (a->backend) {
+        sq_dev_config_t cfg;
+        sq_dev_config_default(&cfg, a->backend);
+        char what[64];
+        snprintf(what, sizeof what, "the device memory of level %s", a->backend);
+        /* a check, not a plan: sweep opens one level after another */
+        if (sq_cli_mem_check(cmd, what, cfg.mem_bytes))
+            return SQ_EXIT_USAGE;
+    }
     int rc = a->backend ? open_level(a, t) : 0;
     if (rc) {
         sq_cli_error(cmd, "%s", sq_err_msg());
@@ -99,19 +116,33 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
     if (ec)
         return ec;
     int rc = 0;
-    if (a->dev) {
+    /* the whole token on the device when the recipe is integer (llama2.c
+     * models: calibration scores stories with their tokenizer) */
+    int whole = a->dev && !a->offload_linears && !cm->bpe && cm->q.layers &&
+                sq_intlayer_supported(&cm->q) == 0;
+    if (a->attn)
+        rc = sq_attn_exec_init(&a->ae, &cm->model.cfg, a->attn, 1);
+    if (!rc && whole && a->ae.fp32)
+        rc = sq_err(SQ_ERR_ARG, "--attn fp32 needs fp32 attention on the host: add --offload "
+                    "linears");
+    if (!rc && whole) {
+        char *text = sq_cli_read_text(sq_cli_find_data(a->calib ? a->calib : SQ_DEFAULT_CALIB));
+        sq_intlayer_opts_t o = {.calib_text = text, .tok = &cm->tok,
+                                .ae = a->attn ? &a->ae : NULL};
+        rc = text ? sq_intlayer_build(&a->ilayer, &cm->q, a->dev, &a->rep, &o) : SQ_ERR_IO;
+        free(text);
+        if (!rc)
+            sq_intlayer_exec(a->ilayer, &cm->ex);
+    } else if (!rc && a->dev) {
         rc = sq_program_build(&a->prog, &cm->q, a->dev, &a->rep);
         if (!rc)
             sq_program_exec(a->prog, &cm->ex);
     }
-    if (!rc && a->attn) {
-        rc = sq_attn_exec_init(&a->ae, &cm->model.cfg, a->attn, 1);
-        if (!rc) {
-            sq_attn_exec_install(&a->ae, &cm->ex);
-            /* with a level, the integer attention runs on its attention unit */
-            if (a->prog && !a->ae.fp32)
-                rc = sq_program_attach_attn(a->prog, &a->ae);
-        }
+    if (!rc && a->attn && !whole) {
+        sq_attn_exec_install(&a->ae, &cm->ex);
+        /* with a level, the integer attention runs on its attention unit */
+        if (a->prog && !a->ae.fp32)
+            rc = sq_program_attach_attn(a->prog, &a->ae);
     }
     if (rc) {
         sq_cli_error(cmd, "%s", sq_err_msg());
@@ -127,6 +158,10 @@ void sq_cli_accel_print_attn(const sq_cli_accel_t *a, FILE *f)
         return;
     if (ae->fp32) {
         fprintf(f, "attn fp32 (no integer error measured)\n");
+        return;
+    }
+    if (a->ilayer) {
+        fprintf(f, "attn integer layer (no per-op error against fp32 measured)\n");
         return;
     }
     fprintf(f, "attn density %.4f err_max %.6f err_mean %.6f ref_mean_abs %.6f\n",
@@ -156,6 +191,7 @@ int sq_cli_accel_close(const char *cmd, sq_cli_accel_t *a)
             fprintf(stderr, "report: %s, %s\n", a->report_path, svg);
     }
     sq_program_free(a->prog);
+    sq_intlayer_free(a->ilayer);
     sq_attn_exec_free(&a->ae);
     sq_dev_close(a->dev);
     sq_report_free(&a->rep);

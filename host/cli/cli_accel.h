@@ -10,6 +10,7 @@
 #include "model/attn_exec.h"
 #include "report/report.h"
 #include "runtime/device.h"
+#include "sched/llama_int.h"
 #include "sched/program.h"
 
 typedef struct {
@@ -19,9 +20,12 @@ typedef struct {
     double clock_mhz;
     uint32_t array_rows, array_cols; /* model level's array; 0 = SQ_ARRAY_ROWS x COLS */
     const char *attn;        /* --attn pattern spec (model/attn_exec.h), or NULL */
+    int offload_linears;     /* --offload linears: only the linears on the device */
+    const char *calib;       /* calibration text of the integer layer (NULL: default) */
     sq_attn_exec_t ae;       /* the attention hook when attn is set */
     sq_dev_t *dev;
-    sq_program_t *prog;
+    sq_program_t *prog;      /* linears on the device (fp32 runs, --offload linears) */
+    sq_intlayer_t *ilayer;   /* or the whole token (integer recipes) */
     sq_report_t rep;
 } sq_cli_accel_t;
 
@@ -30,7 +34,8 @@ typedef struct {
 #define SQ_CLI_ACCEL_OPTS                                                                          \
     {"backend", required_argument, NULL, 0x101}, {"report", required_argument, NULL, 0x102},       \
         {"clock-mhz", required_argument, NULL, 0x103}, {"target", required_argument, NULL, 0x104}, \
-        {"array", required_argument, NULL, 0x105}, {"attn", required_argument, NULL, 0x106}
+        {"array", required_argument, NULL, 0x105}, {"attn", required_argument, NULL, 0x106},    \
+        {"offload", required_argument, NULL, 0x107}
 #define SQ_CLI_ACCEL_HELP                                                                          \
     "  --backend L         run the compiled model on level L: " SQ_CLI_BACKENDS "\n"              \
     "  --report FILE.json  per-op report (JSON, a roofline SVG beside it, a table on stderr)\n"    \
@@ -41,7 +46,11 @@ typedef struct {
     "                      dense, window:W, global:N, block:D, topk:K, comma-combined; add\n"   \
     "                      fp32 for fp32 attention with the same pattern (model/attn_exec.h).\n" \
     "                      With --backend it runs on the level's attention unit, else on the\n" \
-    "                      golden reference\n"
+    "                      golden reference\n"                                                       \
+    "  --offload linears   with --backend and an integer recipe, run only the linears on the\n" \
+    "                      device (the rest on the host) instead of the whole token (the\n"    \
+    "                      integer layer, docs/integer_layer.md), for levels without a\n"     \
+    "                      vector unit yet\n" SQ_CLI_MAX_MEM_HELP
 
 void sq_cli_accel_init(sq_cli_accel_t *a);
 int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg);
@@ -52,9 +61,11 @@ int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg
 int sq_cli_accel_open_dev(const char *cmd, sq_cli_accel_t *a, const char *model_name,
                           const char *recipe);
 /* Opens the level, compiles cm's model onto it and installs the program in
- * cm->ex; with --attn installs the attention hook too (on the level's
- * attention unit when there is a level). Without --backend and --attn does
- * nothing. Prints one line and returns an exit code on failure. */
+ * cm->ex: with an integer recipe the whole token (the integer layer,
+ * calibrated on a->calib), else (or with --offload linears) the linears with
+ * the rest on the host; with --attn installs the attention hook too (on the
+ * level's attention unit when there is a level). Without --backend and --attn
+ * does nothing. Prints one line and returns an exit code on failure. */
 int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
                       const char *model_name, const char *recipe);
 /* With --attn: one line on f with the pattern's density (selected / causal

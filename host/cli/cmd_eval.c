@@ -71,6 +71,7 @@ int sq_cmd_eval(int argc, char **argv)
         return SQ_EXIT_USAGE;
     }
     sq_cli_model_t cm;
+    acc.calib = calib;
     int rc = sq_cli_model_open("eval", model, tok, recipe, calib, &cm);
     if (!rc && (rc = sq_cli_accel_open("eval", &acc, &cm, model, recipe)))
         sq_cli_model_close(&cm);

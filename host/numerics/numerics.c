@@ -105,14 +105,21 @@ void sq_quant_i8_static(const float *x, size_t n, float s, int8_t *q)
 {
     for (size_t i = 0; i < n; i++) {
         float r = roundf(x[i] / s);
-        q[i] = (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : (int)r);
+        /* NaN (an activation that overflowed) fails every comparison, and
+         * converting it to int is undefined: it becomes 0 */
+        q[i] = (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : r == r ? (int)r : 0);
     }
 }
 
 int sq_gemm_ref(const sq_gemm_t *g)
 {
-    if ((g->flags & ~SQ_GEMM_FLAGS_ALL) || ((g->flags & SQ_GEMM_W4) && (g->flags & SQ_GEMM_SP24)))
+    if ((g->flags & ~(SQ_GEMM_FLAGS_ALL | SQ_GEMM_GSCALE)) ||
+        ((g->flags & SQ_GEMM_W4) && (g->flags & SQ_GEMM_SP24)))
         return -1;
+    size_t group = (g->flags & SQ_GEMM_GSCALE) ? g->group : g->k;
+    if (group < 1 || group > g->k)
+        return -1;
+    size_t ng = (g->k + group - 1) / group;
     if (!(g->flags & SQ_GEMM_OUT32)) {
         for (size_t j = 0; j < g->n; j++)
             if (g->quant[j].mult < 1 || g->quant[j].shift > SQ_SHIFT_MAX)
@@ -131,8 +138,16 @@ int sq_gemm_ref(const sq_gemm_t *g)
         for (size_t i = 0; i < g->m; i++) {
             const int8_t *a = g->a + i * g->k;
             int32_t acc = 0;
-            for (size_t t = 0; t < g->k; t++)
-                acc = sq_mac(acc, a[t], wrow[t]);
+            for (size_t gi = 0; gi < ng; gi++) {
+                int32_t p = 0;
+                size_t t1 = (gi + 1) * group < g->k ? (gi + 1) * group : g->k;
+                for (size_t t = gi * group; t < t1; t++)
+                    p = sq_mac(p, a[t], wrow[t]);
+                acc = (g->flags & SQ_GEMM_GSCALE)
+                          ? sq_add_wrap(acc, (int32_t)sq_rshift_round(
+                                                 (int64_t)p * g->gscale[j * ng + gi], 15))
+                          : p;
+            }
             int32_t v = sq_epilogue(g->flags, acc, bias, q);
             if (g->flags & SQ_GEMM_OUT32)
                 ((int32_t *)g->c)[i * g->n + j] = v;

@@ -181,10 +181,25 @@ int sq_dev_write(sq_dev_t *dev, uint64_t addr, const void *src, size_t n)
     int rc = check_range(dev, "write", addr, n, src);
     if (rc || n == 0)
         return rc;
+    dev->stats.host_bytes_written += n;
     if (dev->ops->write)
         return dev->ops->write(dev->state, addr, src, n);
     memcpy(dev->mem + addr, src, n);
     return 0;
+}
+
+static int dev_read_raw(sq_dev_t *dev, uint64_t addr, void *dst, size_t n)
+{
+    if (dev->ops->read)
+        return dev->ops->read(dev->state, addr, dst, n);
+    memcpy(dst, dev->mem + addr, n);
+    return 0;
+}
+
+int sq_dev_peek(sq_dev_t *dev, uint64_t addr, void *dst, size_t n)
+{
+    int rc = check_range(dev, "read", addr, n, dst);
+    return rc || n == 0 ? rc : dev_read_raw(dev, addr, dst, n);
 }
 
 int sq_dev_read(sq_dev_t *dev, uint64_t addr, void *dst, size_t n)
@@ -192,6 +207,7 @@ int sq_dev_read(sq_dev_t *dev, uint64_t addr, void *dst, size_t n)
     int rc = check_range(dev, "read", addr, n, dst);
     if (rc || n == 0)
         return rc;
+    dev->stats.host_bytes_read += n;
     if (dev->ops->read)
         return dev->ops->read(dev->state, addr, dst, n);
     memcpy(dst, dev->mem + addr, n);
@@ -206,10 +222,50 @@ static void stats_add(sq_dev_stats_t *to, const sq_dev_stats_t *add)
     to->bytes_written += add->bytes_written;
     to->macs += add->macs;
     to->commands += add->commands;
+    to->launches += add->launches;
+    to->host_bytes_written += add->host_bytes_written;
+    to->host_bytes_read += add->host_bytes_read;
 }
 
-int sq_dev_run(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles)
+/* Runs descriptors [i, j) of one unit as one launch of its kernel. */
+static int launch(sq_dev_t *dev, uint64_t cmd_addr, uint32_t i, uint32_t j, uint64_t max_cycles,
+                  sq_dev_stats_t *per_desc)
 {
+    sq_dev_stats_t add = {0};
+    int rc = dev->ops->run(dev->state, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, j - i,
+                           max_cycles, &add);
+    if (rc)
+        return rc;
+    add.commands = j - i;
+    if (per_desc)
+        per_desc[i] = add;
+    add.launches = 1;
+    stats_add(&dev->stats, &add);
+    return 0;
+}
+
+/* A descriptor the level has no hardware for (its caps) fails in one line. */
+static int check_caps(const sq_dev_t *dev, const uint8_t *desc, uint32_t i)
+{
+    uint32_t op = sq_desc_opcode(desc);
+    if (op == SQ_OP_VEC && !(dev->ops->caps & SQ_LEVEL_CAP_VEC))
+        return sq_err(SQ_ERR_DEV, "descriptor %u: level '%s' has no vector unit (SQ_OP_VEC) yet",
+                      i, dev->ops->name);
+    if (op == SQ_OP_GEMM && (sq_desc_word(desc, SQ_GEMM_W_FLAGS) & SQ_GEMM_GSCALE) &&
+        !(dev->ops->caps & SQ_LEVEL_CAP_GSCALE))
+        return sq_err(SQ_ERR_FMT,
+                      "descriptor %u: unknown gemm flags 0x%x on level '%s' (group scales run "
+                      "on level ref only yet)",
+                      i, SQ_GEMM_GSCALE, dev->ops->name);
+    return 0;
+}
+
+int sq_dev_run_args(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, const sq_run_args_t *args,
+                    uint64_t max_cycles)
+{
+    static const sq_run_args_t none = {{0}, NULL};
+    if (!args)
+        args = &none;
     if (n_cmds == 0)
         return 0;
     uint64_t size = dev->cfg.mem_bytes, bytes = (uint64_t)n_cmds * SQ_DESC_BYTES;
@@ -217,30 +273,70 @@ int sq_dev_run(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_c
         return sq_err(SQ_ERR_ARG,
                       "command stream of %u descriptors at 0x%llx misaligned or outside device memory",
                       n_cmds, (unsigned long long)cmd_addr);
-    uint8_t *cmds = malloc((size_t)bytes);
-    if (!cmds)
+    /* the stream as written, and as the units see it (patches applied) */
+    uint8_t *orig = malloc((size_t)bytes), *cmds = malloc((size_t)bytes);
+    if (!orig || !cmds) {
+        free(orig);
+        free(cmds);
         return sq_err(SQ_ERR_MEM, "out of memory reading %u descriptors", n_cmds);
-    int rc = sq_dev_read(dev, cmd_addr, cmds, (size_t)bytes);
-    /* Validate the whole stream first, so no level starts work it cannot finish. */
-    for (uint32_t i = 0; rc == 0 && i < n_cmds; i++)
-        rc = sq_desc_check(dev, cmds + (size_t)i * SQ_DESC_BYTES, i, size, cmd_addr,
-                           cmd_addr + bytes);
-    /* Each unit is its own kernel: run maximal runs of one opcode in order. */
-    for (uint32_t i = 0, j; rc == 0 && i < n_cmds; i = j) {
-        uint32_t op = sq_desc_opcode(cmds + (size_t)i * SQ_DESC_BYTES);
-        for (j = i + 1; j < n_cmds && sq_desc_opcode(cmds + (size_t)j * SQ_DESC_BYTES) == op; j++)
-            ;
-        sq_dev_stats_t add = {0};
-        if (op != SQ_OP_NOP)
-            rc = dev->ops->run(dev->state, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, j - i,
-                               max_cycles, &add);
+    }
+    int rc = dev_read_raw(dev, cmd_addr, orig, (size_t)bytes);
+    if (rc == 0)
+        memcpy(cmds, orig, (size_t)bytes);
+    /* Validate the whole stream first, so no level starts work it cannot
+     * finish: each descriptor (its operands inside the allocated memory),
+     * then the ordering rules between them. */
+    for (uint32_t i = 0; rc == 0 && i < n_cmds; i++) {
+        uint8_t *d = cmds + (size_t)i * SQ_DESC_BYTES;
+        rc = check_caps(dev, d, i);
+        if (rc == 0)
+            rc = sq_desc_check_header(d, i);
         if (rc == 0) {
-            add.commands = j - i;
-            stats_add(&dev->stats, &add);
+            sq_desc_apply_patches(d, args->pos);
+            rc = sq_desc_check(dev, d, i, dev->brk, cmd_addr, cmd_addr + bytes);
         }
     }
+    if (rc == 0)
+        rc = sq_stream_check(cmds, n_cmds);
+    if (rc == 0 && args->per_desc)
+        memset(args->per_desc, 0, n_cmds * sizeof *args->per_desc);
+    /* No command processor: the host plays it. Patched descriptors go in
+     * place for the run; maximal runs of one unit are one launch each. */
+    int patched = 0;
+    for (uint32_t i = 0; rc == 0 && i < n_cmds; i++) {
+        size_t at = (size_t)i * SQ_DESC_BYTES;
+        if (memcmp(orig + at, cmds + at, SQ_DESC_BYTES)) {
+            rc = sq_dev_write(dev, cmd_addr + at, cmds + at, SQ_DESC_BYTES);
+            patched = 1;
+        }
+    }
+    for (uint32_t i = 0, j; rc == 0 && i < n_cmds; i = j) {
+        uint32_t op = sq_desc_opcode(cmds + (size_t)i * SQ_DESC_BYTES);
+        for (j = i + 1; j < n_cmds && !args->per_desc &&
+                        sq_desc_opcode(cmds + (size_t)j * SQ_DESC_BYTES) == op;
+             j++)
+            ;
+        if (op != SQ_OP_NOP)
+            rc = launch(dev, cmd_addr, i, j, max_cycles, args->per_desc);
+        else
+            dev->stats.commands += j - i;
+    }
+    /* the stream stays as the host wrote it */
+    for (uint32_t i = 0; patched && i < n_cmds; i++) {
+        size_t at = (size_t)i * SQ_DESC_BYTES;
+        if (memcmp(orig + at, cmds + at, SQ_DESC_BYTES)) {
+            int rc2 = sq_dev_write(dev, cmd_addr + at, orig + at, SQ_DESC_BYTES);
+            rc = rc ? rc : rc2;
+        }
+    }
+    free(orig);
     free(cmds);
     return rc;
+}
+
+int sq_dev_run(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles)
+{
+    return sq_dev_run_args(dev, cmd_addr, n_cmds, NULL, max_cycles);
 }
 
 void sq_dev_stats(const sq_dev_t *dev, sq_dev_stats_t *out)

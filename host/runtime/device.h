@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sparq/spec.h"
+
 typedef struct {
     const char *level;     /* "ref", "csim", "rtl", "tlm", "model", "opencl", "xrt" */
     uint64_t mem_bytes;    /* size of device memory (default 256 MiB) */
@@ -42,7 +44,23 @@ typedef struct {
     uint64_t bytes_written; /* device-memory bytes written by the kernels */
     uint64_t macs;          /* useful multiply-accumulates (nonzero work only) */
     uint64_t commands;      /* descriptors executed */
+    /* The host's side: kernel runs it started, and bytes it wrote to and read
+     * from device memory (over PCIe on a card; sq_dev_write / sq_dev_read,
+     * and the descriptor patches of a level without a command processor). */
+    uint64_t launches;
+    uint64_t host_bytes_written;
+    uint64_t host_bytes_read;
 } sq_dev_stats_t;
+
+/* Arguments of one run of a command stream: the positions the descriptors'
+ * patches add (stream header, include/sparq/spec.h), and where to put what
+ * each descriptor did. */
+typedef struct {
+    uint32_t pos[SQ_RUN_POS];
+    /* NULL, or n_cmds entries filled with each descriptor's own counters
+     * (launches and host bytes stay in the device's totals) */
+    sq_dev_stats_t *per_desc;
+} sq_run_args_t;
 
 typedef struct sq_dev sq_dev_t;
 
@@ -79,12 +97,25 @@ int sq_dev_read(sq_dev_t *dev, uint64_t addr, void *dst, size_t n);
  * runtime/desc.h): an invalid descriptor fails with SQ_ERR_FMT naming it, and
  * a misaligned or out-of-memory stream with SQ_ERR_ARG, before any work. */
 int sq_dev_run(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles);
+/* The same with run arguments (NULL: every position 0, no per-descriptor
+ * counters). The stream is validated as the units will see it, patches
+ * applied. A level whose units sit behind a command processor runs the
+ * stream in one launch; the others are driven by the host as each unit's
+ * command processor: patched descriptors written in place for the run (and
+ * restored after), maximal runs of one unit each one launch (one launch per
+ * descriptor when per_desc is asked for). */
+int sq_dev_run_args(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, const sq_run_args_t *args,
+                    uint64_t max_cycles);
 
 void sq_dev_stats(const sq_dev_t *dev, sq_dev_stats_t *out);
 void sq_dev_stats_reset(sq_dev_t *dev);
 const char *sq_dev_level(const sq_dev_t *dev);
 
-/* ---- for level implementations (host/runtime/level_*.c, sim/) ---------- */
+/* ---- for the runtime and level implementations (host/runtime, sim/) ----- */
+/* sq_dev_read for the runtime's own checks (a stream's quant entries and 2:4
+ * codes): not host traffic a program asks for, so not counted in the stats. */
+int sq_dev_peek(sq_dev_t *dev, uint64_t addr, void *dst, size_t n);
+
 typedef struct sq_level_ops {
     const char *name;
     /* Creates level state; mem is the host image of device memory for levels
@@ -98,6 +129,12 @@ typedef struct sq_level_ops {
     /* Runs descriptors of one unit (all with the same opcode). */
     int (*run)(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
                sq_dev_stats_t *add);
+    /* What the level has beyond the GEMM and attention units (SQ_LEVEL_CAP_*);
+     * sq_dev_run_args rejects a stream that needs more, before any work. */
+    uint32_t caps;
 } sq_level_ops_t;
+
+#define SQ_LEVEL_CAP_VEC (1u << 0)    /* the vector unit (SQ_OP_VEC) */
+#define SQ_LEVEL_CAP_GSCALE (1u << 1) /* GEMM group scales (SQ_GEMM_GSCALE) */
 
 #endif

@@ -7,6 +7,7 @@
 #include "runtime/device.h"
 #include "sparq/attn.h"
 #include "sparq/numerics.h"
+#include "sparq/vec.h"
 #include "util/err.h"
 
 /* Device memory holds little-endian values and this code views them in place. */
@@ -49,6 +50,9 @@ static int ref_gemm(uint8_t *mem, const uint8_t *desc)
         .bias = (d.flags & SQ_GEMM_BIAS) ? (const int32_t *)(const void *)(mem + d.bias) : NULL,
         .quant = (d.flags & SQ_GEMM_OUT32) ? NULL : (const sq_quant_t *)(const void *)(mem + d.quant),
         .c = mem + d.c,
+        .group = d.group,
+        .gscale = (d.flags & SQ_GEMM_GSCALE) ? (const uint16_t *)(const void *)(mem + d.gscale)
+                                             : NULL,
     };
     if (sq_gemm_ref(&g) != 0)
         return sq_err(SQ_ERR_FMT, "ref: gemm %ux%ux%u rejected by the golden reference",
@@ -69,6 +73,18 @@ static int ref_attn(uint8_t *mem, const uint8_t *desc, sq_dev_stats_t *add)
     return 0;
 }
 
+static int ref_vec(uint8_t *mem, const uint8_t *desc)
+{
+    sq_vec_desc_t d;
+    sq_vec_desc_decode(desc, &d);
+    sq_vec_t v;
+    sq_vec_desc_view(&d, mem, &v);
+    if (sq_vec_ref(&v) != 0)
+        return sq_err(SQ_ERR_FMT, "ref: vec function %u %ux%u rejected by the golden reference",
+                      (unsigned)d.func, (unsigned)d.m, (unsigned)d.n);
+    return 0;
+}
+
 static int ref_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
                    sq_dev_stats_t *add)
 {
@@ -83,6 +99,9 @@ static int ref_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max
             break;
         case SQ_OP_ATTN:
             rc = ref_attn(s->mem, desc, add);
+            break;
+        case SQ_OP_VEC:
+            rc = ref_vec(s->mem, desc);
             break;
         default:
             rc = sq_err(SQ_ERR_DEV, "ref: no unit for opcode %u", (unsigned)sq_desc_opcode(desc));
@@ -102,4 +121,5 @@ const sq_level_ops_t sq_level_ref = {
     .write = NULL,
     .read = NULL,
     .run = ref_run,
+    .caps = SQ_LEVEL_CAP_VEC | SQ_LEVEL_CAP_GSCALE,
 };

@@ -7,9 +7,8 @@
 #define SQ_LEVEL_RTL_H
 
 #include "../../sim/sq_sim.h"
+#include "runtime/desc.h"
 #include "runtime/device.h"
-
-typedef enum { SQ_UNIT_GEMM, SQ_UNIT_ATTN } sq_unit_t;
 
 typedef struct {
     const char *level; /* prefix of the error messages */

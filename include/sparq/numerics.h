@@ -28,8 +28,9 @@
  *   code is the low nibble of byte g/2 for even g, the high nibble for odd g.
  *   Positions at or beyond k (a partial last group) must hold value 0.
  * - Float -> int8 symmetric quantization: q = clamp(round_half_away(x / s),
- *   -127, 127) with s = max|x| / 127 (s = 1 when max|x| = 0). -128 is never
- *   produced by quantization, but every kernel accepts it as an input.
+ *   -127, 127) with s = max|x| / 127 (s = 1 when max|x| = 0); NaN (an
+ *   activation that overflowed) gives 0. -128 is never produced by
+ *   quantization, but every kernel accepts it as an input.
  */
 #ifndef SPARQ_NUMERICS_H
 #define SPARQ_NUMERICS_H
@@ -159,6 +160,8 @@ typedef struct {
     const int32_t *bias;   /* (n), SQ_GEMM_BIAS only */
     const sq_quant_t *quant; /* (n), unless SQ_GEMM_OUT32 */
     void *c;               /* (m, n) int8, or int32 with SQ_GEMM_OUT32 */
+    size_t group;          /* SQ_GEMM_GSCALE only: inputs per group, in [1, k] */
+    const uint16_t *gscale; /* SQ_GEMM_GSCALE only: Q15 (n, ceil(k / group)) */
 } sq_gemm_t;
 
 /* Epilogue for one accumulator of output channel j: bias, requant, ReLU. */
@@ -173,7 +176,9 @@ static inline int32_t sq_epilogue(uint32_t flags, int32_t acc, int32_t bias, sq_
 }
 
 /* Returns 0, or -1 when the arguments are invalid (unknown flags, W4 with
- * SP24, a quant entry out of range, a malformed 2:4 code). */
+ * SP24, a quant entry out of range, a malformed 2:4 code, a group outside
+ * [1, k]). With SQ_GEMM_GSCALE the accumulator is the sum of each group's
+ * partial sum scaled by its Q15 factor (spec.h). */
 int sq_gemm_ref(const sq_gemm_t *g);
 
 #endif /* SPARQ_NUMERICS_H */

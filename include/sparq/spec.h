@@ -52,6 +52,11 @@
 #define SQ_REG_CYCLES_HI 0x34u
 #define SQ_REG_STALL_LO  0x38u /* read-only: cycles the compute waited on memory */
 #define SQ_REG_STALL_HI  0x3Cu
+/* Run arguments of a command processor (SQ_REG_POS0 + 4 i, i < SQ_RUN_POS):
+ * the positions that descriptor patches add (see "Stream header" below). A
+ * unit kernel without a command processor ignores them. */
+#define SQ_REG_POS0      0x40u
+#define SQ_RUN_POS       8u
 
 #define SQ_CTRL_START (1u << 0)
 #define SQ_CTRL_DONE  (1u << 1)
@@ -60,16 +65,58 @@
 
 /* ---------------------------------------------------------------------------
  * Command descriptors. A command stream is an array of descriptors in device
- * memory, each SQ_DESC_WORDS little-endian 32-bit words. Word 0 is the opcode
- * for every unit; the rest is laid out per opcode. 64-bit device addresses
- * take two words, low word first. */
+ * memory, each SQ_DESC_WORDS little-endian 32-bit words. Word 0 is the stream
+ * header below for every unit; words 1 .. SQ_DESC_W_PATCH0 - 1 are laid out
+ * per opcode; the last two words are the header's position patches. 64-bit
+ * device addresses take two words, low word first. */
 #define SQ_DESC_WORDS_LOG2 5
 #define SQ_DESC_WORDS (1u << SQ_DESC_WORDS_LOG2)
 #define SQ_DESC_BYTES (SQ_DESC_WORDS * 4u)
 
+/* Stream header, word 0:
+ *   bits [7:0]    opcode (SQ_OP_*): the unit that runs the descriptor
+ *   bits [15:8]   dep0 \ each 0 (none) or a distance d >= 1: this descriptor
+ *   bits [23:16]  dep1  } starts only after descriptor (index - d) of the same
+ *   bits [31:24]  dep2 /  stream has completed
+ * Semantics: a stream computes what executing its descriptors one at a time
+ * in stream order computes. A command processor may overlap descriptors of
+ * different units, so the compiler gives a descriptor a dependency on every
+ * earlier descriptor of another unit whose writes it reads or overwrites, or
+ * that reads what it writes (descriptors of one unit run in order among
+ * themselves, so a dependency on the latest such descriptor covers the
+ * earlier ones). A dependency before the stream's first descriptor can never
+ * be met and is an error. The runtime checks both rules before a run
+ * (host/runtime/desc.h). A unit kernel without a command processor reads only
+ * the opcode byte.
+ *
+ * Position patches, words SQ_DESC_W_PATCH0 and SQ_DESC_W_PATCH1:
+ *   bits [5:0]    word index w in 1 .. SQ_DESC_W_PATCH0 - 1 (0: no patch)
+ *   bit  [6]      wide: words (w, w+1) hold a 64-bit value (an address)
+ *   bit  [7]      reserved, 0
+ *   bits [10:8]   position argument i (< SQ_RUN_POS)
+ *   bits [31:11]  multiplier u (unsigned)
+ * Before dispatch, the command processor adds pos[i] * u to the word (modulo
+ * 2^32) or to the 64-bit value (modulo 2^64). This is how one stream, written
+ * once, serves every decode step: a KV-cache append address, an attention
+ * length or a RoPE table row moves with the position the host passes at
+ * launch (SQ_REG_POS0), instead of the host rewriting descriptors. */
+#define SQ_DESC_OP_MASK    0xFFu
+#define SQ_DESC_DEPS       3u
+#define SQ_DESC_DEP_SHIFT  8u  /* dep i at bits [8 + 8 i, 15 + 8 i] */
+#define SQ_DESC_W_PATCH0   30u
+#define SQ_DESC_W_PATCH1   31u
+#define SQ_DESC_PATCHES    2u
+#define SQ_PATCH_WORD_MASK 0x3Fu
+#define SQ_PATCH_WIDE      (1u << 6)
+#define SQ_PATCH_POS_SHIFT 8u
+#define SQ_PATCH_POS_MASK  0x7u
+#define SQ_PATCH_MULT_SHIFT 11u
+#define SQ_PATCH_MULT_MAX  ((1u << 21) - 1u)
+
 #define SQ_OP_NOP  0u
 #define SQ_OP_GEMM 1u
 #define SQ_OP_ATTN 2u
+#define SQ_OP_VEC  3u
 
 /* GEMM: C[m][n] = epilogue(sum_k A[m][k] * W[n][k] + bias[n]).
  *   A    int8 (m, k) row-major
@@ -79,6 +126,7 @@
  *   BIAS int32 (n), only with SQ_GEMM_BIAS
  *   QUANT per output channel {int32 mult, uint32 shift} (n), unless SQ_GEMM_OUT32
  *   C    int8 (m, n), or int32 (m, n) when SQ_GEMM_OUT32
+ *   GSCALE uint16 (n, ceil(k / group)), only with SQ_GEMM_GSCALE (2-byte aligned)
  * Layouts of int4 and 2:4 are documented in include/sparq/numerics.h.
  * A valid GEMM descriptor (the host checks every one before a run, see
  * host/runtime/desc.h) has 1 <= m, n, k <= SQ_GEMM_MAX_DIM, BIAS, QUANT and
@@ -89,6 +137,7 @@ enum {
     SQ_GEMM_W_M = 2,
     SQ_GEMM_W_N = 3,
     SQ_GEMM_W_K = 4,
+    SQ_GEMM_W_GROUP = 5,
     SQ_GEMM_W_A_LO = 6,
     SQ_GEMM_W_A_HI = 7,
     SQ_GEMM_W_W_LO = 8,
@@ -100,7 +149,9 @@ enum {
     SQ_GEMM_W_QUANT_LO = 14,
     SQ_GEMM_W_QUANT_HI = 15,
     SQ_GEMM_W_C_LO = 16,
-    SQ_GEMM_W_C_HI = 17
+    SQ_GEMM_W_C_HI = 17,
+    SQ_GEMM_W_GSCALE_LO = 18,
+    SQ_GEMM_W_GSCALE_HI = 19
 };
 
 #define SQ_GEMM_W4    (1u << 0) /* weights are packed signed int4 */
@@ -108,6 +159,15 @@ enum {
 #define SQ_GEMM_RELU  (1u << 2) /* clamp outputs at 0 */
 #define SQ_GEMM_OUT32 (1u << 3) /* write int32 accumulators, no requantization */
 #define SQ_GEMM_BIAS  (1u << 4) /* add int32 bias before the epilogue */
+/* Per-group weight scales (int4 with one scale per `group` inputs): GSCALE
+ * holds uint16 Q15 factors gs (n, ceil(k / group)) row-major, and
+ *   acc_j = sum_g sq_rshift_round((int64)p_g * gs[j][g], 15)   (wrapping sum)
+ * with p_g the int32 partial sum of group g (inputs [g group, (g+1) group)),
+ * before bias and epilogue. group (word SQ_GEMM_W_GROUP) is in [1, k]. */
+#define SQ_GEMM_GSCALE (1u << 5)
+/* Flags every GEMM unit implements. GSCALE is not in it yet: only the golden
+ * reference (level ref) has it, and the runtime accepts it only on a level
+ * that declares it (SQ_LEVEL_CAP_GSCALE, host/runtime/device.h). */
 #define SQ_GEMM_FLAGS_ALL 0x1Fu
 
 /* Hardware limits the compiler tiles to and the kernels check. */
@@ -178,5 +238,93 @@ enum {
 #define SQ_ATTN_MAX_BLOCKS (SQ_ATTN_MAX_SEQ >> SQ_ATTN_BLK_LOG2)
 #define SQ_ATTN_MASK_ROW_BYTES (SQ_ATTN_MAX_BLOCKS / 8u)
 #define SQ_ATTN_QUANT_BYTES 16u /* one sq_attn_quant_t */
+
+/* VEC: one vector-unit op over M rows (tokens) of N elements. The arithmetic
+ * of every function is defined in include/sparq/vec.h (element rules) and
+ * docs/integer_layer.md; this is the layout.
+ *
+ * Addressing. Element (m, j) of IN and OUT sits at
+ *   base + m * stride + (j / seg) * seg_stride + (j % seg) * esize
+ * (seg = 0 means seg = N: plain rows), so one op can read a column slice of
+ * a wider GEMM output and write heads into a (heads, rows, head_dim) tensor
+ * or into row `pos` of a KV cache (kv_heads, kv_cap, head_dim): out_stride =
+ * head_dim, out_seg_stride = kv_cap * head_dim, and a position patch adds
+ * pos * head_dim to OUT. IN2 is rows of N (SWIGLU: its second half) at
+ * in2 + m * in2_stride + j * 4. Strides are bytes.
+ *   IN      int32 (M, N): a GEMM accumulator with SQ_VEC_ACC, else int32
+ *           fixed point; GATHER: M int32 token ids (contiguous); COPY: int8
+ *           (M, N) (element size 1 in the addressing above)
+ *   IN2     int32 (M, N): ADD's addend (fixed point), SWIGLU's up-projection
+ *           accumulator
+ *   OUT     int8 (ROPE, COPY, and with SQ_VEC_Q8) or int32 (M, N); ARGMAX: M
+ *           int32
+ *   CHAN    with SQ_VEC_ACC: per channel {int32 mult, uint32 shift} (N; 2N
+ *           for SWIGLU: gate channels then up channels); NORM: int32 gains
+ *           (N); GATHER: {mult, shift} per table row (P0 rows)
+ *   REC_IN  with SQ_VEC_ACC: a per-row record {int32 mult, int32 shift} (M)
+ *   REC_OUT with SQ_VEC_Q8: per-row record of the int8 output (M)
+ *   TAB     ROPE with SQ_VEC_ROT: rows of (int16 cos, int16 sin) pairs,
+ *           row m at tab + m * tab_stride; GATHER: int8 rows of N at
+ *           tab + id * tab_stride; with SQ_VEC_BIAS: int32 bias (N)
+ *   P0..P3  function parameters (vec.h, "Functions")
+ * Records, CHAN and TAB entries are 4-byte aligned (TAB of GATHER 1-byte). */
+enum {
+    SQ_VEC_W_OPCODE = 0,
+    SQ_VEC_W_FUNC = 1,
+    SQ_VEC_W_FLAGS = 2,
+    SQ_VEC_W_M = 3,
+    SQ_VEC_W_N = 4,
+    SQ_VEC_W_SEG = 5,
+    SQ_VEC_W_IN_LO = 6,
+    SQ_VEC_W_IN_HI = 7,
+    SQ_VEC_W_IN_STRIDE = 8,
+    SQ_VEC_W_IN_SEG_STRIDE = 9,
+    SQ_VEC_W_IN2_LO = 10,
+    SQ_VEC_W_IN2_HI = 11,
+    SQ_VEC_W_IN2_STRIDE = 12,
+    SQ_VEC_W_OUT_LO = 13,
+    SQ_VEC_W_OUT_HI = 14,
+    SQ_VEC_W_OUT_STRIDE = 15,
+    SQ_VEC_W_OUT_SEG_STRIDE = 16,
+    SQ_VEC_W_CHAN_LO = 17,
+    SQ_VEC_W_CHAN_HI = 18,
+    SQ_VEC_W_REC_IN_LO = 19,
+    SQ_VEC_W_REC_IN_HI = 20,
+    SQ_VEC_W_REC_OUT_LO = 21,
+    SQ_VEC_W_REC_OUT_HI = 22,
+    SQ_VEC_W_TAB_LO = 23,
+    SQ_VEC_W_TAB_HI = 24,
+    SQ_VEC_W_TAB_STRIDE = 25,
+    SQ_VEC_W_P0 = 26,
+    SQ_VEC_W_P1 = 27,
+    SQ_VEC_W_P2 = 28,
+    SQ_VEC_W_P3 = 29
+};
+
+/* Functions (word SQ_VEC_W_FUNC); vec.h defines each. */
+#define SQ_VEC_GATHER 0u /* embedding rows of token ids -> int32 fixed point */
+#define SQ_VEC_NORM   1u /* RMSNorm (LayerNorm with SQ_VEC_LN) */
+#define SQ_VEC_ADD    2u /* residual add */
+#define SQ_VEC_DEQ    3u /* accumulator -> int32 fixed point (logits) */
+#define SQ_VEC_ROPE   4u /* Q, K (rotated) and V -> int8 at static scales */
+#define SQ_VEC_SWIGLU 5u /* SiLU(gate) * up -> int8 + record */
+#define SQ_VEC_GELU   6u /* GELU -> int8 + record */
+#define SQ_VEC_QUANT  7u /* int32 -> int8 + record (dynamic per row) */
+#define SQ_VEC_ARGMAX 8u /* index of the first maximum of each row */
+#define SQ_VEC_COPY   9u /* int8 IN -> OUT: a layout change, e.g. attention heads to rows */
+#define SQ_VEC_FUNCS  10u
+
+/* Flags (word SQ_VEC_W_FLAGS). */
+#define SQ_VEC_ACC  (1u << 0) /* IN is a GEMM accumulator: two-stage requantization */
+#define SQ_VEC_Q8   (1u << 1) /* OUT int8 with a per-row record (dynamic scale) */
+#define SQ_VEC_BIAS (1u << 2) /* add int32 bias (TAB) in output units */
+#define SQ_VEC_LN   (1u << 3) /* NORM subtracts the row mean (LayerNorm) */
+#define SQ_VEC_ROT  (1u << 4) /* ROPE rotates pairs by the TAB row */
+#define SQ_VEC_FLAGS_ALL 0x1Fu
+
+#define SQ_VEC_MAX_N_LOG2 16 /* N at most 65536 (the row buffer) */
+#define SQ_VEC_MAX_N (1u << SQ_VEC_MAX_N_LOG2)
+#define SQ_VEC_MAX_M SQ_GEMM_MAX_DIM
+#define SQ_VEC_REC_BYTES 8u  /* one record */
 
 #endif /* SPARQ_SPEC_H */

@@ -499,7 +499,8 @@ module sq_attn_core (
         end
       end
       SGroup: begin
-        if (desc_q[32*(WOpcode) +: 32] != sq_attn_pkg::SqOpAttnCode) begin
+        // the opcode byte of the stream header (spec.h)
+        if (desc_q[32*(WOpcode) +: 8] != 8'(sq_attn_pkg::SqOpAttnCode)) begin
           st_d = SNext;
         end else if ({23'd0, grp_acc_q} == heads) begin
           h_d = 9'd0;

@@ -32,16 +32,18 @@ module sq_gemm_seq
   logic [2*sq_gemm_pkg::BeatW-1:0] desc_q, desc_d;
   sq_gemm_pkg::gemm_cfg_t   cfg_q, cfg_d;
 
-  logic [31:0] w_op, w_flags, w_m, w_n, w_k;
+  logic [7:0]  w_op;
+  logic [31:0] w_flags, w_m, w_n, w_k;
   logic        dims_ok, gemm_ok;
-  assign w_op = desc_q[32 * sq_spec_pkg::SqGemmWOpcode +: 32];
+  // the opcode byte of the stream header (spec.h); the rest is for a command processor
+  assign w_op = desc_q[32 * sq_spec_pkg::SqGemmWOpcode +: 8];
   assign w_flags = desc_q[32 * sq_spec_pkg::SqGemmWFlags +: 32];
   assign w_m = desc_q[32 * sq_spec_pkg::SqGemmWM +: 32];
   assign w_n = desc_q[32 * sq_spec_pkg::SqGemmWN +: 32];
   assign w_k = desc_q[32 * sq_spec_pkg::SqGemmWK +: 32];
   assign dims_ok = w_m != 0 && w_n != 0 && w_k != 0 && w_m <= sq_spec_pkg::SqGemmMaxDim &&
                    w_n <= sq_spec_pkg::SqGemmMaxDim && w_k <= sq_spec_pkg::SqGemmMaxDim;
-  assign gemm_ok = w_op == sq_spec_pkg::SqOpGemm && dims_ok && (w_flags & ~sq_spec_pkg::SqGemmFlagsAll) == 0 &&
+  assign gemm_ok = w_op == 8'(sq_spec_pkg::SqOpGemm) && dims_ok && (w_flags & ~sq_spec_pkg::SqGemmFlagsAll) == 0 &&
                    !((w_flags & sq_spec_pkg::SqGemmW4) != 0 && (w_flags & sq_spec_pkg::SqGemmSp24) != 0);
 
   assign fetch_o = state_q == FetchAr || state_q == FetchR;

@@ -1,0 +1,70 @@
+/* The integer layer: a compressed Llama model compiled onto the device's
+ * three units (GEMM, attention, vector), every op of a token on the device
+ * and one command stream per decode step (docs/integer_layer.md).
+ *
+ * Build (once): calibrates static ranges on calibration text with the fp32
+ * model, converts the model to its device-resident integer form (fused
+ * Q|K|V and W1|W3 weights in the GEMM formats with per-channel requantization
+ * tables, int4 group scales as SQ_GEMM_GSCALE factors, RMSNorm gains, the
+ * RoPE table, the int8 embedding table, attention quant entries), allocates
+ * the KV cache (int8, (kv_heads, seq_len, head_dim) per layer) and
+ * activations in device memory, and writes the decode stream: descriptors
+ * with the dependencies every cross-unit hazard needs and position patches
+ * (RoPE row, KV-cache row, attention length), so the same stream serves
+ * every position.
+ *
+ * Step (per token): the host writes the token id (4 bytes), runs the stream
+ * with pos, and reads the int32 logits (or only the argmax). The device
+ * appends K and V at row pos itself; nothing else crosses PCIe. */
+#ifndef SQ_LLAMA_INT_H
+#define SQ_LLAMA_INT_H
+
+#include <stddef.h>
+
+#include "compress/qmodel.h"
+#include "model/attn_exec.h"
+#include "model/tokenizer.h"
+#include "report/report.h"
+#include "runtime/device.h"
+
+typedef struct sq_intlayer sq_intlayer_t;
+
+/* 0 when q's layers can run as the integer layer (every linear one integer
+ * leaf with per-token activations, Q/K/V and W1/W3 in one format each);
+ * otherwise SQ_ERR_ARG with the reason. */
+int sq_intlayer_supported(const sq_qmodel_t *q);
+
+/* Options of a build: calibration text (stories separated by
+ * <|endoftext|>, tokenized like eval), and an optional attention pattern
+ * (ae, from --attn; NULL: dense causal). */
+typedef struct {
+    const char *calib_text;
+    const sq_tokenizer_t *tok;
+    const sq_attn_exec_t *ae;
+} sq_intlayer_opts_t;
+
+/* Compiles q for dev. rep (may be NULL) receives every descriptor's
+ * counters per step. q, dev, rep and opts->ae must outlive the program. */
+int sq_intlayer_build(sq_intlayer_t **out, const sq_qmodel_t *q, sq_dev_t *dev, sq_report_t *rep,
+                      const sq_intlayer_opts_t *opts);
+void sq_intlayer_free(sq_intlayer_t *p);
+
+/* One decode step: logits (vocab, may be NULL) and the device's argmax
+ * (may be NULL) of token at pos. */
+int sq_intlayer_step(sq_intlayer_t *p, int token, int pos, float *logits, int *argmax);
+
+/* Installs the step as ex's whole forward pass. */
+void sq_intlayer_exec(sq_intlayer_t *p, sq_llama_exec_t *ex);
+
+/* The compiled stream (device address, descriptors, host copy) for tests. */
+const uint8_t *sq_intlayer_stream(const sq_intlayer_t *p, uint32_t *n_cmds, uint64_t *cmd_addr);
+
+/* The calibrated fixed-point choices, for the report and tests. */
+typedef struct {
+    int f_res, f_ffn, f_logits; /* fractional bits: residual, SwiGLU inputs, logits */
+    double res_max, ffn_max, logits_max;
+    size_t calib_tokens;
+} sq_intlayer_info_t;
+void sq_intlayer_info(const sq_intlayer_t *p, sq_intlayer_info_t *info);
+
+#endif
