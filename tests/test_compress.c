@@ -672,16 +672,34 @@ START_TEST(test_stories_heldout_weights)
 END_TEST
 
 /* Rotation makes int4 activations usable, SmoothQuant improves static int8
- * activations, Wanda's masks beat magnitude masks. */
-START_TEST(test_stories_heldout_methods)
+ * activations (test_stories_heldout_smooth), Wanda's masks beat magnitude
+ * masks (test_stories_heldout_wanda). */
+START_TEST(test_stories_heldout_rotation)
 {
     heldout_t h = {0};
     heldout_init(&h);
     double fp32 = 3.983185;
     double a4 = heldout_ppl(&h, "w8a4"), ra4 = heldout_ppl(&h, "rot,w8a4");
     ck_assert_msg(ra4 < fp32 * 1.12 && ra4 < a4, "w8a4 %f, rot,w8a4 %f", a4, ra4);
+    heldout_free(&h);
+}
+END_TEST
+
+/* Each calibrated pair is its own test, so each gets the tcase's time limit. */
+START_TEST(test_stories_heldout_smooth)
+{
+    heldout_t h = {0};
+    heldout_init(&h);
     double st = heldout_ppl(&h, "w8a8s"), sm = heldout_ppl(&h, "w8a8s:smooth=0.5");
     ck_assert_msg(sm < st, "w8a8s %f, w8a8s:smooth=0.5 %f", st, sm);
+    heldout_free(&h);
+}
+END_TEST
+
+START_TEST(test_stories_heldout_wanda)
+{
+    heldout_t h = {0};
+    heldout_init(&h);
     double mag = heldout_ppl(&h, "2:4,w8a8"), wanda = heldout_ppl(&h, "2:4:wanda,w8a8");
     ck_assert_msg(wanda < 0.75 * mag, "2:4 magnitude %f, wanda %f", mag, wanda);
     heldout_free(&h);
@@ -847,6 +865,8 @@ Suite *compress_suite(void)
     tcase_add_test(tc, test_finetune_keeps_constraints);
     tc = sq_tcase(s, "stories260K", 300);
     tcase_add_test(tc, test_stories_heldout_weights);
-    tcase_add_test(tc, test_stories_heldout_methods);
+    tcase_add_test(tc, test_stories_heldout_rotation);
+    tcase_add_test(tc, test_stories_heldout_smooth);
+    tcase_add_test(tc, test_stories_heldout_wanda);
     return s;
 }
