@@ -467,7 +467,7 @@ START_TEST(test_cli_errors)
     expect_cli_error("generate " MODEL_ARGS " --recipe w3a3", 2);
     expect_cli_error("generate --model /nonexistent/model.bin --tokenizer " SQ_TOK_PATH, 2);
     expect_cli_error("generate --model " SQ_MODEL_PATH " --tokenizer /nonexistent/tok.bin", 2);
-    expect_cli_error("eval " MODEL_ARGS, 2);
+    expect_cli_error("eval " MODEL_ARGS " --text /nonexistent.txt#eval", 2);
     expect_cli_error("eval " MODEL_ARGS " --text /nonexistent.txt", 2);
     expect_cli_error("eval " MODEL_ARGS " --text " SAMPLE " stray", 2);
 }

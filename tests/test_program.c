@@ -147,6 +147,10 @@ START_TEST(test_synthetic_odd_shapes)
     levels_agree(&m, "w8a8", 6);
     levels_agree(&m, "w4g32", 6);
     levels_agree(&m, "2:4", 6);
+    /* int4 activations in the int8 operands, and W2's input rotated online
+     * (zero-padded to its Hadamard order) on the host around each GEMM */
+    levels_agree(&m, "rot,w4g32a4", 6);
+    levels_agree(&m, "rot,w8a8", 6);
     sq_llama_free(&m);
 }
 END_TEST

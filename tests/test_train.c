@@ -459,12 +459,15 @@ START_TEST(test_cli_distill)
     }
     char *ckpt = sq_tmpfile("", 0);
     snprintf(args, sizeof args,
-             "distill " MODEL_ARGS " --text %s --steps 3 --batch 2 --samples 2 --heldout 1 "
-             "--len 24 --out %s",
-             text, ckpt);
+             "distill " MODEL_ARGS " --text %s --calib %s --steps 3 --batch 2 --samples 2 "
+             "--heldout 1 --len 24 --out %s",
+             text, text, ckpt);
     int rc = sq_run_cli(args, out, sizeof out, err, sizeof err);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
-    ck_assert_ptr_nonnull(strstr(out, "distilled  w8a8      text ppl"));
+    ck_assert_ptr_nonnull(strstr(out, "distilled  w8a8      eval ppl"));
+    /* trained on the scored stories: one warning line says so */
+    ck_assert_msg(strstr(err, "warning: 2 scored stories were also calibrated or trained on"),
+                  "no overlap warning: %s", err);
     /* the checkpoint loads and is 2:4 + int8: every group of 4 in wq keeps
      * at most 2 and the rows are on sq_quant_i8's grid */
     sq_llama_t m;

@@ -36,6 +36,51 @@ const char *sq_cli_find_data(const char *name)
     return name;
 }
 
+const char *sq_cli_data_part(const char *name, sq_part_t *part)
+{
+    static char base[4096];
+    static const struct {
+        const char *suffix;
+        sq_part_t part;
+    } parts[] = {{"#calib", SQ_PART_CALIB}, {"#eval", SQ_PART_EVAL}};
+    *part = SQ_PART_ALL;
+    size_t len = strlen(name);
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        size_t sl = strlen(parts[i].suffix);
+        if (len > sl && len - sl < sizeof base && !strcmp(name + len - sl, parts[i].suffix) &&
+            access(sq_cli_find_data(name), F_OK) != 0) {
+            memcpy(base, name, len - sl);
+            base[len - sl] = 0;
+            *part = parts[i].part;
+            return sq_cli_find_data(base);
+        }
+    }
+    return sq_cli_find_data(name);
+}
+
+char *sq_cli_read_stories(const char *name)
+{
+    sq_part_t part;
+    char *text = sq_cli_read_text(sq_cli_data_part(name, &part));
+    if (!text || part == SQ_PART_ALL)
+        return text;
+    char *sel = sq_stories_part(text, part);
+    free(text);
+    if (!sel)
+        sq_err(SQ_ERR_MEM, "out of memory splitting '%s'", name);
+    return sel;
+}
+
+void sq_cli_warn_overlap(const char *cmd, const char *calib_text, const char *eval_text)
+{
+    long shared = calib_text && eval_text ? sq_stories_shared(calib_text, eval_text) : 0;
+    if (shared > 0)
+        fprintf(stderr,
+                "sparq %s: warning: %ld scored stor%s also calibrated or trained on: the "
+                "perplexity is not held out\n",
+                cmd, shared, shared == 1 ? "y was" : "ies were");
+}
+
 char *sq_cli_read_text(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -69,6 +114,38 @@ static void distill_progress(void *ctx, int step, int steps, double loss)
     char label[64];
     snprintf(label, sizeof label, "distill: loss %.4f, step", loss);
     sq_cli_progress(label, (size_t)step, (size_t)steps);
+}
+
+static void calib_progress(size_t done, size_t total)
+{
+    sq_cli_progress("calibrate: story", done, total);
+}
+
+/* GGUF models score stories after <|endoftext|> (SmolLM2's document
+ * separator in pretraining), or BOS when the vocabulary has none. */
+static int encode_bpe(const void *ctx, const char *story, int *tokens, size_t cap, int *n)
+{
+    int32_t *ids = malloc(cap * sizeof *ids);
+    size_t got = 0;
+    if (!ids)
+        return sq_err(SQ_ERR_MEM, "out of memory");
+    int rc = sq_bpe_encode(ctx, story, 0, ids, cap, &got);
+    for (size_t i = 0; !rc && i < got; i++)
+        tokens[i] = ids[i];
+    *n = rc ? 0 : (int)got;
+    free(ids);
+    return rc;
+}
+
+void sq_cli_model_story_enc(const sq_cli_model_t *m, sq_story_enc_t *e)
+{
+    if (!m->bpe) {
+        sq_story_enc_llama2(e, &m->tok);
+        return;
+    }
+    int32_t start = sq_bpe_id(m->bpe, "<|endoftext|>");
+    *e = (sq_story_enc_t){.encode = encode_bpe, .ctx = m->bpe,
+                          .start = start >= 0 ? start : sq_bpe_bos(m->bpe)};
 }
 
 /* Weights (fp32 bytes) and KV cache of a llama config the loader would
@@ -193,10 +270,8 @@ static int model_open(const char *cmd, const char *model, const char *tok, const
         if (!rc)
             rc = sq_bpe_from_gguf(g, &out->bpe);
         sq_gguf_free(g);
-        /* calibration tokenizes with llama2.c's tokenizer */
-        if (!rc && sq_recipe_needs_calib(&r))
-            rc = sq_err(SQ_ERR_ARG, "recipe '%s' needs calibration, not available for GGUF models yet",
-                        recipe);
+        if (!rc && r.distill_steps)
+            rc = sq_err(SQ_ERR_ARG, "distill:steps=N trains llama2.c models only");
     } else if (!rc && sq_sqm_is_file(sq_cli_find_model(path))) {
         sq_sqm_t *s;
         rc = sq_sqm_read(sq_cli_find_model(path), &s);
@@ -213,14 +288,11 @@ static int model_open(const char *cmd, const char *model, const char *tok, const
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    char *read = NULL;
-    const char *text = calib_text;
+    char *text = NULL;
     if (!rc && sq_recipe_needs_calib(&r)) {
+        text = calib_text ? strdup(calib_text) : sq_cli_read_stories(calib ? calib : SQ_DEFAULT_CALIB);
         if (!text)
-            text = read = sq_cli_read_text(sq_cli_find_data(calib ? calib : SQ_DEFAULT_CALIB));
-        rc = text ? sq_calib_collect(&cal, &out->model, &out->tok, text) : SQ_ERR_IO;
-        have_cal = !rc;
-        out->calib_tokens = have_cal ? cal.tokens : 0;
+            rc = calib_text ? sq_err(SQ_ERR_MEM, "out of memory") : SQ_ERR_IO;
     }
     /* A .sqm model runs its stored layers; a recipe recompresses its
      * dequantized weights. */
@@ -228,7 +300,12 @@ static int model_open(const char *cmd, const char *model, const char *tok, const
         out->q = stored;
         have_stored = 0;
     } else if (!rc) {
-        rc = sq_qmodel_build_calib(&out->q, &out->model, &r, have_cal ? &cal : NULL);
+        sq_story_enc_t e;
+        sq_cli_model_story_enc(out, &e);
+        rc = sq_qmodel_compress(&out->q, &out->model, &r, &e, text, &cal, &have_cal,
+                                calib_progress, sq_cli_progress);
+        sq_cli_progress_end();
+        out->calib_tokens = have_cal ? cal.tokens : 0;
     }
     if (have_stored)
         sq_qmodel_free(&stored);
@@ -239,7 +316,7 @@ static int model_open(const char *cmd, const char *model, const char *tok, const
         rc = sq_finetune_run(&out->model, &out->q, &r, &cal, &out->tok, text, &fo, &out->distill);
         sq_cli_progress_end();
     }
-    free(read);
+    out->calib_text = text;
     if (have_cal)
         sq_calib_free(&cal);
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -267,6 +344,7 @@ int sq_cli_model_open_text(const char *cmd, const char *model, const char *tok,
 
 void sq_cli_model_close(sq_cli_model_t *m)
 {
+    free(m->calib_text);
     sq_qmodel_free(&m->q);
     sq_bpe_free(m->bpe);
     sq_tokenizer_free(&m->tok);

@@ -5,14 +5,18 @@
 #include "compress/finetune.h"
 #include "compress/qmodel.h"
 #include "model/bpe.h"
+#include "model/eval.h"
 #include "model/llama.h"
 #include "model/tokenizer.h"
 
 #define SQ_DEFAULT_MODEL "stories260K.bin"
 #define SQ_DEFAULT_TOKENIZER "tok512.bin"
-/* Calibration text for recipes that need it (looked up like models, in
- * data/ then ../shared/data/). */
-#define SQ_DEFAULT_CALIB "tinystories_sample.txt"
+/* Calibration (and training) text for recipes that need it, and the text
+ * perplexity is measured on: the two halves of the same sample, never sharing
+ * a story (data files are looked up in data/ then ../shared/data/; FILE#calib
+ * and FILE#eval select the halves of any file, see sq_stories_part). */
+#define SQ_DEFAULT_CALIB "tinystories_sample.txt#calib"
+#define SQ_DEFAULT_EVAL "tinystories_sample.txt#eval"
 
 /* Context cap for GGUF models (SmolLM2 declares 8192): keeps the KV cache
  * at 2 x layers x 2048 x kv_dim floats. */
@@ -27,6 +31,7 @@ typedef struct {
     double compress_s;    /* wall time of calibration + compression */
     size_t calib_tokens;  /* tokens the calibration ran (0: none needed) */
     sq_finetune_stats_t distill; /* with distill:steps=N */
+    char *calib_text;     /* the calibration/training text used (NULL: none) */
 } sq_cli_model_t;
 
 /* Loads model + tokenizer (bare names are looked up in models/, then
@@ -44,6 +49,9 @@ int sq_cli_model_open_text(const char *cmd, const char *model, const char *tok,
                            const char *recipe, const char *calib_text, sq_cli_model_t *out);
 void sq_cli_model_close(sq_cli_model_t *m);
 
+/* How the model's stories are tokenized for perplexity and calibration:
+ * llama2.c's convention, or GGUF BPE after <|endoftext|>. */
+void sq_cli_model_story_enc(const sq_cli_model_t *m, sq_story_enc_t *e);
 /* Plans (--max-mem, cli.h) what loading the BERT encoder at path (a
  * directory holding model.safetensors, or the file) takes: the file's image,
  * its weights as fp32 (2x the file: a bound for F16 files), a compressed copy
@@ -68,5 +76,14 @@ int sq_cli_exit_code(int err);
 char *sq_cli_read_text(const char *path);
 /* Data paths: a bare name is looked for in data/ then ../shared/data/. */
 const char *sq_cli_find_data(const char *name);
+/* A data name with an optional #calib or #eval suffix (a file of that exact
+ * name wins): the file's path (static buffer) and the part it selects. */
+const char *sq_cli_data_part(const char *name, sq_part_t *part);
+/* The stories of a data name (sq_cli_data_part + sq_cli_read_text +
+ * sq_stories_part); NULL with a message as sq_cli_read_text. */
+char *sq_cli_read_stories(const char *name);
+/* Prints one warning line when eval_text shares stories with calib_text
+ * (the perplexity would then not be measured on held-out text). */
+void sq_cli_warn_overlap(const char *cmd, const char *calib_text, const char *eval_text);
 
 #endif

@@ -11,6 +11,7 @@
 #include "cli/cli_model.h"
 #include "compress/bert_compress.h"
 #include "model/bert.h"
+#include "train/bert_train.h"
 #include "model/pypkg.h"
 #include "model/eval.h"
 #include "util/err.h"
@@ -23,13 +24,14 @@ static void help(void)
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
          "  --recipe R          passes, e.g. w8a8, w4g32:gptq, 2:4,w8a8, lowrank:r=32, share:k=16\n"
          "                      (docs/compression.md lists them all)\n"
-         "  --calib FILE        calibration text, also trained on by --distill (default " SQ_DEFAULT_CALIB ")\n"
+         "  --calib FILE        calibration text, also trained on by --distill (default " SQ_DEFAULT_CALIB ";\n"
+         "                      FILE#calib and FILE#eval are the halves of FILE, docs/compression.md)\n"
          "  --distill steps=N   fine-tune against the fp32 model after the passes (same as\n"
          "                      adding distill:steps=N to the recipe)\n"
          "  --out FILE.sqm      write the compressed model\n"
          "  --report            print bytes against fp32, compression time and perplexity (BERT:\n"
          "                      the cosine similarity of sentence embeddings to fp32)\n"
-         "  --text FILE         perplexity text for --report (default " SQ_DEFAULT_CALIB ")\n"
+         "  --text FILE         perplexity text for --report (default " SQ_DEFAULT_EVAL ")\n"
          SQ_CLI_MAX_MEM_HELP
          "  --help");
 }
@@ -43,7 +45,9 @@ static int perplexity(const sq_cli_model_t *cm, const sq_llama_exec_t *ex, const
                       double *ppl, size_t *tokens)
 {
     sq_eval_result_t r;
-    int rc = sq_eval_text(&cm->model, &cm->tok, text, ex, progress, &r);
+    sq_story_enc_t enc;
+    sq_cli_model_story_enc(cm, &enc);
+    int rc = sq_eval_stories(&cm->model, &enc, text, ex, progress, &r);
     sq_cli_progress_end();
     if (rc)
         return rc;
@@ -56,11 +60,12 @@ static int perplexity(const sq_cli_model_t *cm, const sq_llama_exec_t *ex, const
 static int report(const sq_cli_model_t *base, const sq_cli_model_t *cm, const char *text_path,
                   const char *out)
 {
-    char *text = sq_cli_read_text(sq_cli_find_data(text_path));
+    char *text = sq_cli_read_stories(text_path);
     if (!text) {
         sq_cli_error("compress", "%s", sq_err_msg());
         return SQ_EXIT_USAGE;
     }
+    sq_cli_warn_overlap("compress", cm->calib_text, text);
     double ppl = 0, ppl32 = 0;
     size_t tokens = 0, tokens32 = 0;
     int rc = perplexity(base, &base->ex, text, &ppl32, &tokens32);
@@ -100,7 +105,7 @@ static int report(const sq_cli_model_t *base, const sq_cli_model_t *cm, const ch
  * BERT encoders (all-MiniLM-L6-v2), scored by the cosine similarity of
  * sentence embeddings against the fp32 encoder. */
 
-#define MIN_SENTENCES 50
+#define MIN_SENTENCES 32
 
 static int is_bert(const char *path)
 {
@@ -110,14 +115,48 @@ static int is_bert(const char *path)
            (len > 12 && !strcmp(path + len - 12, ".safetensors"));
 }
 
-/* The sentences of a data file (text and *s freed by the caller). */
-static int read_sentences(const char *path, char **text, char ***s, size_t *n)
+/* The sentences of a data name (text and *s freed by the caller); FILE#calib
+ * and FILE#eval keep the even and the odd sentences of FILE. */
+static int read_sentences(const char *name, char **text, char ***s, size_t *n)
 {
     *s = NULL;
     *n = 0;
-    if (!(*text = sq_cli_read_text(sq_cli_find_data(path))))
+    sq_part_t part;
+    if (!(*text = sq_cli_read_text(sq_cli_data_part(name, &part))))
         return SQ_ERR_IO;
-    return sq_bert_sentences(*text, s, n);
+    int rc = sq_bert_sentences(*text, s, n);
+    size_t kept = 0;
+    for (size_t i = 0; !rc && i < *n; i++)
+        if (sq_part_keeps(part, i))
+            (*s)[kept++] = (*s)[i];
+    if (!rc)
+        *n = kept;
+    return rc;
+}
+
+/* Calibration sentences that are also scored: one warning line. */
+static void warn_sentences(char **cal, size_t ncal, char **ev, size_t nev)
+{
+    size_t shared = 0;
+    for (size_t i = 0; i < nev; i++)
+        for (size_t j = 0; j < ncal; j++)
+            if (!strcmp(ev[i], cal[j])) {
+                shared++;
+                break;
+            }
+    if (shared)
+        fprintf(stderr,
+                "sparq compress: warning: %zu scored sentence%s also calibrated on: the cosine "
+                "is not held out\n",
+                shared, shared == 1 ? " was" : "s were");
+}
+
+static void distill_progress(void *ctx, int step, int steps, double loss)
+{
+    (void)ctx;
+    char label[64];
+    snprintf(label, sizeof label, "distill: loss %.5f, step", loss);
+    sq_cli_progress(label, (size_t)step, (size_t)steps);
 }
 
 static int compress_bert(const char *path, const char *recipe, const char *calib_path,
@@ -132,8 +171,8 @@ static int compress_bert(const char *path, const char *recipe, const char *calib
     sq_bert_qmodel_t q = {0};
     sq_calib_t cal;
     int have_cal = 0;
-    char *text = NULL, **sent = NULL;
-    size_t count = 0, calib_tokens = 0;
+    char *text = NULL, **sent = NULL, *ctext = NULL, **csent = NULL;
+    size_t count = 0, ccount = 0, calib_tokens = 0;
     double mean = 0, min = 0;
     struct timespec t0, t1;
     int rc = sq_recipe_parse(recipe, &r);
@@ -143,30 +182,55 @@ static int compress_bert(const char *path, const char *recipe, const char *calib
         rc = sq_bert_load(path, &m);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (!rc && sq_recipe_needs_calib(&r)) {
-        rc = read_sentences(calib_path ? calib_path : SQ_DEFAULT_CALIB, &text, &sent, &count);
+        rc = read_sentences(calib_path ? calib_path : SQ_DEFAULT_CALIB, &ctext, &csent, &ccount);
         if (!rc)
-            rc = sq_bert_calib_collect(&cal, &m, sent, count);
+            rc = sq_bert_calib_collect(&cal, &m, csent, ccount);
         have_cal = !rc;
         calib_tokens = have_cal ? cal.tokens : 0;
-        free(text);
-        free(sent);
-        text = NULL;
-        sent = NULL;
     }
     if (!rc)
         rc = sq_bert_qmodel_build(&q, &m, &r, have_cal ? &cal : NULL);
-    if (have_cal)
-        sq_calib_free(&cal);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    sq_bert_t student = {0};
+    sq_finetune_stats_t ds = {0};
+    /* the sentences scored, read before training so the one-shot encoder
+     * can be scored too (its time is not compression time) */
+    double mean1 = 0, min1 = 0;
     if (!rc && want_report)
         rc = read_sentences(text_path, &text, &sent, &count);
     if (!rc && want_report && count < MIN_SENTENCES)
         rc = sq_err(SQ_ERR_ARG, "%s has %zu sentences; the report needs at least %d", text_path,
                     count, MIN_SENTENCES);
+    if (!rc && want_report && r.distill_steps) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        sq_bert_exec_t ex;
+        sq_bert_qmodel_exec(&q, &ex);
+        rc = sq_bert_cosines(&m, &m, &ex, sent, count, &mean1, &min1);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        t0.tv_sec += b.tv_sec - a.tv_sec;
+        t0.tv_nsec += b.tv_nsec - a.tv_nsec;
+    }
+    if (!rc && r.distill_steps) {
+        sq_finetune_opts_t fo;
+        sq_finetune_opts_default(&fo, &r);
+        fo.progress = distill_progress;
+        int32_t **seq;
+        size_t *len;
+        rc = sq_bert_encode_sentences(&m, csent, ccount, &seq, &len);
+        if (!rc)
+            rc = sq_bert_finetune(&m, &q, &r, &cal, seq, len, ccount, &fo, &student, &ds);
+        sq_bert_free_sentences(seq, len, ccount);
+        sq_cli_progress_end();
+    }
+    if (have_cal)
+        sq_calib_free(&cal);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (!rc && want_report)
+        warn_sentences(csent, ccount, sent, count);
     if (!rc && want_report) {
         sq_bert_exec_t ex;
         sq_bert_qmodel_exec(&q, &ex);
-        rc = sq_bert_cosines(&m, &ex, sent, count, &mean, &min);
+        rc = sq_bert_cosines(&m, r.distill_steps ? &student : &m, &ex, sent, count, &mean, &min);
     }
     if (!rc && want_report) {
         char canon[256];
@@ -179,12 +243,22 @@ static int compress_bert(const char *path, const char *recipe, const char *calib
             printf("compress   %.3f s (calibration: %zu tokens)\n", secs, calib_tokens);
         else
             printf("compress   %.3f s\n", secs);
+        if (r.distill_steps) {
+            printf("one-shot   cosine mean %.6f, min %.6f (before distillation)\n", mean1, min1);
+            printf("distill    %d steps on %zu tokens of %zu sentences: loss %.6f -> %.6f, %.1f s\n",
+                   r.distill_steps, ds.train_tokens, ccount, ds.first_loss, ds.last_loss,
+                   ds.seconds);
+        }
         printf("cosine     mean %.6f, min %.6f over %zu sentences of %s\n", mean, min, count,
                text_path);
     }
     free(text);
     free(sent);
+    free(ctext);
+    free(csent);
     sq_bert_qmodel_free(&q);
+    if (student.storage)
+        sq_bert_train_free_copy(&student);
     sq_bert_free(&m);
     if (rc) {
         sq_cli_error("compress", "%s", sq_err_msg());
@@ -196,7 +270,7 @@ static int compress_bert(const char *path, const char *recipe, const char *calib
 int sq_cmd_compress(int argc, char **argv)
 {
     const char *model = SQ_DEFAULT_MODEL, *tok = SQ_DEFAULT_TOKENIZER, *recipe = NULL;
-    const char *calib = NULL, *out = NULL, *text = SQ_DEFAULT_CALIB, *distill = NULL;
+    const char *calib = NULL, *out = NULL, *text = SQ_DEFAULT_EVAL, *distill = NULL;
     int want_report = 0;
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"tokenizer", required_argument, NULL, 'z'},
@@ -258,11 +332,6 @@ int sq_cmd_compress(int argc, char **argv)
     if (out && (rc = sq_qmodel_write_sqm(&cm.q, out))) {
         sq_cli_error("compress", "%s", sq_err_msg());
         rc = sq_cli_exit_code(rc);
-    }
-    if (!rc && want_report && cm.bpe) {
-        /* the report's perplexity scores with llama2.c's tokenizer */
-        sq_cli_error("compress", "--report is not available for GGUF models yet");
-        rc = SQ_EXIT_USAGE;
     }
     if (!rc && want_report) {
         sq_cli_model_t base;

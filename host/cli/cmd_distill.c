@@ -16,16 +16,17 @@
 
 static void help(void)
 {
-    puts("usage: sparq distill --text FILE [flags]\n"
+    puts("usage: sparq distill [flags]\n"
          "  --model FILE        llama2.c checkpoint, the teacher (default " SQ_DEFAULT_MODEL ")\n"
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
-         "  --text FILE         calibration stories (<|endoftext|>-separated): trained on and\n"
-         "                      scored\n"
+         "  --calib FILE        real stories (<|endoftext|>-separated) trained on besides the\n"
+         "                      teacher's samples (default " SQ_DEFAULT_CALIB ")\n"
+         "  --text FILE         stories scored, never trained on (default " SQ_DEFAULT_EVAL ")\n"
          "  --prune P           none or 2:4 (default 2:4; the matrix unit's encoder picks the\n"
          "                      kept pair)\n"
          "  --quant Q           none, w8 (int8 weight grid), w8a8 (w8 plus int8 activations in\n"
          "                      training and scoring; default) or w4gG (int4, groups of G)\n"
-         "  --score-only        score --text but do not train on it\n"
+         "  --score-only        train on the teacher's samples alone (not on --calib)\n"
          "  --dense-cls         leave the classifier (the tied embedding) unpruned\n"
          "  --steps N           optimizer steps (default 300; 0 = one-shot only)\n"
          "  --batch N           sequences per step (default 8)\n"
@@ -39,8 +40,8 @@ static void help(void)
          "  --out FILE          write the distilled student as a llama2.c checkpoint\n"
          SQ_CLI_MAX_MEM_HELP
          "  --help\n"
-         "prints one line per model: text and held-out perplexity, fp32 activations and,\n"
-         "with w8/w8a8, through the w8a8 recipe");
+         "prints one line per model: perplexity on --text and on the held-out teacher\n"
+         "samples, with fp32 activations and, with w8/w8a8, through the w8a8 recipe");
 }
 
 typedef struct {
@@ -118,11 +119,11 @@ static int report(const char *name, const sq_llama_t *m, const sq_tokenizer_t *t
     int rc = score(m, tok, text, held, 0, &a, &b);
     if (rc)
         return rc;
-    printf("%-10s fp32-act  text ppl %9.4f  held-out ppl %9.4f\n", name, a, b);
+    printf("%-10s fp32-act  eval ppl %9.4f  samples ppl %9.4f\n", name, a, b);
     if (sp->bits == 8) {
         if ((rc = score(m, tok, text, held, 1, &a, &b)))
             return rc;
-        printf("%-10s w8a8      text ppl %9.4f  held-out ppl %9.4f\n", name, a, b);
+        printf("%-10s w8a8      eval ppl %9.4f  samples ppl %9.4f\n", name, a, b);
     }
     fflush(stdout);
     return 0;
@@ -193,14 +194,16 @@ static int build_constraints(sq_constraints_t *cons, const sq_llama_t *m, const 
 
 int sq_cmd_distill(int argc, char **argv)
 {
-    const char *model = SQ_DEFAULT_MODEL, *tok = SQ_DEFAULT_TOKENIZER, *text_path = NULL;
+    const char *model = SQ_DEFAULT_MODEL, *tok = SQ_DEFAULT_TOKENIZER, *text_path = SQ_DEFAULT_EVAL;
+    const char *calib_path = SQ_DEFAULT_CALIB;
     const char *out = NULL;
     spec_t sp = {.prune24 = 1, .bits = 8, .act8 = 1};
     long steps = 300, batch = 8, len = 256, samples = 256, heldout = 32, seed = 1;
     double lr = 2e-3, temp = 1.0, ce = 0.0;
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},   {"tokenizer", required_argument, NULL, 'z'},
-        {"text", required_argument, NULL, 'x'},    {"prune", required_argument, NULL, 'p'},
+        {"text", required_argument, NULL, 'x'},    {"calib", required_argument, NULL, 'k'},
+        {"prune", required_argument, NULL, 'p'},
         {"quant", required_argument, NULL, 'q'},   {"dense-cls", no_argument, NULL, 'C'},
         {"score-only", no_argument, NULL, 'O'},
         {"steps", required_argument, NULL, 'n'},   {"batch", required_argument, NULL, 'b'},
@@ -218,6 +221,7 @@ int sq_cmd_distill(int argc, char **argv)
         case 'm': model = optarg; break;
         case 'z': tok = optarg; break;
         case 'x': text_path = optarg; break;
+        case 'k': calib_path = optarg; break;
         case 'o': out = optarg; break;
         case 'C': sp.dense_cls = 1; break;
         case 'O': score_only = 1; break;
@@ -256,19 +260,20 @@ int sq_cmd_distill(int argc, char **argv)
         sq_cli_error(cmd, "unexpected argument '%s'", argv[optind]);
         return SQ_EXIT_USAGE;
     }
-    if (!text_path) {
-        sq_cli_error(cmd, "--text FILE is required");
-        return SQ_EXIT_USAGE;
-    }
-    char *text = sq_cli_read_text(text_path);
-    if (!text) {
+    char *text = sq_cli_read_stories(text_path), *calib = NULL;
+    if (text && !score_only)
+        calib = sq_cli_read_stories(calib_path);
+    if (!text || (!score_only && !calib)) {
         sq_cli_error(cmd, "%s", sq_err_msg());
+        free(text);
         return SQ_EXIT_USAGE;
     }
+    sq_cli_warn_overlap(cmd, calib, text);
     sq_cli_model_t cm;
     int rc = sq_cli_model_open(cmd, model, tok, "fp32", NULL, &cm);
     if (rc) {
         free(text);
+        free(calib);
         return rc;
     }
     const sq_llama_t *teacher = &cm.model;
@@ -303,12 +308,12 @@ int sq_cmd_distill(int argc, char **argv)
                      "distill: sampling training story")) ||
         (rc = sample(&held, teacher, heldout, (int)len, (uint64_t)seed * 1000003u + 500000u,
                      "distill: sampling held-out story")) ||
-        (!score_only && (rc = sq_distill_data_add_text(&train, &cm.tok, text, (int)len))))
+        (!score_only && (rc = sq_distill_data_add_text(&train, &cm.tok, calib, (int)len))))
         goto done;
     size_t ntrain = train.n ? train.off[train.n] : 0, nheld = held.n ? held.off[held.n] : 0;
     printf("train: %ld teacher stories + %zu stories of %s, %zu tokens; held-out: %zu teacher "
-           "stories, %zu tokens\n",
-           samples, train.n - (size_t)samples, text_path, ntrain, held.n, nheld);
+           "stories (samples), %zu tokens, and %s (eval)\n",
+           samples, train.n - (size_t)samples, score_only ? "(none)" : calib_path, ntrain, held.n, nheld, text_path);
     if ((rc = report("teacher", teacher, &cm.tok, text, &held, &(spec_t){0})) ||
         (rc = sq_train_clone(&student, teacher)) ||
         (rc = build_constraints(&cons, teacher, &sp)) ||
@@ -342,5 +347,6 @@ done:
     sq_llama_free(&student);
     sq_cli_model_close(&cm);
     free(text);
+    free(calib);
     return rc;
 }

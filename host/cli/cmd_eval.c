@@ -13,12 +13,14 @@
 static void help(void)
 {
     puts("usage: sparq eval --text FILE [flags]\n"
-         "  --model FILE        llama2.c checkpoint (default " SQ_DEFAULT_MODEL ")\n"
+         "  --model FILE        llama2.c checkpoint, .sqm, or GGUF (smollm2: SmolLM2-135M; its\n"
+         "                      stories are scored after <|endoftext|>) (default " SQ_DEFAULT_MODEL ")\n"
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
          "  --recipe R          compression recipe (default fp32; docs/compression.md)\n"
          SQ_CLI_ACCEL_HELP
          "  --calib FILE        calibration text for recipes that need it (default " SQ_DEFAULT_CALIB ")\n"
-         "  --text FILE         stories separated by <|endoftext|>\n"
+         "  --text FILE         stories separated by <|endoftext|> (default " SQ_DEFAULT_EVAL ";\n"
+         "                      FILE#calib and FILE#eval are the halves of FILE)\n"
          "  --help\n"
          "prints: ppl <perplexity> tokens <scored tokens>; with --attn also\n"
          "  attn density <selected/causal pairs> err_max <|O - O_fp32|> err_mean <..>");
@@ -32,7 +34,7 @@ static void progress(size_t done, size_t total)
 int sq_cmd_eval(int argc, char **argv)
 {
     const char *model = SQ_DEFAULT_MODEL, *tok = SQ_DEFAULT_TOKENIZER, *recipe = "fp32";
-    const char *text_path = NULL, *calib = NULL;
+    const char *text_path = SQ_DEFAULT_EVAL, *calib = NULL;
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"tokenizer", required_argument, NULL, 'z'},
         {"recipe", required_argument, NULL, 'r'}, {"text", required_argument, NULL, 'x'},
@@ -63,11 +65,7 @@ int sq_cmd_eval(int argc, char **argv)
         sq_cli_error("eval", "unexpected argument '%s'", argv[optind]);
         return SQ_EXIT_USAGE;
     }
-    if (!text_path) {
-        sq_cli_error("eval", "--text FILE is required");
-        return SQ_EXIT_USAGE;
-    }
-    char *text = sq_cli_read_text(text_path);
+    char *text = sq_cli_read_stories(text_path);
     if (!text) {
         sq_cli_error("eval", "%s", sq_err_msg());
         return SQ_EXIT_USAGE;
@@ -82,16 +80,11 @@ int sq_cmd_eval(int argc, char **argv)
         free(text);
         return rc;
     }
-    if (cm.bpe) {
-        /* sq_eval_text scores with llama2.c's tokenizer and BOS convention */
-        sq_cli_error("eval", "GGUF models are not supported by eval yet");
-        sq_cli_accel_close("eval", &acc);
-        sq_cli_model_close(&cm);
-        free(text);
-        return SQ_EXIT_USAGE;
-    }
+    sq_cli_warn_overlap("eval", cm.calib_text, text);
+    sq_story_enc_t enc;
+    sq_cli_model_story_enc(&cm, &enc);
     sq_eval_result_t r;
-    rc = sq_eval_text(&cm.model, &cm.tok, text, &cm.ex, progress, &r);
+    rc = sq_eval_stories(&cm.model, &enc, text, &cm.ex, progress, &r);
     sq_cli_progress_end();
     if (rc) {
         sq_cli_error("eval", "%s", sq_err_msg());

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "train/bert_train.h"
 #include "util/err.h"
 
 #define MIN_SENTENCE 12
@@ -13,9 +14,10 @@ static const sq_wkind_t kinds[] = {SQ_W_Q, SQ_W_K, SQ_W_V, SQ_W_O, SQ_W_1, SQ_W_
 
 int sq_bert_recipe_check(const sq_recipe_t *r)
 {
-    if (r->heads || r->distill_steps)
-        return sq_err(SQ_ERR_ARG, "BERT recipes cannot use heads or distill (no head scores or "
-                                  "training for the encoder)");
+    if (r->heads)
+        return sq_err(SQ_ERR_ARG, "BERT recipes cannot use heads (no head scores for the encoder)");
+    if (sq_recipe_transforms(r))
+        return sq_err(SQ_ERR_ARG, "rot, awq and smooth rewrite Llama models; not BERT encoders");
     return 0;
 }
 
@@ -85,9 +87,7 @@ void sq_bert_qmodel_free(sq_bert_qmodel_t *q)
             sq_clinear_free(&q->layers[s]);
     free(q->layers);
     free(q->mid);
-    free(q->scratch.act);
-    free(q->scratch.acc);
-    free(q->scratch.sa);
+    sq_qscratch_free(&q->scratch);
     memset(q, 0, sizeof *q);
 }
 
@@ -107,11 +107,9 @@ int sq_bert_qmodel_build(sq_bert_qmodel_t *q, const sq_bert_t *m, const sq_recip
     size_t rows = m->max_tokens; /* a sentence's tokens go through each linear at once */
     q->layers = calloc((size_t)c->n_layers * SQ_W_COUNT, sizeof *q->layers);
     q->mid = malloc(rows * wide * sizeof *q->mid);
-    q->scratch.act = malloc(rows * wide);
-    q->scratch.acc = malloc(rows * wide * sizeof *q->scratch.acc);
-    q->scratch.sa = malloc(rows * sizeof *q->scratch.sa);
+    rc = sq_qscratch_alloc(&q->scratch, rows, wide);
     float *w = malloc(wide * (size_t)c->dim * sizeof *w);
-    if (!q->layers || !q->mid || !q->scratch.act || !q->scratch.acc || !q->scratch.sa || !w)
+    if (!rc && (!q->layers || !q->mid || !w))
         rc = sq_err(SQ_ERR_MEM, "out of memory building the compressed encoder");
     for (int l = 0; l < c->n_layers && !rc; l++)
         for (size_t i = 0; i < N_KINDS && !rc; i++) {
@@ -170,8 +168,8 @@ size_t sq_bert_qmodel_bytes(const sq_bert_qmodel_t *q)
     return b;
 }
 
-int sq_bert_cosines(const sq_bert_t *m, const sq_bert_exec_t *ex, char *const *s, size_t n,
-                    double *mean, double *min)
+int sq_bert_cosines(const sq_bert_t *ref, const sq_bert_t *m, const sq_bert_exec_t *ex,
+                    char *const *s, size_t n, double *mean, double *min)
 {
     size_t d = (size_t)m->cfg.dim;
     float *ea = malloc(d * sizeof *ea), *eb = malloc(d * sizeof *eb);
@@ -179,7 +177,7 @@ int sq_bert_cosines(const sq_bert_t *m, const sq_bert_exec_t *ex, char *const *s
     double sum = 0;
     *min = 1;
     for (size_t i = 0; i < n && !rc; i++) {
-        rc = sq_bert_embed(m, s[i], ea, NULL, NULL);
+        rc = sq_bert_embed(ref, s[i], ea, NULL, NULL);
         if (!rc)
             rc = sq_bert_embed(m, s[i], eb, NULL, ex);
         double c = 0;
@@ -192,4 +190,95 @@ int sq_bert_cosines(const sq_bert_t *m, const sq_bert_exec_t *ex, char *const *s
     free(eb);
     *mean = n ? sum / (double)n : 0;
     return rc;
+}
+
+int sq_bert_finetune(const sq_bert_t *teacher, sq_bert_qmodel_t *q, const sq_recipe_t *r,
+                     const sq_calib_t *cal, int32_t *const *seq, const size_t *len, size_t count,
+                     const sq_finetune_opts_t *o, sq_bert_t *student, sq_finetune_stats_t *stats)
+{
+    memset(stats, 0, sizeof *stats);
+    memset(student, 0, sizeof *student);
+    if (r->rank || r->energy > 0 || r->share)
+        return sq_err(SQ_ERR_ARG, "distill:steps=N keeps pruning and quantization; it does not "
+                                  "apply to lowrank or share");
+    const sq_bert_config_t *c = &teacher->cfg;
+    size_t slots = (size_t)c->n_layers * SQ_W_COUNT;
+    sq_wconstraint_t *cons = calloc(slots, sizeof *cons);
+    int rc = !cons ? sq_err(SQ_ERR_MEM, "distill: out of memory") : 0;
+    if (!rc)
+        rc = sq_bert_train_copy(teacher, student);
+    for (int l = 0; l < c->n_layers && !rc; l++)
+        for (size_t i = 0; i < N_KINDS && !rc; i++) {
+            size_t n, k;
+            sq_bert_wshape(c, kinds[i], &n, &k);
+            float *w = (float *)sq_bert_wptr(student, l, kinds[i]);
+            sq_wconstraint_t *wc = &cons[(size_t)l * SQ_W_COUNT + kinds[i]];
+            const sq_clinear_t *cl = &q->layers[(size_t)l * SQ_W_COUNT + kinds[i]];
+            if (q->layers)
+                rc = sq_clinear_dequant(cl, w, n, k);
+            size_t zeros = 0;
+            for (size_t j = 0; !rc && j < n * k; j++)
+                zeros += w[j] == 0.0f;
+            if (!rc && zeros)
+                rc = sq_wconstraint_mask_nonzero(wc, w, n, k);
+            if (!rc)
+                rc = sq_wconstraint_grid(wc, r->wbits, r->group ? r->group : k);
+        }
+    sq_distill_opts_t dopt;
+    sq_distill_opts_default(&dopt);
+    dopt.steps = o->steps;
+    dopt.batch = o->batch;
+    dopt.lr = 1e-4f;
+    dopt.act8 = r->act != SQ_ACT_FP32;
+    dopt.seed = o->seed;
+    dopt.progress = o->progress;
+    dopt.progress_ctx = o->progress_ctx;
+    sq_distill_stats_t ds = {0};
+    if (!rc)
+        rc = sq_bert_distill(teacher, student, cons, seq, len, count, &dopt, &ds);
+    /* Rebuild on the grid the student trained on: its zeros are in place,
+     * so only 2:4 (for the layout) and the weight format remain. */
+    sq_recipe_t rr = {.wbits = r->wbits, .group = r->group, .act = r->act, .abits = r->abits,
+                      .sp24 = r->sp24};
+    sq_bert_qmodel_t q2;
+    if (!rc)
+        rc = sq_bert_qmodel_build(&q2, student, &rr, cal);
+    if (!rc) {
+        sq_bert_qmodel_free(q);
+        *q = q2;
+        q->recipe = *r;
+        stats->first_loss = ds.first_loss;
+        stats->last_loss = ds.last_loss;
+        stats->seconds = ds.seconds;
+        stats->train_tokens = ds.tokens;
+    }
+    for (size_t i = 0; cons && i < slots; i++)
+        free(cons[i].mask);
+    free(cons);
+    if (rc)
+        sq_bert_train_free_copy(student);
+    return rc;
+}
+
+int sq_bert_encode_sentences(const sq_bert_t *m, char *const *s, size_t n, int32_t ***seq,
+                             size_t **len)
+{
+    *seq = calloc(n ? n : 1, sizeof **seq);
+    *len = calloc(n ? n : 1, sizeof **len);
+    int rc = !*seq || !*len ? sq_err(SQ_ERR_MEM, "out of memory") : 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (!((*seq)[i] = malloc(m->max_tokens * sizeof ***seq)))
+            rc = sq_err(SQ_ERR_MEM, "out of memory");
+        else
+            rc = sq_wp_encode(m->tok, s[i], m->max_tokens, (*seq)[i], &(*len)[i]);
+    }
+    return rc;
+}
+
+void sq_bert_free_sentences(int32_t **seq, size_t *len, size_t n)
+{
+    for (size_t i = 0; seq && i < n; i++)
+        free(seq[i]);
+    free(seq);
+    free(len);
 }

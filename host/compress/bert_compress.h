@@ -7,14 +7,17 @@
  * sq_clinear_run_rows, so quantized weights multiply int8 activations (per
  * token, or with a static per-tensor scale from calibration) in the golden
  * GEMM, one m = tokens GEMM per linear.
- * Biases, LayerNorm, attention, GELU and the embeddings stay fp32. heads and
- * distill are refused (no head scores or training for the encoder). */
+ * Biases, LayerNorm, attention, GELU and the embeddings stay fp32. heads is
+ * refused (no head scores for the encoder); distill:steps=N trains the
+ * compressed encoder against the fp32 one (train/bert_train.h). */
 #ifndef SQ_BERT_COMPRESS_H
 #define SQ_BERT_COMPRESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "compress/calib.h"
+#include "compress/finetune.h"
 #include "compress/qmodel.h"
 #include "compress/recipe.h"
 #include "model/bert.h"
@@ -28,6 +31,12 @@ int sq_bert_recipe_check(const sq_recipe_t *r);
  * the pieces of at least 12 bytes without a story separator ("<|") are kept.
  * *s (malloc'd, pointing into text) receives *n of them. */
 int sq_bert_sentences(char *text, char ***s, size_t *n);
+
+/* Token ids of n sentences as the encoder reads them (*seq[i] of (*len)[i]
+ * ids); free with sq_bert_free_sentences, also after an error. */
+int sq_bert_encode_sentences(const sq_bert_t *m, char *const *s, size_t n, int32_t ***seq,
+                             size_t **len);
+void sq_bert_free_sentences(int32_t **seq, size_t *len, size_t n);
 
 /* Calibration statistics (Hessians and max |x| of every linear input) from
  * the fp32 encoder over n sentences; c->tokens counts their tokens. */
@@ -55,9 +64,22 @@ void sq_bert_qmodel_exec(sq_bert_qmodel_t *q, sq_bert_exec_t *ex);
 size_t sq_bert_bytes(const sq_bert_t *m);
 size_t sq_bert_qmodel_bytes(const sq_bert_qmodel_t *q);
 
-/* Mean and minimum cosine similarity of the embeddings of n sentences run
- * through ex against the fp32 encoder's. */
-int sq_bert_cosines(const sq_bert_t *m, const sq_bert_exec_t *ex, char *const *s, size_t n,
-                    double *mean, double *min);
+/* Mean and minimum cosine similarity of the embeddings of n sentences by m
+ * run through ex against the fp32 encoder ref's (m == ref but for a
+ * distilled student, whose biases and LayerNorms changed too). */
+int sq_bert_cosines(const sq_bert_t *ref, const sq_bert_t *m, const sq_bert_exec_t *ex,
+                    char *const *s, size_t n, double *mean, double *min);
+
+/* distill:steps=N on the encoder: the student starts from q's layers
+ * dequantized, keeps their zeros and weight grid, and trains on count
+ * sentences (token ids seq[i] of len[i]) against teacher
+ * (train/bert_train.h) at learning rate 1e-4 (o: steps, batch, seed,
+ * progress). On success *student holds the trained encoder (sharing teacher's
+ * tokenizer: free it with sq_bert_train_free_copy) and q its layers rebuilt by
+ * round to nearest on that grid, running on *student. Low-rank and shared
+ * layers are refused. */
+int sq_bert_finetune(const sq_bert_t *teacher, sq_bert_qmodel_t *q, const sq_recipe_t *r,
+                     const sq_calib_t *cal, int32_t *const *seq, const size_t *len, size_t count,
+                     const sq_finetune_opts_t *o, sq_bert_t *student, sq_finetune_stats_t *stats);
 
 #endif

@@ -8,7 +8,7 @@
 #include "util/err.h"
 
 /* Linears that read the same vector share one Hessian. */
-static sq_wkind_t input_of(sq_wkind_t kind)
+sq_wkind_t sq_calib_input_of(sq_wkind_t kind)
 {
     switch (kind) {
     case SQ_W_K:
@@ -29,14 +29,19 @@ int sq_calib_init(sq_calib_t *c, int n_layers, int n_heads, const size_t k[SQ_W_
     c->n_heads = n_heads;
     memcpy(c->k, k, sizeof c->k);
     c->h = calloc(slots, sizeof *c->h);
+    c->cmax = calloc(slots, sizeof *c->cmax);
+    c->cabs = calloc(slots, sizeof *c->cabs);
     c->amax = calloc(slots, sizeof *c->amax);
     c->head_score = calloc((size_t)n_layers * n_heads, sizeof *c->head_score);
-    int rc = !c->h || !c->amax || !c->head_score;
+    int rc = !c->h || !c->cmax || !c->cabs || !c->amax || !c->head_score;
     for (int l = 0; l < n_layers && !rc; l++)
         for (int kd = 0; kd < SQ_W_COUNT && !rc; kd++) {
-            if (!k[kd] || (int)input_of((sq_wkind_t)kd) != kd || (kd == SQ_W_CLS && l > 0))
+            if (!k[kd] || (int)sq_calib_input_of((sq_wkind_t)kd) != kd || (kd == SQ_W_CLS && l > 0))
                 continue;
-            rc = !(c->h[(size_t)l * SQ_W_COUNT + kd] = calloc(k[kd] * k[kd], sizeof(double)));
+            size_t slot = (size_t)l * SQ_W_COUNT + kd;
+            rc = !(c->h[slot] = calloc(k[kd] * k[kd], sizeof(double))) ||
+                 !(c->cmax[slot] = calloc(k[kd], sizeof(float))) ||
+                 !(c->cabs[slot] = calloc(k[kd], sizeof(double)));
         }
     if (rc) {
         sq_calib_free(c);
@@ -50,7 +55,13 @@ void sq_calib_observe(sq_calib_t *c, int layer, sq_wkind_t kind, const float *x)
     size_t k = c->k[kind], slot = (size_t)layer * SQ_W_COUNT + kind;
     for (size_t t = 0; t < k; t++)
         c->amax[slot] = fmaxf(c->amax[slot], fabsf(x[t]));
-    if (input_of(kind) == kind) {
+    if (sq_calib_input_of(kind) == kind) {
+        float *cm = c->cmax[slot];
+        double *ca = c->cabs[slot];
+        for (size_t t = 0; t < k; t++) {
+            cm[t] = fmaxf(cm[t], fabsf(x[t]));
+            ca[t] += fabsf(x[t]);
+        }
         double *h = c->h[slot];
         for (size_t i = 0; i < k; i++) {
             double xi = x[i];
@@ -107,6 +118,14 @@ static int observe(void *vctx, int layer, sq_wkind_t kind, const float *x, float
 
 int sq_calib_collect(sq_calib_t *c, const sq_llama_t *m, const sq_tokenizer_t *t, const char *text)
 {
+    sq_story_enc_t e;
+    sq_story_enc_llama2(&e, t);
+    return sq_calib_collect_stories(c, m, &e, text, NULL);
+}
+
+int sq_calib_collect_stories(sq_calib_t *c, const sq_llama_t *m, const sq_story_enc_t *e,
+                             const char *text, sq_eval_progress_fn progress)
+{
     const sq_llama_config_t *cfg = &m->cfg;
     size_t k[SQ_W_COUNT], n;
     for (int kd = 0; kd < SQ_W_COUNT; kd++)
@@ -117,7 +136,7 @@ int sq_calib_collect(sq_calib_t *c, const sq_llama_t *m, const sq_tokenizer_t *t
     ctx_t ctx = {c, m};
     sq_llama_exec_t ex = {.linear = observe, .ctx = &ctx};
     sq_eval_result_t r;
-    rc = sq_eval_text(m, t, text, &ex, NULL, &r);
+    rc = sq_eval_stories(m, e, text, &ex, progress, &r);
     if (rc) {
         sq_calib_free(c);
         return rc;
@@ -130,10 +149,17 @@ void sq_calib_free(sq_calib_t *c)
 {
     if (!c)
         return;
-    if (c->h)
-        for (size_t s = 0; s < (size_t)c->n_layers * SQ_W_COUNT; s++)
+    for (size_t s = 0; s < (size_t)c->n_layers * SQ_W_COUNT; s++) {
+        if (c->h)
             free(c->h[s]);
+        if (c->cmax)
+            free(c->cmax[s]);
+        if (c->cabs)
+            free(c->cabs[s]);
+    }
     free(c->h);
+    free(c->cmax);
+    free(c->cabs);
     free(c->amax);
     free(c->head_score);
     memset(c, 0, sizeof *c);
@@ -141,10 +167,39 @@ void sq_calib_free(sq_calib_t *c)
 
 const double *sq_calib_hessian(const sq_calib_t *c, int layer, sq_wkind_t kind)
 {
-    return c->h[(size_t)layer * SQ_W_COUNT + input_of(kind)];
+    return c->h[(size_t)layer * SQ_W_COUNT + sq_calib_input_of(kind)];
 }
 
 float sq_calib_amax(const sq_calib_t *c, int layer, sq_wkind_t kind)
 {
     return c->amax[(size_t)layer * SQ_W_COUNT + kind];
+}
+
+const float *sq_calib_cmax(const sq_calib_t *c, int layer, sq_wkind_t kind)
+{
+    return c->cmax[(size_t)layer * SQ_W_COUNT + sq_calib_input_of(kind)];
+}
+
+const double *sq_calib_cabs(const sq_calib_t *c, int layer, sq_wkind_t kind)
+{
+    return c->cabs[(size_t)layer * SQ_W_COUNT + sq_calib_input_of(kind)];
+}
+
+void sq_calib_scale_input(sq_calib_t *c, int layer, sq_wkind_t kind, const double *s)
+{
+    sq_wkind_t in = sq_calib_input_of(kind);
+    size_t slot = (size_t)layer * SQ_W_COUNT + in, k = c->k[in];
+    double *h = c->h[slot];
+    float amax = 0.0f;
+    for (size_t i = 0; i < k; i++) {
+        for (size_t j = 0; j < k; j++)
+            h[i * k + j] /= s[i] * s[j];
+        c->cmax[slot][i] = (float)(c->cmax[slot][i] / s[i]);
+        c->cabs[slot][i] /= s[i];
+        amax = fmaxf(amax, c->cmax[slot][i]);
+    }
+    /* every linear reading this input shares the new range */
+    for (int kd = 0; kd < SQ_W_COUNT; kd++)
+        if (sq_calib_input_of((sq_wkind_t)kd) == in)
+            c->amax[(size_t)layer * SQ_W_COUNT + kd] = amax;
 }

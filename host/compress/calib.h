@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "model/eval.h"
 #include "model/llama.h"
 #include "model/tokenizer.h"
 
@@ -16,11 +17,17 @@ typedef struct {
                          * linear input: at Q (shared by K, V), O, W1 (shared by W3),
                          * W2 and, in layer 0, CLS; NULL elsewhere */
     float *amax;        /* (n_layers * SQ_W_COUNT) max |x| of each linear's input */
+    float **cmax;       /* per channel max |x_j| (k) of each distinct input, as h */
+    double **cabs;      /* per channel sum |x_j| (k) of each distinct input, as h */
     double *head_score; /* (n_layers, n_heads) sum over tokens of ||Wo[:, head] . x_head||^2 */
 } sq_calib_t;
 
 /* Runs m (fp32) over text, split and scored as sq_eval_text does. */
 int sq_calib_collect(sq_calib_t *c, const sq_llama_t *m, const sq_tokenizer_t *t, const char *text);
+/* The same with any story encoding (sq_eval_stories); progress may be NULL. */
+int sq_calib_collect_stories(sq_calib_t *c, const sq_llama_t *m, const sq_story_enc_t *e,
+                             const char *text, sq_eval_progress_fn progress);
+
 void sq_calib_free(sq_calib_t *c);
 
 /* The pieces of a collection, for other models (the BERT encoder): zeroed
@@ -36,5 +43,14 @@ void sq_calib_finish(sq_calib_t *c);
 /* The Hessian sum x.x^T of the input of (layer, kind). */
 const double *sq_calib_hessian(const sq_calib_t *c, int layer, sq_wkind_t kind);
 float sq_calib_amax(const sq_calib_t *c, int layer, sq_wkind_t kind);
+/* Per-channel max |x_j| and sum |x_j| of the input of (layer, kind). */
+const float *sq_calib_cmax(const sq_calib_t *c, int layer, sq_wkind_t kind);
+const double *sq_calib_cabs(const sq_calib_t *c, int layer, sq_wkind_t kind);
+/* The kind whose slot holds the statistics of kind's input (K, V -> Q;
+ * W3 -> W1). */
+sq_wkind_t sq_calib_input_of(sq_wkind_t kind);
+/* Rescales the statistics of (layer, kind)'s input for the input x_j / s_j
+ * (s: k positive values): Hessian, per-channel and overall maxima, sums. */
+void sq_calib_scale_input(sq_calib_t *c, int layer, sq_wkind_t kind, const double *s);
 
 #endif

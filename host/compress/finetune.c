@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compress/transform.h"
 #include "train/constraint.h"
 #include "train/distill.h"
 #include "util/err.h"
@@ -17,40 +18,14 @@ void sq_finetune_opts_default(sq_finetune_opts_t *o, const sq_recipe_t *r)
     o->seed = 1;
 }
 
-/* A copy of m; with untie its classifier becomes its own matrix (a copy of
- * the embedding when m ties them). */
-static int copy_model(const sq_llama_t *m, sq_llama_t *out, int untie)
-{
-    sq_llama_config_t c = m->cfg;
-    if (untie)
-        c.shared_classifier = 0;
-    int rc = sq_llama_alloc(out, &c);
-    if (rc)
-        return rc;
-    const sq_llama_config_t *mc = &m->cfg;
-    size_t d = (size_t)mc->dim, l = (size_t)mc->n_layers;
-    memcpy(out->w.token_embedding, m->w.token_embedding, (size_t)mc->vocab_size * d * sizeof(float));
-    memcpy(out->w.rms_att, m->w.rms_att, l * d * sizeof(float));
-    memcpy(out->w.rms_ffn, m->w.rms_ffn, l * d * sizeof(float));
-    memcpy(out->w.rms_final, m->w.rms_final, d * sizeof(float));
-    for (int kd = 0; kd < SQ_W_COUNT; kd++) {
-        size_t n, k;
-        sq_llama_wshape(mc, (sq_wkind_t)kd, &n, &k);
-        for (int layer = 0; layer < (kd == SQ_W_CLS ? 1 : mc->n_layers); layer++)
-            memcpy((float *)sq_llama_wptr(out, layer, (sq_wkind_t)kd),
-                   sq_llama_wptr(m, layer, (sq_wkind_t)kd), n * k * sizeof(float));
-    }
-    return 0;
-}
-
 int sq_finetune_run(sq_llama_t *m, sq_qmodel_t *q, const sq_recipe_t *r, const sq_calib_t *cal,
                     const sq_tokenizer_t *t, const char *text, const sq_finetune_opts_t *o,
                     sq_finetune_stats_t *stats)
 {
     memset(stats, 0, sizeof *stats);
-    if (r->rank || r->energy > 0 || r->share)
+    if (r->rank || r->energy > 0 || r->share || r->rot)
         return sq_err(SQ_ERR_ARG, "distill:steps=N keeps pruning and quantization; it does not "
-                                  "apply to lowrank or share");
+                                  "apply to lowrank, share or rot");
     const sq_clinear_t *cls = sq_qmodel_layer(q, 0, SQ_W_CLS);
     int untied = m->cfg.shared_classifier && cls && cls->nf > 0;
     sq_llama_t teacher = {0}, student = {0};
@@ -60,11 +35,11 @@ int sq_finetune_run(sq_llama_t *m, sq_qmodel_t *q, const sq_recipe_t *r, const s
     const sq_llama_t *tm = m;
     int rc = 0;
     if (untied) {
-        rc = copy_model(m, &teacher, 1);
+        rc = sq_llama_copy(m, &teacher, 1);
         tm = &teacher;
     }
     if (!rc)
-        rc = copy_model(tm, &student, 0);
+        rc = sq_llama_copy(tm, &student, 0);
     /* The student starts where the one-shot passes left every layer. */
     for (int l = 0; l < m->cfg.n_layers && !rc && q->layers; l++)
         for (int kd = 0; kd < SQ_W_COUNT && !rc; kd++) {
@@ -78,6 +53,9 @@ int sq_finetune_run(sq_llama_t *m, sq_qmodel_t *q, const sq_recipe_t *r, const s
         rc = sq_constraints_build(&cons, &student.cfg);
     if (!rc)
         rc = sq_constraints_keep(&cons, &student, r->wbits, r->group ? r->group : (size_t)1 << 30);
+    /* an int4 recipe keeps the classifier int8 (qmodel.c) */
+    if (!rc && r->wbits == 4 && cls && cls->nf > 0)
+        rc = sq_wconstraint_grid(sq_constraints_at(&cons, 0, SQ_W_CLS), 8, (size_t)1 << 30);
     if (!rc)
         rc = sq_distill_data_add_samples(&data, tm, o->samples, o->len, 1.0f, 1.0f,
                                          o->seed * 1000003u);

@@ -33,7 +33,8 @@ int sq_prune_magnitude(float *w, size_t count, double sparsity)
     return 0;
 }
 
-void sq_prune_24(float *w, size_t n, size_t k)
+/* 2:4 by importance |w_j| * xnorm_j (xnorm NULL: |w_j|). */
+static void prune_24(float *w, size_t n, size_t k, const double *xnorm)
 {
     for (size_t r = 0; r < n; r++) {
         float *row = w + r * k;
@@ -41,16 +42,19 @@ void sq_prune_24(float *w, size_t n, size_t k)
             size_t width = k - g < 4 ? k - g : 4;
             if (width <= 2)
                 continue;
+            double imp[4];
+            for (size_t j = 0; j < width; j++)
+                imp[j] = fabs((double)row[g + j]) * (xnorm ? xnorm[g + j] : 1.0);
             size_t best = 0, second = 1;
-            if (fabsf(row[g + 1]) > fabsf(row[g])) {
+            if (imp[1] > imp[0]) {
                 best = 1;
                 second = 0;
             }
             for (size_t j = 2; j < width; j++) {
-                if (fabsf(row[g + j]) > fabsf(row[g + best])) {
+                if (imp[j] > imp[best]) {
                     second = best;
                     best = j;
-                } else if (fabsf(row[g + j]) > fabsf(row[g + second])) {
+                } else if (imp[j] > imp[second]) {
                     second = j;
                 }
             }
@@ -59,6 +63,36 @@ void sq_prune_24(float *w, size_t n, size_t k)
                     row[g + j] = 0.0f;
         }
     }
+}
+
+void sq_prune_24(float *w, size_t n, size_t k)
+{
+    prune_24(w, n, k, NULL);
+}
+
+void sq_prune_wanda_24(float *w, size_t n, size_t k, const double *xnorm)
+{
+    prune_24(w, n, k, xnorm);
+}
+
+int sq_prune_wanda(float *w, size_t n, size_t k, const double *xnorm, double sparsity)
+{
+    size_t drop = (size_t)floor(sparsity * (double)k);
+    if (!drop)
+        return 0;
+    mag_t *m = malloc(k * sizeof *m);
+    if (!m)
+        return sq_err(SQ_ERR_MEM, "prune: out of memory for %zu weights", k);
+    for (size_t r = 0; r < n; r++) {
+        float *row = w + r * k;
+        for (size_t j = 0; j < k; j++)
+            m[j] = (mag_t){(float)(fabs((double)row[j]) * xnorm[j]), j};
+        qsort(m, k, sizeof *m, mag_asc);
+        for (size_t j = 0; j < drop; j++)
+            row[m[j].i] = 0.0f;
+    }
+    free(m);
+    return 0;
 }
 
 void sq_prune_heads_pick(const double *score, int n_heads, int drop, int *removed)

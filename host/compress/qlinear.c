@@ -3,9 +3,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
 #include "compress/quant.h"
+#include "compress/transform.h"
+#include "sparq/hadamard.h"
 #include "sparq/numerics.h"
 #include "util/err.h"
+
+int sq_qscratch_alloc(sq_qscratch_t *s, size_t rows, size_t width)
+{
+    memset(s, 0, sizeof *s);
+    s->act = malloc(rows * width);
+    s->acc = malloc(rows * width * sizeof *s->acc);
+    s->wide = malloc(2 * width * sizeof *s->wide);
+    s->sa = malloc(rows * sizeof *s->sa);
+    if (!s->act || !s->acc || !s->wide || !s->sa) {
+        sq_qscratch_free(s);
+        return sq_err(SQ_ERR_MEM, "out of memory for %zu rows of %zu", rows, width);
+    }
+    return 0;
+}
+
+void sq_qscratch_free(sq_qscratch_t *s)
+{
+    free(s->act);
+    free(s->acc);
+    free(s->wide);
+    free(s->sa);
+    memset(s, 0, sizeof *s);
+}
 
 static int oom(const sq_qlinear_t *q)
 {
@@ -18,6 +45,7 @@ int sq_qlinear_f32(sq_qlinear_t *q, const float *w, size_t n, size_t k)
     q->kind = SQ_QL_F32;
     q->n = n;
     q->k = k;
+    q->k_in = k;
     if (!(q->wf = malloc(n * k * sizeof *q->wf)))
         return oom(q);
     memcpy(q->wf, w, n * k * sizeof *w);
@@ -31,6 +59,7 @@ int sq_qlinear_codebook(sq_qlinear_t *q, const float *codebook, uint32_t size, c
     q->kind = SQ_QL_CODEBOOK;
     q->n = n;
     q->k = k;
+    q->k_in = k;
     q->codebook_size = size;
     q->wf = malloc(n * k * sizeof *q->wf);
     q->idx = malloc(n * k);
@@ -91,6 +120,8 @@ static int int_common(sq_qlinear_t *q, uint32_t flags, const float *scale, size_
     q->kind = SQ_QL_INT;
     q->n = n;
     q->k = k;
+    q->k_in = k;
+    q->act_bits = 8;
     q->flags = flags;
     q->group = group && group < k ? group : k;
     q->act_scale = act_scale;
@@ -180,7 +211,29 @@ void sq_qlinear_free(sq_qlinear_t *q)
     free(q->meta);
     free(q->scale);
     free(q->wg);
+    free(q->had_tab);
     memset(q, 0, sizeof *q);
+}
+
+int sq_qlinear_set_input(sq_qlinear_t *q, int act_bits, size_t k_in, int had)
+{
+    size_t m = 0;
+    if (q->kind != SQ_QL_INT || (act_bits != 8 && act_bits != 4) || k_in == 0 || k_in > q->k ||
+        (!had && k_in != q->k) || (had && (sq_had_order(k_in, &m) != q->k || q->act_scale > 0)))
+        return sq_err(SQ_ERR_ARG, "layer %zux%zu: no input mode int%d for %zu inputs%s", q->n, q->k,
+                      act_bits, k_in, had ? " rotated online" : "");
+    q->act_bits = act_bits;
+    q->k_in = k_in;
+    free(q->had_tab);
+    q->had_tab = NULL;
+    q->had_m = 0;
+    if (had) {
+        if (!(q->had_tab = malloc(m * m)))
+            return oom(q);
+        sq_had_base(m, q->had_tab);
+        q->had_m = m;
+    }
+    return 0;
 }
 
 static void matvec_f32(const float *w, size_t n, size_t k, const float *x, float *y)
@@ -202,19 +255,53 @@ static int run_gemm(const sq_qscratch_t *s, const sq_gemm_t *g)
                           : 0;
 }
 
+/* Symmetric per-token quantization to [-qmax, qmax] by the golden rule of
+ * sq_quant_i8 (round half away from zero of x / s, s = max|x| / qmax). */
+static float quant_sym(const float *x, size_t n, int qmax, int32_t *q)
+{
+    float amax = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        amax = fmaxf(amax, fabsf(x[i]));
+    float s = amax > 0.0f ? amax / (float)qmax : 1.0f;
+    for (size_t i = 0; i < n; i++) {
+        float r = roundf(x[i] / s);
+        q[i] = (int32_t)(r > (float)qmax ? qmax : r < (float)-qmax ? -qmax : r);
+    }
+    return s;
+}
+
+/* The layer's k int8 GEMM operands for input x (k_in) and their scale;
+ * wide holds 2 k int32. */
+static float quant_input(const sq_qlinear_t *q, const float *x, int8_t *act, int32_t *wide)
+{
+    int qmax = q->act_bits == 4 ? 7 : 127;
+    if (q->had_m) {
+        /* int16 per token, rotated exactly in int32, then requantized */
+        float s16 = quant_sym(x, q->k_in, 32767, wide);
+        memset(wide + q->k_in, 0, (q->k - q->k_in) * sizeof *wide);
+        sq_had_i32(wide, q->k, q->had_m, q->had_tab, wide + q->k);
+        int32_t a = sq_quant_sym_i32(wide, q->k, qmax, act);
+        return a ? s16 * (float)a / ((float)qmax * sqrtf((float)q->k)) : 1.0f;
+    }
+    if (q->act_scale > 0) {
+        sq_quant_i8_static(x, q->k, q->act_scale, act);
+        return q->act_scale;
+    }
+    if (qmax == 127)
+        return sq_quant_i8(x, q->k, act);
+    float s = quant_sym(x, q->k, qmax, wide);
+    for (size_t i = 0; i < q->k; i++)
+        act[i] = (int8_t)wide[i];
+    return s;
+}
+
 int sq_qlinear_run(const sq_qlinear_t *q, const float *x, float *y, const sq_qscratch_t *s)
 {
     if (q->kind != SQ_QL_INT) {
         matvec_f32(q->wf, q->n, q->k, x, y);
         return 0;
     }
-    float sa;
-    if (q->act_scale > 0) {
-        sa = q->act_scale;
-        sq_quant_i8_static(x, q->k, sa, s->act);
-    } else {
-        sa = sq_quant_i8(x, q->k, s->act);
-    }
+    float sa = quant_input(q, x, s->act, s->wide);
     sq_gemm_t g = {.m = 1, .n = q->n, .k = q->k, .flags = q->flags | SQ_GEMM_OUT32, .a = s->act,
                    .w = q->w, .meta = q->meta, .c = s->acc};
     if (q->group >= q->k) {
@@ -250,20 +337,14 @@ int sq_qlinear_run_rows(const sq_qlinear_t *q, const float *x, size_t rows, floa
     if (q->kind != SQ_QL_INT || q->group < q->k || rows == 1) {
         int rc = 0;
         for (size_t t = 0; t < rows && !rc; t++)
-            rc = sq_qlinear_run(q, x + t * q->k, y + t * q->n, s);
+            rc = sq_qlinear_run(q, x + t * q->k_in, y + t * q->n, s);
         return rc;
     }
     /* each row its own scale, as sq_qlinear_run gives it; the integer
      * products of a row do not depend on the others, so one m = rows GEMM
      * gives the bits of rows m = 1 GEMMs */
-    for (size_t t = 0; t < rows; t++) {
-        if (q->act_scale > 0) {
-            s->sa[t] = q->act_scale;
-            sq_quant_i8_static(x + t * q->k, q->k, q->act_scale, s->act + t * q->k);
-        } else {
-            s->sa[t] = sq_quant_i8(x + t * q->k, q->k, s->act + t * q->k);
-        }
-    }
+    for (size_t t = 0; t < rows; t++)
+        s->sa[t] = quant_input(q, x + t * q->k_in, s->act + t * q->k, s->wide);
     sq_gemm_t g = {.m = rows, .n = q->n, .k = q->k, .flags = q->flags | SQ_GEMM_OUT32,
                    .a = s->act, .w = q->w, .meta = q->meta, .c = s->acc};
     int rc = run_gemm(s, &g);
@@ -283,16 +364,28 @@ int sq_qlinear_dequant(const sq_qlinear_t *q, float *w)
     }
     size_t ng = sq_quant_groups(q->k, q->group), rb = sq_w_row_bytes(q->flags, q->k);
     int8_t *row = malloc(q->k);
-    if (!row)
-        return oom(q);
-    for (size_t i = 0; i < q->n; i++) {
+    float *full = q->had_m ? malloc(q->k * sizeof *full) : NULL;
+    sq_rot_t rot = {0};
+    int rc = !row || (q->had_m && !full) ? oom(q) : 0;
+    if (!rc && q->had_m)
+        rc = sq_rot_init(&rot, q->k_in, 0);
+    for (size_t i = 0; i < q->n && !rc; i++) {
         sq_w_row_decode(q->flags, q->w + i * rb, q->meta ? q->meta + i * sq_meta_row_bytes(q->k) : NULL,
                         q->k, row);
+        float *dst = full ? full : w + i * q->k;
         for (size_t t = 0; t < q->k; t++)
-            w[i * q->k + t] = (float)row[t] * q->scale[i * ng + t / q->group];
+            dst[t] = (float)row[t] * q->scale[i * ng + t / q->group];
+        if (full) {
+            /* the stored row is Q w: w = Q^T row, the first k_in entries */
+            sq_rot_apply(&rot, full, q->k, 1, 1);
+            memcpy(w + i * q->k_in, full, q->k_in * sizeof *w);
+        }
     }
+    if (q->had_m)
+        sq_rot_free(&rot);
     free(row);
-    return 0;
+    free(full);
+    return rc;
 }
 
 size_t sq_qlinear_bytes(const sq_qlinear_t *q)

@@ -15,7 +15,15 @@
  * (n, group) weight operand, giving int32 partial sums that are scaled by the
  * (channel, group) scale and summed in fp32:
  *   y_i = s_a * sum_g s_ig * gemm_g(a, W_g)_i
- * which is what the device does when a grouped layer is tiled along K. */
+ * which is what the device does when a grouped layer is tiled along K.
+ *
+ * Activations are int8 (values in [-127, 127]) or int4 (values in [-7, 7],
+ * carried in the same int8 operands, which every level multiplies exactly).
+ * A layer with an online rotation (recipe `rot`, QuaRot) holds W.H^T / sqrt(n)
+ * for the Hadamard matrix H of order n >= k_in (the input zero-padded to n):
+ * its input is quantized to int16 per token, rotated by the integer transform
+ * of include/sparq/hadamard.h, and requantized to int8/int4 by its own
+ * maximum, so the GEMM sees H.x and y = W.x is unchanged up to rounding. */
 #ifndef SQ_QLINEAR_H
 #define SQ_QLINEAR_H
 
@@ -39,6 +47,10 @@ typedef struct {
     size_t group;       /* INT: inputs per scale (k: one per channel) */
     float *scale;       /* INT: (n, sq_quant_groups(k, group)) */
     float act_scale;    /* INT: static activation scale; 0 = per-token dynamic */
+    int act_bits;       /* INT: 8, or 4 (values in [-7, 7]) */
+    size_t k_in;        /* inputs the caller passes (k, or fewer with a padded rotation) */
+    size_t had_m;       /* INT: 0, or the Paley factor of the online rotation of order k */
+    int8_t *had_tab;    /* INT with had_m: sq_had_base(had_m) */
     uint8_t *wg;        /* INT, group < k: the per-group GEMM operands, group-major */
     size_t wg_bytes;    /* INT, group < k: bytes of wg */
 } sq_qlinear_t;
@@ -52,14 +64,21 @@ typedef struct {
     void *ctx;
 } sq_gemm_runner_t;
 
-/* What one call needs: k int8 activations, n int32 accumulators and the
- * GEMM runner; for sq_qlinear_run_rows rows times as many, and sa (rows). */
+/* What one call needs: k int8 activations, n int32 accumulators, 2 k int32
+ * (the online rotation) and the GEMM runner; for sq_qlinear_run_rows rows
+ * times as many, and sa (rows). */
 typedef struct {
     int8_t *act;
     int32_t *acc;
+    int32_t *wide;
     float *sa;
     sq_gemm_runner_t runner;
 } sq_qscratch_t;
+
+/* Scratch for calls of up to rows rows of at most width inputs and outputs
+ * (runner cleared); free with sq_qscratch_free. */
+int sq_qscratch_alloc(sq_qscratch_t *s, size_t rows, size_t width);
+void sq_qscratch_free(sq_qscratch_t *s);
 
 /* Builders copy their inputs. */
 int sq_qlinear_f32(sq_qlinear_t *q, const float *w, size_t n, size_t k);
@@ -75,6 +94,11 @@ int sq_qlinear_int_packed(sq_qlinear_t *q, uint32_t flags, const uint8_t *w, con
                           const float *scale, size_t group, float act_scale, size_t n, size_t k);
 void sq_qlinear_free(sq_qlinear_t *q);
 
+/* How an integer layer quantizes its input: act_bits 8 or 4; with had, the
+ * layer's k is a Hadamard order (sq_had_order) and the caller passes k_in <= k
+ * inputs, rotated online as above. */
+int sq_qlinear_set_input(sq_qlinear_t *q, int act_bits, size_t k_in, int had);
+
 /* y = W.x; scratch sized for this layer. */
 int sq_qlinear_run(const sq_qlinear_t *q, const float *x, float *y, const sq_qscratch_t *s);
 /* y (rows, n) = x (rows, k) . W^T with the bits of sq_qlinear_run on each
@@ -83,7 +107,8 @@ int sq_qlinear_run(const sq_qlinear_t *q, const float *x, float *y, const sq_qsc
 int sq_qlinear_run_rows(const sq_qlinear_t *q, const float *x, size_t rows, float *y,
                         const sq_qscratch_t *s);
 
-/* Decodes the layer to fp32 (n, k) as the integer path sees it. */
+/* Decodes the layer to fp32 (n, k_in) as the integer path sees it (an online
+ * rotation multiplied back out). */
 int sq_qlinear_dequant(const sq_qlinear_t *q, float *w);
 
 /* Bytes stored: payload, metadata, scales, codebook. */

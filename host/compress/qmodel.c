@@ -8,6 +8,8 @@
 #include "compress/prune.h"
 #include "compress/quant.h"
 #include "compress/share.h"
+#include "compress/transform.h"
+#include "sparq/hadamard.h"
 #include "sparq/numerics.h"
 #include "util/err.h"
 
@@ -29,23 +31,84 @@ void sq_qmodel_free(sq_qmodel_t *q)
     free(q->layers);
     free(q->heads_removed);
     free(q->mid);
-    free(q->scratch.act);
-    free(q->scratch.acc);
+    sq_qscratch_free(&q->scratch);
     memset(q, 0, sizeof *q);
+}
+
+static int build_leaf(sq_qlinear_t *out, float *w, size_t n, size_t k, const double *h, float amax,
+                      const sq_recipe_t *r);
+
+/* A leaf whose input is rotated online: W.H^T / sqrt(n) on the input
+ * zero-padded to the Hadamard order n, with the Hessian of the rotated input
+ * Q.H.Q^T for GPTQ. */
+static int build_rotated(sq_qlinear_t *out, const float *w, size_t rows, size_t k,
+                         const double *h, const sq_recipe_t *r)
+{
+    sq_rot_t rot;
+    int rc = sq_rot_init(&rot, k, 0);
+    if (rc)
+        return rc;
+    size_t n = rot.n;
+    float *wr = calloc(rows * n, sizeof *wr);
+    double *hr = h ? calloc(n * n, sizeof *hr) : NULL;
+    if (!wr || (h && !hr))
+        rc = sq_err(SQ_ERR_MEM, "rot: out of memory");
+    for (size_t i = 0; i < rows && !rc; i++) {
+        memcpy(wr + i * n, w + i * k, k * sizeof *wr);
+        sq_rot_apply(&rot, wr + i * n, n, 1, 0);
+    }
+    if (!rc && h) {
+        /* rows of h, then columns: Q h Q^T (h symmetric, padded with zeros) */
+        for (size_t i = 0; i < k; i++) {
+            memcpy(hr + i * n, h + i * k, k * sizeof *hr);
+            sq_rot_apply_f64(&rot, hr + i * n, n, 1, 0);
+        }
+        for (size_t j = 0; j < n; j++)
+            sq_rot_apply_f64(&rot, hr + j, n, n, 0);
+    }
+    sq_recipe_t rl = *r;
+    rl.rot = 0;
+    if (!rc)
+        rc = build_leaf(out, wr, rows, n, hr, 0.0f, &rl);
+    if (!rc)
+        rc = sq_qlinear_set_input(out, r->abits, k, 1);
+    free(wr);
+    free(hr);
+    sq_rot_free(&rot);
+    return rc;
+}
+
+/* sqrt(diag h): each input's norm over the calibration tokens (Wanda). */
+static double *input_norms(const double *h, size_t k)
+{
+    double *x = malloc(k * sizeof *x);
+    for (size_t j = 0; x && j < k; j++)
+        x[j] = sqrt(h[j * k + j]);
+    return x;
 }
 
 /* Prune, share and quantize one leaf; w (n, k) is consumed as scratch. */
 static int build_leaf(sq_qlinear_t *out, float *w, size_t n, size_t k, const double *h, float amax,
                       const sq_recipe_t *r)
 {
+    if (r->rot)
+        return build_rotated(out, w, n, k, h, r);
     int gptq = r->wbits && r->solver == SQ_SOLVE_GPTQ;
     int rc = 0;
-    if (gptq && !h)
-        return sq_err(SQ_ERR_ARG, "gptq needs calibration statistics");
+    if ((gptq || r->wanda) && !h)
+        return sq_err(SQ_ERR_ARG, "gptq and wanda need calibration statistics");
+    double *xn = r->wanda && (r->sparsity > 0 || r->sp24) ? input_norms(h, k) : NULL;
+    if (r->wanda && (r->sparsity > 0 || r->sp24) && !xn)
+        return sq_err(SQ_ERR_MEM, "wanda: out of memory");
     if (!gptq && r->sparsity > 0)
-        rc = sq_prune_magnitude(w, n * k, r->sparsity);
-    if (!gptq && r->sp24)
-        sq_prune_24(w, n, k);
+        rc = xn ? sq_prune_wanda(w, n, k, xn, r->sparsity) : sq_prune_magnitude(w, n * k, r->sparsity);
+    if (!gptq && r->sp24) {
+        if (xn)
+            sq_prune_wanda_24(w, n, k, xn);
+        else
+            sq_prune_24(w, n, k);
+    }
+    free(xn);
     if (!rc && r->share) {
         float cb[256];
         uint8_t *idx = malloc(n * k);
@@ -71,7 +134,8 @@ static int build_leaf(sq_qlinear_t *out, float *w, size_t n, size_t k, const dou
                          .group = group,
                          .h = gptq ? h : NULL,
                          .sp24 = gptq && r->sp24,
-                         .sparsity = gptq ? r->sparsity : 0};
+                         .sparsity = gptq ? r->sparsity : 0,
+                         .clip_h = !gptq && r->awq ? h : NULL};
     int8_t *qv = malloc(n * k);
     float *scale = malloc(n * sq_quant_groups(k, group) * sizeof *scale);
     if (!qv || !scale)
@@ -82,6 +146,8 @@ static int build_leaf(sq_qlinear_t *out, float *w, size_t n, size_t k, const dou
     float as = r->act == SQ_ACT_STATIC && amax > 0 ? amax / 127.0f : 0.0f;
     if (!rc)
         rc = sq_qlinear_int(out, flags, qv, scale, group, as, n, k);
+    if (!rc && r->abits == 4)
+        rc = sq_qlinear_set_input(out, 4, k, 0);
     free(qv);
     free(scale);
     return rc;
@@ -253,16 +319,13 @@ int sq_qmodel_build(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r)
     return sq_qmodel_build_calib(q, m, r, NULL);
 }
 
-int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r,
-                          const sq_calib_t *calib)
+static int qmodel_init(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r)
 {
     memset(q, 0, sizeof *q);
     q->model = m;
     q->recipe = *r;
     if (sq_recipe_is_identity(r))
         return 0;
-    if (sq_recipe_needs_calib(r) && !calib)
-        return sq_err(SQ_ERR_ARG, "this recipe needs calibration text");
     const sq_llama_config_t *c = &m->cfg;
     if (r->heads >= c->n_heads)
         return sq_err(SQ_ERR_ARG, "heads:n=%d would remove every one of the %d heads", r->heads,
@@ -272,60 +335,99 @@ int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t
         maxdim = (size_t)c->hidden_dim;
     if ((size_t)c->dim > maxdim)
         maxdim = (size_t)c->dim;
+    size_t pm, padded = r->rot ? sq_had_order((size_t)c->hidden_dim, &pm) : 0;
+    if (padded > maxdim)
+        maxdim = padded;
     q->layers = calloc((size_t)c->n_layers * SQ_W_COUNT, sizeof *q->layers);
     q->heads_removed = calloc((size_t)c->n_layers * c->n_heads, sizeof *q->heads_removed);
     q->mid = malloc(maxdim * sizeof *q->mid);
-    q->scratch.act = malloc(maxdim);
-    q->scratch.acc = malloc(maxdim * sizeof *q->scratch.acc);
+    int rc = sq_qscratch_alloc(&q->scratch, 1, maxdim);
+    if (!rc && (!q->layers || !q->heads_removed || !q->mid))
+        rc = sq_err(SQ_ERR_MEM, "out of memory building the compressed model");
+    if (rc)
+        sq_qmodel_free(q);
+    return rc;
+}
+
+/* The recipe of one matrix: the model-level rotations are folded in already
+ * (W2's input is rotated online), and the classifier (often the embedding
+ * table itself) is only quantized: pruning, factorizing and sharing target
+ * the blocks, as SparseGPT and Wanda leave the head dense; with int4 weights
+ * or activations it stays int8 (w8a8), as GPTQ, AWQ and QuaRot leave the
+ * head in 16 bits. */
+static sq_recipe_t recipe_of(const sq_recipe_t *r, sq_wkind_t kd)
+{
+    sq_recipe_t rl = *r;
+    rl.rot = r->rot && kd == SQ_W_2;
+    if (kd == SQ_W_CLS) {
+        rl.sparsity = 0;
+        rl.sp24 = 0;
+        rl.wanda = 0;
+        rl.rank = 0;
+        rl.energy = 0;
+        rl.share = 0;
+        if (rl.wbits == 4 || rl.abits == 4) {
+            rl.wbits = 8;
+            rl.group = 0;
+            rl.abits = 8;
+        }
+    }
+    return rl;
+}
+
+static int build_kind(sq_qmodel_t *q, int l, sq_wkind_t kd, const sq_calib_t *calib, float *w)
+{
+    const sq_llama_t *m = q->model;
+    const sq_llama_config_t *c = &m->cfg;
+    const sq_recipe_t *r = &q->recipe;
+    size_t n, k, hs = (size_t)(c->dim / c->n_heads);
+    sq_llama_wshape(c, kd, &n, &k);
+    memcpy(w, sq_llama_wptr(m, l, kd), n * k * sizeof *w);
+    const int *removed = q->heads_removed + (size_t)l * c->n_heads;
+    for (int hd = 0; hd < c->n_heads && r->heads; hd++) {
+        if (!removed[hd])
+            continue;
+        for (size_t i = hd * hs; i < (hd + 1) * hs && kd == SQ_W_Q; i++)
+            memset(w + i * k, 0, k * sizeof *w);
+        for (size_t i = 0; i < n && kd == SQ_W_O; i++)
+            memset(w + i * k + hd * hs, 0, hs * sizeof *w);
+    }
+    const double *h = calib ? sq_calib_hessian(calib, l, kd) : NULL;
+    float amax = calib ? sq_calib_amax(calib, l, kd) : 0.0f;
+    sq_clinear_t *cl = &q->layers[(size_t)l * SQ_W_COUNT + kd];
+    sq_clinear_free(cl);
+    sq_recipe_t rl = recipe_of(r, kd);
+    if (!rl.wbits && kd == SQ_W_CLS)
+        return 0; /* stays the fp32 matrix of the model */
+    return sq_clinear_build(cl, w, n, k, h, amax, &rl);
+}
+
+int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r,
+                          const sq_calib_t *calib)
+{
+    int rc = qmodel_init(q, m, r);
+    if (rc || !q->layers)
+        return rc;
+    const sq_llama_config_t *c = &m->cfg;
+    if (sq_recipe_needs_calib(r) && !calib)
+        rc = sq_err(SQ_ERR_ARG, "this recipe needs calibration text");
     size_t maxnk = 0;
     for (int kd = 0; kd < SQ_W_COUNT; kd++) {
         size_t n, k;
         sq_llama_wshape(c, (sq_wkind_t)kd, &n, &k);
         maxnk = n * k > maxnk ? n * k : maxnk;
     }
-    float *w = malloc(maxnk * sizeof *w);
-    int rc = 0;
-    if (!q->layers || !q->heads_removed || !q->mid || !q->scratch.act || !q->scratch.acc || !w)
+    float *w = rc ? NULL : malloc(maxnk * sizeof *w);
+    if (!rc && !w)
         rc = sq_err(SQ_ERR_MEM, "out of memory building the compressed model");
-    size_t hs = (size_t)(c->dim / c->n_heads);
     for (int l = 0; l < c->n_layers && !rc; l++) {
-        int *removed = q->heads_removed + (size_t)l * c->n_heads;
         if (r->heads)
             sq_prune_heads_pick(calib->head_score + (size_t)l * c->n_heads, c->n_heads, r->heads,
-                                removed);
-        for (int kd = 0; kd < SQ_W_COUNT && !rc; kd++) {
-            if (kd == SQ_W_CLS && l > 0)
-                continue; /* one classifier, at layer 0 */
-            size_t n, k;
-            sq_llama_wshape(c, (sq_wkind_t)kd, &n, &k);
-            memcpy(w, sq_llama_wptr(m, l, (sq_wkind_t)kd), n * k * sizeof *w);
-            for (int hd = 0; hd < c->n_heads && r->heads; hd++) {
-                if (!removed[hd])
-                    continue;
-                for (size_t i = hd * hs; i < (hd + 1) * hs && kd == SQ_W_Q; i++)
-                    memset(w + i * k, 0, k * sizeof *w);
-                for (size_t i = 0; i < n && kd == SQ_W_O; i++)
-                    memset(w + i * k + hd * hs, 0, hs * sizeof *w);
-            }
-            const double *h = calib ? sq_calib_hessian(calib, l, (sq_wkind_t)kd) : NULL;
-            float amax = calib ? sq_calib_amax(calib, l, (sq_wkind_t)kd) : 0.0f;
-            sq_clinear_t *cl = &q->layers[(size_t)l * SQ_W_COUNT + kd];
-            /* The classifier (often the embedding table itself) is only
-             * quantized: pruning, factorizing and sharing target the blocks,
-             * as SparseGPT and Wanda leave the head dense. */
-            sq_recipe_t rl = *r;
-            if (kd == SQ_W_CLS) {
-                rl.sparsity = 0;
-                rl.sp24 = 0;
-                rl.rank = 0;
-                rl.energy = 0;
-                rl.share = 0;
-            }
-            if (!rl.wbits && kd == SQ_W_CLS)
-                cl->nf = 0; /* stays the fp32 matrix of the model */
-            else
-                rc = sq_clinear_build(cl, w, n, k, h, amax, &rl);
-        }
+                                q->heads_removed + (size_t)l * c->n_heads);
+        /* one classifier, at layer 0 */
+        for (int kd = 0; kd < SQ_W_COUNT && !rc; kd++)
+            if (kd != SQ_W_CLS || l == 0)
+                rc = build_kind(q, l, (sq_wkind_t)kd, calib, w);
     }
     free(w);
     if (rc)

@@ -61,6 +61,17 @@ int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t
                           const sq_calib_t *calib);
 /* The same for recipes that need no calibration. */
 int sq_qmodel_build(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r);
+
+/* The whole one-shot pipeline (host/compress/pipeline.c): rewrites *m when r
+ * transforms it (sq_xform_prepare: fold norms, rotate), calibrates it on text
+ * (stories encoded by e) when r needs statistics, applies AWQ or SmoothQuant
+ * scales (compress/awq.h) and builds q on *m. cal receives the statistics
+ * (*have_cal set; the caller frees them). calib_progress (per calibration
+ * story) and progress (per layer of the searches) may be NULL. */
+typedef void (*sq_qmodel_progress_fn)(const char *label, size_t done, size_t total);
+int sq_qmodel_compress(sq_qmodel_t *q, sq_llama_t *m, const sq_recipe_t *r,
+                       const sq_story_enc_t *e, const char *text, sq_calib_t *cal, int *have_cal,
+                       sq_eval_progress_fn calib_progress, sq_qmodel_progress_fn progress);
 void sq_qmodel_free(sq_qmodel_t *q);
 
 /* The compressed layer for (layer, kind), or NULL with an identity recipe. */

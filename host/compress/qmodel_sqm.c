@@ -7,9 +7,13 @@
 #include <string.h>
 
 #include "compress/quant.h"
+#include "sparq/hadamard.h"
 #include "sparq/numerics.h"
 #include "sqm/sqm_llama.h"
 #include "util/err.h"
+
+static int leaf_int(sq_qlinear_t *l, const sq_sqm_t *s, const sq_sqm_tensor_t *t,
+                    const char *scale_name, size_t n, size_t k);
 
 /* NAME.weight -> NAME<suffix> (suffix ".v.weight", ".act_scale", ...). */
 static void name_with(int kind, int layer, const char *suffix, char *buf, size_t cap)
@@ -56,6 +60,16 @@ static int add_leaf(sq_sqm_t *s, const sq_qlinear_t *l, const char *name, const 
     int rc = sq_sqm_add(s, &t);
     if (!rc && l->kind == SQ_QL_INT && l->act_scale > 0)
         rc = add_f32(s, scale_name, &l->act_scale, 1, 1, 1);
+    char name2[300];
+    /* int4 activations: NAME.act_bits = 4; an online rotation: NAME.had =
+     * the input width before padding (the weight is stored rotated, k wide) */
+    float bits = 4.0f, kin = (float)l->k_in;
+    snprintf(name2, sizeof name2, "%.*s.act_bits", (int)(strlen(name) - 7), name);
+    if (!rc && l->kind == SQ_QL_INT && l->act_bits == 4)
+        rc = add_f32(s, name2, &bits, 1, 1, 1);
+    snprintf(name2, sizeof name2, "%.*s.had", (int)(strlen(name) - 7), name);
+    if (!rc && l->kind == SQ_QL_INT && l->had_m)
+        rc = add_f32(s, name2, &kin, 1, 1, 1);
     return rc;
 }
 
@@ -118,18 +132,59 @@ int sq_qmodel_write_sqm(const sq_qmodel_t *q, const char *path)
 }
 
 /* One stored tensor as a leaf of n x k (NULL t: absent). */
+/* The one positive f32 value of tensor `name` (0: absent). */
+static int one_value(const sq_sqm_t *s, const char *name, float *v)
+{
+    const sq_sqm_tensor_t *t = sq_sqm_find(s, name);
+    *v = 0.0f;
+    if (!t)
+        return 0;
+    if (t->dtype != SQ_SQM_F32 || sq_sqm_numel(t) != 1 || !(((const float *)t->data)[0] > 0))
+        return sq_err(SQ_ERR_FMT, "tensor '%s' is not one positive f32 value", name);
+    *v = ((const float *)t->data)[0];
+    return 0;
+}
+
 static int leaf_from(sq_qlinear_t *l, const sq_sqm_t *s, const sq_sqm_tensor_t *t,
                      const char *scale_name, size_t n, size_t k)
 {
+    char name2[300];
+    size_t base = strlen(t->name) > 7 ? strlen(t->name) - 7 : 0;
+    float bits, had;
+    snprintf(name2, sizeof name2, "%.*s.act_bits", (int)base, t->name);
+    int rc = one_value(s, name2, &bits);
+    snprintf(name2, sizeof name2, "%.*s.had", (int)base, t->name);
+    if (!rc)
+        rc = one_value(s, name2, &had);
+    if (rc)
+        return rc;
+    if ((bits != 0 && bits != 4) || (had != 0 && had != (float)k))
+        return sq_err(SQ_ERR_FMT, "tensor '%s': act_bits %g or had %g unsupported", t->name,
+                      (double)bits, (double)had);
+    size_t k_in = k, m;
+    if (had && !(k = sq_had_order(k_in, &m)))
+        return sq_err(SQ_ERR_FMT, "tensor '%s': no Hadamard order for %zu inputs", t->name, k_in);
     if (t->ndim != 2 || sq_sqm_rows(t) != n || sq_sqm_k(t) != k)
         return sq_err(SQ_ERR_FMT, "tensor '%s' is not %zux%zu", t->name, n, k);
-    const sq_sqm_tensor_t *as = sq_sqm_find(s, scale_name);
-    float act_scale = 0.0f;
-    if (as) {
-        if (as->dtype != SQ_SQM_F32 || sq_sqm_numel(as) != 1 || !(((const float *)as->data)[0] > 0))
-            return sq_err(SQ_ERR_FMT, "tensor '%s' is not one positive f32 scale", scale_name);
-        act_scale = ((const float *)as->data)[0];
-    }
+    if ((bits || had) && t->dtype != SQ_SQM_I8 && t->dtype != SQ_SQM_I4 &&
+        t->dtype != SQ_SQM_SP24_I8)
+        return sq_err(SQ_ERR_FMT, "tensor '%s': act_bits and had need integer weights", t->name);
+    rc = leaf_int(l, s, t, scale_name, n, k);
+    if (!rc && (bits || had))
+        rc = sq_qlinear_set_input(l, bits ? 4 : 8, k_in, had != 0);
+    if (rc)
+        sq_qlinear_free(l);
+    return rc;
+}
+
+/* The tensor as an (n, k) leaf. */
+static int leaf_int(sq_qlinear_t *l, const sq_sqm_t *s, const sq_sqm_tensor_t *t,
+                    const char *scale_name, size_t n, size_t k)
+{
+    float act_scale;
+    int rc = one_value(s, scale_name, &act_scale);
+    if (rc)
+        return rc;
     if (t->dtype == SQ_SQM_F32)
         return sq_qlinear_f32(l, t->data, n, k);
     if (t->dtype == SQ_SQM_CODEBOOK)
@@ -146,8 +201,8 @@ static int leaf_from(sq_qlinear_t *l, const sq_sqm_t *s, const sq_sqm_tensor_t *
         for (size_t i = 0; i < n; i++)
             scale[i] = t->scales[0];
     }
-    int rc = sq_qlinear_int_packed(l, flags, t->data, t->meta, scale ? scale : t->scales, group,
-                                   act_scale, n, k);
+    rc = sq_qlinear_int_packed(l, flags, t->data, t->meta, scale ? scale : t->scales, group,
+                               act_scale, n, k);
     free(scale);
     return rc;
 }
@@ -250,11 +305,14 @@ int sq_qmodel_from_sqm(const sq_sqm_t *s, sq_llama_t *m, sq_qmodel_t *q)
         maxdim = (size_t)c.hidden_dim;
     if ((size_t)c.dim > maxdim)
         maxdim = (size_t)c.dim;
+    /* a rotated W2 is as wide as its Hadamard order */
+    size_t pm, padded = sq_had_order((size_t)c.hidden_dim, &pm);
+    if (padded > maxdim)
+        maxdim = padded;
     if (!rc) {
         q->mid = malloc(maxdim * sizeof *q->mid);
-        q->scratch.act = malloc(maxdim);
-        q->scratch.acc = malloc(maxdim * sizeof *q->scratch.acc);
-        if (!q->mid || !q->scratch.act || !q->scratch.acc)
+        rc = sq_qscratch_alloc(&q->scratch, 1, maxdim);
+        if (!rc && !q->mid)
             rc = sq_err(SQ_ERR_MEM, "out of memory loading a .sqm model");
     }
     if (!rc)

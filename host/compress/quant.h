@@ -28,6 +28,8 @@ typedef struct {
     const double *h;   /* (k, k) sum of x.x^T over calibration inputs; NULL: round to nearest */
     int sp24;          /* with h: keep 2 of every 4 inputs per row */
     double sparsity;   /* with h: unstructured fraction of weights to drop */
+    const double *clip_h; /* without h: round to nearest with each group's scale
+                           * clipped as GPTQ's are (weighted by diag clip_h) */
 } sq_quant_opts_t;
 
 /* Number of scales per row. */

@@ -7,8 +7,9 @@
 
 #include "util/err.h"
 
-#define KNOWN "fp32, w8, w4, w4g32/64/128 (+a8/a8s, :rtn/:gptq), a8, a8s, prune:s=F, 2:4, " \
-              "heads:n=N, lowrank:r=N, lowrank:e=F, share:k=N, distill:steps=N"
+#define KNOWN "fp32, w8, w4, w4g32/64/128 (+a8/a8s/a4, :rtn/:gptq/:awq/:awq+gptq/:smooth=A), " \
+              "a8, a8s, a4, rot, prune:s=F[:wanda], 2:4[:wanda], heads:n=N, lowrank:r=N, " \
+              "lowrank:e=F, share:k=N, distill:steps=N"
 
 /* Strict decimal parameter: the whole string is a number within [lo, hi]. */
 static int param_long(const char *pass, const char *s, long lo, long hi, long *out)
@@ -57,16 +58,55 @@ static int once(int *seen, const char *pass)
     return 0;
 }
 
-static int parse_act(const char *pass, const char *s, sq_act_mode_t *act)
+static int parse_act(const char *pass, const char *s, sq_recipe_t *r)
 {
-    if (!strcmp(s, "a8"))
-        *act = SQ_ACT_DYNAMIC;
-    else if (!strcmp(s, "a8s"))
-        *act = SQ_ACT_STATIC;
-    else
-        return sq_err(SQ_ERR_ARG, "recipe pass '%s': unknown activation mode '%s' (a8, a8s)", pass,
-                      s);
+    r->abits = 8;
+    if (!strcmp(s, "a8")) {
+        r->act = SQ_ACT_DYNAMIC;
+    } else if (!strcmp(s, "a8s")) {
+        r->act = SQ_ACT_STATIC;
+    } else if (!strcmp(s, "a4")) {
+        r->act = SQ_ACT_DYNAMIC;
+        r->abits = 4;
+    } else {
+        return sq_err(SQ_ERR_ARG, "recipe pass '%s': unknown activation mode '%s' (a8, a8s, a4)",
+                      pass, s);
+    }
     return 0;
+}
+
+/* The solver suffix: rtn | gptq | awq | awq+gptq | smooth=A | smooth=A+gptq. */
+static int parse_solver(const char *pass, const char *s, sq_recipe_t *r)
+{
+    char buf[64];
+    if (strlen(s) >= sizeof buf)
+        return sq_err(SQ_ERR_ARG, "recipe pass '%s': unknown solver '%s'", pass, s);
+    strcpy(buf, s);
+    int seen_solver = 0, seen_scale = 0, rc = 0;
+    char *save = NULL;
+    for (char *item = strtok_r(buf, "+", &save); item && !rc; item = strtok_r(NULL, "+", &save)) {
+        if (!strcmp(item, "gptq") || !strcmp(item, "rtn")) {
+            if (seen_solver++)
+                return sq_err(SQ_ERR_ARG, "recipe pass '%s': two solvers", pass);
+            r->solver = item[0] == 'g' ? SQ_SOLVE_GPTQ : SQ_SOLVE_RTN;
+        } else if (!strcmp(item, "awq") || !strncmp(item, "smooth=", 7)) {
+            if (seen_scale++ || seen_solver)
+                return sq_err(SQ_ERR_ARG, "recipe pass '%s': one of awq or smooth=A, before the "
+                                          "solver", pass);
+            if (item[0] == 'a')
+                r->awq = 1;
+            else
+                rc = param_double(pass, item + 7, 0, 1, 1, 1, &r->smooth);
+        } else {
+            return sq_err(SQ_ERR_ARG,
+                          "recipe pass '%s': unknown solver '%s' (rtn, gptq, awq, awq+gptq, "
+                          "smooth=A, smooth=A+gptq)",
+                          pass, item);
+        }
+    }
+    if (!rc && (s[0] == '+' || s[strlen(s) - 1] == '+' || strstr(s, "++") || !s[0]))
+        rc = sq_err(SQ_ERR_ARG, "recipe pass '%s': empty solver", pass);
+    return rc;
 }
 
 /* w8 | w4 | w4gG, then optional a8/a8s, then optional :rtn/:gptq. */
@@ -100,19 +140,12 @@ static int parse_weight(const char *pass, sq_recipe_t *r, int *seen_act)
     if (alen) {
         if (*seen_act)
             return sq_err(SQ_ERR_ARG, "recipe pass '%s': activation mode given twice", pass);
-        int rc = parse_act(pass, act, &r->act);
+        int rc = parse_act(pass, act, r);
         if (rc)
             return rc;
         *seen_act = 1;
     }
-    if (colon) {
-        if (!strcmp(colon + 1, "gptq"))
-            r->solver = SQ_SOLVE_GPTQ;
-        else if (strcmp(colon + 1, "rtn"))
-            return sq_err(SQ_ERR_ARG, "recipe pass '%s': unknown solver '%s' (rtn, gptq)", pass,
-                          colon + 1);
-    }
-    return 0;
+    return colon ? parse_solver(pass, colon + 1, r) : 0;
 }
 
 int sq_recipe_parse(const char *spec, sq_recipe_t *r)
@@ -125,7 +158,7 @@ int sq_recipe_parse(const char *spec, sq_recipe_t *r)
         return sq_err(SQ_ERR_ARG, "empty recipe (use fp32 for none)");
     strcpy(buf, spec);
     int seen_w = 0, seen_a = 0, seen_prune = 0, seen_24 = 0, seen_heads = 0, seen_lr = 0;
-    int seen_share = 0, seen_distill = 0, rc = 0;
+    int seen_share = 0, seen_distill = 0, seen_rot = 0, rc = 0;
     size_t len = strlen(buf);
     if (buf[0] == ',' || buf[len - 1] == ',' || strstr(buf, ",,"))
         return sq_err(SQ_ERR_ARG, "recipe '%s' has an empty pass", spec);
@@ -138,19 +171,28 @@ int sq_recipe_parse(const char *spec, sq_recipe_t *r)
         } else if (pass[0] == 'w' && (pass[1] >= '0' && pass[1] <= '9')) {
             if (!(rc = once(&seen_w, pass)))
                 rc = parse_weight(pass, r, &seen_a);
-        } else if (!strcmp(pass, "a8") || !strcmp(pass, "a8s")) {
+        } else if (!strcmp(pass, "a8") || !strcmp(pass, "a8s") || !strcmp(pass, "a4")) {
             if (!(rc = once(&seen_a, pass)))
-                rc = parse_act(pass, pass, &r->act);
-        } else if (!strcmp(pass, "2:4")) {
+                rc = parse_act(pass, pass, r);
+        } else if (!strcmp(pass, "rot")) {
+            rc = once(&seen_rot, pass);
+            r->rot = 1;
+        } else if (!strcmp(pass, "2:4") || !strcmp(pass, "2:4:wanda")) {
             rc = once(&seen_24, pass);
             r->sp24 = 1;
+            r->wanda |= pass[3] == ':';
         } else if (!strncmp(pass, "prune", 5) && (pass[5] == ':' || !pass[5])) {
+            size_t pl = strlen(pass);
+            int wanda = pl > 6 && !strcmp(pass + pl - 6, ":wanda");
+            if (wanda)
+                pass[pl - 6] = 0;
             if (!(rc = once(&seen_prune, pass))) {
                 if (!(v = param_of(pass, "s")))
-                    rc = sq_err(SQ_ERR_ARG, "recipe pass '%s': expected prune:s=F", pass);
+                    rc = sq_err(SQ_ERR_ARG, "recipe pass '%s': expected prune:s=F[:wanda]", pass);
                 else
                     rc = param_double(pass, v, 0, 1, 0, 1, &r->sparsity);
             }
+            r->wanda |= wanda;
         } else if (!strncmp(pass, "heads", 5) && (pass[5] == ':' || !pass[5])) {
             if (!(rc = once(&seen_heads, pass))) {
                 if (!(v = param_of(pass, "n")))
@@ -200,15 +242,34 @@ int sq_recipe_parse(const char *spec, sq_recipe_t *r)
     if (seen_a && !r->wbits)
         return sq_err(SQ_ERR_ARG, "recipe '%s': activation quantization needs w8 or w4 weights",
                       spec);
-    if (r->wbits && !seen_a)
+    if (r->wbits && !seen_a) {
         r->act = SQ_ACT_DYNAMIC;
+        r->abits = 8;
+    }
+    if ((r->rot || r->awq || r->smooth > 0) && !r->wbits)
+        return sq_err(SQ_ERR_ARG, "recipe '%s': rot, awq and smooth prepare weights for "
+                                  "quantization and need a weight pass", spec);
+    if ((r->rot || r->awq || r->smooth > 0) && (r->rank || r->energy > 0))
+        return sq_err(SQ_ERR_ARG, "recipe '%s': rot, awq and smooth do not combine with lowrank",
+                      spec);
+    if (r->rot && r->act == SQ_ACT_STATIC)
+        return sq_err(SQ_ERR_ARG, "recipe '%s': rot quantizes activations per token (a8 or a4, "
+                                  "not a8s)", spec);
+    if (r->wanda && r->solver == SQ_SOLVE_GPTQ)
+        return sq_err(SQ_ERR_ARG, "recipe '%s': with gptq the masks are SparseGPT's; drop :wanda",
+                      spec);
     return 0;
 }
 
 int sq_recipe_needs_calib(const sq_recipe_t *r)
 {
     return r->solver == SQ_SOLVE_GPTQ || r->act == SQ_ACT_STATIC || r->heads > 0 ||
-           r->distill_steps > 0;
+           r->distill_steps > 0 || r->awq || r->smooth > 0 || r->wanda;
+}
+
+int sq_recipe_transforms(const sq_recipe_t *r)
+{
+    return r->rot || r->awq || r->smooth > 0;
 }
 
 int sq_recipe_is_identity(const sq_recipe_t *r)
@@ -228,6 +289,8 @@ void sq_recipe_format(const sq_recipe_t *r, char *buf, size_t cap)
 {
     char part[96];
     buf[0] = 0;
+    if (r->rot)
+        append(buf, cap, "rot");
     if (r->heads) {
         snprintf(part, sizeof part, "heads:n=%d", r->heads);
         append(buf, cap, part);
@@ -240,11 +303,11 @@ void sq_recipe_format(const sq_recipe_t *r, char *buf, size_t cap)
         append(buf, cap, part);
     }
     if (r->sparsity > 0) {
-        snprintf(part, sizeof part, "prune:s=%g", r->sparsity);
+        snprintf(part, sizeof part, "prune:s=%g%s", r->sparsity, r->wanda ? ":wanda" : "");
         append(buf, cap, part);
     }
     if (r->sp24)
-        append(buf, cap, "2:4");
+        append(buf, cap, r->wanda ? "2:4:wanda" : "2:4");
     if (r->share) {
         snprintf(part, sizeof part, "share:k=%d", r->share);
         append(buf, cap, part);
@@ -253,8 +316,16 @@ void sq_recipe_format(const sq_recipe_t *r, char *buf, size_t cap)
         char g[24] = "";
         if (r->group)
             snprintf(g, sizeof g, "g%zu", r->group);
+        char sol[48] = "";
+        if (r->smooth > 0)
+            snprintf(sol, sizeof sol, ":smooth=%g%s", r->smooth,
+                     r->solver == SQ_SOLVE_GPTQ ? "+gptq" : "");
+        else if (r->awq)
+            snprintf(sol, sizeof sol, ":awq%s", r->solver == SQ_SOLVE_GPTQ ? "+gptq" : "");
+        else if (r->solver == SQ_SOLVE_GPTQ)
+            snprintf(sol, sizeof sol, ":gptq");
         snprintf(part, sizeof part, "w%d%s%s%s", r->wbits, g,
-                 r->act == SQ_ACT_STATIC ? "a8s" : "a8", r->solver == SQ_SOLVE_GPTQ ? ":gptq" : "");
+                 r->act == SQ_ACT_STATIC ? "a8s" : r->abits == 4 ? "a4" : "a8", sol);
         append(buf, cap, part);
     }
     if (r->distill_steps) {

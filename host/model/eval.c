@@ -33,17 +33,90 @@ char *sq_story_next(char **cursor)
     return story;
 }
 
-static int score_story(const sq_llama_t *m, const sq_tokenizer_t *t, const char *story,
+int sq_part_keeps(sq_part_t part, size_t index)
+{
+    return part == SQ_PART_ALL || (part == SQ_PART_CALIB) == (index % 2 == 0);
+}
+
+char *sq_stories_part(const char *text, sq_part_t part)
+{
+    char *copy = strdup(text);
+    char *out = malloc(strlen(text) + count_stories(text) * (strlen(SEPARATOR) + 1) + 1);
+    if (!copy || !out) {
+        free(copy);
+        free(out);
+        return NULL;
+    }
+    out[0] = 0;
+    size_t index = 0, len = 0;
+    char *p = copy, *story;
+    while ((story = sq_story_next(&p))) {
+        if (!*story)
+            continue;
+        if (sq_part_keeps(part, index++)) {
+            if (len) {
+                memcpy(out + len, SEPARATOR "\n", strlen(SEPARATOR) + 1);
+                len += strlen(SEPARATOR) + 1;
+            }
+            size_t sl = strlen(story);
+            memcpy(out + len, story, sl + 1);
+            len += sl;
+        }
+    }
+    free(copy);
+    return out;
+}
+
+long sq_stories_shared(const char *a, const char *b)
+{
+    char *ca = strdup(a), *cb = strdup(b);
+    size_t na = count_stories(a);
+    char **sa = malloc(na * sizeof *sa);
+    long shared = -1;
+    if (ca && cb && sa) {
+        size_t n = 0;
+        char *p = ca, *story;
+        while ((story = sq_story_next(&p)))
+            if (*story)
+                sa[n++] = story;
+        shared = 0;
+        for (p = cb; (story = sq_story_next(&p));) {
+            for (size_t i = 0; *story && i < n; i++)
+                if (!strcmp(sa[i], story)) {
+                    shared++;
+                    break;
+                }
+        }
+    }
+    free(ca);
+    free(cb);
+    free(sa);
+    return shared;
+}
+
+static int encode_llama2(const void *ctx, const char *story, int *tokens, size_t cap, int *n)
+{
+    (void)cap; /* strlen + 3 is what sq_tokenizer_encode needs */
+    return sq_tokenizer_encode(ctx, story, 0, 0, tokens, n);
+}
+
+void sq_story_enc_llama2(sq_story_enc_t *e, const sq_tokenizer_t *t)
+{
+    *e = (sq_story_enc_t){.encode = encode_llama2, .ctx = t, .start = SQ_TOK_BOS};
+}
+
+static int score_story(const sq_llama_t *m, const sq_story_enc_t *e, const char *story,
                        const sq_llama_exec_t *ex, sq_llama_state_t *s, sq_eval_result_t *r)
 {
-    int *tokens = malloc((strlen(story) + 3) * sizeof(int));
+    size_t cap = strlen(story) + 3;
+    int *tokens = malloc(cap * sizeof(int));
     if (!tokens)
         return sq_err(SQ_ERR_MEM, "eval: out of memory");
     int n = 0;
-    int rc = sq_tokenizer_encode(t, story, 0, 0, tokens, &n);
+    int rc = e->encode(e->ctx, story, tokens, cap, &n);
     if (n > m->cfg.seq_len - 1)
         n = m->cfg.seq_len - 1;
-    int prev = SQ_TOK_BOS;
+    int prev = e->start;
     for (int pos = 0; !rc && pos < n; pos++) {
         rc = sq_llama_forward(m, s, prev, pos, ex);
         if (rc)
@@ -68,6 +141,14 @@ static int score_story(const sq_llama_t *m, const sq_tokenizer_t *t, const char 
 int sq_eval_text(const sq_llama_t *m, const sq_tokenizer_t *t, const char *text,
                  const sq_llama_exec_t *ex, sq_eval_progress_fn progress, sq_eval_result_t *r)
 {
+    sq_story_enc_t e;
+    sq_story_enc_llama2(&e, t);
+    return sq_eval_stories(m, &e, text, ex, progress, r);
+}
+
+int sq_eval_stories(const sq_llama_t *m, const sq_story_enc_t *e, const char *text,
+                    const sq_llama_exec_t *ex, sq_eval_progress_fn progress, sq_eval_result_t *r)
+{
     memset(r, 0, sizeof *r);
     sq_llama_state_t s;
     int rc = sq_llama_state_build(&s, &m->cfg);
@@ -82,7 +163,7 @@ int sq_eval_text(const sq_llama_t *m, const sq_tokenizer_t *t, const char *text,
     char *p = copy, *story;
     while (!rc && (story = sq_story_next(&p))) {
         if (*story) {
-            rc = score_story(m, t, story, ex, &s, r);
+            rc = score_story(m, e, story, ex, &s, r);
             r->stories++;
         }
         if (progress)

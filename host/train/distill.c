@@ -254,6 +254,16 @@ static int project(const sq_distill_hook_t *hook, sq_llama_t *w)
     return 0;
 }
 
+float sq_distill_lr(const sq_distill_opts_t *o, int step)
+{
+    if (step < o->warmup)
+        return o->lr * (float)(step + 1) / (float)o->warmup;
+    if (o->steps <= o->warmup)
+        return o->lr;
+    float f = (float)(step - o->warmup) / (float)(o->steps - o->warmup);
+    return o->lr * (0.1f + 0.9f * 0.5f * (1.0f + cosf(3.14159265f * f)));
+}
+
 static uint64_t rng_next(uint64_t *s)
 {
     *s ^= *s >> 12;
@@ -375,14 +385,7 @@ int sq_distill_run(const sq_llama_t *teacher, sq_llama_t *student, const sq_dist
             stats->first_loss = loss;
         stats->last_loss = loss;
         clip_grad(&grad, o->clip);
-        float lr = o->lr;
-        if (step < o->warmup)
-            lr = o->lr * (float)(step + 1) / (float)o->warmup;
-        else if (o->steps > o->warmup) {
-            float f = (float)(step - o->warmup) / (float)(o->steps - o->warmup);
-            lr = o->lr * (0.1f + 0.9f * 0.5f * (1.0f + cosf(3.14159265f * f)));
-        }
-        sq_adamw_step(&adam, &master, &grad, lr);
+        sq_adamw_step(&adam, &master, &grad, sq_distill_lr(o, step));
         rc = project(hook, &master);
         if (o->progress)
             o->progress(o->progress_ctx, step + 1, o->steps, loss);

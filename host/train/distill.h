@@ -83,6 +83,10 @@ typedef struct {
  * temperature 1, kl_weight 1, ce_weight 0, act8 0, seed 1. */
 void sq_distill_opts_default(sq_distill_opts_t *o);
 
+/* The learning rate of a step: linear warmup to lr, then cosine decay to
+ * lr / 10 at the last step. */
+float sq_distill_lr(const sq_distill_opts_t *o, int step);
+
 typedef struct {
     double first_loss, last_loss; /* mean loss of the first and last step */
     double seconds;                /* wall time of the training loop */

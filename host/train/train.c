@@ -624,6 +624,20 @@ void sq_adamw_free(sq_adamw_t *a)
     sq_llama_free(&a->m2);
 }
 
+void sq_adamw_update(float *w, const float *g, float *m1, float *m2, size_t n, long step,
+                     float lr, float wd, float beta1, float beta2, float eps)
+{
+    float c1 = 1.0f - powf(beta1, (float)step);
+    float c2 = 1.0f - powf(beta2, (float)step);
+    for (size_t j = 0; j < n; j++) {
+        float gj = g[j];
+        m1[j] = beta1 * m1[j] + (1.0f - beta1) * gj;
+        m2[j] = beta2 * m2[j] + (1.0f - beta2) * gj * gj;
+        float mh = m1[j] / c1, vh = m2[j] / c2;
+        w[j] -= lr * (mh / (sqrtf(vh) + eps) + wd * w[j]);
+    }
+}
+
 void sq_adamw_step(sq_adamw_t *a, sq_llama_t *w, const sq_llama_t *g, float lr)
 {
     float *pw[12], *pg[12], *p1[12], *p2[12];
@@ -633,17 +647,9 @@ void sq_adamw_step(sq_adamw_t *a, sq_llama_t *w, const sq_llama_t *g, float lr)
     sq_train_params(&a->m1, p1, n);
     sq_train_params(&a->m2, p2, n);
     a->step++;
-    float c1 = 1.0f - powf(a->beta1, (float)a->step);
-    float c2 = 1.0f - powf(a->beta2, (float)a->step);
     for (int i = 0; i < cnt; i++) {
         int gain = pw[i] == w->w.rms_att || pw[i] == w->w.rms_ffn || pw[i] == w->w.rms_final;
-        float wd = gain ? 0.0f : a->weight_decay;
-        for (size_t j = 0; j < n[i]; j++) {
-            float gj = pg[i][j];
-            p1[i][j] = a->beta1 * p1[i][j] + (1.0f - a->beta1) * gj;
-            p2[i][j] = a->beta2 * p2[i][j] + (1.0f - a->beta2) * gj * gj;
-            float mh = p1[i][j] / c1, vh = p2[i][j] / c2;
-            pw[i][j] -= lr * (mh / (sqrtf(vh) + a->eps) + wd * pw[i][j]);
-        }
+        sq_adamw_update(pw[i], pg[i], p1[i], p2[i], n[i], a->step, lr,
+                        gain ? 0.0f : a->weight_decay, a->beta1, a->beta2, a->eps);
     }
 }

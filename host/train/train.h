@@ -98,5 +98,9 @@ int sq_adamw_build(sq_adamw_t *a, const sq_llama_config_t *cfg, float beta1, flo
 void sq_adamw_free(sq_adamw_t *a);
 /* One update of w with gradient g, at learning rate lr. */
 void sq_adamw_step(sq_adamw_t *a, sq_llama_t *w, const sq_llama_t *g, float lr);
+/* The same update on one array of n values, moments m1/m2, at step `step`
+ * (1 for the first), weight decay wd. */
+void sq_adamw_update(float *w, const float *g, float *m1, float *m2, size_t n, long step,
+                     float lr, float wd, float beta1, float beta2, float eps);
 
 #endif
