@@ -58,6 +58,11 @@ static int place(sq_program_t *p, const void *host, size_t bytes)
     return 0;
 }
 
+int sq_program_place(sq_program_t *p, const void *host, size_t bytes)
+{
+    return place(p, host, bytes);
+}
+
 static int lookup(const sq_program_t *p, const void *host, uint64_t *dev)
 {
     const uint8_t *h = host;

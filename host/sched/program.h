@@ -49,6 +49,11 @@ void sq_program_free(sq_program_t *p);
  * ae's runner at them. Call after sq_program_build; ae must outlive p. */
 int sq_program_attach_attn(sq_program_t *p, sq_attn_exec_t *ae);
 
+/* Uploads another host array a GEMM may be handed later (a weight shard of
+ * a tensor-parallel split, host/dist/parallel.h); it stays resident while
+ * the program lives, and host must too. */
+int sq_program_place(sq_program_t *p, const void *host, size_t bytes);
+
 /* Fills ex so sq_llama_forward runs the model through the program. */
 void sq_program_exec(sq_program_t *p, sq_llama_exec_t *ex);
 
