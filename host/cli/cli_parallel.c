@@ -31,7 +31,7 @@ int sq_cli_parallel_flag(const char *cmd, sq_cli_parallel_t *p, int c, const cha
     }
 }
 
-int sq_cli_parallel_check(const char *cmd, sq_cli_parallel_t *p)
+int sq_cli_parallel_check(const char *cmd, sq_cli_parallel_t *p, sq_cli_accel_t *a)
 {
     int size = sq_dist_size();
     if (sq_dist_rank() != 0)
@@ -50,6 +50,11 @@ int sq_cli_parallel_check(const char *cmd, sq_cli_parallel_t *p)
         sq_cli_error(cmd, "over %d MPI ranks give --pipeline %d or --tensor %d (or run it "
                      "without mpirun)", size, size, size);
         return SQ_EXIT_USAGE;
+    }
+    /* each stage's device holds its own layers' weights only */
+    if (p->pipeline) {
+        a->stage = sq_dist_rank();
+        a->stages = size;
     }
     /* one card per rank on a host with several: the rank's index among the
      * ranks of its node, unless the user chose */

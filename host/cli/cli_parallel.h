@@ -33,9 +33,10 @@ void sq_cli_parallel_init(sq_cli_parallel_t *p);
 /* 1 when c was one of the flags, 0 when not, -1 after printing a bad value. */
 int sq_cli_parallel_flag(const char *cmd, sq_cli_parallel_t *p, int c, const char *arg);
 /* After parsing: the split must match the ranks, and several ranks need a
- * split. Ranks above 0 keep their errors from here on (rank 0 prints one
- * line for the job). Returns an exit code after one line, or 0. */
-int sq_cli_parallel_check(const char *cmd, sq_cli_parallel_t *p);
+ * split; a pipeline stage tells a which layers to compile. Ranks above 0
+ * keep their errors from here on (rank 0 prints one line for the job).
+ * Returns an exit code after one line, or 0. */
+int sq_cli_parallel_check(const char *cmd, sq_cli_parallel_t *p, sq_cli_accel_t *a);
 /* Every rank calls it with its verdict so far (rc; 0 when cm and a are
  * open); returns the worst verdict of every rank (closing cm when this
  * rank's was 0 but another's was not), after installing the split in

@@ -108,7 +108,7 @@ int sq_cmd_generate(int argc, char **argv)
         sq_cli_error("generate", "unexpected argument '%s'", argv[optind]);
         return SQ_EXIT_USAGE;
     }
-    int prc = sq_cli_parallel_check("generate", &par);
+    int prc = sq_cli_parallel_check("generate", &par, &acc);
     if (prc)
         return prc;
     sq_cli_model_t cm;

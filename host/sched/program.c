@@ -310,12 +310,12 @@ void sq_program_free(sq_program_t *p)
 }
 
 /* What every model's program is: the integer leaves of layers[0..n) resident
- * in device memory, the shared activation, result and command buffers (for
- * GEMMs of up to rows rows), and
+ * in device memory (those with keep[i] set, all when keep is NULL), the shared
+ * activation, result and command buffers (for GEMMs of up to rows rows), and
  * dev_gemm installed as scratch's GEMM runner, so sq_clinear_run quantizes
  * activations and dequantizes results on the host around the device's GEMMs. */
 static int build_linears(sq_program_t **out, const sq_clinear_t *layers, size_t n,
-                         size_t rows, sq_qscratch_t *scratch, sq_dev_t *dev, sq_report_t *rep)
+                         const uint8_t *keep, size_t rows, sq_qscratch_t *scratch, sq_dev_t *dev, sq_report_t *rep)
 {
     *out = NULL;
     sq_program_t *p = calloc(1, sizeof *p);
@@ -326,7 +326,7 @@ static int build_linears(sq_program_t **out, const sq_clinear_t *layers, size_t 
     int rc = 0;
     size_t widest = 1; /* one descriptor at least: the attention unit's */
     for (size_t i = 0; !rc && i < n; i++)
-        for (int f = 0; !rc && f < layers[i].nf; f++) {
+        for (int f = 0; !rc && (!keep || keep[i]) && f < layers[i].nf; f++) {
             const sq_qlinear_t *l = &layers[i].f[f];
             rc = place_leaf(p, l);
             if (l->kind == SQ_QL_INT && l->n > widest)
@@ -356,8 +356,26 @@ static int build_linears(sq_program_t **out, const sq_clinear_t *layers, size_t 
 
 int sq_program_build(sq_program_t **out, sq_qmodel_t *q, sq_dev_t *dev, sq_report_t *rep)
 {
-    size_t n = q->layers ? (size_t)q->model->cfg.n_layers * SQ_W_COUNT : 0;
-    int rc = build_linears(out, q->layers, n, 1, &q->scratch, dev, rep);
+    return sq_program_build_layers(out, q, dev, rep, 0, q->model->cfg.n_layers);
+}
+
+int sq_program_build_layers(sq_program_t **out, sq_qmodel_t *q, sq_dev_t *dev,
+                            sq_report_t *rep, int l0, int l1)
+{
+    int n_layers = q->model->cfg.n_layers;
+    if (l0 < 0 || l1 > n_layers || l0 >= l1)
+        return sq_err(SQ_ERR_ARG, "compiler: layers [%d, %d) of %d", l0, l1, n_layers);
+    size_t n = q->layers ? (size_t)n_layers * SQ_W_COUNT : 0;
+    uint8_t *keep = calloc(n ? n : 1, 1);
+    if (!keep)
+        return sq_err(SQ_ERR_MEM, "compiler: out of memory");
+    for (size_t i = (size_t)l0 * SQ_W_COUNT; i < (size_t)l1 * SQ_W_COUNT && i < n; i++)
+        keep[i] = i % SQ_W_COUNT != SQ_W_CLS;
+    /* the classifier's leaf sits in layer 0's slots and runs after the last layer */
+    if (n && l1 == n_layers)
+        keep[SQ_W_CLS] = 1;
+    int rc = build_linears(out, q->layers, n, keep, 1, &q->scratch, dev, rep);
+    free(keep);
     if (!rc) {
         (*out)->q = q;
         sq_qmodel_exec(q, &(*out)->inner);
@@ -369,7 +387,7 @@ int sq_program_build_bert(sq_program_t **out, sq_bert_qmodel_t *q, sq_dev_t *dev
                           sq_report_t *rep)
 {
     size_t n = q->layers ? (size_t)q->model->cfg.n_layers * SQ_W_COUNT : 0;
-    int rc = build_linears(out, q->layers, n, q->model->max_tokens, &q->scratch, dev, rep);
+    int rc = build_linears(out, q->layers, n, NULL, q->model->max_tokens, &q->scratch, dev, rep);
     if (!rc) {
         (*out)->bq = q;
         sq_bert_qmodel_exec(q, &(*out)->binner);

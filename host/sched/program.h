@@ -42,6 +42,10 @@ typedef struct sq_program sq_program_t;
 /* Compiles q for dev: plans memory and uploads the weights. rep (may be NULL)
  * receives every op as it runs. q, dev and rep must outlive the program. */
 int sq_program_build(sq_program_t **out, sq_qmodel_t *q, sq_dev_t *dev, sq_report_t *rep);
+/* The same for the layers [l0, l1) alone (a pipeline stage, host/dist): only
+ * their weights are resident, and the classifier's when l1 is the last. */
+int sq_program_build_layers(sq_program_t **out, sq_qmodel_t *q, sq_dev_t *dev,
+                            sq_report_t *rep, int l0, int l1);
 void sq_program_free(sq_program_t *p);
 
 /* Runs ae's integer attention on the device's attention unit: plans Q, K/V
