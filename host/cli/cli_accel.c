@@ -138,8 +138,10 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
         uint64_t lo = 0, hi = (uint64_t)cm->model.cfg.n_layers;
         if (a->stages)
             sq_parallel_share(hi, a->stages, a->stage, &lo, &hi);
-        rc = hi > lo ? sq_program_build_layers(&a->prog, &cm->q, a->dev, &a->rep, (int)lo,
-                                               (int)hi)
+        if (a->shards)
+            lo = hi;
+        rc = hi > lo || a->shards
+                 ? sq_program_build_layers(&a->prog, &cm->q, a->dev, &a->rep, (int)lo, (int)hi)
                      : sq_err(SQ_ERR_ARG, "--pipeline %d: more stages than the model's %d "
                               "layers", a->stages, cm->model.cfg.n_layers);
         if (!rc)

@@ -56,6 +56,7 @@ int sq_cli_parallel_check(const char *cmd, sq_cli_parallel_t *p, sq_cli_accel_t 
         a->stage = sq_dist_rank();
         a->stages = size;
     }
+    a->shards = p->tensor > 0;
     /* one card per rank on a host with several: the rank's index among the
      * ranks of its node, unless the user chose */
     const char *local = getenv("OMPI_COMM_WORLD_LOCAL_RANK");
@@ -144,6 +145,7 @@ int sq_cli_parallel_close(const char *cmd, sq_cli_parallel_t *p, sq_cli_accel_t 
         s.cycles = d.cycles;
         s.bytes = d.bytes_read + d.bytes_written;
     }
+    s.weights = sq_program_weight_bytes(a->prog);
     s.traffic = p->pp ? sq_pipeline_traffic(p->pp) : sq_tensor_traffic(p->tp);
     s.layer_hi = p->n_layers;
     if (p->pp)

@@ -75,6 +75,7 @@ typedef struct {
     int32_t rank, layer_lo, layer_hi; /* its stage (all layers for a tensor split) */
     uint64_t tokens;                  /* positions run */
     uint64_t cycles, bytes;           /* its device's cycles and memory traffic */
+    uint64_t weights;                 /* weight bytes resident on its device */
     sq_traffic_t traffic;
 } sq_rank_stats_t;
 

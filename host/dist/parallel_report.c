@@ -26,10 +26,11 @@ int sq_parallel_report(const char *mode, const sq_rank_stats_t *mine, double clo
         return rc;
     }
     int pipe = mode[0] == 'p';
-    fprintf(f, "%s over %d rank%s, link %s (%.2f GB/s, %.1f us a message), %.0f MHz; per token:\n",
+    fprintf(f, "%s over %d rank%s, link %s (%.2f GB/s, %.1f us a message), %.0f MHz; weights "
+               "resident on each device, then per token:\n",
             mode, size, size > 1 ? "s" : "", link->name, link->gbps, link->latency_us, clock_mhz);
-    fprintf(f, "%4s %7s %8s %12s %14s %12s %14s %9s %9s\n", "rank", "layers", "tokens", "cycles",
-            "device bytes", "sent bytes", "coll. bytes", "compute", "link");
+    fprintf(f, "%4s %7s %10s %8s %10s %12s %10s %11s %9s %9s\n", "rank", "layers", "weights",
+            "tokens", "cycles", "device bytes", "sent bytes", "coll. bytes", "compute", "link");
     double sum_c = 0, max_c = 0, sum_l = 0, max_l = 0;
     for (int r = 0; r < size; r++) {
         const sq_rank_stats_t *s = &all[r];
@@ -41,8 +42,9 @@ int sq_parallel_report(const char *mode, const sq_rank_stats_t *mine, double clo
         max_l = lk > max_l ? lk : max_l;
         char layers[24];
         snprintf(layers, sizeof layers, "%d-%d", s->layer_lo, s->layer_hi - 1);
-        fprintf(f, "%4d %7s %8llu %12.0f %14.0f %12.0f %14.0f %6.2f us %6.2f us\n", s->rank,
-                layers, (unsigned long long)s->tokens, per(s->cycles, s->tokens),
+        fprintf(f, "%4d %7s %10llu %8llu %10.0f %12.0f %10.0f %11.0f %6.2f us %6.2f us\n",
+                s->rank, layers, (unsigned long long)s->weights, (unsigned long long)s->tokens,
+                per(s->cycles, s->tokens),
                 per(s->bytes, s->tokens), per(s->traffic.sent, s->tokens),
                 per(s->traffic.coll_bytes, s->tokens), comp, lk);
     }

@@ -10,10 +10,13 @@
 #include "dist/parallel.h"
 #include "util/err.h"
 
-/* A row-split weight operand: columns [k0, k1) of every row, repacked. */
+/* A rank's share of a weight operand on its device: rows [lo, hi) of w as
+ * they are (a column split; ws NULL), or inputs [lo, hi) of every row,
+ * repacked into ws and meta (a row split). */
 typedef struct {
     const void *w; /* the whole operand it was cut from */
-    size_t k0, k1;
+    size_t lo, hi;
+    int rows;      /* a row split's */
     uint8_t *ws, *meta;
 } shard_t;
 
@@ -68,14 +71,17 @@ static int run_inner(sq_tensor_t *t, const sq_gemm_t *g)
                           : 0;
 }
 
-/* The shard of g's weights for [k0, k1), cut and uploaded on first use. */
-static int shard_for(sq_tensor_t *t, const sq_gemm_t *g, size_t k0, size_t k1, shard_t **out)
+static shard_t *find_shard(sq_tensor_t *t, const void *w, size_t lo, size_t hi, int rows)
 {
     for (size_t i = 0; i < t->n_shards; i++)
-        if (t->shards[i].w == g->w && t->shards[i].k0 == k0 && t->shards[i].k1 == k1) {
-            *out = &t->shards[i];
-            return 0;
-        }
+        if (t->shards[i].w == w && t->shards[i].lo == lo && t->shards[i].hi == hi &&
+            t->shards[i].rows == rows)
+            return &t->shards[i];
+    return NULL;
+}
+
+static int new_shard(sq_tensor_t *t, shard_t **out)
+{
     if (t->n_shards == t->cap_shards) {
         size_t cap = t->cap_shards ? 2 * t->cap_shards : 16;
         shard_t *n = realloc(t->shards, cap * sizeof *n);
@@ -84,8 +90,41 @@ static int shard_for(sq_tensor_t *t, const sq_gemm_t *g, size_t k0, size_t k1, s
         t->shards = n;
         t->cap_shards = cap;
     }
-    shard_t *s = &t->shards[t->n_shards];
-    *s = (shard_t){.w = g->w, .k0 = k0, .k1 = k1};
+    *out = &t->shards[t->n_shards];
+    **out = (shard_t){0};
+    return 0;
+}
+
+/* Output columns [n0, n1) of g's weights uploaded on first use: their rows
+ * of the operand as they are. */
+static int columns_placed(sq_tensor_t *t, const sq_gemm_t *g, size_t n0, size_t n1)
+{
+    if (!t->place || find_shard(t, g->w, n0, n1, 0))
+        return 0;
+    shard_t *s;
+    int rc = new_shard(t, &s);
+    if (rc)
+        return rc;
+    *s = (shard_t){.w = g->w, .lo = n0, .hi = n1};
+    t->n_shards++;
+    size_t row = sq_w_row_bytes(g->flags, g->k), mrow = sq_meta_row_bytes(g->k);
+    rc = t->place(t->place_ctx, (const uint8_t *)g->w + n0 * row, (n1 - n0) * row);
+    if (!rc && (g->flags & SQ_GEMM_SP24))
+        rc = t->place(t->place_ctx, g->meta + n0 * mrow, (n1 - n0) * mrow);
+    return rc;
+}
+
+/* The shard of g's weights for inputs [k0, k1), cut and uploaded on first
+ * use. */
+static int shard_for(sq_tensor_t *t, const sq_gemm_t *g, size_t k0, size_t k1, shard_t **out)
+{
+    if ((*out = find_shard(t, g->w, k0, k1, 1)))
+        return 0;
+    shard_t *s;
+    int rc = new_shard(t, &s);
+    if (rc)
+        return rc;
+    *s = (shard_t){.w = g->w, .lo = k0, .hi = k1, .rows = 1};
     size_t row = sq_w_row_bytes(g->flags, g->k), srow = sq_w_row_bytes(g->flags, k1 - k0);
     size_t off = sq_w_row_bytes(g->flags, k0);
     size_t mrow = sq_meta_row_bytes(g->k), smrow = sq_meta_row_bytes(k1 - k0);
@@ -104,7 +143,6 @@ static int shard_for(sq_tensor_t *t, const sq_gemm_t *g, size_t k0, size_t k1, s
             memcpy(s->meta + j * smrow, g->meta + j * mrow + moff, smrow);
     }
     t->n_shards++;
-    int rc = 0;
     if (t->place) {
         rc = t->place(t->place_ctx, s->ws, g->n * srow);
         if (!rc && sp)
@@ -124,6 +162,8 @@ static int by_columns(sq_tensor_t *t, const sq_gemm_t *g)
         return 0;
     size_t nn = (size_t)(n1 - n0);
     int rc = grow((void **)&t->part, &t->part_cap, g->m * nn * sizeof(int32_t));
+    if (!rc)
+        rc = columns_placed(t, g, (size_t)n0, (size_t)n1);
     if (rc)
         return rc;
     sq_gemm_t s = *g;
