@@ -12,39 +12,20 @@ CASES=${REGRESS_CASES:-300}
 BACKEND=${REGRESS_BACKEND:-rtl}
 ROUNDS=${ROUNDS:-2}
 OUT=bench/results/regress_mpi.md
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_btl=self,vader OMPI_MCA_pml=ob1 OMPI_MCA_oob_tcp_if_include=lo
-MPIRUN="mpirun --oversubscribe --bind-to none"
+. bench/mpi_common.sh
+# the output without its rates, for the comparison
+norate() { sed 's/, [0-9.]* cases\/s//' "$TMP/out"; }
 # the campaign of bench/regress.sh, cut to $CASES cases per unit
 REGRESS="regress --unit all --cases $CASES --seed $SEED --max-work 4096 --backend $BACKEND"
-
-timed() { # label, then the command; appends "label|wall|cpu|busiest|load" to $TMP/t
-  local label=$1; shift
-  local load; load=$(cut -d' ' -f1 /proc/loadavg)
-  rm -f "$TMP"/rank.*
-  /usr/bin/time -f "%e %U %S" -o "$TMP/time" nice -n 10 "$@" > "$TMP/out" 2> "$TMP/err" || {
-    cat "$TMP/err" >&2; exit 1; }
-  read -r wall user sys < "$TMP/time"
-  local busiest=-
-  if ls "$TMP"/rank.* > /dev/null 2>&1; then
-    busiest=$(cat "$TMP"/rank.* | awk '{t = $1 + $2; if (t > m) m = t} END {printf "%.2f", m}')
-  fi
-  echo "$label|$wall|$(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.2f", u + s}')|$busiest|$load" >> "$TMP/t"
-  # the summary without its rates, for the comparison
-  sed 's/, [0-9.]* cases\/s//' "$TMP/out" > "$TMP/norate"
-}
-RANK_TIME=(sh -c '/usr/bin/time -f "%U %S" -o "$0.$OMPI_COMM_WORLD_RANK" "$@"' "$TMP/rank")
 
 : > "$TMP/t"
 for round in $(seq "$ROUNDS"); do
   timed "1 process" $SPARQ $REGRESS
-  cp "$TMP/norate" "$TMP/ref"
+  norate > "$TMP/ref"
   cp "$TMP/out" "$TMP/summary"
   for np in 1 2; do
     timed "mpirun -np $np" $MPIRUN -np $np "${RANK_TIME[@]}" $SPARQ $REGRESS
-    cmp -s "$TMP/norate" "$TMP/ref" || { echo "regress_mpi.sh: -np $np output differs" >&2; exit 1; }
+    norate | cmp -s - "$TMP/ref" || { echo "regress_mpi.sh: -np $np output differs" >&2; exit 1; }
   done
 done
 

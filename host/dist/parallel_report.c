@@ -56,8 +56,10 @@ int sq_parallel_report(const char *mode, const sq_rank_stats_t *mine, double clo
          * sequences in flight as stages, one token leaves per slowest part */
         double lat = sum_c + sum_l, slot = max_c > max_l ? max_c : max_l;
         fprintf(f, "modeled: %.2f us a token for one sequence (stages %.2f us + link %.2f us: "
-                   "%s bound); with %d sequences in flight one token every %.2f us (%s bound)\n",
-                lat, sum_c, sum_l, sum_l > sum_c ? "link" : "compute", size, slot,
+                   "%s bound); with %d sequence%s in flight one token every %.2f us (%s "
+                   "bound)\n",
+                lat, sum_c, sum_l, sum_l > sum_c ? "link" : "compute", size, size > 1 ? "s" : "",
+                slot,
                 max_l > max_c ? "link" : "compute");
     } else {
         /* every rank computes its share, then they all-reduce: no overlap */

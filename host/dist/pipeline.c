@@ -55,8 +55,10 @@ static int forward(void *ctx, int token, int pos, float *logits)
         /* every rank samples from the same logits; the model counts what a
          * deployment sends instead: the sampled token (4 bytes) to stage 0 */
         rc = sq_dist_bcast(p->s.logits, lb, p->size - 1);
-        p->t.coll_bytes += lb;
-        p->t.collectives++;
+        if (p->size > 1) {
+            p->t.coll_bytes += lb;
+            p->t.collectives++;
+        }
         if (p->rank == p->size - 1 && p->size > 1)
             p->t.link_s += sq_link_time_s(p->link, sizeof(int32_t));
     }

@@ -219,8 +219,10 @@ static int gemm(void *ctx, const sq_gemm_t *g)
     size_t bytes = g->m * g->n * sizeof(int32_t);
     if ((rc = sq_dist_sum_i32(g->c, g->m * g->n)))
         sq_parallel_fail("generate", sq_err_msg());
-    t->t.coll_bytes += bytes;
-    t->t.collectives++;
+    if (t->size > 1) {
+        t->t.coll_bytes += bytes;
+        t->t.collectives++;
+    }
     t->t.link_s += sq_link_allreduce_s(t->link, bytes, t->size);
     return 0;
 }
