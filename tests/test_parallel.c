@@ -144,7 +144,9 @@ START_TEST(test_bad_input)
         {GEN, "give --pipeline 2 or --tensor 2"},
         {GEN "--pipeline 3", "--pipeline 3 needs 3 MPI ranks"},
         {GEN "--tensor 2", "--tensor splits integer matmuls"},
-        {GEN "--tensor 2 --recipe w8a8 --backend ref", "add --offload linears"},
+        {GEN "--tensor 2 --recipe w8a8 --backend ref --calib " SQ_SHARED_DIR
+             "/data/tinystories_sample.txt",
+         "add --offload linears"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = sq_run_mpi(2, SQ_SPARQ_BIN, bad[i][0], out, sizeof out, err, sizeof err);

@@ -88,7 +88,7 @@ int sq_cli_parallel_open(const char *cmd, sq_cli_parallel_t *p, int rc, sq_cli_m
     if (!p->pipeline && !p->tensor)
         return rc;
     int rank = sq_dist_rank(), size = sq_dist_size();
-    int own = rc;
+    int own = rc, opened = rc == 0;
     if (!rc && (rc = install(p, cm, a))) {
         sq_cli_error(cmd, "%s", sq_err_msg());
         rc = own = sq_cli_exit_code(rc);
@@ -112,7 +112,7 @@ int sq_cli_parallel_open(const char *cmd, sq_cli_parallel_t *p, int rc, sq_cli_m
             break;
         }
     free(all);
-    if (worst && !own) {
+    if (worst && opened) {
         sq_cli_parallel_free(p);
         sq_cli_model_close(cm);
     }

@@ -38,8 +38,8 @@ int sq_cli_parallel_flag(const char *cmd, sq_cli_parallel_t *p, int c, const cha
  * Returns an exit code after one line, or 0. */
 int sq_cli_parallel_check(const char *cmd, sq_cli_parallel_t *p, sq_cli_accel_t *a);
 /* Every rank calls it with its verdict so far (rc; 0 when cm and a are
- * open); returns the worst verdict of every rank (closing cm when this
- * rank's was 0 but another's was not), after installing the split in
+ * open); returns the worst verdict of every rank (closing cm when it was
+ * open), after installing the split in
  * cm->ex. The output of ranks above 0 goes to /dev/null: rank 0 prints the
  * text; with --report each rank writes its own file (FILE.rankR.json). */
 int sq_cli_parallel_open(const char *cmd, sq_cli_parallel_t *p, int rc, sq_cli_model_t *cm,
