@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "dist/parallel.h"
 #include "sparq/spec.h"
 #include "util/err.h"
 
@@ -134,7 +135,15 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
         if (!rc)
             sq_intlayer_exec(a->ilayer, &cm->ex);
     } else if (!rc && a->dev) {
-        rc = sq_program_build(&a->prog, &cm->q, a->dev, &a->rep);
+        uint64_t lo = 0, hi = (uint64_t)cm->model.cfg.n_layers;
+        if (a->stages)
+            sq_parallel_share(hi, a->stages, a->stage, &lo, &hi);
+        if (a->shards)
+            lo = hi;
+        rc = hi > lo || a->shards
+                 ? sq_program_build_layers(&a->prog, &cm->q, a->dev, &a->rep, (int)lo, (int)hi)
+                     : sq_err(SQ_ERR_ARG, "--pipeline %d: more stages than the model's %d "
+                              "layers", a->stages, cm->model.cfg.n_layers);
         if (!rc)
             sq_program_exec(a->prog, &cm->ex);
     }

@@ -22,6 +22,9 @@ typedef struct {
     const char *attn;        /* --attn pattern spec (model/attn_exec.h), or NULL */
     int offload_linears;     /* --offload linears: only the linears on the device */
     const char *calib;       /* calibration text of the integer layer (NULL: default) */
+    int stage, stages;       /* a pipeline stage (cli_parallel.h): only its layers'
+                                weights go to the device; stages 0 = every layer */
+    int shards;              /* a tensor split uploads its own shards: no weights */
     sq_attn_exec_t ae;       /* the attention hook when attn is set */
     sq_dev_t *dev;
     sq_program_t *prog;      /* linears on the device (fp32 runs, --offload linears) */

@@ -7,6 +7,8 @@
 #include "cli/cli.h"
 #include "cli/cli_accel.h"
 #include "cli/cli_model.h"
+#include "cli/cli_parallel.h"
+#include "dist/dist.h"
 #include "model/sampler.h"
 #include "util/err.h"
 
@@ -21,11 +23,14 @@ static void help(void)
          "  --calib FILE        calibration text for recipes and the integer layer (default\n"
          "                      " SQ_DEFAULT_CALIB ")\n"
          SQ_CLI_ACCEL_HELP
+         SQ_CLI_PARALLEL_HELP
          "  --prompt TEXT       text to continue (default: start from BOS)\n"
          "  --steps N           positions to run, prompt included (default 256, at most the context)\n"
          "  --temperature T     0 = greedy (default 1.0)\n"
          "  --topp P            nucleus sampling mass in (0, 1] (default 0.9)\n"
          "  --seed S            sampling seed (default: time)\n"
+         "  --logits FILE       write every position's logits (vocab fp32 values each, native\n"
+         "                      byte order) to FILE, to compare levels and splits bit for bit\n"
          "  --help\n"
          "prints the text on stdout; with --attn the attention line (as in eval) on stderr");
 }
@@ -44,7 +49,7 @@ static void emit(const char *piece)
 int sq_cmd_generate(int argc, char **argv)
 {
     const char *model = SQ_DEFAULT_MODEL, *tok = SQ_DEFAULT_TOKENIZER, *recipe = "fp32";
-    const char *prompt = "", *calib = NULL;
+    const char *prompt = "", *calib = NULL, *logits_path = NULL;
     long steps = 256, seed = (long)time(NULL);
     double temperature = 1.0, topp = 0.9;
     static const struct option opts[] = {
@@ -52,15 +57,22 @@ int sq_cmd_generate(int argc, char **argv)
         {"recipe", required_argument, NULL, 'r'},  {"prompt", required_argument, NULL, 'i'},
         {"steps", required_argument, NULL, 'n'},   {"temperature", required_argument, NULL, 't'},
         {"topp", required_argument, NULL, 'p'},    {"seed", required_argument, NULL, 's'},
-        {"calib", required_argument, NULL, 'c'},
+        {"calib", required_argument, NULL, 'c'},   {"logits", required_argument, NULL, 'L'},
         SQ_CLI_ACCEL_OPTS,
+        SQ_CLI_PARALLEL_OPTS,
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     sq_cli_accel_t acc;
     sq_cli_accel_init(&acc);
+    sq_cli_parallel_t par;
+    sq_cli_parallel_init(&par);
     int c;
     optind = 1;
     while ((c = sq_cli_getopt("generate", argc, argv, opts)) != -1) {
         int f = sq_cli_accel_flag("generate", &acc, c, optarg);
+        if (f < 0)
+            return SQ_EXIT_USAGE;
+        if (f == 0)
+            f = sq_cli_parallel_flag("generate", &par, c, optarg);
         if (f < 0)
             return SQ_EXIT_USAGE;
         if (f > 0)
@@ -71,6 +83,7 @@ int sq_cmd_generate(int argc, char **argv)
         case 'r': recipe = optarg; break;
         case 'i': prompt = optarg; break;
         case 'c': calib = optarg; break;
+        case 'L': logits_path = optarg; break;
         case 'n':
             if (sq_cli_long("generate", "--steps", optarg, 1, 1 << 20, &steps))
                 return SQ_EXIT_USAGE;
@@ -95,11 +108,16 @@ int sq_cmd_generate(int argc, char **argv)
         sq_cli_error("generate", "unexpected argument '%s'", argv[optind]);
         return SQ_EXIT_USAGE;
     }
+    int prc = sq_cli_parallel_check("generate", &par, &acc);
+    if (prc)
+        return prc;
     sq_cli_model_t cm;
     acc.calib = calib;
     int rc = sq_cli_model_open("generate", model, tok, recipe, calib, &cm);
     if (!rc && (rc = sq_cli_accel_open("generate", &acc, &cm, model, recipe)))
         sq_cli_model_close(&cm);
+    /* over MPI ranks: every rank's verdict, then the split (cli_parallel.h) */
+    rc = sq_cli_parallel_open("generate", &par, rc, &cm, &acc);
     if (rc) {
         sq_cli_accel_close("generate", &acc);
         return rc;
@@ -118,6 +136,9 @@ int sq_cmd_generate(int argc, char **argv)
     if (!rc)
         rc = sq_sampler_build(&smp, m->cfg.vocab_size, (float)temperature, (float)topp,
                               (uint64_t)seed);
+    FILE *logits = NULL;
+    if (!rc && logits_path && sq_dist_rank() == 0 && !(logits = fopen(logits_path, "wb")))
+        rc = sq_err(SQ_ERR_IO, "cannot write %s", logits_path);
     if (!rc && n_prompt > steps)
         rc = sq_err(SQ_ERR_ARG, "the prompt has %d tokens, more than --steps %ld", n_prompt, steps);
     struct timespec t0, t1;
@@ -130,6 +151,13 @@ int sq_cmd_generate(int argc, char **argv)
         rc = sq_llama_forward(m, &s, token, pos, &cm.ex);
         if (rc)
             break;
+        if (logits && fwrite(s.logits, sizeof(float), (size_t)m->cfg.vocab_size, logits) !=
+                          (size_t)m->cfg.vocab_size) {
+            rc = sq_err(SQ_ERR_IO, "cannot write %s", logits_path);
+            if (sq_dist_size() > 1) /* the other ranks wait for this one */
+                sq_parallel_fail("generate", sq_err_msg());
+            break;
+        }
         int sampled = pos + 1 >= n_prompt;
         int next = sampled ? sq_sampler_sample(&smp, s.logits) : tokens[pos + 1];
         pos++;
@@ -147,9 +175,15 @@ int sq_cmd_generate(int argc, char **argv)
         if (sq_cli_progress_enabled() && pos > 1)
             fprintf(stderr, "%.1f tok/s\n", (pos - 1) / sec);
         sq_cli_accel_print_attn(&acc, stderr);
+        rc = sq_cli_parallel_close("generate", &par, &acc, (uint64_t)pos);
     } else {
         sq_cli_error("generate", "%s", sq_err_msg());
         rc = sq_cli_exit_code(rc);
+        sq_cli_parallel_free(&par);
+    }
+    if (logits && fclose(logits) && !rc) {
+        sq_cli_error("generate", "cannot write %s", logits_path);
+        rc = SQ_EXIT_FAIL;
     }
     sq_sampler_free(&smp);
     sq_llama_state_free(&s);

@@ -56,4 +56,8 @@ int sq_dist_max_int(int *v);
 int sq_dist_send(const void *buf, size_t n, int dest, int tag);
 int sq_dist_recv(void *buf, size_t n, int src, int tag);
 
+/* Ends every rank of the job with code (MPI_Abort), or this process when
+ * MPI is not running: for an error one rank met while its peers wait on it. */
+void sq_dist_abort(int code) __attribute__((noreturn));
+
 #endif

@@ -315,21 +315,37 @@ static void rope(float *vec, int n, int head_size, int pos, float theta)
 int sq_llama_forward(const sq_llama_t *m, sq_llama_state_t *s, int token, int pos,
                      const sq_llama_exec_t *ex)
 {
+    if (ex && ex->forward) {
+        const sq_llama_config_t *c = &m->cfg;
+        if (token < 0 || token >= c->vocab_size)
+            return sq_err(SQ_ERR_ARG, "token %d out of range [0, %d)", token, c->vocab_size);
+        if (pos < 0 || pos >= c->seq_len)
+            return sq_err(SQ_ERR_ARG, "position %d out of range [0, %d)", pos, c->seq_len);
+        return ex->forward(ex->fwd_ctx, token, pos, s->logits);
+    }
+    return sq_llama_forward_layers(m, s, token, pos, 0, m->cfg.n_layers, ex);
+}
+
+int sq_llama_forward_layers(const sq_llama_t *m, sq_llama_state_t *s, int token, int pos,
+                            int l0, int l1, const sq_llama_exec_t *ex)
+{
     const sq_llama_config_t *c = &m->cfg;
     if (token < 0 || token >= c->vocab_size)
         return sq_err(SQ_ERR_ARG, "token %d out of range [0, %d)", token, c->vocab_size);
     if (pos < 0 || pos >= c->seq_len)
         return sq_err(SQ_ERR_ARG, "position %d out of range [0, %d)", pos, c->seq_len);
-    if (ex && ex->forward)
-        return ex->forward(ex->fwd_ctx, token, pos, s->logits);
+    if (l0 < 0 || l1 > c->n_layers || l0 > l1)
+        return sq_err(SQ_ERR_ARG, "layers [%d, %d) out of range [0, %d)", l0, l1, c->n_layers);
     int dim = c->dim, hidden = c->hidden_dim, hs = dim / c->n_heads;
     int kvd = (int)kv_dim(c), kv_mul = c->n_heads / c->n_kv_heads;
     float *x = s->x;
-    host_op(ex, -1, "embedding");
-    memcpy(x, m->w.token_embedding + (size_t)token * dim, (size_t)dim * sizeof(float));
+    if (l0 == 0) {
+        host_op(ex, -1, "embedding");
+        memcpy(x, m->w.token_embedding + (size_t)token * dim, (size_t)dim * sizeof(float));
+    }
     int rc;
 
-    for (int l = 0; l < c->n_layers; l++) {
+    for (int l = l0; l < l1; l++) {
         /* attention */
         host_op(ex, l, "norm_att");
         rmsnorm(s->xb, x, m->w.rms_att + (size_t)l * dim, dim, c->norm_eps);
@@ -393,6 +409,8 @@ int sq_llama_forward(const sq_llama_t *m, sq_llama_state_t *s, int token, int po
         for (int i = 0; i < dim; i++)
             x[i] += s->xb[i];
     }
+    if (l1 < c->n_layers)
+        return 0;
     host_op(ex, -1, "norm");
     rmsnorm(x, x, m->w.rms_final, dim, c->norm_eps);
     return linear(m, ex, 0, SQ_W_CLS, x, s->logits);

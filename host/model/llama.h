@@ -120,5 +120,11 @@ void sq_llama_linear_f32(const sq_llama_t *m, int layer, sq_wkind_t kind, const 
  * logits in s->logits. */
 int sq_llama_forward(const sq_llama_t *m, sq_llama_state_t *s, int token, int pos,
                      const sq_llama_exec_t *ex);
+/* The layers [l0, l1) of that pass, for a pipeline of several devices
+ * (host/dist/pipeline.h): with l0 = 0 it starts from token's embedding, else
+ * from the residual stream s->x the previous stage left; with l1 = n_layers
+ * it ends with the logits, else with s->x. ex->forward is not used. */
+int sq_llama_forward_layers(const sq_llama_t *m, sq_llama_state_t *s, int token, int pos,
+                            int l0, int l1, const sq_llama_exec_t *ex);
 
 #endif

@@ -58,6 +58,19 @@ static int place(sq_program_t *p, const void *host, size_t bytes)
     return 0;
 }
 
+int sq_program_place(sq_program_t *p, const void *host, size_t bytes)
+{
+    return place(p, host, bytes);
+}
+
+uint64_t sq_program_weight_bytes(const sq_program_t *p)
+{
+    uint64_t b = 0;
+    for (size_t i = 0; p && i < p->n_pl; i++)
+        b += p->pl[i].bytes;
+    return b;
+}
+
 static int lookup(const sq_program_t *p, const void *host, uint64_t *dev)
 {
     const uint8_t *h = host;
@@ -70,15 +83,17 @@ static int lookup(const sq_program_t *p, const void *host, uint64_t *dev)
     return sq_err(SQ_ERR_ARG, "compiler: a weight operand was never uploaded to the device");
 }
 
-/* Uploads one integer leaf: packed weights (group-major slices when grouped)
- * and 2:4 metadata. Returns the widest k and n it needs in *k, *n. */
-static int place_leaf(sq_program_t *p, const sq_qlinear_t *l)
+/* Uploads one integer leaf (when upload is set): packed weights (group-major
+ * slices when grouped) and 2:4 metadata; and widens the planned activation
+ * and result buffers to it either way. */
+static int place_leaf(sq_program_t *p, const sq_qlinear_t *l, int upload)
 {
     if (l->kind != SQ_QL_INT)
         return 0;
-    int rc = l->group < l->k ? place(p, l->wg, l->wg_bytes)
-                             : place(p, l->w, sq_w_row_bytes(l->flags, l->k) * l->n);
-    if (!rc && (l->flags & SQ_GEMM_SP24))
+    int rc = !upload          ? 0
+             : l->group < l->k ? place(p, l->wg, l->wg_bytes)
+                               : place(p, l->w, sq_w_row_bytes(l->flags, l->k) * l->n);
+    if (!rc && upload && (l->flags & SQ_GEMM_SP24))
         rc = place(p, l->meta, sq_meta_row_bytes(l->k) * l->n);
     if (l->k > p->act_cap)
         p->act_cap = l->k;
@@ -305,12 +320,13 @@ void sq_program_free(sq_program_t *p)
 }
 
 /* What every model's program is: the integer leaves of layers[0..n) resident
- * in device memory, the shared activation, result and command buffers (for
- * GEMMs of up to rows rows), and
+ * in device memory (those with keep[i] set, all when keep is NULL), the shared
+ * activation, result and command buffers (for GEMMs of up to rows rows, any
+ * layer's), and
  * dev_gemm installed as scratch's GEMM runner, so sq_clinear_run quantizes
  * activations and dequantizes results on the host around the device's GEMMs. */
 static int build_linears(sq_program_t **out, const sq_clinear_t *layers, size_t n,
-                         size_t rows, sq_qscratch_t *scratch, sq_dev_t *dev, sq_report_t *rep)
+                         const uint8_t *keep, size_t rows, sq_qscratch_t *scratch, sq_dev_t *dev, sq_report_t *rep)
 {
     *out = NULL;
     sq_program_t *p = calloc(1, sizeof *p);
@@ -323,7 +339,7 @@ static int build_linears(sq_program_t **out, const sq_clinear_t *layers, size_t 
     for (size_t i = 0; !rc && i < n; i++)
         for (int f = 0; !rc && f < layers[i].nf; f++) {
             const sq_qlinear_t *l = &layers[i].f[f];
-            rc = place_leaf(p, l);
+            rc = place_leaf(p, l, !keep || keep[i]);
             if (l->kind == SQ_QL_INT && l->n > widest)
                 widest = l->n;
         }
@@ -351,8 +367,26 @@ static int build_linears(sq_program_t **out, const sq_clinear_t *layers, size_t 
 
 int sq_program_build(sq_program_t **out, sq_qmodel_t *q, sq_dev_t *dev, sq_report_t *rep)
 {
-    size_t n = q->layers ? (size_t)q->model->cfg.n_layers * SQ_W_COUNT : 0;
-    int rc = build_linears(out, q->layers, n, 1, &q->scratch, dev, rep);
+    return sq_program_build_layers(out, q, dev, rep, 0, q->model->cfg.n_layers);
+}
+
+int sq_program_build_layers(sq_program_t **out, sq_qmodel_t *q, sq_dev_t *dev,
+                            sq_report_t *rep, int l0, int l1)
+{
+    int n_layers = q->model->cfg.n_layers;
+    if (l0 < 0 || l1 > n_layers || l0 > l1)
+        return sq_err(SQ_ERR_ARG, "compiler: layers [%d, %d) of %d", l0, l1, n_layers);
+    size_t n = q->layers ? (size_t)n_layers * SQ_W_COUNT : 0;
+    uint8_t *keep = calloc(n ? n : 1, 1);
+    if (!keep)
+        return sq_err(SQ_ERR_MEM, "compiler: out of memory");
+    for (size_t i = (size_t)l0 * SQ_W_COUNT; i < (size_t)l1 * SQ_W_COUNT && i < n; i++)
+        keep[i] = i % SQ_W_COUNT != SQ_W_CLS;
+    /* the classifier's leaf sits in layer 0's slots and runs after the last layer */
+    if (n && l1 == n_layers && l0 < l1)
+        keep[SQ_W_CLS] = 1;
+    int rc = build_linears(out, q->layers, n, keep, 1, &q->scratch, dev, rep);
+    free(keep);
     if (!rc) {
         (*out)->q = q;
         sq_qmodel_exec(q, &(*out)->inner);
@@ -364,7 +398,7 @@ int sq_program_build_bert(sq_program_t **out, sq_bert_qmodel_t *q, sq_dev_t *dev
                           sq_report_t *rep)
 {
     size_t n = q->layers ? (size_t)q->model->cfg.n_layers * SQ_W_COUNT : 0;
-    int rc = build_linears(out, q->layers, n, q->model->max_tokens, &q->scratch, dev, rep);
+    int rc = build_linears(out, q->layers, n, NULL, q->model->max_tokens, &q->scratch, dev, rep);
     if (!rc) {
         (*out)->bq = q;
         sq_bert_qmodel_exec(q, &(*out)->binner);

@@ -42,12 +42,25 @@ typedef struct sq_program sq_program_t;
 /* Compiles q for dev: plans memory and uploads the weights. rep (may be NULL)
  * receives every op as it runs. q, dev and rep must outlive the program. */
 int sq_program_build(sq_program_t **out, sq_qmodel_t *q, sq_dev_t *dev, sq_report_t *rep);
+/* The same for the layers [l0, l1) alone (a pipeline stage, host/dist): only
+ * their weights are resident, and the classifier's when l1 is the last; with
+ * l0 = l1 none (a tensor split uploads its shards, sq_program_place). */
+int sq_program_build_layers(sq_program_t **out, sq_qmodel_t *q, sq_dev_t *dev,
+                            sq_report_t *rep, int l0, int l1);
 void sq_program_free(sq_program_t *p);
 
 /* Runs ae's integer attention on the device's attention unit: plans Q, K/V
  * cache, mask, scales and output buffers for the model's shape and points
  * ae's runner at them. Call after sq_program_build; ae must outlive p. */
 int sq_program_attach_attn(sq_program_t *p, sq_attn_exec_t *ae);
+
+/* Uploads another host array a GEMM may be handed later (a weight shard of
+ * a tensor-parallel split, host/dist/parallel.h); it stays resident while
+ * the program lives, and host must too. */
+int sq_program_place(sq_program_t *p, const void *host, size_t bytes);
+
+/* Bytes of host arrays resident on the device: weights, metadata, shards. */
+uint64_t sq_program_weight_bytes(const sq_program_t *p);
 
 /* Fills ex so sq_llama_forward runs the model through the program. */
 void sq_program_exec(sq_program_t *p, sq_llama_exec_t *ex);

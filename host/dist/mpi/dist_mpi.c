@@ -4,6 +4,7 @@
  * (MPI_ERRORS_RETURN), not as an abort of the whole job. */
 #include <limits.h>
 #include <mpi.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dist/dist.h"
@@ -217,4 +218,11 @@ int sq_dist_recv(void *buf, size_t n, int src, int tag)
     if (!rc && (size_t)got != n)
         rc = sq_err(SQ_ERR_FMT, "MPI recv: %d bytes from rank %d, expected %zu", got, src, n);
     return rc;
+}
+
+void sq_dist_abort(int code)
+{
+    if (g.mpi && g.size > 1)
+        MPI_Abort(MPI_COMM_WORLD, code);
+    exit(code);
 }
