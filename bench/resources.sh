@@ -3,7 +3,9 @@
 # budgets: yosys 0.23 synth_xilinx -family xcup of the GEMM unit at 8x8, 16x16
 # and 32x32 and of the attention unit (one configuration), each niced, under a
 # timeout and a memory cap; writes bench/results/resources.md (logs and yosys
-# stats in build/resources/). Usage: bench/resources.sh [SIZE...] (default 8 16 32).
+# stats in build/resources/, kept between runs: the table has every run whose
+# stat is there). Usage: bench/resources.sh [RUN...], runs among gemm8 gemm16
+# gemm32 attn (default all, smallest first).
 #
 # The hierarchy is kept (no -flatten): yosys synthesizes each distinct module
 # once (one PE for the whole array), so 32x32 finishes in minutes where the
@@ -14,8 +16,9 @@
 # 16x16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SIZES=("$@")
-[ ${#SIZES[@]} -gt 0 ] || SIZES=(8 16 32)
+RUNS=("$@")
+[ ${#RUNS[@]} -gt 0 ] || RUNS=(gemm8 attn gemm16 gemm32)
+SIZES=(8 16 32)
 OUT=build/resources
 TIMEOUT=${RES_TIMEOUT:-3600}
 # kB of address space per yosys run: the machine is shared
@@ -66,12 +69,18 @@ totals() {
 
 # RES_RENDER=1: only rewrite the table from the stats already in build/resources/
 [ "${RES_RENDER:-0}" = 1 ] || {
-for s in "${SIZES[@]}"; do
-  echo "resources: GEMM ${s}x${s}" >&2
-  synth "gemm_${s}x${s}" sq_gemm_top "-chparam R $s -chparam C $s" "$GEMM_RTL"
+for r in "${RUNS[@]}"; do
+  case $r in
+    gemm[0-9]*)
+      s=${r#gemm}
+      echo "resources: GEMM ${s}x${s}" >&2
+      synth "gemm_${s}x${s}" sq_gemm_top "-chparam R $s -chparam C $s" "$GEMM_RTL" ;;
+    attn)
+      echo "resources: attention" >&2
+      synth attn sq_attn_top "" "$ATTN_RTL" ;;
+    *) echo "resources: unknown run '$r' (gemm8 gemm16 gemm32 attn)" >&2; exit 2 ;;
+  esac
 done
-echo "resources: attention" >&2
-synth attn sq_attn_top "" "$ATTN_RTL"
 }
 
 # Device totals (UltraScale+ product tables; the Alveo shell's static region
@@ -84,7 +93,7 @@ BUDGET_F2="1304000 2607000 9024 2016 960"
 {
   echo "# Resources of each unit against the card budgets"
   echo
-  echo "Reproduce: \`nice -n 10 bench/resources.sh\` (sizes as arguments, default \`8 16 32\`;"
+  echo "Reproduce: \`nice -n 10 bench/resources.sh\` (or some of \`gemm8 attn gemm16 gemm32\`;"
   echo "\`RES_TIMEOUT\` seconds per run, default 3600). yosys 0.23 \`synth_xilinx -family xcup\`"
   echo "with the hierarchy kept, \`stat -top\` over it; logs and stats in \`build/resources/\`."
   echo "Generated $(date -u +%Y-%m-%d) at commit $(git rev-parse --short HEAD)."
@@ -101,8 +110,8 @@ BUDGET_F2="1304000 2607000 9024 2016 960"
       printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s s |\n" "$label" "$lut" "$lr" "$srl" "$ff" \
         "$dsp" "$b" "$u" "$(cat "$OUT/$n.secs")"
     else
-      printf "| %s | did not finish in %s s (or above the %s kB cap) | | | | | | | |\n" "$label" \
-        "$TIMEOUT" "$MEMCAP"
+      printf "| %s | not measured: did not finish in %s s (or above the %s kB cap) | | | | | | | |\n" \
+        "$label" "$TIMEOUT" "$MEMCAP"
     fi
   done
   echo
