@@ -109,9 +109,11 @@ BUDGET_F2="1304000 2607000 9024 2016 960"
       read -r lut lr srl ff dsp b u < <(totals "$OUT/$n.stat")
       printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s s |\n" "$label" "$lut" "$lr" "$srl" "$ff" \
         "$dsp" "$b" "$u" "$(cat "$OUT/$n.secs")"
+    elif [ -f "$OUT/$n.secs" ]; then
+      printf "| %s | not measured: stopped after %s s (timeout %s s, or above the %s kB cap) | | | | | | | |\n" \
+        "$label" "$(cat "$OUT/$n.secs")" "$TIMEOUT" "$MEMCAP"
     else
-      printf "| %s | not measured: did not finish in %s s (or above the %s kB cap) | | | | | | | |\n" \
-        "$label" "$TIMEOUT" "$MEMCAP"
+      printf "| %s | not run | | | | | | | |\n" "$label"
     fi
   done
   echo
