@@ -45,7 +45,8 @@ module sq_ice40_gemm
   logic [6:0]    bidx_q;                      // descriptor byte
   logic [7:0]    status_q;
   logic [31:0]   cycles_q;
-  logic          err_op_q, err_flags_q, err_dim_q, err_bias_q, err_quant_q;
+  // what the descriptor's bytes broke, by the rule (Err*); judged in Check
+  logic [4:0]    err_q;
   logic          relu_q, out32_q, bias_en_q;
   logic [15:0]   m_q, n_q, k_q;
   logic [AW-1:0] desc_q, a_q, w_q, bias_q, quant_q, c_q;
@@ -74,6 +75,14 @@ module sq_ice40_gemm
   logic addr_bad;
   assign addr_bad = dword[0] || dbyte[1] ? mem_rdata_i != 8'd0 :
                     dbyte[0] && (mem_rdata_i >> (AW - 8)) != 8'd0;
+
+  localparam int unsigned ErrOp = 0, ErrFlags = 1, ErrDim = 2, ErrBias = 3, ErrQuant = 4;
+  logic [7:0] check_status;
+  assign check_status =
+      err_q[ErrOp] ? sq_ice40_pkg::StOpcode :
+      err_q[ErrFlags] ? sq_ice40_pkg::StFlags :
+      err_q[ErrDim] || m_q == '0 || n_q == '0 || k_q == '0 || (bias_en_q && err_q[ErrBias]) ||
+      (!out32_q && err_q[ErrQuant]) ? sq_ice40_pkg::StRange : sq_ice40_pkg::StOk;
 
   // ---- gather position ----------------------------------------------------------
   logic          g_is_a, g_odd, g_live;
@@ -160,11 +169,7 @@ module sq_ice40_gemm
       bidx_q <= '0;
       status_q <= '0;
       cycles_q <= '0;
-      err_op_q <= '0;
-      err_flags_q <= '0;
-      err_dim_q <= '0;
-      err_bias_q <= '0;
-      err_quant_q <= '0;
+      err_q <= '0;
       relu_q <= '0;
       out32_q <= '0;
       bias_en_q <= '0;
@@ -204,11 +209,7 @@ module sq_ice40_gemm
           desc_q <= desc_i;
           bidx_q <= '0;
           cycles_q <= '0;
-          err_op_q <= '0;
-          err_flags_q <= '0;
-          err_dim_q <= '0;
-          err_bias_q <= '0;
-          err_quant_q <= '0;
+          err_q <= '0;
           state_q <= DescRd;
         end
         DescRd: state_q <= DescCap;
@@ -216,7 +217,7 @@ module sq_ice40_gemm
           // words 0 opcode, 1 flags, 2-4 M N K, 6/8/12/14/16 A W bias quant C (low
           // halves; the high halves must be 0); the rest is not used here
           unique case (dword)
-            5'd0: if (dbyte == 2'd0 && mem_rdata_i != 8'(sq_spec_pkg::SqOpGemm)) err_op_q <= 1'b1;
+            5'd0: if (dbyte == 2'd0 && mem_rdata_i != 8'(sq_spec_pkg::SqOpGemm)) err_q[ErrOp] <= 1'b1;
             5'd1: begin
               if (dbyte == 2'd0) begin
                 relu_q <= mem_rdata_i[2];
@@ -224,11 +225,11 @@ module sq_ice40_gemm
                 bias_en_q <= mem_rdata_i[4];
               end
               if ((dbyte == 2'd0 && (mem_rdata_i & ~8'h1C) != 8'd0) ||
-                  (dbyte != 2'd0 && mem_rdata_i != 8'd0)) err_flags_q <= 1'b1;
+                  (dbyte != 2'd0 && mem_rdata_i != 8'd0)) err_q[ErrFlags] <= 1'b1;
             end
             5'd2, 5'd3, 5'd4: begin
               if (dbyte[1]) begin
-                if (mem_rdata_i != 8'd0) err_dim_q <= 1'b1;
+                if (mem_rdata_i != 8'd0) err_q[ErrDim] <= 1'b1;
               end else begin
                 unique case (dword)
                   5'd2: m_q[8*dbyte[0] +: 8] <= mem_rdata_i;
@@ -249,9 +250,9 @@ module sq_ice40_gemm
               end
               if (addr_bad) begin
                 // bias and quant are only read when the flags use them
-                if (dword == 5'd12 || dword == 5'd13) err_bias_q <= 1'b1;
-                else if (dword == 5'd14 || dword == 5'd15) err_quant_q <= 1'b1;
-                else err_dim_q <= 1'b1;
+                if (dword == 5'd12 || dword == 5'd13) err_q[ErrBias] <= 1'b1;
+                else if (dword == 5'd14 || dword == 5'd15) err_q[ErrQuant] <= 1'b1;
+                else err_q[ErrDim] <= 1'b1;
               end
             end
             default: ;
@@ -260,11 +261,7 @@ module sq_ice40_gemm
           state_q <= bidx_q == 7'd71 ? Check : DescRd;
         end
         Check: begin
-          status_q <= err_op_q ? sq_ice40_pkg::StOpcode :
-                      err_flags_q ? sq_ice40_pkg::StFlags :
-                      err_dim_q || m_q == '0 || n_q == '0 || k_q == '0 ||
-                      (bias_en_q && err_bias_q) || (!out32_q && err_quant_q) ?
-                      sq_ice40_pkg::StRange : sq_ice40_pkg::StOk;
+          status_q <= check_status;
           m0_q <= '0;
           n0_q <= '0;
           kk_q <= '0;
@@ -274,10 +271,7 @@ module sq_ice40_gemm
           c_tile_q <= c_q;
           ptr_q <= a_q;
           state_q <= GatherRd;
-          if (err_op_q || err_flags_q || err_dim_q || m_q == '0 || n_q == '0 || k_q == '0 ||
-              (bias_en_q && err_bias_q) || (!out32_q && err_quant_q)) begin
-            state_q <= Idle;
-          end
+          if (check_status != sq_ice40_pkg::StOk) state_q <= Idle;
         end
         GatherRd: state_q <= GatherCap;
         GatherCap: begin
