@@ -135,6 +135,17 @@ BUDGET_F2="1304000 2607000 9024 2016 960"
     echo "$line |"
   done
   echo
+  echo "Notes on the GEMM rows. 32x32 is not a working configuration of the current RTL:"
+  echo "\`sq_gemm_out\` takes one 64-byte beat of bias (16 int32) and two of quant per tile, so"
+  echo "columns 16..31 read past them (yosys: 'Range select out of bounds' at"
+  echo "rtl/gemm/sq_gemm_out.sv:59-61); C <= 16 until the parameter registers widen. The"
+  echo "flattened 16x16 run of \`make synth\` (bench/results/gemm_synth.md: 85,623 LUT + 57,720"
+  echo "LUTRAM + 474 SRL, 75,125 FF, 581 DSP48E2, 0 BRAM) is 8.3% / 2.2% / 4.7% / 0% of the U250"
+  echo "and 11.0% / 2.9% / 6.4% / 0% of the U280 and F2; at 8x8 the hierarchical figures above"
+  echo "are 1.4x the flattened ones in logic LUTs (39,916 flattened), the price of no"
+  echo "optimisation across module boundaries. The runs here shared 2 cores with a load of"
+  echo "about 15, hence the yosys times."
+  echo
   echo "Budgets (device totals): U250 (XCU250, VU13P-class) 1,728k LUT, 3,456k FF, 12,288 DSP48E2,"
   echo "2,688 BRAM36, 1,280 URAM; U280 (XCU280, VU37P-class) and F2 (VU47P) 1,304k LUT, 2,607k FF,"
   echo "9,024 DSP48E2, 2,016 BRAM36, 960 URAM. The vector unit has no RTL yet (hls/vec only)."
