@@ -205,6 +205,25 @@ START_TEST(test_refused)
 }
 END_TEST
 
+/* sparq ice40 on the simulated board, and its one-line refusals. */
+START_TEST(test_cli)
+{
+    char out[1024], err[1024];
+    int rc = sq_run_cli("ice40 --sim --m 5 --n 7 --k 9 --bias --relu --seed 3", out, sizeof out,
+                        err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_ptr_nonnull(strstr(out, "array 2x2\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\nmismatches 0\n"));
+    ck_assert_int_eq(sq_run_cli("ice40 --m 2", out, sizeof out, err, sizeof err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "give one of --port DEV and --sim"));
+    ck_assert_int_eq(sq_run_cli("ice40 --sim --m 200 --n 200 --k 200", out, sizeof out, err,
+                                sizeof err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "the board has 32768"));
+    ck_assert_int_eq(sq_run_cli("ice40 --port /dev/null", out, sizeof out, err, sizeof err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "is not a serial port"));
+}
+END_TEST
+
 Suite *ice40_suite(void)
 {
     Suite *s = suite_create("ice40");
@@ -218,5 +237,6 @@ Suite *ice40_suite(void)
     tcase_add_loop_test(tc, test_random, 0, 3);
     tcase_add_test(tc, test_shapes);
     tcase_add_test(tc, test_extremes);
+    tcase_add_test(tc, test_cli);
     return s;
 }
