@@ -14,6 +14,10 @@ APT_PKGS=(
   zlib1g-dev=1:1.2.13.dfsg-1
   verilator=5.006-3
   yosys=0.23-6
+  # the iCE40 bitstream (make -C bitstreams ice40, make hw-check): place and
+  # route, and icepack
+  nextpnr-ice40=0.4-1+b1
+  fpga-icestorm=0~20230218gitd20a5e9-1~deb12u1
   iverilog=11.0-1.1+b1
   python3-venv=3.11.2-1+b1
   curl=7.88.1-10+deb12u14

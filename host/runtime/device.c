@@ -65,6 +65,19 @@ const char *sq_dev_level_names(void)
     return names;
 }
 
+const char *sq_dev_level_name(size_t i)
+{
+    return i < N_LEVELS ? levels[i].name : NULL;
+}
+
+int sq_dev_level_built(const char *name)
+{
+    for (size_t i = 0; i < N_LEVELS; i++)
+        if (name && !strcmp(levels[i].name, name))
+            return levels[i].ops != NULL;
+    return 0;
+}
+
 void sq_dev_config_default(sq_dev_config_t *cfg, const char *level)
 {
     cfg->level = level ? level : "ref";

@@ -79,6 +79,10 @@ typedef struct sq_dev sq_dev_t;
  * --backend with these, so a new level is one line in device.c's table. */
 int sq_dev_level_known(const char *name);
 const char *sq_dev_level_names(void);
+/* The i-th level of the table (NULL past its end), and whether a level is
+ * built into this binary (the rtl and tlm levels need their toolchains). */
+const char *sq_dev_level_name(size_t i);
+int sq_dev_level_built(const char *name);
 
 /* Fills cfg with the defaults above for the given level. */
 void sq_dev_config_default(sq_dev_config_t *cfg, const char *level);
