@@ -14,7 +14,7 @@ import json
 import math
 import sys
 
-GATHER, NORM, ADD, DEQ, ROPE, SWIGLU, GELU, QUANT, ARGMAX = range(9)
+GATHER, NORM, ADD, DEQ, ROPE, SWIGLU, GELU, QUANT, ARGMAX, COPY = range(10)
 ACC, Q8, BIAS, LN, ROT = 1, 2, 4, 8, 16
 
 EXP2 = [round(2**15 * 2 ** (-f / 256)) for f in range(256)]
@@ -173,6 +173,11 @@ def run(c):
         elif f == ARGMAX:
             row = x[mi]
             out.append([row.index(max(row))])
+        elif f == COPY:
+            # int8 elements read through IN's own segmented addressing
+            mem = c["in_mem"][0]
+            st, sst = c["in_stride"], c["in_seg_stride"]
+            out.append([mem[mi * st + (j // seg) * sst + j % seg] for j in range(n)])
     return out, recs
 
 

@@ -164,8 +164,8 @@ static void op_alloc(op_t *o, uint32_t func, uint32_t flags, uint32_t m, uint32_
     sq_vec_t *v = &o->v;
     int q8 = sq_vec_out_esize(func, flags) == 1;
     v->in = (const uint8_t *)(func == SQ_VEC_GATHER ? (int32_t *)o->ids : o->in);
-    v->in_stride = func == SQ_VEC_GATHER ? 4 : 4 * n;
-    v->in_seg_stride = 4 * n;
+    v->in_stride = func == SQ_VEC_GATHER ? 4 : sq_vec_in_esize(func) * n;
+    v->in_seg_stride = sq_vec_in_esize(func) * n;
     v->in2 = (const uint8_t *)o->in2;
     v->in2_stride = 4 * n;
     v->out = q8 ? (uint8_t *)o->out8 : (uint8_t *)o->out32;
@@ -352,9 +352,9 @@ static cJSON *random_case(uint64_t *s, uint32_t f, int t)
 {
     static const uint32_t allowed[SQ_VEC_FUNCS] = {
         0, SQ_VEC_Q8 | SQ_VEC_BIAS | SQ_VEC_LN, SQ_VEC_ACC | SQ_VEC_BIAS, SQ_VEC_ACC | SQ_VEC_BIAS,
-        SQ_VEC_ROT, 0, SQ_VEC_ACC | SQ_VEC_BIAS | SQ_VEC_Q8, SQ_VEC_ACC | SQ_VEC_BIAS, 0};
+        SQ_VEC_ROT, 0, SQ_VEC_ACC | SQ_VEC_BIAS | SQ_VEC_Q8, SQ_VEC_ACC | SQ_VEC_BIAS, 0, 0};
     static const uint32_t required[SQ_VEC_FUNCS] = {0, 0, 0, 0, SQ_VEC_ACC, SQ_VEC_ACC | SQ_VEC_Q8,
-                                                    0, SQ_VEC_Q8, 0};
+                                                    0, SQ_VEC_Q8, 0, 0};
     static const uint32_t widths[] = {1, 2, 3, 7, 8, 16, 33, 64};
     uint32_t m = 1 + rnd(s, 3), n = widths[rnd(s, 8)];
     uint32_t flags = (rnd(s, 32) & allowed[f]) | required[f];
@@ -413,6 +413,24 @@ static cJSON *random_case(uint64_t *s, uint32_t f, int t)
         v->p[0] = (uint32_t)adj;
         v->p[1] = f == SQ_VEC_GELU ? 16 + rnd(s, 25) : rnd(s, SQ_VEC_FRAC_MAX + 1);
         break;
+    case SQ_VEC_COPY: {
+        /* the attention output's (segments, m, seg) layout, or rows with gaps */
+        static const uint32_t segs[] = {1, 2, 4, 8};
+        uint32_t seg = segs[rnd(s, 4)];
+        v->seg = n % seg ? 0 : seg;
+        seg = v->seg ? v->seg : n;
+        v->out_seg_stride = seg; /* plain (m, n) rows out */
+        if (rnd(s, 2)) {
+            v->in_stride = seg;
+            v->in_seg_stride = m * seg;
+        } else {
+            v->in_stride = (n / seg) * (seg + 1);
+            v->in_seg_stride = seg + 1;
+        }
+        for (size_t i = 0; i < 4 * ((size_t)m * n + 1); i++)
+            ((uint8_t *)o.in)[i] = (uint8_t)rnd(s, 256);
+        break;
+    }
     default:
         v->p[0] = (uint32_t)adj;
         v->p[1] = rnd(s, 40);
@@ -434,6 +452,11 @@ static cJSON *random_case(uint64_t *s, uint32_t f, int t)
         cJSON_AddItemToArray(p, cJSON_CreateNumber(v->p[i]));
     cJSON_AddItemToObject(c, "p", p);
     cJSON_AddItemToObject(c, "in", i32_rows(o.in, m, n));
+    if (f == SQ_VEC_COPY) {
+        cJSON_AddItemToObject(c, "in_mem", i8_rows((const int8_t *)o.in, 1, 4 * m * n));
+        cJSON_AddNumberToObject(c, "in_stride", v->in_stride);
+        cJSON_AddNumberToObject(c, "in_seg_stride", v->in_seg_stride);
+    }
     cJSON_AddItemToObject(c, "in2", i32_rows(o.in2, m, n));
     cJSON_AddItemToObject(c, "rec_in", pairs((const int32_t *)o.rec_in, m, 0));
     if (f == SQ_VEC_NORM)
@@ -478,7 +501,7 @@ START_TEST(test_oracle_random_and_edges)
 {
     uint64_t s = 0x5eed;
     cJSON *cases = cJSON_CreateArray();
-    for (int t = 0; t < 9 * 40; t++)
+    for (int t = 0; t < (int)SQ_VEC_FUNCS * 40; t++)
         cJSON_AddItemToArray(cases, random_case(&s, (uint32_t)(t % SQ_VEC_FUNCS), t));
     char *text = cJSON_PrintUnformatted(cases);
     cJSON_Delete(cases);
@@ -494,7 +517,7 @@ START_TEST(test_oracle_random_and_edges)
     unlink(path);
     free(path);
     ck_assert_msg(st == 0, "oracle: %s", out);
-    ck_assert_ptr_nonnull(strstr(out, "360 cases equal"));
+    ck_assert_ptr_nonnull(strstr(out, "400 cases equal"));
 }
 END_TEST
 
@@ -594,6 +617,27 @@ START_TEST(test_addressing_kv_row)
     ck_assert_int_eq(sq_vec_ref(&k), 0);
     sq_assert_i8_eq(out2, o.out8, 8);
     op_free(&o);
+}
+END_TEST
+
+/* COPY: the attention unit's (heads, M, head_dim) int8 output into the
+ * (M, heads * head_dim) rows the output projection reads. */
+START_TEST(test_copy_heads_to_rows)
+{
+    enum { HEADS = 3, M = 2, HD = 4 };
+    int8_t o[HEADS * M * HD], rows[M * HEADS * HD];
+    for (int i = 0; i < HEADS * M * HD; i++)
+        o[i] = (int8_t)(i * 37 - 128); /* -128 and 127 included */
+    sq_vec_t v = {.func = SQ_VEC_COPY, .m = M, .n = HEADS * HD, .seg = HD,
+                  .in = (const uint8_t *)o, .in_stride = HD, .in_seg_stride = M * HD,
+                  .out = (uint8_t *)rows, .out_stride = HEADS * HD, .out_seg_stride = HD};
+    ck_assert_int_eq(sq_vec_ref(&v), 0);
+    for (int m = 0; m < M; m++)
+        for (int h = 0; h < HEADS; h++)
+            for (int d = 0; d < HD; d++)
+                ck_assert_int_eq(rows[m * HEADS * HD + h * HD + d], o[(h * M + m) * HD + d]);
+    v.flags = SQ_VEC_ACC; /* COPY takes no flags */
+    ck_assert_int_eq(sq_vec_ref(&v), -1);
 }
 END_TEST
 
@@ -780,6 +824,7 @@ Suite *vec_suite(void)
     tcase_add_test(tc, test_oracle_random_and_edges);
     tcase_add_test(tc, test_norm_swiglu_against_real);
     tcase_add_test(tc, test_addressing_kv_row);
+    tcase_add_test(tc, test_copy_heads_to_rows);
     tcase_add_test(tc, test_shape_rules);
     tcase_add_test(tc, test_descriptor_on_levels);
     tcase_add_test(tc, test_gemm_gscale);

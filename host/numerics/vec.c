@@ -21,6 +21,7 @@ static const struct {
     [SQ_VEC_GELU] = {SQ_VEC_ACC | SQ_VEC_BIAS | SQ_VEC_Q8, 0},
     [SQ_VEC_QUANT] = {SQ_VEC_ACC | SQ_VEC_BIAS | SQ_VEC_Q8, SQ_VEC_Q8},
     [SQ_VEC_ARGMAX] = {0, 0},
+    [SQ_VEC_COPY] = {0, 0},
 };
 
 int sq_vec_check_shape(const sq_vec_t *v)
@@ -51,14 +52,14 @@ int sq_vec_check_shape(const sq_vec_t *v)
 
 typedef struct {
     const sq_vec_t *v;
-    uint32_t seg;
+    uint32_t seg, in_esize;
 } op_t;
 
 static size_t in_at(const op_t *o, uint32_t m, uint32_t j)
 {
     const sq_vec_t *v = o->v;
     return (size_t)m * v->in_stride + (size_t)(j / o->seg) * v->in_seg_stride +
-           (size_t)(j % o->seg) * 4u;
+           (size_t)(j % o->seg) * o->in_esize;
 }
 
 static size_t out_at(const op_t *o, uint32_t m, uint32_t j, uint32_t esize)
@@ -243,6 +244,10 @@ static void run_row(const op_t *o, uint32_t m, int64_t *y)
         sq_st32(v->out + out_at(o, m, 0, 4), best);
         return;
     }
+    case SQ_VEC_COPY:
+        for (uint32_t j = 0; j < v->n; j++)
+            v->out[out_at(o, m, j, 1)] = v->in[in_at(o, m, j)];
+        return;
     default:
         return;
     }
@@ -252,7 +257,7 @@ int sq_vec_ref(const sq_vec_t *v)
 {
     if (sq_vec_check_shape(v) != 0)
         return -1;
-    op_t o = {v, v->seg ? v->seg : v->n};
+    op_t o = {v, v->seg ? v->seg : v->n, sq_vec_in_esize(v->func)};
     int64_t *y = malloc((size_t)v->n * sizeof *y);
     if (!y)
         return -1;

@@ -122,7 +122,8 @@ void sq_vec_desc_bytes(const sq_vec_desc_t *d, sq_vec_bytes_t *b)
     if (d->m < 1 || d->n < 1)
         return;
     b->in = one ? (uint64_t)(d->m - 1) * d->in_stride + 4u
-                : vec_span(d->m, d->n, d->seg, d->in_stride, d->in_seg_stride, 4);
+                : vec_span(d->m, d->n, d->seg, d->in_stride, d->in_seg_stride,
+                           sq_vec_in_esize(f));
     if (f == SQ_VEC_ADD || f == SQ_VEC_SWIGLU)
         b->in2 = (uint64_t)(d->m - 1) * d->in2_stride + 4ull * d->n;
     b->out = f == SQ_VEC_ARGMAX ? (uint64_t)(d->m - 1) * d->out_stride + 4u
@@ -150,7 +151,7 @@ static size_t vec_operands(const sq_vec_desc_t *d, sq_operand_t *ops)
     sq_vec_desc_bytes(d, &b);
     unsigned tab_align = d->func == SQ_VEC_GATHER ? 1 : 4;
     const sq_operand_t list[] = {
-        {"IN", d->in, b.in, 4, SQ_OPND_IN},
+        {"IN", d->in, b.in, sq_vec_in_esize(d->func), SQ_OPND_IN},
         {"IN2", d->in2, b.in2, 4, SQ_OPND_IN},
         {"CHAN", d->chan, b.chan, 4, SQ_OPND_CONST},
         {"REC_IN", d->rec_in, b.rec_in, 4, SQ_OPND_IN},
@@ -361,7 +362,8 @@ int sq_vec_desc_check(const sq_vec_desc_t *d, uint64_t mem_bytes)
                       d->func, d->flags, d->m, d->n, d->seg, d->p[0], d->p[1], SQ_VEC_FUNCS,
                       SQ_VEC_MAX_M, SQ_VEC_MAX_N);
     uint32_t esize = sq_vec_out_esize(d->func, d->flags);
-    if (d->in_stride % 4 || d->in_seg_stride % 4 || d->in2_stride % 4 ||
+    if ((sq_vec_in_esize(d->func) == 4 && (d->in_stride % 4 || d->in_seg_stride % 4)) ||
+        d->in2_stride % 4 ||
         (esize == 4 && (d->out_stride % 4 || d->out_seg_stride % 4)) ||
         (d->func == SQ_VEC_ROPE && d->tab_stride % 4))
         return sq_err(SQ_ERR_FMT, "vec strides of word elements must be multiples of 4");
@@ -499,7 +501,8 @@ void sq_desc_work(const uint8_t *desc, sq_dev_stats_t *add)
                        : d.func == SQ_VEC_ROPE && (d.flags & SQ_VEC_ROT) ? rows * 2 * n
                                                                           : b.tab;
         uint64_t chan = d.func == SQ_VEC_GATHER ? rows * sizeof(sq_quant_t) : b.chan;
-        add->bytes_read += (one ? rows * 4 : rows * n * 4) + (b.in2 ? rows * n * 4 : 0) + chan +
+        add->bytes_read += (one ? rows * 4 : rows * n * sq_vec_in_esize(d.func)) +
+                           (b.in2 ? rows * n * 4 : 0) + chan +
                            b.rec_in + tab;
         add->bytes_written += (d.func == SQ_VEC_ARGMAX ? rows * 4
                                                        : rows * n * sq_vec_out_esize(d.func, d.flags)) +

@@ -252,10 +252,12 @@ enum {
  * pos * head_dim to OUT. IN2 is rows of N (SWIGLU: its second half) at
  * in2 + m * in2_stride + j * 4. Strides are bytes.
  *   IN      int32 (M, N): a GEMM accumulator with SQ_VEC_ACC, else int32
- *           fixed point; GATHER: M int32 token ids (contiguous)
+ *           fixed point; GATHER: M int32 token ids (contiguous); COPY: int8
+ *           (M, N) (element size 1 in the addressing above)
  *   IN2     int32 (M, N): ADD's addend (fixed point), SWIGLU's up-projection
  *           accumulator
- *   OUT     int8 (ROPE, and with SQ_VEC_Q8) or int32 (M, N); ARGMAX: M int32
+ *   OUT     int8 (ROPE, COPY, and with SQ_VEC_Q8) or int32 (M, N); ARGMAX: M
+ *           int32
  *   CHAN    with SQ_VEC_ACC: per channel {int32 mult, uint32 shift} (N; 2N
  *           for SWIGLU: gate channels then up channels); NORM: int32 gains
  *           (N); GATHER: {mult, shift} per table row (P0 rows)
@@ -309,7 +311,8 @@ enum {
 #define SQ_VEC_GELU   6u /* GELU -> int8 + record */
 #define SQ_VEC_QUANT  7u /* int32 -> int8 + record (dynamic per row) */
 #define SQ_VEC_ARGMAX 8u /* index of the first maximum of each row */
-#define SQ_VEC_FUNCS  9u
+#define SQ_VEC_COPY   9u /* int8 IN -> OUT: a layout change, e.g. attention heads to rows */
+#define SQ_VEC_FUNCS  10u
 
 /* Flags (word SQ_VEC_W_FLAGS). */
 #define SQ_VEC_ACC  (1u << 0) /* IN is a GEMM accumulator: two-stage requantization */

@@ -90,6 +90,10 @@
  * 11. ADD: out_j = sat32(in2_j + (rule 1 of IN, or IN) [+ B_j]). DEQ: out_j =
  *    rule 1 (or IN) [+ B_j]. QUANT: rule 2 of (rule 1 or IN) [+ B_j], P1 =
  *    F_y. ARGMAX: the smallest j with in_j = max (int32 out).
+ * 12. COPY: out_j = in_j for int8 elements, IN and OUT each by its own
+ *    segmented addressing (spec.h), e.g. the attention unit's (heads, M,
+ *    head_dim) output into the (M, heads * head_dim) rows a GEMM reads:
+ *    seg = head_dim, in_stride = head_dim, in_seg_stride = M head_dim.
  */
 #ifndef SPARQ_VEC_H
 #define SPARQ_VEC_H
@@ -327,7 +331,16 @@ int sq_vec_ref(const sq_vec_t *v);
 /* Bytes per OUT element of an op (1 or 4). */
 static inline uint32_t sq_vec_out_esize(uint32_t func, uint32_t flags)
 {
-    return func == SQ_VEC_ROPE || func == SQ_VEC_QUANT || (flags & SQ_VEC_Q8) ? 1u : 4u;
+    return func == SQ_VEC_ROPE || func == SQ_VEC_QUANT || func == SQ_VEC_COPY ||
+                   (flags & SQ_VEC_Q8)
+               ? 1u
+               : 4u;
+}
+
+/* Bytes per IN element of an op (1 for COPY, else 4). */
+static inline uint32_t sq_vec_in_esize(uint32_t func)
+{
+    return func == SQ_VEC_COPY ? 1u : 4u;
 }
 
 #endif /* SPARQ_VEC_H */
