@@ -12,6 +12,8 @@ void sq_cli_accel_init(sq_cli_accel_t *a)
 {
     memset(a, 0, sizeof *a);
     a->clock_mhz = 300.0;
+    a->launch_us = SQ_LAUNCH_US_DEFAULT;
+    a->pcie_gbps = SQ_PCIE_GBPS_DEFAULT;
 }
 
 int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg)
@@ -55,6 +57,10 @@ int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg
         }
         a->offload_linears = 1;
         return 1;
+    case 0x108:
+        return sq_cli_double(cmd, "--launch-us", arg, 0, 1e6, &a->launch_us) ? -1 : 1;
+    case 0x109:
+        return sq_cli_double(cmd, "--pcie-gbps", arg, 1e-3, 1e4, &a->pcie_gbps) ? -1 : 1;
     default:
         return 0;
     }
@@ -85,6 +91,8 @@ int sq_cli_accel_open_dev(const char *cmd, sq_cli_accel_t *a, const char *model_
     if (len > 4 && !strcmp(model_name + len - 4, ".sqm") && !strcmp(recipe, "fp32"))
         recipe = "as stored";
     sq_report_init(&a->rep, model_name, recipe, a->backend ? a->backend : "host", t, a->clock_mhz);
+    a->rep.launch_us = a->launch_us;
+    a->rep.pcie_gbps = a->pcie_gbps;
     if (a->backend && ((a->array_rows && a->array_rows != SQ_ARRAY_ROWS) ||
                        (a->array_cols && a->array_cols != SQ_ARRAY_COLS)) &&
         strcmp(a->backend, "model")) {
@@ -119,7 +127,8 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
     if (!rc && whole) {
         char *text = sq_cli_read_text(sq_cli_find_data(a->calib ? a->calib : SQ_DEFAULT_CALIB));
         sq_intlayer_opts_t o = {.calib_text = text, .tok = &cm->tok,
-                                .ae = a->attn ? &a->ae : NULL};
+                                .ae = a->attn ? &a->ae : NULL, .rows = a->rows,
+                                .seqs = a->seqs};
         rc = text ? sq_intlayer_build(&a->ilayer, &cm->q, a->dev, &a->rep, &o) : SQ_ERR_IO;
         free(text);
         if (!rc)
@@ -161,10 +170,22 @@ void sq_cli_accel_print_attn(const sq_cli_accel_t *a, FILE *f)
             ae->err_n ? ae->ref_abs_sum / (double)ae->err_n : 0.0);
 }
 
+void sq_cli_accel_phase_begin(sq_cli_accel_t *a, sq_phase_t ph)
+{
+    if (a->report_path)
+        sq_report_phase_begin(&a->rep, a->dev, ph);
+}
+
+void sq_cli_accel_phase_end(sq_cli_accel_t *a, uint64_t steps, uint64_t tokens)
+{
+    if (a->report_path)
+        sq_report_phase_end(&a->rep, a->dev, steps, tokens);
+}
+
 int sq_cli_accel_close(const char *cmd, sq_cli_accel_t *a)
 {
     int rc = 0;
-    if (a->report_path && a->backend) {
+    if (a->report_path && a->rep.target) { /* the report was started */
         fflush(stdout); /* the generated text first, then the table */
         sq_report_print(&a->rep, stderr);
         char svg[4096];

@@ -91,7 +91,10 @@ int sq_cmd_eval(int argc, char **argv)
         return SQ_EXIT_USAGE;
     }
     sq_eval_result_t r;
+    /* every scored position is one step of its own (teacher forcing) */
+    sq_cli_accel_phase_begin(&acc, SQ_PHASE_DECODE);
     rc = sq_eval_text(&cm.model, &cm.tok, text, &cm.ex, progress, &r);
+    sq_cli_accel_phase_end(&acc, rc ? 0 : (uint64_t)r.tokens, rc ? 0 : (uint64_t)r.tokens);
     sq_cli_progress_end();
     if (rc) {
         sq_cli_error("eval", "%s", sq_err_msg());

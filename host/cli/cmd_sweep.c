@@ -24,9 +24,13 @@ static void help(void)
     puts("usage: sparq sweep [flags]\n"
          "Runs the GEMM unit's cycle model (level `model`) for each array size and prints a\n"
          "design-space table: PEs, peak GOP/s (2 ops per MAC, 2 MACs per PE per cycle),\n"
-         "cycles and modeled latency per token, tokens/s, MAC utilization, device-memory\n"
-         "bytes per token and the fraction of cycles the array waited on memory.\n"
-         "Only matmul-unit work is modeled (host ops are not).\n\n"
+         "cycles and device latency per token, tokens/s, MAC utilization, device-memory\n"
+         "bytes per token and the fraction of cycles the array waited on memory; for a\n"
+         "model also the runs and PCIe bytes per token and the latency with the host\n"
+         "interaction (--launch-us per run, host bytes at --pcie-gbps). The sweep maps the\n"
+         "linears (the model level has no vector unit yet): the host's own work (norms,\n"
+         "attention, ...) is the same at every point and not in these figures;\n"
+         "generate --report measures it.\n\n"
          "  --array RxC[,RxC...]  array sizes (default 8x8,16x16,32x32; each side 1..256)\n"
          "  --model FILE          llama2.c checkpoint (default " SQ_DEFAULT_MODEL ")\n"
          "  --tokenizer FILE      tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
@@ -36,6 +40,8 @@ static void help(void)
          "                        per point (a 'token' is then one pass over the shapes)\n"
          "  --target T            memory system: ddr4 (default), u250, u280 or f2\n"
          "  --clock-mhz F         kernel clock (default 300)\n"
+         "  --launch-us U         host cost of one kernel run (default 30; docs/integer_layer.md)\n"
+         "  --pcie-gbps G         PCIe bandwidth of host transfers (default 9)\n"
          "  --json                one JSON object on stdout instead of the table\n"
          "  --help");
 }
@@ -44,11 +50,12 @@ typedef struct {
     uint32_t r, c;
     uint64_t tokens;
     sq_dev_stats_t t;
+    uint64_t runs, pcie_bytes; /* host interaction over the tokens (models only) */
 } point_t;
 
 typedef struct {
     const char *model, *tok, *recipe, *target;
-    double clock_mhz;
+    double clock_mhz, launch_us, pcie_gbps;
     long tokens;
     int json;
     uint32_t n_points, n_shapes;
@@ -92,7 +99,8 @@ static int parse_list(const char *flag, const char *arg, unsigned dims, uint32_t
 static int parse(int argc, char **argv, sweep_opts_t *o)
 {
     *o = (sweep_opts_t){.model = SQ_DEFAULT_MODEL, .tok = SQ_DEFAULT_TOKENIZER,
-                        .recipe = "w8a8", .clock_mhz = 300.0, .tokens = 16, .n_points = 3,
+                        .recipe = "w8a8", .clock_mhz = 300.0, .launch_us = SQ_LAUNCH_US_DEFAULT,
+                        .pcie_gbps = SQ_PCIE_GBPS_DEFAULT, .tokens = 16, .n_points = 3,
                         .arr = {{8, 8}, {16, 16}, {32, 32}}};
     static const struct option opts[] = {
         {"array", required_argument, NULL, 'a'},  {"model", required_argument, NULL, 'm'},
@@ -100,6 +108,7 @@ static int parse(int argc, char **argv, sweep_opts_t *o)
         {"tokens", required_argument, NULL, 'n'}, {"shape", required_argument, NULL, 's'},
         {"target", required_argument, NULL, 't'}, {"clock-mhz", required_argument, NULL, 'c'},
         {"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
+        {"launch-us", required_argument, NULL, 'L'}, {"pcie-gbps", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0}};
     uint32_t tmp[MAX_POINTS][3];
     int c;
@@ -138,6 +147,14 @@ static int parse(int argc, char **argv, sweep_opts_t *o)
             if (sq_cli_double(CMD, "--clock-mhz", optarg, 1, 2000, &o->clock_mhz))
                 return -1;
             break;
+        case 'L':
+            if (sq_cli_double(CMD, "--launch-us", optarg, 0, 1e6, &o->launch_us))
+                return -1;
+            break;
+        case 'P':
+            if (sq_cli_double(CMD, "--pcie-gbps", optarg, 1e-3, 1e4, &o->pcie_gbps))
+                return -1;
+            break;
         case 'j': o->json = 1; break;
         case 'h': help(); return 1;
         default: return -1;
@@ -173,11 +190,16 @@ static int run_model(const sweep_opts_t *o, sq_cli_model_t *cm, point_t *pt)
     sq_llama_state_t s = {0};
     int err = sq_llama_state_build(&s, &m->cfg);
     int token = SQ_TOK_BOS;
+    sq_report_phase_begin(&acc.rep, acc.dev, SQ_PHASE_DECODE);
     for (long pos = 0; !err && pos < steps; pos++) {
         err = sq_llama_forward(m, &s, token, pos, &cm->ex);
         if (!err)
             token = sq_argmax(s.logits, m->cfg.vocab_size);
     }
+    sq_report_phase_end(&acc.rep, acc.dev, (uint64_t)steps, (uint64_t)steps);
+    pt->runs = acc.rep.phase[SQ_PHASE_DECODE].runs;
+    pt->pcie_bytes = acc.rep.phase[SQ_PHASE_DECODE].host_written +
+                     acc.rep.phase[SQ_PHASE_DECODE].host_read;
     sq_llama_state_free(&s);
     if (err) {
         sq_cli_error(CMD, "%s", sq_err_msg());
@@ -237,6 +259,7 @@ static int run_shapes(const sweep_opts_t *o, point_t *pt)
 
 typedef struct {
     double pes, peak_gops, cyc_tok, us_tok, tok_s, util, bytes_tok, stall;
+    double runs_tok, pcie_tok, e2e_us_tok; /* models: with the host interaction */
 } derived_t;
 
 static derived_t derive(const sweep_opts_t *o, const point_t *p)
@@ -251,6 +274,9 @@ static derived_t derive(const sweep_opts_t *o, const point_t *p)
     d.util = cyc > 0 ? (double)p->t.macs / (cyc * SQ_PE_MACS * d.pes) : 0;
     d.bytes_tok = (double)(p->t.bytes_read + p->t.bytes_written) / tok;
     d.stall = cyc > 0 ? (double)p->t.stall_cycles / cyc : 0;
+    d.runs_tok = (double)p->runs / tok;
+    d.pcie_tok = (double)p->pcie_bytes / tok;
+    d.e2e_us_tok = d.us_tok + d.runs_tok * o->launch_us + d.pcie_tok / (o->pcie_gbps * 1e3);
     return d;
 }
 
@@ -263,17 +289,27 @@ static void print_table(const sweep_opts_t *o, const point_t *pts)
     else
         printf("sweep: %s, recipe %s, %ld greedy decode tokens, level model, %s (%.1f GB/s), "
                "%.0f MHz\n", o->model, o->recipe, o->tokens, t->name, t->mem_gbps, o->clock_mhz);
-    printf("%-8s %6s %9s %11s %11s %10s %7s %11s %7s\n", "array", "PEs", "peak GOP/s",
+    printf("%-8s %6s %9s %11s %11s %10s %7s %11s %7s", "array", "PEs", "peak GOP/s",
            o->n_shapes ? "cycles/pass" : "cycles/tok", o->n_shapes ? "us/pass" : "us/tok",
            o->n_shapes ? "passes/s" : "tokens/s", "util", o->n_shapes ? "bytes/pass" : "bytes/tok",
            "stall");
+    if (!o->n_shapes)
+        printf(" %9s %10s %10s %10s", "runs/tok", "PCIe B/tok", "e2e us/tok", "e2e tok/s");
+    putchar('\n');
     for (uint32_t i = 0; i < o->n_points; i++) {
         derived_t d = derive(o, &pts[i]);
         char arr[24];
         snprintf(arr, sizeof arr, "%ux%u", pts[i].r, pts[i].c);
-        printf("%-8s %6.0f %9.1f %11.0f %11.2f %10.0f %7.3f %11.0f %7.3f\n", arr, d.pes,
+        printf("%-8s %6.0f %9.1f %11.0f %11.2f %10.0f %7.3f %11.0f %7.3f", arr, d.pes,
                d.peak_gops, d.cyc_tok, d.us_tok, d.tok_s, d.util, d.bytes_tok, d.stall);
+        if (!o->n_shapes)
+            printf(" %9.1f %10.0f %10.1f %10.0f", d.runs_tok, d.pcie_tok, d.e2e_us_tok,
+                   d.e2e_us_tok > 0 ? 1e6 / d.e2e_us_tok : 0.0);
+        putchar('\n');
     }
+    if (!o->n_shapes)
+        printf("e2e: device + %.1f us per run + PCIe at %.1f GB/s, without the host's own work "
+               "(generate --report measures it)\n", o->launch_us, o->pcie_gbps);
 }
 
 static int print_json(const sweep_opts_t *o, const point_t *pts)
@@ -284,6 +320,8 @@ static int print_json(const sweep_opts_t *o, const point_t *pts)
     cJSON_AddStringToObject(j, "target", t->name);
     cJSON_AddNumberToObject(j, "mem_gbps", t->mem_gbps);
     cJSON_AddNumberToObject(j, "clock_mhz", o->clock_mhz);
+    cJSON_AddNumberToObject(j, "launch_us", o->launch_us);
+    cJSON_AddNumberToObject(j, "pcie_gbps", o->pcie_gbps);
     if (o->n_shapes) {
         cJSON *sh = cJSON_AddArrayToObject(j, "shapes");
         for (uint32_t i = 0; i < o->n_shapes; i++) {
@@ -314,6 +352,11 @@ static int print_json(const sweep_opts_t *o, const point_t *pts)
         cJSON_AddNumberToObject(p, "cycles", (double)pts[i].t.cycles);
         cJSON_AddNumberToObject(p, "macs", (double)pts[i].t.macs);
         cJSON_AddNumberToObject(p, "commands", (double)pts[i].t.commands);
+        if (!o->n_shapes) {
+            cJSON_AddNumberToObject(p, "runs_per_token", d.runs_tok);
+            cJSON_AddNumberToObject(p, "pcie_bytes_per_token", d.pcie_tok);
+            cJSON_AddNumberToObject(p, "e2e_us_per_token", d.e2e_us_tok);
+        }
         cJSON_AddItemToArray(arr, p);
     }
     char *text = cJSON_Print(j);

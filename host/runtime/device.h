@@ -103,7 +103,8 @@ int sq_dev_run(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_c
  * stream in one launch; the others are driven by the host as each unit's
  * command processor: patched descriptors written in place for the run (and
  * restored after), maximal runs of one unit each one launch (one launch per
- * descriptor when per_desc is asked for). */
+ * descriptor when per_desc is asked for; the stats still count one per
+ * maximal run, the launches the stream takes without profiling). */
 int sq_dev_run_args(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, const sq_run_args_t *args,
                     uint64_t max_cycles);
 
