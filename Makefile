@@ -15,11 +15,16 @@ WARN       := -Wall -Wextra -Werror
 # Public spec/numerics headers and host-internal headers.
 INCLUDES   := -Iinclude -Ihost
 OPT        ?= -O2 -g
-SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# float-cast-overflow: gcc leaves it out of "undefined" (clang does not)
+SANITIZE   := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
 # Where tests find ../shared (models, data) and the CLI binary they drive.
 TEST_DEFS  := -DSQ_SHARED_DIR='"$(SHARED)"' -DSQ_SPARQ_BIN='"$(abspath $(BUILD)/san/sparq)"' \
               -DSQ_PYTHON='"$(abspath $(PYTHON))"' -DSQ_SRC_DIR='"$(abspath .)"'
-LDLIBS     := -lcjson -lm
+# Debian libraries the host code calls (README, "Libraries and why"):
+# cJSON (JSON, safetensors headers), zlib (.sqm CRC-32), utf8proc (Unicode
+# classes for the tokenizers), LAPACKE over OpenBLAS (compression's linalg).
+LDLIBS     := -lcjson -lz -lutf8proc -llapacke -lopenblas -lm
 
 CFLAGS_REL := $(CSTD) $(WARN) $(INCLUDES) $(OPT) -MMD -MP
 CFLAGS_SAN := $(CSTD) $(WARN) $(INCLUDES) -O1 -g $(SANITIZE) -MMD -MP
@@ -40,11 +45,13 @@ EXTRA_LDLIBS :=
 all: $(BUILD)/sparq
 
 help:
-	@echo "make           build build/sparq"
+	@echo "make           build build/sparq (with Open MPI when mpicc is installed; MPI=0 without)"
 	@echo "make demo      install what is missing, build, run the main job"
 	@echo "make test      every test under ASan+UBSan (SUITE=name runs one suite)"
 	@echo "make lint      verilator --lint-only -Wall on the RTL"
 	@echo "make bench     benchmarks, written to bench/results/"
+	@echo "make fuzz      AFL++ on every loader, FUZZ_S seconds each (fuzz/README.md)"
+	@echo "make fuzz-seeds  rewrite the seed corpus fuzz/corpus/*/seed-*"
 	@echo "make deps      install system and Python packages (scripts/deps.sh)"
 	@echo "make models    fetch stories260K + tok512 into models/ if not found"
 	@echo "make clean     remove build/"
@@ -74,7 +81,7 @@ $(BUILD)/gen/suites.h: $(TEST_SRCS) Makefile
 	@printf '%s\n' $(foreach s,$(SUITES),"X($(s))") > $@.tmp && mv $@.tmp $@
 $(BUILD)/san/tests/runner.o: $(BUILD)/gen/suites.h
 $(BUILD)/san/tests/runner.o: CFLAGS_SAN += -I$(BUILD)/gen
-$(BUILD)/san/run_tests: $(BUILD)/san/tests/runner.o $(TEST_SRCS:%.c=$(BUILD)/san/%.o) $(BUILD)/san/tests/testutil.o $(SAN_LIB_OBJS) $(SAN_EXTRA)
+$(BUILD)/san/run_tests: $(BUILD)/san/tests/runner.o $(TEST_SRCS:%.c=$(BUILD)/san/%.o) $(BUILD)/san/tests/testutil.o $(BUILD)/san/tests/gguf_writer.o $(SAN_LIB_OBJS) $(SAN_EXTRA)
 	$(CXX) $(SANITIZE) $^ -o $@ $(LDLIBS) $(EXTRA_LDLIBS) $$(pkg-config --libs check)
 
 # Each test runs in its own forked process (Check's default) under ASan+UBSan;

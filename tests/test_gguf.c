@@ -17,44 +17,11 @@
 #include "util/bytes.h"
 #include "util/err.h"
 
+#include "gguf_writer.h"
 #include "smollm2_ref.inc"
 
 /* ---------------------------------------------------------------------------
- * A GGUF writer for test files */
-
-typedef struct {
-    uint8_t *p;
-    size_t n, cap;
-} buf_t;
-
-static void put(buf_t *b, const void *src, size_t n)
-{
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->n, src, n);
-    b->n += n;
-}
-
-static void put_u(buf_t *b, uint64_t v, unsigned bytes)
-{
-    uint8_t t[8];
-    sq_le_put(t, v, bytes);
-    put(b, t, bytes);
-}
-
-static void put_str(buf_t *b, const char *s)
-{
-    put_u(b, strlen(s), 8);
-    put(b, s, strlen(s));
-}
-
-static void put_kv_head(buf_t *b, const char *key, uint32_t type)
-{
-    put_str(b, key);
-    put_u(b, type, 4);
-}
+ * Test files (written with tests/gguf_writer.h) */
 
 /* Offsets into the test file that the corruption tests edit. */
 typedef struct {
@@ -65,68 +32,68 @@ typedef struct {
 /* Tensor payloads with hand-computed expected floats. */
 static const float f32_vals[6] = {1.5f, -2.0f, 0.0f, 3.25f, -0.125f, 1e-3f};
 
-static void tensor_info(buf_t *b, marks_t *mk, int i, const char *name, uint32_t nd,
+static void tensor_info(sq_gw_t *b, marks_t *mk, int i, const char *name, uint32_t nd,
                         const uint64_t *ne, uint32_t type, uint64_t off)
 {
     mk->tensor_names[i] = b->n;
-    put_str(b, name);
+    sq_gw_str(b, name);
     mk->t_ndims[i] = b->n;
-    put_u(b, nd, 4);
+    sq_gw_u(b, nd, 4);
     mk->t_ne0[i] = b->n;
     for (uint32_t d = 0; d < nd; d++)
-        put_u(b, ne[d], 8);
+        sq_gw_u(b, ne[d], 8);
     mk->t_type[i] = b->n;
-    put_u(b, type, 4);
+    sq_gw_u(b, type, 4);
     mk->t_offset[i] = b->n;
-    put_u(b, off, 8);
+    sq_gw_u(b, off, 8);
 }
 
 /* Every metadata type, nested arrays, alignment 64, and tensors F32 (3x2),
  * F16 (4), Q4_0 / Q4_1 / Q8_0 (one 32-element block each). */
 static uint8_t *make_gguf(size_t *n, marks_t *mk)
 {
-    buf_t b = {0};
+    sq_gw_t b = {0};
     marks_t m;
-    put(&b, "GGUF", 4);
-    put_u(&b, 3, 4);
-    put_u(&b, 5, 8);  /* tensors */
-    put_u(&b, 16, 8); /* kv */
-    put_kv_head(&b, "general.alignment", SQ_GGUF_U32);
+    sq_gw_put(&b, "GGUF", 4);
+    sq_gw_u(&b, 3, 4);
+    sq_gw_u(&b, 5, 8);  /* tensors */
+    sq_gw_u(&b, 16, 8); /* kv */
+    sq_gw_kv_head(&b, "general.alignment", SQ_GGUF_U32);
     m.kv_u32_type = b.n - 4;
-    put_u(&b, 64, 4);
-    put_kv_head(&b, "t.u8", SQ_GGUF_U8), put_u(&b, 200, 1);
-    put_kv_head(&b, "t.i8", SQ_GGUF_I8), put_u(&b, (uint8_t)-5, 1);
-    put_kv_head(&b, "t.u16", SQ_GGUF_U16), put_u(&b, 60000, 2);
-    put_kv_head(&b, "t.i16", SQ_GGUF_I16), put_u(&b, (uint16_t)-300, 2);
-    put_kv_head(&b, "t.i32", SQ_GGUF_I32), put_u(&b, (uint32_t)-70000, 4);
-    put_kv_head(&b, "t.f32", SQ_GGUF_F32), put_u(&b, sq_f32_bits(0.75f), 4);
-    put_kv_head(&b, "t.bool", SQ_GGUF_BOOL);
+    sq_gw_u(&b, 64, 4);
+    sq_gw_kv_head(&b, "t.u8", SQ_GGUF_U8), sq_gw_u(&b, 200, 1);
+    sq_gw_kv_head(&b, "t.i8", SQ_GGUF_I8), sq_gw_u(&b, (uint8_t)-5, 1);
+    sq_gw_kv_head(&b, "t.u16", SQ_GGUF_U16), sq_gw_u(&b, 60000, 2);
+    sq_gw_kv_head(&b, "t.i16", SQ_GGUF_I16), sq_gw_u(&b, (uint16_t)-300, 2);
+    sq_gw_kv_head(&b, "t.i32", SQ_GGUF_I32), sq_gw_u(&b, (uint32_t)-70000, 4);
+    sq_gw_kv_head(&b, "t.f32", SQ_GGUF_F32), sq_gw_u(&b, sq_f32_bits(0.75f), 4);
+    sq_gw_kv_head(&b, "t.bool", SQ_GGUF_BOOL);
     m.kv_bool_val = b.n;
-    put_u(&b, 1, 1);
-    put_kv_head(&b, "t.str", SQ_GGUF_STRING), put_str(&b, "h\xc3\xa9llo");
-    put_kv_head(&b, "t.u64", SQ_GGUF_U64), put_u(&b, (uint64_t)1 << 40, 8);
-    put_kv_head(&b, "t.i64", SQ_GGUF_I64), put_u(&b, (uint64_t)-2, 8);
+    sq_gw_u(&b, 1, 1);
+    sq_gw_kv_head(&b, "t.str", SQ_GGUF_STRING), sq_gw_str(&b, "h\xc3\xa9llo");
+    sq_gw_kv_head(&b, "t.u64", SQ_GGUF_U64), sq_gw_u(&b, (uint64_t)1 << 40, 8);
+    sq_gw_kv_head(&b, "t.i64", SQ_GGUF_I64), sq_gw_u(&b, (uint64_t)-2, 8);
     double f64 = -2.5;
     uint64_t f64b;
     memcpy(&f64b, &f64, 8);
-    put_kv_head(&b, "t.f64", SQ_GGUF_F64), put_u(&b, f64b, 8);
-    put_kv_head(&b, "t.arr_u32", SQ_GGUF_ARRAY), put_u(&b, SQ_GGUF_U32, 4), put_u(&b, 3, 8);
-    put_u(&b, 7, 4), put_u(&b, 8, 4), put_u(&b, 9, 4);
-    put_kv_head(&b, "t.arr_str", SQ_GGUF_ARRAY), put_u(&b, SQ_GGUF_STRING, 4), put_u(&b, 2, 8);
-    put_str(&b, "ab"), put_str(&b, "");
+    sq_gw_kv_head(&b, "t.f64", SQ_GGUF_F64), sq_gw_u(&b, f64b, 8);
+    sq_gw_kv_head(&b, "t.arr_u32", SQ_GGUF_ARRAY), sq_gw_u(&b, SQ_GGUF_U32, 4), sq_gw_u(&b, 3, 8);
+    sq_gw_u(&b, 7, 4), sq_gw_u(&b, 8, 4), sq_gw_u(&b, 9, 4);
+    sq_gw_kv_head(&b, "t.arr_str", SQ_GGUF_ARRAY), sq_gw_u(&b, SQ_GGUF_STRING, 4), sq_gw_u(&b, 2, 8);
+    sq_gw_str(&b, "ab"), sq_gw_str(&b, "");
     /* an array of two arrays of i16 */
-    put_kv_head(&b, "t.nested", SQ_GGUF_ARRAY), put_u(&b, SQ_GGUF_ARRAY, 4), put_u(&b, 2, 8);
-    put_u(&b, SQ_GGUF_I16, 4), put_u(&b, 1, 8), put_u(&b, 1, 2);
-    put_u(&b, SQ_GGUF_I16, 4), put_u(&b, 0, 8);
-    put_kv_head(&b, "t.arr_bool", SQ_GGUF_ARRAY), put_u(&b, SQ_GGUF_BOOL, 4), put_u(&b, 2, 8);
-    put_u(&b, 0, 1), put_u(&b, 1, 1);
+    sq_gw_kv_head(&b, "t.nested", SQ_GGUF_ARRAY), sq_gw_u(&b, SQ_GGUF_ARRAY, 4), sq_gw_u(&b, 2, 8);
+    sq_gw_u(&b, SQ_GGUF_I16, 4), sq_gw_u(&b, 1, 8), sq_gw_u(&b, 1, 2);
+    sq_gw_u(&b, SQ_GGUF_I16, 4), sq_gw_u(&b, 0, 8);
+    sq_gw_kv_head(&b, "t.arr_bool", SQ_GGUF_ARRAY), sq_gw_u(&b, SQ_GGUF_BOOL, 4), sq_gw_u(&b, 2, 8);
+    sq_gw_u(&b, 0, 1), sq_gw_u(&b, 1, 1);
     tensor_info(&b, &m, 0, "w.f32", 2, (const uint64_t[]){3, 2}, SQ_GGML_F32, 0);
     tensor_info(&b, &m, 1, "w.f16", 1, (const uint64_t[]){4}, SQ_GGML_F16, 64);
     tensor_info(&b, &m, 2, "w.q4_0", 1, (const uint64_t[]){32}, SQ_GGML_Q4_0, 128);
     tensor_info(&b, &m, 3, "w.q4_1", 1, (const uint64_t[]){32}, SQ_GGML_Q4_1, 192);
     tensor_info(&b, &m, 4, "w.q8_0", 1, (const uint64_t[]){32}, SQ_GGML_Q8_0, 256);
     while (b.n % 64)
-        put_u(&b, 0, 1);
+        sq_gw_u(&b, 0, 1);
     m.data = b.n;
     uint8_t data[256 + 34] = {0};
     memcpy(data, f32_vals, sizeof f32_vals);
@@ -147,7 +114,7 @@ static uint8_t *make_gguf(size_t *n, marks_t *mk)
     for (int j = 0; j < 32; j++)
         data[258 + j] = (uint8_t)(int8_t)(j - 16);
     data[258] = 0x80;
-    put(&b, data, sizeof data);
+    sq_gw_put(&b, data, sizeof data);
     *n = b.n;
     if (mk)
         *mk = m;
@@ -336,17 +303,17 @@ END_TEST
 /* Arrays nested deeper than the limit are refused, not recursed into. */
 START_TEST(test_gguf_nesting)
 {
-    buf_t b = {0};
-    put(&b, "GGUF", 4);
-    put_u(&b, 3, 4);
-    put_u(&b, 0, 8);
-    put_u(&b, 1, 8);
-    put_kv_head(&b, "deep", SQ_GGUF_ARRAY);
+    sq_gw_t b = {0};
+    sq_gw_put(&b, "GGUF", 4);
+    sq_gw_u(&b, 3, 4);
+    sq_gw_u(&b, 0, 8);
+    sq_gw_u(&b, 1, 8);
+    sq_gw_kv_head(&b, "deep", SQ_GGUF_ARRAY);
     for (int i = 0; i < 6; i++)
-        put_u(&b, SQ_GGUF_ARRAY, 4), put_u(&b, 1, 8);
-    put_u(&b, SQ_GGUF_U8, 4), put_u(&b, 1, 8), put_u(&b, 0, 1);
+        sq_gw_u(&b, SQ_GGUF_ARRAY, 4), sq_gw_u(&b, 1, 8);
+    sq_gw_u(&b, SQ_GGUF_U8, 4), sq_gw_u(&b, 1, 8), sq_gw_u(&b, 0, 1);
     for (int i = 0; i < 64; i++)
-        put_u(&b, 0, 1);
+        sq_gw_u(&b, 0, 1);
     expect_bad(b.p, b.n, "nested deeper");
     free(b.p);
 }
@@ -420,27 +387,27 @@ static tok_spec_t tiny(void)
 
 static uint8_t *make_tok_gguf(const tok_spec_t *t, size_t *n)
 {
-    buf_t b = {0};
-    put(&b, "GGUF", 4);
-    put_u(&b, 3, 4);
-    put_u(&b, 0, 8);
-    put_u(&b, 7, 8);
-    put_kv_head(&b, "tokenizer.ggml.model", SQ_GGUF_STRING), put_str(&b, t->model);
-    put_kv_head(&b, "tokenizer.ggml.pre", SQ_GGUF_STRING), put_str(&b, t->pre);
-    put_kv_head(&b, "tokenizer.ggml.tokens", SQ_GGUF_ARRAY), put_u(&b, SQ_GGUF_STRING, 4);
-    put_u(&b, t->n_tokens, 8);
+    sq_gw_t b = {0};
+    sq_gw_put(&b, "GGUF", 4);
+    sq_gw_u(&b, 3, 4);
+    sq_gw_u(&b, 0, 8);
+    sq_gw_u(&b, 7, 8);
+    sq_gw_kv_head(&b, "tokenizer.ggml.model", SQ_GGUF_STRING), sq_gw_str(&b, t->model);
+    sq_gw_kv_head(&b, "tokenizer.ggml.pre", SQ_GGUF_STRING), sq_gw_str(&b, t->pre);
+    sq_gw_kv_head(&b, "tokenizer.ggml.tokens", SQ_GGUF_ARRAY), sq_gw_u(&b, SQ_GGUF_STRING, 4);
+    sq_gw_u(&b, t->n_tokens, 8);
     for (size_t i = 0; i < t->n_tokens; i++)
-        put_str(&b, t->tokens[i]);
-    put_kv_head(&b, "tokenizer.ggml.token_type", SQ_GGUF_ARRAY), put_u(&b, SQ_GGUF_I32, 4);
-    put_u(&b, t->n_types, 8);
+        sq_gw_str(&b, t->tokens[i]);
+    sq_gw_kv_head(&b, "tokenizer.ggml.token_type", SQ_GGUF_ARRAY), sq_gw_u(&b, SQ_GGUF_I32, 4);
+    sq_gw_u(&b, t->n_types, 8);
     for (size_t i = 0; i < t->n_types; i++)
-        put_u(&b, (uint32_t)t->types[i], 4);
-    put_kv_head(&b, "tokenizer.ggml.merges", SQ_GGUF_ARRAY), put_u(&b, SQ_GGUF_STRING, 4);
-    put_u(&b, t->n_merges, 8);
+        sq_gw_u(&b, (uint32_t)t->types[i], 4);
+    sq_gw_kv_head(&b, "tokenizer.ggml.merges", SQ_GGUF_ARRAY), sq_gw_u(&b, SQ_GGUF_STRING, 4);
+    sq_gw_u(&b, t->n_merges, 8);
     for (size_t i = 0; i < t->n_merges; i++)
-        put_str(&b, t->merges[i]);
-    put_kv_head(&b, "tokenizer.ggml.bos_token_id", SQ_GGUF_U32), put_u(&b, t->bos, 4);
-    put_kv_head(&b, "tokenizer.ggml.eos_token_id", SQ_GGUF_U32), put_u(&b, 0, 4);
+        sq_gw_str(&b, t->merges[i]);
+    sq_gw_kv_head(&b, "tokenizer.ggml.bos_token_id", SQ_GGUF_U32), sq_gw_u(&b, t->bos, 4);
+    sq_gw_kv_head(&b, "tokenizer.ggml.eos_token_id", SQ_GGUF_U32), sq_gw_u(&b, 0, 4);
     *n = b.n;
     return b.p;
 }

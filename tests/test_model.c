@@ -163,6 +163,65 @@ START_TEST(test_tokenizer_vocab_mismatch)
 }
 END_TEST
 
+/* Byte pieces are exactly "<0xHH>": a sign or a space inside is an ordinary
+ * piece. Regression: sscanf("<0x%2X>") read "<0x-1>" as byte 0xFFFFFFFF and
+ * wrote far outside byte_tokens (SEGV), and "<0x+F>" as byte 0x0F. */
+START_TEST(test_tokenizer_byte_pieces_strict)
+{
+    size_t n;
+    uint8_t *img = sq_slurp(SQ_TOK_PATH, &n);
+    ck_assert_ptr_nonnull(img);
+    /* entries: float score, int32 len, len bytes; byte pieces are ids 3..258 */
+    const struct {
+        int id;
+        const char *piece;
+    } pokes[] = {{3 + 0x41, "<0x-1>"}, {3 + 0x42, "<0x+F>"}, {3 + 0x43, "<0x 7>"}};
+    size_t off = 4;
+    for (int id = 0, p = 0; id < 512 && p < 3; id++) {
+        int32_t len;
+        memcpy(&len, img + off + 4, 4);
+        if (id == pokes[p].id) {
+            ck_assert_int_eq(len, 6);
+            memcpy(img + off + 8, pokes[p++].piece, 6);
+        }
+        off += 8 + (size_t)len;
+    }
+    char *path = sq_tmpfile(img, n);
+    sq_tokenizer_t t;
+    ck_assert_msg(sq_tokenizer_load(path, 512, &t) == 0, "%s", sq_err_msg());
+    ck_assert_int_eq(t.byte_tokens[0x41], -1);
+    ck_assert_int_eq(t.byte_tokens[0x42], -1);
+    ck_assert_int_eq(t.byte_tokens[0x43], -1);
+    ck_assert_int_eq(t.byte_tokens[0x0F], 3 + 0x0F);
+    ck_assert_int_eq(t.byte_tokens[0x07], 3 + 0x07);
+    char b[2];
+    ck_assert_str_eq(sq_tokenizer_decode(&t, 5, 3 + 0x41, b), "<0x-1>");
+    ck_assert_str_eq(sq_tokenizer_decode(&t, 5, 3 + 0x0F, b), "\x0f");
+    sq_tokenizer_free(&t);
+    unlink(path);
+    free(path);
+    free(img);
+}
+END_TEST
+
+/* Wrapping the last message with context. Regression: sq_err formatted into
+ * the buffer sq_err_msg() returns, so "model '/dev/zero': %s" repeated its
+ * own prefix ("model '/dev/zero': model '/dev/zero': [1, 65536]"). */
+START_TEST(test_error_wraps_last_message)
+{
+    sq_err(SQ_ERR_FMT, "inner %d", 42);
+    ck_assert_int_eq(sq_err(SQ_ERR_IO, "outer: %s", sq_err_msg()), SQ_ERR_IO);
+    ck_assert_str_eq(sq_err_msg(), "outer: inner 42");
+    sq_llama_t m;
+    ck_assert_int_eq(sq_llama_load("/dev/zero", &m), SQ_ERR_FMT);
+    const char *want = "model '/dev/zero': dim 0 out of range [1, ";
+    ck_assert_msg(!strncmp(sq_err_msg(), want, strlen(want)), "got '%s'", sq_err_msg());
+    expect_cli_error("generate --model /dev/zero --tokenizer " SQ_TOK_PATH, 1);
+    ck_assert_msg(!strncmp(err, "sparq generate: ", 16) && !strncmp(err + 16, want, strlen(want)),
+                  "got '%s'", err);
+}
+END_TEST
+
 /* ---- corrupt files ------------------------------------------------------- */
 
 typedef struct {
@@ -238,6 +297,7 @@ START_TEST(test_corrupt_tokenizers)
         {"negative max length", n, 0, -5},
         {"entry longer than max", n, 8, 1000},
         {"negative entry length", n, 8, -1},
+        {"NaN score", n, 4, 0x7fc00000},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t *buf = malloc(n);
@@ -256,6 +316,46 @@ START_TEST(test_corrupt_tokenizers)
         free(buf);
     }
     free(orig);
+}
+END_TEST
+
+/* --max-mem: every command adds up what a request needs before allocating
+ * and refuses in one line (exit 2); the default is 8 GiB. */
+START_TEST(test_max_mem_refuses_up_front)
+{
+    static const struct {
+        const char *args, *needle;
+    } refused[] = {
+        {"gemm --backend ref --shape 65536x65536x65536", "65536x65536x65536 gemm"},
+        {"gemm --backend csim --shape 512x512x512 --max-mem 64M", "device memory"},
+        {"attn --backend ref --seq 4096 --heads 256 --head-dim 128 --max-mem 1G",
+         "attention case"},
+        {"generate " MODEL_ARGS " --max-mem 512K", "the model file"},
+        {"generate " MODEL_ARGS " --recipe w8a8 --backend csim --max-mem 100M",
+         "device memory of level csim"},
+        {"eval " MODEL_ARGS " --text " SAMPLE " --recipe w4g32:gptq --max-mem 3M",
+         "compressed model"},
+        {"compress " MODEL_ARGS " --recipe w4g32:gptq --report --max-mem=4M",
+         "calibration Hessians"},
+        {"info --max-mem 1M " SQ_MODEL_PATH, "model file"},
+        {"regress --unit attn --max-mem 16M", "attn case 0"},
+        {"sweep --shape 64x64x64 --array 8x8 --max-mem 8M", "sweep point"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        expect_cli_error(refused[i].args, 2);
+        ck_assert_msg(strstr(err, refused[i].needle) && strstr(err, "more than --max-mem"),
+                      "'%s': %s", refused[i].args, err);
+    }
+    expect_cli_error("gemm --max-mem 12x", 2);
+    ck_assert_ptr_nonnull(strstr(err, "--max-mem must be a size"));
+    expect_cli_error("gemm --max-mem -5G", 2);
+    /* within the limit the request runs */
+    ck_assert_int_eq(sq_run_cli("gemm --backend ref --shape 64x64x64 --max-mem 300M", out,
+                                sizeof out, err, sizeof err), 0);
+    ck_assert_int_eq(sq_run_cli("generate " MODEL_ARGS " --steps 4 --max-mem 4M", out,
+                                sizeof out, err, sizeof err), 0);
+    ck_assert_int_eq(sq_run_cli("gemm --help", out, sizeof out, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "--max-mem SIZE"));
 }
 END_TEST
 
@@ -398,9 +498,12 @@ Suite *model_suite(void)
     tc = sq_tcase(s, "tokenizer", 30);
     tcase_add_test(tc, test_tokenizer_roundtrip_and_byte_fallback);
     tcase_add_test(tc, test_tokenizer_vocab_mismatch);
+    tcase_add_test(tc, test_tokenizer_byte_pieces_strict);
     tc = sq_tcase(s, "corrupt", 120);
     tcase_add_test(tc, test_corrupt_models);
     tcase_add_test(tc, test_corrupt_tokenizers);
+    tcase_add_test(tc, test_error_wraps_last_message);
+    tcase_add_test(tc, test_max_mem_refuses_up_front);
     tc = sq_tcase(s, "eval", 300);
     tcase_add_test(tc, test_eval_fp32_and_w8a8);
     tcase_add_test(tc, test_eval_story_split);

@@ -155,6 +155,15 @@ START_TEST(test_quant_i8)
     ck_assert_int_eq(q[3], 0);
     const float z[2] = {0, 0};
     ck_assert_float_eq(sq_quant_i8(z, 2, q), 1.0f);
+    /* NaN and infinities (activations that overflowed; AFL++ found a .sqm
+     * whose forward pass made them): NaN is 0, infinities saturate, and no
+     * float-to-int conversion of NaN (undefined behaviour, UBSan) happens */
+    const float bad[4] = {NAN, INFINITY, -INFINITY, 1.0f};
+    sq_quant_i8_static(bad, 4, 1.0f / 127.0f, q);
+    ck_assert_int_eq(q[0], 0);
+    ck_assert_int_eq(q[1], 127);
+    ck_assert_int_eq(q[2], -127);
+    ck_assert_int_eq(q[3], 127);
 }
 END_TEST
 

@@ -1,6 +1,8 @@
 /* The compiler and executor: a compressed model on every device level gives
- * the same bits as the golden host path, on stories260K and on a synthetic
- * model whose shapes fill nothing evenly; the report says where ops ran. */
+ * the same bits, on stories260K and on a synthetic model whose shapes fill
+ * nothing evenly; each level is compared with code other than its own (csim
+ * with the golden host path, the rest with csim); the report says where ops
+ * ran. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
@@ -21,7 +23,8 @@ extern const sq_level_ops_t sq_level_rtl __attribute__((weak));
 
 #define MODEL_ARGS "--model " SQ_MODEL_PATH " --tokenizer " SQ_TOK_PATH
 
-static const char *const levels[] = {"ref", "csim", "rtl", "model", "opencl"};
+/* csim first: the others are compared with it */
+static const char *const levels[] = {"csim", "ref", "rtl", "model", "opencl"};
 
 static int level_built(const char *level)
 {
@@ -63,7 +66,20 @@ static void run_tokens(const sq_llama_t *m, const sq_llama_exec_t *ex, int n, in
     sq_llama_state_free(&s);
 }
 
-/* Every built level reproduces the golden host path's logits bit for bit. */
+/* Asserts equal tokens and bit-equal logits of two runs. */
+static void assert_same(const char *what, const int *ta, const float *la, const int *tb,
+                        const float *lb, int n, size_t nl)
+{
+    ck_assert_msg(memcmp(ta, tb, (size_t)n * sizeof(int)) == 0, "%s: tokens differ", what);
+    for (size_t i = 0; i < nl; i++)
+        ck_assert_msg(memcmp(&la[i], &lb[i], sizeof(float)) == 0,
+                      "%s: logit %zu differs: %.9g vs %.9g", what, i, la[i], lb[i]);
+}
+
+/* Every built level gives the same bits, each compared with code other than
+ * its own: the csim level (the HLS kernels) with the golden host path
+ * (sq_gemm_ref), and every other level with csim, since ref and model compute
+ * with sq_gemm_ref themselves. */
 static void levels_agree(const sq_llama_t *m, const char *recipe, int n)
 {
     sq_recipe_t r;
@@ -71,14 +87,16 @@ static void levels_agree(const sq_llama_t *m, const char *recipe, int n)
     sq_qmodel_t q;
     ck_assert_msg(sq_qmodel_build(&q, m, &r) == 0, "%s: %s", recipe, sq_err_msg());
     size_t nl = (size_t)n * m->cfg.vocab_size;
-    float *want = malloc(nl * sizeof(float)), *got = malloc(nl * sizeof(float));
-    int want_t[64], got_t[64];
+    float *host = malloc(nl * sizeof(float)), *csim = malloc(nl * sizeof(float));
+    float *got = malloc(nl * sizeof(float));
+    int host_t[64], csim_t[64], got_t[64];
     sq_llama_exec_t ex;
     sq_qmodel_exec(&q, &ex);
-    run_tokens(m, &ex, n, want_t, want);
+    run_tokens(m, &ex, n, host_t, host);
     for (size_t li = 0; li < sizeof levels / sizeof levels[0]; li++) {
         if (!level_built(levels[li]))
             continue;
+        int is_csim = !strcmp(levels[li], "csim");
         sq_dev_config_t cfg;
         sq_dev_config_default(&cfg, levels[li]);
         cfg.mem_bytes = 16u << 20;
@@ -90,32 +108,34 @@ static void levels_agree(const sq_llama_t *m, const char *recipe, int n)
         ck_assert_msg(sq_program_build(&p, &q, dev, &rep) == 0, "%s", sq_err_msg());
         sq_llama_exec_t dex;
         sq_program_exec(p, &dex);
-        run_tokens(m, &dex, n, got_t, got);
-        ck_assert_msg(memcmp(want_t, got_t, (size_t)n * sizeof(int)) == 0,
-                      "%s on %s: tokens differ", recipe, levels[li]);
-        for (size_t i = 0; i < nl; i++)
-            ck_assert_msg(memcmp(&want[i], &got[i], sizeof(float)) == 0,
-                          "%s on %s: logit %zu differs: %.9g vs %.9g", recipe, levels[li], i,
-                          want[i], got[i]);
+        run_tokens(m, &dex, n, is_csim ? csim_t : got_t, is_csim ? csim : got);
+        char what[96];
+        snprintf(what, sizeof what, "%s on %s vs %s", recipe, levels[li],
+                 is_csim ? "the golden host path" : "csim");
+        if (is_csim)
+            assert_same(what, host_t, host, csim_t, csim, n, nl);
+        else
+            assert_same(what, csim_t, csim, got_t, got, n, nl);
         /* every integer layer ran on the matmul unit, the rest on the host */
         ck_assert_uint_eq(rep.tokens, (uint64_t)n);
-        size_t matmul = 0, host = 0;
+        size_t matmul = 0, on_host = 0;
         for (size_t i = 0; i < rep.n_ops; i++) {
             if (!strcmp(rep.ops[i].unit, "matmul")) {
                 matmul++;
                 ck_assert_uint_gt(rep.ops[i].s.macs, 0);
                 ck_assert_uint_gt(rep.ops[i].s.bytes_read, 0);
             } else {
-                host++;
+                on_host++;
             }
         }
         ck_assert_uint_eq(matmul, (size_t)m->cfg.n_layers * 7 + 1);
-        ck_assert_uint_ge(host, (size_t)m->cfg.n_layers * 7);
+        ck_assert_uint_ge(on_host, (size_t)m->cfg.n_layers * 7);
         sq_program_free(p);
         sq_report_free(&rep);
         sq_dev_close(dev);
     }
-    free(want);
+    free(host);
+    free(csim);
     free(got);
     sq_qmodel_free(&q);
 }
@@ -140,8 +160,9 @@ START_TEST(test_stories260k_32_tokens)
 }
 END_TEST
 
-/* Attention on the attention unit inside the model: the same logits as the
- * golden integer attention on the host, with a combined sparse pattern. */
+/* Attention on the attention unit inside the model, with a combined sparse
+ * pattern: csim gives the logits of the golden integer attention on the host,
+ * and every other level those of csim. */
 START_TEST(test_attention_unit_in_model)
 {
     sq_llama_t m;
@@ -153,7 +174,8 @@ START_TEST(test_attention_unit_in_model)
     const int n = 10;
     size_t nl = (size_t)n * m.cfg.vocab_size;
     float *want = malloc(nl * sizeof(float)), *got = malloc(nl * sizeof(float));
-    int want_t[16], got_t[16];
+    float *csim = malloc(nl * sizeof(float));
+    int want_t[16], got_t[16], csim_t[16];
     const char *spec = "window:4,global:1,topk:3";
     sq_attn_exec_t ae;
     ck_assert_int_eq(sq_attn_exec_init(&ae, &m.cfg, spec, 1), 0);
@@ -180,12 +202,14 @@ START_TEST(test_attention_unit_in_model)
         ck_assert_int_eq(sq_attn_exec_init(&ae, &m.cfg, spec, 1), 0);
         sq_attn_exec_install(&ae, &dex);
         ck_assert_msg(sq_program_attach_attn(p, &ae) == 0, "%s", sq_err_msg());
-        run_tokens(&m, &dex, n, got_t, got);
-        ck_assert_msg(memcmp(want_t, got_t, (size_t)n * sizeof(int)) == 0, "%s: tokens differ",
-                      levels[li]);
-        for (size_t i = 0; i < nl; i++)
-            ck_assert_msg(memcmp(&want[i], &got[i], sizeof(float)) == 0,
-                          "%s: logit %zu differs: %.9g vs %.9g", levels[li], i, want[i], got[i]);
+        /* csim against the golden host attention, the rest against csim */
+        int is_csim = !strcmp(levels[li], "csim");
+        run_tokens(&m, &dex, n, is_csim ? csim_t : got_t, is_csim ? csim : got);
+        if (is_csim)
+            assert_same("attention on csim vs the golden host path", want_t, want, csim_t, csim,
+                        n, nl);
+        else
+            assert_same(levels[li], csim_t, csim, got_t, got, n, nl);
         /* every layer's attention ran on the attention unit */
         size_t on_unit = 0;
         for (size_t i = 0; i < rep.n_ops; i++)
@@ -202,6 +226,7 @@ START_TEST(test_attention_unit_in_model)
     }
     free(want);
     free(got);
+    free(csim);
     sq_qmodel_free(&q);
     sq_llama_free(&m);
 }

@@ -15,6 +15,7 @@
 #include "runtime/device.h"
 #include "runtime/gemm_case.h"
 #include "sparq/spec.h"
+#include "runtime/regress.h"
 #include "testutil.h"
 #include "util/err.h"
 
@@ -153,7 +154,7 @@ START_TEST(test_attn_vs_rtl)
          .flags = SQ_ATTN_TOPK | SQ_ATTN_CAUSAL, .topk = 5, .int8_range = 3, .seed = 5},
     };
     size_t nf = sizeof fixed / sizeof fixed[0], total = nf + 6;
-    uint64_t rng = 0x7117;
+    const uint64_t seed = 0x7117;
     for (size_t t = 0; t < total; t++) {
         sq_attn_params_t p[2];
         sq_attn_case_t ac[2];
@@ -162,7 +163,7 @@ START_TEST(test_attn_vs_rtl)
             if (t + j < nf)
                 p[j] = fixed[t + j];
             else
-                sq_test_attn_params(&rng, (int)(t + j) * 5, 60000, &p[j]);
+                sq_regress_attn(seed, (t + j) * 5, 60000, &p[j]);
             char what[256];
             sq_test_attn_describe(&p[j], what, sizeof what);
             ck_assert_msg(sq_attn_case_build(&ac[j], &p[j]) == 0, "%s: %s", what, sq_err_msg());

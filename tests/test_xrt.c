@@ -215,12 +215,23 @@ START_TEST(test_xclbin_corrupt)
     ck_assert_ptr_nonnull(img);
     ck_assert_uint_gt(n, 600);
     uint8_t *bad = malloc(n);
+    /* xclbingen writes EMBEDDED_METADATA, MEM_TOPOLOGY, IP_LAYOUT, CONNECTIVITY */
+    const struct axlf *top = (const void *)img;
+    ck_assert_uint_eq(top->m_sections[1].m_sectionKind, MEM_TOPOLOGY);
+    ck_assert_uint_eq(top->m_sections[3].m_sectionKind, CONNECTIVITY);
+    size_t mem = (size_t)top->m_sections[1].m_sectionOffset;
+    size_t conn = (size_t)top->m_sections[3].m_sectionOffset;
     const struct {
         const char *what;
         size_t len;
         size_t poke; /* byte to corrupt (SIZE_MAX: none) */
         const char *msg;
     } cases[] = {
+        /* what AFL++ found XRT to crash on (a count past its section) and to
+         * spend seconds on (a table sized by an argument index of 10^8) */
+        {"memory count", n, mem + 1, "fewer entries than its count"},
+        {"argument index", n, conn + offsetof(struct connectivity, m_connection) + 3,
+         "connection 0 names an argument"},
         {"empty", 0, SIZE_MAX, "shorter than"},
         {"truncated", n - 100, SIZE_MAX, "truncated"},
         {"magic", n, 3, "no xclbin2 magic"},

@@ -7,8 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "model/pypkg.h"
 #include "runtime/gemm_case.h"
+#include "runtime/regress.h"
 #include "util/err.h"
 
 TCase *sq_tcase(Suite *s, const char *name, double timeout_s)
@@ -52,20 +54,21 @@ static void read_all(FILE *f, char *buf, size_t cap)
     }
 }
 
-int sq_run_cli(const char *args, char *out, size_t cap, char *err, size_t errcap)
+/* Runs cmd through the shell with stdout to out and stderr to err. */
+static int run_shell(const char *cmd, char *out, size_t cap, char *err, size_t errcap)
 {
     char errpath[] = "/tmp/sq_test_err_XXXXXX";
     int efd = mkstemp(errpath);
     ck_assert_int_ge(efd, 0);
     close(efd);
-    size_t cmdlen = strlen(args) + strlen(errpath) + 64 + sizeof SQ_SPARQ_BIN;
-    char *cmd = malloc(cmdlen);
-    snprintf(cmd, cmdlen, "%s %s 2>%s </dev/null", SQ_SPARQ_BIN, args, errpath);
-    FILE *p = popen(cmd, "r");
+    size_t len = strlen(cmd) + strlen(errpath) + 32;
+    char *full = malloc(len);
+    snprintf(full, len, "%s 2>%s </dev/null", cmd, errpath);
+    FILE *p = popen(full, "r");
     ck_assert_ptr_nonnull(p);
     read_all(p, out, cap);
     int st = pclose(p);
-    free(cmd);
+    free(full);
     FILE *e = fopen(errpath, "r");
     if (e) {
         read_all(e, err, errcap);
@@ -74,7 +77,63 @@ int sq_run_cli(const char *args, char *out, size_t cap, char *err, size_t errcap
     unlink(errpath);
     if (WIFSIGNALED(st))
         return 128 + WTERMSIG(st);
+    /* a crash or undefined behaviour fails the test whatever exit it expects */
+    if (WEXITSTATUS(st) == SQ_EXIT_SANITIZER)
+        ck_abort_msg("`%s` ended with a sanitizer report (exit %d): %.400s", cmd,
+                     SQ_EXIT_SANITIZER, err ? err : "");
     return WEXITSTATUS(st);
+}
+
+int sq_run_cli(const char *args, char *out, size_t cap, char *err, size_t errcap)
+{
+    size_t len = strlen(args) + sizeof SQ_SPARQ_BIN + 2;
+    char *cmd = malloc(len);
+    snprintf(cmd, len, "%s %s", SQ_SPARQ_BIN, args);
+    int rc = run_shell(cmd, out, cap, err, errcap);
+    free(cmd);
+    return rc;
+}
+
+int sq_run_mpi(int np, const char *bin, const char *args, char *out, size_t cap, char *err,
+               size_t errcap)
+{
+    static const char env[] =
+        "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+        "OMPI_MCA_btl=self,vader OMPI_MCA_pml=ob1 OMPI_MCA_oob_tcp_if_include=lo "
+        "ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 "
+        "mpirun --oversubscribe --bind-to none -np";
+    size_t len = sizeof env + strlen(bin) + strlen(args) + 32;
+    char *cmd = malloc(len);
+    snprintf(cmd, len, "%s %d %s %s", env, np, bin, args);
+    int rc = run_shell(cmd, out, cap, err, errcap);
+    free(cmd);
+    return rc;
+}
+
+int sq_test_oracle(const char *case_file, char *out, size_t cap)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s %s 2>&1", SQ_PYTHON, SQ_ORACLE_PY, case_file);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    read_all(p, out, cap);
+    int st = pclose(p);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) <= 1, "oracle did not run: %s", out);
+    return WEXITSTATUS(st);
+}
+
+void sq_test_regress_oracle(const char *level, const char *unit, int cases, uint64_t seed,
+                            char *out, size_t cap)
+{
+    char path[] = "/tmp/sq_oracle_XXXXXX", args[512], err[4096];
+    close(mkstemp(path));
+    snprintf(args, sizeof args, "regress --unit %s --cases %d --seed %llu --backend %s --dump %s",
+             unit, cases, (unsigned long long)seed, level, path);
+    int rc = sq_run_cli(args, out, cap, err, sizeof err);
+    ck_assert_msg(rc == 0, "%s: exit %d: %s%s", args, rc, out, err);
+    rc = sq_test_oracle(path, out, cap);
+    ck_assert_msg(rc == 0, "%s: %s", args, out);
+    unlink(path);
 }
 
 char *sq_tmpfile(const void *data, size_t n)
@@ -118,39 +177,6 @@ uint64_t sq_test_rand(uint64_t *state)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
-static uint32_t pick(uint64_t *rng, const uint32_t *v, size_t n)
-{
-    return v[sq_test_rand(rng) % n];
-}
-
-void sq_test_attn_params(uint64_t *rng, int t, uint64_t max_work, sq_attn_params_t *p)
-{
-    static const uint32_t seqs[] = {1, 2, 5, 31, 32, 33, 64, 97, 130, 200};
-    static const uint32_t dims[] = {1, 8, 13, 16, 32, 64, 128};
-    static const uint32_t hs[][2] = {{1, 1}, {2, 1}, {2, 2}, {4, 2}, {6, 3}, {8, 4}, {8, 1}};
-    static const uint32_t ranges[] = {0, 2, 20, 128};
-    static const double dens[] = {0.0, 0.25, 0.5, 0.9};
-    memset(p, 0, sizeof *p);
-    p->flags = (uint32_t)t % 32;
-    p->seq = pick(rng, seqs, sizeof seqs / sizeof seqs[0]);
-    int mode = (int)(sq_test_rand(rng) % 3);
-    p->queries = mode == 0 ? 1 : mode == 1 ? p->seq : 1 + (uint32_t)(sq_test_rand(rng) % p->seq);
-    const uint32_t *h = hs[sq_test_rand(rng) % (sizeof hs / sizeof hs[0])];
-    p->heads = h[0];
-    p->kv_heads = h[1];
-    p->head_dim = pick(rng, dims, sizeof dims / sizeof dims[0]);
-    /* keep each configuration small enough for ASan */
-    while ((uint64_t)p->queries * p->seq * p->heads * p->head_dim > max_work && p->queries > 1)
-        p->queries /= 2;
-    p->kv_cap = p->seq + (uint32_t)(sq_test_rand(rng) % 3);
-    p->window = 1 + (uint32_t)(sq_test_rand(rng) % (p->seq + 40));
-    p->n_global = (uint32_t)(sq_test_rand(rng) % (p->seq / 4 + 3));
-    p->topk = 1 + (uint32_t)(sq_test_rand(rng) % (p->seq + 4));
-    p->block_density = dens[sq_test_rand(rng) % 4];
-    p->int8_range = (int)pick(rng, ranges, sizeof ranges / sizeof ranges[0]);
-    p->seed = sq_test_rand(rng);
-}
-
 void sq_test_attn_describe(const sq_attn_params_t *p, char *buf, size_t cap)
 {
     snprintf(buf, cap,
@@ -160,49 +186,27 @@ void sq_test_attn_describe(const sq_attn_params_t *p, char *buf, size_t cap)
              p->n_global, p->topk, p->block_density, p->int8_range);
 }
 
+int sq_test_in_ci(void)
+{
+    const char *ci = getenv("SPARQ_CI");
+    return ci && *ci && strcmp(ci, "0") != 0;
+}
+
 int sq_test_model(const char *name, const char *who, char *path, size_t cap)
 {
     if (sq_pypkg_model(name, path, cap) != 0) {
-        printf("%s: skipping %s checks: %s\n", who, name, sq_err_msg());
+        /* CI installs the packages (scripts/deps.sh): missing there is a failure */
+        if (sq_test_in_ci())
+            ck_abort_msg("%s: %s is missing in CI (SPARQ_CI is set; scripts/deps.sh installs "
+                         "it): %s", who, name, sq_err_msg());
+        printf("%s: SKIP %s checks (outside CI; with SPARQ_CI=1 this fails): %s\n", who, name,
+               sq_err_msg());
         return -1;
     }
     return 0;
 }
 
 /* ---- levels against the golden reference ------------------------------- */
-
-/* Dimensions that matter to a tiled R x C array: 1, the array size and its
- * neighbours, odd sizes, and (for k) both sides of the SQ_GEMM_TILE_K chunk
- * and every 2:4 tail length. */
-static uint32_t pick_mn(uint64_t *s)
-{
-    uint64_t r = sq_test_rand(s);
-    switch (r % 5) {
-    case 0:
-        return 1;
-    case 1:
-        return SQ_ARRAY_ROWS * (uint32_t)(1 + (r >> 8) % 3) + (uint32_t)((r >> 16) % 3) - 1;
-    case 2:
-        return 1 + (uint32_t)((r >> 8) % 8);
-    default:
-        return 1 + (uint32_t)((r >> 8) % 70);
-    }
-}
-
-static uint32_t pick_k(uint64_t *s)
-{
-    uint64_t r = sq_test_rand(s);
-    switch (r % 6) {
-    case 0:
-        return 1 + (uint32_t)((r >> 8) % 8);
-    case 1:
-        return SQ_GEMM_TILE_K - 3 + (uint32_t)((r >> 8) % 8);
-    case 2:
-        return 2 * SQ_GEMM_TILE_K + 1;
-    default:
-        return 1 + (uint32_t)((r >> 8) % 150);
-    }
-}
 
 typedef struct {
     uint64_t saturated, inside, cases;
@@ -257,7 +261,7 @@ void sq_test_gemm_random(const char *level, uint32_t wflags, uint64_t seed, int 
     tally_t t = {0};
     uint64_t s = seed;
     for (int i = 0; i < count; i++) {
-        uint32_t m = pick_mn(&s), n = pick_mn(&s), k = pick_k(&s);
+        uint32_t m = sq_regress_pick_mn(&s), n = sq_regress_pick_mn(&s), k = sq_regress_pick_k(&s);
         /* one size-1 dim of each kind early, whatever the draw */
         if (i == 0)
             m = 1;
@@ -293,10 +297,9 @@ void sq_test_gemm_extremes(const char *level)
 
 void sq_test_attn_random(const char *level, uint64_t seed, int count, uint64_t max_work)
 {
-    uint64_t rng = seed;
     for (int t = 0; t < count; t++) {
         sq_attn_params_t p;
-        sq_test_attn_params(&rng, t, max_work, &p);
+        sq_regress_attn(seed, (uint64_t)t, max_work, &p);
         char what[256];
         sq_test_attn_describe(&p, what, sizeof what);
         sq_attn_case_t ac;

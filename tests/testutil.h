@@ -24,28 +24,47 @@ void sq_assert_i32_eq_(const int32_t *a, const int32_t *b, size_t n, const char 
 
 /* Runs `SQ_SPARQ_BIN args` through the shell; stdout (at most cap-1 bytes,
  * NUL-terminated) goes to out, stderr to err (may be NULL). Returns the exit
- * status, or 128+signal when the CLI died of a signal. */
+ * status, or 128+signal when the CLI died of a signal; fails the test when
+ * the (sanitized) CLI exits SQ_EXIT_SANITIZER, a sanitizer's report. */
 int sq_run_cli(const char *args, char *out, size_t cap, char *err, size_t errcap);
+/* Runs `mpirun -np N bin args` on this machine as make test needs it: as
+ * root (OMPI_ALLOW_RUN_AS_ROOT), more ranks than cores (--oversubscribe), no
+ * core binding (the cores are shared), shared memory between the ranks and
+ * the loopback interface for mpirun's own traffic, and ASan recording whole
+ * stacks at malloc so that MPI's own leaks match the suppressions of
+ * host/util/sanitize.c. Returns like sq_run_cli. */
+int sq_run_mpi(int np, const char *bin, const char *args, char *out, size_t cap, char *err,
+               size_t errcap);
+
+/* Runs the independent oracle (tests/oracle.py) on a case file
+ * (runtime/case_file.h); its stdout goes to out. Returns its exit status:
+ * 0 all agree, 1 a disagreement. */
+int sq_test_oracle(const char *case_file, char *out, size_t cap);
+
+/* `sparq regress` of cases of unit on level with --dump, then the oracle on
+ * the case file: fails the test unless both agree everywhere; the oracle's
+ * summary line goes to out. */
+void sq_test_regress_oracle(const char *level, const char *unit, int cases, uint64_t seed,
+                            char *out, size_t cap);
 
 /* Writes n bytes to a fresh temporary file; returns its malloc'd path. */
 char *sq_tmpfile(const void *data, size_t n);
 /* Reads a whole file (malloc'd); NULL on failure. */
 void *sq_slurp(const char *path, size_t *n);
 
-/* Path of a model installed as a Python package (model/pypkg.h) into path;
- * -1, after printing that `who` skips its checks and why, when it is not
- * installed. */
+/* Whether the tests run in CI: SPARQ_CI set to anything but "" or "0"
+ * (.ci/run sets SPARQ_CI=1). In CI every optional input must be there. */
+int sq_test_in_ci(void);
+
+/* Path of a model installed as a Python package (model/pypkg.h) into path.
+ * When it is not installed: in CI (sq_test_in_ci) the test fails, since
+ * scripts/deps.sh installs it; elsewhere prints that `who` skips its checks
+ * and why, and returns -1. */
 int sq_test_model(const char *name, const char *who, char *path, size_t cap);
 
 /* Deterministic PRNG for test data (xorshift64*). */
 uint64_t sq_test_rand(uint64_t *state);
 
-/* Random attention configuration number t: patterns cycle through all 32
- * flag combinations; shapes mix decode, prefill and partial prefill, GQA, odd
- * dims and the edges (seq 1, window beyond seq, k beyond the candidates,
- * empty bitmap rows so whole queries are masked, -128 and tied scores).
- * max_work bounds queries * seq * heads * head_dim. */
-void sq_test_attn_params(uint64_t *rng, int t, uint64_t max_work, sq_attn_params_t *p);
 /* One line naming p's shape and pattern. */
 void sq_test_attn_describe(const sq_attn_params_t *p, char *buf, size_t cap);
 
@@ -61,7 +80,7 @@ void sq_test_gemm_random(const char *level, uint32_t wflags, uint64_t seed, int 
  * the smallest GEMM with every epilogue input, in every weight format. */
 void sq_test_gemm_extremes(const char *level);
 
-/* count random attention configurations (sq_test_attn_params) on a level,
+/* count random attention configurations (sq_regress_attn) on a level,
  * each on a fresh device: O compared with the golden reference and the
  * level's work counters with the pattern's; max_work bounds
  * queries * seq * heads * head_dim (ASan and RTL time). */

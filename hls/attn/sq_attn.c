@@ -85,8 +85,12 @@ load_q_dim:
 static void load_mask(const SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d, uint32_t p,
                       uint8_t mask_row[SQ_ATTN_MASK_ROW_BYTES])
 {
+    /* MASK is validated only with BLOCK: without it the address may be
+     * anything, and even forming a pointer from it is undefined */
     const SQ_GLOBAL uint8_t *row =
-        mem + d->mask + (uint64_t)(p >> SQ_ATTN_BLK_LOG2) * SQ_ATTN_MASK_ROW_BYTES;
+        mem + ((d->flags & SQ_ATTN_BLOCK)
+                   ? d->mask + (uint64_t)(p >> SQ_ATTN_BLK_LOG2) * SQ_ATTN_MASK_ROW_BYTES
+                   : 0);
 load_mask_byte:
     for (uint32_t b = 0; b < SQ_ATTN_MASK_ROW_BYTES; b++) {
 #pragma HLS PIPELINE II=1

@@ -10,14 +10,29 @@
 
 #include "runtime/device.h"
 
+static struct {
+    char *buf;
+    size_t cap;
+} capture;
+
+void sq_cli_error_capture(char *buf, size_t cap)
+{
+    capture.buf = cap ? buf : NULL;
+    capture.cap = cap;
+}
+
 void sq_cli_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "sparq %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    if (capture.buf) {
+        vsnprintf(capture.buf, capture.cap, fmt, ap);
+    } else {
+        fprintf(stderr, "sparq %s: ", cmd);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int sq_cli_getopt(const char *cmd, int argc, char **argv, const struct option *opts)
@@ -113,4 +128,69 @@ const char *sq_cli_find_model(const char *name)
             return path;
     }
     return name;
+}
+
+static uint64_t max_mem = SQ_CLI_MAX_MEM_DEFAULT, planned;
+
+/* "1.5 GiB" */
+static const char *human(uint64_t b, char *buf, size_t cap)
+{
+    static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = (double)b;
+    int u = 0;
+    while (v >= 1024 && u < 6) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, cap, !u ? "%.0f %s" : v < 10 ? "%.2f %s" : "%.1f %s", v, unit[u]);
+    return buf;
+}
+
+int sq_cli_max_mem_parse(const char *arg)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    int shift = 0;
+    if (end != arg && *end) {
+        const char *units = "KMGT";
+        const char *u = strchr(units, end[0] & ~0x20);
+        if (u && (!end[1] || ((end[1] == 'i' || end[1] == 'B') && !end[2]) ||
+                  (end[1] == 'i' && end[2] == 'B' && !end[3]))) {
+            shift = 10 * (int)(u - units + 1);
+            end += strlen(end);
+        }
+    }
+    double bytes = v * (double)(1ull << shift);
+    if (errno || end == arg || *end || !(v > 0) || bytes >= 18446744073709551616.0) {
+        fprintf(stderr, "sparq: --max-mem must be a size like 512M, 8G or 12345678 (bytes), got "
+                        "'%s'\n", arg);
+        return -1;
+    }
+    max_mem = (uint64_t)bytes;
+    return 0;
+}
+
+int sq_cli_mem_check(const char *cmd, const char *what, uint64_t bytes)
+{
+    uint64_t total = bytes > UINT64_MAX - planned ? UINT64_MAX : planned + bytes;
+    if (total <= max_mem)
+        return 0;
+    char a[32], b[32], c[32];
+    if (planned)
+        sq_cli_error(cmd, "%s: %s, %s with the rest of the request, more than --max-mem %s",
+                     what, human(bytes, a, sizeof a), human(total, b, sizeof b),
+                     human(max_mem, c, sizeof c));
+    else
+        sq_cli_error(cmd, "%s: %s, more than --max-mem %s", what, human(bytes, a, sizeof a),
+                     human(max_mem, c, sizeof c));
+    return -1;
+}
+
+int sq_cli_mem_need(const char *cmd, const char *what, uint64_t bytes)
+{
+    if (sq_cli_mem_check(cmd, what, bytes))
+        return -1;
+    planned += bytes;
+    return 0;
 }

@@ -100,6 +100,15 @@ int sq_cli_accel_open_dev(const char *cmd, sq_cli_accel_t *a, const char *model_
                      a->array_rows, a->array_cols, a->backend, SQ_ARRAY_ROWS, SQ_ARRAY_COLS);
         return SQ_EXIT_USAGE;
     }
+    if (a->backend) {
+        sq_dev_config_t cfg;
+        sq_dev_config_default(&cfg, a->backend);
+        char what[64];
+        snprintf(what, sizeof what, "the device memory of level %s", a->backend);
+        /* a check, not a plan: sweep opens one level after another */
+        if (sq_cli_mem_check(cmd, what, cfg.mem_bytes))
+            return SQ_EXIT_USAGE;
+    }
     int rc = a->backend ? open_level(a, t) : 0;
     if (rc) {
         sq_cli_error(cmd, "%s", sq_err_msg());

@@ -58,7 +58,8 @@ typedef struct {
     "  --launch-us U       report: host-side cost of one kernel run (default 30, XRT/OpenCL\n"   \
     "                      dispatch as Xilinx documents it; docs/integer_layer.md)\n"           \
     "  --pcie-gbps G       report: PCIe bandwidth of the host's transfers (default 9, xbutil\n"  \
-    "                      DMA test on Alveo Gen3 x16; docs/integer_layer.md)\n"
+    "                      DMA test on Alveo Gen3 x16; docs/integer_layer.md)\n"         \
+    SQ_CLI_MAX_MEM_HELP
 
 void sq_cli_accel_init(sq_cli_accel_t *a);
 int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -11,7 +12,9 @@
 #include "compress/finetune.h"
 #include "model/gguf_llama.h"
 #include "model/pypkg.h"
+#include "sqm/sqm.h"
 #include "sqm/sqm_llama.h"
+#include "util/bytes.h"
 #include "util/err.h"
 
 int sq_cli_exit_code(int err)
@@ -68,8 +71,108 @@ static void distill_progress(void *ctx, int step, int steps, double loss)
     sq_cli_progress(label, (size_t)step, (size_t)steps);
 }
 
-int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const char *recipe,
-                      const char *calib, sq_cli_model_t *out)
+/* Weights (fp32 bytes) and KV cache of a llama config the loader would
+ * accept; 0 for one it will refuse (it says why, better than a plan could). */
+static void llama_bytes(const sq_llama_config_t *c, uint64_t *weights, uint64_t *kv)
+{
+    *weights = *kv = 0;
+    if (sq_llama_config_check(c) != 0)
+        return;
+    uint64_t d = (uint64_t)c->dim, h = (uint64_t)c->hidden_dim, l = (uint64_t)c->n_layers;
+    uint64_t v = (uint64_t)c->vocab_size, s = (uint64_t)c->seq_len;
+    uint64_t kvd = d / (uint64_t)c->n_heads * (uint64_t)c->n_kv_heads;
+    uint64_t floats = v * d * (c->shared_classifier ? 1 : 2) + l * (2 * d + 2 * d * d +
+                      2 * kvd * d + 3 * h * d) + d + s * (d / (uint64_t)c->n_heads);
+    *weights = 4 * floats;
+    *kv = 2 * 4 * l * s * kvd;
+}
+
+/* The memory a model command needs, planned before anything is loaded
+ * (cli.h, --max-mem): the file's image; the fp32 weights W (llama2.c: the
+ * file; .sqm: from its config; GGUF: 8x the file, a bound for 4-bit blocks
+ * dequantized to fp32, the KV cache included) and the KV cache; a compressed
+ * copy (at most W); with calibration, its Hessians (8 bytes per pair of
+ * inputs of each linear input); with distillation, gradients, Adam moments
+ * and the teacher (4W). Returns 0 or -1 after one line. */
+static int plan_model(const char *cmd, const char *path, const sq_recipe_t *r)
+{
+    struct stat st;
+    uint8_t head[128] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f || fstat(fileno(f), &st) != 0) { /* the loader reports it */
+        if (f)
+            fclose(f);
+        return 0;
+    }
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    uint64_t file = (uint64_t)st.st_size, weights = 0, kv = 0;
+    sq_llama_config_t c = {0};
+    if (got >= 4 && !memcmp(head, "GGUF", 4)) {
+        weights = 8 * file;
+    } else if (got >= 104 && !memcmp(head, SQ_SQM_MAGIC, 8)) {
+        /* docs/sqm.md: llama2.c's config as u32 at 64..91, flags at 92 */
+        int32_t v[8];
+        for (int i = 0; i < 8; i++)
+            v[i] = (int32_t)sq_le_get(head + 64 + 4 * i, 4);
+        c = (sq_llama_config_t){.dim = v[0], .hidden_dim = v[1], .n_layers = v[2],
+                                .n_heads = v[3], .n_kv_heads = v[4], .vocab_size = v[5],
+                                .seq_len = v[6], .rope_theta = 1, .norm_eps = 1,
+                                .shared_classifier = (v[7] & SQ_SQM_SHARED_CLASSIFIER) != 0};
+        llama_bytes(&c, &weights, &kv);
+    } else if (got >= 28) {
+        int32_t hdr[7];
+        memcpy(hdr, head, sizeof hdr);
+        c = (sq_llama_config_t){.dim = hdr[0], .hidden_dim = hdr[1], .n_layers = hdr[2],
+                                .n_heads = hdr[3], .n_kv_heads = hdr[4],
+                                .vocab_size = hdr[5] < 0 && hdr[5] != INT32_MIN ? -hdr[5] : hdr[5],
+                                .seq_len = hdr[6], .shared_classifier = hdr[5] > 0,
+                                .rope_theta = 1, .norm_eps = 1};
+        llama_bytes(&c, &weights, &kv);
+        weights = file; /* the checkpoint is its weights */
+    }
+    if (sq_cli_mem_need(cmd, "the model file", file) ||
+        sq_cli_mem_need(cmd, "the fp32 weights", weights) ||
+        sq_cli_mem_need(cmd, "the KV cache", kv) ||
+        sq_cli_mem_need(cmd, "the compressed model", sq_recipe_is_identity(r) ? 0 : weights))
+        return -1;
+    if (sq_recipe_needs_calib(r) && c.dim > 0) {
+        uint64_t d = (uint64_t)c.dim, h = (uint64_t)c.hidden_dim;
+        if (sq_cli_mem_need(cmd, "the calibration Hessians",
+                            8 * ((uint64_t)c.n_layers * (3 * d * d + h * h) + d * d)))
+            return -1;
+    }
+    if (r->distill_steps && sq_cli_mem_need(cmd, "distillation (gradients, Adam, teacher)",
+                                            4 * weights))
+        return -1;
+    return 0;
+}
+
+int sq_cli_bert_plan(const char *cmd, const char *path, const char *recipe)
+{
+    char file[4300];
+    struct stat st;
+    snprintf(file, sizeof file, "%s", path);
+    if (stat(file, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(file, sizeof file, "%s/model.safetensors", path);
+        if (stat(file, &st) != 0)
+            return 0; /* the loader reports it */
+    }
+    sq_recipe_t r;
+    if (sq_recipe_parse(recipe, &r) != 0 || stat(file, &st) != 0)
+        return 0;
+    uint64_t f = (uint64_t)st.st_size;
+    if (sq_cli_mem_need(cmd, "the model file", f) ||
+        sq_cli_mem_need(cmd, "the fp32 weights", 2 * f) ||
+        sq_cli_mem_need(cmd, "the compressed model", sq_recipe_is_identity(&r) ? 0 : 2 * f) ||
+        sq_cli_mem_need(cmd, "calibration", sq_recipe_needs_calib(&r) ? 4 * f : 0))
+        return -1;
+    return 0;
+}
+
+/* calib_text when given, else the file calib (NULL: the default text). */
+static int model_open(const char *cmd, const char *model, const char *tok, const char *recipe,
+                      const char *calib, const char *calib_text, sq_cli_model_t *out)
 {
     memset(out, 0, sizeof *out);
     sq_recipe_t r;
@@ -80,6 +183,8 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
     int rc = sq_recipe_parse(recipe, &r);
     if (!rc)
         rc = sq_pypkg_model(model, path, sizeof path);
+    if (!rc && plan_model(cmd, sq_cli_find_model(path), &r))
+        return SQ_EXIT_USAGE;
     if (!rc && sq_gguf_is_file(sq_cli_find_model(path))) {
         sq_gguf_t *g;
         rc = sq_gguf_read(sq_cli_find_model(path), &g);
@@ -108,9 +213,11 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    char *text = NULL;
+    char *read = NULL;
+    const char *text = calib_text;
     if (!rc && sq_recipe_needs_calib(&r)) {
-        text = sq_cli_read_text(sq_cli_find_data(calib ? calib : SQ_DEFAULT_CALIB));
+        if (!text)
+            text = read = sq_cli_read_text(sq_cli_find_data(calib ? calib : SQ_DEFAULT_CALIB));
         rc = text ? sq_calib_collect(&cal, &out->model, &out->tok, text) : SQ_ERR_IO;
         have_cal = !rc;
         out->calib_tokens = have_cal ? cal.tokens : 0;
@@ -132,7 +239,7 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
         rc = sq_finetune_run(&out->model, &out->q, &r, &cal, &out->tok, text, &fo, &out->distill);
         sq_cli_progress_end();
     }
-    free(text);
+    free(read);
     if (have_cal)
         sq_calib_free(&cal);
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -144,6 +251,18 @@ int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const
     }
     sq_qmodel_exec(&out->q, &out->ex);
     return 0;
+}
+
+int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const char *recipe,
+                      const char *calib, sq_cli_model_t *out)
+{
+    return model_open(cmd, model, tok, recipe, calib, NULL, out);
+}
+
+int sq_cli_model_open_text(const char *cmd, const char *model, const char *tok,
+                           const char *recipe, const char *calib_text, sq_cli_model_t *out)
+{
+    return model_open(cmd, model, tok, recipe, NULL, calib_text, out);
 }
 
 void sq_cli_model_close(sq_cli_model_t *m)

@@ -39,7 +39,17 @@ typedef struct {
  * returns the exit code (2 for a missing file or bad recipe, 1 otherwise). */
 int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const char *recipe,
                       const char *calib, sq_cli_model_t *out);
+/* The same with the calibration text itself (NULL: the default file). */
+int sq_cli_model_open_text(const char *cmd, const char *model, const char *tok,
+                           const char *recipe, const char *calib_text, sq_cli_model_t *out);
 void sq_cli_model_close(sq_cli_model_t *m);
+
+/* Plans (--max-mem, cli.h) what loading the BERT encoder at path (a
+ * directory holding model.safetensors, or the file) takes: the file's image,
+ * its weights as fp32 (2x the file: a bound for F16 files), a compressed copy
+ * unless the recipe is fp32, and calibration statistics (2x the fp32 weights,
+ * a bound for the Hessians) when it needs them. 0 or -1 after one line. */
+int sq_cli_bert_plan(const char *cmd, const char *path, const char *recipe);
 
 /* Prompt -> token ids with the model's tokenizer: llama2.c's BOS first, or
  * GGUF BPE (special tokens like <|im_start|> recognised; BOS only for an

@@ -34,7 +34,7 @@ static void help(void)
            "  --topk K                 keep the K largest scores of each query\n"
            "  --seed S                 data seed (default 1)\n"
            "  --json                   print one JSON object instead of lines\n"
-           "  --help                   this text\n\n"
+           "  --help                   this text\n" SQ_CLI_MAX_MEM_HELP "\n"
            "Window and block are unioned, global adds to them, causal limits all, top-k\n"
            "picks among what is left (include/sparq/attn.h). Prints mismatches, density\n"
            "(selected / all query-key pairs), scored_density, work counters, err_max and\n"
@@ -201,6 +201,18 @@ int sq_cmd_attn(int argc, char **argv)
     if (p != 0)
         return p > 0 ? 0 : SQ_EXIT_USAGE;
 
+    /* what the request takes, before any of it is allocated */
+    uint64_t host, need;
+    sq_attn_case_bytes(&o.p, &host, &need);
+    sq_dev_config_t cfg;
+    sq_dev_config_default(&cfg, o.backend);
+    if (need > cfg.mem_bytes)
+        cfg.mem_bytes = need;
+    uint64_t o_bytes = (uint64_t)o.p.heads * o.p.queries * o.p.head_dim;
+    if (sq_cli_mem_need(CMD, "the attention case (operands, fp32 originals, golden, read-back O)",
+                        host + o_bytes * (1 + sizeof(float))) ||
+        sq_cli_mem_need(CMD, "its device memory", cfg.mem_bytes))
+        return SQ_EXIT_USAGE;
     sq_attn_case_t ac;
     sq_dev_t *dev = NULL;
     int8_t *out = NULL;
@@ -210,11 +222,6 @@ int sq_cmd_attn(int argc, char **argv)
         sq_attn_case_free(&ac);
         return SQ_EXIT_USAGE;
     }
-    sq_dev_config_t cfg;
-    sq_dev_config_default(&cfg, o.backend);
-    uint64_t need = rc ? 0 : sq_attn_case_dev_bytes(&ac);
-    if (need > cfg.mem_bytes)
-        cfg.mem_bytes = need;
     uint64_t cmd = 0, first = 0;
     attn_result_t r = {0};
     if (rc == 0)

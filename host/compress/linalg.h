@@ -1,5 +1,6 @@
 /* Dense linear algebra the compression passes need (double precision,
- * row-major): Cholesky, SPD inverse, and an SVD by one-sided Jacobi. */
+ * row-major): Cholesky, SPD inverse and SVD, computed by LAPACK (LAPACKE over
+ * OpenBLAS). */
 #ifndef SQ_LINALG_H
 #define SQ_LINALG_H
 
@@ -15,10 +16,9 @@ int sq_chol_factor(double *a, size_t n);
 int sq_spd_inverse(const double *a, size_t n, double *inv);
 
 /* Thin SVD a (m, n) = U.diag(s).V^T with p = min(m, n) singular values in
- * descending order: u (m, p) with orthonormal columns (a zero column for a
- * zero singular value), s (p), vt (p, n). One-sided Jacobi (Hestenes) on the
- * columns of a or a^T, swept until every column pair is orthogonal to
- * working precision. Returns 0, or SQ_ERR_MEM. */
+ * descending order: u (m, p) and the rows of vt (p, n) orthonormal, s (p).
+ * Returns 0, SQ_ERR_MEM, or SQ_ERR_ARG when LAPACK does not converge (a
+ * matrix holding NaN or infinity). */
 int sq_svd(const float *a, size_t m, size_t n, double *u, double *s, double *vt);
 
 #endif

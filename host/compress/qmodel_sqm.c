@@ -152,6 +152,8 @@ static int leaf_from(sq_qlinear_t *l, const sq_sqm_t *s, const sq_sqm_tensor_t *
     return rc;
 }
 
+/* Tensor (kind, layer) as count floats into dst; with dst NULL only the
+ * check that it is there with that many. */
 static int f32_into(const sq_sqm_t *s, int kind, int layer, float *dst, size_t count)
 {
     char name[256];
@@ -162,7 +164,23 @@ static int f32_into(const sq_sqm_t *s, int kind, int layer, float *dst, size_t c
     if (sq_sqm_numel(t) != count)
         return sq_err(SQ_ERR_FMT, "tensor '%s' has %llu values, want %zu", name,
                       (unsigned long long)sq_sqm_numel(t), count);
-    return sq_sqm_dequant(t, dst);
+    return dst ? sq_sqm_dequant(t, dst) : 0;
+}
+
+/* The embedding and the norms into m's weights (m NULL: check only). */
+static int norms_into(const sq_sqm_t *s, const sq_llama_config_t *c, sq_llama_t *m)
+{
+    size_t d = (size_t)c->dim;
+    int rc = f32_into(s, SQ_SQM_LLAMA_EMBED, 0, m ? m->w.token_embedding : NULL,
+                      (size_t)c->vocab_size * d);
+    if (!rc)
+        rc = f32_into(s, SQ_SQM_LLAMA_FINAL_NORM, 0, m ? m->w.rms_final : NULL, d);
+    for (int l = 0; l < c->n_layers && !rc; l++) {
+        rc = f32_into(s, SQ_SQM_LLAMA_ATT_NORM, l, m ? m->w.rms_att + (size_t)l * d : NULL, d);
+        if (!rc)
+            rc = f32_into(s, SQ_SQM_LLAMA_FFN_NORM, l, m ? m->w.rms_ffn + (size_t)l * d : NULL, d);
+    }
+    return rc;
 }
 
 int sq_qmodel_from_sqm(const sq_sqm_t *s, sq_llama_t *m, sq_qmodel_t *q)
@@ -178,32 +196,20 @@ int sq_qmodel_from_sqm(const sq_sqm_t *s, sq_llama_t *m, sq_qmodel_t *q)
         .vocab_size = (int)sc->vocab_size, .seq_len = (int)sc->seq_len,
         .shared_classifier = (sc->flags & SQ_SQM_SHARED_CLASSIFIER) != 0,
         .rope_theta = sc->rope_theta, .norm_eps = sc->norm_eps};
-    int rc = sq_llama_alloc(m, &c);
+    /* Everything the file must hold is checked (the leaves built from it)
+     * before the fp32 weights are allocated: the config alone could claim
+     * any size. Until then m holds only the config, for sq_qmodel_free. */
+    int rc = sq_llama_config_check(&c);
     if (rc)
         return rc;
-    size_t d = (size_t)c.dim;
+    m->cfg = c;
     q->model = m;
     q->recipe.wbits = 0;
-    size_t maxdim = (size_t)c.vocab_size;
-    if ((size_t)c.hidden_dim > maxdim)
-        maxdim = (size_t)c.hidden_dim;
-    if (d > maxdim)
-        maxdim = d;
     q->layers = calloc((size_t)c.n_layers * SQ_W_COUNT, sizeof *q->layers);
     q->heads_removed = calloc((size_t)c.n_layers * c.n_heads, sizeof *q->heads_removed);
-    q->mid = malloc(maxdim * sizeof *q->mid);
-    q->scratch.act = malloc(maxdim);
-    q->scratch.acc = malloc(maxdim * sizeof *q->scratch.acc);
-    if (!q->layers || !q->heads_removed || !q->mid || !q->scratch.act || !q->scratch.acc)
+    if (!q->layers || !q->heads_removed)
         rc = sq_err(SQ_ERR_MEM, "out of memory loading a .sqm model");
-    if (!rc)
-        rc = f32_into(s, SQ_SQM_LLAMA_EMBED, 0, m->w.token_embedding, (size_t)c.vocab_size * d);
-    if (!rc)
-        rc = f32_into(s, SQ_SQM_LLAMA_FINAL_NORM, 0, m->w.rms_final, d);
     for (int l = 0; l < c.n_layers && !rc; l++) {
-        rc = f32_into(s, SQ_SQM_LLAMA_ATT_NORM, l, m->w.rms_att + (size_t)l * d, d);
-        if (!rc)
-            rc = f32_into(s, SQ_SQM_LLAMA_FFN_NORM, l, m->w.rms_ffn + (size_t)l * d, d);
         for (int kd = 0; kd < SQ_W_COUNT && !rc; kd++) {
             if (kd == SQ_W_CLS && l > 0)
                 continue;
@@ -230,15 +236,39 @@ int sq_qmodel_from_sqm(const sq_sqm_t *s, sq_llama_t *m, sq_qmodel_t *q)
                     cl->nf = 2;
                     rc = leaf_from(&cl->f[1], s, tu, sname, n, r);
                 }
-            } else if (kd == SQ_W_CLS && c.shared_classifier) {
-                continue; /* the classifier is the embedding, run in fp32 */
-            } else {
+            } else if (!(kd == SQ_W_CLS && c.shared_classifier)) {
                 rc = sq_err(SQ_ERR_FMT, "tensor '%s' is missing", name);
-            }
-            if (!rc && (kd != SQ_W_CLS || !c.shared_classifier))
-                rc = sq_clinear_dequant(cl, (float *)sq_llama_wptr(m, l, (sq_wkind_t)kd), n, k);
+            } /* else the classifier is the embedding, run in fp32 */
         }
     }
+    if (!rc)
+        rc = norms_into(s, &c, NULL);
+    if (!rc)
+        rc = sq_llama_alloc(m, &c);
+    size_t maxdim = (size_t)c.vocab_size;
+    if ((size_t)c.hidden_dim > maxdim)
+        maxdim = (size_t)c.hidden_dim;
+    if ((size_t)c.dim > maxdim)
+        maxdim = (size_t)c.dim;
+    if (!rc) {
+        q->mid = malloc(maxdim * sizeof *q->mid);
+        q->scratch.act = malloc(maxdim);
+        q->scratch.acc = malloc(maxdim * sizeof *q->scratch.acc);
+        if (!q->mid || !q->scratch.act || !q->scratch.acc)
+            rc = sq_err(SQ_ERR_MEM, "out of memory loading a .sqm model");
+    }
+    if (!rc)
+        rc = norms_into(s, &c, m);
+    /* the linears' fp32 weights, for the host path */
+    for (int l = 0; l < c.n_layers && !rc; l++)
+        for (int kd = 0; kd < SQ_W_COUNT && !rc; kd++) {
+            if ((kd == SQ_W_CLS && (l > 0 || c.shared_classifier)))
+                continue;
+            size_t n, k;
+            sq_llama_wshape(&c, (sq_wkind_t)kd, &n, &k);
+            rc = sq_clinear_dequant(&q->layers[(size_t)l * SQ_W_COUNT + kd],
+                                    (float *)sq_llama_wptr(m, l, (sq_wkind_t)kd), n, k);
+        }
     if (rc) {
         sq_qmodel_free(q);
         sq_llama_free(m);

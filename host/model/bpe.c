@@ -3,8 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
-#include "model/unicode_tab.h"
 #include "util/bytes.h"
 #include "util/err.h"
 
@@ -356,11 +356,21 @@ static void bpe_chunk(const sq_bpe_t *t, enc_t *e, const uint8_t *s, size_t n)
 
 enum { C_OTHER, C_LETTER, C_NUMBER, C_SPACE };
 
+/* The pre-tokenizer regex's classes from utf8proc: \p{L}, \p{N}, and \s
+ * (Unicode White_Space: categories Zs, Zl, Zp and the controls 9-13, 0x85). */
 static int cclass(uint32_t cp)
 {
-    unsigned f = sq_uc_flags(cp);
-    return (f & SQ_UC_LETTER) ? C_LETTER : (f & SQ_UC_NUMBER) ? C_NUMBER
-                                          : (f & SQ_UC_SPACE) ? C_SPACE : C_OTHER;
+    switch (utf8proc_category((utf8proc_int32_t)cp)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
+        return C_LETTER;
+    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+        return C_NUMBER;
+    case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP:
+        return C_SPACE;
+    default:
+        return (cp >= 9 && cp <= 13) || cp == 0x85 ? C_SPACE : C_OTHER;
+    }
 }
 
 /* The GPT-2 split of cps[lo, hi); off[i] is cps[i]'s byte offset in s. */

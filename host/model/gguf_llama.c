@@ -18,7 +18,7 @@ static int cfg_int(const sq_gguf_t *g, const char *key, int *out)
 }
 
 /* Dequantizes tensor `name`, which must be ne = {k, n} (or {k} when n == 0),
- * into dst. */
+ * into dst; with dst NULL only checks that it is there with that shape. */
 static int take(const sq_gguf_t *g, const char *name, uint64_t k, uint64_t n, float *dst)
 {
     const sq_gguf_tensor_t *t = sq_gguf_find_tensor(g, name);
@@ -29,7 +29,44 @@ static int take(const sq_gguf_t *g, const char *name, uint64_t k, uint64_t n, fl
         return sq_err(SQ_ERR_FMT, "tensor '%s' has ne [%llu, %llu], expected [%llu, %llu]", name,
                       (unsigned long long)t->ne[0], (unsigned long long)t->ne[1],
                       (unsigned long long)k, (unsigned long long)(n ? n : 1));
-    return sq_gguf_dequant(t, dst);
+    return dst ? sq_gguf_dequant(t, dst) : 0;
+}
+
+/* Every tensor of config c into m's weights, or with m NULL only the check
+ * that each is there with its shape. */
+static int tensors(const sq_gguf_t *g, const sq_llama_config_t *c, sq_llama_t *m)
+{
+    size_t d = (size_t)c->dim, h = (size_t)c->hidden_dim;
+    size_t kv = d / (size_t)c->n_heads * (size_t)c->n_kv_heads;
+    sq_llama_weights_t *w = m ? &m->w : NULL;
+#define AT(field, off) (w ? w->field + (off) : NULL)
+    int rc = take(g, "token_embd.weight", d, (uint64_t)c->vocab_size, AT(token_embedding, 0));
+    if (!rc)
+        rc = take(g, "output_norm.weight", d, 0, AT(rms_final, 0));
+    if (!rc && !c->shared_classifier)
+        rc = take(g, "output.weight", d, (uint64_t)c->vocab_size, AT(wcls, 0));
+    char name[96];
+#define LAYER(fmt, k, n, field, off)                                                               \
+    do {                                                                                           \
+        snprintf(name, sizeof name, fmt, l);                                                       \
+        if (!rc)                                                                                   \
+            rc = take(g, name, k, n, AT(field, off));                                              \
+    } while (0)
+    for (int l = 0; !rc && l < c->n_layers; l++) {
+        size_t L = (size_t)l;
+        LAYER("blk.%d.attn_norm.weight", d, 0, rms_att, L * d);
+        LAYER("blk.%d.attn_q.weight", d, d, wq, L * d * d);
+        LAYER("blk.%d.attn_k.weight", d, kv, wk, L * kv * d);
+        LAYER("blk.%d.attn_v.weight", d, kv, wv, L * kv * d);
+        LAYER("blk.%d.attn_output.weight", d, d, wo, L * d * d);
+        LAYER("blk.%d.ffn_norm.weight", d, 0, rms_ffn, L * d);
+        LAYER("blk.%d.ffn_gate.weight", d, h, w1, L * h * d);
+        LAYER("blk.%d.ffn_down.weight", h, d, w2, L * d * h);
+        LAYER("blk.%d.ffn_up.weight", d, h, w3, L * h * d);
+    }
+#undef LAYER
+#undef AT
+    return rc;
 }
 
 int sq_gguf_load_llama(const sq_gguf_t *g, int max_seq, sq_llama_t *m)
@@ -81,36 +118,12 @@ int sq_gguf_load_llama(const sq_gguf_t *g, int max_seq, sq_llama_t *m)
     if (max_seq > 0 && c.seq_len > max_seq)
         c.seq_len = max_seq;
     c.shared_classifier = sq_gguf_find_tensor(g, "output.weight") == NULL;
-    if ((rc = sq_llama_alloc(m, &c)))
+    /* every tensor the config names is checked before the weights are
+     * allocated: the metadata alone could claim any size */
+    if ((rc = sq_llama_config_check(&c)) || (rc = tensors(g, &c, NULL)) ||
+        (rc = sq_llama_alloc(m, &c)))
         return rc;
-    size_t d = (size_t)c.dim, h = (size_t)c.hidden_dim, kv = d / (size_t)c.n_heads * (size_t)c.n_kv_heads;
-    sq_llama_weights_t *w = &m->w;
-    rc = take(g, "token_embd.weight", d, (uint64_t)c.vocab_size, w->token_embedding);
-    if (!rc)
-        rc = take(g, "output_norm.weight", d, 0, w->rms_final);
-    if (!rc && !c.shared_classifier)
-        rc = take(g, "output.weight", d, (uint64_t)c.vocab_size, w->wcls);
-    char name[96];
-#define LAYER(fmt, k, n, dst)                                                                      \
-    do {                                                                                           \
-        snprintf(name, sizeof name, fmt, l);                                                       \
-        if (!rc)                                                                                   \
-            rc = take(g, name, k, n, dst);                                                         \
-    } while (0)
-    for (int l = 0; !rc && l < c.n_layers; l++) {
-        size_t L = (size_t)l;
-        LAYER("blk.%d.attn_norm.weight", d, 0, w->rms_att + L * d);
-        LAYER("blk.%d.attn_q.weight", d, d, w->wq + L * d * d);
-        LAYER("blk.%d.attn_k.weight", d, kv, w->wk + L * kv * d);
-        LAYER("blk.%d.attn_v.weight", d, kv, w->wv + L * kv * d);
-        LAYER("blk.%d.attn_output.weight", d, d, w->wo + L * d * d);
-        LAYER("blk.%d.ffn_norm.weight", d, 0, w->rms_ffn + L * d);
-        LAYER("blk.%d.ffn_gate.weight", d, h, w->w1 + L * h * d);
-        LAYER("blk.%d.ffn_down.weight", h, d, w->w2 + L * d * h);
-        LAYER("blk.%d.ffn_up.weight", d, h, w->w3 + L * h * d);
-    }
-#undef LAYER
-    if (rc)
+    if ((rc = tensors(g, &c, m)))
         sq_llama_free(m);
     return rc;
 }

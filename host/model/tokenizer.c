@@ -1,6 +1,8 @@
 #include "model/tokenizer.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,18 @@ static const sq_tokenizer_t *sort_ctx;
 static int cmp_piece(const void *a, const void *b)
 {
     return strcmp(sort_ctx->vocab[*(const int *)a], sort_ctx->vocab[*(const int *)b]);
+}
+
+/* The byte a piece "<0xHH>" stands for (exactly two hex digits), or -1.
+ * Parsed by hand: sscanf's %X accepts a sign and a shorter field, so
+ * "<0x-1>" would give 0xFFFFFFFF. */
+static int byte_piece(const char *s)
+{
+    if (strncmp(s, "<0x", 3) || !isxdigit((unsigned char)s[3]) ||
+        !isxdigit((unsigned char)s[4]) || s[5] != '>' || s[6])
+        return -1;
+    char hex[3] = {s[3], s[4], 0};
+    return (int)strtol(hex, NULL, 16);
 }
 
 void sq_tokenizer_free(sq_tokenizer_t *t)
@@ -63,6 +77,11 @@ int sq_tokenizer_load(const char *path, int vocab_size, sq_tokenizer_t *t)
                         "tokens)", path, i, vocab_size, vocab_size);
             goto out;
         }
+        if (!isfinite(t->scores[i])) {
+            rc = sq_err(SQ_ERR_FMT, "tokenizer '%s': entry %d has a score that is not a finite "
+                        "number", path, i);
+            goto out;
+        }
         if (len < 0 || len > maxlen) {
             rc = sq_err(SQ_ERR_FMT, "tokenizer '%s': entry %d has length %d, outside [0, %d]",
                         path, i, len, maxlen);
@@ -79,9 +98,8 @@ int sq_tokenizer_load(const char *path, int vocab_size, sq_tokenizer_t *t)
             rc = sq_err(SQ_ERR_FMT, "tokenizer '%s': entry %d contains a NUL byte", path, i);
             goto out;
         }
-        unsigned byte;
-        char tail;
-        if (len == 6 && sscanf(t->vocab[i], "<0x%2X>%c", &byte, &tail) == 1)
+        int byte = byte_piece(t->vocab[i]);
+        if (byte >= 0)
             t->byte_tokens[byte] = i;
         t->sorted[i] = i;
     }
@@ -195,9 +213,8 @@ const char *sq_tokenizer_decode(const sq_tokenizer_t *t, int prev, int token, ch
     const char *piece = t->vocab[token];
     if (prev == SQ_TOK_BOS && piece[0] == ' ')
         piece++;
-    unsigned byte;
-    char tail;
-    if (strlen(piece) == 6 && sscanf(piece, "<0x%2X>%c", &byte, &tail) == 1) {
+    int byte = byte_piece(piece);
+    if (byte >= 0) {
         buf[0] = (char)byte;
         buf[1] = 0;
         return buf;

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
-#include "model/unicode_tab.h"
 #include "util/bytes.h"
 #include "util/err.h"
 
@@ -150,11 +150,33 @@ int32_t sq_wp_id(const sq_wp_t *wp, const char *token)
 /* ---------------------------------------------------------------------------
  * Normalisation */
 
-/* 1 whitespace, 2 removed, 3 punctuation, 0 other */
+/* Character classes of HF tokenizers' BertNormalizer and BertPreTokenizer,
+ * from utf8proc's Unicode data: 1 whitespace (becomes a space), 2 removed
+ * (control, format, surrogate, private use, unassigned, NUL, U+FFFD),
+ * 3 punctuation (a token of its own: Unicode P* and every ASCII symbol),
+ * 0 other. Whitespace is Python's str.isspace(): category Zs or
+ * bidirectional class WS, B or S. */
 static int uc_class(uint32_t cp)
 {
-    unsigned f = sq_uc_flags(cp);
-    return (f & SQ_UC_BERT_SPACE) ? 1 : (f & SQ_UC_BERT_CONTROL) ? 2 : (f & SQ_UC_BERT_PUNCT) ? 3 : 0;
+    if (cp == '\t' || cp == '\n' || cp == '\r')
+        return 1;
+    const utf8proc_property_t *p = utf8proc_get_property((utf8proc_int32_t)cp);
+    switch (p->category) {
+    case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CS:
+    case UTF8PROC_CATEGORY_CO: case UTF8PROC_CATEGORY_CN:
+        return 2;
+    default:
+        break;
+    }
+    if (cp == 0 || cp == 0xFFFD)
+        return 2;
+    if (p->category == UTF8PROC_CATEGORY_ZS || p->bidi_class == UTF8PROC_BIDI_CLASS_WS ||
+        p->bidi_class == UTF8PROC_BIDI_CLASS_B || p->bidi_class == UTF8PROC_BIDI_CLASS_S)
+        return 1;
+    if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) ||
+        (cp >= 123 && cp <= 126))
+        return 3;
+    return p->category >= UTF8PROC_CATEGORY_PC && p->category <= UTF8PROC_CATEGORY_PO ? 3 : 0;
 }
 
 static int is_cjk(uint32_t cp)
@@ -165,34 +187,28 @@ static int is_cjk(uint32_t cp)
            (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
-/* Writes cp's folded form (at most 3 code points) to out; returns the count. */
+/* At most this many code points come out of one (Hangul syllables give 3
+ * jamo; no other canonical decomposition keeps more after dropping Mn). */
+#define FOLD_MAX 3
+
+/* Writes cp's folded form (NFD, nonspacing marks dropped, lowercased: what
+ * BertNormalizer does to one character) to out; returns the count (0 for a
+ * lone nonspacing mark). */
 static size_t fold(uint32_t cp, uint32_t *out)
 {
-    if (cp >= 0xAC00 && cp <= 0xD7A3) { /* Hangul syllable: L V [T] jamo */
-        uint32_t s = cp - 0xAC00;
-        out[0] = 0x1100 + s / (21 * 28);
-        out[1] = 0x1161 + (s % (21 * 28)) / 28;
-        if (s % 28) {
-            out[2] = 0x11A7 + s % 28;
-            return 3;
-        }
-        return 2;
+    utf8proc_int32_t d[8];
+    int boundclass = 0;
+    utf8proc_ssize_t n = utf8proc_decompose_char((utf8proc_int32_t)cp, d, 8, UTF8PROC_DECOMPOSE,
+                                                 &boundclass);
+    if (n < 1 || n > 8) { /* not a code point utf8proc decomposes: itself */
+        d[0] = (utf8proc_int32_t)cp;
+        n = 1;
     }
-    size_t lo = 0, hi = sq_uc_n_folds;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (cp < sq_uc_folds[mid].cp)
-            hi = mid;
-        else if (cp > sq_uc_folds[mid].cp)
-            lo = mid + 1;
-        else {
-            for (size_t i = 0; i < sq_uc_folds[mid].len; i++)
-                out[i] = sq_uc_fold_out[sq_uc_folds[mid].off + i];
-            return sq_uc_folds[mid].len;
-        }
-    }
-    out[0] = cp;
-    return 1;
+    size_t m = 0;
+    for (utf8proc_ssize_t i = 0; i < n && m < FOLD_MAX; i++)
+        if (utf8proc_category(d[i]) != UTF8PROC_CATEGORY_MN)
+            out[m++] = (uint32_t)utf8proc_tolower(d[i]);
+    return m;
 }
 
 /* ---------------------------------------------------------------------------
@@ -249,8 +265,8 @@ int sq_wp_encode(const sq_wp_t *wp, const char *text, size_t max_tokens, int32_t
     if (max_tokens < 2)
         return sq_err(SQ_ERR_ARG, "max_tokens %zu leaves no room for [CLS] and [SEP]", max_tokens);
     size_t n = strlen(text);
-    /* every input byte yields at most 3 folded code points of 4 UTF-8 bytes,
-     * plus the spaces around CJK */
+    /* every input byte yields at most FOLD_MAX folded code points of 4 UTF-8
+     * bytes, plus the spaces around CJK */
     uint32_t *cps = malloc((3 * n + 1) * sizeof *cps);
     char *word = malloc(12 * n + 8), *buf = malloc(12 * n + 8);
     if (!cps || !word || !buf) {

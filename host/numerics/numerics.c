@@ -105,7 +105,9 @@ void sq_quant_i8_static(const float *x, size_t n, float s, int8_t *q)
 {
     for (size_t i = 0; i < n; i++) {
         float r = roundf(x[i] / s);
-        q[i] = (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : (int)r);
+        /* NaN (an activation that overflowed) fails every comparison, and
+         * converting it to int is undefined: it becomes 0 */
+        q[i] = (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : r == r ? (int)r : 0);
     }
 }
 

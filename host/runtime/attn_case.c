@@ -6,25 +6,12 @@
 #include <string.h>
 
 #include "util/err.h"
-
-/* splitmix64: any seed, including 0, gives a good stream */
-static uint64_t rnd(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static double rnd_unit(uint64_t *s)
-{
-    return (double)(rnd(s) >> 11) * 0x1.0p-53;
-}
+#include "util/rand.h"
 
 /* Standard normal (Box-Muller). */
 static float rnd_normal(uint64_t *s)
 {
-    double u = rnd_unit(s), v = rnd_unit(s);
+    double u = sq_rand_unit(s), v = sq_rand_unit(s);
     return (float)(sqrt(-2.0 * log(u + 0x1.0p-60)) * cos(6.283185307179586 * v));
 }
 
@@ -58,15 +45,15 @@ static int draw(sq_attn_case_t *ac, const sq_attn_params_t *p, uint64_t *s)
     if (p->int8_range) {
         int r = p->int8_range;
         for (uint64_t i = 0; i < ac->b.q; i++)
-            ac->q[i] = (int8_t)((int)(rnd(s) % (uint64_t)(2 * r + 1)) - r);
+            ac->q[i] = (int8_t)((int)(sq_rand(s) % (uint64_t)(2 * r + 1)) - r);
         for (uint64_t i = 0; i < ac->b.k; i++) {
-            ac->k[i] = (int8_t)((int)(rnd(s) % (uint64_t)(2 * r + 1)) - r);
-            ac->v[i] = (int8_t)((int)(rnd(s) % 256) - 128);
+            ac->k[i] = (int8_t)((int)(sq_rand(s) % (uint64_t)(2 * r + 1)) - r);
+            ac->v[i] = (int8_t)((int)(sq_rand(s) % 256) - 128);
         }
         for (uint32_t h = 0; h < d->heads; h++) {
-            double sq = (1.0 + (double)(rnd(s) % 100)) / 2000.0;
-            double sv = (1.0 + (double)(rnd(s) % 100)) / 100.0;
-            double so = sv * (0.5 + (double)(rnd(s) % 5) * 0.5);
+            double sq = (1.0 + (double)(sq_rand(s) % 100)) / 2000.0;
+            double sv = (1.0 + (double)(sq_rand(s) % 100)) / 100.0;
+            double so = sv * (0.5 + (double)(sq_rand(s) % 5) * 0.5);
             ac->scale_o[h] = (float)so;
             if (sq_attn_quant_make(sq, sq, sv, so, d->head_dim, &ac->quant[h]) != 0)
                 return sq_err(SQ_ERR_ARG, "attn case: scales not representable");
@@ -147,7 +134,7 @@ int sq_attn_case_build(sq_attn_case_t *ac, const sq_attn_params_t *p)
         return rc;
     for (uint32_t qb = 0; qb < nb; qb++)
         for (uint32_t kb = 0; kb < nb; kb++)
-            if (rnd_unit(&s) < p->block_density)
+            if (sq_rand_unit(&s) < p->block_density)
                 ac->mask[qb * SQ_ATTN_MASK_ROW_BYTES + kb / 8] |= (uint8_t)(1u << (kb % 8));
     ac->a.q = ac->q;
     ac->a.k = ac->k;
@@ -170,6 +157,21 @@ uint64_t sq_attn_case_dev_bytes(const sq_attn_case_t *ac)
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         total += (sizes[i] + ALIGN - 1) / ALIGN * ALIGN;
     return total;
+}
+
+void sq_attn_case_bytes(const sq_attn_params_t *p, uint64_t *host, uint64_t *dev)
+{
+    sq_attn_case_t ac = {.d = {.flags = p->flags, .seq = p->seq, .queries = p->queries,
+                               .heads = p->heads, .kv_heads = p->kv_heads,
+                               .head_dim = p->head_dim, .kv_cap = p->kv_cap ? p->kv_cap : p->seq}};
+    sq_attn_desc_bytes(&ac.d, &ac.b);
+    const sq_attn_bytes_t *b = &ac.b;
+    uint64_t mask = (uint64_t)sq_attn_blocks(p->seq) * SQ_ATTN_MASK_ROW_BYTES;
+    uint64_t fp32 = p->int8_range ? 0 : (b->q + b->k + b->v) * sizeof(float);
+    /* the golden reference's row scratch (sq_attn_row_t and the accumulators) */
+    uint64_t row = (uint64_t)SQ_ATTN_MAX_SEQ * 13 + (uint64_t)SQ_ATTN_MAX_DIM * 4;
+    *host = b->q + b->k + b->v + mask + b->quant + b->o + fp32 + (uint64_t)p->heads * 4 + row;
+    *dev = sq_attn_case_dev_bytes(&ac);
 }
 
 int sq_attn_case_place(sq_dev_t *dev, sq_attn_case_t *ac, uint64_t *cmd_addr)

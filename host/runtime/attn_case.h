@@ -45,6 +45,11 @@ void sq_attn_case_free(sq_attn_case_t *ac);
 /* Device bytes sq_attn_case_place needs, alignment included. */
 uint64_t sq_attn_case_dev_bytes(const sq_attn_case_t *ac);
 
+/* What a case of these parameters will take before building it (for memory
+ * limits): *host the bytes sq_attn_case_build allocates (the fp32 originals
+ * included), *dev sq_attn_case_dev_bytes. */
+void sq_attn_case_bytes(const sq_attn_params_t *p, uint64_t *host, uint64_t *dev);
+
 /* Allocates and writes the operands and one descriptor to dev; fills the
  * addresses in ac->d and the descriptor's address in *cmd_addr. */
 int sq_attn_case_place(sq_dev_t *dev, sq_attn_case_t *ac, uint64_t *cmd_addr);

@@ -97,7 +97,7 @@ static size_t attn_operands(const sq_attn_desc_t *d, sq_operand_t *ops)
     const sq_operand_t list[] = {
         {"Q", d->q, b.q, 1, SQ_OPND_IN},          {"K", d->k, b.k, 1, SQ_OPND_IN},
         {"V", d->v, b.v, 1, SQ_OPND_IN},          {"MASK", d->mask, b.mask, 1, SQ_OPND_IN},
-        {"QUANT", d->quant, b.quant, 4, SQ_OPND_IN}, {"O", d->o, b.o, 1, SQ_OPND_OUT},
+        {"QUANT", d->quant, b.quant, 4, SQ_OPND_CONST}, {"O", d->o, b.o, 1, SQ_OPND_OUT},
     };
     for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
         ops[i] = list[i];

@@ -36,7 +36,10 @@
  *   in-order execution); otherwise a command processor that overlaps units
  *   could compute something else than the stream's sequential meaning;
  * - no descriptor writes a constant operand (GEMM weights, metadata, bias,
- *   quant), which a unit may read ahead of its dependencies. */
+ *   quant; the attention and vector tables), which a unit may read ahead of
+ *   its dependencies and whose values were checked before the stream ran
+ *   (the fuzzer found a GEMM writing a later attention call's quant table out
+ *   of range, which the golden then refused and the HLS kernel ran with). */
 #ifndef SQ_RUNTIME_DESC_H
 #define SQ_RUNTIME_DESC_H
 

@@ -1,8 +1,10 @@
 /* A random GEMM problem with its golden answer, for checking a level bit for
  * bit: operands drawn to stress the arithmetic (int8 -128, rows and columns
  * that saturate, per-channel requant scales spread over 2^-5x..2^2x of the
- * natural output range through sq_scale_to_fixed, biases at INT32_MIN/MAX so
- * the accumulation wraps), placed in device memory with one descriptor.
+ * natural output range through sq_scale_to_fixed, a quarter of them powers of
+ * two so the rounding shift meets exact ties, a few channels with mult 1 and
+ * shift 0, biases at INT32_MIN/MAX so the accumulation wraps), placed in
+ * device memory with one descriptor.
  * Used by `sparq gemm`, the tests and the benches. */
 #ifndef SQ_GEMM_CASE_H
 #define SQ_GEMM_CASE_H
@@ -35,6 +37,12 @@ void sq_gemm_case_free(sq_gemm_case_t *gc);
 
 /* Device bytes sq_gemm_case_place needs, alignment included. */
 uint64_t sq_gemm_case_dev_bytes(const sq_gemm_case_t *gc);
+
+/* What a case of this shape will take before building it (for memory limits):
+ * *host the bytes sq_gemm_case_build allocates, *dev sq_gemm_case_dev_bytes.
+ * Flags and shape are not checked (saturating arithmetic, no overflow). */
+void sq_gemm_case_bytes(uint32_t m, uint32_t n, uint32_t k, uint32_t flags, uint64_t *host,
+                        uint64_t *dev);
 
 /* Allocates and writes the operands and one descriptor to dev; fills the
  * addresses in gc->d and the descriptor's address in *cmd_addr. */

@@ -47,6 +47,9 @@ static int csim_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t ma
             sq_attn_desc_work(&d, (d.flags & SQ_ATTN_BLOCK) ? s->mem + d.mask : NULL, add);
         }
         break;
+    case SQ_OP_VEC:
+        sq_vec_kernel(s->mem, cmd_addr, n_cmds);
+        break;
     default:
         return sq_err(SQ_ERR_DEV, "csim: no kernel for opcode %u", (unsigned)op);
     }
@@ -62,4 +65,5 @@ const sq_level_ops_t sq_level_csim = {
     .write = NULL,
     .read = NULL,
     .run = csim_run,
+    .caps = SQ_LEVEL_CAP_VEC,
 };

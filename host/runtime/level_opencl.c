@@ -25,6 +25,7 @@ static const struct {
 } units[] = {
     {SQ_OP_GEMM, "sq_gemm_kernel"},
     {SQ_OP_ATTN, "sq_attn_kernel"},
+    {SQ_OP_VEC, "sq_vec_kernel"},
 };
 #define N_UNITS (sizeof units / sizeof units[0])
 
@@ -277,4 +278,5 @@ const sq_level_ops_t sq_level_opencl = {
     .write = ocl_write,
     .read = ocl_read,
     .run = ocl_run,
+    .caps = SQ_LEVEL_CAP_VEC,
 };

@@ -16,6 +16,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,93 @@ static int has_section(const struct axlf_section_header *h, uint32_t n, uint32_t
     return 0;
 }
 
+/* Kernel arguments a connection may name: far above any Vitis kernel's, far
+ * below a table size that takes XRT seconds to build. */
+#define MAX_KERNEL_ARGS 1024
+
+/* What XRT 2.13 reads from a section with a count (MEM_TOPOLOGY, IP_LAYOUT,
+ * CONNECTIVITY and their group versions): the count of entries of `size`
+ * bytes after a header of `head` bytes. */
+typedef struct {
+    uint32_t kind;
+    size_t head, size;
+    const char *name;
+} counted_t;
+
+static const counted_t counted[] = {
+    {MEM_TOPOLOGY, offsetof(struct mem_topology, m_mem_data), sizeof(struct mem_data), "MEM_TOPOLOGY"},
+    {ASK_GROUP_TOPOLOGY, offsetof(struct mem_topology, m_mem_data), sizeof(struct mem_data),
+     "GROUP_TOPOLOGY"},
+    {IP_LAYOUT, offsetof(struct ip_layout, m_ip_data), sizeof(struct ip_data), "IP_LAYOUT"},
+    {CONNECTIVITY, offsetof(struct connectivity, m_connection), sizeof(struct connection),
+     "CONNECTIVITY"},
+    {ASK_GROUP_CONNECTIVITY, offsetof(struct connectivity, m_connection),
+     sizeof(struct connection), "GROUP_CONNECTIVITY"},
+};
+
+/* The sections XRT indexes without checks (it crashes on a count beyond its
+ * section, reads names as C strings, follows connection indices and sizes a
+ * table by argument index; AFL++ found the crash and the slow case): every
+ * count fits its section, every name and tag ends inside its array, and every
+ * connection names an IP and a memory that exist and an argument below
+ * MAX_KERNEL_ARGS. Sections are read
+ * from f (size bytes, section table h of n entries). */
+static int check_counted(const char *path, FILE *f, const struct axlf_section_header *h,
+                         uint32_t n)
+{
+    int32_t counts[sizeof counted / sizeof counted[0]];
+    int rc = 0;
+    for (size_t c = 0; c < sizeof counted / sizeof counted[0] && !rc; c++) {
+        counts[c] = -1;
+        for (uint32_t i = 0; i < n && !rc; i++) {
+            if (h[i].m_sectionKind != counted[c].kind)
+                continue;
+            uint64_t len = h[i].m_sectionSize;
+            int32_t count;
+            if (len < counted[c].head || fseek(f, (long)h[i].m_sectionOffset, SEEK_SET) != 0 ||
+                fread(&count, sizeof count, 1, f) != 1 || count < 0 ||
+                (uint64_t)count > (len - counted[c].head) / counted[c].size)
+                return sq_err(SQ_ERR_FMT, "xrt: %s: section %s holds fewer entries than its "
+                                          "count", path, counted[c].name);
+            uint8_t *body = malloc((size_t)count * counted[c].size + 1);
+            if (!body)
+                return sq_err(SQ_ERR_MEM, "xrt: out of memory reading %s", path);
+            if (fseek(f, (long)(h[i].m_sectionOffset + counted[c].head), SEEK_SET) != 0 ||
+                fread(body, counted[c].size, (size_t)count, f) != (size_t)count)
+                rc = sq_err(SQ_ERR_FMT, "xrt: %s: cannot read section %s", path,
+                            counted[c].name);
+            for (int32_t e = 0; e < count && !rc; e++) {
+                const uint8_t *at = body + (size_t)e * counted[c].size;
+                if (counted[c].kind == MEM_TOPOLOGY || counted[c].kind == ASK_GROUP_TOPOLOGY) {
+                    const struct mem_data *m = (const void *)at;
+                    if (!memchr(m->m_tag, 0, sizeof m->m_tag))
+                        rc = sq_err(SQ_ERR_FMT, "xrt: %s: memory %d has an unterminated tag",
+                                    path, e);
+                } else if (counted[c].kind == IP_LAYOUT) {
+                    const struct ip_data *ip = (const void *)at;
+                    if (!memchr(ip->m_name, 0, sizeof ip->m_name))
+                        rc = sq_err(SQ_ERR_FMT, "xrt: %s: IP %d has an unterminated name", path,
+                                    e);
+                } else {
+                    const struct connection *cn = (const void *)at;
+                    /* the topology and IP counts come first in counted[] */
+                    int32_t mems = counts[counted[c].kind == CONNECTIVITY ? 0 : 1], ips = counts[2];
+                    /* XRT sizes a table by the largest argument index */
+                    if (cn->arg_index < 0 || cn->arg_index >= MAX_KERNEL_ARGS ||
+                        cn->m_ip_layout_index < 0 ||
+                        cn->m_ip_layout_index >= ips || cn->mem_data_index < 0 ||
+                        cn->mem_data_index >= mems)
+                        rc = sq_err(SQ_ERR_FMT, "xrt: %s: connection %d names an argument, "
+                                                "IP or memory that is not there", path, e);
+                }
+            }
+            free(body);
+            counts[c] = count;
+        }
+    }
+    return rc;
+}
+
 static int check_file(const char *path, FILE *f)
 {
     struct axlf top;
@@ -172,6 +260,8 @@ static int check_file(const char *path, FILE *f)
     if (rc == 0 && (!has_section(h, n, EMBEDDED_METADATA) || !has_section(h, n, IP_LAYOUT)))
         rc = sq_err(SQ_ERR_FMT, "xrt: %s has no kernel metadata (EMBEDDED_METADATA and "
                                 "IP_LAYOUT sections)", path);
+    if (rc == 0)
+        rc = check_counted(path, f, h, n);
     free(h);
     return rc;
 }

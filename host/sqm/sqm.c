@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "sparq/numerics.h"
 #include "util/bytes.h"
-#include "util/crc32.h"
 #include "util/err.h"
 
 /* ---------------------------------------------------------------------------
@@ -439,9 +439,9 @@ int sq_sqm_write(const sq_sqm_t *m, const char *path)
         p = put(p, m->e[i]->nbytes, 8);
         uint8_t *payload = img + offs[i];
         put_sections(payload, t);
-        p = put(p, sq_crc32(0, payload, m->e[i]->nbytes), 4);
+        p = put(p, (uint32_t)crc32_z(0, payload, m->e[i]->nbytes), 4);
     }
-    put(p, sq_crc32(0, img, header - CRC_BYTES), 4);
+    put(p, (uint32_t)crc32_z(0, img, header - CRC_BYTES), 4);
     free(offs);
     FILE *f = fopen(path, "wb");
     if (!f) {
@@ -567,7 +567,7 @@ static int parse(uint8_t *img, size_t n, sq_sqm_t *m)
                       n < file ? "truncated payload" : "trailing bytes", n,
                       (unsigned long long)file);
     uint32_t stored = (uint32_t)sq_le_get(img + header - CRC_BYTES, 4);
-    uint32_t crc = sq_crc32(0, img, (size_t)header - CRC_BYTES);
+    uint32_t crc = (uint32_t)crc32_z(0, img, (size_t)header - CRC_BYTES);
     if (stored != crc)
         return sq_err(SQ_ERR_FMT, "header checksum mismatch (stored 0x%08x, computed 0x%08x)",
                       stored, crc);
@@ -635,7 +635,7 @@ static int parse(uint8_t *img, size_t n, sq_sqm_t *m)
     free(sorted);
     for (uint32_t i = 0; i < count; i++) {
         struct entry *e = m->e[i];
-        uint32_t got = sq_crc32(0, img + e->offset, (size_t)e->nbytes);
+        uint32_t got = (uint32_t)crc32_z(0, img + e->offset, (size_t)e->nbytes);
         if (got != e->crc)
             return sq_err(SQ_ERR_FMT,
                           "tensor '%s': payload checksum mismatch (stored 0x%08x, computed 0x%08x)",

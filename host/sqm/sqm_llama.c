@@ -41,29 +41,41 @@ void sq_sqm_config_from_llama(const sq_llama_config_t *c, sq_sqm_config_t *out)
     out->norm_eps = c->norm_eps;
 }
 
-/* The fp32 array and shape of one tensor of m. */
-static const float *tensor_of(const sq_llama_t *m, int kind, int layer, uint32_t *ndim,
-                              uint64_t shape[2])
+/* The shape of one tensor of a model with config c. */
+static void tensor_shape(const sq_llama_config_t *c, int kind, uint32_t *ndim, uint64_t shape[2])
 {
-    const sq_llama_config_t *c = &m->cfg;
     uint64_t d = (uint64_t)c->dim;
     size_t n, k;
     switch (kind) {
     case SQ_SQM_LLAMA_EMBED:
         *ndim = 2, shape[0] = (uint64_t)c->vocab_size, shape[1] = d;
-        return m->w.token_embedding;
+        return;
     case SQ_SQM_LLAMA_ATT_NORM:
-        *ndim = 1, shape[0] = d;
-        return m->w.rms_att + (size_t)layer * d;
     case SQ_SQM_LLAMA_FFN_NORM:
-        *ndim = 1, shape[0] = d;
-        return m->w.rms_ffn + (size_t)layer * d;
     case SQ_SQM_LLAMA_FINAL_NORM:
         *ndim = 1, shape[0] = d;
-        return m->w.rms_final;
+        return;
     default:
         sq_llama_wshape(c, (sq_wkind_t)kind, &n, &k);
         *ndim = 2, shape[0] = n, shape[1] = k;
+        return;
+    }
+}
+
+/* The fp32 array of one tensor of m. */
+static const float *tensor_of(const sq_llama_t *m, int kind, int layer)
+{
+    size_t d = (size_t)m->cfg.dim;
+    switch (kind) {
+    case SQ_SQM_LLAMA_EMBED:
+        return m->w.token_embedding;
+    case SQ_SQM_LLAMA_ATT_NORM:
+        return m->w.rms_att + (size_t)layer * d;
+    case SQ_SQM_LLAMA_FFN_NORM:
+        return m->w.rms_ffn + (size_t)layer * d;
+    case SQ_SQM_LLAMA_FINAL_NORM:
+        return m->w.rms_final;
+    default:
         return sq_llama_wptr(m, layer, (sq_wkind_t)kind);
     }
 }
@@ -89,7 +101,8 @@ static int each_tensor(const sq_llama_config_t *c, visit_fn fn, void *ctx)
 
 typedef struct {
     const sq_llama_t *src;
-    sq_llama_t *dst;
+    sq_llama_t *dst;              /* NULL: check the tensors only */
+    const sq_llama_config_t *cfg; /* of dst */
     sq_sqm_t *sqm;
     const sq_sqm_t *csqm;
 } conv_t;
@@ -100,7 +113,8 @@ static int add_one(void *ctx, int kind, int layer)
     char name[96];
     sq_sqm_llama_name(kind, layer, name, sizeof name);
     sq_sqm_tensor_t t = {.name = name, .dtype = SQ_SQM_F32};
-    t.data = tensor_of(cv->src, kind, layer, &t.ndim, t.shape);
+    tensor_shape(&cv->src->cfg, kind, &t.ndim, t.shape);
+    t.data = tensor_of(cv->src, kind, layer);
     return sq_sqm_add(cv->sqm, &t);
 }
 
@@ -130,10 +144,10 @@ static int take_one(void *ctx, int kind, int layer)
         return sq_err(SQ_ERR_FMT, "tensor '%s' is missing", name);
     uint32_t ndim;
     uint64_t shape[2];
-    float *dst = (float *)tensor_of(cv->dst, kind, layer, &ndim, shape);
+    tensor_shape(cv->cfg, kind, &ndim, shape);
     if (t->ndim != ndim || t->shape[0] != shape[0] || (ndim == 2 && t->shape[1] != shape[1]))
         return sq_err(SQ_ERR_FMT, "tensor '%s' has the wrong shape for the config", name);
-    return sq_sqm_dequant(t, dst);
+    return cv->dst ? sq_sqm_dequant(t, (float *)tensor_of(cv->dst, kind, layer)) : 0;
 }
 
 int sq_sqm_to_llama(const sq_sqm_t *s, sq_llama_t *m)
@@ -148,11 +162,18 @@ int sq_sqm_to_llama(const sq_sqm_t *s, sq_llama_t *m)
         .vocab_size = (int)c->vocab_size, .seq_len = (int)c->seq_len,
         .shared_classifier = (c->flags & SQ_SQM_SHARED_CLASSIFIER) != 0,
         .rope_theta = c->rope_theta, .norm_eps = c->norm_eps};
-    /* u32 fields above INT_MAX would turn negative and fail the check */
-    int rc = sq_llama_alloc(m, &lc);
+    /* u32 fields above INT_MAX would turn negative and fail the check; every
+     * tensor is checked before the weights are allocated, as the config
+     * alone could claim any size */
+    conv_t check = {.cfg = &lc, .csqm = s};
+    int rc = sq_llama_config_check(&lc);
+    if (!rc)
+        rc = each_tensor(&lc, take_one, &check);
+    if (!rc)
+        rc = sq_llama_alloc(m, &lc);
     if (rc)
         return rc;
-    conv_t cv = {.dst = m, .csqm = s};
+    conv_t cv = {.dst = m, .cfg = &lc, .csqm = s};
     rc = each_tensor(&lc, take_one, &cv);
     if (rc)
         sq_llama_free(m);

@@ -11,7 +11,8 @@
 #define SQ_ERR_MISMATCH (-7) /* a level disagreed with the golden reference */
 
 /* Records a printf-style message (truncated to one line of 512 bytes) and
- * returns code, so callers can write `return sq_err(SQ_ERR_FMT, ...)`. */
+ * returns code, so callers can write `return sq_err(SQ_ERR_FMT, ...)`. The
+ * arguments may include sq_err_msg() to add context to the last message. */
 int sq_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The last message recorded on this thread ("" if none). */
 const char *sq_err_msg(void);

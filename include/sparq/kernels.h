@@ -21,7 +21,16 @@ SQ_KERNEL void sq_gemm_kernel(SQ_GLOBAL uint8_t *mem, uint64_t cmd_addr, uint32_
  * SQ_OP_ATTN descriptors and skips the rest. */
 SQ_KERNEL void sq_attn_kernel(SQ_GLOBAL uint8_t *mem, uint64_t cmd_addr, uint32_t n_cmds);
 
-/* Argument indices of both tops, in signature order: XRT sets kernel
+/* The vector unit's top, same contract and registers: executes the
+ * SQ_OP_VEC descriptors and skips the rest. */
+SQ_KERNEL void sq_vec_kernel(SQ_GLOBAL uint8_t *mem, uint64_t cmd_addr, uint32_t n_cmds);
+
+/* What the vector unit does for one SQ_OP_VEC descriptor (desc: a private
+ * copy of its SQ_DESC_BYTES bytes, patches applied): the body of
+ * sq_vec_kernel's loop, for a command processor to dispatch to. */
+void sq_vec_exec(SQ_GLOBAL uint8_t *mem, const uint8_t *desc);
+
+/* Argument indices of the unit tops, in signature order: XRT sets kernel
  * arguments by index (host/runtime/level_xrt.c) and the xclbin metadata
  * (bitstreams/vitis/xclbingen.c) numbers them the same way. */
 enum { SQ_KARG_MEM = 0, SQ_KARG_CMD = 1, SQ_KARG_NCMD = 2, SQ_KARG_COUNT = 3 };

@@ -28,8 +28,9 @@
  *   code is the low nibble of byte g/2 for even g, the high nibble for odd g.
  *   Positions at or beyond k (a partial last group) must hold value 0.
  * - Float -> int8 symmetric quantization: q = clamp(round_half_away(x / s),
- *   -127, 127) with s = max|x| / 127 (s = 1 when max|x| = 0). -128 is never
- *   produced by quantization, but every kernel accepts it as an input.
+ *   -127, 127) with s = max|x| / 127 (s = 1 when max|x| = 0); NaN (an
+ *   activation that overflowed) gives 0. -128 is never produced by
+ *   quantization, but every kernel accepts it as an input.
  */
 #ifndef SPARQ_NUMERICS_H
 #define SPARQ_NUMERICS_H
