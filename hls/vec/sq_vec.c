@@ -3,7 +3,7 @@
  *
  *   one SQ_OP_VEC descriptor: M rows of N elements through one function
  *   (norms, RoPE, SwiGLU, GELU, residual add, requantization, gather,
- *   logits, argmax; layout: include/sparq/spec.h, rules: sparq/vec.h)
+ *   logits, argmax, copy; layout: include/sparq/spec.h, rules: sparq/vec.h)
  *
  * Every element rule is a call into sparq/vec.h (and numerics.h / attn.h
  * through it); descriptors are decoded by sparq/desc.h, as on the host.
@@ -39,11 +39,17 @@ static int32_t vec_ld(const SQ_GLOBAL uint8_t *mem, uint64_t addr)
     return (int32_t)sq_mem_ld32(mem + addr);
 }
 
-/* Addresses of element (m, j) of IN and OUT (spec.h, "Addressing"). */
-static uint64_t vec_in_at(const vec_op_t *o, uint32_t m, uint32_t j)
+/* Addresses of element (m, j) of IN and OUT (spec.h, "Addressing"); IN is
+ * int32 but for COPY. */
+static uint64_t vec_in_at_e(const vec_op_t *o, uint32_t m, uint32_t j, uint32_t esize)
 {
     return o->d.in + (uint64_t)m * o->d.in_stride + (uint64_t)(j / o->seg) * o->d.in_seg_stride +
-           (uint64_t)(j % o->seg) * 4u;
+           (uint64_t)(j % o->seg) * esize;
+}
+
+static uint64_t vec_in_at(const vec_op_t *o, uint32_t m, uint32_t j)
+{
+    return vec_in_at_e(o, m, j, 4u);
 }
 
 static uint64_t vec_out_at(const vec_op_t *o, uint32_t m, uint32_t j, uint32_t esize)
@@ -295,6 +301,14 @@ static void vec_row(SQ_GLOBAL uint8_t *mem, vec_op_t *o, uint32_t m)
         sq_mem_st32(mem + vec_out_at(o, m, 0, 4), best);
         return;
     }
+    case SQ_VEC_COPY:
+    copy_elem:
+        for (uint32_t j = 0; j < d->n; j++) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=65536 /* SQ_VEC_MAX_N */
+#pragma HLS PIPELINE II=1
+            mem[vec_out_at(o, m, j, 1)] = mem[vec_in_at_e(o, m, j, 1)];
+        }
+        return;
     default:
         return;
     }
