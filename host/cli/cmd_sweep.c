@@ -139,7 +139,7 @@ typedef struct {
     const char *model, *tok, *text, *svg;
     double clock_mhz, launch_us, pcie_gbps;
     long tokens, heldout;
-    int json;
+    int json, timing_only;
     uint32_t n_shapes;
     uint32_t shapes[MAX_SHAPES][3];
     const char *vals[N_DIMS][MAX_VALUES];
@@ -169,7 +169,8 @@ static void help(void)
         printf("  --%-7s V%s  %s (default %s)\n", dims[d].name, dims[d].commas ? "[,V...]" : "       ",
                dims[d].help, dims[d].deflt);
     puts("\n"
-         "  --model FILE          llama2.c checkpoint (default " SQ_DEFAULT_MODEL ")\n"
+         "  --model FILE          llama2.c checkpoint (default " SQ_DEFAULT_MODEL "), or a dummy\n"
+         "                        model (generate --help; perplexity is not measured on it)\n"
          "  --tokenizer FILE      tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
          "  --tokens N            greedy decode positions per point (default 16)\n"
          "  --text FILE           stories separated by " STORY_SEP " (default " SQ_DEFAULT_CALIB ")\n"
@@ -180,6 +181,8 @@ static void help(void)
          "  --clock-mhz F         kernel clock (default 300)\n"
          "  --launch-us U         host cost of one kernel run (default 30; docs/integer_layer.md)\n"
          "  --pcie-gbps G         PCIe bandwidth of host transfers (default 9)\n"
+         "  --timing-only         the model level counts without computing outputs (the greedy\n"
+         "                        tokens are then not the model's; for dummy models' timing)\n"
          "  --json                one JSON object on stdout instead of the table\n"
          "  --svg FILE            Pareto plot: latency against DSPs, coloured by perplexity\n"
          SQ_CLI_MAX_MEM_HELP
@@ -282,7 +285,7 @@ static int parse(int argc, char **argv, sweep_opts_t *o)
         if (add_values(o, d, dims[d].deflt))
             return -1;
     memset(o->given, 0, sizeof o->given);
-    struct option opts[N_DIMS + 14];
+    struct option opts[N_DIMS + 15];
     size_t k = 0;
     for (size_t d = 0; d < N_DIMS; d++)
         opts[k++] = (struct option){dims[d].name, required_argument, NULL, 0x200 + (int)d};
@@ -293,6 +296,7 @@ static int parse(int argc, char **argv, sweep_opts_t *o)
         {"clock-mhz", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
         {"svg", required_argument, NULL, 'g'},    {"help", no_argument, NULL, 'h'},
         {"launch-us", required_argument, NULL, 'L'}, {"pcie-gbps", required_argument, NULL, 'P'},
+        {"timing-only", no_argument, NULL, 'T'},
         {NULL, 0, NULL, 0}};
     memcpy(opts + k, rest, sizeof rest);
     int c;
@@ -309,6 +313,7 @@ static int parse(int argc, char **argv, sweep_opts_t *o)
         case 'x': o->text = optarg; break;
         case 'g': o->svg = optarg; break;
         case 'j': o->json = 1; break;
+        case 'T': o->timing_only = 1; break;
         case 's':
             if (parse_shapes(o, optarg))
                 return -1;
@@ -529,7 +534,7 @@ static int cache_get(const sweep_opts_t *o, const split_t *sp, model_cache_t *mc
  * tokenizer). */
 static int measure_ppl(const split_t *sp, sq_cli_model_t *cm, const design_t *ds, result_t *res)
 {
-    if (cm->bpe)
+    if (cm->bpe || cm->dummy)
         return 0;
     sq_qmodel_exec(&cm->q, &cm->ex);
     sq_attn_exec_t ae;
@@ -570,6 +575,7 @@ static int run_model(const sweep_opts_t *o, sq_cli_model_t *cm, const design_t *
     /* the sweep maps the linears onto each array on the model level, which
      * has no vector unit yet (docs/integer_layer.md) */
     acc.offload_linears = 1;
+    acc.timing_only = o->timing_only;
     int rc = sq_cli_accel_open(CMD, &acc, cm, o->model, ds->recipe);
     if (rc) {
         sq_cli_accel_close(CMD, &acc);
@@ -720,6 +726,10 @@ static int varies(const sweep_opts_t *o, size_t d)
 static void describe_accuracy(const sweep_opts_t *o, const split_t *sp, char *buf, size_t cap)
 {
     long first = sp->n_stories - o->heldout + 1;
+    if (!strncmp(o->model, SQ_DUMMY_PREFIX, strlen(SQ_DUMMY_PREFIX))) {
+        snprintf(buf, cap, "not measured (a dummy model's weights are random)");
+        return;
+    }
     snprintf(buf, cap, "perplexity on stories %ld-%ld of %s (held out; recipes calibrate on "
              "stories 1-%ld)", first, sp->n_stories, o->text, first - 1);
 }
@@ -740,7 +750,10 @@ static void print_table(const sweep_opts_t *o, const split_t *sp, const derived_
     if (!o->n_shapes) {
         char acc[512];
         describe_accuracy(o, sp, acc, sizeof acc);
-        printf("ppl: %s, %llu tokens\n", acc, (unsigned long long)dv[0].ppl_tokens);
+        if (dv[0].ppl_tokens)
+            printf("ppl: %s, %llu tokens\n", acc, (unsigned long long)dv[0].ppl_tokens);
+        else
+            printf("ppl: %s\n", acc);
     }
     printf("DSPs: GEMM unit 2RC + 4C + 5, +%d with the attention unit (yosys, "
            "bench/results/gemm_synth.md)\n", SQ_ATTN_DSPS);
