@@ -359,7 +359,9 @@ int sq_cmd_generate(int argc, char **argv)
                     "report has the timing\n");
         double sec = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
         if (sq_cli_progress_enabled() && sec > 0)
-            fprintf(stderr, "%.1f tok/s (wall time of this run)\n", (double)r.positions / sec);
+            fprintf(stderr, "simulated %.1f positions/s of wall time on this machine (the speed "
+                    "of the run, not a latency: --report models that)\n",
+                    (double)r.positions / sec);
         sq_cli_accel_print_attn(&acc, stderr);
     } else if (!fail) {
         sq_cli_error(CMD, "%s", sq_err_msg());
