@@ -5,6 +5,7 @@
  * --timing-only counts the same cycles without computing, quality figures
  * are refused with one line, sweep leaves perplexity out. */
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -200,7 +201,7 @@ START_TEST(test_cli)
     /* a prompt is token ids */
     snprintf(args, sizeof args, "%s --prompt '5 17 99'", gen);
     ck_assert_msg(sq_run_cli(args, dev, sizeof dev, err, sizeof err) == 0, "%s", err);
-    ck_assert(!strncmp(dev, "5 17 99 ", 8));
+    ck_assert_msg(!strncmp(dev, " 5 17 99 ", 9), "%s", dev);
     /* one line and exit 2 for each of these */
     static const char *const refused[] = {
         "generate --model " SMALL " --recipe w8a8 --prompt 'Once upon'", /* not ids */

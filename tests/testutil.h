@@ -35,6 +35,10 @@ int sq_run_cli(const char *args, char *out, size_t cap, char *err, size_t errcap
  * host/util/sanitize.c. Returns like sq_run_cli. */
 int sq_run_mpi(int np, const char *bin, const char *args, char *out, size_t cap, char *err,
                size_t errcap);
+/* The same for a test that expects a sanitizer report: its exit status
+ * (SQ_EXIT_SANITIZER) is returned instead of failing the test. */
+int sq_run_mpi_report(int np, const char *bin, const char *args, char *out, size_t cap,
+                      char *err, size_t errcap);
 
 /* Runs the independent oracle (tests/oracle.py) on a case file
  * (runtime/case_file.h); its stdout goes to out. Returns its exit status:

@@ -1033,7 +1033,8 @@ int sq_cmd_sweep(int argc, char **argv)
     sweep_opts_t o;
     split_t sp = {0};
     int p = parse(argc, argv, &o), rc = 0;
-    if (p == 0 && !o.n_shapes)
+    /* a dummy model scores no text */
+    if (p == 0 && !o.n_shapes && strncmp(o.model, SQ_DUMMY_PREFIX, strlen(SQ_DUMMY_PREFIX)))
         rc = split_text(&o, &sp);
     sq_cli_error_capture(NULL, 0);
     if (p != 0 || rc) {
