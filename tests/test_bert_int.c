@@ -2,8 +2,8 @@
  * stream of a sentence is valid (bidirectional attention with queries = keys
  * = tokens, one COPY per layer), the embeddings stay within cosine 0.99 of
  * fp32 on sentences calibration never saw, a sentence length's stream is
- * uploaded once, a run repeats its bits, and embed chooses it, reports it and
- * keeps --offload linears. Skipped without the model. */
+ * uploaded once, a run repeats its bits, csim gives ref's bits, and embed
+ * chooses it, reports it and keeps --offload linears. Skipped without the model. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +146,12 @@ START_TEST(test_embed_cli)
     ck_assert_double_ge(cosine(a, b, 384), 0.99);
     ck_assert_ptr_nonnull(strstr(err, "gelu"));
     ck_assert_ptr_nonnull(strstr(err, "prefill"));
+    /* csim runs the HLS units (the vector unit's COPY and biased ROPE
+     * included): the golden's bits */
+    static char csim[1 << 14];
+    snprintf(args, sizeof args, "embed %s --recipe w8a8 --backend csim --calib %s", s, CALIB);
+    ck_assert_msg(sq_run_cli(args, csim, sizeof csim, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(csim, out);
     /* --offload linears: the linears alone on the device, the host path's bits */
     static char host[1 << 14];
     snprintf(args, sizeof args, "embed %s --recipe w8a8", s);
