@@ -2,7 +2,8 @@
  * published shapes, the built model in each integer format (one integer leaf
  * per linear, deterministic, no fp32 linears, within its --max-mem plan), and
  * the CLI: generate on the host and the model level gives the same token ids,
- * --timing-only counts the same cycles without computing, quality figures
+ * --timing-only counts the same cycles without computing, the integer layer
+ * decodes several sequences at once as each alone, quality figures
  * are refused with one line, sweep leaves perplexity out. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -219,6 +220,23 @@ START_TEST(test_cli)
                       refused[i], err);
         ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1, "%s: %s", refused[i], err);
     }
+    /* the whole token on the device (the integer layer, calibrated on fixed
+     * ids through the dummy's own linears): two sequences decoded at once
+     * give each one's own text, and csim gives ref's */
+    static char one[4096], two[4096], both[8192];
+    const char *il = "generate --model " SMALL " --recipe w8a8 --steps 6 --temperature 0";
+    snprintf(args, sizeof args, "%s --backend ref --prompt '5 6'", il);
+    ck_assert_msg(sq_run_cli(args, one, sizeof one, err, sizeof err) == 0, "%s", err);
+    snprintf(args, sizeof args, "%s --backend ref --prompt '7'", il);
+    ck_assert_msg(sq_run_cli(args, two, sizeof two, err, sizeof err) == 0, "%s", err);
+    snprintf(args, sizeof args, "%s --backend ref --prompt '5 6' --prompt '7'", il);
+    ck_assert_msg(sq_run_cli(args, both, sizeof both, err, sizeof err) == 0, "%s", err);
+    char joined[8192];
+    snprintf(joined, sizeof joined, "%s%s", one, two);
+    ck_assert_str_eq(both, joined);
+    snprintf(args, sizeof args, "%s --backend csim --prompt '5 6'", il);
+    ck_assert_msg(sq_run_cli(args, dev, sizeof dev, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(dev, one);
     /* sweep runs it on the model level and leaves perplexity out */
     ck_assert_msg(sq_run_cli("sweep --model " SMALL " --tokens 2 --array 8x8 --timing-only", dev,
                              sizeof dev, err, sizeof err) == 0, "%s", err);

@@ -143,8 +143,9 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
         return ec;
     int rc = 0;
     /* the whole token on the device when the recipe is integer (llama2.c
-     * models: calibration scores stories with their tokenizer) */
-    int whole = a->dev && !a->offload_linears && !cm->bpe && !cm->dummy && cm->q.layers &&
+     * models: calibration scores stories with their tokenizer; a dummy model
+     * calibrates on fixed token ids through its own integer linears) */
+    int whole = a->dev && !a->offload_linears && !cm->bpe && cm->q.layers &&
                 sq_intlayer_supported(&cm->q) == 0;
     if (a->attn)
         rc = sq_attn_exec_init(&a->ae, &cm->model.cfg, a->attn, 1);
@@ -152,11 +153,13 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
         rc = sq_err(SQ_ERR_ARG, "--attn fp32 needs fp32 attention on the host: add --offload "
                     "linears");
     if (!rc && whole) {
-        char *text = sq_cli_read_text(sq_cli_find_data(a->calib ? a->calib : SQ_DEFAULT_CALIB));
-        sq_intlayer_opts_t o = {.calib_text = text, .tok = &cm->tok,
+        char *text = cm->dummy ? NULL
+                     : sq_cli_read_text(sq_cli_find_data(a->calib ? a->calib : SQ_DEFAULT_CALIB));
+        sq_intlayer_opts_t o = {.calib_text = text, .tok = cm->dummy ? NULL : &cm->tok,
                                 .ae = a->attn ? &a->ae : NULL, .rows = a->rows,
                                 .seqs = a->seqs};
-        rc = text ? sq_intlayer_build(&a->ilayer, &cm->q, a->dev, &a->rep, &o) : SQ_ERR_IO;
+        rc = text || cm->dummy ? sq_intlayer_build(&a->ilayer, &cm->q, a->dev, &a->rep, &o)
+                               : SQ_ERR_IO;
         free(text);
         if (!rc)
             sq_intlayer_exec(a->ilayer, &cm->ex);

@@ -23,6 +23,7 @@
 
 typedef struct {
     const sq_llama_t *m;
+    const sq_qmodel_t *qm; /* the model's own linears when it has no fp32 ones */
     sq_llama_state_t s;
     int pos;
     double res, ffn, logits;
@@ -43,7 +44,14 @@ static int calib_linear(void *ctx, int layer, sq_wkind_t kind, const float *x, f
     const sq_llama_config_t *cf = &c->m->cfg;
     size_t n, k;
     sq_llama_wshape(cf, kind, &n, &k);
-    sq_llama_linear_f32(c->m, layer, kind, x, y);
+    int rc = 0;
+    if (c->m->w.wq)
+        sq_llama_linear_f32(c->m, layer, kind, x, y);
+    else
+        rc = sq_clinear_run(sq_qmodel_layer(c->qm, layer, kind), x, y, c->qm->mid,
+                            &c->qm->scratch);
+    if (rc)
+        return rc;
     int hs = cf->dim / cf->n_heads, kvd = hs * cf->n_kv_heads;
     switch (kind) {
     case SQ_W_Q:
@@ -82,12 +90,21 @@ static int calib_linear(void *ctx, int layer, sq_wkind_t kind, const float *x, f
     return 0;
 }
 
-static int calibrate(calib_t *c, const sq_llama_t *m, const sq_tokenizer_t *tok, const char *text,
-                     size_t *tokens)
+/* Calibration ids of a model without a tokenizer (a dummy model, whose
+ * weights are random): a fixed pseudo-random sequence. */
+#define CALIB_IDS 32
+
+static int calibrate(calib_t *c, const sq_qmodel_t *qm, const sq_tokenizer_t *tok,
+                     const char *text, size_t *tokens)
 {
+    const sq_llama_t *m = qm->model;
     const sq_llama_config_t *cf = &m->cfg;
     memset(c, 0, sizeof *c);
     c->m = m;
+    c->qm = qm;
+    char ids_only[] = "ids";
+    if (!tok)
+        text = ids_only;
     size_t lh = (size_t)cf->n_layers * cf->n_heads, lk = (size_t)cf->n_layers * cf->n_kv_heads;
     c->q = calloc(lh, sizeof *c->q);
     c->k = calloc(lk, sizeof *c->k);
@@ -106,8 +123,15 @@ static int calibrate(calib_t *c, const sq_llama_t *m, const sq_tokenizer_t *tok,
     char *cursor = copy, *story;
     while (!rc && (story = sq_story_next(&cursor))) {
         int n = 0;
-        if (!*story || (rc = sq_tokenizer_encode(tok, story, 0, 0, ids, &n)))
+        if (!tok) {
+            ids = realloc(ids, CALIB_IDS * sizeof *ids);
+            for (n = 0; ids && n < CALIB_IDS; n++)
+                ids[n] = (int)(((uint64_t)n * 2654435761u + 12345u) % (uint64_t)cf->vocab_size);
+            if (!ids)
+                rc = sq_err(SQ_ERR_MEM, "integer layer: out of memory calibrating");
+        } else if (!*story || (rc = sq_tokenizer_encode(tok, story, 0, 0, ids, &n))) {
             continue;
+        }
         n = n > cf->seq_len - 1 ? cf->seq_len - 1 : n;
         int prev = SQ_TOK_BOS;
         for (int pos = 0; !rc && pos < n; pos++) {
@@ -551,7 +575,7 @@ static int build(sq_intlayer_t *p, const sq_intlayer_opts_t *o)
 {
     const sq_llama_t *m = p->q->model;
     calib_t cal;
-    int rc = calibrate(&cal, m, o->tok, o->calib_text, &p->calib_tokens);
+    int rc = calibrate(&cal, p->q, o->tok, o->calib_text, &p->calib_tokens);
     if (rc) {
         calib_free(&cal);
         return rc;

@@ -40,7 +40,9 @@ typedef struct sq_intlayer sq_intlayer_t;
 int sq_intlayer_supported(const sq_qmodel_t *q);
 
 /* Options of a build: calibration text (stories separated by
- * <|endoftext|>, tokenized like eval), an optional attention pattern (ae,
+ * <|endoftext|>, tokenized like eval; with tok NULL, a model without a
+ * tokenizer or fp32 linears (a dummy model), 32 fixed token ids through its
+ * own integer linears instead), an optional attention pattern (ae,
  * from --attn; NULL: dense causal), the longest prompt a prefill run takes
  * (rows, 0: 1) and the sequences decoded at once (seqs, 0: 1). */
 typedef struct {
