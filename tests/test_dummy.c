@@ -214,6 +214,8 @@ START_TEST(test_cli)
         "eval --model " SMALL " --recipe w8a8 --text x",
         "compress --model " SMALL " --recipe w8a8 --report",
         "distill --model " SMALL " --text x",
+        "eval --recipe w8a8 --text x --backend model --timing-only",
+        "embed --text x --backend model --timing-only",
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         ck_assert_msg(sq_run_cli(refused[i], dev, sizeof dev, err, sizeof err) == 2, "%s: %s",

@@ -113,6 +113,10 @@ int sq_cmd_embed(int argc, char **argv)
         sq_cli_error(CMD, "--attn is for Llama models (the encoder's attention runs on the host)");
         return SQ_EXIT_USAGE;
     }
+    if (acc.timing_only) {
+        sq_cli_error(CMD, "--timing-only computes no embeddings (generate and sweep take it)");
+        return SQ_EXIT_USAGE;
+    }
     sq_recipe_t r;
     int rc = sq_recipe_parse(recipe, &r);
     if (!rc)

@@ -65,6 +65,11 @@ int sq_cmd_eval(int argc, char **argv)
     }
     if (sq_cli_refuse_dummy("eval", model, "perplexity"))
         return SQ_EXIT_USAGE;
+    if (acc.timing_only) {
+        sq_cli_error("eval", "--timing-only computes no logits to score (generate and sweep "
+                     "take it)");
+        return SQ_EXIT_USAGE;
+    }
     if (!text_path) {
         sq_cli_error("eval", "--text FILE is required");
         return SQ_EXIT_USAGE;
