@@ -300,7 +300,12 @@ static int setup_desc(void)
         sq_dev_config_t cfg;
         sq_dev_config_default(&cfg, levels[i]);
         cfg.mem_bytes = DESC_MEM;
+        uint64_t at;
+        /* the image is the device's whole memory, allocated: the runtime
+         * refuses operands outside what the host allocated */
         int rc = sq_dev_open(&cfg, &desc_dev[i]);
+        if (!rc)
+            rc = sq_dev_alloc(desc_dev[i], DESC_MEM, &at);
         if (rc)
             return rc;
         if (!(desc_img[i] = malloc(DESC_MEM)))

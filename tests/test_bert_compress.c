@@ -214,8 +214,8 @@ Suite *bert_compress_suite(void)
 {
     Suite *s = suite_create("bert_compress");
     tcase_add_test(sq_tcase(s, "hook", 60), test_hook_fp32_exact);
-    tcase_add_test(sq_tcase(s, "w8a8", 60), test_w8a8);
-    tcase_add_test(sq_tcase(s, "a8s", 60), test_a8s_calibrated);
+    tcase_add_test(sq_tcase(s, "w8a8", 180), test_w8a8);
+    tcase_add_test(sq_tcase(s, "a8s", 180), test_a8s_calibrated);
     tcase_add_test(sq_tcase(s, "refused", 60), test_bad_recipes);
     return s;
 }

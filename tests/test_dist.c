@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "dist/dist.h"
 #include "testutil.h"
 #include "util/err.h"
@@ -74,7 +75,7 @@ START_TEST(test_leak_reported)
     if (!have_mpi("the leak check under mpirun"))
         return;
     int rc = sq_run_mpi_report(2, SQ_DIST_CHECK_BIN, "--leak", out, sizeof out, err, sizeof err);
-    ck_assert_int_ne(rc, 0);
+    ck_assert_int_eq(rc, SQ_EXIT_SANITIZER);
     ck_assert_ptr_nonnull(strstr(err, "LeakSanitizer"));
     ck_assert_ptr_nonnull(strstr(err, "dist_check.c"));
     ck_assert_ptr_nonnull(strstr(err, "77 byte"));

@@ -54,10 +54,9 @@ static void read_all(FILE *f, char *buf, size_t cap)
     }
 }
 
-/* Runs cmd through the shell with stdout to out and stderr to err; a
- * sanitizer report fails the test unless the test expects one (report). */
+/* Runs cmd through the shell with stdout to out and stderr to err. */
 static int run_shell(const char *cmd, char *out, size_t cap, char *err, size_t errcap,
-                     int report)
+                     int expect_report)
 {
     char errpath[] = "/tmp/sq_test_err_XXXXXX";
     int efd = mkstemp(errpath);
@@ -80,7 +79,7 @@ static int run_shell(const char *cmd, char *out, size_t cap, char *err, size_t e
     if (WIFSIGNALED(st))
         return 128 + WTERMSIG(st);
     /* a crash or undefined behaviour fails the test whatever exit it expects */
-    if (WEXITSTATUS(st) == SQ_EXIT_SANITIZER && !report)
+    if (WEXITSTATUS(st) == SQ_EXIT_SANITIZER && !expect_report)
         ck_abort_msg("`%s` ended with a sanitizer report (exit %d): %.400s", cmd,
                      SQ_EXIT_SANITIZER, err ? err : "");
     return WEXITSTATUS(st);
@@ -97,7 +96,7 @@ int sq_run_cli(const char *args, char *out, size_t cap, char *err, size_t errcap
 }
 
 static int run_mpi(int np, const char *bin, const char *args, char *out, size_t cap, char *err,
-                   size_t errcap, int report)
+                   size_t errcap, int expect_report)
 {
     static const char env[] =
         "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
@@ -107,7 +106,7 @@ static int run_mpi(int np, const char *bin, const char *args, char *out, size_t 
     size_t len = sizeof env + strlen(bin) + strlen(args) + 32;
     char *cmd = malloc(len);
     snprintf(cmd, len, "%s %d %s %s", env, np, bin, args);
-    int rc = run_shell(cmd, out, cap, err, errcap, report);
+    int rc = run_shell(cmd, out, cap, err, errcap, expect_report);
     free(cmd);
     return rc;
 }

@@ -35,8 +35,7 @@ int sq_run_cli(const char *args, char *out, size_t cap, char *err, size_t errcap
  * host/util/sanitize.c. Returns like sq_run_cli. */
 int sq_run_mpi(int np, const char *bin, const char *args, char *out, size_t cap, char *err,
                size_t errcap);
-/* The same for a test that expects a sanitizer report: its exit status
- * (SQ_EXIT_SANITIZER) is returned instead of failing the test. */
+/* sq_run_mpi for a test that expects a sanitizer's report: exit 99 returned. */
 int sq_run_mpi_report(int np, const char *bin, const char *args, char *out, size_t cap,
                       char *err, size_t errcap);
 
