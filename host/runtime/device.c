@@ -74,6 +74,7 @@ void sq_dev_config_default(sq_dev_config_t *cfg, const char *level)
     cfg->clock_mhz = 300.0;
     cfg->fst_path = NULL;
     cfg->array_rows = cfg->array_cols = 0;
+    cfg->timing_only = 0;
     cfg->xclbin = NULL;
     cfg->xrt_device = -1;
 }
