@@ -178,11 +178,12 @@ START_TEST(test_cli)
     char json[] = "/tmp/sq_dummy_XXXXXX", json2[] = "/tmp/sq_dummy_XXXXXX";
     close(mkstemp(json));
     close(mkstemp(json2));
-    snprintf(args, sizeof args, "%s --backend model --report %s", gen, json);
+    snprintf(args, sizeof args, "%s --backend model --offload linears --report %s", gen, json);
     ck_assert_msg(sq_run_cli(args, dev, sizeof dev, err, sizeof err) == 0, "%s", err);
     ck_assert_str_eq(dev, host);
     /* timing only: no text, the same cycles and MACs */
-    snprintf(args, sizeof args, "%s --backend model --timing-only --report %s", gen, json2);
+    snprintf(args, sizeof args, "%s --backend model --offload linears --timing-only --report %s",
+             gen, json2);
     ck_assert_msg(sq_run_cli(args, dev, sizeof dev, err, sizeof err) == 0, "%s", err);
     ck_assert_str_eq(dev, "");
     ck_assert_ptr_nonnull(strstr(err, "--timing-only"));
