@@ -69,8 +69,10 @@ static void embed_on(fixture_t *f, const char *level, size_t n, sq_report_t *rep
     *tokens = 0;
     for (size_t i = 0; i < n; i++) {
         size_t t;
+        sq_report_phase_begin(rep, dev, SQ_PHASE_PREFILL); /* a sentence is one step */
         ck_assert_msg(sq_bert_embed(&f->m, sentences[i], got, &t, &ex) == 0, "%s: %s", level,
                       sq_err_msg());
+        sq_report_phase_end(rep, dev, 1, t);
         ck_assert_msg(!memcmp(want + i * d, got, d * sizeof *got),
                       "%s: sentence %zu differs from the golden host path", level, i);
         *tokens += t;
@@ -157,7 +159,13 @@ START_TEST(test_w8a8_csim_model)
      * over half of the 16x16 array busy (m = 1 per token: 1/16) */
     ck_assert_uint_gt(t.cycles, t.macs / (2 * 16 * 16));
     ck_assert_uint_lt(t.cycles, 2 * t.macs / (2 * 16 * 16));
-    ck_assert_double_gt(sq_report_latency_s(&rep), 0.0);
+    /* a sentence's latency: the cycles, one launch and the transfers per linear */
+    sq_report_latency_t l;
+    ck_assert(sq_report_latency(&rep, SQ_PHASE_PREFILL, &l));
+    ck_assert(l.device_counted);
+    ck_assert_double_eq_tol(l.device_s, (double)t.cycles / 3 / 300e6, 1e-12);
+    ck_assert_double_eq(l.runs, (double)f.m.cfg.n_layers * 6);
+    ck_assert_double_gt(l.pcie_s, 0.0);
     sq_report_free(&rep);
     teardown(&f);
 }

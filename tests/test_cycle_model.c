@@ -209,6 +209,11 @@ START_TEST(test_sweep_cli)
     double u16 = cJSON_GetObjectItem(cJSON_GetArrayItem(pts, 1), "mac_utilization")->valuedouble;
     ck_assert(c8 > c16 && c16 > 0);
     ck_assert(u16 > 0 && u16 <= 1);
+    /* one run per linear (36 for stories260K), each a launch on top of the cycles */
+    const cJSON *p16 = cJSON_GetArrayItem(pts, 1);
+    ck_assert_double_eq(cJSON_GetObjectItem(p16, "runs_per_token")->valuedouble, 36);
+    ck_assert_double_gt(cJSON_GetObjectItem(p16, "e2e_us_per_token")->valuedouble,
+                        cJSON_GetObjectItem(p16, "latency_us_per_token")->valuedouble + 36 * 30);
     cJSON_Delete(j);
     ck_assert_int_eq(sq_run_cli("sweep --shape 128x64x64 --array 4x4,16x16", out, sizeof out, err,
                                 sizeof err), 0);

@@ -2,12 +2,16 @@
  * stream is valid and its dependencies are needed, greedy text on ref
  * equals the fp32 model's, the device's argmax is the logits' argmax, the
  * KV cache is appended by the device, a level with the command processor
- * runs a token in one launch with ref's bits, group scales (w4g32) run, and
- * the CLI chooses it, reports it (runs per token), and fails in one line
+ * runs a token in one launch with ref's bits, group scales (w4g32) run, a
+ * prompt in one prefill run gives the bits of token-by-token runs, sequences
+ * decoded together give each one's own bits, and the CLI chooses it, reports
+ * it (runs, PCIe bytes and the latency split per phase), and fails in one line
  * where a level lacks the vector unit. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "compress/qmodel.h"
 #include "model/sampler.h"
@@ -29,7 +33,8 @@ typedef struct {
     char *text;
 } fixture_t;
 
-static void open_fixture_on(fixture_t *f, const char *recipe, const char *level)
+static void open_fixture_at(fixture_t *f, const char *recipe, const char *level, int rows,
+                            int seqs)
 {
     memset(f, 0, sizeof *f);
     ck_assert_int_eq(sq_llama_load(SQ_MODEL_PATH, &f->m), 0);
@@ -43,13 +48,13 @@ static void open_fixture_on(fixture_t *f, const char *recipe, const char *level)
     f->text = realloc(f->text, n + 1);
     f->text[n] = 0;
     f->dev = sq_test_dev_open(level, 64u << 20);
-    sq_intlayer_opts_t o = {.calib_text = f->text, .tok = &f->tok};
+    sq_intlayer_opts_t o = {.calib_text = f->text, .tok = &f->tok, .rows = rows, .seqs = seqs};
     ck_assert_msg(sq_intlayer_build(&f->p, &f->q, f->dev, NULL, &o) == 0, "%s", sq_err_msg());
 }
 
 static void open_fixture(fixture_t *f, const char *recipe)
 {
-    open_fixture_on(f, recipe, "ref");
+    open_fixture_at(f, recipe, "ref", 1, 1);
 }
 
 static void close_fixture(fixture_t *f)
@@ -143,7 +148,7 @@ static void one_launch_per_token(const char *level)
 {
     fixture_t r, f;
     open_fixture(&r, "w8a8");
-    open_fixture_on(&f, "w8a8", level);
+    open_fixture_at(&f, "w8a8", level, 1, 1);
     int vocab = r.m.cfg.vocab_size;
     float *want = malloc((size_t)vocab * sizeof *want), *got = malloc((size_t)vocab * sizeof *got);
     int tok = SQ_TOK_BOS;
@@ -202,6 +207,147 @@ START_TEST(test_group_scales_run)
 }
 END_TEST
 
+static int encode(fixture_t *f, const char *text, int *ids)
+{
+    int n;
+    ck_assert_int_eq(sq_tokenizer_encode(&f->tok, text, 1, 0, ids, &n), 0);
+    return n;
+}
+
+/* A prompt of n tokens as one prefill run: the last token's logits, its
+ * argmax and the KV rows it leaves (seen through the decode steps after it)
+ * are those of n single-token runs; the prefill stream has one COPY per layer
+ * and an attention call with queries = n. */
+START_TEST(test_prefill_equals_steps)
+{
+    fixture_t f;
+    open_fixture_at(&f, "w8a8", "ref", 32, 1);
+    int vocab = f.m.cfg.vocab_size, ids[64];
+    int n = encode(&f, "Once upon a time, there was a little dog named Max", ids);
+    ck_assert_int_gt(n, 8);
+    enum { AFTER = 12 };
+    float *a = malloc((size_t)(AFTER + 1) * vocab * sizeof *a);
+    float *b = malloc((size_t)(AFTER + 1) * vocab * sizeof *b);
+    int ta[AFTER + 1], tb[AFTER + 1];
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(sq_intlayer_step(f.p, ids[i], i, a, &ta[0]) == 0, "%s", sq_err_msg());
+    ck_assert_msg(sq_intlayer_prefill(f.p, 0, ids, n, 0, b, &tb[0]) == 0, "%s", sq_err_msg());
+    ck_assert_int_eq(memcmp(a, b, (size_t)vocab * sizeof *a), 0);
+    ck_assert_int_eq(ta[0], tb[0]);
+    /* decode after each: first after the token-by-token prompt, then again
+     * after the prefill (which rewrites rows 0 .. n-1 itself) */
+    for (int round = 0; round < 2; round++) {
+        float *lg = round ? b : a;
+        int *t = round ? tb : ta;
+        if (round)
+            ck_assert_int_eq(sq_intlayer_prefill(f.p, 0, ids, n, 0, NULL, &t[0]), 0);
+        else
+            for (int i = 0; i < n; i++)
+                ck_assert_int_eq(sq_intlayer_step(f.p, ids[i], i, NULL, &t[0]), 0);
+        for (int k = 1; k <= AFTER; k++)
+            ck_assert_int_eq(sq_intlayer_step(f.p, t[k - 1], n + k - 1,
+                                              lg + (size_t)k * vocab, &t[k]), 0);
+    }
+    ck_assert_int_eq(memcmp(a + vocab, b + vocab, (size_t)AFTER * vocab * sizeof *a), 0);
+    ck_assert_int_eq(memcmp(ta, tb, sizeof ta), 0);
+    uint32_t nc;
+    const uint8_t *s = sq_intlayer_prefill_stream(f.p, &nc);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(nc, 1 + 14 * (uint32_t)f.m.cfg.n_layers + 4);
+    ck_assert_msg(sq_stream_check(s, nc) == 0, "%s", sq_err_msg());
+    uint32_t copies = 0, attn = 0;
+    for (uint32_t i = 0; i < nc; i++) {
+        const uint8_t *d = s + (size_t)i * SQ_DESC_BYTES;
+        if (sq_desc_opcode(d) == SQ_OP_VEC && sq_desc_word(d, SQ_VEC_W_FUNC) == SQ_VEC_COPY)
+            copies++;
+        if (sq_desc_opcode(d) == SQ_OP_ATTN) {
+            ck_assert_uint_eq(sq_desc_word(d, SQ_ATTN_W_QUERIES), (uint32_t)n);
+            attn++;
+        }
+    }
+    ck_assert_uint_eq(copies, (uint32_t)f.m.cfg.n_layers);
+    ck_assert_uint_eq(attn, (uint32_t)f.m.cfg.n_layers);
+    /* a prompt longer than the planned rows is refused in one line */
+    ck_assert_int_eq(sq_intlayer_prefill(f.p, 0, ids, 33, 0, NULL, NULL), SQ_ERR_ARG);
+    free(a);
+    free(b);
+    close_fixture(&f);
+}
+END_TEST
+
+/* Three sequences at different positions decoded together (M = 3 in every
+ * GEMM, one KV cache each): each one's tokens and logits are those of its own
+ * program of one sequence. */
+START_TEST(test_batch_equals_single)
+{
+    static const char *const prompts[3] = {"Once upon a time", "Tom had a red ball. He",
+                                           "The cat"};
+    enum { B = 3, STEPS = 10 };
+    fixture_t f, one;
+    open_fixture_at(&f, "w8a8", "ref", 16, B);
+    open_fixture_at(&one, "w8a8", "ref", 16, 1);
+    int vocab = f.m.cfg.vocab_size, ids[B][64], n[B], tok[B], pos[B];
+    float *lb = malloc((size_t)B * vocab * sizeof *lb), *l1 = malloc((size_t)vocab * sizeof *l1);
+    int want[B][STEPS];
+    for (int b = 0; b < B; b++) {
+        n[b] = encode(&f, prompts[b], ids[b]);
+        int t;
+        ck_assert_int_eq(sq_intlayer_prefill(one.p, 0, ids[b], n[b], 0, NULL, &t), 0);
+        for (int k = 0; k < STEPS; k++) {
+            want[b][k] = t;
+            ck_assert_int_eq(sq_intlayer_step(one.p, t, n[b] + k, NULL, &t), 0);
+        }
+        ck_assert_int_eq(sq_intlayer_prefill(f.p, b, ids[b], n[b], 0, NULL, &tok[b]), 0);
+        ck_assert_int_eq(tok[b], want[b][0]);
+        pos[b] = n[b];
+    }
+    ck_assert_int_ne(n[0], n[1]);
+    for (int k = 1; k < STEPS; k++) {
+        int am[B];
+        ck_assert_msg(sq_intlayer_decode(f.p, tok, pos, lb, am) == 0, "%s", sq_err_msg());
+        for (int b = 0; b < B; b++) {
+            ck_assert_int_eq(am[b], want[b][k]);
+            ck_assert_int_eq(sq_argmax(lb + (size_t)b * vocab, vocab), am[b]);
+            tok[b] = am[b];
+            pos[b]++;
+        }
+    }
+    /* sequence 1's last logits, again on its own */
+    ck_assert_int_eq(sq_intlayer_prefill(one.p, 0, ids[1], n[1], 0, NULL, NULL), 0);
+    for (int k = 0; k + 1 < STEPS; k++)
+        ck_assert_int_eq(sq_intlayer_step(one.p, want[1][k], n[1] + k,
+                                          k + 2 == STEPS ? l1 : NULL, NULL), 0);
+    ck_assert_int_eq(memcmp(l1, lb + vocab, (size_t)vocab * sizeof *l1), 0);
+    /* a program of several sequences has no single step */
+    ck_assert_int_eq(sq_intlayer_step(f.p, 1, 0, NULL, NULL), SQ_ERR_ARG);
+    free(lb);
+    free(l1);
+    close_fixture(&one);
+    close_fixture(&f);
+}
+END_TEST
+
+/* More sequences than run arguments share one position. */
+START_TEST(test_batch_positions_limit)
+{
+    enum { B = SQ_RUN_POS + 1 };
+    fixture_t f;
+    open_fixture_at(&f, "w8a8", "ref", 1, B);
+    int tok[B], pos[B], am[B];
+    for (int b = 0; b < B; b++) {
+        tok[b] = SQ_TOK_BOS;
+        pos[b] = 0;
+    }
+    ck_assert_msg(sq_intlayer_decode(f.p, tok, pos, NULL, am) == 0, "%s", sq_err_msg());
+    for (int b = 1; b < B; b++)
+        ck_assert_int_eq(am[b], am[0]);
+    pos[B - 1] = 1;
+    ck_assert_int_eq(sq_intlayer_decode(f.p, tok, pos, NULL, am), SQ_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(sq_err_msg(), "SQ_RUN_POS"));
+    close_fixture(&f);
+}
+END_TEST
+
 START_TEST(test_cli)
 {
     static char out[8192], ref[8192], err[8192];
@@ -219,12 +365,10 @@ START_TEST(test_cli)
     snprintf(args, sizeof args, "%s --recipe w8a8 --backend csim --report %s", gen, json);
     ck_assert_int_eq(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);
     ck_assert_str_eq(out, ref);
-    ck_assert_msg(strstr(err, "runs 40 (1.00 per token), host bytes per token: 4 written"), "%s",
-                  err);
     size_t rep_n;
     char *rep = sq_slurp(json, &rep_n);
     ck_assert_ptr_nonnull(rep);
-    ck_assert_ptr_nonnull(strstr(rep, "\"launches_per_token\":\t1,"));
+    ck_assert_msg(strstr(rep, "\"runs_per_token\":\t1,"), "%s", rep);
     free(rep);
     /* a level without the vector unit: one line, then --offload linears */
     snprintf(args, sizeof args, "%s --recipe w8a8 --backend model", gen);
@@ -242,6 +386,113 @@ START_TEST(test_cli)
 }
 END_TEST
 
+static cJSON *load_json(const char *path)
+{
+    size_t n;
+    char *text = sq_slurp(path, &n);
+    ck_assert_ptr_nonnull(text);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    ck_assert_ptr_nonnull(j);
+    return j;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, key);
+    ck_assert_msg(cJSON_IsNumber(v), "no number '%s'", key);
+    return v->valuedouble;
+}
+
+/* generate with prompts: one prefill run, then a run per step; several
+ * prompts (or --batch) print each sequence's own text; the report has both
+ * phases with runs, PCIe bytes and the latency split, and the linears-only
+ * path and the host run report theirs. */
+START_TEST(test_cli_prompt_batch_report)
+{
+    static char one[4096], two[4096], both[8192], err[8192];
+    const char *gen = "generate " MODEL_ARGS " --steps 30 --temperature 0 --recipe w8a8 "
+                      "--calib " SAMPLE;
+    char args[2048];
+    snprintf(args, sizeof args, "%s --backend ref --prompt 'Tom had a red ball.'", gen);
+    ck_assert_int_eq(sq_run_cli(args, one, sizeof one, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(one, "Tom had a red ball."));
+    snprintf(args, sizeof args, "%s --backend ref --prompt 'The cat'", gen);
+    ck_assert_int_eq(sq_run_cli(args, two, sizeof two, err, sizeof err), 0);
+    char *json = sq_tmpfile("", 0);
+    snprintf(args, sizeof args, "%s --backend ref --prompt 'Tom had a red ball.' "
+             "--prompt 'The cat' --report %s --launch-us 10 --pcie-gbps 4", gen, json);
+    ck_assert_msg(sq_run_cli(args, both, sizeof both, err, sizeof err) == 0, "%s", err);
+    char cat[8192];
+    snprintf(cat, sizeof cat, "%s%s", one, two);
+    ck_assert_str_eq(both, cat);
+    cJSON *r = load_json(json);
+    ck_assert_int_eq((int)num(r, "sequences"), 2);
+    ck_assert_double_eq(num(r, "launch_us"), 10);
+    ck_assert_double_eq(num(r, "pcie_gbps"), 4);
+    cJSON *ph = cJSON_GetObjectItem(r, "phases");
+    cJSON *pre = cJSON_GetObjectItem(ph, "prefill"), *dec = cJSON_GetObjectItem(ph, "decode");
+    ck_assert_int_eq((int)num(pre, "steps"), 2); /* one run per prompt */
+    ck_assert_double_gt(num(pre, "runs_per_step"), 0);
+    ck_assert_double_gt(num(dec, "runs_per_step"), 0);
+    /* per step: two token ids written, two argmax read, the patched descriptors */
+    ck_assert_double_ge(num(dec, "pcie_bytes_per_step"), 16);
+    ck_assert_double_eq(num(dec, "launch_us"), 10 * num(dec, "runs_per_step"));
+    ck_assert_double_eq_tol(num(dec, "total_us"),
+                            num(dec, "device_us") + num(dec, "launch_us") + num(dec, "pcie_us") +
+                                num(dec, "host_us"),
+                            1e-6);
+    ck_assert(!cJSON_IsTrue(cJSON_GetObjectItem(dec, "device_counted"))); /* ref: no cycles */
+    /* aggregate: the sequences still running per step (the shorter prompt ends later) */
+    double per_step = num(dec, "tokens") / num(dec, "steps");
+    ck_assert_double_gt(per_step, 1);
+    ck_assert_double_le(per_step, 2);
+    ck_assert_double_eq_tol(num(dec, "tokens_per_s"),
+                            per_step * num(dec, "tokens_per_s_per_sequence"),
+                            1e-6 * num(dec, "tokens_per_s"));
+    cJSON_Delete(r);
+    ck_assert_ptr_nonnull(strstr(err, "runs/step"));
+    ck_assert_ptr_nonnull(strstr(err, "sequences at once"));
+    /* --batch 2 with one prompt: the same text twice */
+    snprintf(args, sizeof args, "%s --backend ref --prompt 'The cat' --batch 2", gen);
+    ck_assert_int_eq(sq_run_cli(args, both, sizeof both, err, sizeof err), 0);
+    snprintf(cat, sizeof cat, "%s%s", two, two);
+    ck_assert_str_eq(both, cat);
+    /* the linears-only path: 36 runs a decode token (one per linear) */
+    snprintf(args, sizeof args, "%s --backend ref --offload linears --prompt 'The cat' "
+             "--report %s", gen, json);
+    ck_assert_int_eq(sq_run_cli(args, both, sizeof both, err, sizeof err), 0);
+    r = load_json(json);
+    dec = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "phases"), "decode");
+    ck_assert_double_eq(num(dec, "runs_per_step"), 36);
+    ck_assert_double_gt(num(dec, "pcie_bytes_per_step"), 36 * 64);
+    cJSON_Delete(r);
+    /* a host run: its wall time is the whole latency */
+    snprintf(args, sizeof args, "%s --prompt 'The cat' --report %s", gen, json);
+    ck_assert_int_eq(sq_run_cli(args, both, sizeof both, err, sizeof err), 0);
+    r = load_json(json);
+    ck_assert_str_eq(cJSON_GetObjectItem(r, "level")->valuestring, "host");
+    dec = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "phases"), "decode");
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(dec, "device_counted")));
+    ck_assert_double_gt(num(dec, "host_us"), 0);
+    ck_assert_double_eq(num(dec, "runs_per_step"), 0);
+    cJSON_Delete(r);
+    char svg[4096];
+    snprintf(svg, sizeof svg, "%s.svg", json);
+    unlink(svg);
+    unlink(json);
+    free(json);
+    /* bad values and combinations are one line */
+    snprintf(args, sizeof args, "%s --launch-us -1", gen);
+    ck_assert_int_eq(sq_run_cli(args, both, sizeof both, err, sizeof err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--launch-us"));
+    snprintf(args, sizeof args, "%s --batch 2", gen);
+    ck_assert_int_eq(sq_run_cli(args, both, sizeof both, err, sizeof err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "integer layer"));
+    ck_assert_ptr_null(strchr(strchr(err, '\n') + 1, '\n'));
+}
+END_TEST
+
 Suite *intlayer_suite(void)
 {
     Suite *s = suite_create("intlayer");
@@ -251,6 +502,10 @@ Suite *intlayer_suite(void)
     tcase_add_test(tc, test_one_launch_csim);
     tcase_add_test(tc, test_one_launch_opencl);
     tcase_add_test(tc, test_group_scales_run);
+    tcase_add_test(tc, test_prefill_equals_steps);
+    tcase_add_test(tc, test_batch_equals_single);
+    tcase_add_test(tc, test_batch_positions_limit);
     tcase_add_test(tc, test_cli);
+    tcase_add_test(tc, test_cli_prompt_batch_report);
     return s;
 }

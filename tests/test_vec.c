@@ -175,7 +175,8 @@ static void op_alloc(op_t *o, uint32_t func, uint32_t flags, uint32_t m, uint32_
     v->rec_in = (const uint8_t *)o->rec_in;
     v->rec_out = (uint8_t *)o->rec_out;
     v->tab = func == SQ_VEC_GATHER ? (const uint8_t *)o->table
-             : func == SQ_VEC_ROPE ? (const uint8_t *)o->rope : (const uint8_t *)o->bias;
+             : func == SQ_VEC_ROPE && (flags & SQ_VEC_ROT) ? (const uint8_t *)o->rope
+                                                            : (const uint8_t *)o->bias;
     v->tab_stride = func == SQ_VEC_GATHER ? n : 2 * n;
 }
 
@@ -352,12 +353,15 @@ static cJSON *random_case(uint64_t *s, uint32_t f, int t)
 {
     static const uint32_t allowed[SQ_VEC_FUNCS] = {
         0, SQ_VEC_Q8 | SQ_VEC_BIAS | SQ_VEC_LN, SQ_VEC_ACC | SQ_VEC_BIAS, SQ_VEC_ACC | SQ_VEC_BIAS,
-        SQ_VEC_ROT, 0, SQ_VEC_ACC | SQ_VEC_BIAS | SQ_VEC_Q8, SQ_VEC_ACC | SQ_VEC_BIAS, 0, 0};
+        SQ_VEC_ROT | SQ_VEC_BIAS, 0, SQ_VEC_ACC | SQ_VEC_BIAS | SQ_VEC_Q8, SQ_VEC_ACC | SQ_VEC_BIAS,
+        0, 0};
     static const uint32_t required[SQ_VEC_FUNCS] = {0, 0, 0, 0, SQ_VEC_ACC, SQ_VEC_ACC | SQ_VEC_Q8,
                                                     0, SQ_VEC_Q8, 0, 0};
     static const uint32_t widths[] = {1, 2, 3, 7, 8, 16, 33, 64};
     uint32_t m = 1 + rnd(s, 3), n = widths[rnd(s, 8)];
     uint32_t flags = (rnd(s, 32) & allowed[f]) | required[f];
+    if (f == SQ_VEC_ROPE && (flags & SQ_VEC_ROT))
+        flags &= ~SQ_VEC_BIAS; /* TAB is the rotation table */
     if (f == SQ_VEC_ROPE && (flags & SQ_VEC_ROT) && n % 2)
         n++;
     op_t o;
@@ -467,7 +471,7 @@ static cJSON *random_case(uint64_t *s, uint32_t f, int t)
         cJSON_AddItemToObject(c, "ids", cJSON_CreateIntArray((const int *)o.ids, (int)m));
         cJSON_AddItemToObject(c, "table", i8_rows(o.table, 64, n));
     }
-    if (f == SQ_VEC_ROPE) {
+    if (f == SQ_VEC_ROPE && (flags & SQ_VEC_ROT)) {
         cJSON *tab = cJSON_CreateArray();
         uint32_t seg = v->seg ? v->seg : n;
         for (uint32_t i = 0; i < m; i++) {
@@ -655,6 +659,11 @@ START_TEST(test_shape_rules)
     ck_assert_int_eq(sq_vec_check_shape(&v), -1); /* odd segment */
     v.seg = 4;
     ck_assert_int_eq(sq_vec_check_shape(&v), -1); /* does not divide n */
+    v = (sq_vec_t){.func = SQ_VEC_ROPE, .flags = SQ_VEC_ACC | SQ_VEC_ROT | SQ_VEC_BIAS, .m = 1,
+                   .n = 4};
+    ck_assert_int_eq(sq_vec_check_shape(&v), -1); /* TAB cannot be both */
+    v.flags = SQ_VEC_ACC | SQ_VEC_BIAS;
+    ck_assert_int_eq(sq_vec_check_shape(&v), 0);
     v = (sq_vec_t){.func = SQ_VEC_GELU, .m = 1, .n = 4, .p = {0, 15}};
     ck_assert_int_eq(sq_vec_check_shape(&v), -1);
     v = (sq_vec_t){.func = SQ_VEC_NORM, .m = 1, .n = 4, .p = {0, 1u << 29}};

@@ -3,7 +3,7 @@
  *
  *   one SQ_OP_VEC descriptor: M rows of N elements through one function
  *   (norms, RoPE, SwiGLU, GELU, residual add, requantization, gather,
- *   logits, argmax; layout: include/sparq/spec.h, rules: sparq/vec.h)
+ *   logits, argmax, copy; layout: include/sparq/spec.h, rules: sparq/vec.h)
  *
  * Every element rule is a call into sparq/vec.h (and numerics.h / attn.h
  * through it); descriptors are decoded by sparq/desc.h, as on the host.

@@ -13,6 +13,8 @@ void sq_cli_accel_init(sq_cli_accel_t *a)
 {
     memset(a, 0, sizeof *a);
     a->clock_mhz = 300.0;
+    a->launch_us = SQ_LAUNCH_US_DEFAULT;
+    a->pcie_gbps = SQ_PCIE_GBPS_DEFAULT;
 }
 
 int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg)
@@ -56,6 +58,13 @@ int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg
         }
         a->offload_linears = 1;
         return 1;
+    case 0x108:
+        return sq_cli_double(cmd, "--launch-us", arg, 0, 1e6, &a->launch_us) ? -1 : 1;
+    case 0x109:
+        return sq_cli_double(cmd, "--pcie-gbps", arg, 1e-3, 1e4, &a->pcie_gbps) ? -1 : 1;
+    case 0x10A:
+        a->timing_only = 1;
+        return 1;
     default:
         return 0;
     }
@@ -70,6 +79,9 @@ static int open_level(sq_cli_accel_t *a, const sq_target_t *t)
     cfg.clock_mhz = a->clock_mhz;
     cfg.array_rows = a->array_rows;
     cfg.array_cols = a->array_cols;
+    cfg.timing_only = a->timing_only;
+    if (a->mem_bytes)
+        cfg.mem_bytes = a->mem_bytes;
     if (a->array_rows)
         a->rep.array_rows = a->array_rows;
     if (a->array_cols)
@@ -86,6 +98,8 @@ int sq_cli_accel_open_dev(const char *cmd, sq_cli_accel_t *a, const char *model_
     if (len > 4 && !strcmp(model_name + len - 4, ".sqm") && !strcmp(recipe, "fp32"))
         recipe = "as stored";
     sq_report_init(&a->rep, model_name, recipe, a->backend ? a->backend : "host", t, a->clock_mhz);
+    a->rep.launch_us = a->launch_us;
+    a->rep.pcie_gbps = a->pcie_gbps;
     if (a->backend && ((a->array_rows && a->array_rows != SQ_ARRAY_ROWS) ||
                        (a->array_cols && a->array_cols != SQ_ARRAY_COLS)) &&
         strcmp(a->backend, "model")) {
@@ -93,9 +107,16 @@ int sq_cli_accel_open_dev(const char *cmd, sq_cli_accel_t *a, const char *model_
                      a->array_rows, a->array_cols, a->backend, SQ_ARRAY_ROWS, SQ_ARRAY_COLS);
         return SQ_EXIT_USAGE;
     }
+    if (a->timing_only && (!a->backend || strcmp(a->backend, "model"))) {
+        sq_cli_error(cmd, "--timing-only needs --backend model (the other levels compute "
+                     "their outputs)");
+        return SQ_EXIT_USAGE;
+    }
     if (a->backend) {
         sq_dev_config_t cfg;
         sq_dev_config_default(&cfg, a->backend);
+        if (a->mem_bytes)
+            cfg.mem_bytes = a->mem_bytes;
         char what[64];
         snprintf(what, sizeof what, "the device memory of level %s", a->backend);
         /* a check, not a plan: sweep opens one level after another */
@@ -113,12 +134,18 @@ int sq_cli_accel_open_dev(const char *cmd, sq_cli_accel_t *a, const char *model_
 int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
                       const char *model_name, const char *recipe)
 {
+    /* a dummy's linears on the device take about their host bytes (the
+     * placement adds quant entries): the level's memory grows to hold them */
+    uint64_t need = cm->dummy ? sq_qmodel_bytes(&cm->q) : 0;
+    if (need + need / 8 + (64u << 20) > (256u << 20))
+        a->mem_bytes = need + need / 8 + (64u << 20);
     int ec = sq_cli_accel_open_dev(cmd, a, model_name, recipe);
     if (ec)
         return ec;
     int rc = 0;
     /* the whole token on the device when the recipe is integer (llama2.c
-     * models: calibration scores stories with their tokenizer) */
+     * models: calibration scores stories with their tokenizer; a dummy model
+     * calibrates on fixed token ids through its own integer linears) */
     int whole = a->dev && !a->offload_linears && !cm->bpe && cm->q.layers &&
                 sq_intlayer_supported(&cm->q) == 0;
     if (a->attn)
@@ -127,10 +154,13 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
         rc = sq_err(SQ_ERR_ARG, "--attn fp32 needs fp32 attention on the host: add --offload "
                     "linears");
     if (!rc && whole) {
-        char *text = sq_cli_read_text(sq_cli_find_data(a->calib ? a->calib : SQ_DEFAULT_CALIB));
-        sq_intlayer_opts_t o = {.calib_text = text, .tok = &cm->tok,
-                                .ae = a->attn ? &a->ae : NULL};
-        rc = text ? sq_intlayer_build(&a->ilayer, &cm->q, a->dev, &a->rep, &o) : SQ_ERR_IO;
+        char *text = cm->dummy ? NULL
+                     : sq_cli_read_text(sq_cli_find_data(a->calib ? a->calib : SQ_DEFAULT_CALIB));
+        sq_intlayer_opts_t o = {.calib_text = text, .tok = cm->dummy ? NULL : &cm->tok,
+                                .ae = a->attn ? &a->ae : NULL, .rows = a->rows,
+                                .seqs = a->seqs};
+        rc = text || cm->dummy ? sq_intlayer_build(&a->ilayer, &cm->q, a->dev, &a->rep, &o)
+                               : SQ_ERR_IO;
         free(text);
         if (!rc)
             sq_intlayer_exec(a->ilayer, &cm->ex);
@@ -157,8 +187,6 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
         sq_cli_error(cmd, "%s", sq_err_msg());
         return sq_cli_exit_code(rc);
     }
-    if (a->dev)
-        sq_dev_stats(a->dev, &a->dev_base);
     return 0;
 }
 
@@ -181,17 +209,22 @@ void sq_cli_accel_print_attn(const sq_cli_accel_t *a, FILE *f)
             ae->err_n ? ae->ref_abs_sum / (double)ae->err_n : 0.0);
 }
 
+void sq_cli_accel_phase_begin(sq_cli_accel_t *a, sq_phase_t ph)
+{
+    if (a->report_path)
+        sq_report_phase_begin(&a->rep, a->dev, ph);
+}
+
+void sq_cli_accel_phase_end(sq_cli_accel_t *a, uint64_t steps, uint64_t tokens)
+{
+    if (a->report_path)
+        sq_report_phase_end(&a->rep, a->dev, steps, tokens);
+}
+
 int sq_cli_accel_close(const char *cmd, sq_cli_accel_t *a)
 {
     int rc = 0;
-    if (a->report_path && a->backend) {
-        if (a->dev) {
-            sq_dev_stats_t now;
-            sq_dev_stats(a->dev, &now);
-            a->rep.launches = now.launches - a->dev_base.launches;
-            a->rep.host_bytes_written = now.host_bytes_written - a->dev_base.host_bytes_written;
-            a->rep.host_bytes_read = now.host_bytes_read - a->dev_base.host_bytes_read;
-        }
+    if (a->report_path && a->rep.target) { /* the report was started */
         fflush(stdout); /* the generated text first, then the table */
         sq_report_print(&a->rep, stderr);
         char svg[4096];

@@ -1,6 +1,6 @@
 /* Running a CLI model on an accelerator level with a report: the flags
- * --backend, --report, --clock-mhz, --target, --array and --attn shared by
- * generate and eval. */
+ * --backend, --report, --clock-mhz, --target, --array, --attn, --offload,
+ * --launch-us and --pcie-gbps shared by generate, eval and embed. */
 #ifndef SQ_CLI_ACCEL_H
 #define SQ_CLI_ACCEL_H
 
@@ -25,12 +25,15 @@ typedef struct {
     int stage, stages;       /* a pipeline stage (cli_parallel.h): only its layers'
                                 weights go to the device; stages 0 = every layer */
     int shards;              /* a tensor split uploads its own shards: no weights */
+    double launch_us, pcie_gbps; /* host interaction model of the report */
+    int rows, seqs;          /* integer layer: longest prompt run at once, sequences */
+    uint64_t mem_bytes;      /* device memory (0: the level's default) */
+    int timing_only;         /* --timing-only: the model level counts, computes no outputs */
     sq_attn_exec_t ae;       /* the attention hook when attn is set */
     sq_dev_t *dev;
     sq_program_t *prog;      /* linears on the device (fp32 runs, --offload linears) */
     sq_intlayer_t *ilayer;   /* or the whole token (integer recipes) */
     sq_report_t rep;
-    sq_dev_stats_t dev_base; /* the device's totals once the model was on it */
 } sq_cli_accel_t;
 
 /* getopt_long entries for the shared flags, and their handler: returns 1 when
@@ -39,7 +42,10 @@ typedef struct {
     {"backend", required_argument, NULL, 0x101}, {"report", required_argument, NULL, 0x102},       \
         {"clock-mhz", required_argument, NULL, 0x103}, {"target", required_argument, NULL, 0x104}, \
         {"array", required_argument, NULL, 0x105}, {"attn", required_argument, NULL, 0x106},    \
-        {"offload", required_argument, NULL, 0x107}
+        {"offload", required_argument, NULL, 0x107},                                              \
+        {"launch-us", required_argument, NULL, 0x108},                                            \
+        {"pcie-gbps", required_argument, NULL, 0x109},                                            \
+        {"timing-only", no_argument, NULL, 0x10A}
 #define SQ_CLI_ACCEL_HELP                                                                          \
     "  --backend L         run the compiled model on level L: " SQ_CLI_BACKENDS "\n"              \
     "  --report FILE.json  per-op report (JSON, a roofline SVG beside it, a table on stderr)\n"    \
@@ -54,7 +60,14 @@ typedef struct {
     "  --offload linears   with --backend and an integer recipe, run only the linears on the\n" \
     "                      device (the rest on the host) instead of the whole token (the\n"    \
     "                      integer layer, docs/integer_layer.md), for levels without a\n"     \
-    "                      vector unit yet\n" SQ_CLI_MAX_MEM_HELP
+    "                      vector unit yet\n"                                                    \
+    "  --launch-us U       report: host-side cost of one kernel run (default 30, XRT/OpenCL\n"   \
+    "                      dispatch as Xilinx documents it; docs/integer_layer.md)\n"           \
+    "  --pcie-gbps G       report: PCIe bandwidth of the host's transfers (default 9, xbutil\n"  \
+    "                      DMA test on Alveo Gen3 x16; docs/integer_layer.md)\n"         \
+    "  --timing-only       with --backend model: cycles and bytes only, no outputs computed\n" \
+    "                      (the text is then meaningless; for dummy models' timing)\n"          \
+    SQ_CLI_MAX_MEM_HELP
 
 void sq_cli_accel_init(sq_cli_accel_t *a);
 int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg);
@@ -76,6 +89,9 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
  * pairs) and the integer attention's error against fp32 on the activations
  * it saw. */
 void sq_cli_accel_print_attn(const sq_cli_accel_t *a, FILE *f);
+/* Report phases around the runs a command makes (no-ops without a report). */
+void sq_cli_accel_phase_begin(sq_cli_accel_t *a, sq_phase_t ph);
+void sq_cli_accel_phase_end(sq_cli_accel_t *a, uint64_t steps, uint64_t tokens);
 /* Writes the report (when asked) and frees everything; returns an exit code. */
 int sq_cli_accel_close(const char *cmd, sq_cli_accel_t *a);
 

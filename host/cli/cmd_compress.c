@@ -325,6 +325,8 @@ int sq_cmd_compress(int argc, char **argv)
         return sq_cli_bert_plan("compress", path, recipe)
                    ? SQ_EXIT_USAGE
                    : compress_bert(path, recipe, calib, text, want_report, out);
+    if (want_report && sq_cli_refuse_dummy("compress", model, "--report (perplexity)"))
+        return SQ_EXIT_USAGE;
     sq_cli_model_t cm;
     int rc = sq_cli_model_open("compress", model, tok, recipe, calib, &cm);
     if (rc)

@@ -260,6 +260,8 @@ int sq_cmd_distill(int argc, char **argv)
         sq_cli_error(cmd, "unexpected argument '%s'", argv[optind]);
         return SQ_EXIT_USAGE;
     }
+    if (sq_cli_refuse_dummy(cmd, model, "distillation (teacher and held-out perplexity)"))
+        return SQ_EXIT_USAGE;
     char *text = sq_cli_read_stories(text_path), *calib = NULL;
     if (text && !score_only)
         calib = sq_cli_read_stories(calib_path);

@@ -8,10 +8,14 @@
 #include "compress/bert_compress.h"
 #include "model/bert.h"
 #include "model/pypkg.h"
+#include "sched/bert_int.h"
 #include "util/bytes.h"
 #include "util/err.h"
 
 #define CMD "embed"
+/* Calibration of the integer encoder: sentences the MiniLM tables never
+ * score (they score tinystories_sample.txt). */
+#define BERT_CALIB "stories260K_greedy200.txt"
 
 static void help(void)
 {
@@ -26,15 +30,21 @@ static void help(void)
          "  --tokens     print the token ids instead of the embedding\n"
          "  --recipe R   compress the linear layers first (default fp32; recipes that\n"
          "               need calibration are sparq compress's)\n"
+         "  --calib FILE calibration sentences of the integer encoder (default " BERT_CALIB ",\n"
+         "               split like compress --report's)\n"
          SQ_CLI_ACCEL_HELP
-         "  With --backend the integer GEMMs of every quantized linear run on level L\n"
-         "  (the same bits as without); layers the recipe leaves fp32 or as a codebook\n"
-         "  run on the host, and a line on stderr says how many.\n"
+         "  With --backend and an integer recipe (w8a8, w4gN, ...) the whole encoder runs on\n"
+         "  level L, integer from the embeddings to the last LayerNorm, a sentence as one run\n"
+         "  (docs/integer_layer.md); the host mean-pools and normalises the hidden states it\n"
+         "  reads back. With --offload linears (or a recipe leaving layers fp32) only the\n"
+         "  integer GEMMs run there, the same bits as without --backend, and a line on stderr\n"
+         "  says how many linear calls ran on the host. --report counts each sentence as one\n"
+         "  prefill step.\n"
          "  --help");
 }
 
-static int run_one(const sq_bert_t *m, const sq_bert_exec_t *ex, const char *text, int tokens,
-                   float *emb)
+static int run_one(const sq_bert_t *m, const sq_bert_exec_t *ex, sq_cli_accel_t *acc,
+                   const char *text, int tokens, float *emb)
 {
     if (tokens) {
         int32_t *ids = malloc(m->max_tokens * sizeof *ids);
@@ -49,7 +59,10 @@ static int run_one(const sq_bert_t *m, const sq_bert_exec_t *ex, const char *tex
         free(ids);
         return rc;
     }
-    int rc = sq_bert_embed(m, text, emb, NULL, ex);
+    size_t n = 0;
+    sq_cli_accel_phase_begin(acc, SQ_PHASE_PREFILL); /* a sentence is one step */
+    int rc = sq_bert_embed(m, text, emb, &n, ex);
+    sq_cli_accel_phase_end(acc, rc ? 0 : 1, n);
     for (int i = 0; !rc && i < m->cfg.dim; i++)
         printf("%s%.8g", i ? " " : "", (double)emb[i]);
     if (!rc)
@@ -61,10 +74,12 @@ int sq_cmd_embed(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"text", required_argument, NULL, 'x'},
+        {"calib", required_argument, NULL, 'c'},
         {"file", required_argument, NULL, 'f'},  {"tokens", no_argument, NULL, 'k'},
         {"recipe", required_argument, NULL, 'r'}, SQ_CLI_ACCEL_OPTS,
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     const char *model = "minilm", *text = NULL, *file = NULL, *recipe = "fp32";
+    const char *calib = BERT_CALIB;
     int tokens = 0, c;
     sq_cli_accel_t acc;
     sq_cli_accel_init(&acc);
@@ -77,6 +92,7 @@ int sq_cmd_embed(int argc, char **argv)
             continue;
         switch (c) {
         case 'r': recipe = optarg; break;
+        case 'c': calib = optarg; break;
         case 'm': model = optarg; break;
         case 'x': text = optarg; break;
         case 'f': file = optarg; break;
@@ -95,6 +111,10 @@ int sq_cmd_embed(int argc, char **argv)
     }
     if (acc.attn) {
         sq_cli_error(CMD, "--attn is for Llama models (the encoder's attention runs on the host)");
+        return SQ_EXIT_USAGE;
+    }
+    if (acc.timing_only) {
+        sq_cli_error(CMD, "--timing-only computes no embeddings (generate and sweep take it)");
         return SQ_EXIT_USAGE;
     }
     sq_recipe_t r;
@@ -136,7 +156,23 @@ int sq_cmd_embed(int argc, char **argv)
     }
     sq_bert_qmodel_exec(&q, &ex);
     int ec = sq_cli_accel_open_dev(CMD, &acc, model, recipe);
-    if (!ec && acc.dev) {
+    sq_bert_int_t *enc = NULL;
+    /* the whole encoder on the device when the recipe is integer */
+    if (!ec && acc.dev && !acc.offload_linears && q.layers && sq_bert_int_supported(&q) == 0) {
+        char *ctext = sq_cli_read_text(sq_cli_find_data(calib)), **sent = NULL;
+        size_t count = 0;
+        rc = ctext ? sq_bert_sentences(ctext, &sent, &count) : SQ_ERR_IO;
+        if (!rc)
+            rc = sq_bert_int_build(&enc, &q, acc.dev, &acc.rep, sent, count);
+        free(sent);
+        free(ctext);
+        if (rc) {
+            sq_cli_error(CMD, "%s", sq_err_msg());
+            ec = sq_cli_exit_code(rc);
+        } else {
+            sq_bert_int_exec(enc, &ex);
+        }
+    } else if (!ec && acc.dev) {
         if ((rc = sq_program_build_bert(&acc.prog, &q, acc.dev, &acc.rep))) {
             sq_cli_error(CMD, "%s", sq_err_msg());
             ec = sq_cli_exit_code(rc);
@@ -146,6 +182,7 @@ int sq_cmd_embed(int argc, char **argv)
     }
     if (ec) {
         sq_cli_accel_close(CMD, &acc);
+        sq_bert_int_free(enc);
         sq_bert_qmodel_free(&q);
         sq_bert_free(&m);
         free(lines);
@@ -154,7 +191,7 @@ int sq_cmd_embed(int argc, char **argv)
     float *emb = malloc((size_t)m.cfg.dim * sizeof *emb);
     rc = emb ? 0 : sq_err(SQ_ERR_MEM, "out of memory");
     if (!rc && text) {
-        rc = run_one(&m, &ex, text, tokens, emb);
+        rc = run_one(&m, &ex, &acc, text, tokens, emb);
     } else if (!rc) {
         size_t total = 0, done = 0;
         for (size_t i = 0; i < nbytes; i++)
@@ -167,7 +204,7 @@ int sq_cmd_embed(int argc, char **argv)
             if (len && p[len - 1] == '\r')
                 p[len - 1] = 0;
             if (*p)
-                rc = run_one(&m, &ex, p, tokens, emb);
+                rc = run_one(&m, &ex, &acc, p, tokens, emb);
             sq_cli_progress("embed", ++done, total);
             p = nl ? nl + 1 : end;
         }
@@ -187,6 +224,7 @@ int sq_cmd_embed(int argc, char **argv)
                     (unsigned long long)host, (unsigned long long)all, recipe);
     }
     int arc = sq_cli_accel_close(CMD, &acc);
+    sq_bert_int_free(enc);
     free(emb);
     free(lines);
     sq_bert_qmodel_free(&q);

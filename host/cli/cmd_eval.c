@@ -65,6 +65,13 @@ int sq_cmd_eval(int argc, char **argv)
         sq_cli_error("eval", "unexpected argument '%s'", argv[optind]);
         return SQ_EXIT_USAGE;
     }
+    if (sq_cli_refuse_dummy("eval", model, "perplexity"))
+        return SQ_EXIT_USAGE;
+    if (acc.timing_only) {
+        sq_cli_error("eval", "--timing-only computes no logits to score (generate and sweep "
+                     "take it)");
+        return SQ_EXIT_USAGE;
+    }
     char *text = sq_cli_read_stories(text_path);
     if (!text) {
         sq_cli_error("eval", "%s", sq_err_msg());
@@ -84,7 +91,10 @@ int sq_cmd_eval(int argc, char **argv)
     sq_story_enc_t enc;
     sq_cli_model_story_enc(&cm, &enc);
     sq_eval_result_t r;
+    /* every scored position is one step of its own (teacher forcing) */
+    sq_cli_accel_phase_begin(&acc, SQ_PHASE_DECODE);
     rc = sq_eval_stories(&cm.model, &enc, text, &cm.ex, progress, &r);
+    sq_cli_accel_phase_end(&acc, rc ? 0 : (uint64_t)r.tokens, rc ? 0 : (uint64_t)r.tokens);
     sq_cli_progress_end();
     if (rc) {
         sq_cli_error("eval", "%s", sq_err_msg());

@@ -137,9 +137,9 @@ static const dim_t dims[] = {
 
 typedef struct {
     const char *model, *tok, *text, *svg;
-    double clock_mhz;
+    double clock_mhz, launch_us, pcie_gbps;
     long tokens, heldout;
-    int json;
+    int json, timing_only;
     uint32_t n_shapes;
     uint32_t shapes[MAX_SHAPES][3];
     const char *vals[N_DIMS][MAX_VALUES];
@@ -158,15 +158,19 @@ static void help(void)
          "value lists below, and prints a table: DSPs (resource model), cycles and modeled\n"
          "latency per token, tokens/s, MAC utilization, device-memory bytes per token, the\n"
          "fraction of cycles the array waited on memory, perplexity on held-out text, and\n"
-         "the Pareto front over latency, DSPs and perplexity. Only the device's units are\n"
-         "modeled (host ops are not). Under mpirun the points are spread over the ranks\n"
+         "the Pareto front over latency, DSPs and perplexity; for a model also the runs and\n"
+         "PCIe bytes per token and the latency with the host interaction (--launch-us per\n"
+         "run, host bytes at --pcie-gbps). The sweep maps the linears (the model level has\n"
+         "no vector unit yet): the host's own work (norms, attention, ...) is the same at\n"
+         "every point and not in these figures; generate --report measures it. Under mpirun the points are spread over the ranks\n"
          "and the output is the same as one process's.\n\n"
          "design dimensions (a flag given again adds values):");
     for (size_t d = 0; d < N_DIMS; d++)
         printf("  --%-7s V%s  %s (default %s)\n", dims[d].name, dims[d].commas ? "[,V...]" : "       ",
                dims[d].help, dims[d].deflt);
     puts("\n"
-         "  --model FILE          llama2.c checkpoint (default " SQ_DEFAULT_MODEL ")\n"
+         "  --model FILE          llama2.c checkpoint (default " SQ_DEFAULT_MODEL "), or a dummy\n"
+         "                        model (generate --help; perplexity is not measured on it)\n"
          "  --tokenizer FILE      tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
          "  --tokens N            greedy decode positions per point (default 16)\n"
          "  --text FILE           stories separated by " STORY_SEP " (default " SQ_DEFAULT_CALIB ")\n"
@@ -175,6 +179,10 @@ static void help(void)
          "  --shape MxNxK[,...]   instead of a model: one synthetic int8 GEMM of each shape\n"
          "                        per point (a 'token' is then one pass over the shapes)\n"
          "  --clock-mhz F         kernel clock (default 300)\n"
+         "  --launch-us U         host cost of one kernel run (default 30; docs/integer_layer.md)\n"
+         "  --pcie-gbps G         PCIe bandwidth of host transfers (default 9)\n"
+         "  --timing-only         the model level counts without computing outputs (the greedy\n"
+         "                        tokens are then not the model's; for dummy models' timing)\n"
          "  --json                one JSON object on stdout instead of the table\n"
          "  --svg FILE            Pareto plot: latency against DSPs, coloured by perplexity\n"
          SQ_CLI_MAX_MEM_HELP
@@ -269,13 +277,15 @@ static int parse(int argc, char **argv, sweep_opts_t *o)
     o->tok = SQ_DEFAULT_TOKENIZER;
     o->text = SQ_DEFAULT_CALIB;
     o->clock_mhz = 300.0;
+    o->launch_us = SQ_LAUNCH_US_DEFAULT;
+    o->pcie_gbps = SQ_PCIE_GBPS_DEFAULT;
     o->tokens = 16;
     o->heldout = 2;
     for (size_t d = 0; d < N_DIMS; d++)
         if (add_values(o, d, dims[d].deflt))
             return -1;
     memset(o->given, 0, sizeof o->given);
-    struct option opts[N_DIMS + 12];
+    struct option opts[N_DIMS + 15];
     size_t k = 0;
     for (size_t d = 0; d < N_DIMS; d++)
         opts[k++] = (struct option){dims[d].name, required_argument, NULL, 0x200 + (int)d};
@@ -285,6 +295,8 @@ static int parse(int argc, char **argv, sweep_opts_t *o)
         {"heldout", required_argument, NULL, 'H'}, {"shape", required_argument, NULL, 's'},
         {"clock-mhz", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
         {"svg", required_argument, NULL, 'g'},    {"help", no_argument, NULL, 'h'},
+        {"launch-us", required_argument, NULL, 'L'}, {"pcie-gbps", required_argument, NULL, 'P'},
+        {"timing-only", no_argument, NULL, 'T'},
         {NULL, 0, NULL, 0}};
     memcpy(opts + k, rest, sizeof rest);
     int c;
@@ -301,6 +313,7 @@ static int parse(int argc, char **argv, sweep_opts_t *o)
         case 'x': o->text = optarg; break;
         case 'g': o->svg = optarg; break;
         case 'j': o->json = 1; break;
+        case 'T': o->timing_only = 1; break;
         case 's':
             if (parse_shapes(o, optarg))
                 return -1;
@@ -315,6 +328,14 @@ static int parse(int argc, char **argv, sweep_opts_t *o)
             break;
         case 'c':
             if (sq_cli_double(CMD, "--clock-mhz", optarg, 1, 2000, &o->clock_mhz))
+                return -1;
+            break;
+        case 'L':
+            if (sq_cli_double(CMD, "--launch-us", optarg, 0, 1e6, &o->launch_us))
+                return -1;
+            break;
+        case 'P':
+            if (sq_cli_double(CMD, "--pcie-gbps", optarg, 1e-3, 1e4, &o->pcie_gbps))
                 return -1;
             break;
         case 'h': help(); return 1;
@@ -481,6 +502,7 @@ typedef struct {
     sq_dev_stats_t t;    /* the device's counters over them */
     double nll;          /* perplexity points: summed NLL on the held-out stories */
     uint64_t nll_tokens; /* and the tokens scored (0: not measured) */
+    uint64_t runs, pcie_bytes; /* host interaction over the tokens (models only) */
 } result_t;
 
 /* The model of the recipe a rank is working on (a rank meets its points in
@@ -512,7 +534,7 @@ static int cache_get(const sweep_opts_t *o, const split_t *sp, model_cache_t *mc
  * tokenizer). */
 static int measure_ppl(const split_t *sp, sq_cli_model_t *cm, const design_t *ds, result_t *res)
 {
-    if (cm->bpe)
+    if (cm->bpe || cm->dummy)
         return 0;
     sq_qmodel_exec(&cm->q, &cm->ex);
     sq_attn_exec_t ae;
@@ -553,6 +575,7 @@ static int run_model(const sweep_opts_t *o, sq_cli_model_t *cm, const design_t *
     /* the sweep maps the linears onto each array on the model level, which
      * has no vector unit yet (docs/integer_layer.md) */
     acc.offload_linears = 1;
+    acc.timing_only = o->timing_only;
     int rc = sq_cli_accel_open(CMD, &acc, cm, o->model, ds->recipe);
     if (rc) {
         sq_cli_accel_close(CMD, &acc);
@@ -564,11 +587,16 @@ static int run_model(const sweep_opts_t *o, sq_cli_model_t *cm, const design_t *
     sq_llama_state_t s = {0};
     int err = sq_llama_state_build(&s, &m->cfg);
     int token = SQ_TOK_BOS;
+    sq_report_phase_begin(&acc.rep, acc.dev, SQ_PHASE_DECODE);
     for (long pos = 0; !err && pos < steps; pos++) {
         err = sq_llama_forward(m, &s, token, pos, &cm->ex);
         if (!err)
             token = sq_argmax(s.logits, m->cfg.vocab_size);
     }
+    sq_report_phase_end(&acc.rep, acc.dev, (uint64_t)steps, (uint64_t)steps);
+    res->runs = acc.rep.phase[SQ_PHASE_DECODE].runs;
+    res->pcie_bytes = acc.rep.phase[SQ_PHASE_DECODE].host_written +
+                      acc.rep.phase[SQ_PHASE_DECODE].host_read;
     sq_llama_state_free(&s);
     if (err) {
         sq_cli_error(CMD, "%s", sq_err_msg());
@@ -661,6 +689,7 @@ static void run_point(const sweep_opts_t *o, const split_t *sp, model_cache_t *m
 
 typedef struct {
     double pes, dsps, peak_gops, cyc_tok, us_tok, tok_s, util, bytes_tok, stall, ppl;
+    double runs_tok, pcie_tok, e2e_us_tok; /* models: with the host interaction */
     uint64_t ppl_tokens;
 } derived_t;
 
@@ -679,6 +708,9 @@ static derived_t derive(const sweep_opts_t *o, const result_t *all, size_t i)
     d.util = cyc > 0 ? (double)p->t.macs / (cyc * SQ_PE_MACS * d.pes) : 0;
     d.bytes_tok = (double)(p->t.bytes_read + p->t.bytes_written) / tok;
     d.stall = cyc > 0 ? (double)p->t.stall_cycles / cyc : 0;
+    d.runs_tok = (double)p->runs / tok;
+    d.pcie_tok = (double)p->pcie_bytes / tok;
+    d.e2e_us_tok = d.us_tok + d.runs_tok * o->launch_us + d.pcie_tok / (o->pcie_gbps * 1e3);
     const result_t *a = o->n_shapes ? NULL : &all[accuracy_point(o, i)];
     d.ppl_tokens = a ? a->nll_tokens : 0;
     d.ppl = d.ppl_tokens ? exp(a->nll / (double)d.ppl_tokens) : NAN;
@@ -694,6 +726,10 @@ static int varies(const sweep_opts_t *o, size_t d)
 static void describe_accuracy(const sweep_opts_t *o, const split_t *sp, char *buf, size_t cap)
 {
     long first = sp->n_stories - o->heldout + 1;
+    if (!strncmp(o->model, SQ_DUMMY_PREFIX, strlen(SQ_DUMMY_PREFIX))) {
+        snprintf(buf, cap, "not measured (a dummy model's weights are random)");
+        return;
+    }
     snprintf(buf, cap, "perplexity on stories %ld-%ld of %s (held out; recipes calibrate on "
              "stories 1-%ld)", first, sp->n_stories, o->text, first - 1);
 }
@@ -714,7 +750,10 @@ static void print_table(const sweep_opts_t *o, const split_t *sp, const derived_
     if (!o->n_shapes) {
         char acc[512];
         describe_accuracy(o, sp, acc, sizeof acc);
-        printf("ppl: %s, %llu tokens\n", acc, (unsigned long long)dv[0].ppl_tokens);
+        if (dv[0].ppl_tokens)
+            printf("ppl: %s, %llu tokens\n", acc, (unsigned long long)dv[0].ppl_tokens);
+        else
+            printf("ppl: %s\n", acc);
     }
     printf("DSPs: GEMM unit 2RC + 4C + 5, +%d with the attention unit (yosys, "
            "bench/results/gemm_synth.md)\n", SQ_ATTN_DSPS);
@@ -736,7 +775,8 @@ static void print_table(const sweep_opts_t *o, const split_t *sp, const derived_
     snprintf(c4, sizeof c4, "bytes/%s", unit);
     printf("%6s %6s %11s %11s %10s %7s %11s %7s", "PEs", "DSPs", c1, c2, c3, "util", c4, "stall");
     if (!o->n_shapes)
-        printf(" %9s", "ppl");
+        printf(" %9s %9s %10s %10s %10s", "ppl", "runs/tok", "PCIe B/tok", "e2e us/tok",
+               "e2e tok/s");
     printf(" %s\n", "pareto");
     for (size_t i = 0; i < n; i++) {
         uint32_t dig[N_DIMS];
@@ -752,9 +792,14 @@ static void print_table(const sweep_opts_t *o, const split_t *sp, const derived_
                 printf(" %9s", "-");
             else
                 printf(" %9.4f", v->ppl);
+            printf(" %9.1f %10.0f %10.1f %10.0f", v->runs_tok, v->pcie_tok, v->e2e_us_tok,
+                   v->e2e_us_tok > 0 ? 1e6 / v->e2e_us_tok : 0.0);
         }
         puts(front[i] ? " *" : "");
     }
+    if (!o->n_shapes)
+        printf("e2e: device + %.1f us per run + PCIe at %.1f GB/s, without the host's own work "
+               "(generate --report measures it)\n", o->launch_us, o->pcie_gbps);
 }
 
 static int print_json(const sweep_opts_t *o, const split_t *sp, const result_t *all,
@@ -764,6 +809,8 @@ static int print_json(const sweep_opts_t *o, const split_t *sp, const result_t *
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "level", "model");
     cJSON_AddNumberToObject(j, "clock_mhz", o->clock_mhz);
+    cJSON_AddNumberToObject(j, "launch_us", o->launch_us);
+    cJSON_AddNumberToObject(j, "pcie_gbps", o->pcie_gbps);
     if (o->n_shapes) {
         cJSON *sh = cJSON_AddArrayToObject(j, "shapes");
         for (uint32_t i = 0; i < o->n_shapes; i++) {
@@ -820,6 +867,9 @@ static int print_json(const sweep_opts_t *o, const split_t *sp, const result_t *
             else
                 cJSON_AddNumberToObject(p, "ppl", v->ppl);
             cJSON_AddNumberToObject(p, "ppl_tokens", (double)v->ppl_tokens);
+            cJSON_AddNumberToObject(p, "runs_per_token", v->runs_tok);
+            cJSON_AddNumberToObject(p, "pcie_bytes_per_token", v->pcie_tok);
+            cJSON_AddNumberToObject(p, "e2e_us_per_token", v->e2e_us_tok);
         }
         cJSON_AddBoolToObject(p, "pareto", front[i]);
         cJSON_AddItemToArray(arr, p);
@@ -983,7 +1033,8 @@ int sq_cmd_sweep(int argc, char **argv)
     sweep_opts_t o;
     split_t sp = {0};
     int p = parse(argc, argv, &o), rc = 0;
-    if (p == 0 && !o.n_shapes)
+    /* a dummy model scores no text */
+    if (p == 0 && !o.n_shapes && strncmp(o.model, SQ_DUMMY_PREFIX, strlen(SQ_DUMMY_PREFIX)))
         rc = split_text(&o, &sp);
     sq_cli_error_capture(NULL, 0);
     if (p != 0 || rc) {

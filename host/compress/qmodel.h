@@ -81,6 +81,30 @@ const sq_clinear_t *sq_qmodel_layer(const sq_qmodel_t *q, int layer, sq_wkind_t 
  * host_op observer (set one afterwards if wanted). */
 void sq_qmodel_exec(sq_qmodel_t *q, sq_llama_exec_t *ex);
 
+/* ---- Dummy models: configs without weights, for performance studies ----
+ * "dummy:PRESET" (llama2-7b, llama2-13b, tinyllama-1.1b, smollm2-135m, with
+ * the shapes of their published configs) and/or "dummy:dim=..,hidden=..,
+ * layers=..,heads=..,kv_heads=..,vocab=..,seq=.." (keys after a preset
+ * override it). */
+#define SQ_DUMMY_PREFIX "dummy:"
+/* The seed of every dummy model's weights. */
+#define SQ_DUMMY_SEED 0x5EED5EED5EED5EEDull
+
+/* 1 when spec is not a dummy spec; 0 with its config; SQ_ERR_ARG with one
+ * line for a malformed one. */
+int sq_dummy_config(const char *spec, sq_llama_config_t *c);
+/* Host bytes a dummy of config c in recipe r takes: the compressed linears
+ * and the fp32 embedding and norms. SQ_ERR_ARG when r is not a recipe a
+ * dummy can be built in (one integer leaf per linear, no calibration). */
+int sq_dummy_plan(const sq_llama_config_t *c, const sq_recipe_t *r, uint64_t *linears,
+                  uint64_t *other);
+/* Builds m (config, fp32 embedding uniform in [-1, 1) and unit norm gains;
+ * no fp32 linears: their pointers stay NULL) and q (every linear one integer
+ * leaf in r's format, values uniform over the format's range, 2:4 keeping
+ * two of each four, scales that keep unit variance) from seed. */
+int sq_qmodel_dummy(sq_qmodel_t *q, sq_llama_t *m, const sq_llama_config_t *c,
+                    const sq_recipe_t *r, uint64_t seed);
+
 /* .sqm files, under the names of host/sqm/sqm_llama.h, each layer in the
  * dtype its recipe left it in (f32, int8, int4, 2:4-int8 with per-row or
  * per-group scales, codebook). A low-rank layer NAME.weight is stored as

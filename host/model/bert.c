@@ -321,6 +321,8 @@ int sq_bert_forward(const sq_bert_t *m, const int32_t *ids, size_t n, float *x,
     for (size_t t = 0; t < n; t++)
         if (ids[t] < 0 || ids[t] >= c->vocab_size)
             return sq_err(SQ_ERR_ARG, "token id %d out of range", ids[t]);
+    if (ex && ex->forward)
+        return ex->forward(ex->fwd_ctx, ids, n, x);
     float *q = malloc(n * D * sizeof *q), *k = malloc(n * D * sizeof *k);
     float *v = malloc(n * D * sizeof *v), *ctx = malloc(n * D * sizeof *ctx);
     float *h = malloc(n * H * sizeof *h), *att = malloc(n * sizeof *att);

@@ -61,6 +61,11 @@ void sq_bert_free(sq_bert_t *m);
 typedef struct {
     int (*linear)(void *ctx, int layer, sq_wkind_t kind, const float *x, size_t rows, float *y);
     void *ctx;
+    /* The whole encoder somewhere else (the integer encoder on a device,
+     * sched/bert_int.h): hidden (n, dim) of n token ids. NULL means the
+     * forward pass of this file with the hook above. */
+    int (*forward)(void *fwd_ctx, const int32_t *ids, size_t n, float *hidden);
+    void *fwd_ctx;
 } sq_bert_exec_t;
 
 /* Shape (n = outputs, k = inputs) and fp32 matrix of one of the six kinds

@@ -16,7 +16,7 @@ static const struct {
     [SQ_VEC_NORM] = {SQ_VEC_Q8 | SQ_VEC_BIAS | SQ_VEC_LN, 0},
     [SQ_VEC_ADD] = {SQ_VEC_ACC | SQ_VEC_BIAS, 0},
     [SQ_VEC_DEQ] = {SQ_VEC_ACC | SQ_VEC_BIAS, 0},
-    [SQ_VEC_ROPE] = {SQ_VEC_ACC | SQ_VEC_ROT, SQ_VEC_ACC},
+    [SQ_VEC_ROPE] = {SQ_VEC_ACC | SQ_VEC_ROT | SQ_VEC_BIAS, SQ_VEC_ACC},
     [SQ_VEC_SWIGLU] = {SQ_VEC_ACC | SQ_VEC_Q8, SQ_VEC_ACC | SQ_VEC_Q8},
     [SQ_VEC_GELU] = {SQ_VEC_ACC | SQ_VEC_BIAS | SQ_VEC_Q8, 0},
     [SQ_VEC_QUANT] = {SQ_VEC_ACC | SQ_VEC_BIAS | SQ_VEC_Q8, SQ_VEC_Q8},
@@ -39,8 +39,11 @@ int sq_vec_check_shape(const sq_vec_t *v)
         return v->p[0] >= 1 ? 0 : -1;
     case SQ_VEC_NORM:
         return v->p[1] < (1u << 29) ? 0 : -1; /* E < 2^61 keeps v < 2^62 */
-    case SQ_VEC_ROPE:
-        return v->p[1] <= SQ_VEC_FRAC_MAX && (!(v->flags & SQ_VEC_ROT) || seg % 2 == 0) ? 0 : -1;
+    case SQ_VEC_ROPE: /* TAB holds the rotation table or the bias, not both */
+        return v->p[1] <= SQ_VEC_FRAC_MAX && (!(v->flags & SQ_VEC_ROT) || seg % 2 == 0) &&
+                       (v->flags & (SQ_VEC_ROT | SQ_VEC_BIAS)) != (SQ_VEC_ROT | SQ_VEC_BIAS)
+                   ? 0
+                   : -1;
     case SQ_VEC_SWIGLU:
         return v->p[1] <= SQ_VEC_FRAC_MAX ? 0 : -1;
     case SQ_VEC_GELU:

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sparq/spec.h"
 #include "util/err.h"
@@ -48,6 +49,10 @@ void sq_report_init(sq_report_t *r, const char *model, const char *recipe, const
     r->clock_mhz = clock_mhz;
     r->array_rows = SQ_ARRAY_ROWS;
     r->array_cols = SQ_ARRAY_COLS;
+    r->launch_us = SQ_LAUNCH_US_DEFAULT;
+    r->pcie_gbps = SQ_PCIE_GBPS_DEFAULT;
+    r->sequences = 1;
+    r->cur = -1;
 }
 
 void sq_report_free(sq_report_t *r)
@@ -104,13 +109,81 @@ void sq_report_totals(const sq_report_t *r, sq_dev_stats_t *t)
         stats_add(t, &r->ops[i].s);
 }
 
+static double clock_s(clockid_t id)
+{
+    struct timespec t;
+    clock_gettime(id, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+double sq_report_cpu_s(void)
+{
+    return clock_s(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+void sq_report_dev_time(sq_report_t *r, double seconds)
+{
+    if (r)
+        r->dev_cpu_s += seconds;
+}
+
+void sq_report_phase_begin(sq_report_t *r, sq_dev_t *dev, sq_phase_t ph)
+{
+    r->cur = (int)ph;
+    memset(&r->at, 0, sizeof r->at);
+    if (dev)
+        sq_dev_stats(dev, &r->at);
+    r->dev0 = r->dev_cpu_s;
+    r->cpu0 = sq_report_cpu_s();
+    r->t0 = clock_s(CLOCK_MONOTONIC);
+}
+
+void sq_report_phase_end(sq_report_t *r, sq_dev_t *dev, uint64_t steps, uint64_t tokens)
+{
+    if (r->cur < 0)
+        return;
+    double t1 = clock_s(CLOCK_MONOTONIC), c1 = sq_report_cpu_s();
+    sq_report_phase_t *p = &r->phase[r->cur];
+    if (dev) {
+        sq_dev_stats_t s;
+        sq_dev_stats(dev, &s);
+        p->runs += s.launches - r->at.launches;
+        p->cycles += s.cycles - r->at.cycles;
+        p->host_written += s.host_bytes_written - r->at.host_bytes_written;
+        p->host_read += s.host_bytes_read - r->at.host_bytes_read;
+    }
+    p->steps += steps;
+    p->tokens += tokens;
+    p->wall_s += t1 - r->t0;
+    p->cpu_s += c1 - r->cpu0;
+    p->dev_cpu_s += r->dev_cpu_s - r->dev0;
+    r->cur = -1;
+}
+
+int sq_report_latency(const sq_report_t *r, sq_phase_t ph, sq_report_latency_t *out)
+{
+    const sq_report_phase_t *p = &r->phase[ph];
+    memset(out, 0, sizeof *out);
+    if (!p->steps)
+        return 0;
+    double n = (double)p->steps;
+    /* a host run has no device time to count */
+    out->device_counted = p->cycles > 0 || !strcmp(r->level, "host");
+    out->runs = (double)p->runs / n;
+    out->pcie_bytes = (double)(p->host_written + p->host_read) / n;
+    out->device_s = (double)p->cycles / (r->clock_mhz * 1e6) / n;
+    out->launch_s = out->runs * r->launch_us * 1e-6;
+    out->pcie_s = out->pcie_bytes / (r->pcie_gbps * 1e9);
+    double host = p->cpu_s - p->dev_cpu_s;
+    out->host_s = (host > 0 ? host : 0) / n;
+    out->total_s = out->device_s + out->launch_s + out->pcie_s + out->host_s;
+    return 1;
+}
+
 double sq_report_latency_s(const sq_report_t *r)
 {
-    sq_dev_stats_t t;
-    sq_report_totals(r, &t);
-    if (!r->tokens || !t.cycles)
-        return 0.0;
-    return (double)t.cycles / (double)r->tokens / (r->clock_mhz * 1e6);
+    sq_report_latency_t l;
+    return sq_report_latency(r, SQ_PHASE_DECODE, &l) ? l.total_s : 0.0;
 }
 
 static double utilization(const sq_report_t *r, const sq_dev_stats_t *s)
@@ -120,6 +193,57 @@ static double utilization(const sq_report_t *r, const sq_dev_stats_t *s)
 
 /* ---------------------------------------------------------------------------
  * Terminal table */
+
+static const char *const phase_names[SQ_PHASES] = {"prefill", "decode"};
+
+/* Tokens per second of a phase in aggregate (every sequence) and per
+ * sequence. */
+static void rates(const sq_report_t *r, sq_phase_t ph, const sq_report_latency_t *l, double *agg,
+                  double *per_seq)
+{
+    const sq_report_phase_t *p = &r->phase[ph];
+    *agg = l->total_s > 0 ? (double)p->tokens / (double)p->steps / l->total_s : 0.0;
+    *per_seq = l->total_s > 0 ? 1.0 / l->total_s : 0.0;
+}
+
+static void print_latency(const sq_report_t *r, FILE *f)
+{
+    int any = 0, uncounted = 0;
+    for (int ph = 0; ph < SQ_PHASES; ph++) {
+        sq_report_latency_t l;
+        if (!sq_report_latency(r, (sq_phase_t)ph, &l))
+            continue;
+        if (!any)
+            fprintf(f, "latency per step: device cycles at %.0f MHz + %.1f us per run + host "
+                    "bytes over PCIe at %.1f GB/s + the host's own work (its CPU time here)\n"
+                    "%-8s %6s %7s %9s %11s %10s %10s %9s %9s %10s %10s\n", r->clock_mhz,
+                    r->launch_us, r->pcie_gbps, "phase", "steps", "tokens", "runs/step",
+                    "PCIe B/step", "device us", "launch us", "PCIe us", "host us", "total us",
+                    "tokens/s");
+        any = 1;
+        const sq_report_phase_t *p = &r->phase[ph];
+        double agg, seq;
+        rates(r, (sq_phase_t)ph, &l, &agg, &seq);
+        char dev[32];
+        if (l.device_counted)
+            snprintf(dev, sizeof dev, "%.1f", l.device_s * 1e6);
+        else
+            snprintf(dev, sizeof dev, "n/a");
+        uncounted |= !l.device_counted;
+        fprintf(f, "%-8s %6llu %7llu %9.1f %11.0f %10s %10.1f %9.2f %9.1f %s%9.1f %10.1f\n",
+                phase_names[ph], (unsigned long long)p->steps, (unsigned long long)p->tokens,
+                l.runs, l.pcie_bytes, dev, l.launch_s * 1e6, l.pcie_s * 1e6, l.host_s * 1e6,
+                l.device_counted ? " " : ">", l.total_s * 1e6, agg);
+        if (r->sequences > 1 && ph == SQ_PHASE_DECODE)
+            fprintf(f, "decode: %llu sequences at once, %.1f tokens/s per sequence, %.1f in "
+                    "aggregate\n", (unsigned long long)r->sequences, seq, agg);
+    }
+    if (uncounted)
+        fprintf(f, "level %s counts no cycles, so device time is missing from the totals "
+                "(marked >): run --backend model or rtl for it\n", r->level);
+    if (!any)
+        fprintf(f, "tokens %llu\n", (unsigned long long)r->tokens);
+}
 
 void sq_report_print(const sq_report_t *r, FILE *f)
 {
@@ -149,19 +273,7 @@ void sq_report_print(const sq_report_t *r, FILE *f)
     fprintf(f, "%-5s %-8s %-9s %7s %12llu %6.3f %12llu %12llu %10llu\n", "total", "", "", "",
             (unsigned long long)t.cycles, utilization(r, &t), (unsigned long long)t.bytes_read,
             (unsigned long long)t.bytes_written, (unsigned long long)t.stall_cycles);
-    if (r->tokens && r->launches)
-        fprintf(f, "runs %llu (%.2f per token), host bytes per token: %.0f written, %.0f read\n",
-                (unsigned long long)r->launches, (double)r->launches / (double)r->tokens,
-                (double)r->host_bytes_written / (double)r->tokens,
-                (double)r->host_bytes_read / (double)r->tokens);
-    double lat = sq_report_latency_s(r);
-    if (lat > 0)
-        fprintf(f, "tokens %llu, modeled accelerator latency %.1f us/token, %.0f tokens/s at "
-                "%.0f MHz (host ops not modeled)\n",
-                (unsigned long long)r->tokens, lat * 1e6, 1.0 / lat, r->clock_mhz);
-    else
-        fprintf(f, "tokens %llu; level %s counts no cycles (use --backend rtl, tlm or "
-                "model for latency)\n", (unsigned long long)r->tokens, r->level);
+    print_latency(r, f);
 }
 
 /* ---------------------------------------------------------------------------
@@ -192,14 +304,50 @@ int sq_report_write_json(const sq_report_t *r, const char *path)
     cJSON_AddNumberToObject(root, "array_rows", r->array_rows);
     cJSON_AddNumberToObject(root, "array_cols", r->array_cols);
     cJSON_AddNumberToObject(root, "tokens", (double)r->tokens);
-    double tok = r->tokens ? (double)r->tokens : 1.0;
-    cJSON_AddNumberToObject(root, "launches", (double)r->launches);
-    cJSON_AddNumberToObject(root, "launches_per_token", (double)r->launches / tok);
-    cJSON_AddNumberToObject(root, "host_bytes_written_per_token", (double)r->host_bytes_written / tok);
-    cJSON_AddNumberToObject(root, "host_bytes_read_per_token", (double)r->host_bytes_read / tok);
-    double lat = sq_report_latency_s(r);
-    cJSON_AddNumberToObject(root, "latency_us_per_token", lat * 1e6);
-    cJSON_AddNumberToObject(root, "tokens_per_s", lat > 0 ? 1.0 / lat : 0.0);
+    cJSON_AddNumberToObject(root, "launch_us", r->launch_us);
+    cJSON_AddNumberToObject(root, "pcie_gbps", r->pcie_gbps);
+    cJSON_AddNumberToObject(root, "sequences", (double)r->sequences);
+    cJSON *phases = cJSON_AddObjectToObject(root, "phases");
+    for (int ph = 0; ph < SQ_PHASES; ph++) {
+        sq_report_latency_t l;
+        if (!sq_report_latency(r, (sq_phase_t)ph, &l))
+            continue;
+        const sq_report_phase_t *p = &r->phase[ph];
+        double agg, seq;
+        rates(r, (sq_phase_t)ph, &l, &agg, &seq);
+        cJSON *j = cJSON_AddObjectToObject(phases, phase_names[ph]);
+        cJSON_AddNumberToObject(j, "steps", (double)p->steps);
+        cJSON_AddNumberToObject(j, "tokens", (double)p->tokens);
+        cJSON_AddNumberToObject(j, "runs", (double)p->runs);
+        cJSON_AddNumberToObject(j, "cycles", (double)p->cycles);
+        cJSON_AddNumberToObject(j, "host_bytes_written", (double)p->host_written);
+        cJSON_AddNumberToObject(j, "host_bytes_read", (double)p->host_read);
+        cJSON_AddNumberToObject(j, "wall_s", p->wall_s);
+        cJSON_AddNumberToObject(j, "cpu_s", p->cpu_s);
+        cJSON_AddNumberToObject(j, "device_cpu_s", p->dev_cpu_s);
+        cJSON_AddBoolToObject(j, "device_counted", l.device_counted);
+        cJSON_AddNumberToObject(j, "runs_per_step", l.runs);
+        cJSON_AddNumberToObject(j, "pcie_bytes_per_step", l.pcie_bytes);
+        cJSON_AddNumberToObject(j, "device_us", l.device_s * 1e6);
+        cJSON_AddNumberToObject(j, "launch_us", l.launch_s * 1e6);
+        cJSON_AddNumberToObject(j, "pcie_us", l.pcie_s * 1e6);
+        cJSON_AddNumberToObject(j, "host_us", l.host_s * 1e6);
+        cJSON_AddNumberToObject(j, "total_us", l.total_s * 1e6);
+        cJSON_AddNumberToObject(j, "tokens_per_s", agg);
+        cJSON_AddNumberToObject(j, "tokens_per_s_per_sequence", seq);
+    }
+    /* the decode phase, per step, at the top for scripts */
+    sq_report_latency_t d;
+    sq_report_latency(r, SQ_PHASE_DECODE, &d);
+    double agg = 0, seq = 0;
+    if (d.total_s > 0)
+        rates(r, SQ_PHASE_DECODE, &d, &agg, &seq);
+    cJSON_AddBoolToObject(root, "device_counted", d.device_counted);
+    cJSON_AddNumberToObject(root, "latency_us_per_token", d.total_s * 1e6);
+    cJSON_AddNumberToObject(root, "tokens_per_s", agg);
+    cJSON_AddNumberToObject(root, "tokens_per_s_per_sequence", seq);
+    cJSON_AddNumberToObject(root, "runs_per_token", d.runs);
+    cJSON_AddNumberToObject(root, "pcie_bytes_per_token", d.pcie_bytes);
     cJSON *ops = cJSON_AddArrayToObject(root, "ops");
     for (size_t i = 0; i < r->n_ops; i++) {
         const sq_report_op_t *o = &r->ops[i];
@@ -232,6 +380,7 @@ int sq_report_write_json(const sq_report_t *r, const char *path)
 
 #define W 720.0
 #define H 480.0
+#define HX 56.0 /* below the plot: the latency lines */
 #define ML 80.0 /* margins */
 #define MR 30.0
 #define MT 40.0
@@ -262,7 +411,23 @@ int sq_report_write_roofline_svg(const sq_report_t *r, const char *path)
     axes_t a = {-2, 3, floor(log10(peak)) - 4, ceil(log10(peak)) + 0.5};
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
             "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
-            "fill=\"white\"/>\n", W, H);
+            "fill=\"white\"/>\n", W, H + HX);
+    /* the end-to-end latency under the plot, one line per phase */
+    for (int ph = 0, line = 0; ph < SQ_PHASES; ph++) {
+        sq_report_latency_t l;
+        if (!sq_report_latency(r, (sq_phase_t)ph, &l))
+            continue;
+        char dev[32];
+        if (l.device_counted)
+            snprintf(dev, sizeof dev, "%.1f", l.device_s * 1e6);
+        else
+            snprintf(dev, sizeof dev, "n/a (level %s)", r->level);
+        fprintf(f, "<text x=\"%.0f\" y=\"%.0f\">%s: %.1f runs and %.0f PCIe bytes per step; "
+                "%s%.1f us = device %s + launch %.1f + PCIe %.2f + host %.1f us</text>\n", ML,
+                H + 14 + 16.0 * line++, phase_names[ph], l.runs, l.pcie_bytes,
+                l.device_counted ? "" : "&gt; ", l.total_s * 1e6, dev, l.launch_s * 1e6,
+                l.pcie_s * 1e6, l.host_s * 1e6);
+    }
     fprintf(f, "<text x=\"%.0f\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">Roofline: %s "
             "(%s) on %ux%u @ %.0f MHz, %s %.1f GB/s</text>\n", W / 2, r->model, r->recipe,
             r->array_rows, r->array_cols, r->clock_mhz, r->target->name, bw);

@@ -87,6 +87,7 @@ void sq_dev_config_default(sq_dev_config_t *cfg, const char *level)
     cfg->clock_mhz = 300.0;
     cfg->fst_path = NULL;
     cfg->array_rows = cfg->array_cols = 0;
+    cfg->timing_only = 0;
     cfg->xclbin = NULL;
     cfg->xrt_device = -1;
     cfg->mem_shared = 0;
@@ -242,9 +243,12 @@ static void stats_add(sq_dev_stats_t *to, const sq_dev_stats_t *add)
     to->host_bytes_read += add->host_bytes_read;
 }
 
-/* Runs descriptors [i, j) of one unit as one launch of its kernel. */
+/* Runs descriptors [i, j) of one unit as one launch of its kernel. A
+ * launch that only profiling split off a unit's run (per_desc) is not
+ * counted: the stats count the launches the stream takes unprofiled, which
+ * is what a card runs. */
 static int launch(sq_dev_t *dev, uint64_t cmd_addr, uint32_t i, uint32_t j, uint64_t max_cycles,
-                  sq_dev_stats_t *per_desc)
+                  sq_dev_stats_t *per_desc, int counted)
 {
     sq_dev_stats_t add = {0};
     int rc = dev->ops->run(dev->state, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, j - i,
@@ -254,7 +258,7 @@ static int launch(sq_dev_t *dev, uint64_t cmd_addr, uint32_t i, uint32_t j, uint
     add.commands = j - i;
     if (per_desc)
         per_desc[i] = add;
-    add.launches = 1;
+    add.launches = counted ? 1 : 0;
     stats_add(&dev->stats, &add);
     return 0;
 }
@@ -431,7 +435,8 @@ int sq_dev_run_args(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, const sq_
              j++)
             ;
         if (op != SQ_OP_NOP)
-            rc = launch(dev, cmd_addr, i, j, max_cycles, args->per_desc);
+            rc = launch(dev, cmd_addr, i, j, max_cycles, args->per_desc,
+                        i == 0 || sq_desc_opcode(cmds + (size_t)(i - 1) * SQ_DESC_BYTES) != op);
         else
             dev->stats.commands += j - i;
     }

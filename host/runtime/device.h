@@ -32,6 +32,10 @@ typedef struct {
      * SQ_ARRAY_ROWS x SQ_ARRAY_COLS of include/sparq/spec.h). The rtl level
      * is Verilated for that one size and ignores these. */
     uint32_t array_rows, array_cols;
+    /* model only: count cycles and bytes without computing outputs (the
+     * golden GEMM skipped; MACs counted from the shapes, 2:4 as half).
+     * Device memory then holds no results: for timing studies only. */
+    int timing_only;
     /* xrt only, read during open: the xclbin (NULL: $SPARQ_XCLBIN) and the
      * card index (-1: $SPARQ_XRT_DEVICE, else 0). */
     const char *xclbin;

@@ -29,7 +29,7 @@ static const char *const FUNC_NAMES[SQ_VEC_FUNCS] = {"gather", "norm",   "add", 
 /* The flags each function accepts and requires (sq_vec_check_shape's table). */
 static const uint32_t ALLOWED[SQ_VEC_FUNCS] = {
     0, SQ_VEC_Q8 | SQ_VEC_BIAS | SQ_VEC_LN, SQ_VEC_ACC | SQ_VEC_BIAS, SQ_VEC_ACC | SQ_VEC_BIAS,
-    SQ_VEC_ACC | SQ_VEC_ROT, SQ_VEC_ACC | SQ_VEC_Q8, SQ_VEC_ACC | SQ_VEC_BIAS | SQ_VEC_Q8,
+    SQ_VEC_ACC | SQ_VEC_ROT | SQ_VEC_BIAS, SQ_VEC_ACC | SQ_VEC_Q8, SQ_VEC_ACC | SQ_VEC_BIAS | SQ_VEC_Q8,
     SQ_VEC_ACC | SQ_VEC_BIAS | SQ_VEC_Q8, 0};
 static const uint32_t REQUIRED[SQ_VEC_FUNCS] = {0, 0, 0, 0, SQ_VEC_ACC, SQ_VEC_ACC | SQ_VEC_Q8,
                                                 0, SQ_VEC_Q8, 0};
@@ -44,6 +44,8 @@ void sq_vec_params_random(uint64_t *rng, int t, sq_vec_params_t *p)
     p->n = widths[below(rng, sizeof widths / sizeof widths[0])];
     if (below(rng, 8) == 0)
         p->n = 1 + below(rng, 300);
+    if (p->func == SQ_VEC_ROPE && (p->flags & SQ_VEC_ROT))
+        p->flags &= ~SQ_VEC_BIAS; /* TAB is the rotation table */
     if (p->func == SQ_VEC_ROPE && (p->flags & SQ_VEC_ROT) && p->n % 2)
         p->n++;
     /* half the ops are segmented (IN and OUT; GATHER's OUT, ARGMAX's IN):

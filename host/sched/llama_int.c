@@ -1,4 +1,4 @@
-/* The integer layer compiler and its decode step (contract in
+/* The integer layer compiler and its runs (contract in
  * sched/llama_int.h; numerics in include/sparq/vec.h; the design and the
  * accuracy in docs/integer_layer.md). */
 #include "sched/llama_int.h"
@@ -9,14 +9,11 @@
 
 #include "compress/quant.h"
 #include "model/eval.h"
-#include "runtime/desc.h"
+#include "sched/istream.h"
 #include "sparq/desc.h"
 #include "sparq/vec.h"
 #include "util/err.h"
 
-/* Calibrated maxima times HEADROOM stay below 2^30: a token whose values are
- * up to 8x the calibration maximum still fits the int32 range unsaturated. */
-#define HEADROOM 4.0
 /* Fractional bits of Q, K and V (in units of their int8 scale) between the
  * requantization and the rounding to int8 (rule 4). */
 #define QKV_FRAC 16u
@@ -26,19 +23,12 @@
 
 typedef struct {
     const sq_llama_t *m;
+    const sq_qmodel_t *qm; /* the model's own linears when it has no fp32 ones */
     sq_llama_state_t s;
     int pos;
     double res, ffn, logits;
     double *q, *k, *v, *o; /* (layers, heads), (layers, kv_heads) x2, (layers) */
 } calib_t;
-
-static double amax(const float *x, size_t n)
-{
-    double a = 0;
-    for (size_t i = 0; i < n; i++)
-        a = fabs(x[i]) > a ? fabs(x[i]) : a;
-    return a;
-}
 
 static double dmax(double a, double b)
 {
@@ -54,30 +44,39 @@ static int calib_linear(void *ctx, int layer, sq_wkind_t kind, const float *x, f
     const sq_llama_config_t *cf = &c->m->cfg;
     size_t n, k;
     sq_llama_wshape(cf, kind, &n, &k);
-    sq_llama_linear_f32(c->m, layer, kind, x, y);
+    int rc = 0;
+    if (c->m->w.wq)
+        sq_llama_linear_f32(c->m, layer, kind, x, y);
+    else
+        rc = sq_clinear_run(sq_qmodel_layer(c->qm, layer, kind), x, y, c->qm->mid,
+                            &c->qm->scratch);
+    if (rc)
+        return rc;
     int hs = cf->dim / cf->n_heads, kvd = hs * cf->n_kv_heads;
     switch (kind) {
     case SQ_W_Q:
     case SQ_W_1:
-        c->res = dmax(c->res, amax(c->s.x, (size_t)cf->dim));
+        c->res = dmax(c->res, sq_istream_amax(c->s.x, (size_t)cf->dim));
         if (kind == SQ_W_1)
-            c->ffn = dmax(c->ffn, amax(y, n));
+            c->ffn = dmax(c->ffn, sq_istream_amax(y, n));
         break;
     case SQ_W_3:
-        c->ffn = dmax(c->ffn, amax(y, n));
+        c->ffn = dmax(c->ffn, sq_istream_amax(y, n));
         break;
     case SQ_W_O: {
         size_t row = ((size_t)layer * cf->seq_len + (size_t)c->pos) * kvd;
         for (int h = 0; h < cf->n_heads; h++) {
             double *q = &c->q[(size_t)layer * cf->n_heads + h];
-            *q = dmax(*q, amax(c->s.q + (size_t)h * hs, (size_t)hs));
+            *q = dmax(*q, sq_istream_amax(c->s.q + (size_t)h * hs, (size_t)hs));
         }
         for (int g = 0; g < cf->n_kv_heads; g++) {
             size_t at = (size_t)layer * cf->n_kv_heads + g;
-            c->k[at] = dmax(c->k[at], amax(c->s.key_cache + row + (size_t)g * hs, (size_t)hs));
-            c->v[at] = dmax(c->v[at], amax(c->s.value_cache + row + (size_t)g * hs, (size_t)hs));
+            const float *kr = c->s.key_cache + row + (size_t)g * hs;
+            const float *vr = c->s.value_cache + row + (size_t)g * hs;
+            c->k[at] = dmax(c->k[at], sq_istream_amax(kr, (size_t)hs));
+            c->v[at] = dmax(c->v[at], sq_istream_amax(vr, (size_t)hs));
         }
-        c->o[layer] = dmax(c->o[layer], amax(x, k));
+        c->o[layer] = dmax(c->o[layer], sq_istream_amax(x, k));
         break;
     }
     case SQ_W_2:
@@ -91,12 +90,21 @@ static int calib_linear(void *ctx, int layer, sq_wkind_t kind, const float *x, f
     return 0;
 }
 
-static int calibrate(calib_t *c, const sq_llama_t *m, const sq_tokenizer_t *tok, const char *text,
-                     size_t *tokens)
+/* Calibration ids of a model without a tokenizer (a dummy model, whose
+ * weights are random): a fixed pseudo-random sequence. */
+#define CALIB_IDS 32
+
+static int calibrate(calib_t *c, const sq_qmodel_t *qm, const sq_tokenizer_t *tok,
+                     const char *text, size_t *tokens)
 {
+    const sq_llama_t *m = qm->model;
     const sq_llama_config_t *cf = &m->cfg;
     memset(c, 0, sizeof *c);
     c->m = m;
+    c->qm = qm;
+    char ids_only[] = "ids";
+    if (!tok)
+        text = ids_only;
     size_t lh = (size_t)cf->n_layers * cf->n_heads, lk = (size_t)cf->n_layers * cf->n_kv_heads;
     c->q = calloc(lh, sizeof *c->q);
     c->k = calloc(lk, sizeof *c->k);
@@ -115,14 +123,21 @@ static int calibrate(calib_t *c, const sq_llama_t *m, const sq_tokenizer_t *tok,
     char *cursor = copy, *story;
     while (!rc && (story = sq_story_next(&cursor))) {
         int n = 0;
-        if (!*story || (rc = sq_tokenizer_encode(tok, story, 0, 0, ids, &n)))
+        if (!tok) {
+            ids = realloc(ids, CALIB_IDS * sizeof *ids);
+            for (n = 0; ids && n < CALIB_IDS; n++)
+                ids[n] = (int)(((uint64_t)n * 2654435761u + 12345u) % (uint64_t)cf->vocab_size);
+            if (!ids)
+                rc = sq_err(SQ_ERR_MEM, "integer layer: out of memory calibrating");
+        } else if (!*story || (rc = sq_tokenizer_encode(tok, story, 0, 0, ids, &n))) {
             continue;
+        }
         n = n > cf->seq_len - 1 ? cf->seq_len - 1 : n;
         int prev = SQ_TOK_BOS;
         for (int pos = 0; !rc && pos < n; pos++) {
             c->pos = pos;
             rc = sq_llama_forward(m, &c->s, prev, pos, &ex);
-            c->logits = dmax(c->logits, amax(c->s.logits, (size_t)cf->vocab_size));
+            c->logits = dmax(c->logits, sq_istream_amax(c->s.logits, (size_t)cf->vocab_size));
             prev = ids[pos];
             ++*tokens;
         }
@@ -143,289 +158,247 @@ static void calib_free(calib_t *c)
     free(c->o);
 }
 
-/* Fractional bits that keep max * HEADROOM below 2^30, within [0, cap]. */
-static int frac_bits(double max, int cap)
-{
-    if (!(max > 0))
-        return cap;
-    int f = (int)floor(log2((double)(1u << 30) / (max * HEADROOM)));
-    return f < 0 ? 0 : f > cap ? cap : f;
-}
-
-/* An int8 scale from a calibrated maximum. */
-static double scale_of(double max)
-{
-    return max > 0 ? max / 127.0 : 1.0 / 127.0;
-}
 
 /* ---------------------------------------------------------------------------
  * The program */
 
+/* One layer's device-resident constants. */
 typedef struct {
-    int layer;
-    const char *op;
-} tag_t;
+    sq_ilin_t qkv, o, w13, w2;
+    uint64_t g_att, g_ffn; /* RMSNorm gains (int32, dim) */
+    int fg_att, fg_ffn;    /* their fractional bits */
+    uint64_t aq;           /* attention quant entries (heads) */
+    uint64_t rec_o;        /* the attention output's record, one per row (rows) */
+    uint64_t kc, vc;       /* KV caches (seqs, kv_heads, seq_len, head_dim) */
+} layer_t;
 
 struct sq_intlayer {
     const sq_qmodel_t *q;
     sq_dev_t *dev;
     sq_report_t *rep;
     int dim, hidden, hd, heads, kvh, kvd, vocab, seq, layers;
+    int rows, seqs;
     int f_res, f_ffn, f_log;
     double res_max, ffn_max, log_max;
     size_t calib_tokens;
-    /* device addresses of the activations */
-    uint64_t tok, x[2], a8, rec_a, rec_b, acc, q8, o8, logits, argmax, cmd;
-    uint8_t *cmds; /* host copy of the stream */
-    tag_t *tags;
-    uint32_t n, cap;
-    sq_dev_stats_t *per;
-    int32_t *lbuf;
+    uint64_t eps; /* the norms' epsilon term (rule 3's E) */
+    layer_t *L;
+    sq_ilin_t cls;
+    uint64_t g_fin;
+    int fg_fin;
+    uint64_t rope, emb, embq, mask;
+    uint32_t aflags, window, n_global, topk;
+    /* activations, `rows` rows each (logits and argmax: rows or seqs) */
+    uint64_t tok, x[2], a8, rec_a, rec_b, acc, q8, o8, oc, logits, argmax;
+    sq_istream_t dec, pre, *s; /* decode and prefill streams; s: the one being written */
+    int pre_m, pre_seq;        /* what pre holds (pre_m 0: nothing yet) */
+    int32_t *lbuf;             /* logits read back (seqs, vocab) */
 };
+
+static int oom(void)
+{
+    return sq_err(SQ_ERR_MEM, "integer layer: out of memory");
+}
 
 static int put(sq_intlayer_t *p, const void *src, size_t bytes, uint64_t *addr)
 {
     return sq_dev_put(p->dev, src, bytes, addr);
 }
 
-static uint8_t *emit(sq_intlayer_t *p, int layer, const char *op)
+static int vec(sq_intlayer_t *p, int layer, const char *op, const sq_vec_desc_t *v)
 {
-    if (p->n == p->cap) {
-        uint32_t cap = p->cap ? 2 * p->cap : 128;
-        uint8_t *c = realloc(p->cmds, (size_t)cap * SQ_DESC_BYTES);
-        if (c)
-            p->cmds = c;
-        tag_t *t = c ? realloc(p->tags, cap * sizeof *t) : NULL;
-        if (!t)
-            return NULL;
-        p->tags = t;
-        p->cap = cap;
-    }
-    p->tags[p->n] = (tag_t){layer, op};
-    return p->cmds + (size_t)p->n++ * SQ_DESC_BYTES;
+    return sq_istream_vec(p->s, layer, op, v) ? 0 : SQ_ERR_MEM;
 }
 
-/* A linear (or several fused along n) in device memory: weights in the GEMM
- * format, the per-channel requantization table of rule 1 and its Fi. */
-typedef struct {
-    uint32_t flags, n, k, group;
-    uint64_t w, meta, gscale, chan;
-    int fi;
-} lin_t;
-
-/* Uploads leaves l[0..nl) fused along n. f(j) is an extra real factor of
- * output channel j folded into the channel stage (1 / the int8 scale of Q, K
- * and V; 1 elsewhere). Grouped int4 becomes SQ_GEMM_GSCALE: each channel's
- * largest group scale s_j is its channel scale and the groups keep
- * round(2^15 s_jg / s_j). Fi is the largest with |t| < 2^30 for any int8
- * input, from the bound 128 sum_k |w_jk| (sq_vec_requant2). */
-static int place_linear(sq_intlayer_t *p, const sq_qlinear_t *const *l, int nl, const double *f,
-                        lin_t *out)
+static int place_gains(sq_intlayer_t *p, const float *gain, uint64_t *addr, int *fg)
 {
-    const sq_qlinear_t *l0 = l[0];
-    size_t k = l0->k, n = 0, group = l0->group;
-    for (int i = 0; i < nl; i++)
-        n += l[i]->n;
-    int grouped = group < k;
-    size_t ng = sq_quant_groups(k, group), rb = sq_w_row_bytes(l0->flags, k);
-    size_t mb = sq_meta_row_bytes(k);
-    uint8_t *w = malloc(n * rb), *meta = (l0->flags & SQ_GEMM_SP24) ? malloc(n * mb) : NULL;
-    uint16_t *gs = grouped ? malloc(n * ng * sizeof *gs) : NULL;
-    sq_quant_t *chan = malloc(n * sizeof *chan);
-    double *sw = malloc(n * sizeof *sw), *bound = malloc(n * sizeof *bound);
-    int8_t *row = malloc(k);
-    int rc = 0;
-    if (!w || ((l0->flags & SQ_GEMM_SP24) && !meta) || (grouped && !gs) || !chan || !sw ||
-        !bound || !row)
-        rc = sq_err(SQ_ERR_MEM, "integer layer: out of memory placing a linear");
-    double bmax = 0;
-    for (int i = 0, j0 = 0; !rc && i < nl; j0 += (int)l[i]->n, i++) {
-        memcpy(w + (size_t)j0 * rb, l[i]->w, l[i]->n * rb);
-        if (meta)
-            memcpy(meta + (size_t)j0 * mb, l[i]->meta, l[i]->n * mb);
-        for (size_t r = 0; r < l[i]->n; r++) {
-            size_t j = (size_t)j0 + r;
-            const float *s = l[i]->scale + r * ng;
-            double sc = 0;
-            for (size_t g = 0; g < ng; g++)
-                sc = dmax(sc, s[g]);
-            sq_w_row_decode(l0->flags, l[i]->w + r * rb, meta ? l[i]->meta + r * mb : NULL, k, row);
-            double b = 0;
-            for (size_t g = 0; g < ng; g++) {
-                double gf = 1.0;
-                if (grouped) {
-                    long v = lround(s[g] / sc * 32768.0);
-                    gs[j * ng + g] = (uint16_t)(v > 32768 ? 32768 : v);
-                    gf = gs[j * ng + g] / 32768.0;
-                }
-                double a = 0;
-                for (size_t t = g * group; t < k && t < (g + 1) * group; t++)
-                    a += abs(row[t]);
-                b += 128.0 * a * gf + (grouped ? 0.5 : 0.0);
-            }
-            sw[j] = sc * (f ? f[j] : 1.0);
-            bound[j] = b * sw[j];
-            bmax = dmax(bmax, bound[j]);
-        }
-    }
-    int fi = bmax > 0 ? (int)floor(log2((double)(1u << 30) / bmax)) : 30;
-    for (size_t j = 0; !rc && j < n; j++) {
-        chan[j] = (sq_quant_t){0, 0};
-        if (bound[j] > 0 && sq_scale_to_fixed(ldexp(sw[j], fi), &chan[j].mult, &chan[j].shift))
-            rc = sq_err(SQ_ERR_ARG, "integer layer: channel scale %g not representable", sw[j]);
-    }
-    *out = (lin_t){.flags = l0->flags | SQ_GEMM_OUT32 | (grouped ? SQ_GEMM_GSCALE : 0),
-                   .n = (uint32_t)n, .k = (uint32_t)k, .group = grouped ? (uint32_t)group : 0,
-                   .fi = fi};
-    if (!rc)
-        rc = put(p, w, n * rb, &out->w);
-    if (!rc && meta)
-        rc = put(p, meta, n * mb, &out->meta);
-    if (!rc && gs)
-        rc = put(p, gs, n * ng * sizeof *gs, &out->gscale);
-    if (!rc)
-        rc = put(p, chan, n * sizeof *chan, &out->chan);
-    free(w);
-    free(meta);
-    free(gs);
-    free(chan);
-    free(sw);
-    free(bound);
-    free(row);
-    return rc;
+    return sq_istream_gains(p->dev, gain, p->dim, addr, fg);
 }
 
-static int gemm(sq_intlayer_t *p, int layer, const char *op, const lin_t *l, uint64_t a)
+/* An RMSNorm of m residual rows at x into the int8 GEMM input and its
+ * records (rule 3), Y with one bit of headroom below the gains' FG. */
+static int norm(sq_intlayer_t *p, int layer, const char *op, uint64_t gain, int fg, uint64_t x,
+                uint32_t m, uint64_t rec)
 {
-    uint8_t *d = emit(p, layer, op);
-    if (!d)
-        return sq_err(SQ_ERR_MEM, "integer layer: out of memory");
-    sq_gemm_desc_t g = {.flags = l->flags, .m = 1, .n = l->n, .k = l->k, .a = a, .w = l->w,
-                        .meta = l->meta, .c = p->acc, .group = l->group, .gscale = l->gscale};
-    sq_gemm_desc_encode(&g, d);
-    return 0;
-}
-
-static uint8_t *vec(sq_intlayer_t *p, int layer, const char *op, const sq_vec_desc_t *v)
-{
-    uint8_t *d = emit(p, layer, op);
-    if (d)
-        sq_vec_desc_encode(v, d);
-    return d;
-}
-
-/* An RMSNorm of the residual into the int8 GEMM input and its record (rule
- * 3): gains round(g sqrt(N) 2^FG) with the largest FG that fits int32, Y
- * with one bit of headroom below that. */
-static int norm(sq_intlayer_t *p, int layer, const char *op, const float *gain, uint64_t x,
-                uint64_t rec)
-{
-    int n = p->dim;
-    double gmax = amax(gain, (size_t)n) * sqrt((double)n);
-    int fg = gmax > 0 ? (int)floor(log2(2147483647.0 / gmax)) : 30;
-    fg = fg > 40 ? 40 : fg;
-    int32_t *g = malloc((size_t)n * sizeof *g);
-    if (!g)
-        return sq_err(SQ_ERR_MEM, "integer layer: out of memory");
-    for (int j = 0; j < n; j++)
-        g[j] = (int32_t)lround(ldexp(gain[j] * sqrt((double)n), fg));
-    uint64_t chan;
-    int rc = put(p, g, (size_t)n * sizeof *g, &chan);
-    free(g);
-    if (rc)
-        return rc;
-    double e = ldexp((double)p->q->model->cfg.norm_eps * n, 2 * p->f_res);
-    if (!(e < ldexp(1.0, 61)))
-        return sq_err(SQ_ERR_ARG, "integer layer: norm epsilon out of the unit's range");
-    uint64_t eps = (uint64_t)llround(e);
     int fy = fg - 1;
-    sq_vec_desc_t v = {.func = SQ_VEC_NORM, .flags = SQ_VEC_Q8, .m = 1, .n = (uint32_t)n,
-                       .in = x, .in_stride = 4u * n, .out = p->a8, .out_stride = (uint32_t)n,
-                       .chan = chan, .rec_out = rec,
-                       .p = {(uint32_t)eps, (uint32_t)(eps >> 32), (uint32_t)(fg - fy - 15),
+    sq_vec_desc_t v = {.func = SQ_VEC_NORM, .flags = SQ_VEC_Q8, .m = m, .n = (uint32_t)p->dim,
+                       .in = x, .in_stride = 4u * p->dim, .out = p->a8,
+                       .out_stride = (uint32_t)p->dim, .chan = gain, .rec_out = rec,
+                       .p = {(uint32_t)p->eps, (uint32_t)(p->eps >> 32), (uint32_t)(fg - fy - 15),
                              (uint32_t)fy}};
-    return vec(p, layer, op, &v) ? 0 : sq_err(SQ_ERR_MEM, "integer layer: out of memory");
+    return vec(p, layer, op, &v);
 }
 
-/* Q, K or V from the fused projection's accumulator slice [c0, c0 + n):
- * rule 1 (1 / scale folded into the channel stage), RoPE for Q and K, int8
- * out; K and V go to row pos of the layer's cache. */
-static int qkv_op(sq_intlayer_t *p, int layer, const char *op, const lin_t *l, uint32_t c0,
-                  uint32_t n, uint64_t out, uint32_t out_seg_stride, int rot, int to_cache,
-                  uint64_t rope)
+/* Q, K or V of rows [r0, r0 + m) from the fused projection's accumulator
+ * columns [c0, c0 + n): rule 1 (1 / scale folded into the channel stage),
+ * RoPE for Q and K with the table rows from position argument `arg` on, int8
+ * into out (heads laid out by out_stride and out_seg_stride); K and V move
+ * with the position too (rows of a KV cache). */
+static int qkv_op(sq_intlayer_t *p, int layer, const char *op, uint32_t c0, uint32_t n,
+                  uint32_t r0, uint32_t m, uint64_t out, uint32_t out_stride,
+                  uint32_t out_seg_stride, int rot, int to_cache, uint32_t arg)
 {
+    const sq_ilin_t *l = &p->L[layer].qkv;
     uint32_t hd = (uint32_t)p->hd;
     sq_vec_desc_t v = {.func = SQ_VEC_ROPE, .flags = SQ_VEC_ACC | (rot ? SQ_VEC_ROT : 0u),
-                       .m = 1, .n = n, .seg = hd, .in = p->acc + 4ull * c0,
-                       .in_stride = 4u * l->n, .in_seg_stride = 4u * hd, .out = out,
-                       .out_stride = hd, .out_seg_stride = out_seg_stride,
-                       .chan = l->chan + sizeof(sq_quant_t) * c0, .rec_in = p->rec_a,
-                       .tab = rot ? rope : 0, .tab_stride = rot ? 2u * hd : 0,
+                       .m = m, .n = n, .seg = hd,
+                       .in = p->acc + 4ull * ((uint64_t)r0 * l->n + c0), .in_stride = 4u * l->n,
+                       .in_seg_stride = 4u * hd, .out = out, .out_stride = out_stride,
+                       .out_seg_stride = out_seg_stride,
+                       .chan = l->chan + sizeof(sq_quant_t) * c0,
+                       .rec_in = p->rec_a + (uint64_t)r0 * SQ_VEC_REC_BYTES,
+                       .tab = rot ? p->rope : 0, .tab_stride = rot ? 2u * hd : 0,
                        .p = {(uint32_t)(l->fi - (int)QKV_FRAC), QKV_FRAC, 0, 0}};
-    uint8_t *d = vec(p, layer, op, &v);
+    uint8_t *d = sq_istream_vec(p->s, layer, op, &v);
     if (!d)
-        return sq_err(SQ_ERR_MEM, "integer layer: out of memory");
+        return SQ_ERR_MEM;
     unsigned slot = 0;
     if (rot)
-        sq_desc_set_patch(d, slot++, sq_desc_patch_word(SQ_VEC_W_TAB_LO, 1, 0, 2u * hd));
+        sq_desc_set_patch(d, slot++, sq_desc_patch_word(SQ_VEC_W_TAB_LO, 1, arg, 2u * hd));
     if (to_cache)
-        sq_desc_set_patch(d, slot, sq_desc_patch_word(SQ_VEC_W_OUT_LO, 1, 0, hd));
+        sq_desc_set_patch(d, slot, sq_desc_patch_word(SQ_VEC_W_OUT_LO, 1, arg, hd));
     return 0;
 }
 
-/* The accumulator of l into the residual: x_out = x_in + rule 1. */
-static int residual(sq_intlayer_t *p, int layer, const char *op, const lin_t *l, uint64_t rec,
-                    int *cur)
+/* Attention of `queries` queries (heads, queries, head_dim) at q over the KV
+ * caches kc/vc of one sequence, keys 0 .. queries + pos[arg] - 1. */
+static int attn_op(sq_intlayer_t *p, int layer, uint32_t queries, uint64_t q, uint64_t kc,
+                   uint64_t vc, uint64_t o, uint32_t arg)
 {
-    sq_vec_desc_t v = {.func = SQ_VEC_ADD, .flags = SQ_VEC_ACC, .m = 1, .n = (uint32_t)p->dim,
+    uint8_t *d = sq_istream_emit(p->s, layer, "attn");
+    if (!d)
+        return SQ_ERR_MEM;
+    sq_attn_desc_t a = {.flags = p->aflags, .seq = queries, .queries = queries,
+                        .heads = (uint32_t)p->heads, .kv_heads = (uint32_t)p->kvh,
+                        .head_dim = (uint32_t)p->hd, .kv_cap = (uint32_t)p->seq,
+                        .window = p->window, .n_global = p->n_global, .topk = p->topk, .q = q,
+                        .k = kc, .v = vc, .mask = p->mask, .quant = p->L[layer].aq, .o = o};
+    sq_attn_desc_encode(&a, d);
+    sq_desc_set_patch(d, 0, sq_desc_patch_word(SQ_ATTN_W_SEQ, 0, arg, 1));
+    return 0;
+}
+
+/* The accumulator of l (m rows) into the residual: x_out = x_in + rule 1. */
+static int residual(sq_intlayer_t *p, int layer, const char *op, const sq_ilin_t *l, uint32_t m,
+                    uint64_t rec, int *cur)
+{
+    sq_vec_desc_t v = {.func = SQ_VEC_ADD, .flags = SQ_VEC_ACC, .m = m, .n = (uint32_t)p->dim,
                        .in = p->acc, .in_stride = 4u * l->n, .in2 = p->x[*cur],
                        .in2_stride = 4u * p->dim, .out = p->x[!*cur],
                        .out_stride = 4u * p->dim, .chan = l->chan, .rec_in = rec,
                        .p = {(uint32_t)(l->fi - p->f_res)}};
     *cur = !*cur;
-    return vec(p, layer, op, &v) ? 0 : sq_err(SQ_ERR_MEM, "integer layer: out of memory");
+    return vec(p, layer, op, &v);
 }
 
-static int unit_of(const uint8_t *d)
+/* Bytes of one sequence's KV cache of one layer. */
+static uint64_t cache_bytes(const sq_intlayer_t *p)
 {
-    return sq_desc_unit(sq_desc_opcode(d));
+    return (uint64_t)p->kvh * (uint64_t)p->seq * (uint64_t)p->hd;
 }
 
-static int conflict(const uint8_t *a, const uint8_t *b)
+/* The position argument of sequence b in a decode run. */
+static uint32_t seq_arg(const sq_intlayer_t *p, int b)
 {
-    sq_operand_t oa[SQ_DESC_MAX_OPERANDS], ob[SQ_DESC_MAX_OPERANDS];
-    size_t na = sq_desc_operands(a, oa), nb = sq_desc_operands(b, ob);
-    for (size_t i = 0; i < na; i++)
-        for (size_t j = 0; j < nb; j++)
-            if ((oa[i].role == SQ_OPND_OUT || ob[j].role == SQ_OPND_OUT) && oa[i].len &&
-                ob[j].len && oa[i].addr < ob[j].addr + ob[j].len &&
-                ob[j].addr < oa[i].addr + oa[i].len)
-                return 1;
-    return 0;
+    return p->seqs <= (int)SQ_RUN_POS ? (uint32_t)b : 0u;
 }
 
-/* Every descriptor waits for the latest descriptor of each other unit that
- * touches its bytes (one of them writing); its own unit runs in order. */
-static int add_deps(sq_intlayer_t *p)
+/* Writes a stream into p->s: the decode step of every sequence (prefill 0:
+ * m = seqs rows, row b sequence b at position argument b), or a prompt of m
+ * tokens of sequence seq at positions pos[0] .. pos[0] + m - 1. */
+static int write_stream(sq_intlayer_t *p, int prefill, uint32_t m, int seq)
 {
-    for (uint32_t j = 0; j < p->n; j++) {
-        uint8_t *dj = p->cmds + (size_t)j * SQ_DESC_BYTES;
-        uint32_t dep[SQ_DESC_DEPS] = {0};
-        unsigned nd = 0, seen = 0;
-        for (uint32_t i = j; i-- > 0 && nd < SQ_DESC_DEPS;) {
-            const uint8_t *di = p->cmds + (size_t)i * SQ_DESC_BYTES;
-            int u = unit_of(di);
-            if (u == unit_of(dj) || (seen >> u) & 1u || !conflict(di, dj))
-                continue;
-            if (j - i > 255)
-                return sq_err(SQ_ERR_ARG, "integer layer: descriptor %u depends on %u, more than "
-                              "255 back", j, i);
-            seen |= 1u << u;
-            dep[nd++] = j - i;
+    uint32_t hd = (uint32_t)p->hd, dim = (uint32_t)p->dim;
+    uint64_t cb = cache_bytes(p);
+    int cur = 0, rc = 0;
+    sq_vec_desc_t g = {.func = SQ_VEC_GATHER, .m = m, .n = dim, .in = p->tok, .in_stride = 4,
+                       .out = p->x[0], .out_stride = 4u * dim, .chan = p->embq, .tab = p->emb,
+                       .tab_stride = dim, .p = {(uint32_t)p->vocab}};
+    rc = vec(p, -1, "gather", &g);
+    for (int l = 0; !rc && l < p->layers; l++) {
+        const layer_t *L = &p->L[l];
+        /* attention block */
+        rc = norm(p, l, "norm_att", L->g_att, L->fg_att, p->x[cur], m, p->rec_a);
+        if (!rc)
+            rc = sq_istream_gemm(p->s, l, "qkv", &L->qkv, m, p->a8, p->acc);
+        uint32_t kq = dim, kk = dim + (uint32_t)p->kvd;
+        if (!rc && prefill) {
+            uint64_t kc = L->kc + (uint64_t)seq * cb, vc = L->vc + (uint64_t)seq * cb;
+            rc = qkv_op(p, l, "rope_q", 0, dim, 0, m, p->q8, hd, m * hd, 1, 0, 0);
+            if (!rc)
+                rc = qkv_op(p, l, "rope_k", kq, (uint32_t)p->kvd, 0, m, kc, hd,
+                            (uint32_t)p->seq * hd, 1, 1, 0);
+            if (!rc)
+                rc = qkv_op(p, l, "v", kk, (uint32_t)p->kvd, 0, m, vc, hd,
+                            (uint32_t)p->seq * hd, 0, 1, 0);
+            if (!rc)
+                rc = attn_op(p, l, m, p->q8, kc, vc, p->o8, 0);
+            /* (heads, m, head_dim) -> (m, dim) for the output projection */
+            sq_vec_desc_t c = {.func = SQ_VEC_COPY, .m = m, .n = dim, .seg = hd, .in = p->o8,
+                               .in_stride = hd, .in_seg_stride = m * hd, .out = p->oc,
+                               .out_stride = dim, .out_seg_stride = hd};
+            if (!rc)
+                rc = vec(p, l, "copy", &c);
         }
-        sq_desc_set_deps(dj, dep);
+        for (uint32_t b = 0; !rc && !prefill && b < m; b++) {
+            /* each sequence: its own position, KV cache and attention */
+            uint64_t kc = L->kc + b * cb, vc = L->vc + b * cb, qb = p->q8 + (uint64_t)b * dim;
+            uint32_t arg = seq_arg(p, (int)b);
+            rc = qkv_op(p, l, "rope_q", 0, dim, b, 1, qb, hd, hd, 1, 0, arg);
+            if (!rc)
+                rc = qkv_op(p, l, "rope_k", kq, (uint32_t)p->kvd, b, 1, kc, hd,
+                            (uint32_t)p->seq * hd, 1, 1, arg);
+            if (!rc)
+                rc = qkv_op(p, l, "v", kk, (uint32_t)p->kvd, b, 1, vc, hd,
+                            (uint32_t)p->seq * hd, 0, 1, arg);
+            if (!rc)
+                rc = attn_op(p, l, 1, qb, kc, vc, p->o8 + (uint64_t)b * dim, arg);
+        }
+        if (!rc)
+            rc = sq_istream_gemm(p->s, l, "o", &L->o, m, prefill ? p->oc : p->o8, p->acc);
+        if (!rc)
+            rc = residual(p, l, "res_att", &L->o, m, L->rec_o, &cur);
+        /* feed-forward block */
+        if (!rc)
+            rc = norm(p, l, "norm_ffn", L->g_ffn, L->fg_ffn, p->x[cur], m, p->rec_a);
+        if (!rc)
+            rc = sq_istream_gemm(p->s, l, "w13", &L->w13, m, p->a8, p->acc);
+        if (!rc) {
+            sq_vec_desc_t v = {.func = SQ_VEC_SWIGLU, .flags = SQ_VEC_ACC | SQ_VEC_Q8, .m = m,
+                               .n = (uint32_t)p->hidden, .in = p->acc,
+                               .in_stride = 4u * L->w13.n, .in2 = p->acc + 4ull * p->hidden,
+                               .in2_stride = 4u * L->w13.n, .out = p->a8,
+                               .out_stride = (uint32_t)p->hidden, .chan = L->w13.chan,
+                               .rec_in = p->rec_a, .rec_out = p->rec_b,
+                               .p = {(uint32_t)(L->w13.fi - p->f_ffn), (uint32_t)p->f_ffn}};
+            rc = vec(p, l, "swiglu", &v);
+        }
+        if (!rc)
+            rc = sq_istream_gemm(p->s, l, "w2", &L->w2, m, p->a8, p->acc);
+        if (!rc)
+            rc = residual(p, l, "res_ffn", &L->w2, m, p->rec_b, &cur);
     }
-    return 0;
+    /* a prompt needs the logits of its last token only */
+    uint32_t mo = prefill ? 1 : m;
+    uint64_t xo = p->x[cur] + (prefill ? 4ull * dim * (m - 1) : 0);
+    if (!rc)
+        rc = norm(p, -1, "norm", p->g_fin, p->fg_fin, xo, mo, p->rec_a);
+    if (!rc)
+        rc = sq_istream_gemm(p->s, -1, "cls", &p->cls, mo, p->a8, p->acc);
+    sq_vec_desc_t v = {.func = SQ_VEC_DEQ, .flags = SQ_VEC_ACC, .m = mo, .n = (uint32_t)p->vocab,
+                       .in = p->acc, .in_stride = 4u * p->cls.n, .out = p->logits,
+                       .out_stride = 4u * p->vocab, .chan = p->cls.chan, .rec_in = p->rec_a,
+                       .p = {(uint32_t)(p->cls.fi - p->f_log)}};
+    sq_vec_desc_t am = {.func = SQ_VEC_ARGMAX, .m = mo, .n = (uint32_t)p->vocab,
+                        .in = p->logits, .in_stride = 4u * p->vocab, .out = p->argmax,
+                        .out_stride = 4};
+    if (!rc)
+        rc = vec(p, -1, "logits", &v);
+    if (!rc)
+        rc = vec(p, -1, "argmax", &am);
+    if (!rc)
+        rc = sq_istream_finish(p->s);
+    return rc;
 }
 
 int sq_intlayer_supported(const sq_qmodel_t *q)
@@ -460,12 +433,149 @@ int sq_intlayer_supported(const sq_qmodel_t *q)
     return 0;
 }
 
+/* The tables every layer shares: RoPE (Q14 cos/sin per position and pair)
+ * and the int8 embedding with one {mult, shift} per row (its exact row
+ * maximum: clipping an embedding row costs far more than its resolution). */
+static int place_tables(sq_intlayer_t *p)
+{
+    const sq_llama_t *m = p->q->model;
+    uint32_t hd = (uint32_t)p->hd;
+    size_t rope_n = (size_t)p->seq * hd / 2 * 2;
+    int16_t *rope = malloc(rope_n * sizeof *rope);
+    int8_t *emb = malloc((size_t)p->vocab * p->dim);
+    sq_quant_t *embq = malloc((size_t)p->vocab * sizeof *embq);
+    int rc = rope && emb && embq ? 0 : oom();
+    for (int t = 0; !rc && t < p->seq; t++)
+        for (uint32_t i = 0; i < hd / 2; i++) {
+            double freq = pow((double)m->cfg.rope_theta, -(double)(2 * i) / hd), a = t * freq;
+            rope[((size_t)t * (hd / 2) + i) * 2] = (int16_t)lround(ldexp(cos(a), 14));
+            rope[((size_t)t * (hd / 2) + i) * 2 + 1] = (int16_t)lround(ldexp(sin(a), 14));
+        }
+    for (int t = 0; !rc && t < p->vocab; t++) {
+        const float *e = m->w.token_embedding + (size_t)t * p->dim;
+        double s = sq_istream_scale(sq_istream_amax(e, (size_t)p->dim));
+        for (int j = 0; j < p->dim; j++)
+            emb[(size_t)t * p->dim + j] = (int8_t)lround(e[j] / s);
+        if (sq_scale_to_fixed(ldexp(s, p->f_res), &embq[t].mult, &embq[t].shift))
+            rc = sq_err(SQ_ERR_ARG, "integer layer: embedding scale of row %d not representable", t);
+    }
+    if (!rc)
+        rc = put(p, rope, rope_n * sizeof *rope, &p->rope);
+    if (!rc)
+        rc = put(p, emb, (size_t)p->vocab * p->dim, &p->emb);
+    if (!rc)
+        rc = put(p, embq, (size_t)p->vocab * sizeof *embq, &p->embq);
+    free(rope);
+    free(emb);
+    free(embq);
+    return rc;
+}
+
+/* Layer l's constants: fused weights with 1 / the int8 scales of Q, K and V
+ * folded into their channels, gains, attention quant entries, the attention
+ * output's constant record, the KV caches. */
+static int place_layer(sq_intlayer_t *p, const calib_t *cal, int l)
+{
+    const sq_llama_t *m = p->q->model;
+    layer_t *L = &p->L[l];
+    uint32_t hd = (uint32_t)p->hd, n_qkv = (uint32_t)(p->dim + 2 * p->kvd);
+    const sq_qlinear_t *qkv[3], *w13[2], *wo, *w2;
+    for (int i = 0; i < 3; i++)
+        qkv[i] = &sq_qmodel_layer(p->q, l, (sq_wkind_t)(SQ_W_Q + i))->f[0];
+    w13[0] = &sq_qmodel_layer(p->q, l, SQ_W_1)->f[0];
+    w13[1] = &sq_qmodel_layer(p->q, l, SQ_W_3)->f[0];
+    wo = &sq_qmodel_layer(p->q, l, SQ_W_O)->f[0];
+    w2 = &sq_qmodel_layer(p->q, l, SQ_W_2)->f[0];
+    double sq[SQ_ATTN_MAX_HEADS], sk[SQ_ATTN_MAX_HEADS], sv[SQ_ATTN_MAX_HEADS];
+    for (int h = 0; h < p->heads; h++)
+        sq[h] = sq_istream_scale(cal->q[(size_t)l * p->heads + h]);
+    for (int g = 0; g < p->kvh; g++) {
+        sk[g] = sq_istream_scale(cal->k[(size_t)l * p->kvh + g]);
+        sv[g] = sq_istream_scale(cal->v[(size_t)l * p->kvh + g]);
+    }
+    double so = sq_istream_scale(cal->o[l]);
+    double *f = malloc(n_qkv * sizeof *f);
+    sq_attn_quant_t *aq = malloc((size_t)p->heads * sizeof *aq);
+    sq_vec_rec_t *rec_o = malloc((size_t)p->rows * sizeof *rec_o);
+    int rc = f && aq && rec_o ? 0 : oom();
+    for (uint32_t j = 0; !rc && j < n_qkv; j++)
+        f[j] = 1.0 / (j < (uint32_t)p->dim ? sq[j / hd]
+                      : j < (uint32_t)(p->dim + p->kvd) ? sk[(j - p->dim) / hd]
+                                                         : sv[(j - p->dim - p->kvd) / hd]);
+    for (int h = 0; !rc && h < p->heads; h++) {
+        int g = h / (p->heads / p->kvh);
+        if (sq_attn_quant_make(sq[h], sk[g], sv[g], so, hd, &aq[h]))
+            rc = sq_err(SQ_ERR_ARG, "integer layer: attention scales of layer %d head %d "
+                        "not representable", l, h);
+    }
+    sq_quant_t fo;
+    if (!rc && sq_scale_to_fixed(so, &fo.mult, &fo.shift))
+        rc = sq_err(SQ_ERR_ARG, "integer layer: attention output scale not representable");
+    for (int r = 0; !rc && r < p->rows; r++)
+        rec_o[r] = (sq_vec_rec_t){fo.mult, (int32_t)fo.shift};
+    if (!rc)
+        rc = sq_ilin_place(p->dev, qkv, 3, f, &L->qkv);
+    if (!rc)
+        rc = sq_ilin_place(p->dev, &wo, 1, NULL, &L->o);
+    if (!rc)
+        rc = sq_ilin_place(p->dev, w13, 2, NULL, &L->w13);
+    if (!rc)
+        rc = sq_ilin_place(p->dev, &w2, 1, NULL, &L->w2);
+    if (!rc)
+        rc = place_gains(p, m->w.rms_att + (size_t)l * p->dim, &L->g_att, &L->fg_att);
+    if (!rc)
+        rc = place_gains(p, m->w.rms_ffn + (size_t)l * p->dim, &L->g_ffn, &L->fg_ffn);
+    if (!rc)
+        rc = put(p, aq, (size_t)p->heads * sizeof *aq, &L->aq);
+    if (!rc)
+        rc = put(p, rec_o, (size_t)p->rows * sizeof *rec_o, &L->rec_o);
+    if (!rc)
+        rc = put(p, NULL, cache_bytes(p) * (uint64_t)p->seqs, &L->kc);
+    if (!rc)
+        rc = put(p, NULL, cache_bytes(p) * (uint64_t)p->seqs, &L->vc);
+    free(f);
+    free(aq);
+    free(rec_o);
+    return rc;
+}
+
+/* Activations for `rows` rows, shared by every layer and stream. */
+static int place_activations(sq_intlayer_t *p)
+{
+    size_t r = (size_t)p->rows, n_qkv = (size_t)(p->dim + 2 * p->kvd);
+    size_t acc_n = n_qkv > 2u * (size_t)p->hidden ? n_qkv : 2u * (size_t)p->hidden;
+    acc_n = acc_n > (size_t)p->vocab ? acc_n : (size_t)p->vocab;
+    size_t a8_n = p->dim > p->hidden ? (size_t)p->dim : (size_t)p->hidden;
+    size_t qo = (size_t)p->heads * p->hd;
+    int rc = put(p, NULL, 4 * r, &p->tok);
+    for (int i = 0; !rc && i < 2; i++)
+        rc = put(p, NULL, 4u * r * p->dim, &p->x[i]);
+    if (!rc)
+        rc = put(p, NULL, r * a8_n, &p->a8);
+    if (!rc)
+        rc = put(p, NULL, r * SQ_VEC_REC_BYTES, &p->rec_a);
+    if (!rc)
+        rc = put(p, NULL, r * SQ_VEC_REC_BYTES, &p->rec_b);
+    if (!rc)
+        rc = put(p, NULL, 4 * r * acc_n, &p->acc);
+    if (!rc)
+        rc = put(p, NULL, r * qo, &p->q8);
+    if (!rc)
+        rc = put(p, NULL, r * qo, &p->o8);
+    if (!rc)
+        rc = put(p, NULL, r * qo, &p->oc);
+    if (!rc)
+        rc = put(p, NULL, 4u * (size_t)p->seqs * p->vocab, &p->logits);
+    if (!rc)
+        rc = put(p, NULL, 4u * (size_t)p->seqs, &p->argmax);
+    return rc;
+}
+
 static int build(sq_intlayer_t *p, const sq_intlayer_opts_t *o)
 {
     const sq_llama_t *m = p->q->model;
-    const sq_llama_config_t *c = &m->cfg;
     calib_t cal;
-    int rc = calibrate(&cal, m, o->tok, o->calib_text, &p->calib_tokens);
+    int rc = calibrate(&cal, p->q, o->tok, o->calib_text, &p->calib_tokens);
     if (rc) {
         calib_free(&cal);
         return rc;
@@ -473,218 +583,43 @@ static int build(sq_intlayer_t *p, const sq_intlayer_opts_t *o)
     p->res_max = cal.res;
     p->ffn_max = cal.ffn;
     p->log_max = cal.logits;
-    p->f_res = frac_bits(cal.res, 30);
-    p->f_ffn = frac_bits(cal.ffn, (int)SQ_VEC_FRAC_MAX);
-    p->f_log = frac_bits(cal.logits, 30);
-    uint32_t hd = (uint32_t)p->hd, n_qkv = (uint32_t)(p->dim + 2 * p->kvd);
-    size_t acc_n = (size_t)n_qkv;
-    acc_n = acc_n > 2u * (size_t)p->hidden ? acc_n : 2u * (size_t)p->hidden;
-    acc_n = acc_n > (size_t)p->vocab ? acc_n : (size_t)p->vocab;
-    size_t a8_n = p->dim > p->hidden ? (size_t)p->dim : (size_t)p->hidden;
-
-    /* tables shared by every layer: RoPE, embedding */
-    size_t rope_n = (size_t)p->seq * hd / 2 * 2;
-    int16_t *rope = malloc(rope_n * sizeof *rope);
-    int8_t *emb = malloc((size_t)p->vocab * p->dim);
-    sq_quant_t *embq = malloc((size_t)p->vocab * sizeof *embq);
-    double *f = malloc(acc_n * sizeof *f);
-    uint64_t rope_a = 0, emb_a = 0, embq_a = 0;
-    if (!rope || !emb || !embq || !f)
-        rc = sq_err(SQ_ERR_MEM, "integer layer: out of memory");
-    for (int t = 0; !rc && t < p->seq; t++)
-        for (uint32_t i = 0; i < hd / 2; i++) {
-            double freq = pow((double)c->rope_theta, -(double)(2 * i) / hd), a = t * freq;
-            rope[((size_t)t * (hd / 2) + i) * 2] = (int16_t)lround(ldexp(cos(a), 14));
-            rope[((size_t)t * (hd / 2) + i) * 2 + 1] = (int16_t)lround(ldexp(sin(a), 14));
-        }
-    for (int t = 0; !rc && t < p->vocab; t++) {
-        const float *e = m->w.token_embedding + (size_t)t * p->dim;
-        double s = scale_of(amax(e, (size_t)p->dim));
-        for (int j = 0; j < p->dim; j++)
-            emb[(size_t)t * p->dim + j] = (int8_t)lround(e[j] / s);
-        if (sq_scale_to_fixed(ldexp(s, p->f_res), &embq[t].mult, &embq[t].shift))
-            rc = sq_err(SQ_ERR_ARG, "integer layer: embedding scale of row %d not representable", t);
-    }
+    p->f_res = sq_istream_frac_bits(cal.res, 30);
+    p->f_ffn = sq_istream_frac_bits(cal.ffn, (int)SQ_VEC_FRAC_MAX);
+    p->f_log = sq_istream_frac_bits(cal.logits, 30);
+    double e = ldexp((double)m->cfg.norm_eps * p->dim, 2 * p->f_res);
+    if (!(e < ldexp(1.0, 61)))
+        rc = sq_err(SQ_ERR_ARG, "integer layer: norm epsilon out of the unit's range");
+    p->eps = rc ? 0 : (uint64_t)llround(e);
+    p->L = calloc((size_t)p->layers, sizeof *p->L);
+    if (!rc && !p->L)
+        rc = oom();
     if (!rc)
-        rc = put(p, rope, rope_n * sizeof *rope, &rope_a);
+        rc = place_tables(p);
+    for (int l = 0; !rc && l < p->layers; l++)
+        rc = place_layer(p, &cal, l);
+    const sq_qlinear_t *cls = &sq_qmodel_layer(p->q, 0, SQ_W_CLS)->f[0];
     if (!rc)
-        rc = put(p, emb, (size_t)p->vocab * p->dim, &emb_a);
+        rc = place_gains(p, m->w.rms_final, &p->g_fin, &p->fg_fin);
     if (!rc)
-        rc = put(p, embq, (size_t)p->vocab * sizeof *embq, &embq_a);
-    free(rope);
-    free(emb);
-    free(embq);
-
-    /* activations */
-    uint64_t qo = (uint64_t)p->heads * hd, kv = (uint64_t)p->kvh * p->seq * hd;
-    if (!rc)
-        rc = put(p, NULL, 4, &p->tok);
-    for (int i = 0; !rc && i < 2; i++)
-        rc = put(p, NULL, 4u * (size_t)p->dim, &p->x[i]);
-    if (!rc)
-        rc = put(p, NULL, a8_n, &p->a8);
-    if (!rc)
-        rc = put(p, NULL, SQ_VEC_REC_BYTES, &p->rec_a);
-    if (!rc)
-        rc = put(p, NULL, SQ_VEC_REC_BYTES, &p->rec_b);
-    if (!rc)
-        rc = put(p, NULL, 4 * acc_n, &p->acc);
-    if (!rc)
-        rc = put(p, NULL, qo, &p->q8);
-    if (!rc)
-        rc = put(p, NULL, qo, &p->o8);
-    if (!rc)
-        rc = put(p, NULL, 4u * (size_t)p->vocab, &p->logits);
-    if (!rc)
-        rc = put(p, NULL, 4, &p->argmax);
-    uint64_t mask = 0;
-    const sq_attn_exec_t *ae = o->ae;
-    uint32_t aflags = SQ_ATTN_CAUSAL | (ae ? ae->flags : 0);
-    if (!rc && (aflags & SQ_ATTN_BLOCK))
-        rc = put(p, ae->mask, (size_t)sq_attn_blocks((uint32_t)p->seq) * SQ_ATTN_MASK_ROW_BYTES,
-                 &mask);
-
-    /* the stream */
-    int cur = 0;
-    if (!rc) {
-        sq_vec_desc_t v = {.func = SQ_VEC_GATHER, .m = 1, .n = (uint32_t)p->dim, .in = p->tok,
-                           .in_stride = 4, .out = p->x[0], .out_stride = 4u * p->dim,
-                           .chan = embq_a, .tab = emb_a, .tab_stride = (uint32_t)p->dim,
-                           .p = {(uint32_t)p->vocab}};
-        if (!vec(p, -1, "gather", &v))
-            rc = sq_err(SQ_ERR_MEM, "integer layer: out of memory");
-    }
-    for (int l = 0; !rc && l < p->layers; l++) {
-        const sq_qlinear_t *qkv[3], *w13[2], *wo, *w2;
-        for (int i = 0; i < 3; i++)
-            qkv[i] = &sq_qmodel_layer(p->q, l, (sq_wkind_t)(SQ_W_Q + i))->f[0];
-        w13[0] = &sq_qmodel_layer(p->q, l, SQ_W_1)->f[0];
-        w13[1] = &sq_qmodel_layer(p->q, l, SQ_W_3)->f[0];
-        wo = &sq_qmodel_layer(p->q, l, SQ_W_O)->f[0];
-        w2 = &sq_qmodel_layer(p->q, l, SQ_W_2)->f[0];
-        double sq[SQ_ATTN_MAX_HEADS], sk[SQ_ATTN_MAX_HEADS], sv[SQ_ATTN_MAX_HEADS];
-        for (int h = 0; h < p->heads; h++)
-            sq[h] = scale_of(cal.q[(size_t)l * p->heads + h]);
-        for (int g = 0; g < p->kvh; g++) {
-            sk[g] = scale_of(cal.k[(size_t)l * p->kvh + g]);
-            sv[g] = scale_of(cal.v[(size_t)l * p->kvh + g]);
-        }
-        double so = scale_of(cal.o[l]);
-        for (uint32_t j = 0; j < n_qkv; j++)
-            f[j] = 1.0 / (j < (uint32_t)p->dim ? sq[j / hd]
-                          : j < (uint32_t)(p->dim + p->kvd) ? sk[(j - p->dim) / hd]
-                                                             : sv[(j - p->dim - p->kvd) / hd]);
-        lin_t lqkv, lo, l13, l2;
-        sq_attn_quant_t aq[SQ_ATTN_MAX_HEADS];
-        for (int h = 0; !rc && h < p->heads; h++) {
-            int g = h / (p->heads / p->kvh);
-            if (sq_attn_quant_make(sq[h], sk[g], sv[g], so, hd, &aq[h]))
-                rc = sq_err(SQ_ERR_ARG, "integer layer: attention scales of layer %d head %d "
-                            "not representable", l, h);
-        }
-        sq_vec_rec_t rec_o;
-        sq_quant_t fo;
-        if (!rc && sq_scale_to_fixed(so, &fo.mult, &fo.shift))
-            rc = sq_err(SQ_ERR_ARG, "integer layer: attention output scale not representable");
-        rec_o = (sq_vec_rec_t){fo.mult, (int32_t)fo.shift};
-        uint64_t aq_a = 0, rec_o_a = 0, kc = 0, vc = 0;
-        if (!rc)
-            rc = place_linear(p, qkv, 3, f, &lqkv);
-        if (!rc)
-            rc = place_linear(p, &wo, 1, NULL, &lo);
-        if (!rc)
-            rc = place_linear(p, w13, 2, NULL, &l13);
-        if (!rc)
-            rc = place_linear(p, &w2, 1, NULL, &l2);
-        if (!rc)
-            rc = put(p, aq, (size_t)p->heads * sizeof *aq, &aq_a);
-        if (!rc)
-            rc = put(p, &rec_o, sizeof rec_o, &rec_o_a);
-        if (!rc)
-            rc = put(p, NULL, kv, &kc);
-        if (!rc)
-            rc = put(p, NULL, kv, &vc);
-        /* attention block */
-        if (!rc)
-            rc = norm(p, l, "norm_att", m->w.rms_att + (size_t)l * p->dim, p->x[cur], p->rec_a);
-        if (!rc)
-            rc = gemm(p, l, "qkv", &lqkv, p->a8);
-        if (!rc)
-            rc = qkv_op(p, l, "rope_q", &lqkv, 0, (uint32_t)p->dim, p->q8, hd, 1, 0, rope_a);
-        if (!rc)
-            rc = qkv_op(p, l, "rope_k", &lqkv, (uint32_t)p->dim, (uint32_t)p->kvd, kc,
-                        (uint32_t)p->seq * hd, 1, 1, rope_a);
-        if (!rc)
-            rc = qkv_op(p, l, "v", &lqkv, (uint32_t)(p->dim + p->kvd), (uint32_t)p->kvd, vc,
-                        (uint32_t)p->seq * hd, 0, 1, rope_a);
-        if (!rc) {
-            uint8_t *d = emit(p, l, "attn");
-            sq_attn_desc_t a = {.flags = aflags, .seq = 1, .queries = 1,
-                                .heads = (uint32_t)p->heads, .kv_heads = (uint32_t)p->kvh,
-                                .head_dim = hd, .kv_cap = (uint32_t)p->seq,
-                                .window = ae ? ae->window : 0, .n_global = ae ? ae->n_global : 0,
-                                .topk = ae ? ae->topk : 0, .q = p->q8, .k = kc, .v = vc,
-                                .mask = mask, .quant = aq_a, .o = p->o8};
-            if (!d)
-                rc = sq_err(SQ_ERR_MEM, "integer layer: out of memory");
-            else {
-                sq_attn_desc_encode(&a, d);
-                sq_desc_set_patch(d, 0, sq_desc_patch_word(SQ_ATTN_W_SEQ, 0, 0, 1));
-            }
-        }
-        if (!rc)
-            rc = gemm(p, l, "o", &lo, p->o8);
-        if (!rc)
-            rc = residual(p, l, "res_att", &lo, rec_o_a, &cur);
-        /* feed-forward block */
-        if (!rc)
-            rc = norm(p, l, "norm_ffn", m->w.rms_ffn + (size_t)l * p->dim, p->x[cur], p->rec_a);
-        if (!rc)
-            rc = gemm(p, l, "w13", &l13, p->a8);
-        if (!rc) {
-            sq_vec_desc_t v = {.func = SQ_VEC_SWIGLU, .flags = SQ_VEC_ACC | SQ_VEC_Q8, .m = 1,
-                               .n = (uint32_t)p->hidden, .in = p->acc, .in_stride = 4u * l13.n,
-                               .in2 = p->acc + 4ull * p->hidden, .in2_stride = 4u * l13.n,
-                               .out = p->a8, .out_stride = (uint32_t)p->hidden,
-                               .chan = l13.chan, .rec_in = p->rec_a, .rec_out = p->rec_b,
-                               .p = {(uint32_t)(l13.fi - p->f_ffn), (uint32_t)p->f_ffn}};
-            if (!vec(p, l, "swiglu", &v))
-                rc = sq_err(SQ_ERR_MEM, "integer layer: out of memory");
-        }
-        if (!rc)
-            rc = gemm(p, l, "w2", &l2, p->a8);
-        if (!rc)
-            rc = residual(p, l, "res_ffn", &l2, p->rec_b, &cur);
-    }
-    lin_t lc;
-    const sq_qlinear_t *cls = rc ? NULL : &sq_qmodel_layer(p->q, 0, SQ_W_CLS)->f[0];
-    if (!rc)
-        rc = norm(p, -1, "norm", m->w.rms_final, p->x[cur], p->rec_a);
-    if (!rc)
-        rc = place_linear(p, &cls, 1, NULL, &lc);
-    if (!rc)
-        rc = gemm(p, -1, "cls", &lc, p->a8);
-    if (!rc) {
-        sq_vec_desc_t v = {.func = SQ_VEC_DEQ, .flags = SQ_VEC_ACC, .m = 1,
-                           .n = (uint32_t)p->vocab, .in = p->acc, .in_stride = 4u * lc.n,
-                           .out = p->logits, .out_stride = 4u * p->vocab, .chan = lc.chan,
-                           .rec_in = p->rec_a, .p = {(uint32_t)(lc.fi - p->f_log)}};
-        sq_vec_desc_t am = {.func = SQ_VEC_ARGMAX, .m = 1, .n = (uint32_t)p->vocab,
-                            .in = p->logits, .in_stride = 4u * p->vocab, .out = p->argmax,
-                            .out_stride = 4};
-        if (!vec(p, -1, "logits", &v) || !vec(p, -1, "argmax", &am))
-            rc = sq_err(SQ_ERR_MEM, "integer layer: out of memory");
-    }
-    free(f);
+        rc = sq_ilin_place(p->dev, &cls, 1, NULL, &p->cls);
     calib_free(&cal);
     if (!rc)
-        rc = add_deps(p);
+        rc = place_activations(p);
+    const sq_attn_exec_t *ae = o->ae;
+    p->aflags = SQ_ATTN_CAUSAL | (ae ? ae->flags : 0);
+    p->window = ae ? ae->window : 0;
+    p->n_global = ae ? ae->n_global : 0;
+    p->topk = ae ? ae->topk : 0;
+    if (!rc && (p->aflags & SQ_ATTN_BLOCK))
+        rc = put(p, ae->mask, (size_t)sq_attn_blocks((uint32_t)p->seq) * SQ_ATTN_MASK_ROW_BYTES,
+                 &p->mask);
+    sq_istream_reset(&p->dec, p->dev);
+    sq_istream_reset(&p->pre, p->dev);
+    p->s = &p->dec;
     if (!rc)
-        rc = put(p, p->cmds, (size_t)p->n * SQ_DESC_BYTES, &p->cmd);
-    if (!rc && !(p->per = calloc(p->n, sizeof *p->per)))
-        rc = sq_err(SQ_ERR_MEM, "integer layer: out of memory");
-    if (!rc && !(p->lbuf = malloc((size_t)p->vocab * sizeof *p->lbuf)))
-        rc = sq_err(SQ_ERR_MEM, "integer layer: out of memory");
+        rc = write_stream(p, 0, (uint32_t)p->seqs, 0);
+    if (!rc && !(p->lbuf = malloc((size_t)p->seqs * p->vocab * sizeof *p->lbuf)))
+        rc = oom();
     return rc;
 }
 
@@ -697,17 +632,24 @@ int sq_intlayer_build(sq_intlayer_t **out, const sq_qmodel_t *q, sq_dev_t *dev, 
         return rc;
     const sq_llama_config_t *c = &q->model->cfg;
     int hd = c->dim / c->n_heads;
+    int seqs = opts->seqs > 0 ? opts->seqs : 1, rows = opts->rows > 0 ? opts->rows : 1;
+    rows = rows > seqs ? rows : seqs;
     if (c->seq_len > (int)SQ_ATTN_MAX_SEQ || hd > (int)SQ_ATTN_MAX_DIM ||
         c->n_heads > (int)SQ_ATTN_MAX_HEADS || c->vocab_size > (int)SQ_VEC_MAX_N ||
         c->hidden_dim > (int)SQ_VEC_MAX_N)
         return sq_err(SQ_ERR_ARG, "integer layer: the model exceeds the units' limits");
+    if (rows > c->seq_len || rows > (int)SQ_VEC_MAX_M)
+        return sq_err(SQ_ERR_ARG, "integer layer: %d rows (prompt tokens or sequences) exceed "
+                      "the context of %d", rows, c->seq_len);
     sq_intlayer_t *p = calloc(1, sizeof *p);
     if (!p)
-        return sq_err(SQ_ERR_MEM, "integer layer: out of memory");
+        return oom();
     *p = (sq_intlayer_t){.q = q, .dev = dev, .rep = rep, .dim = c->dim, .hidden = c->hidden_dim,
                          .hd = hd, .heads = c->n_heads, .kvh = c->n_kv_heads,
                          .kvd = hd * c->n_kv_heads, .vocab = c->vocab_size, .seq = c->seq_len,
-                         .layers = c->n_layers};
+                         .layers = c->n_layers, .rows = rows, .seqs = seqs};
+    if (rep)
+        rep->sequences = (uint64_t)seqs;
     rc = build(p, opts);
     if (rc) {
         sq_intlayer_free(p);
@@ -721,44 +663,123 @@ void sq_intlayer_free(sq_intlayer_t *p)
 {
     if (!p)
         return;
-    free(p->cmds);
-    free(p->tags);
-    free(p->per);
+    sq_istream_free(&p->dec);
+    sq_istream_free(&p->pre);
+    free(p->L);
     free(p->lbuf);
     free(p);
 }
 
-static const char *unit_name(int u)
+/* Reads back what a run left: rows of logits (as floats) and argmax. */
+static int read_out(sq_intlayer_t *p, int rows, float *logits, int *argmax)
 {
-    return u == SQ_UNIT_GEMM ? "matmul" : u == SQ_UNIT_ATTN ? "attention" : "vector";
+    int rc = 0;
+    size_t nl = (size_t)rows * p->vocab;
+    if (logits) {
+        rc = sq_dev_read(p->dev, p->logits, p->lbuf, nl * sizeof *p->lbuf);
+        for (size_t i = 0; !rc && i < nl; i++)
+            logits[i] = (float)ldexp((double)p->lbuf[i], -p->f_log);
+    }
+    if (!rc && argmax) {
+        rc = sq_dev_read(p->dev, p->argmax, p->lbuf, (size_t)rows * 4);
+        for (int b = 0; !rc && b < rows; b++)
+            argmax[b] = p->lbuf[b];
+    }
+    return rc;
+}
+
+/* The token ids of a run, written to the device in one transfer. */
+static int write_tokens(sq_intlayer_t *p, const int *tokens, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= p->vocab)
+            return sq_err(SQ_ERR_ARG, "integer layer: token %d out of range", tokens[i]);
+    uint8_t *ids = malloc((size_t)n * 4);
+    if (!ids)
+        return oom();
+    for (int i = 0; i < n; i++)
+        sq_st32(ids + 4 * i, (uint32_t)tokens[i]);
+    int rc = sq_dev_write(p->dev, p->tok, ids, (size_t)n * 4);
+    free(ids);
+    return rc;
+}
+
+/* A run's CPU time (simulation, transfers through the level, the report's
+ * bookkeeping) is kept apart from the host's own work: the report models
+ * the transfers and counts the device's cycles instead. */
+static int decode(sq_intlayer_t *p, const int *tokens, const int *pos, float *logits,
+                  int *argmax)
+{
+    uint32_t args[SQ_RUN_POS] = {0};
+    for (int b = 0; b < p->seqs; b++) {
+        if (pos[b] < 0 || pos[b] >= p->seq)
+            return sq_err(SQ_ERR_ARG, "integer layer: position %d out of range", pos[b]);
+        if (seq_arg(p, b) == 0 && pos[b] != pos[0])
+            return sq_err(SQ_ERR_ARG, "integer layer: %d sequences at different positions need "
+                          "one run argument each, and a run has %u (SQ_RUN_POS)", p->seqs,
+                          SQ_RUN_POS);
+        args[seq_arg(p, b)] = (uint32_t)pos[b];
+    }
+    int rc = write_tokens(p, tokens, p->seqs);
+    if (!rc)
+        rc = sq_istream_run(&p->dec, args, p->rep);
+    if (!rc)
+        rc = read_out(p, p->seqs, logits, argmax);
+    if (!rc && p->rep)
+        p->rep->tokens += (uint64_t)p->seqs;
+    return rc;
+}
+
+int sq_intlayer_decode(sq_intlayer_t *p, const int *tokens, const int *pos, float *logits,
+                       int *argmax)
+{
+    double t0 = sq_report_cpu_s();
+    int rc = decode(p, tokens, pos, logits, argmax);
+    sq_report_dev_time(p->rep, sq_report_cpu_s() - t0);
+    return rc;
 }
 
 int sq_intlayer_step(sq_intlayer_t *p, int token, int pos, float *logits, int *argmax)
 {
-    if (token < 0 || token >= p->vocab || pos < 0 || pos >= p->seq)
-        return sq_err(SQ_ERR_ARG, "integer layer: token %d or position %d out of range", token,
-                      pos);
-    uint8_t id[4];
-    sq_st32(id, (uint32_t)token);
-    int rc = sq_dev_write(p->dev, p->tok, id, sizeof id);
-    sq_run_args_t args = {.pos = {(uint32_t)pos}, .per_desc = p->rep ? p->per : NULL};
+    if (p->seqs != 1)
+        return sq_err(SQ_ERR_ARG, "integer layer: a single step needs a program of one "
+                      "sequence (this one decodes %d)", p->seqs);
+    return sq_intlayer_decode(p, &token, &pos, logits, argmax);
+}
+
+static int prefill(sq_intlayer_t *p, int seq, const int *tokens, int n, int pos, float *logits,
+                   int *argmax)
+{
+    if (n < 1 || n > p->rows || pos < 0 || pos + n > p->seq || seq < 0 || seq >= p->seqs)
+        return sq_err(SQ_ERR_ARG, "integer layer: a prompt of %d tokens at position %d of "
+                      "sequence %d (at most %d tokens, %d positions, %d sequences)", n, pos, seq,
+                      p->rows, p->seq, p->seqs);
+    int rc = 0;
+    if (p->pre_m != n || p->pre_seq != seq) {
+        p->s = &p->pre;
+        sq_istream_reset(&p->pre, p->dev);
+        rc = write_stream(p, 1, (uint32_t)n, seq);
+        p->pre_m = rc ? 0 : n;
+        p->pre_seq = seq;
+    }
+    uint32_t args[SQ_RUN_POS] = {(uint32_t)pos};
     if (!rc)
-        rc = sq_dev_run_args(p->dev, p->cmd, p->n, &args, 0);
-    if (!rc && logits) {
-        rc = sq_dev_read(p->dev, p->logits, p->lbuf, (size_t)p->vocab * sizeof *p->lbuf);
-        for (int i = 0; !rc && i < p->vocab; i++)
-            logits[i] = (float)ldexp((double)p->lbuf[i], -p->f_log);
-    }
-    if (!rc && argmax) {
-        rc = sq_dev_read(p->dev, p->argmax, id, sizeof id);
-        *argmax = (int)sq_ld32(id);
-    }
-    if (rc || !p->rep)
-        return rc;
-    p->rep->tokens++;
-    for (uint32_t i = 0; !rc && i < p->n; i++)
-        rc = sq_report_add(p->rep, p->tags[i].layer, p->tags[i].op,
-                           unit_name(unit_of(p->cmds + (size_t)i * SQ_DESC_BYTES)), &p->per[i]);
+        rc = write_tokens(p, tokens, n);
+    if (!rc)
+        rc = sq_istream_run(&p->pre, args, p->rep);
+    if (!rc)
+        rc = read_out(p, 1, logits, argmax);
+    if (!rc && p->rep)
+        p->rep->tokens += (uint64_t)n;
+    return rc;
+}
+
+int sq_intlayer_prefill(sq_intlayer_t *p, int seq, const int *tokens, int n, int pos,
+                        float *logits, int *argmax)
+{
+    double t0 = sq_report_cpu_s();
+    int rc = prefill(p, seq, tokens, n, pos, logits, argmax);
+    sq_report_dev_time(p->rep, sq_report_cpu_s() - t0);
     return rc;
 }
 
@@ -774,9 +795,15 @@ void sq_intlayer_exec(sq_intlayer_t *p, sq_llama_exec_t *ex)
 
 const uint8_t *sq_intlayer_stream(const sq_intlayer_t *p, uint32_t *n_cmds, uint64_t *cmd_addr)
 {
-    *n_cmds = p->n;
-    *cmd_addr = p->cmd;
-    return p->cmds;
+    *n_cmds = p->dec.n;
+    *cmd_addr = p->dec.addr;
+    return p->dec.cmds;
+}
+
+const uint8_t *sq_intlayer_prefill_stream(const sq_intlayer_t *p, uint32_t *n_cmds)
+{
+    *n_cmds = p->pre_m ? p->pre.n : 0;
+    return p->pre_m ? p->pre.cmds : NULL;
 }
 
 void sq_intlayer_info(const sq_intlayer_t *p, sq_intlayer_info_t *info)

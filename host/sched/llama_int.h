@@ -13,9 +13,14 @@
  * (RoPE row, KV-cache row, attention length), so the same stream serves
  * every position.
  *
- * Step (per token): the host writes the token id (4 bytes), runs the stream
- * with pos, and reads the int32 logits (or only the argmax). The device
- * appends K and V at row pos itself; nothing else crosses PCIe. */
+ * Runs: a decode step of every sequence is one run of the decode stream
+ * (M = sequences in every GEMM and vector op, one KV cache per sequence,
+ * the position of sequence b in run argument b); a prompt is one run of a
+ * prefill stream (M = prompt tokens, causal attention over the prompt with
+ * queries = M, the KV rows written by the device, the logits of the last
+ * token only). Per run the host writes the token ids and reads the logits
+ * (or only the argmax); nothing else crosses PCIe but a new prefill stream
+ * when the prompt length changes. */
 #ifndef SQ_LLAMA_INT_H
 #define SQ_LLAMA_INT_H
 
@@ -35,12 +40,16 @@ typedef struct sq_intlayer sq_intlayer_t;
 int sq_intlayer_supported(const sq_qmodel_t *q);
 
 /* Options of a build: calibration text (stories separated by
- * <|endoftext|>, tokenized like eval), and an optional attention pattern
- * (ae, from --attn; NULL: dense causal). */
+ * <|endoftext|>, tokenized like eval; with tok NULL, a model without a
+ * tokenizer or fp32 linears (a dummy model), 32 fixed token ids through its
+ * own integer linears instead), an optional attention pattern (ae,
+ * from --attn; NULL: dense causal), the longest prompt a prefill run takes
+ * (rows, 0: 1) and the sequences decoded at once (seqs, 0: 1). */
 typedef struct {
     const char *calib_text;
     const sq_tokenizer_t *tok;
     const sq_attn_exec_t *ae;
+    int rows, seqs;
 } sq_intlayer_opts_t;
 
 /* Compiles q for dev. rep (may be NULL) receives every descriptor's
@@ -49,15 +58,27 @@ int sq_intlayer_build(sq_intlayer_t **out, const sq_qmodel_t *q, sq_dev_t *dev, 
                       const sq_intlayer_opts_t *opts);
 void sq_intlayer_free(sq_intlayer_t *p);
 
-/* One decode step: logits (vocab, may be NULL) and the device's argmax
- * (may be NULL) of token at pos. */
+/* One decode step of every sequence: tokens[b] at pos[b] for each of the
+ * seqs sequences; logits (seqs, vocab) and the device's argmax (seqs), each
+ * may be NULL. Sequences at different positions take one run argument each,
+ * so more than SQ_RUN_POS sequences must share one position. */
+int sq_intlayer_decode(sq_intlayer_t *p, const int *tokens, const int *pos, float *logits,
+                       int *argmax);
+/* decode for a program of one sequence. */
 int sq_intlayer_step(sq_intlayer_t *p, int token, int pos, float *logits, int *argmax);
+/* The n tokens of a prompt at positions pos .. pos + n - 1 of sequence seq
+ * as one run (n at most the build's rows): the logits (vocab) and argmax of
+ * the last one, each may be NULL. */
+int sq_intlayer_prefill(sq_intlayer_t *p, int seq, const int *tokens, int n, int pos,
+                        float *logits, int *argmax);
 
 /* Installs the step as ex's whole forward pass. */
 void sq_intlayer_exec(sq_intlayer_t *p, sq_llama_exec_t *ex);
 
-/* The compiled stream (device address, descriptors, host copy) for tests. */
+/* The compiled decode stream (device address, descriptors, host copy), and
+ * the last prefill stream (NULL before the first prefill), for tests. */
 const uint8_t *sq_intlayer_stream(const sq_intlayer_t *p, uint32_t *n_cmds, uint64_t *cmd_addr);
+const uint8_t *sq_intlayer_prefill_stream(const sq_intlayer_t *p, uint32_t *n_cmds);
 
 /* The calibrated fixed-point choices, for the report and tests. */
 typedef struct {

@@ -123,9 +123,8 @@ static int report_since(sq_program_t *p, const sq_dev_stats_t *before, int layer
 }
 
 /* Runs one golden-GEMM-shaped call of the compressed layer on the device. */
-static int dev_gemm(void *ctx, const sq_gemm_t *g)
+static int dev_gemm_run(sq_program_t *p, const sq_gemm_t *g)
 {
-    sq_program_t *p = ctx;
     if (g->m * g->k > p->act_cap || g->m * g->n * sizeof(int32_t) > p->res_cap)
         return sq_err(SQ_ERR_ARG, "compiler: a %zux%zux%zu call exceeds the planned buffers",
                       g->m, g->n, g->k);
@@ -167,12 +166,22 @@ static int dev_gemm(void *ctx, const sq_gemm_t *g)
     return report_since(p, &before, p->layer, sq_wkind_name[p->kind], "matmul");
 }
 
+/* The CPU time of a device call is a simulator's, not the host's own work:
+ * the report keeps it apart. */
+static int dev_gemm(void *ctx, const sq_gemm_t *g)
+{
+    sq_program_t *p = ctx;
+    double t0 = sq_report_cpu_s();
+    int rc = dev_gemm_run(p, g);
+    sq_report_dev_time(p->rep, sq_report_cpu_s() - t0);
+    return rc;
+}
+
 /* One position's attention on the attention unit: the host has quantized Q and
  * the K/V cache (per-head scales over the cache, as the golden path does);
  * they go to the planned buffers and one SQ_OP_ATTN descriptor runs. */
-static int dev_attn(void *ctx, int layer, const sq_attn_t *a, sq_attn_work_t *w)
+static int dev_attn_run(sq_program_t *p, int layer, const sq_attn_t *a, sq_attn_work_t *w)
 {
-    sq_program_t *p = ctx;
     sq_attn_desc_t d = p->attn;
     d.flags = a->flags;
     d.seq = a->seq;
@@ -213,6 +222,15 @@ static int dev_attn(void *ctx, int layer, const sq_attn_t *a, sq_attn_work_t *w)
         return rc;
     sq_attn_pattern_work(a, w);
     return report_since(p, &before, layer, "attn", "attention");
+}
+
+static int dev_attn(void *ctx, int layer, const sq_attn_t *a, sq_attn_work_t *w)
+{
+    sq_program_t *p = ctx;
+    double t0 = sq_report_cpu_s();
+    int rc = dev_attn_run(p, layer, a, w);
+    sq_report_dev_time(p->rep, sq_report_cpu_s() - t0);
+    return rc;
 }
 
 int sq_program_attach_attn(sq_program_t *p, sq_attn_exec_t *ae)

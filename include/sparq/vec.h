@@ -52,8 +52,9 @@
  *    Y_j = g_j (x_j - mu) / sqrt(mean((x - mu)^2) + eps) * 2^F_y [+ b_j],
  *    the statistic read with 15 significant bits (relative error 2^-15 on
  *    the norm, 2^-30 from rsqrt). With SQ_VEC_Q8, Y is quantized by rule 2.
- * 4. ROPE: y_j = rule 1, in units of the head's static int8 scale times
- *    2^-R (the compiler folds 1 / scale into the channel stage); with
+ * 4. ROPE: y_j = rule 1 [+ B_j], in units of the head's static int8 scale
+ *    times 2^-R (the compiler folds 1 / scale into the channel stage; the
+ *    bias, BIAS without ROT, is an encoder's Q/K/V bias in those units); with
  *    SQ_VEC_ROT each pair (2i, 2i+1) of a segment (head) is rotated by the
  *    TAB row's entry i, (c, s) = round(2^14 (cos, sin)(pos * theta_i)):
  *      r0 = y0 c - y1 s;  r1 = y0 s + y1 c;  q = sat8(rshift_round(r, R + 14))
