@@ -82,35 +82,7 @@ END_TEST
  * expand macros there): they must equal spec.h's. */
 START_TEST(test_hls_register_offsets)
 {
-    size_t len;
-    char *src = sq_slurp(SQ_HLS_GEMM_SRC, &len);
-    ck_assert_ptr_nonnull(src);
-    const struct {
-        const char *port, *macro;
-        unsigned value;
-    } regs[] = {
-        {"mem", "SQ_REG_MEM_LO", SQ_REG_MEM_LO},
-        {"cmd_addr", "SQ_REG_CMD_LO", SQ_REG_CMD_LO},
-        {"n_cmds", "SQ_REG_NCMD", SQ_REG_NCMD},
-    };
-    for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++) {
-        char key[64];
-        snprintf(key, sizeof key, "s_axilite port=%s offset=", regs[i].port);
-        char *p = strstr(src, key);
-        ck_assert_msg(p, "no '%s' in %s", key, SQ_HLS_GEMM_SRC);
-        char *end;
-        unsigned long v = strtoul(p + strlen(key), &end, 0);
-        ck_assert_msg(v == regs[i].value, "%s: offset 0x%lx, spec.h %s = 0x%x", regs[i].port, v,
-                      regs[i].macro, regs[i].value);
-        char *eol = strchr(end, '\n');
-        *eol = 0;
-        ck_assert_msg(strstr(end, regs[i].macro), "%s: pragma does not name %s", regs[i].port,
-                      regs[i].macro);
-        *eol = '\n';
-    }
-    ck_assert_ptr_nonnull(strstr(src, "s_axilite port=return"));
-    ck_assert_ptr_nonnull(strstr(src, "m_axi port=mem offset=slave"));
-    free(src);
+    sq_test_hls_unit_pragmas(SQ_HLS_GEMM_SRC);
 }
 END_TEST
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "sparq/spec.h"
 #include "model/pypkg.h"
 #include "runtime/gemm_case.h"
 #include "runtime/regress.h"
@@ -370,4 +371,37 @@ void sq_test_attn_stream(sq_dev_t *dev, sq_attn_case_t *ac, int n, sq_dev_stats_
     }
     sq_dev_stats(dev, st);
     free(stream);
+}
+
+void sq_test_hls_unit_pragmas(const char *path)
+{
+    size_t len;
+    char *src = sq_slurp(path, &len);
+    ck_assert_ptr_nonnull(src);
+    const struct {
+        const char *port, *macro;
+        unsigned value;
+    } regs[] = {
+        {"mem", "SQ_REG_MEM_LO", SQ_REG_MEM_LO},
+        {"cmd_addr", "SQ_REG_CMD_LO", SQ_REG_CMD_LO},
+        {"n_cmds", "SQ_REG_NCMD", SQ_REG_NCMD},
+    };
+    for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "s_axilite port=%s offset=", regs[i].port);
+        char *p = strstr(src, key);
+        ck_assert_msg(p, "no '%s' in %s", key, path);
+        char *end;
+        unsigned long v = strtoul(p + strlen(key), &end, 0);
+        ck_assert_msg(v == regs[i].value, "%s: offset 0x%lx, spec.h %s = 0x%x", regs[i].port, v,
+                      regs[i].macro, regs[i].value);
+        char *eol = strchr(end, '\n');
+        *eol = 0;
+        ck_assert_msg(strstr(end, regs[i].macro), "%s: pragma does not name %s", regs[i].port,
+                      regs[i].macro);
+        *eol = '\n';
+    }
+    ck_assert_ptr_nonnull(strstr(src, "s_axilite port=return"));
+    ck_assert_ptr_nonnull(strstr(src, "m_axi port=mem offset=slave"));
+    free(src);
 }

@@ -95,4 +95,9 @@ uint64_t sq_test_attn_stream_bytes(const sq_attn_case_t *ac, int n);
  * stream, compares every output with the golden and returns the counters. */
 void sq_test_attn_stream(sq_dev_t *dev, sq_attn_case_t *ac, int n, sq_dev_stats_t *st);
 
+/* Checks a unit top's HLS pragmas in the source at path: the s_axilite
+ * offsets, written as literals (Vitis HLS does not expand macros there),
+ * equal spec.h's and name their macro; ap_ctrl return and the m_axi port. */
+void sq_test_hls_unit_pragmas(const char *path);
+
 #endif
