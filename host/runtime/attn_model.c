@@ -13,12 +13,25 @@
 #include "util/err.h"
 
 #define DIV_CYCLES 48u /* sq_attn_div: 47 quotient bits, then done */
+/* The core's pipelines (sq_attn_core.sv, "Pipelining"), in cycles after the
+ * cycle a last operand enters: */
+#define QK_DRAIN 5u   /* Q.K: the key's list write is in (SBlock may end) */
+#define PV_DRAIN 2u   /* P.V: SPvRead may start the store */
+#define EXP_EXTRA 5u  /* an exponent pass's extra cycles: the exp and sum stages */
+#define STORE_EXTRA 2u /* a store's cycles after its last element */
 
 /* n cycles of the core without memory traffic */
 static void step(sq_attn_model_t *am, uint64_t n)
 {
     sq_mm_idle(am->mm, n);
     am->cycles += n;
+}
+
+/* Waits until cycle `at` (a pipeline draining, no memory traffic). */
+static void wait_until(sq_attn_model_t *am, uint64_t at)
+{
+    if (am->cycles < at)
+        step(am, at - am->cycles);
 }
 
 static uint32_t beats(uint64_t addr, uint32_t len)
@@ -162,29 +175,34 @@ static void query(sq_attn_model_t *am, const sq_attn_desc_t *d, const sq_attn_t 
         fetch(am, d->mask + (uint64_t)(p >> SQ_ATTN_BLK_LOG2) * SQ_ATTN_MASK_ROW_BYTES,
               SQ_ATTN_MASK_ROW_BYTES);
     step(am, 1); /* SMask */
+    uint64_t qk_free = 0; /* first cycle with the Q.K pipeline empty */
     for (uint32_t kb = 0; kb < sq_attn_blocks(d->seq); kb++) {
         int bbit = (d->flags & SQ_ATTN_BLOCK)
                        ? sq_attn_mask_bit(a->mask, p >> SQ_ATTN_BLK_LOG2, kb)
                        : 0;
         uint32_t lo, hi;
         sq_attn_block_range(d->flags, d->window, d->n_global, d->seq, p, kb, bbit, &lo, &hi);
-        step(am, 1); /* SBlock */
+        step(am, 2); /* SBlock, SBlkMul */
         for (uint32_t j = lo; j < hi; j++) {
             step(am, 1); /* SKey */
             if (r->cand[j]) {
                 fetch(am, d->k + (kv0 + j) * D, D);
                 step(am, 1 + chunks); /* SKFetch sees done, SDot */
+                qk_free = am->cycles - 1 + QK_DRAIN;
             }
         }
         step(am, 1); /* SKey past the range */
     }
+    wait_until(am, qk_free);
     step(am, 1); /* SBlock past the last block */
     uint32_t n = r->n_cand;
     if (n) {
         uint32_t passes = 1; /* SExp */
         if ((d->flags & SQ_ATTN_TOPK) && d->topk < n)
             passes += topk_passes(r, d->seq);
-        step(am, (uint64_t)passes * (n + 2) + DIV_CYCLES); /* a pass is n reads + 2 */
+        /* a pass is n reads + 2 */
+        step(am, (uint64_t)passes * (n + 2) + EXP_EXTRA + DIV_CYCLES);
+        uint64_t pv_free = 0; /* first cycle SPvRead may go to SStore */
         for (uint32_t j = 0; j < d->seq; j++) {
             if (!r->cand[j])
                 continue;
@@ -193,11 +211,13 @@ static void query(sq_attn_model_t *am, const sq_attn_desc_t *d, const sq_attn_t 
                 step(am, 1); /* SPvFetch */
                 fetch(am, d->v + (kv0 + j) * D, D);
                 step(am, chunks); /* SPvMac */
+                pv_free = am->cycles - 1 + PV_DRAIN;
             }
         }
+        wait_until(am, pv_free);
         step(am, 1); /* SPvRead past the list */
     }
-    step(am, D); /* SStore */
+    step(am, D + STORE_EXTRA); /* SStore */
     write_row(am, d->o + row * D, D);
 }
 

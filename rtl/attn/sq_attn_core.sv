@@ -22,6 +22,25 @@
 //   store:  sq_requant per element, the row written in one burst.
 // Memory accesses are one burst at a time (no prefetch): the unit is simple
 // and its cycles follow the work, which is what the sparsity has to show.
+//
+// Pipelining (docs/gemm_rtl.md, "Attention unit: critical path"): no cycle
+// holds a multiply followed by an add. Products are registered where a
+// DSP48E2 would hold them in its M register and added the cycle after:
+//   Q.K:   operands, 16 products, a 3-level adder tree to two partial sums,
+//          the running sum, the list write: the list entry of a key lands 4
+//          cycles after its last chunk, and the end of the block loop waits
+//          for it (SBlock);
+//   P.V:   operands, 16 products, accumulator read-add-write: the last add
+//          lands 2 cycles after the last chunk, and SStore waits for it;
+//   rescale (shared by the exponent pass and the store, never active
+//          together): x, two 24 x 18 partial products, their sum with the
+//          rounding constant, the shift; then for the exponent the table
+//          and its rounding shift, then the write and the sum: an exponent
+//          pass ends 5 cycles after its last read, a store 2 cycles after
+//          its last element;
+//   P:     e * R as two partial products in SPvWait, summed in SPvFetch;
+//   rows:  K/V/Q/O row offsets are kept by additions; a key block's first
+//          row offset (j * head_dim) is a registered product (SBlkMul).
 module sq_attn_core (
   input  logic         clk_i,
   input  logic         rst_ni,
@@ -81,7 +100,7 @@ module sq_attn_core (
   localparam int unsigned WWindow = sq_attn_pkg::SqAttnWWindow;
 
   typedef enum logic [4:0] {
-    SIdle, SGroup, SHead, SQuant, SQuery, SQLoad, SMask, SBlock, SKey,
+    SIdle, SGroup, SHead, SQuant, SQuery, SQLoad, SMask, SBlock, SBlkMul, SKey,
     SKFetch, SDot, STopkCnt, STopkGt, SSelect, SExp, SDiv, SPvRead, SPvWait, SPvFetch,
     SPvMac, SStore, SAddr, SData, SResp, SNext
   } state_e;
@@ -146,46 +165,6 @@ module sq_attn_core (
     end
   endfunction
 
-  // sq_rshift_round of a product, for shifts 0..62
-  function automatic logic signed [63:0] rshift_round(input logic signed [63:0] x,
-                                                      input logic [5:0] s);
-    logic signed [63:0] r;
-    if (s == 6'd0) begin
-      rshift_round = x;
-    end else begin
-      r = x + (64'sd1 <<< (s - 6'd1));
-      rshift_round = r >>> s;
-    end
-  endfunction
-
-  // sq_attn_exp(sq_attn_u(diff, mult, shift))
-  function automatic logic [15:0] attn_exp(input logic signed [31:0] diff,
-                                           input logic signed [31:0] mult,
-                                           input logic [5:0] shift);
-    logic signed [63:0] t;
-    logic [11:0] u;
-    logic [15:0] tab;
-    t = rshift_round($signed(64'(diff)) * $signed(64'(mult)), shift);
-    if (t <= -64'sd4096) begin
-      attn_exp = 16'd0;
-    end else begin
-      u = 12'(-t);
-      tab = sq_attn_pkg::sq_attn_exp2(u[7:0]);
-      if (u[11:8] == 4'd0) begin
-        attn_exp = tab;
-      end else begin
-        attn_exp = 16'(({1'b0, tab} + (17'd1 << (u[11:8] - 4'd1))) >> u[11:8]);
-      end
-    end
-  endfunction
-
-  function automatic logic [7:0] requant(input logic signed [31:0] acc,
-                                         input logic signed [31:0] mult, input logic [5:0] shift);
-    logic signed [63:0] v;
-    v = rshift_round($signed(64'(acc)) * $signed(64'(mult)), shift);
-    requant = (v > 64'sd127) ? 8'd127 : (v < -64'sd128) ? 8'h80 : v[7:0];
-  endfunction
-
   // ---- state -------------------------------------------------------------------
   state_e             st_q, st_d;
   // flat vectors rather than unpacked arrays: yosys 0.23 copies neither
@@ -211,7 +190,15 @@ module sq_attn_core (
   logic               pv_q, pv_d;
   logic [31:0]        sum_q, sum_d, recip_q, recip_d;
   logic [15:0]        prob_q, prob_d;
-  logic [11:0]        vj_q, vj_d;
+  logic [32:0]        pe_lo_q, pe_lo_d;  // e * R[16:0] (P = (e * R + 2^30) >> 31)
+  logic [30:0]        pe_hi_q, pe_hi_d;  // e * R[31:17]
+  // row offsets in bytes (rows are at most 128 bytes, offsets below 2^32)
+  logic [31:0]        qoff_q, qoff_d;    // Q/O row (h * queries + i): rows run in order
+  logic [31:0]        kvoff_q, kvoff_d;  // row 0 of KV head g: g * kv_cap * head_dim
+  logic [31:0]        capd_q, capd_d;    // kv_cap * head_dim
+  logic [31:0]        jd_q, jd_d;        // K row j: j * head_dim
+  logic [31:0]        vjd_q, vjd_d;      // V row of the list entry in SPvFetch
+  logic [11:0]        key_j_q, key_j_d;  // the key in the Q.K pipeline's list write
   logic [7:0]         acc_ok_q, acc_ok_d; // per accumulator word: written for this query
   logic [1535:0]      obuf_q, obuf_d;   // O row at its beat offset, 192 bytes
   logic [7:0]         d_q, d_d;
@@ -239,15 +226,15 @@ module sq_attn_core (
   assign o_base = {desc_q[32*(WOLo + 1) +: 32], desc_q[32*(WOLo) +: 32]};
 
   // positions and row addresses
-  logic [31:0] pos, qrow;
+  logic [31:0] pos;
   logic [63:0] o_addr;
   logic [7:0]  chunks; // head_dim / 16, rounded up
-  logic [31:0] kvrow;  // K/V row index, set where a row is fetched
   assign pos = seq - queries + {19'd0, i_q};
-  // row indices stay below 2^20 and rows are at most 128 bytes: 32-bit offsets
-  assign qrow = 32'(h_q * queries[12:0]) + {19'd0, i_q};
-  assign o_addr = o_base + {32'd0, 32'(qrow * head_dim[7:0])};
+  assign o_addr = o_base + {32'd0, qoff_q};
   assign chunks = 8'((head_dim + 32'd15) >> 4);
+  // a registered product of two descriptor fields, settled one cycle after
+  // the descriptor (SGroup takes at least two), long before its first use
+  assign capd_d = 32'(kv_cap * head_dim[7:0]);
 
   // ---- submodules ----------------------------------------------------------------
   logic         f_start, f_done, f_stall;
@@ -301,10 +288,10 @@ module sq_attn_core (
   );
 
   logic         acc_we;
-  logic [2:0]   acc_raddr;
+  logic [2:0]   acc_raddr, pv_mc_q;
   logic [511:0] acc_rdata, acc_word, acc_wdata;
   sq_attn_lutram #(.Depth(8), .Width(512)) u_accram (
-    .clk_i, .we_i(acc_we), .waddr_i(c_q[2:0]), .wdata_i(acc_wdata), .raddr_i(acc_raddr),
+    .clk_i, .we_i(acc_we), .waddr_i(pv_mc_q), .wdata_i(acc_wdata), .raddr_i(acc_raddr),
     .rdata_o(acc_rdata)
   );
 
@@ -359,45 +346,147 @@ module sq_attn_core (
     end
   end
 
-  // one chunk of the Q.K dot product: 16 int8 MACs
-  logic [31:0] dot_sum;
+  // lanes of chunk c_q inside head_dim: the lanes past it are zeroed at the
+  // operand registers, so their products are 0
+  logic [15:0] lane_ok;
   always_comb begin
-    dot_sum = dot_q;
     for (int unsigned l = 0; l < Lanes; l++) begin
-      if ({24'd0, c_q, 4'(l)} < head_dim) begin
-        dot_sum = dot_sum + 32'($signed({{24{q_rdata[8*l+7]}}, q_rdata[8*l +: 8]}) *
-                                 $signed({{24{chunk[8*l+7]}}, chunk[8*l +: 8]}));
-      end
+      lane_ok[l] = {24'd0, c_q, 4'(l)} < head_dim;
     end
   end
 
-  // one chunk of P x V: 16 products, added to one accumulator word
-  logic [511:0] pv_prod;
+  // ---- Q.K pipeline: one 16-lane chunk a cycle -----------------------------------
+  // stage a: operands (the DSP48E2's A/B registers); m: 16 int8 products (its M
+  // register); t: a 3-level adder tree to two sums of 8; dot_q: the running
+  // sum; w: the list write of a key's score. Flags per stage: valid, the
+  // key's first chunk (restarts the sum), its last (the sum is the score).
+  logic         qk_av_q, qk_av_d, qk_mv_q, qk_tv_q, qk_wv_q, qk_wv_d;
+  logic [1:0]   qk_af_q, qk_af_d, qk_mf_q, qk_tf_q; // {first, last}
+  logic [127:0] qk_qa_q, qk_qa_d, qk_ka_q, qk_ka_d;
+  logic [255:0] qk_prod_q, qk_prod_d;               // 16 x int16
+  logic [37:0]  qk_t_q, qk_t_d;                     // 2 x int19
+  logic         qk_busy;
+  assign qk_busy = qk_av_q || qk_mv_q || qk_tv_q || qk_wv_q;
+  assign qk_av_d = st_q == SDot;
+  assign qk_af_d = {c_q == 4'd0, {4'd0, c_q} + 8'd1 == chunks};
+  assign qk_wv_d = qk_tv_q && qk_tf_q[0];
   always_comb begin
     for (int unsigned l = 0; l < Lanes; l++) begin
-      pv_prod[32*l +: 32] = 32'($signed({16'd0, prob_q}) *
-                                $signed({{24{chunk[8*l+7]}}, chunk[8*l +: 8]}));
+      qk_qa_d[8*l +: 8] = lane_ok[l] ? q_rdata[8*l +: 8] : 8'd0;
+      qk_ka_d[8*l +: 8] = chunk[8*l +: 8];
+      qk_prod_d[16*l +: 16] = 16'($signed({{8{qk_qa_q[8*l+7]}}, qk_qa_q[8*l +: 8]}) *
+                                  $signed({{8{qk_ka_q[8*l+7]}}, qk_ka_q[8*l +: 8]}));
+    end
+  end
+  // balanced tree (16 -> 8 -> 4 -> 2), not a chain of 8 adds per sum
+  logic [135:0] qk_l1; // 8 x int17
+  logic [71:0]  qk_l2; // 4 x int18
+  always_comb begin
+    for (int unsigned k = 0; k < 8; k++) begin
+      qk_l1[17*k +: 17] = {qk_prod_q[32*k+15], qk_prod_q[32*k +: 16]} +
+                          {qk_prod_q[32*k+31], qk_prod_q[32*k+16 +: 16]};
+    end
+    for (int unsigned k = 0; k < 4; k++) begin
+      qk_l2[18*k +: 18] = {qk_l1[34*k+16], qk_l1[34*k +: 17]} +
+                          {qk_l1[34*k+33], qk_l1[34*k+17 +: 17]};
+    end
+    for (int unsigned k = 0; k < 2; k++) begin
+      qk_t_d[19*k +: 19] = {qk_l2[36*k+17], qk_l2[36*k +: 18]} +
+                           {qk_l2[36*k+35], qk_l2[36*k+18 +: 18]};
+    end
+  end
+
+  // ---- P x V pipeline: one chunk a cycle into one accumulator word ----------------
+  // stage a: V operands and the word; m: 16 products P * v (int25); then the
+  // accumulator word is read, added to and written (acc_we).
+  logic         pv_av_q, pv_av_d, pv_mv_q;
+  logic [2:0]   pv_ac_q;
+  logic [127:0] pv_va_q, pv_va_d;
+  logic [399:0] pv_prod_q, pv_prod_d;
+  assign pv_av_d = st_q == SPvMac && (f_done || c_q != 4'd0);
+  always_comb begin
+    for (int unsigned l = 0; l < Lanes; l++) begin
+      pv_va_d[8*l +: 8] = lane_ok[l] ? chunk[8*l +: 8] : 8'd0;
+      // prob_q is the entry's until SPvFetch of the next one, after this stage
+      pv_prod_d[25*l +: 25] = 25'($signed({9'd0, prob_q}) *
+                                  $signed({{17{pv_va_q[8*l+7]}}, pv_va_q[8*l +: 8]}));
     end
   end
 
   // The accumulators are cleared per query by their word flags (a RAM
   // cannot be cleared in one cycle): a word not written since reads 0. The
-  // MAC step adds a chunk to word c_q, the store step reads word d_q / 16.
-  assign acc_raddr = (st_q == SStore) ? d_q[6:4] : c_q[2:0];
+  // MAC's last stage adds to word pv_mc_q, the store reads word d_q / 16.
+  assign acc_we = pv_mv_q;
+  assign acc_raddr = (st_q == SStore) ? d_q[6:4] : pv_mc_q;
   assign acc_word = acc_ok_q[acc_raddr] ? acc_rdata : 512'd0;
   always_comb begin
     for (int unsigned l = 0; l < Lanes; l++) begin
       acc_wdata[32*l +: 32] = acc_word[32*l +: 32] +
-                              (({24'd0, c_q, 4'(l)} < head_dim) ? pv_prod[32*l +: 32] : 32'd0);
+                              {{7{pv_prod_q[25*l+24]}}, pv_prod_q[25*l +: 25]};
     end
   end
 
-  // the accumulator the store step requantizes
-  logic [31:0] acc_sel;
-  assign acc_sel = acc_word[32*d_q[3:0] +: 32];
+  // ---- rescale pipeline: rshift_round(x * mult, shift) -----------------------------
+  // Shared by the exponent pass (x = S - M, s_mult) and the store (x = acc,
+  // o_mult), which never overlap. x fits 24 bits (|S - M| < 2^22 and |acc| <
+  // 2^23 for int8 data, head_dim <= 128: include/sparq/attn.h), so x * mult is
+  // two 24 x 18 products, one DSP48E2 each: x * mult[16:0] and x * mult[31:17].
+  // Stage 1: x; 2: the partial products; 3: their sum with the rounding
+  // constant; 4: the shift, then the store's saturation and byte write or the
+  // exponent's u; 5: the exponent table and its rounding shift; 6: the
+  // exponent's list write and the row sum.
+  logic               rs1_v_q, rs1_v_d, rs2_v_q, rs3_v_q;
+  logic               rs1_st_q, rs1_st_d, rs2_st_q, rs3_st_q;  // store (else exponent)
+  logic               rs1_sel_q, rs1_sel_d, rs2_sel_q, rs3_sel_q; // exponent: key selected
+  logic [11:0]        rs1_tag_q, rs1_tag_d, rs2_tag_q, rs3_tag_q; // list index / element
+  logic signed [23:0] rs1_x_q, rs1_x_d;
+  logic signed [41:0] rs2_lo_q, rs2_lo_d;
+  logic signed [38:0] rs2_hi_q, rs2_hi_d;
+  logic signed [63:0] rs3_r_q, rs3_r_d, rs_t;
+  logic [31:0]        rs_mult;
+  logic [5:0]         rs_shift2, rs_shift3;
+  logic [7:0]         out_val;
+  logic               ex4_v_q, ex4_v_d, ex4_zero_q, ex4_zero_d, ex5_v_q;
+  logic [11:0]        ex4_u_q, ex4_u_d, ex4_idx_q, ex5_idx_q;
+  logic [15:0]        ex_tab, ex5_e_q, ex5_e_d;
+  logic               ex_busy;
+  assign ex_busy = rs1_v_q || rs2_v_q || rs3_v_q || ex4_v_q || ex5_v_q;
 
-  logic [7:0] out_val;
-  assign out_val = requant(acc_sel, omult_q, oshift_q);
+  // the accumulator the store step requantizes (its low 24 bits: all of it)
+  logic [23:0] acc_sel;
+  assign acc_sel = acc_word[32*d_q[3:0] +: 24];
+  always_comb begin
+    rs1_st_d = st_q == SStore;
+    rs1_v_d = (st_q == SExp && pv_q) || (st_q == SStore && {24'd0, d_q} < head_dim);
+    rs1_sel_d = sel_all_q || sel_rdata;
+    rs1_tag_d = (st_q == SStore) ? {4'd0, d_q} : pidx_q[11:0];
+    rs1_x_d = (st_q == SStore) ? acc_sel : 24'(s_rdata - max_q);
+  end
+  assign rs_mult = rs1_st_q ? omult_q : smult_q;
+  assign rs2_lo_d = $signed({{18{rs1_x_q[23]}}, rs1_x_q}) * $signed({25'd0, rs_mult[16:0]});
+  assign rs2_hi_d = $signed({{15{rs1_x_q[23]}}, rs1_x_q}) *
+                    $signed({{24{rs_mult[31]}}, rs_mult[31:17]});
+  assign rs_shift2 = rs2_st_q ? oshift_q : sshift_q;
+  assign rs3_r_d = $signed({{8{rs2_hi_q[38]}}, rs2_hi_q, 17'd0}) +
+                   $signed({{22{rs2_lo_q[41]}}, rs2_lo_q}) +
+                   ((rs_shift2 == 6'd0) ? 64'sd0 : 64'sd1 <<< (rs_shift2 - 6'd1));
+  assign rs_shift3 = rs3_st_q ? oshift_q : sshift_q;
+  assign rs_t = rs3_r_q >>> rs_shift3;
+  assign out_val = (rs_t > 64'sd127) ? 8'd127 : (rs_t < -64'sd128) ? 8'h80 : rs_t[7:0];
+  // exponent: u = -t (>= 0), e = 0 from u >= 16 * 256 and for keys not selected
+  assign ex4_v_d = rs3_v_q && !rs3_st_q;
+  assign ex4_zero_d = !rs3_sel_q || rs_t <= -64'sd4096;
+  assign ex4_u_d = 12'(-rs_t);
+  assign ex_tab = sq_attn_pkg::sq_attn_exp2(ex4_u_q[7:0]);
+  always_comb begin
+    if (ex4_zero_q) begin
+      ex5_e_d = 16'd0;
+    end else if (ex4_u_q[11:8] == 4'd0) begin
+      ex5_e_d = ex_tab;
+    end else begin
+      ex5_e_d = 16'(({1'b0, ex_tab} + (17'd1 << (ex4_u_q[11:8] - 4'd1))) >> ex4_u_q[11:8]);
+    end
+  end
 
   // ---- main sequencer --------------------------------------------------------------
   always_comb begin
@@ -435,14 +524,18 @@ module sq_attn_core (
     sum_d = sum_q;
     recip_d = recip_q;
     prob_d = prob_q;
-    vj_d = vj_q;
+    pe_lo_d = pe_lo_q;
+    pe_hi_d = pe_hi_q;
+    qoff_d = qoff_q;
+    kvoff_d = kvoff_q;
+    jd_d = jd_q;
+    vjd_d = vjd_q;
+    key_j_d = key_j_q;
     acc_ok_d = acc_ok_q;
-    acc_we = 1'b0;
     obuf_d = obuf_q;
     d_d = d_q;
     wbeat_d = wbeat_q;
     f_start = 1'b0;
-    kvrow = 32'd0;
     f_addr = 64'd0;
     f_len = 8'd0;
     f_pos = {c_q, 4'd0};
@@ -484,6 +577,8 @@ module sq_attn_core (
           h_d = 9'd0;
           g_d = 9'd0;
           hg_d = 9'd0;
+          qoff_d = 32'd0;
+          kvoff_d = 32'd0;
           st_d = SHead;
         end else begin
           // heads / kv_heads by repeated addition (heads <= 256)
@@ -510,7 +605,7 @@ module sq_attn_core (
       end
       SQuery: begin
         f_start = 1'b1;
-        f_addr = q_base + {32'd0, 32'(qrow * head_dim[7:0])};
+        f_addr = q_base + {32'd0, qoff_q};
         f_len = head_dim[7:0];
         c_d = 4'd0;
         acc_ok_d = 8'd0;
@@ -525,8 +620,8 @@ module sq_attn_core (
             st_d = SMask;
             if (flags[BlockBit]) begin
               f_start = 1'b1;
-              f_addr = mask_base + 64'(pos[31:sq_attn_pkg::SqAttnBlkLog2]) *
-                                   64'(sq_attn_pkg::SqAttnMaskRowBytes);
+              // row pos / 32 of SqAttnMaskRowBytes = 16 bytes: a shift
+              f_addr = mask_base + {33'd0, pos[31:sq_attn_pkg::SqAttnBlkLog2], 4'd0};
               f_len = 8'(sq_attn_pkg::SqAttnMaskRowBytes);
             end
           end
@@ -545,24 +640,33 @@ module sq_attn_core (
       end
       SBlock: begin
         if (({24'd0, kb_q} << sq_attn_pkg::SqAttnBlkLog2) >= seq) begin
-          st_d = (n_q == 13'd0) ? SStore : STopkCnt;
-          d_d = 8'd0;
-          pi_d = 13'd0;
-          sel_all_d = !(flags[TopkBit] && topk < {19'd0, n_q});
-          thr_d = 32'd0;
-          bit_d = top_bit;
-          cnt_d = 32'd0;
-          if (!(flags[TopkBit] && topk < {19'd0, n_q})) begin
-            st_d = (n_q == 13'd0) ? SStore : SExp;
-            sum_d = 32'd0;
-          end else if (kmin_q == kmax_q) begin
-            st_d = STopkGt;
+          // wait until the last key's score is in the list (Q.K pipeline empty)
+          if (!qk_busy) begin
+            st_d = (n_q == 13'd0) ? SStore : STopkCnt;
+            d_d = 8'd0;
+            pi_d = 13'd0;
+            sel_all_d = !(flags[TopkBit] && topk < {19'd0, n_q});
+            thr_d = 32'd0;
+            bit_d = top_bit;
+            cnt_d = 32'd0;
+            if (!(flags[TopkBit] && topk < {19'd0, n_q})) begin
+              st_d = (n_q == 13'd0) ? SStore : SExp;
+              sum_d = 32'd0;
+            end else if (kmin_q == kmax_q) begin
+              st_d = STopkGt;
+            end
           end
         end else begin
           j_d = range[25:13];
           hi_d = range[12:0];
-          st_d = SKey;
+          st_d = SBlkMul;
         end
+      end
+      SBlkMul: begin
+        // the block's first K row offset, a product on its own in a cycle;
+        // the next rows add head_dim
+        jd_d = 32'(j_q * head_dim[7:0]);
+        st_d = SKey;
       end
       SKey: begin
         if (j_q >= hi_q) begin
@@ -570,14 +674,13 @@ module sq_attn_core (
           st_d = SBlock;
         end else if (cand(flags, window, n_global, pos, {19'd0, j_q}, bbit)) begin
           f_start = 1'b1;
-          kvrow = 32'(g_q * kv_cap) + {19'd0, j_q};
-          f_addr = k_base + {32'd0, 32'(kvrow * head_dim[7:0])};
+          f_addr = k_base + {32'd0, kvoff_q + jd_q};
           f_len = head_dim[7:0];
           c_d = 4'd0;
-          dot_d = 32'd0;
           st_d = SKFetch;
         end else begin
           j_d = j_q + 13'd1;
+          jd_d = jd_q + {24'd0, head_dim[7:0]};
         end
       end
       SKFetch: begin
@@ -586,24 +689,14 @@ module sq_attn_core (
         end
       end
       SDot: begin
-        dot_d = dot_sum;
+        // chunk c_q enters the Q.K pipeline (qk_av_d); the key's list write
+        // comes 4 cycles after its last chunk, before the next key's (a K
+        // fetch takes at least 4 cycles), so one register holds its index
         c_d = c_q + 4'd1;
+        key_j_d = j_q[11:0];
         if ({4'd0, c_q} + 8'd1 == chunks) begin
-          s_we = 1'b1;
-          j_we = 1'b1;
-          waddr = n_q[11:0];
-          s_wdata = dot_sum;
-          n_d = n_q + 13'd1;
-          if ($signed(dot_sum) > max_q) begin
-            max_d = dot_sum;
-          end
-          if ((dot_sum ^ 32'h8000_0000) < kmin_q) begin
-            kmin_d = dot_sum ^ 32'h8000_0000;
-          end
-          if ((dot_sum ^ 32'h8000_0000) > kmax_q) begin
-            kmax_d = dot_sum ^ 32'h8000_0000;
-          end
           j_d = j_q + 13'd1;
+          jd_d = jd_q + {24'd0, head_dim[7:0]};
           st_d = SKey;
         end
       end
@@ -649,13 +742,9 @@ module sq_attn_core (
         end
       end
       SExp: begin
-        if (pv_q) begin
-          e_we = 1'b1;
-          e_wdata = (sel_all_q || sel_rdata)
-                        ? attn_exp($signed(s_rdata) - max_q, smult_q, sshift_q) : 16'd0;
-          sum_d = sum_q + {16'd0, e_wdata};
-        end
-        if (pass_end) begin
+        // each read enters the rescale pipeline (rs1_v_d); the pass ends once
+        // the last exponent is written and summed
+        if (pass_end && !ex_busy) begin
           div_start = 1'b1;
           st_d = SDiv;
         end
@@ -669,16 +758,21 @@ module sq_attn_core (
       end
       SPvRead: begin
         if (pi_q == n_q) begin
-          d_d = 8'd0;
-          st_d = SStore;
+          // the store reads the accumulators from its first cycle: the last
+          // chunk's add must be in (its last stage is this cycle at the latest)
+          if (!pv_av_q) begin
+            d_d = 8'd0;
+            st_d = SStore;
+          end
         end else begin
           st_d = SPvWait;
         end
       end
       SPvWait: begin
-        prob_d = 16'(({32'd0, e_rdata} * {16'd0, recip_q} + 48'h4000_0000) >>
-                     sq_attn_pkg::SqAttnProbShift);
-        vj_d = j_rdata;
+        // products here, their sum in SPvFetch
+        pe_lo_d = {17'd0, e_rdata} * {16'd0, recip_q[16:0]};
+        pe_hi_d = {15'd0, e_rdata} * {16'd0, recip_q[31:17]};
+        vjd_d = {20'd0, j_rdata} * {24'd0, head_dim[7:0]};
         pi_d = pi_q + 13'd1;
         if (e_rdata == 16'd0) begin
           st_d = SPvRead;
@@ -687,17 +781,17 @@ module sq_attn_core (
         end
       end
       SPvFetch: begin
+        prob_d = 16'(({pe_hi_q, 17'd0} + {15'd0, pe_lo_q} + 48'h4000_0000) >>
+                     sq_attn_pkg::SqAttnProbShift);
         f_start = 1'b1;
-        kvrow = 32'(g_q * kv_cap) + {20'd0, vj_q};
-        f_addr = v_base + {32'd0, 32'(kvrow * head_dim[7:0])};
+        f_addr = v_base + {32'd0, kvoff_q + vjd_q};
         f_len = head_dim[7:0];
         c_d = 4'd0;
         st_d = SPvMac;
       end
       SPvMac: begin
+        // chunk c_q enters the P.V pipeline (pv_av_d)
         if (f_done || c_q != 4'd0) begin
-          acc_we = 1'b1;
-          acc_ok_d[c_q[2:0]] = 1'b1;
           c_d = c_q + 4'd1;
           if ({4'd0, c_q} + 8'd1 == chunks) begin
             c_d = 4'd0;
@@ -706,13 +800,11 @@ module sq_attn_core (
         end
       end
       SStore: begin
-        for (int unsigned e = 0; e < 192; e++) begin
-          if (8'(e) == 8'(o_addr[5:0]) + d_q) begin
-            obuf_d[8*e +: 8] = out_val;
-          end
-        end
+        // element d_q < head_dim enters the rescale pipeline (rs1_v_d); its
+        // byte is in obuf 3 cycles later, so the row's last one is in before
+        // SData (2 cycles after the last element, plus SAddr)
         d_d = d_q + 8'd1;
-        if ({24'd0, d_q} + 32'd1 == head_dim) begin
+        if ({24'd0, d_q} == head_dim + 32'd1) begin
           wbeat_d = 2'd0;
           st_d = SAddr;
         end
@@ -733,6 +825,8 @@ module sq_attn_core (
       SResp: begin
         if (bvalid_i) begin
           st_d = SNext;
+          // the next row of Q and O; the next KV head's rows are kv_cap on
+          qoff_d = qoff_q + {24'd0, head_dim[7:0]};
           if ({19'd0, i_q} + 32'd1 < queries) begin
             i_d = i_q + 13'd1;
             st_d = SQuery;
@@ -742,6 +836,7 @@ module sq_attn_core (
             if (hg_q + 9'd1 == group_q) begin
               hg_d = 9'd0;
               g_d = g_q + 9'd1;
+              kvoff_d = kvoff_q + capd_q;
             end
             st_d = SHead;
           end
@@ -753,6 +848,45 @@ module sq_attn_core (
       end
       default: st_d = SIdle;
     endcase
+
+    // the pipelines' last stages, independent of the state
+    if (qk_tv_q) begin
+      dot_d = (qk_tf_q[1] ? 32'd0 : dot_q) + {{13{qk_t_q[18]}}, qk_t_q[18:0]} +
+              {{13{qk_t_q[37]}}, qk_t_q[37:19]};
+    end
+    if (qk_wv_q) begin
+      s_we = 1'b1;
+      j_we = 1'b1;
+      waddr = n_q[11:0];
+      s_wdata = dot_q;
+      j_wdata = key_j_q;
+      n_d = n_q + 13'd1;
+      if ($signed(dot_q) > max_q) begin
+        max_d = dot_q;
+      end
+      if ((dot_q ^ 32'h8000_0000) < kmin_q) begin
+        kmin_d = dot_q ^ 32'h8000_0000;
+      end
+      if ((dot_q ^ 32'h8000_0000) > kmax_q) begin
+        kmax_d = dot_q ^ 32'h8000_0000;
+      end
+    end
+    if (pv_mv_q) begin
+      acc_ok_d[pv_mc_q] = 1'b1;
+    end
+    if (rs3_v_q && rs3_st_q) begin
+      for (int unsigned e = 0; e < 192; e++) begin
+        if (8'(e) == 8'(o_addr[5:0]) + rs3_tag_q[7:0]) begin
+          obuf_d[8*e +: 8] = out_val;
+        end
+      end
+    end
+    if (ex5_v_q) begin
+      e_we = 1'b1;
+      waddr = ex5_idx_q;
+      e_wdata = ex5_e_q;
+      sum_d = sum_q + {16'd0, ex5_e_q};
+    end
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -789,7 +923,25 @@ module sq_attn_core (
       sum_q <= 32'd0;
       recip_q <= 32'd0;
       prob_q <= 16'd0;
-      vj_q <= 12'd0;
+      pe_lo_q <= 33'd0;
+      pe_hi_q <= 31'd0;
+      qoff_q <= 32'd0;
+      kvoff_q <= 32'd0;
+      capd_q <= 32'd0;
+      jd_q <= 32'd0;
+      vjd_q <= 32'd0;
+      key_j_q <= 12'd0;
+      qk_av_q <= 1'b0;
+      qk_mv_q <= 1'b0;
+      qk_tv_q <= 1'b0;
+      qk_wv_q <= 1'b0;
+      pv_av_q <= 1'b0;
+      pv_mv_q <= 1'b0;
+      rs1_v_q <= 1'b0;
+      rs2_v_q <= 1'b0;
+      rs3_v_q <= 1'b0;
+      ex4_v_q <= 1'b0;
+      ex5_v_q <= 1'b0;
       d_q <= 8'd0;
       acc_ok_q <= 8'd0;
       wbeat_q <= 2'd0;
@@ -826,16 +978,64 @@ module sq_attn_core (
       sum_q <= sum_d;
       recip_q <= recip_d;
       prob_q <= prob_d;
-      vj_q <= vj_d;
+      pe_lo_q <= pe_lo_d;
+      pe_hi_q <= pe_hi_d;
+      qoff_q <= qoff_d;
+      kvoff_q <= kvoff_d;
+      capd_q <= capd_d;
+      jd_q <= jd_d;
+      vjd_q <= vjd_d;
+      key_j_q <= key_j_d;
+      qk_av_q <= qk_av_d;
+      qk_mv_q <= qk_av_q;
+      qk_tv_q <= qk_mv_q;
+      qk_wv_q <= qk_wv_d;
+      pv_av_q <= pv_av_d;
+      pv_mv_q <= pv_av_q;
+      rs1_v_q <= rs1_v_d;
+      rs2_v_q <= rs1_v_q;
+      rs3_v_q <= rs2_v_q;
+      ex4_v_q <= ex4_v_d;
+      ex5_v_q <= ex4_v_q;
       d_q <= d_d;
       acc_ok_q <= acc_ok_d;
       wbeat_q <= wbeat_d;
     end
   end
 
-  // datapath buffers are written before they are read, so they need no reset
+  // datapath buffers and pipeline operands are written before they are read
+  // (each stage's valid flag is reset), so they need no reset
   always_ff @(posedge clk_i) begin
     desc_q <= desc_d;
     obuf_q <= obuf_d;
+    qk_af_q <= qk_af_d;
+    qk_mf_q <= qk_af_q;
+    qk_tf_q <= qk_mf_q;
+    qk_qa_q <= qk_qa_d;
+    qk_ka_q <= qk_ka_d;
+    qk_prod_q <= qk_prod_d;
+    qk_t_q <= qk_t_d;
+    pv_ac_q <= c_q[2:0];
+    pv_mc_q <= pv_ac_q;
+    pv_va_q <= pv_va_d;
+    pv_prod_q <= pv_prod_d;
+    rs1_st_q <= rs1_st_d;
+    rs2_st_q <= rs1_st_q;
+    rs3_st_q <= rs2_st_q;
+    rs1_sel_q <= rs1_sel_d;
+    rs2_sel_q <= rs1_sel_q;
+    rs3_sel_q <= rs2_sel_q;
+    rs1_tag_q <= rs1_tag_d;
+    rs2_tag_q <= rs1_tag_q;
+    rs3_tag_q <= rs2_tag_q;
+    rs1_x_q <= rs1_x_d;
+    rs2_lo_q <= rs2_lo_d;
+    rs2_hi_q <= rs2_hi_d;
+    rs3_r_q <= rs3_r_d;
+    ex4_zero_q <= ex4_zero_d;
+    ex4_u_q <= ex4_u_d;
+    ex4_idx_q <= rs3_tag_q;
+    ex5_e_q <= ex5_e_d;
+    ex5_idx_q <= ex4_idx_q;
   end
 endmodule
