@@ -51,7 +51,7 @@ PENDING = """## Notes
 
 - The RTL fetches one K or V row per burst and waits for it (no prefetch), so its
   cycles are latency-bound (`stall_cycles` in the JSON); the ratios above are what
-  the skipping buys, not a tuned design. Masked keys cost nothing beyond one cycle
+  the skipping buys, not a tuned design. Masked keys cost nothing beyond three cycles
   per key block (`sq_attn_block_range` gives each block's candidate range) and the
   gaps inside a block's range; `tests/test_attn.c:test_rtl_skips` checks cycles <=
   (d + 0.1) x dense at L = 256 for window, block, global and causal mixes.
@@ -215,7 +215,7 @@ def main():
                  "[--window W | --block-density d | --topk K] --json`: the attention RTL under "
                  "Verilator with the modeled DDR4 channel (19.2 GB/s, 100 ns at 300 MHz). "
                  "Window and block patterns cost their density plus a small fixed part per "
-                 "query (Q and bitmap fetch, one cycle per key block, the reciprocal, the "
+                 "query (Q and bitmap fetch, three cycles per key block, the reciprocal, the "
                  "output write); top-k scores every key, so it stays above half the dense "
                  "cycles and adds its threshold passes.\n")
     lines.append("| L | pattern | density | cycles | cycles / dense | MACs / dense |")

@@ -9,7 +9,7 @@
 // Per query head h and query i (position p), as hls/sq_attn.c:
 //   quant, Q row and bitmap row fetched once;
 //   score:  for each key block, the candidate range (sq_attn_block_range);
-//           an empty range costs one cycle and no memory traffic; each
+//           an empty range costs 3 cycles and no memory traffic; each
 //           candidate's K row is fetched and dotted with Q, 16 MACs a cycle;
 //           score and key index are appended to the list RAMs;
 //   top-k:  threshold by bitwise search over offsets from the smallest
