@@ -179,6 +179,9 @@ START_TEST(test_bad_input)
                      2);
     ck_assert_ptr_nonnull(strstr(err, "--logits writes one sequence's logits"));
     ck_assert_str_eq(out, "");
+    /* several sequences on the recipe path need stages to be in flight in */
+    ck_assert_int_eq(sq_run_cli(GEN "--prompt 'The'", out, sizeof out, err, sizeof err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "or over a --pipeline"));
     if (mpi_skipped("the mpirun usage errors"))
         return;
     const char *bad[][2] = {
