@@ -71,19 +71,25 @@ RESOURCES = """## Resources (yosys)
 
 `nice -n 10 make synth-attn` (bitstreams/yosys/synth_attn.sh: yosys 0.23 `synth_xilinx
 -family xcup -top sq_attn_top`, hierarchy kept; log in `build/synth/synth_attn.log`).
-Under `/usr/bin/time -v` on this shared 2-core machine: 36.9 s CPU (35.4 s user + 1.5 s
-system), 37 to 75 s wall in three runs (the other jobs on the machine vary), 817 MB peak
-resident memory.
+Under `/usr/bin/time -v` on this shared 2-core machine (load about 10): 107 s user
+CPU, 455 s wall, 858 MB peak resident memory.
 
 | module | LUT | LUTRAM: LUTs (cells) | FF | DSP48E2 | BRAM36 equivalent | INV |
 |---|---|---|---|---|---|---|
-| sq_attn_core (sequencer, Q.K, softmax, P.V, store) | 8,510 | 376 (47 RAM32M16) | 3,016 | 47 | 8 (6 RAMB36E2 + 4 RAMB18E2) | 974 |
-| sq_attn_fetch (read engine, banked buffer) | 896 | 320 (40 RAM32M16) | 77 | 0 | 0 | 79 |
-| sq_gemm_ctrl (AXI4-Lite control slave) | 457 | 0 | 331 | 0 | 0 | 333 |
+| sq_attn_core (sequencer, Q.K, softmax, P.V, store) | 6,110 | 376 (47 RAM32M16) | 4,378 | 39 | 8 (6 RAMB36E2 + 4 RAMB18E2) | 1,293 |
+| sq_attn_fetch (read engine, banked buffer) | 876 | 320 (40 RAM32M16) | 77 | 0 | 0 | 79 |
+| sq_ctrl (AXI4-Lite control slave) | 490 | 0 | 331 | 0 | 0 | 333 |
 | sq_attn_div (reciprocal divider) | 130 | 0 | 104 | 0 | 0 | 109 |
-| sq_attn_top (glue: adds the SQ_REG_MEM base to every address) | 132 | 0 | 1 | 0 | 0 | 1 |
-| **total** | **10,125** | **696 (87 RAM32M16)** | **3,529** | **47** | **8** | **1,496** |
+| top: sq_attn_top and sq_fetch (descriptor fetcher, its 1,024-bit descriptor) | 291 | 0 | 1,157 | 0 | 0 | 135 |
+| **total** | **7,897** | **696 (87 RAM32M16)** | **6,047** | **39** | **8** | **1,949** |
 
+- The datapath pipelines (`rtl/attn/sq_attn_core.sv`, "Pipelining"; critical path
+  reasoning in `docs/gemm_rtl.md`) changed the core from 8,389 LUT, 2,863 FF and 47
+  DSP48E2 (the same command on the RTL before them, total 10,228 LUT, 4,532 FF) to
+  the figures above: the 32x32 rescale products became two 24x18 partial products
+  each (one DSP48E2 apiece), P's 16x32 product two DSPs, the row addresses additions
+  instead of products (-2,279 LUT, -8 DSP), and the operand, product and partial-sum
+  registers add 1,515 FF.
 - Each RAM is counted in the module that declares it. Block RAM holds the four
   per-query lists of 4096 entries: scores (32 bits, 4 RAMB36E2), exponents (16 bits,
   2 RAMB36E2), key indices (12 bits, 3 RAMB18E2) and the top-k selection (1 bit,
