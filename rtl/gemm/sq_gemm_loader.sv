@@ -97,7 +97,9 @@ module sq_gemm_loader
   assign multi_chunk = {1'b0, cfg_i.k} > kch;
   // GEMV: the activation chunk is loaded with the first tile's jobs, and with
   // every job when the vector does not fit in W buffer 0
-  assign need_x = n0_q == '0 || {1'b0, cfg_i.k} > 18'(sq_gemm_pkg::XSubs * sq_gemm_pkg::KchG);
+  logic x_reload;
+  assign x_reload = {1'b0, cfg_i.k} > 18'(sq_gemm_pkg::XSubs * sq_gemm_pkg::KchG);
+  assign need_x = n0_q == '0 || x_reload;
   assign ncols_full = {1'b0, cfg_i.n} - n0_q;
 
   // ---- next job -------------------------------------------------------------
@@ -111,7 +113,11 @@ module sq_gemm_loader
     nj.klen = kleft > kch ? sq_gemm_pkg::KchW'(kch) : kleft[sq_gemm_pkg::KchW-1:0];
     nj.first = k0_q == '0;
     nj.last = kleft <= kch;
-    nj.xsub = k0_q[sq_gemm_pkg::KchGLog2 +: sq_gemm_pkg::XSubW];
+    // a resident vector's chunk sits at its index; a reloaded one goes with
+    // its job's A slot, which no job in flight shares (chunk indices would:
+    // a tile's last chunk and the next tile's first)
+    nj.xsub = x_reload ? sq_gemm_pkg::XSubW'(a_next_q) :
+              k0_q[sq_gemm_pkg::KchGLog2 +: sq_gemm_pkg::XSubW];
     if (gv_i) begin
       nj.rel_a = 1'b1;
       nj.final_job = nj.last && (n0_q + 18'(T) >= {1'b0, cfg_i.n});
