@@ -61,6 +61,7 @@ int main(void)
     u32("SqOpNop", SQ_OP_NOP);
     u32("SqOpGemm", SQ_OP_GEMM);
     u32("SqOpAttn", SQ_OP_ATTN);
+    u32("SqOpVec", SQ_OP_VEC);
     u32("SqRunPos", SQ_RUN_POS);
     u32("SqDescDeps", SQ_DESC_DEPS);
     u32("SqDescDepShift", SQ_DESC_DEP_SHIFT);

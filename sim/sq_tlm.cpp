@@ -1,7 +1,7 @@
 // The tlm level's SystemC TLM-2.0 platform; contract in sq_tlm.h, design in
 // docs/tlm.md. Three kinds of module:
-//   unit    one Verilated kernel (sq_kernel_t from sq_gemm_vl, sq_attn_vl or
-//           sq_accel_vl), clocked by a self-triggering method at the kernel
+//   unit    one Verilated kernel (sq_kernel_t from sq_gemm_vl, sq_attn_vl,
+//           sq_vec_vl or sq_accel_vl), clocked by a self-triggering method at the kernel
 //           clock; its AXI4 masters are one initiator socket, its AXI4-Lite
 //           slave a target socket
 //   memory  sq_mem's timing rules and contents behind target sockets
@@ -66,6 +66,7 @@ struct axi_cycle : tlm::tlm_extension<axi_cycle> {
 
 struct memory : sc_module {
     tlm_utils::simple_target_socket<memory> gemm_port{"gemm_port"}, attn_port{"attn_port"};
+    tlm_utils::simple_target_socket<memory> vec_port{"vec_port"};
     tlm_utils::simple_target_socket<memory> accel_port{"accel_port"};
     tlm_utils::simple_target_socket<memory> host_port{"host_port"};
     sq_mem_t *mem = nullptr;
@@ -74,6 +75,7 @@ struct memory : sc_module {
     {
         gemm_port.register_b_transport(this, &memory::axi);
         attn_port.register_b_transport(this, &memory::axi);
+        vec_port.register_b_transport(this, &memory::axi);
         accel_port.register_b_transport(this, &memory::axi);
         host_port.register_transport_dbg(this, &memory::dbg);
     }
@@ -189,14 +191,15 @@ struct unit : sc_module {
 // is the method's next trigger.
 struct host : sc_module {
     tlm_utils::simple_initiator_socket<host> gemm_ctrl{"gemm_ctrl"}, attn_ctrl{"attn_ctrl"};
+    tlm_utils::simple_initiator_socket<host> vec_ctrl{"vec_ctrl"};
     tlm_utils::simple_initiator_socket<host> accel_ctrl{"accel_ctrl"};
     tlm_utils::simple_initiator_socket<host> mem_port{"mem_port"};
-    unit *units[3] = {nullptr, nullptr, nullptr};
+    unit *units[4] = {nullptr, nullptr, nullptr, nullptr};
     sq_mem_t *mem = nullptr; // for sq_ctrl_finish's check of out-of-range accesses
 
     // What the C API asks for; done is read after sc_start returns.
     struct {
-        bool reset; // reset both units instead of running a stream
+        bool reset; // reset every kernel instead of running a stream
         int unit;
         uint64_t cmd_addr, max_cycles;
         uint32_t n_cmds;
@@ -310,6 +313,7 @@ struct host : sc_module {
         p.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
         (job.unit == SQ_TLM_ACCEL  ? accel_ctrl
          : job.unit == SQ_TLM_ATTN ? attn_ctrl
+         : job.unit == SQ_TLM_VEC  ? vec_ctrl
                                    : gemm_ctrl)
             ->b_transport(p, local);
         if (!p.is_response_ok())
@@ -331,7 +335,7 @@ struct host : sc_module {
 
 struct platform {
     memory mem{"memory"};
-    unit gemm{"gemm"}, attn{"attn"}, accel{"accel"};
+    unit gemm{"gemm"}, attn{"attn"}, vec{"vec"}, accel{"accel"};
     host cpu{"host"};
     bool open = false;
 
@@ -339,13 +343,16 @@ struct platform {
     {
         gemm.axi.bind(mem.gemm_port);
         attn.axi.bind(mem.attn_port);
+        vec.axi.bind(mem.vec_port);
         accel.axi.bind(mem.accel_port);
         cpu.gemm_ctrl.bind(gemm.ctrl);
         cpu.attn_ctrl.bind(attn.ctrl);
+        cpu.vec_ctrl.bind(vec.ctrl);
         cpu.accel_ctrl.bind(accel.ctrl);
         cpu.mem_port.bind(mem.host_port);
         cpu.units[SQ_TLM_GEMM] = &gemm;
         cpu.units[SQ_TLM_ATTN] = &attn;
+        cpu.units[SQ_TLM_VEC] = &vec;
         cpu.units[SQ_TLM_ACCEL] = &accel;
     }
 };
@@ -393,7 +400,7 @@ struct sq_tlm {
 };
 
 extern "C" int sq_tlm_open(double clock_mhz, sq_mem_t *mem, sq_kernel_t *gemm, sq_kernel_t *attn,
-                           sq_kernel_t *accel, sq_tlm_t **out)
+                           sq_kernel_t *vec, sq_kernel_t *accel, sq_tlm_t **out)
 {
     int rc = build();
     if (rc == 0 && the_platform->open)
@@ -405,6 +412,7 @@ extern "C" int sq_tlm_open(double clock_mhz, sq_mem_t *mem, sq_kernel_t *gemm, s
     if (rc != 0) {
         gemm->destroy(gemm->model);
         attn->destroy(attn->model);
+        vec->destroy(vec->model);
         accel->destroy(accel->model);
         sq_mem_destroy(mem);
         return rc;
@@ -414,8 +422,9 @@ extern "C" int sq_tlm_open(double clock_mhz, sq_mem_t *mem, sq_kernel_t *gemm, s
     p.mem.mem = p.cpu.mem = mem;
     p.gemm.k = gemm;
     p.attn.k = attn;
+    p.vec.k = vec;
     p.accel.k = accel;
-    for (unit *u : {&p.gemm, &p.attn, &p.accel}) {
+    for (unit *u : {&p.gemm, &p.attn, &p.vec, &p.accel}) {
         u->cycles = 0;
         u->period = sc_time(1e3 / clock_mhz, sc_core::SC_NS);
     }
@@ -433,7 +442,7 @@ extern "C" void sq_tlm_close(sq_tlm_t *t)
     if (!t)
         return;
     platform &p = *t->p;
-    for (unit *u : {&p.gemm, &p.attn, &p.accel}) {
+    for (unit *u : {&p.gemm, &p.attn, &p.vec, &p.accel}) {
         u->k->destroy(u->k->model);
         u->k = nullptr;
     }
@@ -492,8 +501,8 @@ static int run_job(sq_tlm_t *t, int unit, uint64_t cmd_addr, uint32_t n_cmds,
 extern "C" int sq_tlm_run(sq_tlm_t *t, int unit, uint64_t cmd_addr, uint32_t n_cmds,
                           uint64_t max_cycles, sq_sim_run_t *out)
 {
-    return run_job(t, unit == SQ_TLM_ATTN ? SQ_TLM_ATTN : SQ_TLM_GEMM, cmd_addr, n_cmds, nullptr,
-                   max_cycles, out);
+    return run_job(t, unit == SQ_TLM_ATTN || unit == SQ_TLM_VEC ? unit : SQ_TLM_GEMM, cmd_addr,
+                   n_cmds, nullptr, max_cycles, out);
 }
 
 extern "C" int sq_tlm_run_cp(sq_tlm_t *t, uint64_t cmd_addr, uint32_t n_cmds,

@@ -20,15 +20,15 @@
 extern "C" {
 #endif
 
-enum { SQ_TLM_GEMM, SQ_TLM_ATTN, SQ_TLM_ACCEL };
+enum { SQ_TLM_GEMM, SQ_TLM_ATTN, SQ_TLM_ACCEL, SQ_TLM_VEC };
 
 typedef struct sq_tlm sq_tlm_t;
 
-/* Installs mem and the three kernels (ownership passes to the platform, also
+/* Installs mem and the four kernels (ownership passes to the platform, also
  * on failure), clocks them at clock_mhz and resets them. SQ_ERR_DEV when a
  * tlm device is open already or SystemC fails. */
 int sq_tlm_open(double clock_mhz, sq_mem_t *mem, sq_kernel_t *gemm, sq_kernel_t *attn,
-                sq_kernel_t *accel, sq_tlm_t **out);
+                sq_kernel_t *vec, sq_kernel_t *accel, sq_tlm_t **out);
 /* Frees the kernels and the memory; the platform stays for the next open.
  * Accepts NULL. */
 void sq_tlm_close(sq_tlm_t *t);
@@ -37,7 +37,7 @@ void sq_tlm_close(sq_tlm_t *t);
 int sq_tlm_write(sq_tlm_t *t, uint64_t addr, const void *src, size_t n);
 int sq_tlm_read(sq_tlm_t *t, uint64_t addr, void *dst, size_t n);
 
-/* sq_sim_run's contract for one unit (SQ_TLM_GEMM or SQ_TLM_ATTN), with the
+/* sq_sim_run's contract for one unit (SQ_TLM_GEMM, SQ_TLM_ATTN or SQ_TLM_VEC), with the
  * host's register accesses as TLM transactions. */
 int sq_tlm_run(sq_tlm_t *t, int unit, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
                sq_sim_run_t *out);

@@ -1,7 +1,7 @@
 /* The distributed layer (host/dist/dist.h) on every rank of an mpirun:
  * broadcast, gather, the wrapping sums (checked against 128-bit arithmetic),
- * max, a ring of point-to-point messages past Open MPI's eager limit, and the
- * errors for a bad peer and a short message. Each rank checks what it can
+ * max, a ring of point-to-point messages past Open MPI's eager limit (blocking,
+ * and sends in flight), and the errors for a bad peer and a short message. Each rank checks what it can
  * see; exit 0 and "dist_check: ok" from rank 0 only when every rank passed.
  * tests/test_dist.c runs it with -np 2 and -np 4.
  *   --leak   also leaks 77 bytes from this file on rank 0: LeakSanitizer must
@@ -94,6 +94,35 @@ static void check_ring(int r, int n)
     free(in);
 }
 
+/* The same ring with every rank sending first: blocking sends of 64 KiB
+ * would all wait for a receive, a send in flight (sq_dist_isend) does not,
+ * and its buffer is the caller's until sq_dist_wait. */
+static void check_iring(int r, int n)
+{
+    enum { N = 64 << 10 };
+    unsigned char *out = malloc(N), *in = malloc(N);
+    int next = (r + 1) % n, prev = (r + n - 1) % n;
+    for (int i = 0; i < N; i++)
+        out[i] = (unsigned char)(i * 17 + r);
+    sq_dist_req_t req = {0};
+    int rc = sq_dist_isend(out, N, next, 6, &req);
+    CHECK(rc == 0 && req.active, "isend: %s", sq_err_msg());
+    if (!rc)
+        rc = sq_dist_recv(in, N, prev, 6);
+    CHECK(rc == 0, "iring recv: %s", sq_err_msg());
+    CHECK(sq_dist_wait(&req) == 0 && !req.active, "wait: %s", sq_err_msg());
+    CHECK(sq_dist_wait(&req) == 0, "a second wait failed: %s", sq_err_msg());
+    for (int i = 0; !rc && i < N; i++)
+        if (in[i] != (unsigned char)(i * 17 + prev)) {
+            CHECK(0, "iring: byte %d from rank %d is %u", i, prev, in[i]);
+            break;
+        }
+    CHECK(sq_dist_isend(out, 4, r, 6, &req) == SQ_ERR_ARG && !req.active,
+          "isend to itself was accepted");
+    free(out);
+    free(in);
+}
+
 static void check_errors(int r, int n)
 {
     char buf[16] = {0};
@@ -124,6 +153,7 @@ int main(int argc, char **argv)
     }
     check_collectives(r, n);
     check_ring(r, n);
+    check_iring(r, n);
     check_errors(r, n);
     int bad = failures > 0;
     if (sq_dist_max_int(&bad) != 0)

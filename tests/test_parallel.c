@@ -2,8 +2,9 @@
  * prints under mpirun -np 2 and -np 4 what one process prints (failing
  * lines in case order, the summary, the first error); `generate --pipeline
  * N` and `--tensor N` give one process's text and logits, bit for bit, over
- * the formats a row split cuts differently (int8, int4 groups, 2:4); the
- * per-rank report; the usage errors. */
+ * the formats a row split cuts differently (int8, int4 groups, 2:4); several
+ * sequences in flight over a pipeline; the per-rank report; the usage
+ * errors. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,40 @@ START_TEST(test_pipeline_same_bits)
 }
 END_TEST
 
+/* Several sequences in flight over the stages: each sequence's text is its
+ * own single run's (sequence b samples with --seed 5 + b), in one process
+ * (--pipeline 1) and over 2 and 4 ranks, prompts of different lengths
+ * (a lone BOS among them) included. */
+START_TEST(test_pipeline_microbatches)
+{
+    static const char *prompts[] = {"Once upon a time", "", "The cat sat"};
+    const char *dev = "--steps 12 --temperature 0.8 --recipe w8a8 --backend model "
+                      "--offload linears";
+    char want[4096] = "", args[2048], one[1024];
+    for (int b = 0; b < 3; b++) {
+        snprintf(args, sizeof args, "generate " M " --prompt '%s' --seed %d %s", prompts[b],
+                 5 + b, dev);
+        int rc = sq_run_cli(args, one, sizeof one, err, sizeof err);
+        ck_assert_msg(rc == 0, "%s: exit %d: %s", args, rc, err);
+        strncat(want, one, sizeof want - strlen(want) - 1);
+    }
+    for (int np = 1; np <= 4; np *= 2) {
+        if (np > 1 && mpi_skipped("the micro-batch comparisons"))
+            return;
+        snprintf(args, sizeof args,
+                 "generate " M " --prompt '%s' --prompt '%s' --prompt '%s' --seed 5 %s "
+                 "--pipeline %d",
+                 prompts[0], prompts[1], prompts[2], dev, np);
+        int rc = np == 1 ? sq_run_cli(args, out, sizeof out, err2, sizeof err2)
+                         : sq_run_mpi(np, SQ_SPARQ_BIN, args, out, sizeof out, err2, sizeof err2);
+        ck_assert_msg(rc == 0, "%s: exit %d: %s", args, rc, err2);
+        ck_assert_msg(!strcmp(out, want), "-np %d: texts\n%s\nvs their own runs'\n%s", np, out,
+                      want);
+        ck_assert_msg(strstr(err2, "with this run's 3 sequences in flight"), "%s", err2);
+    }
+}
+END_TEST
+
 START_TEST(test_tensor_same_bits)
 {
     if (mpi_skipped("the tensor comparisons"))
@@ -138,6 +173,15 @@ START_TEST(test_bad_input)
     ck_assert_int_eq(sq_run_cli(GEN "--pipeline 1", out, sizeof out, err, sizeof err), 0);
     ck_assert_str_eq(out, out2);
     ck_assert_ptr_nonnull(strstr(err, "pipeline over 1 rank"));
+    /* one logits file is one sequence's */
+    ck_assert_int_eq(sq_run_cli(GEN "--prompt 'The' --logits /dev/null --pipeline 1", out,
+                                sizeof out, err, sizeof err),
+                     2);
+    ck_assert_ptr_nonnull(strstr(err, "--logits writes one sequence's logits"));
+    ck_assert_str_eq(out, "");
+    /* several sequences on the recipe path need stages to be in flight in */
+    ck_assert_int_eq(sq_run_cli(GEN "--prompt 'The'", out, sizeof out, err, sizeof err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "or over a --pipeline"));
     if (mpi_skipped("the mpirun usage errors"))
         return;
     const char *bad[][2] = {
@@ -166,6 +210,7 @@ Suite *parallel_suite(void)
     tcase_add_test(tc, test_regress_ranks);
     tc = sq_tcase(s, "generate", 300);
     tcase_add_test(tc, test_pipeline_same_bits);
+    tcase_add_test(tc, test_pipeline_microbatches);
     tcase_add_test(tc, test_tensor_same_bits);
     tcase_add_test(tc, test_bad_input);
     return s;

@@ -1,9 +1,9 @@
 /* The vector unit on every level that has it (csim and opencl: the HLS C of
- * hls/vec/; rtl and tlm: the Verilated rtl/vec/; model: the golden reference
- * with the cycle model host/runtime/vec_model.c): random and edge ops of every
- * function and flag (runtime/vec_case.h) compared byte for byte with the
- * golden reference over their whole memory image, a KV-cache row written
- * through a position patch, and the HLS top's register offsets. */
+ * hls/vec/; rtl and tlm: the Verilated rtl/vec/): random and edge ops of
+ * every function and flag (runtime/vec_case.h) compared byte for byte with
+ * the golden reference over their whole memory image, a KV-cache row written
+ * through a position patch, bad descriptors, the HLS top's register offsets
+ * and the RTL's generated constants. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +63,119 @@ START_TEST(test_opencl_random)
 }
 END_TEST
 
+/* Every function, flag, value kind and layout in turn (t modulo their
+ * counts), on the Verilated unit kernel. */
+START_TEST(test_rtl_random)
+{
+    ck_assert_uint_gt(run_random("rtl", 0x7EC3, 400), 0);
+}
+END_TEST
+
+/* The same Verilated unit on the SystemC platform. */
+START_TEST(test_tlm_random)
+{
+    ck_assert_uint_gt(run_random("tlm", 0x7EC5, 60), 0);
+}
+END_TEST
+
+/* The edge cases by name on rtl: dim 1, odd dims, all-zero rows, extreme
+ * values and scales (saturation), for every function. */
+START_TEST(test_rtl_edges)
+{
+    sq_dev_t *dev = sq_test_dev_open("rtl", 4u << 20);
+    const uint32_t shapes[][3] = {{1, 1, 0}, {3, 7, 0}, {2, 33, 11}, {1, 130, 0}};
+    int cases = 0;
+    for (uint32_t f = 0; f < SQ_VEC_FUNCS; f++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int kind = 0; kind < SQ_VEC_VALUES_KINDS; kind++) {
+                sq_vec_params_t p = {0};
+                uint64_t rng = 0xED6E + 977u * (uint64_t)cases;
+                sq_vec_params_random(&rng, (int)f, &p); /* function f's flags */
+                p.m = shapes[s][0];
+                p.n = shapes[s][1];
+                p.seg = shapes[s][2];
+                if ((p.flags & SQ_VEC_ROT) && (p.n % 2 || (p.seg ? p.seg : p.n) % 2))
+                    p.n += 1, p.seg = 0;
+                p.values = kind;
+                p.extreme_scales = kind >= SQ_VEC_VALUES_EXTREME;
+                p.layout = (int)(s % 2);
+                char what[256];
+                sq_vec_params_describe(&p, what, sizeof what);
+                sq_vec_case_t vc;
+                ck_assert_msg(sq_vec_case_build(&vc, &p) == 0, "%s: %s", what, sq_err_msg());
+                sq_dev_free_all(dev);
+                ck_assert_msg(sq_vec_case_place(dev, &vc) == 0, "%s: %s", what, sq_err_msg());
+                uint64_t bad;
+                ck_assert_msg(sq_vec_case_run(dev, &vc, 0, &bad) == 0, "%s: %s", what,
+                              sq_err_msg());
+                ck_assert_msg(bad == vc.bytes, "%s on rtl: image byte %llu of %llu differs",
+                              what, (unsigned long long)bad, (unsigned long long)vc.bytes);
+                sq_vec_case_free(&vc);
+                cases++;
+            }
+    sq_dev_close(dev);
+}
+END_TEST
+
+/* A malformed VEC descriptor is a one-line error naming it on rtl, before
+ * the kernel runs; so is one the unit kernel is asked to run directly with
+ * an operand outside device memory. */
+START_TEST(test_rtl_bad)
+{
+    sq_dev_t *dev = sq_test_dev_open("rtl", 1u << 20);
+    uint64_t cmd;
+    ck_assert_int_eq(sq_dev_alloc(dev, SQ_DESC_BYTES, &cmd), 0);
+    const struct {
+        uint32_t func, flags, m, n;
+        uint64_t in;
+    } bad[] = {
+        {SQ_VEC_FUNCS, 0, 1, 4, 0},          /* unknown function */
+        {SQ_VEC_QUANT, 0, 1, 4, 0},          /* QUANT without Q8 */
+        {SQ_VEC_ADD, 0, 0, 4, 0},            /* no rows */
+        {SQ_VEC_DEQ, 0, 1, 4, 1ull << 40},   /* IN outside memory */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sq_vec_desc_t d = {0};
+        d.func = bad[i].func;
+        d.flags = bad[i].flags;
+        d.m = bad[i].m;
+        d.n = bad[i].n;
+        d.in = bad[i].in;
+        d.in_stride = 16;
+        d.out = 4096;
+        d.out_stride = 16;
+        uint8_t desc[SQ_DESC_BYTES];
+        sq_vec_desc_encode(&d, desc);
+        ck_assert_int_eq(sq_dev_write(dev, cmd, desc, sizeof desc), 0);
+        ck_assert_int_ne(sq_dev_run(dev, cmd, 1, 0), 0);
+        const char *msg = sq_err_msg();
+        ck_assert_msg(strstr(msg, "descriptor 0") && !strchr(msg, '\n'), "case %zu: %s", i, msg);
+    }
+    sq_dev_close(dev);
+}
+END_TEST
+
+/* The RTL's constants package is what vecgen prints from the C headers. */
+START_TEST(test_rtl_pkg)
+{
+    size_t cap = 1 << 16, n = 0, got;
+    char *want = malloc(cap);
+    FILE *p = popen(SQ_VECGEN_BIN, "r");
+    ck_assert_ptr_nonnull(p);
+    while ((got = fread(want + n, 1, cap - 1 - n, p)) > 0)
+        n += got;
+    want[n] = 0;
+    ck_assert_int_eq(pclose(p), 0);
+    size_t len;
+    char *have = sq_slurp(SQ_VEC_PKG, &len);
+    ck_assert_ptr_nonnull(have);
+    ck_assert_msg(strcmp(want, have) == 0, "%s differs from vecgen's output: run `make vecgen`",
+                  SQ_VEC_PKG);
+    free(want);
+    free(have);
+}
+END_TEST
+
 /* The s_axilite offsets written as literals in the HLS pragmas are spec.h's. */
 START_TEST(test_hls_pragmas)
 {
@@ -78,5 +191,11 @@ Suite *vec_levels_suite(void)
     tcase_add_test(tc, test_ref_random);
     tcase_add_test(tc, test_csim_random);
     tcase_add_test(tc, test_opencl_random);
+    tc = sq_tcase(s, "rtl", 240);
+    tcase_add_test(tc, test_rtl_pkg);
+    tcase_add_test(tc, test_rtl_bad);
+    tcase_add_test(tc, test_rtl_random);
+    tcase_add_test(tc, test_rtl_edges);
+    tcase_add_test(tc, test_tlm_random);
     return s;
 }

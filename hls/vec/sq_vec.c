@@ -16,7 +16,7 @@
  * up to 64 bits (512 KiB), more than the private memory of the single
  * work-item OpenCL kernels this source also runs as, and the same bits
  * follow either way because every pass recomputes its values with the same
- * rules. The RTL unit (rtl/vec/) keeps the row in a buffer instead.
+ * rules. The RTL unit (rtl/vec/sq_vec_core.sv) makes the same passes.
  *
  * sq_vec_exec runs one descriptor (a command processor's dispatch calls it);
  * sq_vec_kernel is the standalone unit kernel over a command stream. The

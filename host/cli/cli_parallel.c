@@ -74,7 +74,8 @@ static int place(void *ctx, const void *host, size_t bytes)
 static int install(sq_cli_parallel_t *p, sq_cli_model_t *cm, sq_cli_accel_t *a)
 {
     if (p->pipeline)
-        return sq_pipeline_attach(&p->pp, &cm->model, &cm->ex, p->link);
+        return sq_pipeline_attach(&p->pp, &cm->model, &cm->ex, p->seqs > 0 ? p->seqs : 1,
+                                  p->link);
     if (!cm->q.layers)
         return sq_err(SQ_ERR_ARG, "--tensor splits integer matmuls: give an integer recipe "
                       "(e.g. --recipe w8a8)");
@@ -138,7 +139,7 @@ int sq_cli_parallel_close(const char *cmd, sq_cli_parallel_t *p, sq_cli_accel_t 
 {
     if (!p->pipeline && !p->tensor)
         return 0;
-    sq_rank_stats_t s = {.rank = sq_dist_rank(), .tokens = tokens};
+    sq_rank_stats_t s = {.rank = sq_dist_rank(), .tokens = tokens, .seqs = p->seqs};
     if (a->dev) {
         sq_dev_stats_t d;
         sq_dev_stats(a->dev, &d);

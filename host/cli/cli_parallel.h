@@ -14,6 +14,7 @@ typedef struct {
     sq_pipeline_t *pp;
     sq_tensor_t *tp;
     int n_layers;
+    int seqs;                 /* sequences in flight in a pipeline (0: one) */
     char report[4096];        /* this rank's --report path */
     char err[512];            /* a rank above 0's setup error, for rank 0 */
 } sq_cli_parallel_t;

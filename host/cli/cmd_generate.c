@@ -38,8 +38,10 @@ static void help(void)
          "                      sequence per prompt\n"
          "  --batch B           sequences decoded at once (default: one per prompt; one prompt\n"
          "                      is shared by all B). With the integer layer (an integer recipe\n"
-         "                      and --backend) every GEMM has M = B; sequence b samples with\n"
-         "                      --seed + b, so its text is that of its own run with that seed\n"
+         "                      and --backend) every GEMM has M = B; over a --pipeline the B\n"
+         "                      sequences are in flight in the stages at once. Sequence b\n"
+         "                      samples with --seed + b, so its text is that of its own run\n"
+         "                      with that seed\n"
          "  --steps N           positions to run, prompt included (default 256, at most the context)\n"
          "  --temperature T     0 = greedy (default 1.0)\n"
          "  --topp P            nucleus sampling mass in (0, 1] (default 0.9)\n"
@@ -131,6 +133,71 @@ static int run_forward(run_t *r, seq_t *q)
         sq_cli_accel_phase_end(r->acc, 1, (uint64_t)pos);
     sq_llama_state_free(&s);
     return rc;
+}
+
+/* --pipeline: the sequences in flight over the stages (dist/parallel.h);
+ * rank 0 picks every sequence's tokens as run_forward does for one. */
+typedef struct {
+    run_t *r;
+    seq_t *seqs;
+    int rc; /* a --logits write error (one process) */
+} pipe_t;
+
+static int pipe_next(void *ctx, int seq, const float *logits, int *token, int *pos)
+{
+    pipe_t *pc = ctx;
+    run_t *r = pc->r;
+    seq_t *q = &pc->seqs[seq];
+    char buf[4 * 1024 + 8];
+    if (!logits) { /* its first position */
+        q->token = q->tokens[0];
+        q->pos = 0;
+        if (r->cm->bpe) /* no BOS: the first prompt token is text too */
+            emit(q->out, sq_cli_model_decode(r->cm, -1, q->token, buf, sizeof buf));
+    } else {
+        size_t vocab = (size_t)r->cm->model.cfg.vocab_size;
+        if (r->logits && fwrite(logits, sizeof(float), vocab, r->logits) != vocab) {
+            sq_err(SQ_ERR_IO, "cannot write %s", r->logits_path);
+            if (sq_dist_size() > 1) /* the other ranks wait for this one */
+                sq_parallel_fail(CMD, sq_err_msg());
+            pc->rc = SQ_ERR_IO;
+            return SQ_PIPELINE_DONE;
+        }
+        int sampled = q->pos + 1 >= q->n;
+        int next = sampled ? sq_sampler_sample(&q->smp, (float *)logits) : q->tokens[q->pos + 1];
+        q->pos++;
+        /* a chat prompt holds GGUF's EOS (<|im_end|>) itself */
+        if (sampled && sq_cli_model_is_stop(r->cm, next))
+            return SQ_PIPELINE_DONE;
+        emit(q->out, sq_cli_model_decode(r->cm, q->token, next, buf, sizeof buf));
+        fflush(q->out);
+        q->token = next;
+        if (q->pos >= r->steps)
+            return SQ_PIPELINE_DONE;
+    }
+    *token = q->token;
+    *pos = q->pos;
+    return q->pos < q->n ? SQ_PIPELINE_PROMPT : SQ_PIPELINE_DECODE;
+}
+
+static void pipe_phase_begin(void *ctx, int decode)
+{
+    pipe_t *pc = ctx;
+    sq_cli_accel_phase_begin(pc->r->acc, decode ? SQ_PHASE_DECODE : SQ_PHASE_PREFILL);
+}
+
+static void pipe_phase_end(void *ctx, uint64_t steps, uint64_t positions)
+{
+    pipe_t *pc = ctx;
+    sq_cli_accel_phase_end(pc->r->acc, steps, positions);
+}
+
+static int run_pipeline(run_t *r, sq_pipeline_t *pp, seq_t *seqs)
+{
+    pipe_t pc = {r, seqs, 0};
+    sq_pipeline_hooks_t h = {pipe_next, pipe_phase_begin, pipe_phase_end, &pc};
+    int rc = sq_pipeline_run(pp, &h, &r->positions);
+    return rc ? rc : pc.rc;
 }
 
 /* The next token of sequence q from the logits (or the device's argmax). */
@@ -316,6 +383,10 @@ int sq_cmd_generate(int argc, char **argv)
         return SQ_EXIT_USAGE;
     }
     int nseq = batch ? (int)batch : n_prompts > 1 ? n_prompts : 1;
+    if (logits_path && nseq > 1) {
+        sq_cli_error(CMD, "--logits writes one sequence's logits: give one prompt");
+        return SQ_EXIT_USAGE;
+    }
     int prc = sq_cli_parallel_check(CMD, &par, &acc);
     if (prc)
         return prc;
@@ -356,6 +427,7 @@ int sq_cmd_generate(int argc, char **argv)
     /* the integer layer plans the longest prompt's rows and the sequences */
     acc.rows = longest;
     acc.seqs = nseq;
+    par.seqs = nseq;
     if (!rc)
         rc = sq_cli_accel_open(CMD, &acc, &cm, model, recipe);
     /* over MPI ranks: every rank's verdict, then the split (cli_parallel.h) */
@@ -370,9 +442,9 @@ int sq_cmd_generate(int argc, char **argv)
         sq_cli_error(CMD, "cannot write %s", logits_path);
         rc = SQ_EXIT_FAIL;
     }
-    if (!rc && nseq > 1 && !acc.ilayer) {
-        sq_cli_error(CMD, "--batch and several prompts decode on the integer layer only (an "
-                     "integer recipe with --backend, without --offload)");
+    if (!rc && nseq > 1 && !acc.ilayer && !par.pp) {
+        sq_cli_error(CMD, "--batch and several prompts decode on the integer layer (an integer "
+                     "recipe with --backend, without --offload) or over a --pipeline");
         rc = SQ_EXIT_USAGE;
     }
     int fail = rc;
@@ -380,7 +452,9 @@ int sq_cmd_generate(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     run_t r = {&cm, &acc, steps, temperature, 0, logits, logits_path};
     if (!fail)
-        rc = acc.ilayer ? run_intlayer(&r, seqs, nseq) : run_forward(&r, &seqs[0]);
+        rc = acc.ilayer ? run_intlayer(&r, seqs, nseq)
+             : par.pp   ? run_pipeline(&r, par.pp, seqs)
+                        : run_forward(&r, &seqs[0]);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!fail && !rc) {
         for (int b = 0; b < nseq && !acc.timing_only; b++) {

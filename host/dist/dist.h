@@ -55,6 +55,17 @@ int sq_dist_max_int(int *v);
  * from rank src with the same tag (tag >= 0). */
 int sq_dist_send(const void *buf, size_t n, int dest, int tag);
 int sq_dist_recv(void *buf, size_t n, int src, int tag);
+/* A send in flight: buf must stay untouched until sq_dist_wait. Stages of a
+ * ring (the pipeline's last rank sends back to rank 0) use it, because two
+ * blocking sends of messages above MPI's eager limit would wait on each
+ * other. */
+typedef struct {
+    unsigned char h[16]; /* the implementation's request */
+    int active;
+} sq_dist_req_t;
+int sq_dist_isend(const void *buf, size_t n, int dest, int tag, sq_dist_req_t *req);
+/* Waits for req's send to complete (no-op for a request not in flight). */
+int sq_dist_wait(sq_dist_req_t *req);
 
 /* Ends every rank of the job with code (MPI_Abort), or this process when
  * MPI is not running: for an error one rank met while its peers wait on it. */

@@ -3,8 +3,10 @@
  * pipeline  the layers split into contiguous stages, one per rank
  *           (sq_pipeline_*): rank r runs layers [L r / N, L (r + 1) / N) and
  *           passes the residual stream (dim floats) to rank r + 1; the last
- *           rank's logits go to every rank, so every rank samples the same
- *           token as one process would.
+ *           rank sends the logits back to rank 0, which samples. Several
+ *           sequences (micro-batches of one position each) are in flight at
+ *           once, so that with as many sequences as stages every stage has
+ *           work while the others run theirs.
  * tensor    every integer matmul split over the ranks (sq_tensor_*): Q, K, V,
  *           W1, W3 and the classifier by output columns, the matmuls after
  *           them (W_O, W2) by rows (the reduction dimension K); the int32
@@ -41,16 +43,41 @@ typedef struct {
     uint64_t coll_bytes;  /* bytes of its buffer in collectives (all-reduce, broadcast) */
     uint64_t collectives;
     double link_s;        /* modeled time of those transfers on the report's link */
+    /* a pipeline: wall time of the run on this machine, and the part of it
+     * spent waiting for another rank's message */
+    double run_s, wait_s;
 } sq_traffic_t;
 
 typedef struct sq_pipeline sq_pipeline_t;
 
-/* Wraps *ex (the model's hooks on this rank) so sq_llama_forward runs this
- * rank's stage and exchanges activations; m must outlive the pipeline.
- * Fails when there are more ranks than layers. */
-int sq_pipeline_attach(sq_pipeline_t **out, const sq_llama_t *m, sq_llama_exec_t *ex,
-                       const sq_link_t *link);
+/* This rank's stage of m for nseq sequences (a KV cache each), its layers
+ * run with ex's hooks (its device, its attention); m must outlive the
+ * pipeline. Fails when there are more ranks than layers, or for the
+ * integer layer (ex->forward runs whole tokens). */
+int sq_pipeline_attach(sq_pipeline_t **out, const sq_llama_t *m, const sq_llama_exec_t *ex,
+                       int nseq, const sq_link_t *link);
 void sq_pipeline_free(sq_pipeline_t *p);
+
+/* What a sequence runs next (sq_pipeline_hooks_t.next). */
+enum { SQ_PIPELINE_DONE, SQ_PIPELINE_PROMPT, SQ_PIPELINE_DECODE };
+
+typedef struct {
+    /* Rank 0 only: sequence seq's next position, from the logits of its
+     * last one (NULL before its first): *token at *pos, a prompt or a decode
+     * position, or SQ_PIPELINE_DONE. */
+    int (*next)(void *ctx, int seq, const float *logits, int *token, int *pos);
+    /* Every rank: its report's phases (prompt, then decode), as one process
+     * would mark them: every prompt position runs before the first decode
+     * position. */
+    void (*phase_begin)(void *ctx, int decode);
+    void (*phase_end)(void *ctx, uint64_t steps, uint64_t positions);
+    void *ctx;
+} sq_pipeline_hooks_t;
+
+/* Every rank: runs the sequences until rank 0's next says every one is
+ * done; *positions gets the positions this rank ran. An error on one rank
+ * of several ends the job (sq_parallel_fail). */
+int sq_pipeline_run(sq_pipeline_t *p, const sq_pipeline_hooks_t *h, uint64_t *positions);
 /* This rank's stage: layers [*lo, *hi). */
 void sq_pipeline_layers(const sq_pipeline_t *p, int32_t *lo, int32_t *hi);
 
@@ -74,6 +101,7 @@ void sq_parallel_share(uint64_t n, int size, int rank, uint64_t *lo, uint64_t *h
 typedef struct {
     int32_t rank, layer_lo, layer_hi; /* its stage (all layers for a tensor split) */
     uint64_t tokens;                  /* positions run */
+    int32_t seqs;                     /* sequences in flight (a pipeline) */
     uint64_t cycles, bytes;           /* its device's cycles and memory traffic */
     uint64_t weights;                 /* weight bytes resident on its device */
     sq_traffic_t traffic;

@@ -51,16 +51,31 @@ int sq_parallel_report(const char *mode, const sq_rank_stats_t *mine, double clo
     if (!max_c)
         fprintf(f, "(the level counts no cycles: compute is 0; --backend model or rtl counts "
                    "them)\n");
+    if (pipe && all[0].traffic.run_s > 0) {
+        /* measured, not modeled: every rank simulates its device on this
+         * machine's CPU, so a stage waiting for a message is idle */
+        fprintf(f, "measured here (wall time): each rank's share of the run spent on its "
+                   "stage, not waiting for a message:");
+        for (int r = 0; r < size; r++) {
+            const sq_traffic_t *t = &all[r].traffic;
+            fprintf(f, " %d: %.0f%%", r,
+                    t->run_s > 0 ? 100.0 * (1.0 - t->wait_s / t->run_s) : 100.0);
+        }
+        fputc('\n', f);
+    }
     if (pipe) {
-        /* one sequence goes through every stage and hop in turn; with as many
-         * sequences in flight as stages, one token leaves per slowest part */
+        /* one sequence goes through every stage and hop in turn; k sequences
+         * in flight share the ring: a token every lat / k, but never faster
+         * than the slowest stage or hop passes one on */
         double lat = sum_c + sum_l, slot = max_c > max_l ? max_c : max_l;
+        int k = all[0].seqs > 0 ? all[0].seqs : 1;
+        double every = lat / k > slot ? lat / k : slot;
         fprintf(f, "modeled: %.2f us a token for one sequence (stages %.2f us + link %.2f us: "
-                   "%s bound); with %d sequence%s in flight one token every %.2f us (%s "
-                   "bound)\n",
-                lat, sum_c, sum_l, sum_l > sum_c ? "link" : "compute", size, size > 1 ? "s" : "",
-                slot,
-                max_l > max_c ? "link" : "compute");
+                   "%s bound); with this run's %d sequence%s in flight one token every %.2f us "
+                   "(%s)\n",
+                lat, sum_c, sum_l, sum_l > sum_c ? "link" : "compute", k, k > 1 ? "s" : "", every,
+                lat / k > slot ? "round-trip bound: more sequences in flight would help"
+                : max_l > max_c ? "link bound" : "compute bound");
     } else {
         /* every rank computes its share, then they all-reduce: no overlap */
         fprintf(f, "modeled: %.2f us a token (busiest rank %.2f us + all-reduces %.2f us: %s "

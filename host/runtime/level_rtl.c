@@ -1,9 +1,10 @@
 /* The "rtl" execution level: the accelerator kernel (rtl/cp/sq_accel_top:
  * the command processor with the GEMM and attention cores) and each unit's
- * own kernel (rtl/gemm, rtl/attn) under Verilator, on one modeled device
- * memory (sim/sq_mem.h). A stream runs on the accelerator kernel in one
- * launch (run_stream); the unit kernels serve the host-driven path
- * (sq_dev_config_t.unit_launches) and tests of each unit alone. Descriptors
+ * own kernel (rtl/gemm, rtl/attn, rtl/vec) under Verilator, on one modeled
+ * device memory (sim/sq_mem.h). A stream runs on the accelerator kernel in
+ * one launch (run_stream) unless it has vector-unit descriptors, which the
+ * accelerator kernel does not dispatch yet: then the host plays the command
+ * processor over the unit kernels, as for sq_dev_config_t.unit_launches. Descriptors
  * are validated here first, so a bad command is a one-line error instead of
  * undefined hardware behaviour; the kernel itself then fetches and runs
  * them. The checks, bounds and counters are shared with the tlm level
@@ -17,6 +18,7 @@
 #include "../../sim/sq_accel_vl.h"
 #include "../../sim/sq_attn_vl.h"
 #include "../../sim/sq_gemm_vl.h"
+#include "../../sim/sq_vec_vl.h"
 #include "runtime/desc.h"
 #include "runtime/device.h"
 #include "runtime/level_rtl.h"
@@ -33,12 +35,13 @@ typedef struct {
     sq_units_t u;
     sq_sim_t *sim;   /* GEMM unit; owns the memory */
     sq_sim_t *attn;  /* attention unit on the same memory */
+    sq_sim_t *vec;   /* vector unit on the same memory */
     sq_sim_t *accel; /* the accelerator kernel on the same memory */
 } rtl_t;
 
 void sq_kernels_destroy(sq_kernels_t *k)
 {
-    sq_kernel_t *all[] = {k->gemm, k->attn, k->accel};
+    sq_kernel_t *all[] = {k->gemm, k->attn, k->vec, k->accel};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (all[i])
             all[i]->destroy(all[i]->model);
@@ -46,13 +49,14 @@ void sq_kernels_destroy(sq_kernels_t *k)
 }
 
 /* The other kernels' waveforms go beside the GEMM unit's: PATH.attn.fst,
- * PATH.accel.fst. */
+ * PATH.vec.fst, PATH.accel.fst. */
 static int kernels_create(const sq_dev_config_t *cfg, const char *level, sq_kernels_t *k)
 {
-    char apath[4096], cpath[4096];
+    char apath[4096], vpath[4096], cpath[4096];
     *k = (sq_kernels_t){0};
     if (cfg->fst_path &&
         ((size_t)snprintf(apath, sizeof apath, "%s.attn.fst", cfg->fst_path) >= sizeof apath ||
+         (size_t)snprintf(vpath, sizeof vpath, "%s.vec.fst", cfg->fst_path) >= sizeof vpath ||
          (size_t)snprintf(cpath, sizeof cpath, "%s.accel.fst", cfg->fst_path) >= sizeof cpath))
         return sq_err(SQ_ERR_ARG, "%s: waveform path too long", level);
     /* the GEMM unit's Verilated array sizes (sq_gemm_vl.h); the accelerator
@@ -77,6 +81,8 @@ static int kernels_create(const sq_dev_config_t *cfg, const char *level, sq_kern
     int rc = sizes[z].create(cfg->fst_path, &k->gemm);
     if (rc == 0)
         rc = sq_attn_vl_create(cfg->fst_path ? apath : NULL, &k->attn);
+    if (rc == 0)
+        rc = sq_vec_vl_create(cfg->fst_path ? vpath : NULL, &k->vec);
     if (rc == 0 && z == 0)
         rc = sq_accel_vl_create(cfg->fst_path ? cpath : NULL, &k->accel);
     if (rc != 0)
@@ -107,8 +113,8 @@ static int rtl_unit_run(void *ctx, sq_unit_t unit, uint64_t cmd_addr, uint32_t n
                         uint64_t max_cycles, sq_sim_run_t *out)
 {
     rtl_t *r = ctx;
-    return sq_sim_run(unit == SQ_UNIT_ATTN ? r->attn : r->sim, cmd_addr, n_cmds, max_cycles,
-                      out);
+    sq_sim_t *s = unit == SQ_UNIT_ATTN ? r->attn : unit == SQ_UNIT_VEC ? r->vec : r->sim;
+    return sq_sim_run(s, cmd_addr, n_cmds, max_cycles, out);
 }
 
 static int rtl_accel_run(void *ctx, uint64_t cmd_addr, uint32_t n_cmds, const sq_cp_args_t *cp,
@@ -124,6 +130,7 @@ static void rtl_close(void *state)
     if (!r)
         return;
     sq_sim_destroy(r->accel);
+    sq_sim_destroy(r->vec);
     sq_sim_destroy(r->attn);
     sq_sim_destroy(r->sim);
     free(r);
@@ -143,12 +150,16 @@ static int rtl_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
         return rc;
     }
     /* each sq_sim_create* takes its kernel, also on failure */
-    sq_kernel_t *attn = k.attn, *accel = k.accel;
+    sq_kernel_t *attn = k.attn, *vec = k.vec, *accel = k.accel;
     rc = sq_sim_create(k.gemm, m, &r->sim);
     if (rc == 0)
         rc = sq_sim_create_shared(attn, r->sim, &r->attn);
     else
         attn->destroy(attn->model);
+    if (rc == 0)
+        rc = sq_sim_create_shared(vec, r->sim, &r->vec);
+    else
+        vec->destroy(vec->model);
     if (rc == 0 && accel)
         rc = sq_sim_create_shared(accel, r->sim, &r->accel);
     else if (accel)
@@ -318,20 +329,45 @@ static int unit_run(const sq_units_t *u, sq_unit_t unit, uint64_t cmd_addr, uint
     return 0;
 }
 
-static int attn_run(const sq_units_t *u, uint64_t cmd_addr, uint32_t n_cmds,
-                    uint64_t max_cycles, sq_dev_stats_t *add)
+/* Checks one VEC descriptor with the device's rules (runtime/desc.h) and
+ * adds a generous cycle bound: per element of each of up to five passes, up
+ * to seven operand loads that may each miss their line buffer, the
+ * sigmoid's division and a write that may send a line; per row, its own
+ * loads and the divisions and square root between passes. */
+static int vec_work(const sq_units_t *u, uint32_t i, const uint8_t *desc, uint64_t *macs,
+                    uint64_t *bound)
+{
+    (void)macs; /* the vector unit does no multiply-accumulates of a GEMM's kind */
+    sq_vec_desc_t d;
+    sq_vec_desc_decode(desc, &d);
+    if (sq_vec_desc_check(&d, sq_mem_size(u->mem)) != 0) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", sq_err_msg());
+        return sq_err(SQ_ERR_ARG, "%s: command %u: %s", u->level, i, why);
+    }
+    uint64_t mem = u->latency + 16;
+    *bound += (uint64_t)d.m * (5 * (uint64_t)d.n * (9 * mem + 100) + 8 * mem + 400);
+    return 0;
+}
+
+typedef int (*work_fn)(const sq_units_t *u, uint32_t i, const uint8_t *desc, uint64_t *macs,
+                       uint64_t *bound);
+
+/* A stream of the attention or the vector unit (op) on its kernel. */
+static int unit_stream(const sq_units_t *u, sq_unit_t unit, uint32_t op, work_fn work,
+                       uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
+                       sq_dev_stats_t *add)
 {
     uint64_t macs = 0, bound = RUN_SLACK;
     for (uint32_t i = 0; i < n_cmds; i++) {
         uint8_t desc[SQ_DESC_BYTES];
         int rc = sq_mem_read(u->mem, cmd_addr + (uint64_t)i * SQ_DESC_BYTES, desc, sizeof desc);
-        if (rc == 0 && sq_desc_opcode(desc) == SQ_OP_ATTN)
-            rc = attn_work(u, i, desc, &macs, &bound);
+        if (rc == 0 && sq_desc_opcode(desc) == op)
+            rc = work(u, i, desc, &macs, &bound);
         if (rc != 0)
             return rc;
     }
-    return unit_run(u, SQ_UNIT_ATTN, cmd_addr, n_cmds, max_cycles ? max_cycles : bound, macs,
-                    add);
+    return unit_run(u, unit, cmd_addr, n_cmds, max_cycles ? max_cycles : bound, macs, add);
 }
 
 int sq_units_run(const sq_units_t *u, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
@@ -342,9 +378,14 @@ int sq_units_run(const sq_units_t *u, uint64_t cmd_addr, uint32_t n_cmds, uint64
                                   " is not 64-byte aligned", u->level, cmd_addr);
     /* the device hands over runs of one unit's opcode */
     uint8_t first[SQ_DESC_BYTES];
-    if (n_cmds && sq_mem_read(u->mem, cmd_addr, first, sizeof first) == 0 &&
-        sq_desc_opcode(first) == SQ_OP_ATTN)
-        return attn_run(u, cmd_addr, n_cmds, max_cycles, add);
+    if (n_cmds && sq_mem_read(u->mem, cmd_addr, first, sizeof first) == 0) {
+        if (sq_desc_opcode(first) == SQ_OP_ATTN)
+            return unit_stream(u, SQ_UNIT_ATTN, SQ_OP_ATTN, attn_work, cmd_addr, n_cmds,
+                               max_cycles, add);
+        if (sq_desc_opcode(first) == SQ_OP_VEC)
+            return unit_stream(u, SQ_UNIT_VEC, SQ_OP_VEC, vec_work, cmd_addr, n_cmds,
+                               max_cycles, add);
+    }
     uint64_t macs = 0, bound = RUN_SLACK;
     for (uint32_t i = 0; i < n_cmds; i++) {
         uint32_t d[SQ_DESC_WORDS];
@@ -386,6 +427,11 @@ int sq_units_run_stream(const sq_units_t *u, const sq_stream_run_t *r, sq_dev_st
     if (r->cmd_addr % 64)
         return sq_err(SQ_ERR_ARG, "%s: command stream at 0x%" PRIx64
                                   " is not 64-byte aligned", u->level, r->cmd_addr);
+    /* the accelerator kernel has no vector core yet: the host drives the
+     * unit kernels */
+    for (uint32_t i = 0; i < r->n_cmds; i++)
+        if (sq_desc_opcode(r->descs + (size_t)i * SQ_DESC_BYTES) == SQ_OP_VEC)
+            return SQ_STREAM_UNITS;
     /* the bound: every descriptor's own, as if none overlapped, plus the
      * command processor's fetch, dispatch and records */
     uint64_t macs = 0, bound = RUN_SLACK + (uint64_t)r->n_cmds * (4 * (u->latency + 16) + 64);
@@ -444,4 +490,5 @@ const sq_level_ops_t sq_level_rtl = {
     .run = rtl_run,
     .run_stream = rtl_run_stream,
     .profiles = 1,
+    .caps = SQ_LEVEL_CAP_VEC,
 };

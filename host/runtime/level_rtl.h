@@ -27,15 +27,15 @@ typedef struct {
 
 /* The Verilated kernels of the rtl and tlm levels. */
 typedef struct {
-    sq_kernel_t *gemm, *attn; /* the unit kernels */
-    sq_kernel_t *accel;       /* the command processor with both cores */
+    sq_kernel_t *gemm, *attn, *vec; /* the unit kernels */
+    sq_kernel_t *accel; /* the command processor with the GEMM and attention cores */
 } sq_kernels_t;
 
 /* The device memory cfg describes, timed in cycles of cfg's clock (*latency:
- * its read latency in cycles; channels per cfg->mem_shared), and the three
+ * its read latency in cycles; channels per cfg->mem_shared), and the four
  * Verilated kernels (waveforms to cfg->fst_path for the GEMM unit,
- * PATH.attn.fst and PATH.accel.fst). Returns 0, or SQ_ERR_ARG / SQ_ERR_MEM /
- * SQ_ERR_IO with nothing left allocated. The caller owns them all. */
+ * PATH.attn.fst, PATH.vec.fst and PATH.accel.fst). Returns 0, or
+ * SQ_ERR_ARG / SQ_ERR_MEM / SQ_ERR_IO with nothing left allocated. The caller owns them all. */
 int sq_units_create(const sq_dev_config_t *cfg, const char *level, sq_mem_t **mem,
                     uint32_t *latency, sq_kernels_t *k);
 /* Destroys the kernels of k that are not NULL. */

@@ -1,5 +1,5 @@
 /* The "tlm" execution level: the rtl level's Verilated kernels (the
- * accelerator kernel and the two unit kernels) on the SystemC TLM-2.0
+ * accelerator kernel and the three unit kernels) on the SystemC TLM-2.0
  * platform of sim/sq_tlm.h (docs/tlm.md). Same RTL, same memory timing
  * rules, so the same outputs and cycles as rtl; the stream checks, bounds
  * and counters are the rtl level's (runtime/level_rtl.h). */
@@ -19,8 +19,8 @@ static int tlm_unit_run(void *ctx, sq_unit_t unit, uint64_t cmd_addr, uint32_t n
                         uint64_t max_cycles, sq_sim_run_t *out)
 {
     tlm_t *t = ctx;
-    return sq_tlm_run(t->tlm, unit == SQ_UNIT_ATTN ? SQ_TLM_ATTN : SQ_TLM_GEMM, cmd_addr, n_cmds,
-                      max_cycles, out);
+    int k = unit == SQ_UNIT_ATTN ? SQ_TLM_ATTN : unit == SQ_UNIT_VEC ? SQ_TLM_VEC : SQ_TLM_GEMM;
+    return sq_tlm_run(t->tlm, k, cmd_addr, n_cmds, max_cycles, out);
 }
 
 static int tlm_accel_run(void *ctx, uint64_t cmd_addr, uint32_t n_cmds, const sq_cp_args_t *cp,
@@ -40,7 +40,7 @@ static int tlm_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
     sq_kernels_t k;
     int rc = sq_units_create(cfg, "tlm", &m, &t->u.latency, &k);
     if (rc == 0)
-        rc = sq_tlm_open(cfg->clock_mhz, m, k.gemm, k.attn, k.accel, &t->tlm);
+        rc = sq_tlm_open(cfg->clock_mhz, m, k.gemm, k.attn, k.vec, k.accel, &t->tlm);
     if (rc != 0) {
         free(t);
         return rc;
@@ -89,4 +89,5 @@ const sq_level_ops_t sq_level_tlm = {
     .run = tlm_run,
     .run_stream = tlm_run_stream,
     .profiles = 1,
+    .caps = SQ_LEVEL_CAP_VEC,
 };

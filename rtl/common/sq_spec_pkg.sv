@@ -44,6 +44,7 @@ package sq_spec_pkg;
   localparam int unsigned SqOpNop = 32'd0;
   localparam int unsigned SqOpGemm = 32'd1;
   localparam int unsigned SqOpAttn = 32'd2;
+  localparam int unsigned SqOpVec = 32'd3;
   localparam int unsigned SqRunPos = 32'd8;
   localparam int unsigned SqDescDeps = 32'd3;
   localparam int unsigned SqDescDepShift = 32'd8;

@@ -220,6 +220,35 @@ int sq_dist_recv(void *buf, size_t n, int src, int tag)
     return rc;
 }
 
+_Static_assert(sizeof(MPI_Request) <= sizeof(((sq_dist_req_t *)0)->h),
+               "sq_dist_req_t holds an MPI_Request");
+
+int sq_dist_isend(const void *buf, size_t n, int dest, int tag, sq_dist_req_t *req)
+{
+    int rc = sq_dist_wait(req);
+    if (!rc)
+        rc = check_peer(dest, tag, n, "isend");
+    if (rc)
+        return rc;
+    MPI_Request r;
+    rc = check(MPI_Isend(buf, (int)n, MPI_BYTE, dest, tag, MPI_COMM_WORLD, &r), "isend");
+    if (!rc) {
+        memcpy(req->h, &r, sizeof r);
+        req->active = 1;
+    }
+    return rc;
+}
+
+int sq_dist_wait(sq_dist_req_t *req)
+{
+    if (!req->active)
+        return 0;
+    MPI_Request r;
+    memcpy(&r, req->h, sizeof r);
+    req->active = 0;
+    return check(MPI_Wait(&r, MPI_STATUS_IGNORE), "wait");
+}
+
 void sq_dist_abort(int code)
 {
     if (g.mpi && g.size > 1)
