@@ -39,6 +39,25 @@ $(VL_DIR)/libverilated.a: $(VL_LIB)
 $(VL_GLUE): sim/sq_gemm_vl.cpp sim/sq_vl_kernel.hpp sim/sq_gemm_vl.h sim/sq_sim.h sim/sq_axi.h sim/sq_mem.h $(VL_LIB)
 	$(CXX) $(VL_CXXFLAGS) -c $< -o $@
 
+# The unit at two other array sizes (sq_gemm_vl.h), for the cycle model's
+# equality test at sizes other than the default; small arrays build quickly.
+VL_SIZES := 8x8 4x8
+define vl_sized
+$(BUILD)/vl_$(1)/Vsq_gemm_top_$(1)__ALL.a: $(RTL_SRCS)
+	@mkdir -p $(BUILD)/vl_$(1)
+	+$(VERILATOR) $(filter-out --top-module $(RTL_TOP) --prefix V$(RTL_TOP) --Mdir $(VL_DIR),$(VL_FLAGS)) \
+	  --top-module $(RTL_TOP) --prefix Vsq_gemm_top_$(1) --Mdir $(BUILD)/vl_$(1) \
+	  -GR=$(word 1,$(subst x, ,$(1))) -GC=$(word 2,$(subst x, ,$(1))) \
+	  $(RTL_SRCS) --build -j 2 >$(BUILD)/vl_$(1)/build.log 2>&1 || \
+	  { tail -30 $(BUILD)/vl_$(1)/build.log; exit 1; }
+$(BUILD)/vl_$(1)/sq_gemm_vl.o: sim/sq_gemm_vl.cpp sim/sq_vl_kernel.hpp sim/sq_gemm_vl.h sim/sq_sim.h sim/sq_axi.h sim/sq_mem.h $(BUILD)/vl_$(1)/Vsq_gemm_top_$(1)__ALL.a
+	$(CXX) $(VL_CXXFLAGS) -isystem $(BUILD)/vl_$(1) -DSQ_VL_TOP=Vsq_gemm_top_$(1) \
+	  -DSQ_VL_HDR='"Vsq_gemm_top_$(1).h"' -DSQ_VL_FN=sq_gemm_vl_create_$(1) -c $$< -o $$@
+REL_EXTRA += $(BUILD)/vl_$(1)/sq_gemm_vl.o $(BUILD)/vl_$(1)/Vsq_gemm_top_$(1)__ALL.a
+SAN_EXTRA += $(BUILD)/vl_$(1)/sq_gemm_vl.o $(BUILD)/vl_$(1)/Vsq_gemm_top_$(1)__ALL.a
+endef
+$(foreach z,$(VL_SIZES),$(eval $(call vl_sized,$(z))))
+
 SIM_C := sim/sq_mem.c sim/sq_sim.c
 REL_EXTRA += $(SIM_C:%.c=$(BUILD)/rel/%.o) $(VL_GLUE) $(VL_LIB) $(VL_DIR)/libverilated.a
 SAN_EXTRA += $(SIM_C:%.c=$(BUILD)/san/%.o) $(VL_GLUE) $(VL_LIB) $(VL_DIR)/libverilated.a

@@ -33,14 +33,17 @@ static void need_rtl(void)
 
 /* Runs one random GEMM case on a level; checks the outputs against the
  * golden answer and returns the counters. array 0 = default size. */
-static void run_case(const char *level, uint32_t m, uint32_t n, uint32_t k, uint32_t flags,
-                     uint32_t array, sq_dev_stats_t *st)
+static void run_case_on(const char *level, uint32_t m, uint32_t n, uint32_t k, uint32_t flags,
+                        uint32_t rows, uint32_t cols, sq_dev_stats_t *st)
 {
     sq_gemm_case_t gc;
     ck_assert_msg(sq_gemm_case_build(&gc, m, n, k, flags, 7) == 0, "%s", sq_err_msg());
     sq_dev_config_t cfg;
     sq_dev_config_default(&cfg, level);
-    cfg.array_rows = cfg.array_cols = array;
+    cfg.array_rows = rows;
+    cfg.array_cols = cols;
+    /* other array sizes are Verilated as the GEMM unit kernel only */
+    cfg.unit_launches = rows != 0;
     uint64_t need = sq_gemm_case_dev_bytes(&gc);
     if (need > cfg.mem_bytes)
         cfg.mem_bytes = need;
@@ -61,6 +64,26 @@ static void run_case(const char *level, uint32_t m, uint32_t n, uint32_t k, uint
     sq_gemm_case_free(&gc);
 }
 
+static void run_case(const char *level, uint32_t m, uint32_t n, uint32_t k, uint32_t flags,
+                     uint32_t array, sq_dev_stats_t *st)
+{
+    run_case_on(level, m, n, k, flags, array, array, st);
+}
+
+/* The model's counters equal the rtl's for one case. */
+static void expect_equal(const sq_dev_stats_t *m, const sq_dev_stats_t *r, uint32_t rows,
+                         uint32_t cols, uint32_t mm, uint32_t n, uint32_t k, uint32_t flags)
+{
+    ck_assert_msg(m->cycles == r->cycles && m->stall_cycles == r->stall_cycles,
+                  "%ux%u array, %ux%ux%u flags 0x%x: model %llu cycles (%llu stalled), rtl %llu "
+                  "(%llu)", rows, cols, mm, n, k, flags, (unsigned long long)m->cycles,
+                  (unsigned long long)m->stall_cycles, (unsigned long long)r->cycles,
+                  (unsigned long long)r->stall_cycles);
+    ck_assert_uint_eq(m->bytes_read, r->bytes_read);
+    ck_assert_uint_eq(m->bytes_written, r->bytes_written);
+    ck_assert_uint_eq(m->macs, r->macs);
+}
+
 static const struct {
     uint32_t m, n, k, flags;
 } shapes[] = {
@@ -78,6 +101,8 @@ static const struct {
     {64, 64, 1024, SQ_GEMM_SP24 | SQ_GEMM_BIAS},
     {17, 23, 2500, SQ_GEMM_OUT32 | SQ_GEMM_BIAS}, /* K over one 2048 chunk */
     {40, 48, 4100, SQ_GEMM_SP24},            /* 2:4 over three chunks */
+    {1, 300, 1000, SQ_GEMM_BIAS | SQ_GEMM_RELU}, /* GEMV mode over two K chunks */
+    {1, 20, 8300, SQ_GEMM_OUT32},            /* GEMV, activation reloaded per job */
 };
 
 START_TEST(test_synthetic_vs_rtl)
@@ -88,15 +113,47 @@ START_TEST(test_synthetic_vs_rtl)
         sq_dev_stats_t r, m;
         run_case("rtl", shapes[i].m, shapes[i].n, shapes[i].k, shapes[i].flags, 0, &r);
         run_case("model", shapes[i].m, shapes[i].n, shapes[i].k, shapes[i].flags, 0, &m);
-        ck_assert_msg(m.cycles == r.cycles && m.stall_cycles == r.stall_cycles,
-                      "%ux%ux%u flags 0x%x: model %llu cycles (%llu stalled), rtl %llu (%llu)",
-                      shapes[i].m, shapes[i].n, shapes[i].k, shapes[i].flags,
-                      (unsigned long long)m.cycles, (unsigned long long)m.stall_cycles,
-                      (unsigned long long)r.cycles, (unsigned long long)r.stall_cycles);
-        ck_assert_uint_eq(m.bytes_read, r.bytes_read);
-        ck_assert_uint_eq(m.bytes_written, r.bytes_written);
-        ck_assert_uint_eq(m.macs, r.macs);
+        expect_equal(&m, &r, SQ_ARRAY_ROWS, SQ_ARRAY_COLS, shapes[i].m, shapes[i].n,
+                     shapes[i].k, shapes[i].flags);
     }
+}
+END_TEST
+
+/* The rules that depend on the array size, against the GEMM unit Verilated
+ * at 8x8 and 4x8 (GEMV tiles of min(R, C) outputs; C > R leaves epilogue
+ * lanes idle), on the unit kernel driven by the host on both levels. */
+START_TEST(test_sizes_vs_rtl)
+{
+    need_rtl();
+    static const uint32_t sizes[][2] = {{8, 8}, {4, 8}};
+    static const struct {
+        uint32_t m, n, k, flags;
+    } few[] = {
+        {1, 64, 64, 0},
+        {1, 37, 1100, SQ_GEMM_BIAS | SQ_GEMM_RELU},
+        {1, 1, 1, SQ_GEMM_OUT32},
+        {1, 30, 70, SQ_GEMM_W4},
+        {20, 30, 70, SQ_GEMM_BIAS},
+        {9, 13, 130, SQ_GEMM_SP24 | SQ_GEMM_OUT32},
+    };
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
+        for (size_t i = 0; i < sizeof few / sizeof few[0]; i++) {
+            sq_dev_stats_t r, m;
+            run_case_on("rtl", few[i].m, few[i].n, few[i].k, few[i].flags, sizes[z][0],
+                        sizes[z][1], &r);
+            run_case_on("model", few[i].m, few[i].n, few[i].k, few[i].flags, sizes[z][0],
+                        sizes[z][1], &m);
+            expect_equal(&m, &r, sizes[z][0], sizes[z][1], few[i].m, few[i].n, few[i].k,
+                         few[i].flags);
+        }
+    /* a size with no Verilated build is a one-line error */
+    sq_dev_config_t cfg;
+    sq_dev_config_default(&cfg, "rtl");
+    cfg.array_rows = cfg.array_cols = 12;
+    cfg.unit_launches = 1;
+    sq_dev_t *dev;
+    ck_assert_int_eq(sq_dev_open(&cfg, &dev), SQ_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(sq_err_msg(), "Verilated"));
 }
 END_TEST
 
@@ -264,6 +321,7 @@ Suite *cycle_model_suite(void)
     tcase_add_test(tc, test_sweep_cli);
     tc = sq_tcase(s, "vs_rtl", 180);
     tcase_add_test(tc, test_synthetic_vs_rtl);
+    tcase_add_test(tc, test_sizes_vs_rtl);
     tcase_add_test(tc, test_stories260k_vs_rtl);
     return s;
 }

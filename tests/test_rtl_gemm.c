@@ -250,7 +250,11 @@ START_TEST(test_random_shapes_all_modes)
     tdev_open(&d, NULL);
     uint64_t r = 0xC0FFEEu;
     const size_t fixed[][3] = {{1, 1, 1}, {1, 40, 70}, {35, 1, 9}, {20, 33, 1},
-                               {16, 16, 16}, {17, 15, 3}, {1, 1, 130}, {2, 3, 4}};
+                               {16, 16, 16}, {17, 15, 3}, {1, 1, 130}, {2, 3, 4},
+                               /* GEMV mode over several 512-element K chunks,
+                                * unaligned rows (int8 with OUT32+ReLU, with bias) */
+                               {3, 5, 7}, {1, 37, 1100}, {1, 20, 600}, {1, 9, 70},
+                               {1, 18, 1500}};
     size_t done = 0;
     for (unsigned batch = 0; batch < 66; batch++) {
         gcase_t cases[4];

@@ -33,6 +33,9 @@
 /* Constants of rtl/gemm/sq_gemm_pkg.sv and the module parameters there. */
 #define BEAT SQ_MM_BEAT
 #define KCH 2048u             /* K elements per on-chip chunk (KchElems) */
+#define KCH_G 512u            /* GEMV mode: K chunk (KchG) */
+#define A_SLOTS_G 8u          /* GEMV mode: A slots of KCH_G bytes (2 otherwise) */
+#define X_CHUNKS 16u          /* GEMV mode: activation chunks W buffer 0 holds (XSubs) */
 #define W_SLOTS 4u            /* W tile slots; A has 2 */
 #define TAG_DEPTH 32u         /* loader tag FIFO */
 #define JOB_DEPTH 4u          /* loader job FIFO */
@@ -56,7 +59,7 @@ typedef struct {
 
 typedef struct {
     uint64_t t0; /* cycle row 0 enters the output FIFO */
-    uint32_t m0, n0, ncols, next;
+    uint32_t m0, n0, ncols, rows, next;
 } drain_t;
 
 typedef struct {
@@ -70,6 +73,8 @@ enum { PH_A, PH_W, PH_META, PH_BIAS, PH_QUANT, PH_MARK };
 typedef struct sq_gemm_model {
     /* configuration */
     uint32_t R, C, min_period;
+    uint32_t T; /* GEMV mode: outputs per tile, min(R, C) */
+    bool gv;    /* the current GEMM runs in GEMV mode (sq_gemm_core's gv) */
     uint8_t *mem;
     sq_mm_t mm;
     sq_pf_t *pf;        /* the command processor's prefetch buffer on the port, or NULL */
@@ -84,7 +89,7 @@ typedef struct sq_gemm_model {
     /* loader */
     int ld;
     uint32_t m0, n0, k0;
-    bool w_busy[W_SLOTS], a_busy[2];
+    bool w_busy[W_SLOTS], a_busy[A_SLOTS_G];
     uint32_t w_next, a_next, a_cur;
     job_t job;
     int phase;
@@ -152,6 +157,24 @@ static uint32_t meta_row(uint32_t k)
     return ((k + 3) / 4 + 1) / 2;
 }
 
+static uint32_t kch(const model_t *s)
+{
+    return s->gv ? KCH_G : KCH;
+}
+
+/* The loader's need_a: a job loads its A rows (GEMV: always, they are W's). */
+static bool need_a(const model_t *s)
+{
+    return s->gv || s->cfg.k > kch(s) || s->n0 == 0;
+}
+
+/* GEMV: the activation chunk is loaded with the first tile's jobs, and with
+ * every job when the vector does not fit in W buffer 0. */
+static bool need_x(const model_t *s)
+{
+    return s->n0 == 0 || s->cfg.k > X_CHUNKS * KCH_G;
+}
+
 static job_t next_job(const model_t *s)
 {
     const gcfg_t *g = &s->cfg;
@@ -160,10 +183,15 @@ static job_t next_job(const model_t *s)
     job_t j = {0};
     j.m0 = s->m0;
     j.n0 = s->n0;
-    j.klen = kleft > KCH ? KCH : kleft;
-    j.last = kleft <= KCH;
-    j.rel_a = g->k > KCH || ndone;
-    j.final_job = j.last && ndone && s->m0 + s->R >= g->m;
+    j.klen = kleft > kch(s) ? kch(s) : kleft;
+    j.last = kleft <= kch(s);
+    if (s->gv) {
+        j.rel_a = true;
+        j.final_job = j.last && s->n0 + s->T >= g->n;
+    } else {
+        j.rel_a = g->k > KCH || ndone;
+        j.final_job = j.last && ndone && s->m0 + s->R >= g->m;
+    }
     return j;
 }
 
@@ -174,12 +202,17 @@ static bool row_span(const model_t *s, uint64_t *addr, uint32_t *bytes)
     const gcfg_t *g = &s->cfg;
     uint32_t kl = s->job.klen, ridx;
     switch (s->phase) {
-    case PH_A:
-        ridx = s->job.m0 + s->row;
-        *addr = g->a + (uint64_t)ridx * g->k + s->k0;
+    case PH_A: /* GEMV: rows of W */
+        ridx = (s->gv ? s->job.n0 : s->job.m0) + s->row;
+        *addr = (s->gv ? g->w : g->a) + (uint64_t)ridx * g->k + s->k0;
         *bytes = kl;
-        return ridx < g->m;
+        return ridx < (s->gv ? g->n : g->m);
     case PH_W:
+        if (s->gv) { /* the activation chunk */
+            *addr = g->a + s->k0;
+            *bytes = kl;
+            return true;
+        }
         ridx = s->job.n0 + s->row;
         *addr = g->w + (uint64_t)ridx * w_row(g, g->k) +
                 (has(g, SQ_GEMM_W4 | SQ_GEMM_SP24) ? s->k0 / 2 : s->k0);
@@ -202,17 +235,23 @@ static bool row_span(const model_t *s, uint64_t *addr, uint32_t *bytes)
 
 static uint32_t phase_rows(const model_t *s)
 {
-    return s->phase == PH_A ? s->R : (s->phase == PH_W || s->phase == PH_META) ? s->C : 1;
+    if (s->phase == PH_A)
+        return s->gv ? s->T : s->R;
+    if (s->phase == PH_W)
+        return s->gv ? 1 : s->C;
+    return s->phase == PH_META ? s->C : 1;
 }
 
 static int phase_next(const model_t *s)
 {
     const gcfg_t *g = &s->cfg;
-    int after_bias = has(g, SQ_GEMM_OUT32) ? PH_MARK : PH_QUANT;
-    int after_meta = has(g, SQ_GEMM_BIAS) ? PH_BIAS : after_bias;
+    /* GEMV: only a tile's last chunk loads bias and quant */
+    bool par = !s->gv || s->job.last;
+    int after_bias = !has(g, SQ_GEMM_OUT32) && par ? PH_QUANT : PH_MARK;
+    int after_meta = has(g, SQ_GEMM_BIAS) && par ? PH_BIAS : after_bias;
     switch (s->phase) {
     case PH_A:
-        return PH_W;
+        return !s->gv || need_x(s) ? PH_W : after_meta;
     case PH_W:
         return has(g, SQ_GEMM_SP24) ? PH_META : after_meta;
     case PH_META:
@@ -241,7 +280,7 @@ static uint32_t job_steps(const model_t *s, const job_t *j)
 {
     if (j->klen == 0)
         return 1;
-    return has(&s->cfg, SQ_GEMM_SP24) ? (j->klen + 3) / 4 : (j->klen + 1) / 2;
+    return has(&s->cfg, SQ_GEMM_SP24) || s->gv ? (j->klen + 3) / 4 : (j->klen + 1) / 2;
 }
 
 /* ---- one clock cycle of the whole unit ------------------------------------ */
@@ -261,6 +300,7 @@ static void decode(model_t *s)
         .quant = sq_desc_addr(d, SQ_GEMM_W_QUANT_LO),
         .c = sq_desc_addr(d, SQ_GEMM_W_C_LO),
     };
+    s->gv = s->C >= 2 && s->cfg.m == 1 && !has(&s->cfg, SQ_GEMM_W4 | SQ_GEMM_SP24);
 }
 
 static void tick(model_t *s)
@@ -305,7 +345,8 @@ static void tick(model_t *s)
     uint32_t steps = s->active ? job_steps(s, &s->fj) : 1;
     bool last_step = s->s == steps - 1;
     bool tile_end = last_step && s->fj.last;
-    bool blocked_credit = tile_end && s->cred < s->R;
+    uint32_t tile_rows = s->gv ? 1 : s->R; /* GEMV: one output row per tile */
+    bool blocked_credit = tile_end && s->cred < tile_rows;
     bool can_issue = s->active && !blocked_credit && !(tile_end && s->since < s->min_period);
     bool job_valid = s->ready != 0;
     bool job_pop = job_valid && (!s->active || (can_issue && last_step));
@@ -375,7 +416,7 @@ static void tick(model_t *s)
             s->fifo[(s->fifo_head + s->fifo_count) % s->fifo_cap] =
                 (orow_t){d->m0 + d->next, d->n0, d->ncols};
             s->fifo_count++;
-            if (++d->next == s->R) {
+            if (++d->next == d->rows) {
                 s->drain_head = (s->drain_head + 1) % 8;
                 s->drain_count--;
             }
@@ -394,13 +435,15 @@ static void tick(model_t *s)
     }
     if (can_issue) {
         if (tile_end) {
-            s->cred -= s->R;
+            s->cred -= tile_rows;
             s->since = 0;
-            s->rows_issued += s->R;
-            uint32_t nleft = g->n - s->fj.n0;
+            s->rows_issued += tile_rows;
+            uint32_t nleft = g->n - s->fj.n0, tcols = s->gv ? s->T : s->C;
+            /* GEMV: the row is complete one cycle after a plain tile's row 0
+             * (column 1's partial sum drains one cycle after column 0's) */
             s->drains[(s->drain_head + s->drain_count) % 8] =
-                (drain_t){s->mm.now - 1 + DRAIN_DELAY(s->C), s->fj.m0, s->fj.n0,
-                          nleft > s->C ? s->C : nleft, 0};
+                (drain_t){s->mm.now - 1 + DRAIN_DELAY(s->C) + (s->gv ? 1u : 0u), s->fj.m0,
+                          s->fj.n0, nleft > tcols ? tcols : nleft, tile_rows, 0};
             s->drain_count++;
         }
         if (last_step) {
@@ -438,28 +481,29 @@ static void tick(model_t *s)
     case LD_IDLE:
         if (go) {
             s->m0 = s->n0 = s->k0 = 0;
+            s->a_next = 0;
             s->ld = LD_JOB;
         }
         break;
     case LD_JOB: {
-        bool need_a = g->k > KCH || s->n0 == 0;
-        if (w_free && !(need_a && !a_free) && jobs_before < JOB_DEPTH) {
+        bool na = need_a(s);
+        if (w_free && !(na && !a_free) && jobs_before < JOB_DEPTH) {
             job_t j = next_job(s);
             j.wslot = s->w_next;
             s->w_busy[s->w_next] = true;
             s->w_next = (s->w_next + 1) % W_SLOTS;
-            if (need_a) {
+            if (na) {
                 j.aslot = s->a_next;
                 s->a_busy[s->a_next] = true;
                 s->a_cur = s->a_next;
-                s->a_next ^= 1u;
+                s->a_next = s->gv ? (s->a_next + 1) % A_SLOTS_G : (s->a_next & 1u) ^ 1u;
             } else {
                 j.aslot = s->a_cur;
             }
             s->job = j;
             s->jobs[(s->job_head + s->job_count) % JOB_DEPTH] = j;
             s->job_count++;
-            s->phase = need_a ? PH_A : PH_W;
+            s->phase = na ? PH_A : PH_W;
             s->row = 0;
             s->ld = LD_ROW;
         }
@@ -496,10 +540,12 @@ static void tick(model_t *s)
             } else {
                 s->ld = LD_JOB;
                 if (!s->job.last) {
-                    s->k0 += KCH;
+                    s->k0 += kch(s);
                 } else {
                     s->k0 = 0;
-                    if (s->n0 + s->C >= g->n) {
+                    if (s->gv) {
+                        s->n0 += s->T;
+                    } else if (s->n0 + s->C >= g->n) {
                         s->n0 = 0;
                         s->m0 += s->R;
                     } else {
@@ -571,8 +617,7 @@ static uint64_t idle_run(const model_t *s)
         return 0;
     uint32_t steps = job_steps(s, &s->fj);
     if (s->ld == LD_JOB) {
-        bool need_a = s->cfg.k > KCH || s->n0 == 0;
-        if (!s->w_busy[s->w_next] && !(need_a && s->a_busy[s->a_next]) &&
+        if (!s->w_busy[s->w_next] && !(need_a(s) && s->a_busy[s->a_next]) &&
             s->job_count < JOB_DEPTH)
             return 0; /* the loader starts a job this cycle */
     }
@@ -679,6 +724,7 @@ static int model_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
     s->R = R;
     s->C = C;
     s->min_period = (R > C ? R : C) + 8;
+    s->T = R < C ? R : C;
     double bpc = cfg->mem_gbps * 1e3 / cfg->clock_mhz;
     sq_mm_init(&s->mm, bpc, (uint32_t)lat);
     sq_mm_init(&l->attn_mm, bpc, (uint32_t)lat);

@@ -58,12 +58,31 @@ static int kernels_create(const sq_dev_config_t *cfg, const char *level, sq_kern
          (size_t)snprintf(vpath, sizeof vpath, "%s.vec.fst", cfg->fst_path) >= sizeof vpath ||
          (size_t)snprintf(cpath, sizeof cpath, "%s.accel.fst", cfg->fst_path) >= sizeof cpath))
         return sq_err(SQ_ERR_ARG, "%s: waveform path too long", level);
-    int rc = sq_gemm_vl_create(cfg->fst_path, &k->gemm);
+    /* the GEMM unit's Verilated array sizes (sq_gemm_vl.h); the accelerator
+     * kernel exists at the default size only */
+    static const struct {
+        uint32_t r, c;
+        int (*create)(const char *, sq_kernel_t **);
+    } sizes[] = {{SQ_ARRAY_ROWS, SQ_ARRAY_COLS, sq_gemm_vl_create},
+                 {8, 8, sq_gemm_vl_create_8x8},
+                 {4, 8, sq_gemm_vl_create_4x8}};
+    uint32_t r = cfg->array_rows ? cfg->array_rows : SQ_ARRAY_ROWS;
+    uint32_t c = cfg->array_cols ? cfg->array_cols : SQ_ARRAY_COLS;
+    size_t z = 0;
+    while (z < sizeof sizes / sizeof sizes[0] && (sizes[z].r != r || sizes[z].c != c))
+        z++;
+    if (z == sizeof sizes / sizeof sizes[0])
+        return sq_err(SQ_ERR_ARG, "%s: no GEMM unit Verilated at a %ux%u array (%ux%u, 8x8, 4x8)",
+                      level, r, c, SQ_ARRAY_ROWS, SQ_ARRAY_COLS);
+    if (z != 0 && (strcmp(level, "rtl") != 0 || !cfg->unit_launches))
+        return sq_err(SQ_ERR_ARG, "%s: a %ux%u array exists as the GEMM unit kernel only: rtl "
+                                  "level with unit launches", level, r, c);
+    int rc = sizes[z].create(cfg->fst_path, &k->gemm);
     if (rc == 0)
         rc = sq_attn_vl_create(cfg->fst_path ? apath : NULL, &k->attn);
     if (rc == 0)
         rc = sq_vec_vl_create(cfg->fst_path ? vpath : NULL, &k->vec);
-    if (rc == 0)
+    if (rc == 0 && z == 0)
         rc = sq_accel_vl_create(cfg->fst_path ? cpath : NULL, &k->accel);
     if (rc != 0)
         sq_kernels_destroy(k);
@@ -140,9 +159,9 @@ static int rtl_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
         rc = sq_sim_create_shared(vec, r->sim, &r->vec);
     else
         vec->destroy(vec->model);
-    if (rc == 0)
+    if (rc == 0 && accel)
         rc = sq_sim_create_shared(accel, r->sim, &r->accel);
-    else
+    else if (accel)
         accel->destroy(accel->model);
     if (rc != 0) {
         rtl_close(r);

@@ -67,10 +67,17 @@ module sq_gemm_core
   // write has been acknowledged
   assign idle_o = cmd_ready_o;
 
+  // GEMV mode (docs/gemm_rtl.md): an int8 GEMM with one row of A runs as
+  // C^T = W a^T, weight rows on the array rows, so that decode streams weights
+  // at the port's rate instead of feeding one array row.
+  logic gv;
+  assign gv = C >= 2 && cfg.m == sq_gemm_pkg::DimW'(1) &&
+              ({27'd0, cfg.flags} & (sq_spec_pkg::SqGemmW4 | sq_spec_pkg::SqGemmSp24)) == 32'd0;
+
   // ---- loader ---------------------------------------------------------------------
   logic [sq_gemm_pkg::AddrW-1:0] ld_araddr;
   logic             bw_valid;
-  logic [sq_gemm_pkg::WSlotW-1:0] bw_slot;
+  logic [6:0]       bw_base;
   logic [2:0]            bw_kind;
   logic [RowIdxW-1:0] bw_row;
   logic [6:0]       bw_q;
@@ -80,13 +87,14 @@ module sq_gemm_core
   logic [2*sq_gemm_pkg::BeatW*(1 << sq_gemm_pkg::WSlotW)-1:0] ld_quant;
   logic             job_valid, job_pop;
   sq_gemm_pkg::job_t             job;
-  logic             rel_w, rel_a, rel_a_slot;
+  logic             rel_w, rel_a;
+  logic [sq_gemm_pkg::ASlotW-1:0] rel_a_slot;
   logic [sq_gemm_pkg::WSlotW-1:0] rel_w_slot;
   sq_gemm_loader #(.R(R), .C(C)) u_loader (
-    .clk_i, .rst_ni, .cfg_i(cfg), .go_i(go),
+    .clk_i, .rst_ni, .cfg_i(cfg), .go_i(go), .gv_i(gv),
     .arvalid_o, .arready_i, .araddr_o(ld_araddr), .arlen_o, .rvalid_i, .rdata_i, .rlast_i,
     .rready_o,
-    .bw_valid_o(bw_valid), .bw_kind_o(bw_kind), .bw_slot_o(bw_slot), .bw_row_o(bw_row),
+    .bw_valid_o(bw_valid), .bw_kind_o(bw_kind), .bw_base_o(bw_base), .bw_row_o(bw_row),
     .bw_q_o(bw_q), .bw_off_o(bw_off), .bw_data_o(bw_data),
     .bias_o(ld_bias), .quant_o(ld_quant),
     .job_valid_o(job_valid), .job_o(job), .job_pop_i(job_pop),
@@ -97,35 +105,53 @@ module sq_gemm_core
   assign araddr_o = mem_base_i + ld_araddr;
 
   // ---- row buffers ------------------------------------------------------------------
-  logic             a_re, a_slot, w_re, m_re;
-  logic [sq_gemm_pkg::WSlotW-1:0] w_slot;
-  logic [$clog2(sq_gemm_pkg::RowWords)-1:0] a_word, w_word;
-  logic [$clog2(sq_gemm_pkg::MetaWords)-1:0] m_word;
+  logic             a_re, w_re, m_re;
+  logic [$clog2(2 * sq_gemm_pkg::RowWords)-1:0] a_addr;
+  logic [$clog2(4 * sq_gemm_pkg::RowWords)-1:0] w_addr;
+  logic [$clog2(4 * sq_gemm_pkg::MetaWords)-1:0] m_addr;
   logic [5:0]       a_pos, w_pos, m_pos;
   logic [32*R-1:0]  a_bytes;
   logic [16*C-1:0]  w_bytes;
+  logic [15:0]      x_hi;
   logic [8*C-1:0]   m_bytes;
+  // words a beat may fill from its region's base: a slot (GEMV: GWords)
+  logic [6:0]       row_lim;
+  assign row_lim = gv ? 7'(sq_gemm_pkg::GWords) : 7'(sq_gemm_pkg::RowWords);
 
   for (genvar i = 0; i < R; i++) begin : g_abuf
-    sq_gemm_rowbuf #(.Words(sq_gemm_pkg::RowWords), .NBytes(4)) u_buf (
+    sq_gemm_rowbuf #(.Depth(2 * sq_gemm_pkg::RowWords), .NBytes(4)) u_buf (
       .clk_i,
       .we_i(bw_valid && bw_kind == sq_gemm_pkg::KindA && bw_row == RowIdxW'(i)),
-      .wslot_i(bw_slot[0]), .wq_i(bw_q), .woff_i(bw_off), .wdata_i(bw_data),
-      .re_i(a_re), .rslot_i(a_slot), .rword_i(a_word), .pos_i(a_pos), .bytes_o(a_bytes[32*i +: 32])
+      .wbase_i(bw_base[5:0]), .wq_i(bw_q), .wlim_i(row_lim), .woff_i(bw_off), .wdata_i(bw_data),
+      .re_i(a_re), .raddr_i(a_addr), .pos_i(a_pos), .bytes_o(a_bytes[32*i +: 32])
     );
   end
   for (genvar j = 0; j < C; j++) begin : g_wbuf
-    sq_gemm_rowbuf #(.Words(sq_gemm_pkg::RowWords), .SlotW(sq_gemm_pkg::WSlotW), .NBytes(2)) u_buf (
-      .clk_i,
-      .we_i(bw_valid && bw_kind == sq_gemm_pkg::KindW && bw_row == RowIdxW'(j)),
-      .wslot_i(bw_slot), .wq_i(bw_q), .woff_i(bw_off), .wdata_i(bw_data),
-      .re_i(w_re), .rslot_i(w_slot), .rword_i(w_word), .pos_i(w_pos), .bytes_o(w_bytes[16*j +: 16])
-    );
-    sq_gemm_rowbuf #(.Words(sq_gemm_pkg::MetaWords), .SlotW(sq_gemm_pkg::WSlotW)) u_meta (
+    logic w_we;
+    assign w_we = bw_valid && bw_kind == sq_gemm_pkg::KindW && bw_row == RowIdxW'(j);
+    if (j == 0) begin : g_x
+      // also the GEMV activation buffer: 4 bytes a step
+      logic [31:0] b4;
+      sq_gemm_rowbuf #(.Depth(4 * sq_gemm_pkg::RowWords), .NBytes(4)) u_buf (
+        .clk_i, .we_i(w_we),
+        .wbase_i(bw_base), .wq_i(bw_q), .wlim_i(row_lim), .woff_i(bw_off), .wdata_i(bw_data),
+        .re_i(w_re), .raddr_i(w_addr), .pos_i(w_pos), .bytes_o(b4)
+      );
+      assign w_bytes[15:0] = b4[15:0];
+      assign x_hi = b4[31:16];
+    end else begin : g_w
+      sq_gemm_rowbuf #(.Depth(4 * sq_gemm_pkg::RowWords), .NBytes(2)) u_buf (
+        .clk_i, .we_i(w_we),
+        .wbase_i(bw_base), .wq_i(bw_q), .wlim_i(row_lim), .woff_i(bw_off), .wdata_i(bw_data),
+        .re_i(w_re), .raddr_i(w_addr), .pos_i(w_pos), .bytes_o(w_bytes[16*j +: 16])
+      );
+    end
+    sq_gemm_rowbuf #(.Depth(4 * sq_gemm_pkg::MetaWords)) u_meta (
       .clk_i,
       .we_i(bw_valid && bw_kind == sq_gemm_pkg::KindMeta && bw_row == RowIdxW'(j)),
-      .wslot_i(bw_slot), .wq_i(bw_q), .woff_i(bw_off), .wdata_i(bw_data),
-      .re_i(m_re), .rslot_i(w_slot), .rword_i(m_word), .pos_i(m_pos), .bytes_o(m_bytes[8*j +: 8])
+      .wbase_i(bw_base[3:0]), .wq_i(bw_q), .wlim_i(7'(sq_gemm_pkg::MetaWords)), .woff_i(bw_off),
+      .wdata_i(bw_data),
+      .re_i(m_re), .raddr_i(m_addr), .pos_i(m_pos), .bytes_o(m_bytes[8*j +: 8])
     );
   end
 
@@ -138,12 +164,13 @@ module sq_gemm_core
   logic [sq_gemm_pkg::BeatW-1:0]   ep_bias;
   logic [2*sq_gemm_pkg::BeatW-1:0] ep_quant;
   sq_gemm_feeder #(.R(R), .C(C)) u_feeder (
-    .clk_i, .rst_ni, .cfg_i(cfg), .go_i(go), .running_i(running_q),
+    .clk_i, .rst_ni, .cfg_i(cfg), .go_i(go), .gv_i(gv), .running_i(running_q),
     .job_valid_i(job_valid), .job_i(job), .job_pop_o(job_pop),
     .rel_w_o(rel_w), .rel_w_slot_o(rel_w_slot), .rel_a_o(rel_a), .rel_a_slot_o(rel_a_slot),
-    .a_re_o(a_re), .a_slot_o(a_slot), .a_word_o(a_word), .a_pos_o(a_pos), .a_bytes_i(a_bytes),
-    .w_re_o(w_re), .w_slot_o(w_slot), .w_word_o(w_word), .w_pos_o(w_pos), .w_bytes_i(w_bytes),
-    .m_re_o(m_re), .m_word_o(m_word), .m_pos_o(m_pos), .m_bytes_i(m_bytes),
+    .a_re_o(a_re), .a_addr_o(a_addr), .a_pos_o(a_pos), .a_bytes_i(a_bytes),
+    .w_re_o(w_re), .w_addr_o(w_addr), .w_pos_o(w_pos), .w_bytes_i(w_bytes),
+    .x_hi_i(x_hi),
+    .m_re_o(m_re), .m_addr_o(m_addr), .m_pos_o(m_pos), .m_bytes_i(m_bytes),
     .bias_i(ld_bias), .quant_i(ld_quant),
     .a_o(arr_a), .w_o(arr_w), .tile_o(tile), .bias_o(ep_bias), .quant_o(ep_quant),
     .row_pop_i(row_pop), .final_issued_o(final_issued), .rows_issued_o(rows_issued),
@@ -162,7 +189,7 @@ module sq_gemm_core
 
   logic [sq_gemm_pkg::AddrW-1:0] out_awaddr;
   sq_gemm_out #(.R(R), .C(C)) u_out (
-    .clk_i, .rst_ni, .cfg_i(cfg),
+    .clk_i, .rst_ni, .cfg_i(cfg), .gv_i(gv),
     .lane_valid_i(lane_valid), .lane_row_i(lane_row), .lane_acc_i(lane_acc),
     .last_tile_i(last_tile), .bias_i(ep_bias), .quant_i(ep_quant),
     .awvalid_o, .awready_i, .awaddr_o(out_awaddr), .awlen_o, .wvalid_o, .wready_i, .wdata_o,

@@ -7,6 +7,12 @@
 // final step is held back until the output FIFO has room for the tile's R rows
 // (credits) and at least MinPeriod cycles have passed since the previous tile,
 // so the array drain and the per-column epilogue parameters never overlap.
+// GEMV mode (gv_i, docs/gemm_rtl.md): the array computes C^T = W a^T. Row i
+// carries 4 bytes of weight row n0+i per step (4 K positions, like a 2:4
+// step), column 0 the activations k, k+1 and column 1 k+2, k+3 (both from W
+// buffer 0, whose read returns 4 bytes), with position codes that make
+// PE(i,0) use bytes 0, 1 and PE(i,1) bytes 2, 3; the other columns idle. A
+// tile is one output row of T = min(R, C) values, so it takes one credit.
 module sq_gemm_feeder
 #(
   parameter int unsigned R = sq_spec_pkg::SqArrayRows,
@@ -20,6 +26,7 @@ module sq_gemm_feeder
   input  logic             rst_ni,
   input  sq_gemm_pkg::gemm_cfg_t        cfg_i,
   input  logic             go_i,
+  input  logic             gv_i,
   input  logic             running_i,
   // jobs
   input  logic             job_valid_i,
@@ -28,21 +35,21 @@ module sq_gemm_feeder
   output logic             rel_w_o,
   output logic [sq_gemm_pkg::WSlotW-1:0] rel_w_slot_o,
   output logic             rel_a_o,
-  output logic             rel_a_slot_o,
+  output logic [sq_gemm_pkg::ASlotW-1:0] rel_a_slot_o,
   // buffer reads (the word arrives the next cycle and is held); each buffer
-  // returns the bytes from *_pos_o on: 4 per A row, 2 per W row, 1 code byte
+  // returns the bytes from *_pos_o on: 4 per A row, 2 per W row (4 for W
+  // row 0: x_hi_i are its bytes 2 and 3), 1 code byte
   output logic             a_re_o,
-  output logic             a_slot_o,
-  output logic [$clog2(sq_gemm_pkg::RowWords)-1:0] a_word_o,
+  output logic [$clog2(2 * sq_gemm_pkg::RowWords)-1:0] a_addr_o,
   output logic [5:0]       a_pos_o,
   input  logic [32*R-1:0]  a_bytes_i,
   output logic             w_re_o,
-  output logic [sq_gemm_pkg::WSlotW-1:0] w_slot_o,
-  output logic [$clog2(sq_gemm_pkg::RowWords)-1:0] w_word_o,
+  output logic [$clog2(4 * sq_gemm_pkg::RowWords)-1:0] w_addr_o,
   output logic [5:0]       w_pos_o,
   input  logic [16*C-1:0]  w_bytes_i,
+  input  logic [15:0]      x_hi_i,
   output logic             m_re_o,
-  output logic [$clog2(sq_gemm_pkg::MetaWords)-1:0] m_word_o,
+  output logic [$clog2(4 * sq_gemm_pkg::MetaWords)-1:0] m_addr_o,
   output logic [5:0]       m_pos_o,
   input  logic [8*C-1:0]   m_bytes_i,
   input  logic [BeatW*NW-1:0]   bias_i,   // per W slot
@@ -61,6 +68,7 @@ module sq_gemm_feeder
 );
   localparam int unsigned CredW = $clog2(2 * R) + 1;
   localparam int unsigned StepW = sq_gemm_pkg::KchLog2;  // at most KchElems/2 steps
+  localparam int unsigned T = (R < C) ? R : C;
 
   logic w4, sp;
   assign w4 = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmW4) != 32'd0);
@@ -82,7 +90,7 @@ module sq_gemm_feeder
   logic [sq_gemm_pkg::KchW-1:0] s2_klen_q;
   logic [R-1:0]    s2_rows_q;   // rows inside M
   logic [5:0]      s2_apos_q, s2_wpos_q, s2_mpos_q;
-  logic            s2_mhi_q;
+  logic            s2_mhi_q, s2_gv_q;
   logic            s2_valid_d, s2_first_d, s2_last_d, s2_mhi_d;
   logic [11:0]     s2_kb_d;
   logic [sq_gemm_pkg::KchW-1:0] s2_klen_d;
@@ -98,27 +106,32 @@ module sq_gemm_feeder
   logic [StepW:0] steps;
   logic [11:0] ab;
   logic [10:0] wb;
-  logic tile_end, last_step, can_issue, blocked_credit;
-  logic [sq_gemm_pkg::DimW:0] ncols;
+  logic tile_end, last_step, can_issue, blocked_credit, quad;
+  logic [CredW-1:0] tile_rows;
+  logic [sq_gemm_pkg::DimW:0] ncols, tcols;
+  assign quad = sp || gv_i;  // 4 K positions per step
   assign steps = (job_q.klen == '0) ? (StepW + 1)'(1) :
-                 sp ? (StepW + 1)'(({1'b0, job_q.klen} + 13'd3) >> 2) :
+                 quad ? (StepW + 1)'(({1'b0, job_q.klen} + 13'd3) >> 2) :
                  (StepW + 1)'(({1'b0, job_q.klen} + 13'd1) >> 1);
   assign last_step = {1'b0, s_q} == steps - 1'b1;
   assign tile_end = last_step && job_q.last;
-  assign blocked_credit = tile_end && cred_q < CredW'(R);
+  assign tile_rows = gv_i ? CredW'(1) : CredW'(R);
+  assign blocked_credit = tile_end && cred_q < tile_rows;
   assign can_issue = active_q && !blocked_credit && !(tile_end && since_q < 6'(MinPeriod));
-  assign ab = sp ? {s_q[9:0], 2'b00} : {s_q[10:0], 1'b0};
-  assign wb = w4 ? s_q : {s_q[9:0], 1'b0};
-  assign ncols = ({1'b0, cfg_i.n} - job_q.n0) > 18'(C) ? 18'(C) : ({1'b0, cfg_i.n} - job_q.n0);
+  assign ab = quad ? {s_q[9:0], 2'b00} : {s_q[10:0], 1'b0};
+  assign wb = gv_i ? ab[10:0] : w4 ? s_q : {s_q[9:0], 1'b0};
+  assign tcols = gv_i ? 18'(T) : 18'(C);
+  assign ncols = ({1'b0, cfg_i.n} - job_q.n0) > tcols ? tcols : ({1'b0, cfg_i.n} - job_q.n0);
 
+  // GEMV: A slots of GWords words, the activation chunk xsub in W buffer 0
   assign a_re_o = can_issue && ab[5:0] == 6'd0;
-  assign a_slot_o = job_q.aslot;
-  assign a_word_o = ab[6 +: $clog2(sq_gemm_pkg::RowWords)];
+  assign a_addr_o = gv_i ? 6'({job_q.aslot, ab[6 +: $clog2(sq_gemm_pkg::GWords)]}) :
+                    {job_q.aslot[0], ab[6 +: $clog2(sq_gemm_pkg::RowWords)]};
   assign w_re_o = can_issue && wb[5:0] == 6'd0;
-  assign w_slot_o = job_q.wslot;
-  assign w_word_o = wb[6 +: $clog2(sq_gemm_pkg::RowWords)];
+  assign w_addr_o = gv_i ? 7'({job_q.xsub, wb[6 +: $clog2(sq_gemm_pkg::GWords)]}) :
+                    {job_q.wslot, wb[6 +: $clog2(sq_gemm_pkg::RowWords)]};
   assign m_re_o = can_issue && s_q[6:0] == 7'd0;
-  assign m_word_o = s_q[7 +: $clog2(sq_gemm_pkg::MetaWords)];
+  assign m_addr_o = {job_q.wslot, s_q[7 +: $clog2(sq_gemm_pkg::MetaWords)]};
 
   assign job_pop_o = job_valid_i && (!active_q || (can_issue && last_step));
   assign rel_w_o = can_issue && last_step;
@@ -146,7 +159,8 @@ module sq_gemm_feeder
     s2_mpos_d = s_q[6:1];
     s2_mhi_d = s_q[0];
     for (int unsigned i = 0; i < R; i++) begin
-      s2_rows_d[i] = job_q.m0 + 18'(i) < {1'b0, cfg_i.m};
+      s2_rows_d[i] = gv_i ? (i < T && job_q.n0 + 18'(i) < {1'b0, cfg_i.n}) :
+                     job_q.m0 + 18'(i) < {1'b0, cfg_i.m};
     end
     if (row_pop_i) begin
       cred_d = cred_d + 1'b1;
@@ -159,9 +173,9 @@ module sq_gemm_feeder
     if (can_issue) begin
       s2_valid_d = 1'b1;
       if (tile_end) begin
-        cred_d = cred_d - CredW'(R);
+        cred_d = cred_d - tile_rows;
         since_d = 6'd0;
-        rows_d = rows_q + 32'(R);
+        rows_d = rows_q + 32'(tile_rows);
         tile_d.m0 = job_q.m0;
         tile_d.n0 = job_q.n0;
         tile_d.ncols = ncols;
@@ -186,12 +200,14 @@ module sq_gemm_feeder
   assign a_pos_o = s2_apos_q;
   assign w_pos_o = s2_wpos_q;
   assign m_pos_o = s2_mpos_q;
+  // GEMV: the row path carries weights, all 4 bytes of a step; stale
+  // activation bytes past K meet these zeroed weights
   for (genvar i = 0; i < R; i++) begin : g_arow
     logic [7:0] b [4];
     for (genvar e = 0; e < 4; e++) begin : g_byte
       logic live;
       assign live = s2_rows_q[i] && ({1'b0, s2_kb_q} + 13'(e) < {1'b0, s2_klen_q}) &&
-                    (sp || e < 2);
+                    (s2_gv_q || sp || e < 2);
       assign b[e] = live ? a_bytes_i[32*i + 8*e +: 8] : 8'd0;
     end
     assign a_d[i] = {b[3], b[2], b[1], b[0]};
@@ -203,10 +219,19 @@ module sq_gemm_feeder
     assign hi = w_bytes_i[16*j + 8 +: 8];
     assign mb = m_bytes_i[8*j +: 8];
     // fields in wbus_t order: valid, first, last, code, w1, w0
-    assign w_d[j] = {s2_valid_q, s2_first_q, s2_last_q,
-                     sp ? (s2_mhi_q ? mb[7:4] : mb[3:0]) : 4'b0100,
-                     w4 ? {{4{lo[7]}}, lo[7:4]} : hi,
-                     w4 ? {{4{lo[3]}}, lo[3:0]} : lo};
+    if (j == 1) begin : g_x1
+      // GEMV: activations k+2, k+3 against the row's bytes 2 and 3
+      assign w_d[j] = s2_gv_q ? {s2_valid_q, s2_first_q, s2_last_q, 4'b1110, x_hi_i} :
+                      {s2_valid_q, s2_first_q, s2_last_q,
+                       sp ? (s2_mhi_q ? mb[7:4] : mb[3:0]) : 4'b0100,
+                       w4 ? {{4{lo[7]}}, lo[7:4]} : hi,
+                       w4 ? {{4{lo[3]}}, lo[3:0]} : lo};
+    end else begin : g_w
+      assign w_d[j] = {s2_valid_q && !(s2_gv_q && j > 1), s2_first_q, s2_last_q,
+                       sp ? (s2_mhi_q ? mb[7:4] : mb[3:0]) : 4'b0100,
+                       w4 ? {{4{lo[7]}}, lo[7:4]} : hi,
+                       w4 ? {{4{lo[3]}}, lo[3:0]} : lo};
+    end
   end
 
   for (genvar i = 0; i < R; i++) begin : g_aout
@@ -241,6 +266,7 @@ module sq_gemm_feeder
       s2_wpos_q <= '0;
       s2_mpos_q <= '0;
       s2_mhi_q <= 1'b0;
+      s2_gv_q <= 1'b0;
       for (int unsigned i = 0; i < R; i++) begin
         a_q[i] <= '0;
       end
@@ -266,6 +292,7 @@ module sq_gemm_feeder
       s2_wpos_q <= s2_wpos_d;
       s2_mpos_q <= s2_mpos_d;
       s2_mhi_q <= s2_mhi_d;
+      s2_gv_q <= gv_i;
       for (int unsigned i = 0; i < R; i++) begin
         a_q[i] <= a_d[i];
       end

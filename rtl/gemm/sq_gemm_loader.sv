@@ -6,6 +6,11 @@
 // queued; when the marker reaches the head, all of that job's data has
 // arrived and the job becomes visible to the feeder. With K <= KchElems the A
 // panel is loaded once per M panel and shared by all its N tiles.
+// GEMV mode (gv_i, docs/gemm_rtl.md): a job is T = min(R, C) weight rows
+// (outputs n0..n0+T-1) over a K chunk of KchG, loaded into one of 8 A slots;
+// the activation chunk goes to W buffer 0 only while the first T outputs are
+// loaded (for K <= XSubs * KchG it then stays), bias and quant parameters only
+// with a tile's last chunk.
 module sq_gemm_loader
 #(
   parameter int unsigned R = sq_spec_pkg::SqArrayRows,
@@ -17,6 +22,7 @@ module sq_gemm_loader
   input  logic             rst_ni,
   input  sq_gemm_pkg::gemm_cfg_t        cfg_i,
   input  logic             go_i,
+  input  logic             gv_i,
   // AXI4 read address / data
   output logic             arvalid_o,
   input  logic             arready_i,
@@ -29,7 +35,7 @@ module sq_gemm_loader
   // beat writes into the row buffers
   output logic             bw_valid_o,
   output logic [2:0]            bw_kind_o,
-  output logic [sq_gemm_pkg::WSlotW-1:0] bw_slot_o,
+  output logic [6:0]       bw_base_o,   // first word of the row's region
   output logic [RowIdxW-1:0] bw_row_o,
   output logic [6:0]       bw_q_o,
   output logic [5:0]       bw_off_o,
@@ -45,13 +51,15 @@ module sq_gemm_loader
   input  logic             rel_w_i,
   input  logic [sq_gemm_pkg::WSlotW-1:0] rel_w_slot_i,
   input  logic             rel_a_i,
-  input  logic             rel_a_slot_i
+  input  logic [sq_gemm_pkg::ASlotW-1:0] rel_a_slot_i
 );
+  localparam int unsigned T = (R < C) ? R : C;
   typedef enum logic [2:0] {Idle, Job, Row, Burst, Mark} state_e;
 
   typedef struct packed {
     logic [2:0]        kind;
     logic [sq_gemm_pkg::WSlotW-1:0] slot;
+    logic [6:0]   base;
     logic [RowIdxW-1:0] row;
     logic [6:0]   q;
     logic [5:0]   off;
@@ -60,9 +68,9 @@ module sq_gemm_loader
   state_e state_q, state_d;
   logic [sq_gemm_pkg::DimW:0] m0_q, m0_d, n0_q, n0_d, k0_q, k0_d;
   logic [(1 << sq_gemm_pkg::WSlotW)-1:0] w_busy_q, w_busy_d;
-  logic [1:0] a_busy_q, a_busy_d;
+  logic [(1 << sq_gemm_pkg::ASlotW)-1:0] a_busy_q, a_busy_d;
   logic [sq_gemm_pkg::WSlotW-1:0] w_next_q, w_next_d;
-  logic a_next_q, a_next_d, a_cur_q, a_cur_d;
+  logic [sq_gemm_pkg::ASlotW-1:0] a_next_q, a_next_d, a_cur_q, a_cur_d;
   sq_gemm_pkg::job_t job_q, job_d;
   logic [2:0] phase_q, phase_d;
   logic [RowIdxW:0] row_q, row_d;
@@ -77,15 +85,21 @@ module sq_gemm_loader
 
   // ---- derived sizes --------------------------------------------------------
   logic w4, sp;
-  logic [sq_gemm_pkg::DimW:0] wrow, mrow, ncols_full;
-  logic multi_chunk;
+  logic [sq_gemm_pkg::DimW:0] wrow, mrow, ncols_full, kch;
+  logic multi_chunk, need_x;
   assign w4 = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmW4) != 32'd0);
   assign sp = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmSp24) != 32'd0);
   // bytes per weight row, per 2:4 metadata row
   assign wrow = w4 ? (({1'b0, cfg_i.k} + 18'd1) >> 1) :
                 sp ? ((({1'b0, cfg_i.k} + 18'd3) >> 2) << 1) : {1'b0, cfg_i.k};
   assign mrow = ((({1'b0, cfg_i.k} + 18'd3) >> 2) + 18'd1) >> 1;
-  assign multi_chunk = {1'b0, cfg_i.k} > 18'(sq_gemm_pkg::KchElems);
+  assign kch = gv_i ? 18'(sq_gemm_pkg::KchG) : 18'(sq_gemm_pkg::KchElems);
+  assign multi_chunk = {1'b0, cfg_i.k} > kch;
+  // GEMV: the activation chunk is loaded with the first tile's jobs, and with
+  // every job when the vector does not fit in W buffer 0
+  logic x_reload;
+  assign x_reload = {1'b0, cfg_i.k} > 18'(sq_gemm_pkg::XSubs * sq_gemm_pkg::KchG);
+  assign need_x = n0_q == '0 || x_reload;
   assign ncols_full = {1'b0, cfg_i.n} - n0_q;
 
   // ---- next job -------------------------------------------------------------
@@ -96,15 +110,25 @@ module sq_gemm_loader
     nj = '0;
     nj.m0 = m0_q;
     nj.n0 = n0_q;
-    nj.klen = kleft > 18'(sq_gemm_pkg::KchElems) ? sq_gemm_pkg::KchW'(sq_gemm_pkg::KchElems) : kleft[sq_gemm_pkg::KchW-1:0];
+    nj.klen = kleft > kch ? sq_gemm_pkg::KchW'(kch) : kleft[sq_gemm_pkg::KchW-1:0];
     nj.first = k0_q == '0;
-    nj.last = kleft <= 18'(sq_gemm_pkg::KchElems);
-    nj.rel_a = multi_chunk || (n0_q + 18'(C) >= {1'b0, cfg_i.n});
-    nj.final_job = nj.last && (n0_q + 18'(C) >= {1'b0, cfg_i.n}) &&
-                   (m0_q + 18'(R) >= {1'b0, cfg_i.m});
+    nj.last = kleft <= kch;
+    // a resident vector's chunk sits at its index; a reloaded one goes with
+    // its job's A slot, which no job in flight shares (chunk indices would:
+    // a tile's last chunk and the next tile's first)
+    nj.xsub = x_reload ? sq_gemm_pkg::XSubW'(a_next_q) :
+              k0_q[sq_gemm_pkg::KchGLog2 +: sq_gemm_pkg::XSubW];
+    if (gv_i) begin
+      nj.rel_a = 1'b1;
+      nj.final_job = nj.last && (n0_q + 18'(T) >= {1'b0, cfg_i.n});
+    end else begin
+      nj.rel_a = multi_chunk || (n0_q + 18'(C) >= {1'b0, cfg_i.n});
+      nj.final_job = nj.last && (n0_q + 18'(C) >= {1'b0, cfg_i.n}) &&
+                     (m0_q + 18'(R) >= {1'b0, cfg_i.m});
+    end
   end
   logic need_a;
-  assign need_a = multi_chunk || n0_q == '0;
+  assign need_a = gv_i || multi_chunk || n0_q == '0;
 
   // ---- row address and length of (phase, row) ----------------------------------
   logic [sq_gemm_pkg::AddrW-1:0] row_addr;
@@ -124,17 +148,20 @@ module sq_gemm_loader
     prod = '0;
     unique case (phase_q)
       sq_gemm_pkg::KindA: begin
-        ridx = job_q.m0 + 18'(row_q);
-        row_ok = ridx < {1'b0, cfg_i.m};
+        // GEMV: the A buffers hold rows of W (int8, K bytes each)
+        ridx = (gv_i ? job_q.n0 : job_q.m0) + 18'(row_q);
+        row_ok = ridx < (gv_i ? {1'b0, cfg_i.n} : {1'b0, cfg_i.m});
         prod = 36'(ridx) * 36'(cfg_i.k);
-        row_addr = cfg_i.a + 64'(prod) + 64'(k0_q);
+        row_addr = (gv_i ? cfg_i.w : cfg_i.a) + 64'(prod) + 64'(k0_q);
         row_bytes = kl;
       end
       sq_gemm_pkg::KindW: begin
-        ridx = job_q.n0 + 18'(row_q);
+        // GEMV: one row, the activation vector's chunk
+        ridx = gv_i ? '0 : job_q.n0 + 18'(row_q);
         row_ok = ridx < {1'b0, cfg_i.n};
         prod = 36'(ridx) * 36'(wrow);
-        row_addr = cfg_i.w + 64'(prod) + ((w4 || sp) ? 64'(k0_half) : 64'(k0_q));
+        row_addr = gv_i ? cfg_i.a + 64'(k0_q) :
+                   cfg_i.w + 64'(prod) + ((w4 || sp) ? 64'(k0_half) : 64'(k0_q));
         row_bytes = w4 ? ((kl + 18'd1) >> 1) : sp ? (((kl + 18'd3) >> 2) << 1) : kl;
       end
       sq_gemm_pkg::KindMeta: begin
@@ -159,27 +186,30 @@ module sq_gemm_loader
   end
 
   // Phase order: A (when the job loads A), W, 2:4 codes, bias, quant, marker.
-  logic [2:0] phase_next;
+  // GEMV: only a tile's last chunk loads bias and quant (the feeder takes
+  // them with the tile's last step).
+  logic [2:0] phase_next, after_w;
   logic [RowIdxW:0] phase_rows;
-  logic bias_en, out32;
+  logic bias_en, out32, par;
   assign bias_en = ({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmBias) != 32'd0;
   assign out32 = ({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmOut32) != 32'd0;
+  assign par = !gv_i || job_q.last;
+  assign after_w = (bias_en && par) ? sq_gemm_pkg::KindBias :
+                   (!out32 && par) ? sq_gemm_pkg::KindQuant : sq_gemm_pkg::KindMark;
   always_comb begin
     phase_next = sq_gemm_pkg::KindMark;
     phase_rows = (RowIdxW + 1)'(1);
     unique case (phase_q)
       sq_gemm_pkg::KindA: begin
-        phase_next = sq_gemm_pkg::KindW;
-        phase_rows = (RowIdxW + 1)'(R);
+        phase_next = (!gv_i || need_x) ? sq_gemm_pkg::KindW : after_w;
+        phase_rows = gv_i ? (RowIdxW + 1)'(T) : (RowIdxW + 1)'(R);
       end
       sq_gemm_pkg::KindW: begin
-        phase_next = sp ? sq_gemm_pkg::KindMeta : bias_en ? sq_gemm_pkg::KindBias :
-                     !out32 ? sq_gemm_pkg::KindQuant : sq_gemm_pkg::KindMark;
-        phase_rows = (RowIdxW + 1)'(C);
+        phase_next = sp ? sq_gemm_pkg::KindMeta : after_w;
+        phase_rows = gv_i ? (RowIdxW + 1)'(1) : (RowIdxW + 1)'(C);
       end
       sq_gemm_pkg::KindMeta: begin
-        phase_next = bias_en ? sq_gemm_pkg::KindBias :
-                     !out32 ? sq_gemm_pkg::KindQuant : sq_gemm_pkg::KindMark;
+        phase_next = after_w;
         phase_rows = (RowIdxW + 1)'(C);
       end
       sq_gemm_pkg::KindBias: begin
@@ -242,7 +272,13 @@ module sq_gemm_loader
     tag_push = 1'b0;
     tag_in = '0;
     tag_in.kind = phase_q;
-    tag_in.slot = phase_q == sq_gemm_pkg::KindA ? {{(sq_gemm_pkg::WSlotW - 1){1'b0}}, job_q.aslot} : job_q.wslot;
+    tag_in.slot = job_q.wslot;
+    unique case (phase_q)
+      sq_gemm_pkg::KindA: tag_in.base = gv_i ? 7'({job_q.aslot, 3'b000}) : 7'({job_q.aslot[0], 5'd0});
+      sq_gemm_pkg::KindW: tag_in.base = gv_i ? 7'({job_q.xsub, 3'b000}) : 7'({job_q.wslot, 5'd0});
+      sq_gemm_pkg::KindMeta: tag_in.base = 7'({job_q.wslot, 2'b00});
+      default: tag_in.base = '0;
+    endcase
     tag_in.row = row_q[RowIdxW-1:0];
     tag_in.q = q_q;
     tag_in.off = off_q;
@@ -260,6 +296,7 @@ module sq_gemm_loader
           m0_d = '0;
           n0_d = '0;
           k0_d = '0;
+          a_next_d = '0;
           state_d = Job;
         end
       end
@@ -273,7 +310,7 @@ module sq_gemm_loader
             job_d.aslot = a_next_q;
             a_busy_d[a_next_q] = 1'b1;
             a_cur_d = a_next_q;
-            a_next_d = !a_next_q;
+            a_next_d = gv_i ? a_next_q + 1'b1 : {{(sq_gemm_pkg::ASlotW - 1){1'b0}}, !a_next_q[0]};
           end else begin
             job_d.aslot = a_cur_q;
           end
@@ -325,10 +362,12 @@ module sq_gemm_loader
           end else begin
             state_d = Job;
             if (!job_q.last) begin
-              k0_d = k0_q + 18'(sq_gemm_pkg::KchElems);
+              k0_d = k0_q + kch;
             end else begin
               k0_d = '0;
-              if (n0_q + 18'(C) >= {1'b0, cfg_i.n}) begin
+              if (gv_i) begin
+                n0_d = n0_q + 18'(T);
+              end else if (n0_q + 18'(C) >= {1'b0, cfg_i.n}) begin
                 n0_d = '0;
                 m0_d = m0_q + 18'(R);
               end else begin
@@ -355,6 +394,7 @@ module sq_gemm_loader
   logic             bw_valid_q;
   logic [2:0]       bw_kind_q;
   logic [sq_gemm_pkg::WSlotW-1:0] bw_slot_q;
+  logic [6:0]       bw_base_q;
   logic [RowIdxW-1:0] bw_row_q;
   logic [6:0]       bw_q_q;
   logic [5:0]       bw_off_q;
@@ -363,6 +403,7 @@ module sq_gemm_loader
     if (beat_in) begin
       bw_kind_q <= tag_head.kind;
       bw_slot_q <= tag_head.slot;
+      bw_base_q <= tag_head.base;
       bw_row_q <= tag_head.row;
       bw_q_q <= tag_head.q + {1'b0, bq_q};
       bw_off_q <= tag_head.off;
@@ -372,7 +413,7 @@ module sq_gemm_loader
   end
   assign bw_valid_o = bw_valid_q;
   assign bw_kind_o = bw_kind_q;
-  assign bw_slot_o = bw_slot_q;
+  assign bw_base_o = bw_base_q;
   assign bw_row_o = bw_row_q;
   assign bw_q_o = bw_q_q;
   assign bw_off_o = bw_off_q;
@@ -434,8 +475,8 @@ module sq_gemm_loader
       w_busy_q <= '0;
       a_busy_q <= '0;
       w_next_q <= '0;
-      a_next_q <= 1'b0;
-      a_cur_q <= 1'b0;
+      a_next_q <= '0;
+      a_cur_q <= '0;
       job_q <= '0;
       phase_q <= sq_gemm_pkg::KindA;
       row_q <= '0;

@@ -3,6 +3,11 @@
 // tile when R rows of it are free) and the AXI4 write master. A row of C
 // results is C bytes (int8) or 4C bytes (OUT32) at an arbitrary byte address,
 // so it goes out as one burst of the beats it touches, with byte strobes.
+// GEMV mode (gv_i): array row r holds output n0+r as two partial sums, in
+// columns 0 and 1 (sq_gemm_feeder); column 1 drains row r one cycle after
+// column 0, their sum (exact: int32 wrapping addition) goes into epilogue lane
+// r with that lane's parameters, and the deskew lines the lanes up into one
+// output row per tile.
 module sq_gemm_out
 #(
   parameter int unsigned R = sq_spec_pkg::SqArrayRows,
@@ -12,6 +17,7 @@ module sq_gemm_out
   input  logic          clk_i,
   input  logic          rst_ni,
   input  sq_gemm_pkg::gemm_cfg_t     cfg_i,
+  input  logic          gv_i,
   // from the array
   input  logic [C-1:0]    lane_valid_i,
   input  logic [RW*C-1:0] lane_row_i,
@@ -47,15 +53,25 @@ module sq_gemm_out
   logic [31:0] val [C];
   logic        lv [C];
   logic [31:0] row_val [C];
+  // GEMV: column 0's partial sum of the row column 1 drains now
+  logic [31:0] p0_q, gsum;
+  always_ff @(posedge clk_i) begin
+    if (gv_i && lane_valid_i[0]) begin
+      p0_q <= lane_acc_i[31:0];
+    end
+  end
+  assign gsum = p0_q + lane_acc_i[32 +: 32];
   for (genvar j = 0; j < C; j++) begin : g_lane
+    logic gsel;
+    assign gsel = gv_i && lane_valid_i[1 % C] && 32'(lane_row_i[RW*(1 % C) +: RW]) == j;
     sq_gemm_epi u_epi (
       .clk_i, .rst_ni,
       .bias_en_i((({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmBias) != 32'd0)),
       .out32_i(out32),
       .relu_i((({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmRelu) != 32'd0)),
-      .valid_i(lane_valid_i[j]),
-      .row0_i(lane_valid_i[j] && lane_row_i[RW*j +: RW] == '0),
-      .acc_i(lane_acc_i[32*j +: 32]),
+      .valid_i(gv_i ? gsel : lane_valid_i[j]),
+      .row0_i(gv_i ? gsel : lane_valid_i[j] && lane_row_i[RW*j +: RW] == '0),
+      .acc_i(gv_i ? gsum : lane_acc_i[32*j +: 32]),
       .bias_i(bias_i[32*j +: 32]),
       .mult_i(quant_i[64*j +: 32]),
       .shift_i(quant_i[64*j + 32 +: 32]),
@@ -74,6 +90,24 @@ module sq_gemm_out
       end
       assign row_val[j] = sr_q[C-2-j];
     end
+  end
+
+  // A row is complete when lane 0's value has passed the deskew (in GEMV mode
+  // the only lane with a row each tile; otherwise the same cycle as the last
+  // lane's).
+  logic row_done;
+  if (C == 1) begin : g_done1
+    assign row_done = lv[0];
+  end else begin : g_done
+    logic [C-2:0] lv0_q;
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        lv0_q <= '0;
+      end else begin
+        lv0_q <= (C == 2) ? (C-1)'(lv[0]) : (C-1)'({lv0_q, lv[0]});
+      end
+    end
+    assign row_done = lv0_q[C-2];
   end
 
   // Row identity follows the last column through the epilogue latency.
@@ -102,7 +136,7 @@ module sq_gemm_out
   logic  f_empty, f_full, f_pop;
   logic [$clog2(2 * R):0] f_cnt;
   always_comb begin
-    in_row.m = rid_tile.m0 + 18'(rid_row_q[Lat-1]);
+    in_row.m = gv_i ? rid_tile.m0 : rid_tile.m0 + 18'(rid_row_q[Lat-1]);
     in_row.n0 = rid_tile.n0;
     in_row.ncols = rid_tile.ncols;
     for (int unsigned j = 0; j < C; j++) begin
@@ -111,7 +145,7 @@ module sq_gemm_out
   end
   sq_fifo #(.Width($bits(in_row)), .DepthLog2($clog2(2 * R))) u_rows (
     .clk_i, .rst_ni,
-    .push_i(lv[C-1]), .wdata_i(in_row),
+    .push_i(row_done), .wdata_i(in_row),
     .pop_i(f_pop), .rdata_o(head),
     .empty_o(f_empty), .full_o(f_full), .count_o(f_cnt)
   );

@@ -18,6 +18,17 @@ package sq_gemm_pkg;
   // A panels are double-buffered; W tiles get four slots so the loader can
   // run two tiles ahead and absorb the extra A load at an M panel change.
   localparam int unsigned WSlotW = 2;
+  // GEMV mode (M = 1, int8, docs/gemm_rtl.md "GEMV"): the weight rows stream
+  // through the A buffers in K chunks of KchG elements, so the A buffer's 2
+  // slots become ASlotsG slots of GWords words and the loader runs up to four
+  // jobs ahead; the activation vector is kept in W buffer 0 in XSubs chunks
+  // (loaded once when K <= XSubs * KchG).
+  localparam int unsigned KchGLog2 = 9;
+  localparam int unsigned KchG = 1 << KchGLog2;
+  localparam int unsigned GWords = KchG / BeatBytes;
+  localparam int unsigned ASlotW = 3;                               // 8 slots of GWords
+  localparam int unsigned XSubW = 4;                                // 16 chunks of GWords
+  localparam int unsigned XSubs = 1 << XSubW;
 
   // Which on-chip store a fetched burst fills.
   // (Constants, not an enum type: yosys 0.23 cannot use package types in
@@ -45,8 +56,9 @@ package sq_gemm_pkg;
 
   // One unit of loader/feeder work: an R x C output tile over one K chunk.
   typedef struct packed {
-    logic            aslot;
+    logic [ASlotW-1:0] aslot;   // A slot (GEMV: slot of GWords words)
     logic [WSlotW-1:0] wslot;
+    logic [XSubW-1:0] xsub;     // GEMV: activation chunk in W buffer 0
     logic [DimW:0]   m0;
     logic [DimW:0]   n0;
     logic [KchW-1:0] klen;      // K elements in this chunk
