@@ -12,12 +12,14 @@ template <> struct ports<Vsq_accel_top> {
         SQ_VL_AXI_IN(t, m_axi_cp_, p->axi[SQ_ACCEL_PORT_CP]);
         SQ_VL_AXI_IN(t, m_axi_gemm_, p->axi[SQ_ACCEL_PORT_GEMM]);
         SQ_VL_AXI_IN(t, m_axi_attn_, p->axi[SQ_ACCEL_PORT_ATTN]);
+        SQ_VL_AXI_IN(t, m_axi_vec_, p->axi[SQ_ACCEL_PORT_VEC]);
     }
     static void out(Vsq_accel_top *t, sq_kernel_pins_t *p)
     {
         SQ_VL_AXI_OUT(t, m_axi_cp_, p->axi[SQ_ACCEL_PORT_CP]);
         SQ_VL_AXI_OUT(t, m_axi_gemm_, p->axi[SQ_ACCEL_PORT_GEMM]);
         SQ_VL_AXI_OUT(t, m_axi_attn_, p->axi[SQ_ACCEL_PORT_ATTN]);
+        SQ_VL_AXI_OUT(t, m_axi_vec_, p->axi[SQ_ACCEL_PORT_VEC]);
     }
 };
 } // namespace sq_vl

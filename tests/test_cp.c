@@ -508,7 +508,7 @@ START_TEST(test_rtl_refusals_and_hang)
         int at;
         uint32_t word0, patch, status;
     } refuse[] = {
-        {1, 3, 0, SQ_CP_ERR_UNIT},   /* the vector unit's opcode: no such unit here */
+        {1, 4, 0, SQ_CP_ERR_UNIT},   /* the opcode after the vector unit's: no such unit */
         {2, 200, 0, SQ_CP_ERR_UNIT}, /* no opcode at all */
         {1, 0, sq_desc_patch_word(31, 0, 0, 1), SQ_CP_ERR_PATCH},
         {2, 3u << SQ_DESC_DEP_SHIFT, 0, SQ_CP_ERR_DEP},

@@ -1,6 +1,7 @@
 /* The vector unit on every level that has it (csim and opencl: the HLS C of
- * hls/vec/; rtl and tlm: the Verilated rtl/vec/): random and edge ops of
- * every function and flag (runtime/vec_case.h) compared byte for byte with
+ * hls/vec/; rtl and tlm: the Verilated rtl/vec/; model: the golden reference
+ * with the cycle model host/runtime/vec_model.c, whose cycles, stalls and
+ * bytes equal the rtl level's): random and edge ops of every function and flag (runtime/vec_case.h) compared byte for byte with
  * the golden reference over their whole memory image, a KV-cache row written
  * through a position patch, bad descriptors, the HLS top's register offsets
  * and the RTL's generated constants. */
@@ -75,6 +76,76 @@ END_TEST
 START_TEST(test_tlm_random)
 {
     ck_assert_uint_gt(run_random("tlm", 0x7EC5, 60), 0);
+}
+END_TEST
+
+/* Memory systems at 300 MHz: bytes per cycle 64, 48, 16, 100, 64 and 128,
+ * read latencies of 30, 9, 30, 0, 1 and 60 cycles (test_attn_model.c's). */
+static const struct {
+    double gbps, latency_ns;
+} mems[] = {{19.2, 100}, {14.4, 30}, {4.8, 100}, {30, 0}, {19.2, 3.3}, {38.4, 200}};
+
+static sq_dev_t *open_mem(const char *level, size_t mem)
+{
+    sq_dev_config_t cfg;
+    sq_dev_config_default(&cfg, level);
+    cfg.mem_gbps = mems[mem].gbps;
+    cfg.mem_latency_ns = mems[mem].latency_ns;
+    cfg.mem_bytes = 4u << 20;
+    sq_dev_t *dev = NULL;
+    ck_assert_msg(sq_dev_open(&cfg, &dev) == 0, "%s", sq_err_msg());
+    return dev;
+}
+
+/* One case on a device: the golden image, and the counters of its run. */
+static void run_one(sq_dev_t *dev, sq_vec_case_t *vc, const char *what, sq_dev_stats_t *st)
+{
+    sq_dev_free_all(dev);
+    ck_assert_msg(sq_vec_case_place(dev, vc) == 0, "%s: %s", what, sq_err_msg());
+    sq_dev_stats_reset(dev);
+    uint64_t bad;
+    ck_assert_msg(sq_vec_case_run(dev, vc, 0, &bad) == 0, "%s on %s: %s", what,
+                  sq_dev_level(dev), sq_err_msg());
+    ck_assert_msg(bad == vc->bytes, "%s on %s: image byte %llu differs", what, sq_dev_level(dev),
+                  (unsigned long long)bad);
+    sq_dev_stats(dev, st);
+}
+
+/* The cycle model (host/runtime/vec_model.c) against the RTL: cycles, stall
+ * cycles and bytes read and written equal on every random case, on every
+ * memory system. */
+START_TEST(test_model_equals_rtl)
+{
+    uint64_t rng = 0x7EC4, total = 0;
+    int t = 0;
+    for (size_t mem = 0; mem < sizeof mems / sizeof mems[0]; mem++) {
+        sq_dev_t *rtl = open_mem("rtl", mem), *model = open_mem("model", mem);
+        for (int i = 0; i < 40; i++, t++) {
+            sq_vec_params_t p;
+            sq_vec_params_random(&rng, t, &p);
+            char what[256];
+            sq_vec_params_describe(&p, what, sizeof what);
+            sq_vec_case_t vc;
+            ck_assert_msg(sq_vec_case_build(&vc, &p) == 0, "%s: %s", what, sq_err_msg());
+            sq_dev_stats_t r, m;
+            run_one(rtl, &vc, what, &r);
+            run_one(model, &vc, what, &m);
+            ck_assert_msg(m.cycles == r.cycles && m.stall_cycles == r.stall_cycles &&
+                              m.bytes_read == r.bytes_read && m.bytes_written == r.bytes_written,
+                          "case %d %s, memory %zu: model %llu cycles %llu stalls %llu/%llu bytes, "
+                          "rtl %llu cycles %llu stalls %llu/%llu bytes",
+                          t, what, mem, (unsigned long long)m.cycles,
+                          (unsigned long long)m.stall_cycles, (unsigned long long)m.bytes_read,
+                          (unsigned long long)m.bytes_written, (unsigned long long)r.cycles,
+                          (unsigned long long)r.stall_cycles, (unsigned long long)r.bytes_read,
+                          (unsigned long long)r.bytes_written);
+            total += r.cycles;
+            sq_vec_case_free(&vc);
+        }
+        sq_dev_close(rtl);
+        sq_dev_close(model);
+    }
+    ck_assert_uint_gt(total, 0);
 }
 END_TEST
 
@@ -197,5 +268,6 @@ Suite *vec_levels_suite(void)
     tcase_add_test(tc, test_rtl_random);
     tcase_add_test(tc, test_rtl_edges);
     tcase_add_test(tc, test_tlm_random);
+    tcase_add_test(tc, test_model_equals_rtl);
     return s;
 }

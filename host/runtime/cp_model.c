@@ -225,6 +225,7 @@ typedef struct {
     sq_gemm_model_t *gemm;
     sq_pf_t *pf;
     sq_attn_model_t *attn;
+    sq_vec_model_t *vec;
     sq_mm_t *cp;
     uint8_t *mem;
     const sq_stream_run_t *r;
@@ -303,15 +304,23 @@ static int unit_start(cp_t *c, unsigned u, uint32_t i, uint64_t t)
         int rc = c->exec(c->exec_ctx, i);
         if (rc)
             return rc;
-        sq_attn_model_t *am = c->attn;
-        sq_mm_idle(am->mm, t + 1 - am->mm->now); /* to the cycle after the accept */
-        uint64_t c0 = am->cycles, s0 = am->stalls, w0 = am->bytes_written;
-        sq_attn_model_core(am, c->mem, desc);
-        cycles = 1 + am->cycles - c0;
-        stalls = am->stalls - s0;
-        wb = am->bytes_written - w0;
-        rb = am->mm->bytes_read - un->rb_mark;
-        un->rb_mark = am->mm->bytes_read;
+        /* the attention and vector models keep the same counters */
+        bool vec = u == SQ_CP_UNIT_OF(SQ_OP_VEC);
+        sq_mm_t *mm = vec ? c->vec->mm : c->attn->mm;
+        uint64_t *cy = vec ? &c->vec->cycles : &c->attn->cycles;
+        uint64_t *st = vec ? &c->vec->stalls : &c->attn->stalls;
+        uint64_t *bw = vec ? &c->vec->bytes_written : &c->attn->bytes_written;
+        sq_mm_idle(mm, t + 1 - mm->now); /* to the cycle after the accept */
+        uint64_t c0 = *cy, s0 = *st, w0 = *bw;
+        if (vec)
+            sq_vec_model_core(c->vec, c->mem, desc);
+        else
+            sq_attn_model_core(c->attn, c->mem, desc);
+        cycles = 1 + *cy - c0;
+        stalls = *st - s0;
+        wb = *bw - w0;
+        rb = mm->bytes_read - un->rb_mark;
+        un->rb_mark = mm->bytes_read;
     }
     un->busy = true;
     un->done_at = t + cycles - 1;
@@ -503,11 +512,12 @@ static bool finished(const cp_t *c)
     return true;
 }
 
-int sq_cp_model_run(sq_gemm_model_t *gemm, sq_pf_t *pf, sq_attn_model_t *attn, sq_mm_t *cp,
-                    uint8_t *mem, const sq_stream_run_t *r, int (*exec)(void *ctx, uint32_t upto),
-                    void *exec_ctx, sq_cp_model_out_t *out)
+int sq_cp_model_run(sq_gemm_model_t *gemm, sq_pf_t *pf, sq_attn_model_t *attn,
+                    sq_vec_model_t *vec, sq_mm_t *cp, uint8_t *mem, const sq_stream_run_t *r,
+                    int (*exec)(void *ctx, uint32_t upto), void *exec_ctx,
+                    sq_cp_model_out_t *out)
 {
-    cp_t c = {.gemm = gemm, .pf = pf, .attn = attn, .cp = cp, .mem = mem, .r = r,
+    cp_t c = {.gemm = gemm, .pf = pf, .attn = attn, .vec = vec, .cp = cp, .mem = mem, .r = r,
               .exec = exec, .exec_ctx = exec_ctx, .out = out};
     *out = (sq_cp_model_out_t){0};
     c.slot = malloc((r->n_cmds ? r->n_cmds : 1) * sizeof *c.slot);
@@ -515,13 +525,14 @@ int sq_cp_model_run(sq_gemm_model_t *gemm, sq_pf_t *pf, sq_attn_model_t *attn, s
         return sq_err(SQ_ERR_MEM, "model: out of memory for a stream of %u descriptors",
                       r->n_cmds);
     /* every channel idle and full at ap_start, clocks from cycle 0 */
-    sq_mm_t *chans[] = {cp, sq_gemm_model_mm(gemm), attn->mm};
+    sq_mm_t *chans[] = {cp, sq_gemm_model_mm(gemm), attn->mm, vec->mm};
     for (size_t i = 0; i < sizeof chans / sizeof chans[0]; i++) {
         sq_mm_start(chans[i]);
         chans[i]->now = 0;
         chans[i]->bytes_read = 0;
     }
     attn->cycles = attn->stalls = attn->bytes_written = 0;
+    vec->cycles = vec->stalls = vec->bytes_written = 0;
     sq_pf_clear(pf);
     int rc = 0;
     uint64_t t = 0;

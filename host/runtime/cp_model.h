@@ -2,8 +2,8 @@
  * and of the GEMM port's prefetch buffer (rtl/cp/sq_cp_prefetch.sv) for the
  * "model" level: the command processor's fetch, patch, dispatch, queues,
  * dependency counts, profile records and its own memory channel, cycle by
- * cycle, composed with the GEMM and attention units' cycle models
- * (level_model.c, attn_model.c), each on its own channel (per-port
+ * cycle, composed with the GEMM, attention and vector units' cycle models
+ * (level_model.c, attn_model.c, vec_model.c), each on its own channel (per-port
  * channels, sim/sq_mem.h). Its cycles per descriptor, per unit and per run
  * equal the rtl level's (tests/test_cp.c). docs/cycle_model.md says what it
  * follows. */
@@ -16,6 +16,7 @@
 #include "runtime/attn_model.h"
 #include "runtime/device.h"
 #include "runtime/model_mem.h"
+#include "runtime/vec_model.h"
 
 /* ---- the GEMM port's prefetch buffer -------------------------------------- */
 
@@ -96,12 +97,13 @@ typedef struct {
  * computed in mem, in stream order (the golden reference): the attention
  * unit's timing reads its operands there, so descriptor i is timed after
  * exec(.., i); the run ends with exec(.., n). With r->prof_addr set, writes
- * the profile records into mem as the kernel does. gemm and attn are the
- * units' models, pf the GEMM port's prefetch buffer, cp the command
+ * the profile records into mem as the kernel does. gemm, attn and vec are
+ * the units' models, pf the GEMM port's prefetch buffer, cp the command
  * processor's channel (every channel's clock restarts at 0). Fails past
  * r->max_cycles (0: no bound). */
-int sq_cp_model_run(sq_gemm_model_t *gemm, sq_pf_t *pf, sq_attn_model_t *attn, sq_mm_t *cp,
-                    uint8_t *mem, const sq_stream_run_t *r, int (*exec)(void *ctx, uint32_t upto),
-                    void *exec_ctx, sq_cp_model_out_t *out);
+int sq_cp_model_run(sq_gemm_model_t *gemm, sq_pf_t *pf, sq_attn_model_t *attn,
+                    sq_vec_model_t *vec, sq_mm_t *cp, uint8_t *mem, const sq_stream_run_t *r,
+                    int (*exec)(void *ctx, uint32_t upto), void *exec_ctx,
+                    sq_cp_model_out_t *out);
 
 #endif

@@ -2,8 +2,10 @@
  * level runs every descriptor on the shared memory image, so results are bit
  * exact), counters from a fast cycle model of the unit in rtl/ that the
  * stream runs on: the attention unit's (attn_model.c) for a stream starting
- * with an attention descriptor, else the GEMM unit's below. Both use the
- * memory timing of model_mem.h.
+ * with an attention descriptor, the vector unit's (vec_model.c) for one
+ * starting with a vector descriptor, else the GEMM unit's below. All use the
+ * memory timing of model_mem.h. A whole stream runs on the command
+ * processor's model (cp_model.c) composing the three.
  *
  * The GEMM cycle model is transaction level: it keeps only the control state
  * of the RTL (sequencer, loader with its slots and tag FIFO, feeder steps and
@@ -24,6 +26,7 @@
 #include "runtime/desc.h"
 #include "runtime/device.h"
 #include "runtime/model_mem.h"
+#include "runtime/vec_model.h"
 #include "sparq/spec.h"
 #include "util/err.h"
 
@@ -119,7 +122,9 @@ typedef struct {
     uint8_t *mem;
     model_t m;            /* the GEMM unit, on m.mm */
     sq_attn_model_t attn; /* the attention unit, on attn_mm */
+    sq_vec_model_t vec;   /* the vector unit, on vec_mm */
     sq_mm_t attn_mm, cp_mm; /* the accelerator kernel's other ports' channels */
+    sq_mm_t vec_mm;       /* the vector unit kernel's port */
     sq_pf_t pf;           /* the GEMM port's prefetch buffer (accelerator kernel) */
     /* a command-processor run: the patched stream and how much of it the
      * golden reference has executed */
@@ -724,6 +729,8 @@ static int model_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
     sq_mm_init(&s->mm, bpc, (uint32_t)lat);
     sq_mm_init(&l->attn_mm, bpc, (uint32_t)lat);
     sq_mm_init(&l->cp_mm, bpc, (uint32_t)lat);
+    sq_mm_init(&l->vec_mm, bpc, (uint32_t)lat);
+    sq_vec_model_init(&l->vec, &l->vec_mm);
     sq_pf_init(&l->pf, C);
     s->mem = mem;
     l->mem = mem;
@@ -773,6 +780,36 @@ static int attn_run(level_t *l, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max
     return 0;
 }
 
+/* A stream starting with a vector descriptor runs on the vector unit; the
+ * reference runs each descriptor first (its timing depends only on
+ * addresses and GATHER's token ids, which no VEC descriptor writes). */
+static int vec_run(level_t *l, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
+                   sq_dev_stats_t *add)
+{
+    sq_vec_model_t *vm = &l->vec;
+    sq_dev_stats_t work = {0};
+    uint64_t read0 = vm->mm->bytes_read;
+    sq_vec_model_begin(vm);
+    for (uint32_t i = 0; i < n_cmds; i++) {
+        uint64_t desc = cmd_addr + (uint64_t)i * SQ_DESC_BYTES;
+        int rc = sq_level_ref.run(l->ref, desc, 1, max_cycles, &work);
+        if (rc)
+            return rc;
+        sq_vec_model_desc(vm, l->mem, desc);
+        if (max_cycles && vm->cycles >= max_cycles)
+            return sq_err(SQ_ERR_DEV, "model: %u commands did not finish within %" PRIu64
+                                      " cycles", n_cmds, max_cycles);
+    }
+    sq_vec_model_end(vm);
+    add->cycles += vm->cycles;
+    add->stall_cycles += vm->stalls;
+    add->bytes_read += vm->mm->bytes_read - read0;
+    add->bytes_written += vm->bytes_written;
+    add->macs += work.macs;
+    add->commands += n_cmds;
+    return 0;
+}
+
 static int model_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
                      sq_dev_stats_t *add)
 {
@@ -780,6 +817,8 @@ static int model_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t m
     model_t *s = &l->m;
     if (n_cmds && sq_desc_opcode(s->mem + cmd_addr) == SQ_OP_ATTN)
         return attn_run(l, cmd_addr, n_cmds, max_cycles, add);
+    if (n_cmds && sq_desc_opcode(s->mem + cmd_addr) == SQ_OP_VEC)
+        return vec_run(l, cmd_addr, n_cmds, max_cycles, add);
     /* the golden reference computes every output; counters come from the model */
     sq_dev_stats_t work = {0};
     int rc = l->timing_only ? 0 : sq_level_ref.run(l->ref, cmd_addr, n_cmds, max_cycles, &work);
@@ -823,7 +862,8 @@ static int model_run_cp(void *state, const sq_stream_run_t *r, sq_dev_stats_t *a
     l->executed = 0;
     sq_cp_model_out_t out;
     sq_gemm_model_port(&l->m, &l->pf);
-    int rc = sq_cp_model_run(&l->m, &l->pf, &l->attn, &l->cp_mm, l->mem, r, exec_upto, l, &out);
+    int rc = sq_cp_model_run(&l->m, &l->pf, &l->attn, &l->vec, &l->cp_mm, l->mem, r, exec_upto,
+                             l, &out);
     sq_gemm_model_port(&l->m, NULL);
     if (rc)
         return rc;
@@ -847,4 +887,5 @@ const sq_level_ops_t sq_level_model = {
     .run = model_run,
     .run_stream = model_run_cp,
     .profiles = 1,
+    .caps = SQ_LEVEL_CAP_VEC,
 };

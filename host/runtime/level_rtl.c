@@ -1,10 +1,9 @@
 /* The "rtl" execution level: the accelerator kernel (rtl/cp/sq_accel_top:
- * the command processor with the GEMM and attention cores) and each unit's
- * own kernel (rtl/gemm, rtl/attn, rtl/vec) under Verilator, on one modeled
- * device memory (sim/sq_mem.h). A stream runs on the accelerator kernel in
- * one launch (run_stream) unless it has vector-unit descriptors, which the
- * accelerator kernel does not dispatch yet: then the host plays the command
- * processor over the unit kernels, as for sq_dev_config_t.unit_launches. Descriptors
+ * the command processor with the GEMM, attention and vector cores) and each
+ * unit's own kernel (rtl/gemm, rtl/attn, rtl/vec) under Verilator, on one
+ * modeled device memory (sim/sq_mem.h). A stream runs on the accelerator
+ * kernel in one launch (run_stream); the unit kernels serve the host-driven
+ * path (sq_dev_config_t.unit_launches) and tests of each unit alone. Descriptors
  * are validated here first, so a bad command is a one-line error instead of
  * undefined hardware behaviour; the kernel itself then fetches and runs
  * them. The checks, bounds and counters are shared with the tlm level
@@ -427,11 +426,6 @@ int sq_units_run_stream(const sq_units_t *u, const sq_stream_run_t *r, sq_dev_st
     if (r->cmd_addr % 64)
         return sq_err(SQ_ERR_ARG, "%s: command stream at 0x%" PRIx64
                                   " is not 64-byte aligned", u->level, r->cmd_addr);
-    /* the accelerator kernel has no vector core yet: the host drives the
-     * unit kernels */
-    for (uint32_t i = 0; i < r->n_cmds; i++)
-        if (sq_desc_opcode(r->descs + (size_t)i * SQ_DESC_BYTES) == SQ_OP_VEC)
-            return SQ_STREAM_UNITS;
     /* the bound: every descriptor's own, as if none overlapped, plus the
      * command processor's fetch, dispatch and records */
     uint64_t macs = 0, bound = RUN_SLACK + (uint64_t)r->n_cmds * (4 * (u->latency + 16) + 64);
@@ -444,6 +438,8 @@ int sq_units_run_stream(const sq_units_t *u, const sq_stream_run_t *r, sq_dev_st
             rc = check_gemm(u, i, d, &macs, &bound);
         } else if (sq_desc_opcode(desc) == SQ_OP_ATTN) {
             rc = attn_work(u, i, desc, &macs, &bound);
+        } else if (sq_desc_opcode(desc) == SQ_OP_VEC) {
+            rc = vec_work(u, i, desc, &macs, &bound);
         }
         if (rc != 0)
             return rc;

@@ -28,7 +28,7 @@ typedef struct {
 /* The Verilated kernels of the rtl and tlm levels. */
 typedef struct {
     sq_kernel_t *gemm, *attn, *vec; /* the unit kernels */
-    sq_kernel_t *accel; /* the command processor with the GEMM and attention cores */
+    sq_kernel_t *accel; /* the command processor with the three cores */
 } sq_kernels_t;
 
 /* The device memory cfg describes, timed in cycles of cfg's clock (*latency:

@@ -1,5 +1,5 @@
 # Accelerator kernel RTL (rtl/cp/: the command processor and sq_accel_top,
-# around the GEMM and attention cores): its Verilator model, a third kernel
+# around the GEMM, attention and vector cores): its Verilator model, a third kernel
 # of the rtl level beside the two unit kernels (sim/sim.mk, rtl/attn/attn.mk),
 # on the same memory model and register driver; `make lint` and
 # `make synth-accel`.
@@ -8,8 +8,9 @@ VERILATOR ?= verilator
 VL_INC    ?= /usr/share/verilator/include
 ACCEL_VL_DIR := $(BUILD)/vl_accel
 ACCEL_RTL := rtl/common/sq_spec_pkg.sv rtl/gemm/sq_gemm_pkg.sv rtl/attn/sq_attn_pkg.sv \
+             rtl/vec/sq_vec_pkg.sv \
              $(filter-out %_pkg.sv %_top.sv,$(wildcard rtl/common/*.sv rtl/gemm/*.sv \
-               rtl/attn/*.sv rtl/cp/*.sv)) rtl/cp/sq_accel_top.sv
+               rtl/attn/*.sv rtl/vec/*.sv rtl/cp/*.sv)) rtl/cp/sq_accel_top.sv
 
 ACCEL_VL_FLAGS := --cc
 # FST waveforms on request (PATH.accel.fst beside the unit kernels')

@@ -9,13 +9,7 @@
 //   m_axi_cp    descriptor fetch and profile records (sq_cp)
 //   m_axi_gemm  the GEMM core (slot 0), through its prefetch buffer
 //   m_axi_attn  the attention core (slot 1)
-//
-// Unit slot 2 is the vector unit's (SQ_OP_VEC): it will be one more core
-// with the same command interface and one more AXI4 master, wired like the
-// attention core below, and its bit set in the command processor's Present.
-// Until then the slot is empty, and the command processor stops a run at a
-// descriptor for it (SQ_CP_ERR_UNIT) rather than waiting for a unit that is
-// not there; the runtime rejects such a stream before a launch anyway.
+//   m_axi_vec   the vector core (slot 2)
 //
 // The interrupt, ap_done and the cycle counter are sq_ctrl's; SQ_REG_STALL
 // counts cycles in which any unit waited on memory. Device addresses are
@@ -105,6 +99,32 @@ module sq_accel_top
   input  logic         m_axi_attn_bvalid_i,
   output logic         m_axi_attn_bready_o,
   input  logic [1:0]   m_axi_attn_bresp_i,
+  // AXI4 master: vector unit
+  output logic         m_axi_vec_arvalid_o,
+  input  logic         m_axi_vec_arready_i,
+  output logic [63:0]  m_axi_vec_araddr_o,
+  output logic [7:0]   m_axi_vec_arlen_o,
+  output logic [2:0]   m_axi_vec_arsize_o,
+  output logic [1:0]   m_axi_vec_arburst_o,
+  input  logic         m_axi_vec_rvalid_i,
+  output logic         m_axi_vec_rready_o,
+  input  logic [511:0] m_axi_vec_rdata_i,
+  input  logic         m_axi_vec_rlast_i,
+  input  logic [1:0]   m_axi_vec_rresp_i,
+  output logic         m_axi_vec_awvalid_o,
+  input  logic         m_axi_vec_awready_i,
+  output logic [63:0]  m_axi_vec_awaddr_o,
+  output logic [7:0]   m_axi_vec_awlen_o,
+  output logic [2:0]   m_axi_vec_awsize_o,
+  output logic [1:0]   m_axi_vec_awburst_o,
+  output logic         m_axi_vec_wvalid_o,
+  input  logic         m_axi_vec_wready_i,
+  output logic [511:0] m_axi_vec_wdata_o,
+  output logic [63:0]  m_axi_vec_wstrb_o,
+  output logic         m_axi_vec_wlast_o,
+  input  logic         m_axi_vec_bvalid_i,
+  output logic         m_axi_vec_bready_o,
+  input  logic [1:0]   m_axi_vec_bresp_i,
   // AXI4-Lite control slave
   input  logic         s_axil_awvalid_i,
   output logic         s_axil_awready_o,
@@ -130,6 +150,7 @@ module sq_accel_top
   localparam int unsigned NU = sq_spec_pkg::SqCpUnits;
   localparam int unsigned UGemm = 0;
   localparam int unsigned UAttn = 1;
+  localparam int unsigned UVec = 2;
 
   // ---- control registers -------------------------------------------------------------
   logic        start, done, any_stall;
@@ -224,7 +245,7 @@ module sq_accel_top
   logic [7*NU-1:0]    unit_wbytes;
   logic               pf_start;
   logic [1023:0]      pf_desc;
-  sq_cp #(.NUnits(NU), .Present(3'b011)) u_cp (
+  sq_cp #(.NUnits(NU), .Present(3'b111)) u_cp (
     .clk_i, .rst_ni,
     .start_i(start), .cmd_addr_i(cmd_addr), .ncmd_i(ncmd), .pos_i(pos_flat), .prof_i(prof_q),
     .mem_base_i(mem_base), .done_o(done), .status_o(status), .err_desc_o(err_desc),
@@ -248,7 +269,7 @@ module sq_accel_top
   // edge is lost, and with its clock stopped it costs neither power nor
   // simulation time.
   logic [NU-1:0] core_clk;
-  for (genvar u = 0; u < 2; u++) begin : g_gate
+  for (genvar u = 0; u < NU; u++) begin : g_gate
     sq_clk_gate u_gate (.clk_i, .en_i(cmd_valid[u] || !cmd_ready[u]), .clk_o(core_clk[u]));
   end
 
@@ -300,11 +321,22 @@ module sq_accel_top
     .bvalid_i(m_axi_attn_bvalid_i), .bready_o(m_axi_attn_bready_o)
   );
 
-  // ---- slot 2: the vector unit's, empty ------------------------------------------------
-  assign core_clk[2] = 1'b0;
-  assign cmd_ready[2] = 1'b0;
-  assign cmd_done[2] = 1'b0;
-  assign unit_stall[2] = 1'b0;
+  // ---- slot 2: vector core -------------------------------------------------------------
+  sq_vec_core u_vec (
+    .clk_i(core_clk[UVec]), .rst_ni,
+    .cmd_valid_i(cmd_valid[UVec]), .cmd_ready_o(cmd_ready[UVec]),
+    .cmd_i(cmd[1024*UVec +: 1024]), .cmd_done_o(cmd_done[UVec]), .idle_o(),
+    .stall_o(unit_stall[UVec]), .mem_base_i(mem_base),
+    .arvalid_o(m_axi_vec_arvalid_o), .arready_i(m_axi_vec_arready_i),
+    .araddr_o(m_axi_vec_araddr_o), .arlen_o(m_axi_vec_arlen_o),
+    .rvalid_i(m_axi_vec_rvalid_i), .rready_o(m_axi_vec_rready_o),
+    .rdata_i(m_axi_vec_rdata_i), .rlast_i(m_axi_vec_rlast_i),
+    .awvalid_o(m_axi_vec_awvalid_o), .awready_i(m_axi_vec_awready_i),
+    .awaddr_o(m_axi_vec_awaddr_o), .awlen_o(m_axi_vec_awlen_o),
+    .wvalid_o(m_axi_vec_wvalid_o), .wready_i(m_axi_vec_wready_i),
+    .wdata_o(m_axi_vec_wdata_o), .wstrb_o(m_axi_vec_wstrb_o), .wlast_o(m_axi_vec_wlast_o),
+    .bvalid_i(m_axi_vec_bvalid_i), .bready_o(m_axi_vec_bready_o)
+  );
 
   // ---- what each unit's port moves, for the per-descriptor counters -------------------------
   function automatic logic [6:0] popcount(input logic [63:0] v);
@@ -315,12 +347,13 @@ module sq_accel_top
   endfunction
   assign unit_rbeat[UGemm] = m_axi_gemm_rvalid_i && m_axi_gemm_rready_o;
   assign unit_rbeat[UAttn] = m_axi_attn_rvalid_i && m_axi_attn_rready_o;
-  assign unit_rbeat[2] = 1'b0;
+  assign unit_rbeat[UVec] = m_axi_vec_rvalid_i && m_axi_vec_rready_o;
   assign unit_wbytes[7*UGemm +: 7] = (m_axi_gemm_wvalid_o && m_axi_gemm_wready_i)
                                      ? popcount(m_axi_gemm_wstrb_o) : 7'd0;
   assign unit_wbytes[7*UAttn +: 7] = (m_axi_attn_wvalid_o && m_axi_attn_wready_i)
                                      ? popcount(m_axi_attn_wstrb_o) : 7'd0;
-  assign unit_wbytes[14 +: 7] = 7'd0;
+  assign unit_wbytes[7*UVec +: 7] = (m_axi_vec_wvalid_o && m_axi_vec_wready_i)
+                                    ? popcount(m_axi_vec_wstrb_o) : 7'd0;
 
   // 64-byte beats, incrementing bursts, on every port
   assign m_axi_cp_arsize_o = 3'd6;
@@ -335,6 +368,10 @@ module sq_accel_top
   assign m_axi_attn_arburst_o = 2'b01;
   assign m_axi_attn_awsize_o = 3'd6;
   assign m_axi_attn_awburst_o = 2'b01;
+  assign m_axi_vec_arsize_o = 3'd6;
+  assign m_axi_vec_arburst_o = 2'b01;
+  assign m_axi_vec_awsize_o = 3'd6;
+  assign m_axi_vec_awburst_o = 2'b01;
 
   logic err_q, err_d;
   assign err_d = err_q ||
@@ -343,7 +380,9 @@ module sq_accel_top
                  (m_axi_gemm_rvalid_i && m_axi_gemm_rready_o && m_axi_gemm_rresp_i != 2'b00) ||
                  (m_axi_gemm_bvalid_i && m_axi_gemm_bready_o && m_axi_gemm_bresp_i != 2'b00) ||
                  (m_axi_attn_rvalid_i && m_axi_attn_rready_o && m_axi_attn_rresp_i != 2'b00) ||
-                 (m_axi_attn_bvalid_i && m_axi_attn_bready_o && m_axi_attn_bresp_i != 2'b00);
+                 (m_axi_attn_bvalid_i && m_axi_attn_bready_o && m_axi_attn_bresp_i != 2'b00) ||
+                 (m_axi_vec_rvalid_i && m_axi_vec_rready_o && m_axi_vec_rresp_i != 2'b00) ||
+                 (m_axi_vec_bvalid_i && m_axi_vec_bready_o && m_axi_vec_bresp_i != 2'b00);
   assign axi_err_o = err_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin

@@ -1,0 +1,39 @@
+/* Cycle model of the vector unit (rtl/vec/sq_vec_core.sv) for the "model"
+ * level: control state and memory timing only. What it follows and what it
+ * leaves out: docs/cycle_model.md. */
+#ifndef SQ_RUNTIME_VEC_MODEL_H
+#define SQ_RUNTIME_VEC_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/model_mem.h"
+
+#define SQ_VEC_MODEL_BUFS 6 /* the core's read line buffers */
+
+typedef struct {
+    sq_mm_t *mm;
+    bool bv[SQ_VEC_MODEL_BUFS];
+    uint64_t btag[SQ_VEC_MODEL_BUFS];
+    bool wv;          /* the write-combining line holds bytes */
+    uint64_t wtag;    /* its line */
+    uint64_t wstrb;   /* its byte strobes */
+    uint64_t cycles, stalls, bytes_written;
+} sq_vec_model_t;
+
+/* The memory timing is the unit's own port. */
+void sq_vec_model_init(sq_vec_model_t *vm, sq_mm_t *mm);
+
+/* One run of the standalone kernel (sq_vec_top: sq_fetch and the core), as
+ * sq_attn_model_begin/desc/end (attn_model.h): mem is the device image
+ * holding the descriptor and its operands, already checked by the device. */
+void sq_vec_model_begin(sq_vec_model_t *vm);
+void sq_vec_model_desc(sq_vec_model_t *vm, const uint8_t *mem, uint64_t desc_addr);
+void sq_vec_model_end(sq_vec_model_t *vm);
+
+/* The core alone (sq_vec_core), for a command processor: one vector
+ * descriptor desc (a patched host copy; its operands in mem), from the cycle
+ * after the core accepts it through its cmd_done pulse. */
+void sq_vec_model_core(sq_vec_model_t *vm, const uint8_t *mem, const uint8_t *desc);
+
+#endif
