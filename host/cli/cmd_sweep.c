@@ -160,8 +160,8 @@ static void help(void)
          "fraction of cycles the array waited on memory, perplexity on held-out text, and\n"
          "the Pareto front over latency, DSPs and perplexity; for a model also the runs and\n"
          "PCIe bytes per token and the latency with the host interaction (--launch-us per\n"
-         "run, host bytes at --pcie-gbps). The sweep maps the linears (the model level's\n"
-         "command processor has no vector unit yet): the host's own work (norms, attention, ...) is the same at\n"
+         "run, host bytes at --pcie-gbps). The sweep maps the linears alone (as --offload\n"
+         "linears): the host's own work (norms, attention, ...) is the same at\n"
          "every point and not in these figures; generate --report measures it. Under mpirun the points are spread over the ranks\n"
          "and the output is the same as one process's.\n\n"
          "design dimensions (a flag given again adds values):");
@@ -572,8 +572,8 @@ static int run_model(const sweep_opts_t *o, sq_cli_model_t *cm, const design_t *
     acc.array_rows = ds->rows;
     acc.array_cols = ds->cols;
     acc.attn = ds->attn;
-    /* the sweep maps the linears onto each array on the model level, whose
-     * command processor model has no vector unit yet (docs/integer_layer.md) */
+    /* the sweep maps the linears alone onto each array (the array is what it
+     * varies; the rest of the layer is the same at every point) */
     acc.offload_linears = 1;
     acc.timing_only = o->timing_only;
     int rc = sq_cli_accel_open(CMD, &acc, cm, o->model, ds->recipe);
