@@ -5,6 +5,9 @@
 # own toolchains (Verilator RTL, yosys) add rules through */*.mk fragments.
 
 BUILD      ?= build
+# One job per core unless the command line says otherwise (a -j there wins):
+# on a clean clone `make test` is mostly compiling (the Verilated units).
+MAKEFLAGS  += -j$(shell nproc)
 SHARED     ?= $(abspath ../shared)
 CC         ?= gcc
 CXX        ?= g++
@@ -47,7 +50,7 @@ all: $(BUILD)/sparq
 help:
 	@echo "make           build build/sparq (with Open MPI when mpicc is installed; MPI=0 without)"
 	@echo "make demo      install what is missing, build, run the main job"
-	@echo "make test      every test under ASan+UBSan (SUITE=name runs one suite)"
+	@echo "make test      every test under ASan+UBSan, suites side by side (SUITE=name runs one)"
 	@echo "make lint      verilator --lint-only -Wall on the RTL"
 	@echo "make bench     benchmarks, written to bench/results/"
 	@echo "make fuzz      AFL++ on every loader, FUZZ_S seconds each (fuzz/README.md)"
@@ -84,13 +87,35 @@ $(BUILD)/san/tests/runner.o: CFLAGS_SAN += -I$(BUILD)/gen
 $(BUILD)/san/run_tests: $(BUILD)/san/tests/runner.o $(TEST_SRCS:%.c=$(BUILD)/san/%.o) $(BUILD)/san/tests/testutil.o $(BUILD)/san/tests/gguf_writer.o $(SAN_LIB_OBJS) $(SAN_EXTRA)
 	$(CXX) $(SANITIZE) $^ -o $@ $(LDLIBS) $(EXTRA_LDLIBS) $$(pkg-config --libs check)
 
-# Each test runs in its own forked process (Check's default) under ASan+UBSan;
-# the last line is Check's summary. PoCL (the opencl level) caches the kernels
-# it compiles under build/, not in ~/.cache.
-test: deps $(BUILD)/san/run_tests $(BUILD)/san/sparq $(TEST_PREREQS)
-	@cd $(BUILD)/san && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  POCL_CACHE_DIR=$(abspath $(BUILD))/pocl-cache \
-	  $(if $(SUITE),CK_RUN_SUITE=$(SUITE)) ./run_tests
+# Each test runs in its own forked process (Check's default) under ASan+UBSan.
+# PoCL (the opencl level) caches the kernels it compiles under build/, not in
+# ~/.cache.
+TEST_ENV  := ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+             POCL_CACHE_DIR=$(abspath $(BUILD))/pocl-cache
+TEST_BINS := deps $(BUILD)/san/run_tests $(BUILD)/san/sparq $(TEST_PREREQS)
+ifneq ($(SUITE),)
+test: $(TEST_BINS)
+	@cd $(BUILD)/san && $(TEST_ENV) CK_RUN_SUITE=$(SUITE) ./run_tests
+else
+# Every suite as its own job, side by side (MAKEFLAGS' -j): each writes
+# build/test-logs/<suite>.log and prints one line as it ends; a failed
+# suite prints its log, and `test` fails after all have run. The slowest
+# suites start first, so that the run does not end on one of them alone.
+SLOW_SUITES := attn vec_levels cp intlayer program attn_model parallel bert_compress
+TEST_RUNS := $(patsubst %,test-%,$(filter $(SUITES),$(SLOW_SUITES)) \
+               $(filter-out $(SLOW_SUITES),$(SUITES)))
+.PHONY: $(TEST_RUNS)
+test: $(TEST_RUNS)
+	@cd $(BUILD)/test-logs && failed=$$(for s in $(SUITES); do \
+	  [ "$$(cat $$s.rc)" = 0 ] || printf ' %s' $$s; done); \
+	  if [ -n "$$failed" ]; then echo "make test: failed:$$failed (logs in $(BUILD)/test-logs/)"; exit 1; fi; \
+	  echo "make test: all $(words $(SUITES)) suites passed"
+$(TEST_RUNS): test-%: $(TEST_BINS)
+	@mkdir -p $(BUILD)/test-logs && cd $(BUILD)/san && t0=$$(date +%s); \
+	  $(TEST_ENV) CK_RUN_SUITE=$* ./run_tests >../test-logs/$*.log 2>&1; rc=$$?; echo $$rc >../test-logs/$*.rc; \
+	  printf '%-16s %4ss  %s\n' $* $$(($$(date +%s) - t0)) "$$(grep -E '^[0-9]+%: ' ../test-logs/$*.log | tail -1)"; \
+	  if [ $$rc -ne 0 ]; then cat ../test-logs/$*.log; fi
+endif
 
 # Every bench/*.sh writes its bench/results/*.md; the references they compare
 # against (torch, llama.cpp) are installed only here.
