@@ -101,7 +101,8 @@ else
 # build/test-logs/<suite>.log and prints one line as it ends; a failed
 # suite prints its log, and `test` fails after all have run. The slowest
 # suites start first, so that the run does not end on one of them alone.
-SLOW_SUITES := attn vec_levels cp intlayer program attn_model parallel bert_compress
+SLOW_SUITES := intlayer bert_compress parallel attn compress bert_int attn_model bert_device sweep \
+               program xrt opencl vec_levels
 TEST_RUNS := $(patsubst %,test-%,$(filter $(SUITES),$(SLOW_SUITES)) \
                $(filter-out $(SLOW_SUITES),$(SUITES)))
 .PHONY: $(TEST_RUNS)

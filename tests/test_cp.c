@@ -1,4 +1,4 @@
-/* The command processor: mixed GEMM/attention streams with dependencies,
+/* The command processor: mixed GEMM/attention/vector streams with dependencies,
  * fences and position patches as one launch on every level with one
  * (csim, opencl, rtl, tlm, model), bit for bit against the golden ref level
  * (which executes them one descriptor at a time); the model's cycles per
@@ -16,6 +16,7 @@
 #include "runtime/desc.h"
 #include "runtime/device.h"
 #include "runtime/gemm_case.h"
+#include "runtime/vec_case.h"
 #include "testutil.h"
 #include "util/err.h"
 
@@ -76,7 +77,8 @@ static void add_dep(uint8_t *d, uint32_t i, uint32_t j)
  * pos[0]), GEMM outputs written at a row the position picks (C patched by
  * pos[1] * |C|), inputs taken from earlier outputs with a dependency on the
  * producer (the attention's Q from a GEMM, a GEMM's A from an attention),
- * spare dependencies, and NOP fences. */
+ * vector-unit ops of every function (each on its own image), spare
+ * dependencies, and NOP fences. */
 static void mix_build(sq_dev_t *dev, uint64_t seed, uint32_t n, mix_t *m)
 {
     uint64_t r = seed;
@@ -87,7 +89,7 @@ static void mix_build(sq_dev_t *dev, uint64_t seed, uint32_t n, mix_t *m)
     m->n = n;
     for (uint32_t i = 0; i < n; i++) {
         uint8_t *d = descs[i];
-        uint32_t kind = pick(&r, 10);
+        uint32_t kind = pick(&r, 12);
         if (i == 0 || kind < 5) {
             /* GEMM: 1, 2 or 17 rows (decode, a few tokens, past one array panel) */
             static const uint32_t ms[] = {1, 2, 17};
@@ -162,6 +164,21 @@ static void mix_build(sq_dev_t *dev, uint64_t seed, uint32_t n, mix_t *m)
             if (n_prod < MAX_DESC)
                 prod[n_prod++] = (prod_t){ac.d.o, ac.b.o, i};
             sq_attn_case_free(&ac);
+        } else if (kind < 10) {
+            /* a vector op (norm, RoPE, SwiGLU, requantization, gather...) on
+             * its own image, which the levels must leave equal; without the
+             * KV layout, whose position patch is the attention's argument */
+            sq_vec_params_t p;
+            sq_vec_params_random(&r, (int)pick(&r, 64), &p);
+            if (p.layout == SQ_VEC_LAYOUT_KV)
+                p = (sq_vec_params_t){.func = p.func, .flags = p.flags, .m = p.m, .n = p.n,
+                                      .seg = p.seg, .values = p.values, .seed = p.seed};
+            sq_vec_case_t vc;
+            ck_assert_msg(sq_vec_case_build(&vc, &p) == 0, "%s", sq_err_msg());
+            ck_assert_int_eq(sq_vec_case_place(dev, &vc), 0);
+            ck_assert_int_eq(sq_dev_read(dev, vc.cmd, d, SQ_DESC_BYTES), 0);
+            add_out(m, vc.base, vc.bytes);
+            sq_vec_case_free(&vc);
         } else {
             memset(d, 0, SQ_DESC_BYTES); /* a NOP fence */
         }
