@@ -229,21 +229,7 @@ END_TEST
 /* The RTL's constants package is what vecgen prints from the C headers. */
 START_TEST(test_rtl_pkg)
 {
-    size_t cap = 1 << 16, n = 0, got;
-    char *want = malloc(cap);
-    FILE *p = popen(SQ_VECGEN_BIN, "r");
-    ck_assert_ptr_nonnull(p);
-    while ((got = fread(want + n, 1, cap - 1 - n, p)) > 0)
-        n += got;
-    want[n] = 0;
-    ck_assert_int_eq(pclose(p), 0);
-    size_t len;
-    char *have = sq_slurp(SQ_VEC_PKG, &len);
-    ck_assert_ptr_nonnull(have);
-    ck_assert_msg(strcmp(want, have) == 0, "%s differs from vecgen's output: run `make vecgen`",
-                  SQ_VEC_PKG);
-    free(want);
-    free(have);
+    free(sq_test_generated(SQ_VECGEN_BIN, SQ_VEC_PKG, "vecgen"));
 }
 END_TEST
 
