@@ -8,7 +8,7 @@ VL_INC    ?= /usr/share/verilator/include
 ATTN_VL_DIR := $(BUILD)/vl_attn
 # the control slave is shared by every unit (rtl/common/, one ap_ctrl_hs map)
 ATTN_RTL := rtl/common/sq_spec_pkg.sv rtl/attn/sq_attn_pkg.sv rtl/common/sq_ctrl.sv rtl/common/sq_fetch.sv \
-            rtl/attn/sq_attn_ram.sv rtl/attn/sq_attn_lutram.sv rtl/attn/sq_attn_div.sv \
+            rtl/attn/sq_attn_ram.sv rtl/attn/sq_attn_lutram.sv rtl/common/sq_div.sv \
             rtl/attn/sq_attn_fetch.sv rtl/attn/sq_attn_core.sv rtl/attn/sq_attn_top.sv
 
 ATTN_VL_FLAGS := --cc

@@ -9,7 +9,7 @@ VEC_VL_DIR := $(BUILD)/vl_vec
 # the control slave and the descriptor fetcher are every unit's (rtl/common/);
 # the sigmoid's exponent table is the attention unit's (sq_attn_pkg)
 VEC_RTL := rtl/common/sq_spec_pkg.sv rtl/attn/sq_attn_pkg.sv rtl/vec/sq_vec_pkg.sv \
-           rtl/common/sq_ctrl.sv rtl/common/sq_fetch.sv rtl/vec/sq_vec_div.sv \
+           rtl/common/sq_ctrl.sv rtl/common/sq_fetch.sv rtl/common/sq_div.sv \
            rtl/vec/sq_vec_core.sv rtl/vec/sq_vec_top.sv
 
 VEC_VL_FLAGS := --cc
