@@ -3,7 +3,7 @@
 // cmd_done pulse once its last O row write has been acknowledged, idle,
 // stall, mem_base), bit-exact with sq_attn_ref (include/sparq/attn.h). A
 // descriptor of another opcode is finished without memory traffic. The
-// standalone kernel sq_attn_top puts sq_ctrl and sq_fetch in front of it,
+// standalone kernel sq_unit_top puts sq_ctrl and sq_fetch in front of it,
 // sq_accel_top the command processor.
 //
 // Per query head h and query i (position p), as hls/sq_attn.c:

@@ -4,7 +4,7 @@
 // mem_base), bit-exact with sq_vec_ref (include/sparq/vec.h, rules 1-12). A
 // descriptor of another opcode, or one it cannot run (function, empty
 // shape), is finished in the cycle it is accepted, without memory traffic.
-// The standalone kernel sq_vec_top puts sq_ctrl and sq_fetch in front of it.
+// The standalone kernel sq_unit_top puts sq_ctrl and sq_fetch in front of it.
 //
 // Each row is the passes of hls/vec/sq_vec.c, in the order of the rules:
 // statistics first (LayerNorm's sum, max |d|, sum of squares, rule 2's row
