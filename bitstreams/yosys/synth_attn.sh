@@ -26,7 +26,8 @@ yosys -q -l "$OUT/synth_attn.log" -p "read_verilog -sv $*; \
   tee -o $OUT/stat_attn.txt stat" >/dev/null
 secs=$(( $(date +%s) - start ))
 # A RAM module ($paramod ... sq_attn_ram / sq_attn_lutram) is counted in the
-# module that instantiates it, so the rows add up to the total.
+# module that instantiates it, another parameterized one (sq_div) in a row of
+# its own, so the rows add up to the total.
 awk -v s="$secs" '
   function cls(c) {
     if (c ~ /^(LUT[1-6]|LUT6_2)$/) return "lut"
@@ -45,11 +46,14 @@ awk -v s="$secs" '
     return 2
   }
   function add(m, k, n) { own[m, k] += n }
+  function isram(m) { return m ~ /^\$paramod/ && m ~ /ram(\\|$)/ }
+  # the module name inside a $paramod name
+  function base(m) { sub(/^\$paramod(\$[0-9a-f]+)?\\/, "", m); sub(/\\.*/, "", m); return m }
   # own cells plus those of RAM submodules, recursively
   function tot(m, k,    t, i) {
     t = own[m, k]
     for (i = 1; i <= nkid[m]; i++) {
-      if (kid[m, i] ~ /^\$paramod/) t += kidn[m, i] * tot(kid[m, i], k)
+      if (isram(kid[m, i])) t += kidn[m, i] * tot(kid[m, i], k)
     }
     return t
   }
@@ -71,7 +75,7 @@ awk -v s="$secs" '
     printf "synth_xilinx -family xcup, sq_unit_top of the attention unit (%ss):\n", s
     printf "  %-14s %7s %14s %7s %4s %6s %6s\n", "module", "LUT", "LUTRAM (cells)", "FF", "DSP",
            "BRAM36", "INV"
-    for (i = 1; i <= nmod; i++) if (order[i] !~ /^\$paramod/ && order[i] != "sq_unit_top") row(order[i], order[i])
+    for (i = 1; i <= nmod; i++) if (!isram(order[i]) && order[i] != "sq_unit_top") row(base(order[i]), order[i])
     row("top (I/O)", "sq_unit_top")
     printf "  %-14s %7d %7d (%4d) %7d %4d %6.1f %6d\n", "total", sum["lut"], sum["lrl"], sum["lutram"],
            sum["ff"], sum["dsp"], sum["b36"] + sum["b18"] / 2, sum["inv"]
