@@ -34,6 +34,7 @@
 #define BEAT SQ_MM_BEAT
 #define KCH 2048u             /* K elements per on-chip chunk (KchElems) */
 #define KCH_G 512u            /* GEMV mode: K chunk (KchG) */
+#define KCH_G4 1024u          /* int4 GEMV mode: K chunk (KchG4) */
 #define A_SLOTS_G 8u          /* GEMV mode: A slots of KCH_G bytes (2 otherwise) */
 #define X_CHUNKS 16u          /* GEMV mode: activation chunks W buffer 0 holds (XSubs) */
 #define W_SLOTS 4u            /* W tile slots; A has 2 */
@@ -159,7 +160,9 @@ static uint32_t meta_row(uint32_t k)
 
 static uint32_t kch(const model_t *s)
 {
-    return s->gv ? KCH_G : KCH;
+    if (!s->gv)
+        return KCH;
+    return has(&s->cfg, SQ_GEMM_W4) ? KCH_G4 : KCH_G;
 }
 
 /* The loader's need_a: a job loads its A rows (GEMV: always, they are W's). */
@@ -204,9 +207,14 @@ static bool row_span(const model_t *s, uint64_t *addr, uint32_t *bytes)
     switch (s->phase) {
     case PH_A: /* GEMV: rows of W */
         ridx = (s->gv ? s->job.n0 : s->job.m0) + s->row;
-        *addr = (s->gv ? g->w : g->a) + (uint64_t)ridx * g->k + s->k0;
+        if (s->gv) {
+            *addr = g->w + (uint64_t)ridx * w_row(g, g->k) + w_row(g, s->k0);
+            *bytes = w_row(g, kl);
+            return ridx < g->n;
+        }
+        *addr = g->a + (uint64_t)ridx * g->k + s->k0;
         *bytes = kl;
-        return ridx < (s->gv ? g->n : g->m);
+        return ridx < g->m;
     case PH_W:
         if (s->gv) { /* the activation chunk */
             *addr = g->a + s->k0;
@@ -280,6 +288,8 @@ static uint32_t job_steps(const model_t *s, const job_t *j)
 {
     if (j->klen == 0)
         return 1;
+    if (s->gv && has(&s->cfg, SQ_GEMM_W4)) /* 8 nibbles a step */
+        return (j->klen + 7) / 8;
     return has(&s->cfg, SQ_GEMM_SP24) || s->gv ? (j->klen + 3) / 4 : (j->klen + 1) / 2;
 }
 
@@ -300,7 +310,9 @@ static void decode(model_t *s)
         .quant = sq_desc_addr(d, SQ_GEMM_W_QUANT_LO),
         .c = sq_desc_addr(d, SQ_GEMM_W_C_LO),
     };
-    s->gv = s->C >= 2 && s->cfg.m == 1 && !has(&s->cfg, SQ_GEMM_W4 | SQ_GEMM_SP24);
+    /* int8 GEMV uses array columns 0 and 1, int4 GEMV columns 0 to 3 */
+    s->gv = s->cfg.m == 1 && !has(&s->cfg, SQ_GEMM_SP24) &&
+            s->C >= (has(&s->cfg, SQ_GEMM_W4) ? 4u : 2u);
 }
 
 static void tick(model_t *s)
@@ -440,9 +452,11 @@ static void tick(model_t *s)
             s->rows_issued += tile_rows;
             uint32_t nleft = g->n - s->fj.n0, tcols = s->gv ? s->T : s->C;
             /* GEMV: the row is complete one cycle after a plain tile's row 0
-             * (column 1's partial sum drains one cycle after column 0's) */
+             * (column 1's partial sum drains one cycle after column 0's);
+             * int4, three cycles (column 3's) */
+            uint32_t gdelay = !s->gv ? 0u : has(g, SQ_GEMM_W4) ? 3u : 1u;
             s->drains[(s->drain_head + s->drain_count) % 8] =
-                (drain_t){s->mm.now - 1 + DRAIN_DELAY(s->C) + (s->gv ? 1u : 0u), s->fj.m0,
+                (drain_t){s->mm.now - 1 + DRAIN_DELAY(s->C) + gdelay, s->fj.m0,
                           s->fj.n0, nleft > tcols ? tcols : nleft, tile_rows, 0};
             s->drain_count++;
         }

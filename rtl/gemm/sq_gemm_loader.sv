@@ -10,7 +10,9 @@
 // (outputs n0..n0+T-1) over a K chunk of KchG, loaded into one of 8 A slots;
 // the activation chunk goes to W buffer 0 only while the first T outputs are
 // loaded (for K <= XSubs * KchG it then stays), bias and quant parameters only
-// with a tile's last chunk.
+// with a tile's last chunk. int4 GEMV: chunks of KchG4 = 2 * KchG elements,
+// so a weight row's chunk is again GWords words and the activation chunk
+// 2 * GWords words (two XSubs entries).
 module sq_gemm_loader
 #(
   parameter int unsigned R = sq_spec_pkg::SqArrayRows,
@@ -93,10 +95,12 @@ module sq_gemm_loader
   assign wrow = w4 ? (({1'b0, cfg_i.k} + 18'd1) >> 1) :
                 sp ? ((({1'b0, cfg_i.k} + 18'd3) >> 2) << 1) : {1'b0, cfg_i.k};
   assign mrow = ((({1'b0, cfg_i.k} + 18'd3) >> 2) + 18'd1) >> 1;
-  assign kch = gv_i ? 18'(sq_gemm_pkg::KchG) : 18'(sq_gemm_pkg::KchElems);
+  assign kch = (gv_i && w4) ? 18'(sq_gemm_pkg::KchG4) :
+               gv_i ? 18'(sq_gemm_pkg::KchG) : 18'(sq_gemm_pkg::KchElems);
   assign multi_chunk = {1'b0, cfg_i.k} > kch;
   // GEMV: the activation chunk is loaded with the first tile's jobs, and with
-  // every job when the vector does not fit in W buffer 0
+  // every job when the vector does not fit in W buffer 0 (int8 16 chunks of
+  // KchG, int4 8 of KchG4: the same K)
   logic x_reload;
   assign x_reload = {1'b0, cfg_i.k} > 18'(sq_gemm_pkg::XSubs * sq_gemm_pkg::KchG);
   assign need_x = n0_q == '0 || x_reload;
@@ -115,8 +119,9 @@ module sq_gemm_loader
     nj.last = kleft <= kch;
     // a resident vector's chunk sits at its index; a reloaded one goes with
     // its job's A slot, which no job in flight shares (chunk indices would:
-    // a tile's last chunk and the next tile's first)
-    nj.xsub = x_reload ? sq_gemm_pkg::XSubW'(a_next_q) :
+    // a tile's last chunk and the next tile's first); an int4 chunk takes two
+    // entries (k0 is a multiple of KchG4, so its chunk index is even already)
+    nj.xsub = x_reload ? (w4 ? {a_next_q, 1'b0} : sq_gemm_pkg::XSubW'(a_next_q)) :
               k0_q[sq_gemm_pkg::KchGLog2 +: sq_gemm_pkg::XSubW];
     if (gv_i) begin
       nj.rel_a = 1'b1;
@@ -148,12 +153,13 @@ module sq_gemm_loader
     prod = '0;
     unique case (phase_q)
       sq_gemm_pkg::KindA: begin
-        // GEMV: the A buffers hold rows of W (int8, K bytes each)
+        // GEMV: the A buffers hold rows of W (wrow bytes each)
         ridx = (gv_i ? job_q.n0 : job_q.m0) + 18'(row_q);
         row_ok = ridx < (gv_i ? {1'b0, cfg_i.n} : {1'b0, cfg_i.m});
-        prod = 36'(ridx) * 36'(cfg_i.k);
-        row_addr = (gv_i ? cfg_i.w : cfg_i.a) + 64'(prod) + 64'(k0_q);
-        row_bytes = kl;
+        prod = 36'(ridx) * (gv_i ? 36'(wrow) : 36'(cfg_i.k));
+        row_addr = (gv_i ? cfg_i.w : cfg_i.a) + 64'(prod) +
+                   ((gv_i && w4) ? 64'(k0_half) : 64'(k0_q));
+        row_bytes = (gv_i && w4) ? ((kl + 18'd1) >> 1) : kl;
       end
       sq_gemm_pkg::KindW: begin
         // GEMV: one row, the activation vector's chunk
@@ -162,7 +168,7 @@ module sq_gemm_loader
         prod = 36'(ridx) * 36'(wrow);
         row_addr = gv_i ? cfg_i.a + 64'(k0_q) :
                    cfg_i.w + 64'(prod) + ((w4 || sp) ? 64'(k0_half) : 64'(k0_q));
-        row_bytes = w4 ? ((kl + 18'd1) >> 1) : sp ? (((kl + 18'd3) >> 2) << 1) : kl;
+        row_bytes = gv_i ? kl : w4 ? ((kl + 18'd1) >> 1) : sp ? (((kl + 18'd3) >> 2) << 1) : kl;
       end
       sq_gemm_pkg::KindMeta: begin
         ridx = job_q.n0 + 18'(row_q);
