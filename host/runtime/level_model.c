@@ -96,8 +96,10 @@ typedef struct sq_gemm_model {
     int phase;
     uint32_t row, rem;
     uint64_t beat_addr; /* byte address of the next burst, beat aligned */
-    bool tags[TAG_DEPTH]; /* true for a marker */
-    uint32_t tag_head, tag_count;
+    uint32_t tag_head, tag_count; /* bursts whose data has not all arrived */
+    /* bursts issued up to each loading job's last one (the loader's u_ends),
+     * and the counts of bursts issued and completed */
+    uint32_t ends[JOB_DEPTH], ends_head, ends_count, bursts_issued, bursts_done;
     job_t jobs[JOB_DEPTH];
     uint32_t job_head, job_count, ready;
     /* feeder */
@@ -346,10 +348,11 @@ static void tick(model_t *s)
 
     /* loader return side */
     bool tag_empty = s->tag_count == 0;
-    bool is_mark = !tag_empty && s->tags[s->tag_head];
-    bool ld_rready = !tag_empty && !is_mark;
+    bool is_mark = s->ends_count && s->ends[s->ends_head] == s->bursts_done;
+    bool ends_full = s->ends_count == JOB_DEPTH;
+    bool ld_rready = !tag_empty;
     bool beat_in = ld_rready && g_r && !fetch;
-    bool tag_pop = is_mark || (beat_in && rlast);
+    bool tag_pop = beat_in && rlast;
 
     /* feeder */
     job_t fj = s->fj; /* the job stepping this cycle (job_pop replaces it) */
@@ -480,6 +483,11 @@ static void tick(model_t *s)
     if (tag_pop) {
         s->tag_head = (s->tag_head + 1) % TAG_DEPTH;
         s->tag_count--;
+        s->bursts_done++;
+    }
+    if (is_mark) { /* the job's last burst completed: it becomes ready */
+        s->ends_head = (s->ends_head + 1) % JOB_DEPTH;
+        s->ends_count--;
     }
     if (is_mark && !(job_pop && job_valid))
         s->ready++;
@@ -537,8 +545,8 @@ static void tick(model_t *s)
     }
     case LD_BURST:
         if (ld_arvalid && arready) {
-            s->tags[(s->tag_head + s->tag_count) % TAG_DEPTH] = false;
             s->tag_count++;
+            s->bursts_issued++;
             s->beat_addr += (uint64_t)blen * BEAT;
             s->rem -= blen;
             if (s->rem == 0)
@@ -546,9 +554,9 @@ static void tick(model_t *s)
         }
         break;
     case LD_MARK:
-        if (!tag_full) {
-            s->tags[(s->tag_head + s->tag_count) % TAG_DEPTH] = true;
-            s->tag_count++;
+        if (!ends_full) {
+            s->ends[(s->ends_head + s->ends_count) % JOB_DEPTH] = s->bursts_issued;
+            s->ends_count++;
             if (s->job.final_job) {
                 s->ld = LD_IDLE;
             } else {
@@ -626,7 +634,7 @@ static void tick(model_t *s)
 static uint64_t idle_run(const model_t *s)
 {
     if (s->seq != SEQ_RUN || !s->active || !(s->ld == LD_IDLE || s->ld == LD_JOB) ||
-        s->tag_count || s->mm.rd.count || s->mm.aw.count || s->mm.b.count || s->cur ||
+        s->tag_count || s->ends_count || s->mm.rd.count || s->mm.aw.count || s->mm.b.count || s->cur ||
         s->fifo_count || s->drain_count || s->outstanding)
         return 0;
     uint32_t steps = job_steps(s, &s->fj);
