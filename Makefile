@@ -26,6 +26,10 @@ TEST_DEFS  := -DSQ_SHARED_DIR='"$(SHARED)"' -DSQ_SPARQ_BIN='"$(abspath $(BUILD)/
 # classes for the tokenizers), LAPACKE over OpenBLAS (compression's linalg).
 LDLIBS     := -lcjson -lz -lutf8proc -llapacke -lopenblas -lm
 
+# $(call sq_opcode,Attn): a unit's opcode as the generated spec package has it,
+# for the Opcode parameter of a standalone unit kernel (rtl/common/sq_unit_top.sv)
+sq_opcode   = $(shell sed -n 's/.*SqOp$(1) = 32.d\([0-9]*\);/\1/p' rtl/common/sq_spec_pkg.sv)
+
 CFLAGS_REL := $(CSTD) $(WARN) $(INCLUDES) $(OPT) -MMD -MP
 CFLAGS_SAN := $(CSTD) $(WARN) $(INCLUDES) -O1 -g $(SANITIZE) -MMD -MP
 

@@ -70,18 +70,25 @@ PENDING = """## Notes
 RESOURCES = """## Resources (yosys)
 
 `nice -n 10 make synth-attn` (bitstreams/yosys/synth_attn.sh: yosys 0.23 `synth_xilinx
--family xcup -top sq_attn_top`, hierarchy kept; log in `build/synth/synth_attn.log`).
-Under `/usr/bin/time -v` on this shared 2-core machine (load about 10): 107 s user
-CPU, 455 s wall, 858 MB peak resident memory.
+-family xcup -top sq_unit_top` with the attention opcode, hierarchy kept; log in
+`build/synth/synth_attn.log`). On this shared 2-core machine (load about 8): 87 s user
+CPU, 188 s wall, 840 MB peak (yosys' own figures in the log).
 
 | module | LUT | LUTRAM: LUTs (cells) | FF | DSP48E2 | BRAM36 equivalent | INV |
 |---|---|---|---|---|---|---|
-| sq_attn_core (sequencer, Q.K, softmax, P.V, store) | 6,110 | 376 (47 RAM32M16) | 4,378 | 39 | 8 (6 RAMB36E2 + 4 RAMB18E2) | 1,293 |
-| sq_attn_fetch (read engine, banked buffer) | 876 | 320 (40 RAM32M16) | 77 | 0 | 0 | 79 |
-| sq_ctrl (AXI4-Lite control slave) | 490 | 0 | 331 | 0 | 0 | 333 |
-| sq_attn_div (reciprocal divider) | 130 | 0 | 104 | 0 | 0 | 109 |
-| top: sq_attn_top and sq_fetch (descriptor fetcher, its 1,024-bit descriptor) | 291 | 0 | 1,157 | 0 | 0 | 135 |
-| **total** | **7,897** | **696 (87 RAM32M16)** | **6,047** | **39** | **8** | **1,949** |
+| sq_attn_core (sequencer, Q.K, softmax, P.V, store) | 6,242 | 376 (47 RAM32M16) | 4,378 | 39 | 8 (6 RAMB36E2 + 4 RAMB18E2) | 1,292 |
+| sq_attn_fetch (read engine, banked buffer) | 898 | 320 (40 RAM32M16) | 77 | 0 | 0 | 79 |
+| sq_ctrl (AXI4-Lite control slave) | 485 | 0 | 331 | 0 | 0 | 333 |
+| sq_div (reciprocal divider, rtl/common) | 127 | 0 | 104 | 0 | 0 | 109 |
+| sq_fetch (descriptor fetcher, its 1,024-bit descriptor) | 146 | 0 | 1,156 | 0 | 0 | 134 |
+| top: sq_unit_top (read-channel sharing, error flag) | 145 | 0 | 1 | 0 | 0 | 1 |
+| **total** | **8,043** | **696 (87 RAM32M16)** | **6,047** | **39** | **8** | **1,948** |
+
+- The shared divider and unit top (`rtl/common/sq_div.sv`, `sq_unit_top.sv`, in place
+  of `sq_attn_div` and `sq_attn_top`) left the FF, DSP and RAM counts as they were;
+  logic LUTs went from 7,897 to 8,043. The divider is 127 LUT (was 130) and the top
+  with `sq_fetch` 291 as before; the rest is ABC mapping the core differently (+132),
+  as it did the unchanged `sq_attn_fetch` (+22) and `sq_ctrl` (-5) in the same run.
 
 - The datapath pipelines (`rtl/attn/sq_attn_core.sv`, "Pipelining"; critical path
   reasoning in `docs/gemm_rtl.md`) changed the core from 8,389 LUT, 2,863 FF and 47

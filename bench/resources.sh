@@ -34,6 +34,9 @@ print-attn: ; @echo $(ATTN_RTL)
 EOF
 )
 
+# the attention unit's kernel is sq_unit_top with the attention opcode
+ATTN_OP=$(sed -n 's/.*SqOpAttn = 32.d\([0-9]*\);/\1/p' rtl/common/sq_spec_pkg.sv)
+
 # synth NAME TOP CHPARAMS FILES: yosys run, stat of the whole hierarchy
 synth() {
   local name=$1 top=$2 chp=$3 files=$4 start rc=0
@@ -77,7 +80,7 @@ for r in "${RUNS[@]}"; do
       synth "gemm_${s}x${s}" sq_gemm_top "-chparam R $s -chparam C $s" "$GEMM_RTL" ;;
     attn)
       echo "resources: attention" >&2
-      synth attn sq_attn_top "" "$ATTN_RTL" ;;
+      synth attn sq_unit_top "-chparam Opcode $ATTN_OP" "$ATTN_RTL" ;;
     *) echo "resources: unknown run '$r' (gemm8 gemm16 gemm32 attn)" >&2; exit 2 ;;
   esac
 done

@@ -1,4 +1,4 @@
-/* The Verilated attention unit (rtl/attn/sq_attn_top.sv) as an sq_kernel_t. */
+/* The Verilated attention unit (rtl/common/sq_unit_top.sv with the attention core) as an sq_kernel_t. */
 #ifndef SQ_ATTN_VL_H
 #define SQ_ATTN_VL_H
 

@@ -1,4 +1,4 @@
-/* The Verilated vector unit (rtl/vec/sq_vec_top.sv) as an sq_kernel_t. */
+/* The Verilated vector unit (rtl/common/sq_unit_top.sv with the vector core) as an sq_kernel_t. */
 #ifndef SQ_VEC_VL_H
 #define SQ_VEC_VL_H
 

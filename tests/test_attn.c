@@ -346,21 +346,7 @@ END_TEST
 /* The RTL's constants package is what attngen prints from the C headers. */
 START_TEST(test_rtl_pkg)
 {
-    size_t cap = 1 << 20, n = 0, got;
-    char *want = malloc(cap);
-    FILE *p = popen(SQ_ATTNGEN_BIN, "r");
-    ck_assert_ptr_nonnull(p);
-    while ((got = fread(want + n, 1, cap - 1 - n, p)) > 0)
-        n += got;
-    want[n] = 0;
-    ck_assert_int_eq(pclose(p), 0);
-    size_t len;
-    char *have = sq_slurp(SQ_ATTN_PKG, &len);
-    ck_assert_ptr_nonnull(have);
-    ck_assert_msg(strcmp(want, have) == 0, "%s differs from attngen's output: run `make attngen`",
-                  SQ_ATTN_PKG);
-    free(want);
-    free(have);
+    free(sq_test_generated(SQ_ATTNGEN_BIN, SQ_ATTN_PKG, "attngen"));
 }
 END_TEST
 

@@ -16,6 +16,24 @@
 #include "testutil.h"
 #include "util/err.h"
 
+/* Runs the case of p on dev (a device of level) and fails at the first image
+ * byte that differs from the golden reference. */
+static void check_case(sq_dev_t *dev, const char *level, const sq_vec_params_t *p)
+{
+    char what[256];
+    sq_vec_params_describe(p, what, sizeof what);
+    sq_vec_case_t vc;
+    ck_assert_msg(sq_vec_case_build(&vc, p) == 0, "%s: %s", what, sq_err_msg());
+    sq_dev_free_all(dev);
+    ck_assert_msg(sq_vec_case_place(dev, &vc) == 0, "%s: %s", what, sq_err_msg());
+    uint64_t bad;
+    ck_assert_msg(sq_vec_case_run(dev, &vc, 0, &bad) == 0, "%s on %s: %s", what, level,
+                  sq_err_msg());
+    ck_assert_msg(bad == vc.bytes, "%s on %s: image byte %llu of %llu differs from the golden",
+                  what, level, (unsigned long long)bad, (unsigned long long)vc.bytes);
+    sq_vec_case_free(&vc);
+}
+
 /* Runs count random cases (sq_vec_params_random from seed) on one device of
  * the level and fails at the first differing byte. Returns the cycles. */
 static uint64_t run_random(const char *level, uint64_t seed, int count)
@@ -26,19 +44,7 @@ static uint64_t run_random(const char *level, uint64_t seed, int count)
     for (int t = 0; t < count; t++) {
         sq_vec_params_t p;
         sq_vec_params_random(&rng, t, &p);
-        char what[256];
-        sq_vec_params_describe(&p, what, sizeof what);
-        sq_vec_case_t vc;
-        ck_assert_msg(sq_vec_case_build(&vc, &p) == 0, "%s: %s", what, sq_err_msg());
-        sq_dev_free_all(dev);
-        ck_assert_msg(sq_vec_case_place(dev, &vc) == 0, "%s: %s", what, sq_err_msg());
-        uint64_t bad;
-        ck_assert_msg(sq_vec_case_run(dev, &vc, 0, &bad) == 0, "%s on %s: %s", what, level,
-                      sq_err_msg());
-        ck_assert_msg(bad == vc.bytes, "case %d %s on %s: image byte %llu of %llu differs from the "
-                      "golden", t, what, level, (unsigned long long)bad,
-                      (unsigned long long)vc.bytes);
-        sq_vec_case_free(&vc);
+        check_case(dev, level, &p);
     }
     sq_dev_stats(dev, &st);
     ck_assert_uint_eq(st.commands, (uint64_t)count);
@@ -170,18 +176,7 @@ START_TEST(test_rtl_edges)
                 p.values = kind;
                 p.extreme_scales = kind >= SQ_VEC_VALUES_EXTREME;
                 p.layout = (int)(s % 2);
-                char what[256];
-                sq_vec_params_describe(&p, what, sizeof what);
-                sq_vec_case_t vc;
-                ck_assert_msg(sq_vec_case_build(&vc, &p) == 0, "%s: %s", what, sq_err_msg());
-                sq_dev_free_all(dev);
-                ck_assert_msg(sq_vec_case_place(dev, &vc) == 0, "%s: %s", what, sq_err_msg());
-                uint64_t bad;
-                ck_assert_msg(sq_vec_case_run(dev, &vc, 0, &bad) == 0, "%s: %s", what,
-                              sq_err_msg());
-                ck_assert_msg(bad == vc.bytes, "%s on rtl: image byte %llu of %llu differs",
-                              what, (unsigned long long)bad, (unsigned long long)vc.bytes);
-                sq_vec_case_free(&vc);
+                check_case(dev, "rtl", &p);
                 cases++;
             }
     sq_dev_close(dev);
@@ -229,21 +224,7 @@ END_TEST
 /* The RTL's constants package is what vecgen prints from the C headers. */
 START_TEST(test_rtl_pkg)
 {
-    size_t cap = 1 << 16, n = 0, got;
-    char *want = malloc(cap);
-    FILE *p = popen(SQ_VECGEN_BIN, "r");
-    ck_assert_ptr_nonnull(p);
-    while ((got = fread(want + n, 1, cap - 1 - n, p)) > 0)
-        n += got;
-    want[n] = 0;
-    ck_assert_int_eq(pclose(p), 0);
-    size_t len;
-    char *have = sq_slurp(SQ_VEC_PKG, &len);
-    ck_assert_ptr_nonnull(have);
-    ck_assert_msg(strcmp(want, have) == 0, "%s differs from vecgen's output: run `make vecgen`",
-                  SQ_VEC_PKG);
-    free(want);
-    free(have);
+    free(sq_test_generated(SQ_VECGEN_BIN, SQ_VEC_PKG, "vecgen"));
 }
 END_TEST
 

@@ -181,6 +181,35 @@ void *sq_slurp(const char *path, size_t *n)
     return buf;
 }
 
+char *sq_test_generated(const char *gen_bin, const char *committed, const char *target)
+{
+    FILE *p = popen(gen_bin, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t cap = 1 << 16, len = 0, got;
+    char *gen = malloc(cap);
+    ck_assert_ptr_nonnull(gen);
+    while ((got = fread(gen + len, 1, cap - 1 - len, p)) > 0) {
+        len += got;
+        if (len == cap - 1) {
+            cap *= 2;
+            gen = realloc(gen, cap);
+            ck_assert_ptr_nonnull(gen);
+        }
+    }
+    gen[len] = 0;
+    ck_assert_int_eq(pclose(p), 0);
+    size_t n = 0;
+    char *have = sq_slurp(committed, &n);
+    ck_assert_ptr_nonnull(have);
+    size_t i = 0;
+    while (i < len && i < n && gen[i] == have[i])
+        i++;
+    ck_assert_msg(i == len && i == n, "%s differs from %s's output at byte %zu (run `make %s`)",
+                  committed, gen_bin, i, target);
+    free(have);
+    return gen;
+}
+
 uint64_t sq_test_rand(uint64_t *state)
 {
     uint64_t x = *state;

@@ -55,6 +55,11 @@ char *sq_tmpfile(const void *data, size_t n);
 /* Reads a whole file (malloc'd); NULL on failure. */
 void *sq_slurp(const char *path, size_t *n);
 
+/* Runs the generator gen_bin and fails the test unless its output is the
+ * committed file byte for byte, naming the first differing byte and `make
+ * target` (which rewrites the file). Returns the output (malloc'd). */
+char *sq_test_generated(const char *gen_bin, const char *committed, const char *target);
+
 /* Whether the tests run in CI: SPARQ_CI set to anything but "" or "0"
  * (.ci/run sets SPARQ_CI=1). In CI every optional input must be there. */
 int sq_test_in_ci(void);

@@ -2,13 +2,14 @@
 # yosys synth_xilinx (UltraScale+, -family xcup) of the attention unit; prints
 # LUT/LUTRAM/FF/DSP/BRAM per module and for the whole unit from yosys' stat.
 # The full log goes to OUTDIR/synth_attn.log, the stat to OUTDIR/stat_attn.txt.
-# Usage: bitstreams/yosys/synth_attn.sh OUTDIR rtl-files...
+# Usage: SQ_OPCODE=n bitstreams/yosys/synth_attn.sh OUTDIR rtl-files...
+# (n: the attention opcode, the Opcode of sq_unit_top; `make synth-attn` sets it)
 # About a minute and 0.8 GB here. The hierarchy is kept (no -flatten) so the
 # stat breaks down by module; the module boundaries are registers and RAM
 # ports, so flattening would save little.
 set -euo pipefail
-if [ $# -lt 2 ]; then
-  echo "usage: $0 OUTDIR rtl-files..." >&2
+if [ $# -lt 2 ] || [ -z "${SQ_OPCODE:-}" ]; then
+  echo "usage: SQ_OPCODE=n $0 OUTDIR rtl-files..." >&2
   exit 2
 fi
 OUT=$1
@@ -20,12 +21,13 @@ fi
 mkdir -p "$OUT"
 start=$(date +%s)
 yosys -q -l "$OUT/synth_attn.log" -p "read_verilog -sv $*; \
-  hierarchy -top sq_attn_top; \
-  synth_xilinx -family xcup -top sq_attn_top; \
+  hierarchy -top sq_unit_top -chparam Opcode $SQ_OPCODE; \
+  synth_xilinx -family xcup -top sq_unit_top; \
   tee -o $OUT/stat_attn.txt stat" >/dev/null
 secs=$(( $(date +%s) - start ))
 # A RAM module ($paramod ... sq_attn_ram / sq_attn_lutram) is counted in the
-# module that instantiates it, so the rows add up to the total.
+# module that instantiates it, another parameterized one (sq_div) in a row of
+# its own, so the rows add up to the total.
 awk -v s="$secs" '
   function cls(c) {
     if (c ~ /^(LUT[1-6]|LUT6_2)$/) return "lut"
@@ -44,11 +46,14 @@ awk -v s="$secs" '
     return 2
   }
   function add(m, k, n) { own[m, k] += n }
+  function isram(m) { return m ~ /^\$paramod/ && m ~ /ram(\\|$)/ }
+  # the module name inside a $paramod name
+  function base(m) { sub(/^\$paramod(\$[0-9a-f]+)?\\/, "", m); sub(/\\.*/, "", m); return m }
   # own cells plus those of RAM submodules, recursively
   function tot(m, k,    t, i) {
     t = own[m, k]
     for (i = 1; i <= nkid[m]; i++) {
-      if (kid[m, i] ~ /^\$paramod/) t += kidn[m, i] * tot(kid[m, i], k)
+      if (isram(kid[m, i])) t += kidn[m, i] * tot(kid[m, i], k)
     }
     return t
   }
@@ -67,11 +72,11 @@ awk -v s="$secs" '
     if ($1 ~ /^(\$paramod|sq_)/) { nkid[mod]++; kid[mod, nkid[mod]] = $1; kidn[mod, nkid[mod]] = $2 }
   }
   END {
-    printf "synth_xilinx -family xcup, sq_attn_top (%ss):\n", s
+    printf "synth_xilinx -family xcup, sq_unit_top of the attention unit (%ss):\n", s
     printf "  %-14s %7s %14s %7s %4s %6s %6s\n", "module", "LUT", "LUTRAM (cells)", "FF", "DSP",
            "BRAM36", "INV"
-    for (i = 1; i <= nmod; i++) if (order[i] !~ /^\$paramod/ && order[i] != "sq_attn_top") row(order[i], order[i])
-    row("top (I/O)", "sq_attn_top")
+    for (i = 1; i <= nmod; i++) if (!isram(order[i]) && order[i] != "sq_unit_top") row(base(order[i]), order[i])
+    row("top (I/O)", "sq_unit_top")
     printf "  %-14s %7d %7d (%4d) %7d %4d %6.1f %6d\n", "total", sum["lut"], sum["lrl"], sum["lutram"],
            sum["ff"], sum["dsp"], sum["b36"] + sum["b18"] / 2, sum["inv"]
     printf "  LUT: logic LUTs; LUTRAM: LUTs holding distributed RAM (RAM32M16 etc. cells);\n"

@@ -12,7 +12,7 @@
 #include "runtime/desc.h"
 #include "util/err.h"
 
-#define DIV_CYCLES 48u /* sq_attn_div: 47 quotient bits, then done */
+#define DIV_CYCLES 48u /* sq_div: 47 quotient bits, then done */
 /* The core's pipelines (sq_attn_core.sv, "Pipelining"), in cycles after the
  * cycle a last operand enters: */
 #define QK_DRAIN 5u   /* Q.K: the key's list write is in (SBlock may end) */

@@ -21,7 +21,7 @@ int sq_attn_model_init(sq_attn_model_t *am, sq_mm_t *mm);
 /* Frees the scratch; accepts NULL and a model whose init failed. */
 void sq_attn_model_free(sq_attn_model_t *am);
 
-/* One run of the standalone kernel (sq_attn_top: sq_fetch and the core):
+/* One run of the standalone kernel (sq_unit_top: sq_fetch and the core):
  * begin at ap_start, one call per descriptor in stream order (mem is the
  * device image holding the descriptor and its operands, already checked by
  * the device), end after the last. The counters are those of sq_ctrl from

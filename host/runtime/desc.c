@@ -514,6 +514,26 @@ void sq_desc_work(const uint8_t *desc, sq_dev_stats_t *add)
     }
 }
 
+int sq_desc_work_read(const uint8_t *desc, int (*read)(void *ctx, uint64_t addr, void *dst, size_t n),
+                      void *ctx, sq_dev_stats_t *add)
+{
+    sq_desc_work(desc, add);
+    if (sq_desc_opcode(desc) != SQ_OP_ATTN)
+        return 0;
+    sq_attn_desc_t d;
+    sq_attn_desc_decode(desc, &d);
+    sq_attn_bytes_t b;
+    sq_attn_desc_bytes(&d, &b);
+    uint8_t *mask = NULL;
+    if (b.mask && !(mask = malloc((size_t)b.mask)))
+        return sq_err(SQ_ERR_MEM, "out of memory reading an attention bitmap");
+    int rc = b.mask ? read(ctx, d.mask, mask, (size_t)b.mask) : 0;
+    if (rc == 0)
+        sq_attn_desc_work(&d, mask, add);
+    free(mask);
+    return rc;
+}
+
 /* ---------------------------------------------------------------------------
  * Stream rules: the stream header's patches and dependencies (spec.h). */
 

@@ -143,5 +143,11 @@ void sq_attn_desc_work(const sq_attn_desc_t *d, const uint8_t *mask, sq_dev_stat
 /* Adds what one valid descriptor does to a level's counters: macs and the
  * operand/result bytes (each operand counted once). */
 void sq_desc_work(const uint8_t *desc, sq_dev_stats_t *add);
+/* sq_desc_work, and for ATTN sq_attn_desc_work with its block bitmap read
+ * from device memory by read(ctx, addr, dst, n) (0 or an error code): the
+ * work of one descriptor of a run, for a level or the device. Returns 0,
+ * SQ_ERR_MEM or read's error. */
+int sq_desc_work_read(const uint8_t *desc, int (*read)(void *ctx, uint64_t addr, void *dst, size_t n),
+                      void *ctx, sq_dev_stats_t *add);
 
 #endif

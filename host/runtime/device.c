@@ -263,26 +263,17 @@ static int launch(sq_dev_t *dev, uint64_t cmd_addr, uint32_t i, uint32_t j, uint
     return 0;
 }
 
+static int dev_read(void *dev, uint64_t addr, void *dst, size_t n)
+{
+    return sq_dev_peek(dev, addr, dst, n);
+}
+
 /* What one valid (patched) descriptor computes and moves, from the
  * descriptor and, for attention, its block bitmap in device memory. */
 static int desc_work(sq_dev_t *dev, const uint8_t *desc, sq_dev_stats_t *w)
 {
     *w = (sq_dev_stats_t){0};
-    sq_desc_work(desc, w);
-    if (sq_desc_opcode(desc) != SQ_OP_ATTN)
-        return 0;
-    sq_attn_desc_t d;
-    sq_attn_desc_decode(desc, &d);
-    sq_attn_bytes_t b;
-    sq_attn_desc_bytes(&d, &b);
-    uint8_t *mask = NULL;
-    if (b.mask && !(mask = malloc((size_t)b.mask)))
-        return sq_err(SQ_ERR_MEM, "out of memory reading an attention bitmap");
-    int rc = b.mask ? sq_dev_peek(dev, d.mask, mask, (size_t)b.mask) : 0;
-    if (rc == 0)
-        sq_attn_desc_work(&d, mask, w);
-    free(mask);
-    return rc;
+    return sq_desc_work_read(desc, dev_read, dev, w);
 }
 
 /* One launch of the level's command processor for a validated stream (cmds:

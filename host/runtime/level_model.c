@@ -772,61 +772,50 @@ static int model_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
     return 0;
 }
 
-/* A stream starting with an attention descriptor runs on the attention unit
- * (as on the rtl level). The reference runs one descriptor ahead of the
- * model, so each descriptor's scores are taken from the operands it reads. */
-static int attn_run(level_t *l, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
-                    sq_dev_stats_t *add)
-{
-    sq_attn_model_t *am = &l->attn;
-    sq_dev_stats_t work = {0};
-    uint64_t read0 = am->mm->bytes_read;
-    sq_attn_model_begin(am);
-    for (uint32_t i = 0; i < n_cmds; i++) {
-        uint64_t desc = cmd_addr + (uint64_t)i * SQ_DESC_BYTES;
-        int rc = sq_level_ref.run(l->ref, desc, 1, max_cycles, &work);
-        if (rc)
-            return rc;
-        sq_attn_model_desc(am, l->m.mem, desc);
-        if (max_cycles && am->cycles >= max_cycles)
-            return sq_err(SQ_ERR_DEV, "model: %u commands did not finish within %" PRIu64
-                                      " cycles", n_cmds, max_cycles);
-    }
-    sq_attn_model_end(am);
-    add->cycles += am->cycles;
-    add->stall_cycles += am->stalls;
-    add->bytes_read += am->mm->bytes_read - read0;
-    add->bytes_written += am->bytes_written;
-    add->macs += work.macs;
-    add->commands += n_cmds;
-    return 0;
-}
+/* A unit's cycle model as unit_run drives it: its begin/desc/end hooks
+ * (sq_<unit>_model_begin/desc/end) and where its counters are. */
+typedef struct {
+    void *model;
+    void (*begin)(void *model);
+    void (*desc)(void *model, uint8_t *mem, uint64_t desc_addr);
+    void (*end)(void *model);
+    const sq_mm_t *mm;
+    const uint64_t *cycles, *stalls, *bytes_written;
+} unit_hooks_t;
 
-/* A stream starting with a vector descriptor runs on the vector unit; the
- * reference runs each descriptor first (its timing depends only on
- * addresses and GATHER's token ids, which no VEC descriptor writes). */
-static int vec_run(level_t *l, uint64_t cmd_addr, uint32_t n_cmds, uint64_t max_cycles,
-                   sq_dev_stats_t *add)
+static void attn_begin(void *m) { sq_attn_model_begin(m); }
+static void attn_desc(void *m, uint8_t *mem, uint64_t d) { sq_attn_model_desc(m, mem, d); }
+static void attn_end(void *m) { sq_attn_model_end(m); }
+static void vec_begin(void *m) { sq_vec_model_begin(m); }
+static void vec_desc(void *m, uint8_t *mem, uint64_t d) { sq_vec_model_desc(m, mem, d); }
+static void vec_end(void *m) { sq_vec_model_end(m); }
+
+/* A stream starting with an attention or vector descriptor runs on that
+ * unit (as on the rtl level). The reference runs each descriptor just before
+ * the model: the attention model takes each descriptor's scores from the
+ * operands it reads, and the vector unit's timing depends only on addresses
+ * and GATHER's token ids, which no VEC descriptor writes. */
+static int unit_run(level_t *l, const unit_hooks_t *u, uint64_t cmd_addr, uint32_t n_cmds,
+                    uint64_t max_cycles, sq_dev_stats_t *add)
 {
-    sq_vec_model_t *vm = &l->vec;
     sq_dev_stats_t work = {0};
-    uint64_t read0 = vm->mm->bytes_read;
-    sq_vec_model_begin(vm);
+    uint64_t read0 = u->mm->bytes_read;
+    u->begin(u->model);
     for (uint32_t i = 0; i < n_cmds; i++) {
         uint64_t desc = cmd_addr + (uint64_t)i * SQ_DESC_BYTES;
         int rc = sq_level_ref.run(l->ref, desc, 1, max_cycles, &work);
         if (rc)
             return rc;
-        sq_vec_model_desc(vm, l->mem, desc);
-        if (max_cycles && vm->cycles >= max_cycles)
+        u->desc(u->model, l->mem, desc);
+        if (max_cycles && *u->cycles >= max_cycles)
             return sq_err(SQ_ERR_DEV, "model: %u commands did not finish within %" PRIu64
                                       " cycles", n_cmds, max_cycles);
     }
-    sq_vec_model_end(vm);
-    add->cycles += vm->cycles;
-    add->stall_cycles += vm->stalls;
-    add->bytes_read += vm->mm->bytes_read - read0;
-    add->bytes_written += vm->bytes_written;
+    u->end(u->model);
+    add->cycles += *u->cycles;
+    add->stall_cycles += *u->stalls;
+    add->bytes_read += u->mm->bytes_read - read0;
+    add->bytes_written += *u->bytes_written;
     add->macs += work.macs;
     add->commands += n_cmds;
     return 0;
@@ -837,10 +826,16 @@ static int model_run(void *state, uint64_t cmd_addr, uint32_t n_cmds, uint64_t m
 {
     level_t *l = state;
     model_t *s = &l->m;
-    if (n_cmds && sq_desc_opcode(s->mem + cmd_addr) == SQ_OP_ATTN)
-        return attn_run(l, cmd_addr, n_cmds, max_cycles, add);
-    if (n_cmds && sq_desc_opcode(s->mem + cmd_addr) == SQ_OP_VEC)
-        return vec_run(l, cmd_addr, n_cmds, max_cycles, add);
+    if (n_cmds && sq_desc_opcode(s->mem + cmd_addr) == SQ_OP_ATTN) {
+        const unit_hooks_t u = {&l->attn, attn_begin, attn_desc, attn_end, l->attn.mm,
+                                &l->attn.cycles, &l->attn.stalls, &l->attn.bytes_written};
+        return unit_run(l, &u, cmd_addr, n_cmds, max_cycles, add);
+    }
+    if (n_cmds && sq_desc_opcode(s->mem + cmd_addr) == SQ_OP_VEC) {
+        const unit_hooks_t u = {&l->vec, vec_begin, vec_desc, vec_end, l->vec.mm,
+                                &l->vec.cycles, &l->vec.stalls, &l->vec.bytes_written};
+        return unit_run(l, &u, cmd_addr, n_cmds, max_cycles, add);
+    }
     /* the golden reference computes every output; counters come from the model */
     sq_dev_stats_t work = {0};
     int rc = l->timing_only ? 0 : sq_level_ref.run(l->ref, cmd_addr, n_cmds, max_cycles, &work);

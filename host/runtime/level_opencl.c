@@ -220,21 +220,7 @@ static int ocl_read(void *state, uint64_t addr, void *dst, size_t n)
 static int count_work(ocl_t *s, const uint8_t *cmds, uint32_t n_cmds, sq_dev_stats_t *add)
 {
     for (uint32_t i = 0; i < n_cmds; i++) {
-        const uint8_t *desc = cmds + (size_t)i * SQ_DESC_BYTES;
-        sq_desc_work(desc, add);
-        if (sq_desc_opcode(desc) != SQ_OP_ATTN)
-            continue;
-        sq_attn_desc_t d;
-        sq_attn_desc_decode(desc, &d);
-        sq_attn_bytes_t b;
-        sq_attn_desc_bytes(&d, &b);
-        uint8_t *mask = NULL;
-        if (b.mask && !(mask = malloc((size_t)b.mask)))
-            return sq_err(SQ_ERR_MEM, "opencl: out of host memory");
-        int rc = b.mask ? ocl_read(s, d.mask, mask, (size_t)b.mask) : 0;
-        if (rc == 0)
-            sq_attn_desc_work(&d, mask, add);
-        free(mask);
+        int rc = sq_desc_work_read(cmds + (size_t)i * SQ_DESC_BYTES, ocl_read, s, add);
         if (rc)
             return rc;
     }

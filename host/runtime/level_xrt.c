@@ -438,26 +438,9 @@ static int xrt_read(void *state, uint64_t addr, void *dst, size_t n)
 static int count_work(xrt_t *s, const uint8_t *cmds, uint32_t n_cmds, sq_dev_stats_t *add)
 {
     for (uint32_t i = 0; i < n_cmds; i++) {
-        const uint8_t *desc = cmds + (size_t)i * SQ_DESC_BYTES;
-        if (sq_desc_opcode(desc) == SQ_OP_ATTN) {
-            sq_attn_desc_t d;
-            sq_attn_desc_decode(desc, &d);
-            uint8_t *mask = NULL;
-            sq_attn_bytes_t b;
-            sq_attn_desc_bytes(&d, &b);
-            if (b.mask) {
-                if (!(mask = malloc((size_t)b.mask)))
-                    return sq_err(SQ_ERR_MEM, "xrt: out of host memory");
-                int rc = xrt_read(s, d.mask, mask, (size_t)b.mask);
-                if (rc) {
-                    free(mask);
-                    return rc;
-                }
-            }
-            sq_attn_desc_work(&d, mask, add);
-            free(mask);
-        }
-        sq_desc_work(desc, add);
+        int rc = sq_desc_work_read(cmds + (size_t)i * SQ_DESC_BYTES, xrt_read, s, add);
+        if (rc)
+            return rc;
     }
     return 0;
 }

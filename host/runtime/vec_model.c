@@ -13,7 +13,7 @@
 #include "sparq/desc.h"
 #include "sparq/spec.h"
 
-/* sq_vec_div: a division of b bits takes its start cycle, then b + 1
+/* sq_div: a division of b bits takes its start cycle, then b + 1
  * cycles in the waiting state (the last sees done) */
 #define DIV_SIG 31u
 #define DIV_MEAN 50u

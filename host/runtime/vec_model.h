@@ -24,7 +24,7 @@ typedef struct {
 /* The memory timing is the unit's own port. */
 void sq_vec_model_init(sq_vec_model_t *vm, sq_mm_t *mm);
 
-/* One run of the standalone kernel (sq_vec_top: sq_fetch and the core), as
+/* One run of the standalone kernel (sq_unit_top: sq_fetch and the core), as
  * sq_attn_model_begin/desc/end (attn_model.h): mem is the device image
  * holding the descriptor and its operands, already checked by the device. */
 void sq_vec_model_begin(sq_vec_model_t *vm);

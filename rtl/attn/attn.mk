@@ -6,10 +6,11 @@
 VERILATOR ?= verilator
 VL_INC    ?= /usr/share/verilator/include
 ATTN_VL_DIR := $(BUILD)/vl_attn
-# the control slave is shared by every unit (rtl/common/, one ap_ctrl_hs map)
+# the control slave is shared by every unit (rtl/common/, one ap_ctrl_hs map),
+# so is the standalone kernel around the core (sq_unit_top with Opcode SqOpAttn)
 ATTN_RTL := rtl/common/sq_spec_pkg.sv rtl/attn/sq_attn_pkg.sv rtl/common/sq_ctrl.sv rtl/common/sq_fetch.sv \
-            rtl/attn/sq_attn_ram.sv rtl/attn/sq_attn_lutram.sv rtl/attn/sq_attn_div.sv \
-            rtl/attn/sq_attn_fetch.sv rtl/attn/sq_attn_core.sv rtl/attn/sq_attn_top.sv
+            rtl/attn/sq_attn_ram.sv rtl/attn/sq_attn_lutram.sv rtl/common/sq_div.sv \
+            rtl/attn/sq_attn_fetch.sv rtl/attn/sq_attn_core.sv rtl/common/sq_unit_top.sv
 
 ATTN_VL_FLAGS := --cc
 # FST waveforms on request (PATH.attn.fst beside the GEMM unit's)
@@ -17,7 +18,8 @@ ATTN_VL_FLAGS += --trace-fst
 # one thread, as for the GEMM model (BRIEF.md)
 ATTN_VL_FLAGS += --threads 1
 ATTN_VL_FLAGS += --x-assign fast --x-initial fast
-ATTN_VL_FLAGS += --top-module sq_attn_top --prefix Vsq_attn_top --Mdir $(ATTN_VL_DIR)
+ATTN_TOP := --top-module sq_unit_top -GOpcode=$(call sq_opcode,Attn)
+ATTN_VL_FLAGS += $(ATTN_TOP) --prefix Vsq_attn_top --Mdir $(ATTN_VL_DIR)
 # Verilator's makefile appends -Os; -O2 simulates about twice as fast
 ATTN_VL_FLAGS += -MAKEFLAGS "OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2"
 
@@ -49,13 +51,13 @@ attngen: $(BUILD)/attngen
 
 lint: lint-attn
 lint-attn:
-	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(ATTN_RTL) --top-module sq_attn_top
+	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(ATTN_RTL) $(ATTN_TOP)
 	@echo "lint-attn: verilator -Wall clean"
 
 # yosys synth_xilinx (UltraScale+) of the attention unit; prints LUT/LUTRAM/FF/
 # DSP/BRAM per module. About a minute and 0.8 GB: not part of `make test`.
 synth-attn:
-	./bitstreams/yosys/synth_attn.sh $(BUILD)/synth $(ATTN_RTL)
+	SQ_OPCODE=$(call sq_opcode,Attn) ./bitstreams/yosys/synth_attn.sh $(BUILD)/synth $(ATTN_RTL)
 
 # Accuracy, RTL cycles vs density and perplexity per pattern, written to
 # bench/results/attn.md (a few minutes; also part of `make bench`).

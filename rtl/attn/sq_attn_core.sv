@@ -3,7 +3,7 @@
 // cmd_done pulse once its last O row write has been acknowledged, idle,
 // stall, mem_base), bit-exact with sq_attn_ref (include/sparq/attn.h). A
 // descriptor of another opcode is finished without memory traffic. The
-// standalone kernel sq_attn_top puts sq_ctrl and sq_fetch in front of it,
+// standalone kernel sq_unit_top puts sq_ctrl and sq_fetch in front of it,
 // sq_accel_top the command processor.
 //
 // Per query head h and query i (position p), as hls/sq_attn.c:
@@ -16,7 +16,7 @@
 //           score, one pass over the list per bit of the score span, then a
 //           count and a selection pass;
 //   expsum: one list entry per cycle, e = 2^(-u/256) by table and shift;
-//   recip:  floor(2^46 / sum) in the sequential divider;
+//   recip:  floor(2^46 / sum) in the sequential divider (sq_div);
 //   pv:     for each entry with e != 0 (P = 0 adds nothing), the V row is
 //           fetched and acc += P * v, 16 lanes a cycle;
 //   store:  sq_requant per element, the row written in one burst.
@@ -251,11 +251,15 @@ module sq_attn_core (
   // device addresses are offsets from SQ_REG_MEM
   assign araddr_o = mem_base_i + f_araddr;
 
+  // recip = floor(2^46 / sum): 47 quotient bits, of which 32 are kept (the
+  // sum is at least 2^15, sq_attn_recip in include/sparq/attn.h); the
+  // dividend's only set bit enters the remainder at bit 46
   logic        div_start, div_done;
+  logic [5:0]  div_bit;
   logic [31:0] div_quot;
-  sq_attn_div u_div (
-    .clk_i, .rst_ni, .start_i(div_start), .divisor_i(sum_q), .done_o(div_done),
-    .quot_o(div_quot)
+  sq_div #(.MaxBits(47), .QuotW(32)) u_div (
+    .clk_i, .rst_ni, .start_i(div_start), .top_i(6'd46), .divisor_i(sum_q), .bit_o(div_bit),
+    .num_bit_i(div_bit == 6'd46), .done_o(div_done), .quot_o(div_quot), .rem_o()
   );
 
   logic        s_we, j_we, e_we, sel_we;

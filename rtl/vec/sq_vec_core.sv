@@ -4,7 +4,7 @@
 // mem_base), bit-exact with sq_vec_ref (include/sparq/vec.h, rules 1-12). A
 // descriptor of another opcode, or one it cannot run (function, empty
 // shape), is finished in the cycle it is accepted, without memory traffic.
-// The standalone kernel sq_vec_top puts sq_ctrl and sq_fetch in front of it.
+// The standalone kernel sq_unit_top puts sq_ctrl and sq_fetch in front of it.
 //
 // Each row is the passes of hls/vec/sq_vec.c, in the order of the rules:
 // statistics first (LayerNorm's sum, max |d|, sum of squares, rule 2's row
@@ -17,7 +17,7 @@
 //            are emptied at every descriptor, since a descriptor may read
 //            what the one before it wrote;
 //   value:   rule 1 / bias / the norm's element in one cycle; the sigmoid
-//            (SWIGLU, GELU) through the sequential divider (sq_vec_div);
+//            (SWIGLU, GELU) through the sequential divider (sq_div);
 //   action:  a statistic, or a write into a one-line write-combining buffer
 //            that goes out as one strobed beat (waiting for its response)
 //            when a write falls on another line, and at the end.
@@ -334,14 +334,16 @@ module sq_vec_core (
   assign live = gid < p0;
 
   // ---- submodules ---------------------------------------------------------------------
+  // divisions of up to 64 quotient bits; the dividend is held in num_q for
+  // the divider to take one bit a cycle
   logic        div_start, div_done;
-  logic [63:0] div_num, div_quot;
-  logic [31:0] div_den;
-  logic [6:0]  div_bits;
-  logic [32:0] div_rem;
-  sq_vec_div u_div (
-    .clk_i, .rst_ni, .start_i(div_start), .dividend_i(div_num), .divisor_i(div_den),
-    .bits_i(div_bits), .done_o(div_done), .quot_o(div_quot), .rem_o(div_rem)
+  logic [63:0] div_num, num_q, div_quot;
+  logic [31:0] div_den, div_rem;
+  logic [5:0]  div_top, div_bit;
+  sq_div #(.MaxBits(64), .QuotW(64)) u_div (
+    .clk_i, .rst_ni, .start_i(div_start), .top_i(div_top), .divisor_i(div_den),
+    .bit_o(div_bit), .num_bit_i(num_q[div_bit]), .done_o(div_done), .quot_o(div_quot),
+    .rem_o(div_rem)
   );
 
   // ---- the load in ld_q: address, byte or word, buffer --------------------------------
@@ -629,7 +631,7 @@ module sq_vec_core (
     div_start = 1'b0;
     div_num = 64'd0;
     div_den = 32'd0;
-    div_bits = 7'd1;
+    div_top = 6'd0;
 
     unique case (st_q)
       SIdle: begin
@@ -742,7 +744,7 @@ module sq_vec_core (
         div_start = 1'b1;
         div_num = 64'd1073741824 + 64'(sig_d[16:1]);
         div_den = 32'(sig_d);
-        div_bits = 7'd31;
+        div_top = 6'd30;
         st_d = SSigW;
       end
       SSigW: if (div_done) st_d = SSig1;
@@ -872,12 +874,12 @@ module sq_vec_core (
         div_start = 1'b1;
         div_num = abs64(mean_num);
         div_den = n << 1;
-        div_bits = 7'd50;
+        div_top = 6'd49;
         st_d = SMeanW;
       end
       SMeanW: if (div_done) st_d = SMeanF;
       SMeanF: begin
-        mu_d = mean_num < 64'sd0 ? -$signed(div_quot) - 64'(div_rem != 33'd0)
+        mu_d = mean_num < 64'sd0 ? -$signed(div_quot) - 64'(div_rem != 32'd0)
                                  : $signed(div_quot);
         pass_d = PDmax;
         st_d = SPass;
@@ -905,7 +907,7 @@ module sq_vec_core (
           div_start = 1'b1;
           div_num = 64'h2000000000000000;
           div_den = root_d;
-          div_bits = 7'd62;
+          div_top = 6'd61;
           st_d = SRsqW;
         end else begin
           sqi_d = sqi_q - 5'd1;
@@ -931,7 +933,7 @@ module sq_vec_core (
         div_start = 1'b1;
         div_num = 64'd127 << SqVecDqShift;
         div_den = zn_new;
-        div_bits = 7'd53;
+        div_top = 6'd52;
         st_d = SDqW;
       end
       SDqW: if (div_done) st_d = SDqF;
@@ -1053,5 +1055,6 @@ module sq_vec_core (
     sqrem_q <= sqrem_d;
     root_q <= root_d;
     sqi_q <= sqi_d;
+    num_q <= div_start ? div_num : num_q;
   end
 endmodule

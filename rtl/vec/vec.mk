@@ -6,11 +6,12 @@
 VERILATOR ?= verilator
 VL_INC    ?= /usr/share/verilator/include
 VEC_VL_DIR := $(BUILD)/vl_vec
-# the control slave and the descriptor fetcher are every unit's (rtl/common/);
+# the control slave, the descriptor fetcher and the standalone kernel around
+# the core (sq_unit_top with Opcode SqOpVec) are every unit's (rtl/common/);
 # the sigmoid's exponent table is the attention unit's (sq_attn_pkg)
 VEC_RTL := rtl/common/sq_spec_pkg.sv rtl/attn/sq_attn_pkg.sv rtl/vec/sq_vec_pkg.sv \
-           rtl/common/sq_ctrl.sv rtl/common/sq_fetch.sv rtl/vec/sq_vec_div.sv \
-           rtl/vec/sq_vec_core.sv rtl/vec/sq_vec_top.sv
+           rtl/common/sq_ctrl.sv rtl/common/sq_fetch.sv rtl/common/sq_div.sv \
+           rtl/vec/sq_vec_core.sv rtl/common/sq_unit_top.sv
 
 VEC_VL_FLAGS := --cc
 # FST waveforms on request (PATH.vec.fst beside the GEMM unit's)
@@ -18,7 +19,8 @@ VEC_VL_FLAGS += --trace-fst
 # one thread, as for the other unit models (BRIEF.md)
 VEC_VL_FLAGS += --threads 1
 VEC_VL_FLAGS += --x-assign fast --x-initial fast
-VEC_VL_FLAGS += --top-module sq_vec_top --prefix Vsq_vec_top --Mdir $(VEC_VL_DIR)
+VEC_TOP := --top-module sq_unit_top -GOpcode=$(call sq_opcode,Vec)
+VEC_VL_FLAGS += $(VEC_TOP) --prefix Vsq_vec_top --Mdir $(VEC_VL_DIR)
 # Verilator's makefile appends -Os; -O2 simulates about twice as fast
 VEC_VL_FLAGS += -MAKEFLAGS "OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2"
 
@@ -50,10 +52,10 @@ vecgen: $(BUILD)/vecgen
 
 lint: lint-vec
 lint-vec:
-	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(VEC_RTL) --top-module sq_vec_top
+	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(VEC_RTL) $(VEC_TOP)
 	@echo "lint-vec: verilator -Wall clean"
 
 # yosys synth_xilinx (UltraScale+) of the vector unit; prints LUT/LUTRAM/FF/
 # DSP/BRAM per module. Not part of `make test`.
 synth-vec:
-	./bitstreams/yosys/synth_vec.sh $(BUILD)/synth $(VEC_RTL)
+	SQ_OPCODE=$(call sq_opcode,Vec) ./bitstreams/yosys/synth_vec.sh $(BUILD)/synth $(VEC_RTL)

@@ -5,7 +5,7 @@
 // include/sparq/spec.h, 64-bit 512-bit AXI4 master), so the wrapper adds no
 // logic. Included by sq_gemm_kernel.sv and sq_attn_kernel.sv after they
 // define SQ_VITIS_NAME (the kernel, named as the HLS top so one host path
-// runs either) and SQ_VITIS_UNIT (the unit's top module).
+// runs either) and SQ_VITIS_UNIT (the unit's top module and its parameters).
 module `SQ_VITIS_NAME (
   input  logic         ap_clk,
   input  logic         ap_rst_n,

@@ -1,11 +1,17 @@
-// sparq sparse attention unit as a standalone kernel with the Vitis RTL
-// kernel interface: one 512-bit AXI4 master to device memory and the
-// AXI4-Lite ap_ctrl_hs control slave (the same register map, control block
-// and descriptor fetcher as the GEMM unit, a separate kernel). The datapath
-// is sq_attn_core, the same core sq_accel_top puts behind its command
-// processor; arithmetic and patterns are those of include/sparq/attn.h, bit
-// for bit.
-module sq_attn_top (
+// A unit as a standalone kernel with the Vitis RTL kernel interface: one
+// 512-bit AXI4 master to device memory and the AXI4-Lite ap_ctrl_hs control
+// slave (sq_ctrl, the register map of every unit), sq_fetch handing the
+// descriptors of opcode Opcode one at a time to the unit's core, the same core
+// sq_accel_top puts behind its command processor. Opcode picks the core:
+// SqOpAttn sq_attn_core (include/sparq/attn.h), SqOpVec sq_vec_core
+// (include/sparq/vec.h); a build lists only its unit's core, the other branch
+// is never elaborated. The GEMM unit has its own top (sq_gemm_top, sized by R
+// and C). Without a command processor the control block's registers past its
+// own map are not used: ext_rdata is tied to 0 and the write port left open.
+// Verilated and synthesized per unit with Opcode set (rtl/<unit>/<unit>.mk).
+module sq_unit_top #(
+  parameter int unsigned Opcode = sq_spec_pkg::SqOpAttn
+) (
   input  logic         clk_i,
   input  logic         rst_ni,
   // AXI4 master: read address / data
@@ -79,25 +85,31 @@ module sq_attn_top (
     .ext_wmask_o()
   );
 
-  sq_fetch #(.Opcode(sq_spec_pkg::SqOpAttn)) u_fetch (
+  sq_fetch #(.Opcode(Opcode)) u_fetch (
     .clk_i, .rst_ni, .start_i(start), .cmd_addr_i(cmd_addr), .ncmd_i(ncmd), .done_o(done),
     .fetch_o(fetch), .arvalid_o(f_arvalid), .arready_i(m_axi_arready_i), .araddr_o(f_araddr),
     .rvalid_i(m_axi_rvalid_i), .rdata_i(m_axi_rdata_i),
     .cmd_valid_o(cmd_valid), .cmd_ready_i(cmd_ready), .cmd_o(cmd), .cmd_done_i(cmd_done)
   );
 
-  sq_attn_core u_core (
-    .clk_i, .rst_ni,
-    .cmd_valid_i(cmd_valid), .cmd_ready_o(cmd_ready), .cmd_i(cmd), .cmd_done_o(cmd_done),
-    .idle_o(), .stall_o(stall), .mem_base_i(mem_base),
-    .arvalid_o(c_arvalid), .arready_i(m_axi_arready_i && !fetch), .araddr_o(c_araddr),
-    .arlen_o(c_arlen), .rvalid_i(m_axi_rvalid_i && !fetch), .rready_o(c_rready),
-    .rdata_i(m_axi_rdata_i), .rlast_i(m_axi_rlast_i),
-    .awvalid_o(m_axi_awvalid_o), .awready_i(m_axi_awready_i), .awaddr_o(m_axi_awaddr_o),
-    .awlen_o(m_axi_awlen_o), .wvalid_o(m_axi_wvalid_o), .wready_i(m_axi_wready_i),
-    .wdata_o(m_axi_wdata_o), .wstrb_o(m_axi_wstrb_o), .wlast_o(m_axi_wlast_o),
+  // the cores share one command and memory interface (docs/accelerator.md)
+  `define SQ_UNIT_CORE_PORTS \
+    .clk_i, .rst_ni, \
+    .cmd_valid_i(cmd_valid), .cmd_ready_o(cmd_ready), .cmd_i(cmd), .cmd_done_o(cmd_done), \
+    .idle_o(), .stall_o(stall), .mem_base_i(mem_base), \
+    .arvalid_o(c_arvalid), .arready_i(m_axi_arready_i && !fetch), .araddr_o(c_araddr), \
+    .arlen_o(c_arlen), .rvalid_i(m_axi_rvalid_i && !fetch), .rready_o(c_rready), \
+    .rdata_i(m_axi_rdata_i), .rlast_i(m_axi_rlast_i), \
+    .awvalid_o(m_axi_awvalid_o), .awready_i(m_axi_awready_i), .awaddr_o(m_axi_awaddr_o), \
+    .awlen_o(m_axi_awlen_o), .wvalid_o(m_axi_wvalid_o), .wready_i(m_axi_wready_i), \
+    .wdata_o(m_axi_wdata_o), .wstrb_o(m_axi_wstrb_o), .wlast_o(m_axi_wlast_o), \
     .bvalid_i(m_axi_bvalid_i), .bready_o(m_axi_bready_o)
-  );
+  if (Opcode == sq_spec_pkg::SqOpAttn) begin : g_attn
+    sq_attn_core u_core (`SQ_UNIT_CORE_PORTS);
+  end else if (Opcode == sq_spec_pkg::SqOpVec) begin : g_vec
+    sq_vec_core u_core (`SQ_UNIT_CORE_PORTS);
+  end
+  `undef SQ_UNIT_CORE_PORTS
 
   // the fetcher owns the read channel between commands, the core during one
   assign m_axi_arvalid_o = fetch ? f_arvalid : c_arvalid;
