@@ -4,9 +4,9 @@
  * KV cache is appended by the device, a level with the command processor
  * runs a token in one launch with ref's bits, group scales (w4g32) run, a
  * prompt in one prefill run gives the bits of token-by-token runs, sequences
- * decoded together give each one's own bits, and the CLI chooses it, reports
- * it (runs, PCIe bytes and the latency split per phase), and fails in one line
- * where a level lacks the vector unit. */
+ * decoded together give each one's own bits, and the CLI chooses it, prints
+ * ref's text on every level, and reports it (runs, PCIe bytes and the
+ * latency split per phase). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -384,26 +384,48 @@ START_TEST(test_cli)
     ck_assert_str_eq(out, ref);
     ck_assert_ptr_nonnull(strstr(err, "vector"));
     ck_assert_ptr_nonnull(strstr(err, "swiglu"));
-    /* csim: the same text, one launch per token (40 tokens, prompt BOS) */
-    snprintf(args, sizeof args, "%s --recipe w8a8 --backend csim --report %s", gen, json);
-    ck_assert_int_eq(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);
-    ck_assert_str_eq(out, ref);
-    size_t rep_n;
-    char *rep = sq_slurp(json, &rep_n);
-    ck_assert_ptr_nonnull(rep);
-    ck_assert_msg(strstr(rep, "\"runs_per_token\":\t1,"), "%s", rep);
-    free(rep);
-    /* the cycle model has the vector unit but its command processor model
-     * not yet: the host drives the units, the same text */
-    snprintf(args, sizeof args, "%s --recipe w8a8 --backend model", gen);
-    ck_assert_int_eq(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);
-    ck_assert_str_eq(out, ref);
     snprintf(args, sizeof args, "%s --recipe w8a8 --backend model --offload linears", gen);
     ck_assert_int_eq(sq_run_cli(args, out, sizeof out, err, sizeof err), 0);
     ck_assert_int_ne(sq_run_cli("eval " MODEL_ARGS " --text x --offload all", out, sizeof out, err,
                                 sizeof err),
                      0);
     ck_assert_ptr_nonnull(strstr(err, "--offload"));
+    /* without --calib the whole token calibrates on the default text's
+     * #calib part, found from the project root (this test's own process) */
+    ck_assert_int_eq(chdir(SQ_SRC_DIR), 0);
+    ck_assert_msg(sq_run_cli("generate " MODEL_ARGS " --steps 4 --recipe w8a8 --backend ref", out,
+                             sizeof out, err, sizeof err) == 0,
+                  "%s", err);
+    unlink(json);
+    free(json);
+}
+END_TEST
+
+/* The whole token prints ref's text on every level with the command
+ * processor and the vector unit, one run per token on each. 8 tokens keep
+ * rtl and tlm short (1.7 million simulated cycles each). */
+START_TEST(test_cli_levels)
+{
+    static char ref[4096], out[4096], err[8192];
+    const char *gen = "generate " MODEL_ARGS " --steps 8 --temperature 0 --recipe w8a8 "
+                      "--calib " SAMPLE;
+    char args[1024];
+    snprintf(args, sizeof args, "%s --backend ref", gen);
+    ck_assert_int_eq(sq_run_cli(args, ref, sizeof ref, err, sizeof err), 0);
+    ck_assert_uint_gt(strlen(ref), 8);
+    char *json = sq_tmpfile("", 0);
+    static const char *levels[] = {"csim", "model", "rtl", "tlm", "opencl"};
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+        snprintf(args, sizeof args, "%s --backend %s --report %s", gen, levels[i], json);
+        ck_assert_msg(sq_run_cli(args, out, sizeof out, err, sizeof err) == 0, "%s: %s",
+                      levels[i], err);
+        ck_assert_msg(strcmp(out, ref) == 0, "%s: '%s' vs ref '%s'", levels[i], out, ref);
+        size_t n;
+        char *rep = sq_slurp(json, &n);
+        ck_assert_ptr_nonnull(rep);
+        ck_assert_msg(strstr(rep, "\"runs_per_token\":\t1,"), "%s: %s", levels[i], rep);
+        free(rep);
+    }
     unlink(json);
     free(json);
 }
@@ -530,6 +552,7 @@ Suite *intlayer_suite(void)
     tcase_add_test(tc, test_batch_equals_single);
     tcase_add_test(tc, test_batch_positions_limit);
     tcase_add_test(tc, test_cli);
+    tcase_add_test(tc, test_cli_levels);
     tcase_add_test(tc, test_cli_prompt_batch_report);
     return s;
 }

@@ -119,6 +119,13 @@ START_TEST(test_cli_no_device)
     int rc = run(cmd, out, sizeof out);
     ck_assert_msg(rc == 1 && strstr(out, "xrt: no device (") && count_lines(out) == 1,
                   "exit %d: %s", rc, out);
+    /* and through generate's default path, the whole token on the device */
+    snprintf(cmd, sizeof cmd, "env -u XILINX_XRT XDG_CACHE_HOME=%s %s generate --backend xrt "
+             "--recipe w8a8 --steps 4 --model " SQ_MODEL_PATH " --tokenizer " SQ_TOK_PATH,
+             cache_dir, SQ_SPARQ_BIN);
+    rc = run(cmd, out, sizeof out);
+    ck_assert_msg(rc == 1 && strstr(out, "xrt: no device (") && count_lines(out) == 1,
+                  "exit %d: %s", rc, out);
     /* a bad device index is a usage error */
     snprintf(cmd, sizeof cmd, "SPARQ_XRT_DEVICE=x %s " EVAL_XRT, SQ_SPARQ_BIN);
     rc = run(cmd, out, sizeof out);

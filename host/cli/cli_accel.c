@@ -154,8 +154,9 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
         rc = sq_err(SQ_ERR_ARG, "--attn fp32 needs fp32 attention on the host: add --offload "
                     "linears");
     if (!rc && whole) {
+        /* the recipe's calibration text, its #calib part by default */
         char *text = cm->dummy ? NULL
-                     : sq_cli_read_text(sq_cli_find_data(a->calib ? a->calib : SQ_DEFAULT_CALIB));
+                     : sq_cli_read_stories(a->calib ? a->calib : SQ_DEFAULT_CALIB);
         sq_intlayer_opts_t o = {.calib_text = text, .tok = cm->dummy ? NULL : &cm->tok,
                                 .ae = a->attn ? &a->ae : NULL, .rows = a->rows,
                                 .seqs = a->seqs};
