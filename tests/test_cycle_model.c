@@ -103,6 +103,8 @@ static const struct {
     {40, 48, 4100, SQ_GEMM_SP24},            /* 2:4 over three chunks */
     {1, 300, 1000, SQ_GEMM_BIAS | SQ_GEMM_RELU}, /* GEMV mode over two K chunks */
     {1, 20, 8300, SQ_GEMM_OUT32},            /* GEMV, activation reloaded per job */
+    {1, 45, 1031, SQ_GEMM_W4 | SQ_GEMM_BIAS}, /* int4 GEMV over two K chunks, odd K */
+    {1, 20, 8195, SQ_GEMM_W4 | SQ_GEMM_OUT32}, /* int4 GEMV, activation reloaded */
 };
 
 START_TEST(test_synthetic_vs_rtl)
@@ -133,6 +135,7 @@ START_TEST(test_sizes_vs_rtl)
         {1, 37, 1100, SQ_GEMM_BIAS | SQ_GEMM_RELU},
         {1, 1, 1, SQ_GEMM_OUT32},
         {1, 30, 70, SQ_GEMM_W4},
+        {1, 19, 2051, SQ_GEMM_W4 | SQ_GEMM_BIAS},
         {20, 30, 70, SQ_GEMM_BIAS},
         {9, 13, 130, SQ_GEMM_SP24 | SQ_GEMM_OUT32},
     };

@@ -34,6 +34,7 @@
 #define BEAT SQ_MM_BEAT
 #define KCH 2048u             /* K elements per on-chip chunk (KchElems) */
 #define KCH_G 512u            /* GEMV mode: K chunk (KchG) */
+#define KCH_G4 1024u          /* int4 GEMV mode: K chunk (KchG4) */
 #define A_SLOTS_G 8u          /* GEMV mode: A slots of KCH_G bytes (2 otherwise) */
 #define X_CHUNKS 16u          /* GEMV mode: activation chunks W buffer 0 holds (XSubs) */
 #define W_SLOTS 4u            /* W tile slots; A has 2 */
@@ -95,8 +96,10 @@ typedef struct sq_gemm_model {
     int phase;
     uint32_t row, rem;
     uint64_t beat_addr; /* byte address of the next burst, beat aligned */
-    bool tags[TAG_DEPTH]; /* true for a marker */
-    uint32_t tag_head, tag_count;
+    uint32_t tag_head, tag_count; /* bursts whose data has not all arrived */
+    /* bursts issued up to each loading job's last one (the loader's u_ends),
+     * and the counts of bursts issued and completed */
+    uint32_t ends[JOB_DEPTH], ends_head, ends_count, bursts_issued, bursts_done;
     job_t jobs[JOB_DEPTH];
     uint32_t job_head, job_count, ready;
     /* feeder */
@@ -159,7 +162,9 @@ static uint32_t meta_row(uint32_t k)
 
 static uint32_t kch(const model_t *s)
 {
-    return s->gv ? KCH_G : KCH;
+    if (!s->gv)
+        return KCH;
+    return has(&s->cfg, SQ_GEMM_W4) ? KCH_G4 : KCH_G;
 }
 
 /* The loader's need_a: a job loads its A rows (GEMV: always, they are W's). */
@@ -204,9 +209,14 @@ static bool row_span(const model_t *s, uint64_t *addr, uint32_t *bytes)
     switch (s->phase) {
     case PH_A: /* GEMV: rows of W */
         ridx = (s->gv ? s->job.n0 : s->job.m0) + s->row;
-        *addr = (s->gv ? g->w : g->a) + (uint64_t)ridx * g->k + s->k0;
+        if (s->gv) {
+            *addr = g->w + (uint64_t)ridx * w_row(g, g->k) + w_row(g, s->k0);
+            *bytes = w_row(g, kl);
+            return ridx < g->n;
+        }
+        *addr = g->a + (uint64_t)ridx * g->k + s->k0;
         *bytes = kl;
-        return ridx < (s->gv ? g->n : g->m);
+        return ridx < g->m;
     case PH_W:
         if (s->gv) { /* the activation chunk */
             *addr = g->a + s->k0;
@@ -280,6 +290,8 @@ static uint32_t job_steps(const model_t *s, const job_t *j)
 {
     if (j->klen == 0)
         return 1;
+    if (s->gv && has(&s->cfg, SQ_GEMM_W4)) /* 8 nibbles a step */
+        return (j->klen + 7) / 8;
     return has(&s->cfg, SQ_GEMM_SP24) || s->gv ? (j->klen + 3) / 4 : (j->klen + 1) / 2;
 }
 
@@ -300,7 +312,9 @@ static void decode(model_t *s)
         .quant = sq_desc_addr(d, SQ_GEMM_W_QUANT_LO),
         .c = sq_desc_addr(d, SQ_GEMM_W_C_LO),
     };
-    s->gv = s->C >= 2 && s->cfg.m == 1 && !has(&s->cfg, SQ_GEMM_W4 | SQ_GEMM_SP24);
+    /* int8 GEMV uses array columns 0 and 1, int4 GEMV columns 0 to 3 */
+    s->gv = s->cfg.m == 1 && !has(&s->cfg, SQ_GEMM_SP24) &&
+            s->C >= (has(&s->cfg, SQ_GEMM_W4) ? 4u : 2u);
 }
 
 static void tick(model_t *s)
@@ -334,10 +348,11 @@ static void tick(model_t *s)
 
     /* loader return side */
     bool tag_empty = s->tag_count == 0;
-    bool is_mark = !tag_empty && s->tags[s->tag_head];
-    bool ld_rready = !tag_empty && !is_mark;
+    bool is_mark = s->ends_count && s->ends[s->ends_head] == s->bursts_done;
+    bool ends_full = s->ends_count == JOB_DEPTH;
+    bool ld_rready = !tag_empty;
     bool beat_in = ld_rready && g_r && !fetch;
-    bool tag_pop = is_mark || (beat_in && rlast);
+    bool tag_pop = beat_in && rlast;
 
     /* feeder */
     job_t fj = s->fj; /* the job stepping this cycle (job_pop replaces it) */
@@ -440,9 +455,11 @@ static void tick(model_t *s)
             s->rows_issued += tile_rows;
             uint32_t nleft = g->n - s->fj.n0, tcols = s->gv ? s->T : s->C;
             /* GEMV: the row is complete one cycle after a plain tile's row 0
-             * (column 1's partial sum drains one cycle after column 0's) */
+             * (column 1's partial sum drains one cycle after column 0's);
+             * int4, three cycles (column 3's) */
+            uint32_t gdelay = !s->gv ? 0u : has(g, SQ_GEMM_W4) ? 3u : 1u;
             s->drains[(s->drain_head + s->drain_count) % 8] =
-                (drain_t){s->mm.now - 1 + DRAIN_DELAY(s->C) + (s->gv ? 1u : 0u), s->fj.m0,
+                (drain_t){s->mm.now - 1 + DRAIN_DELAY(s->C) + gdelay, s->fj.m0,
                           s->fj.n0, nleft > tcols ? tcols : nleft, tile_rows, 0};
             s->drain_count++;
         }
@@ -466,6 +483,11 @@ static void tick(model_t *s)
     if (tag_pop) {
         s->tag_head = (s->tag_head + 1) % TAG_DEPTH;
         s->tag_count--;
+        s->bursts_done++;
+    }
+    if (is_mark) { /* the job's last burst completed: it becomes ready */
+        s->ends_head = (s->ends_head + 1) % JOB_DEPTH;
+        s->ends_count--;
     }
     if (is_mark && !(job_pop && job_valid))
         s->ready++;
@@ -523,8 +545,8 @@ static void tick(model_t *s)
     }
     case LD_BURST:
         if (ld_arvalid && arready) {
-            s->tags[(s->tag_head + s->tag_count) % TAG_DEPTH] = false;
             s->tag_count++;
+            s->bursts_issued++;
             s->beat_addr += (uint64_t)blen * BEAT;
             s->rem -= blen;
             if (s->rem == 0)
@@ -532,9 +554,9 @@ static void tick(model_t *s)
         }
         break;
     case LD_MARK:
-        if (!tag_full) {
-            s->tags[(s->tag_head + s->tag_count) % TAG_DEPTH] = true;
-            s->tag_count++;
+        if (!ends_full) {
+            s->ends[(s->ends_head + s->ends_count) % JOB_DEPTH] = s->bursts_issued;
+            s->ends_count++;
             if (s->job.final_job) {
                 s->ld = LD_IDLE;
             } else {
@@ -612,7 +634,7 @@ static void tick(model_t *s)
 static uint64_t idle_run(const model_t *s)
 {
     if (s->seq != SEQ_RUN || !s->active || !(s->ld == LD_IDLE || s->ld == LD_JOB) ||
-        s->tag_count || s->mm.rd.count || s->mm.aw.count || s->mm.b.count || s->cur ||
+        s->tag_count || s->ends_count || s->mm.rd.count || s->mm.aw.count || s->mm.b.count || s->cur ||
         s->fifo_count || s->drain_count || s->outstanding)
         return 0;
     uint32_t steps = job_steps(s, &s->fj);

@@ -67,12 +67,14 @@ module sq_gemm_core
   // write has been acknowledged
   assign idle_o = cmd_ready_o;
 
-  // GEMV mode (docs/gemm_rtl.md): an int8 GEMM with one row of A runs as
-  // C^T = W a^T, weight rows on the array rows, so that decode streams weights
-  // at the port's rate instead of feeding one array row.
-  logic gv;
-  assign gv = C >= 2 && cfg.m == sq_gemm_pkg::DimW'(1) &&
-              ({27'd0, cfg.flags} & (sq_spec_pkg::SqGemmW4 | sq_spec_pkg::SqGemmSp24)) == 32'd0;
+  // GEMV mode (docs/gemm_rtl.md): an int8 or int4 GEMM with one row of A runs
+  // as C^T = W a^T, weight rows on the array rows, so that decode streams
+  // weights at the port's rate instead of feeding one array row. int8 uses
+  // columns 0 and 1, int4 columns 0 to 3.
+  logic gv, w4;
+  assign w4 = ({27'd0, cfg.flags} & sq_spec_pkg::SqGemmW4) != 32'd0;
+  assign gv = cfg.m == sq_gemm_pkg::DimW'(1) && (w4 ? C >= 4 : C >= 2) &&
+              ({27'd0, cfg.flags} & sq_spec_pkg::SqGemmSp24) == 32'd0;
 
   // ---- loader ---------------------------------------------------------------------
   logic [sq_gemm_pkg::AddrW-1:0] ld_araddr;
@@ -112,11 +114,13 @@ module sq_gemm_core
   logic [5:0]       a_pos, w_pos, m_pos;
   logic [32*R-1:0]  a_bytes;
   logic [16*C-1:0]  w_bytes;
-  logic [15:0]      x_hi;
+  logic [47:0]      x_hi;
   logic [8*C-1:0]   m_bytes;
-  // words a beat may fill from its region's base: a slot (GEMV: GWords)
-  logic [6:0]       row_lim;
+  // words a beat may fill from its region's base: a slot (GEMV: GWords; the
+  // int4 activation chunk 2 * GWords)
+  logic [6:0]       row_lim, w_lim;
   assign row_lim = gv ? 7'(sq_gemm_pkg::GWords) : 7'(sq_gemm_pkg::RowWords);
+  assign w_lim = (gv && w4) ? 7'(2 * sq_gemm_pkg::GWords) : row_lim;
 
   for (genvar i = 0; i < R; i++) begin : g_abuf
     sq_gemm_rowbuf #(.Depth(2 * sq_gemm_pkg::RowWords), .NBytes(4)) u_buf (
@@ -130,19 +134,19 @@ module sq_gemm_core
     logic w_we;
     assign w_we = bw_valid && bw_kind == sq_gemm_pkg::KindW && bw_row == RowIdxW'(j);
     if (j == 0) begin : g_x
-      // also the GEMV activation buffer: 4 bytes a step
-      logic [31:0] b4;
-      sq_gemm_rowbuf #(.Depth(4 * sq_gemm_pkg::RowWords), .NBytes(4)) u_buf (
+      // also the GEMV activation buffer: 4 bytes a step (int4: 8)
+      logic [63:0] b8;
+      sq_gemm_rowbuf #(.Depth(4 * sq_gemm_pkg::RowWords), .NBytes(8)) u_buf (
         .clk_i, .we_i(w_we),
-        .wbase_i(bw_base), .wq_i(bw_q), .wlim_i(row_lim), .woff_i(bw_off), .wdata_i(bw_data),
-        .re_i(w_re), .raddr_i(w_addr), .pos_i(w_pos), .bytes_o(b4)
+        .wbase_i(bw_base), .wq_i(bw_q), .wlim_i(w_lim), .woff_i(bw_off), .wdata_i(bw_data),
+        .re_i(w_re), .raddr_i(w_addr), .pos_i(w_pos), .bytes_o(b8)
       );
-      assign w_bytes[15:0] = b4[15:0];
-      assign x_hi = b4[31:16];
+      assign w_bytes[15:0] = b8[15:0];
+      assign x_hi = b8[63:16];
     end else begin : g_w
       sq_gemm_rowbuf #(.Depth(4 * sq_gemm_pkg::RowWords), .NBytes(2)) u_buf (
         .clk_i, .we_i(w_we),
-        .wbase_i(bw_base), .wq_i(bw_q), .wlim_i(row_lim), .woff_i(bw_off), .wdata_i(bw_data),
+        .wbase_i(bw_base), .wq_i(bw_q), .wlim_i(w_lim), .woff_i(bw_off), .wdata_i(bw_data),
         .re_i(w_re), .raddr_i(w_addr), .pos_i(w_pos), .bytes_o(w_bytes[16*j +: 16])
       );
     end

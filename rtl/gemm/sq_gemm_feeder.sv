@@ -13,6 +13,11 @@
 // buffer 0, whose read returns 4 bytes), with position codes that make
 // PE(i,0) use bytes 0, 1 and PE(i,1) bytes 2, 3; the other columns idle. A
 // tile is one output row of T = min(R, C) values, so it takes one credit.
+// int4 GEMV (gv_i with SqGemmW4, C >= 4): row i's 4 bytes per step are 8 int4
+// weights (8 K positions); W buffer 0 returns 8 activation bytes and column j
+// (0..3) gets activations 2j, 2j+1 with code (j, j) and the nibble bit, so
+// PE(i,j) multiplies them by byte j's low and high nibble. Nibbles past K
+// (an odd K's last high nibble) are zeroed like bytes past K.
 module sq_gemm_feeder
 #(
   parameter int unsigned R = sq_spec_pkg::SqArrayRows,
@@ -37,8 +42,8 @@ module sq_gemm_feeder
   output logic             rel_a_o,
   output logic [sq_gemm_pkg::ASlotW-1:0] rel_a_slot_o,
   // buffer reads (the word arrives the next cycle and is held); each buffer
-  // returns the bytes from *_pos_o on: 4 per A row, 2 per W row (4 for W
-  // row 0: x_hi_i are its bytes 2 and 3), 1 code byte
+  // returns the bytes from *_pos_o on: 4 per A row, 2 per W row (8 for W
+  // row 0: x_hi_i are its bytes 2 to 7), 1 code byte
   output logic             a_re_o,
   output logic [$clog2(2 * sq_gemm_pkg::RowWords)-1:0] a_addr_o,
   output logic [5:0]       a_pos_o,
@@ -47,7 +52,7 @@ module sq_gemm_feeder
   output logic [$clog2(4 * sq_gemm_pkg::RowWords)-1:0] w_addr_o,
   output logic [5:0]       w_pos_o,
   input  logic [16*C-1:0]  w_bytes_i,
-  input  logic [15:0]      x_hi_i,
+  input  logic [47:0]      x_hi_i,
   output logic             m_re_o,
   output logic [$clog2(4 * sq_gemm_pkg::MetaWords)-1:0] m_addr_o,
   output logic [5:0]       m_pos_o,
@@ -70,9 +75,10 @@ module sq_gemm_feeder
   localparam int unsigned StepW = sq_gemm_pkg::KchLog2;  // at most KchElems/2 steps
   localparam int unsigned T = (R < C) ? R : C;
 
-  logic w4, sp;
+  logic w4, sp, g4;
   assign w4 = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmW4) != 32'd0);
   assign sp = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmSp24) != 32'd0);
+  assign g4 = gv_i && w4;  // int4 GEMV: 8 K positions per step
 
   logic            active_q, active_d, final_q, final_d;
   sq_gemm_pkg::job_t            job_q, job_d;
@@ -90,7 +96,7 @@ module sq_gemm_feeder
   logic [sq_gemm_pkg::KchW-1:0] s2_klen_q;
   logic [R-1:0]    s2_rows_q;   // rows inside M
   logic [5:0]      s2_apos_q, s2_wpos_q, s2_mpos_q;
-  logic            s2_mhi_q, s2_gv_q;
+  logic            s2_mhi_q, s2_gv_q, s2_g4_q;
   logic            s2_valid_d, s2_first_d, s2_last_d, s2_mhi_d;
   logic [11:0]     s2_kb_d;
   logic [sq_gemm_pkg::KchW-1:0] s2_klen_d;
@@ -104,13 +110,14 @@ module sq_gemm_feeder
 
   // ---- issue ----------------------------------------------------------------
   logic [StepW:0] steps;
-  logic [11:0] ab;
+  logic [11:0] ab, kb;
   logic [10:0] wb;
   logic tile_end, last_step, can_issue, blocked_credit, quad;
   logic [CredW-1:0] tile_rows;
   logic [sq_gemm_pkg::DimW:0] ncols, tcols;
   assign quad = sp || gv_i;  // 4 K positions per step
   assign steps = (job_q.klen == '0) ? (StepW + 1)'(1) :
+                 g4 ? (StepW + 1)'(({1'b0, job_q.klen} + 13'd7) >> 3) :
                  quad ? (StepW + 1)'(({1'b0, job_q.klen} + 13'd3) >> 2) :
                  (StepW + 1)'(({1'b0, job_q.klen} + 13'd1) >> 1);
   assign last_step = {1'b0, s_q} == steps - 1'b1;
@@ -119,16 +126,19 @@ module sq_gemm_feeder
   assign blocked_credit = tile_end && cred_q < tile_rows;
   assign can_issue = active_q && !blocked_credit && !(tile_end && since_q < 6'(MinPeriod));
   assign ab = quad ? {s_q[9:0], 2'b00} : {s_q[10:0], 1'b0};
-  assign wb = gv_i ? ab[10:0] : w4 ? s_q : {s_q[9:0], 1'b0};
+  assign kb = g4 ? {s_q[8:0], 3'b000} : ab;  // K position of the step's first element
+  // W buffer byte of the step: GEMV the activation (int8 4, int4 8 a step)
+  assign wb = g4 ? kb[10:0] : gv_i ? ab[10:0] : w4 ? s_q : {s_q[9:0], 1'b0};
   assign tcols = gv_i ? 18'(T) : 18'(C);
   assign ncols = ({1'b0, cfg_i.n} - job_q.n0) > tcols ? tcols : ({1'b0, cfg_i.n} - job_q.n0);
 
-  // GEMV: A slots of GWords words, the activation chunk xsub in W buffer 0
+  // GEMV: A slots of GWords words, the activation chunk from word xsub * GWords
+  // of W buffer 0 (int4: 2 * GWords words)
   assign a_re_o = can_issue && ab[5:0] == 6'd0;
   assign a_addr_o = gv_i ? 6'({job_q.aslot, ab[6 +: $clog2(sq_gemm_pkg::GWords)]}) :
                     {job_q.aslot[0], ab[6 +: $clog2(sq_gemm_pkg::RowWords)]};
   assign w_re_o = can_issue && wb[5:0] == 6'd0;
-  assign w_addr_o = gv_i ? 7'({job_q.xsub, wb[6 +: $clog2(sq_gemm_pkg::GWords)]}) :
+  assign w_addr_o = gv_i ? 7'({job_q.xsub, 3'b000}) + 7'(wb[10:6]) :
                     {job_q.wslot, wb[6 +: $clog2(sq_gemm_pkg::RowWords)]};
   assign m_re_o = can_issue && s_q[6:0] == 7'd0;
   assign m_addr_o = {job_q.wslot, s_q[7 +: $clog2(sq_gemm_pkg::MetaWords)]};
@@ -152,7 +162,7 @@ module sq_gemm_feeder
     s2_valid_d = 1'b0;
     s2_first_d = job_q.first && s_q == '0;
     s2_last_d = tile_end;
-    s2_kb_d = ab;
+    s2_kb_d = kb;
     s2_klen_d = job_q.klen;
     s2_apos_d = ab[5:0];
     s2_wpos_d = wb[5:0];
@@ -200,37 +210,51 @@ module sq_gemm_feeder
   assign a_pos_o = s2_apos_q;
   assign w_pos_o = s2_wpos_q;
   assign m_pos_o = s2_mpos_q;
-  // GEMV: the row path carries weights, all 4 bytes of a step; stale
-  // activation bytes past K meet these zeroed weights
+  // GEMV: the row path carries weights, all 4 bytes of a step (int4: 8
+  // nibbles, each masked on its own); stale activation bytes past K meet
+  // these zeroed weights
   for (genvar i = 0; i < R; i++) begin : g_arow
     logic [7:0] b [4];
     for (genvar e = 0; e < 4; e++) begin : g_byte
-      logic live;
-      assign live = s2_rows_q[i] && ({1'b0, s2_kb_q} + 13'(e) < {1'b0, s2_klen_q}) &&
-                    (s2_gv_q || sp || e < 2);
-      assign b[e] = live ? a_bytes_i[32*i + 8*e +: 8] : 8'd0;
+      logic [12:0] kp;
+      logic live_lo, live_hi;
+      assign kp = {1'b0, s2_kb_q} + (s2_g4_q ? 13'(2 * e) : 13'(e));
+      assign live_lo = s2_rows_q[i] && kp < {1'b0, s2_klen_q} && (s2_gv_q || sp || e < 2);
+      assign live_hi = live_lo && (!s2_g4_q || kp + 13'd1 < {1'b0, s2_klen_q});
+      assign b[e] = {live_hi ? a_bytes_i[32*i + 8*e + 4 +: 4] : 4'd0,
+                     live_lo ? a_bytes_i[32*i + 8*e +: 4] : 4'd0};
     end
     assign a_d[i] = {b[3], b[2], b[1], b[0]};
   end
 
   for (genvar j = 0; j < C; j++) begin : g_wcol
     logic [7:0] lo, hi, mb;
+    logic [WB-1:0] plain;
     assign lo = w_bytes_i[16*j +: 8];
     assign hi = w_bytes_i[16*j + 8 +: 8];
     assign mb = m_bytes_i[8*j +: 8];
-    // fields in wbus_t order: valid, first, last, code, w1, w0
-    if (j == 1) begin : g_x1
-      // GEMV: activations k+2, k+3 against the row's bytes 2 and 3
-      assign w_d[j] = s2_gv_q ? {s2_valid_q, s2_first_q, s2_last_q, 4'b1110, x_hi_i} :
-                      {s2_valid_q, s2_first_q, s2_last_q,
-                       sp ? (s2_mhi_q ? mb[7:4] : mb[3:0]) : 4'b0100,
-                       w4 ? {{4{lo[7]}}, lo[7:4]} : hi,
-                       w4 ? {{4{lo[3]}}, lo[3:0]} : lo};
+    // fields in wbus_t order: valid, first, last, nib, code, w1, w0
+    assign plain = {s2_valid_q, s2_first_q, s2_last_q, 1'b0,
+                    sp ? (s2_mhi_q ? mb[7:4] : mb[3:0]) : 4'b0100,
+                    w4 ? {{4{lo[7]}}, lo[7:4]} : hi,
+                    w4 ? {{4{lo[3]}}, lo[3:0]} : lo};
+    if (j < 4) begin : g_x
+      // GEMV: activations k+2j, k+2j+1 (W buffer 0's bytes 2j, 2j+1) against
+      // the row's bytes 2j, 2j+1 (int8, columns 0 and 1) or byte j's nibbles
+      // (int4, columns 0 to 3)
+      logic [15:0] x;
+      logic [1:0] jj;
+      if (j == 0) begin : g_x0
+        assign x = w_bytes_i[15:0];
+      end else begin : g_xhi
+        assign x = x_hi_i[16*(j-1) +: 16];
+      end
+      assign jj = 2'(j);
+      assign w_d[j] = !s2_gv_q ? plain :
+                      {s2_valid_q && (s2_g4_q || j < 2), s2_first_q, s2_last_q, s2_g4_q,
+                       s2_g4_q ? {jj, jj} : {jj[0], 1'b1, jj[0], 1'b0}, x};
     end else begin : g_w
-      assign w_d[j] = {s2_valid_q && !(s2_gv_q && j > 1), s2_first_q, s2_last_q,
-                       sp ? (s2_mhi_q ? mb[7:4] : mb[3:0]) : 4'b0100,
-                       w4 ? {{4{lo[7]}}, lo[7:4]} : hi,
-                       w4 ? {{4{lo[3]}}, lo[3:0]} : lo};
+      assign w_d[j] = {plain[WB-1] && !s2_gv_q, plain[WB-2:0]};
     end
   end
 
@@ -267,6 +291,7 @@ module sq_gemm_feeder
       s2_mpos_q <= '0;
       s2_mhi_q <= 1'b0;
       s2_gv_q <= 1'b0;
+      s2_g4_q <= 1'b0;
       for (int unsigned i = 0; i < R; i++) begin
         a_q[i] <= '0;
       end
@@ -293,6 +318,7 @@ module sq_gemm_feeder
       s2_mpos_q <= s2_mpos_d;
       s2_mhi_q <= s2_mhi_d;
       s2_gv_q <= gv_i;
+      s2_g4_q <= g4;
       for (int unsigned i = 0; i < R; i++) begin
         a_q[i] <= a_d[i];
       end

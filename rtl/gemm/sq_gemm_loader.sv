@@ -2,15 +2,19 @@
 // columns, K chunk of KchElems), allocates buffer slots (2 for A, 4 for W), issues AXI4
 // read bursts for every row of the job (split at 4 KB boundaries), and
 // writes returning beats into the row buffers and the per-slot bias/quant
-// registers. Reads return in order, so after a job's bursts a marker tag is
-// queued; when the marker reaches the head, all of that job's data has
-// arrived and the job becomes visible to the feeder. With K <= KchElems the A
+// registers. Reads return in order, so a job's data has arrived when the
+// count of completed bursts reaches the count of bursts issued up to the job's
+// last one (kept per job in a small FIFO); then the job becomes visible to
+// the feeder. (A marker entry in the tag FIFO did this before; popping it
+// cost a cycle without read data per job.) With K <= KchElems the A
 // panel is loaded once per M panel and shared by all its N tiles.
 // GEMV mode (gv_i, docs/gemm_rtl.md): a job is T = min(R, C) weight rows
 // (outputs n0..n0+T-1) over a K chunk of KchG, loaded into one of 8 A slots;
 // the activation chunk goes to W buffer 0 only while the first T outputs are
 // loaded (for K <= XSubs * KchG it then stays), bias and quant parameters only
-// with a tile's last chunk.
+// with a tile's last chunk. int4 GEMV: chunks of KchG4 = 2 * KchG elements,
+// so a weight row's chunk is again GWords words and the activation chunk
+// 2 * GWords words (two XSubs entries).
 module sq_gemm_loader
 #(
   parameter int unsigned R = sq_spec_pkg::SqArrayRows,
@@ -93,10 +97,12 @@ module sq_gemm_loader
   assign wrow = w4 ? (({1'b0, cfg_i.k} + 18'd1) >> 1) :
                 sp ? ((({1'b0, cfg_i.k} + 18'd3) >> 2) << 1) : {1'b0, cfg_i.k};
   assign mrow = ((({1'b0, cfg_i.k} + 18'd3) >> 2) + 18'd1) >> 1;
-  assign kch = gv_i ? 18'(sq_gemm_pkg::KchG) : 18'(sq_gemm_pkg::KchElems);
+  assign kch = (gv_i && w4) ? 18'(sq_gemm_pkg::KchG4) :
+               gv_i ? 18'(sq_gemm_pkg::KchG) : 18'(sq_gemm_pkg::KchElems);
   assign multi_chunk = {1'b0, cfg_i.k} > kch;
   // GEMV: the activation chunk is loaded with the first tile's jobs, and with
-  // every job when the vector does not fit in W buffer 0
+  // every job when the vector does not fit in W buffer 0 (int8 16 chunks of
+  // KchG, int4 8 of KchG4: the same K)
   logic x_reload;
   assign x_reload = {1'b0, cfg_i.k} > 18'(sq_gemm_pkg::XSubs * sq_gemm_pkg::KchG);
   assign need_x = n0_q == '0 || x_reload;
@@ -115,8 +121,9 @@ module sq_gemm_loader
     nj.last = kleft <= kch;
     // a resident vector's chunk sits at its index; a reloaded one goes with
     // its job's A slot, which no job in flight shares (chunk indices would:
-    // a tile's last chunk and the next tile's first)
-    nj.xsub = x_reload ? sq_gemm_pkg::XSubW'(a_next_q) :
+    // a tile's last chunk and the next tile's first); an int4 chunk takes two
+    // entries (k0 is a multiple of KchG4, so its chunk index is even already)
+    nj.xsub = x_reload ? (w4 ? {a_next_q, 1'b0} : sq_gemm_pkg::XSubW'(a_next_q)) :
               k0_q[sq_gemm_pkg::KchGLog2 +: sq_gemm_pkg::XSubW];
     if (gv_i) begin
       nj.rel_a = 1'b1;
@@ -148,12 +155,13 @@ module sq_gemm_loader
     prod = '0;
     unique case (phase_q)
       sq_gemm_pkg::KindA: begin
-        // GEMV: the A buffers hold rows of W (int8, K bytes each)
+        // GEMV: the A buffers hold rows of W (wrow bytes each)
         ridx = (gv_i ? job_q.n0 : job_q.m0) + 18'(row_q);
         row_ok = ridx < (gv_i ? {1'b0, cfg_i.n} : {1'b0, cfg_i.m});
-        prod = 36'(ridx) * 36'(cfg_i.k);
-        row_addr = (gv_i ? cfg_i.w : cfg_i.a) + 64'(prod) + 64'(k0_q);
-        row_bytes = kl;
+        prod = 36'(ridx) * (gv_i ? 36'(wrow) : 36'(cfg_i.k));
+        row_addr = (gv_i ? cfg_i.w : cfg_i.a) + 64'(prod) +
+                   ((gv_i && w4) ? 64'(k0_half) : 64'(k0_q));
+        row_bytes = (gv_i && w4) ? ((kl + 18'd1) >> 1) : kl;
       end
       sq_gemm_pkg::KindW: begin
         // GEMV: one row, the activation vector's chunk
@@ -162,7 +170,7 @@ module sq_gemm_loader
         prod = 36'(ridx) * 36'(wrow);
         row_addr = gv_i ? cfg_i.a + 64'(k0_q) :
                    cfg_i.w + 64'(prod) + ((w4 || sp) ? 64'(k0_half) : 64'(k0_q));
-        row_bytes = w4 ? ((kl + 18'd1) >> 1) : sp ? (((kl + 18'd3) >> 2) << 1) : kl;
+        row_bytes = gv_i ? kl : w4 ? ((kl + 18'd1) >> 1) : sp ? (((kl + 18'd3) >> 2) << 1) : kl;
       end
       sq_gemm_pkg::KindMeta: begin
         ridx = job_q.n0 + 18'(row_q);
@@ -230,6 +238,20 @@ module sq_gemm_loader
     .empty_o(tag_empty), .full_o(tag_full), .count_o(tag_cnt)
   );
 
+  // ---- job ends: bursts issued up to each loading job's last one ----------
+  // At most JOB_DEPTH jobs are allocated and not yet taken by the feeder, so
+  // the FIFO of 4 never holds more than those; counts wrap at 256, far above
+  // the 32 bursts that can be in flight.
+  logic [7:0] nb_q, nb_d, done_q, done_d, end_head;
+  logic end_push, end_empty, end_full, is_mark;
+  logic [2:0] end_cnt;
+  sq_fifo #(.Width(8), .DepthLog2(2)) u_ends (
+    .clk_i, .rst_ni,
+    .push_i(end_push), .wdata_i(nb_q),
+    .pop_i(is_mark), .rdata_o(end_head),
+    .empty_o(end_empty), .full_o(end_full), .count_o(end_cnt)
+  );
+
   // ---- job FIFO -----------------------------------------------------------
   logic jf_push, jf_empty, jf_full;
   logic [2:0] jf_cnt;
@@ -270,6 +292,8 @@ module sq_gemm_loader
     off_d = off_q;
     jf_push = 1'b0;
     tag_push = 1'b0;
+    end_push = 1'b0;
+    nb_d = nb_q;
     tag_in = '0;
     tag_in.kind = phase_q;
     tag_in.slot = job_q.wslot;
@@ -338,6 +362,7 @@ module sq_gemm_loader
       Burst: begin
         if (arvalid_o && arready_i) begin
           tag_push = 1'b1;
+          nb_d = nb_q + 8'd1;
           beat_d = beat_q + 58'(blen);
           q_d = q_q + blen;
           rem_d = rem_q - blen;
@@ -354,9 +379,8 @@ module sq_gemm_loader
         end
       end
       Mark: begin
-        tag_in.kind = sq_gemm_pkg::KindMark;
-        if (!tag_full) begin
-          tag_push = 1'b1;
+        if (!end_full) begin
+          end_push = 1'b1;
           if (job_q.final_job) begin
             state_d = Idle;
           end else begin
@@ -381,15 +405,17 @@ module sq_gemm_loader
     endcase
   end
 
-  // ---- return side: beats into buffers, markers into ready jobs -------------
+  // ---- return side: beats into buffers, completed jobs into ready ones ------
   // A beat is registered and written into its buffer or parameter register
-  // the next cycle. Its job's marker is popped after it, so the job becomes
-  // visible to the feeder only once the write has happened.
-  logic is_mark, beat_in;
-  assign is_mark = !tag_empty && tag_head.kind == sq_gemm_pkg::KindMark;
-  assign rready_o = !tag_empty && !is_mark;
+  // the next cycle. The completed-burst count includes a burst from the cycle
+  // after its last beat, so the job becomes visible to the feeder (ready_q,
+  // one cycle later still) only once the write has happened.
+  logic beat_in;
+  assign rready_o = !tag_empty;
   assign beat_in = rready_o && rvalid_i;
-  assign tag_pop = is_mark || (beat_in && rlast_i);
+  assign tag_pop = beat_in && rlast_i;
+  assign is_mark = !end_empty && end_head == done_q;
+  assign done_d = tag_pop ? done_q + 8'd1 : done_q;
 
   logic             bw_valid_q;
   logic [2:0]       bw_kind_q;
@@ -486,6 +512,8 @@ module sq_gemm_loader
       off_q <= '0;
       bq_q <= '0;
       ready_q <= '0;
+      nb_q <= '0;
+      done_q <= '0;
       bw_valid_q <= 1'b0;
     end else begin
       state_q <= state_d;
@@ -506,6 +534,8 @@ module sq_gemm_loader
       off_q <= off_d;
       bq_q <= bq_d;
       ready_q <= ready_d;
+      nb_q <= nb_d;
+      done_q <= done_d;
       bw_valid_q <= beat_in;
     end
   end

@@ -7,7 +7,9 @@
 // columns 0 and 1 (sq_gemm_feeder); column 1 drains row r one cycle after
 // column 0, their sum (exact: int32 wrapping addition) goes into epilogue lane
 // r with that lane's parameters, and the deskew lines the lanes up into one
-// output row per tile.
+// output row per tile. int4 GEMV: four partial sums, in columns 0 to 3, added
+// as they drain (column j one cycle after column j-1), so the sum enters the
+// epilogue two cycles later than int8's.
 module sq_gemm_out
 #(
   parameter int unsigned R = sq_spec_pkg::SqArrayRows,
@@ -46,24 +48,39 @@ module sq_gemm_out
   localparam int unsigned ShW = PayW + sq_gemm_pkg::BeatW;        // row shifted to its byte offset
   localparam int unsigned Lat = 3;                   // sq_gemm_epi stages
 
-  logic out32;
+  logic out32, g4;
   assign out32 = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmOut32) != 32'd0);
+  assign g4 = gv_i && (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmW4) != 32'd0);
+  // GEMV: the column whose drain completes a row's sum
+  localparam int unsigned GL8 = 1 % C;
+  localparam int unsigned GL4 = 3 % C;
+  logic [RW-1:0] grow;
+  logic          gvalid;
+  assign gvalid = g4 ? lane_valid_i[GL4] : lane_valid_i[GL8];
+  assign grow = g4 ? lane_row_i[RW*GL4 +: RW] : lane_row_i[RW*GL8 +: RW];
 
   // ---- epilogue lanes and deskew ---------------------------------------------
   logic [31:0] val [C];
   logic        lv [C];
   logic [31:0] row_val [C];
-  // GEMV: column 0's partial sum of the row column 1 drains now
-  logic [31:0] p0_q, gsum;
+  // GEMV: column 0's partial sum of the row column 1 drains now (int4: the
+  // sum of columns 0 to 2 of the row column 3 drains now)
+  logic [31:0] p0_q, p1_q, p2_q, gsum;
   always_ff @(posedge clk_i) begin
     if (gv_i && lane_valid_i[0]) begin
       p0_q <= lane_acc_i[31:0];
     end
+    if (g4 && lane_valid_i[1 % C]) begin
+      p1_q <= p0_q + lane_acc_i[32*(1 % C) +: 32];
+    end
+    if (g4 && lane_valid_i[2 % C]) begin
+      p2_q <= p1_q + lane_acc_i[32*(2 % C) +: 32];
+    end
   end
-  assign gsum = p0_q + lane_acc_i[32 +: 32];
+  assign gsum = g4 ? p2_q + lane_acc_i[32*GL4 +: 32] : p0_q + lane_acc_i[32*GL8 +: 32];
   for (genvar j = 0; j < C; j++) begin : g_lane
     logic gsel;
-    assign gsel = gv_i && lane_valid_i[1 % C] && 32'(lane_row_i[RW*(1 % C) +: RW]) == j;
+    assign gsel = gv_i && gvalid && 32'(grow) == j;
     sq_gemm_epi u_epi (
       .clk_i, .rst_ni,
       .bias_en_i((({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmBias) != 32'd0)),

@@ -6,7 +6,9 @@
 // step the finished sum is copied to res_o, where the drain reads it while the
 // accumulator already starts the next tile. Only valid steps load the
 // registers (a_o and w_o's payload are only read with a valid w_o), so an idle
-// PE does not toggle.
+// PE does not toggle. In int4 GEMV mode (w_i.nib) the four streamed bytes are
+// eight int4 weights: w0 meets the low nibble of byte code[1:0], w1 the high
+// nibble of byte code[3:2], so four columns cover a step's eight K positions.
 module sq_gemm_pe
 (
   input  logic        clk_i,
@@ -19,12 +21,15 @@ module sq_gemm_pe
 );
   logic [31:0] a_q, acc_q, acc_d, res_q;
   sq_gemm_pkg::wbus_t       w_q;
+  logic [7:0]         b0, b1;
   logic signed [7:0]  x0, x1;
   logic signed [15:0] p0, p1;
   logic signed [31:0] sum;
 
-  assign x0 = a_i[{w_i.code[1:0], 3'b000} +: 8];
-  assign x1 = a_i[{w_i.code[3:2], 3'b000} +: 8];
+  assign b0 = a_i[{w_i.code[1:0], 3'b000} +: 8];
+  assign b1 = a_i[{w_i.code[3:2], 3'b000} +: 8];
+  assign x0 = w_i.nib ? {{4{b0[3]}}, b0[3:0]} : b0;
+  assign x1 = w_i.nib ? {{4{b1[7]}}, b1[7:4]} : b1;
   assign p0 = x0 * $signed(w_i.w0);
   assign p1 = x1 * $signed(w_i.w1);
   assign sum = 32'(p0) + 32'(p1);

@@ -29,6 +29,10 @@ package sq_gemm_pkg;
   localparam int unsigned ASlotW = 3;                               // 8 slots of GWords
   localparam int unsigned XSubW = 4;                                // 16 chunks of GWords
   localparam int unsigned XSubs = 1 << XSubW;
+  // int4 GEMV: a step takes 8 nibbles of a weight row, so a slot of GWords
+  // words holds KchG4 = 2 * KchG weights and an activation chunk is 2 * GWords
+  // words (two XSubs entries).
+  localparam int unsigned KchG4 = 2 * KchG;
 
   // Which on-chip store a fetched burst fills.
   // (Constants, not an enum type: yosys 0.23 cannot use package types in
@@ -68,17 +72,21 @@ package sq_gemm_pkg;
     logic            final_job; // last job of the GEMM
   } job_t;
 
-  // Weight bus entering a PE column: 2 weights, 2:4 position code, control.
+  // Weight bus entering a PE column: 2 weights, 2:4 position code, control;
+  // nib (int4 GEMV): the row path carries int4 weights, and the PE multiplies
+  // w0 by the low nibble of byte code[1:0] and w1 by the high nibble of byte
+  // code[3:2], each sign-extended.
   // WbusW is its width: flattened port arrays need it (yosys 0.23 has no
   // $bits of a package type), and so do unpacked arrays of it, which must be
   // declared as `logic [WbusW-1:0] x [N]` because yosys 0.23 silently drops the
   // unpacked dimension of an array of a packed struct type (`wbus_t x [N]` is
   // synthesized as one wbus_t). The same holds for tile_t and TileW.
-  localparam int unsigned WbusW = 23;
+  localparam int unsigned WbusW = 24;
   typedef struct packed {
     logic       valid;
     logic       first;
     logic       last;
+    logic       nib;
     logic [3:0] code;   // [1:0] position of w0, [3:2] position of w1
     logic [7:0] w1;
     logic [7:0] w0;

@@ -111,8 +111,9 @@ module sq_ice40_gemm
     assign arr_a[32*i +: 32] = {16'd0, a_st_q[i]};
   end
   for (genvar j = 0; j < C; j++) begin : g_wcol
-    // wbus_t: valid, first, last, code (dense: positions 0 and 1), w1, w0
-    assign arr_w[WB*j +: WB] = {issue, step_first, step_last, 4'b0100, w_st_q[j]};
+    // wbus_t: valid, first, last, nib (no GEMV here), code (dense: positions
+    // 0 and 1), w1, w0
+    assign arr_w[WB*j +: WB] = {issue, step_first, step_last, 1'b0, 4'b0100, w_st_q[j]};
   end
   sq_gemm_array #(.R(R), .C(C)) u_array (
     .clk_i, .rst_ni, .a_i(arr_a), .w_i(arr_w), .tile_i('0),
