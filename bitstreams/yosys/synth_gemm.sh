@@ -28,4 +28,4 @@ secs=$(( $(date +%s) - start ))
 usage=$(grep -o 'CPU: user [0-9.]*s system [0-9.]*s, MEM: [0-9.]* MB peak' "$LOG" | tail -1)
 title=$(printf 'yosys 0.23 synth_xilinx -family xcup, %sx%s array, %s s wall (%s)' "$R" "$C" \
   "$secs" "$usage")
-awk -v title="$title" -f "$(dirname "$0")/xcup_table.awk "$OUT/stat_${R}x${C}.txt" | tee "$OUT/synth_${R}x${C}.md"
+awk -v title="$title" -f "$(dirname "$0")/xcup_table.awk" "$OUT/stat_${R}x${C}.txt" | tee "$OUT/synth_${R}x${C}.md"
