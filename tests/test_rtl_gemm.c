@@ -378,47 +378,43 @@ START_TEST(test_gemv_int4)
 }
 END_TEST
 
+/* Runs the m x n x k GEMM with weight flags `base` and then with `fast` on a
+ * fresh rtl device (seeds rng, r) and checks that `fast` takes at most
+ * num/den of the cycles of `base`; each run's counters to *sb and *sf. */
+static void check_cycle_ratio(uint64_t rng, uint64_t r, size_t m, size_t n, size_t k,
+                              uint32_t base, uint32_t fast, unsigned num, unsigned den,
+                              sq_dev_stats_t *sb, sq_dev_stats_t *sf)
+{
+    tdev_t d = {.rng = rng};
+    tdev_open(&d, NULL);
+    gcase_t cb, cf;
+    case_gen(&cb, &r, m, n, k, base);
+    case_gen(&cf, &r, m, n, k, fast);
+    ck_assert_int_eq(run_one(&d, &cb, 0, sb), 0);
+    ck_assert_int_eq(run_one(&d, &cf, 0, sf), 0);
+    ck_assert_msg(sf->cycles * den <= sb->cycles * num, "flags 0x%x took %llu cycles, 0x%x %llu",
+                  fast, (unsigned long long)sf->cycles, base, (unsigned long long)sb->cycles);
+    case_free(&cb);
+    case_free(&cf);
+    sq_level_rtl.close(d.st);
+}
+
 /* int4 GEMV streams two weights a byte at the port's rate: at most 0.55x the
  * int8 GEMV cycles of the same shape. */
 START_TEST(test_gemv_int4_cycles)
 {
-    tdev_t d = {.rng = 23};
-    tdev_open(&d, NULL);
-    uint64_t r = 77;
-    gcase_t c8, c4;
-    case_gen(&c8, &r, 1, 128, 2048, 0);
-    case_gen(&c4, &r, 1, 128, 2048, SQ_GEMM_W4);
     sq_dev_stats_t s8 = {0}, s4 = {0};
-    ck_assert_int_eq(run_one(&d, &c8, 0, &s8), 0);
-    ck_assert_int_eq(run_one(&d, &c4, 0, &s4), 0);
-    ck_assert_msg(s4.cycles * 100 <= s8.cycles * 55, "int4 took %llu cycles, int8 %llu",
-                  (unsigned long long)s4.cycles, (unsigned long long)s8.cycles);
-    case_free(&c8);
-    case_free(&c4);
-
-    sq_level_rtl.close(d.st);
+    check_cycle_ratio(23, 77, 1, 128, 2048, 0, SQ_GEMM_W4, 55, 100, &s8, &s4);
 }
 END_TEST
 
 /* The 2:4 mode skips the zero half: at most 0.6x the dense cycles. */
 START_TEST(test_sparse_cycles)
 {
-    tdev_t d = {.rng = 11};
-    tdev_open(&d, NULL);
-    uint64_t r = 5;
-    gcase_t dense, sparse;
-    case_gen(&dense, &r, 64, 64, 1024, 0);
-    case_gen(&sparse, &r, 64, 64, 1024, SQ_GEMM_SP24);
     sq_dev_stats_t sd = {0}, ss = {0};
-    ck_assert_int_eq(run_one(&d, &dense, 0, &sd), 0);
-    ck_assert_int_eq(run_one(&d, &sparse, 0, &ss), 0);
-    ck_assert_msg(ss.cycles * 10 <= sd.cycles * 6, "2:4 took %llu cycles, dense %llu",
-                  (unsigned long long)ss.cycles, (unsigned long long)sd.cycles);
+    check_cycle_ratio(11, 5, 64, 64, 1024, 0, SQ_GEMM_SP24, 6, 10, &sd, &ss);
     ck_assert_uint_eq(sd.macs, 64 * 64 * 1024);
     ck_assert_uint_eq(ss.macs, 64 * 64 * 512);
-    case_free(&dense);
-    case_free(&sparse);
-    sq_level_rtl.close(d.st);
 }
 END_TEST
 
