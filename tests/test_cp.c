@@ -170,9 +170,10 @@ static void mix_build(sq_dev_t *dev, uint64_t seed, uint32_t n, mix_t *m)
              * KV layout, whose position patch is the attention's argument */
             sq_vec_params_t p;
             sq_vec_params_random(&r, (int)pick(&r, 64), &p);
-            if (p.layout == SQ_VEC_LAYOUT_KV)
-                p = (sq_vec_params_t){.func = p.func, .flags = p.flags, .m = p.m, .n = p.n,
-                                      .seg = p.seg, .values = p.values, .seed = p.seed};
+            if (p.layout == SQ_VEC_LAYOUT_KV) {
+                p.layout = SQ_VEC_LAYOUT_PLAIN;
+                p.pos = 0;
+            }
             sq_vec_case_t vc;
             ck_assert_msg(sq_vec_case_build(&vc, &p) == 0, "%s", sq_err_msg());
             ck_assert_int_eq(sq_vec_case_place(dev, &vc), 0);
