@@ -103,7 +103,8 @@ int main(void)
         {"SqGemmWMetaHi", SQ_GEMM_W_META_HI}, {"SqGemmWBiasLo", SQ_GEMM_W_BIAS_LO},
         {"SqGemmWBiasHi", SQ_GEMM_W_BIAS_HI}, {"SqGemmWQuantLo", SQ_GEMM_W_QUANT_LO},
         {"SqGemmWQuantHi", SQ_GEMM_W_QUANT_HI}, {"SqGemmWCLo", SQ_GEMM_W_C_LO},
-        {"SqGemmWCHi", SQ_GEMM_W_C_HI},
+        {"SqGemmWCHi", SQ_GEMM_W_C_HI},      {"SqGemmWGroup", SQ_GEMM_W_GROUP},
+        {"SqGemmWGscaleLo", SQ_GEMM_W_GSCALE_LO}, {"SqGemmWGscaleHi", SQ_GEMM_W_GSCALE_HI},
     };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         u32(words[i].name, words[i].v);
@@ -115,10 +116,12 @@ int main(void)
         {"SqGemmW4", SQ_GEMM_W4},       {"SqGemmSp24", SQ_GEMM_SP24},
         {"SqGemmRelu", SQ_GEMM_RELU},   {"SqGemmOut32", SQ_GEMM_OUT32},
         {"SqGemmBias", SQ_GEMM_BIAS},   {"SqGemmFlagsAll", SQ_GEMM_FLAGS_ALL},
+        {"SqGemmGscale", SQ_GEMM_GSCALE},
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         printf("  localparam logic [31:0] %s = 32'h%08X;\n", flags[i].name, flags[i].v);
     u32("SqGemmMaxDim", SQ_GEMM_MAX_DIM);
+    u32("SqGemmGroupMin", SQ_GEMM_GROUP_MIN);
     puts("endpackage");
     return 0;
 }

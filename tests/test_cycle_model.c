@@ -32,12 +32,14 @@ static void need_rtl(void)
 }
 
 /* Runs one random GEMM case on a level; checks the outputs against the
- * golden answer and returns the counters. array 0 = default size. */
+ * golden answer and returns the counters. array 0 = default size; group:
+ * the group size with SQ_GEMM_GSCALE. */
 static void run_case_on(const char *level, uint32_t m, uint32_t n, uint32_t k, uint32_t flags,
-                        uint32_t rows, uint32_t cols, sq_dev_stats_t *st)
+                        uint32_t group, uint32_t rows, uint32_t cols, sq_dev_stats_t *st)
 {
     sq_gemm_case_t gc;
-    ck_assert_msg(sq_gemm_case_build(&gc, m, n, k, flags, 7) == 0, "%s", sq_err_msg());
+    ck_assert_msg(sq_gemm_case_build_group(&gc, m, n, k, flags, group, 7) == 0, "%s",
+                  sq_err_msg());
     sq_dev_config_t cfg;
     sq_dev_config_default(&cfg, level);
     cfg.array_rows = rows;
@@ -67,7 +69,7 @@ static void run_case_on(const char *level, uint32_t m, uint32_t n, uint32_t k, u
 static void run_case(const char *level, uint32_t m, uint32_t n, uint32_t k, uint32_t flags,
                      uint32_t array, sq_dev_stats_t *st)
 {
-    run_case_on(level, m, n, k, flags, array, array, st);
+    run_case_on(level, m, n, k, flags, 0, array, array, st);
 }
 
 /* The model's counters equal the rtl's for one case. */
@@ -85,26 +87,36 @@ static void expect_equal(const sq_dev_stats_t *m, const sq_dev_stats_t *r, uint3
 }
 
 static const struct {
-    uint32_t m, n, k, flags;
+    uint32_t m, n, k, flags, group;
 } shapes[] = {
-    {1, 64, 64, 0},                          /* decode: one useful array row */
-    {1, 172, 64, SQ_GEMM_RELU},              /* stories260K w1 at M=1, partial N tile */
-    {1, 64, 172, 0},                         /* K not a multiple of the beat */
-    {1, 512, 64, SQ_GEMM_OUT32},             /* classifier, int32 out */
-    {64, 64, 64, 0},                         /* M >= 64 */
-    {128, 96, 200, SQ_GEMM_BIAS},            /* prefill-like, bias */
-    {70, 45, 301, SQ_GEMM_RELU},             /* odd everything */
-    {1, 1, 1, 0},                            /* size-1 dims */
-    {1, 64, 64, SQ_GEMM_W4},                 /* int4 */
-    {33, 40, 100, SQ_GEMM_W4 | SQ_GEMM_OUT32},
-    {1, 64, 64, SQ_GEMM_SP24},               /* 2:4 */
-    {64, 64, 1024, SQ_GEMM_SP24 | SQ_GEMM_BIAS},
-    {17, 23, 2500, SQ_GEMM_OUT32 | SQ_GEMM_BIAS}, /* K over one 2048 chunk */
-    {40, 48, 4100, SQ_GEMM_SP24},            /* 2:4 over three chunks */
-    {1, 300, 1000, SQ_GEMM_BIAS | SQ_GEMM_RELU}, /* GEMV mode over two K chunks */
-    {1, 20, 8300, SQ_GEMM_OUT32},            /* GEMV, activation reloaded per job */
-    {1, 45, 1031, SQ_GEMM_W4 | SQ_GEMM_BIAS}, /* int4 GEMV over two K chunks, odd K */
-    {1, 20, 8195, SQ_GEMM_W4 | SQ_GEMM_OUT32}, /* int4 GEMV, activation reloaded */
+    {1, 64, 64, 0, 0},                          /* decode: one useful array row */
+    {1, 172, 64, SQ_GEMM_RELU, 0},              /* stories260K w1 at M=1, partial N tile */
+    {1, 64, 172, 0, 0},                         /* K not a multiple of the beat */
+    {1, 512, 64, SQ_GEMM_OUT32, 0},             /* classifier, int32 out */
+    {64, 64, 64, 0, 0},                         /* M >= 64 */
+    {128, 96, 200, SQ_GEMM_BIAS, 0},            /* prefill-like, bias */
+    {70, 45, 301, SQ_GEMM_RELU, 0},             /* odd everything */
+    {1, 1, 1, 0, 0},                            /* size-1 dims */
+    {1, 64, 64, SQ_GEMM_W4, 0},                 /* int4 */
+    {33, 40, 100, SQ_GEMM_W4 | SQ_GEMM_OUT32, 0},
+    {1, 64, 64, SQ_GEMM_SP24, 0},               /* 2:4 */
+    {64, 64, 1024, SQ_GEMM_SP24 | SQ_GEMM_BIAS, 0},
+    {17, 23, 2500, SQ_GEMM_OUT32 | SQ_GEMM_BIAS, 0}, /* K over one 2048 chunk */
+    {40, 48, 4100, SQ_GEMM_SP24, 0},            /* 2:4 over three chunks */
+    {1, 300, 1000, SQ_GEMM_BIAS | SQ_GEMM_RELU, 0}, /* GEMV mode over two K chunks */
+    {1, 20, 8300, SQ_GEMM_OUT32, 0},            /* GEMV, activation reloaded per job */
+    {1, 45, 1031, SQ_GEMM_W4 | SQ_GEMM_BIAS, 0}, /* int4 GEMV over two K chunks, odd K */
+    {1, 20, 8195, SQ_GEMM_W4 | SQ_GEMM_OUT32, 0}, /* int4 GEMV, activation reloaded */
+    /* group scales: factor rows loaded per job, in both mappings */
+    {1, 512, 512, SQ_GEMM_W4 | SQ_GEMM_GSCALE | SQ_GEMM_OUT32, 32},
+    {1, 512, 512, SQ_GEMM_W4 | SQ_GEMM_GSCALE | SQ_GEMM_OUT32, 128},
+    {1, 172, 64, SQ_GEMM_W4 | SQ_GEMM_GSCALE | SQ_GEMM_BIAS, 32},
+    {1, 64, 172, SQ_GEMM_W4 | SQ_GEMM_GSCALE | SQ_GEMM_OUT32, 32}, /* last group short */
+    {1, 45, 1031, SQ_GEMM_GSCALE | SQ_GEMM_BIAS, 64},              /* int8 GEMV */
+    {1, 20, 8300, SQ_GEMM_W4 | SQ_GEMM_GSCALE | SQ_GEMM_OUT32, 128},
+    {33, 40, 100, SQ_GEMM_W4 | SQ_GEMM_GSCALE | SQ_GEMM_OUT32, 32},
+    {17, 23, 2500, SQ_GEMM_GSCALE | SQ_GEMM_BIAS | SQ_GEMM_RELU, 256},
+    {70, 45, 301, SQ_GEMM_GSCALE, 301},                            /* one group of k */
 };
 
 START_TEST(test_synthetic_vs_rtl)
@@ -113,8 +125,10 @@ START_TEST(test_synthetic_vs_rtl)
     size_t n = sizeof shapes / sizeof shapes[0];
     for (size_t i = 0; i < n; i++) {
         sq_dev_stats_t r, m;
-        run_case("rtl", shapes[i].m, shapes[i].n, shapes[i].k, shapes[i].flags, 0, &r);
-        run_case("model", shapes[i].m, shapes[i].n, shapes[i].k, shapes[i].flags, 0, &m);
+        run_case_on("rtl", shapes[i].m, shapes[i].n, shapes[i].k, shapes[i].flags,
+                    shapes[i].group, 0, 0, &r);
+        run_case_on("model", shapes[i].m, shapes[i].n, shapes[i].k, shapes[i].flags,
+                    shapes[i].group, 0, 0, &m);
         expect_equal(&m, &r, SQ_ARRAY_ROWS, SQ_ARRAY_COLS, shapes[i].m, shapes[i].n,
                      shapes[i].k, shapes[i].flags);
     }
@@ -129,22 +143,25 @@ START_TEST(test_sizes_vs_rtl)
     need_rtl();
     static const uint32_t sizes[][2] = {{8, 8}, {4, 8}};
     static const struct {
-        uint32_t m, n, k, flags;
+        uint32_t m, n, k, flags, group;
     } few[] = {
-        {1, 64, 64, 0},
-        {1, 37, 1100, SQ_GEMM_BIAS | SQ_GEMM_RELU},
-        {1, 1, 1, SQ_GEMM_OUT32},
-        {1, 30, 70, SQ_GEMM_W4},
-        {1, 19, 2051, SQ_GEMM_W4 | SQ_GEMM_BIAS},
-        {20, 30, 70, SQ_GEMM_BIAS},
-        {9, 13, 130, SQ_GEMM_SP24 | SQ_GEMM_OUT32},
+        {1, 64, 64, 0, 0},
+        {1, 37, 1100, SQ_GEMM_BIAS | SQ_GEMM_RELU, 0},
+        {1, 1, 1, SQ_GEMM_OUT32, 0},
+        {1, 30, 70, SQ_GEMM_W4, 0},
+        {1, 19, 2051, SQ_GEMM_W4 | SQ_GEMM_BIAS, 0},
+        {20, 30, 70, SQ_GEMM_BIAS, 0},
+        {9, 13, 130, SQ_GEMM_SP24 | SQ_GEMM_OUT32, 0},
+        {1, 19, 2051, SQ_GEMM_W4 | SQ_GEMM_GSCALE | SQ_GEMM_BIAS, 32},
+        {20, 30, 70, SQ_GEMM_GSCALE | SQ_GEMM_OUT32, 32},
     };
     for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
         for (size_t i = 0; i < sizeof few / sizeof few[0]; i++) {
             sq_dev_stats_t r, m;
-            run_case_on("rtl", few[i].m, few[i].n, few[i].k, few[i].flags, sizes[z][0],
-                        sizes[z][1], &r);
-            run_case_on("model", few[i].m, few[i].n, few[i].k, few[i].flags, sizes[z][0],
+            run_case_on("rtl", few[i].m, few[i].n, few[i].k, few[i].flags, few[i].group,
+                        sizes[z][0], sizes[z][1], &r);
+            run_case_on("model", few[i].m, few[i].n, few[i].k, few[i].flags, few[i].group,
+                        sizes[z][0],
                         sizes[z][1], &m);
             expect_equal(&m, &r, sizes[z][0], sizes[z][1], few[i].m, few[i].n, few[i].k,
                          few[i].flags);

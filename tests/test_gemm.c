@@ -182,6 +182,7 @@ START_TEST(test_cli_bad_flags)
         {"gemm --shape 4x4x", "--shape K"},
         {"gemm --wbits 2", "--wbits"},
         {"gemm --sparse 1:4", "--sparse"},
+        {"gemm --group 0", "--group"},
         {"gemm --out int16", "--out"},
         {"gemm --backend tpu", "--backend"},
         {"gemm --seed -1", "--seed"},
@@ -213,6 +214,16 @@ START_TEST(test_cli_runs)
     ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
     ck_assert_ptr_nonnull(strstr(out, "\nmismatches 0\n"));
 
+    /* group scales: a group the units do not implement is a one-line error */
+    rc = sq_run_cli("gemm --backend csim --shape 1x40x300 --wbits 4 --group 32 --bias", out,
+                    sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_ptr_nonnull(strstr(out, "\ngroup 32\nmacs 12000\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\nmismatches 0\n"));
+    rc = sq_run_cli("gemm --shape 1x4x100 --group 48", out, sizeof out, err, sizeof err);
+    ck_assert_int_eq(rc, 1);
+    assert_one_line(err, "gemm group 48 is neither k = 100 nor a power of two in [32, k]");
+
     rc = sq_run_cli("gemm --shape 40x20x600 --json", out, sizeof out, err, sizeof err);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
     cJSON *j = cJSON_Parse(out);
@@ -226,7 +237,7 @@ START_TEST(test_cli_runs)
     rc = sq_run_cli("gemm --help", out, sizeof out, err, sizeof err);
     ck_assert_int_eq(rc, 0);
     const char *flags[] = {"--backend", "--shape", "--wbits", "--sparse", "--relu",
-                           "--out",     "--bias",  "--seed",  "--json"};
+                           "--out",     "--bias",  "--seed",  "--json",   "--group"};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         ck_assert_msg(strstr(out, flags[i]), "--help lacks %s", flags[i]);
 

@@ -378,6 +378,17 @@ START_TEST(test_gemv_int4)
 }
 END_TEST
 
+/* Group scales (SQ_GEMM_GSCALE) through the rtl level, bit for bit against
+ * the golden: the chosen cases of sq_test_gemm_gscale (GEMV and the normal
+ * mapping, int4 and int8, groups 32 to 256 and k, k not a multiple of the
+ * group, factors 0 and 65535), then random int4 ones. */
+START_TEST(test_gscale)
+{
+    sq_test_gemm_gscale("rtl");
+    sq_test_gemm_random("rtl", SQ_GEMM_W4 | SQ_GEMM_GSCALE, 0x7007, 16);
+}
+END_TEST
+
 /* Runs the m x n x k GEMM with weight flags `base` and then with `fast` on a
  * fresh rtl device (seeds rng, r) and checks that `fast` takes at most
  * num/den of the cycles of `base`; each run's counters to *sb and *sf. */
@@ -593,6 +604,7 @@ Suite *rtl_gemm_suite(void)
     tcase_add_test(tc, test_sparse_cycles);
     tcase_add_test(tc, test_gemv_int4);
     tcase_add_test(tc, test_gemv_int4_cycles);
+    tcase_add_test(tc, test_gscale);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_fst_trace);
     tcase_add_test(tc, test_cli_rtl);

@@ -85,9 +85,9 @@ static void assert_same(const sq_dev_stats_t *t, const sq_dev_stats_t *r, const 
     ck_assert_uint_eq(t->commands, r->commands);
 }
 
-/* Every GEMM mode and the odd shapes (M = 1, K = 1, N and K not multiples of
- * the array or a beat), one per memory system; the last runs as a stream of
- * three descriptors. */
+/* Every GEMM mode (group scales too) and the odd shapes (M = 1, K = 1, N and
+ * K not multiples of the array or a beat), one per memory system; the last
+ * runs as a stream of three descriptors. */
 START_TEST(test_gemm_vs_rtl)
 {
     if (&sq_level_tlm == NULL)
@@ -100,6 +100,8 @@ START_TEST(test_gemm_vs_rtl)
         {1, 40, 1, 0},
         {1, 96, 64, SQ_GEMM_W4},
         {20, 48, 100, SQ_GEMM_SP24 | SQ_GEMM_BIAS},
+        {1, 40, 300, SQ_GEMM_W4 | SQ_GEMM_GSCALE | SQ_GEMM_BIAS}, /* group drawn */
+        {20, 17, 200, SQ_GEMM_GSCALE | SQ_GEMM_OUT32},
         {17, 31, 9, SQ_GEMM_OUT32},
         {18, 16, 66, SQ_GEMM_W4 | SQ_GEMM_RELU | SQ_GEMM_BIAS},
         {5, 3, 7, SQ_GEMM_SP24 | SQ_GEMM_OUT32 | SQ_GEMM_BIAS},

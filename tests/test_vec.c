@@ -753,18 +753,31 @@ START_TEST(test_descriptor_on_levels)
     assert_err(sq_dev_run(dev, cmd, 1, 0), SQ_ERR_FMT, "token id 9 of row 0 outside [0, 2)");
     sq_dev_close(dev);
 
-    /* levels without group scales say so in one line */
-    static const char *const others[] = {"model"};
-    for (size_t l = 0; l < 1; l++) {
-        dev = sq_test_dev_open(others[l], 1 << 16);
+    /* group scales outside what the GEMM units implement (spec.h) say so in
+     * one line, on every level */
+    static const char *const levels[] = {"ref", "model"};
+    static const struct {
+        uint32_t flags, k, group;
+        const char *needle;
+    } gbad[] = {
+        {SQ_GEMM_GSCALE | SQ_GEMM_OUT32, 100, 48, "gemm group 48 is neither k = 100"},
+        {SQ_GEMM_GSCALE | SQ_GEMM_OUT32, 100, 16, "a power of two in [32, k]"},
+        {SQ_GEMM_GSCALE | SQ_GEMM_OUT32, 100, 128, "gemm group 128 is neither"},
+        {SQ_GEMM_GSCALE | SQ_GEMM_SP24 | SQ_GEMM_OUT32, 64, 32, "GSCALE and SP24 are exclusive"},
+    };
+    for (size_t l = 0; l < 2; l++) {
+        dev = sq_test_dev_open(levels[l], 1 << 16);
         ck_assert_int_eq(sq_dev_put(dev, NULL, 1024, &a_in), 0);
         sq_vec_desc_encode(&d, desc);
         ck_assert_int_eq(sq_dev_put(dev, desc, sizeof desc, &cmd), 0);
-        sq_gemm_desc_t gd = {.flags = SQ_GEMM_GSCALE | SQ_GEMM_OUT32, .m = 1, .n = 1, .k = 1,
-                             .group = 1};
-        sq_gemm_desc_encode(&gd, desc);
-        ck_assert_int_eq(sq_dev_write(dev, cmd, desc, sizeof desc), 0);
-        assert_err(sq_dev_run(dev, cmd, 1, 0), SQ_ERR_FMT, "unknown gemm flags 0x20");
+        for (size_t i = 0; i < sizeof gbad / sizeof gbad[0]; i++) {
+            sq_gemm_desc_t gd = {.flags = gbad[i].flags, .m = 1, .n = 1, .k = gbad[i].k,
+                                 .group = gbad[i].group, .a = a_in, .w = a_in, .meta = a_in,
+                                 .gscale = a_in, .c = a_in + 512};
+            sq_gemm_desc_encode(&gd, desc);
+            ck_assert_int_eq(sq_dev_write(dev, cmd, desc, sizeof desc), 0);
+            assert_err(sq_dev_run(dev, cmd, 1, 0), SQ_ERR_FMT, gbad[i].needle);
+        }
         sq_dev_close(dev);
     }
 }

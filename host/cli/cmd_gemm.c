@@ -22,6 +22,8 @@ static void help(void)
            "  --shape MxNxK            A is MxK, W is NxK, C is MxN; each in [1, %u] (default 64x64x64)\n"
            "  --wbits 8|4              weight width (default 8)\n"
            "  --sparse 2:4             2:4 structured-sparse int8 weights\n"
+           "  --group G                one Q15 scale per G inputs of a weight row (SQ_GEMM_GSCALE;\n"
+           "                           G = K or a power of two from %u)\n"
            "  --relu                   clamp outputs at 0\n"
            "  --out int8|int32         requantized int8 (default) or raw int32 outputs\n"
            "  --bias                   add a per-channel int32 bias\n"
@@ -31,7 +33,7 @@ static void help(void)
            "  --help                   this text\n" SQ_CLI_MAX_MEM_HELP "\n"
            "Prints mismatches, work counters and, on levels that count cycles, cycles and\n"
            "mac_utilization = useful MACs / (cycles * %u * %u * %u). Exit 1 on any mismatch.\n",
-           SQ_GEMM_MAX_DIM, SQ_ARRAY_ROWS, SQ_ARRAY_COLS, SQ_PE_MACS);
+           SQ_GEMM_MAX_DIM, SQ_GEMM_GROUP_MIN, SQ_ARRAY_ROWS, SQ_ARRAY_COLS, SQ_PE_MACS);
 }
 
 static int parse_shape(const char *s, uint32_t dims[3])
@@ -65,6 +67,7 @@ typedef struct {
     const char *backend;
     uint32_t dims[3];
     uint32_t flags;
+    uint32_t group; /* --group, with SQ_GEMM_GSCALE */
     long seed;
     int json;
     const char *fst; /* --trace-fst, or NULL */
@@ -79,7 +82,7 @@ static int parse(int argc, char **argv, gemm_opts_t *o)
         {"relu", no_argument, NULL, 'r'},          {"out", required_argument, NULL, 'o'},
         {"bias", no_argument, NULL, 'B'},          {"seed", required_argument, NULL, 'S'},
         {"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
-        {"trace-fst", required_argument, NULL, 'T'},
+        {"trace-fst", required_argument, NULL, 'T'}, {"group", required_argument, NULL, 'g'},
         {NULL, 0, NULL, 0},
     };
     *o = (gemm_opts_t){.backend = "csim", .dims = {64, 64, 64}, .seed = 1};
@@ -110,6 +113,12 @@ static int parse(int argc, char **argv, gemm_opts_t *o)
                 return -1;
             }
             o->flags |= SQ_GEMM_SP24;
+            break;
+        case 'g':
+            if (sq_cli_long(CMD, "--group", optarg, 1, SQ_GEMM_MAX_DIM, &v) != 0)
+                return -1;
+            o->group = (uint32_t)v;
+            o->flags |= SQ_GEMM_GSCALE;
             break;
         case 'r':
             o->flags |= SQ_GEMM_RELU;
@@ -163,10 +172,11 @@ static void report(const gemm_opts_t *o, const sq_dev_stats_t *st, uint64_t mism
                              : 0.0;
     const char *out = (o->flags & SQ_GEMM_OUT32) ? "int32" : "int8";
     if (!o->json) {
-        printf("backend %s\nshape %ux%ux%u\nwbits %d\nsparse %s\nrelu %d\nout %s\nbias %d\n",
+        printf("backend %s\nshape %ux%ux%u\nwbits %d\nsparse %s\nrelu %d\nout %s\nbias %d\n"
+               "group %u\n",
                o->backend, o->dims[0], o->dims[1], o->dims[2], (o->flags & SQ_GEMM_W4) ? 4 : 8,
                (o->flags & SQ_GEMM_SP24) ? "2:4" : "none", !!(o->flags & SQ_GEMM_RELU), out,
-               !!(o->flags & SQ_GEMM_BIAS));
+               !!(o->flags & SQ_GEMM_BIAS), o->group);
         printf("macs %llu\nbytes_read %llu\nbytes_written %llu\n", (unsigned long long)st->macs,
                (unsigned long long)st->bytes_read, (unsigned long long)st->bytes_written);
         if (st->cycles)
@@ -185,6 +195,7 @@ static void report(const gemm_opts_t *o, const sq_dev_stats_t *st, uint64_t mism
     cJSON_AddBoolToObject(j, "relu", (o->flags & SQ_GEMM_RELU) != 0);
     cJSON_AddStringToObject(j, "out", out);
     cJSON_AddBoolToObject(j, "bias", (o->flags & SQ_GEMM_BIAS) != 0);
+    cJSON_AddNumberToObject(j, "group", o->group);
     cJSON_AddNumberToObject(j, "seed", (double)o->seed);
     cJSON_AddNumberToObject(j, "array_rows", SQ_ARRAY_ROWS);
     cJSON_AddNumberToObject(j, "array_cols", SQ_ARRAY_COLS);
@@ -228,7 +239,8 @@ int sq_cmd_gemm(int argc, char **argv)
     sq_gemm_case_t gc;
     sq_dev_t *dev = NULL;
     void *out = NULL;
-    int rc = sq_gemm_case_build(&gc, o.dims[0], o.dims[1], o.dims[2], o.flags, (uint64_t)o.seed);
+    int rc = sq_gemm_case_build_group(&gc, o.dims[0], o.dims[1], o.dims[2], o.flags, o.group,
+                                      (uint64_t)o.seed);
     uint64_t cmd = 0, first = 0, mismatches = 0;
     if (rc == 0)
         rc = sq_dev_open(&cfg, &dev);

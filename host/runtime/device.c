@@ -354,8 +354,8 @@ static int check_caps(const sq_dev_t *dev, const uint8_t *desc, uint32_t i)
     if (op == SQ_OP_GEMM && (sq_desc_word(desc, SQ_GEMM_W_FLAGS) & SQ_GEMM_GSCALE) &&
         !(dev->ops->caps & SQ_LEVEL_CAP_GSCALE))
         return sq_err(SQ_ERR_FMT,
-                      "descriptor %u: unknown gemm flags 0x%x on level '%s' (group scales run "
-                      "on levels ref, csim and opencl only yet)",
+                      "descriptor %u: unknown gemm flags 0x%x on level '%s' (it has no GEMM "
+                      "group scales)",
                       i, SQ_GEMM_GSCALE, dev->ops->name);
     return 0;
 }

@@ -49,7 +49,8 @@
 
 typedef struct {
     uint32_t flags, m, n, k;
-    uint64_t a, w, meta, bias, quant, c;
+    uint64_t a, w, meta, bias, quant, c, gscale;
+    uint32_t gshift, ng; /* group scales: 2^gshift K positions a group, ng groups */
 } gcfg_t;
 
 typedef struct {
@@ -228,10 +229,16 @@ static bool row_span(const model_t *s, uint64_t *addr, uint32_t *bytes)
                 (has(g, SQ_GEMM_W4 | SQ_GEMM_SP24) ? s->k0 / 2 : s->k0);
         *bytes = w_row(g, kl);
         return ridx < g->n;
-    case PH_META:
+    case PH_META: /* 2:4 codes, or the factors of the groups the chunk touches */
         ridx = s->job.n0 + s->row;
-        *addr = g->meta + (uint64_t)ridx * meta_row(g->k) + s->k0 / 8;
-        *bytes = meta_row(kl);
+        if (has(g, SQ_GEMM_GSCALE)) {
+            uint32_t g0 = s->k0 >> g->gshift, g1 = (s->k0 + kl - 1) >> g->gshift;
+            *addr = g->gscale + 2 * ((uint64_t)ridx * g->ng + g0);
+            *bytes = 2 * (g1 - g0 + 1);
+        } else {
+            *addr = g->meta + (uint64_t)ridx * meta_row(g->k) + s->k0 / 8;
+            *bytes = meta_row(kl);
+        }
         return ridx < g->n;
     default: {
         uint32_t ncols = g->n - s->n0 > s->C ? s->C : g->n - s->n0;
@@ -249,7 +256,9 @@ static uint32_t phase_rows(const model_t *s)
         return s->gv ? s->T : s->R;
     if (s->phase == PH_W)
         return s->gv ? 1 : s->C;
-    return s->phase == PH_META ? s->C : 1;
+    if (s->phase == PH_META)
+        return s->gv ? s->T : s->C;
+    return 1;
 }
 
 static int phase_next(const model_t *s)
@@ -259,11 +268,13 @@ static int phase_next(const model_t *s)
     bool par = !s->gv || s->job.last;
     int after_bias = !has(g, SQ_GEMM_OUT32) && par ? PH_QUANT : PH_MARK;
     int after_meta = has(g, SQ_GEMM_BIAS) && par ? PH_BIAS : after_bias;
+    /* after the weights: 2:4 codes or group factors */
+    int after_x = has(g, SQ_GEMM_SP24 | SQ_GEMM_GSCALE) ? PH_META : after_meta;
     switch (s->phase) {
     case PH_A:
-        return !s->gv || need_x(s) ? PH_W : after_meta;
+        return !s->gv || need_x(s) ? PH_W : after_x;
     case PH_W:
-        return has(g, SQ_GEMM_SP24) ? PH_META : after_meta;
+        return after_x;
     case PH_META:
         return after_meta;
     case PH_BIAS:
@@ -311,7 +322,15 @@ static void decode(model_t *s)
         .bias = sq_desc_addr(d, SQ_GEMM_W_BIAS_LO),
         .quant = sq_desc_addr(d, SQ_GEMM_W_QUANT_LO),
         .c = sq_desc_addr(d, SQ_GEMM_W_C_LO),
+        .gscale = sq_desc_addr(d, SQ_GEMM_W_GSCALE_LO),
     };
+    /* sq_gemm_seq: a group of k is 2^17 positions, more than any k */
+    uint32_t group = sq_desc_word(d, SQ_GEMM_W_GROUP);
+    s->cfg.gshift = 17;
+    if (has(&s->cfg, SQ_GEMM_GSCALE) && group != s->cfg.k)
+        while (s->cfg.gshift > 0 && !(group >> s->cfg.gshift & 1))
+            s->cfg.gshift--;
+    s->cfg.ng = (s->cfg.k + (1u << s->cfg.gshift) - 1) >> s->cfg.gshift;
     /* int8 GEMV uses array columns 0 and 1, int4 GEMV columns 0 to 3 */
     s->gv = s->cfg.m == 1 && !has(&s->cfg, SQ_GEMM_SP24) &&
             s->C >= (has(&s->cfg, SQ_GEMM_W4) ? 4u : 2u);
@@ -904,5 +923,5 @@ const sq_level_ops_t sq_level_model = {
     .run = model_run,
     .run_stream = model_run_cp,
     .profiles = 1,
-    .caps = SQ_LEVEL_CAP_VEC,
+    .caps = SQ_LEVEL_CAP_VEC | SQ_LEVEL_CAP_GSCALE,
 };

@@ -206,7 +206,8 @@ static int check_gemm(const sq_units_t *u, uint32_t i, const uint32_t *d,
 {
     uint32_t flags = d[SQ_GEMM_W_FLAGS];
     uint64_t M = d[SQ_GEMM_W_M], N = d[SQ_GEMM_W_N], K = d[SQ_GEMM_W_K];
-    if ((flags & ~SQ_GEMM_FLAGS_ALL) || ((flags & SQ_GEMM_W4) && (flags & SQ_GEMM_SP24)))
+    if ((flags & ~(SQ_GEMM_FLAGS_ALL | SQ_GEMM_GSCALE)) ||
+        ((flags & SQ_GEMM_SP24) && (flags & (SQ_GEMM_W4 | SQ_GEMM_GSCALE))))
         return sq_err(SQ_ERR_ARG, "%s: command %u: invalid GEMM flags 0x%x", u->level, i, flags);
     if (M < 1 || N < 1 || K < 1 || M > SQ_GEMM_MAX_DIM || N > SQ_GEMM_MAX_DIM ||
         K > SQ_GEMM_MAX_DIM)
@@ -223,6 +224,16 @@ static int check_gemm(const sq_units_t *u, uint32_t i, const uint32_t *d,
     if ((flags & SQ_GEMM_BIAS) &&
         (rc = check_span(u, i, "bias", desc_addr(d, SQ_GEMM_W_BIAS_LO), N * 4)))
         return rc;
+    if (flags & SQ_GEMM_GSCALE) {
+        uint64_t g = d[SQ_GEMM_W_GROUP];
+        if (g != K && (g < SQ_GEMM_GROUP_MIN || g > K || (g & (g - 1))))
+            return sq_err(SQ_ERR_ARG, "%s: command %u: GEMM group %" PRIu64 " is neither k nor "
+                                      "a power of two in [%u, k]", u->level, i, g,
+                          SQ_GEMM_GROUP_MIN);
+        if ((rc = check_span(u, i, "group scales", desc_addr(d, SQ_GEMM_W_GSCALE_LO),
+                             N * ((K + g - 1) / g) * 2)))
+            return rc;
+    }
     if (!(flags & SQ_GEMM_OUT32)) {
         uint64_t q = desc_addr(d, SQ_GEMM_W_QUANT_LO);
         if ((rc = check_span(u, i, "quant", q, N * sizeof(sq_quant_t))))
@@ -486,5 +497,5 @@ const sq_level_ops_t sq_level_rtl = {
     .run = rtl_run,
     .run_stream = rtl_run_stream,
     .profiles = 1,
-    .caps = SQ_LEVEL_CAP_VEC,
+    .caps = SQ_LEVEL_CAP_VEC | SQ_LEVEL_CAP_GSCALE,
 };

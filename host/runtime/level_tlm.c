@@ -89,5 +89,5 @@ const sq_level_ops_t sq_level_tlm = {
     .run = tlm_run,
     .run_stream = tlm_run_stream,
     .profiles = 1,
-    .caps = SQ_LEVEL_CAP_VEC,
+    .caps = SQ_LEVEL_CAP_VEC | SQ_LEVEL_CAP_GSCALE,
 };

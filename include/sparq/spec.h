@@ -221,10 +221,9 @@ enum {
  * weights (not SP24, whose position codes take the buffers the factors use). */
 #define SQ_GEMM_GSCALE (1u << 5)
 #define SQ_GEMM_GROUP_MIN 32u
-/* Flags every GEMM unit implements. GSCALE is not in it yet: the golden
- * reference and the HLS kernel (levels ref, csim, opencl) have it, the RTL
- * not yet, and the runtime accepts it only on a level that declares it
- * (SQ_LEVEL_CAP_GSCALE, host/runtime/device.h). */
+/* Flags of the first GEMM unit. GSCALE came later: the runtime accepts it
+ * only on a level that declares it (SQ_LEVEL_CAP_GSCALE,
+ * host/runtime/device.h). */
 #define SQ_GEMM_FLAGS_ALL 0x1Fu
 
 /* Hardware limits the compiler tiles to and the kernels check. */

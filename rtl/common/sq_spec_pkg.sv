@@ -83,6 +83,9 @@ package sq_spec_pkg;
   localparam int unsigned SqGemmWQuantHi = 32'd15;
   localparam int unsigned SqGemmWCLo = 32'd16;
   localparam int unsigned SqGemmWCHi = 32'd17;
+  localparam int unsigned SqGemmWGroup = 32'd5;
+  localparam int unsigned SqGemmWGscaleLo = 32'd18;
+  localparam int unsigned SqGemmWGscaleHi = 32'd19;
   // GEMM flags (descriptor word SqGemmWFlags)
   localparam logic [31:0] SqGemmW4 = 32'h00000001;
   localparam logic [31:0] SqGemmSp24 = 32'h00000002;
@@ -90,5 +93,7 @@ package sq_spec_pkg;
   localparam logic [31:0] SqGemmOut32 = 32'h00000008;
   localparam logic [31:0] SqGemmBias = 32'h00000010;
   localparam logic [31:0] SqGemmFlagsAll = 32'h0000001F;
+  localparam logic [31:0] SqGemmGscale = 32'h00000020;
   localparam int unsigned SqGemmMaxDim = 32'd65536;
+  localparam int unsigned SqGemmGroupMin = 32'd32;
 endpackage

@@ -5,17 +5,22 @@
 // cycle after PE(r,0) captured it) and moves one column right per cycle, the
 // same wavefront as the captures: every column emits one result per cycle, in
 // row order, for R cycles.
+// Group scales (Gs, sq_gemm_pe): row i's GEMV factor g_i takes the same skew
+// and path as its activations, and each PE hands a group's partial sum to
+// its right neighbour (fwd).
 // Port arrays are flattened vectors (element i at [W*i +: W]) because yosys
 // 0.23 accepts no unpacked array ports.
 module sq_gemm_array #(
   parameter int unsigned R = sq_spec_pkg::SqArrayRows,
   parameter int unsigned C = sq_spec_pkg::SqArrayCols,
+  parameter bit Gs = 1'b1,
   localparam int unsigned RW = (R > 1) ? $clog2(R) : 1,
   localparam int unsigned WB = sq_gemm_pkg::WbusW
 ) (
   input  logic              clk_i,
   input  logic              rst_ni,
   input  logic [32*R-1:0]   a_i,
+  input  logic [16*R-1:0]   g_i,
   input  logic [WB*C-1:0]   w_i,
   input  sq_gemm_pkg::tile_t tile_i,
   // per column: one drained accumulator per cycle
@@ -29,13 +34,17 @@ module sq_gemm_array #(
   // Unpacked, not one (R+1)*C*WB-bit vector, which Verilator would rebuild
   // by concatenation every cycle.
   logic [31:0]         a_h [R*(C+1)];
+  logic [15:0]         g_h [R*(C+1)];
+  logic [31:0]         f_h [R*(C+1)];
   logic [WB-1:0]       w_v [(R+1)*C];
   logic [31:0]         res [R*C];
 
   // ---- input skew -------------------------------------------------------
   for (genvar i = 0; i < R; i++) begin : g_askew
+    assign f_h[i*(C+1)] = '0;
     if (i == 0) begin : g_direct
       assign a_h[0] = a_i[31:0];
+      assign g_h[0] = Gs ? g_i[15:0] : 16'd0;
     end else begin : g_delay
       logic [31:0] sr_q [i];
       always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -51,6 +60,24 @@ module sq_gemm_array #(
         end
       end
       assign a_h[i*(C+1)] = sr_q[i-1];
+      if (Gs) begin : g_gskew
+        logic [15:0] gr_q [i];
+        always_ff @(posedge clk_i or negedge rst_ni) begin
+          if (!rst_ni) begin
+            for (int unsigned d = 0; d < i; d++) begin
+              gr_q[d] <= '0;
+            end
+          end else begin
+            gr_q[0] <= g_i[16*i +: 16];
+            for (int unsigned d = 1; d < i; d++) begin
+              gr_q[d] <= gr_q[d-1];
+            end
+          end
+        end
+        assign g_h[i*(C+1)] = gr_q[i-1];
+      end else begin : g_nog
+        assign g_h[i*(C+1)] = '0;
+      end
     end
   end
 
@@ -78,11 +105,15 @@ module sq_gemm_array #(
   // ---- PE grid ----------------------------------------------------------
   for (genvar i = 0; i < R; i++) begin : g_row
     for (genvar j = 0; j < C; j++) begin : g_col
-      sq_gemm_pe u_pe (
+      sq_gemm_pe #(.Gs(Gs)) u_pe (
         .clk_i, .rst_ni,
         .a_i(a_h[i*(C+1)+j]),
+        .g_i(g_h[i*(C+1)+j]),
+        .fwd_i(f_h[i*(C+1)+j]),
         .w_i(w_v[i*C+j]),
         .a_o(a_h[i*(C+1)+j+1]),
+        .g_o(g_h[i*(C+1)+j+1]),
+        .fwd_o(f_h[i*(C+1)+j+1]),
         .w_o(w_v[(i+1)*C+j]),
         .res_o(res[i*C+j])
       );

@@ -115,7 +115,7 @@ module sq_gemm_core
   logic [32*R-1:0]  a_bytes;
   logic [16*C-1:0]  w_bytes;
   logic [47:0]      x_hi;
-  logic [8*C-1:0]   m_bytes;
+  logic [16*C-1:0]  m_bytes;
   // words a beat may fill from its region's base: a slot (GEMV: GWords; the
   // int4 activation chunk 2 * GWords)
   logic [6:0]       row_lim, w_lim;
@@ -150,12 +150,13 @@ module sq_gemm_core
         .re_i(w_re), .raddr_i(w_addr), .pos_i(w_pos), .bytes_o(w_bytes[16*j +: 16])
       );
     end
-    sq_gemm_rowbuf #(.Depth(4 * sq_gemm_pkg::MetaWords)) u_meta (
+    // 2:4 codes, or group factors (2 bytes a step)
+    sq_gemm_rowbuf #(.Depth(4 * sq_gemm_pkg::MetaWords), .NBytes(2)) u_meta (
       .clk_i,
       .we_i(bw_valid && bw_kind == sq_gemm_pkg::KindMeta && bw_row == RowIdxW'(j)),
       .wbase_i(bw_base[3:0]), .wq_i(bw_q), .wlim_i(7'(sq_gemm_pkg::MetaWords)), .woff_i(bw_off),
       .wdata_i(bw_data),
-      .re_i(m_re), .raddr_i(m_addr), .pos_i(m_pos), .bytes_o(m_bytes[8*j +: 8])
+      .re_i(m_re), .raddr_i(m_addr), .pos_i(m_pos), .bytes_o(m_bytes[16*j +: 16])
     );
   end
 
@@ -163,6 +164,7 @@ module sq_gemm_core
   logic             running_q, running_d, final_issued, row_pop, out_idle;
   logic [31:0]      rows_issued, rows_popped;
   logic [32*R-1:0]  arr_a;
+  logic [16*R-1:0]  arr_g;
   logic [sq_gemm_pkg::WbusW*C-1:0] arr_w;
   sq_gemm_pkg::tile_t            tile;
   logic [sq_gemm_pkg::BeatW-1:0]   ep_bias;
@@ -176,7 +178,7 @@ module sq_gemm_core
     .x_hi_i(x_hi),
     .m_re_o(m_re), .m_addr_o(m_addr), .m_pos_o(m_pos), .m_bytes_i(m_bytes),
     .bias_i(ld_bias), .quant_i(ld_quant),
-    .a_o(arr_a), .w_o(arr_w), .tile_o(tile), .bias_o(ep_bias), .quant_o(ep_quant),
+    .a_o(arr_a), .g_o(arr_g), .w_o(arr_w), .tile_o(tile), .bias_o(ep_bias), .quant_o(ep_quant),
     .row_pop_i(row_pop), .final_issued_o(final_issued), .rows_issued_o(rows_issued),
     .stall_o
   );
@@ -186,7 +188,7 @@ module sq_gemm_core
   logic [32*C-1:0] lane_acc;
   sq_gemm_pkg::tile_t last_tile;
   sq_gemm_array #(.R(R), .C(C)) u_array (
-    .clk_i, .rst_ni, .a_i(arr_a), .w_i(arr_w), .tile_i(tile),
+    .clk_i, .rst_ni, .a_i(arr_a), .g_i(arr_g), .w_i(arr_w), .tile_i(tile),
     .lane_valid_o(lane_valid), .lane_row_o(lane_row), .lane_acc_o(lane_acc),
     .last_tile_o(last_tile)
   );

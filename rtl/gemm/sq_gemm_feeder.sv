@@ -18,6 +18,14 @@
 // (0..3) gets activations 2j, 2j+1 with code (j, j) and the nibble bit, so
 // PE(i,j) multiplies them by byte j's low and high nibble. Nibbles past K
 // (an odd K's last high nibble) are zeroed like bytes past K.
+// Group scales (cfg_i.gsc, sq_gemm_pe): a step closes a group when the K
+// position after it is a multiple of the group (2^gshift; the group is a
+// multiple of every step's span) or it is the tile's last; gi counts the
+// job's closed groups, so the step's factor is byte 2 gi of its output's
+// factor row in the 2:4 code buffer (loaded by sq_gemm_loader). Normal
+// mapping: column j's factor rides its weight bus and every column scales;
+// GEMV: row i's factor rides the row path (g_o), columns pass their part
+// right (fin) and the last active column scales.
 module sq_gemm_feeder
 #(
   parameter int unsigned R = sq_spec_pkg::SqArrayRows,
@@ -56,11 +64,12 @@ module sq_gemm_feeder
   output logic             m_re_o,
   output logic [$clog2(4 * sq_gemm_pkg::MetaWords)-1:0] m_addr_o,
   output logic [5:0]       m_pos_o,
-  input  logic [8*C-1:0]   m_bytes_i,
+  input  logic [16*C-1:0]  m_bytes_i,   // byte 0: 2:4 code; both: a group factor
   input  logic [BeatW*NW-1:0]   bias_i,   // per W slot
   input  logic [2*BeatW*NW-1:0] quant_i,
   // array
   output logic [32*R-1:0]  a_o,
+  output logic [16*R-1:0]  g_o,
   output logic [WB*C-1:0]  w_o,
   output sq_gemm_pkg::tile_t            tile_o,
   output logic [sq_gemm_pkg::BeatW-1:0] bias_o,
@@ -96,8 +105,8 @@ module sq_gemm_feeder
   logic [sq_gemm_pkg::KchW-1:0] s2_klen_q;
   logic [R-1:0]    s2_rows_q;   // rows inside M
   logic [5:0]      s2_apos_q, s2_wpos_q, s2_mpos_q;
-  logic            s2_mhi_q, s2_gv_q, s2_g4_q;
-  logic            s2_valid_d, s2_first_d, s2_last_d, s2_mhi_d;
+  logic            s2_mhi_q, s2_gv_q, s2_g4_q, s2_gend_q;
+  logic            s2_valid_d, s2_first_d, s2_last_d, s2_mhi_d, s2_gend_d;
   logic [11:0]     s2_kb_d;
   logic [sq_gemm_pkg::KchW-1:0] s2_klen_d;
   logic [R-1:0]    s2_rows_d;
@@ -105,6 +114,8 @@ module sq_gemm_feeder
 
   logic [31:0] a_q [R];
   logic [31:0] a_d [R];
+  logic [15:0] g_q [R];
+  logic [15:0] g_d [R];
   logic [WB-1:0] w_q [C];
   logic [WB-1:0] w_d [C];
 
@@ -140,8 +151,19 @@ module sq_gemm_feeder
   assign w_re_o = can_issue && wb[5:0] == 6'd0;
   assign w_addr_o = gv_i ? 7'({job_q.xsub, 3'b000}) + 7'(wb[10:6]) :
                     {job_q.wslot, wb[6 +: $clog2(sq_gemm_pkg::RowWords)]};
-  assign m_re_o = can_issue && s_q[6:0] == 7'd0;
-  assign m_addr_o = {job_q.wslot, s_q[7 +: $clog2(sq_gemm_pkg::MetaWords)]};
+  // group scales: does the step close a group, and its factor's byte
+  logic [6:0] gi_q, gi_d;
+  logic [7:0] gbyte;
+  logic [sq_gemm_pkg::DimW:0] knext, gmask;
+  logic gend;
+  assign knext = job_q.k0 + (sq_gemm_pkg::DimW + 1)'(kb) +
+                 (g4 ? 18'd8 : quad ? 18'd4 : 18'd2);
+  assign gmask = (18'd1 << cfg_i.gshift) - 18'd1;
+  assign gend = cfg_i.gsc && (tile_end || (knext & gmask) == '0);
+  assign gbyte = {gi_q, 1'b0};
+  assign m_re_o = can_issue && (cfg_i.gsc || s_q[6:0] == 7'd0);
+  assign m_addr_o = {job_q.wslot,
+                     cfg_i.gsc ? gbyte[7:6] : s_q[7 +: $clog2(sq_gemm_pkg::MetaWords)]};
 
   assign job_pop_o = job_valid_i && (!active_q || (can_issue && last_step));
   assign rel_w_o = can_issue && last_step;
@@ -166,8 +188,10 @@ module sq_gemm_feeder
     s2_klen_d = job_q.klen;
     s2_apos_d = ab[5:0];
     s2_wpos_d = wb[5:0];
-    s2_mpos_d = s_q[6:1];
+    s2_mpos_d = cfg_i.gsc ? gbyte[5:0] : s_q[6:1];
     s2_mhi_d = s_q[0];
+    s2_gend_d = gend;
+    gi_d = gi_q;
     for (int unsigned i = 0; i < R; i++) begin
       s2_rows_d[i] = gv_i ? (i < T && job_q.n0 + 18'(i) < {1'b0, cfg_i.n}) :
                      job_q.m0 + 18'(i) < {1'b0, cfg_i.m};
@@ -182,6 +206,9 @@ module sq_gemm_feeder
     end
     if (can_issue) begin
       s2_valid_d = 1'b1;
+      if (gend) begin
+        gi_d = gi_q + 7'd1;
+      end
       if (tile_end) begin
         cred_d = cred_d - tile_rows;
         since_d = 6'd0;
@@ -202,6 +229,7 @@ module sq_gemm_feeder
     if (job_pop_o) begin
       job_d = job_i;
       s_d = '0;
+      gi_d = '0;
       active_d = 1'b1;
     end
   end
@@ -225,16 +253,27 @@ module sq_gemm_feeder
                      live_lo ? a_bytes_i[32*i + 8*e +: 4] : 4'd0};
     end
     assign a_d[i] = {b[3], b[2], b[1], b[0]};
+    // GEMV with group scales: output n0+i's factor (its code buffer is i)
+    if (i < C) begin : g_gs
+      assign g_d[i] = (s2_gv_q && cfg_i.gsc) ? m_bytes_i[16*i +: 16] : 16'd0;
+    end else begin : g_nogs
+      assign g_d[i] = '0;
+    end
   end
 
   for (genvar j = 0; j < C; j++) begin : g_wcol
     logic [7:0] lo, hi, mb;
     logic [WB-1:0] plain;
+    logic [3:0] gctl;
     assign lo = w_bytes_i[16*j +: 8];
     assign hi = w_bytes_i[16*j + 8 +: 8];
-    assign mb = m_bytes_i[8*j +: 8];
-    // fields in wbus_t order: valid, first, last, nib, code, w1, w0
-    assign plain = {s2_valid_q, s2_first_q, s2_last_q, 1'b0,
+    assign mb = m_bytes_i[16*j +: 8];
+    // group-scale fields gsc, gend, fin, sc (zero without group scales)
+    assign gctl = {cfg_i.gsc, cfg_i.gsc && s2_gend_q, 1'b0, cfg_i.gsc};
+    // fields in wbus_t order: gs, gsc, gend, fin, sc, valid, first, last,
+    // nib, code, w1, w0
+    assign plain = {cfg_i.gsc ? m_bytes_i[16*j +: 16] : 16'd0, gctl,
+                    s2_valid_q, s2_first_q, s2_last_q, 1'b0,
                     sp ? (s2_mhi_q ? mb[7:4] : mb[3:0]) : 4'b0100,
                     w4 ? {{4{lo[7]}}, lo[7:4]} : hi,
                     w4 ? {{4{lo[3]}}, lo[3:0]} : lo};
@@ -244,6 +283,10 @@ module sq_gemm_feeder
       // (int4, columns 0 to 3)
       logic [15:0] x;
       logic [1:0] jj;
+      logic fin, sc;
+      // GEMV: columns after 0 add the left part; the last active one scales
+      assign fin = cfg_i.gsc && j > 0;
+      assign sc = cfg_i.gsc && (s2_g4_q ? j == 3 : j == 1);
       if (j == 0) begin : g_x0
         assign x = w_bytes_i[15:0];
       end else begin : g_xhi
@@ -251,15 +294,18 @@ module sq_gemm_feeder
       end
       assign jj = 2'(j);
       assign w_d[j] = !s2_gv_q ? plain :
-                      {s2_valid_q && (s2_g4_q || j < 2), s2_first_q, s2_last_q, s2_g4_q,
+                      {16'd0, cfg_i.gsc, cfg_i.gsc && s2_gend_q, fin, sc,
+                       s2_valid_q && (s2_g4_q || j < 2), s2_first_q, s2_last_q, s2_g4_q,
                        s2_g4_q ? {jj, jj} : {jj[0], 1'b1, jj[0], 1'b0}, x};
     end else begin : g_w
-      assign w_d[j] = {plain[WB-1] && !s2_gv_q, plain[WB-2:0]};
+      // idle in GEMV mode: valid (bit 23) low
+      assign w_d[j] = {plain[WB-1:24], plain[23] && !s2_gv_q, plain[22:0]};
     end
   end
 
   for (genvar i = 0; i < R; i++) begin : g_aout
     assign a_o[32*i +: 32] = a_q[i];
+    assign g_o[16*i +: 16] = g_q[i];
   end
   for (genvar j = 0; j < C; j++) begin : g_wout
     assign w_o[WB*j +: WB] = w_q[j];
@@ -290,10 +336,13 @@ module sq_gemm_feeder
       s2_wpos_q <= '0;
       s2_mpos_q <= '0;
       s2_mhi_q <= 1'b0;
+      s2_gend_q <= 1'b0;
+      gi_q <= '0;
       s2_gv_q <= 1'b0;
       s2_g4_q <= 1'b0;
       for (int unsigned i = 0; i < R; i++) begin
         a_q[i] <= '0;
+        g_q[i] <= '0;
       end
       for (int unsigned j = 0; j < C; j++) begin
         w_q[j] <= '0;
@@ -317,10 +366,13 @@ module sq_gemm_feeder
       s2_wpos_q <= s2_wpos_d;
       s2_mpos_q <= s2_mpos_d;
       s2_mhi_q <= s2_mhi_d;
+      s2_gend_q <= s2_gend_d;
+      gi_q <= gi_d;
       s2_gv_q <= gv_i;
       s2_g4_q <= g4;
       for (int unsigned i = 0; i < R; i++) begin
         a_q[i] <= a_d[i];
+        g_q[i] <= g_d[i];
       end
       for (int unsigned j = 0; j < C; j++) begin
         w_q[j] <= w_d[j];

@@ -15,6 +15,9 @@
 // with a tile's last chunk. int4 GEMV: chunks of KchG4 = 2 * KchG elements,
 // so a weight row's chunk is again GWords words and the activation chunk
 // 2 * GWords words (two XSubs entries).
+// Group scales (cfg_i.gsc): after W each job loads, for each of its C
+// outputs (GEMV: T), the Q15 factors of the groups its K chunk touches into
+// that column's 2:4 code buffer (unused without 2:4), slot = W slot.
 module sq_gemm_loader
 #(
   parameter int unsigned R = sq_spec_pkg::SqArrayRows,
@@ -116,6 +119,7 @@ module sq_gemm_loader
     nj = '0;
     nj.m0 = m0_q;
     nj.n0 = n0_q;
+    nj.k0 = k0_q;
     nj.klen = kleft > kch ? sq_gemm_pkg::KchW'(kch) : kleft[sq_gemm_pkg::KchW-1:0];
     nj.first = k0_q == '0;
     nj.last = kleft <= kch;
@@ -143,7 +147,10 @@ module sq_gemm_loader
   logic row_ok;
   logic [sq_gemm_pkg::DimW:0] ridx;
   logic [35:0] prod;
-  logic [sq_gemm_pkg::DimW:0] kl, k0_half, k0_eighth;
+  logic [sq_gemm_pkg::DimW:0] kl, k0_half, k0_eighth, g0, g1;
+  // group scales: the groups of the chunk's first and last K position
+  assign g0 = k0_q >> cfg_i.gshift;
+  assign g1 = (k0_q + (sq_gemm_pkg::DimW + 1)'(job_q.klen) - 18'd1) >> cfg_i.gshift;
   always_comb begin
     kl = (sq_gemm_pkg::DimW + 1)'(job_q.klen);
     k0_half = k0_q >> 1;
@@ -173,11 +180,13 @@ module sq_gemm_loader
         row_bytes = gv_i ? kl : w4 ? ((kl + 18'd1) >> 1) : sp ? (((kl + 18'd3) >> 2) << 1) : kl;
       end
       sq_gemm_pkg::KindMeta: begin
+        // 2:4 codes, or the group factors gs[ridx][g0..g1]
         ridx = job_q.n0 + 18'(row_q);
         row_ok = ridx < {1'b0, cfg_i.n};
-        prod = 36'(ridx) * 36'(mrow);
-        row_addr = cfg_i.meta + 64'(prod) + 64'(k0_eighth);
-        row_bytes = (((kl + 18'd3) >> 2) + 18'd1) >> 1;
+        prod = 36'(ridx) * (cfg_i.gsc ? 36'(cfg_i.ng) : 36'(mrow));
+        row_addr = cfg_i.gsc ? cfg_i.gscale + {27'd0, prod, 1'b0} + 64'({g0, 1'b0}) :
+                   cfg_i.meta + 64'(prod) + 64'(k0_eighth);
+        row_bytes = cfg_i.gsc ? (g1 - g0 + 18'd1) << 1 : (((kl + 18'd3) >> 2) + 18'd1) >> 1;
       end
       sq_gemm_pkg::KindBias: begin
         row_ok = 1'b1;
@@ -193,10 +202,11 @@ module sq_gemm_loader
     endcase
   end
 
-  // Phase order: A (when the job loads A), W, 2:4 codes, bias, quant, marker.
+  // Phase order: A (when the job loads A), W, 2:4 codes or group factors,
+  // bias, quant, marker.
   // GEMV: only a tile's last chunk loads bias and quant (the feeder takes
   // them with the tile's last step).
-  logic [2:0] phase_next, after_w;
+  logic [2:0] phase_next, after_w, after_x;
   logic [RowIdxW:0] phase_rows;
   logic bias_en, out32, par;
   assign bias_en = ({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmBias) != 32'd0;
@@ -204,21 +214,23 @@ module sq_gemm_loader
   assign par = !gv_i || job_q.last;
   assign after_w = (bias_en && par) ? sq_gemm_pkg::KindBias :
                    (!out32 && par) ? sq_gemm_pkg::KindQuant : sq_gemm_pkg::KindMark;
+  // after the weights: 2:4 codes or group factors
+  assign after_x = (sp || cfg_i.gsc) ? sq_gemm_pkg::KindMeta : after_w;
   always_comb begin
     phase_next = sq_gemm_pkg::KindMark;
     phase_rows = (RowIdxW + 1)'(1);
     unique case (phase_q)
       sq_gemm_pkg::KindA: begin
-        phase_next = (!gv_i || need_x) ? sq_gemm_pkg::KindW : after_w;
+        phase_next = (!gv_i || need_x) ? sq_gemm_pkg::KindW : after_x;
         phase_rows = gv_i ? (RowIdxW + 1)'(T) : (RowIdxW + 1)'(R);
       end
       sq_gemm_pkg::KindW: begin
-        phase_next = sp ? sq_gemm_pkg::KindMeta : after_w;
+        phase_next = after_x;
         phase_rows = gv_i ? (RowIdxW + 1)'(1) : (RowIdxW + 1)'(C);
       end
       sq_gemm_pkg::KindMeta: begin
         phase_next = after_w;
-        phase_rows = (RowIdxW + 1)'(C);
+        phase_rows = gv_i ? (RowIdxW + 1)'(T) : (RowIdxW + 1)'(C);
       end
       sq_gemm_pkg::KindBias: begin
         phase_next = !out32 ? sq_gemm_pkg::KindQuant : sq_gemm_pkg::KindMark;

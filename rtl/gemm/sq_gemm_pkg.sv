@@ -44,8 +44,14 @@ package sq_gemm_pkg;
   localparam logic [2:0] KindQuant = 3'd4;
   localparam logic [2:0] KindMark = 3'd5;  // no data: all bursts of a job were issued before it
 
-  // One decoded GEMM descriptor.
+  // One decoded GEMM descriptor. Group scales (SqGemmGscale, gsc): a group
+  // is 2^gshift K positions (gshift 17 when the group is all of K), ng
+  // groups per output, factors at gscale.
   typedef struct packed {
+    logic             gsc;
+    logic [4:0]       gshift;
+    logic [DimW:0]    ng;
+    logic [AddrW-1:0] gscale;
     logic [4:0]       flags;
     logic [DimW-1:0]  m;
     logic [DimW-1:0]  n;
@@ -65,6 +71,7 @@ package sq_gemm_pkg;
     logic [XSubW-1:0] xsub;     // GEMV: activation chunk in W buffer 0
     logic [DimW:0]   m0;
     logic [DimW:0]   n0;
+    logic [DimW:0]   k0;        // K position of the chunk's first element
     logic [KchW-1:0] klen;      // K elements in this chunk
     logic            first;     // first chunk: accumulators start from 0
     logic            last;      // last chunk: the tile's results are final
@@ -75,14 +82,23 @@ package sq_gemm_pkg;
   // Weight bus entering a PE column: 2 weights, 2:4 position code, control;
   // nib (int4 GEMV): the row path carries int4 weights, and the PE multiplies
   // w0 by the low nibble of byte code[1:0] and w1 by the high nibble of byte
-  // code[3:2], each sign-extended.
+  // code[3:2], each sign-extended. Group scales (sq_gemm_pe): gsc (the GEMM
+  // has them), gend (the step closes a group), fin (add the left
+  // neighbour's part), sc (this column scales), gs (the column's factor,
+  // normal mapping). They sit above valid, so a bus built without them
+  // (zero-extended) keeps its meaning.
   // WbusW is its width: flattened port arrays need it (yosys 0.23 has no
   // $bits of a package type), and so do unpacked arrays of it, which must be
   // declared as `logic [WbusW-1:0] x [N]` because yosys 0.23 silently drops the
   // unpacked dimension of an array of a packed struct type (`wbus_t x [N]` is
   // synthesized as one wbus_t). The same holds for tile_t and TileW.
-  localparam int unsigned WbusW = 24;
+  localparam int unsigned WbusW = 44;
   typedef struct packed {
+    logic [15:0] gs;
+    logic       gsc;
+    logic       gend;
+    logic       fin;
+    logic       sc;
     logic       valid;
     logic       first;
     logic       last;

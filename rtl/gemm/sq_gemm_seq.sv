@@ -23,8 +23,9 @@ module sq_gemm_seq
   sq_gemm_pkg::gemm_cfg_t cfg_q, cfg_d;
 
   logic [7:0]  w_op;
-  logic [31:0] w_flags, w_m, w_n, w_k;
-  logic        dims_ok, gemm_ok, accept;
+  logic [31:0] w_flags, w_m, w_n, w_k, w_group;
+  logic        dims_ok, gemm_ok, accept, gsc, group_ok;
+  logic [4:0]  gshift;
   // the opcode byte of the stream header (spec.h)
   assign w_op = cmd_i[32 * sq_spec_pkg::SqGemmWOpcode +: 8];
   assign w_flags = cmd_i[32 * sq_spec_pkg::SqGemmWFlags +: 32];
@@ -33,7 +34,25 @@ module sq_gemm_seq
   assign w_k = cmd_i[32 * sq_spec_pkg::SqGemmWK +: 32];
   assign dims_ok = w_m != 0 && w_n != 0 && w_k != 0 && w_m <= sq_spec_pkg::SqGemmMaxDim &&
                    w_n <= sq_spec_pkg::SqGemmMaxDim && w_k <= sq_spec_pkg::SqGemmMaxDim;
-  assign gemm_ok = w_op == 8'(sq_spec_pkg::SqOpGemm) && dims_ok && (w_flags & ~sq_spec_pkg::SqGemmFlagsAll) == 0 &&
+  assign w_group = cmd_i[32 * sq_spec_pkg::SqGemmWGroup +: 32];
+  // group scales (spec.h): a group is k or a power of two in [SqGemmGroupMin,
+  // k], not with 2:4 weights; a group of k is 2^17 positions (> any k) here
+  assign gsc = (w_flags & sq_spec_pkg::SqGemmGscale) != 0;
+  assign group_ok = !gsc || ((w_flags & sq_spec_pkg::SqGemmSp24) == 0 &&
+                    (w_group == w_k || (w_group >= sq_spec_pkg::SqGemmGroupMin &&
+                                        w_group <= w_k && (w_group & (w_group - 1)) == 0)));
+  always_comb begin
+    gshift = 5'd17;
+    if (w_group != w_k) begin
+      for (int unsigned b = 5; b < 17; b++) begin
+        if (w_group[b]) begin
+          gshift = 5'(b);
+        end
+      end
+    end
+  end
+  assign gemm_ok = w_op == 8'(sq_spec_pkg::SqOpGemm) && dims_ok && group_ok &&
+                   (w_flags & ~(sq_spec_pkg::SqGemmFlagsAll | sq_spec_pkg::SqGemmGscale)) == 0 &&
                    !((w_flags & sq_spec_pkg::SqGemmW4) != 0 && (w_flags & sq_spec_pkg::SqGemmSp24) != 0);
 
   assign cmd_ready_o = !run_q;
@@ -48,6 +67,11 @@ module sq_gemm_seq
     run_d = run_q;
     if (accept) begin
       cfg_d.flags = w_flags[4:0];
+      cfg_d.gsc = gsc;
+      cfg_d.gshift = gshift;
+      cfg_d.ng = (sq_gemm_pkg::DimW + 1)'(({1'b0, w_k} + (33'd1 << gshift) - 33'd1) >> gshift);
+      cfg_d.gscale = {cmd_i[32 * sq_spec_pkg::SqGemmWGscaleHi +: 32],
+                      cmd_i[32 * sq_spec_pkg::SqGemmWGscaleLo +: 32]};
       cfg_d.m = w_m[sq_gemm_pkg::DimW-1:0];
       cfg_d.n = w_n[sq_gemm_pkg::DimW-1:0];
       cfg_d.k = w_k[sq_gemm_pkg::DimW-1:0];
