@@ -195,8 +195,14 @@ static void load_addr(const op_t *o, int ld, uint64_t *addr, uint32_t *es, int *
     }
 }
 
-/* SLd for each load of mask in order, lanes 0..g-1 (a row load: lane 0): one
- * visit per 128-byte block the lanes fall in, a miss reading the block first. */
+static bool present(const sq_vec_model_t *vm, int buf, uint64_t b)
+{
+    return vm->bv[buf][b & 1] && vm->btag[buf][b & 1] == b;
+}
+
+/* SLd for each load of mask in order, lanes 0..g-1 (a row load: lane 0):
+ * every waiting lane whose block is in its slot takes its word in one visit;
+ * when the first waiting lane's is not, a miss reads that block first. */
 static void loads(sq_vec_model_t *vm, op_t *o, const uint8_t *mem, uint32_t mask)
 {
     for (int ld = 0; ld < NLD; ld++) {
@@ -207,21 +213,89 @@ static void loads(sq_vec_model_t *vm, op_t *o, const uint8_t *mem, uint32_t mask
         int buf;
         load_addr(o, ld, &addr, &es, &buf);
         uint32_t lanes = ld < NEL ? o->g : 1;
-        uint64_t last = addr + (uint64_t)(lanes - 1) * es;
-        for (uint64_t b = addr / BLK; b <= last / BLK; b++) {
-            if (!(vm->bv[buf] && vm->btag[buf] == b)) {
+        uint64_t b0 = addr / BLK, b1 = (addr + (uint64_t)(lanes - 1) * es) / BLK; /* b1 <= b0 + 1 */
+        bool wait[2] = {true, b1 != b0};
+        while (wait[0] || wait[1]) {
+            uint64_t f = wait[0] ? b0 : b1;
+            if (!present(vm, buf, f)) {
                 step(vm, 1);
                 read_burst(vm, 2, 1);
-                vm->bv[buf] = true;
-                vm->btag[buf] = b;
+                vm->bv[buf][f & 1] = true;
+                vm->btag[buf][f & 1] = f;
             }
             step(vm, 1);
+            for (int k = 0; k < 2; k++)
+                wait[k] = wait[k] && !present(vm, buf, k ? b1 : b0);
         }
         if (ld == LID) {
             o->gid = sq_ld32(mem + addr);
             if (o->gid >= o->d.p[0])
                 mask &= ~((1u << LGM) | (1u << LGS));
         }
+    }
+}
+
+/* SElem's fill list: every block a group's loads miss, in slot order (its
+ * slot marked); SFill then requests them one a cycle while the beats come
+ * back in order, ending with the last beat. */
+static void fill(sq_vec_model_t *vm, op_t *o, uint32_t mask)
+{
+    bool need[SQ_VEC_MODEL_BUFS][2] = {{false}};
+    int count = 0;
+    for (int ld = 0; ld < NEL; ld++) {
+        if (!(mask & (1u << ld)))
+            continue;
+        uint64_t addr;
+        uint32_t es;
+        int buf;
+        load_addr(o, ld, &addr, &es, &buf);
+        for (int k = 0; k < 2; k++) {
+            uint64_t b = (addr + (k ? (uint64_t)(o->g - 1) * es : 0)) / BLK;
+            if (!present(vm, buf, b)) {
+                vm->bv[buf][b & 1] = false;
+                vm->btag[buf][b & 1] = b;
+                count += !need[buf][b & 1];
+                need[buf][b & 1] = true;
+            }
+        }
+    }
+    if (!count)
+        return;
+    int slots[2 * SQ_VEC_MODEL_BUFS], n = 0;
+    for (int s = 0; s < 2 * SQ_VEC_MODEL_BUFS; s++)
+        if (need[s / 2][s % 2])
+            slots[n++] = s;
+    sq_mm_t *m = vm->mm;
+    int ar = 0, r = 0;
+    while (r < count) {
+        if (ar == count) {
+            const sq_mm_burst_t *h = sq_mm_read_head(m);
+            if (h->ready_at > m->now) {
+                uint64_t wait = h->ready_at - m->now;
+                sq_mm_idle(m, wait);
+                vm->cycles += wait;
+                vm->stalls += wait;
+                continue;
+            }
+        }
+        sq_mm_pins_t p;
+        sq_mm_drive(m, &p);
+        sq_mm_take_t t = {0};
+        bool issued = ar < count && p.arready;
+        if (issued) {
+            t.ar_beats = 2;
+            ar++;
+        }
+        if (p.r) {
+            t.r = true;
+            if (p.rlast) {
+                vm->bv[slots[r] / 2][slots[r] % 2] = true;
+                r++;
+            }
+        }
+        sq_mm_commit(m, &t);
+        vm->cycles++;
+        vm->stalls += !issued && !p.r;
     }
 }
 
@@ -267,6 +341,7 @@ static void pass(sq_vec_model_t *vm, op_t *o, const uint8_t *mem)
         uint32_t g = d->n - o->j < o->seg - o->jj ? d->n - o->j : o->seg - o->jj;
         o->g = g < SQ_VEC_LANES ? g : SQ_VEC_LANES;
         step(vm, 1); /* SElem */
+        fill(vm, o, elem_mask(o));
         loads(vm, o, mem, elem_mask(o));
         step(vm, 1); /* SVal */
         if (sig)

@@ -13,8 +13,8 @@
 
 typedef struct {
     sq_mm_t *mm;
-    bool bv[SQ_VEC_MODEL_BUFS];
-    uint64_t btag[SQ_VEC_MODEL_BUFS];
+    bool bv[SQ_VEC_MODEL_BUFS][2];    /* two slots a buffer: slot = block parity */
+    uint64_t btag[SQ_VEC_MODEL_BUFS][2];
     bool wv;           /* the write-combining block holds bytes */
     uint64_t wtag;     /* its 128-byte block */
     uint64_t wstrb[2]; /* its byte strobes, per beat */

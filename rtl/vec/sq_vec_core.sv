@@ -111,7 +111,7 @@ module sq_vec_core (
   localparam int unsigned SqVecWTabStride = sq_vec_pkg::SqVecWTabStride;
 
   typedef enum logic [4:0] {
-    SIdle, SRow, SPass, SElem, SLd, SRdAr, SRdR, SVal, SGelu, SSig0, SSigW, SSig1, SAct,
+    SIdle, SRow, SPass, SElem, SFill, SLd, SRdAr, SRdR, SVal, SGelu, SSig0, SSigW, SSig1, SAct,
     SWr, SWrAw, SWrW, SWrB, SNext, SMean, SMeanW, SMeanF, SRsq0, SSqrt, SRsqW, SRsqF,
     SDq0, SDqW, SDqF, SRowEnd, SFlush, SDone
   } state_e;
@@ -129,6 +129,7 @@ module sq_vec_core (
   // read buffers, one aligned 128-byte block each (a two-beat burst)
   localparam int unsigned BIn = 0, BIn2 = 1, BChan = 2, BTab = 3, BChan2 = 4, BRec = 5;
   localparam int unsigned NBuf = 6;
+  localparam int unsigned NSlot = 2 * NBuf; // two blocks a buffer, slot = block parity
 
   // ---- rules of include/sparq/vec.h (and numerics.h, attn.h) ----------------------
   // sq_rshift_round, shifts 0..62
@@ -299,10 +300,11 @@ module sq_vec_core (
   logic [L-1:0]       lpend_q, lpend_d;    // lanes of the load still to take
   logic [32*L*NEl-1:0] ev_q, ev_d;         // element loads, by load and lane
   logic [31:0]        recm_q, recm_d, recs_q, recs_d, gid_q, gid_d, gm_q, gm_d, gs_q, gs_d;
-  logic [NBuf-1:0]    bv_q, bv_d;          // read buffer valid
-  logic [57*NBuf-1:0] btag_q, btag_d;      // its block address
-  logic [1024*NBuf-1:0] bblk_q, bblk_d;    // its block
+  logic [NSlot-1:0]   bv_q, bv_d;          // read buffer slot valid
+  logic [57*NSlot-1:0] btag_q, btag_d;     // its block address
+  logic [1024*NSlot-1:0] bblk_q, bblk_d;   // its block
   logic               rbeat_q, rbeat_d;
+  logic [NSlot-1:0]   far_q, far_d, frd_q, frd_d; // a group's fills: to request, to receive
   logic               wv_q, wv_d;          // write-combining block
   logic [56:0]        wtag_q, wtag_d;
   logic [1023:0]      wline_q, wline_d;
@@ -357,16 +359,20 @@ module sq_vec_core (
     .rem_o(div_rem)
   );
 
-  // ---- the load in ld_q: lane 0's address, element size, buffer -----------------------
+  // ---- each load's lane 0 address, element size and buffer ---------------------------
   // lane l reads la0 + l * les; a row load is lane 0 alone
-  logic [63:0] la0;
-  logic [3:0]  les;
-  logic [2:0]  lbuf;
+  logic [64*NLd-1:0] ala0;
+  logic [4*NLd-1:0]  ales;
+  logic [3*NLd-1:0]  abuf;
   always_comb begin
+    for (int unsigned t = 0; t < NLd; t++) begin
+    logic [63:0] la0;
+    logic [3:0]  les;
+    logic [2:0]  lbuf;
     la0 = 64'd0;
     les = 4'd4;
     lbuf = 3'(BIn);
-    unique case (32'(ld_q))
+    unique case (t)
       LX0: begin
         les = func == 4'(SqVecCopy) ? 4'd1 : 4'd4;
         la0 = in_sb_q + 64'(jj_q) * 64'(les);
@@ -387,7 +393,7 @@ module sq_vec_core (
       end
       LC1M, LC1S: begin
         les = 4'd8;
-        la0 = chan_base + ((64'(n) + 64'(j_q)) << 3) + (32'(ld_q) == LC1S ? 64'd4 : 64'd0);
+        la0 = chan_base + ((64'(n) + 64'(j_q)) << 3) + (t == LC1S ? 64'd4 : 64'd0);
         lbuf = 3'(BChan2);
       end
       LT: begin
@@ -403,21 +409,31 @@ module sq_vec_core (
         end
       end
       LRecM, LRecS: begin
-        la0 = rin_q + (32'(ld_q) == LRecS ? 64'd4 : 64'd0);
+        la0 = rin_q + (t == LRecS ? 64'd4 : 64'd0);
         lbuf = 3'(BRec);
       end
       LId: la0 = in_row_q;
       LGM, LGS: begin
-        la0 = chan_base + (64'(gid_q) << 3) + (32'(ld_q) == LGS ? 64'd4 : 64'd0);
+        la0 = chan_base + (64'(gid_q) << 3) + (t == LGS ? 64'd4 : 64'd0);
         lbuf = 3'(BChan);
       end
       default: ;
     endcase
+    ala0[64*t +: 64] = la0;
+    ales[4*t +: 4] = les;
+    abuf[3*t +: 3] = lbuf;
+    end
   end
+  logic [63:0] la0;
+  logic [3:0]  les;
+  logic [2:0]  lbuf;
+  assign la0 = ala0[64*ld_q +: 64];
+  assign les = ales[4*ld_q +: 4];
+  assign lbuf = abuf[3*ld_q +: 3];
 
-  // which pending lanes the buffered block holds, the first pending lane's
-  // block (a miss reads it), and each lane's word from the block turned so
-  // that lane 0's byte comes first
+  // which pending lanes find their block in its slot of the buffer, the first
+  // pending lane's block (a miss reads it), and each lane's word from the
+  // buffer's two blocks, lane 0's first, shifted to lane 0's byte
   logic [L-1:0]  lfirst, lin;
   logic [56:0]   lblk;
   logic          lhit;
@@ -429,13 +445,14 @@ module sq_vec_core (
     for (int l = 0; l < L; l++) begin
       logic [56:0] a; // the lane's block
       a = 57'((la0 + 64'(l) * 64'(les)) >> 7);
-      lin[l] = btag_q[57*lbuf +: 57] == a;
+      lin[l] = bv_q[{lbuf, a[0]}] && btag_q[57*{lbuf, a[0]} +: 57] == a;
       if (lfirst[l]) begin
         lblk = a;
       end
     end
-    lhit = bv_q[lbuf] && (lfirst & lin) != '0;
-    lrot = 1024'({bblk_q[1024*lbuf +: 1024], bblk_q[1024*lbuf +: 1024]} >> {la0[6:0], 3'd0});
+    lhit = (lfirst & lin) != '0;
+    lrot = 1024'((la0[7] ? {bblk_q[2048*lbuf +: 1024], bblk_q[2048*lbuf + 1024 +: 1024]}
+                         : bblk_q[2048*lbuf +: 2048]) >> {la0[6:0], 3'd0});
     for (int l = 0; l < L; l++) begin
       unique case (les)
         4'd1: lword[32*l +: 32] = {24'd0, lrot[8*l +: 8]};
@@ -445,6 +462,19 @@ module sq_vec_core (
       endcase
     end
   end
+
+  // the slot a group's fill requests, and the one it receives, next
+  function automatic logic [3:0] first_slot(input logic [NSlot-1:0] mask);
+    first_slot = 4'd0;
+    for (int i = NSlot - 1; i >= 0; i--) begin
+      if (mask[i]) begin
+        first_slot = 4'(i);
+      end
+    end
+  endfunction
+  logic [3:0] far_i, frd_i;
+  assign far_i = first_slot(far_q);
+  assign frd_i = first_slot(frd_q);
 
   // ---- which loads a group or a row needs ---------------------------------------------
   logic [NLd-1:0] elem_mask, row_mask;
@@ -661,10 +691,10 @@ module sq_vec_core (
 
   assign cmd_ready_o = st_q == SIdle;
   assign idle_o = st_q == SIdle;
-  assign arvalid_o = st_q == SRdAr;
-  assign araddr_o = mem_base_i + {lblk, 7'd0};
+  assign arvalid_o = st_q == SRdAr || (st_q == SFill && far_q != '0);
+  assign araddr_o = mem_base_i + {st_q == SFill ? btag_q[57*far_i +: 57] : lblk, 7'd0};
   assign arlen_o = 8'd1;
-  assign rready_o = st_q == SRdR;
+  assign rready_o = st_q == SRdR || st_q == SFill;
   assign awvalid_o = st_q == SWrAw;
   assign awaddr_o = mem_base_i + {wtag_q, 7'd0};
   assign awlen_o = 8'd1;
@@ -674,6 +704,7 @@ module sq_vec_core (
   assign wlast_o = wbeat_q;
   assign bready_o = st_q == SWrB;
   assign stall_o = (st_q == SRdAr && !arready_i) || (st_q == SRdR && !rvalid_i) ||
+                   (st_q == SFill && !(far_q != '0 && arready_i) && !rvalid_i) ||
                    (st_q == SWrAw && !awready_i) || (st_q == SWrW && !wready_i) ||
                    (st_q == SWrB && !bvalid_i);
 
@@ -708,6 +739,8 @@ module sq_vec_core (
     btag_d = btag_q;
     bblk_d = bblk_q;
     rbeat_d = rbeat_q;
+    far_d = far_q;
+    frd_d = frd_q;
     wv_d = wv_q;
     wtag_d = wtag_q;
     wline_d = wline_q;
@@ -813,14 +846,53 @@ module sq_vec_core (
         for (int l = 0; l < L; l++) begin
           gmask_d[l] = 32'(l) < g_d;
         end
+        // every block the group's loads miss is requested at once (its
+        // slot marked), so their latencies overlap; the loads then hit
+        far_d = '0;
+        for (int unsigned t = 0; t < NEl; t++) begin
+          if (elem_mask[t]) begin
+            for (int k = 0; k < 2; k++) begin
+              logic [56:0] blk;
+              logic [3:0]  sl;
+              blk = 57'((ala0[64*t +: 64] + (k == 0 ? 64'd0 : (64'(g_d) - 64'd1) * 64'(ales[4*t +: 4])))
+                        >> 7);
+              sl = {abuf[3*t +: 3], blk[0]};
+              if (!(bv_d[sl] && btag_d[57*sl +: 57] == blk)) begin
+                bv_d[sl] = 1'b0;
+                btag_d[57*sl +: 57] = blk;
+                far_d[sl] = 1'b1;
+              end
+            end
+          end
+        end
+        frd_d = far_d;
+        rbeat_d = 1'b0;
         if (elem_mask != '0) begin
           lmask_d = elem_mask;
           ld_d = first_ld(elem_mask);
           lpend_d = gmask_d;
           ret_d = SVal;
-          st_d = SLd;
+          st_d = far_d != '0 ? SFill : SLd;
         end else begin
           st_d = SVal;
+        end
+      end
+
+      // the group's block reads: a request a cycle, the beats in order
+      SFill: begin
+        if (far_q != '0 && arready_i) begin
+          far_d[far_i] = 1'b0;
+        end
+        if (rvalid_i) begin
+          bblk_d[1024*frd_i + 512*rbeat_q +: 512] = rdata_i;
+          rbeat_d = !rlast_i;
+          if (rlast_i) begin
+            bv_d[frd_i] = 1'b1;
+            frd_d[frd_i] = 1'b0;
+          end
+        end
+        if (frd_d == '0) begin
+          st_d = SLd;
         end
       end
 
@@ -865,11 +937,11 @@ module sq_vec_core (
       SRdAr: if (arready_i) st_d = SRdR;
       SRdR: begin
         if (rvalid_i) begin
-          bblk_d[1024*lbuf + 512*rbeat_q +: 512] = rdata_i;
-          rbeat_d = 1'b1;
+          bblk_d[1024*{lbuf, lblk[0]} + 512*rbeat_q +: 512] = rdata_i;
+          rbeat_d = !rlast_i;
           if (rlast_i) begin
-            bv_d[lbuf] = 1'b1;
-            btag_d[57*lbuf +: 57] = lblk;
+            bv_d[{lbuf, lblk[0]}] = 1'b1;
+            btag_d[57*{lbuf, lblk[0]} +: 57] = lblk;
             st_d = SLd;
           end
         end
@@ -1223,6 +1295,8 @@ module sq_vec_core (
     btag_q <= btag_d;
     bblk_q <= bblk_d;
     rbeat_q <= rbeat_d;
+    far_q <= far_d;
+    frd_q <= frd_d;
     wtag_q <= wtag_d;
     wline_q <= wline_d;
     wbeat_q <= wbeat_d;
