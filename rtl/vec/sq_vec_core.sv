@@ -302,7 +302,7 @@ module sq_vec_core (
   logic [31:0]        recm_q, recm_d, recs_q, recs_d, gid_q, gid_d, gm_q, gm_d, gs_q, gs_d;
   logic [NSlot-1:0]   bv_q, bv_d;          // read buffer slot valid
   logic [57*NSlot-1:0] btag_q, btag_d;     // its block address
-  logic [1024*NSlot-1:0] bblk_q, bblk_d;   // its block
+  logic [1024*NSlot-1:0] bblk_q;          // its block
   logic               rbeat_q, rbeat_d;
   logic [NSlot-1:0]   far_q, far_d, frd_q, frd_d; // a group's fills: to request, to receive
   logic               wv_q, wv_d;          // write-combining block
@@ -365,63 +365,69 @@ module sq_vec_core (
   logic [4*NLd-1:0]  ales;
   logic [3*NLd-1:0]  abuf;
   always_comb begin
-    for (int unsigned t = 0; t < NLd; t++) begin
-    logic [63:0] la0;
-    logic [3:0]  les;
-    logic [2:0]  lbuf;
-    la0 = 64'd0;
-    les = 4'd4;
-    lbuf = 3'(BIn);
-    unique case (t)
-      LX0: begin
-        les = func == 4'(SqVecCopy) ? 4'd1 : 4'd4;
-        la0 = in_sb_q + 64'(jj_q) * 64'(les);
-      end
-      LC0M: begin
-        les = func == 4'(SqVecNorm) ? 4'd4 : 4'd8;
-        la0 = chan_base + 64'(j_q) * 64'(les);
-        lbuf = 3'(BChan);
-      end
-      LC0S: begin
-        les = 4'd8;
-        la0 = chan_base + (64'(j_q) << 3) + 64'd4;
-        lbuf = 3'(BChan);
-      end
-      LX1: begin
-        la0 = in2_row_q + (64'(j_q) << 2);
-        lbuf = 3'(BIn2);
-      end
-      LC1M, LC1S: begin
-        les = 4'd8;
-        la0 = chan_base + ((64'(n) + 64'(j_q)) << 3) + (t == LC1S ? 64'd4 : 64'd0);
-        lbuf = 3'(BChan2);
-      end
-      LT: begin
-        lbuf = 3'(BTab);
-        if (func == 4'(SqVecGather)) begin
-          les = 4'd1;
-          la0 = tab_base + 64'(gid_q) * 64'(tab_stride) + 64'(j_q);
-        end else if (rot) begin
-          les = 4'd2;
-          la0 = tab_row_q + (64'(jj_q) << 1);
-        end else begin
-          la0 = tab_base + (64'(j_q) << 2);
+    ala0 = '0;
+    ales = '0;
+    abuf = '0;
+    // only the loads' states use them: the simulator skips them in the others
+    if (st_q == SElem || st_q == SLd || st_q == SRdAr || st_q == SRdR) begin
+      for (int unsigned t = 0; t < NLd; t++) begin
+      logic [63:0] la0;
+      logic [3:0]  les;
+      logic [2:0]  lbuf;
+      la0 = 64'd0;
+      les = 4'd4;
+      lbuf = 3'(BIn);
+      unique case (t)
+        LX0: begin
+          les = func == 4'(SqVecCopy) ? 4'd1 : 4'd4;
+          la0 = in_sb_q + 64'(jj_q) * 64'(les);
         end
+        LC0M: begin
+          les = func == 4'(SqVecNorm) ? 4'd4 : 4'd8;
+          la0 = chan_base + 64'(j_q) * 64'(les);
+          lbuf = 3'(BChan);
+        end
+        LC0S: begin
+          les = 4'd8;
+          la0 = chan_base + (64'(j_q) << 3) + 64'd4;
+          lbuf = 3'(BChan);
+        end
+        LX1: begin
+          la0 = in2_row_q + (64'(j_q) << 2);
+          lbuf = 3'(BIn2);
+        end
+        LC1M, LC1S: begin
+          les = 4'd8;
+          la0 = chan_base + ((64'(n) + 64'(j_q)) << 3) + (t == LC1S ? 64'd4 : 64'd0);
+          lbuf = 3'(BChan2);
+        end
+        LT: begin
+          lbuf = 3'(BTab);
+          if (func == 4'(SqVecGather)) begin
+            les = 4'd1;
+            la0 = tab_base + 64'(gid_q) * 64'(tab_stride) + 64'(j_q);
+          end else if (rot) begin
+            les = 4'd2;
+            la0 = tab_row_q + (64'(jj_q) << 1);
+          end else begin
+            la0 = tab_base + (64'(j_q) << 2);
+          end
+        end
+        LRecM, LRecS: begin
+          la0 = rin_q + (t == LRecS ? 64'd4 : 64'd0);
+          lbuf = 3'(BRec);
+        end
+        LId: la0 = in_row_q;
+        LGM, LGS: begin
+          la0 = chan_base + (64'(gid_q) << 3) + (t == LGS ? 64'd4 : 64'd0);
+          lbuf = 3'(BChan);
+        end
+        default: ;
+      endcase
+      ala0[64*t +: 64] = la0;
+      ales[4*t +: 4] = les;
+      abuf[3*t +: 3] = lbuf;
       end
-      LRecM, LRecS: begin
-        la0 = rin_q + (t == LRecS ? 64'd4 : 64'd0);
-        lbuf = 3'(BRec);
-      end
-      LId: la0 = in_row_q;
-      LGM, LGS: begin
-        la0 = chan_base + (64'(gid_q) << 3) + (t == LGS ? 64'd4 : 64'd0);
-        lbuf = 3'(BChan);
-      end
-      default: ;
-    endcase
-    ala0[64*t +: 64] = la0;
-    ales[4*t +: 4] = les;
-    abuf[3*t +: 3] = lbuf;
     end
   end
   logic [63:0] la0;
@@ -440,26 +446,35 @@ module sq_vec_core (
   logic [1023:0] lrot;
   logic [32*L-1:0] lword;
   always_comb begin
-    lfirst = lpend_q & (~lpend_q + 1'b1);
+    logic [56:0] a; // the lane's block
+    a = '0;
+    lfirst = '0;
+    lin = '0;
     lblk = '0;
-    for (int l = 0; l < L; l++) begin
-      logic [56:0] a; // the lane's block
-      a = 57'((la0 + 64'(l) * 64'(les)) >> 7);
-      lin[l] = bv_q[{lbuf, a[0]}] && btag_q[57*{lbuf, a[0]} +: 57] == a;
-      if (lfirst[l]) begin
-        lblk = a;
+    lhit = '0;
+    lrot = '0;
+    lword = '0;
+    // only the loads' states use them
+    if (st_q == SLd || st_q == SRdAr || st_q == SRdR) begin
+      lfirst = lpend_q & (~lpend_q + 1'b1);
+      for (int l = 0; l < L; l++) begin
+        a = 57'((la0 + 64'(l) * 64'(les)) >> 7);
+        lin[l] = bv_q[{lbuf, a[0]}] && btag_q[57*{lbuf, a[0]} +: 57] == a;
+        if (lfirst[l]) begin
+          lblk = a;
+        end
       end
-    end
-    lhit = (lfirst & lin) != '0;
-    lrot = 1024'((la0[7] ? {bblk_q[2048*lbuf +: 1024], bblk_q[2048*lbuf + 1024 +: 1024]}
-                         : bblk_q[2048*lbuf +: 2048]) >> {la0[6:0], 3'd0});
-    for (int l = 0; l < L; l++) begin
-      unique case (les)
-        4'd1: lword[32*l +: 32] = {24'd0, lrot[8*l +: 8]};
-        4'd2: lword[32*l +: 32] = {16'd0, lrot[16*l +: 16]};
-        4'd8: lword[32*l +: 32] = lrot[64*l +: 32];
-        default: lword[32*l +: 32] = lrot[32*l +: 32];
-      endcase
+      lhit = (lfirst & lin) != '0;
+      lrot = 1024'((la0[7] ? {bblk_q[2048*lbuf +: 1024], bblk_q[2048*lbuf + 1024 +: 1024]}
+                           : bblk_q[2048*lbuf +: 2048]) >> {la0[6:0], 3'd0});
+      for (int l = 0; l < L; l++) begin
+        unique case (les)
+          4'd1: lword[32*l +: 32] = {24'd0, lrot[8*l +: 8]};
+          4'd2: lword[32*l +: 32] = {16'd0, lrot[16*l +: 16]};
+          4'd8: lword[32*l +: 32] = lrot[64*l +: 32];
+          default: lword[32*l +: 32] = lrot[32*l +: 32];
+        endcase
+      end
     end
   end
 
@@ -536,54 +551,74 @@ module sq_vec_core (
   logic [64*L-1:0] norm_d;
   logic [8*L-1:0]  rope_q;
   always_comb begin
-    for (int l = 0; l < L; l++) begin
-      logic signed [31:0] a;
-      // rule 1 (or IN itself), plus the bias: the value a function starts from
-      a = acc ? requant2(ev(ev_q, LX0, l), ev(ev_q, LC0M, l), ev_q[32*(L*LC0S + l) +: 6], recm_q,
-                         recs_q, p0)
-              : $signed(ev(ev_q, LX0, l));
-      if (bias) begin
-        a = sat32(sext(a) + sext(ev(ev_q, LT, l)));
+    logic signed [31:0] a;
+    logic signed [63:0] y0, y1, c, s;
+    a = '0;
+    y0 = '0;
+    y1 = '0;
+    c = '0;
+    s = '0;
+    in_a = '0;
+    in_b = '0;
+    norm_y = '0;
+    norm_d = '0;
+    rope_q = '0;
+    // only SVal uses them
+    if (st_q == SVal) begin
+      for (int l = 0; l < L; l++) begin
+        // rule 1 (or IN itself), plus the bias: the value a function starts from
+        a = acc ? requant2(ev(ev_q, LX0, l), ev(ev_q, LC0M, l), ev_q[32*(L*LC0S + l) +: 6], recm_q,
+                           recs_q, p0)
+                : $signed(ev(ev_q, LX0, l));
+        if (bias) begin
+          a = sat32(sext(a) + sext(ev(ev_q, LT, l)));
+        end
+        in_a[32*l +: 32] = a;
+        // SWIGLU's up value by rule 1; ADD's addend as it is
+        in_b[32*l +: 32] = swiglu ? requant2(ev(ev_q, LX1, l), ev(ev_q, LC1M, l),
+                                             ev_q[32*(L*LC1S + l) +: 6], recm_q, recs_q, p0)
+                                  : ev(ev_q, LX1, l);
+        // rule 3, one element
+        norm_d[64*l +: 64] = rsr(sext(ev(ev_q, LX0, l)) - mu_q, k_q);
+        norm_y[32*l +: 32] = sat32(rsr(rsr($signed(norm_d[64*l +: 64]) * sext(ev(ev_q, LC0M, l)),
+                                           6'd15) * $signed({32'd0, scm_q}), scs_q));
+        if (bias) begin
+          norm_y[32*l +: 32] = sat32(sext(norm_y[32*l +: 32]) + sext(ev(ev_q, LT, l)));
+        end
       end
-      in_a[32*l +: 32] = a;
-      // SWIGLU's up value by rule 1; ADD's addend as it is
-      in_b[32*l +: 32] = swiglu ? requant2(ev(ev_q, LX1, l), ev(ev_q, LC1M, l),
-                                           ev_q[32*(L*LC1S + l) +: 6], recm_q, recs_q, p0)
-                                : ev(ev_q, LX1, l);
-      // rule 3, one element
-      norm_d[64*l +: 64] = rsr(sext(ev(ev_q, LX0, l)) - mu_q, k_q);
-      norm_y[32*l +: 32] = sat32(rsr(rsr($signed(norm_d[64*l +: 64]) * sext(ev(ev_q, LC0M, l)),
-                                         6'd15) * $signed({32'd0, scm_q}), scs_q));
-      if (bias) begin
-        norm_y[32*l +: 32] = sat32(sext(norm_y[32*l +: 32]) + sext(ev(ev_q, LT, l)));
+      // rule 4: lanes 2i and 2i+1 are a pair, (c, s) the TAB halfwords of the two
+      for (int l = 0; l < L; l += 2) begin
+        y0 = sext(in_a[32*l +: 32]);
+        y1 = sext(in_a[32*(l+1) +: 32]);
+        c = sext(32'($signed(ev_q[32*(L*LT + l) +: 16])));
+        s = sext(32'($signed(ev_q[32*(L*LT + l + 1) +: 16])));
+        rope_q[8*l +: 8] = sat8(rsr(y0 * c - y1 * s, 6'(p1 + 32'd14)));
+        rope_q[8*(l+1) +: 8] = sat8(rsr(y0 * s + y1 * c, 6'(p1 + 32'd14)));
       end
-    end
-    // rule 4: lanes 2i and 2i+1 are a pair, (c, s) the TAB halfwords of the two
-    for (int l = 0; l < L; l += 2) begin
-      logic signed [63:0] y0, y1, c, s;
-      y0 = sext(in_a[32*l +: 32]);
-      y1 = sext(in_a[32*(l+1) +: 32]);
-      c = sext(32'($signed(ev_q[32*(L*LT + l) +: 16])));
-      s = sext(32'($signed(ev_q[32*(L*LT + l + 1) +: 16])));
-      rope_q[8*l +: 8] = sat8(rsr(y0 * c - y1 * s, 6'(p1 + 32'd14)));
-      rope_q[8*(l+1) +: 8] = sat8(rsr(y0 * s + y1 * c, 6'(p1 + 32'd14)));
     end
   end
 
   // GELU's z (rule 7) of each lane's x = va with F = p1 fractional bits
   logic [32*L-1:0] g_z; // |z| < 2^26
   always_comb begin
-    for (int l = 0; l < L; l++) begin
-      logic signed [63:0] xq, x2, pp;
-      xq = rsr($signed(va_q[64*l +: 64]), 6'(p1 - 32'd16));
-      if (xq > 64'sd1048576) begin
-        xq = 64'sd1048576;
-      end else if (xq < -64'sd1048576) begin
-        xq = -64'sd1048576;
+    logic signed [63:0] xq, x2, pp;
+    xq = '0;
+    x2 = '0;
+    pp = '0;
+    g_z = '0;
+    // only SGelu uses it
+    if (st_q == SGelu) begin
+      for (int l = 0; l < L; l++) begin
+        xq = rsr($signed(va_q[64*l +: 64]), 6'(p1 - 32'd16));
+        if (xq > 64'sd1048576) begin
+          xq = 64'sd1048576;
+        end else if (xq < -64'sd1048576) begin
+          xq = -64'sd1048576;
+        end
+        x2 = rsr(xq * xq, 6'd16);
+        pp = 64'(SqVecGeluC1) + rsr(64'(SqVecGeluC2) * x2, 6'd16);
+        g_z[32*l +: 32] = 32'(rsr(xq * pp, 6'd24));
       end
-      x2 = rsr(xq * xq, 6'd16);
-      pp = 64'(SqVecGeluC1) + rsr(64'(SqVecGeluC2) * x2, 6'd16);
-      g_z[32*l +: 32] = 32'(rsr(xq * pp, 6'd24));
     end
   end
 
@@ -596,12 +631,18 @@ module sq_vec_core (
   logic [64*L-1:0] sig_prod;
   assign sig_frac = swiglu ? p1[5:0] : 6'd16;
   always_comb begin
-    for (int l = 0; l < L; l++) begin
-      logic signed [63:0] sigma;
-      sig_d[17*l +: 17] = 17'd32768 + {1'b0, sig_exp(sx_q[32*l +: 32], sig_frac)};
-      sigma = $signed(sx_q[32*l +: 32]) >= 32'sd0 ? $signed({48'd0, squot_q[16*l +: 16]})
-                                                  : 64'sd32768 - $signed({48'd0, squot_q[16*l +: 16]});
-      sig_prod[64*l +: 64] = rsr($signed(va_q[64*l +: 64]) * sigma, 6'd15);
+    logic signed [63:0] sigma;
+    sigma = '0;
+    sig_d = '0;
+    sig_prod = '0;
+    // only the sigmoid's states use them
+    if (st_q == SSig0 || st_q == SSig1) begin
+      for (int l = 0; l < L; l++) begin
+        sig_d[17*l +: 17] = 17'd32768 + {1'b0, sig_exp(sx_q[32*l +: 32], sig_frac)};
+        sigma = $signed(sx_q[32*l +: 32]) >= 32'sd0 ? $signed({48'd0, squot_q[16*l +: 16]})
+                                                    : 64'sd32768 - $signed({48'd0, squot_q[16*l +: 16]});
+        sig_prod[64*l +: 64] = rsr($signed(va_q[64*l +: 64]) * sigma, 6'd15);
+      end
     end
   end
 
@@ -611,22 +652,26 @@ module sq_vec_core (
   logic signed [31:0] red_top;
   logic [31:0]        red_best;
   always_comb begin
-    red_sum = 64'sd0;
-    red_ss = 64'sd0;
-    red_dmax = 64'd0;
-    red_z = 64'd0;
-    red_top = $signed(ev(ev_q, LX0, 0));
-    red_best = 32'd0;
-    for (int l = 0; l < L; l++) begin
-      if (gmask_q[l]) begin
-        red_sum = red_sum + sext(ev(ev_q, LX0, l));
-        red_ss = red_ss + $signed(va_q[64*l +: 64]);
-        red_dmax = va_q[64*l +: 64] > red_dmax ? va_q[64*l +: 64] : red_dmax;
-        red_z = abs64($signed(va_q[64*l +: 64])) > red_z ? abs64($signed(va_q[64*l +: 64]))
-                                                         : red_z;
-        if ($signed(ev(ev_q, LX0, l)) > red_top) begin
-          red_top = $signed(ev(ev_q, LX0, l));
-          red_best = 32'(l);
+    red_sum = '0;
+    red_ss = '0;
+    red_dmax = '0;
+    red_z = '0;
+    red_top = '0;
+    red_best = '0;
+    // only SAct uses them
+    if (st_q == SAct) begin
+      red_top = $signed(ev(ev_q, LX0, 0));
+      for (int l = 0; l < L; l++) begin
+        if (gmask_q[l]) begin
+          red_sum = red_sum + sext(ev(ev_q, LX0, l));
+          red_ss = red_ss + $signed(va_q[64*l +: 64]);
+          red_dmax = va_q[64*l +: 64] > red_dmax ? va_q[64*l +: 64] : red_dmax;
+          red_z = abs64($signed(va_q[64*l +: 64])) > red_z ? abs64($signed(va_q[64*l +: 64]))
+                                                           : red_z;
+          if ($signed(ev(ev_q, LX0, l)) > red_top) begin
+            red_top = $signed(ev(ev_q, LX0, l));
+            red_best = 32'(l);
+          end
         end
       end
     end
@@ -643,14 +688,29 @@ module sq_vec_core (
   // rsqrt (rule 8) and rule 2's prep
   logic [63:0] eps_k, v_new;
   logic [6:0]  v_len;
-  assign eps_k = 64'(rsr($signed({p1, p0}), {k_q[4:0], 1'b0}));
-  assign v_new = ss_q + eps_k;
-  assign v_len = bitlen(v_new);
+  always_comb begin
+    eps_k = '0;
+    v_new = '0;
+    v_len = '0;
+    // only SRsq0 uses them
+    if (st_q == SRsq0) begin
+      eps_k = 64'(rsr($signed({p1, p0}), {k_q[4:0], 1'b0}));
+      v_new = ss_q + eps_k;
+      v_len = bitlen(v_new);
+    end
+  end
 
   logic signed [7:0]  z_sh;
   logic [31:0]        zn_new; // in [2^30, 2^31]
-  assign z_sh = 8'(bitlen(z_q)) - 8'sd31;
-  assign zn_new = 32'(scale2($signed(z_q), z_sh));
+  always_comb begin
+    z_sh = '0;
+    zn_new = '0;
+    // only SDq0 uses them
+    if (st_q == SDq0) begin
+      z_sh = 8'(bitlen(z_q)) - 8'sd31;
+      zn_new = 32'(scale2($signed(z_q), z_sh));
+    end
+  end
 
   logic [35:0] sq_rem2, sq_trial;
   assign sq_rem2 = {sqrem_q[33:0], sqv_q[2*sqi_q+1 -: 2]};
@@ -663,30 +723,42 @@ module sq_vec_core (
   logic [1023:0]  wpack, wrot;
   logic [127:0]   wmask, wmrot;
   always_comb begin
-    wfirst = wpend_q & (~wpend_q + 1'b1);
+    logic [56:0] a; // the lane's block
+    a = '0;
+    wfirst = '0;
+    win = '0;
+    wtake = '0;
     wblk = '0;
-    for (int l = 0; l < L; l++) begin
-      logic [56:0] a; // the lane's block
-      a = 57'((wbase_q + (wword_q ? 64'(l) << 2 : 64'(l))) >> 7);
-      if (wfirst[l]) begin
-        wblk = a;
-      end
-      win[l] = a == wblk;
-    end
-    wtake = wpend_q & win;
     wpack = '0;
+    wrot = '0;
     wmask = '0;
-    for (int l = 0; l < L; l++) begin
-      if (wword_q) begin
-        wpack[32*l +: 32] = wdat_q[32*l +: 32];
-        wmask[4*l +: 4] = {4{wtake[l]}};
-      end else begin
-        wpack[8*l +: 8] = wdat_q[32*l +: 8];
-        wmask[l] = wtake[l];
+    wmrot = '0;
+    // only SWr uses them
+    if (st_q == SWr) begin
+      wfirst = wpend_q & (~wpend_q + 1'b1);
+      wblk = '0;
+      for (int l = 0; l < L; l++) begin
+        a = 57'((wbase_q + (wword_q ? 64'(l) << 2 : 64'(l))) >> 7);
+        if (wfirst[l]) begin
+          wblk = a;
+        end
+        win[l] = a == wblk;
       end
+      wtake = wpend_q & win;
+      wpack = '0;
+      wmask = '0;
+      for (int l = 0; l < L; l++) begin
+        if (wword_q) begin
+          wpack[32*l +: 32] = wdat_q[32*l +: 32];
+          wmask[4*l +: 4] = {4{wtake[l]}};
+        end else begin
+          wpack[8*l +: 8] = wdat_q[32*l +: 8];
+          wmask[l] = wtake[l];
+        end
+      end
+      wrot = 1024'({wpack, wpack} >> {~wbase_q[6:0] + 7'd1, 3'd0});
+      wmrot = 128'({wmask, wmask} >> (~wbase_q[6:0] + 7'd1));
     end
-    wrot = 1024'({wpack, wpack} >> {~wbase_q[6:0] + 7'd1, 3'd0});
-    wmrot = 128'({wmask, wmask} >> (~wbase_q[6:0] + 7'd1));
   end
 
   assign cmd_ready_o = st_q == SIdle;
@@ -737,7 +809,6 @@ module sq_vec_core (
     gs_d = gs_q;
     bv_d = bv_q;
     btag_d = btag_q;
-    bblk_d = bblk_q;
     rbeat_d = rbeat_q;
     far_d = far_q;
     frd_d = frd_q;
@@ -884,7 +955,6 @@ module sq_vec_core (
           far_d[far_i] = 1'b0;
         end
         if (rvalid_i) begin
-          bblk_d[1024*frd_i + 512*rbeat_q +: 512] = rdata_i;
           rbeat_d = !rlast_i;
           if (rlast_i) begin
             bv_d[frd_i] = 1'b1;
@@ -937,7 +1007,6 @@ module sq_vec_core (
       SRdAr: if (arready_i) st_d = SRdR;
       SRdR: begin
         if (rvalid_i) begin
-          bblk_d[1024*{lbuf, lblk[0]} + 512*rbeat_q +: 512] = rdata_i;
           rbeat_d = !rlast_i;
           if (rlast_i) begin
             bv_d[{lbuf, lblk[0]}] = 1'b1;
@@ -1265,6 +1334,17 @@ module sq_vec_core (
     end
   end
 
+  // a read beat into its buffer slot, the blocks' only writes
+  logic       bwe;
+  logic [3:0] bws;
+  assign bwe = rvalid_i && (st_q == SRdR || st_q == SFill);
+  assign bws = st_q == SFill ? frd_i : {lbuf, lblk[0]};
+  always_ff @(posedge clk_i) begin
+    if (bwe) begin
+      bblk_q[1024*bws + 512*rbeat_q +: 512] <= rdata_i;
+    end
+  end
+
   // datapath registers: each is written before it is read
   always_ff @(posedge clk_i) begin
     ret_q <= ret_d;
@@ -1293,7 +1373,6 @@ module sq_vec_core (
     gm_q <= gm_d;
     gs_q <= gs_d;
     btag_q <= btag_d;
-    bblk_q <= bblk_d;
     rbeat_q <= rbeat_d;
     far_q <= far_d;
     frd_q <= frd_d;
