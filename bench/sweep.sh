@@ -49,7 +49,7 @@ run() { # title, then sweep arguments
   echo
   run "stories260K w8a8 decode, one DDR4 channel (19.2 GB/s)" \
       $M --recipe w8a8 --tokens "$TOKENS" --array "$ARRAYS" --target ddr4
-  run "stories260K w8a8 decode, Alveo U280 HBM (460 GB/s)" \
+  run "stories260K w8a8 decode, Alveo U280 HBM (each port on one 14.4 GB/s pseudo-channel)" \
       $M --recipe w8a8 --tokens "$TOKENS" --array "$ARRAYS" --target u280
   run "stories260K w8a8 decode, U280 HBM at 500 MHz" \
       $M --recipe w8a8 --tokens "$TOKENS" --array "$ARRAYS" --target u280 --clock-mhz 500
@@ -74,11 +74,11 @@ run() { # title, then sweep arguments
   max(R, C) + 8, R - 1 skipped output rows per tile); below 16x16 each of the
   N/C tiles still takes K/2 steps, so the single useful row makes it compute
   bound. docs/cycle_model.md has the recurrence.
-- U280 HBM gives the same decode cycles as one DDR4 channel at 300 MHz: the
-  unit has one 512-bit AXI port, so it moves at most 64 B/cycle = 19.2 GB/s,
-  which a DDR4 channel already supplies. More bandwidth only lets a read and a
-  write beat share a cycle (visible on the large prefill arrays); a higher
-  clock or more ports are what would use HBM.
+- U280 HBM gives slower decode than one DDR4 channel at 300 MHz: the unit has
+  one 512-bit AXI port, which reads one HBM2 pseudo-channel (14.4 GB/s, 48 B a
+  cycle at 300 MHz) where a DDR4 channel gives 19.2 GB/s (64 B a cycle, the
+  port's own limit). The card's 460 GB/s are 32 such channels, which only more
+  ports and compute units can use (issue 12).
 - Prefill-sized layers are compute bound up to 16x16 (utilization near 1) and
   become load/drain bound at 32x32 and above.
 - Recipes x attention x arrays: the Pareto front is w8a8 at 4x4-16x16 and

@@ -157,7 +157,9 @@ START_TEST(test_dims_json)
                     ck_assert_str_eq(str(p, "attn"), attn[a]);
                     ck_assert_str_eq(str(p, "target"), target[g]);
                     ck_assert_str_eq(str(p, "array"), array[s]);
-                    ck_assert_double_eq(num(p, "mem_gbps"), g ? 460.0 : 19.2);
+                    /* a port sees one channel: an HBM pseudo-channel, not the card's 460 GB/s */
+                    ck_assert_double_eq(num(p, "mem_gbps"), g ? 14.4 : 19.2);
+                    ck_assert_double_eq(num(p, "mem_channels"), g ? 32 : 1);
                     uint32_t side = s ? 8 : 4;
                     /* 2RC + 4C + 5, and the attention unit's 47 when it runs there */
                     ck_assert_double_eq(num(p, "dsps"),

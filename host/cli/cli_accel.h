@@ -50,7 +50,8 @@ typedef struct {
     "  --backend L         run the compiled model on level L: " SQ_CLI_BACKENDS "\n"              \
     "  --report FILE.json  per-op report (JSON, a roofline SVG beside it, a table on stderr)\n"    \
     "  --clock-mhz F       kernel clock for modeled latency (default 300)\n"                       \
-    "  --target T          memory system: ddr4 (default), u250, u280 or f2\n"                   \
+    "  --target T          memory system: ddr4 (default), u250, u280 or f2; each AXI port\n"     \
+    "                      reads one channel (19.2 GB/s DDR4, 14.4 GB/s HBM2)\n"                 \
     "  --array RxC         array size of the model backend (default 16x16; rtl is built for it)\n"  \
     "  --attn SPEC         integer attention (int8 Q/K/V, integer softmax) with a pattern:\n"      \
     "                      dense, window:W, global:N, block:D, topk:K, comma-combined; add\n"   \

@@ -125,7 +125,7 @@ static const dim_t dims[] = {
      apply_recipe},
     {"attn", "attention: off (fp32 on the host) or a --attn pattern such as window:8,global:1",
      "off", 0, 1, 1, check_attn, apply_attn},
-    {"target", "memory system: ddr4, u250, u280 or f2", "ddr4", 1, 0, 0, check_target,
+    {"target", "memory system: ddr4, u250, u280 or f2 (a port reads one channel)", "ddr4", 1, 0, 0, check_target,
      apply_target},
     {"array", "GEMM array RxC, each side 1..256", "8x8,16x16,32x32", 1, 0, 0, check_array,
      apply_array},
@@ -848,6 +848,7 @@ static int print_json(const sweep_opts_t *o, const split_t *sp, const result_t *
         cJSON_AddNumberToObject(p, "array_rows", ds.rows);
         cJSON_AddNumberToObject(p, "array_cols", ds.cols);
         cJSON_AddNumberToObject(p, "mem_gbps", sq_target_find(ds.target)->mem_gbps);
+        cJSON_AddNumberToObject(p, "mem_channels", sq_target_find(ds.target)->channels);
         cJSON_AddNumberToObject(p, "pes", v->pes);
         cJSON_AddNumberToObject(p, "dsps", v->dsps);
         cJSON_AddBoolToObject(p, "attention_unit", all[i].attn_unit);

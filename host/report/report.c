@@ -11,13 +11,16 @@
 #include "util/err.h"
 
 /* ---------------------------------------------------------------------------
- * Targets: memory bandwidth per the brief (DDR4 ~19.2 GB/s per channel). */
+ * Targets: channels per the brief and the cards' data sheets. A DDR4-2400
+ * channel moves 2400 MT/s x 8 B = 19.2 GB/s; the U280's (and the VU47P's)
+ * two HBM2 stacks give 460 GB/s over 32 pseudo-channels, 14.4 GB/s each
+ * (AMD DS963, UG1314). */
 
 static const sq_target_t targets[] = {
-    {"ddr4", "one DDR4-2400 channel", 19.2},
-    {"u250", "Alveo U250, 4x DDR4", 77.0},
-    {"u280", "Alveo U280 / U55C, HBM2", 460.0},
-    {"f2", "AWS F2 (VU47P), HBM", 460.0},
+    {"ddr4", "one DDR4-2400 channel", 1, 19.2},
+    {"u250", "Alveo U250, 4 DDR4-2400 channels", 4, 19.2},
+    {"u280", "Alveo U280 / U55C, 32 HBM2 pseudo-channels", 32, 14.4},
+    {"f2", "AWS F2 (VU47P), 32 HBM2 pseudo-channels", 32, 14.4},
 };
 
 const sq_target_t *sq_target_find(const char *name)
@@ -247,9 +250,14 @@ static void print_latency(const sq_report_t *r, FILE *f)
 
 void sq_report_print(const sq_report_t *r, FILE *f)
 {
-    fprintf(f, "report: %s, recipe %s, level %s, %ux%u array at %.0f MHz, memory %s (%.1f GB/s)\n",
+    /* The levels give every AXI port a channel of its own (sq_dev_config_t's
+     * mem_shared = 0); on a one-channel card the ports would share it, so say so. */
+    fprintf(f, "report: %s, recipe %s, level %s, %ux%u array at %.0f MHz, memory %s (%.1f GB/s "
+            "per port; %d channel%s on the card%s)\n",
             r->model, r->recipe, r->level, r->array_rows, r->array_cols, r->clock_mhz,
-            r->target->name, r->target->mem_gbps);
+            r->target->name, r->target->mem_gbps, r->target->channels,
+            r->target->channels > 1 ? "s" : "",
+            r->target->channels > 1 ? ", one per port" : ", timed as one per port");
     fprintf(f, "%-5s %-8s %-9s %7s %12s %6s %12s %12s %10s\n", "layer", "op", "unit", "calls",
             "cycles", "util", "bytes_read", "bytes_write", "stalls");
     for (size_t i = 0; i < r->n_ops; i++) {
@@ -300,6 +308,7 @@ int sq_report_write_json(const sq_report_t *r, const char *path)
     cJSON_AddStringToObject(root, "level", r->level);
     cJSON_AddStringToObject(root, "target", r->target->name);
     cJSON_AddNumberToObject(root, "mem_gbps", r->target->mem_gbps);
+    cJSON_AddNumberToObject(root, "mem_channels", r->target->channels);
     cJSON_AddNumberToObject(root, "clock_mhz", r->clock_mhz);
     cJSON_AddNumberToObject(root, "array_rows", r->array_rows);
     cJSON_AddNumberToObject(root, "array_cols", r->array_cols);
@@ -429,7 +438,7 @@ int sq_report_write_roofline_svg(const sq_report_t *r, const char *path)
                 l.pcie_s * 1e6, l.host_s * 1e6);
     }
     fprintf(f, "<text x=\"%.0f\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">Roofline: %s "
-            "(%s) on %ux%u @ %.0f MHz, %s %.1f GB/s</text>\n", W / 2, r->model, r->recipe,
+            "(%s) on %ux%u @ %.0f MHz, %s %.1f GB/s per port</text>\n", W / 2, r->model, r->recipe,
             r->array_rows, r->array_cols, r->clock_mhz, r->target->name, bw);
     /* grid and decade labels */
     for (int e = (int)a.x0; e <= (int)a.x1; e++) {

@@ -13,11 +13,15 @@
 
 #include "runtime/device.h"
 
-/* Memory systems of the brief's targets (the array and clock stay ours). */
+/* Memory systems of the brief's targets (the array and clock stay ours). A
+ * card has `channels` independent memory channels and each AXI port of a
+ * kernel is connected to one of them (bitstreams/vitis: hbm.cfg, ddr.cfg), so a port sees
+ * one channel's bandwidth, never the card's aggregate. */
 typedef struct {
     const char *name;
     const char *desc;
-    double mem_gbps;
+    int channels;
+    double mem_gbps; /* one channel: what one port reads and writes, GB/s */
 } sq_target_t;
 
 /* NULL name gives the default (one DDR4 channel); unknown names return NULL. */
