@@ -24,12 +24,12 @@ import sys
 import numpy as np
 
 # spec.h
-GEMM_W4, GEMM_SP24, GEMM_RELU, GEMM_OUT32, GEMM_BIAS = 1, 2, 4, 8, 16
+GEMM_W4, GEMM_SP24, GEMM_RELU, GEMM_OUT32, GEMM_BIAS, GEMM_GSCALE = 1, 2, 4, 8, 16, 32
 ATTN_CAUSAL, ATTN_WINDOW, ATTN_GLOBAL, ATTN_BLOCK, ATTN_TOPK = 1, 2, 4, 8, 16
 ATTN_BLK = 32
 SHIFT_MAX = 62
 
-DTYPES = {"int8": "<i1", "uint8": "<u1", "int32": "<i4", "uint32": "<u4"}
+DTYPES = {"int8": "<i1", "uint8": "<u1", "uint16": "<u2", "int32": "<i4", "uint32": "<u4"}
 
 
 class Disagreement(Exception):
@@ -94,7 +94,20 @@ def decode_weights(flags, w, meta, k):
 def gemm(p, a):
     m, n, k, flags = p["m"], p["n"], p["k"], p["flags"]
     w = decode_weights(flags, a["w"], a.get("meta"), k)
-    acc = wrap32(a["a"].astype(np.int64) @ w.T)
+    x = a["a"].astype(np.int64)
+    if flags & GEMM_GSCALE:
+        # spec.h: each group's int32 partial sum times its Q15 factor,
+        # rounded half up by 2^15, summed with wrap-around
+        group = p["group"]
+        if not 1 <= group <= k:
+            raise Disagreement(f"group {group} outside [1, k]; the golden must reject it")
+        gs = a["gscale"].astype(np.int64)
+        acc = np.zeros((m, n), dtype=np.int64)
+        for g in range(0, (k + group - 1) // group):
+            part = wrap32(x[:, g * group:(g + 1) * group] @ w[:, g * group:(g + 1) * group].T)
+            acc = wrap32(acc + rshift_round(part * gs[None, :, g], 15))
+    else:
+        acc = wrap32(x @ w.T)
     if flags & GEMM_BIAS:
         acc = wrap32(acc + a["bias"].astype(np.int64)[None, :])
     if not flags & GEMM_OUT32:

@@ -7,8 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "runtime/case_file.h"
 #include "runtime/device.h"
 #include "runtime/gemm_case.h"
+#include "runtime/regress.h"
 #include "sparq/kernels.h"
 #include "sparq/spec.h"
 #include "testutil.h"
@@ -31,6 +35,61 @@ END_TEST
 START_TEST(test_csim_sp24)
 {
     sq_test_gemm_random("csim", SQ_GEMM_SP24, 0x3003, 80);
+}
+END_TEST
+
+/* Group scales (SQ_GEMM_GSCALE): the chosen edge cases, then random ones
+ * whose group size is drawn, in int4 and int8. */
+START_TEST(test_csim_gscale)
+{
+    sq_test_gemm_gscale("csim");
+    sq_test_gemm_random("csim", SQ_GEMM_W4 | SQ_GEMM_GSCALE, 0x4004, 40);
+    sq_test_gemm_random("csim", SQ_GEMM_GSCALE, 0x5005, 24);
+}
+END_TEST
+
+/* The golden's group scales against the independent oracle: GSCALE cases in
+ * every format and epilogue (group sizes drawn) run on the ref level and are
+ * dumped; the oracle recomputes them. One corrupted output must fail it. */
+START_TEST(test_gscale_vs_oracle)
+{
+    static const uint32_t formats[2] = {0, SQ_GEMM_W4};
+    char path[] = "/tmp/sq_gscale_XXXXXX";
+    close(mkstemp(path));
+    static char out[1 << 12];
+    for (int corrupt = 0; corrupt < 2; corrupt++) {
+        sq_case_file_t *f;
+        ck_assert_int_eq(sq_case_file_open(path, &f), 0);
+        sq_dev_t *dev = sq_test_dev_open("ref", 8u << 20);
+        uint64_t s = 0x6006;
+        for (int i = 0; i < 30; i++) {
+            uint32_t m = sq_regress_pick_mn(&s), n = sq_regress_pick_mn(&s),
+                     k = sq_regress_pick_k(&s);
+            uint32_t flags = formats[i % 2] | SQ_GEMM_GSCALE | ((i & 4) ? SQ_GEMM_RELU : 0) |
+                             ((i & 8) ? SQ_GEMM_OUT32 : 0) | ((i & 16) ? SQ_GEMM_BIAS : 0);
+            sq_gemm_case_t gc;
+            uint64_t cmd;
+            ck_assert_int_eq(sq_gemm_case_build(&gc, m, n, k, flags, s), 0);
+            sq_dev_free_all(dev);
+            ck_assert_int_eq(sq_gemm_case_place(dev, &gc, &cmd), 0);
+            ck_assert_msg(sq_dev_run(dev, cmd, 1, 0) == 0, "%s", sq_err_msg());
+            uint8_t *c = malloc(gc.b.c);
+            ck_assert_int_eq(sq_gemm_case_read(dev, &gc, c), 0);
+            if (corrupt && i == 17)
+                c[0] ^= 1;
+            ck_assert_int_eq(sq_case_file_gemm(f, &gc, c), 0);
+            free(c);
+            sq_gemm_case_free(&gc);
+        }
+        sq_dev_close(dev);
+        ck_assert_int_eq(sq_case_file_close(f), 0);
+        int rc = sq_test_oracle(path, out, sizeof out);
+        if (corrupt)
+            ck_assert_msg(rc == 1 && strstr(out, "level output"), "%s", out);
+        else
+            ck_assert_msg(rc == 0 && strstr(out, "30 gemm records"), "%s", out);
+    }
+    unlink(path);
 }
 END_TEST
 
@@ -188,6 +247,8 @@ Suite *gemm_suite(void)
     tcase_add_test(tc, test_csim_sp24);
     tcase_add_test(tc, test_csim_extremes);
     tcase_add_test(tc, test_ref_level_vs_oracle);
+    tcase_add_test(tc, test_csim_gscale);
+    tcase_add_test(tc, test_gscale_vs_oracle);
     tc = sq_tcase(s, "interface", 60);
     tcase_add_test(tc, test_kernel_top_stream);
     tcase_add_test(tc, test_hls_register_offsets);

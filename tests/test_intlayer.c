@@ -404,18 +404,18 @@ END_TEST
 /* The whole token prints ref's text on every level with the command
  * processor and the vector unit, one run per token on each. 8 tokens keep
  * rtl and tlm short (1.7 million simulated cycles each). */
-START_TEST(test_cli_levels)
+static void cli_levels(const char *recipe, const char *const *levels, size_t nl)
 {
     static char ref[4096], out[4096], err[8192];
-    const char *gen = "generate " MODEL_ARGS " --steps 8 --temperature 0 --recipe w8a8 "
-                      "--calib " SAMPLE;
-    char args[1024];
+    char gen[512], args[1024];
+    snprintf(gen, sizeof gen,
+             "generate " MODEL_ARGS " --steps 8 --temperature 0 --recipe %s --calib " SAMPLE,
+             recipe);
     snprintf(args, sizeof args, "%s --backend ref", gen);
     ck_assert_int_eq(sq_run_cli(args, ref, sizeof ref, err, sizeof err), 0);
     ck_assert_uint_gt(strlen(ref), 8);
     char *json = sq_tmpfile("", 0);
-    static const char *levels[] = {"csim", "model", "rtl", "tlm", "opencl"};
-    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+    for (size_t i = 0; i < nl; i++) {
         snprintf(args, sizeof args, "%s --backend %s --report %s", gen, levels[i], json);
         ck_assert_msg(sq_run_cli(args, out, sizeof out, err, sizeof err) == 0, "%s: %s",
                       levels[i], err);
@@ -428,6 +428,29 @@ START_TEST(test_cli_levels)
     }
     unlink(json);
     free(json);
+}
+
+START_TEST(test_cli_levels)
+{
+    static const char *const levels[] = {"csim", "model", "rtl", "tlm", "opencl"};
+    cli_levels("w8a8", levels, sizeof levels / sizeof levels[0]);
+}
+END_TEST
+
+/* w4g32: one SQ_GEMM_GSCALE descriptor per linear, the token one run, ref's
+ * text; a level without group scales says so in one line. */
+START_TEST(test_cli_levels_gscale)
+{
+    static const char *const levels[] = {"csim"};
+    cli_levels("w4g32", levels, sizeof levels / sizeof levels[0]);
+    char out[256], err[1024];
+    int rc = sq_run_cli("generate " MODEL_ARGS " --steps 2 --temperature 0 --recipe w4g32 "
+                        "--calib " SAMPLE " --backend model",
+                        out, sizeof out, err, sizeof err);
+    ck_assert_int_eq(rc, 1);
+    const char *nl = strchr(err, '\n');
+    ck_assert_msg(strstr(err, "unknown gemm flags 0x20 on level 'model'") && nl && !nl[1], "%s",
+                  err);
 }
 END_TEST
 
@@ -553,6 +576,7 @@ Suite *intlayer_suite(void)
     tcase_add_test(tc, test_batch_positions_limit);
     tcase_add_test(tc, test_cli);
     tcase_add_test(tc, test_cli_levels);
+    tcase_add_test(tc, test_cli_levels_gscale);
     tcase_add_test(tc, test_cli_prompt_batch_report);
     return s;
 }

@@ -44,6 +44,12 @@ START_TEST(test_gemm_extremes)
 }
 END_TEST
 
+START_TEST(test_gemm_gscale)
+{
+    sq_test_gemm_gscale("opencl");
+}
+END_TEST
+
 /* Every one of the 32 pattern combinations, decode and prefill, GQA. */
 START_TEST(test_attn_random)
 {
@@ -215,6 +221,7 @@ Suite *opencl_suite(void)
     tcase_add_test(tc, test_gemm_int4);
     tcase_add_test(tc, test_gemm_sp24);
     tcase_add_test(tc, test_gemm_extremes);
+    tcase_add_test(tc, test_gemm_gscale);
     tc = sq_tcase(s, "attn", 120);
     tcase_add_test(tc, test_attn_random);
     tcase_add_test(tc, test_mixed_stream);

@@ -256,12 +256,12 @@ typedef struct {
 } tally_t;
 
 /* Runs one random case on dev and compares the whole C with the golden. */
-static void check_case(sq_dev_t *dev, uint32_t m, uint32_t n, uint32_t k, uint32_t flags,
-                       uint64_t seed, tally_t *t)
+static void check_case_group(sq_dev_t *dev, uint32_t m, uint32_t n, uint32_t k, uint32_t flags,
+                             uint32_t group, uint64_t seed, tally_t *t)
 {
     sq_gemm_case_t gc;
     uint64_t cmd;
-    int rc = sq_gemm_case_build(&gc, m, n, k, flags, seed);
+    int rc = sq_gemm_case_build_group(&gc, m, n, k, flags, group, seed);
     ck_assert_msg(rc == 0, "%s", sq_err_msg());
     sq_dev_free_all(dev);
     rc = sq_gemm_case_place(dev, &gc, &cmd);
@@ -286,6 +286,12 @@ static void check_case(sq_dev_t *dev, uint32_t m, uint32_t n, uint32_t k, uint32
     t->cases++;
     free(out);
     sq_gemm_case_free(&gc);
+}
+
+static void check_case(sq_dev_t *dev, uint32_t m, uint32_t n, uint32_t k, uint32_t flags,
+                       uint64_t seed, tally_t *t)
+{
+    check_case_group(dev, m, n, k, flags, 0, seed, t);
 }
 
 sq_dev_t *sq_test_dev_open(const char *level, uint64_t mem_bytes)
@@ -335,6 +341,37 @@ void sq_test_gemm_extremes(const char *level)
                    77 + i, &t);
         check_case(dev, 1, 1, 1, modes[i] | SQ_GEMM_OUT32 | SQ_GEMM_BIAS, 5 + i, &t);
     }
+    sq_dev_close(dev);
+}
+
+void sq_test_gemm_gscale(const char *level)
+{
+    sq_dev_t *dev = sq_test_dev_open(level, 8u << 20);
+    tally_t t = {0};
+    /* group sizes 32, 128 and k (odd too), k not a multiple of the group,
+     * across the K chunks (SQ_GEMM_TILE_K, the RTL's 512/1024/2048), M = 1
+     * and M > 1 past the array, N odd, every epilogue */
+    static const struct {
+        uint32_t m, n, k, flags, group;
+    } cs[] = {
+        {1, 17, 512, SQ_GEMM_W4 | SQ_GEMM_OUT32, 32},
+        {1, 33, 300, SQ_GEMM_W4 | SQ_GEMM_BIAS, 128},
+        {1, 9, 172, SQ_GEMM_W4 | SQ_GEMM_OUT32, 32},
+        {5, 9, 100, SQ_GEMM_OUT32 | SQ_GEMM_BIAS, 100},
+        {SQ_ARRAY_ROWS + 3, 15, 1100, SQ_GEMM_W4 | SQ_GEMM_BIAS | SQ_GEMM_RELU, 32},
+        {2, 5, 2 * SQ_GEMM_TILE_K + 1, 0, 128},
+        {3, 7, 70, SQ_GEMM_OUT32, 64},
+        {4, 3, 37, SQ_GEMM_W4, 37},
+        {1, 1, 1, SQ_GEMM_W4 | SQ_GEMM_OUT32, 1},
+        {1, 2, 4096, SQ_GEMM_OUT32 | SQ_GEMM_BIAS, 4096},
+        {1, 19, 3000, SQ_GEMM_W4 | SQ_GEMM_RELU, 64},
+        {1, 6, 2500, SQ_GEMM_RELU, 256},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+        check_case_group(dev, cs[i].m, cs[i].n, cs[i].k, cs[i].flags | SQ_GEMM_GSCALE, cs[i].group,
+                         900 + i, &t);
+    ck_assert_uint_gt(t.saturated, 0);
+    ck_assert_uint_gt(t.inside, 0);
     sq_dev_close(dev);
 }
 

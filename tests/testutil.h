@@ -87,6 +87,10 @@ void sq_test_gemm_random(const char *level, uint32_t wflags, uint64_t seed, int 
 /* k across two SQ_GEMM_TILE_K chunks with a partial last tile each way, and
  * the smallest GEMM with every epilogue input, in every weight format. */
 void sq_test_gemm_extremes(const char *level);
+/* SQ_GEMM_GSCALE cases on level, bit for bit against the golden: group sizes
+ * 32 to 256 and k, k not a multiple of the group, int4 and int8 weights,
+ * M = 1 and M > 1, odd N, every epilogue; factors 0 and 65535. */
+void sq_test_gemm_gscale(const char *level);
 
 /* count random attention configurations (sq_regress_attn) on a level,
  * each on a fresh device: O compared with the golden reference and the

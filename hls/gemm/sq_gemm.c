@@ -12,8 +12,13 @@
  *     load_a   R x chunk int8 of A                  -> a_buf
  *     load_w   C x chunk weights, int4 unpacked,    -> w_buf (+ w_code for 2:4)
  *              2:4 kept values and position codes
- *     compute  every PE: acc += a * w, one k step (dense) or one 2:4 group
- *              (two kept values, the zeros are never multiplied) per cycle
+ *     load_gs  where a group of k positions closes in the chunk, and the
+ *              group's Q15 factor per column (SQ_GEMM_GSCALE; without it
+ *              the one group is all of K)
+ *     compute  every PE: part += a * w, one k step (dense) or one 2:4 group
+ *              (two kept values, the zeros are never multiplied) per cycle;
+ *              where a group closes, acc += part (with SQ_GEMM_GSCALE scaled
+ *              by the group's factor, sq_gscale_add) and part restarts at 0
  *   store_c    sq_epilogue per PE, int8 or int32, clipped to the real M x N
  *
  * Rows and columns past M, N and k positions past K are zero in the buffers,
@@ -32,6 +37,13 @@
 #include "sparq/spec.h"
 
 #define GEMM_GROUPS (SQ_GEMM_TILE_K / 4) /* 2:4 groups in one k chunk */
+
+/* The two accumulators of every PE: the open group's partial sum and the
+ * finished (scaled) groups' sum. */
+typedef struct {
+    int32_t part[SQ_ARRAY_ROWS][SQ_ARRAY_COLS];
+    int32_t acc[SQ_ARRAY_ROWS][SQ_ARRAY_COLS];
+} gemm_acc_t;
 
 static void gemm_run(SQ_GLOBAL uint8_t *mem, const sq_gemm_desc_t *d);
 
@@ -135,9 +147,60 @@ load_w_col:
     }
 }
 
+/* gend[t]: position k0 + t closes a group (SQ_GEMM_GSCALE: every group
+ * positions and the last one; otherwise the last one only); gs_buf[c][t]: the
+ * closing group's Q15 factor for column c (0 for a dead column). */
+static void load_gs(const SQ_GLOBAL uint8_t *mem, const sq_gemm_desc_t *d, uint32_t n0, uint32_t k0,
+                    uint32_t kspan, uint8_t gend[SQ_GEMM_TILE_K],
+                    uint16_t gs_buf[SQ_ARRAY_COLS][SQ_GEMM_TILE_K])
+{
+    int scaled = (d->flags & SQ_GEMM_GSCALE) != 0;
+    uint32_t group = scaled ? d->group : d->k;
+    uint64_t ng = (d->k + group - 1u) / group;
+load_gs_col:
+    for (uint32_t c = 0; c < SQ_ARRAY_COLS; c++) {
+        uint32_t n = n0 + c;
+        int live = scaled && n < d->n;
+        /* the group of position k0 and the offset in it, then counters */
+        uint32_t g = k0 / group, in = k0 % group;
+    load_gs_k:
+        for (uint32_t t = 0; t < kspan; t++) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=512 /* SQ_GEMM_TILE_K */
+#pragma HLS PIPELINE II=1
+            uint32_t k = k0 + t;
+            int end = k < d->k && (in + 1u == group || k + 1u == d->k);
+            gend[t] = (uint8_t)end;
+            uint16_t f = 0;
+            if (end && live) {
+                const SQ_GLOBAL uint8_t *p = mem + d->gscale + 2u * ((uint64_t)n * ng + g);
+                f = (uint16_t)(p[0] | (p[1] << 8));
+            }
+            gs_buf[c][t] = f;
+            if (++in == group) {
+                in = 0;
+                g++;
+            }
+        }
+    }
+}
+
+/* One PE's product at position t joins its open group; a closing group
+ * goes into acc. */
+static void pe_step(int scaled, int32_t *part, int32_t *acc, int32_t prod, int end, uint16_t gs)
+{
+    int32_t p = sq_add_wrap(*part, prod);
+    if (end) {
+        *acc = scaled ? sq_gscale_add(*acc, p, gs) : sq_add_wrap(*acc, p);
+        p = 0;
+    }
+    *part = p;
+}
+
 static void compute_dense(const int8_t a_buf[SQ_ARRAY_ROWS][SQ_GEMM_TILE_K],
-                          const int8_t w_buf[SQ_ARRAY_COLS][SQ_GEMM_TILE_K], uint32_t kspan,
-                          int32_t acc[SQ_ARRAY_ROWS][SQ_ARRAY_COLS])
+                          const int8_t w_buf[SQ_ARRAY_COLS][SQ_GEMM_TILE_K],
+                          const uint8_t gend[SQ_GEMM_TILE_K],
+                          const uint16_t gs_buf[SQ_ARRAY_COLS][SQ_GEMM_TILE_K], int scaled,
+                          uint32_t kspan, gemm_acc_t *x)
 {
 compute_k:
     for (uint32_t t = 0; t < kspan; t++) {
@@ -147,17 +210,19 @@ compute_k:
         for (uint32_t r = 0; r < SQ_ARRAY_ROWS; r++) {
         compute_col:
             for (uint32_t c = 0; c < SQ_ARRAY_COLS; c++)
-                acc[r][c] = sq_mac(acc[r][c], a_buf[r][t], w_buf[c][t]);
+                pe_step(scaled, &x->part[r][c], &x->acc[r][c],
+                        (int32_t)a_buf[r][t] * (int32_t)w_buf[c][t], gend[t], gs_buf[c][t]);
         }
     }
 }
 
 /* One 2:4 group per cycle: each PE muxes its two kept positions out of the
- * group's four A values (a_buf is banked by 4 along k) and does two MACs. */
+ * group's four A values (a_buf is banked by 4 along k) and does two MACs;
+ * the one group (no GSCALE with SP24) closes at k - 1, in the last one. */
 static void compute_sp24(const int8_t a_buf[SQ_ARRAY_ROWS][SQ_GEMM_TILE_K],
                          const int8_t w_buf[SQ_ARRAY_COLS][SQ_GEMM_TILE_K],
-                         const uint8_t w_code[SQ_ARRAY_COLS][GEMM_GROUPS], uint32_t groups,
-                         int32_t acc[SQ_ARRAY_ROWS][SQ_ARRAY_COLS])
+                         const uint8_t w_code[SQ_ARRAY_COLS][GEMM_GROUPS],
+                         const uint8_t gend[SQ_GEMM_TILE_K], uint32_t groups, gemm_acc_t *x)
 {
 compute_group:
     for (uint32_t g = 0; g < groups; g++) {
@@ -168,9 +233,10 @@ compute_group:
         compute_sp_col:
             for (uint32_t c = 0; c < SQ_ARRAY_COLS; c++) {
                 uint8_t code = w_code[c][g];
-                int32_t v = sq_mac(acc[r][c], a_buf[r][4 * g + sq_sp24_pos(code, 0)],
-                                   w_buf[c][2 * g]);
-                acc[r][c] = sq_mac(v, a_buf[r][4 * g + sq_sp24_pos(code, 1)], w_buf[c][2 * g + 1]);
+                int32_t prod = (int32_t)a_buf[r][4 * g + sq_sp24_pos(code, 0)] * w_buf[c][2 * g] +
+                               (int32_t)a_buf[r][4 * g + sq_sp24_pos(code, 1)] * w_buf[c][2 * g + 1];
+                int end = gend[4 * g] | gend[4 * g + 1] | gend[4 * g + 2] | gend[4 * g + 3];
+                pe_step(0, &x->part[r][c], &x->acc[r][c], prod, end, 0);
             }
         }
     }
@@ -203,7 +269,9 @@ static void gemm_run(SQ_GLOBAL uint8_t *mem, const sq_gemm_desc_t *d)
     int8_t a_buf[SQ_ARRAY_ROWS][SQ_GEMM_TILE_K];
     int8_t w_buf[SQ_ARRAY_COLS][SQ_GEMM_TILE_K];
     uint8_t w_code[SQ_ARRAY_COLS][GEMM_GROUPS];
-    int32_t acc[SQ_ARRAY_ROWS][SQ_ARRAY_COLS];
+    uint8_t gend[SQ_GEMM_TILE_K];
+    uint16_t gs_buf[SQ_ARRAY_COLS][SQ_GEMM_TILE_K];
+    gemm_acc_t x;
     int32_t bias[SQ_ARRAY_COLS];
     sq_quant_t quant[SQ_ARRAY_COLS];
     /* One bank per PE row/column; k banked by 4 so a 2:4 group's four A values
@@ -213,10 +281,13 @@ static void gemm_run(SQ_GLOBAL uint8_t *mem, const sq_gemm_desc_t *d)
 #pragma HLS ARRAY_PARTITION variable=w_buf complete dim=1
 #pragma HLS ARRAY_PARTITION variable=w_buf cyclic factor=2 dim=2
 #pragma HLS ARRAY_PARTITION variable=w_code complete dim=1
-#pragma HLS ARRAY_PARTITION variable=acc complete dim=0
+#pragma HLS ARRAY_PARTITION variable=gs_buf complete dim=1
+#pragma HLS ARRAY_PARTITION variable=x.part complete dim=0
+#pragma HLS ARRAY_PARTITION variable=x.acc complete dim=0
 #pragma HLS ARRAY_PARTITION variable=bias complete dim=1
 #pragma HLS ARRAY_PARTITION variable=quant complete dim=1
     int sparse = (d->flags & SQ_GEMM_SP24) != 0;
+    int scaled = (d->flags & SQ_GEMM_GSCALE) != 0;
 tile_n:
     for (uint32_t n0 = 0; n0 < d->n; n0 += SQ_ARRAY_COLS) {
         load_epi(mem, d, n0, bias, quant);
@@ -226,8 +297,10 @@ tile_n:
             for (uint32_t r = 0; r < SQ_ARRAY_ROWS; r++) {
 #pragma HLS UNROLL
             acc_clear_col:
-                for (uint32_t c = 0; c < SQ_ARRAY_COLS; c++)
-                    acc[r][c] = 0;
+                for (uint32_t c = 0; c < SQ_ARRAY_COLS; c++) {
+                    x.part[r][c] = 0;
+                    x.acc[r][c] = 0;
+                }
             }
         tile_k:
             for (uint32_t k0 = 0; k0 < d->k; k0 += SQ_GEMM_TILE_K) {
@@ -236,12 +309,13 @@ tile_n:
                 uint32_t kspan = (kn + 3u) & ~3u;
                 load_a(mem, d, m0, k0, kspan, a_buf);
                 load_w(mem, d, n0, k0, kspan, w_buf, w_code);
+                load_gs(mem, d, n0, k0, kspan, gend, gs_buf);
                 if (sparse)
-                    compute_sp24(a_buf, w_buf, w_code, kspan / 4, acc);
+                    compute_sp24(a_buf, w_buf, w_code, gend, kspan / 4, &x);
                 else
-                    compute_dense(a_buf, w_buf, kspan, acc);
+                    compute_dense(a_buf, w_buf, gend, gs_buf, scaled, kspan, &x);
             }
-            store_c(mem, d, m0, n0, acc, bias, quant);
+            store_c(mem, d, m0, n0, x.acc, bias, quant);
         }
     }
 }

@@ -143,10 +143,8 @@ int sq_gemm_ref(const sq_gemm_t *g)
                 size_t t1 = (gi + 1) * group < g->k ? (gi + 1) * group : g->k;
                 for (size_t t = gi * group; t < t1; t++)
                     p = sq_mac(p, a[t], wrow[t]);
-                acc = (g->flags & SQ_GEMM_GSCALE)
-                          ? sq_add_wrap(acc, (int32_t)sq_rshift_round(
-                                                 (int64_t)p * g->gscale[j * ng + gi], 15))
-                          : p;
+                acc = (g->flags & SQ_GEMM_GSCALE) ? sq_gscale_add(acc, p, g->gscale[j * ng + gi])
+                                                  : p;
             }
             int32_t v = sq_epilogue(g->flags, acc, bias, q);
             if (g->flags & SQ_GEMM_OUT32)

@@ -24,7 +24,7 @@ typedef struct {
 
 static size_t dtype_bytes(const char *dtype)
 {
-    return strstr(dtype, "32") ? 4 : 1;
+    return strstr(dtype, "32") ? 4 : strstr(dtype, "16") ? 2 : 1;
 }
 
 int sq_case_file_open(const char *path, sq_case_file_t **out)
@@ -101,9 +101,11 @@ int sq_case_file_gemm(sq_case_file_t *f, const sq_gemm_case_t *gc, const void *o
     num(p, "n", d->n);
     num(p, "k", d->k);
     num(p, "flags", d->flags);
+    if (d->flags & SQ_GEMM_GSCALE)
+        num(p, "group", d->group);
     uint64_t wrow = sq_w_row_bytes(d->flags, d->k), mrow = sq_meta_row_bytes(d->k);
     const char *ct = (d->flags & SQ_GEMM_OUT32) ? "int32" : "int8";
-    array_t a[7];
+    array_t a[8];
     size_t n = 0;
     a[n++] = (array_t){"a", "int8", 2, {d->m, d->k}, gc->a};
     a[n++] = (array_t){"w", "uint8", 2, {d->n, wrow}, gc->w};
@@ -113,6 +115,9 @@ int sq_case_file_gemm(sq_case_file_t *f, const sq_gemm_case_t *gc, const void *o
         a[n++] = (array_t){"bias", "int32", 1, {d->n}, gc->bias};
     if (!(d->flags & SQ_GEMM_OUT32))
         a[n++] = (array_t){"quant", "int32", 2, {d->n, 2}, gc->quant};
+    if (d->flags & SQ_GEMM_GSCALE)
+        a[n++] = (array_t){"gscale", "uint16", 2, {d->n, (d->k + d->group - 1) / d->group},
+                           gc->gscale};
     a[n++] = (array_t){"golden", ct, 2, {d->m, d->n}, gc->golden};
     a[n++] = (array_t){"out", ct, 2, {d->m, d->n}, out};
     return put(f, "gemm", p, a, n);

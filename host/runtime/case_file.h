@@ -7,7 +7,7 @@
  *   "SQCF", u32 header bytes (little-endian), the header (UTF-8 JSON):
  *     {"op": NAME, "params": {...}, "arrays": [{"name", "dtype", "shape"}...]}
  *   then each array's bytes in that order, C order, little-endian; dtype is
- *   one of int8, uint8, int32, uint32.
+ *   one of int8, uint8, uint16, int32, uint32.
  * The ops and their arrays are listed with each writer below; a new unit adds
  * a writer here and a checker to the oracle's table. */
 #ifndef SQ_CASE_FILE_H
@@ -26,9 +26,10 @@ int sq_case_file_open(const char *path, sq_case_file_t **out);
 /* Flushes and frees (accepts NULL); 0 or SQ_ERR_IO when a write failed. */
 int sq_case_file_close(sq_case_file_t *f);
 
-/* "gemm": params m, n, k, flags; arrays a (m, k) int8; w (n, row bytes)
- * uint8 as in device memory; meta (n, meta row bytes) uint8 with SP24; bias
- * (n) int32 with BIAS; quant (n, 2) int32 {mult, shift} unless OUT32; golden
+/* "gemm": params m, n, k, flags, group (GSCALE only); arrays a (m, k) int8;
+ * w (n, row bytes) uint8 as in device memory; meta (n, meta row bytes) uint8
+ * with SP24; bias (n) int32 with BIAS; quant (n, 2) int32 {mult, shift}
+ * unless OUT32; gscale (n, ceil(k / group)) uint16 with GSCALE; golden
  * and out (m, n), int8 or int32 with OUT32. out is the level's C. */
 int sq_case_file_gemm(sq_case_file_t *f, const sq_gemm_case_t *gc, const void *out);
 

@@ -212,9 +212,12 @@ int sq_gemm_desc_check_shape(const sq_gemm_desc_t *d)
         d->k > SQ_GEMM_MAX_DIM)
         return sq_err(SQ_ERR_FMT, "gemm shape %ux%ux%u (MxNxK) outside [1, %u]", (unsigned)d->m,
                       (unsigned)d->n, (unsigned)d->k, SQ_GEMM_MAX_DIM);
-    if ((d->flags & SQ_GEMM_GSCALE) && (d->group < 1 || d->group > d->k))
-        return sq_err(SQ_ERR_FMT, "gemm group %u outside [1, k = %u]", (unsigned)d->group,
-                      (unsigned)d->k);
+    if ((d->flags & SQ_GEMM_GSCALE) && (d->flags & SQ_GEMM_SP24))
+        return sq_err(SQ_ERR_FMT, "gemm flags GSCALE and SP24 are exclusive");
+    if ((d->flags & SQ_GEMM_GSCALE) && d->group != d->k &&
+        (d->group < SQ_GEMM_GROUP_MIN || d->group > d->k || (d->group & (d->group - 1))))
+        return sq_err(SQ_ERR_FMT, "gemm group %u is neither k = %u nor a power of two in [%u, k]",
+                      (unsigned)d->group, (unsigned)d->k, SQ_GEMM_GROUP_MIN);
     return 0;
 }
 

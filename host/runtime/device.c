@@ -355,7 +355,7 @@ static int check_caps(const sq_dev_t *dev, const uint8_t *desc, uint32_t i)
         !(dev->ops->caps & SQ_LEVEL_CAP_GSCALE))
         return sq_err(SQ_ERR_FMT,
                       "descriptor %u: unknown gemm flags 0x%x on level '%s' (group scales run "
-                      "on level ref only yet)",
+                      "on levels ref, csim and opencl only yet)",
                       i, SQ_GEMM_GSCALE, dev->ops->name);
     return 0;
 }

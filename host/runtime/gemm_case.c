@@ -26,6 +26,7 @@ void sq_gemm_case_free(sq_gemm_case_t *gc)
     free(gc->meta);
     free(gc->bias);
     free(gc->quant);
+    free(gc->gscale);
     free(gc->golden);
     memset(gc, 0, sizeof *gc);
 }
@@ -86,14 +87,44 @@ static int draw_epilogue(sq_gemm_case_t *gc, uint64_t *s)
     return 0;
 }
 
+/* Q15 group factors: uniform, except whole channels at 0, 2^15 (the group
+ * sums unscaled) and 65535 (the largest, just under 2x). */
+static void draw_gscale(sq_gemm_case_t *gc, uint64_t *s)
+{
+    const sq_gemm_desc_t *d = &gc->d;
+    size_t ng = (d->k + d->group - 1) / d->group;
+    for (size_t j = 0; j < d->n; j++) {
+        uint64_t mode = sq_rand(s) % 8;
+        for (size_t g = 0; g < ng; g++)
+            gc->gscale[j * ng + g] = mode == 0   ? 0
+                                     : mode == 1 ? 32768
+                                     : mode == 2 ? 65535
+                                                 : (uint16_t)(sq_rand(s) % 65536);
+    }
+}
+
 int sq_gemm_case_build(sq_gemm_case_t *gc, uint32_t m, uint32_t n, uint32_t k, uint32_t flags,
                        uint64_t seed)
+{
+    return sq_gemm_case_build_group(gc, m, n, k, flags, 0, seed);
+}
+
+int sq_gemm_case_build_group(sq_gemm_case_t *gc, uint32_t m, uint32_t n, uint32_t k,
+                             uint32_t flags, uint32_t group, uint64_t seed)
 {
     memset(gc, 0, sizeof *gc);
     gc->d.flags = flags;
     gc->d.m = m;
     gc->d.n = n;
     gc->d.k = k;
+    uint64_t s = seed;
+    if ((flags & SQ_GEMM_GSCALE) && group == 0) {
+        /* spec.h: k or a power of two from SQ_GEMM_GROUP_MIN */
+        const uint32_t sizes[4] = {SQ_GEMM_GROUP_MIN, 64, 128, k};
+        group = sizes[sq_rand(&s) % 4];
+        group = group > k ? k : group;
+    }
+    gc->d.group = (flags & SQ_GEMM_GSCALE) ? group : 0;
     /* the check leaves its message; a bad request is an argument error here */
     if (sq_gemm_desc_check_shape(&gc->d))
         return SQ_ERR_ARG;
@@ -102,14 +133,16 @@ int sq_gemm_case_build(sq_gemm_case_t *gc, uint32_t m, uint32_t n, uint32_t k, u
     /* +1 keeps malloc(0) out of the picture for unused operands */
     if (!(gc->a = malloc(b->a)) || !(gc->w = calloc(1, b->w)) ||
         !(gc->meta = calloc(1, b->meta + 1)) || !(gc->bias = malloc(b->bias + 1)) ||
-        !(gc->quant = malloc(b->quant + 1)) || !(gc->golden = malloc(b->c)))
+        !(gc->quant = malloc(b->quant + 1)) || !(gc->gscale = malloc(b->gscale + 1)) ||
+        !(gc->golden = malloc(b->c)))
         return sq_err(SQ_ERR_MEM, "out of memory for a %ux%ux%u gemm", m, n, k);
-    uint64_t s = seed;
     for (size_t i = 0; i < m; i++)
         rnd_row(&s, gc->a + i * k, k, -128, 127);
     int rc;
     if ((rc = draw_weights(gc, &s)) || (rc = draw_epilogue(gc, &s)))
         return rc;
+    if (flags & SQ_GEMM_GSCALE)
+        draw_gscale(gc, &s);
     sq_gemm_t g = {
         .m = m,
         .n = n,
@@ -121,6 +154,8 @@ int sq_gemm_case_build(sq_gemm_case_t *gc, uint32_t m, uint32_t n, uint32_t k, u
         .bias = gc->bias,
         .quant = gc->quant,
         .c = gc->golden,
+        .group = gc->d.group,
+        .gscale = gc->gscale,
     };
     if (sq_gemm_ref(&g) != 0)
         return sq_err(SQ_ERR_ARG, "golden reference rejected the %ux%ux%u gemm", m, n, k);
@@ -131,17 +166,17 @@ uint64_t sq_gemm_case_dev_bytes(const sq_gemm_case_t *gc)
 {
     const sq_gemm_bytes_t *b = &gc->b;
     /* every piece starts on a 64-byte allocation boundary */
-    return b->a + b->w + b->meta + b->bias + b->quant + b->c + SQ_DESC_BYTES + 7 * 64;
+    return b->a + b->w + b->meta + b->bias + b->quant + b->c + b->gscale + SQ_DESC_BYTES + 8 * 64;
 }
 
 void sq_gemm_case_bytes(uint32_t m, uint32_t n, uint32_t k, uint32_t flags, uint64_t *host,
                         uint64_t *dev)
 {
-    sq_gemm_case_t gc = {.d = {.flags = flags, .m = m, .n = n, .k = k}};
+    sq_gemm_case_t gc = {.d = {.flags = flags, .m = m, .n = n, .k = k, .group = 1}};
     sq_gemm_desc_bytes(&gc.d, &gc.b);
     const sq_gemm_bytes_t *b = &gc.b;
     /* the operands, the golden C and a k-element scratch row */
-    *host = b->a + b->w + b->meta + b->bias + b->quant + b->c + k;
+    *host = b->a + b->w + b->meta + b->bias + b->quant + b->c + b->gscale + k;
     *dev = sq_gemm_case_dev_bytes(&gc);
 }
 
@@ -154,6 +189,7 @@ int sq_gemm_case_place(sq_dev_t *dev, sq_gemm_case_t *gc, uint64_t *cmd_addr)
         (rc = sq_dev_put(dev, gc->meta, b->meta, &d->meta)) ||
         (rc = sq_dev_put(dev, gc->bias, b->bias, &d->bias)) ||
         (rc = sq_dev_put(dev, gc->quant, b->quant, &d->quant)) ||
+        (rc = sq_dev_put(dev, gc->gscale, b->gscale, &d->gscale)) ||
         (rc = sq_dev_put(dev, NULL, b->c, &d->c)))
         return rc;
     uint8_t desc[SQ_DESC_BYTES];

@@ -24,22 +24,29 @@ typedef struct {
     uint8_t *meta;      /* (n, sq_meta_row_bytes), SP24 only */
     int32_t *bias;      /* (n), BIAS only */
     sq_quant_t *quant;  /* (n), unless OUT32 */
+    uint16_t *gscale;   /* (n, ceil(k / d.group)), GSCALE only */
     void *golden;       /* (m, n) int8 or int32: sq_gemm_ref's answer */
 } sq_gemm_case_t;
 
 /* Draws operands for an m x n x k GEMM with SQ_GEMM_* flags from seed and
  * computes the golden output. Returns 0, SQ_ERR_ARG for a bad shape or flag
  * combination, or SQ_ERR_MEM. Free with sq_gemm_case_free (also after a
- * failure). */
+ * failure). With SQ_GEMM_GSCALE the group size is drawn (32, 64, 128 or k;
+ * k when smaller) and so are the Q15 factors: uniform, with whole channels
+ * at 0, 32768 (the plain sum) and 65535. */
 int sq_gemm_case_build(sq_gemm_case_t *gc, uint32_t m, uint32_t n, uint32_t k, uint32_t flags,
                        uint64_t seed);
+/* The same with a given group size (GSCALE only; 0 draws one as above). */
+int sq_gemm_case_build_group(sq_gemm_case_t *gc, uint32_t m, uint32_t n, uint32_t k,
+                             uint32_t flags, uint32_t group, uint64_t seed);
 void sq_gemm_case_free(sq_gemm_case_t *gc);
 
 /* Device bytes sq_gemm_case_place needs, alignment included. */
 uint64_t sq_gemm_case_dev_bytes(const sq_gemm_case_t *gc);
 
 /* What a case of this shape will take before building it (for memory limits):
- * *host the bytes sq_gemm_case_build allocates, *dev sq_gemm_case_dev_bytes.
+ * *host the bytes sq_gemm_case_build allocates, *dev sq_gemm_case_dev_bytes
+ * (with GSCALE at most: the group size is drawn later, counted as 1).
  * Flags and shape are not checked (saturating arithmetic, no overflow). */
 void sq_gemm_case_bytes(uint32_t m, uint32_t n, uint32_t k, uint32_t flags, uint64_t *host,
                         uint64_t *dev);

@@ -78,5 +78,5 @@ const sq_level_ops_t sq_level_csim = {
     .read = NULL,
     .run = csim_run,
     .run_stream = csim_run_stream,
-    .caps = SQ_LEVEL_CAP_VEC,
+    .caps = SQ_LEVEL_CAP_VEC | SQ_LEVEL_CAP_GSCALE,
 };

@@ -304,5 +304,5 @@ const sq_level_ops_t sq_level_opencl = {
     .read = ocl_read,
     .run = ocl_run,
     .run_stream = ocl_run_stream,
-    .caps = SQ_LEVEL_CAP_VEC,
+    .caps = SQ_LEVEL_CAP_VEC | SQ_LEVEL_CAP_GSCALE,
 };

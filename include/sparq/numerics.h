@@ -72,6 +72,13 @@ static inline int64_t sq_rshift_round(int64_t x, uint32_t s)
     return r >> s;
 }
 
+/* SQ_GEMM_GSCALE: a group's partial sum p scaled by its Q15 factor gs and
+ * added to the accumulator (spec.h), the one definition every level uses. */
+static inline int32_t sq_gscale_add(int32_t acc, int32_t p, uint16_t gs)
+{
+    return sq_add_wrap(acc, (int32_t)sq_rshift_round((int64_t)p * gs, 15));
+}
+
 static inline int8_t sq_requant(int32_t acc, int32_t mult, uint32_t shift)
 {
     return sq_sat8(sq_rshift_round((int64_t)acc * (int64_t)mult, shift));

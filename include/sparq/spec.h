@@ -215,11 +215,16 @@ enum {
  * holds uint16 Q15 factors gs (n, ceil(k / group)) row-major, and
  *   acc_j = sum_g sq_rshift_round((int64)p_g * gs[j][g], 15)   (wrapping sum)
  * with p_g the int32 partial sum of group g (inputs [g group, (g+1) group)),
- * before bias and epilogue. group (word SQ_GEMM_W_GROUP) is in [1, k]. */
+ * before bias and epilogue. group (word SQ_GEMM_W_GROUP) is k or a power of
+ * two in [SQ_GEMM_GROUP_MIN, k] (what the GEMM units implement: a group
+ * closes at the end of an array step, docs/gemm_rtl.md), with int8 or int4
+ * weights (not SP24, whose position codes take the buffers the factors use). */
 #define SQ_GEMM_GSCALE (1u << 5)
-/* Flags every GEMM unit implements. GSCALE is not in it yet: only the golden
- * reference (level ref) has it, and the runtime accepts it only on a level
- * that declares it (SQ_LEVEL_CAP_GSCALE, host/runtime/device.h). */
+#define SQ_GEMM_GROUP_MIN 32u
+/* Flags every GEMM unit implements. GSCALE is not in it yet: the golden
+ * reference and the HLS kernel (levels ref, csim, opencl) have it, the RTL
+ * not yet, and the runtime accepts it only on a level that declares it
+ * (SQ_LEVEL_CAP_GSCALE, host/runtime/device.h). */
 #define SQ_GEMM_FLAGS_ALL 0x1Fu
 
 /* Hardware limits the compiler tiles to and the kernels check. */
