@@ -66,6 +66,7 @@ int main(void)
     u32("SqVecGeluC1", SQ_VEC_GELU_C1);
     u32("SqVecGeluC2", SQ_VEC_GELU_C2);
     u32("SqVecFracMax", SQ_VEC_FRAC_MAX);
+    u32("SqVecLanes", SQ_VEC_LANES);
     puts("endpackage");
     return 0;
 }

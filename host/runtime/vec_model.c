@@ -1,10 +1,11 @@
 /* Cycle model of the vector unit: the state machine of rtl/vec/sq_vec_core.sv
- * walked one state visit at a time, with the memory timing of model_mem.h
- * for its single-beat line reads and line writes. Every state takes a fixed
- * number of cycles; what varies is where the operand loads hit the core's
- * six line buffers and when the write-combining line goes out, which
- * depends on the addresses only (and, for GATHER, on each row's token id,
- * read from the device image). */
+ * walked one state visit at a time (a group of up to SQ_VEC_LANES elements
+ * per visit), with the memory timing of model_mem.h for its two-beat block
+ * reads and block writes. Every state takes a fixed number of cycles; what
+ * varies is where the operand loads hit the core's six block buffers and
+ * when the write-combining block goes out, which depends on the addresses
+ * only (and, for GATHER, on each row's token id, read from the device
+ * image). */
 #include "runtime/vec_model.h"
 
 #include <string.h>
@@ -12,16 +13,19 @@
 #include "runtime/desc.h"
 #include "sparq/desc.h"
 #include "sparq/spec.h"
+#include "sparq/vec.h"
 
 /* sq_div: a division of b bits takes its start cycle, then b + 1
  * cycles in the waiting state (the last sees done) */
-#define DIV_SIG 31u
 #define DIV_MEAN 50u
 #define DIV_RSQRT 62u
 #define DIV_DQ 53u
 #define ISQRT_STEPS 31u
+/* the lanes' sigmoid divisions: SSig0, 16 steps in SSigW, SSig1 */
+#define SIG_CYCLES 18u
+#define BLK 128u /* a read or write block: two beats */
 
-enum { LX0, LC0M, LC0S, LX1, LC1M, LC1S, LT, LRECM, LRECS, LID, LGM, LGS, NLD };
+enum { LX0, LC0M, LC0S, LX1, LC1M, LC1S, LT, NEL, LRECM = NEL, LRECS, LID, LGM, LGS, NLD };
 enum { BIN, BIN2, BCHAN, BTAB, BCHAN2, BREC };
 typedef enum { PSUM, PDMAX, PSS, PMAX, PQ8, POUT32, POUT8, PARG, PGATHER } pass_t;
 
@@ -30,7 +34,7 @@ typedef struct {
     uint32_t seg;
     uint64_t in_row, in2_row, out_row, tab_row, rin, rout;
     uint64_t in_sb, out_sb;
-    uint32_t j, jj, gid;
+    uint32_t j, jj, g, gid;
     pass_t pass;
 } op_t;
 
@@ -72,26 +76,27 @@ static void read_burst(sq_vec_model_t *vm, uint32_t beats, int stall)
     }
 }
 
-/* SWrAw, SWrW, SWrB: the write-combining line as one strobed beat. */
+/* SWrAw, SWrW, SWrB: the write-combining block as one two-beat strobed burst. */
 static void flush(sq_vec_model_t *vm)
 {
     sq_mm_t *m = vm->mm;
     sq_mm_pins_t p;
     for (;;) {
         sq_mm_drive(m, &p);
-        sq_mm_commit(m, &(sq_mm_take_t){.aw_beats = p.awready ? 1 : 0});
+        sq_mm_commit(m, &(sq_mm_take_t){.aw_beats = p.awready ? 2 : 0});
         vm->cycles++;
         if (p.awready)
             break;
         vm->stalls++;
     }
-    for (;;) {
+    for (int beat = 0; beat < 2;) {
         sq_mm_drive(m, &p);
-        sq_mm_commit(m, &(sq_mm_take_t){.w = p.w, .wlast = p.w});
+        sq_mm_commit(m, &(sq_mm_take_t){.w = p.w, .wlast = p.w && beat == 1});
         vm->cycles++;
         if (p.w)
-            break;
-        vm->stalls++;
+            beat++;
+        else
+            vm->stalls++;
     }
     for (;;) {
         const sq_mm_burst_t *b = &m->b.q[m->b.head];
@@ -106,68 +111,74 @@ static void flush(sq_vec_model_t *vm)
         vm->cycles++;
         break;
     }
-    vm->bytes_written += (uint64_t)__builtin_popcountll(vm->wstrb);
+    vm->bytes_written += (uint64_t)__builtin_popcountll(vm->wstrb[0]) +
+                         (uint64_t)__builtin_popcountll(vm->wstrb[1]);
     vm->wv = false;
-    vm->wstrb = 0;
+    vm->wstrb[0] = vm->wstrb[1] = 0;
 }
 
-/* SWr: one byte or word into the write-combining line. */
-static void write_item(sq_vec_model_t *vm, uint64_t addr, uint32_t size)
+/* SWr for `count` items of `size` bytes from addr (lanes 0..count-1): one
+ * visit per block they fall in, each first sending a buffered other block. */
+static void write_items(sq_vec_model_t *vm, uint64_t addr, uint32_t count, uint32_t size)
 {
-    if (vm->wv && vm->wtag != addr >> 6) {
+    uint64_t end = addr + (uint64_t)count * size; /* past the last byte */
+    for (uint64_t b = addr / BLK; b <= (end - 1) / BLK; b++) {
+        if (vm->wv && vm->wtag != b) {
+            step(vm, 1);
+            flush(vm);
+        }
         step(vm, 1);
-        flush(vm);
+        vm->wv = true;
+        vm->wtag = b;
+        uint64_t lo = addr > b * BLK ? addr : b * BLK, hi = end < (b + 1) * BLK ? end : (b + 1) * BLK;
+        for (uint64_t x = lo; x < hi; x++)
+            vm->wstrb[(x % BLK) / 64] |= 1ull << (x % 64);
     }
-    step(vm, 1);
-    vm->wv = true;
-    vm->wtag = addr >> 6;
-    vm->wstrb |= (size == 4 ? 0xFull : 1ull) << (addr & 63u);
 }
 
-static void load_addr(const op_t *o, int ld, uint64_t *addr, int *buf)
+/* Lane 0's address, the lanes' stride (element size) and the buffer of a load. */
+static void load_addr(const op_t *o, int ld, uint64_t *addr, uint32_t *es, int *buf)
 {
     const sq_vec_desc_t *d = &o->d;
     int rot = (d->flags & SQ_VEC_ROT) != 0;
     *buf = BIN;
+    *es = 4;
     switch (ld) {
     case LX0:
-        *addr = o->in_sb + (d->func == SQ_VEC_COPY ? o->jj : 4ull * o->jj);
+        *es = d->func == SQ_VEC_COPY ? 1 : 4;
+        *addr = o->in_sb + (uint64_t)*es * o->jj;
         return;
     case LC0M:
-        *addr = d->chan + (d->func == SQ_VEC_NORM ? 4ull : 8ull) * o->j;
+        *es = d->func == SQ_VEC_NORM ? 4 : 8;
+        *addr = d->chan + (uint64_t)*es * o->j;
         *buf = BCHAN;
         return;
     case LC0S:
+        *es = 8;
         *addr = d->chan + 8ull * o->j + 4;
         *buf = BCHAN;
         return;
     case LX1:
-        if (rot) {
-            *addr = o->in_sb + 4ull * o->jj + 4;
-        } else {
-            *addr = o->in2_row + 4ull * o->j;
-            *buf = BIN2;
-        }
+        *addr = o->in2_row + 4ull * o->j;
+        *buf = BIN2;
         return;
     case LC1M:
     case LC1S:
-        if (rot) {
-            *addr = d->chan + 8ull * o->j + 8;
-            *buf = BCHAN;
-        } else {
-            *addr = d->chan + 8ull * ((uint64_t)d->n + o->j);
-            *buf = BCHAN2;
-        }
-        *addr += ld == LC1S ? 4 : 0;
+        *es = 8;
+        *addr = d->chan + 8ull * ((uint64_t)d->n + o->j) + (ld == LC1S ? 4 : 0);
+        *buf = BCHAN2;
         return;
     case LT:
         *buf = BTAB;
-        if (d->func == SQ_VEC_GATHER)
+        if (d->func == SQ_VEC_GATHER) {
+            *es = 1;
             *addr = d->tab + (uint64_t)o->gid * d->tab_stride + o->j;
-        else if (rot)
+        } else if (rot) {
+            *es = 2;
             *addr = o->tab_row + 2ull * o->jj;
-        else
+        } else {
             *addr = d->tab + 4ull * o->j;
+        }
         return;
     case LRECM:
     case LRECS:
@@ -184,28 +195,107 @@ static void load_addr(const op_t *o, int ld, uint64_t *addr, int *buf)
     }
 }
 
-/* SLd for each load of mask in order: a hit in one cycle, a miss reads the
- * line first and then hits. */
+static bool present(const sq_vec_model_t *vm, int buf, uint64_t b)
+{
+    return vm->bv[buf][b & 1] && vm->btag[buf][b & 1] == b;
+}
+
+/* SLd for each load of mask in order, lanes 0..g-1 (a row load: lane 0):
+ * every waiting lane whose block is in its slot takes its word in one visit;
+ * when the first waiting lane's is not, a miss reads that block first. */
 static void loads(sq_vec_model_t *vm, op_t *o, const uint8_t *mem, uint32_t mask)
 {
     for (int ld = 0; ld < NLD; ld++) {
         if (!(mask & (1u << ld)))
             continue;
         uint64_t addr;
+        uint32_t es;
         int buf;
-        load_addr(o, ld, &addr, &buf);
-        if (!(vm->bv[buf] && vm->btag[buf] == addr >> 6)) {
+        load_addr(o, ld, &addr, &es, &buf);
+        uint32_t lanes = ld < NEL ? o->g : 1;
+        uint64_t b0 = addr / BLK, b1 = (addr + (uint64_t)(lanes - 1) * es) / BLK; /* b1 <= b0 + 1 */
+        bool wait[2] = {true, b1 != b0};
+        while (wait[0] || wait[1]) {
+            uint64_t f = wait[0] ? b0 : b1;
+            if (!present(vm, buf, f)) {
+                step(vm, 1);
+                read_burst(vm, 2, 1);
+                vm->bv[buf][f & 1] = true;
+                vm->btag[buf][f & 1] = f;
+            }
             step(vm, 1);
-            read_burst(vm, 1, 1);
-            vm->bv[buf] = true;
-            vm->btag[buf] = addr >> 6;
+            for (int k = 0; k < 2; k++)
+                wait[k] = wait[k] && !present(vm, buf, k ? b1 : b0);
         }
-        step(vm, 1);
         if (ld == LID) {
             o->gid = sq_ld32(mem + addr);
             if (o->gid >= o->d.p[0])
                 mask &= ~((1u << LGM) | (1u << LGS));
         }
+    }
+}
+
+/* SElem's fill list: every block a group's loads miss, in slot order (its
+ * slot marked); SFill then requests them one a cycle while the beats come
+ * back in order, ending with the last beat. */
+static void fill(sq_vec_model_t *vm, op_t *o, uint32_t mask)
+{
+    bool need[SQ_VEC_MODEL_BUFS][2] = {{false}};
+    int count = 0;
+    for (int ld = 0; ld < NEL; ld++) {
+        if (!(mask & (1u << ld)))
+            continue;
+        uint64_t addr;
+        uint32_t es;
+        int buf;
+        load_addr(o, ld, &addr, &es, &buf);
+        for (int k = 0; k < 2; k++) {
+            uint64_t b = (addr + (k ? (uint64_t)(o->g - 1) * es : 0)) / BLK;
+            if (!present(vm, buf, b)) {
+                vm->bv[buf][b & 1] = false;
+                vm->btag[buf][b & 1] = b;
+                count += !need[buf][b & 1];
+                need[buf][b & 1] = true;
+            }
+        }
+    }
+    if (!count)
+        return;
+    int slots[2 * SQ_VEC_MODEL_BUFS], n = 0;
+    for (int s = 0; s < 2 * SQ_VEC_MODEL_BUFS; s++)
+        if (need[s / 2][s % 2])
+            slots[n++] = s;
+    sq_mm_t *m = vm->mm;
+    int ar = 0, r = 0;
+    while (r < count) {
+        if (ar == count) {
+            const sq_mm_burst_t *h = sq_mm_read_head(m);
+            if (h->ready_at > m->now) {
+                uint64_t wait = h->ready_at - m->now;
+                sq_mm_idle(m, wait);
+                vm->cycles += wait;
+                vm->stalls += wait;
+                continue;
+            }
+        }
+        sq_mm_pins_t p;
+        sq_mm_drive(m, &p);
+        sq_mm_take_t t = {0};
+        bool issued = ar < count && p.arready;
+        if (issued) {
+            t.ar_beats = 2;
+            ar++;
+        }
+        if (p.r) {
+            t.r = true;
+            if (p.rlast) {
+                vm->bv[slots[r] / 2][slots[r] % 2] = true;
+                r++;
+            }
+        }
+        sq_mm_commit(m, &t);
+        vm->cycles++;
+        vm->stalls += !issued && !p.r;
     }
 }
 
@@ -228,52 +318,50 @@ static uint32_t elem_mask(const op_t *o)
     m = 1u << LX0;
     if (fl & SQ_VEC_ACC)
         m |= 1u << LC0M | 1u << LC0S;
-    if (f == SQ_VEC_ADD || swiglu || rot)
+    if (f == SQ_VEC_ADD || swiglu)
         m |= 1u << LX1;
-    if (swiglu || rot)
+    if (swiglu)
         m |= 1u << LC1M | 1u << LC1S;
     if ((fl & SQ_VEC_BIAS) || rot)
         m |= 1u << LT;
     return m;
 }
 
-/* One pass over the row's elements, SPass through the last SNext. */
+/* One pass over the row's elements, SPass through the last SNext: groups of
+ * up to SQ_VEC_LANES elements of one segment. */
 static void pass(sq_vec_model_t *vm, op_t *o, const uint8_t *mem)
 {
     const sq_vec_desc_t *d = &o->d;
-    int pair = o->pass == POUT8 && d->func == SQ_VEC_ROPE && (d->flags & SQ_VEC_ROT);
     bool sig = value_pass(o->pass) && (d->func == SQ_VEC_GELU || d->func == SQ_VEC_SWIGLU);
     step(vm, 1); /* SPass */
     o->j = o->jj = 0;
     o->in_sb = o->in_row;
     o->out_sb = o->out_row;
     while (o->j < d->n) {
+        uint32_t g = d->n - o->j < o->seg - o->jj ? d->n - o->j : o->seg - o->jj;
+        o->g = g < SQ_VEC_LANES ? g : SQ_VEC_LANES;
         step(vm, 1); /* SElem */
+        fill(vm, o, elem_mask(o));
         loads(vm, o, mem, elem_mask(o));
         step(vm, 1); /* SVal */
         if (sig)
-            step(vm, (d->func == SQ_VEC_GELU ? 1 : 0) + 1 + DIV_SIG + 1 + 1);
+            step(vm, (d->func == SQ_VEC_GELU ? 1 : 0) + SIG_CYCLES);
         step(vm, 1); /* SAct */
         switch (o->pass) {
         case PQ8:
-            write_item(vm, o->out_sb + o->jj, 1);
-            break;
         case POUT8:
-            write_item(vm, o->out_sb + o->jj, 1);
-            if (pair)
-                write_item(vm, o->out_sb + o->jj + 1, 1);
+            write_items(vm, o->out_sb + o->jj, o->g, 1);
             break;
         case POUT32:
         case PGATHER:
-            write_item(vm, o->out_sb + 4ull * o->jj, 4);
+            write_items(vm, o->out_sb + 4ull * o->jj, o->g, 4);
             break;
         default:
             break;
         }
         step(vm, 1); /* SNext */
-        uint32_t inc = pair ? 2 : 1;
-        o->j += inc;
-        o->jj += inc;
+        o->j += o->g;
+        o->jj += o->g;
         if (o->jj >= o->seg) {
             o->jj = 0;
             o->in_sb += d->in_seg_stride;
@@ -333,12 +421,11 @@ static void row(sq_vec_model_t *vm, op_t *o, const uint8_t *mem)
         pass(vm, o, mem);
         if (o->pass == PMAX) {
             step(vm, 1 + DIV_DQ + 1 + 1); /* SDq0, SDqW, SDqF */
-            write_item(vm, o->rout, 4);
-            write_item(vm, o->rout + 4, 4);
+            write_items(vm, o->rout, 2, 4);
             o->pass = PQ8;
             pass(vm, o, mem);
         } else if (o->pass == PARG) {
-            write_item(vm, o->out_row, 4);
+            write_items(vm, o->out_row, 1, 4);
         }
     }
     step(vm, 1); /* SRowEnd */

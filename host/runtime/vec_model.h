@@ -9,15 +9,15 @@
 
 #include "runtime/model_mem.h"
 
-#define SQ_VEC_MODEL_BUFS 6 /* the core's read line buffers */
+#define SQ_VEC_MODEL_BUFS 6 /* the core's read block buffers (128 bytes each) */
 
 typedef struct {
     sq_mm_t *mm;
-    bool bv[SQ_VEC_MODEL_BUFS];
-    uint64_t btag[SQ_VEC_MODEL_BUFS];
-    bool wv;          /* the write-combining line holds bytes */
-    uint64_t wtag;    /* its line */
-    uint64_t wstrb;   /* its byte strobes */
+    bool bv[SQ_VEC_MODEL_BUFS][2];    /* two slots a buffer: slot = block parity */
+    uint64_t btag[SQ_VEC_MODEL_BUFS][2];
+    bool wv;           /* the write-combining block holds bytes */
+    uint64_t wtag;     /* its 128-byte block */
+    uint64_t wstrb[2]; /* its byte strobes, per beat */
     uint64_t cycles, stalls, bytes_written;
 } sq_vec_model_t;
 

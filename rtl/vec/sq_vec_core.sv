@@ -10,17 +10,23 @@
 // statistics first (LayerNorm's sum, max |d|, sum of squares, rule 2's row
 // maximum), then the elements. A pass recomputes its values from memory, as
 // the HLS unit does, instead of keeping a row of up to 2^16 64-bit values
-// on chip. One element at a time:
-//   loads:   each operand word (or byte) through one of six one-line read
-//            buffers (IN, IN2, CHAN, TAB, SWIGLU's up channels, REC_IN), a
-//            hit in one cycle, a miss one single-beat burst; the buffers
-//            are emptied at every descriptor, since a descriptor may read
-//            what the one before it wrote;
-//   value:   rule 1 / bias / the norm's element in one cycle; the sigmoid
-//            (SWIGLU, GELU) through the sequential divider (sq_div);
-//   action:  a statistic, or a write into a one-line write-combining buffer
-//            that goes out as one strobed beat (waiting for its response)
-//            when a write falls on another line, and at the end.
+// on chip. A pass goes through the row in groups of up to L =
+// sq_vec_pkg::SqVecLanes elements (16 int32, one 64-byte beat) of one
+// segment, one lane each:
+//   loads:   each operand of the group (IN, IN2, CHAN, TAB, SWIGLU's up
+//            channels) through one of six read buffers of one aligned
+//            128-byte block (one for the row's REC_IN): every lane whose
+//            word lies in the buffered block takes it in one cycle, the
+//            block of the first lane still waiting is read by a two-beat
+//            burst on a miss; the buffers are emptied at every descriptor,
+//            since a descriptor may read what the one before it wrote;
+//   value:   rule 1 / bias / the norm's element / ROPE's pair (lanes 2i,
+//            2i+1) in every lane in one cycle; the sigmoid (SWIGLU, GELU)
+//            by a 16-step division per lane;
+//   action:  a statistic over the lanes (an adder or a maximum tree), or
+//            the group's writes into a 128-byte write-combining block that
+//            goes out as one two-beat strobed burst (waiting for its
+//            response) when a write falls in another block, and at the end.
 // Row statistics between passes: LayerNorm's mean (divider), rsqrt (a
 // bit-serial isqrt, then the divider) and rule 2's reciprocal (divider).
 // Every step takes a fixed number of cycles: what varies is only where the
@@ -105,7 +111,7 @@ module sq_vec_core (
   localparam int unsigned SqVecWTabStride = sq_vec_pkg::SqVecWTabStride;
 
   typedef enum logic [4:0] {
-    SIdle, SRow, SPass, SElem, SLd, SRdAr, SRdR, SVal, SGelu, SSig0, SSigW, SSig1, SAct,
+    SIdle, SRow, SPass, SElem, SFill, SLd, SRdAr, SRdR, SVal, SGelu, SSig0, SSigW, SSig1, SAct,
     SWr, SWrAw, SWrW, SWrB, SNext, SMean, SMeanW, SMeanF, SRsq0, SSqrt, SRsqW, SRsqF,
     SDq0, SDqW, SDqF, SRowEnd, SFlush, SDone
   } state_e;
@@ -118,9 +124,12 @@ module sq_vec_core (
   // loads: element operands (bits 0-6), then row operands (bits 7-11)
   localparam int unsigned LX0 = 0, LC0M = 1, LC0S = 2, LX1 = 3, LC1M = 4, LC1S = 5, LT = 6;
   localparam int unsigned LRecM = 7, LRecS = 8, LId = 9, LGM = 10, LGS = 11, NLd = 12;
-  // read buffers
+  localparam int unsigned NEl = 7; // element loads, one word per lane
+  localparam int unsigned L = sq_vec_pkg::SqVecLanes;
+  // read buffers, one aligned 128-byte block each (a two-beat burst)
   localparam int unsigned BIn = 0, BIn2 = 1, BChan = 2, BTab = 3, BChan2 = 4, BRec = 5;
   localparam int unsigned NBuf = 6;
+  localparam int unsigned NSlot = 2 * NBuf; // two blocks a buffer, slot = block parity
 
   // ---- rules of include/sparq/vec.h (and numerics.h, attn.h) ----------------------
   // sq_rshift_round, shifts 0..62
@@ -274,30 +283,45 @@ module sq_vec_core (
   assign ln = flags[SqVecLnBit];
   assign rot = flags[SqVecRotBit];
 
+  logic swiglu;
+  assign swiglu = func == 4'(SqVecSwiglu);
+
   // ---- state ------------------------------------------------------------------------
   state_e             st_q, st_d, ret_q, ret_d;
   pass_e              pass_q, pass_d;
   logic [31:0]        row_q, row_d, j_q, j_d, jj_q, jj_d;
+  logic [31:0]        g_q, g_d;            // elements in the group
+  logic [L-1:0]       gmask_q, gmask_d;    // its lanes
   logic [63:0]        in_row_q, in_row_d, in2_row_q, in2_row_d, out_row_q, out_row_d;
   logic [63:0]        tab_row_q, tab_row_d, rin_q, rin_d, rout_q, rout_d;
   logic [63:0]        in_sb_q, in_sb_d, out_sb_q, out_sb_d;
   logic [NLd-1:0]     lmask_q, lmask_d;
   logic [3:0]         ld_q, ld_d;
-  logic [32*NLd-1:0]  ldv_q, ldv_d;        // loaded words, by load
-  logic [NBuf-1:0]    bv_q, bv_d;          // read buffer valid
-  logic [58*NBuf-1:0] btag_q, btag_d;      // its line address
-  logic [512*NBuf-1:0] bline_q, bline_d;   // its line
-  logic               wv_q, wv_d;          // write-combining buffer
-  logic [57:0]        wtag_q, wtag_d;
-  logic [511:0]       wline_q, wline_d;
-  logic [63:0]        wstrb_q, wstrb_d;
-  logic [1:0]         wcnt_q, wcnt_d;      // queued writes (item 0, then 1)
-  logic               wi_q, wi_d;
-  logic [63:0]        wadr0_q, wadr0_d, wadr1_q, wadr1_d;
-  logic [31:0]        wdat0_q, wdat0_d, wdat1_q, wdat1_d;
+  logic [L-1:0]       lpend_q, lpend_d;    // lanes of the load still to take
+  logic [32*L*NEl-1:0] ev_q, ev_d;         // element loads, by load and lane
+  logic [31:0]        recm_q, recm_d, recs_q, recs_d, gid_q, gid_d, gm_q, gm_d, gs_q, gs_d;
+  logic [NSlot-1:0]   bv_q, bv_d;          // read buffer slot valid
+  logic [57*NSlot-1:0] btag_q, btag_d;     // its block address
+  logic [1024*NSlot-1:0] bblk_q;          // its block
+  logic               rbeat_q, rbeat_d;
+  logic [NSlot-1:0]   far_q, far_d, frd_q, frd_d; // a group's fills: to request, to receive
+  logic               wv_q, wv_d;          // write-combining block
+  logic [56:0]        wtag_q, wtag_d;
+  logic [1023:0]      wline_q, wline_d;
+  logic [127:0]       wstrb_q, wstrb_d;
+  logic               wbeat_q, wbeat_d;
+  logic [L-1:0]       wpend_q, wpend_d;    // lanes still to write
   logic               wword_q, wword_d;    // 4-byte items (else bytes)
+  logic [63:0]        wbase_q, wbase_d;    // lane 0's address
+  logic [32*L-1:0]    wdat_q, wdat_d;
   state_e             wret_q, wret_d, fret_q, fret_d;
-  logic signed [63:0] va_q, va_d, vb_q, vb_d, sum_q, sum_d, mu_q, mu_d;
+  logic [64*L-1:0]    va_q, va_d;
+  logic [32*L-1:0]    vb_q, vb_d, sx_q, sx_d;
+  logic [8*L-1:0]     q_q, q_d;
+  logic [17*L-1:0]    srem_q, srem_d, sden_q, sden_d;  // the sigmoid's division per lane
+  logic [16*L-1:0]    snum_q, snum_d, squot_q, squot_d;
+  logic [3:0]         scnt_q, scnt_d;
+  logic signed [63:0] sum_q, sum_d, mu_q, mu_d;
   logic [63:0]        dmax_q, dmax_d, ss_q, ss_d, z_q, z_d, v_q, v_d;
   logic [5:0]         k_q, k_d;
   logic [31:0]        scm_q, scm_d;
@@ -305,8 +329,6 @@ module sq_vec_core (
   logic signed [7:0]  dqsh_q, dqsh_d;
   logic [31:0]        dqr_q, dqr_d;
   logic [31:0]        zn_q, zn_d;
-  logic [31:0]        sx_q, sx_d;          // the sigmoid's input
-  logic [7:0]         q0_q, q0_d, q1_q, q1_d;
   logic signed [31:0] top_q, top_d;
   logic [31:0]        best_q, best_d;
   logic [5:0]         nsh_q, nsh_d;        // rsqrt's even shift n
@@ -315,27 +337,18 @@ module sq_vec_core (
   logic [31:0]        root_q, root_d;
   logic [4:0]         sqi_q, sqi_d;
 
-  // loaded words
-  logic [31:0] x0, c0m, c0s, x1, c1m, c1s, tw, recm, recs, gid, gm, gs;
-  assign x0 = ldv_q[32*LX0 +: 32];
-  assign c0m = ldv_q[32*LC0M +: 32];
-  assign c0s = ldv_q[32*LC0S +: 32];
-  assign x1 = ldv_q[32*LX1 +: 32];
-  assign c1m = ldv_q[32*LC1M +: 32];
-  assign c1s = ldv_q[32*LC1S +: 32];
-  assign tw = ldv_q[32*LT +: 32];
-  assign recm = ldv_q[32*LRecM +: 32];
-  assign recs = ldv_q[32*LRecS +: 32];
-  assign gid = ldv_q[32*LId +: 32];
-  assign gm = ldv_q[32*LGM +: 32];
-  assign gs = ldv_q[32*LGS +: 32];
+  // element loads of lane l
+  function automatic logic [31:0] ev(input logic [32*L*NEl-1:0] e, input int unsigned ld,
+                                     input int unsigned l);
+    ev = e[32*(L*ld + l) +: 32];
+  endfunction
 
   logic live; // GATHER: the row's token id names a table row
-  assign live = gid < p0;
+  assign live = gid_q < p0;
 
   // ---- submodules ---------------------------------------------------------------------
-  // divisions of up to 64 quotient bits; the dividend is held in num_q for
-  // the divider to take one bit a cycle
+  // the row statistics' divisions, of up to 64 quotient bits; the dividend is
+  // held in num_q for the divider to take one bit a cycle
   logic        div_start, div_done;
   logic [63:0] div_num, num_q, div_quot;
   logic [31:0] div_den, div_rem;
@@ -346,80 +359,141 @@ module sq_vec_core (
     .rem_o(div_rem)
   );
 
-  // ---- the load in ld_q: address, byte or word, buffer --------------------------------
-  logic [63:0] la;
-  logic        lbyte;
-  logic [2:0]  lbuf;
+  // ---- each load's lane 0 address, element size and buffer ---------------------------
+  // lane l reads la0 + l * les; a row load is lane 0 alone
+  logic [64*NLd-1:0] ala0;
+  logic [4*NLd-1:0]  ales;
+  logic [3*NLd-1:0]  abuf;
   always_comb begin
-    la = 64'd0;
-    lbyte = 1'b0;
-    lbuf = 3'(BIn);
-    unique case (32'(ld_q))
-      LX0: begin
-        lbyte = func == 4'(SqVecCopy);
-        la = in_sb_q + (lbyte ? 64'(jj_q) : 64'(jj_q) << 2);
-      end
-      LC0M: begin
-        la = chan_base + (func == 4'(SqVecNorm) ? 64'(j_q) << 2 : 64'(j_q) << 3);
-        lbuf = 3'(BChan);
-      end
-      LC0S: begin
-        la = chan_base + (64'(j_q) << 3) + 64'd4;
-        lbuf = 3'(BChan);
-      end
-      LX1: begin
-        if (rot) begin
-          la = in_sb_q + (64'(jj_q) << 2) + 64'd4;
-        end else begin
-          la = in2_row_q + (64'(j_q) << 2);
+    ala0 = '0;
+    ales = '0;
+    abuf = '0;
+    // only the loads' states use them: the simulator skips them in the others
+    if (st_q == SElem || st_q == SLd || st_q == SRdAr || st_q == SRdR) begin
+      for (int unsigned t = 0; t < NLd; t++) begin
+      logic [63:0] la0;
+      logic [3:0]  les;
+      logic [2:0]  lbuf;
+      la0 = 64'd0;
+      les = 4'd4;
+      lbuf = 3'(BIn);
+      unique case (t)
+        LX0: begin
+          les = func == 4'(SqVecCopy) ? 4'd1 : 4'd4;
+          la0 = in_sb_q + 64'(jj_q) * 64'(les);
+        end
+        LC0M: begin
+          les = func == 4'(SqVecNorm) ? 4'd4 : 4'd8;
+          la0 = chan_base + 64'(j_q) * 64'(les);
+          lbuf = 3'(BChan);
+        end
+        LC0S: begin
+          les = 4'd8;
+          la0 = chan_base + (64'(j_q) << 3) + 64'd4;
+          lbuf = 3'(BChan);
+        end
+        LX1: begin
+          la0 = in2_row_q + (64'(j_q) << 2);
           lbuf = 3'(BIn2);
         end
-      end
-      LC1M, LC1S: begin
-        if (rot) begin
-          la = chan_base + (64'(j_q) << 3) + 64'd8;
-          lbuf = 3'(BChan);
-        end else begin
-          la = chan_base + ((64'(n) + 64'(j_q)) << 3);
+        LC1M, LC1S: begin
+          les = 4'd8;
+          la0 = chan_base + ((64'(n) + 64'(j_q)) << 3) + (t == LC1S ? 64'd4 : 64'd0);
           lbuf = 3'(BChan2);
         end
-        la = la + (32'(ld_q) == LC1S ? 64'd4 : 64'd0);
+        LT: begin
+          lbuf = 3'(BTab);
+          if (func == 4'(SqVecGather)) begin
+            les = 4'd1;
+            la0 = tab_base + 64'(gid_q) * 64'(tab_stride) + 64'(j_q);
+          end else if (rot) begin
+            les = 4'd2;
+            la0 = tab_row_q + (64'(jj_q) << 1);
+          end else begin
+            la0 = tab_base + (64'(j_q) << 2);
+          end
+        end
+        LRecM, LRecS: begin
+          la0 = rin_q + (t == LRecS ? 64'd4 : 64'd0);
+          lbuf = 3'(BRec);
+        end
+        LId: la0 = in_row_q;
+        LGM, LGS: begin
+          la0 = chan_base + (64'(gid_q) << 3) + (t == LGS ? 64'd4 : 64'd0);
+          lbuf = 3'(BChan);
+        end
+        default: ;
+      endcase
+      ala0[64*t +: 64] = la0;
+      ales[4*t +: 4] = les;
+      abuf[3*t +: 3] = lbuf;
       end
-      LT: begin
-        lbuf = 3'(BTab);
-        if (func == 4'(SqVecGather)) begin
-          lbyte = 1'b1;
-          la = tab_base + 64'(gid) * 64'(tab_stride) + 64'(j_q);
-        end else if (rot) begin
-          la = tab_row_q + (64'(jj_q) << 1);
-        end else begin
-          la = tab_base + (64'(j_q) << 2);
+    end
+  end
+  logic [63:0] la0;
+  logic [3:0]  les;
+  logic [2:0]  lbuf;
+  assign la0 = ala0[64*ld_q +: 64];
+  assign les = ales[4*ld_q +: 4];
+  assign lbuf = abuf[3*ld_q +: 3];
+
+  // which pending lanes find their block in its slot of the buffer, the first
+  // pending lane's block (a miss reads it), and each lane's word from the
+  // buffer's two blocks, lane 0's first, shifted to lane 0's byte
+  logic [L-1:0]  lfirst, lin;
+  logic [56:0]   lblk;
+  logic          lhit;
+  logic [1023:0] lrot;
+  logic [32*L-1:0] lword;
+  always_comb begin
+    logic [56:0] a; // the lane's block
+    a = '0;
+    lfirst = '0;
+    lin = '0;
+    lblk = '0;
+    lhit = '0;
+    lrot = '0;
+    lword = '0;
+    // only the loads' states use them
+    if (st_q == SLd || st_q == SRdAr || st_q == SRdR) begin
+      lfirst = lpend_q & (~lpend_q + 1'b1);
+      for (int l = 0; l < L; l++) begin
+        a = 57'((la0 + 64'(l) * 64'(les)) >> 7);
+        lin[l] = bv_q[{lbuf, a[0]}] && btag_q[57*{lbuf, a[0]} +: 57] == a;
+        if (lfirst[l]) begin
+          lblk = a;
         end
       end
-      LRecM, LRecS: begin
-        la = rin_q + (32'(ld_q) == LRecS ? 64'd4 : 64'd0);
-        lbuf = 3'(BRec);
+      lhit = (lfirst & lin) != '0;
+      lrot = 1024'((la0[7] ? {bblk_q[2048*lbuf +: 1024], bblk_q[2048*lbuf + 1024 +: 1024]}
+                           : bblk_q[2048*lbuf +: 2048]) >> {la0[6:0], 3'd0});
+      for (int l = 0; l < L; l++) begin
+        unique case (les)
+          4'd1: lword[32*l +: 32] = {24'd0, lrot[8*l +: 8]};
+          4'd2: lword[32*l +: 32] = {16'd0, lrot[16*l +: 16]};
+          4'd8: lword[32*l +: 32] = lrot[64*l +: 32];
+          default: lword[32*l +: 32] = lrot[32*l +: 32];
+        endcase
       end
-      LId: la = in_row_q;
-      LGM, LGS: begin
-        la = chan_base + (64'(gid) << 3) + (32'(ld_q) == LGS ? 64'd4 : 64'd0);
-        lbuf = 3'(BChan);
-      end
-      default: ;
-    endcase
+    end
   end
 
-  logic         lhit;
-  logic [511:0] lline;
-  logic [31:0]  lword;
-  assign lhit = bv_q[lbuf] && btag_q[58*lbuf +: 58] == la[63:6];
-  assign lline = bline_q[512*lbuf +: 512];
-  assign lword = lbyte ? {24'd0, lline[8*la[5:0] +: 8]} : lline[32*la[5:2] +: 32];
+  // the slot a group's fill requests, and the one it receives, next
+  function automatic logic [3:0] first_slot(input logic [NSlot-1:0] mask);
+    first_slot = 4'd0;
+    for (int i = NSlot - 1; i >= 0; i--) begin
+      if (mask[i]) begin
+        first_slot = 4'(i);
+      end
+    end
+  endfunction
+  logic [3:0] far_i, frd_i;
+  assign far_i = first_slot(far_q);
+  assign frd_i = first_slot(frd_q);
 
-  // ---- which loads an element or a row needs ------------------------------------------
+  // ---- which loads a group or a row needs ---------------------------------------------
   logic [NLd-1:0] elem_mask, row_mask;
-  logic           swiglu, value_pass;
-  assign swiglu = func == 4'(SqVecSwiglu);
+  logic           value_pass;
   assign value_pass = pass_q == PMax || pass_q == PQ8 || pass_q == POut32 ||
                       pass_q == POut8;
   always_comb begin
@@ -433,12 +507,13 @@ module sq_vec_core (
       elem_mask[LC0M] = 1'b1;
       elem_mask[LT] = bias;
     end else begin
+      // ROPE's pairs are lanes 2i and 2i+1 of one group: no second operand
       elem_mask[LX0] = 1'b1;
       elem_mask[LC0M] = acc;
       elem_mask[LC0S] = acc;
-      elem_mask[LX1] = func == 4'(SqVecAdd) || swiglu || rot;
-      elem_mask[LC1M] = swiglu || rot;
-      elem_mask[LC1S] = swiglu || rot;
+      elem_mask[LX1] = func == 4'(SqVecAdd) || swiglu;
+      elem_mask[LC1M] = swiglu;
+      elem_mask[LC1S] = swiglu;
       elem_mask[LT] = bias || rot;
     end
     row_mask = '0;
@@ -471,54 +546,136 @@ module sq_vec_core (
     endcase
   endfunction
 
-  // ---- element values ------------------------------------------------------------------
-  logic signed [31:0] in_a, in_b, norm_y;
-  logic signed [63:0] norm_d, rot0, rot1;
+  // ---- lane values ---------------------------------------------------------------------
+  logic [32*L-1:0] in_a, in_b, norm_y;
+  logic [64*L-1:0] norm_d;
+  logic [8*L-1:0]  rope_q;
   always_comb begin
-    // rule 1 (or IN itself), plus the bias: the value a function starts from
-    in_a = acc ? requant2(x0, c0m, c0s[5:0], recm, recs, p0) : $signed(x0);
-    if (bias) begin
-      in_a = sat32(sext(in_a) + sext(tw));
+    logic signed [31:0] a;
+    logic signed [63:0] y0, y1, c, s;
+    a = '0;
+    y0 = '0;
+    y1 = '0;
+    c = '0;
+    s = '0;
+    in_a = '0;
+    in_b = '0;
+    norm_y = '0;
+    norm_d = '0;
+    rope_q = '0;
+    // only SVal uses them
+    if (st_q == SVal) begin
+      for (int l = 0; l < L; l++) begin
+        // rule 1 (or IN itself), plus the bias: the value a function starts from
+        a = acc ? requant2(ev(ev_q, LX0, l), ev(ev_q, LC0M, l), ev_q[32*(L*LC0S + l) +: 6], recm_q,
+                           recs_q, p0)
+                : $signed(ev(ev_q, LX0, l));
+        if (bias) begin
+          a = sat32(sext(a) + sext(ev(ev_q, LT, l)));
+        end
+        in_a[32*l +: 32] = a;
+        // SWIGLU's up value by rule 1; ADD's addend as it is
+        in_b[32*l +: 32] = swiglu ? requant2(ev(ev_q, LX1, l), ev(ev_q, LC1M, l),
+                                             ev_q[32*(L*LC1S + l) +: 6], recm_q, recs_q, p0)
+                                  : ev(ev_q, LX1, l);
+        // rule 3, one element
+        norm_d[64*l +: 64] = rsr(sext(ev(ev_q, LX0, l)) - mu_q, k_q);
+        norm_y[32*l +: 32] = sat32(rsr(rsr($signed(norm_d[64*l +: 64]) * sext(ev(ev_q, LC0M, l)),
+                                           6'd15) * $signed({32'd0, scm_q}), scs_q));
+        if (bias) begin
+          norm_y[32*l +: 32] = sat32(sext(norm_y[32*l +: 32]) + sext(ev(ev_q, LT, l)));
+        end
+      end
+      // rule 4: lanes 2i and 2i+1 are a pair, (c, s) the TAB halfwords of the two
+      for (int l = 0; l < L; l += 2) begin
+        y0 = sext(in_a[32*l +: 32]);
+        y1 = sext(in_a[32*(l+1) +: 32]);
+        c = sext(32'($signed(ev_q[32*(L*LT + l) +: 16])));
+        s = sext(32'($signed(ev_q[32*(L*LT + l + 1) +: 16])));
+        rope_q[8*l +: 8] = sat8(rsr(y0 * c - y1 * s, 6'(p1 + 32'd14)));
+        rope_q[8*(l+1) +: 8] = sat8(rsr(y0 * s + y1 * c, 6'(p1 + 32'd14)));
+      end
     end
-    // SWIGLU's up value and ROPE's odd element by rule 1; ADD's addend as it is
-    in_b = (swiglu || rot) ? requant2(x1, c1m, c1s[5:0], recm, recs, p0) : $signed(x1);
-    // rule 3, one element
-    norm_d = rsr(sext(x0) - mu_q, k_q);
-    norm_y = sat32(rsr(rsr(norm_d * sext(c0m), 6'd15) * $signed({32'd0, scm_q}), scs_q));
-    if (bias) begin
-      norm_y = sat32(sext(norm_y) + sext(tw));
-    end
-    // rule 4, a rotated pair
-    rot0 = sext(in_a) * sext(32'($signed(tw[15:0]))) - sext(in_b) * sext(32'($signed(tw[31:16])));
-    rot1 = sext(in_a) * sext(32'($signed(tw[31:16]))) + sext(in_b) * sext(32'($signed(tw[15:0])));
   end
 
-  // GELU's z (rule 7), from x = va with F = p1 fractional bits
-  logic signed [63:0] g_xq, g_x2, g_p;
-  logic [31:0]        g_z; // |z| < 2^26
+  // GELU's z (rule 7) of each lane's x = va with F = p1 fractional bits
+  logic [32*L-1:0] g_z; // |z| < 2^26
   always_comb begin
-    g_xq = rsr(va_q, 6'(p1 - 32'd16));
-    if (g_xq > 64'sd1048576) begin
-      g_xq = 64'sd1048576;
-    end else if (g_xq < -64'sd1048576) begin
-      g_xq = -64'sd1048576;
+    logic signed [63:0] xq, x2, pp;
+    xq = '0;
+    x2 = '0;
+    pp = '0;
+    g_z = '0;
+    // only SGelu uses it
+    if (st_q == SGelu) begin
+      for (int l = 0; l < L; l++) begin
+        xq = rsr($signed(va_q[64*l +: 64]), 6'(p1 - 32'd16));
+        if (xq > 64'sd1048576) begin
+          xq = 64'sd1048576;
+        end else if (xq < -64'sd1048576) begin
+          xq = -64'sd1048576;
+        end
+        x2 = rsr(xq * xq, 6'd16);
+        pp = 64'(SqVecGeluC1) + rsr(64'(SqVecGeluC2) * x2, 6'd16);
+        g_z[32*l +: 32] = 32'(rsr(xq * pp, 6'd24));
+      end
     end
-    g_x2 = rsr(g_xq * g_xq, 6'd16);
-    g_p = 64'(SqVecGeluC1) + rsr(64'(SqVecGeluC2) * g_x2, 6'd16);
-    g_z = 32'(rsr(g_xq * g_p, 6'd24));
   end
 
-  // the sigmoid's frac and exponent, and its result from the divider's quotient
-  logic [5:0]         sig_frac;
-  logic [15:0]        sig_e;
-  logic [16:0]        sig_d;
-  logic signed [63:0] sigma, sig_prod;
+  // the sigmoid (rule 5) of each lane's sx: p = floor((2^30 + d/2) / d), d =
+  // 2^15 + e in [2^15, 2^16], is at most 2^15, so a division from the
+  // remainder 2^30 >> 16 = 2^14 over the low 16 dividend bits d/2 (one bit a
+  // cycle, MSB first) gives it in 16 steps
+  logic [5:0]      sig_frac;
+  logic [17*L-1:0] sig_d;
+  logic [64*L-1:0] sig_prod;
   assign sig_frac = swiglu ? p1[5:0] : 6'd16;
-  assign sig_e = sig_exp(sx_q, sig_frac);
-  assign sig_d = 17'd32768 + {1'b0, sig_e};
-  assign sigma = $signed(sx_q) >= 32'sd0 ? $signed({32'd0, div_quot[31:0]})
-                                         : 64'sd32768 - $signed({32'd0, div_quot[31:0]});
-  assign sig_prod = rsr(va_q * sigma, 6'd15);
+  always_comb begin
+    logic signed [63:0] sigma;
+    sigma = '0;
+    sig_d = '0;
+    sig_prod = '0;
+    // only the sigmoid's states use them
+    if (st_q == SSig0 || st_q == SSig1) begin
+      for (int l = 0; l < L; l++) begin
+        sig_d[17*l +: 17] = 17'd32768 + {1'b0, sig_exp(sx_q[32*l +: 32], sig_frac)};
+        sigma = $signed(sx_q[32*l +: 32]) >= 32'sd0 ? $signed({48'd0, squot_q[16*l +: 16]})
+                                                    : 64'sd32768 - $signed({48'd0, squot_q[16*l +: 16]});
+        sig_prod[64*l +: 64] = rsr($signed(va_q[64*l +: 64]) * sigma, 6'd15);
+      end
+    end
+  end
+
+  // ---- reductions over the group's lanes (lanes past the group count nothing) -----------
+  logic signed [63:0] red_sum, red_ss;
+  logic [63:0]        red_dmax, red_z;
+  logic signed [31:0] red_top;
+  logic [31:0]        red_best;
+  always_comb begin
+    red_sum = '0;
+    red_ss = '0;
+    red_dmax = '0;
+    red_z = '0;
+    red_top = '0;
+    red_best = '0;
+    // only SAct uses them
+    if (st_q == SAct) begin
+      red_top = $signed(ev(ev_q, LX0, 0));
+      for (int l = 0; l < L; l++) begin
+        if (gmask_q[l]) begin
+          red_sum = red_sum + sext(ev(ev_q, LX0, l));
+          red_ss = red_ss + $signed(va_q[64*l +: 64]);
+          red_dmax = va_q[64*l +: 64] > red_dmax ? va_q[64*l +: 64] : red_dmax;
+          red_z = abs64($signed(va_q[64*l +: 64])) > red_z ? abs64($signed(va_q[64*l +: 64]))
+                                                           : red_z;
+          if ($signed(ev(ev_q, LX0, l)) > red_top) begin
+            red_top = $signed(ev(ev_q, LX0, l));
+            red_best = 32'(l);
+          end
+        end
+      end
+    end
+  end
 
   // LayerNorm's mean numerator 2 sum + N (rule 3)
   logic signed [63:0] mean_num;
@@ -531,40 +688,95 @@ module sq_vec_core (
   // rsqrt (rule 8) and rule 2's prep
   logic [63:0] eps_k, v_new;
   logic [6:0]  v_len;
-  assign eps_k = 64'(rsr($signed({p1, p0}), {k_q[4:0], 1'b0}));
-  assign v_new = ss_q + eps_k;
-  assign v_len = bitlen(v_new);
+  always_comb begin
+    eps_k = '0;
+    v_new = '0;
+    v_len = '0;
+    // only SRsq0 uses them
+    if (st_q == SRsq0) begin
+      eps_k = 64'(rsr($signed({p1, p0}), {k_q[4:0], 1'b0}));
+      v_new = ss_q + eps_k;
+      v_len = bitlen(v_new);
+    end
+  end
 
   logic signed [7:0]  z_sh;
   logic [31:0]        zn_new; // in [2^30, 2^31]
-  assign z_sh = 8'(bitlen(z_q)) - 8'sd31;
-  assign zn_new = 32'(scale2($signed(z_q), z_sh));
+  always_comb begin
+    z_sh = '0;
+    zn_new = '0;
+    // only SDq0 uses them
+    if (st_q == SDq0) begin
+      z_sh = 8'(bitlen(z_q)) - 8'sd31;
+      zn_new = 32'(scale2($signed(z_q), z_sh));
+    end
+  end
 
   logic [35:0] sq_rem2, sq_trial;
   assign sq_rem2 = {sqrem_q[33:0], sqv_q[2*sqi_q+1 -: 2]};
   assign sq_trial = {2'd0, root_q, 2'b01};
 
-  // ---- the write in hand ------------------------------------------------------------------
-  logic [63:0] wa;
-  logic [31:0] wd;
-  assign wa = wi_q ? wadr1_q : wadr0_q;
-  assign wd = wi_q ? wdat1_q : wdat0_q;
+  // ---- the group's writes: the lanes in the first pending lane's block ----------------
+  // the lanes' bytes packed from lane 0 and turned to lane 0's place in the block
+  logic [L-1:0]   wfirst, win, wtake;
+  logic [56:0]    wblk;
+  logic [1023:0]  wpack, wrot;
+  logic [127:0]   wmask, wmrot;
+  always_comb begin
+    logic [56:0] a; // the lane's block
+    a = '0;
+    wfirst = '0;
+    win = '0;
+    wtake = '0;
+    wblk = '0;
+    wpack = '0;
+    wrot = '0;
+    wmask = '0;
+    wmrot = '0;
+    // only SWr uses them
+    if (st_q == SWr) begin
+      wfirst = wpend_q & (~wpend_q + 1'b1);
+      wblk = '0;
+      for (int l = 0; l < L; l++) begin
+        a = 57'((wbase_q + (wword_q ? 64'(l) << 2 : 64'(l))) >> 7);
+        if (wfirst[l]) begin
+          wblk = a;
+        end
+        win[l] = a == wblk;
+      end
+      wtake = wpend_q & win;
+      wpack = '0;
+      wmask = '0;
+      for (int l = 0; l < L; l++) begin
+        if (wword_q) begin
+          wpack[32*l +: 32] = wdat_q[32*l +: 32];
+          wmask[4*l +: 4] = {4{wtake[l]}};
+        end else begin
+          wpack[8*l +: 8] = wdat_q[32*l +: 8];
+          wmask[l] = wtake[l];
+        end
+      end
+      wrot = 1024'({wpack, wpack} >> {~wbase_q[6:0] + 7'd1, 3'd0});
+      wmrot = 128'({wmask, wmask} >> (~wbase_q[6:0] + 7'd1));
+    end
+  end
 
   assign cmd_ready_o = st_q == SIdle;
   assign idle_o = st_q == SIdle;
-  assign arvalid_o = st_q == SRdAr;
-  assign araddr_o = mem_base_i + {la[63:6], 6'd0};
-  assign arlen_o = 8'd0;
-  assign rready_o = st_q == SRdR;
+  assign arvalid_o = st_q == SRdAr || (st_q == SFill && far_q != '0);
+  assign araddr_o = mem_base_i + {st_q == SFill ? btag_q[57*far_i +: 57] : lblk, 7'd0};
+  assign arlen_o = 8'd1;
+  assign rready_o = st_q == SRdR || st_q == SFill;
   assign awvalid_o = st_q == SWrAw;
-  assign awaddr_o = mem_base_i + {wtag_q, 6'd0};
-  assign awlen_o = 8'd0;
+  assign awaddr_o = mem_base_i + {wtag_q, 7'd0};
+  assign awlen_o = 8'd1;
   assign wvalid_o = st_q == SWrW;
-  assign wdata_o = wline_q;
-  assign wstrb_o = wstrb_q;
-  assign wlast_o = 1'b1;
+  assign wdata_o = wline_q[512*wbeat_q +: 512];
+  assign wstrb_o = wstrb_q[64*wbeat_q +: 64];
+  assign wlast_o = wbeat_q;
   assign bready_o = st_q == SWrB;
   assign stall_o = (st_q == SRdAr && !arready_i) || (st_q == SRdR && !rvalid_i) ||
+                   (st_q == SFill && !(far_q != '0 && arready_i) && !rvalid_i) ||
                    (st_q == SWrAw && !awready_i) || (st_q == SWrW && !wready_i) ||
                    (st_q == SWrB && !bvalid_i);
 
@@ -576,6 +788,8 @@ module sq_vec_core (
     row_d = row_q;
     j_d = j_q;
     jj_d = jj_q;
+    g_d = g_q;
+    gmask_d = gmask_q;
     in_row_d = in_row_q;
     in2_row_d = in2_row_q;
     out_row_d = out_row_q;
@@ -586,25 +800,38 @@ module sq_vec_core (
     out_sb_d = out_sb_q;
     lmask_d = lmask_q;
     ld_d = ld_q;
-    ldv_d = ldv_q;
+    lpend_d = lpend_q;
+    ev_d = ev_q;
+    recm_d = recm_q;
+    recs_d = recs_q;
+    gid_d = gid_q;
+    gm_d = gm_q;
+    gs_d = gs_q;
     bv_d = bv_q;
     btag_d = btag_q;
-    bline_d = bline_q;
+    rbeat_d = rbeat_q;
+    far_d = far_q;
+    frd_d = frd_q;
     wv_d = wv_q;
     wtag_d = wtag_q;
     wline_d = wline_q;
     wstrb_d = wstrb_q;
-    wcnt_d = wcnt_q;
-    wi_d = wi_q;
-    wadr0_d = wadr0_q;
-    wadr1_d = wadr1_q;
-    wdat0_d = wdat0_q;
-    wdat1_d = wdat1_q;
+    wbeat_d = wbeat_q;
+    wpend_d = wpend_q;
     wword_d = wword_q;
+    wbase_d = wbase_q;
+    wdat_d = wdat_q;
     wret_d = wret_q;
     fret_d = fret_q;
     va_d = va_q;
     vb_d = vb_q;
+    sx_d = sx_q;
+    q_d = q_q;
+    srem_d = srem_q;
+    sden_d = sden_q;
+    snum_d = snum_q;
+    squot_d = squot_q;
+    scnt_d = scnt_q;
     sum_d = sum_q;
     mu_d = mu_q;
     dmax_d = dmax_q;
@@ -617,9 +844,6 @@ module sq_vec_core (
     dqsh_d = dqsh_q;
     dqr_d = dqr_q;
     zn_d = zn_q;
-    sx_d = sx_q;
-    q0_d = q0_q;
-    q1_d = q1_q;
     top_d = top_q;
     best_d = best_q;
     nsh_d = nsh_q;
@@ -663,6 +887,7 @@ module sq_vec_core (
         if (row_mask != '0) begin
           lmask_d = row_mask;
           ld_d = first_ld(row_mask);
+          lpend_d = L'(1);
           ret_d = SPass;
           st_d = SLd;
         end else begin
@@ -682,51 +907,129 @@ module sq_vec_core (
         st_d = SElem;
       end
 
+      // a group: up to L elements of one segment
       SElem: begin
+        g_d = n - j_q < seg - jj_q ? n - j_q : seg - jj_q;
+        if (g_d > L) begin
+          g_d = L;
+        end
+        gmask_d = '0;
+        for (int l = 0; l < L; l++) begin
+          gmask_d[l] = 32'(l) < g_d;
+        end
+        // every block the group's loads miss is requested at once (its
+        // slot marked), so their latencies overlap; the loads then hit
+        far_d = '0;
+        for (int unsigned t = 0; t < NEl; t++) begin
+          if (elem_mask[t]) begin
+            for (int k = 0; k < 2; k++) begin
+              logic [56:0] blk;
+              logic [3:0]  sl;
+              blk = 57'((ala0[64*t +: 64] + (k == 0 ? 64'd0 : (64'(g_d) - 64'd1) * 64'(ales[4*t +: 4])))
+                        >> 7);
+              sl = {abuf[3*t +: 3], blk[0]};
+              if (!(bv_d[sl] && btag_d[57*sl +: 57] == blk)) begin
+                bv_d[sl] = 1'b0;
+                btag_d[57*sl +: 57] = blk;
+                far_d[sl] = 1'b1;
+              end
+            end
+          end
+        end
+        frd_d = far_d;
+        rbeat_d = 1'b0;
         if (elem_mask != '0) begin
           lmask_d = elem_mask;
           ld_d = first_ld(elem_mask);
+          lpend_d = gmask_d;
           ret_d = SVal;
-          st_d = SLd;
+          st_d = far_d != '0 ? SFill : SLd;
         end else begin
           st_d = SVal;
         end
       end
 
-      // one load: a hit takes this cycle, a miss fetches the line first
+      // the group's block reads: a request a cycle, the beats in order
+      SFill: begin
+        if (far_q != '0 && arready_i) begin
+          far_d[far_i] = 1'b0;
+        end
+        if (rvalid_i) begin
+          rbeat_d = !rlast_i;
+          if (rlast_i) begin
+            bv_d[frd_i] = 1'b1;
+            frd_d[frd_i] = 1'b0;
+          end
+        end
+        if (frd_d == '0) begin
+          st_d = SLd;
+        end
+      end
+
+      // one block of a load: its lanes in the buffered block take their words
+      // this cycle; a miss reads the first pending lane's block first
       SLd: begin
         if (lhit) begin
-          ldv_d[32*ld_q +: 32] = lword;
-          lmask_d[ld_q] = 1'b0;
-          if (32'(ld_q) == LId && !(lword < p0)) begin
-            lmask_d[LGM] = 1'b0;
-            lmask_d[LGS] = 1'b0;
+          if (32'(ld_q) < NEl) begin
+            for (int l = 0; l < L; l++) begin
+              if (lpend_q[l] && lin[l]) begin
+                ev_d[32*(L*32'(ld_q) + l) +: 32] = lword[32*l +: 32];
+              end
+            end
           end
-          if (lmask_d == '0) begin
-            st_d = ret_q;
-          end else begin
-            ld_d = first_ld(lmask_d);
+          unique case (32'(ld_q))
+            LRecM: recm_d = lword[31:0];
+            LRecS: recs_d = lword[31:0];
+            LId: gid_d = lword[31:0];
+            LGM: gm_d = lword[31:0];
+            LGS: gs_d = lword[31:0];
+            default: ;
+          endcase
+          lpend_d = lpend_q & ~lin;
+          if (lpend_d == '0) begin
+            lmask_d[ld_q] = 1'b0;
+            if (32'(ld_q) == LId && !(lword[31:0] < p0)) begin
+              lmask_d[LGM] = 1'b0;
+              lmask_d[LGS] = 1'b0;
+            end
+            if (lmask_d == '0) begin
+              st_d = ret_q;
+            end else begin
+              ld_d = first_ld(lmask_d);
+              lpend_d = 32'(ld_d) < NEl ? gmask_q : L'(1);
+            end
           end
         end else begin
+          rbeat_d = 1'b0;
           st_d = SRdAr;
         end
       end
       SRdAr: if (arready_i) st_d = SRdR;
       SRdR: begin
         if (rvalid_i) begin
-          bv_d[lbuf] = 1'b1;
-          btag_d[58*lbuf +: 58] = la[63:6];
-          bline_d[512*lbuf +: 512] = rdata_i;
-          st_d = SLd;
+          rbeat_d = !rlast_i;
+          if (rlast_i) begin
+            bv_d[{lbuf, lblk[0]}] = 1'b1;
+            btag_d[57*{lbuf, lblk[0]} +: 57] = lblk;
+            st_d = SLd;
+          end
         end
       end
 
       SVal: begin
-        va_d = func == 4'(SqVecNorm) ? sext(norm_y) : sext(in_a);
-        vb_d = sext(in_b);
-        sx_d = in_a;
-        q0_d = rot ? sat8(rsr(rot0, 6'(p1 + 32'd14))) : sat8(rsr(sext(in_a), p1[5:0]));
-        q1_d = sat8(rsr(rot1, 6'(p1 + 32'd14)));
+        for (int l = 0; l < L; l++) begin
+          // the statistics' terms, or the value
+          unique case (pass_q)
+            PDmax: va_d[64*l +: 64] = abs64(sext(ev(ev_q, LX0, l)) - mu_q);
+            PSs: va_d[64*l +: 64] = 64'($signed(norm_d[64*l +: 64]) * $signed(norm_d[64*l +: 64]));
+            default: va_d[64*l +: 64] = func == 4'(SqVecNorm) ? sext(norm_y[32*l +: 32])
+                                                              : sext(in_a[32*l +: 32]);
+          endcase
+          vb_d[32*l +: 32] = in_b[32*l +: 32];
+          sx_d[32*l +: 32] = in_a[32*l +: 32];
+          q_d[8*l +: 8] = func == 4'(SqVecCopy) ? ev_q[32*(L*LX0 + l) +: 8] :
+                          rot ? rope_q[8*l +: 8] : sat8(rsr(sext(in_a[32*l +: 32]), p1[5:0]));
+        end
         if (value_pass && func == 4'(SqVecGelu)) begin
           st_d = SGelu;
         end else if (value_pass && swiglu) begin
@@ -739,103 +1042,138 @@ module sq_vec_core (
         sx_d = g_z;
         st_d = SSig0;
       end
-      // rule 5: p = floor((2^30 + d/2) / d), d = 2^15 + e
       SSig0: begin
-        div_start = 1'b1;
-        div_num = 64'd1073741824 + 64'(sig_d[16:1]);
-        div_den = 32'(sig_d);
-        div_top = 6'd30;
+        for (int l = 0; l < L; l++) begin
+          srem_d[17*l +: 17] = 17'd16384;
+          sden_d[17*l +: 17] = sig_d[17*l +: 17];
+          snum_d[16*l +: 16] = sig_d[17*l + 1 +: 16];
+        end
+        scnt_d = 4'd15;
         st_d = SSigW;
       end
-      SSigW: if (div_done) st_d = SSig1;
+      SSigW: begin
+        for (int l = 0; l < L; l++) begin
+          logic [17:0] sh;
+          sh = {srem_q[17*l +: 17], snum_q[16*l + 15]};
+          if (sh >= {1'b0, sden_q[17*l +: 17]}) begin
+            srem_d[17*l +: 17] = 17'(sh - {1'b0, sden_q[17*l +: 17]});
+            squot_d[16*l +: 16] = {squot_q[16*l +: 15], 1'b1};
+          end else begin
+            srem_d[17*l +: 17] = sh[16:0];
+            squot_d[16*l +: 16] = {squot_q[16*l +: 15], 1'b0};
+          end
+          snum_d[16*l +: 16] = {snum_q[16*l +: 15], 1'b0};
+        end
+        scnt_d = scnt_q - 4'd1;
+        if (scnt_q == 4'd0) begin
+          st_d = SSig1;
+        end
+      end
       SSig1: begin
         // SWIGLU: h = s * b (rule 6); GELU: g as int32 (rule 7)
-        va_d = swiglu ? sig_prod * vb_q : sext(sig_prod[31:0]);
+        for (int l = 0; l < L; l++) begin
+          va_d[64*l +: 64] = swiglu ? 64'($signed(sig_prod[64*l +: 64]) * sext(vb_q[32*l +: 32]))
+                                    : sext(sig_prod[64*l +: 32]);
+        end
         st_d = SAct;
       end
 
-      // the pass's use of the element: a statistic, or the writes it makes
+      // the pass's use of the group: a statistic, or the writes it makes
       SAct: begin
         st_d = SNext;
-        wcnt_d = 2'd1;
-        wi_d = 1'b0;
+        wpend_d = gmask_q;
         wword_d = 1'b0;
+        wbase_d = out_sb_q + 64'(jj_q);
         wret_d = SNext;
-        wadr0_d = out_sb_q + 64'(jj_q);
-        wadr1_d = out_sb_q + 64'(jj_q) + 64'd1;
         unique case (pass_q)
-          PSum: sum_d = sum_q + sext(x0);
-          PDmax: dmax_d = abs64(sext(x0) - mu_q) > dmax_q ? abs64(sext(x0) - mu_q) : dmax_q;
-          PSs: ss_d = ss_q + 64'(norm_d * norm_d);
-          PMax: z_d = abs64(va_q) > z_q ? abs64(va_q) : z_q;
+          PSum: sum_d = sum_q + red_sum;
+          PDmax: dmax_d = red_dmax > dmax_q ? red_dmax : dmax_q;
+          PSs: ss_d = ss_q + 64'(red_ss);
+          PMax: z_d = red_z > z_q ? red_z : z_q;
           PArg: begin
-            if (j_q == 32'd0 || $signed(x0) > top_q) begin
-              top_d = $signed(x0);
-              best_d = j_q;
+            if (j_q == 32'd0 || red_top > top_q) begin
+              top_d = red_top;
+              best_d = j_q + red_best;
             end
           end
           PQ8: begin
-            wdat0_d = {24'd0, dq_apply(va_q, dqsh_q, dqr_q)};
+            for (int l = 0; l < L; l++) begin
+              wdat_d[32*l +: 32] = {24'd0, dq_apply($signed(va_q[64*l +: 64]), dqsh_q, dqr_q)};
+            end
             st_d = SWr;
           end
           POut8: begin
-            wdat0_d = {24'd0, func == 4'(SqVecCopy) ? x0[7:0] : q0_q};
-            wdat1_d = {24'd0, q1_q};
-            wcnt_d = func == 4'(SqVecRope) && rot ? 2'd2 : 2'd1;
+            for (int l = 0; l < L; l++) begin
+              wdat_d[32*l +: 32] = {24'd0, q_q[8*l +: 8]};
+            end
             st_d = SWr;
           end
           POut32: begin
-            wdat0_d = sat32(func == 4'(SqVecAdd) ? va_q + vb_q : va_q);
+            for (int l = 0; l < L; l++) begin
+              wdat_d[32*l +: 32] = sat32(func == 4'(SqVecAdd) ?
+                                         $signed(va_q[64*l +: 64]) + sext(vb_q[32*l +: 32]) :
+                                         $signed(va_q[64*l +: 64]));
+            end
             wword_d = 1'b1;
-            wadr0_d = out_sb_q + (64'(jj_q) << 2);
+            wbase_d = out_sb_q + (64'(jj_q) << 2);
             st_d = SWr;
           end
           PGather: begin
-            wdat0_d = live ? sat32(rsr(sext(32'($signed(tw[7:0]))) * sext(gm), gs[5:0])) : 32'd0;
+            for (int l = 0; l < L; l++) begin
+              wdat_d[32*l +: 32] = live ? sat32(rsr(sext(32'($signed(ev_q[32*(L*LT + l) +: 8]))) *
+                                                    sext(gm_q), gs_q[5:0]))
+                                        : 32'd0;
+            end
             wword_d = 1'b1;
-            wadr0_d = out_sb_q + (64'(jj_q) << 2);
+            wbase_d = out_sb_q + (64'(jj_q) << 2);
             st_d = SWr;
           end
           default: ;
         endcase
       end
 
-      // one queued write into the write-combining line; another line first
-      // sends the buffered one
+      // one block of writes into the write-combining block; another block
+      // first sends the buffered one
       SWr: begin
-        if (wv_q && wtag_q != wa[63:6]) begin
+        if (wv_q && wtag_q != wblk) begin
           fret_d = SWr;
+          wbeat_d = 1'b0;
           st_d = SWrAw;
         end else begin
           wv_d = 1'b1;
-          wtag_d = wa[63:6];
-          if (wword_q) begin
-            wline_d[8*wa[5:0] +: 32] = wd;
-            wstrb_d[wa[5:0] +: 4] = 4'hF;
-          end else begin
-            wline_d[8*wa[5:0] +: 8] = wd[7:0];
-            wstrb_d[wa[5:0]] = 1'b1;
+          wtag_d = wblk;
+          for (int b = 0; b < 128; b++) begin
+            if (wmrot[b]) begin
+              wline_d[8*b +: 8] = wrot[8*b +: 8];
+            end
           end
-          if (!wi_q && wcnt_q == 2'd2) begin
-            wi_d = 1'b1;
-          end else begin
+          wstrb_d = wstrb_q | wmrot;
+          wpend_d = wpend_q & ~wtake;
+          if (wpend_d == '0) begin
             st_d = wret_q;
           end
         end
       end
       SWrAw: if (awready_i) st_d = SWrW;
-      SWrW: if (wready_i) st_d = SWrB;
+      SWrW: begin
+        if (wready_i) begin
+          wbeat_d = 1'b1;
+          if (wbeat_q) begin
+            st_d = SWrB;
+          end
+        end
+      end
       SWrB: begin
         if (bvalid_i) begin
           wv_d = 1'b0;
-          wstrb_d = 64'd0;
+          wstrb_d = '0;
           st_d = fret_q;
         end
       end
 
       SNext: begin
-        j_d = j_q + ((pass_q == POut8 && func == 4'(SqVecRope) && rot) ? 32'd2 : 32'd1);
-        jj_d = jj_q + (j_d - j_q);
+        j_d = j_q + g_q;
+        jj_d = jj_q + g_q;
         if (jj_d >= seg) begin
           jj_d = 32'd0;
           in_sb_d = in_sb_q + 64'(in_seg_stride);
@@ -856,11 +1194,10 @@ module sq_vec_core (
             PSs: st_d = SRsq0;
             PMax: st_d = SDq0;
             PArg: begin
-              wcnt_d = 2'd1;
-              wi_d = 1'b0;
+              wpend_d = L'(1);
               wword_d = 1'b1;
-              wadr0_d = out_row_q;
-              wdat0_d = best_q;
+              wbase_d = out_row_q;
+              wdat_d[31:0] = best_q;
               wret_d = SRowEnd;
               st_d = SWr;
             end
@@ -938,19 +1275,16 @@ module sq_vec_core (
       end
       SDqW: if (div_done) st_d = SDqF;
       SDqF: begin
-        wcnt_d = 2'd2;
-        wi_d = 1'b0;
+        wpend_d = L'(3);
         wword_d = 1'b1;
-        wadr0_d = rout_q;
-        wadr1_d = rout_q + 64'd4;
+        wbase_d = rout_q;
         if (z_q == 64'd0) begin
           dqsh_d = 8'sd0;
           dqr_d = 32'd0;
-          wdat0_d = 32'd0;
-          wdat1_d = 32'd0;
+          wdat_d[63:0] = 64'd0;
         end else begin
           dqr_d = div_quot[31:0];
-          {wdat1_d, wdat0_d} = rec_norm(64'(zn_q) * 64'(SqVecInv127),
+          {wdat_d[63:32], wdat_d[31:0]} = rec_norm(64'(zn_q) * 64'(SqVecInv127),
                                         $signed(func == 4'(SqVecNorm) ? p3 : swiglu ? p1 << 1 : p1)
                                         + 32'sd37 - 32'(dqsh_q));
         end
@@ -972,6 +1306,7 @@ module sq_vec_core (
       SFlush: begin
         if (wv_q) begin
           fret_d = SDone;
+          wbeat_d = 1'b0;
           st_d = SWrAw;
         end else begin
           st_d = SDone;
@@ -990,12 +1325,23 @@ module sq_vec_core (
       st_q <= SIdle;
       bv_q <= '0;
       wv_q <= 1'b0;
-      wstrb_q <= 64'd0;
+      wstrb_q <= '0;
     end else begin
       st_q <= st_d;
       bv_q <= bv_d;
       wv_q <= wv_d;
       wstrb_q <= wstrb_d;
+    end
+  end
+
+  // a read beat into its buffer slot, the blocks' only writes
+  logic       bwe;
+  logic [3:0] bws;
+  assign bwe = rvalid_i && (st_q == SRdR || st_q == SFill);
+  assign bws = st_q == SFill ? frd_i : {lbuf, lblk[0]};
+  always_ff @(posedge clk_i) begin
+    if (bwe) begin
+      bblk_q[1024*bws + 512*rbeat_q +: 512] <= rdata_i;
     end
   end
 
@@ -1007,6 +1353,8 @@ module sq_vec_core (
     row_q <= row_d;
     j_q <= j_d;
     jj_q <= jj_d;
+    g_q <= g_d;
+    gmask_q <= gmask_d;
     in_row_q <= in_row_d;
     in2_row_q <= in2_row_d;
     out_row_q <= out_row_d;
@@ -1017,22 +1365,35 @@ module sq_vec_core (
     out_sb_q <= out_sb_d;
     lmask_q <= lmask_d;
     ld_q <= ld_d;
-    ldv_q <= ldv_d;
+    lpend_q <= lpend_d;
+    ev_q <= ev_d;
+    recm_q <= recm_d;
+    recs_q <= recs_d;
+    gid_q <= gid_d;
+    gm_q <= gm_d;
+    gs_q <= gs_d;
     btag_q <= btag_d;
-    bline_q <= bline_d;
+    rbeat_q <= rbeat_d;
+    far_q <= far_d;
+    frd_q <= frd_d;
     wtag_q <= wtag_d;
     wline_q <= wline_d;
-    wcnt_q <= wcnt_d;
-    wi_q <= wi_d;
-    wadr0_q <= wadr0_d;
-    wadr1_q <= wadr1_d;
-    wdat0_q <= wdat0_d;
-    wdat1_q <= wdat1_d;
+    wbeat_q <= wbeat_d;
+    wpend_q <= wpend_d;
     wword_q <= wword_d;
+    wbase_q <= wbase_d;
+    wdat_q <= wdat_d;
     wret_q <= wret_d;
     fret_q <= fret_d;
     va_q <= va_d;
     vb_q <= vb_d;
+    sx_q <= sx_d;
+    q_q <= q_d;
+    srem_q <= srem_d;
+    sden_q <= sden_d;
+    snum_q <= snum_d;
+    squot_q <= squot_d;
+    scnt_q <= scnt_d;
     sum_q <= sum_d;
     mu_q <= mu_d;
     dmax_q <= dmax_d;
@@ -1045,9 +1406,6 @@ module sq_vec_core (
     dqsh_q <= dqsh_d;
     dqr_q <= dqr_d;
     zn_q <= zn_d;
-    sx_q <= sx_d;
-    q0_q <= q0_d;
-    q1_q <= q1_d;
     top_q <= top_d;
     best_q <= best_d;
     nsh_q <= nsh_d;
