@@ -258,10 +258,12 @@ def main():
     lines.append("`build/sparq attn --backend rtl --seq L --queries 4 --heads 1 --head-dim 64 "
                  "[--window W | --block-density d | --topk K] --json`: the attention RTL under "
                  "Verilator with the modeled DDR4 channel (19.2 GB/s, 100 ns at 300 MHz). "
-                 "Window and block patterns cost their density plus a small fixed part per "
-                 "query (Q and bitmap fetch, three cycles per key block, the reciprocal, the "
-                 "output write); top-k scores every key, so it stays above half the dense "
-                 "cycles and adds its threshold passes.\n")
+                 "Window and block patterns cost their density plus a fixed part per query "
+                 "(Q and bitmap fetch, three cycles per key block, a K and a V burst's latency "
+                 "per key block touched, the reciprocal, the output write); top-k scores "
+                 "every key and adds its threshold passes (one pass over the scores per bit "
+                 "of their span), which cost more than the V rows and P.V it saves now that "
+                 "dense reads key blocks in bursts: about twice the dense cycles.\n")
     lines.append("| L | pattern | density | cycles | cycles / dense | MACs / dense |")
     lines.append("|---|---|---|---|---|---|")
     for L, pts in series.items():
