@@ -74,17 +74,26 @@ RESOURCES = """## Resources (yosys)
 `nice -n 10 make synth-attn` (bitstreams/yosys/synth_attn.sh: yosys 0.23 `synth_xilinx
 -family xcup -top sq_unit_top` with the attention opcode, hierarchy kept; log in
 `build/synth/synth_attn.log`). On this shared 2-core machine (load about 8): 87 s user
-CPU, 188 s wall, 840 MB peak (yosys' own figures in the log).
+CPU, 188 s wall, 840 MB peak (yosys' own figures in the log); with the key-block
+bursts (218df8d) 94 s user CPU, 203 s wall, 864 MB.
 
 | module | LUT | LUTRAM: LUTs (cells) | FF | DSP48E2 | BRAM36 equivalent | INV |
 |---|---|---|---|---|---|---|
-| sq_attn_core (sequencer, Q.K, softmax, P.V, store) | 6,242 | 376 (47 RAM32M16) | 4,378 | 39 | 8 (6 RAMB36E2 + 4 RAMB18E2) | 1,292 |
-| sq_attn_fetch (read engine, banked buffer) | 898 | 320 (40 RAM32M16) | 77 | 0 | 0 | 79 |
-| sq_ctrl (AXI4-Lite control slave) | 485 | 0 | 331 | 0 | 0 | 333 |
+| sq_attn_core (sequencer, Q.K, softmax, P.V, store) | 6,552 | 376 (47 RAM32M16) | 4,472 | 42 | 8 (6 RAMB36E2 + 4 RAMB18E2) | 1,386 |
+| sq_attn_fetch (read engine, banked key-block buffer) | 1,338 | 1,216 (152 RAM64M8) | 82 | 0 | 0 | 103 |
+| sq_ctrl (AXI4-Lite control slave) | 497 | 0 | 331 | 0 | 0 | 333 |
 | sq_div (reciprocal divider, rtl/common) | 127 | 0 | 104 | 0 | 0 | 109 |
 | sq_fetch (descriptor fetcher, its 1,024-bit descriptor) | 146 | 0 | 1,156 | 0 | 0 | 134 |
 | top: sq_unit_top (read-channel sharing, error flag) | 145 | 0 | 1 | 0 | 0 | 1 |
-| **total** | **8,043** | **696 (87 RAM32M16)** | **6,047** | **39** | **8** | **1,948** |
+| **total** | **8,805** | **1,592 (47 RAM32M16, 152 RAM64M8)** | **6,146** | **42** | **8** | **2,066** |
+
+- The key-block bursts (70cad91, 218df8d) took the unit from 8,043 LUT, 696 LUTRAM,
+  6,047 FF and 39 DSP48E2 to the figures above: the fetch buffer holds 65 beats (a key
+  block of 32 rows of up to 128 bytes at any alignment) in four 128-deep lane banks
+  (152 RAM64M8 instead of 40 RAM32M16; +440 LUT for the wider addressing and 4 KB
+  split), and the core's three new products (a block's bytes, a V block's end and the
+  buffer offset (j - vlo) * D) are 3 DSP48E2, with +310 LUT and +94 FF for the V
+  range registers and the chaining.
 
 - The shared divider and unit top (`rtl/common/sq_div.sv`, `sq_unit_top.sv`, in place
   of `sq_attn_div` and `sq_attn_top`) left the FF, DSP and RAM counts as they were;
@@ -103,7 +112,7 @@ CPU, 188 s wall, 840 MB peak (yosys' own figures in the log).
   per-query lists of 4096 entries: scores (32 bits, 4 RAMB36E2), exponents (16 bits,
   2 RAMB36E2), key indices (12 bits, 3 RAMB18E2) and the top-k selection (1 bit,
   1 RAMB18E2). Distributed RAM (`rtl/attn/sq_attn_lutram.sv`) holds the fetch buffer
-  (four 16-byte lane banks of 4 beats: 40 RAM32M16), the Q row (8 x 128 bits: 10) and
+  (four 16-byte lane banks of 128 beats: 152 RAM64M8), the Q row (8 x 128 bits: 10) and
   the P.V accumulators (8 x 512 bits: 37).
 - LUT counts logic LUTs only. INV cells are listed apart: yosys 0.23 leaves about one
   per asynchronously reset flip-flop (a vendor flow folds them into the flip-flops'
