@@ -11,16 +11,22 @@
  *   load_mask   the bitmap row of p's query block           -> mask_row
  *   score       for each key block: sq_attn_block_range gives the keys that
  *               can be candidates (an empty range skips the block without
- *               reading it); each candidate's K row is read and dotted with
- *               q_buf (head_dim MACs, unrolled); score and key index are
- *               appended to a compacted list                -> s_buf, j_buf
+ *               reading it); the range's K rows are read in one burst
+ *               (at most 32 rows, 4 KB)                     -> blk
+ *               and each candidate's row is dotted with q_buf (head_dim
+ *               MACs, unrolled); score and key index are appended to a
+ *               compacted list                              -> s_buf, j_buf
  *   select      top-k over the list (sq_attn_topk_select) or all of it
  *   expsum      e = sq_attn_exp(sq_attn_u(s - max)), sum     -> e_buf
- *   pv          R = sq_attn_recip(sum); for each selected key, read its V
- *               row, acc += sq_attn_prob(e, R) * v (unrolled over head_dim)
+ *   pv          R = sq_attn_recip(sum); for each selected key,
+ *               acc += sq_attn_prob(e, R) * v (unrolled over head_dim); a V
+ *               row not in blk is read in one burst with the rows after it
+ *               to the end of its key block (the list is in key order), or
+ *               alone after a top-k selection that dropped keys
  *   store_o     sq_requant per element                       -> O row
  *
- * Masked keys cost nothing after score: they are never in the list. The max
+ * As in rtl/attn/sq_attn_core.sv, the memory latency is paid per key block,
+ * not per row. Masked keys cost nothing after score: they are never in the list. The max
  * is taken over all candidates, which equals the max over the selected keys
  * because top-k always keeps the largest score. Every rule is a call into
  * sparq/attn.h or numerics.h; descriptors are decoded by sparq/desc.h.
@@ -99,12 +105,25 @@ load_mask_byte:
     }
 }
 
+/* Rows lo .. hi - 1 (at most a key block) of a K or V region, one burst. */
+static void load_rows(const SQ_GLOBAL uint8_t *base, uint32_t head_dim, uint32_t lo, uint32_t hi,
+                      int8_t blk[SQ_ATTN_BLK * SQ_ATTN_MAX_DIM])
+{
+    const SQ_GLOBAL uint8_t *at = base + (uint64_t)lo * head_dim;
+load_rows_byte:
+    for (uint32_t b = 0; b < (hi - lo) * head_dim; b++) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=4096 /* SQ_ATTN_BLK * SQ_ATTN_MAX_DIM */
+#pragma HLS PIPELINE II=1
+        blk[b] = (int8_t)at[b];
+    }
+}
+
 /* Returns the number of candidates appended to s_buf/j_buf and their max. */
 static uint32_t score(const SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d, uint32_t g,
                       uint32_t p, const int8_t q_buf[SQ_ATTN_MAX_DIM],
                       const uint8_t mask_row[SQ_ATTN_MASK_ROW_BYTES],
                       int32_t s_buf[SQ_ATTN_MAX_SEQ], uint16_t j_buf[SQ_ATTN_MAX_SEQ],
-                      int32_t *max)
+                      int8_t blk[SQ_ATTN_BLK * SQ_ATTN_MAX_DIM], int32_t *max)
 {
     const SQ_GLOBAL uint8_t *kbase = mem + d->k + (uint64_t)g * d->kv_cap * d->head_dim;
     uint32_t n = 0;
@@ -115,19 +134,21 @@ score_block:
         int bbit = (mask_row[kb >> 3] >> (kb & 7u)) & 1;
         uint32_t lo, hi;
         sq_attn_block_range(d->flags, d->window, d->n_global, d->seq, p, kb, bbit, &lo, &hi);
+        if (lo < hi)
+            load_rows(kbase, d->head_dim, lo, hi, blk);
     score_key:
         for (uint32_t j = lo; j < hi; j++) {
 #pragma HLS LOOP_TRIPCOUNT min=0 max=32 /* SQ_ATTN_BLK */
 #pragma HLS PIPELINE II=1
             if (!sq_attn_cand(d->flags, d->window, d->n_global, p, j, bbit))
                 continue;
-            const SQ_GLOBAL uint8_t *krow = kbase + (uint64_t)j * d->head_dim;
+            const int8_t *krow = blk + (j - lo) * d->head_dim;
             int32_t acc = 0;
         score_dim:
             for (uint32_t t = 0; t < SQ_ATTN_MAX_DIM; t++) {
 #pragma HLS UNROLL
                 if (t < d->head_dim)
-                    acc = sq_mac(acc, q_buf[t], (int8_t)krow[t]);
+                    acc = sq_mac(acc, q_buf[t], krow[t]);
             }
             s_buf[n] = acc;
             j_buf[n] = (uint16_t)j;
@@ -157,23 +178,30 @@ expsum_key:
 
 static void pv(const SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d, uint32_t g,
                const uint16_t j_buf[SQ_ATTN_MAX_SEQ], const uint8_t sel[SQ_ATTN_MAX_SEQ],
-               const uint32_t e_buf[SQ_ATTN_MAX_SEQ], uint32_t n, uint32_t recip,
-               int32_t acc[SQ_ATTN_MAX_DIM])
+               const uint32_t e_buf[SQ_ATTN_MAX_SEQ], uint32_t n, uint32_t recip, int dropped,
+               int8_t blk[SQ_ATTN_BLK * SQ_ATTN_MAX_DIM], int32_t acc[SQ_ATTN_MAX_DIM])
 {
     const SQ_GLOBAL uint8_t *vbase = mem + d->v + (uint64_t)g * d->kv_cap * d->head_dim;
+    uint32_t vlo = 0, vhi = 0; /* V rows in blk */
 pv_key:
     for (uint32_t t = 0; t < n; t++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=4096 /* SQ_ATTN_MAX_SEQ */
 #pragma HLS PIPELINE II=1
         if (!sel[t])
             continue;
-        uint32_t prob = sq_attn_prob(e_buf[t], recip);
-        const SQ_GLOBAL uint8_t *vrow = vbase + (uint64_t)j_buf[t] * d->head_dim;
+        uint32_t prob = sq_attn_prob(e_buf[t], recip), j = j_buf[t];
+        if (j < vlo || j >= vhi) {
+            uint32_t end = dropped ? j + 1u : (j | (SQ_ATTN_BLK - 1u)) + 1u;
+            vlo = j;
+            vhi = end < d->seq ? end : d->seq;
+            load_rows(vbase, d->head_dim, vlo, vhi, blk);
+        }
+        const int8_t *vrow = blk + (j - vlo) * d->head_dim;
     pv_dim:
         for (uint32_t c = 0; c < SQ_ATTN_MAX_DIM; c++) {
 #pragma HLS UNROLL
             if (c < d->head_dim)
-                acc[c] = sq_attn_pv_mac(acc[c], prob, (int8_t)vrow[c]);
+                acc[c] = sq_attn_pv_mac(acc[c], prob, vrow[c]);
         }
     }
 }
@@ -197,6 +225,7 @@ static void attn_run(SQ_GLOBAL uint8_t *mem, const sq_attn_desc_t *d)
     uint8_t sel[SQ_ATTN_MAX_SEQ];
     uint32_t e_buf[SQ_ATTN_MAX_SEQ];
     int8_t q_buf[SQ_ATTN_MAX_DIM];
+    int8_t blk[SQ_ATTN_BLK * SQ_ATTN_MAX_DIM]; /* a key block's K or V rows */
     int32_t acc[SQ_ATTN_MAX_DIM];
     uint8_t mask_row[SQ_ATTN_MASK_ROW_BYTES];
     /* head_dim MACs per cycle in score and pv */
@@ -216,7 +245,7 @@ head_loop:
             load_q(mem, d, h, i, q_buf);
             load_mask(mem, d, p, mask_row);
             int32_t max;
-            uint32_t n = score(mem, d, g, p, q_buf, mask_row, s_buf, j_buf, &max);
+            uint32_t n = score(mem, d, g, p, q_buf, mask_row, s_buf, j_buf, blk, &max);
             if ((d->flags & SQ_ATTN_TOPK) && n)
                 sq_attn_topk_select(s_buf, NULL, n, d->topk, sel);
             else {
@@ -234,7 +263,8 @@ head_loop:
             }
             if (n) {
                 uint32_t sum = expsum(s_buf, sel, n, max, &qt, e_buf);
-                pv(mem, d, g, j_buf, sel, e_buf, n, sq_attn_recip(sum), acc);
+                pv(mem, d, g, j_buf, sel, e_buf, n, sq_attn_recip(sum),
+                   (d->flags & SQ_ATTN_TOPK) && d->topk < n, blk, acc);
             }
             store_o(mem, d, h, i, acc, &qt);
         }

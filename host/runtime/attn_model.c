@@ -1,6 +1,8 @@
 /* Cycle model of the attention unit: the state machine of rtl/attn/sq_attn_core.sv
  * walked one state visit at a time, with the memory timing of model_mem.h
- * for its one-burst-at-a-time reads (sq_attn_fetch.sv) and row writes. The
+ * for its one-request-at-a-time reads (sq_attn_fetch.sv: a key block's K rows
+ * in one request, V rows from an entry's row to its block's end) and row
+ * writes. The
  * work that depends on data (which keys are scored, how many top-k passes
  * the score span takes, which selected keys have a nonzero exponent and so
  * a V read) comes from sq_attn_row, the golden reference's rules 1 to 3 on
@@ -40,34 +42,41 @@ static uint32_t beats(uint64_t addr, uint32_t len)
 }
 
 /* sq_attn_fetch from the cycle after its start to the last beat; the core
- * sees done in the cycle after. sq_fetch's two-beat descriptor read has the
+ * sees done in the cycle after. A request that crosses a 4 KB boundary is two
+ * bursts, one after the other. sq_fetch's two-beat descriptor read has the
  * same timing, but the core is idle then and counts no stall (stall 0). */
 static void fetch_stall(sq_attn_model_t *am, uint64_t addr, uint32_t len, int stall)
 {
     sq_mm_t *m = am->mm;
     sq_mm_pins_t p;
-    for (;;) { /* FAddr */
-        sq_mm_drive(m, &p);
-        sq_mm_commit(m, &(sq_mm_take_t){.ar_beats = p.arready ? beats(addr, len) : 0});
-        am->cycles++;
-        if (p.arready)
-            break;
-        am->stalls += stall;
-    }
-    for (bool last = false; !last;) { /* FData */
-        const sq_mm_burst_t *r = sq_mm_read_head(m);
-        if (r->ready_at > m->now) {
-            uint64_t wait = r->ready_at - m->now;
-            sq_mm_idle(m, wait);
-            am->cycles += wait;
-            am->stalls += stall ? wait : 0;
-            continue;
+    uint64_t cur = addr / SQ_MM_BEAT; /* beat of the next burst */
+    for (uint32_t left = beats(addr, len); left;) {
+        uint32_t to_4k = 64 - (uint32_t)(cur % 64), n = left < to_4k ? left : to_4k;
+        for (;;) { /* FAddr */
+            sq_mm_drive(m, &p);
+            sq_mm_commit(m, &(sq_mm_take_t){.ar_beats = p.arready ? n : 0});
+            am->cycles++;
+            if (p.arready)
+                break;
+            am->stalls += stall;
         }
-        sq_mm_drive(m, &p);
-        sq_mm_commit(m, &(sq_mm_take_t){.r = p.r});
-        am->cycles++;
-        am->stalls += stall && !p.r;
-        last = p.rlast;
+        cur += n;
+        left -= n;
+        for (bool last = false; !last;) { /* FData */
+            const sq_mm_burst_t *r = sq_mm_read_head(m);
+            if (r->ready_at > m->now) {
+                uint64_t wait = r->ready_at - m->now;
+                sq_mm_idle(m, wait);
+                am->cycles += wait;
+                am->stalls += stall ? wait : 0;
+                continue;
+            }
+            sq_mm_drive(m, &p);
+            sq_mm_commit(m, &(sq_mm_take_t){.r = p.r});
+            am->cycles++;
+            am->stalls += stall && !p.r;
+            last = p.rlast;
+        }
     }
 }
 
@@ -183,11 +192,15 @@ static void query(sq_attn_model_t *am, const sq_attn_desc_t *d, const sq_attn_t 
         uint32_t lo, hi;
         sq_attn_block_range(d->flags, d->window, d->n_global, d->seq, p, kb, bbit, &lo, &hi);
         step(am, 2); /* SBlock, SBlkMul */
+        if (lo < hi) {
+            step(am, 1); /* SKey starts the fetch of rows lo .. hi - 1 */
+            fetch(am, d->k + (kv0 + lo) * D, (hi - lo) * D);
+            step(am, 1); /* SKFetch sees done */
+        }
         for (uint32_t j = lo; j < hi; j++) {
             step(am, 1); /* SKey */
             if (r->cand[j]) {
-                fetch(am, d->k + (kv0 + j) * D, D);
-                step(am, 1 + chunks); /* SKFetch sees done, SDot */
+                step(am, chunks); /* SDot */
                 qk_free = am->cycles - 1 + QK_DRAIN;
             }
         }
@@ -198,18 +211,27 @@ static void query(sq_attn_model_t *am, const sq_attn_desc_t *d, const sq_attn_t 
     uint32_t n = r->n_cand;
     if (n) {
         uint32_t passes = 1; /* SExp */
-        if ((d->flags & SQ_ATTN_TOPK) && d->topk < n)
+        bool dropped = (d->flags & SQ_ATTN_TOPK) && d->topk < n;
+        if (dropped)
             passes += topk_passes(r, d->seq);
         /* a pass is n reads + 2 */
         step(am, (uint64_t)passes * (n + 2) + EXP_EXTRA + DIV_CYCLES);
         uint64_t pv_free = 0; /* first cycle SPvRead may go to SStore */
+        uint32_t vlo = 0, vhi = 0; /* V rows in the buffer */
         for (uint32_t j = 0; j < d->seq; j++) {
             if (!r->cand[j])
                 continue;
             step(am, 2); /* SPvRead, SPvWait */
             if (r->e[j]) {
                 step(am, 1); /* SPvFetch */
-                fetch(am, d->v + (kv0 + j) * D, D);
+                if (j < vlo || j >= vhi) {
+                    /* rows j .. the end of j's key block, or j alone after a
+                     * top-k selection that dropped keys */
+                    uint32_t end = dropped ? j + 1 : (j | (SQ_ATTN_BLK - 1)) + 1;
+                    vlo = j;
+                    vhi = end < d->seq ? end : d->seq;
+                    fetch(am, d->v + (kv0 + j) * D, (vhi - j) * D);
+                }
                 step(am, chunks); /* SPvMac */
                 pv_free = am->cycles - 1 + PV_DRAIN;
             }

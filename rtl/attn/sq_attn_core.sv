@@ -9,27 +9,34 @@
 // Per query head h and query i (position p), as hls/sq_attn.c:
 //   quant, Q row and bitmap row fetched once;
 //   score:  for each key block, the candidate range (sq_attn_block_range);
-//           an empty range costs 3 cycles and no memory traffic; each
-//           candidate's K row is fetched and dotted with Q, 16 MACs a cycle;
-//           score and key index are appended to the list RAMs;
+//           an empty range costs 3 cycles and no memory traffic; the K rows
+//           of a non-empty range are fetched as one burst (at most 32 rows,
+//           4 KB), then each candidate's row is dotted with Q from the
+//           buffer, 16 MACs a cycle; score and key index are appended to
+//           the list RAMs;
 //   top-k:  threshold by bitwise search over offsets from the smallest
 //           score, one pass over the list per bit of the score span, then a
 //           count and a selection pass;
 //   expsum: one list entry per cycle, e = 2^(-u/256) by table and shift;
 //   recip:  floor(2^46 / sum) in the sequential divider (sq_div);
-//   pv:     for each entry with e != 0 (P = 0 adds nothing), the V row is
-//           fetched and acc += P * v, 16 lanes a cycle;
+//   pv:     for each entry with e != 0 (P = 0 adds nothing), acc += P * v,
+//           16 lanes a cycle; a V row not in the buffer is fetched with the
+//           rows after it up to the end of its key block (the list is in key
+//           order, so the block's next entries find their rows there), or
+//           alone after a top-k selection that dropped keys;
 //   store:  sq_requant per element, the row written in one burst.
 // Memory accesses are one burst at a time (no prefetch): the unit is simple
-// and its cycles follow the work, which is what the sparsity has to show.
+// and its cycles follow the work, which is what the sparsity has to show;
+// the memory latency is paid once per key block, not once per row.
 //
 // Pipelining (docs/gemm_rtl.md, "Attention unit: critical path"): no cycle
 // holds a multiply followed by an add. Products are registered where a
 // DSP48E2 would hold them in its M register and added the cycle after:
 //   Q.K:   operands, 16 products, a 3-level adder tree to two partial sums,
 //          the running sum, the list write: the list entry of a key lands 4
-//          cycles after its last chunk, and the end of the block loop waits
-//          for it (SBlock);
+//          cycles after its last chunk (its index travels with it, as the
+//          next key's chunks follow 2 cycles later), and the end of the
+//          block loop waits for it (SBlock);
 //   P.V:   operands, 16 products, accumulator read-add-write: the last add
 //          lands 2 cycles after the last chunk, and SStore waits for it;
 //   rescale (shared by the exponent pass and the store, never active
@@ -40,7 +47,8 @@
 //          its last element;
 //   P:     e * R as two partial products in SPvWait, summed in SPvFetch;
 //   rows:  K/V/Q/O row offsets are kept by additions; a key block's first
-//          row offset (j * head_dim) is a registered product (SBlkMul).
+//          row offset (j * head_dim) and its length are registered products
+//          (SBlkMul), as are a V row's offset and its block's end (SPvWait).
 module sq_attn_core (
   input  logic         clk_i,
   input  logic         rst_ni,
@@ -197,8 +205,18 @@ module sq_attn_core (
   logic [31:0]        kvoff_q, kvoff_d;  // row 0 of KV head g: g * kv_cap * head_dim
   logic [31:0]        capd_q, capd_d;    // kv_cap * head_dim
   logic [31:0]        jd_q, jd_d;        // K row j: j * head_dim
+  logic [12:0]        blen_q, blen_d;    // bytes of the block's K rows lo .. hi - 1
+  logic               kin_q, kin_d;      // the block's K rows are in the buffer
+  logic [12:0]        boff_q, boff_d;    // K row j in the buffer: (j - lo) * head_dim
   logic [31:0]        vjd_q, vjd_d;      // V row of the list entry in SPvFetch
-  logic [11:0]        key_j_q, key_j_d;  // the key in the Q.K pipeline's list write
+  logic [31:0]        vendd_q, vendd_d;  // end of its block's rows * head_dim
+  logic [12:0]        vrow_q, vrow_d, vend_q, vend_d; // the entry's row, its block's end
+  logic               vhit_q, vhit_d;    // its row is in the buffer
+  logic               vwait_q, vwait_d;  // SPvMac waits for the V fetch
+  logic [12:0]        vlo_q, vlo_d, vhi_q, vhi_d; // V rows in the buffer
+  logic [31:0]        vlod_q, vlod_d;    // vlo * head_dim
+  logic [12:0]        voff_q, voff_d;    // the entry's row in the buffer
+  logic [11:0]        key_j_q;           // the key in the Q.K pipeline's list write
   logic [7:0]         acc_ok_q, acc_ok_d; // per accumulator word: written for this query
   logic [1535:0]      obuf_q, obuf_d;   // O row at its beat offset, 192 bytes
   logic [7:0]         d_q, d_d;
@@ -239,7 +257,7 @@ module sq_attn_core (
   // ---- submodules ----------------------------------------------------------------
   logic         f_start, f_done, f_stall;
   logic [63:0]  f_addr, f_araddr;
-  logic [7:0]   f_len, f_pos;
+  logic [12:0]  f_len, f_pos;
   logic [127:0] chunk;
   sq_attn_fetch u_fetch (
     .clk_i, .rst_ni,
@@ -334,6 +352,15 @@ module sq_attn_core (
   // covers only the bits of the score span (about 17 for int8 data at D=64)
   assign off_rd = (s_rdata ^ 32'h8000_0000) - kmin_q;
 
+  // the V rows fetched for the entry read in SPvWait: up to the end of its
+  // key block (at most seq), where the next entries' rows are; after a top-k
+  // selection that dropped keys, its row alone (the selected keys are few
+  // and scattered)
+  logic [12:0] jend, vend_blk;
+  assign jend = ({1'b0, j_rdata} | 13'h1f) + 13'd1;
+  assign vend_blk = !sel_all_q ? {1'b0, j_rdata} + 13'd1 :
+                    ({19'd0, jend} < seq) ? jend : seq[12:0];
+
   logic [25:0] range;
   logic        bbit;
   assign bbit = flags[BlockBit] && mask_q[kb_q[6:0]];
@@ -365,6 +392,7 @@ module sq_attn_core (
   // sum; w: the list write of a key's score. Flags per stage: valid, the
   // key's first chunk (restarts the sum), its last (the sum is the score).
   logic         qk_av_q, qk_av_d, qk_mv_q, qk_tv_q, qk_wv_q, qk_wv_d;
+  logic [11:0]  qk_aj_q, qk_mj_q, qk_tj_q;          // the key of each stage
   logic [1:0]   qk_af_q, qk_af_d, qk_mf_q, qk_tf_q; // {first, last}
   logic [127:0] qk_qa_q, qk_qa_d, qk_ka_q, qk_ka_d;
   logic [255:0] qk_prod_q, qk_prod_d;               // 16 x int16
@@ -407,7 +435,9 @@ module sq_attn_core (
   logic [2:0]   pv_ac_q;
   logic [127:0] pv_va_q, pv_va_d;
   logic [399:0] pv_prod_q, pv_prod_d;
-  assign pv_av_d = st_q == SPvMac && (f_done || c_q != 4'd0);
+  logic pv_go;
+  assign pv_go = !vwait_q || f_done;
+  assign pv_av_d = st_q == SPvMac && pv_go;
   always_comb begin
     for (int unsigned l = 0; l < Lanes; l++) begin
       pv_va_d[8*l +: 8] = lane_ok[l] ? chunk[8*l +: 8] : 8'd0;
@@ -533,16 +563,27 @@ module sq_attn_core (
     qoff_d = qoff_q;
     kvoff_d = kvoff_q;
     jd_d = jd_q;
+    blen_d = blen_q;
+    kin_d = kin_q;
+    boff_d = boff_q;
     vjd_d = vjd_q;
-    key_j_d = key_j_q;
+    vendd_d = vendd_q;
+    vrow_d = vrow_q;
+    vend_d = vend_q;
+    vhit_d = vhit_q;
+    vwait_d = vwait_q;
+    vlo_d = vlo_q;
+    vhi_d = vhi_q;
+    vlod_d = vlod_q;
+    voff_d = voff_q;
     acc_ok_d = acc_ok_q;
     obuf_d = obuf_q;
     d_d = d_q;
     wbeat_d = wbeat_q;
     f_start = 1'b0;
     f_addr = 64'd0;
-    f_len = 8'd0;
-    f_pos = {c_q, 4'd0};
+    f_len = 13'd0;
+    f_pos = {5'd0, c_q, 4'd0};
     div_start = 1'b0;
     s_we = 1'b0;
     j_we = 1'b0;
@@ -593,7 +634,7 @@ module sq_attn_core (
       SHead: begin
         f_start = 1'b1;
         f_addr = quant_base + {51'd0, h_q, 4'd0};
-        f_len = 8'(sq_attn_pkg::SqAttnQuantBytes);
+        f_len = 13'(sq_attn_pkg::SqAttnQuantBytes);
         c_d = 4'd0;
         i_d = 13'd0;
         st_d = SQuant;
@@ -610,7 +651,7 @@ module sq_attn_core (
       SQuery: begin
         f_start = 1'b1;
         f_addr = q_base + {32'd0, qoff_q};
-        f_len = head_dim[7:0];
+        f_len = {5'd0, head_dim[7:0]};
         c_d = 4'd0;
         acc_ok_d = 8'd0;
         st_d = SQLoad;
@@ -626,7 +667,7 @@ module sq_attn_core (
               f_start = 1'b1;
               // row pos / 32 of SqAttnMaskRowBytes = 16 bytes: a shift
               f_addr = mask_base + {33'd0, pos[31:sq_attn_pkg::SqAttnBlkLog2], 4'd0};
-              f_len = 8'(sq_attn_pkg::SqAttnMaskRowBytes);
+              f_len = 13'(sq_attn_pkg::SqAttnMaskRowBytes);
             end
           end
         end
@@ -667,40 +708,47 @@ module sq_attn_core (
         end
       end
       SBlkMul: begin
-        // the block's first K row offset, a product on its own in a cycle;
-        // the next rows add head_dim
+        // the block's first K row offset and the bytes of its rows, products
+        // on their own in a cycle; the next rows add head_dim
         jd_d = 32'(j_q * head_dim[7:0]);
+        blen_d = 13'((hi_q - j_q) * head_dim[7:0]);
+        kin_d = 1'b0;
+        boff_d = 13'd0;
         st_d = SKey;
       end
       SKey: begin
         if (j_q >= hi_q) begin
           kb_d = kb_q + 8'd1;
           st_d = SBlock;
-        end else if (cand(flags, window, n_global, pos, {19'd0, j_q}, bbit)) begin
+        end else if (!kin_q) begin
+          // the range's K rows in one burst (at most 32 rows of 128 bytes)
           f_start = 1'b1;
           f_addr = k_base + {32'd0, kvoff_q + jd_q};
-          f_len = head_dim[7:0];
-          c_d = 4'd0;
+          f_len = blen_q;
           st_d = SKFetch;
+        end else if (cand(flags, window, n_global, pos, {19'd0, j_q}, bbit)) begin
+          c_d = 4'd0;
+          st_d = SDot;
         end else begin
           j_d = j_q + 13'd1;
           jd_d = jd_q + {24'd0, head_dim[7:0]};
+          boff_d = boff_q + {5'd0, head_dim[7:0]};
         end
       end
       SKFetch: begin
         if (f_done) begin
-          st_d = SDot;
+          kin_d = 1'b1;
+          st_d = SKey;
         end
       end
       SDot: begin
-        // chunk c_q enters the Q.K pipeline (qk_av_d); the key's list write
-        // comes 4 cycles after its last chunk, before the next key's (a K
-        // fetch takes at least 4 cycles), so one register holds its index
+        // chunk c_q of row j (from the buffer) enters the Q.K pipeline (qk_av_d)
+        f_pos = boff_q + {5'd0, c_q, 4'd0};
         c_d = c_q + 4'd1;
-        key_j_d = j_q[11:0];
         if ({4'd0, c_q} + 8'd1 == chunks) begin
           j_d = j_q + 13'd1;
           jd_d = jd_q + {24'd0, head_dim[7:0]};
+          boff_d = boff_q + {5'd0, head_dim[7:0]};
           st_d = SKey;
         end
       end
@@ -757,6 +805,9 @@ module sq_attn_core (
         if (div_done) begin
           recip_d = div_quot;
           pi_d = 13'd0;
+          // the buffer holds no V rows yet
+          vlo_d = 13'd0;
+          vhi_d = 13'd0;
           st_d = SPvRead;
         end
       end
@@ -777,6 +828,10 @@ module sq_attn_core (
         pe_lo_d = {17'd0, e_rdata} * {16'd0, recip_q[16:0]};
         pe_hi_d = {15'd0, e_rdata} * {16'd0, recip_q[31:17]};
         vjd_d = {20'd0, j_rdata} * {24'd0, head_dim[7:0]};
+        vendd_d = {19'd0, vend_blk} * {24'd0, head_dim[7:0]};
+        vrow_d = {1'b0, j_rdata};
+        vend_d = vend_blk;
+        vhit_d = {1'b0, j_rdata} >= vlo_q && {1'b0, j_rdata} < vhi_q;
         pi_d = pi_q + 13'd1;
         if (e_rdata == 16'd0) begin
           st_d = SPvRead;
@@ -787,15 +842,28 @@ module sq_attn_core (
       SPvFetch: begin
         prob_d = 16'(({pe_hi_q, 17'd0} + {15'd0, pe_lo_q} + 48'h4000_0000) >>
                      sq_attn_pkg::SqAttnProbShift);
-        f_start = 1'b1;
-        f_addr = v_base + {32'd0, kvoff_q + vjd_q};
-        f_len = head_dim[7:0];
+        if (vhit_q) begin
+          voff_d = 13'(vjd_q - vlod_q);
+        end else begin
+          // rows j .. the end of j's key block (at most 32 rows of 128 bytes)
+          f_start = 1'b1;
+          f_addr = v_base + {32'd0, kvoff_q + vjd_q};
+          f_len = 13'(vendd_q - vjd_q);
+          vlo_d = vrow_q;
+          vhi_d = vend_q;
+          vlod_d = vjd_q;
+          voff_d = 13'd0;
+          vwait_d = 1'b1;
+        end
         c_d = 4'd0;
         st_d = SPvMac;
       end
       SPvMac: begin
-        // chunk c_q enters the P.V pipeline (pv_av_d)
-        if (f_done || c_q != 4'd0) begin
+        // chunk c_q of the row (from the buffer) enters the P.V pipeline
+        // (pv_av_d) once the fetch, if any, is done
+        f_pos = voff_q + {5'd0, c_q, 4'd0};
+        if (pv_go) begin
+          vwait_d = 1'b0;
           c_d = c_q + 4'd1;
           if ({4'd0, c_q} + 8'd1 == chunks) begin
             c_d = 4'd0;
@@ -933,8 +1001,19 @@ module sq_attn_core (
       kvoff_q <= 32'd0;
       capd_q <= 32'd0;
       jd_q <= 32'd0;
+      blen_q <= 13'd0;
+      kin_q <= 1'b0;
+      boff_q <= 13'd0;
       vjd_q <= 32'd0;
-      key_j_q <= 12'd0;
+      vendd_q <= 32'd0;
+      vrow_q <= 13'd0;
+      vend_q <= 13'd0;
+      vhit_q <= 1'b0;
+      vwait_q <= 1'b0;
+      vlo_q <= 13'd0;
+      vhi_q <= 13'd0;
+      vlod_q <= 32'd0;
+      voff_q <= 13'd0;
       qk_av_q <= 1'b0;
       qk_mv_q <= 1'b0;
       qk_tv_q <= 1'b0;
@@ -988,8 +1067,19 @@ module sq_attn_core (
       kvoff_q <= kvoff_d;
       capd_q <= capd_d;
       jd_q <= jd_d;
+      blen_q <= blen_d;
+      kin_q <= kin_d;
+      boff_q <= boff_d;
       vjd_q <= vjd_d;
-      key_j_q <= key_j_d;
+      vendd_q <= vendd_d;
+      vrow_q <= vrow_d;
+      vend_q <= vend_d;
+      vhit_q <= vhit_d;
+      vwait_q <= vwait_d;
+      vlo_q <= vlo_d;
+      vhi_q <= vhi_d;
+      vlod_q <= vlod_d;
+      voff_q <= voff_d;
       qk_av_q <= qk_av_d;
       qk_mv_q <= qk_av_q;
       qk_tv_q <= qk_mv_q;
@@ -1013,6 +1103,10 @@ module sq_attn_core (
     desc_q <= desc_d;
     obuf_q <= obuf_d;
     qk_af_q <= qk_af_d;
+    qk_aj_q <= j_q[11:0];
+    qk_mj_q <= qk_aj_q;
+    qk_tj_q <= qk_mj_q;
+    key_j_q <= qk_tj_q;
     qk_mf_q <= qk_af_q;
     qk_tf_q <= qk_mf_q;
     qk_qa_q <= qk_qa_d;
