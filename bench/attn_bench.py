@@ -49,12 +49,14 @@ there is below 0.01. The n term is a worst case (thousands of keys all just abov
 
 PENDING = """## Notes
 
-- The RTL fetches one K or V row per burst and waits for it (no prefetch), so its
-  cycles are latency-bound (`stall_cycles` in the JSON); the ratios above are what
-  the skipping buys, not a tuned design. Masked keys cost nothing beyond three cycles
-  per key block (`sq_attn_block_range` gives each block's candidate range) and the
-  gaps inside a block's range; `tests/test_attn.c:test_rtl_skips` checks cycles <=
-  (d + 0.1) x dense at L = 256 for window, block, global and causal mixes.
+- The RTL fetches a key block's K rows (V rows: from an entry's to its block's end)
+  in one burst and waits for it (no prefetch), so it pays a memory latency per key
+  block it touches (`stall_cycles` in the JSON); the ratios above are what the
+  skipping buys, not a tuned design. Masked keys cost nothing beyond three cycles per
+  key block (`sq_attn_block_range` gives each block's candidate range) and the gaps
+  inside a block's range; a pattern that touches part of a block still pays its
+  latency. `tests/test_attn.c:test_rtl_skips` checks cycles <= (d + 0.15) x dense at
+  L = 256 for window, block, global and causal mixes.
 - Top-k needs every score, so its Q.K work and K reads are those of the pattern it
   selects from; it saves the exponentials, the P.V MACs and the V reads of the keys
   it drops (the RTL also skips V rows whose weight rounds to 0), and pays a
@@ -72,17 +74,26 @@ RESOURCES = """## Resources (yosys)
 `nice -n 10 make synth-attn` (bitstreams/yosys/synth_attn.sh: yosys 0.23 `synth_xilinx
 -family xcup -top sq_unit_top` with the attention opcode, hierarchy kept; log in
 `build/synth/synth_attn.log`). On this shared 2-core machine (load about 8): 87 s user
-CPU, 188 s wall, 840 MB peak (yosys' own figures in the log).
+CPU, 188 s wall, 840 MB peak (yosys' own figures in the log); with the key-block
+bursts (218df8d) 94 s user CPU, 203 s wall, 864 MB.
 
 | module | LUT | LUTRAM: LUTs (cells) | FF | DSP48E2 | BRAM36 equivalent | INV |
 |---|---|---|---|---|---|---|
-| sq_attn_core (sequencer, Q.K, softmax, P.V, store) | 6,242 | 376 (47 RAM32M16) | 4,378 | 39 | 8 (6 RAMB36E2 + 4 RAMB18E2) | 1,292 |
-| sq_attn_fetch (read engine, banked buffer) | 898 | 320 (40 RAM32M16) | 77 | 0 | 0 | 79 |
-| sq_ctrl (AXI4-Lite control slave) | 485 | 0 | 331 | 0 | 0 | 333 |
+| sq_attn_core (sequencer, Q.K, softmax, P.V, store) | 6,552 | 376 (47 RAM32M16) | 4,472 | 42 | 8 (6 RAMB36E2 + 4 RAMB18E2) | 1,386 |
+| sq_attn_fetch (read engine, banked key-block buffer) | 1,338 | 1,216 (152 RAM64M8) | 82 | 0 | 0 | 103 |
+| sq_ctrl (AXI4-Lite control slave) | 497 | 0 | 331 | 0 | 0 | 333 |
 | sq_div (reciprocal divider, rtl/common) | 127 | 0 | 104 | 0 | 0 | 109 |
 | sq_fetch (descriptor fetcher, its 1,024-bit descriptor) | 146 | 0 | 1,156 | 0 | 0 | 134 |
 | top: sq_unit_top (read-channel sharing, error flag) | 145 | 0 | 1 | 0 | 0 | 1 |
-| **total** | **8,043** | **696 (87 RAM32M16)** | **6,047** | **39** | **8** | **1,948** |
+| **total** | **8,805** | **1,592 (47 RAM32M16, 152 RAM64M8)** | **6,146** | **42** | **8** | **2,066** |
+
+- The key-block bursts (70cad91, 218df8d) took the unit from 8,043 LUT, 696 LUTRAM,
+  6,047 FF and 39 DSP48E2 to the figures above: the fetch buffer holds 65 beats (a key
+  block of 32 rows of up to 128 bytes at any alignment) in four 128-deep lane banks
+  (152 RAM64M8 instead of 40 RAM32M16; +440 LUT for the wider addressing and 4 KB
+  split), and the core's three new products (a block's bytes, a V block's end and the
+  buffer offset (j - vlo) * D) are 3 DSP48E2, with +310 LUT and +94 FF for the V
+  range registers and the chaining.
 
 - The shared divider and unit top (`rtl/common/sq_div.sv`, `sq_unit_top.sv`, in place
   of `sq_attn_div` and `sq_attn_top`) left the FF, DSP and RAM counts as they were;
@@ -101,7 +112,7 @@ CPU, 188 s wall, 840 MB peak (yosys' own figures in the log).
   per-query lists of 4096 entries: scores (32 bits, 4 RAMB36E2), exponents (16 bits,
   2 RAMB36E2), key indices (12 bits, 3 RAMB18E2) and the top-k selection (1 bit,
   1 RAMB18E2). Distributed RAM (`rtl/attn/sq_attn_lutram.sv`) holds the fetch buffer
-  (four 16-byte lane banks of 4 beats: 40 RAM32M16), the Q row (8 x 128 bits: 10) and
+  (four 16-byte lane banks of 128 beats: 152 RAM64M8), the Q row (8 x 128 bits: 10) and
   the P.V accumulators (8 x 512 bits: 37).
 - LUT counts logic LUTs only. INV cells are listed apart: yosys 0.23 leaves about one
   per asynchronously reset flip-flop (a vendor flow folds them into the flip-flops'
@@ -202,7 +213,7 @@ def main():
         for name, marker in (("window", "o"), ("block", "s"), ("top-k", "^"), ("dense", "*")):
             ax.plot([p[0] for p in pts[name]], [p[1] for p in pts[name]], marker=marker,
                     label=name)
-        ax.plot([0, 0.9], [0.1, 1.0], "k:", lw=0.8, label="d + 0.1")
+        ax.plot([0, 0.85], [0.15, 1.0], "k:", lw=0.8, label="d + 0.15")
         ax.set_title(f"L = {L}, 4 queries, D = 64 (rtl)")
         ax.set_xlabel("density (selected / all query-key pairs)")
         ax.grid(alpha=0.3)
@@ -256,10 +267,12 @@ def main():
     lines.append("`build/sparq attn --backend rtl --seq L --queries 4 --heads 1 --head-dim 64 "
                  "[--window W | --block-density d | --topk K] --json`: the attention RTL under "
                  "Verilator with the modeled DDR4 channel (19.2 GB/s, 100 ns at 300 MHz). "
-                 "Window and block patterns cost their density plus a small fixed part per "
-                 "query (Q and bitmap fetch, three cycles per key block, the reciprocal, the "
-                 "output write); top-k scores every key, so it stays above half the dense "
-                 "cycles and adds its threshold passes.\n")
+                 "Window and block patterns cost their density plus a fixed part per query "
+                 "(Q and bitmap fetch, three cycles per key block, a K and a V burst's latency "
+                 "per key block touched, the reciprocal, the output write); top-k scores "
+                 "every key and adds its threshold passes (one pass over the scores per bit "
+                 "of their span), which cost more than the V rows and P.V it saves now that "
+                 "dense reads key blocks in bursts: about twice the dense cycles.\n")
     lines.append("| L | pattern | density | cycles | cycles / dense | MACs / dense |")
     lines.append("|---|---|---|---|---|---|")
     for L, pts in series.items():

@@ -233,7 +233,9 @@ static uint64_t case_cycles(const char *level, const sq_attn_params_t *p, double
 }
 
 /* Masked work is skipped, not computed and dropped: on the RTL, at density d
- * a sequence of 256 keys costs at most (d + 0.1) x the dense cycles. */
+ * a sequence of 256 keys costs at most (d + 0.15) x the dense cycles (the
+ * fixed part: per query the Q row, the reciprocal, the O row; per key block
+ * touched, a K and a V burst's latency). */
 START_TEST(test_rtl_skips)
 {
     sq_attn_params_t p = {.seq = 256, .queries = 4, .heads = 1, .kv_heads = 1, .head_dim = 64,
@@ -257,7 +259,7 @@ START_TEST(test_rtl_skips)
         p.n_global = pats[i].n_global;
         p.block_density = pats[i].block;
         uint64_t c = case_cycles("rtl", &p, &d);
-        ck_assert_msg((double)c <= (d + 0.1) * (double)dense,
+        ck_assert_msg((double)c <= (d + 0.15) * (double)dense,
                       "pattern %zu: %llu cycles at density %.3f, dense %llu", i,
                       (unsigned long long)c, d, (unsigned long long)dense);
     }

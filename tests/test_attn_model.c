@@ -216,10 +216,11 @@ static void model_case(const sq_attn_params_t *p, sq_dev_stats_t *st)
 }
 
 /* Without the rtl: attention cycles are counted, follow the work (a window
- * costs fewer cycles than dense, which pays a memory latency per key block
- * for its K rows and one for its V rows, not one per key; top-k reads fewer
- * bytes, but its threshold passes over the scores now cost more than the V
- * rows it saves), and the CLI runs the attention unit on the model level. */
+ * of 16, a quarter of the keys, costs less than a third of dense, which pays
+ * a memory latency per key block for its K rows and one for its V rows, not
+ * one per key; top-k reads fewer bytes, but its threshold passes over the
+ * scores now cost more than the V rows it saves), and the CLI runs the
+ * attention unit on the model level. */
 START_TEST(test_model_alone)
 {
     sq_attn_params_t p = {.seq = 128, .queries = 4, .heads = 2, .kv_heads = 1, .head_dim = 64,
@@ -234,7 +235,7 @@ START_TEST(test_model_alone)
     p.flags = SQ_ATTN_WINDOW;
     p.window = 16;
     model_case(&p, &win);
-    ck_assert_uint_lt(win.cycles * 4, dense.cycles);
+    ck_assert_uint_lt(win.cycles * 3, dense.cycles);
     p.flags = SQ_ATTN_TOPK;
     p.topk = 8;
     model_case(&p, &topk);

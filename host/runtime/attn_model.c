@@ -197,9 +197,12 @@ static void query(sq_attn_model_t *am, const sq_attn_desc_t *d, const sq_attn_t 
             fetch(am, d->k + (kv0 + lo) * D, (hi - lo) * D);
             step(am, 1); /* SKFetch sees done */
         }
+        bool dot = false; /* SDot goes on to candidate j without SKey */
         for (uint32_t j = lo; j < hi; j++) {
-            step(am, 1); /* SKey */
-            if (r->cand[j]) {
+            if (!(dot && r->cand[j]))
+                step(am, 1); /* SKey */
+            dot = r->cand[j];
+            if (dot) {
                 step(am, chunks); /* SDot */
                 qk_free = am->cycles - 1 + QK_DRAIN;
             }
@@ -218,13 +221,14 @@ static void query(sq_attn_model_t *am, const sq_attn_desc_t *d, const sq_attn_t 
         step(am, (uint64_t)passes * (n + 2) + EXP_EXTRA + DIV_CYCLES);
         uint64_t pv_free = 0; /* first cycle SPvRead may go to SStore */
         uint32_t vlo = 0, vhi = 0; /* V rows in the buffer */
+        step(am, 1); /* SPvRead: the first entry */
         for (uint32_t j = 0; j < d->seq; j++) {
             if (!r->cand[j])
                 continue;
-            step(am, 2); /* SPvRead, SPvWait */
+            step(am, 1); /* SPvWait */
             if (r->e[j]) {
-                step(am, 1); /* SPvFetch */
                 if (j < vlo || j >= vhi) {
+                    step(am, 1); /* SPvMac's first cycle starts the fetch */
                     /* rows j .. the end of j's key block, or j alone after a
                      * top-k selection that dropped keys */
                     uint32_t end = dropped ? j + 1 : (j | (SQ_ATTN_BLK - 1)) + 1;
@@ -232,7 +236,7 @@ static void query(sq_attn_model_t *am, const sq_attn_desc_t *d, const sq_attn_t 
                     vhi = end < d->seq ? end : d->seq;
                     fetch(am, d->v + (kv0 + j) * D, (vhi - j) * D);
                 }
-                step(am, chunks); /* SPvMac */
+                step(am, chunks); /* SPvMac, a chunk a cycle */
                 pv_free = am->cycles - 1 + PV_DRAIN;
             }
         }

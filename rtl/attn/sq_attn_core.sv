@@ -12,8 +12,8 @@
 //           an empty range costs 3 cycles and no memory traffic; the K rows
 //           of a non-empty range are fetched as one burst (at most 32 rows,
 //           4 KB), then each candidate's row is dotted with Q from the
-//           buffer, 16 MACs a cycle; score and key index are appended to
-//           the list RAMs;
+//           buffer, 16 MACs a cycle, one candidate after the other; score
+//           and key index are appended to the list RAMs;
 //   top-k:  threshold by bitwise search over offsets from the smallest
 //           score, one pass over the list per bit of the score span, then a
 //           count and a selection pass;
@@ -35,7 +35,7 @@
 //   Q.K:   operands, 16 products, a 3-level adder tree to two partial sums,
 //          the running sum, the list write: the list entry of a key lands 4
 //          cycles after its last chunk (its index travels with it, as the
-//          next key's chunks follow 2 cycles later), and the end of the
+//          next key's chunks follow in the next cycle), and the end of the
 //          block loop waits for it (SBlock);
 //   P.V:   operands, 16 products, accumulator read-add-write: the last add
 //          lands 2 cycles after the last chunk, and SStore waits for it;
@@ -45,7 +45,8 @@
 //          and its rounding shift, then the write and the sum: an exponent
 //          pass ends 5 cycles after its last read, a store 2 cycles after
 //          its last element;
-//   P:     e * R as two partial products in SPvWait, summed in SPvFetch;
+//   P:     e * R as two partial products in SPvWait, summed in SPvMac's
+//          first cycle;
 //   rows:  K/V/Q/O row offsets are kept by additions; a key block's first
 //          row offset (j * head_dim) and its length are registered products
 //          (SBlkMul), as are a V row's offset and its block's end (SPvWait).
@@ -109,8 +110,8 @@ module sq_attn_core (
 
   typedef enum logic [4:0] {
     SIdle, SGroup, SHead, SQuant, SQuery, SQLoad, SMask, SBlock, SBlkMul, SKey,
-    SKFetch, SDot, STopkCnt, STopkGt, SSelect, SExp, SDiv, SPvRead, SPvWait, SPvFetch,
-    SPvMac, SStore, SAddr, SData, SResp, SNext
+    SKFetch, SDot, STopkCnt, STopkGt, SSelect, SExp, SDiv, SPvRead, SPvWait, SPvMac,
+    SStore, SAddr, SData, SResp, SNext
   } state_e;
 
   // ---- rules of include/sparq/attn.h ---------------------------------------------
@@ -208,13 +209,13 @@ module sq_attn_core (
   logic [12:0]        blen_q, blen_d;    // bytes of the block's K rows lo .. hi - 1
   logic               kin_q, kin_d;      // the block's K rows are in the buffer
   logic [12:0]        boff_q, boff_d;    // K row j in the buffer: (j - lo) * head_dim
-  logic [31:0]        vjd_q, vjd_d;      // V row of the list entry in SPvFetch
+  logic [31:0]        vjd_q, vjd_d;      // V row of the list entry in SPvMac
   logic [31:0]        vendd_q, vendd_d;  // end of its block's rows * head_dim
   logic [12:0]        vrow_q, vrow_d, vend_q, vend_d; // the entry's row, its block's end
   logic               vhit_q, vhit_d;    // its row is in the buffer
   logic               vwait_q, vwait_d;  // SPvMac waits for the V fetch
+  logic               pvfirst_q, pvfirst_d; // SPvMac's first cycle of an entry
   logic [12:0]        vlo_q, vlo_d, vhi_q, vhi_d; // V rows in the buffer
-  logic [31:0]        vlod_q, vlod_d;    // vlo * head_dim
   logic [12:0]        voff_q, voff_d;    // the entry's row in the buffer
   logic [11:0]        key_j_q;           // the key in the Q.K pipeline's list write
   logic [7:0]         acc_ok_q, acc_ok_d; // per accumulator word: written for this query
@@ -436,12 +437,13 @@ module sq_attn_core (
   logic [127:0] pv_va_q, pv_va_d;
   logic [399:0] pv_prod_q, pv_prod_d;
   logic pv_go;
-  assign pv_go = !vwait_q || f_done;
+  assign pv_go = pvfirst_q ? vhit_q : (!vwait_q || f_done);
   assign pv_av_d = st_q == SPvMac && pv_go;
   always_comb begin
     for (int unsigned l = 0; l < Lanes; l++) begin
       pv_va_d[8*l +: 8] = lane_ok[l] ? chunk[8*l +: 8] : 8'd0;
-      // prob_q is the entry's until SPvFetch of the next one, after this stage
+      // prob_q is the entry's until SPvMac of the next one (2 cycles after
+      // its last chunk at the earliest), after this stage
       pv_prod_d[25*l +: 25] = 25'($signed({9'd0, prob_q}) *
                                   $signed({{17{pv_va_q[8*l+7]}}, pv_va_q[8*l +: 8]}));
     end
@@ -574,7 +576,7 @@ module sq_attn_core (
     vwait_d = vwait_q;
     vlo_d = vlo_q;
     vhi_d = vhi_q;
-    vlod_d = vlod_q;
+    pvfirst_d = pvfirst_q;
     voff_d = voff_q;
     acc_ok_d = acc_ok_q;
     obuf_d = obuf_q;
@@ -742,14 +744,20 @@ module sq_attn_core (
         end
       end
       SDot: begin
-        // chunk c_q of row j (from the buffer) enters the Q.K pipeline (qk_av_d)
+        // chunk c_q of row j (from the buffer) enters the Q.K pipeline
+        // (qk_av_d); after the last, the next key's first if it is a
+        // candidate in the range, else SKey
         f_pos = boff_q + {5'd0, c_q, 4'd0};
         c_d = c_q + 4'd1;
         if ({4'd0, c_q} + 8'd1 == chunks) begin
+          c_d = 4'd0;
           j_d = j_q + 13'd1;
           jd_d = jd_q + {24'd0, head_dim[7:0]};
           boff_d = boff_q + {5'd0, head_dim[7:0]};
-          st_d = SKey;
+          if (!(j_q + 13'd1 < hi_q && cand(flags, window, n_global, pos, {19'd0, j_q} + 32'd1,
+                                            bbit))) begin
+            st_d = SKey;
+          end
         end
       end
       STopkCnt: begin
@@ -812,6 +820,7 @@ module sq_attn_core (
         end
       end
       SPvRead: begin
+        // the first entry, or past the last
         if (pi_q == n_q) begin
           // the store reads the accumulators from its first cycle: the last
           // chunk's add must be in (its last stage is this cycle at the latest)
@@ -824,50 +833,57 @@ module sq_attn_core (
         end
       end
       SPvWait: begin
-        // products here, their sum in SPvFetch
+        // entry pi_q's e and j (read the cycle before): products here, their
+        // sum in SPvMac's first cycle; the row's offset in the buffer if it
+        // is there ((j - vlo) * head_dim: the DSP48E2's pre-adder), else its
+        // offset and its block's end for the fetch
         pe_lo_d = {17'd0, e_rdata} * {16'd0, recip_q[16:0]};
         pe_hi_d = {15'd0, e_rdata} * {16'd0, recip_q[31:17]};
         vjd_d = {20'd0, j_rdata} * {24'd0, head_dim[7:0]};
         vendd_d = {19'd0, vend_blk} * {24'd0, head_dim[7:0]};
+        voff_d = 13'(({1'b0, j_rdata} - vlo_q) * head_dim[7:0]);
         vrow_d = {1'b0, j_rdata};
         vend_d = vend_blk;
         vhit_d = {1'b0, j_rdata} >= vlo_q && {1'b0, j_rdata} < vhi_q;
         pi_d = pi_q + 13'd1;
-        if (e_rdata == 16'd0) begin
+        c_d = 4'd0;
+        pvfirst_d = 1'b1;
+        if (e_rdata != 16'd0) begin
+          st_d = SPvMac;
+        end else if (pi_q + 13'd1 == n_q) begin
           st_d = SPvRead;
         end else begin
-          st_d = SPvFetch;
+          // P = 0 adds nothing: straight on to the next entry
+          raddr = 12'(pi_q + 13'd1);
         end
-      end
-      SPvFetch: begin
-        prob_d = 16'(({pe_hi_q, 17'd0} + {15'd0, pe_lo_q} + 48'h4000_0000) >>
-                     sq_attn_pkg::SqAttnProbShift);
-        if (vhit_q) begin
-          voff_d = 13'(vjd_q - vlod_q);
-        end else begin
-          // rows j .. the end of j's key block (at most 32 rows of 128 bytes)
-          f_start = 1'b1;
-          f_addr = v_base + {32'd0, kvoff_q + vjd_q};
-          f_len = 13'(vendd_q - vjd_q);
-          vlo_d = vrow_q;
-          vhi_d = vend_q;
-          vlod_d = vjd_q;
-          voff_d = 13'd0;
-          vwait_d = 1'b1;
-        end
-        c_d = 4'd0;
-        st_d = SPvMac;
       end
       SPvMac: begin
         // chunk c_q of the row (from the buffer) enters the P.V pipeline
-        // (pv_av_d) once the fetch, if any, is done
+        // (pv_av_d): from the first cycle when the row is in the buffer,
+        // else once the fetch this cycle starts is done. The list read of the
+        // next entry (raddr = pi_q) is out in the last cycle.
         f_pos = voff_q + {5'd0, c_q, 4'd0};
+        pvfirst_d = 1'b0;
+        if (pvfirst_q) begin
+          prob_d = 16'(({pe_hi_q, 17'd0} + {15'd0, pe_lo_q} + 48'h4000_0000) >>
+                       sq_attn_pkg::SqAttnProbShift);
+          if (!vhit_q) begin
+            // rows j .. the end of j's key block (at most 32 rows of 128 bytes)
+            f_start = 1'b1;
+            f_addr = v_base + {32'd0, kvoff_q + vjd_q};
+            f_len = 13'(vendd_q - vjd_q);
+            vlo_d = vrow_q;
+            vhi_d = vend_q;
+            voff_d = 13'd0;
+            vwait_d = 1'b1;
+          end
+        end
         if (pv_go) begin
           vwait_d = 1'b0;
           c_d = c_q + 4'd1;
           if ({4'd0, c_q} + 8'd1 == chunks) begin
             c_d = 4'd0;
-            st_d = SPvRead;
+            st_d = (pi_q == n_q) ? SPvRead : SPvWait;
           end
         end
       end
@@ -1012,7 +1028,7 @@ module sq_attn_core (
       vwait_q <= 1'b0;
       vlo_q <= 13'd0;
       vhi_q <= 13'd0;
-      vlod_q <= 32'd0;
+      pvfirst_q <= 1'b0;
       voff_q <= 13'd0;
       qk_av_q <= 1'b0;
       qk_mv_q <= 1'b0;
@@ -1078,7 +1094,7 @@ module sq_attn_core (
       vwait_q <= vwait_d;
       vlo_q <= vlo_d;
       vhi_q <= vhi_d;
-      vlod_q <= vlod_d;
+      pvfirst_q <= pvfirst_d;
       voff_q <= voff_d;
       qk_av_q <= qk_av_d;
       qk_mv_q <= qk_av_q;
