@@ -970,10 +970,12 @@ module sq_vec_core (
       // this cycle; a miss reads the first pending lane's block first
       SLd: begin
         if (lhit) begin
-          if (32'(ld_q) < NEl) begin
+          // constant part-selects: a write at a variable offset would be a
+          // demultiplexer over all of ev in synthesis
+          for (int unsigned t = 0; t < NEl; t++) begin
             for (int l = 0; l < L; l++) begin
-              if (lpend_q[l] && lin[l]) begin
-                ev_d[32*(L*32'(ld_q) + l) +: 32] = lword[32*l +: 32];
+              if (32'(ld_q) == t && lpend_q[l] && lin[l]) begin
+                ev_d[32*(L*t + l) +: 32] = lword[32*l +: 32];
               end
             end
           end
@@ -1143,9 +1145,7 @@ module sq_vec_core (
           wv_d = 1'b1;
           wtag_d = wblk;
           for (int b = 0; b < 128; b++) begin
-            if (wmrot[b]) begin
-              wline_d[8*b +: 8] = wrot[8*b +: 8];
-            end
+            wline_d[8*b +: 8] = wmrot[b] ? wrot[8*b +: 8] : wline_q[8*b +: 8];
           end
           wstrb_d = wstrb_q | wmrot;
           wpend_d = wpend_q & ~wtake;
