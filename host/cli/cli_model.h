@@ -17,6 +17,9 @@
  * and FILE#eval select the halves of any file, see sq_stories_part). */
 #define SQ_DEFAULT_CALIB "tinystories_sample.txt#calib"
 #define SQ_DEFAULT_EVAL "tinystories_sample.txt#eval"
+/* The whole sample, for commands that split it into calibration and held-out
+ * stories themselves (sweep --heldout). */
+#define SQ_DEFAULT_STORIES "tinystories_sample.txt"
 
 /* Context cap for GGUF models (SmolLM2 declares 8192): keeps the KV cache
  * at 2 x layers x 2048 x kv_dim floats. */

@@ -173,7 +173,7 @@ static void help(void)
          "                        model (generate --help; perplexity is not measured on it)\n"
          "  --tokenizer FILE      tokenizer.bin (default " SQ_DEFAULT_TOKENIZER ")\n"
          "  --tokens N            greedy decode positions per point (default 16)\n"
-         "  --text FILE           stories separated by " STORY_SEP " (default " SQ_DEFAULT_CALIB ")\n"
+         "  --text FILE           stories separated by " STORY_SEP " (default " SQ_DEFAULT_STORIES ")\n"
          "  --heldout H           the last H stories of the text are scored for perplexity,\n"
          "                        the ones before calibrate the recipes (default 2)\n"
          "  --shape MxNxK[,...]   instead of a model: one synthetic int8 GEMM of each shape\n"
@@ -275,7 +275,7 @@ static int parse(int argc, char **argv, sweep_opts_t *o)
     memset(o, 0, sizeof *o);
     o->model = SQ_DEFAULT_MODEL;
     o->tok = SQ_DEFAULT_TOKENIZER;
-    o->text = SQ_DEFAULT_CALIB;
+    o->text = SQ_DEFAULT_STORIES;
     o->clock_mhz = 300.0;
     o->launch_us = SQ_LAUNCH_US_DEFAULT;
     o->pcie_gbps = SQ_PCIE_GBPS_DEFAULT;
