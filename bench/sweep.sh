@@ -68,31 +68,35 @@ run() { # title, then sweep arguments
   cat <<'TXT'
 ## Reading
 
-- Decode (M = 1) does not get faster past 16x16: the weights are read once
-  whatever the array (same bytes/tok), only one array row does useful work,
-  and the per-descriptor costs grow with the array (drain C + 5, tile period
-  max(R, C) + 8, R - 1 skipped output rows per tile); below 16x16 each of the
-  N/C tiles still takes K/2 steps, so the single useful row makes it compute
-  bound. docs/cycle_model.md has the recurrence.
+- Decode (M = 1) does not get faster past 16x16 (44.2 us/tok on one DDR4
+  channel; 32x32 46.1, 64x64 50.3): the weights are read once whatever the
+  array (same bytes/tok), GEMV mode splits K across the array's rows, and the
+  per-descriptor costs (drain, tile period) grow with the array. Below 16x16
+  fewer rows share the work (4x4: 69.2 us/tok). docs/cycle_model.md has the
+  recurrence, docs/gemm_rtl.md GEMV mode.
 - U280 HBM gives slower decode than one DDR4 channel at 300 MHz: the unit has
   one 512-bit AXI port, which reads one HBM2 pseudo-channel (14.4 GB/s, 48 B a
   cycle at 300 MHz) where a DDR4 channel gives 19.2 GB/s (64 B a cycle, the
   port's own limit). The card's 460 GB/s are 32 such channels, which only more
   ports and compute units can use (issue 12).
-- Prefill-sized layers are compute bound up to 16x16 (utilization near 1) and
-  become load/drain bound at 32x32 and above.
-- Recipes x attention x arrays: the Pareto front is w8a8 at 4x4-16x16 and
-  one-shot 2:4 (perplexity 45, without distillation) at 4x4 and 8x8, all with
-  attention off. Off means fp32 attention on the host, which the latency leaves
-  out like every host op, so patterns on the attention unit cannot join that
-  front: compare them with each other. Averaged over 64 tokens,
-  window:8,global:1 adds about 30k cycles of attention per token and
-  window:16,global:2 about 48k, whatever the array, for perplexity 5.13 and
-  4.54 against 3.80 (w8a8).
-- w4g32:gptq decodes slower than w8a8 and moves 1.9x its bytes: each group of
-  32 input channels is its own GEMM whose int32 outputs the host scales and
-  adds (92 device runs per token against 36, docs/accelerator.md), so today's
-  unit does not turn int4's halved weight bytes into speed.
+- Prefill-sized layers are compute bound while the array fits them: the
+  stories260K layers (K and N of 64 to 512) up to 8x8 (utilization 0.984),
+  MiniLM's up to 16x16 (0.995); larger arrays are load/drain bound.
+- Recipes x attention x arrays: the Pareto front is w8a8 with attention off at
+  4x4-16x16. This sweep maps the linears alone (as `--offload linears`), so
+  off means fp32 attention on the host, which the latency leaves out like
+  every host op, and patterns on the attention unit cannot join that front:
+  compare them with each other. At 16x16, window:8,global:1 adds about 13.1k
+  cycles of attention per token and window:16,global:2 about 14.5k, for
+  perplexity 5.13 and 4.54 against 3.80 (w8a8). One-shot 2:4 (perplexity 43.5,
+  without distillation) is slower than w8a8 at decode (64.3 against 44.2
+  us/tok at 16x16): its metadata costs more than the skipped work at M = 1.
+- w4g32:gptq decodes slower than w8a8 here and moves 1.8x its bytes: on the
+  linears-offload path each group of 32 input channels is its own GEMM whose
+  int32 outputs the host scales and adds (91 device runs per token against
+  36). The whole token (`generate --backend L` without `--offload`) runs it
+  with one group-scaled descriptor per linear (SQ_GEMM_GSCALE,
+  docs/gemm_rtl.md).
 - w8a8s (static activation scales, calibrated on stories 1-3) has w8a8's
   cycles and a slightly higher held-out perplexity (3.839 vs 3.799).
 TXT
