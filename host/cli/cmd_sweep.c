@@ -847,8 +847,9 @@ static int print_json(const sweep_opts_t *o, const split_t *sp, const result_t *
                 cJSON_AddStringToObject(p, dims[d].name, o->vals[d][dig[d]]);
         cJSON_AddNumberToObject(p, "array_rows", ds.rows);
         cJSON_AddNumberToObject(p, "array_cols", ds.cols);
-        cJSON_AddNumberToObject(p, "mem_gbps", sq_target_find(ds.target)->mem_gbps);
-        cJSON_AddNumberToObject(p, "mem_channels", sq_target_find(ds.target)->channels);
+        const sq_target_t *tg = sq_target_find(ds.target);
+        cJSON_AddNumberToObject(p, "mem_gbps", tg->mem_gbps);
+        cJSON_AddNumberToObject(p, "mem_channels", tg->channels);
         cJSON_AddNumberToObject(p, "pes", v->pes);
         cJSON_AddNumberToObject(p, "dsps", v->dsps);
         cJSON_AddBoolToObject(p, "attention_unit", all[i].attn_unit);
