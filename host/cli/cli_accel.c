@@ -143,10 +143,10 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
     if (ec)
         return ec;
     int rc = 0;
-    /* the whole token on the device when the recipe is integer (llama2.c
-     * models: calibration scores stories with their tokenizer; a dummy model
-     * calibrates on fixed token ids through its own integer linears) */
-    int whole = a->dev && !a->offload_linears && !cm->bpe && cm->q.layers &&
+    /* the whole token on the device when the recipe is integer (calibration
+     * encodes stories as eval does, with the model's own tokenizer; a dummy
+     * model calibrates on fixed token ids through its own integer linears) */
+    int whole = a->dev && !a->offload_linears && cm->q.layers &&
                 sq_intlayer_supported(&cm->q) == 0;
     if (a->attn)
         rc = sq_attn_exec_init(&a->ae, &cm->model.cfg, a->attn, 1);
@@ -157,7 +157,9 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
         /* the recipe's calibration text, its #calib part by default */
         char *text = cm->dummy ? NULL
                      : sq_cli_read_stories(a->calib ? a->calib : SQ_DEFAULT_CALIB);
-        sq_intlayer_opts_t o = {.calib_text = text, .tok = cm->dummy ? NULL : &cm->tok,
+        sq_story_enc_t enc;
+        sq_cli_model_story_enc(cm, &enc);
+        sq_intlayer_opts_t o = {.calib_text = text, .enc = cm->dummy ? NULL : &enc,
                                 .ae = a->attn ? &a->ae : NULL, .rows = a->rows,
                                 .seqs = a->seqs};
         rc = text || cm->dummy ? sq_intlayer_build(&a->ilayer, &cm->q, a->dev, &a->rep, &o)
