@@ -222,6 +222,25 @@ START_TEST(test_cli)
     snprintf(args, sizeof args, "%s --backend csim --prompt '5 6'", il);
     ck_assert_msg(sq_run_cli(args, dev, sizeof dev, err, sizeof err) == 0, "%s", err);
     ck_assert_str_eq(dev, one);
+    /* the whole token timing-only (no calibration, nothing computed): the
+     * cycles, bytes and runs of the computing run, two sequences at once */
+    for (int t = 0; t < 2; t++) {
+        snprintf(args, sizeof args, "%s --backend model --prompt '5 6' --prompt '7'%s --report %s",
+                 il, t ? " --timing-only" : "", t ? json2 : json);
+        ck_assert_msg(sq_run_cli(args, dev, sizeof dev, err, sizeof err) == 0, "%s", err);
+    }
+    ck_assert(sq_report_number(json, NULL, "runs_per_token") == 1);
+    static const char *const same[] = {"cycles", "stall_cycles", "bytes_read", "bytes_written",
+                                       "commands"};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+        ck_assert_msg(sq_report_number(json2, "total", same[i]) ==
+                          sq_report_number(json, "total", same[i]), "%s", same[i]);
+    for (int i = 0; i < 2; i++) {
+        char svg[64];
+        snprintf(svg, sizeof svg, "%s.svg", files[i]);
+        unlink(files[i]);
+        unlink(svg);
+    }
     /* sweep runs it on the model level and leaves perplexity out */
     ck_assert_msg(sq_run_cli("sweep --model " SMALL " --tokens 2 --array 8x8 --timing-only", dev,
                              sizeof dev, err, sizeof err) == 0, "%s", err);

@@ -94,6 +94,30 @@ static int calib_linear(void *ctx, int layer, sq_wkind_t kind, const float *x, f
  * weights are random): a fixed pseudo-random sequence. */
 #define CALIB_IDS 32
 
+/* The ranges of a timing-only build: 1 everywhere (nothing is computed). */
+static int unit_ranges(calib_t *c, const sq_qmodel_t *qm)
+{
+    const sq_llama_config_t *cf = &qm->model->cfg;
+    size_t lh = (size_t)cf->n_layers * cf->n_heads, lk = (size_t)cf->n_layers * cf->n_kv_heads;
+    memset(c, 0, sizeof *c);
+    c->m = qm->model;
+    c->qm = qm;
+    c->q = malloc(lh * sizeof *c->q);
+    c->k = malloc(lk * sizeof *c->k);
+    c->v = malloc(lk * sizeof *c->v);
+    c->o = malloc((size_t)cf->n_layers * sizeof *c->o);
+    if (!c->q || !c->k || !c->v || !c->o)
+        return sq_err(SQ_ERR_MEM, "integer layer: out of memory");
+    for (size_t i = 0; i < lh; i++)
+        c->q[i] = 1;
+    for (size_t i = 0; i < lk; i++)
+        c->k[i] = c->v[i] = 1;
+    for (int l = 0; l < cf->n_layers; l++)
+        c->o[l] = 1;
+    c->res = c->ffn = c->logits = 1;
+    return 0;
+}
+
 static int calibrate(calib_t *c, const sq_qmodel_t *qm, const sq_story_enc_t *enc,
                      const char *text, size_t *tokens)
 {
@@ -576,7 +600,8 @@ static int build(sq_intlayer_t *p, const sq_intlayer_opts_t *o)
 {
     const sq_llama_t *m = p->q->model;
     calib_t cal;
-    int rc = calibrate(&cal, p->q, o->enc, o->calib_text, &p->calib_tokens);
+    int rc = o->timing_only ? unit_ranges(&cal, p->q)
+                            : calibrate(&cal, p->q, o->enc, o->calib_text, &p->calib_tokens);
     if (rc) {
         calib_free(&cal);
         return rc;

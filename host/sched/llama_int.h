@@ -45,12 +45,14 @@ int sq_intlayer_supported(const sq_qmodel_t *q);
  * linears (a dummy model), 32 fixed token ids through its
  * own integer linears instead), an optional attention pattern (ae,
  * from --attn; NULL: dense causal), the longest prompt a prefill run takes
- * (rows, 0: 1) and the sequences decoded at once (seqs, 0: 1). */
+ * (rows, 0: 1) and the sequences decoded at once (seqs, 0: 1). timing_only
+ * (a level that computes no outputs, --timing-only) skips calibration: every
+ * range is 1, which changes no cycle, byte or run, only values nobody reads. */
 typedef struct {
     const char *calib_text;
     const sq_story_enc_t *enc;
     const sq_attn_exec_t *ae;
-    int rows, seqs;
+    int rows, seqs, timing_only;
 } sq_intlayer_opts_t;
 
 /* Compiles q for dev. rep (may be NULL) receives every descriptor's
