@@ -524,7 +524,9 @@ START_TEST(test_cus_refused)
         {"gemm --backend model --cus 9 --target u280", "--cus must be an integer in [1, 8]"},
         {"gemm --backend model --cus 2", "target ddr4 has 1"},
         {"gemm --backend model --cus 5 --target u250", "target u250 has 4"},
-        {"generate --backend model --cus 2 --recipe w8a8 --steps 1", "target ddr4 has 1"},
+        {"generate --model " SQ_SHARED_DIR "/models/stories260K.bin --tokenizer " SQ_SHARED_DIR
+         "/models/tok512.bin --backend model --cus 2 --recipe w8a8 --steps 1",
+         "target ddr4 has 1"},
         {"sweep --shape 8x8x8 --cus 2 --array 4x4", "target ddr4 has 1"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
