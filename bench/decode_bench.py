@@ -6,9 +6,10 @@ token on the model level (cycle-exact: model == rtl, docs/cycle_model.md) and
 writes bench/results/decode.md and decode_batch.svg:
 
 - SmolLM2-135M with its real GGUF weights. The table's runs are --timing-only
-  (no outputs computed, no calibration): cycles do not depend on weight values,
-  and one computing run per recipe (ddr4, batch 1) must give the same cycles
-  and prints its text.
+  (no outputs computed, no calibration). Cycles depend on values only through
+  the embedding gather's row alignment (token ids), which one computing run per
+  recipe (ddr4, batch 1) bounds: it prints its text and its cycles must be
+  within 0.1% of the timing-only run's.
 - Llama-2-7B as a dummy model (random weights, same shapes). Its 32 layers do
   not fit this machine's memory twice over, so each point runs 1 and 2 layers;
   the layers of a decode step are identical, so a step of L layers takes
@@ -129,10 +130,10 @@ def main():
     for r in RECIPES:
         full, text, s = run(base_args(sm[0], sm[1], r, "ddr4", 1, False))
         fast, _, _ = run(base_args(sm[0], sm[1], r, "ddr4", 1, True))
-        if full["total"]["cycles"] != fast["total"]["cycles"]:
-            sys.exit(f"decode_bench: {r}: timing-only cycles {fast['total']['cycles']} != "
-                     f"computing run's {full['total']['cycles']}")
-        checks.append((r, full["total"]["cycles"], text.strip().replace("\n", " "), s))
+        a, b = full["total"]["cycles"], fast["total"]["cycles"]
+        if abs(b - a) > 1e-3 * a:
+            sys.exit(f"decode_bench: {r}: timing-only cycles {b} against the computing run's {a}")
+        checks.append((r, a, b, text.strip().replace("\n", " "), s))
         progress()
     res = {}
     for name, m in MODELS.items():
@@ -161,8 +162,8 @@ def main():
              "scale per 128; 2:4 0.5 B + 2 bits of position per kept value), plus each sequence's "
              "int8 KV cache at its mean decode position. **frac** = tokens/s / roofline.")
     L.append("- SmolLM2-135M runs its real GGUF weights. Timing-only runs skip calibration and "
-             "outputs; cycles do not depend on weight values, which the computing runs below "
-             "check (same cycles).")
+             "outputs; the computing runs at the end bound what that changes (token ids move "
+             "the embedding gather's alignment: under 0.1% of the cycles).")
     L.append("- Llama-2-7B is `dummy:llama2-7b,seq=64` (random weights in the compressed format). "
              "Each point runs 1 and 2 layers and extrapolates linearly to 32 (identical layers).")
     L.append("")
@@ -190,13 +191,16 @@ def main():
         L.append("")
     L.append("## Real weights: computing runs against timing-only")
     L.append("")
-    L.append("SmolLM2-135M, ddr4, batch 1, calibrated on `tinystories_sample.txt#calib`: the "
-             "computing run's cycles equal the timing-only run's.")
+    L.append("SmolLM2-135M, ddr4, batch 1, calibrated on `tinystories_sample.txt#calib`, all "
+             f"{STEPS} positions. Cycles depend on values in one place: the embedding gather "
+             "reads a row at an address set by the token id, and a row's alignment to the "
+             "vector unit's 128-byte blocks sets how many blocks it reads. A timing-only run "
+             "computes no token ids, so it differs by that much (the bench stops above 0.1%).")
     L.append("")
-    L.append("| recipe | cycles (both runs) | text | s |")
-    L.append("|---|---|---|---|")
-    for r, c, text, s in checks:
-        L.append(f"| `{r}` | {c:,} | {text} | {s:.0f} |")
+    L.append("| recipe | cycles, computing | cycles, timing-only | difference | text | s |")
+    L.append("|---|---|---|---|---|---|")
+    for r, a, b, text, s in checks:
+        L.append(f"| `{r}` | {a:,} | {b:,} | {(b - a) / a:+.4%} | {text} | {s:.0f} |")
     L.append("")
     L.append(f"Plot: `{os.path.basename(SVG)}` (tokens/s against batch, w8a8, per target).")
     open(OUT, "w").write("\n".join(L) + "\n")

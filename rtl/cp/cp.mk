@@ -26,9 +26,9 @@ ACCEL_VL_LIB  := $(ACCEL_VL_DIR)/Vsq_accel_top__ALL.a
 # The Verilator builds are recursive makes ('+'): they share the jobserver of
 # `make -j2` rather than fall back to one job each.
 ACCEL_VL_GLUE := $(ACCEL_VL_DIR)/sq_accel_vl.o
-$(ACCEL_VL_LIB): $(ACCEL_RTL)
+$(ACCEL_VL_LIB): $(ACCEL_RTL) $(VL_PRIMS)
 	@mkdir -p $(ACCEL_VL_DIR)
-	+$(VERILATOR) $(ACCEL_VL_FLAGS) $(ACCEL_RTL) --build -j 2 >$(ACCEL_VL_DIR)/build.log 2>&1 || \
+	+$(VERILATOR) $(ACCEL_VL_FLAGS) $(ACCEL_RTL) $(VL_PRIMS) --build -j 2 >$(ACCEL_VL_DIR)/build.log 2>&1 || \
 	  { tail -30 $(ACCEL_VL_DIR)/build.log; exit 1; }
 $(ACCEL_VL_GLUE): sim/sq_accel_vl.cpp sim/sq_vl_kernel.hpp sim/sq_accel_vl.h sim/sq_sim.h sim/sq_axi.h sim/sq_mem.h $(ACCEL_VL_LIB)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -isystem $(ACCEL_VL_DIR) -isystem $(VL_INC) \
@@ -41,9 +41,9 @@ ACCEL4_VL_LIB := $(ACCEL4_VL_DIR)/Vsq_accel_top_u4__ALL.a
 ACCEL4_VL_GLUE := $(ACCEL4_VL_DIR)/sq_accel_vl.o
 ACCEL4_VL_FLAGS := $(filter-out --prefix Vsq_accel_top --Mdir $(ACCEL_VL_DIR),$(ACCEL_VL_FLAGS)) \
                    --prefix Vsq_accel_top_u4 --Mdir $(ACCEL4_VL_DIR) -GU=4
-$(ACCEL4_VL_LIB): $(ACCEL_RTL)
+$(ACCEL4_VL_LIB): $(ACCEL_RTL) $(VL_PRIMS)
 	@mkdir -p $(ACCEL4_VL_DIR)
-	+$(VERILATOR) $(ACCEL4_VL_FLAGS) $(ACCEL_RTL) --build -j 2 >$(ACCEL4_VL_DIR)/build.log 2>&1 || \
+	+$(VERILATOR) $(ACCEL4_VL_FLAGS) $(ACCEL_RTL) $(VL_PRIMS) --build -j 2 >$(ACCEL4_VL_DIR)/build.log 2>&1 || \
 	  { tail -30 $(ACCEL4_VL_DIR)/build.log; exit 1; }
 $(ACCEL4_VL_GLUE): sim/sq_accel_vl.cpp sim/sq_vl_kernel.hpp sim/sq_accel_vl.h sim/sq_sim.h sim/sq_axi.h sim/sq_mem.h $(ACCEL4_VL_LIB)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -DSQ_ACCEL_U=4 -isystem $(ACCEL4_VL_DIR) -isystem $(VL_INC) \
@@ -56,8 +56,8 @@ SAN_EXTRA += $(ACCEL_VL_GLUE) $(ACCEL4_VL_GLUE) $(ACCEL_VL_LIB) $(ACCEL4_VL_LIB)
 .PHONY: lint-accel synth-accel
 lint: lint-accel
 lint-accel:
-	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(ACCEL_RTL) --top-module sq_accel_top
-	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(ACCEL_RTL) --top-module sq_accel_top -GU=4
+	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(ACCEL_RTL) $(VL_PRIMS) --top-module sq_accel_top
+	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(ACCEL_RTL) $(VL_PRIMS) --top-module sq_accel_top -GU=4
 	@echo "lint-accel: verilator -Wall clean"
 
 # Command-processor benchmark (bench/cp.sh writes bench/results/cp.md): a
