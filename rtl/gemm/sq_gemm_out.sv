@@ -3,13 +3,13 @@
 // tile when R rows of it are free) and the AXI4 write master. A row of C
 // results is C bytes (int8) or 4C bytes (OUT32) at an arbitrary byte address,
 // so it goes out as one burst of the beats it touches, with byte strobes.
-// GEMV mode (gv_i): array row r holds output n0+r as two partial sums, in
-// columns 0 and 1 (sq_gemm_feeder); column 1 drains row r one cycle after
-// column 0, their sum (exact: int32 wrapping addition) goes into epilogue lane
-// r with that lane's parameters, and the deskew lines the lanes up into one
-// output row per tile. int4 GEMV: four partial sums, in columns 0 to 3, added
-// as they drain (column j one cycle after column j-1), so the sum enters the
-// epilogue two cycles later than int8's.
+// GEMV mode (gv_i): array row r holds output n0+r of activation row m as two
+// partial sums, in columns 2m and 2m+1 (sq_gemm_feeder); column 2m+1 drains
+// row r one cycle after column 2m, their sum (exact: int32 wrapping
+// addition) goes into epilogue lane r with that lane's parameters (taken
+// with m = 0 and kept for the others), and the deskew lines the lanes up
+// into M output rows per tile, two cycles apart. int4 GEMV: four partial
+// sums, in columns 4m..4m+3, added as they drain, rows four cycles apart.
 module sq_gemm_out
 #(
   parameter int unsigned R = sq_spec_pkg::SqArrayRows,
@@ -51,44 +51,79 @@ module sq_gemm_out
   logic out32, g4;
   assign out32 = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmOut32) != 32'd0);
   assign g4 = gv_i && (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmW4) != 32'd0);
-  // GEMV: the column whose drain completes a row's sum
-  localparam int unsigned GL8 = 1 % C;
-  localparam int unsigned GL4 = 3 % C;
-  logic [RW-1:0] grow;
-  logic          gvalid;
-  assign gvalid = g4 ? lane_valid_i[GL4] : lane_valid_i[GL8];
-  assign grow = g4 ? lane_row_i[RW*GL4 +: RW] : lane_row_i[RW*GL8 +: RW];
 
   // ---- epilogue lanes and deskew ---------------------------------------------
   logic [31:0] val [C];
   logic        lv [C];
   logic [31:0] row_val [C];
-  // GEMV: column 0's partial sum of the row column 1 drains now (int4: the
-  // sum of columns 0 to 2 of the row column 3 drains now)
-  logic [31:0] p0_q, p1_q, p2_q, gsum;
-  always_ff @(posedge clk_i) begin
-    if (gv_i && lane_valid_i[0]) begin
-      p0_q <= lane_acc_i[31:0];
-    end
-    if (g4 && lane_valid_i[1 % C]) begin
-      p1_q <= p0_q + lane_acc_i[32*(1 % C) +: 32];
-    end
-    if (g4 && lane_valid_i[2 % C]) begin
-      p2_q <= p1_q + lane_acc_i[32*(2 % C) +: 32];
+  // GEMV: activation row m's partial sums of array row r are in columns
+  // 2m, 2m+1 (int4 4m..4m+3), and column j drains row r one cycle after
+  // column j-1: ps_q[j] keeps the group's sum up to column j of the row
+  // column j+1 drains now, and a group's last column (gl) completes it.
+  logic [32*C-1:0] ps;
+  logic [32*C-1:0] gsum;
+  logic [C-1:0]    gl;
+  for (genvar j = 0; j < C; j++) begin : g_ps
+    logic [31:0] acc;
+    assign acc = lane_acc_i[32*j +: 32];
+    if (j % 2 == 0) begin : g_even
+      // the first column of an int8 group; int4: the first or the third
+      logic [31:0] p_q;
+      always_ff @(posedge clk_i) begin
+        if (gv_i && lane_valid_i[j]) begin
+          p_q <= (g4 && j % 4 == 2) ? ps[32*(j-1) +: 32] + acc : acc;
+        end
+      end
+      assign ps[32*j +: 32] = p_q;
+      assign gsum[32*j +: 32] = '0;
+      assign gl[j] = 1'b0;
+    end else begin : g_odd
+      assign gsum[32*j +: 32] = ps[32*(j-1) +: 32] + acc;
+      // a group inside M ends here
+      assign gl[j] = gv_i && lane_valid_i[j] &&
+                     (g4 ? j % 4 == 3 && 18'(j / 4) < {1'b0, cfg_i.m} :
+                           18'(j / 2) < {1'b0, cfg_i.m});
+      if (j % 4 == 1) begin : g_mid
+        // int4: the first two columns' sum
+        logic [31:0] p_q;
+        always_ff @(posedge clk_i) begin
+          if (g4 && lane_valid_i[j]) begin
+            p_q <= gsum[32*j +: 32];
+          end
+        end
+        assign ps[32*j +: 32] = p_q;
+      end else begin : g_end
+        assign ps[32*j +: 32] = '0;
+      end
     end
   end
-  assign gsum = g4 ? p2_q + lane_acc_i[32*GL4 +: 32] : p0_q + lane_acc_i[32*GL8 +: 32];
   for (genvar j = 0; j < C; j++) begin : g_lane
-    logic gsel;
-    assign gsel = gv_i && gvalid && 32'(grow) == j;
+    // GEMV: lane j is output n0+j; the group that completes array row j now
+    // (at most one: the groups' last columns drain different rows), its sum,
+    // and whether it is the tile's first (activation row 0), whose bias and
+    // quant parameters the lane keeps for the others
+    logic gsel, g0;
+    logic [31:0] gacc;
+    always_comb begin
+      gsel = 1'b0;
+      g0 = 1'b0;
+      gacc = '0;
+      for (int unsigned c = 1; c < C; c += 2) begin
+        if (gl[c] && 32'(lane_row_i[RW*c +: RW]) == j) begin
+          gsel = 1'b1;
+          g0 = g4 ? c == 3 : c == 1;
+          gacc = gsum[32*c +: 32];
+        end
+      end
+    end
     sq_gemm_epi u_epi (
       .clk_i, .rst_ni,
       .bias_en_i((({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmBias) != 32'd0)),
       .out32_i(out32),
       .relu_i((({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmRelu) != 32'd0)),
       .valid_i(gv_i ? gsel : lane_valid_i[j]),
-      .row0_i(gv_i ? gsel : lane_valid_i[j] && lane_row_i[RW*j +: RW] == '0),
-      .acc_i(gv_i ? gsum : lane_acc_i[32*j +: 32]),
+      .row0_i(gv_i ? g0 : lane_valid_i[j] && lane_row_i[RW*j +: RW] == '0),
+      .acc_i(gv_i ? gacc : lane_acc_i[32*j +: 32]),
       .bias_i(bias_i[32*j +: 32]),
       .mult_i(quant_i[64*j +: 32]),
       .shift_i(quant_i[64*j + 32 +: 32]),
@@ -127,6 +162,18 @@ module sq_gemm_out
     assign row_done = lv0_q[C-2];
   end
 
+  // GEMV: a tile's M rows (activation rows 0..M-1, 2 or 4 cycles apart) come
+  // out in order and tiles do not interleave, so a count of rows modulo M
+  // is the row's m (it is back at 0 when a GEMM ends).
+  logic [sq_gemm_pkg::DimW-1:0] gm_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      gm_q <= '0;
+    end else if (gv_i && row_done) begin
+      gm_q <= gm_q + 1'b1 == cfg_i.m ? '0 : gm_q + 1'b1;
+    end
+  end
+
   // Row identity follows the last column through the epilogue latency.
   logic [RW-1:0]      rid_row_q [Lat];
   logic [sq_gemm_pkg::TileW-1:0] rid_tile_q [Lat];
@@ -153,7 +200,7 @@ module sq_gemm_out
   logic  f_empty, f_full, f_pop;
   logic [$clog2(2 * R):0] f_cnt;
   always_comb begin
-    in_row.m = gv_i ? rid_tile.m0 : rid_tile.m0 + 18'(rid_row_q[Lat-1]);
+    in_row.m = gv_i ? {1'b0, gm_q} : rid_tile.m0 + 18'(rid_row_q[Lat-1]);
     in_row.n0 = rid_tile.n0;
     in_row.ncols = rid_tile.ncols;
     for (int unsigned j = 0; j < C; j++) begin
