@@ -590,6 +590,45 @@ START_TEST(test_smollm2_generate)
 }
 END_TEST
 
+/* SmolLM2 (a GGUF model with its own BPE tokenizer) runs the whole token on
+ * the device: calibrated on stories it encodes as eval does, one run per
+ * token, its prompt printed whole, and the integer layer's first greedy token
+ * that of the fp32 host. The calibration text is two short stories, to keep the test
+ * short: quality is measured in bench/results/decode.md's runs. */
+START_TEST(test_smollm2_whole_token)
+{
+    char path[4200];
+    if (sq_test_model("smollm2", "test_gguf", path, sizeof path))
+        return;
+    static const char stories[] = "Tom had a red ball. He threw it to his dog, and the dog ran "
+                                  "after it.\n<|endoftext|>\nLily saw a bird in the tree. The "
+                                  "bird sang a song, and Lily smiled.\n";
+    char *calib = sq_tmpfile(stories, sizeof stories - 1);
+    char json[] = "/tmp/sq_gguf_XXXXXX";
+    close(mkstemp(json));
+    char args[4400], host[4096], dev[4096], err[16384];
+    snprintf(args, sizeof args, "generate --model smollm2 --steps 6 --temperature 0 --prompt "
+             "'Once upon a time'");
+    ck_assert_msg(sq_run_cli(args, host, sizeof host, err, sizeof err) == 0, "%s", err);
+    snprintf(args, sizeof args, "generate --model smollm2 --recipe w8a8 --calib %s --steps 6 "
+             "--temperature 0 --prompt 'Once upon a time' --backend model --report %s", calib,
+             json);
+    ck_assert_msg(sq_run_cli(args, dev, sizeof dev, err, sizeof err) == 0, "%s", err);
+    const char *prompt = "Once upon a time";
+    size_t first = strlen(prompt) + 1; /* the prompt and the first generated token, "," */
+    ck_assert_msg(strlen(host) > first && strncmp(dev, host, first) == 0, "host '%s', device '%s'",
+                  host, dev);
+    ck_assert(sq_report_number(json, NULL, "runs_per_token") == 1);
+    ck_assert(sq_report_number(json, "total", "cycles") > 0);
+    char svg[64];
+    snprintf(svg, sizeof svg, "%s.svg", json);
+    unlink(svg);
+    unlink(json);
+    unlink(calib);
+    free(calib);
+}
+END_TEST
+
 START_TEST(test_cli_gguf)
 {
     char path[4200];
@@ -632,5 +671,6 @@ Suite *gguf_suite(void)
     tcase_add_test(tc, test_smollm2_tokenizer);
     tcase_add_test(tc, test_smollm2_generate);
     tcase_add_test(tc, test_cli_gguf);
+    tcase_add_test(tc, test_smollm2_whole_token);
     return s;
 }

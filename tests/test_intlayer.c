@@ -48,7 +48,9 @@ static void open_fixture_at(fixture_t *f, const char *recipe, const char *level,
     f->text = realloc(f->text, n + 1);
     f->text[n] = 0;
     f->dev = sq_test_dev_open(level, 64u << 20);
-    sq_intlayer_opts_t o = {.calib_text = f->text, .tok = &f->tok, .rows = rows, .seqs = seqs};
+    sq_story_enc_t enc;
+    sq_story_enc_llama2(&enc, &f->tok);
+    sq_intlayer_opts_t o = {.calib_text = f->text, .enc = &enc, .rows = rows, .seqs = seqs};
     ck_assert_msg(sq_intlayer_build(&f->p, &f->q, f->dev, NULL, &o) == 0, "%s", sq_err_msg());
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <cjson/cJSON.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -247,6 +248,23 @@ int sq_test_model(const char *name, const char *who, char *path, size_t cap)
         return -1;
     }
     return 0;
+}
+
+double sq_report_number(const char *path, const char *section, const char *key)
+{
+    size_t n;
+    char *text = sq_slurp(path, &n);
+    ck_assert_msg(text != NULL, "cannot read %s", path);
+    cJSON *j = cJSON_Parse(text);
+    ck_assert_msg(j != NULL, "%s is not JSON", path);
+    cJSON *o = section ? cJSON_GetObjectItem(j, section) : j;
+    ck_assert_msg(o != NULL, "%s has no %s", path, section);
+    cJSON *v = cJSON_GetObjectItem(o, key);
+    ck_assert_msg(cJSON_IsNumber(v), "%s has no number %s", path, key);
+    double d = v->valuedouble;
+    cJSON_Delete(j);
+    free(text);
+    return d;
 }
 
 /* ---- levels against the golden reference ------------------------------- */

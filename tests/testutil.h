@@ -70,6 +70,10 @@ int sq_test_in_ci(void);
  * and why, and returns -1. */
 int sq_test_model(const char *name, const char *who, char *path, size_t cap);
 
+/* A number of a --report JSON file: key of the object section (NULL: the top
+ * level). Fails the test when the file, the section or the key is missing. */
+double sq_report_number(const char *path, const char *section, const char *key);
+
 /* Deterministic PRNG for test data (xorshift64*). */
 uint64_t sq_test_rand(uint64_t *state);
 

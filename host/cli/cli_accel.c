@@ -134,19 +134,26 @@ int sq_cli_accel_open_dev(const char *cmd, sq_cli_accel_t *a, const char *model_
 int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
                       const char *model_name, const char *recipe)
 {
-    /* a dummy's linears on the device take about their host bytes (the
-     * placement adds quant entries): the level's memory grows to hold them */
-    uint64_t need = cm->dummy ? sq_qmodel_bytes(&cm->q) : 0;
+    /* the linears on the device take about their host bytes (the placement
+     * adds quant entries), and the integer layer's int8 KV caches one
+     * (layers, kv_dim, context) pair per sequence: the level's memory grows to
+     * hold them (a batch of a 2048-token model outgrows the default) */
+    const sq_llama_config_t *c = &cm->model.cfg;
+    uint64_t kv = cm->q.layers ? 2ull * (uint64_t)c->n_layers * (uint64_t)c->seq_len *
+                                     (uint64_t)(c->dim / c->n_heads * c->n_kv_heads) *
+                                     (uint64_t)(a->seqs > 0 ? a->seqs : 1)
+                               : 0;
+    uint64_t need = cm->dummy || kv ? sq_qmodel_bytes(&cm->q) + kv : 0;
     if (need + need / 8 + (64u << 20) > (256u << 20))
         a->mem_bytes = need + need / 8 + (64u << 20);
     int ec = sq_cli_accel_open_dev(cmd, a, model_name, recipe);
     if (ec)
         return ec;
     int rc = 0;
-    /* the whole token on the device when the recipe is integer (llama2.c
-     * models: calibration scores stories with their tokenizer; a dummy model
-     * calibrates on fixed token ids through its own integer linears) */
-    int whole = a->dev && !a->offload_linears && !cm->bpe && cm->q.layers &&
+    /* the whole token on the device when the recipe is integer (calibration
+     * encodes stories as eval does, with the model's own tokenizer; a dummy
+     * model calibrates on fixed token ids through its own integer linears) */
+    int whole = a->dev && !a->offload_linears && cm->q.layers &&
                 sq_intlayer_supported(&cm->q) == 0;
     if (a->attn)
         rc = sq_attn_exec_init(&a->ae, &cm->model.cfg, a->attn, 1);
@@ -157,9 +164,11 @@ int sq_cli_accel_open(const char *cmd, sq_cli_accel_t *a, sq_cli_model_t *cm,
         /* the recipe's calibration text, its #calib part by default */
         char *text = cm->dummy ? NULL
                      : sq_cli_read_stories(a->calib ? a->calib : SQ_DEFAULT_CALIB);
-        sq_intlayer_opts_t o = {.calib_text = text, .tok = cm->dummy ? NULL : &cm->tok,
+        sq_story_enc_t enc;
+        sq_cli_model_story_enc(cm, &enc);
+        sq_intlayer_opts_t o = {.calib_text = text, .enc = cm->dummy ? NULL : &enc,
                                 .ae = a->attn ? &a->ae : NULL, .rows = a->rows,
-                                .seqs = a->seqs};
+                                .seqs = a->seqs, .timing_only = a->timing_only};
         rc = text || cm->dummy ? sq_intlayer_build(&a->ilayer, &cm->q, a->dev, &a->rep, &o)
                                : SQ_ERR_IO;
         free(text);

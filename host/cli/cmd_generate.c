@@ -87,6 +87,15 @@ typedef struct {
     const char *logits_path;
 } run_t;
 
+/* A GGUF prompt has no BOS: its first token is text too, which no step
+ * prints (each prints the token it continues with). */
+static void emit_first(const run_t *r, const seq_t *q)
+{
+    char buf[4 * 1024 + 8]; /* a decoded token (GGUF tokens are at most 1 KiB) */
+    if (r->cm->bpe)
+        emit(q->out, sq_cli_model_decode(r->cm, -1, q->tokens[0], buf, sizeof buf));
+}
+
 /* The host path and --offload linears: one forward pass per position
  * through the model's hooks (one sequence). */
 static int run_forward(run_t *r, seq_t *q)
@@ -96,8 +105,8 @@ static int run_forward(run_t *r, seq_t *q)
     int rc = sq_llama_state_build(&s, &m->cfg);
     char buf[4 * 1024 + 8]; /* a decoded token (GGUF tokens are at most 1 KiB) */
     int token = q->tokens[0], pos = 0;
-    if (!rc && r->cm->bpe) /* no BOS: the first prompt token is text too */
-        emit(q->out, sq_cli_model_decode(r->cm, -1, token, buf, sizeof buf));
+    if (!rc)
+        emit_first(r, q);
     sq_cli_accel_phase_begin(r->acc, SQ_PHASE_PREFILL);
     while (!rc && pos < r->steps) {
         rc = sq_llama_forward(m, &s, token, pos, &r->cm->ex);
@@ -238,6 +247,7 @@ static int run_intlayer(run_t *r, seq_t *seqs, int nseq)
     sq_cli_accel_phase_begin(r->acc, SQ_PHASE_PREFILL);
     for (int b = 0; !rc && b < nseq; b++) {
         seq_t *q = &seqs[b];
+        emit_first(r, q);
         for (int i = 0; i + 1 < q->n; i++)
             emit(q->out, sq_cli_model_decode(r->cm, q->tokens[i], q->tokens[i + 1], buf,
                                              sizeof buf));

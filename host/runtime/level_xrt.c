@@ -467,6 +467,13 @@ static int xrt_run_stream(void *state, const sq_stream_run_t *r, sq_dev_stats_t 
 {
     (void)add; /* no cycles; the device adds the work */
     xrt_t *s = state;
+    /* Without the accelerator kernel the device launches the unit kernels
+     * (GEMM, attention) one run each; the vector unit has no kernel of its
+     * own, so such a stream is refused before any of it runs. */
+    for (uint32_t i = 0; !s->accel && i < r->n_cmds; i++)
+        if (sq_desc_opcode(r->descs + (size_t)i * SQ_DESC_BYTES) == SQ_OP_VEC)
+            return sq_err(SQ_ERR_DEV, "xrt: descriptor %u is a vector op, and the xclbin has no "
+                          "accelerator kernel (sq_accel_kernel) to run it", i);
     if (!s->accel)
         return SQ_STREAM_UNITS;
     xrtRunHandle run = xrtRunOpen(s->accel);
@@ -526,4 +533,7 @@ const sq_level_ops_t sq_level_xrt = {
     .read = xrt_read,
     .run = xrt_run,
     .run_stream = xrt_run_stream,
+    /* sq_accel_kernel has the vector unit and the GEMM core's group scales;
+     * an xclbin of unit kernels only refuses vector streams (above) */
+    .caps = SQ_LEVEL_CAP_VEC | SQ_LEVEL_CAP_GSCALE,
 };

@@ -203,17 +203,27 @@ static bool present(const sq_vec_model_t *vm, int buf, uint64_t b)
 /* SLd for each load of mask in order, lanes 0..g-1 (a row load: lane 0):
  * every waiting lane whose block is in its slot takes its word in one visit;
  * when the first waiting lane's is not, a miss reads that block first. */
+/* The blocks of load ld's first and last lane (b[1] <= b[0] + 1; a row
+ * load has one lane) and the read buffer it goes through; returns its address. */
+static uint64_t load_blocks(const op_t *o, int ld, uint64_t b[2], int *buf)
+{
+    uint64_t addr;
+    uint32_t es;
+    load_addr(o, ld, &addr, &es, buf);
+    uint32_t lanes = ld < NEL ? o->g : 1;
+    b[0] = addr / BLK;
+    b[1] = (addr + (uint64_t)(lanes - 1) * es) / BLK;
+    return addr;
+}
+
 static void loads(sq_vec_model_t *vm, op_t *o, const uint8_t *mem, uint32_t mask)
 {
     for (int ld = 0; ld < NLD; ld++) {
         if (!(mask & (1u << ld)))
             continue;
-        uint64_t addr;
-        uint32_t es;
+        uint64_t b[2];
         int buf;
-        load_addr(o, ld, &addr, &es, &buf);
-        uint32_t lanes = ld < NEL ? o->g : 1;
-        uint64_t b0 = addr / BLK, b1 = (addr + (uint64_t)(lanes - 1) * es) / BLK; /* b1 <= b0 + 1 */
+        uint64_t addr = load_blocks(o, ld, b, &buf), b0 = b[0], b1 = b[1];
         bool wait[2] = {true, b1 != b0};
         while (wait[0] || wait[1]) {
             uint64_t f = wait[0] ? b0 : b1;
@@ -245,12 +255,11 @@ static void fill(sq_vec_model_t *vm, op_t *o, uint32_t mask)
     for (int ld = 0; ld < NEL; ld++) {
         if (!(mask & (1u << ld)))
             continue;
-        uint64_t addr;
-        uint32_t es;
+        uint64_t bk[2];
         int buf;
-        load_addr(o, ld, &addr, &es, &buf);
+        load_blocks(o, ld, bk, &buf);
         for (int k = 0; k < 2; k++) {
-            uint64_t b = (addr + (k ? (uint64_t)(o->g - 1) * es : 0)) / BLK;
+            uint64_t b = bk[k];
             if (!present(vm, buf, b)) {
                 vm->bv[buf][b & 1] = false;
                 vm->btag[buf][b & 1] = b;

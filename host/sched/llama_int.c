@@ -94,7 +94,31 @@ static int calib_linear(void *ctx, int layer, sq_wkind_t kind, const float *x, f
  * weights are random): a fixed pseudo-random sequence. */
 #define CALIB_IDS 32
 
-static int calibrate(calib_t *c, const sq_qmodel_t *qm, const sq_tokenizer_t *tok,
+/* The ranges of a timing-only build: 1 everywhere (nothing is computed). */
+static int unit_ranges(calib_t *c, const sq_qmodel_t *qm)
+{
+    const sq_llama_config_t *cf = &qm->model->cfg;
+    size_t lh = (size_t)cf->n_layers * cf->n_heads, lk = (size_t)cf->n_layers * cf->n_kv_heads;
+    memset(c, 0, sizeof *c);
+    c->m = qm->model;
+    c->qm = qm;
+    c->q = malloc(lh * sizeof *c->q);
+    c->k = malloc(lk * sizeof *c->k);
+    c->v = malloc(lk * sizeof *c->v);
+    c->o = malloc((size_t)cf->n_layers * sizeof *c->o);
+    if (!c->q || !c->k || !c->v || !c->o)
+        return sq_err(SQ_ERR_MEM, "integer layer: out of memory");
+    for (size_t i = 0; i < lh; i++)
+        c->q[i] = 1;
+    for (size_t i = 0; i < lk; i++)
+        c->k[i] = c->v[i] = 1;
+    for (int l = 0; l < cf->n_layers; l++)
+        c->o[l] = 1;
+    c->res = c->ffn = c->logits = 1;
+    return 0;
+}
+
+static int calibrate(calib_t *c, const sq_qmodel_t *qm, const sq_story_enc_t *enc,
                      const char *text, size_t *tokens)
 {
     const sq_llama_t *m = qm->model;
@@ -103,7 +127,7 @@ static int calibrate(calib_t *c, const sq_qmodel_t *qm, const sq_tokenizer_t *to
     c->m = m;
     c->qm = qm;
     char ids_only[] = "ids";
-    if (!tok)
+    if (!enc)
         text = ids_only;
     size_t lh = (size_t)cf->n_layers * cf->n_heads, lk = (size_t)cf->n_layers * cf->n_kv_heads;
     c->q = calloc(lh, sizeof *c->q);
@@ -111,7 +135,8 @@ static int calibrate(calib_t *c, const sq_qmodel_t *qm, const sq_tokenizer_t *to
     c->v = calloc(lk, sizeof *c->v);
     c->o = calloc((size_t)cf->n_layers, sizeof *c->o);
     char *copy = text ? strdup(text) : NULL;
-    int *ids = copy ? malloc((strlen(copy) + 3) * sizeof *ids) : NULL;
+    size_t cap = copy ? strlen(copy) + 3 : 0;
+    int *ids = copy ? malloc(cap * sizeof *ids) : NULL;
     if (!c->q || !c->k || !c->v || !c->o || !copy || !ids) {
         free(copy);
         free(ids);
@@ -123,17 +148,17 @@ static int calibrate(calib_t *c, const sq_qmodel_t *qm, const sq_tokenizer_t *to
     char *cursor = copy, *story;
     while (!rc && (story = sq_story_next(&cursor))) {
         int n = 0;
-        if (!tok) {
+        if (!enc) {
             ids = realloc(ids, CALIB_IDS * sizeof *ids);
             for (n = 0; ids && n < CALIB_IDS; n++)
                 ids[n] = (int)(((uint64_t)n * 2654435761u + 12345u) % (uint64_t)cf->vocab_size);
             if (!ids)
                 rc = sq_err(SQ_ERR_MEM, "integer layer: out of memory calibrating");
-        } else if (!*story || (rc = sq_tokenizer_encode(tok, story, 0, 0, ids, &n))) {
+        } else if (!*story || (rc = enc->encode(enc->ctx, story, ids, cap, &n))) {
             continue;
         }
         n = n > cf->seq_len - 1 ? cf->seq_len - 1 : n;
-        int prev = SQ_TOK_BOS;
+        int prev = enc ? enc->start : SQ_TOK_BOS;
         for (int pos = 0; !rc && pos < n; pos++) {
             c->pos = pos;
             rc = sq_llama_forward(m, &c->s, prev, pos, &ex);
@@ -575,7 +600,8 @@ static int build(sq_intlayer_t *p, const sq_intlayer_opts_t *o)
 {
     const sq_llama_t *m = p->q->model;
     calib_t cal;
-    int rc = calibrate(&cal, p->q, o->tok, o->calib_text, &p->calib_tokens);
+    int rc = o->timing_only ? unit_ranges(&cal, p->q)
+                            : calibrate(&cal, p->q, o->enc, o->calib_text, &p->calib_tokens);
     if (rc) {
         calib_free(&cal);
         return rc;

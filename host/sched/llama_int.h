@@ -28,7 +28,7 @@
 
 #include "compress/qmodel.h"
 #include "model/attn_exec.h"
-#include "model/tokenizer.h"
+#include "model/eval.h"
 #include "report/report.h"
 #include "runtime/device.h"
 
@@ -40,16 +40,19 @@ typedef struct sq_intlayer sq_intlayer_t;
 int sq_intlayer_supported(const sq_qmodel_t *q);
 
 /* Options of a build: calibration text (stories separated by
- * <|endoftext|>, tokenized like eval; with tok NULL, a model without a
- * tokenizer or fp32 linears (a dummy model), 32 fixed token ids through its
+ * <|endoftext|>, each encoded by enc and started with its start token, as
+ * eval scores them; with enc NULL, a model without a tokenizer or fp32
+ * linears (a dummy model), 32 fixed token ids through its
  * own integer linears instead), an optional attention pattern (ae,
  * from --attn; NULL: dense causal), the longest prompt a prefill run takes
- * (rows, 0: 1) and the sequences decoded at once (seqs, 0: 1). */
+ * (rows, 0: 1) and the sequences decoded at once (seqs, 0: 1). timing_only
+ * (a level that computes no outputs, --timing-only) skips calibration: every
+ * range is 1, which changes no cycle, byte or run, only values nobody reads. */
 typedef struct {
     const char *calib_text;
-    const sq_tokenizer_t *tok;
+    const sq_story_enc_t *enc;
     const sq_attn_exec_t *ae;
-    int rows, seqs;
+    int rows, seqs, timing_only;
 } sq_intlayer_opts_t;
 
 /* Compiles q for dev. rep (may be NULL) receives every descriptor's

@@ -478,18 +478,20 @@ module sq_vec_core (
     end
   end
 
-  // the slot a group's fill requests, and the one it receives, next
-  function automatic logic [3:0] first_slot(input logic [NSlot-1:0] mask);
-    first_slot = 4'd0;
-    for (int i = NSlot - 1; i >= 0; i--) begin
+  // the lowest set bit of a slot or load mask (0 when none is set)
+  function automatic logic [3:0] first_set(input logic [15:0] mask);
+    first_set = 4'd0;
+    for (int i = 15; i >= 0; i--) begin
       if (mask[i]) begin
-        first_slot = 4'(i);
+        first_set = 4'(i);
       end
     end
   endfunction
+
+  // the slot a group's fill requests, and the one it receives, next
   logic [3:0] far_i, frd_i;
-  assign far_i = first_slot(far_q);
-  assign frd_i = first_slot(frd_q);
+  assign far_i = first_set(16'(far_q));
+  assign frd_i = first_set(16'(frd_q));
 
   // ---- which loads a group or a row needs ---------------------------------------------
   logic [NLd-1:0] elem_mask, row_mask;
@@ -523,15 +525,6 @@ module sq_vec_core (
     row_mask[LGM] = func == 4'(SqVecGather);
     row_mask[LGS] = func == 4'(SqVecGather);
   end
-
-  function automatic logic [3:0] first_ld(input logic [NLd-1:0] mask);
-    first_ld = 4'd0;
-    for (int i = NLd - 1; i >= 0; i--) begin
-      if (mask[i]) begin
-        first_ld = 4'(i);
-      end
-    end
-  endfunction
 
   // the pass that starts a row, and the one after each
   function automatic pass_e first_pass(input logic [3:0] f, input logic l, input logic q);
@@ -886,7 +879,7 @@ module sq_vec_core (
         mu_d = 64'sd0;
         if (row_mask != '0) begin
           lmask_d = row_mask;
-          ld_d = first_ld(row_mask);
+          ld_d = first_set(16'(row_mask));
           lpend_d = L'(1);
           ret_d = SPass;
           st_d = SLd;
@@ -940,7 +933,7 @@ module sq_vec_core (
         rbeat_d = 1'b0;
         if (elem_mask != '0) begin
           lmask_d = elem_mask;
-          ld_d = first_ld(elem_mask);
+          ld_d = first_set(16'(elem_mask));
           lpend_d = gmask_d;
           ret_d = SVal;
           st_d = far_d != '0 ? SFill : SLd;
@@ -997,7 +990,7 @@ module sq_vec_core (
             if (lmask_d == '0) begin
               st_d = ret_q;
             end else begin
-              ld_d = first_ld(lmask_d);
+              ld_d = first_set(16'(lmask_d));
               lpend_d = 32'(ld_d) < NEl ? gmask_q : L'(1);
             end
           end
