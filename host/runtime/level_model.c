@@ -434,13 +434,18 @@ static void tick(model_t *s)
         orow_t *h = &s->fifo[s->fifo_head];
         uint32_t esz = has(g, SQ_GEMM_OUT32) ? 4u : 1u, nbytes = h->ncols * esz;
         uint64_t addr = g->c + ((uint64_t)h->m * g->n + h->n0) * esz;
+        /* GEMV write combining (sq_gemm_out): a row ending inside a beat,
+         * not its activation row's last, keeps that beat back for the next
+         * tile's row of the same activation row */
+        uint32_t nb = (uint32_t)(((addr % BEAT) + nbytes - 1) / BEAT + 1);
+        bool hold = s->gv && (addr + nbytes) % BEAT != 0 && h->n0 + h->ncols < g->n;
         s->rows_popped++;
         s->cur = true;
-        s->skip = h->m >= g->m;
+        s->skip = h->m >= g->m || (hold && nb == 1);
         s->aw_done = false;
-        s->nbeats = (uint32_t)(((addr % BEAT) + nbytes - 1) / BEAT + 1);
+        s->nbeats = nb - hold;
         s->wbeat = 0;
-        if (!s->skip)
+        if (h->m < g->m)
             s->bytes_written += nbytes;
         s->fifo_head = (s->fifo_head + 1) % s->fifo_cap;
         s->fifo_count--;

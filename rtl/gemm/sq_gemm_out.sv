@@ -230,6 +230,24 @@ module sq_gemm_out
   logic [35:0]       prod;
   logic              finish, aw_fire, w_fire;
 
+  // GEMV write combining: a tile's row of activation row m is T outputs (16
+  // bytes at int8), and the next tile's row of m follows it in memory, so a
+  // row that ends inside a beat (and is not m's last) keeps that beat back
+  // (pnd_*[m]) and the next row of m merges into it: at int8 four tiles
+  // share a write beat instead of taking one each. Rows of other m come in
+  // between, hence one pending beat per activation row.
+  localparam int unsigned G = (C > 1) ? C / 2 : 1;
+  localparam int unsigned GW = (G > 1) ? $clog2(G) : 1;
+  logic [sq_gemm_pkg::BeatW-1:0]     pnd_data_q [G];
+  logic [sq_gemm_pkg::BeatBytes-1:0] pnd_strb_q [G];
+  logic [G-1:0]      pnd_v_q;
+  logic [GW-1:0]     hm;
+  logic              hold;
+  logic [7:0]        nb;
+  logic [ShW-1:0]    mdata;
+  logic [ShW/8-1:0]  mstrb;
+  assign hm = GW'(head.m);
+
   // The head row's payload, strobes and address, computed only when it is
   // popped: the writer costs nothing while idle.
   always_comb begin
@@ -238,6 +256,10 @@ module sq_gemm_out
     nbytes = '0;
     prod = '0;
     haddr = '0;
+    nb = '0;
+    hold = 1'b0;
+    mdata = '0;
+    mstrb = '0;
     if (f_pop) begin
       for (int unsigned j = 0; j < C; j++) begin
         if (out32) begin
@@ -252,6 +274,30 @@ module sq_gemm_out
       end
       prod = 36'(head.m) * 36'(cfg_i.n) + 36'(head.n0);
       haddr = cfg_i.c + (out32 ? {26'd0, prod, 2'b00} : {28'd0, prod});
+      nb = 8'((({12'd0, haddr[5:0]} + nbytes - 18'd1) >> 6) + 18'd1);
+      hold = gv_i && 6'(haddr[5:0] + 6'(nbytes)) != 6'd0 &&
+             head.n0 + head.ncols < {1'b0, cfg_i.n};
+      mdata = ShW'(pay) << {haddr[5:0], 3'b000};
+      mstrb = (ShW / 8)'(pmask) << haddr[5:0];
+      if (gv_i && pnd_v_q[hm]) begin
+        mdata[sq_gemm_pkg::BeatW-1:0] = mdata[sq_gemm_pkg::BeatW-1:0] | pnd_data_q[hm];
+        mstrb[sq_gemm_pkg::BeatBytes-1:0] = mstrb[sq_gemm_pkg::BeatBytes-1:0] | pnd_strb_q[hm];
+      end
+    end
+  end
+
+  // the pending beats: the held row's last beat (beat nb - 1 of its two at most)
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      pnd_v_q <= '0;
+    end else if (f_pop && gv_i) begin
+      pnd_v_q[hm] <= hold;
+    end
+  end
+  always_ff @(posedge clk_i) begin
+    if (f_pop && hold) begin
+      pnd_data_q[hm] <= sq_gemm_pkg::BeatW'(nb == 8'd1 ? mdata : mdata >> sq_gemm_pkg::BeatW);
+      pnd_strb_q[hm] <= sq_gemm_pkg::BeatBytes'(nb == 8'd1 ? mstrb : mstrb >> sq_gemm_pkg::BeatBytes);
     end
   end
 
@@ -290,10 +336,11 @@ module sq_gemm_out
     if (f_pop) begin
       popped_d = popped_q + 32'd1;
       cur_d = 1'b1;
-      skip_d = head.m >= {1'b0, cfg_i.m};
+      // a held row whose only beat is kept back writes nothing now
+      skip_d = head.m >= {1'b0, cfg_i.m} || (hold && nb == 8'd1);
       aw_done_d = 1'b0;
       addr_d = haddr;
-      nbeats_d = 8'((({12'd0, haddr[5:0]} + nbytes - 18'd1) >> 6) + 18'd1);
+      nbeats_d = nb - {7'd0, hold};
       beat_d = 8'd0;
     end
   end
@@ -319,8 +366,8 @@ module sq_gemm_out
       beat_q <= beat_d;
       // the row's beats, shifted out as they are written
       if (f_pop) begin
-        data_q <= ShW'(pay) << {haddr[5:0], 3'b000};
-        strb_q <= (ShW / 8)'(pmask) << haddr[5:0];
+        data_q <= mdata;
+        strb_q <= mstrb;
       end else if (w_fire) begin
         data_q <= data_q >> sq_gemm_pkg::BeatW;
         strb_q <= strb_q >> sq_gemm_pkg::BeatBytes;
