@@ -68,6 +68,10 @@ deps: .venv/.deps-ok
 .venv/.deps-ok: scripts/deps.sh
 	./scripts/deps.sh
 
+# Behavioural models of the vendor primitives the RTL instantiates (the GEMM
+# PE's DSP48E2s), for the Verilator builds of the fragments below only: yosys
+# and Vivado bring their own.
+VL_PRIMS := sim/DSP48E2.sv
 -include $(filter-out $(BUILD)/%,$(wildcard */*.mk */*/*.mk))
 
 $(BUILD)/rel/%.o: %.c

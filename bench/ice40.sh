@@ -19,7 +19,7 @@ cells() { awk -v c="$1" '$1 == c { n = $2 } END { print n + 0 }' "$OUT/yosys_sta
   echo "$(git rev-parse --short HEAD), ${secs} s for the whole flow on the shared 2-core machine."
   echo
   echo "Configuration (bitstreams/ice40/rtl/sq_ice40_pkg.sv): 2x2 array of the GEMM unit's PEs"
-  echo "(rtl/gemm/sq_gemm_pe.sv, two int8 MACs each), one requant epilogue"
+  echo "(rtl/gemm/sq_gemm_pe.sv, two int8 MACs each, packed per column pair), one requant epilogue"
   echo "(rtl/gemm/sq_gemm_epi.sv), 32 KiB SPRAM, UART 115200 8N1; 6 MHz (the 12 MHz oscillator"
   echo "halved). The same files and parameters run under Verilator in \`make test\`"
   echo "(tests/test_ice40.c), bit-exact against sq_gemm_ref."

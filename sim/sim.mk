@@ -27,9 +27,9 @@ VL_GLUE   := $(VL_DIR)/sq_gemm_vl.o
 VL_CXXFLAGS := -std=c++17 -O2 -g -Wall -Wextra -Werror -isystem $(VL_DIR) -isystem $(VL_INC) \
                -isystem $(VL_INC)/vltstd -Iinclude -Ihost -Isim
 
-$(VL_LIB): $(RTL_SRCS)
+$(VL_LIB): $(RTL_SRCS) $(VL_PRIMS)
 	@mkdir -p $(VL_DIR)
-	+$(VERILATOR) $(VL_FLAGS) $(RTL_SRCS) --build -j 2 >$(VL_DIR)/build.log 2>&1 || \
+	+$(VERILATOR) $(VL_FLAGS) $(RTL_SRCS) $(VL_PRIMS) --build -j 2 >$(VL_DIR)/build.log 2>&1 || \
 	  { tail -30 $(VL_DIR)/build.log; exit 1; }
 # Verilator's runtime (it only builds it itself for --exe)
 VL_RT := verilated.o verilated_fst_c.o verilated_threads.o
@@ -43,12 +43,12 @@ $(VL_GLUE): sim/sq_gemm_vl.cpp sim/sq_vl_kernel.hpp sim/sq_gemm_vl.h sim/sq_sim.
 # equality test at sizes other than the default; small arrays build quickly.
 VL_SIZES := 8x8 4x8
 define vl_sized
-$(BUILD)/vl_$(1)/Vsq_gemm_top_$(1)__ALL.a: $(RTL_SRCS)
+$(BUILD)/vl_$(1)/Vsq_gemm_top_$(1)__ALL.a: $(RTL_SRCS) $(VL_PRIMS)
 	@mkdir -p $(BUILD)/vl_$(1)
 	+$(VERILATOR) $(filter-out --top-module $(RTL_TOP) --prefix V$(RTL_TOP) --Mdir $(VL_DIR),$(VL_FLAGS)) \
 	  --top-module $(RTL_TOP) --prefix Vsq_gemm_top_$(1) --Mdir $(BUILD)/vl_$(1) \
 	  -GR=$(word 1,$(subst x, ,$(1))) -GC=$(word 2,$(subst x, ,$(1))) \
-	  $(RTL_SRCS) --build -j 2 >$(BUILD)/vl_$(1)/build.log 2>&1 || \
+	  $(RTL_SRCS) $(VL_PRIMS) --build -j 2 >$(BUILD)/vl_$(1)/build.log 2>&1 || \
 	  { tail -30 $(BUILD)/vl_$(1)/build.log; exit 1; }
 $(BUILD)/vl_$(1)/sq_gemm_vl.o: sim/sq_gemm_vl.cpp sim/sq_vl_kernel.hpp sim/sq_gemm_vl.h sim/sq_sim.h sim/sq_axi.h sim/sq_mem.h $(BUILD)/vl_$(1)/Vsq_gemm_top_$(1)__ALL.a
 	$(CXX) $(VL_CXXFLAGS) -isystem $(BUILD)/vl_$(1) -DSQ_VL_TOP=Vsq_gemm_top_$(1) \
@@ -75,7 +75,7 @@ specgen: $(BUILD)/specgen
 	$(BUILD)/specgen > rtl/common/sq_spec_pkg.sv
 
 lint:
-	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(RTL_SRCS) --top-module $(RTL_TOP)
+	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(RTL_SRCS) $(VL_PRIMS) --top-module $(RTL_TOP)
 	@echo "lint: verilator -Wall clean"
 
 # yosys synth_xilinx (UltraScale+) of the default array; prints a table of

@@ -7,14 +7,12 @@
 #include <stdint.h>
 
 /* DSP48E2 slices of the GEMM unit with an R x C array:
- *   2 R C   each PE's two int8 multipliers
+ *   R C     the int8 products: two rows of a column share two DSP48E2s
+ *           (WP486 packing, four MACs; docs/gemm_rtl.md "DSP packing")
+ *   2 R C   each PE's group-scale product (32 x 17 bits, two DSP48E2s)
  *   4 C     each output column's requantization lane (a 32x32 product)
  *   5       address products
- * which is how rtl/gemm maps under yosys, and exact at both sizes
- * synthesized (bench/results/gemm_synth.md: 8x8 165, 16x16 581), i.e. 2.27
- * DSPs per PE at 16x16 all told. A vendor flow that packs two int8 MACs
- * sharing an operand into one DSP48E2 (AMD WP486) would need about half the
- * PE term. */
+ * which is how rtl/gemm maps under yosys (bench/results/gemm_synth.md). */
 uint64_t sq_gemm_dsps(uint32_t rows, uint32_t cols);
 
 /* DSP48E2 slices of the attention unit, whatever the GEMM array

@@ -42,10 +42,12 @@
 #define JOB_DEPTH 4u          /* loader job FIFO */
 #define EPI_LAT 3u            /* sq_gemm_epi stages */
 #define MAX_ARRAY_DIM 256u    /* largest R or C the model accepts */
+#define PE_LAT 4u            /* sq_gemm_array's PeLat: the PE pipeline's added cycles */
 /* Cycles from the feeder issuing a tile's last step to row 0 of the tile
- * entering the output FIFO: stage-2 register, feeder output register, PE(0,0),
- * then the drain wavefront crosses C columns and the epilogue. */
-#define DRAIN_DELAY(c) (3u + ((c) - 1u) + EPI_LAT)
+ * entering the output FIFO: stage-2 register, feeder output register, PE(0,0)
+ * and its pipeline, then the drain wavefront crosses C columns and the
+ * epilogue. */
+#define DRAIN_DELAY(c) (3u + PE_LAT + ((c) - 1u) + EPI_LAT)
 
 typedef struct {
     uint32_t flags, m, n, k;
@@ -110,7 +112,7 @@ typedef struct sq_gemm_model {
     uint32_t s, cred, since;
     uint64_t rows_issued;
     /* array drain and output; tiles end at least max(R, C) + 8 cycles apart
-     * and drain within C + 5 + R, so at most three drains overlap */
+     * and drain within C + 9 + R, so at most three drains overlap */
     drain_t drains[8];
     uint32_t drain_head, drain_count;
     orow_t *fifo;

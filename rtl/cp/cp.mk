@@ -26,9 +26,9 @@ ACCEL_VL_LIB  := $(ACCEL_VL_DIR)/Vsq_accel_top__ALL.a
 # The Verilator builds are recursive makes ('+'): they share the jobserver of
 # `make -j2` rather than fall back to one job each.
 ACCEL_VL_GLUE := $(ACCEL_VL_DIR)/sq_accel_vl.o
-$(ACCEL_VL_LIB): $(ACCEL_RTL)
+$(ACCEL_VL_LIB): $(ACCEL_RTL) $(VL_PRIMS)
 	@mkdir -p $(ACCEL_VL_DIR)
-	+$(VERILATOR) $(ACCEL_VL_FLAGS) $(ACCEL_RTL) --build -j 2 >$(ACCEL_VL_DIR)/build.log 2>&1 || \
+	+$(VERILATOR) $(ACCEL_VL_FLAGS) $(ACCEL_RTL) $(VL_PRIMS) --build -j 2 >$(ACCEL_VL_DIR)/build.log 2>&1 || \
 	  { tail -30 $(ACCEL_VL_DIR)/build.log; exit 1; }
 $(ACCEL_VL_GLUE): sim/sq_accel_vl.cpp sim/sq_vl_kernel.hpp sim/sq_accel_vl.h sim/sq_sim.h sim/sq_axi.h sim/sq_mem.h $(ACCEL_VL_LIB)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -isystem $(ACCEL_VL_DIR) -isystem $(VL_INC) \
@@ -41,7 +41,7 @@ SAN_EXTRA += $(ACCEL_VL_GLUE) $(ACCEL_VL_LIB) $(BUILD)/vl/libverilated.a
 .PHONY: lint-accel synth-accel
 lint: lint-accel
 lint-accel:
-	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(ACCEL_RTL) --top-module sq_accel_top
+	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(ACCEL_RTL) $(VL_PRIMS) --top-module sq_accel_top
 	@echo "lint-accel: verilator -Wall clean"
 
 # Command-processor benchmark (bench/cp.sh writes bench/results/cp.md): a

@@ -1,10 +1,12 @@
 // R x C output-stationary systolic array with input skew and result drain.
 // Row i's activations are delayed i cycles and column j's weights j cycles,
-// so PE(i,j) sees step t at cycle t+i+j. When the tile's last step leaves
-// PE(0,0), a drain token starts down column 0 (row r read r cycles later, the
-// cycle after PE(r,0) captured it) and moves one column right per cycle, the
-// same wavefront as the captures: every column emits one result per cycle, in
-// row order, for R cycles.
+// so PE(i,j) sees step t at cycle t+i+j. PEs come in pairs of rows (R is
+// even) that share their multipliers and finish a step PeLat cycles after a
+// single-cycle PE would (sq_gemm_pe). When the tile's last step's result is
+// in PE(0,0), a drain token starts down column 0 (row r read r cycles later,
+// once PE(r,0) captured it) and moves one column right per cycle, the same
+// wavefront as the captures: every column emits one result per cycle, in row
+// order, for R cycles.
 // Group scales (Gs, sq_gemm_pe): row i's GEMV factor g_i takes the same skew
 // and path as its activations, and each PE hands a group's partial sum to
 // its right neighbour (fwd).
@@ -14,7 +16,11 @@ module sq_gemm_array #(
   parameter int unsigned R = sq_spec_pkg::SqArrayRows,
   parameter int unsigned C = sq_spec_pkg::SqArrayCols,
   parameter bit Gs = 1'b1,
+  parameter bit Xdsp = 1'b0,   // sq_gemm_pe: DSP48E2 primitives for the products
   localparam int unsigned RW = (R > 1) ? $clog2(R) : 1,
+  // cycles the PE pipeline adds before a result can be drained (sq_gemm_pe;
+  // the GEMM cycle model's PE_LAT)
+  localparam int unsigned PeLat = 4,
   localparam int unsigned WB = sq_gemm_pkg::WbusW
 ) (
   input  logic              clk_i,
@@ -30,13 +36,14 @@ module sq_gemm_array #(
   // identity of the tile the last column is draining
   output sq_gemm_pkg::tile_t last_tile_o
 );
-  // a_h[i*(C+1)+j] enters PE(i,j) from the left, w_v[i*C+j] from above.
+  // a_h[i*(C+1)+j] enters PE(i,j) from the left, w_v[p*C+j] the pair of
+  // rows 2p, 2p+1 at column j from above.
   // Unpacked, not one (R+1)*C*WB-bit vector, which Verilator would rebuild
   // by concatenation every cycle.
   logic [31:0]         a_h [R*(C+1)];
   logic [15:0]         g_h [R*(C+1)];
   logic [31:0]         f_h [R*(C+1)];
-  logic [WB-1:0]       w_v [(R+1)*C];
+  logic [WB-1:0]       w_v [(R/2+1)*C];
   logic [31:0]         res [R*C];
 
   // ---- input skew -------------------------------------------------------
@@ -102,20 +109,22 @@ module sq_gemm_array #(
     end
   end
 
-  // ---- PE grid ----------------------------------------------------------
-  for (genvar i = 0; i < R; i++) begin : g_row
+  // ---- PE grid: pairs of rows (sq_gemm_pe) -----------------------------
+  for (genvar p = 0; p < R / 2; p++) begin : g_pair
     for (genvar j = 0; j < C; j++) begin : g_col
-      sq_gemm_pe #(.Gs(Gs)) u_pe (
+      localparam int unsigned T = 2 * p * (C + 1) + j;  // top row's a_h index
+      localparam int unsigned B = T + C + 1;            // bottom row's
+      sq_gemm_pe #(.Gs(Gs), .Xdsp(Xdsp)) u_pe (
         .clk_i, .rst_ni,
-        .a_i(a_h[i*(C+1)+j]),
-        .g_i(g_h[i*(C+1)+j]),
-        .fwd_i(f_h[i*(C+1)+j]),
-        .w_i(w_v[i*C+j]),
-        .a_o(a_h[i*(C+1)+j+1]),
-        .g_o(g_h[i*(C+1)+j+1]),
-        .fwd_o(f_h[i*(C+1)+j+1]),
-        .w_o(w_v[(i+1)*C+j]),
-        .res_o(res[i*C+j])
+        .a_i({a_h[B], a_h[T]}),
+        .g_i({g_h[B], g_h[T]}),
+        .fwd_i({f_h[B], f_h[T]}),
+        .w_i(w_v[p*C+j]),
+        .a_o({a_h[B+1], a_h[T+1]}),
+        .g_o({g_h[B+1], g_h[T+1]}),
+        .fwd_o({f_h[B+1], f_h[T+1]}),
+        .w_o(w_v[(p+1)*C+j]),
+        .res_o({res[(2*p+1)*C+j], res[2*p*C+j]})
       );
     end
   end
@@ -132,14 +141,24 @@ module sq_gemm_array #(
   logic [RW-1:0]       cnt_q, cnt_d;
   logic                busy_q, busy_d;
   sq_gemm_pkg::tile_t  tile_q, tile_d;
-  sq_gemm_pkg::wbus_t  w00;
+  sq_gemm_pkg::wbus_t  w0;
+  logic [PeLat:0]      last_q;
   logic                start;
   logic                tok0_valid;
   logic [RW-1:0]       tok0_row;
   sq_gemm_pkg::tile_t  tok0_tile;
 
-  assign w00 = w_v[C];  // what PE(0,0) passes down
-  assign start = w00.valid && w00.last;
+  // PE(0,0)'s result of the tile's last step is readable PeLat + 1 cycles
+  // after the step enters it (one cycle for a PE without a pipeline)
+  assign w0 = w_v[0];
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      last_q <= '0;
+    end else begin
+      last_q <= {last_q[PeLat-1:0], w0.valid && w0.last};
+    end
+  end
+  assign start = last_q[PeLat];
 
   always_comb begin
     cnt_d = cnt_q;

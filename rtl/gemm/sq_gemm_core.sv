@@ -182,7 +182,7 @@ module sq_gemm_core
   logic [RW*C-1:0] lane_row;
   logic [32*C-1:0] lane_acc;
   sq_gemm_pkg::tile_t last_tile;
-  sq_gemm_array #(.R(R), .C(C)) u_array (
+  sq_gemm_array #(.R(R), .C(C), .Xdsp(1'b1)) u_array (
     .clk_i, .rst_ni, .a_i(arr_a), .g_i(arr_g), .w_i(arr_w), .tile_i(tile),
     .lane_valid_o(lane_valid), .lane_row_o(lane_row), .lane_acc_o(lane_acc),
     .last_tile_o(last_tile)
