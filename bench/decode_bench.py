@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 
-SPARQ = "build/sparq"
+SPARQ = os.environ.get("SPARQ", "build/sparq")
 OUT = "bench/results/decode.md"
 SVG = "bench/results/decode_batch.svg"
 # channels and GB/s per channel (host/report: --target)
@@ -37,8 +37,16 @@ TARGETS = {"ddr4": (1, 19.2), "u250": (4, 19.2), "u280": (32, 14.4), "f2": (32, 
 RECIPES = ["w8a8", "w4g128", "2:4,w8a8"]
 BATCHES = [1, 4, 16]
 STEPS = 16
-# the configuration each target builds: array and GEMM compute units
-CONFIG = {t: ("16x16", 1) for t in TARGETS}
+# The configuration each target builds: array and GEMM compute units (one
+# port, one memory channel each; --cus). U is the most GEMM units that the
+# card's channels and DSP48E2s take, at most 8 (sq_accel_top's U): a 16x16
+# unit as built takes 837 DSPs (host/report/resources.h, 3RC + 4C + 5 with the
+# group scales' products), the attention unit 42 and the vector unit 114
+# (bench/results/resources.md). ddr4 is one channel, with no card's budget.
+GEMM_DSP, ATTN_DSP, VEC_DSP = 837, 42, 114
+GEMM_LUT = 90932 + 57744 + 474  # 16x16, flattened, before the DSP packing (gemm_synth.md)
+BUDGET = {"u250": (12288, 1728000), "u280": (9024, 1304000), "f2": (9024, 1304000)}
+CONFIG = {"ddr4": ("16x16", 1), "u250": ("16x16", 4), "u280": ("16x16", 8), "f2": ("16x16", 8)}
 MODELS = {
     # name: (--model, prompt, layers, dim, hidden, kv_dim, vocab, layers run)
     "SmolLM2-135M": ("smollm2", "Once upon a time", 30, 576, 1536, 192, 49152, None),
@@ -167,13 +175,32 @@ def main():
     L.append("- Llama-2-7B is `dummy:llama2-7b,seq=64` (random weights in the compressed format). "
              "Each point runs 1 and 2 layers and extrapolates linearly to 32 (identical layers).")
     L.append("")
-    L.append("Configuration per target (array, GEMM compute units, ports):")
+    L.append("Configuration per target: GEMM compute units (`--cus U`, each its own port on its "
+             "own channel) up to the card's channels, its DSP48E2s and sq_accel_top's 8. DSPs: "
+             f"{GEMM_DSP} per 16x16 GEMM unit (group-scale products included; "
+             "`host/report/resources.h`), attention "
+             f"{ATTN_DSP}, vector {VEC_DSP}. LUTs: {GEMM_LUT:,} per GEMM unit from the flattened "
+             "yosys run before the DSP packing (`gemm_synth.md`; yosys counts more than Vivado "
+             "would), attention and vector not counted. Nothing here is placed and routed.")
     L.append("")
-    L.append("| target | memory | array | GEMM CUs |")
-    L.append("|---|---|---|---|")
+    L.append("| target | memory | array | GEMM CUs | DSP48E2 (share) | GEMM LUTs (share) |")
+    L.append("|---|---|---|---|---|---|")
     for t, (ch, g) in TARGETS.items():
         a, u = CONFIG[t]
-        L.append(f"| {t} | {ch} x {g} GB/s = {ch * g:.1f} GB/s | {a} | {u} |")
+        dsp = u * GEMM_DSP + ATTN_DSP + VEC_DSP
+        lut = u * GEMM_LUT
+        if t in BUDGET:
+            bd, bl = BUDGET[t]
+            res = f"{dsp:,} ({dsp / bd:.0%}) | {lut:,} ({lut / bl:.0%})"
+        else:
+            res = f"{dsp:,} | {lut:,}"
+        L.append(f"| {t} | {ch} x {g} GB/s = {ch * g:.1f} GB/s | {a} | {u} | {res} |")
+    L.append("")
+    L.append("With U units a GEMM of M = 1 is split along N, one slice a unit, so the weights "
+             "stream over U channels; the roofline counts all the card's channels, so on "
+             "u280 and f2 at most 8 of 32 channels work (frac <= 0.25). A GEMM of M > 1 is "
+             "split along M (the descriptor has no output row stride for an N slice), so every "
+             "unit reads all the weights: batches gain nothing from U yet.")
     L.append("")
     for name in MODELS:
         L.append(f"## {name}")
