@@ -127,12 +127,14 @@ typedef struct sq_gemm_model {
 typedef struct {
     void *ref; /* state of the ref level, which computes the outputs */
     uint8_t *mem;
-    model_t m;            /* the GEMM unit, on m.mm */
+    model_t m;            /* the GEMM unit (compute unit 0), on m.mm */
+    model_t *xm;          /* GEMM compute units 1 .. cus-1 of the accelerator kernel */
+    unsigned cus;
     sq_attn_model_t attn; /* the attention unit, on attn_mm */
     sq_vec_model_t vec;   /* the vector unit, on vec_mm */
     sq_mm_t attn_mm, cp_mm; /* the accelerator kernel's other ports' channels */
     sq_mm_t vec_mm;       /* the vector unit kernel's port */
-    sq_pf_t pf;           /* the GEMM port's prefetch buffer (accelerator kernel) */
+    sq_pf_t pf[SQ_GEMM_CUS_MAX]; /* each GEMM port's prefetch buffer (accelerator kernel) */
     /* a command-processor run: the patched stream and how much of it the
      * golden reference has executed */
     const uint8_t *descs;
@@ -750,6 +752,9 @@ static void model_close(void *state)
     if (l->ref)
         sq_level_ref.close(l->ref);
     free(l->m.fifo);
+    for (unsigned g = 0; l->xm && g + 1 < l->cus; g++)
+        free(l->xm[g].fifo);
+    free(l->xm);
     sq_attn_model_free(&l->attn);
     free(l);
 }
@@ -770,24 +775,30 @@ static int model_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
     level_t *l = calloc(1, sizeof *l);
     if (!l)
         return sq_err(SQ_ERR_MEM, "out of memory opening level 'model'");
-    model_t *s = &l->m;
-    s->R = R;
-    s->C = C;
-    s->min_period = (R > C ? R : C) + 8;
-    s->T = R < C ? R : C;
     double bpc = cfg->mem_gbps * 1e3 / cfg->clock_mhz;
-    sq_mm_init(&s->mm, bpc, (uint32_t)lat);
+    l->cus = cfg->gemm_cus ? cfg->gemm_cus : 1;
+    l->xm = calloc(l->cus, sizeof *l->xm);
+    int ok = l->xm != NULL;
+    for (unsigned g = 0; ok && g < l->cus; g++) {
+        model_t *s = g ? &l->xm[g - 1] : &l->m;
+        s->R = R;
+        s->C = C;
+        s->min_period = (R > C ? R : C) + 8;
+        s->T = R < C ? R : C;
+        sq_mm_init(&s->mm, bpc, (uint32_t)lat);
+        s->mem = mem;
+        for (s->fifo_cap = 1; s->fifo_cap < 2 * R; s->fifo_cap *= 2)
+            ;
+        s->fifo = calloc(s->fifo_cap, sizeof *s->fifo);
+        ok = s->fifo != NULL;
+        sq_pf_init(&l->pf[g], C);
+    }
     sq_mm_init(&l->attn_mm, bpc, (uint32_t)lat);
     sq_mm_init(&l->cp_mm, bpc, (uint32_t)lat);
     sq_mm_init(&l->vec_mm, bpc, (uint32_t)lat);
     sq_vec_model_init(&l->vec, &l->vec_mm);
-    sq_pf_init(&l->pf, C);
-    s->mem = mem;
     l->mem = mem;
-    for (s->fifo_cap = 1; s->fifo_cap < 2 * R; s->fifo_cap *= 2)
-        ;
-    s->fifo = calloc(s->fifo_cap, sizeof *s->fifo);
-    int rc = s->fifo ? sq_attn_model_init(&l->attn, &l->attn_mm)
+    int rc = ok ? sq_attn_model_init(&l->attn, &l->attn_mm)
                      : sq_err(SQ_ERR_MEM, "out of memory opening level 'model'");
     if (rc == 0)
         rc = sq_level_ref.open(cfg, mem, &l->ref);
@@ -906,10 +917,15 @@ static int model_run_cp(void *state, const sq_stream_run_t *r, sq_dev_stats_t *a
     l->descs = r->descs;
     l->executed = 0;
     sq_cp_model_out_t out;
-    sq_gemm_model_port(&l->m, &l->pf);
-    int rc = sq_cp_model_run(&l->m, &l->pf, &l->attn, &l->vec, &l->cp_mm, l->mem, r, exec_upto,
-                             l, &out);
-    sq_gemm_model_port(&l->m, NULL);
+    sq_gemm_model_t *units[SQ_GEMM_CUS_MAX];
+    for (unsigned g = 0; g < l->cus; g++) {
+        units[g] = g ? &l->xm[g - 1] : &l->m;
+        sq_gemm_model_port(units[g], &l->pf[g]);
+    }
+    int rc = sq_cp_model_run(units, l->pf, l->cus, &l->attn, &l->vec, &l->cp_mm, l->mem, r,
+                             exec_upto, l, &out);
+    for (unsigned g = 0; g < l->cus; g++)
+        sq_gemm_model_port(units[g], NULL);
     if (rc)
         return rc;
     add->cycles += out.cycles;
