@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Decode GEMMs (M = 1) on the rtl level with one DDR4 port (64 B/cycle at
-# 300 MHz, the default device config) against the weight-bandwidth bound
+# Decode GEMMs (M = 1, and batched decode M = 4, 8) on the rtl level with one
+# DDR4 port (64 B/cycle at 300 MHz, the default device config) against the
+# weight-bandwidth bound
 # (weight bytes / 64 cycles), the cycle model beside it (docs/cycle_model.md:
 # equal), and the MAC utilization of a large GEMM. Writes
 # bench/results/gemm_decode.md. Run from the project root after `make`.
@@ -16,6 +17,9 @@ SHAPES=(
   "--shape 1x11008x4096 --bias" "--shape 1x4096x11008 --bias"
   "--shape 1x512x512 --wbits 4" "--shape 1x4096x4096 --wbits 4 --bias"
   "--shape 1x512x512 --sparse 2:4" "--shape 1x4096x4096 --sparse 2:4 --bias"
+  "--shape 4x512x512 --bias" "--shape 8x512x512 --bias" "--shape 4x4096x4096 --bias"
+  "--shape 8x4096x4096 --bias" "--shape 8x4096x11008 --bias"
+  "--shape 4x512x512 --wbits 4 --bias" "--shape 4x4096x4096 --wbits 4 --bias"
 )
 {
   echo "# Decode GEMMs against the weight-bandwidth bound"

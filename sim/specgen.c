@@ -75,6 +75,7 @@ int main(void)
     }
     puts("  // Command processor");
     u32("SqCpUnits", SQ_CP_UNITS);
+    u32("SqGemmCusMax", SQ_GEMM_CUS_MAX);
     u32("SqCpErrNone", SQ_CP_ERR_NONE);
     u32("SqCpErrUnit", SQ_CP_ERR_UNIT);
     u32("SqCpErrPatch", SQ_CP_ERR_PATCH);
@@ -105,6 +106,7 @@ int main(void)
         {"SqGemmWQuantHi", SQ_GEMM_W_QUANT_HI}, {"SqGemmWCLo", SQ_GEMM_W_C_LO},
         {"SqGemmWCHi", SQ_GEMM_W_C_HI},      {"SqGemmWGroup", SQ_GEMM_W_GROUP},
         {"SqGemmWGscaleLo", SQ_GEMM_W_GSCALE_LO}, {"SqGemmWGscaleHi", SQ_GEMM_W_GSCALE_HI},
+        {"SqGemmWCu", SQ_GEMM_W_CU},
     };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         u32(words[i].name, words[i].v);

@@ -1,7 +1,8 @@
 /* The Verilated accelerator kernel (rtl/cp/sq_accel_top.sv: the command
- * processor and the unit cores) as an sq_kernel_t with four AXI4 masters:
- * port 0 the command processor's, port 1 the GEMM unit's, port 2 the
- * attention unit's, port 3 the vector unit's (their channels: sim/sq_mem.h). */
+ * processor and the unit cores) as an sq_kernel_t with 3 + U AXI4 masters:
+ * port 0 the command processor's, port 1 GEMM unit 0's, port 2 the
+ * attention unit's, port 3 the vector unit's, port 3 + c GEMM unit c's
+ * (c = 1 .. U-1); sim/sq_mem.h times port p on channel p. */
 #ifndef SQ_ACCEL_VL_H
 #define SQ_ACCEL_VL_H
 
@@ -16,11 +17,19 @@ enum {
     SQ_ACCEL_PORT_GEMM = 1,
     SQ_ACCEL_PORT_ATTN = 2,
     SQ_ACCEL_PORT_VEC = 3,
-    SQ_ACCEL_PORTS = 4
+    SQ_ACCEL_PORTS = 4 /* with one GEMM unit */
 };
+/* The port of GEMM unit c. */
+#define SQ_ACCEL_PORT_GEMM_CU(c) ((c) ? (unsigned)SQ_ACCEL_PORT_VEC + (c) : (unsigned)SQ_ACCEL_PORT_GEMM)
 
-/* Creates the model; the contract of sq_gemm_vl_create (sq_gemm_vl.h). */
-int sq_accel_vl_create(const char *fst_path, sq_kernel_t **out);
+/* GEMM unit counts with a Verilated build (rtl/cp/cp.mk): the default
+ * kernel's 1, and SQ_ACCEL_VL_CUS_ALT. */
+#define SQ_ACCEL_VL_CUS_ALT 4u
+
+/* Creates the model with `cus` GEMM units (1 or SQ_ACCEL_VL_CUS_ALT; any
+ * other count fails with SQ_ERR_ARG and a one-line message); otherwise the
+ * contract of sq_gemm_vl_create (sq_gemm_vl.h). */
+int sq_accel_vl_create(unsigned cus, const char *fst_path, sq_kernel_t **out);
 
 #ifdef __cplusplus
 }

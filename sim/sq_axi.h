@@ -39,9 +39,10 @@ typedef struct {
     uint32_t rdata;
 } sq_axil_t;
 
-/* Most AXI4 masters a kernel has: the accelerator top's command processor
- * and three units (sq_mem.h's ports). */
-#define SQ_AXI_MAX_PORTS 4u
+/* Most AXI4 masters a kernel has: the accelerator top's command processor,
+ * attention and vector units and up to 8 GEMM units (SQ_GEMM_CUS_MAX,
+ * sq_accel_vl.h checks it; sq_mem.h's ports). */
+#define SQ_AXI_MAX_PORTS 11u
 
 /* Every pin of a kernel: its AXI4 masters (a unit kernel has one, port 0),
  * the control slave, reset and the interrupt. */

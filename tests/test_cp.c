@@ -42,6 +42,11 @@ typedef struct {
     uint32_t by; /* producing descriptor */
 } prod_t;
 
+/* GEMM compute units of the devices open_cfg opens (gemm_cus), and how many
+ * of them mix_build spreads its GEMMs over (SQ_GEMM_W_CU, at random; 1: all
+ * on unit 0, without drawing, so the streams of one unit stay as they were). */
+static unsigned dev_cus = 1, mix_cus = 1;
+
 static uint32_t pick(uint64_t *r, uint32_t n)
 {
     return (uint32_t)(sq_test_rand(r) % n);
@@ -119,6 +124,8 @@ static void mix_build(sq_dev_t *dev, uint64_t seed, uint32_t n, mix_t *m)
             sq_desc_set_addr(d, SQ_GEMM_W_C_LO, rows);
             sq_desc_set_patch(d, pick(&r, 2), sq_desc_patch_word(SQ_GEMM_W_C_LO, 1, 1,
                                                                  (uint32_t)gc.b.c));
+            if (mix_cus > 1)
+                sq_st32(d + 4u * SQ_GEMM_W_CU, pick(&r, mix_cus));
             add_out(m, rows, (MAX_POS + 1) * gc.b.c);
             if (!(flags & SQ_GEMM_OUT32) && mm == 1 && n_prod < MAX_DESC) {
                 /* readable at every position: the row pos[1] is not known here,
@@ -197,6 +204,7 @@ static sq_dev_t *open_cfg(const char *level, double gbps, double lat_ns)
     cfg.mem_bytes = MEM_BYTES;
     cfg.mem_gbps = gbps;
     cfg.mem_latency_ns = lat_ns;
+    cfg.gemm_cus = dev_cus;
     sq_dev_t *dev = NULL;
     ck_assert_msg(sq_dev_open(&cfg, &dev) == 0, "open %s: %s", level, sq_err_msg());
     return dev;
@@ -300,26 +308,33 @@ END_TEST
 /* The model's cycles equal the rtl level's: per run, per descriptor (busy,
  * stall, bytes) and per unit, on several memory systems, with and without
  * profile records. */
-START_TEST(test_model_equals_rtl)
+static void model_equals_rtl(int streams, unsigned model_cus)
 {
-    if (&sq_level_rtl == NULL)
-        return;
     const struct {
         double gbps, lat;
     } mems[] = {{19.2, 100}, {14.4, 30}, {4.8, 0}, {38.4, 200}, {19.2, 3.4}};
-    for (int s = 0; s < 10; s++) {
+    const unsigned rtl_cus = dev_cus;
+    for (int s = 0; s < streams; s++) {
         uint64_t seed = 0xFEED0000u + (uint64_t)s;
         uint32_t n = 3 + (uint32_t)(s * 5 % 19);
         uint32_t pos[SQ_RUN_POS] = {(uint32_t)(s % 3), (uint32_t)(s % 2)};
         double gbps = mems[s % 5].gbps, lat = mems[s % 5].lat;
-        sq_dev_stats_t pr[MAX_DESC], pm[MAX_DESC], sr, sm;
-        size_t nr, nm;
+        sq_dev_stats_t pr[MAX_DESC], pm[MAX_DESC], sr, sm, sf;
+        size_t nr, nm, nf;
         int prof = s % 4 != 3;
         uint8_t *a = mix_run("rtl", seed, n, pos, gbps, lat, prof ? pr : NULL, &sr, &nr);
+        dev_cus = model_cus;
         uint8_t *b = mix_run("model", seed, n, pos, gbps, lat, prof ? pm : NULL, &sm, &nm);
-        ck_assert_int_eq(memcmp(a, b, nr), 0);
-        ck_assert_msg(sr.cycles == sm.cycles, "stream %d: rtl %llu cycles, model %llu", s,
-                      (unsigned long long)sr.cycles, (unsigned long long)sm.cycles);
+        dev_cus = rtl_cus;
+        uint8_t *f = mix_run("ref", seed, n, pos, gbps, lat, NULL, &sf, &nf);
+        ck_assert_uint_eq(nr, nf);
+        ck_assert_uint_eq(nm, nf);
+        for (size_t i = 0; i < nr; i++)
+            ck_assert_msg(a[i] == f[i] && b[i] == f[i],
+                          "stream %d on %u units: output byte %zu rtl %d, model %d, ref %d", s,
+                          mix_cus, i, (int8_t)a[i], (int8_t)b[i], (int8_t)f[i]);
+        ck_assert_msg(sr.cycles == sm.cycles, "stream %d on %u units: rtl %llu cycles, model %llu",
+                      s, mix_cus, (unsigned long long)sr.cycles, (unsigned long long)sm.cycles);
         ck_assert_uint_eq(sr.stall_cycles, sm.stall_cycles);
         ck_assert_uint_eq(sr.bytes_read, sm.bytes_read);
         ck_assert_uint_eq(sr.bytes_written, sm.bytes_written);
@@ -327,9 +342,10 @@ START_TEST(test_model_equals_rtl)
         for (uint32_t i = 0; prof && i < n; i++)
             busy += pr[i].cycles;
         if (prof)
-            printf("cp: stream %d, %u descriptors, %.1f GB/s %.0f ns: %llu cycles on rtl and "
-                   "model, units busy %llu\n",
-                   s, n, gbps, lat, (unsigned long long)sr.cycles, (unsigned long long)busy);
+            printf("cp: stream %d, %u descriptors on %u GEMM units, %.1f GB/s %.0f ns: %llu "
+                   "cycles on rtl and model, units busy %llu\n",
+                   s, n, mix_cus, gbps, lat, (unsigned long long)sr.cycles,
+                   (unsigned long long)busy);
         for (uint32_t i = 0; prof && i < n; i++) {
             ck_assert_msg(pr[i].cycles == pm[i].cycles,
                           "stream %d descriptor %u: rtl %llu cycles, model %llu", s, i,
@@ -340,7 +356,188 @@ START_TEST(test_model_equals_rtl)
         }
         free(a);
         free(b);
+        free(f);
     }
+}
+
+/* The model's cycles equal the rtl level's: per run, per descriptor (busy,
+ * stall, bytes) and per unit, on several memory systems, with and without
+ * profile records; every output equal to the golden's. */
+START_TEST(test_model_equals_rtl)
+{
+    if (&sq_level_rtl == NULL)
+        return;
+    model_equals_rtl(10, 1);
+}
+END_TEST
+
+/* GEMM compute units: the kernel Verilated with 4 runs streams whose GEMMs
+ * are spread over 2 and over 4 units (each unit on its own channel); the
+ * model of a kernel with that many units gives the same cycles (idle units
+ * change nothing) and every level the golden's bits. */
+START_TEST(test_cus_model_equals_rtl)
+{
+    if (&sq_level_rtl == NULL)
+        return;
+    dev_cus = SQ_ACCEL_VL_CUS_ALT;
+    mix_cus = 2;
+    model_equals_rtl(6, 2);
+    mix_cus = SQ_ACCEL_VL_CUS_ALT;
+    model_equals_rtl(6, SQ_ACCEL_VL_CUS_ALT);
+    dev_cus = mix_cus = 1;
+}
+END_TEST
+
+/* A GEMM split across compute units (sq_gemm_case_split: decode along N,
+ * more rows along M): every output equal to the golden's on ref, model and
+ * rtl, the model's cycles equal to the rtl level's, with odd N, N < U, dims of
+ * 1 and every weight format; and on a decode GEMM whose weights dominate,
+ * more units take fewer cycles. */
+START_TEST(test_cus_split)
+{
+    const struct {
+        uint32_t m, n, k, flags, cus;
+    } cases[] = {
+        {1, 7, 33, SQ_GEMM_BIAS, 4},          /* odd N: parts of 2, 2, 2, 1 */
+        {1, 3, 64, SQ_GEMM_W4, 4},            /* N < U: three parts */
+        {1, 1, 1, SQ_GEMM_OUT32, 2},          /* dims of 1: one part */
+        {1, 45, 90, SQ_GEMM_SP24 | SQ_GEMM_RELU, 2},
+        {17, 5, 20, SQ_GEMM_BIAS | SQ_GEMM_OUT32, 4}, /* along M: 5, 4, 4, 4 rows */
+        {3, 9, 1, 0, 4},                      /* M < U along M */
+    };
+    const char *const levels[] = {"model", "rtl"};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uint64_t cyc[2] = {0, 0};
+        for (size_t l = 0; l < 2; l++) {
+            if (l == 1 && &sq_level_rtl == NULL)
+                continue;
+            /* the rtl kernel has 4 units; the model as many as the split uses */
+            dev_cus = l == 1 ? SQ_ACCEL_VL_CUS_ALT : cases[c].cus;
+            sq_dev_t *dev = open_cfg(levels[l], 14.4, 100);
+            dev_cus = 1;
+            sq_gemm_case_t gc;
+            ck_assert_int_eq(sq_gemm_case_build(&gc, cases[c].m, cases[c].n, cases[c].k,
+                                                cases[c].flags, 40 + c), 0);
+            uint64_t cmd;
+            uint32_t n_cmds;
+            ck_assert_int_eq(sq_gemm_case_place(dev, &gc, &cmd), 0);
+            /* the split as many ways as the case says, on a device with more units */
+            uint8_t parts[SQ_GEMM_CUS_MAX][SQ_DESC_BYTES];
+            sq_gemm_desc_t part;
+            n_cmds = 0;
+            for (uint32_t j = 0; j < cases[c].cus; j++)
+                if (sq_gemm_desc_split(&gc.d, cases[c].cus, j, &part))
+                    sq_gemm_desc_encode(&part, parts[n_cmds++]);
+            uint32_t dim = cases[c].m == 1 ? cases[c].n : cases[c].m;
+            ck_assert_uint_eq(n_cmds, dim < cases[c].cus ? dim : cases[c].cus);
+            ck_assert_int_eq(sq_dev_put(dev, parts, (uint64_t)n_cmds * SQ_DESC_BYTES, &cmd), 0);
+            ck_assert_msg(sq_dev_run(dev, cmd, n_cmds, 0) == 0, "%s", sq_err_msg());
+            void *out = malloc(gc.b.c);
+            uint64_t first = 0;
+            ck_assert_int_eq(sq_gemm_case_read(dev, &gc, out), 0);
+            ck_assert_msg(sq_gemm_case_mismatches(&gc, out, &first) == 0,
+                          "%s case %zu: C differs from the golden at %llu", levels[l], c,
+                          (unsigned long long)first);
+            sq_dev_stats_t st;
+            sq_dev_stats(dev, &st);
+            cyc[l] = st.cycles;
+            free(out);
+            sq_gemm_case_free(&gc);
+            sq_dev_close(dev);
+        }
+        if (&sq_level_rtl != NULL)
+            ck_assert_msg(cyc[0] == cyc[1], "case %zu: model %llu cycles, rtl %llu", c,
+                          (unsigned long long)cyc[0], (unsigned long long)cyc[1]);
+    }
+    /* 1x512x512 int8 on u280 channels: 4 units take fewer cycles than 2, 2 than 1 */
+    uint64_t prev = 0;
+    for (unsigned u = 1; u <= 4; u *= 2) {
+        dev_cus = u;
+        sq_dev_t *dev = open_cfg("model", 14.4, 100);
+        dev_cus = 1;
+        sq_gemm_case_t gc;
+        ck_assert_int_eq(sq_gemm_case_build(&gc, 1, 512, 512, 0, 7), 0);
+        uint64_t cmd;
+        uint32_t n_cmds;
+        ck_assert_int_eq(sq_gemm_case_place(dev, &gc, &cmd), 0);
+        ck_assert_int_eq(sq_gemm_case_split(dev, &gc, &cmd, &n_cmds), 0);
+        ck_assert_uint_eq(n_cmds, u);
+        ck_assert_int_eq(sq_dev_run(dev, cmd, n_cmds, 0), 0);
+        sq_dev_stats_t st;
+        sq_dev_stats(dev, &st);
+        printf("cp: 1x512x512 int8 on %u GEMM units at 14.4 GB/s each: %llu cycles\n", u,
+               (unsigned long long)st.cycles);
+        ck_assert(prev == 0 || st.cycles < prev);
+        prev = st.cycles;
+        sq_gemm_case_free(&gc);
+        sq_dev_close(dev);
+    }
+}
+END_TEST
+
+/* Compute-unit counts a device refuses, each in one line: none past
+ * SQ_GEMM_CUS_MAX, on rtl none without a Verilated build, and a descriptor
+ * naming a unit the device does not have. */
+START_TEST(test_cus_refused)
+{
+    sq_dev_config_t cfg;
+    sq_dev_t *dev = NULL;
+    sq_dev_config_default(&cfg, "model");
+    cfg.gemm_cus = SQ_GEMM_CUS_MAX + 1;
+    ck_assert_int_eq(sq_dev_open(&cfg, &dev), SQ_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(sq_err_msg(), "GEMM compute units"));
+    if (&sq_level_rtl != NULL) {
+        sq_dev_config_default(&cfg, "rtl");
+        cfg.gemm_cus = 3;
+        ck_assert_int_eq(sq_dev_open(&cfg, &dev), SQ_ERR_ARG);
+        ck_assert_ptr_nonnull(strstr(sq_err_msg(), "Verilated with 1 or 4 GEMM units"));
+        ck_assert_ptr_null(strchr(sq_err_msg(), '\n'));
+    }
+    static const char *const levels[] = {"ref", "model"};
+    for (size_t l = 0; l < 2; l++) {
+        dev_cus = 2;
+        sq_dev_t *d = open_cfg(levels[l], 19.2, 100);
+        mix_t m;
+        mix_cus = 1;
+        mix_build(d, 0xC0DE0000u, 4, &m);
+        uint8_t desc[SQ_DESC_BYTES];
+        ck_assert_int_eq(sq_dev_read(d, m.cmd, desc, SQ_DESC_BYTES), 0);
+        ck_assert_uint_eq(sq_desc_opcode(desc), SQ_OP_GEMM);
+        sq_st32(desc + 4u * SQ_GEMM_W_CU, 2);
+        ck_assert_int_eq(sq_dev_write(d, m.cmd, desc, SQ_DESC_BYTES), 0);
+        ck_assert_int_eq(sq_dev_run(d, m.cmd, m.n, 0), SQ_ERR_FMT);
+        ck_assert_msg(strstr(sq_err_msg(), "descriptor 0: gemm on compute unit 2, the device "
+                                           "has 2"), "%s", sq_err_msg());
+        sq_st32(desc + 4u * SQ_GEMM_W_CU, SQ_GEMM_CUS_MAX);
+        ck_assert_int_eq(sq_dev_write(d, m.cmd, desc, SQ_DESC_BYTES), 0);
+        ck_assert_int_eq(sq_dev_run(d, m.cmd, m.n, 0), SQ_ERR_FMT);
+        sq_dev_close(d);
+        dev_cus = 1;
+    }
+    /* the CLI: one line and exit 2 for a count out of range or past the
+     * target's channels; a split GEMM that runs is the golden's */
+    static char out[4096], err[1024];
+    static const struct {
+        const char *args, *says;
+    } bad[] = {
+        {"gemm --backend model --cus 0 --target u280", "--cus must be an integer in [1, 8]"},
+        {"gemm --backend model --cus 9 --target u280", "--cus must be an integer in [1, 8]"},
+        {"gemm --backend model --cus 2", "target ddr4 has 1"},
+        {"gemm --backend model --cus 5 --target u250", "target u250 has 4"},
+        {"generate --model " SQ_SHARED_DIR "/models/stories260K.bin --tokenizer " SQ_SHARED_DIR
+         "/models/tok512.bin --backend model --cus 2 --recipe w8a8 --steps 1",
+         "target ddr4 has 1"},
+        {"sweep --shape 8x8x8 --cus 2 --array 4x4", "target ddr4 has 1"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(sq_run_cli(bad[i].args, out, sizeof out, err, sizeof err), 2);
+        ck_assert_msg(strstr(err, bad[i].says) && !strchr(strchr(err, '\n') + 1, '\n'),
+                      "%s: %s", bad[i].args, err);
+    }
+    ck_assert_msg(sq_run_cli("gemm --backend model --cus 4 --target u280 --shape 1x13x40",
+                             out, sizeof out, err, sizeof err) == 0, "%s", err);
+    ck_assert_ptr_nonnull(strstr(out, "cus 4\n"));
+    ck_assert_ptr_nonnull(strstr(out, "mismatches 0\n"));
 }
 END_TEST
 
@@ -515,7 +712,7 @@ START_TEST(test_rtl_refusals_and_hang)
     sq_kernel_t *k = NULL;
     sq_sim_t *s = NULL;
     ck_assert_int_eq(sq_mem_create(1 << 20, 64.0, 10, &mem), 0);
-    ck_assert_int_eq(sq_accel_vl_create(NULL, &k), 0);
+    ck_assert_int_eq(sq_accel_vl_create(1, NULL, &k), 0);
     ck_assert_int_eq(sq_sim_create(k, mem, &s), 0);
     const uint32_t pos[SQ_RUN_POS] = {0};
     const sq_cp_args_t cp = {pos, 0};
@@ -708,11 +905,14 @@ Suite *cp_suite(void)
     tcase_add_test(tc, test_unit_launches);
     tc = sq_tcase(s, "cycles", 240);
     tcase_add_test(tc, test_model_equals_rtl);
+    tcase_add_test(tc, test_cus_model_equals_rtl);
+    tcase_add_test(tc, test_cus_split);
     tcase_add_test(tc, test_overlap);
     tcase_add_test(tc, test_unit_kernels_model);
     tcase_add_test(tc, test_shared_channel);
     tc = sq_tcase(s, "bad_input", 120);
     tcase_add_test(tc, test_bad_streams);
+    tcase_add_test(tc, test_cus_refused);
     tcase_add_test(tc, test_rtl_refusals_and_hang);
     tcase_add_test(tc, test_hls_pragmas);
     return s;

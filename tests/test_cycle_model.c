@@ -117,6 +117,14 @@ static const struct {
     {33, 40, 100, SQ_GEMM_W4 | SQ_GEMM_GSCALE | SQ_GEMM_OUT32, 32},
     {17, 23, 2500, SQ_GEMM_GSCALE | SQ_GEMM_BIAS | SQ_GEMM_RELU, 256},
     {70, 45, 301, SQ_GEMM_GSCALE, 301},                            /* one group of k */
+    /* GEMV with M activation rows (batched decode): int8 M <= C/2, int4 C/4 */
+    {2, 37, 101, SQ_GEMM_BIAS, 0},
+    {8, 33, 600, SQ_GEMM_RELU, 0},
+    {5, 20, 8300, SQ_GEMM_OUT32, 0},            /* activations reloaded per job */
+    {3, 45, 1031, SQ_GEMM_W4 | SQ_GEMM_BIAS, 0},
+    {4, 19, 70, SQ_GEMM_W4 | SQ_GEMM_GSCALE | SQ_GEMM_BIAS, 32},
+    {6, 45, 1031, SQ_GEMM_GSCALE | SQ_GEMM_OUT32, 64},
+    {9, 20, 100, SQ_GEMM_BIAS, 0},              /* M = 9: the normal mapping */
 };
 
 START_TEST(test_synthetic_vs_rtl)
@@ -154,6 +162,9 @@ START_TEST(test_sizes_vs_rtl)
         {9, 13, 130, SQ_GEMM_SP24 | SQ_GEMM_OUT32, 0},
         {1, 19, 2051, SQ_GEMM_W4 | SQ_GEMM_GSCALE | SQ_GEMM_BIAS, 32},
         {20, 30, 70, SQ_GEMM_GSCALE | SQ_GEMM_OUT32, 32},
+        {4, 30, 70, SQ_GEMM_BIAS, 0},           /* GEMV, M = C/2 at 4x8 */
+        {2, 19, 2051, SQ_GEMM_W4 | SQ_GEMM_BIAS, 0},
+        {3, 37, 1100, SQ_GEMM_RELU, 0},
     };
     for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
         for (size_t i = 0; i < sizeof few / sizeof few[0]; i++) {

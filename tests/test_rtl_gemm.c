@@ -378,6 +378,50 @@ START_TEST(test_gemv_int4)
 }
 END_TEST
 
+/* GEMV mode with M activation rows (batched decode: int8 M <= 8 on column
+ * pairs, int4 M <= 4 on column quads): odd M, N and K, N = 1 and K = 1, K over
+ * the 512-element chunk and over the resident activations (reloaded per job),
+ * with and without bias, int32 out, and activations -128 against weights -128
+ * (int4 -8), the largest sums, so the epilogue saturates; M = 9 and
+ * M = 5 int4 take the normal mapping. */
+START_TEST(test_gemv_batch)
+{
+    tdev_t d = {.rng = 31};
+    tdev_open(&d, NULL);
+    uint64_t r = 2718;
+    static const struct {
+        size_t m, n, k;
+        uint32_t flags;
+    } sh[] = {
+        {2, 37, 101, SQ_GEMM_BIAS}, {3, 1, 1031, 0}, {4, 20, 1, SQ_GEMM_RELU},
+        {5, 33, 1100, SQ_GEMM_BIAS | SQ_GEMM_OUT32}, {8, 17, 515, SQ_GEMM_BIAS},
+        {7, 5, 8195, 0}, {9, 20, 100, SQ_GEMM_BIAS},
+        {2, 45, 1031, SQ_GEMM_W4 | SQ_GEMM_BIAS}, {3, 19, 3, SQ_GEMM_W4 | SQ_GEMM_OUT32},
+        {4, 33, 2049, SQ_GEMM_W4}, {5, 7, 70, SQ_GEMM_W4 | SQ_GEMM_BIAS},
+        {8, 16, 1024, SQ_GEMM_BIAS}, {4, 16, 2048, SQ_GEMM_W4 | SQ_GEMM_BIAS},
+    };
+    enum { NSH = sizeof sh / sizeof sh[0] };
+    gcase_t cases[NSH];
+    for (size_t i = 0; i < NSH; i++) {
+        gcase_t *c = &cases[i];
+        case_gen(c, &r, sh[i].m, sh[i].n, sh[i].k, sh[i].flags);
+        if ((sh[i].flags & SQ_GEMM_W4) && sh[i].k % 2) /* padding nibbles */
+            for (size_t j = 0; j < sh[i].n; j++)
+                c->w[j * c->wbytes + c->wbytes - 1] |= 0x90;
+    }
+    for (size_t i = NSH - 2; i < NSH; i++) { /* -128 x -128 (int4 -8) over all of K */
+        memset(cases[i].w, (cases[i].g.flags & SQ_GEMM_W4) ? 0x88 : 0x80,
+               sh[i].n * cases[i].wbytes);
+        memset(cases[i].a, 0x80, sh[i].m * sh[i].k);
+    }
+    for (size_t i = 0; i < NSH; i += 4)
+        run_and_check(&d, cases + i, NSH - i < 4 ? NSH - i : 4, NULL);
+    for (size_t i = 0; i < NSH; i++)
+        case_free(&cases[i]);
+    sq_level_rtl.close(d.st);
+}
+END_TEST
+
 /* Group scales (SQ_GEMM_GSCALE) through the rtl level, bit for bit against
  * the golden: the chosen cases of sq_test_gemm_gscale (GEMV and the normal
  * mapping, int4 and int8, groups 32 to 256 and k, k not a multiple of the
@@ -604,6 +648,7 @@ Suite *rtl_gemm_suite(void)
     tcase_add_test(tc, test_sparse_cycles);
     tcase_add_test(tc, test_gemv_int4);
     tcase_add_test(tc, test_gemv_int4_cycles);
+    tcase_add_test(tc, test_gemv_batch);
     tcase_add_test(tc, test_gscale);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_fst_trace);

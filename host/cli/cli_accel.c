@@ -9,6 +9,25 @@
 #include "sparq/spec.h"
 #include "util/err.h"
 
+int sq_cli_cus(const char *cmd, const char *arg, uint32_t *out)
+{
+    long v;
+    if (sq_cli_long(cmd, "--cus", arg, 1, SQ_GEMM_CUS_MAX, &v))
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int sq_cli_cus_fit(const char *cmd, uint32_t cus, const sq_target_t *t)
+{
+    if (cus > (uint32_t)t->channels) {
+        sq_cli_error(cmd, "--cus %u needs a memory channel per GEMM unit: target %s has %d",
+                     cus, t->name, t->channels);
+        return -1;
+    }
+    return 0;
+}
+
 void sq_cli_accel_init(sq_cli_accel_t *a)
 {
     memset(a, 0, sizeof *a);
@@ -65,6 +84,8 @@ int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg
     case 0x10A:
         a->timing_only = 1;
         return 1;
+    case 0x10B:
+        return sq_cli_cus(cmd, arg, &a->cus) ? -1 : 1;
     default:
         return 0;
     }
@@ -80,6 +101,7 @@ static int open_level(sq_cli_accel_t *a, const sq_target_t *t)
     cfg.array_rows = a->array_rows;
     cfg.array_cols = a->array_cols;
     cfg.timing_only = a->timing_only;
+    cfg.gemm_cus = a->cus;
     if (a->mem_bytes)
         cfg.mem_bytes = a->mem_bytes;
     if (a->array_rows)
@@ -107,6 +129,8 @@ int sq_cli_accel_open_dev(const char *cmd, sq_cli_accel_t *a, const char *model_
                      a->array_rows, a->array_cols, a->backend, SQ_ARRAY_ROWS, SQ_ARRAY_COLS);
         return SQ_EXIT_USAGE;
     }
+    if (sq_cli_cus_fit(cmd, a->cus, t))
+        return SQ_EXIT_USAGE;
     if (a->timing_only && (!a->backend || strcmp(a->backend, "model"))) {
         sq_cli_error(cmd, "--timing-only needs --backend model (the other levels compute "
                      "their outputs)");

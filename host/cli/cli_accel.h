@@ -19,6 +19,7 @@ typedef struct {
     const char *target;      /* memory system name, NULL = ddr4 */
     double clock_mhz;
     uint32_t array_rows, array_cols; /* model level's array; 0 = SQ_ARRAY_ROWS x COLS */
+    uint32_t cus;            /* GEMM compute units (0: 1) */
     const char *attn;        /* --attn pattern spec (model/attn_exec.h), or NULL */
     int offload_linears;     /* --offload linears: only the linears on the device */
     const char *calib;       /* calibration text of the integer layer (NULL: default) */
@@ -45,7 +46,7 @@ typedef struct {
         {"offload", required_argument, NULL, 0x107},                                              \
         {"launch-us", required_argument, NULL, 0x108},                                            \
         {"pcie-gbps", required_argument, NULL, 0x109},                                            \
-        {"timing-only", no_argument, NULL, 0x10A}
+        {"timing-only", no_argument, NULL, 0x10A}, {"cus", required_argument, NULL, 0x10B}
 #define SQ_CLI_ACCEL_HELP                                                                          \
     "  --backend L         run the compiled model on level L: " SQ_CLI_BACKENDS "\n"              \
     "  --report FILE.json  per-op report (JSON, a roofline SVG beside it, a table on stderr)\n"    \
@@ -53,6 +54,9 @@ typedef struct {
     "  --target T          memory system: ddr4 (default), u250, u280 or f2; each AXI port\n"     \
     "                      reads one channel (19.2 GB/s DDR4, 14.4 GB/s HBM2)\n"                 \
     "  --array RxC         array size of the model backend (default 16x16; rtl is built for it)\n"  \
+    "  --cus U             GEMM compute units, each with its own AXI port on its own memory\n"  \
+    "                      channel; every GEMM is split across them (default 1; at most the\n" \
+    "                      target's channels and 8; rtl is built for 1 and 4)\n"                \
     "  --attn SPEC         integer attention (int8 Q/K/V, integer softmax) with a pattern:\n"      \
     "                      dense, window:W, global:N, block:D, topk:K, comma-combined; add\n"   \
     "                      fp32 for fp32 attention with the same pattern (model/attn_exec.h).\n" \
@@ -69,6 +73,12 @@ typedef struct {
     "  --timing-only       with --backend model: cycles and bytes only, no outputs computed\n" \
     "                      (the text is then meaningless; for dummy models' timing)\n"          \
     SQ_CLI_MAX_MEM_HELP
+
+/* --cus: an integer in 1 .. SQ_GEMM_CUS_MAX into *out, else one line and -1. */
+int sq_cli_cus(const char *cmd, const char *arg, uint32_t *out);
+/* Each GEMM compute unit reads its own memory channel: more units (cus, 0
+ * for 1) than target t has channels is one line and -1. */
+int sq_cli_cus_fit(const char *cmd, uint32_t cus, const sq_target_t *t);
 
 void sq_cli_accel_init(sq_cli_accel_t *a);
 int sq_cli_accel_flag(const char *cmd, sq_cli_accel_t *a, int c, const char *arg);

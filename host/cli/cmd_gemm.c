@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_accel.h"
 #include "runtime/device.h"
 #include "runtime/gemm_case.h"
 #include "sparq/spec.h"
@@ -28,6 +29,11 @@ static void help(void)
            "  --out int8|int32         requantized int8 (default) or raw int32 outputs\n"
            "  --bias                   add a per-channel int32 bias\n"
            "  --seed S                 operand seed (default 1)\n"
+           "  --target T               memory system: ddr4 (default), u250, u280 or f2; each AXI\n"
+           "                           port reads one channel of it\n"
+           "  --cus U                  GEMM compute units, each on its own port and channel: the\n"
+           "                           GEMM runs as U descriptors, split along N when M = 1, else\n"
+           "                           along M (default 1; at most the target's channels)\n"
            "  --json                   print one JSON object instead of lines\n"
            "  --trace-fst FILE         rtl, tlm: dump the kernel's waveform to FILE (FST)\n"
            "  --help                   this text\n" SQ_CLI_MAX_MEM_HELP "\n"
@@ -71,6 +77,8 @@ typedef struct {
     long seed;
     int json;
     const char *fst; /* --trace-fst, or NULL */
+    const sq_target_t *target;
+    uint32_t cus;
 } gemm_opts_t;
 
 /* Returns 0 to run, 1 after --help, -1 on a usage error (already printed). */
@@ -83,9 +91,11 @@ static int parse(int argc, char **argv, gemm_opts_t *o)
         {"bias", no_argument, NULL, 'B'},          {"seed", required_argument, NULL, 'S'},
         {"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
         {"trace-fst", required_argument, NULL, 'T'}, {"group", required_argument, NULL, 'g'},
+        {"target", required_argument, NULL, 't'},  {"cus", required_argument, NULL, 'u'},
         {NULL, 0, NULL, 0},
     };
-    *o = (gemm_opts_t){.backend = "csim", .dims = {64, 64, 64}, .seed = 1};
+    *o = (gemm_opts_t){.backend = "csim", .dims = {64, 64, 64}, .seed = 1, .cus = 1,
+                       .target = sq_target_find(NULL)};
     int c;
     long v;
     optind = 1;
@@ -144,6 +154,17 @@ static int parse(int argc, char **argv, gemm_opts_t *o)
         case 'T':
             o->fst = optarg;
             break;
+        case 't':
+            if (!(o->target = sq_target_find(optarg))) {
+                sq_cli_error(CMD, "--target must be one of %s, got '%s'", sq_target_names(),
+                             optarg);
+                return -1;
+            }
+            break;
+        case 'u':
+            if (sq_cli_cus(CMD, optarg, &o->cus))
+                return -1;
+            break;
         case 'h':
             help();
             return 1;
@@ -159,6 +180,8 @@ static int parse(int argc, char **argv, gemm_opts_t *o)
         sq_cli_error(CMD, "--wbits 4 and --sparse 2:4 cannot be combined");
         return -1;
     }
+    if (sq_cli_cus_fit(CMD, o->cus, o->target))
+        return -1;
     if (o->fst && strcmp(o->backend, "rtl") != 0 && strcmp(o->backend, "tlm") != 0) {
         sq_cli_error(CMD, "--trace-fst needs --backend rtl or tlm (only the RTL has waveforms)");
         return -1;
@@ -172,6 +195,7 @@ static void report(const gemm_opts_t *o, const sq_dev_stats_t *st, uint64_t mism
                              : 0.0;
     const char *out = (o->flags & SQ_GEMM_OUT32) ? "int32" : "int8";
     if (!o->json) {
+        printf("target %s\ncus %u\n", o->target->name, o->cus);
         printf("backend %s\nshape %ux%ux%u\nwbits %d\nsparse %s\nrelu %d\nout %s\nbias %d\n"
                "group %u\n",
                o->backend, o->dims[0], o->dims[1], o->dims[2], (o->flags & SQ_GEMM_W4) ? 4 : 8,
@@ -187,6 +211,8 @@ static void report(const gemm_opts_t *o, const sq_dev_stats_t *st, uint64_t mism
     }
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "backend", o->backend);
+    cJSON_AddStringToObject(j, "target", o->target->name);
+    cJSON_AddNumberToObject(j, "cus", o->cus);
     cJSON_AddNumberToObject(j, "m", o->dims[0]);
     cJSON_AddNumberToObject(j, "n", o->dims[1]);
     cJSON_AddNumberToObject(j, "k", o->dims[2]);
@@ -228,6 +254,9 @@ int sq_cmd_gemm(int argc, char **argv)
     sq_dev_config_t cfg;
     sq_dev_config_default(&cfg, o.backend);
     cfg.fst_path = o.fst;
+    cfg.mem_gbps = o.target->mem_gbps;
+    cfg.gemm_cus = o.cus;
+    need += (uint64_t)o.cus * SQ_DESC_BYTES;
     if (need > cfg.mem_bytes)
         cfg.mem_bytes = need;
     char what[96];
@@ -246,8 +275,11 @@ int sq_cmd_gemm(int argc, char **argv)
         rc = sq_dev_open(&cfg, &dev);
     if (rc == 0)
         rc = sq_gemm_case_place(dev, &gc, &cmd);
+    uint32_t n_cmds = 1;
     if (rc == 0)
-        rc = sq_dev_run(dev, cmd, 1, 0);
+        rc = sq_gemm_case_split(dev, &gc, &cmd, &n_cmds);
+    if (rc == 0)
+        rc = sq_dev_run(dev, cmd, n_cmds, 0);
     if (rc == 0 && !(out = malloc(gc.b.c)))
         rc = sq_err(SQ_ERR_MEM, "out of memory reading C");
     if (rc == 0)

@@ -43,6 +43,7 @@ typedef struct {
     const char *attn; /* NULL: fp32 attention on the host, as without --attn */
     const char *target;
     uint32_t rows, cols;
+    uint32_t cus; /* GEMM compute units */
 } design_t;
 
 typedef struct {
@@ -99,6 +100,17 @@ static int check_array(const char *v)
     return -1;
 }
 
+static int check_cus(const char *v)
+{
+    uint32_t u;
+    return sq_cli_cus(CMD, v, &u);
+}
+
+static void apply_cus(design_t *d, const char *v)
+{
+    d->cus = (uint32_t)atoi(v);
+}
+
 static void apply_recipe(design_t *d, const char *v)
 {
     d->recipe = v;
@@ -129,6 +141,8 @@ static const dim_t dims[] = {
      apply_target},
     {"array", "GEMM array RxC, each side 1..256", "8x8,16x16,32x32", 1, 0, 0, check_array,
      apply_array},
+    {"cus", "GEMM compute units of that array, each on its own memory channel", "1", 1, 0, 0,
+     check_cus, apply_cus},
 };
 #define N_DIMS (sizeof dims / sizeof dims[0])
 
@@ -571,6 +585,7 @@ static int run_model(const sweep_opts_t *o, sq_cli_model_t *cm, const design_t *
     acc.clock_mhz = o->clock_mhz;
     acc.array_rows = ds->rows;
     acc.array_cols = ds->cols;
+    acc.cus = ds->cus;
     acc.attn = ds->attn;
     /* the sweep maps the linears alone onto each array (the array is what it
      * varies; the rest of the layer is the same at every point) */
@@ -623,6 +638,9 @@ static int run_shapes(const sweep_opts_t *o, const design_t *ds, result_t *res)
     cfg.clock_mhz = o->clock_mhz;
     cfg.array_rows = ds->rows;
     cfg.array_cols = ds->cols;
+    cfg.gemm_cus = ds->cus;
+    if (sq_cli_cus_fit(CMD, ds->cus, sq_target_find(ds->target)))
+        return SQ_EXIT_USAGE;
     int rc = 0;
     for (uint32_t i = 0; rc == 0 && i < o->n_shapes; i++) {
         sq_gemm_case_t gc;
@@ -634,15 +652,18 @@ static int run_shapes(const sweep_opts_t *o, const design_t *ds, result_t *res)
                              host + (dev_bytes > cfg.mem_bytes ? dev_bytes : cfg.mem_bytes)))
             return SQ_EXIT_USAGE;
         rc = sq_gemm_case_build(&gc, o->shapes[i][0], o->shapes[i][1], o->shapes[i][2], 0, 1);
-        uint64_t need = rc ? 0 : sq_gemm_case_dev_bytes(&gc);
+        uint64_t need = rc ? 0 : sq_gemm_case_dev_bytes(&gc) + (uint64_t)ds->cus * SQ_DESC_BYTES;
         if (need > cfg.mem_bytes)
             cfg.mem_bytes = need;
         if (rc == 0)
             rc = sq_dev_open(&cfg, &dev);
+        uint32_t n_cmds = 1;
         if (rc == 0)
             rc = sq_gemm_case_place(dev, &gc, &cmd);
         if (rc == 0)
-            rc = sq_dev_run(dev, cmd, 1, 0);
+            rc = sq_gemm_case_split(dev, &gc, &cmd, &n_cmds);
+        if (rc == 0)
+            rc = sq_dev_run(dev, cmd, n_cmds, 0);
         if (rc == 0) {
             sq_dev_stats_t st;
             sq_dev_stats(dev, &st);
@@ -699,8 +720,8 @@ static derived_t derive(const sweep_opts_t *o, const result_t *all, size_t i)
     design_t ds = design_of(o, i);
     derived_t d = {0};
     double tok = (double)p->tokens, cyc = (double)p->t.cycles;
-    d.pes = (double)ds.rows * ds.cols;
-    d.dsps = (double)sq_gemm_dsps(ds.rows, ds.cols) + (p->attn_unit ? SQ_ATTN_DSPS : 0);
+    d.pes = (double)ds.rows * ds.cols * ds.cus;
+    d.dsps = (double)sq_gemm_dsps(ds.rows, ds.cols) * ds.cus + (p->attn_unit ? SQ_ATTN_DSPS : 0);
     d.peak_gops = 2.0 * SQ_PE_MACS * d.pes * o->clock_mhz / 1e3;
     d.cyc_tok = cyc / tok;
     d.us_tok = d.cyc_tok / o->clock_mhz;
@@ -847,6 +868,7 @@ static int print_json(const sweep_opts_t *o, const split_t *sp, const result_t *
                 cJSON_AddStringToObject(p, dims[d].name, o->vals[d][dig[d]]);
         cJSON_AddNumberToObject(p, "array_rows", ds.rows);
         cJSON_AddNumberToObject(p, "array_cols", ds.cols);
+        cJSON_AddNumberToObject(p, "gemm_cus", ds.cus);
         const sq_target_t *tg = sq_target_find(ds.target);
         cJSON_AddNumberToObject(p, "mem_gbps", tg->mem_gbps);
         cJSON_AddNumberToObject(p, "mem_channels", tg->channels);

@@ -189,13 +189,13 @@ void sq_pf_idle_until(sq_pf_t *pf, sq_mm_t *mm, uint64_t until)
 #define FETCH_DEPTH 4u /* FetchDepth */
 #define QUEUE_DEPTH 2u /* 1 << QueueDepthLog2 */
 #define REC_DEPTH 2u   /* records pending per unit */
-#define NO_UNIT SQ_CP_UNITS
+#define NO_UNIT SQ_CP_SLOTS_MAX
 
 enum { P_IDLE, P_PATCH1, P_DISP };
 enum { W_IDLE, W_ADDR, W_DATA };
 
 typedef struct {
-    uint32_t idx, need[SQ_CP_UNITS];
+    uint32_t idx, need[SQ_CP_SLOTS_MAX];
     uint64_t disp;
 } qent_t;
 
@@ -219,11 +219,13 @@ typedef struct {
 
 typedef struct {
     uint32_t unit, seq; /* where descriptor i went: its unit and its count there */
+    uint32_t gsnap[SQ_GEMM_CUS_MAX]; /* each GEMM unit's dispatch count after it */
 } slot_t;
 
 typedef struct {
-    sq_gemm_model_t *gemm;
+    sq_gemm_model_t *const *gemm;
     sq_pf_t *pf;
+    unsigned cus, nslots; /* GEMM compute units, unit slots */
     sq_attn_model_t *attn;
     sq_vec_model_t *vec;
     sq_mm_t *cp;
@@ -238,8 +240,8 @@ typedef struct {
     int ps;
     uint32_t pidx;
     slot_t *slot;
-    unit_t u[SQ_CP_UNITS];
-    uint32_t pf_for;
+    unit_t u[SQ_CP_SLOTS_MAX];
+    uint32_t pf_for[SQ_GEMM_CUS_MAX];
     /* record writer */
     int ws;
     uint32_t wu, outstanding;
@@ -256,12 +258,20 @@ static const uint8_t *desc_of(const cp_t *c, uint32_t i)
 static uint32_t unit_of(const uint8_t *desc)
 {
     uint32_t op = sq_desc_opcode(desc);
+    if (op == SQ_OP_GEMM)
+        return SQ_CP_GEMM_SLOT(sq_desc_word(desc, SQ_GEMM_W_CU));
     return op == SQ_OP_NOP ? NO_UNIT : SQ_CP_UNIT_OF(op);
 }
 
-static void needs(const cp_t *c, uint32_t i, uint32_t need[SQ_CP_UNITS])
+/* The GEMM compute unit of slot u, or -1 for another unit's slot. */
+static int cu_of(uint32_t u)
 {
-    memset(need, 0, SQ_CP_UNITS * sizeof *need);
+    return u == 0 ? 0 : u >= SQ_CP_UNITS && u < SQ_CP_SLOTS_MAX ? (int)(u - SQ_CP_UNITS + 1) : -1;
+}
+
+static void needs(const cp_t *c, uint32_t i, uint32_t need[SQ_CP_SLOTS_MAX])
+{
+    memset(need, 0, SQ_CP_SLOTS_MAX * sizeof *need);
     for (unsigned k = 0; k < SQ_DESC_DEPS; k++) {
         uint32_t d = sq_desc_dep(desc_of(c, i), k);
         if (!d)
@@ -269,12 +279,16 @@ static void needs(const cp_t *c, uint32_t i, uint32_t need[SQ_CP_UNITS])
         const slot_t *s = &c->slot[i - d];
         if (s->unit != NO_UNIT && s->seq + 1 > need[s->unit])
             need[s->unit] = s->seq + 1;
+        /* on a GEMM: every GEMM unit's descriptors dispatched up to it */
+        for (unsigned g = 0; cu_of(s->unit) >= 0 && g < c->cus; g++)
+            if (s->gsnap[g] > need[SQ_CP_GEMM_SLOT(g)])
+                need[SQ_CP_GEMM_SLOT(g)] = s->gsnap[g];
     }
 }
 
-static bool met(const cp_t *c, const uint32_t need[SQ_CP_UNITS])
+static bool met(const cp_t *c, const uint32_t need[SQ_CP_SLOTS_MAX])
 {
-    for (unsigned u = 0; u < SQ_CP_UNITS; u++)
+    for (unsigned u = 0; u < c->nslots; u++)
         if (c->u[u].done_cnt < need[u])
             return false;
     return true;
@@ -288,14 +302,16 @@ static int unit_start(cp_t *c, unsigned u, uint32_t i, uint64_t t)
     const uint8_t *desc = desc_of(c, i);
     uint64_t bound = c->r->max_cycles ? c->r->max_cycles : 0;
     uint64_t cycles = 0, stalls = 0, wb = 0, rb;
-    if (u == SQ_CP_UNIT_OF(SQ_OP_GEMM)) {
-        sq_mm_t *mm = sq_gemm_model_mm(c->gemm);
-        sq_pf_idle_until(c->pf, mm, t);
-        sq_pf_stop(c->pf);
-        int rc = sq_gemm_model_core(c->gemm, desc, bound, &cycles, &stalls, &wb);
+    int cu = cu_of(u);
+    if (cu >= 0) {
+        sq_mm_t *mm = sq_gemm_model_mm(c->gemm[cu]);
+        sq_pf_t *pf = &c->pf[cu];
+        sq_pf_idle_until(pf, mm, t);
+        sq_pf_stop(pf);
+        int rc = sq_gemm_model_core(c->gemm[cu], desc, bound, &cycles, &stalls, &wb);
         if (rc)
             return rc;
-        sq_pf_clear(c->pf);
+        sq_pf_clear(pf);
         rb = mm->bytes_read - un->rb_mark;
         un->rb_mark = mm->bytes_read;
     } else {
@@ -359,7 +375,7 @@ static int cycle(cp_t *c, uint64_t t, bool *quiet)
     bool raw_pop = false, disp = false;
     const int ps_before = c->ps;
     int ps = c->ps;
-    uint32_t du = NO_UNIT, need[SQ_CP_UNITS];
+    uint32_t du = NO_UNIT, need[SQ_CP_SLOTS_MAX];
     switch (c->ps) {
     case P_IDLE:
         if (c->pidx != n && c->raw) {
@@ -381,22 +397,27 @@ static int cycle(cp_t *c, uint64_t t, bool *quiet)
     }
 
     /* queue heads, done pulses, the prefetch start */
-    bool accept[SQ_CP_UNITS], done[SQ_CP_UNITS];
-    for (unsigned u = 0; u < SQ_CP_UNITS; u++) {
+    bool accept[SQ_CP_SLOTS_MAX], done[SQ_CP_SLOTS_MAX];
+    for (unsigned u = 0; u < c->nslots; u++) {
         unit_t *un = &c->u[u];
         bool q_met = un->q_count && met(c, un->q[un->q_head].need);
         accept[u] = q_met && !(prof && un->rec_count == REC_DEPTH) && !un->busy;
         done[u] = un->busy && un->done_at == t;
     }
-    unit_t *g = &c->u[SQ_CP_UNIT_OF(SQ_OP_GEMM)];
-    const qent_t *gh = &g->q[g->q_head];
-    bool pf_start = g->q_count && !met(c, gh->need) && !g->busy && c->pf_for != gh->idx + 1;
+    bool pf_start[SQ_GEMM_CUS_MAX], any_pf = false;
+    for (unsigned g = 0; g < c->cus; g++) {
+        const unit_t *gu = &c->u[SQ_CP_GEMM_SLOT(g)];
+        const qent_t *gh = &gu->q[gu->q_head];
+        pf_start[g] = gu->q_count && !met(c, gh->need) && !gu->busy &&
+                      c->pf_for[g] != gh->idx + 1;
+        any_pf = any_pf || pf_start[g];
+    }
 
     /* record writer */
     bool aw_fire = c->ws == W_ADDR && pins.awready;
     bool w_fire = c->ws == W_DATA && pins.w;
     uint32_t pick = NO_UNIT;
-    for (unsigned u = 0; u < SQ_CP_UNITS && pick == NO_UNIT; u++)
+    for (unsigned u = 0; u < c->nslots && pick == NO_UNIT; u++)
         if (c->u[u].rec_count)
             pick = u;
 
@@ -422,7 +443,10 @@ static int cycle(cp_t *c, uint64_t t, bool *quiet)
     c->ps = ps;
     if (disp) {
         uint32_t i = c->pidx;
-        c->slot[i] = (slot_t){du, du == NO_UNIT ? 0 : c->u[du].disp_cnt};
+        slot_t *sl = &c->slot[i];
+        *sl = (slot_t){du, du == NO_UNIT ? 0 : c->u[du].disp_cnt, {0}};
+        for (unsigned g = 0; g < c->cus; g++)
+            sl->gsnap[g] = c->u[SQ_CP_GEMM_SLOT(g)].disp_cnt + (du == SQ_CP_GEMM_SLOT(g));
         if (du != NO_UNIT) {
             unit_t *un = &c->u[du];
             qent_t *e = &un->q[(un->q_head + un->q_count) % QUEUE_DEPTH];
@@ -434,27 +458,32 @@ static int cycle(cp_t *c, uint64_t t, bool *quiet)
         }
         c->pidx++;
     }
-    for (unsigned u = 0; u < SQ_CP_UNITS; u++) {
+    for (unsigned u = 0; u < c->nslots; u++) {
         unit_t *un = &c->u[u];
         if (done[u]) {
+            unsigned w = cu_of(u) >= 0 ? 0 : u; /* the register window's unit */
             un->busy = false;
             un->done_cnt++;
-            c->out->unit_busy[u] += un->cur.end - un->cur.start + 1;
-            c->out->unit_stall[u] += un->cur.stall;
-            c->out->unit_rbytes[u] += un->cur.rb;
-            c->out->unit_wbytes[u] += un->cur.wb;
+            c->out->unit_busy[w] += un->cur.end - un->cur.start + 1;
+            c->out->unit_stall[w] += un->cur.stall;
+            c->out->unit_rbytes[w] += un->cur.rb;
+            c->out->unit_wbytes[w] += un->cur.wb;
             if (prof) {
                 un->rec[(un->rec_head + un->rec_count) % REC_DEPTH] = un->cur;
                 un->rec_count++;
             }
         }
     }
-    if (pf_start) {
-        sq_pf_idle_until(c->pf, sq_gemm_model_mm(c->gemm), t + 1);
-        sq_pf_start(c->pf, desc_of(c, gh->idx));
-        c->pf_for = gh->idx + 1;
+    for (unsigned g = 0; g < c->cus; g++) {
+        if (!pf_start[g])
+            continue;
+        const unit_t *gu = &c->u[SQ_CP_GEMM_SLOT(g)];
+        uint32_t idx = gu->q[gu->q_head].idx;
+        sq_pf_idle_until(&c->pf[g], sq_gemm_model_mm(c->gemm[g]), t + 1);
+        sq_pf_start(&c->pf[g], desc_of(c, idx));
+        c->pf_for[g] = idx + 1;
     }
-    for (unsigned u = 0; u < SQ_CP_UNITS; u++) {
+    for (unsigned u = 0; u < c->nslots; u++) {
         if (!accept[u])
             continue;
         unit_t *un = &c->u[u];
@@ -491,9 +520,9 @@ static int cycle(cp_t *c, uint64_t t, bool *quiet)
 
     /* a dispatch blocked on a full queue or a fence, heads waiting for
      * dependencies or a busy unit: all wait for a done pulse */
-    bool any = ar_fire || r_fire || raw_pop || ps != ps_before || disp || pf_start ||
+    bool any = ar_fire || r_fire || raw_pop || ps != ps_before || disp || any_pf ||
                c->ws != W_IDLE || aw_fire || w_fire || pins.bvalid || c->outstanding;
-    for (unsigned u = 0; u < SQ_CP_UNITS; u++)
+    for (unsigned u = 0; u < c->nslots; u++)
         any = any || accept[u] || done[u] || c->u[u].rec_count;
     *quiet = !any && !arvalid && c->inflight == 0 && !c->cp->rd.count && !c->cp->aw.count &&
              !c->cp->b.count;
@@ -506,34 +535,38 @@ static bool finished(const cp_t *c)
     if (c->pidx != c->r->n_cmds || c->ps != P_IDLE || c->inflight || c->raw ||
         c->ws != W_IDLE || c->outstanding)
         return false;
-    for (unsigned u = 0; u < SQ_CP_UNITS; u++)
+    for (unsigned u = 0; u < c->nslots; u++)
         if (c->u[u].busy || c->u[u].q_count || c->u[u].rec_count)
             return false;
     return true;
 }
 
-int sq_cp_model_run(sq_gemm_model_t *gemm, sq_pf_t *pf, sq_attn_model_t *attn,
+int sq_cp_model_run(sq_gemm_model_t *const *gemm, sq_pf_t *pf, unsigned cus, sq_attn_model_t *attn,
                     sq_vec_model_t *vec, sq_mm_t *cp, uint8_t *mem, const sq_stream_run_t *r,
                     int (*exec)(void *ctx, uint32_t upto), void *exec_ctx,
                     sq_cp_model_out_t *out)
 {
-    cp_t c = {.gemm = gemm, .pf = pf, .attn = attn, .vec = vec, .cp = cp, .mem = mem, .r = r,
-              .exec = exec, .exec_ctx = exec_ctx, .out = out};
+    cp_t c = {.gemm = gemm, .pf = pf, .cus = cus, .nslots = SQ_CP_UNITS + cus - 1, .attn = attn,
+              .vec = vec, .cp = cp, .mem = mem, .r = r, .exec = exec, .exec_ctx = exec_ctx,
+              .out = out};
     *out = (sq_cp_model_out_t){0};
     c.slot = malloc((r->n_cmds ? r->n_cmds : 1) * sizeof *c.slot);
     if (!c.slot)
         return sq_err(SQ_ERR_MEM, "model: out of memory for a stream of %u descriptors",
                       r->n_cmds);
     /* every channel idle and full at ap_start, clocks from cycle 0 */
-    sq_mm_t *chans[] = {cp, sq_gemm_model_mm(gemm), attn->mm, vec->mm};
-    for (size_t i = 0; i < sizeof chans / sizeof chans[0]; i++) {
+    sq_mm_t *chans[3 + SQ_GEMM_CUS_MAX] = {cp, attn->mm, vec->mm};
+    for (unsigned g = 0; g < cus; g++)
+        chans[3 + g] = sq_gemm_model_mm(gemm[g]);
+    for (size_t i = 0; i < 3 + cus; i++) {
         sq_mm_start(chans[i]);
         chans[i]->now = 0;
         chans[i]->bytes_read = 0;
     }
     attn->cycles = attn->stalls = attn->bytes_written = 0;
     vec->cycles = vec->stalls = vec->bytes_written = 0;
-    sq_pf_clear(pf);
+    for (unsigned g = 0; g < cus; g++)
+        sq_pf_clear(&pf[g]);
     int rc = 0;
     uint64_t t = 0;
     while (rc == 0) {
@@ -553,7 +586,7 @@ int sq_cp_model_run(sq_gemm_model_t *gemm, sq_pf_t *pf, sq_attn_model_t *attn,
             continue;
         /* nothing moves until a unit is done */
         uint64_t next = UINT64_MAX;
-        for (unsigned u = 0; u < SQ_CP_UNITS; u++)
+        for (unsigned u = 0; u < c.nslots; u++)
             if (c.u[u].busy && c.u[u].done_at < next)
                 next = c.u[u].done_at;
         if (next == UINT64_MAX) {

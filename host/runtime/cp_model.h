@@ -84,7 +84,8 @@ void sq_gemm_model_port(sq_gemm_model_t *g, sq_pf_t *pf);
 int sq_gemm_model_core(sq_gemm_model_t *g, const uint8_t *desc, uint64_t max_cycles,
                        uint64_t *cycles, uint64_t *stalls, uint64_t *bytes_written);
 
-/* What a run gives back, as sq_sim_run_t gives it on the rtl level. */
+/* What a run gives back, as sq_sim_run_t gives it on the rtl level (the
+ * GEMM slot's counters add up every GEMM compute unit's). */
 typedef struct {
     uint64_t cycles; /* ap_start to ap_done */
     uint64_t unit_busy[SQ_CP_UNITS], unit_stall[SQ_CP_UNITS];
@@ -97,13 +98,14 @@ typedef struct {
  * computed in mem, in stream order (the golden reference): the attention
  * unit's timing reads its operands there, so descriptor i is timed after
  * exec(.., i); the run ends with exec(.., n). With r->prof_addr set, writes
- * the profile records into mem as the kernel does. gemm, attn and vec are
- * the units' models, pf the GEMM port's prefetch buffer, cp the command
+ * the profile records into mem as the kernel does. gemm[0 .. cus-1] are the
+ * GEMM compute units' models (each on its own channel), pf[c] unit c's
+ * prefetch buffer, attn and vec the other units' models, cp the command
  * processor's channel (every channel's clock restarts at 0). Fails past
  * r->max_cycles (0: no bound). */
-int sq_cp_model_run(sq_gemm_model_t *gemm, sq_pf_t *pf, sq_attn_model_t *attn,
-                    sq_vec_model_t *vec, sq_mm_t *cp, uint8_t *mem, const sq_stream_run_t *r,
-                    int (*exec)(void *ctx, uint32_t upto), void *exec_ctx,
-                    sq_cp_model_out_t *out);
+int sq_cp_model_run(sq_gemm_model_t *const *gemm, sq_pf_t *pf, unsigned cus,
+                    sq_attn_model_t *attn, sq_vec_model_t *vec, sq_mm_t *cp, uint8_t *mem,
+                    const sq_stream_run_t *r, int (*exec)(void *ctx, uint32_t upto),
+                    void *exec_ctx, sq_cp_model_out_t *out);
 
 #endif

@@ -212,6 +212,9 @@ int sq_gemm_desc_check_shape(const sq_gemm_desc_t *d)
         d->k > SQ_GEMM_MAX_DIM)
         return sq_err(SQ_ERR_FMT, "gemm shape %ux%ux%u (MxNxK) outside [1, %u]", (unsigned)d->m,
                       (unsigned)d->n, (unsigned)d->k, SQ_GEMM_MAX_DIM);
+    if (d->cu >= SQ_GEMM_CUS_MAX)
+        return sq_err(SQ_ERR_FMT, "gemm compute unit %u outside [0, %u]", (unsigned)d->cu,
+                      SQ_GEMM_CUS_MAX - 1);
     if ((d->flags & SQ_GEMM_GSCALE) && (d->flags & SQ_GEMM_SP24))
         return sq_err(SQ_ERR_FMT, "gemm flags GSCALE and SP24 are exclusive");
     if ((d->flags & SQ_GEMM_GSCALE) && d->group != d->k &&
@@ -228,6 +231,32 @@ int sq_gemm_desc_check(const sq_gemm_desc_t *d, uint64_t mem_bytes)
         return rc;
     sq_operand_t ops[SQ_DESC_MAX_OPERANDS];
     return check_operands("gemm", ops, gemm_operands(d, ops), mem_bytes);
+}
+
+int sq_gemm_desc_split(const sq_gemm_desc_t *d, uint32_t parts, uint32_t j, sq_gemm_desc_t *out)
+{
+    uint32_t dim = d->m == 1 ? d->n : d->m, base = dim / parts, extra = dim % parts;
+    uint32_t len = base + (j < extra), at = j * base + (j < extra ? j : extra);
+    if (!len)
+        return 0;
+    *out = *d;
+    out->cu = j;
+    uint64_t cb = (d->flags & SQ_GEMM_OUT32) ? 4 : 1;
+    if (d->m == 1) {
+        uint64_t ng = (d->flags & SQ_GEMM_GSCALE) ? (d->k + d->group - 1) / d->group : 0;
+        out->n = len;
+        out->w += at * sq_w_row_bytes(d->flags, d->k);
+        out->meta += (d->flags & SQ_GEMM_SP24) ? at * sq_meta_row_bytes(d->k) : 0;
+        out->bias += (d->flags & SQ_GEMM_BIAS) ? at * 4u : 0;
+        out->quant += (d->flags & SQ_GEMM_OUT32) ? 0 : at * 8u;
+        out->gscale += at * ng * 2u;
+        out->c += at * cb;
+    } else {
+        out->m = len;
+        out->a += (uint64_t)at * d->k;
+        out->c += (uint64_t)at * d->n * cb;
+    }
+    return 1;
 }
 
 static int gemm_check_data(sq_dev_t *dev, const sq_gemm_desc_t *d)
@@ -633,35 +662,57 @@ static int check_const_writes(const uint8_t *descs, uint32_t n)
  * needs more dependencies to be checkable (and to run without stalls). */
 #define STREAM_PAIR_BUDGET (1u << 26)
 
+/* Lanes of the hazard check: the units, each GEMM compute unit c >= 1 its
+ * own after them (spec.h: each runs its own descriptors in order). */
+#define LANES (SQ_UNIT_COUNT + SQ_GEMM_CUS_MAX - 1u)
+
+static int lane_of(const uint8_t *desc)
+{
+    int u = sq_desc_unit(sq_desc_opcode(desc));
+    uint32_t cu = u == SQ_UNIT_GEMM ? sq_desc_word(desc, SQ_GEMM_W_CU) : 0;
+    if (cu >= SQ_GEMM_CUS_MAX) /* refused before this check */
+        return -1;
+    return cu ? (int)(SQ_UNIT_COUNT + cu - 1) : u;
+}
+
+static unsigned gemm_lane(unsigned c)
+{
+    return c ? SQ_UNIT_COUNT + c - 1 : SQ_UNIT_GEMM;
+}
+
 int sq_stream_check(const uint8_t *descs, uint32_t n)
 {
-    /* done[j][u]: the latest descriptor of unit u (index + 1; 0 none) that has
+    /* done[j][l]: the latest descriptor of lane l (index + 1; 0 none) that has
      * completed whenever descriptor j starts, through its dependencies and the
-     * in-order execution of each unit. Any descriptor i of unit u at or before
-     * it has completed too; later ones may run concurrently with j. */
-    uint32_t (*done)[SQ_UNIT_COUNT] = calloc(n ? n : 1, sizeof *done);
-    uint32_t *by_unit = malloc((n ? n : 1) * sizeof *by_unit); /* indices grouped by unit */
-    uint32_t count[SQ_UNIT_COUNT] = {0}, start[SQ_UNIT_COUNT], last[SQ_UNIT_COUNT] = {0};
-    if (!done || !by_unit) {
+     * in-order execution of each lane. Any descriptor i of lane l at or before
+     * it has completed too; later ones may run concurrently with j. A
+     * dependency on GEMM descriptor i also waits for the GEMMs up to it on
+     * every compute unit, gsnap[i] (lane latest, index + 1). */
+    uint32_t (*done)[LANES] = calloc(n ? n : 1, sizeof *done);
+    uint32_t (*gsnap)[SQ_GEMM_CUS_MAX] = calloc(n ? n : 1, sizeof *gsnap);
+    uint32_t *by_unit = malloc((n ? n : 1) * sizeof *by_unit); /* indices grouped by lane */
+    uint32_t count[LANES] = {0}, start[LANES], last[LANES] = {0};
+    if (!done || !gsnap || !by_unit) {
         free(done);
+        free(gsnap);
         free(by_unit);
         return sq_err(SQ_ERR_MEM, "out of memory checking a stream of %u descriptors", n);
     }
     for (uint32_t j = 0; j < n; j++) {
-        int u = sq_desc_unit(sq_desc_opcode(descs + (size_t)j * SQ_DESC_BYTES));
+        int u = lane_of(descs + (size_t)j * SQ_DESC_BYTES);
         if (u >= 0)
             count[u]++;
     }
-    for (unsigned u = 0, at = 0; u < SQ_UNIT_COUNT; at += count[u], u++)
+    for (unsigned u = 0, at = 0; u < LANES; at += count[u], u++)
         start[u] = at;
-    uint32_t fill[SQ_UNIT_COUNT] = {0};
+    uint32_t fill[LANES] = {0};
     uint64_t pairs = 0;
     int rc = 0;
     for (uint32_t j = 0; rc == 0 && j < n; j++) {
         const uint8_t *dj = descs + (size_t)j * SQ_DESC_BYTES;
-        int uj = sq_desc_unit(sq_desc_opcode(dj));
-        if (uj >= 0 && last[uj]) /* the unit's previous descriptor has completed */
-            for (unsigned u = 0; u < SQ_UNIT_COUNT; u++) {
+        int uj = lane_of(dj);
+        if (uj >= 0 && last[uj]) /* the lane's previous descriptor has completed */
+            for (unsigned u = 0; u < LANES; u++) {
                 uint32_t p = last[uj] - 1, v = u == (unsigned)uj ? p + 1 : done[p][u];
                 done[j][u] = v > done[j][u] ? v : done[j][u];
             }
@@ -670,16 +721,22 @@ int sq_stream_check(const uint8_t *descs, uint32_t n)
             if (!d)
                 continue;
             uint32_t i = j - d;
-            int ui = sq_desc_unit(sq_desc_opcode(descs + (size_t)i * SQ_DESC_BYTES));
-            for (unsigned u = 0; u < SQ_UNIT_COUNT; u++) {
+            const uint8_t *di = descs + (size_t)i * SQ_DESC_BYTES;
+            int ui = lane_of(di);
+            for (unsigned u = 0; u < LANES; u++) {
                 uint32_t v = (int)u == ui ? i + 1 : done[i][u];
                 done[j][u] = v > done[j][u] ? v : done[j][u];
             }
+            if (sq_desc_opcode(di) == SQ_OP_GEMM)
+                for (unsigned c = 0; c < SQ_GEMM_CUS_MAX; c++) {
+                    uint32_t *t = &done[j][gemm_lane(c)];
+                    *t = gsnap[i][c] > *t ? gsnap[i][c] : *t;
+                }
         }
         sq_operand_t oj[SQ_DESC_MAX_OPERANDS];
         size_t nj = sq_desc_operands(dj, oj);
-        /* every earlier descriptor of another unit that may still run */
-        for (unsigned u = 0; rc == 0 && u < SQ_UNIT_COUNT; u++) {
+        /* every earlier descriptor of another lane that may still run */
+        for (unsigned u = 0; rc == 0 && u < LANES; u++) {
             if ((int)u == uj)
                 continue;
             for (uint32_t x = fill[u]; rc == 0 && x-- > 0;) {
@@ -710,10 +767,14 @@ int sq_stream_check(const uint8_t *descs, uint32_t n)
             by_unit[start[uj] + fill[uj]++] = j;
             last[uj] = j + 1;
         }
+        if (sq_desc_opcode(dj) == SQ_OP_GEMM)
+            for (unsigned c = 0; c < SQ_GEMM_CUS_MAX; c++)
+                gsnap[j][c] = last[gemm_lane(c)];
     }
     if (rc == 0)
         rc = check_const_writes(descs, n);
     free(done);
+    free(gsnap);
     free(by_unit);
     return rc;
 }

@@ -97,6 +97,14 @@ int sq_gemm_desc_check_shape(const sq_gemm_desc_t *d);
 /* Checks the fields of one GEMM descriptor against a device memory of
  * mem_bytes (no data reads). Returns 0 or SQ_ERR_FMT with the reason. */
 int sq_gemm_desc_check(const sq_gemm_desc_t *d, uint64_t mem_bytes);
+/* Part j of `parts` (compute unit j of a group, docs/accelerator.md):
+ * with m == 1 (decode) along N, the first n % parts parts one column more
+ * than n / parts, each with its slices of W, META, BIAS, QUANT, GSCALE and
+ * of C (a column slice of a one-row C is contiguous; the descriptor has no
+ * output row stride); with m > 1 along M, rows of A and C, each part
+ * reading all of W. Returns 0 for an empty part (parts larger than the
+ * dimension split), else 1 with *out filled and out->cu = j. */
+int sq_gemm_desc_split(const sq_gemm_desc_t *d, uint32_t parts, uint32_t j, sq_gemm_desc_t *out);
 
 /* Checks descriptor `index` of a stream occupying device bytes
  * [cmd_lo, cmd_hi): fields, overlap with the stream, and the data rules above

@@ -92,6 +92,7 @@ void sq_dev_config_default(sq_dev_config_t *cfg, const char *level)
     cfg->xrt_device = -1;
     cfg->mem_shared = 0;
     cfg->unit_launches = 0;
+    cfg->gemm_cus = 1;
 }
 
 int sq_dev_open(const sq_dev_config_t *cfg, sq_dev_t **out)
@@ -110,6 +111,9 @@ int sq_dev_open(const sq_dev_config_t *cfg, sq_dev_t **out)
                       (unsigned long long)cfg->mem_bytes);
     if (!(cfg->mem_gbps > 0) || !(cfg->mem_latency_ns >= 0) || !(cfg->clock_mhz > 0))
         return sq_err(SQ_ERR_ARG, "memory model needs bandwidth > 0, latency >= 0, clock > 0");
+    if (cfg->gemm_cus > SQ_GEMM_CUS_MAX)
+        return sq_err(SQ_ERR_ARG, "%u GEMM compute units: the accelerator has 1 to %u",
+                      cfg->gemm_cus, SQ_GEMM_CUS_MAX);
 
     sq_dev_t *dev = calloc(1, sizeof *dev);
     if (!dev)
@@ -118,6 +122,8 @@ int sq_dev_open(const sq_dev_config_t *cfg, sq_dev_t **out)
     dev->cfg = *cfg;
     dev->cfg.level = dev->ops->name;
     dev->cfg.fst_path = NULL;
+    if (!dev->cfg.gemm_cus)
+        dev->cfg.gemm_cus = 1;
     if (cfg->fst_path && !(dev->cfg.fst_path = strdup(cfg->fst_path))) {
         sq_dev_close(dev);
         return sq_err(SQ_ERR_MEM, "out of memory opening level '%s'", name);
@@ -357,6 +363,9 @@ static int check_caps(const sq_dev_t *dev, const uint8_t *desc, uint32_t i)
                       "descriptor %u: unknown gemm flags 0x%x on level '%s' (it has no GEMM "
                       "group scales)",
                       i, SQ_GEMM_GSCALE, dev->ops->name);
+    if (op == SQ_OP_GEMM && sq_desc_word(desc, SQ_GEMM_W_CU) >= dev->cfg.gemm_cus)
+        return sq_err(SQ_ERR_FMT, "descriptor %u: gemm on compute unit %u, the device has %u",
+                      i, sq_desc_word(desc, SQ_GEMM_W_CU), dev->cfg.gemm_cus);
     return 0;
 }
 
@@ -457,6 +466,11 @@ void sq_dev_stats(const sq_dev_t *dev, sq_dev_stats_t *out)
 void sq_dev_stats_reset(sq_dev_t *dev)
 {
     memset(&dev->stats, 0, sizeof dev->stats);
+}
+
+uint32_t sq_dev_gemm_cus(const sq_dev_t *dev)
+{
+    return dev->cfg.gemm_cus;
 }
 
 const char *sq_dev_level(const sq_dev_t *dev)

@@ -48,6 +48,13 @@ typedef struct {
     /* 1: no command processor even where the level has one: the host drives
      * the unit kernels, one launch per run of one unit (for comparison). */
     int unit_launches;
+    /* GEMM compute units of the accelerator kernel, 1 .. SQ_GEMM_CUS_MAX
+     * (default 1; 0 is 1): each its own AXI4 port on its own memory channel; a GEMM
+     * descriptor runs on the one its SQ_GEMM_W_CU names, which must be below
+     * this on every level (levels without a command processor run every GEMM
+     * on their one unit, in stream order: the same bits). The rtl and tlm
+     * levels are Verilated for 1 and SQ_ACCEL_VL_CUS_ALT (4) units. */
+    uint32_t gemm_cus;
 } sq_dev_config_t;
 
 /* Counters, accumulated since open (or the last sq_dev_stats_reset). */
@@ -133,6 +140,8 @@ int sq_dev_run_args(sq_dev_t *dev, uint64_t cmd_addr, uint32_t n_cmds, const sq_
 void sq_dev_stats(const sq_dev_t *dev, sq_dev_stats_t *out);
 void sq_dev_stats_reset(sq_dev_t *dev);
 const char *sq_dev_level(const sq_dev_t *dev);
+/* The GEMM compute units the device was opened with (sq_dev_config_t). */
+uint32_t sq_dev_gemm_cus(const sq_dev_t *dev);
 
 /* ---- for the runtime and level implementations (host/runtime, sim/) ----- */
 /* sq_dev_read for the runtime's own checks (a stream's quant entries and 2:4

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/desc.h"
 #include "util/err.h"
 #include "util/rand.h"
 
@@ -195,6 +196,22 @@ int sq_gemm_case_place(sq_dev_t *dev, sq_gemm_case_t *gc, uint64_t *cmd_addr)
     uint8_t desc[SQ_DESC_BYTES];
     sq_gemm_desc_encode(d, desc);
     return sq_dev_put(dev, desc, sizeof desc, cmd_addr);
+}
+
+int sq_gemm_case_split(sq_dev_t *dev, const sq_gemm_case_t *gc, uint64_t *cmd_addr,
+                       uint32_t *n_cmds)
+{
+    uint32_t cus = sq_dev_gemm_cus(dev);
+    *n_cmds = 1;
+    if (cus == 1)
+        return 0;
+    uint8_t parts[SQ_GEMM_CUS_MAX][SQ_DESC_BYTES];
+    sq_gemm_desc_t part;
+    *n_cmds = 0;
+    for (uint32_t j = 0; j < cus; j++)
+        if (sq_gemm_desc_split(&gc->d, cus, j, &part))
+            sq_gemm_desc_encode(&part, parts[(*n_cmds)++]);
+    return sq_dev_put(dev, parts, (uint64_t)*n_cmds * SQ_DESC_BYTES, cmd_addr);
 }
 
 int sq_gemm_case_read(sq_dev_t *dev, const sq_gemm_case_t *gc, void *out)

@@ -54,6 +54,11 @@ void sq_gemm_case_bytes(uint32_t m, uint32_t n, uint32_t k, uint32_t flags, uint
 /* Allocates and writes the operands and one descriptor to dev; fills the
  * addresses in gc->d and the descriptor's address in *cmd_addr. */
 int sq_gemm_case_place(sq_dev_t *dev, sq_gemm_case_t *gc, uint64_t *cmd_addr);
+/* After sq_gemm_case_place: the case as one descriptor per GEMM compute unit
+ * of dev (sq_gemm_desc_split), a new stream of *n_cmds at *cmd_addr (with
+ * one unit, the placed descriptor). */
+int sq_gemm_case_split(sq_dev_t *dev, const sq_gemm_case_t *gc, uint64_t *cmd_addr,
+                       uint32_t *n_cmds);
 
 /* Reads C back into out (gc->b.c bytes). */
 int sq_gemm_case_read(sq_dev_t *dev, const sq_gemm_case_t *gc, void *out);

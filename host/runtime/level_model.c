@@ -36,7 +36,7 @@
 #define KCH_G 512u            /* GEMV mode: K chunk (KchG) */
 #define KCH_G4 1024u          /* int4 GEMV mode: K chunk (KchG4) */
 #define A_SLOTS_G 8u          /* GEMV mode: A slots of KCH_G bytes (2 otherwise) */
-#define X_CHUNKS 16u          /* GEMV mode: activation chunks W buffer 0 holds (XSubs) */
+#define X_CHUNKS 16u          /* GEMV mode: activation chunks a W buffer holds (XSubs) */
 #define W_SLOTS 4u            /* W tile slots; A has 2 */
 #define TAG_DEPTH 32u         /* loader tag FIFO */
 #define JOB_DEPTH 4u          /* loader job FIFO */
@@ -64,6 +64,7 @@ typedef struct {
 typedef struct {
     uint64_t t0; /* cycle row 0 enters the output FIFO */
     uint32_t m0, n0, ncols, rows, next;
+    uint32_t stride; /* cycles between rows (GEMV: 2, int4 4) */
 } drain_t;
 
 typedef struct {
@@ -126,12 +127,14 @@ typedef struct sq_gemm_model {
 typedef struct {
     void *ref; /* state of the ref level, which computes the outputs */
     uint8_t *mem;
-    model_t m;            /* the GEMM unit, on m.mm */
+    model_t m;            /* the GEMM unit (compute unit 0), on m.mm */
+    model_t *xm;          /* GEMM compute units 1 .. cus-1 of the accelerator kernel */
+    unsigned cus;
     sq_attn_model_t attn; /* the attention unit, on attn_mm */
     sq_vec_model_t vec;   /* the vector unit, on vec_mm */
     sq_mm_t attn_mm, cp_mm; /* the accelerator kernel's other ports' channels */
     sq_mm_t vec_mm;       /* the vector unit kernel's port */
-    sq_pf_t pf;           /* the GEMM port's prefetch buffer (accelerator kernel) */
+    sq_pf_t pf[SQ_GEMM_CUS_MAX]; /* each GEMM port's prefetch buffer (accelerator kernel) */
     /* a command-processor run: the patched stream and how much of it the
      * golden reference has executed */
     const uint8_t *descs;
@@ -221,10 +224,10 @@ static bool row_span(const model_t *s, uint64_t *addr, uint32_t *bytes)
         *bytes = kl;
         return ridx < g->m;
     case PH_W:
-        if (s->gv) { /* the activation chunk */
-            *addr = g->a + s->k0;
+        if (s->gv) { /* activation row `row`'s chunk */
+            *addr = g->a + (uint64_t)s->row * g->k + s->k0;
             *bytes = kl;
-            return true;
+            return s->row < g->m;
         }
         ridx = s->job.n0 + s->row;
         *addr = g->w + (uint64_t)ridx * w_row(g, g->k) +
@@ -257,7 +260,7 @@ static uint32_t phase_rows(const model_t *s)
     if (s->phase == PH_A)
         return s->gv ? s->T : s->R;
     if (s->phase == PH_W)
-        return s->gv ? 1 : s->C;
+        return s->gv ? s->cfg.m : s->C;
     if (s->phase == PH_META)
         return s->gv ? s->T : s->C;
     return 1;
@@ -333,9 +336,10 @@ static void decode(model_t *s)
         while (s->cfg.gshift > 0 && !(group >> s->cfg.gshift & 1))
             s->cfg.gshift--;
     s->cfg.ng = (s->cfg.k + (1u << s->cfg.gshift) - 1) >> s->cfg.gshift;
-    /* int8 GEMV uses array columns 0 and 1, int4 GEMV columns 0 to 3 */
-    s->gv = s->cfg.m == 1 && !has(&s->cfg, SQ_GEMM_SP24) &&
-            s->C >= (has(&s->cfg, SQ_GEMM_W4) ? 4u : 2u);
+    /* int8 GEMV uses array columns 2m, 2m+1 for activation row m, int4
+     * columns 4m..4m+3 */
+    s->gv = s->cfg.m >= 1 && !has(&s->cfg, SQ_GEMM_SP24) &&
+            (uint64_t)s->cfg.m * (has(&s->cfg, SQ_GEMM_W4) ? 4u : 2u) <= s->C;
 }
 
 static void tick(model_t *s)
@@ -381,7 +385,7 @@ static void tick(model_t *s)
     uint32_t steps = s->active ? job_steps(s, &s->fj) : 1;
     bool last_step = s->s == steps - 1;
     bool tile_end = last_step && s->fj.last;
-    uint32_t tile_rows = s->gv ? 1 : s->R; /* GEMV: one output row per tile */
+    uint32_t tile_rows = s->gv ? g->m : s->R; /* GEMV: M output rows per tile */
     bool blocked_credit = tile_end && s->cred < tile_rows;
     bool can_issue = s->active && !blocked_credit && !(tile_end && s->since < s->min_period);
     bool job_valid = s->ready != 0;
@@ -434,13 +438,18 @@ static void tick(model_t *s)
         orow_t *h = &s->fifo[s->fifo_head];
         uint32_t esz = has(g, SQ_GEMM_OUT32) ? 4u : 1u, nbytes = h->ncols * esz;
         uint64_t addr = g->c + ((uint64_t)h->m * g->n + h->n0) * esz;
+        /* GEMV write combining (sq_gemm_out): a row ending inside a beat,
+         * not its activation row's last, keeps that beat back for the next
+         * tile's row of the same activation row */
+        uint32_t nb = (uint32_t)(((addr % BEAT) + nbytes - 1) / BEAT + 1);
+        bool hold = s->gv && (addr + nbytes) % BEAT != 0 && h->n0 + h->ncols < g->n;
         s->rows_popped++;
         s->cur = true;
-        s->skip = h->m >= g->m;
+        s->skip = h->m >= g->m || (hold && nb == 1);
         s->aw_done = false;
-        s->nbeats = (uint32_t)(((addr % BEAT) + nbytes - 1) / BEAT + 1);
+        s->nbeats = nb - hold;
         s->wbeat = 0;
-        if (!s->skip)
+        if (h->m < g->m)
             s->bytes_written += nbytes;
         s->fifo_head = (s->fifo_head + 1) % s->fifo_cap;
         s->fifo_count--;
@@ -448,7 +457,7 @@ static void tick(model_t *s)
     /* drained rows enter the output FIFO */
     if (s->drain_count) {
         drain_t *d = &s->drains[s->drain_head];
-        if (s->mm.now - 1 >= d->t0 + d->next) {
+        if (s->mm.now - 1 >= d->t0 + (uint64_t)d->next * d->stride) {
             s->fifo[(s->fifo_head + s->fifo_count) % s->fifo_cap] =
                 (orow_t){d->m0 + d->next, d->n0, d->ncols};
             s->fifo_count++;
@@ -475,13 +484,13 @@ static void tick(model_t *s)
             s->since = 0;
             s->rows_issued += tile_rows;
             uint32_t nleft = g->n - s->fj.n0, tcols = s->gv ? s->T : s->C;
-            /* GEMV: the row is complete one cycle after a plain tile's row 0
-             * (column 1's partial sum drains one cycle after column 0's);
-             * int4, three cycles (column 3's) */
-            uint32_t gdelay = !s->gv ? 0u : has(g, SQ_GEMM_W4) ? 3u : 1u;
+            /* GEMV: row m is complete when its group's last column drains
+             * array row 0: int8 column 2m+1, int4 4m+3 */
+            uint32_t gp = !s->gv ? 1u : has(g, SQ_GEMM_W4) ? 4u : 2u;
+            uint32_t gdelay = s->gv ? gp - 1 : 0u;
             s->drains[(s->drain_head + s->drain_count) % 8] =
                 (drain_t){s->mm.now - 1 + DRAIN_DELAY(s->C) + gdelay, s->fj.m0,
-                          s->fj.n0, nleft > tcols ? tcols : nleft, tile_rows, 0};
+                          s->fj.n0, nleft > tcols ? tcols : nleft, tile_rows, 0, gp};
             s->drain_count++;
         }
         if (last_step) {
@@ -743,6 +752,9 @@ static void model_close(void *state)
     if (l->ref)
         sq_level_ref.close(l->ref);
     free(l->m.fifo);
+    for (unsigned g = 0; l->xm && g + 1 < l->cus; g++)
+        free(l->xm[g].fifo);
+    free(l->xm);
     sq_attn_model_free(&l->attn);
     free(l);
 }
@@ -763,24 +775,30 @@ static int model_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
     level_t *l = calloc(1, sizeof *l);
     if (!l)
         return sq_err(SQ_ERR_MEM, "out of memory opening level 'model'");
-    model_t *s = &l->m;
-    s->R = R;
-    s->C = C;
-    s->min_period = (R > C ? R : C) + 8;
-    s->T = R < C ? R : C;
     double bpc = cfg->mem_gbps * 1e3 / cfg->clock_mhz;
-    sq_mm_init(&s->mm, bpc, (uint32_t)lat);
+    l->cus = cfg->gemm_cus ? cfg->gemm_cus : 1;
+    l->xm = calloc(l->cus, sizeof *l->xm);
+    int ok = l->xm != NULL;
+    for (unsigned g = 0; ok && g < l->cus; g++) {
+        model_t *s = g ? &l->xm[g - 1] : &l->m;
+        s->R = R;
+        s->C = C;
+        s->min_period = (R > C ? R : C) + 8;
+        s->T = R < C ? R : C;
+        sq_mm_init(&s->mm, bpc, (uint32_t)lat);
+        s->mem = mem;
+        for (s->fifo_cap = 1; s->fifo_cap < 2 * R; s->fifo_cap *= 2)
+            ;
+        s->fifo = calloc(s->fifo_cap, sizeof *s->fifo);
+        ok = s->fifo != NULL;
+        sq_pf_init(&l->pf[g], C);
+    }
     sq_mm_init(&l->attn_mm, bpc, (uint32_t)lat);
     sq_mm_init(&l->cp_mm, bpc, (uint32_t)lat);
     sq_mm_init(&l->vec_mm, bpc, (uint32_t)lat);
     sq_vec_model_init(&l->vec, &l->vec_mm);
-    sq_pf_init(&l->pf, C);
-    s->mem = mem;
     l->mem = mem;
-    for (s->fifo_cap = 1; s->fifo_cap < 2 * R; s->fifo_cap *= 2)
-        ;
-    s->fifo = calloc(s->fifo_cap, sizeof *s->fifo);
-    int rc = s->fifo ? sq_attn_model_init(&l->attn, &l->attn_mm)
+    int rc = ok ? sq_attn_model_init(&l->attn, &l->attn_mm)
                      : sq_err(SQ_ERR_MEM, "out of memory opening level 'model'");
     if (rc == 0)
         rc = sq_level_ref.open(cfg, mem, &l->ref);
@@ -899,10 +917,15 @@ static int model_run_cp(void *state, const sq_stream_run_t *r, sq_dev_stats_t *a
     l->descs = r->descs;
     l->executed = 0;
     sq_cp_model_out_t out;
-    sq_gemm_model_port(&l->m, &l->pf);
-    int rc = sq_cp_model_run(&l->m, &l->pf, &l->attn, &l->vec, &l->cp_mm, l->mem, r, exec_upto,
-                             l, &out);
-    sq_gemm_model_port(&l->m, NULL);
+    sq_gemm_model_t *units[SQ_GEMM_CUS_MAX];
+    for (unsigned g = 0; g < l->cus; g++) {
+        units[g] = g ? &l->xm[g - 1] : &l->m;
+        sq_gemm_model_port(units[g], &l->pf[g]);
+    }
+    int rc = sq_cp_model_run(units, l->pf, l->cus, &l->attn, &l->vec, &l->cp_mm, l->mem, r,
+                             exec_upto, l, &out);
+    for (unsigned g = 0; g < l->cus; g++)
+        sq_gemm_model_port(units[g], NULL);
     if (rc)
         return rc;
     add->cycles += out.cycles;

@@ -83,7 +83,7 @@ static int kernels_create(const sq_dev_config_t *cfg, const char *level, sq_kern
     if (rc == 0)
         rc = sq_vec_vl_create(cfg->fst_path ? vpath : NULL, &k->vec);
     if (rc == 0 && z == 0)
-        rc = sq_accel_vl_create(cfg->fst_path ? cpath : NULL, &k->accel);
+        rc = sq_accel_vl_create(cfg->gemm_cus, cfg->fst_path ? cpath : NULL, &k->accel);
     if (rc != 0)
         sq_kernels_destroy(k);
     return rc;

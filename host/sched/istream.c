@@ -58,12 +58,17 @@ uint8_t *sq_istream_vec(sq_istream_t *s, int layer, const char *op, const sq_vec
 int sq_istream_gemm(sq_istream_t *s, int layer, const char *op, const sq_ilin_t *l, uint32_t m,
                     uint64_t a, uint64_t c)
 {
-    uint8_t *d = sq_istream_emit(s, layer, op);
-    if (!d)
-        return SQ_ERR_MEM;
     sq_gemm_desc_t g = {.flags = l->flags, .m = m, .n = l->n, .k = l->k, .a = a, .w = l->w,
-                        .meta = l->meta, .c = c, .group = l->group, .gscale = l->gscale};
-    sq_gemm_desc_encode(&g, d);
+                        .meta = l->meta, .c = c, .group = l->group, .gscale = l->gscale}, part;
+    uint32_t cus = sq_dev_gemm_cus(s->dev);
+    for (uint32_t j = 0; j < cus; j++) {
+        if (!sq_gemm_desc_split(&g, cus, j, &part))
+            continue;
+        uint8_t *d = sq_istream_emit(s, layer, op);
+        if (!d)
+            return SQ_ERR_MEM;
+        sq_gemm_desc_encode(&part, d);
+    }
     return 0;
 }
 
@@ -190,6 +195,13 @@ static int unit_of(const uint8_t *d)
     return sq_desc_unit(sq_desc_opcode(d));
 }
 
+/* A unit, or a GEMM compute unit: what runs its descriptors in order. */
+static uint32_t lane_of(const uint8_t *d)
+{
+    int u = unit_of(d);
+    return u == SQ_UNIT_GEMM ? SQ_UNIT_COUNT + sq_desc_word(d, SQ_GEMM_W_CU) : (uint32_t)u;
+}
+
 static int conflict(const uint8_t *a, const uint8_t *b)
 {
     sq_operand_t oa[SQ_DESC_MAX_OPERANDS], ob[SQ_DESC_MAX_OPERANDS];
@@ -212,7 +224,7 @@ static int add_deps(sq_istream_t *s)
         for (uint32_t i = j; i-- > 0 && nd < SQ_DESC_DEPS;) {
             const uint8_t *di = s->cmds + (size_t)i * SQ_DESC_BYTES;
             int u = unit_of(di);
-            if (u == unit_of(dj) || (seen >> u) & 1u || !conflict(di, dj))
+            if (lane_of(di) == lane_of(dj) || (seen >> u) & 1u || !conflict(di, dj))
                 continue;
             if (j - i > 255)
                 return sq_err(SQ_ERR_ARG, "descriptor %u depends on %u, more than 255 back", j,

@@ -57,13 +57,17 @@ typedef struct {
  * |t| < 2^30 for any int8 input, from the bound 128 sum_k |w_jk|. */
 int sq_ilin_place(sq_dev_t *dev, const sq_qlinear_t *const *l, int nl, const double *f,
                   sq_ilin_t *out);
-/* C (m, l->n) int32 = A (m, l->k) int8 times l's weights. */
+/* C (m, l->n) int32 = A (m, l->k) int8 times l's weights: one descriptor
+ * per GEMM compute unit of the device (sq_gemm_desc_split: decode along N,
+ * prefill along M), emitted one after the other with the same name, so they
+ * run concurrently and one dependency on the last waits for them all. */
 int sq_istream_gemm(sq_istream_t *s, int layer, const char *op, const sq_ilin_t *l, uint32_t m,
                     uint64_t a, uint64_t c);
 
 /* Gives every descriptor a dependency on the latest descriptor of each other
- * unit that touches its bytes (one of them writing; a unit runs its own in
- * order) and writes the stream to device memory (a new area when the old
+ * unit that touches its bytes (one of them writing; a unit, and a GEMM
+ * compute unit, runs its own in order; one dependency on a GEMM waits for
+ * every GEMM before it) and writes the stream to device memory (a new area when the old
  * one is too small). */
 int sq_istream_finish(sq_istream_t *s);
 /* Runs the stream with the positions pos (SQ_RUN_POS of them); with rep,

@@ -142,17 +142,22 @@ static int dev_gemm_run(sq_program_t *p, const sq_gemm_t *g)
     if (chunk < g->n && g->m != 1)
         return sq_err(SQ_ERR_ARG, "compiler: N %zu beyond the unit's %u needs M = 1", g->n,
                       SQ_GEMM_MAX_DIM);
-    size_t n_cmds = (g->n + chunk - 1) / chunk;
-    if (n_cmds > p->max_cmds)
-        return sq_err(SQ_ERR_ARG, "compiler: %zu descriptors exceed the command buffer", n_cmds);
+    size_t chunks = (g->n + chunk - 1) / chunk, n_cmds = 0;
+    uint32_t cus = sq_dev_gemm_cus(p->dev);
+    if (chunks * cus > p->max_cmds)
+        return sq_err(SQ_ERR_ARG, "compiler: %zu descriptors exceed the command buffer",
+                      chunks * cus);
     size_t wrow = sq_w_row_bytes(g->flags, g->k), mrow = sq_meta_row_bytes(g->k);
-    for (size_t i = 0; i < n_cmds; i++) {
+    for (size_t i = 0; i < chunks; i++) {
         size_t n0 = i * chunk, nn = g->n - n0 < chunk ? g->n - n0 : chunk;
         sq_gemm_desc_t d = {.flags = g->flags, .m = (uint32_t)g->m, .n = (uint32_t)nn,
                             .k = (uint32_t)g->k, .a = p->act, .w = w + n0 * wrow,
                             .meta = meta ? meta + n0 * mrow : 0,
-                            .c = p->res + n0 * sizeof(int32_t)};
-        sq_gemm_desc_encode(&d, p->cmds + i * SQ_DESC_BYTES);
+                            .c = p->res + n0 * sizeof(int32_t)}, part;
+        /* one part per GEMM compute unit, run concurrently */
+        for (uint32_t j = 0; j < cus; j++)
+            if (sq_gemm_desc_split(&d, cus, j, &part))
+                sq_gemm_desc_encode(&part, p->cmds + n_cmds++ * SQ_DESC_BYTES);
     }
     sq_dev_stats_t before;
     sq_dev_stats(p->dev, &before);
@@ -363,7 +368,7 @@ static int build_linears(sq_program_t **out, const sq_clinear_t *layers, size_t 
         }
     p->act_cap *= rows;
     p->res_cap *= rows;
-    p->max_cmds = (widest + SQ_GEMM_MAX_DIM - 1) / SQ_GEMM_MAX_DIM;
+    p->max_cmds = (widest + SQ_GEMM_MAX_DIM - 1) / SQ_GEMM_MAX_DIM * sq_dev_gemm_cus(dev);
     p->cmds = calloc(p->max_cmds, SQ_DESC_BYTES);
     if (!rc && !p->cmds)
         rc = sq_err(SQ_ERR_MEM, "compiler: out of memory");

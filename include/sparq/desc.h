@@ -67,6 +67,7 @@ typedef struct {
     uint64_t c;      /* int8 or int32 (m, n) */
     uint32_t group;  /* inputs per group scale, SQ_GEMM_GSCALE only */
     uint64_t gscale; /* uint16 (n, ceil(k / group)), SQ_GEMM_GSCALE only */
+    uint32_t cu;     /* the compute unit it runs on (spec.h, SQ_GEMM_W_CU) */
 } sq_gemm_desc_t;
 
 /* The stream header of word 0 (spec.h): opcode and dependency distances. */
@@ -147,6 +148,7 @@ static inline void sq_gemm_desc_decode(const uint8_t *desc, sq_gemm_desc_t *d)
     d->c = sq_desc_addr(desc, SQ_GEMM_W_C_LO);
     d->group = sq_desc_word(desc, SQ_GEMM_W_GROUP);
     d->gscale = sq_desc_addr(desc, SQ_GEMM_W_GSCALE_LO);
+    d->cu = sq_desc_word(desc, SQ_GEMM_W_CU);
 }
 
 /* Writes all SQ_DESC_BYTES bytes: unused words are zero. */
@@ -167,6 +169,7 @@ static inline void sq_gemm_desc_encode(const sq_gemm_desc_t *d, uint8_t *desc)
     sq_desc_set_addr(desc, SQ_GEMM_W_C_LO, d->c);
     sq_st32(desc + 4u * SQ_GEMM_W_GROUP, d->group);
     sq_desc_set_addr(desc, SQ_GEMM_W_GSCALE_LO, d->gscale);
+    sq_st32(desc + 4u * SQ_GEMM_W_CU, d->cu);
 }
 
 /* One attention command (SQ_OP_ATTN); fields as documented in spec.h. mask is

@@ -151,6 +151,19 @@
  * ap_done rises, and SQ_REG_CP_STATUS / SQ_REG_CP_ERR_DESC say why. */
 #define SQ_CP_UNITS 3u
 #define SQ_CP_UNIT_OF(op) ((op) - 1u)
+/* GEMM compute units: a kernel has U of them (sq_accel_top's parameter U,
+ * 1 .. SQ_GEMM_CUS_MAX), each with its own AXI4 master on its own memory
+ * channel. A GEMM descriptor runs on the unit its word SQ_GEMM_W_CU names
+ * (0 .. U - 1; a larger one is SQ_CP_ERR_UNIT). Unit 0 is slot 0; unit
+ * c >= 1 is slot SQ_CP_UNITS + c - 1 (sq_cp_gemm_slot). Each runs its own
+ * descriptors in order and the units run concurrently. A dependency on GEMM
+ * descriptor j waits for every GEMM descriptor up to j, on every unit: one
+ * dependency on the last of a group of GEMMs split across the units waits
+ * for the whole group (docs/accelerator.md, "Compute units"). The per-unit
+ * counters of slot 0 (SQ_REG_UNIT0) add up every GEMM unit's. */
+#define SQ_GEMM_CUS_MAX 8u
+#define SQ_CP_SLOTS_MAX (SQ_CP_UNITS + SQ_GEMM_CUS_MAX - 1u)
+#define SQ_CP_GEMM_SLOT(cu) ((cu) ? SQ_CP_UNITS + (cu) - 1u : 0u)
 #define SQ_CP_ERR_NONE  0u
 #define SQ_CP_ERR_UNIT  1u /* an opcode for no unit of this kernel */
 #define SQ_CP_ERR_PATCH 2u /* a position patch targets no descriptor body word */
@@ -203,7 +216,8 @@ enum {
     SQ_GEMM_W_C_LO = 16,
     SQ_GEMM_W_C_HI = 17,
     SQ_GEMM_W_GSCALE_LO = 18,
-    SQ_GEMM_W_GSCALE_HI = 19
+    SQ_GEMM_W_GSCALE_HI = 19,
+    SQ_GEMM_W_CU = 20
 };
 
 #define SQ_GEMM_W4    (1u << 0) /* weights are packed signed int4 */

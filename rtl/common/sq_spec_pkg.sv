@@ -54,6 +54,7 @@ package sq_spec_pkg;
   localparam int unsigned SqPatchMultShift = 32'd11;
   // Command processor
   localparam int unsigned SqCpUnits = 32'd3;
+  localparam int unsigned SqGemmCusMax = 32'd8;
   localparam int unsigned SqCpErrNone = 32'd0;
   localparam int unsigned SqCpErrUnit = 32'd1;
   localparam int unsigned SqCpErrPatch = 32'd2;
@@ -86,6 +87,7 @@ package sq_spec_pkg;
   localparam int unsigned SqGemmWGroup = 32'd5;
   localparam int unsigned SqGemmWGscaleLo = 32'd18;
   localparam int unsigned SqGemmWGscaleHi = 32'd19;
+  localparam int unsigned SqGemmWCu = 32'd20;
   // GEMM flags (descriptor word SqGemmWFlags)
   localparam logic [31:0] SqGemmW4 = 32'h00000001;
   localparam logic [31:0] SqGemmSp24 = 32'h00000002;

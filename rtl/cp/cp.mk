@@ -33,15 +33,31 @@ $(ACCEL_VL_LIB): $(ACCEL_RTL) $(VL_PRIMS)
 $(ACCEL_VL_GLUE): sim/sq_accel_vl.cpp sim/sq_vl_kernel.hpp sim/sq_accel_vl.h sim/sq_sim.h sim/sq_axi.h sim/sq_mem.h $(ACCEL_VL_LIB)
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -isystem $(ACCEL_VL_DIR) -isystem $(VL_INC) \
 	  -isystem $(VL_INC)/vltstd -Iinclude -Ihost -Isim -c $< -o $@
+# The same kernel with 4 GEMM units (U=4, sim/sq_accel_vl.h's
+# SQ_ACCEL_VL_CUS_ALT), the one other Verilated configuration: the rtl level
+# runs `--cus 4` (and streams on fewer units) on it.
+ACCEL4_VL_DIR := $(BUILD)/vl_accel_u4
+ACCEL4_VL_LIB := $(ACCEL4_VL_DIR)/Vsq_accel_top_u4__ALL.a
+ACCEL4_VL_GLUE := $(ACCEL4_VL_DIR)/sq_accel_vl.o
+ACCEL4_VL_FLAGS := $(filter-out --prefix Vsq_accel_top --Mdir $(ACCEL_VL_DIR),$(ACCEL_VL_FLAGS)) \
+                   --prefix Vsq_accel_top_u4 --Mdir $(ACCEL4_VL_DIR) -GU=4
+$(ACCEL4_VL_LIB): $(ACCEL_RTL) $(VL_PRIMS)
+	@mkdir -p $(ACCEL4_VL_DIR)
+	+$(VERILATOR) $(ACCEL4_VL_FLAGS) $(ACCEL_RTL) $(VL_PRIMS) --build -j 2 >$(ACCEL4_VL_DIR)/build.log 2>&1 || \
+	  { tail -30 $(ACCEL4_VL_DIR)/build.log; exit 1; }
+$(ACCEL4_VL_GLUE): sim/sq_accel_vl.cpp sim/sq_vl_kernel.hpp sim/sq_accel_vl.h sim/sq_sim.h sim/sq_axi.h sim/sq_mem.h $(ACCEL4_VL_LIB)
+	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -DSQ_ACCEL_U=4 -isystem $(ACCEL4_VL_DIR) -isystem $(VL_INC) \
+	  -isystem $(VL_INC)/vltstd -Iinclude -Ihost -Isim -c $< -o $@
 # Verilator's runtime comes from the GEMM model's build (sim/sim.mk); it is
-# listed again after this model so the static link resolves either order.
-REL_EXTRA += $(ACCEL_VL_GLUE) $(ACCEL_VL_LIB) $(BUILD)/vl/libverilated.a
-SAN_EXTRA += $(ACCEL_VL_GLUE) $(ACCEL_VL_LIB) $(BUILD)/vl/libverilated.a
+# listed again after these models so the static link resolves either order.
+REL_EXTRA += $(ACCEL_VL_GLUE) $(ACCEL4_VL_GLUE) $(ACCEL_VL_LIB) $(ACCEL4_VL_LIB) $(BUILD)/vl/libverilated.a
+SAN_EXTRA += $(ACCEL_VL_GLUE) $(ACCEL4_VL_GLUE) $(ACCEL_VL_LIB) $(ACCEL4_VL_LIB) $(BUILD)/vl/libverilated.a
 
 .PHONY: lint-accel synth-accel
 lint: lint-accel
 lint-accel:
 	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(ACCEL_RTL) $(VL_PRIMS) --top-module sq_accel_top
+	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(ACCEL_RTL) $(VL_PRIMS) --top-module sq_accel_top -GU=4
 	@echo "lint-accel: verilator -Wall clean"
 
 # Command-processor benchmark (bench/cp.sh writes bench/results/cp.md): a

@@ -7,7 +7,9 @@
 //            address (SQ_REG_PROF), the command processor's status and the
 //            per-unit busy, stall and byte counters (SQ_REG_UNIT0 ...)
 //   m_axi_cp    descriptor fetch and profile records (sq_cp)
-//   m_axi_gemm  the GEMM core (slot 0), through its prefetch buffer
+//   m_axi_gemm  the U GEMM cores (compute units), each through its prefetch
+//               buffer: one AXI4 master per unit, packed [U] (unit u's bits
+//               at [w*u +: w]), for U == 1 the single-port kernel's pins
 //   m_axi_attn  the attention core (slot 1)
 //   m_axi_vec   the vector core (slot 2)
 //
@@ -17,7 +19,9 @@
 module sq_accel_top
 #(
   parameter int unsigned R = sq_spec_pkg::SqArrayRows,
-  parameter int unsigned C = sq_spec_pkg::SqArrayCols
+  parameter int unsigned C = sq_spec_pkg::SqArrayCols,
+  // GEMM compute units (1 .. SqGemmCusMax)
+  parameter int unsigned U = 1
 ) (
   input  logic         clk_i,
   input  logic         rst_ni,
@@ -47,32 +51,32 @@ module sq_accel_top
   input  logic         m_axi_cp_bvalid_i,
   output logic         m_axi_cp_bready_o,
   input  logic [1:0]   m_axi_cp_bresp_i,
-  // AXI4 master: GEMM unit
-  output logic         m_axi_gemm_arvalid_o,
-  input  logic         m_axi_gemm_arready_i,
-  output logic [63:0]  m_axi_gemm_araddr_o,
-  output logic [7:0]   m_axi_gemm_arlen_o,
-  output logic [2:0]   m_axi_gemm_arsize_o,
-  output logic [1:0]   m_axi_gemm_arburst_o,
-  input  logic         m_axi_gemm_rvalid_i,
-  output logic         m_axi_gemm_rready_o,
-  input  logic [511:0] m_axi_gemm_rdata_i,
-  input  logic         m_axi_gemm_rlast_i,
-  input  logic [1:0]   m_axi_gemm_rresp_i,
-  output logic         m_axi_gemm_awvalid_o,
-  input  logic         m_axi_gemm_awready_i,
-  output logic [63:0]  m_axi_gemm_awaddr_o,
-  output logic [7:0]   m_axi_gemm_awlen_o,
-  output logic [2:0]   m_axi_gemm_awsize_o,
-  output logic [1:0]   m_axi_gemm_awburst_o,
-  output logic         m_axi_gemm_wvalid_o,
-  input  logic         m_axi_gemm_wready_i,
-  output logic [511:0] m_axi_gemm_wdata_o,
-  output logic [63:0]  m_axi_gemm_wstrb_o,
-  output logic         m_axi_gemm_wlast_o,
-  input  logic         m_axi_gemm_bvalid_i,
-  output logic         m_axi_gemm_bready_o,
-  input  logic [1:0]   m_axi_gemm_bresp_i,
+  // AXI4 masters: GEMM units, unit u's pins at [w*u +: w]
+  output logic [U-1:0]     m_axi_gemm_arvalid_o,
+  input  logic [U-1:0]     m_axi_gemm_arready_i,
+  output logic [64*U-1:0]  m_axi_gemm_araddr_o,
+  output logic [8*U-1:0]   m_axi_gemm_arlen_o,
+  output logic [3*U-1:0]   m_axi_gemm_arsize_o,
+  output logic [2*U-1:0]   m_axi_gemm_arburst_o,
+  input  logic [U-1:0]     m_axi_gemm_rvalid_i,
+  output logic [U-1:0]     m_axi_gemm_rready_o,
+  input  logic [512*U-1:0] m_axi_gemm_rdata_i,
+  input  logic [U-1:0]     m_axi_gemm_rlast_i,
+  input  logic [2*U-1:0]   m_axi_gemm_rresp_i,
+  output logic [U-1:0]     m_axi_gemm_awvalid_o,
+  input  logic [U-1:0]     m_axi_gemm_awready_i,
+  output logic [64*U-1:0]  m_axi_gemm_awaddr_o,
+  output logic [8*U-1:0]   m_axi_gemm_awlen_o,
+  output logic [3*U-1:0]   m_axi_gemm_awsize_o,
+  output logic [2*U-1:0]   m_axi_gemm_awburst_o,
+  output logic [U-1:0]     m_axi_gemm_wvalid_o,
+  input  logic [U-1:0]     m_axi_gemm_wready_i,
+  output logic [512*U-1:0] m_axi_gemm_wdata_o,
+  output logic [64*U-1:0]  m_axi_gemm_wstrb_o,
+  output logic [U-1:0]     m_axi_gemm_wlast_o,
+  input  logic [U-1:0]     m_axi_gemm_bvalid_i,
+  output logic [U-1:0]     m_axi_gemm_bready_o,
+  input  logic [2*U-1:0]   m_axi_gemm_bresp_i,
   // AXI4 master: attention unit
   output logic         m_axi_attn_arvalid_o,
   input  logic         m_axi_attn_arready_i,
@@ -147,7 +151,8 @@ module sq_accel_top
   // sticky: a read or write response on any port was not OKAY
   output logic         axi_err_o
 );
-  localparam int unsigned NU = sq_spec_pkg::SqCpUnits;
+  // unit slots: GEMM unit 0, attention, vector, then GEMM units 1 .. U-1
+  localparam int unsigned NU = sq_spec_pkg::SqCpUnits + U - 1;
   localparam int unsigned UGemm = 0;
   localparam int unsigned UAttn = 1;
   localparam int unsigned UVec = 2;
@@ -187,21 +192,37 @@ module sq_accel_top
     end
   end
 
+  // the register window has the three units' counters; slot 0's (GEMM) add
+  // up every GEMM unit's
+  localparam int unsigned NW = sq_spec_pkg::SqCpUnits;
+  logic [64*NW-1:0] w_busy, w_stall, w_rbytes, w_wbytes;
+  always_comb begin
+    w_busy = busy[64*NW-1:0];
+    w_stall = stall[64*NW-1:0];
+    w_rbytes = rbytes[64*NW-1:0];
+    w_wbytes = wbytes[64*NW-1:0];
+    for (int unsigned s = NW; s < NU; s++) begin
+      w_busy[63:0] = w_busy[63:0] + busy[64*s +: 64];
+      w_stall[63:0] = w_stall[63:0] + stall[64*s +: 64];
+      w_rbytes[63:0] = w_rbytes[63:0] + rbytes[64*s +: 64];
+      w_wbytes[63:0] = w_wbytes[63:0] + wbytes[64*s +: 64];
+    end
+  end
   logic [63:0] ctr;   // the 64-bit counter a read in the unit window addresses
   logic [1:0]  ctr_unit;
   always_comb begin
     ctr_unit = 2'((ext_raddr - sq_spec_pkg::SqRegUnit0) >> 5);
     unique case (ext_raddr[4:3])
-      2'd0: ctr = busy[64*ctr_unit +: 64];
-      2'd1: ctr = stall[64*ctr_unit +: 64];
-      2'd2: ctr = rbytes[64*ctr_unit +: 64];
-      default: ctr = wbytes[64*ctr_unit +: 64];
+      2'd0: ctr = w_busy[64*ctr_unit +: 64];
+      2'd1: ctr = w_stall[64*ctr_unit +: 64];
+      2'd2: ctr = w_rbytes[64*ctr_unit +: 64];
+      default: ctr = w_wbytes[64*ctr_unit +: 64];
     endcase
     ext_rdata = 32'd0;
     if (ext_raddr >= sq_spec_pkg::SqRegPos0 && ext_raddr < sq_spec_pkg::SqRegProfLo) begin
       ext_rdata = pos_q[3'((ext_raddr - sq_spec_pkg::SqRegPos0) >> 2)];
     end else if (ext_raddr >= sq_spec_pkg::SqRegUnit0 &&
-                 32'(ext_raddr) < 32'(sq_spec_pkg::SqRegUnit0) + NU * sq_spec_pkg::SqRegUnitStride) begin
+                 32'(ext_raddr) < 32'(sq_spec_pkg::SqRegUnit0) + NW * sq_spec_pkg::SqRegUnitStride) begin
       ext_rdata = ext_raddr[2] ? ctr[63:32] : ctr[31:0];
     end else begin
       unique case (ext_raddr)
@@ -239,13 +260,20 @@ module sq_accel_top
     end
   end
 
+  function automatic logic [6:0] popcount(input logic [63:0] v);
+    popcount = 7'd0;
+    for (int unsigned i = 0; i < 64; i++) begin
+      popcount = popcount + 7'(v[i]);
+    end
+  endfunction
+
   // ---- command processor -------------------------------------------------------------
   logic [NU-1:0]      cmd_valid, cmd_ready, cmd_done, unit_stall, unit_rbeat;
   logic [1024*NU-1:0] cmd;
   logic [7*NU-1:0]    unit_wbytes;
-  logic               pf_start;
-  logic [1023:0]      pf_desc;
-  sq_cp #(.NUnits(NU), .Present(3'b111)) u_cp (
+  logic [U-1:0]       pf_start;
+  logic [1024*U-1:0]  pf_desc;
+  sq_cp #(.NGemm(U), .NUnits(NU), .Present('1)) u_cp (
     .clk_i, .rst_ni,
     .start_i(start), .cmd_addr_i(cmd_addr), .ncmd_i(ncmd), .pos_i(pos_flat), .prof_i(prof_q),
     .mem_base_i(mem_base), .done_o(done), .status_o(status), .err_desc_o(err_desc),
@@ -273,36 +301,47 @@ module sq_accel_top
     sq_clk_gate u_gate (.clk_i, .en_i(cmd_valid[u] || !cmd_ready[u]), .clk_o(core_clk[u]));
   end
 
-  // ---- slot 0: GEMM core behind its prefetch buffer ------------------------------------
-  logic         g_arvalid, g_arready, g_rvalid, g_rready, g_rlast;
-  logic [63:0]  g_araddr;
-  logic [7:0]   g_arlen;
-  logic [511:0] g_rdata;
-  sq_gemm_core #(.R(R), .C(C)) u_gemm (
-    .clk_i(core_clk[UGemm]), .rst_ni,
-    .cmd_valid_i(cmd_valid[UGemm]), .cmd_ready_o(cmd_ready[UGemm]),
-    .cmd_i(cmd[1024*UGemm +: 1024]), .cmd_done_o(cmd_done[UGemm]), .idle_o(),
-    .stall_o(unit_stall[UGemm]), .mem_base_i(mem_base),
-    .arvalid_o(g_arvalid), .arready_i(g_arready), .araddr_o(g_araddr), .arlen_o(g_arlen),
-    .rvalid_i(g_rvalid), .rready_o(g_rready), .rdata_i(g_rdata), .rlast_i(g_rlast),
-    .awvalid_o(m_axi_gemm_awvalid_o), .awready_i(m_axi_gemm_awready_i),
-    .awaddr_o(m_axi_gemm_awaddr_o), .awlen_o(m_axi_gemm_awlen_o),
-    .wvalid_o(m_axi_gemm_wvalid_o), .wready_i(m_axi_gemm_wready_i),
-    .wdata_o(m_axi_gemm_wdata_o), .wstrb_o(m_axi_gemm_wstrb_o), .wlast_o(m_axi_gemm_wlast_o),
-    .bvalid_i(m_axi_gemm_bvalid_i), .bready_o(m_axi_gemm_bready_o)
-  );
-  sq_cp_prefetch #(.C(C)) u_pf (
-    .clk_i, .rst_ni, .mem_base_i(mem_base),
-    .start_i(pf_start), .desc_i(pf_desc),
-    .stop_i(cmd_valid[UGemm] && cmd_ready[UGemm]), .clear_i(cmd_done[UGemm] || start),
-    .c_arvalid_i(g_arvalid), .c_arready_o(g_arready), .c_araddr_i(g_araddr),
-    .c_arlen_i(g_arlen), .c_rvalid_o(g_rvalid), .c_rready_i(g_rready), .c_rdata_o(g_rdata),
-    .c_rlast_o(g_rlast),
-    .m_arvalid_o(m_axi_gemm_arvalid_o), .m_arready_i(m_axi_gemm_arready_i),
-    .m_araddr_o(m_axi_gemm_araddr_o), .m_arlen_o(m_axi_gemm_arlen_o),
-    .m_rvalid_i(m_axi_gemm_rvalid_i), .m_rready_o(m_axi_gemm_rready_o),
-    .m_rdata_i(m_axi_gemm_rdata_i), .m_rlast_i(m_axi_gemm_rlast_i)
-  );
+  // ---- GEMM units: slot 0 and slots NW .. NU-1, each core behind its prefetch buffer --
+  for (genvar u = 0; u < U; u++) begin : g_gemm
+    localparam int unsigned S = u == 0 ? UGemm : NW + u - 1;
+    logic         g_arvalid, g_arready, g_rvalid, g_rready, g_rlast;
+    logic [63:0]  g_araddr;
+    logic [7:0]   g_arlen;
+    logic [511:0] g_rdata;
+    sq_gemm_core #(.R(R), .C(C)) u_gemm (
+      .clk_i(core_clk[S]), .rst_ni,
+      .cmd_valid_i(cmd_valid[S]), .cmd_ready_o(cmd_ready[S]),
+      .cmd_i(cmd[1024*S +: 1024]), .cmd_done_o(cmd_done[S]), .idle_o(),
+      .stall_o(unit_stall[S]), .mem_base_i(mem_base),
+      .arvalid_o(g_arvalid), .arready_i(g_arready), .araddr_o(g_araddr), .arlen_o(g_arlen),
+      .rvalid_i(g_rvalid), .rready_o(g_rready), .rdata_i(g_rdata), .rlast_i(g_rlast),
+      .awvalid_o(m_axi_gemm_awvalid_o[u]), .awready_i(m_axi_gemm_awready_i[u]),
+      .awaddr_o(m_axi_gemm_awaddr_o[64*u +: 64]), .awlen_o(m_axi_gemm_awlen_o[8*u +: 8]),
+      .wvalid_o(m_axi_gemm_wvalid_o[u]), .wready_i(m_axi_gemm_wready_i[u]),
+      .wdata_o(m_axi_gemm_wdata_o[512*u +: 512]), .wstrb_o(m_axi_gemm_wstrb_o[64*u +: 64]),
+      .wlast_o(m_axi_gemm_wlast_o[u]),
+      .bvalid_i(m_axi_gemm_bvalid_i[u]), .bready_o(m_axi_gemm_bready_o[u])
+    );
+    sq_cp_prefetch #(.C(C)) u_pf (
+      .clk_i, .rst_ni, .mem_base_i(mem_base),
+      .start_i(pf_start[u]), .desc_i(pf_desc[1024*u +: 1024]),
+      .stop_i(cmd_valid[S] && cmd_ready[S]), .clear_i(cmd_done[S] || start),
+      .c_arvalid_i(g_arvalid), .c_arready_o(g_arready), .c_araddr_i(g_araddr),
+      .c_arlen_i(g_arlen), .c_rvalid_o(g_rvalid), .c_rready_i(g_rready), .c_rdata_o(g_rdata),
+      .c_rlast_o(g_rlast),
+      .m_arvalid_o(m_axi_gemm_arvalid_o[u]), .m_arready_i(m_axi_gemm_arready_i[u]),
+      .m_araddr_o(m_axi_gemm_araddr_o[64*u +: 64]), .m_arlen_o(m_axi_gemm_arlen_o[8*u +: 8]),
+      .m_rvalid_i(m_axi_gemm_rvalid_i[u]), .m_rready_o(m_axi_gemm_rready_o[u]),
+      .m_rdata_i(m_axi_gemm_rdata_i[512*u +: 512]), .m_rlast_i(m_axi_gemm_rlast_i[u])
+    );
+    assign unit_rbeat[S] = m_axi_gemm_rvalid_i[u] && m_axi_gemm_rready_o[u];
+    assign unit_wbytes[7*S +: 7] = (m_axi_gemm_wvalid_o[u] && m_axi_gemm_wready_i[u])
+                                   ? popcount(m_axi_gemm_wstrb_o[64*u +: 64]) : 7'd0;
+    assign m_axi_gemm_arsize_o[3*u +: 3] = 3'd6;
+    assign m_axi_gemm_arburst_o[2*u +: 2] = 2'b01;
+    assign m_axi_gemm_awsize_o[3*u +: 3] = 3'd6;
+    assign m_axi_gemm_awburst_o[2*u +: 2] = 2'b01;
+  end
 
   // ---- slot 1: attention core ----------------------------------------------------------
   sq_attn_core u_attn (
@@ -339,17 +378,8 @@ module sq_accel_top
   );
 
   // ---- what each unit's port moves, for the per-descriptor counters -------------------------
-  function automatic logic [6:0] popcount(input logic [63:0] v);
-    popcount = 7'd0;
-    for (int unsigned i = 0; i < 64; i++) begin
-      popcount = popcount + 7'(v[i]);
-    end
-  endfunction
-  assign unit_rbeat[UGemm] = m_axi_gemm_rvalid_i && m_axi_gemm_rready_o;
   assign unit_rbeat[UAttn] = m_axi_attn_rvalid_i && m_axi_attn_rready_o;
   assign unit_rbeat[UVec] = m_axi_vec_rvalid_i && m_axi_vec_rready_o;
-  assign unit_wbytes[7*UGemm +: 7] = (m_axi_gemm_wvalid_o && m_axi_gemm_wready_i)
-                                     ? popcount(m_axi_gemm_wstrb_o) : 7'd0;
   assign unit_wbytes[7*UAttn +: 7] = (m_axi_attn_wvalid_o && m_axi_attn_wready_i)
                                      ? popcount(m_axi_attn_wstrb_o) : 7'd0;
   assign unit_wbytes[7*UVec +: 7] = (m_axi_vec_wvalid_o && m_axi_vec_wready_i)
@@ -360,10 +390,6 @@ module sq_accel_top
   assign m_axi_cp_arburst_o = 2'b01;
   assign m_axi_cp_awsize_o = 3'd6;
   assign m_axi_cp_awburst_o = 2'b01;
-  assign m_axi_gemm_arsize_o = 3'd6;
-  assign m_axi_gemm_arburst_o = 2'b01;
-  assign m_axi_gemm_awsize_o = 3'd6;
-  assign m_axi_gemm_awburst_o = 2'b01;
   assign m_axi_attn_arsize_o = 3'd6;
   assign m_axi_attn_arburst_o = 2'b01;
   assign m_axi_attn_awsize_o = 3'd6;
@@ -373,12 +399,21 @@ module sq_accel_top
   assign m_axi_vec_awsize_o = 3'd6;
   assign m_axi_vec_awburst_o = 2'b01;
 
-  logic err_q, err_d;
+  logic err_q, err_d, gemm_err;
+  always_comb begin
+    gemm_err = 1'b0;
+    for (int unsigned u = 0; u < U; u++) begin
+      gemm_err = gemm_err ||
+                 (m_axi_gemm_rvalid_i[u] && m_axi_gemm_rready_o[u] &&
+                  m_axi_gemm_rresp_i[2*u +: 2] != 2'b00) ||
+                 (m_axi_gemm_bvalid_i[u] && m_axi_gemm_bready_o[u] &&
+                  m_axi_gemm_bresp_i[2*u +: 2] != 2'b00);
+    end
+  end
   assign err_d = err_q ||
                  (m_axi_cp_rvalid_i && m_axi_cp_rready_o && m_axi_cp_rresp_i != 2'b00) ||
                  (m_axi_cp_bvalid_i && m_axi_cp_bready_o && m_axi_cp_bresp_i != 2'b00) ||
-                 (m_axi_gemm_rvalid_i && m_axi_gemm_rready_o && m_axi_gemm_rresp_i != 2'b00) ||
-                 (m_axi_gemm_bvalid_i && m_axi_gemm_bready_o && m_axi_gemm_bresp_i != 2'b00) ||
+                 gemm_err ||
                  (m_axi_attn_rvalid_i && m_axi_attn_rready_o && m_axi_attn_rresp_i != 2'b00) ||
                  (m_axi_attn_bvalid_i && m_axi_attn_bready_o && m_axi_attn_bresp_i != 2'b00) ||
                  (m_axi_vec_rvalid_i && m_axi_vec_rready_o && m_axi_vec_rresp_i != 2'b00) ||

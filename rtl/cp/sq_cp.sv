@@ -19,9 +19,16 @@
 //             cycles and its port's bytes, written as a record to the
 //             profile buffer (SQ_REG_PROF) over the command processor's port,
 //             and summed into per-unit counters
-//   prefetch  while the GEMM unit is idle and the head of its queue waits
+//   prefetch  while a GEMM unit is idle and the head of its queue waits
 //             for its dependencies, the head's constant operands are
-//             fetched into the GEMM port's prefetch buffer (sq_cp_prefetch)
+//             fetched into that unit's prefetch buffer (sq_cp_prefetch)
+//
+// GEMM compute units (NGemm of them, spec.h SQ_GEMM_W_CU): unit 0 is slot 0,
+// unit c >= 1 slot SqCpUnits + c - 1, each with its own queue, so the units
+// of a group of GEMMs split across them run concurrently. A dependency on a
+// GEMM descriptor waits for every GEMM descriptor up to it on every unit
+// (the table keeps each GEMM unit's dispatch count after it), so one
+// dependency on the last of a group waits for the whole group.
 //
 // Dependencies are resolved at dispatch into counts: descriptor j of unit u
 // was that unit's n-th, so "j completed" is "unit u completed n + 1". The
@@ -35,7 +42,8 @@
 // cmd_valid from registered state, so a unit starts a dependent descriptor
 // the cycle after the cmd_done it waited for.
 module sq_cp #(
-  parameter int unsigned NUnits = sq_spec_pkg::SqCpUnits,
+  parameter int unsigned NGemm = 1,
+  parameter int unsigned NUnits = sq_spec_pkg::SqCpUnits + NGemm - 1,
   parameter logic [NUnits-1:0] Present = '1,
   parameter int unsigned FetchDepth = 4,
   parameter int unsigned QueueDepthLog2 = 1
@@ -67,9 +75,9 @@ module sq_cp #(
   input  logic [NUnits-1:0]   unit_stall_i,
   input  logic [NUnits-1:0]   unit_rbeat_i,   // a read beat taken on the unit's port
   input  logic [7*NUnits-1:0] unit_wbytes_i,  // strobed bytes of a write beat taken
-  // GEMM prefetch (slot 0): start for the head of the GEMM queue
-  output logic                pf_start_o,
-  output logic [1023:0]       pf_desc_o,
+  // GEMM prefetch, per GEMM unit: start for the head of its queue
+  output logic [NGemm-1:0]    pf_start_o,
+  output logic [1024*NGemm-1:0] pf_desc_o,
   // AXI4 master: descriptor reads, profile record writes
   output logic                arvalid_o,
   input  logic                arready_i,
@@ -98,6 +106,13 @@ module sq_cp #(
   localparam int unsigned QW = 1024 + 32 + 64 + 32 * NUnits;
   // profile record: opcode, index, dispatch, start, end, stall, rbytes, wbytes
   localparam int unsigned RW = 8 + 32 + 6 * 64;
+  // a dispatch table entry: each GEMM unit's dispatch count, the unit, its count
+  localparam int unsigned SW = 32 * NGemm + UW + 32;
+
+  // the slot of GEMM unit c
+  function automatic logic [UW-1:0] gslot(input int unsigned c);
+    gslot = c == 0 ? UW'(0) : UW'(sq_spec_pkg::SqCpUnits + c - 1);
+  endfunction
 
   // ---- run state ---------------------------------------------------------------------
   logic        running_q, running_d;
@@ -181,19 +196,27 @@ module sq_cp #(
   logic [UW-1:0]     unit;        // NoUnit for a NOP
   logic              op_ok, deps_ok;
   logic [32*NUnits-1:0] need;
-  logic [UW+31:0]    seqram [256]; // per stream index mod 256: {unit, its count}
+  logic [SW-1:0]     seqram [256]; // per stream index mod 256: {GEMM counts, unit, its count}
+  logic [31:0]       cu;
   logic [31:0]       disp_cnt_q [NUnits];
   logic [31:0]       done_cnt_q [NUnits];
   assign op = pdesc_q[7:0];
   logic [7:0]     dep_dist [sq_spec_pkg::SqDescDeps];
   logic [31:0]    dep_j [sq_spec_pkg::SqDescDeps];
-  logic [UW+31:0] dep_e [sq_spec_pkg::SqDescDeps];
+  logic [SW-1:0]  dep_e [sq_spec_pkg::SqDescDeps];
   always_comb begin
     unit = NoUnit;
     op_ok = op == 8'(sq_spec_pkg::SqOpNop);
-    for (int unsigned u = 0; u < NUnits; u++) begin
+    cu = pdesc_q[32 * sq_spec_pkg::SqGemmWCu +: 32];
+    for (int unsigned u = 1; u < sq_spec_pkg::SqCpUnits; u++) begin
       if (op == 8'(u + 1) && Present[u]) begin
         unit = UW'(u);
+        op_ok = 1'b1;
+      end
+    end
+    for (int unsigned c = 0; c < NGemm; c++) begin
+      if (op == 8'(sq_spec_pkg::SqOpGemm) && cu == c && Present[gslot(c)]) begin
+        unit = gslot(c);
         op_ok = 1'b1;
       end
     end
@@ -211,9 +234,25 @@ module sq_cp #(
             need[32*u +: 32] = dep_e[k][31:0] + 32'd1;
           end
         end
+        // on a GEMM: every GEMM unit's descriptors dispatched up to it
+        for (int unsigned c = 0; c < NGemm; c++) begin
+          if (is_gemm(dep_e[k][32 +: UW]) &&
+              dep_e[k][32 + UW + 32*c +: 32] > need[32*gslot(c) +: 32]) begin
+            need[32*gslot(c) +: 32] = dep_e[k][32 + UW + 32*c +: 32];
+          end
+        end
       end
     end
   end
+
+  function automatic logic is_gemm(input logic [UW-1:0] s);
+    is_gemm = 1'b0;
+    for (int unsigned c = 0; c < NGemm; c++) begin
+      if (s == gslot(c)) begin
+        is_gemm = 1'b1;
+      end
+    end
+  endfunction
 
   function automatic logic needs_met(input logic [32*NUnits-1:0] n,
                                      input logic [32*NUnits-1:0] done);
@@ -327,10 +366,16 @@ module sq_cp #(
     endcase
   end
 
+  logic [32*NGemm-1:0] gsnap;   // each GEMM unit's dispatch count after this one
+  always_comb begin
+    for (int unsigned c = 0; c < NGemm; c++) begin
+      gsnap[32*c +: 32] = disp_cnt_q[gslot(c)] + ((unit == gslot(c)) ? 32'd1 : 32'd0);
+    end
+  end
   always_ff @(posedge clk_i) begin
     if (ps_q == PDisp && op_ok && deps_ok &&
         (unit == NoUnit ? needs_met(need, done_flat) : !q_full[unit])) begin
-      seqram[pidx_q[7:0]] <= {unit, unit == NoUnit ? 32'd0 : disp_cnt_q[unit]};
+      seqram[pidx_q[7:0]] <= {gsnap, unit, unit == NoUnit ? 32'd0 : disp_cnt_q[unit]};
     end
   end
 
@@ -424,15 +469,27 @@ module sq_cp #(
     end
   end
 
-  // ---- GEMM prefetch: the head of slot 0's queue, while the unit idles ------------------
-  logic [31:0] pf_for_q;   // stream index + 1 of the descriptor last prefetched for
-  if (Present[0]) begin : g_pf
-    assign pf_start_o = running_q && !q_empty[0] && !q_met[0] && cmd_ready_i[0] &&
-                        pf_for_q != q_head[0][1024 +: 32] + 32'd1;
-  end else begin : g_nopf
-    assign pf_start_o = 1'b0;
+  // ---- GEMM prefetch: the head of each GEMM unit's queue, while that unit idles -------
+  logic [31:0] pf_for_q [NGemm];   // stream index + 1 of the descriptor last prefetched for
+  for (genvar c = 0; c < NGemm; c++) begin : g_pf
+    localparam int unsigned S = c == 0 ? 0 : sq_spec_pkg::SqCpUnits + c - 1;
+    if (Present[S]) begin : g_on
+      assign pf_start_o[c] = running_q && !q_empty[S] && !q_met[S] && cmd_ready_i[S] &&
+                             pf_for_q[c] != q_head[S][1024 +: 32] + 32'd1;
+    end else begin : g_off
+      assign pf_start_o[c] = 1'b0;
+    end
+    assign pf_desc_o[1024*c +: 1024] = q_head[S][1023:0];
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        pf_for_q[c] <= 32'd0;
+      end else if (start_i) begin
+        pf_for_q[c] <= 32'd0;
+      end else if (pf_start_o[c]) begin
+        pf_for_q[c] <= q_head[S][1024 +: 32] + 32'd1;
+      end
+    end
   end
-  assign pf_desc_o = q_head[0][1023:0];
 
   // ---- record writer -----------------------------------------------------------------
   typedef enum logic [1:0] {WIdle, WAddr, WData} wstate_e;
@@ -529,7 +586,6 @@ module sq_cp #(
       ws_q <= WIdle;
       wu_q <= '0;
       outstanding_q <= 16'd0;
-      pf_for_q <= 32'd0;
       cp_rb_q <= 64'd0;
       cp_wb_q <= 64'd0;
     end else if (start_i) begin
@@ -548,7 +604,6 @@ module sq_cp #(
       pidx_q <= 32'd0;
       ws_q <= WIdle;
       outstanding_q <= 16'd0;
-      pf_for_q <= 32'd0;
       cp_rb_q <= 64'd0;
       cp_wb_q <= 64'd0;
     end else begin
@@ -564,9 +619,6 @@ module sq_cp #(
       ws_q <= ws_d;
       wu_q <= wu_d;
       outstanding_q <= outstanding_d;
-      if (pf_start_o) begin
-        pf_for_q <= q_head[0][1024 +: 32] + 32'd1;
-      end
       cp_rb_q <= cp_rb_q + (r_fire ? 64'd64 : 64'd0);
       cp_wb_q <= cp_wb_q + ((wvalid_o && wready_i) ? 64'd64 : 64'd0);
     end

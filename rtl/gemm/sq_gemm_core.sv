@@ -67,13 +67,15 @@ module sq_gemm_core
   // write has been acknowledged
   assign idle_o = cmd_ready_o;
 
-  // GEMV mode (docs/gemm_rtl.md): an int8 or int4 GEMM with one row of A runs
-  // as C^T = W a^T, weight rows on the array rows, so that decode streams
-  // weights at the port's rate instead of feeding one array row. int8 uses
-  // columns 0 and 1, int4 columns 0 to 3.
+  // GEMV mode (docs/gemm_rtl.md): an int8 or int4 GEMM with M <= C/2 (int4
+  // C/4) rows of A runs as C^T = W A^T, weight rows on the array rows, so
+  // that decode streams weights at the port's rate instead of feeding M
+  // array rows. Activation row m uses columns 2m, 2m+1 (int4 4m..4m+3).
   logic gv, w4;
   assign w4 = ({27'd0, cfg.flags} & sq_spec_pkg::SqGemmW4) != 32'd0;
-  assign gv = cfg.m == sq_gemm_pkg::DimW'(1) && (w4 ? C >= 4 : C >= 2) &&
+  assign gv = cfg.m != '0 &&
+              (w4 ? {cfg.m, 2'b00} <= (sq_gemm_pkg::DimW + 2)'(C) :
+                    {1'b0, cfg.m, 1'b0} <= (sq_gemm_pkg::DimW + 2)'(C)) &&
               ({27'd0, cfg.flags} & sq_spec_pkg::SqGemmSp24) == 32'd0;
 
   // ---- loader ---------------------------------------------------------------------
@@ -114,7 +116,6 @@ module sq_gemm_core
   logic [5:0]       a_pos, w_pos, m_pos;
   logic [32*R-1:0]  a_bytes;
   logic [16*C-1:0]  w_bytes;
-  logic [47:0]      x_hi;
   logic [16*C-1:0]  m_bytes;
   // words a beat may fill from its region's base: a slot (GEMV: GWords; the
   // int4 activation chunk 2 * GWords)
@@ -131,25 +132,20 @@ module sq_gemm_core
     );
   end
   for (genvar j = 0; j < C; j++) begin : g_wbuf
+    // GEMV: activation row m fills the W buffers of its 2 (int4 4) columns,
+    // and column j reads its 2 bytes of the step at 2 (j mod 2) (int4
+    // 2 (j mod 4)) past the step's first
     logic w_we;
-    assign w_we = bw_valid && bw_kind == sq_gemm_pkg::KindW && bw_row == RowIdxW'(j);
-    if (j == 0) begin : g_x
-      // also the GEMV activation buffer: 4 bytes a step (int4: 8)
-      logic [63:0] b8;
-      sq_gemm_rowbuf #(.Depth(4 * sq_gemm_pkg::RowWords), .NBytes(8)) u_buf (
-        .clk_i, .we_i(w_we),
-        .wbase_i(bw_base), .wq_i(bw_q), .wlim_i(w_lim), .woff_i(bw_off), .wdata_i(bw_data),
-        .re_i(w_re), .raddr_i(w_addr), .pos_i(w_pos), .bytes_o(b8)
-      );
-      assign w_bytes[15:0] = b8[15:0];
-      assign x_hi = b8[63:16];
-    end else begin : g_w
-      sq_gemm_rowbuf #(.Depth(4 * sq_gemm_pkg::RowWords), .NBytes(2)) u_buf (
-        .clk_i, .we_i(w_we),
-        .wbase_i(bw_base), .wq_i(bw_q), .wlim_i(w_lim), .woff_i(bw_off), .wdata_i(bw_data),
-        .re_i(w_re), .raddr_i(w_addr), .pos_i(w_pos), .bytes_o(w_bytes[16*j +: 16])
-      );
-    end
+    logic [5:0] pos;
+    assign w_we = bw_valid && bw_kind == sq_gemm_pkg::KindW &&
+                  (!gv ? bw_row == RowIdxW'(j) :
+                   w4 ? bw_row == RowIdxW'(j / 4) : bw_row == RowIdxW'(j / 2));
+    assign pos = !gv ? w_pos : w4 ? w_pos + 6'(2 * (j % 4)) : w_pos + 6'(2 * (j % 2));
+    sq_gemm_rowbuf #(.Depth(4 * sq_gemm_pkg::RowWords), .NBytes(2)) u_buf (
+      .clk_i, .we_i(w_we),
+      .wbase_i(bw_base), .wq_i(bw_q), .wlim_i(w_lim), .woff_i(bw_off), .wdata_i(bw_data),
+      .re_i(w_re), .raddr_i(w_addr), .pos_i(pos), .bytes_o(w_bytes[16*j +: 16])
+    );
     // 2:4 codes, or group factors (2 bytes a step)
     sq_gemm_rowbuf #(.Depth(4 * sq_gemm_pkg::MetaWords), .NBytes(2)) u_meta (
       .clk_i,
@@ -175,7 +171,6 @@ module sq_gemm_core
     .rel_w_o(rel_w), .rel_w_slot_o(rel_w_slot), .rel_a_o(rel_a), .rel_a_slot_o(rel_a_slot),
     .a_re_o(a_re), .a_addr_o(a_addr), .a_pos_o(a_pos), .a_bytes_i(a_bytes),
     .w_re_o(w_re), .w_addr_o(w_addr), .w_pos_o(w_pos), .w_bytes_i(w_bytes),
-    .x_hi_i(x_hi),
     .m_re_o(m_re), .m_addr_o(m_addr), .m_pos_o(m_pos), .m_bytes_i(m_bytes),
     .bias_i(ld_bias), .quant_i(ld_quant),
     .a_o(arr_a), .g_o(arr_g), .w_o(arr_w), .tile_o(tile), .bias_o(ep_bias), .quant_o(ep_quant),

@@ -7,16 +7,17 @@
 // final step is held back until the output FIFO has room for the tile's R rows
 // (credits) and at least MinPeriod cycles have passed since the previous tile,
 // so the array drain and the per-column epilogue parameters never overlap.
-// GEMV mode (gv_i, docs/gemm_rtl.md): the array computes C^T = W a^T. Row i
+// GEMV mode (gv_i, docs/gemm_rtl.md): the array computes C^T = W A^T. Row i
 // carries 4 bytes of weight row n0+i per step (4 K positions, like a 2:4
-// step), column 0 the activations k, k+1 and column 1 k+2, k+3 (both from W
-// buffer 0, whose read returns 4 bytes), with position codes that make
-// PE(i,0) use bytes 0, 1 and PE(i,1) bytes 2, 3; the other columns idle. A
-// tile is one output row of T = min(R, C) values, so it takes one credit.
-// int4 GEMV (gv_i with SqGemmW4, C >= 4): row i's 4 bytes per step are 8 int4
-// weights (8 K positions); W buffer 0 returns 8 activation bytes and column j
-// (0..3) gets activations 2j, 2j+1 with code (j, j) and the nibble bit, so
-// PE(i,j) multiplies them by byte j's low and high nibble. Nibbles past K
+// step); activation row m (m < M) takes columns 2m and 2m+1, which get its
+// activations k, k+1 and k+2, k+3 (each column's W buffer holds the row and
+// returns its 2 bytes), with position codes that make PE(i,2m) use bytes 0, 1
+// and PE(i,2m+1) bytes 2, 3; columns from 2M on idle. A tile is M output
+// rows of T = min(R, C) values, so it takes M credits.
+// int4 GEMV (gv_i with SqGemmW4): row i's 4 bytes per step are 8 int4
+// weights (8 K positions); activation row m takes columns 4m..4m+3, column
+// 4m+p gets activations 2p, 2p+1 with code (p, p) and the nibble bit, so
+// PE(i,4m+p) multiplies them by byte p's low and high nibble. Nibbles past K
 // (an odd K's last high nibble) are zeroed like bytes past K.
 // Group scales (cfg_i.gsc, sq_gemm_pe): a step closes a group when the K
 // position after it is a multiple of the group (2^gshift; the group is a
@@ -50,8 +51,8 @@ module sq_gemm_feeder
   output logic             rel_a_o,
   output logic [sq_gemm_pkg::ASlotW-1:0] rel_a_slot_o,
   // buffer reads (the word arrives the next cycle and is held); each buffer
-  // returns the bytes from *_pos_o on: 4 per A row, 2 per W row (8 for W
-  // row 0: x_hi_i are its bytes 2 to 7), 1 code byte
+  // returns the bytes from *_pos_o on: 4 per A row, 2 per W row (GEMV: W
+  // buffer j from 2 (j mod 2), int4 2 (j mod 4), past it), 1 code byte
   output logic             a_re_o,
   output logic [$clog2(2 * sq_gemm_pkg::RowWords)-1:0] a_addr_o,
   output logic [5:0]       a_pos_o,
@@ -60,7 +61,6 @@ module sq_gemm_feeder
   output logic [$clog2(4 * sq_gemm_pkg::RowWords)-1:0] w_addr_o,
   output logic [5:0]       w_pos_o,
   input  logic [16*C-1:0]  w_bytes_i,
-  input  logic [47:0]      x_hi_i,
   output logic             m_re_o,
   output logic [$clog2(4 * sq_gemm_pkg::MetaWords)-1:0] m_addr_o,
   output logic [5:0]       m_pos_o,
@@ -133,7 +133,7 @@ module sq_gemm_feeder
                  (StepW + 1)'(({1'b0, job_q.klen} + 13'd1) >> 1);
   assign last_step = {1'b0, s_q} == steps - 1'b1;
   assign tile_end = last_step && job_q.last;
-  assign tile_rows = gv_i ? CredW'(1) : CredW'(R);
+  assign tile_rows = gv_i ? CredW'(cfg_i.m) : CredW'(R);
   assign blocked_credit = tile_end && cred_q < tile_rows;
   assign can_issue = active_q && !blocked_credit && !(tile_end && since_q < 6'(MinPeriod));
   assign ab = quad ? {s_q[9:0], 2'b00} : {s_q[10:0], 1'b0};
@@ -277,30 +277,22 @@ module sq_gemm_feeder
                     sp ? (s2_mhi_q ? mb[7:4] : mb[3:0]) : 4'b0100,
                     w4 ? {{4{lo[7]}}, lo[7:4]} : hi,
                     w4 ? {{4{lo[3]}}, lo[3:0]} : lo};
-    if (j < 4) begin : g_x
-      // GEMV: activations k+2j, k+2j+1 (W buffer 0's bytes 2j, 2j+1) against
-      // the row's bytes 2j, 2j+1 (int8, columns 0 and 1) or byte j's nibbles
-      // (int4, columns 0 to 3)
-      logic [15:0] x;
-      logic [1:0] jj;
-      logic fin, sc;
-      // GEMV: columns after 0 add the left part; the last active one scales
-      assign fin = cfg_i.gsc && j > 0;
-      assign sc = cfg_i.gsc && (s2_g4_q ? j == 3 : j == 1);
-      if (j == 0) begin : g_x0
-        assign x = w_bytes_i[15:0];
-      end else begin : g_xhi
-        assign x = x_hi_i[16*(j-1) +: 16];
-      end
-      assign jj = 2'(j);
-      assign w_d[j] = !s2_gv_q ? plain :
-                      {16'd0, cfg_i.gsc, cfg_i.gsc && s2_gend_q, fin, sc,
-                       s2_valid_q && (s2_g4_q || j < 2), s2_first_q, s2_last_q, s2_g4_q,
-                       s2_g4_q ? {jj, jj} : {jj[0], 1'b1, jj[0], 1'b0}, x};
-    end else begin : g_w
-      // idle in GEMV mode: valid (bit 23) low
-      assign w_d[j] = {plain[WB-1:24], plain[23] && !s2_gv_q, plain[22:0]};
-    end
+    // GEMV: column j serves activation row j / 2 (int4 j / 4) when it is
+    // inside M: activations k+2p, k+2p+1 (p = j mod 2, int4 j mod 4; its W
+    // buffer returns them) against the row's bytes 2p, 2p+1 (int8) or byte
+    // p's nibbles (int4)
+    logic [1:0] jj;
+    logic fin, sc, gon;
+    assign jj = s2_g4_q ? 2'(j % 4) : 2'(j % 2);
+    assign gon = s2_g4_q ? 18'(j / 4) < {1'b0, cfg_i.m} : 18'(j / 2) < {1'b0, cfg_i.m};
+    // GEMV with group scales: a column after its group's first adds the left
+    // part; the group's last one scales
+    assign fin = cfg_i.gsc && jj != 2'd0;
+    assign sc = cfg_i.gsc && (s2_g4_q ? jj == 2'd3 : jj == 2'd1);
+    assign w_d[j] = !s2_gv_q ? plain :
+                    {16'd0, cfg_i.gsc, cfg_i.gsc && s2_gend_q, fin, sc,
+                     s2_valid_q && gon, s2_first_q, s2_last_q, s2_g4_q,
+                     s2_g4_q ? {jj, jj} : {jj[0], 1'b1, jj[0], 1'b0}, hi, lo};
   end
 
   for (genvar i = 0; i < R; i++) begin : g_aout

@@ -10,8 +10,9 @@
 // panel is loaded once per M panel and shared by all its N tiles.
 // GEMV mode (gv_i, docs/gemm_rtl.md): a job is T = min(R, C) weight rows
 // (outputs n0..n0+T-1) over a K chunk of KchG, loaded into one of 8 A slots;
-// the activation chunk goes to W buffer 0 only while the first T outputs are
-// loaded (for K <= XSubs * KchG it then stays), bias and quant parameters only
+// the M activation rows' chunks go to the W buffers of their columns only
+// while the first T outputs are loaded (for K <= XSubs * KchG they then
+// stay), bias and quant parameters only
 // with a tile's last chunk. int4 GEMV: chunks of KchG4 = 2 * KchG elements,
 // so a weight row's chunk is again GWords words and the activation chunk
 // 2 * GWords words (two XSubs entries).
@@ -171,12 +172,12 @@ module sq_gemm_loader
         row_bytes = (gv_i && w4) ? ((kl + 18'd1) >> 1) : kl;
       end
       sq_gemm_pkg::KindW: begin
-        // GEMV: one row, the activation vector's chunk
-        ridx = gv_i ? '0 : job_q.n0 + 18'(row_q);
-        row_ok = ridx < {1'b0, cfg_i.n};
-        prod = 36'(ridx) * 36'(wrow);
-        row_addr = gv_i ? cfg_i.a + 64'(k0_q) :
-                   cfg_i.w + 64'(prod) + ((w4 || sp) ? 64'(k0_half) : 64'(k0_q));
+        // GEMV: row m is activation row m's chunk
+        ridx = gv_i ? 18'(row_q) : job_q.n0 + 18'(row_q);
+        row_ok = ridx < (gv_i ? {1'b0, cfg_i.m} : {1'b0, cfg_i.n});
+        prod = 36'(ridx) * (gv_i ? 36'(cfg_i.k) : 36'(wrow));
+        row_addr = (gv_i ? cfg_i.a : cfg_i.w) + 64'(prod) +
+                   ((!gv_i && (w4 || sp)) ? 64'(k0_half) : 64'(k0_q));
         row_bytes = gv_i ? kl : w4 ? ((kl + 18'd1) >> 1) : sp ? (((kl + 18'd3) >> 2) << 1) : kl;
       end
       sq_gemm_pkg::KindMeta: begin
@@ -226,7 +227,7 @@ module sq_gemm_loader
       end
       sq_gemm_pkg::KindW: begin
         phase_next = after_x;
-        phase_rows = gv_i ? (RowIdxW + 1)'(1) : (RowIdxW + 1)'(C);
+        phase_rows = gv_i ? (RowIdxW + 1)'(cfg_i.m) : (RowIdxW + 1)'(C);
       end
       sq_gemm_pkg::KindMeta: begin
         phase_next = after_w;

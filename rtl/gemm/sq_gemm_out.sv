@@ -3,13 +3,13 @@
 // tile when R rows of it are free) and the AXI4 write master. A row of C
 // results is C bytes (int8) or 4C bytes (OUT32) at an arbitrary byte address,
 // so it goes out as one burst of the beats it touches, with byte strobes.
-// GEMV mode (gv_i): array row r holds output n0+r as two partial sums, in
-// columns 0 and 1 (sq_gemm_feeder); column 1 drains row r one cycle after
-// column 0, their sum (exact: int32 wrapping addition) goes into epilogue lane
-// r with that lane's parameters, and the deskew lines the lanes up into one
-// output row per tile. int4 GEMV: four partial sums, in columns 0 to 3, added
-// as they drain (column j one cycle after column j-1), so the sum enters the
-// epilogue two cycles later than int8's.
+// GEMV mode (gv_i): array row r holds output n0+r of activation row m as two
+// partial sums, in columns 2m and 2m+1 (sq_gemm_feeder); column 2m+1 drains
+// row r one cycle after column 2m, their sum (exact: int32 wrapping
+// addition) goes into epilogue lane r with that lane's parameters (taken
+// with m = 0 and kept for the others), and the deskew lines the lanes up
+// into M output rows per tile, two cycles apart. int4 GEMV: four partial
+// sums, in columns 4m..4m+3, added as they drain, rows four cycles apart.
 module sq_gemm_out
 #(
   parameter int unsigned R = sq_spec_pkg::SqArrayRows,
@@ -51,44 +51,79 @@ module sq_gemm_out
   logic out32, g4;
   assign out32 = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmOut32) != 32'd0);
   assign g4 = gv_i && (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmW4) != 32'd0);
-  // GEMV: the column whose drain completes a row's sum
-  localparam int unsigned GL8 = 1 % C;
-  localparam int unsigned GL4 = 3 % C;
-  logic [RW-1:0] grow;
-  logic          gvalid;
-  assign gvalid = g4 ? lane_valid_i[GL4] : lane_valid_i[GL8];
-  assign grow = g4 ? lane_row_i[RW*GL4 +: RW] : lane_row_i[RW*GL8 +: RW];
 
   // ---- epilogue lanes and deskew ---------------------------------------------
   logic [31:0] val [C];
   logic        lv [C];
   logic [31:0] row_val [C];
-  // GEMV: column 0's partial sum of the row column 1 drains now (int4: the
-  // sum of columns 0 to 2 of the row column 3 drains now)
-  logic [31:0] p0_q, p1_q, p2_q, gsum;
-  always_ff @(posedge clk_i) begin
-    if (gv_i && lane_valid_i[0]) begin
-      p0_q <= lane_acc_i[31:0];
-    end
-    if (g4 && lane_valid_i[1 % C]) begin
-      p1_q <= p0_q + lane_acc_i[32*(1 % C) +: 32];
-    end
-    if (g4 && lane_valid_i[2 % C]) begin
-      p2_q <= p1_q + lane_acc_i[32*(2 % C) +: 32];
+  // GEMV: activation row m's partial sums of array row r are in columns
+  // 2m, 2m+1 (int4 4m..4m+3), and column j drains row r one cycle after
+  // column j-1: ps_q[j] keeps the group's sum up to column j of the row
+  // column j+1 drains now, and a group's last column (gl) completes it.
+  logic [32*C-1:0] ps;
+  logic [32*C-1:0] gsum;
+  logic [C-1:0]    gl;
+  for (genvar j = 0; j < C; j++) begin : g_ps
+    logic [31:0] acc;
+    assign acc = lane_acc_i[32*j +: 32];
+    if (j % 2 == 0) begin : g_even
+      // the first column of an int8 group; int4: the first or the third
+      logic [31:0] p_q;
+      always_ff @(posedge clk_i) begin
+        if (gv_i && lane_valid_i[j]) begin
+          p_q <= (g4 && j % 4 == 2) ? ps[32*(j-1) +: 32] + acc : acc;
+        end
+      end
+      assign ps[32*j +: 32] = p_q;
+      assign gsum[32*j +: 32] = '0;
+      assign gl[j] = 1'b0;
+    end else begin : g_odd
+      assign gsum[32*j +: 32] = ps[32*(j-1) +: 32] + acc;
+      // a group inside M ends here
+      assign gl[j] = gv_i && lane_valid_i[j] &&
+                     (g4 ? j % 4 == 3 && 18'(j / 4) < {1'b0, cfg_i.m} :
+                           18'(j / 2) < {1'b0, cfg_i.m});
+      if (j % 4 == 1) begin : g_mid
+        // int4: the first two columns' sum
+        logic [31:0] p_q;
+        always_ff @(posedge clk_i) begin
+          if (g4 && lane_valid_i[j]) begin
+            p_q <= gsum[32*j +: 32];
+          end
+        end
+        assign ps[32*j +: 32] = p_q;
+      end else begin : g_end
+        assign ps[32*j +: 32] = '0;
+      end
     end
   end
-  assign gsum = g4 ? p2_q + lane_acc_i[32*GL4 +: 32] : p0_q + lane_acc_i[32*GL8 +: 32];
   for (genvar j = 0; j < C; j++) begin : g_lane
-    logic gsel;
-    assign gsel = gv_i && gvalid && 32'(grow) == j;
+    // GEMV: lane j is output n0+j; the group that completes array row j now
+    // (at most one: the groups' last columns drain different rows), its sum,
+    // and whether it is the tile's first (activation row 0), whose bias and
+    // quant parameters the lane keeps for the others
+    logic gsel, g0;
+    logic [31:0] gacc;
+    always_comb begin
+      gsel = 1'b0;
+      g0 = 1'b0;
+      gacc = '0;
+      for (int unsigned c = 1; c < C; c += 2) begin
+        if (gl[c] && 32'(lane_row_i[RW*c +: RW]) == j) begin
+          gsel = 1'b1;
+          g0 = g4 ? c == 3 : c == 1;
+          gacc = gsum[32*c +: 32];
+        end
+      end
+    end
     sq_gemm_epi u_epi (
       .clk_i, .rst_ni,
       .bias_en_i((({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmBias) != 32'd0)),
       .out32_i(out32),
       .relu_i((({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmRelu) != 32'd0)),
       .valid_i(gv_i ? gsel : lane_valid_i[j]),
-      .row0_i(gv_i ? gsel : lane_valid_i[j] && lane_row_i[RW*j +: RW] == '0),
-      .acc_i(gv_i ? gsum : lane_acc_i[32*j +: 32]),
+      .row0_i(gv_i ? g0 : lane_valid_i[j] && lane_row_i[RW*j +: RW] == '0),
+      .acc_i(gv_i ? gacc : lane_acc_i[32*j +: 32]),
       .bias_i(bias_i[32*j +: 32]),
       .mult_i(quant_i[64*j +: 32]),
       .shift_i(quant_i[64*j + 32 +: 32]),
@@ -127,6 +162,18 @@ module sq_gemm_out
     assign row_done = lv0_q[C-2];
   end
 
+  // GEMV: a tile's M rows (activation rows 0..M-1, 2 or 4 cycles apart) come
+  // out in order and tiles do not interleave, so a count of rows modulo M
+  // is the row's m (it is back at 0 when a GEMM ends).
+  logic [sq_gemm_pkg::DimW-1:0] gm_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      gm_q <= '0;
+    end else if (gv_i && row_done) begin
+      gm_q <= gm_q + 1'b1 == cfg_i.m ? '0 : gm_q + 1'b1;
+    end
+  end
+
   // Row identity follows the last column through the epilogue latency.
   logic [RW-1:0]      rid_row_q [Lat];
   logic [sq_gemm_pkg::TileW-1:0] rid_tile_q [Lat];
@@ -153,7 +200,7 @@ module sq_gemm_out
   logic  f_empty, f_full, f_pop;
   logic [$clog2(2 * R):0] f_cnt;
   always_comb begin
-    in_row.m = gv_i ? rid_tile.m0 : rid_tile.m0 + 18'(rid_row_q[Lat-1]);
+    in_row.m = gv_i ? {1'b0, gm_q} : rid_tile.m0 + 18'(rid_row_q[Lat-1]);
     in_row.n0 = rid_tile.n0;
     in_row.ncols = rid_tile.ncols;
     for (int unsigned j = 0; j < C; j++) begin
@@ -183,6 +230,24 @@ module sq_gemm_out
   logic [35:0]       prod;
   logic              finish, aw_fire, w_fire;
 
+  // GEMV write combining: a tile's row of activation row m is T outputs (16
+  // bytes at int8), and the next tile's row of m follows it in memory, so a
+  // row that ends inside a beat (and is not m's last) keeps that beat back
+  // (pnd_*[m]) and the next row of m merges into it: at int8 four tiles
+  // share a write beat instead of taking one each. Rows of other m come in
+  // between, hence one pending beat per activation row.
+  localparam int unsigned G = (C > 1) ? C / 2 : 1;
+  localparam int unsigned GW = (G > 1) ? $clog2(G) : 1;
+  logic [sq_gemm_pkg::BeatW-1:0]     pnd_data_q [G];
+  logic [sq_gemm_pkg::BeatBytes-1:0] pnd_strb_q [G];
+  logic [G-1:0]      pnd_v_q;
+  logic [GW-1:0]     hm;
+  logic              hold;
+  logic [7:0]        nb;
+  logic [ShW-1:0]    mdata;
+  logic [ShW/8-1:0]  mstrb;
+  assign hm = GW'(head.m);
+
   // The head row's payload, strobes and address, computed only when it is
   // popped: the writer costs nothing while idle.
   always_comb begin
@@ -191,6 +256,10 @@ module sq_gemm_out
     nbytes = '0;
     prod = '0;
     haddr = '0;
+    nb = '0;
+    hold = 1'b0;
+    mdata = '0;
+    mstrb = '0;
     if (f_pop) begin
       for (int unsigned j = 0; j < C; j++) begin
         if (out32) begin
@@ -205,6 +274,30 @@ module sq_gemm_out
       end
       prod = 36'(head.m) * 36'(cfg_i.n) + 36'(head.n0);
       haddr = cfg_i.c + (out32 ? {26'd0, prod, 2'b00} : {28'd0, prod});
+      nb = 8'((({12'd0, haddr[5:0]} + nbytes - 18'd1) >> 6) + 18'd1);
+      hold = gv_i && 6'(haddr[5:0] + 6'(nbytes)) != 6'd0 &&
+             head.n0 + head.ncols < {1'b0, cfg_i.n};
+      mdata = ShW'(pay) << {haddr[5:0], 3'b000};
+      mstrb = (ShW / 8)'(pmask) << haddr[5:0];
+      if (gv_i && pnd_v_q[hm]) begin
+        mdata[sq_gemm_pkg::BeatW-1:0] = mdata[sq_gemm_pkg::BeatW-1:0] | pnd_data_q[hm];
+        mstrb[sq_gemm_pkg::BeatBytes-1:0] = mstrb[sq_gemm_pkg::BeatBytes-1:0] | pnd_strb_q[hm];
+      end
+    end
+  end
+
+  // the pending beats: the held row's last beat (beat nb - 1 of its two at most)
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      pnd_v_q <= '0;
+    end else if (f_pop && gv_i) begin
+      pnd_v_q[hm] <= hold;
+    end
+  end
+  always_ff @(posedge clk_i) begin
+    if (f_pop && hold) begin
+      pnd_data_q[hm] <= sq_gemm_pkg::BeatW'(nb == 8'd1 ? mdata : mdata >> sq_gemm_pkg::BeatW);
+      pnd_strb_q[hm] <= sq_gemm_pkg::BeatBytes'(nb == 8'd1 ? mstrb : mstrb >> sq_gemm_pkg::BeatBytes);
     end
   end
 
@@ -243,10 +336,11 @@ module sq_gemm_out
     if (f_pop) begin
       popped_d = popped_q + 32'd1;
       cur_d = 1'b1;
-      skip_d = head.m >= {1'b0, cfg_i.m};
+      // a held row whose only beat is kept back writes nothing now
+      skip_d = head.m >= {1'b0, cfg_i.m} || (hold && nb == 8'd1);
       aw_done_d = 1'b0;
       addr_d = haddr;
-      nbeats_d = 8'((({12'd0, haddr[5:0]} + nbytes - 18'd1) >> 6) + 18'd1);
+      nbeats_d = nb - {7'd0, hold};
       beat_d = 8'd0;
     end
   end
@@ -272,8 +366,8 @@ module sq_gemm_out
       beat_q <= beat_d;
       // the row's beats, shifted out as they are written
       if (f_pop) begin
-        data_q <= ShW'(pay) << {haddr[5:0], 3'b000};
-        strb_q <= (ShW / 8)'(pmask) << haddr[5:0];
+        data_q <= mdata;
+        strb_q <= mstrb;
       end else if (w_fire) begin
         data_q <= data_q >> sq_gemm_pkg::BeatW;
         strb_q <= strb_q >> sq_gemm_pkg::BeatBytes;
