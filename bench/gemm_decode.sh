@@ -15,7 +15,8 @@ trap 'rm -rf "$TMP"' EXIT
 SHAPES=(
   "--shape 1x512x512" "--shape 1x512x512 --bias" "--shape 1x4096x4096 --bias"
   "--shape 1x11008x4096 --bias" "--shape 1x4096x11008 --bias"
-  "--shape 1x512x512 --wbits 4" "--shape 1x4096x4096 --wbits 4 --bias"
+  "--shape 1x512x512 --wbits 4" "--shape 1x512x512 --wbits 4 --bias"
+  "--shape 1x4096x4096 --wbits 4 --bias"
   "--shape 1x512x512 --sparse 2:4" "--shape 1x4096x4096 --sparse 2:4 --bias"
   "--shape 4x512x512 --bias" "--shape 8x512x512 --bias" "--shape 4x4096x4096 --bias"
   "--shape 8x4096x4096 --bias" "--shape 8x4096x11008 --bias"
