@@ -455,7 +455,9 @@ START_TEST(test_vitis_rtl_kernels)
 END_TEST
 
 /* The RTL kernel wrappers are Verilator -Wall clean with each unit (the
- * units' own modules found by name in rtl/common/ and rtl/<unit>/) and yosys elaborates them: the
+ * units' own modules found by name in rtl/common/ and rtl/<unit>/, the PE's
+ * DSP48E2 in sim/ as its behavioural model) and yosys elaborates them (the
+ * DSP48E2 from its Xilinx cell library, as Vivado has its own): the
  * project's rules for SystemVerilog, outside `make lint`'s unit lists. */
 START_TEST(test_vitis_wrappers_lint)
 {
@@ -463,7 +465,7 @@ START_TEST(test_vitis_wrappers_lint)
     char cmd[2048], out[16384];
     for (int u = 0; u < 2; u++) {
         snprintf(cmd, sizeof cmd, "cd " SQ_ROOT_DIR " && verilator --lint-only -Wall -y rtl/common -y rtl/%s "
-                 "-Ibitstreams/vitis/rtl rtl/lint_waivers.vlt "
+                 "-y sim -Ibitstreams/vitis/rtl rtl/lint_waivers.vlt "
                  "bitstreams/vitis/rtl/lint_waivers.vlt rtl/common/sq_spec_pkg.sv rtl/%s/sq_%s_pkg.sv "
                  "bitstreams/vitis/rtl/sq_%s_kernel.sv "
                  "--top-module sq_%s_kernel", units[u], units[u], units[u], units[u], units[u]);
@@ -476,7 +478,8 @@ START_TEST(test_vitis_wrappers_lint)
     snprintf(cmd, sizeof cmd,
              "cd " SQ_ROOT_DIR " && srcs=$(ls rtl/common/*.sv rtl/gemm/*.sv rtl/attn/*.sv | "
              "grep -v _pkg.sv | tr '\\n' ' ') && "
-             "for u in gemm attn; do yosys -q -p \"read_verilog -sv -Ibitstreams/vitis/rtl "
+             "for u in gemm attn; do yosys -q -p \"read_verilog -lib +/xilinx/cells_xtra.v; "
+             "read_verilog -sv -Ibitstreams/vitis/rtl "
              "rtl/common/sq_spec_pkg.sv rtl/gemm/sq_gemm_pkg.sv rtl/attn/sq_attn_pkg.sv $srcs "
              "bitstreams/vitis/rtl/sq_${u}_kernel.sv; hierarchy -check -top sq_${u}_kernel\" "
              ">/dev/null || exit 1; done");
