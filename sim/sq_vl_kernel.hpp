@@ -114,6 +114,19 @@ template <class Top> void destroy(void *m)
     delete g;
 }
 
+/* Attaches f to t when Top was Verilated with --trace-fst (it then has
+ * trace()); false for a build without waveforms. */
+template <class Top>
+auto attach_fst(Top *t, VerilatedFstC *f, int) -> decltype(t->trace(f, 99), bool())
+{
+    t->trace(f, 99);
+    return true;
+}
+template <class Top> bool attach_fst(Top *, VerilatedFstC *, long)
+{
+    return false;
+}
+
 /* Creates a Verilated kernel Top (instance name `name`) as an sq_kernel_t:
  * the contract of sq_gemm_vl_create in sq_gemm_vl.h. */
 template <class Top> int create(const char *name, const char *fst_path, sq_kernel_t **out)
@@ -136,7 +149,14 @@ template <class Top> int create(const char *name, const char *fst_path, sq_kerne
         }
         std::fclose(probe);
         g->fst = new VerilatedFstC;
-        g->top->trace(g->fst, 99);
+        if (!attach_fst(g->top, g->fst, 0)) {
+            std::remove(fst_path);
+            delete g->fst;
+            delete g->top;
+            delete g;
+            return sq_err(SQ_ERR_ARG, "rtl: this %s build has no waveforms (Verilated without "
+                          "--trace-fst): drop --fst", name);
+        }
         g->fst->open(fst_path);
     }
     std::memset(&g->k.pins, 0, sizeof g->k.pins);

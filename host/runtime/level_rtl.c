@@ -82,8 +82,11 @@ static int kernels_create(const sq_dev_config_t *cfg, const char *level, sq_kern
         rc = sq_attn_vl_create(cfg->fst_path ? apath : NULL, &k->attn);
     if (rc == 0)
         rc = sq_vec_vl_create(cfg->fst_path ? vpath : NULL, &k->vec);
+    /* gemm_cus 0 is the default, one unit, as sq_dev_open reads it (a level
+     * opened directly, as the GEMM tests do, has it unset) */
     if (rc == 0 && z == 0)
-        rc = sq_accel_vl_create(cfg->gemm_cus, cfg->fst_path ? cpath : NULL, &k->accel);
+        rc = sq_accel_vl_create(cfg->gemm_cus ? cfg->gemm_cus : 1, cfg->fst_path ? cpath : NULL,
+                                &k->accel);
     if (rc != 0)
         sq_kernels_destroy(k);
     return rc;

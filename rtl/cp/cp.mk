@@ -35,11 +35,14 @@ $(ACCEL_VL_GLUE): sim/sq_accel_vl.cpp sim/sq_vl_kernel.hpp sim/sq_accel_vl.h sim
 	  -isystem $(VL_INC)/vltstd -Iinclude -Ihost -Isim -c $< -o $@
 # The same kernel with 4 GEMM units (U=4, sim/sq_accel_vl.h's
 # SQ_ACCEL_VL_CUS_ALT), the one other Verilated configuration: the rtl level
-# runs `--cus 4` (and streams on fewer units) on it.
+# runs `--cus 4` (and streams on fewer units) on it. Without waveforms: its
+# trace code was 46% of the generated C++ and the longest part of a clean
+# `make test`'s build (the U=1 kernel has them; sim/sq_vl_kernel.hpp refuses
+# --fst on this one in one line).
 ACCEL4_VL_DIR := $(BUILD)/vl_accel_u4
 ACCEL4_VL_LIB := $(ACCEL4_VL_DIR)/Vsq_accel_top_u4__ALL.a
 ACCEL4_VL_GLUE := $(ACCEL4_VL_DIR)/sq_accel_vl.o
-ACCEL4_VL_FLAGS := $(filter-out --prefix Vsq_accel_top --Mdir $(ACCEL_VL_DIR),$(ACCEL_VL_FLAGS)) \
+ACCEL4_VL_FLAGS := $(filter-out --trace-fst --prefix Vsq_accel_top --Mdir $(ACCEL_VL_DIR),$(ACCEL_VL_FLAGS)) \
                    --prefix Vsq_accel_top_u4 --Mdir $(ACCEL4_VL_DIR) -GU=4
 $(ACCEL4_VL_LIB): $(ACCEL_RTL) $(VL_PRIMS)
 	@mkdir -p $(ACCEL4_VL_DIR)
