@@ -94,28 +94,35 @@ static int calib_linear(void *ctx, int layer, sq_wkind_t kind, const float *x, f
  * weights are random): a fixed pseudo-random sequence. */
 #define CALIB_IDS 32
 
-/* The ranges of a timing-only build: 1 everywhere (nothing is computed). */
-static int unit_ranges(calib_t *c, const sq_qmodel_t *qm)
+/* c for qm with its per-layer range arrays allocated (zero). */
+static int calib_alloc(calib_t *c, const sq_qmodel_t *qm)
 {
     const sq_llama_config_t *cf = &qm->model->cfg;
     size_t lh = (size_t)cf->n_layers * cf->n_heads, lk = (size_t)cf->n_layers * cf->n_kv_heads;
     memset(c, 0, sizeof *c);
     c->m = qm->model;
     c->qm = qm;
-    c->q = malloc(lh * sizeof *c->q);
-    c->k = malloc(lk * sizeof *c->k);
-    c->v = malloc(lk * sizeof *c->v);
-    c->o = malloc((size_t)cf->n_layers * sizeof *c->o);
-    if (!c->q || !c->k || !c->v || !c->o)
-        return sq_err(SQ_ERR_MEM, "integer layer: out of memory");
-    for (size_t i = 0; i < lh; i++)
+    c->q = calloc(lh, sizeof *c->q);
+    c->k = calloc(lk, sizeof *c->k);
+    c->v = calloc(lk, sizeof *c->v);
+    c->o = calloc((size_t)cf->n_layers, sizeof *c->o);
+    return c->q && c->k && c->v && c->o ? 0 : sq_err(SQ_ERR_MEM, "integer layer: out of memory");
+}
+
+/* The ranges of a timing-only build: 1 everywhere (nothing is computed). */
+static int unit_ranges(calib_t *c, const sq_qmodel_t *qm)
+{
+    int rc = calib_alloc(c, qm);
+    const sq_llama_config_t *cf = &qm->model->cfg;
+    size_t lh = (size_t)cf->n_layers * cf->n_heads, lk = (size_t)cf->n_layers * cf->n_kv_heads;
+    for (size_t i = 0; !rc && i < lh; i++)
         c->q[i] = 1;
-    for (size_t i = 0; i < lk; i++)
+    for (size_t i = 0; !rc && i < lk; i++)
         c->k[i] = c->v[i] = 1;
-    for (int l = 0; l < cf->n_layers; l++)
+    for (int l = 0; !rc && l < cf->n_layers; l++)
         c->o[l] = 1;
     c->res = c->ffn = c->logits = 1;
-    return 0;
+    return rc;
 }
 
 static int calibrate(calib_t *c, const sq_qmodel_t *qm, const sq_story_enc_t *enc,
@@ -123,26 +130,21 @@ static int calibrate(calib_t *c, const sq_qmodel_t *qm, const sq_story_enc_t *en
 {
     const sq_llama_t *m = qm->model;
     const sq_llama_config_t *cf = &m->cfg;
-    memset(c, 0, sizeof *c);
-    c->m = m;
-    c->qm = qm;
     char ids_only[] = "ids";
     if (!enc)
         text = ids_only;
-    size_t lh = (size_t)cf->n_layers * cf->n_heads, lk = (size_t)cf->n_layers * cf->n_kv_heads;
-    c->q = calloc(lh, sizeof *c->q);
-    c->k = calloc(lk, sizeof *c->k);
-    c->v = calloc(lk, sizeof *c->v);
-    c->o = calloc((size_t)cf->n_layers, sizeof *c->o);
+    int rc = calib_alloc(c, qm);
+    if (rc)
+        return rc;
     char *copy = text ? strdup(text) : NULL;
     size_t cap = copy ? strlen(copy) + 3 : 0;
     int *ids = copy ? malloc(cap * sizeof *ids) : NULL;
-    if (!c->q || !c->k || !c->v || !c->o || !copy || !ids) {
+    if (!copy || !ids) {
         free(copy);
         free(ids);
         return sq_err(SQ_ERR_MEM, "integer layer: out of memory calibrating");
     }
-    int rc = sq_llama_state_build(&c->s, cf);
+    rc = sq_llama_state_build(&c->s, cf);
     sq_llama_exec_t ex = {.linear = calib_linear, .ctx = c};
     *tokens = 0;
     char *cursor = copy, *story;
