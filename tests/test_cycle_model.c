@@ -125,7 +125,13 @@ static const struct {
     {4, 19, 70, SQ_GEMM_W4 | SQ_GEMM_GSCALE | SQ_GEMM_BIAS, 32},
     {6, 45, 1031, SQ_GEMM_GSCALE | SQ_GEMM_OUT32, 64},
     {9, 20, 100, SQ_GEMM_BIAS, 0},              /* M = 9: the normal mapping */
-    /* 2:4 GEMV (K >= 256, M <= C/4); K = 255 and M = 5 the normal mapping */
+    /* GEMV's last job split off the last tile's last chunk (int8, int4;
+     * vector resident and reloaded) */
+    {1, 37, 700, SQ_GEMM_W4 | SQ_GEMM_BIAS, 0},
+    {2, 19, 450, SQ_GEMM_OUT32, 0},
+    {1, 20, 8600, SQ_GEMM_W4 | SQ_GEMM_OUT32, 0},
+    {1, 20, 8500, SQ_GEMM_RELU, 0},
+    /* 2:4 GEMV (M <= C/4), M = 5 the normal mapping */
     {1, 45, 1031, SQ_GEMM_SP24 | SQ_GEMM_BIAS, 0},
     {1, 20, 8300, SQ_GEMM_SP24 | SQ_GEMM_OUT32, 0}, /* activations reloaded */
     {3, 33, 600, SQ_GEMM_SP24 | SQ_GEMM_RELU, 0},

@@ -35,7 +35,6 @@
 #define KCH 2048u             /* K elements per on-chip chunk (KchElems) */
 #define KCH_G 512u            /* GEMV mode: K chunk (KchG) */
 #define KCH_G4 1024u          /* int4 and 2:4 GEMV mode: K chunk (KchG4) */
-#define GEMV_SP_KMIN 256u     /* 2:4 takes GEMV mode from this K on (GemvSpKMin) */
 #define A_SLOTS_G 8u          /* GEMV mode: A slots of KCH_G bytes (2 otherwise) */
 #define X_CHUNKS 16u          /* GEMV mode: activation chunks a W buffer holds (XSubs) */
 #define W_SLOTS 4u            /* W tile slots; A has 2 */
@@ -193,16 +192,31 @@ static bool need_x(const model_t *s)
     return s->n0 == 0 || s->cfg.k > X_CHUNKS * KCH_G;
 }
 
+/* int8 and int4 GEMV mode without group scales, the last tile's last chunk:
+ * when more than a quarter chunk and a word are left, the next job takes all
+ * but about a quarter chunk (a multiple of 64 positions, so that a resident
+ * vector stays word aligned), and the rest is the GEMM's last job. The array
+ * then starts the last tile before its last beats arrive (sq_gemm_loader's
+ * split). Not with 2:4 (another code burst per row costs more than it saves)
+ * or group scales (another factor burst per row). */
+static bool split_tail(const model_t *s)
+{
+    const gcfg_t *g = &s->cfg;
+    uint32_t kleft = g->k - s->k0, c = kch(s);
+    return s->gv && !has(g, SQ_GEMM_GSCALE | SQ_GEMM_SP24) && s->n0 + s->T >= g->n &&
+           kleft <= c && kleft > c / 4 + 64;
+}
+
 static job_t next_job(const model_t *s)
 {
     const gcfg_t *g = &s->cfg;
     uint32_t kleft = g->k - s->k0;
-    bool ndone = s->n0 + s->C >= g->n;
+    bool ndone = s->n0 + s->C >= g->n, split = split_tail(s);
     job_t j = {0};
     j.m0 = s->m0;
     j.n0 = s->n0;
-    j.klen = kleft > kch(s) ? kch(s) : kleft;
-    j.last = kleft <= kch(s);
+    j.klen = split ? (kleft - kch(s) / 4) & ~63u : kleft > kch(s) ? kch(s) : kleft;
+    j.last = !split && kleft <= kch(s);
     if (s->gv) {
         j.rel_a = true;
         j.final_job = j.last && s->n0 + s->T >= g->n;
@@ -344,8 +358,8 @@ static void decode(model_t *s)
             s->cfg.gshift--;
     s->cfg.ng = (s->cfg.k + (1u << s->cfg.gshift) - 1) >> s->cfg.gshift;
     /* int8 GEMV uses array columns 2m, 2m+1 for activation row m, int4 and
-     * 2:4 columns 4m..4m+3; 2:4 from K = GEMV_SP_KMIN on */
-    s->gv = s->cfg.m >= 1 && (!has(&s->cfg, SQ_GEMM_SP24) || s->cfg.k >= GEMV_SP_KMIN) &&
+     * 2:4 columns 4m..4m+3 */
+    s->gv = s->cfg.m >= 1 &&
             (uint64_t)s->cfg.m * (has(&s->cfg, SQ_GEMM_W4 | SQ_GEMM_SP24) ? 4u : 2u) <= s->C;
 }
 
@@ -599,7 +613,7 @@ static void tick(model_t *s)
             } else {
                 s->ld = LD_JOB;
                 if (!s->job.last) {
-                    s->k0 += kch(s);
+                    s->k0 += s->job.klen;
                 } else {
                     s->k0 = 0;
                     if (s->gv) {

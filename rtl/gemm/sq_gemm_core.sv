@@ -71,15 +71,13 @@ module sq_gemm_core
   // (int4 and 2:4 C/4) rows of A runs as C^T = W A^T, weight rows on the
   // array rows, so that decode streams weights at the port's rate instead of
   // feeding M array rows. Activation row m uses columns 2m, 2m+1 (int4 and
-  // 2:4 4m..4m+3). 2:4 only from K = SqGemvSpKMin on: below it a row's code
-  // burst (a whole beat for K/8 bytes) costs more than the halved values save.
+  // 2:4 4m..4m+3).
   logic gv, w4, sp;
   assign w4 = ({27'd0, cfg.flags} & sq_spec_pkg::SqGemmW4) != 32'd0;
   assign sp = ({27'd0, cfg.flags} & sq_spec_pkg::SqGemmSp24) != 32'd0;
   assign gv = cfg.m != '0 &&
               ((w4 || sp) ? {cfg.m, 2'b00} <= (sq_gemm_pkg::DimW + 2)'(C) :
-                            {1'b0, cfg.m, 1'b0} <= (sq_gemm_pkg::DimW + 2)'(C)) &&
-              (!sp || cfg.k >= sq_gemm_pkg::DimW'(sq_gemm_pkg::GemvSpKMin));
+                            {1'b0, cfg.m, 1'b0} <= (sq_gemm_pkg::DimW + 2)'(C));
 
   // ---- loader ---------------------------------------------------------------------
   logic [sq_gemm_pkg::AddrW-1:0] ld_araddr;

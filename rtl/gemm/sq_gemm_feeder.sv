@@ -153,13 +153,13 @@ module sq_gemm_feeder
   assign tcols = gv_i ? 18'(T) : 18'(C);
   assign ncols = ({1'b0, cfg_i.n} - job_q.n0) > tcols ? tcols : ({1'b0, cfg_i.n} - job_q.n0);
 
-  // GEMV: A slots of GWords words, the activation chunk from word xsub * GWords
-  // of W buffer 0 (int4: 2 * GWords words)
+  // GEMV: A slots of GWords words, the job's activations from W buffer word
+  // xw (sq_gemm_loader) on
   assign a_re_o = can_issue && ab[5:0] == 6'd0;
   assign a_addr_o = gv_i ? 6'({job_q.aslot, ab[6 +: $clog2(sq_gemm_pkg::GWords)]}) :
                     {job_q.aslot[0], ab[6 +: $clog2(sq_gemm_pkg::RowWords)]};
   assign w_re_o = can_issue && wb[5:0] == 6'd0;
-  assign w_addr_o = gv_i ? 7'({job_q.xsub, 3'b000}) + 7'(wb[10:6]) :
+  assign w_addr_o = gv_i ? job_q.xw + 7'(wb[10:6]) :
                     {job_q.wslot, wb[6 +: $clog2(sq_gemm_pkg::RowWords)]};
   // group scales: does the step close a group, and its factor's byte
   logic [6:0] gi_q, gi_d;

@@ -106,6 +106,18 @@ module sq_gemm_loader
   assign kch = (gv_i && (w4 || sp)) ? 18'(sq_gemm_pkg::KchG4) :
                gv_i ? 18'(sq_gemm_pkg::KchG) : 18'(sq_gemm_pkg::KchElems);
   assign multi_chunk = {1'b0, cfg_i.k} > kch;
+  // int8 and int4 GEMV without group scales, the last tile's last chunk: when
+  // more than a quarter chunk and a word are left, the next job takes all but
+  // about a quarter chunk (a multiple of 64 positions, so that a resident
+  // vector stays word aligned) and the rest is the GEMM's last job, so that
+  // the array starts the last tile before its last beats arrive (the cycle
+  // model's split_tail). Not with 2:4 (another code burst per row costs more
+  // than it saves) or group scales (another factor burst per row).
+  logic split;
+  logic [sq_gemm_pkg::DimW:0] kleft;
+  assign kleft = {1'b0, cfg_i.k} - k0_q;
+  assign split = gv_i && !cfg_i.gsc && !sp && n0_q + 18'(T) >= {1'b0, cfg_i.n} &&
+                 kleft <= kch && kleft > (kch >> 2) + 18'd64;
   // GEMV: the activation chunk is loaded with the first tile's jobs, and with
   // every job when the vector does not fit in W buffer 0 (int8 16 chunks of
   // KchG, int4 8 of KchG4: the same K)
@@ -116,23 +128,23 @@ module sq_gemm_loader
 
   // ---- next job -------------------------------------------------------------
   sq_gemm_pkg::job_t nj;
-  logic [sq_gemm_pkg::DimW:0] kleft;
+  logic [sq_gemm_pkg::KchW-1:0] kpart;   // kleft <= kch: fits
+  assign kpart = sq_gemm_pkg::KchW'(kleft - (kch >> 2)) & ~sq_gemm_pkg::KchW'(63);
   always_comb begin
-    kleft = {1'b0, cfg_i.k} - k0_q;
     nj = '0;
     nj.m0 = m0_q;
     nj.n0 = n0_q;
     nj.k0 = k0_q;
-    nj.klen = kleft > kch ? sq_gemm_pkg::KchW'(kch) : kleft[sq_gemm_pkg::KchW-1:0];
+    nj.klen = split ? kpart :
+              kleft > kch ? sq_gemm_pkg::KchW'(kch) : kleft[sq_gemm_pkg::KchW-1:0];
     nj.first = k0_q == '0;
-    nj.last = kleft <= kch;
-    // a resident vector's chunk sits at its index; a reloaded one goes with
-    // its job's A slot, which no job in flight shares (chunk indices would:
-    // a tile's last chunk and the next tile's first); an int4 chunk takes two
-    // entries (k0 is a multiple of KchG4, so its chunk index is even already;
-    // 2:4 the same)
-    nj.xsub = x_reload ? ((w4 || sp) ? {a_next_q, 1'b0} : sq_gemm_pkg::XSubW'(a_next_q)) :
-              k0_q[sq_gemm_pkg::KchGLog2 +: sq_gemm_pkg::XSubW];
+    nj.last = !split && kleft <= kch;
+    // a resident vector's chunk sits at its K position (k0 is a multiple of
+    // 64, a word); a reloaded one goes with its job's A slot, which no job in
+    // flight shares (K positions would: a tile's last chunk and the next
+    // tile's first), an int4 and 2:4 chunk taking two entries
+    nj.xw = x_reload ? ((w4 || sp) ? {a_next_q, 4'b0000} : {1'b0, a_next_q, 3'b000}) :
+            k0_q[6 +: 7];
     if (gv_i) begin
       nj.rel_a = 1'b1;
       nj.final_job = nj.last && (n0_q + 18'(T) >= {1'b0, cfg_i.n});
@@ -315,7 +327,7 @@ module sq_gemm_loader
     tag_in.slot = job_q.wslot;
     unique case (phase_q)
       sq_gemm_pkg::KindA: tag_in.base = gv_i ? 7'({job_q.aslot, 3'b000}) : 7'({job_q.aslot[0], 5'd0});
-      sq_gemm_pkg::KindW: tag_in.base = gv_i ? 7'({job_q.xsub, 3'b000}) : 7'({job_q.wslot, 5'd0});
+      sq_gemm_pkg::KindW: tag_in.base = gv_i ? job_q.xw : 7'({job_q.wslot, 5'd0});
       sq_gemm_pkg::KindMeta: tag_in.base = 7'({job_q.wslot, 2'b00});
       default: tag_in.base = '0;
     endcase
@@ -402,7 +414,7 @@ module sq_gemm_loader
           end else begin
             state_d = Job;
             if (!job_q.last) begin
-              k0_d = k0_q + kch;
+              k0_d = k0_q + (sq_gemm_pkg::DimW + 1)'(job_q.klen);
             end else begin
               k0_d = '0;
               if (gv_i) begin

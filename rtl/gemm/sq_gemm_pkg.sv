@@ -21,8 +21,9 @@ package sq_gemm_pkg;
   // GEMV mode (M = 1, int8, docs/gemm_rtl.md "GEMV"): the weight rows stream
   // through the A buffers in K chunks of KchG elements, so the A buffer's 2
   // slots become ASlotsG slots of GWords words and the loader runs up to four
-  // jobs ahead; the activation vector is kept in W buffer 0 in XSubs chunks
-  // (loaded once when K <= XSubs * KchG).
+  // jobs ahead; the activation vector is kept in the W buffers in XSubs
+  // chunks (loaded once when K <= XSubs * KchG), vector byte k at buffer
+  // byte k.
   localparam int unsigned KchGLog2 = 9;
   localparam int unsigned KchG = 1 << KchGLog2;
   localparam int unsigned GWords = KchG / BeatBytes;
@@ -35,9 +36,6 @@ package sq_gemm_pkg;
   // values of 8 K positions, so a slot holds the values of KchG4 positions
   // (and a W slot's code region their KchG4 / 8 code bytes).
   localparam int unsigned KchG4 = 2 * KchG;
-  // 2:4 takes GEMV mode from this K on (sq_gemm_core; the cycle model's
-  // GEMV_SP_KMIN)
-  localparam int unsigned GemvSpKMin = 256;
 
   // Which on-chip store a fetched burst fills.
   // (Constants, not an enum type: yosys 0.23 cannot use package types in
@@ -73,7 +71,7 @@ package sq_gemm_pkg;
   typedef struct packed {
     logic [ASlotW-1:0] aslot;   // A slot (GEMV: slot of GWords words)
     logic [WSlotW-1:0] wslot;
-    logic [XSubW-1:0] xsub;     // GEMV: activation chunk in W buffer 0
+    logic [6:0]      xw;        // GEMV: W buffer word of the job's activations
     logic [DimW:0]   m0;
     logic [DimW:0]   n0;
     logic [DimW:0]   k0;        // K position of the chunk's first element
