@@ -501,17 +501,21 @@ START_TEST(test_gemv_int4_cycles)
 END_TEST
 
 /* The 2:4 mode skips the zero half: at most 0.6x the dense cycles; in GEMV
- * mode (M = 1, bound by the packed bytes, 0.625 of the dense ones) at most
- * 0.65x at K = 512 (operands at random byte offsets). */
+ * mode (M = 1, bound by the packed beats) at most 0.8x at K = 512 with the
+ * operands at random byte offsets, where a 256-byte row of kept values takes
+ * 5 beats and its 64 bytes of codes 2 against the dense row's 9 (0.79x;
+ * 64-byte aligned, as in bench/gemm_decode.sh, 0.64x, where the normal
+ * mapping took 0.97x). */
 START_TEST(test_sparse_cycles)
 {
     sq_dev_stats_t sd = {0}, ss = {0};
     check_cycle_ratio(11, 5, 64, 64, 1024, 0, SQ_GEMM_SP24, 6, 10, &sd, &ss);
     ck_assert_uint_eq(sd.macs, 64 * 64 * 1024);
     ck_assert_uint_eq(ss.macs, 64 * 64 * 512);
-    check_cycle_ratio(12, 6, 1, 512, 512, SQ_GEMM_BIAS, SQ_GEMM_SP24 | SQ_GEMM_BIAS, 65, 100,
-                      &sd, &ss);
-    ck_assert_uint_eq(ss.macs, 512 * 256);
+    sq_dev_stats_t gd = {0}, gs = {0};
+    check_cycle_ratio(12, 6, 1, 512, 512, SQ_GEMM_BIAS, SQ_GEMM_SP24 | SQ_GEMM_BIAS, 80, 100,
+                      &gd, &gs);
+    ck_assert_uint_eq(gs.macs, 512 * 256);
 }
 END_TEST
 
