@@ -328,9 +328,9 @@ static void write_stubs(const char *dir)
                                 ": > \"$4\"\n");
 }
 
-/* The v++ command lines, with a stub v++ that logs them: each top compiled
- * from its hls/ source with -k and the spec headers, linked with the
- * platform's connectivity file (HBM for U280/U55C, DDR for U250). */
+/* KERNELS=hls: the v++ command lines, with a stub v++ that logs them: each
+ * top compiled from its hls/ source with -k and the spec headers, linked with
+ * the platform's connectivity file (HBM for U280/U55C, DDR for U250). */
 START_TEST(test_vitis_commands)
 {
     char dir[] = "/tmp/sq_vitis_XXXXXX";
@@ -347,7 +347,7 @@ START_TEST(test_vitis_commands)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         snprintf(cmd, sizeof cmd, "rm -rf %s/out %s/log; PATH=%s:$PATH VPP_LOG=%s/log " VITIS_MAKE
-                 " PLATFORM=%s TARGET=%s OUT=%s/out && "
+                 " PLATFORM=%s TARGET=%s KERNELS=hls OUT=%s/out && "
                  "cat %s/log && test -f %s/out/sparq.xclbin",
                  dir, dir, dir, dir, cases[i].platform, cases[i].target, dir, dir, dir);
         ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
@@ -387,8 +387,11 @@ START_TEST(test_vitis_commands)
 }
 END_TEST
 
-/* KERNELS=rtl: each wrapper packaged by Vivado (stub) with package_kernel.tcl
- * and the kernel.xml xclbingen wrote (spec.h offsets), then linked. Without
+/* The default, KERNELS=rtl: each wrapper (the accelerator kernel's too)
+ * packaged by Vivado (stub) with package_kernel.tcl, CUS and the kernel.xml
+ * xclbingen wrote (spec.h offsets), then linked with the platform's
+ * connectivity plus one sp= line per extra port of the accelerator kernel:
+ * GEMM unit c's on DDR[c mod 4] (U250) or HBM[c] (U280, AWS F2). Without
  * vivado, one line. */
 START_TEST(test_vitis_rtl_kernels)
 {
@@ -396,57 +399,115 @@ START_TEST(test_vitis_rtl_kernels)
     ck_assert_ptr_nonnull(mkdtemp(dir));
     write_stubs(dir);
     char cmd[2048], out[16384];
-    snprintf(cmd, sizeof cmd, "PATH=%s:$PATH VPP_LOG=%s/log " VITIS_MAKE
-             " PLATFORM=xilinx_u250_gen3x16_xdma_4_1_202210_1 KERNELS=rtl OUT=%s/out && cat %s/log",
-             dir, dir, dir, dir);
-    ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
-    ck_assert_int_eq(count_lines(out), 3);
-    const char *kernels[] = {"sq_gemm_kernel", "sq_attn_kernel"};
-    for (int k = 0; k < 2; k++) {
-        char want[600];
-        snprintf(want, sizeof want,
-                 "/bitstreams/vitis/package_kernel.tcl -tclargs %s %s/out/%s.xml %s/out/%s.xo ",
-                 kernels[k], dir, kernels[k], dir, kernels[k]);
-        const char *line = strstr(out, want);
-        ck_assert_msg(line, "no '%s' in %s", want, out);
-        const char *bol = line;
-        while (bol > out && bol[-1] != '\n')
-            bol--;
-        ck_assert_msg(!strncmp(bol, "vivado -mode batch ", 19), "%s", out);
-        snprintf(want, sizeof want, "/bitstreams/vitis/rtl/%s.sv\n", kernels[k]);
-        ck_assert_msg(strstr(line, want), "no '%s' in %s", want, out);
-        snprintf(want, sizeof want, "%s/out/%s.xml", dir, kernels[k]);
-        size_t n = 0;
-        char *xml = sq_slurp(want, &n);
-        ck_assert_ptr_nonnull(xml);
-        snprintf(want, sizeof want, "<kernel name=\"%s\" language=\"ip_c\" "
-                 "vlnv=\"sparq:kernel:%s:1.0\"", kernels[k], kernels[k]);
-        ck_assert_msg(strstr(xml, want), "no '%s' in %s", want, xml);
-        const struct {
-            const char *name, *port;
-            unsigned id, offset, size;
-        } args[] = {
-            {"mem", "m_axi_gmem", SQ_KARG_MEM, SQ_REG_MEM_LO, 8},
-            {"cmd_addr", "s_axi_control", SQ_KARG_CMD, SQ_REG_CMD_LO, 8},
-            {"n_cmds", "s_axi_control", SQ_KARG_NCMD, SQ_REG_NCMD, 4},
-        };
-        for (int a = 0; a < SQ_KARG_COUNT; a++) {
-            snprintf(want, sizeof want, "<arg name=\"%s\" addressQualifier=\"%d\" id=\"%u\" "
-                     "port=\"%s\" size=\"0x%X\" offset=\"0x%X\"", args[a].name, a == 0,
-                     args[a].id, args[a].port, args[a].size, args[a].offset);
+    const struct {
+        const char *platform, *mem, *cus, *bank[SQ_CP_SLOTS_MAX];
+    } cases[] = {
+        {"xilinx_u250_gen3x16_xdma_4_1_202210_1", "ddr", "",
+         {"DDR[0]", "DDR[0]", "DDR[0]", "DDR[1]", "DDR[2]", "DDR[3]", "DDR[0]", "DDR[1]",
+          "DDR[2]", "DDR[3]"}},
+        {"xilinx_u280_gen3x16_xdma_1_202211_1", "hbm", "4",
+         {"HBM[0]", "HBM[0]", "HBM[0]", "HBM[1]", "HBM[2]", "HBM[3]", "HBM[4]", "HBM[5]",
+          "HBM[6]", "HBM[7]"}},
+        {"xilinx_aws-vu47p-f2_202420_1", "hbm", "8",
+         {"HBM[0]", "HBM[0]", "HBM[0]", "HBM[1]", "HBM[2]", "HBM[3]", "HBM[4]", "HBM[5]",
+          "HBM[6]", "HBM[7]"}},
+    };
+    const char *ports[] = {"gemm0", "attn",  "vec",   "gemm1", "gemm2",
+                           "gemm3", "gemm4", "gemm5", "gemm6", "gemm7"};
+    const char *kernels[] = {"sq_gemm_kernel", "sq_attn_kernel", "sq_accel_kernel"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(cmd, sizeof cmd, "rm -rf %s/out %s/log; PATH=%s:$PATH VPP_LOG=%s/log " VITIS_MAKE
+                 " PLATFORM=%s %s%s OUT=%s/out && cat %s/log", dir, dir, dir, dir,
+                 cases[i].platform, *cases[i].cus ? "CUS=" : "", cases[i].cus, dir, dir);
+        ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+        ck_assert_int_eq(count_lines(out), 4);
+        for (int k = 0; k < 3; k++) {
+            char want[600];
+            snprintf(want, sizeof want,
+                     "/bitstreams/vitis/package_kernel.tcl -tclargs %s %s/out/%s.xml "
+                     "%s/out/%s.xo %s/out/%s.pack %s/bitstreams/vitis/rtl %s ",
+                     kernels[k], dir, kernels[k], dir, kernels[k], dir, kernels[k], SQ_ROOT_DIR,
+                     *cases[i].cus ? cases[i].cus : "1");
+            const char *line = strstr(out, want);
+            ck_assert_msg(line, "no '%s' in %s", want, out);
+            const char *bol = line;
+            while (bol > out && bol[-1] != '\n')
+                bol--;
+            ck_assert_msg(!strncmp(bol, "vivado -mode batch ", 19), "%s", out);
+            snprintf(want, sizeof want, "/bitstreams/vitis/rtl/%s.sv\n", kernels[k]);
+            ck_assert_msg(strstr(line, want), "no '%s' in %s", want, out);
+            ck_assert_msg(k < 2 || strstr(line, "/rtl/cp/sq_accel_top.sv "), "%s", line);
+            snprintf(want, sizeof want, "%s/out/%s.xml", dir, kernels[k]);
+            size_t n = 0;
+            char *xml = sq_slurp(want, &n);
+            ck_assert_ptr_nonnull(xml);
+            snprintf(want, sizeof want, "<kernel name=\"%s\" language=\"ip_c\" "
+                     "vlnv=\"sparq:kernel:%s:1.0\"", kernels[k], kernels[k]);
             ck_assert_msg(strstr(xml, want), "no '%s' in %s", want, xml);
+            const struct {
+                const char *name, *port;
+                unsigned id, offset, size;
+            } args[] = {
+                {"mem", "m_axi_gmem", SQ_KARG_MEM, SQ_REG_MEM_LO, 8},
+                {"cmd_addr", "s_axi_control", SQ_KARG_CMD, SQ_REG_CMD_LO, 8},
+                {"n_cmds", "s_axi_control", SQ_KARG_NCMD, SQ_REG_NCMD, 4},
+                {"pos7", "s_axi_control", SQ_KARG_POS0 + 7, SQ_REG_POS0 + 28, 4},
+                {"prof", "s_axi_control", SQ_KARG_PROF, SQ_REG_PROF_LO, 8},
+            };
+            /* the unit kernels have the first SQ_KARG_COUNT, and no more */
+            for (int a = 0; a < 5; a++) {
+                snprintf(want, sizeof want, "<arg name=\"%s\" addressQualifier=\"%d\" "
+                         "id=\"%u\" port=\"%s\" size=\"0x%X\" offset=\"0x%X\"",
+                         args[a].name, a == 0, args[a].id, args[a].port, args[a].size,
+                         args[a].offset);
+                ck_assert_msg(!strstr(xml, want) == (k < 2 && a >= SQ_KARG_COUNT),
+                              "'%s' in %s", want, xml);
+            }
+            /* the accelerator's other ports: an interface and a mem_ argument each */
+            for (unsigned p = 0; p < SQ_CP_SLOTS_MAX; p++) {
+                snprintf(want, sizeof want, "<port name=\"m_axi_%s\" mode=\"master\"",
+                         ports[p]);
+                ck_assert_msg(!strstr(xml, want) == (k < 2), "'%s' in %s", want, xml);
+                snprintf(want, sizeof want, "<arg name=\"mem_%s\" addressQualifier=\"1\" "
+                         "id=\"%u\" port=\"m_axi_%s\" size=\"0x8\" offset=\"0x%X\"",
+                         ports[p], SQ_KARG_ACCEL_COUNT + p, ports[p], SQ_REG_MEM_LO);
+                ck_assert_msg(!strstr(xml, want) == (k < 2), "'%s' in %s", want, xml);
+            }
+            free(xml);
         }
-        free(xml);
+        char want[600];
+        snprintf(want, sizeof want, "--config %s/out/%s.cfg -o %s/out/sparq.xclbin "
+                 "%s/out/sq_gemm_kernel.xo %s/out/sq_attn_kernel.xo %s/out/sq_accel_kernel.xo\n",
+                 dir, cases[i].mem, dir, dir, dir, dir);
+        ck_assert_msg(strstr(out, "v++ -l -t hw ") && strstr(out, want), "no '%s' in %s", want,
+                      out);
+        /* the platform's .cfg (every kernel's nk= and mem) and the ports' sp= lines */
+        snprintf(cmd, sizeof cmd, "cat %s/out/%s.cfg", dir, cases[i].mem);
+        ck_assert_msg(run(cmd, out, sizeof out) == 0, "%s", out);
+        ck_assert_int_eq(count_lines(out), (int)(sizeof ports / sizeof ports[0]) +
+                                               (*cases[i].mem == 'd' ? 11 : 10));
+        const char *bank0 = cases[i].bank[0];
+        for (int k = 0; k < 3; k++) {
+            snprintf(want, sizeof want, "\nnk=%s:1:%s_1\n", kernels[k], kernels[k]);
+            ck_assert_msg(strstr(out, want), "no '%s' in %s", want, out);
+            snprintf(want, sizeof want, "\nsp=%s_1.mem:%s\n", kernels[k], bank0);
+            ck_assert_msg(strstr(out, want), "no '%s' in %s", want, out);
+        }
+        for (unsigned p = 0; p < SQ_CP_SLOTS_MAX; p++) {
+            snprintf(want, sizeof want, "\nsp=sq_accel_kernel_1.mem_%s:%s\n", ports[p],
+                     cases[i].bank[p]);
+            ck_assert_msg(strstr(out, want), "no '%s' in %s", want, out);
+        }
     }
-    char want[600];
-    snprintf(want, sizeof want, "/ddr.cfg -o %s/out/sparq.xclbin %s/out/sq_gemm_kernel.xo "
-             "%s/out/sq_attn_kernel.xo\n", dir, dir, dir);
-    ck_assert_msg(strstr(out, "v++ -l -t hw ") && strstr(out, want), "no '%s' in %s", want, out);
-    /* v++ but no vivado */
-    snprintf(cmd, sizeof cmd, "rm %s/vivado && PATH=%s:/usr/bin:/bin " VITIS_MAKE
-             " PLATFORM=xilinx_u250_gen3x16_xdma_4_1_202210_1 KERNELS=rtl OUT=%s/out2", dir, dir,
-             dir);
+    /* v++ but no vivado; a CUS the kernel cannot have */
+    snprintf(cmd, sizeof cmd, "PATH=%s:$PATH " VITIS_MAKE
+             " PLATFORM=xilinx_u250_gen3x16_xdma_4_1_202210_1 CUS=9 OUT=%s/out2", dir, dir);
     int rc = run(cmd, out, sizeof out);
+    ck_assert_msg(rc == 2 && count_lines(out) == 1 && strstr(out, "CUS must be 1 .. 8"),
+                  "exit %d: %s", rc, out);
+    snprintf(cmd, sizeof cmd, "rm %s/vivado && PATH=%s:/usr/bin:/bin " VITIS_MAKE
+             " PLATFORM=xilinx_u250_gen3x16_xdma_4_1_202210_1 OUT=%s/out2", dir, dir, dir);
+    rc = run(cmd, out, sizeof out);
     ck_assert_msg(rc == 2 && count_lines(out) == 1 && strstr(out, "vivado not found"),
                   "exit %d: %s", rc, out);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -487,6 +548,34 @@ START_TEST(test_vitis_wrappers_lint)
 }
 END_TEST
 
+/* The accelerator kernel's wrapper, Verilator -Wall clean with one GEMM unit
+ * (seven idle interfaces) and four, and its instance matches sq_accel_top's
+ * ports in yosys (the top read as a black box: parsing the cores is what
+ * test_vitis_wrappers_lint leaves out for time). The lint runs on a 2x2
+ * array: the wrapper does not depend on R and C, `make lint` lints the top at
+ * its sizes, and 16x16 took 4x the time (~17 s a lint on the loaded machine). */
+START_TEST(test_vitis_accel_lint)
+{
+    char cmd[2048], out[16384];
+    for (int u = 1; u <= 4; u += 3) {
+        snprintf(cmd, sizeof cmd, "cd " SQ_ROOT_DIR " && verilator --lint-only -Wall -GU=%d -GR=2 -GC=2 "
+                 "-y rtl/common -y rtl/gemm -y rtl/attn -y rtl/vec -y rtl/cp -y sim "
+                 "-Ibitstreams/vitis/rtl rtl/lint_waivers.vlt bitstreams/vitis/rtl/lint_waivers.vlt "
+                 "rtl/common/sq_spec_pkg.sv rtl/gemm/sq_gemm_pkg.sv rtl/attn/sq_attn_pkg.sv "
+                 "rtl/vec/sq_vec_pkg.sv bitstreams/vitis/rtl/sq_accel_kernel.sv "
+                 "--top-module sq_accel_kernel", u);
+        int rc = run(cmd, out, sizeof out);
+        ck_assert_msg(rc == 0 && out[0] == '\0', "U=%d: exit %d: %.2000s", u, rc, out);
+    }
+    snprintf(cmd, sizeof cmd, "cd " SQ_ROOT_DIR " && yosys -q -p \"read_verilog -sv "
+             "rtl/common/sq_spec_pkg.sv; read_verilog -sv -lib rtl/cp/sq_accel_top.sv; "
+             "read_verilog -sv -Ibitstreams/vitis/rtl bitstreams/vitis/rtl/sq_accel_kernel.sv; "
+             "chparam -set U 4 sq_accel_kernel; hierarchy -check -top sq_accel_kernel\" "
+             ">/dev/null");
+    ck_assert_msg(run(cmd, out, sizeof out) == 0, "yosys: %.2000s", out);
+}
+END_TEST
+
 Suite *xrt_suite(void)
 {
     Suite *s = suite_create("xrt");
@@ -502,5 +591,7 @@ Suite *xrt_suite(void)
     tcase_add_test(tc, test_vitis_commands);
     tcase_add_test(tc, test_vitis_rtl_kernels);
     tcase_add_test(tc, test_vitis_wrappers_lint);
+    tc = sq_tcase(s, "vitis_accel", 120);
+    tcase_add_test(tc, test_vitis_accel_lint);
     return s;
 }

@@ -1,17 +1,18 @@
-# Packages one sparq unit as a Vitis RTL kernel (.xo) in Vivado batch mode;
+# Packages one sparq kernel as a Vitis RTL kernel (.xo) in Vivado batch mode;
 # bitstreams/vitis/Makefile runs it for KERNELS=rtl:
 #
 #   vivado -mode batch -source package_kernel.tcl \
-#     -tclargs KERNEL KERNEL_XML XO WORK_DIR INCLUDE_DIR SRC...
+#     -tclargs KERNEL KERNEL_XML XO WORK_DIR INCLUDE_DIR CUS SRC...
 #
-# KERNEL is the wrapper's module (rtl/sq_gemm_kernel.sv or sq_attn_kernel.sv
-# in this folder) and the kernel's name; KERNEL_XML comes from
+# KERNEL is the wrapper's module (rtl/sq_gemm_kernel.sv, sq_attn_kernel.sv or
+# sq_accel_kernel.sv in this folder) and the kernel's name; CUS the
+# accelerator kernel's GEMM units (its parameter U); KERNEL_XML comes from
 # `xclbingen --kernel-xml`, so the register offsets are those of spec.h.
 # Written from the Vitis documentation (UG1393, "Packaging RTL kernels");
 # not run here: this machine has no Vivado.
 
-lassign $argv kernel kernel_xml xo work incdir
-set srcs [lrange $argv 5 end]
+lassign $argv kernel kernel_xml xo work incdir cus
+set srcs [lrange $argv 6 end]
 
 create_project -force ${kernel}_pack $work/project
 add_files -norecurse $srcs
@@ -31,9 +32,18 @@ set core [ipx::current_core]
 set_property version 1.0 $core
 set_property sdx_kernel true $core
 set_property sdx_kernel_type rtl $core
-# Both interfaces run on the kernel clock; ap_rst_n is its active-low reset.
-ipx::associate_bus_interfaces -busif m_axi_gmem -clock ap_clk $core
-ipx::associate_bus_interfaces -busif s_axi_control -clock ap_clk $core
+if {$kernel eq "sq_accel_kernel"} {
+  set_property value $cus [ipx::get_user_parameters U -of_objects $core]
+  set_property value $cus [ipx::get_hdl_parameters U -of_objects $core]
+}
+# Every interface (the accelerator has one m_axi_* per unit port) runs on the
+# kernel clock; ap_rst_n is its active-low reset.
+foreach busif [ipx::get_bus_interfaces -of_objects $core] {
+  set name [get_property name $busif]
+  if {[string match m_axi_* $name] || $name eq "s_axi_control"} {
+    ipx::associate_bus_interfaces -busif $name -clock ap_clk $core
+  }
+}
 ipx::update_checksums $core
 ipx::check_integrity -kernel $core
 ipx::save_core $core

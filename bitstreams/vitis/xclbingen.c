@@ -11,7 +11,7 @@
  *     XRT's own parser reads it back.
  *   xclbingen --kernel-xml KERNEL OUT.xml
  *     the kernel.xml that package_xo needs to make a Vitis RTL kernel of a
- *     unit (bitstreams/vitis/Makefile, KERNELS=rtl).
+ *     unit or of the accelerator (bitstreams/vitis/Makefile, KERNELS=rtl).
  *
  * One table below feeds both: argument order from include/sparq/kernels.h,
  * register offsets from include/sparq/spec.h (the offsets the HLS pragmas and
@@ -36,11 +36,10 @@
 static const struct {
     const char *name;
     unsigned n_args;
-    int rtl; /* has an RTL wrapper (--kernel-xml) */
 } kernels[] = {
-    {"sq_gemm_kernel", SQ_KARG_COUNT, 1},
-    {"sq_attn_kernel", SQ_KARG_COUNT, 1},
-    {"sq_accel_kernel", SQ_KARG_ACCEL_COUNT, 0},
+    {"sq_gemm_kernel", SQ_KARG_COUNT},
+    {"sq_attn_kernel", SQ_KARG_COUNT},
+    {"sq_accel_kernel", SQ_KARG_ACCEL_COUNT},
 };
 #define N_KERNELS (sizeof kernels / sizeof kernels[0])
 
@@ -103,13 +102,30 @@ static void put(buf_t *b, const char *fmt, ...)
     }
 }
 
+/* The RTL accelerator kernel's AXI4 masters after MEM_PORT (the command
+ * processor's), in sq_accel_top's port order (bitstreams/vitis/rtl/
+ * sq_accel_kernel.sv): GEMM unit 0, attention, vector, GEMM units 1 .. 7.
+ * v++ wants one argument per interface: mem_<bundle>, after the HLS
+ * kernel's arguments. Every port adds SQ_REG_MEM to its addresses (one flat
+ * device memory), so these arguments alias SQ_REG_MEM_LO: the host sets only
+ * `mem`, and XRT's register map keeps its value there. */
+static const char *const accel_ports[] = {"gemm0", "attn",  "vec",   "gemm1", "gemm2",
+                                          "gemm3", "gemm4", "gemm5", "gemm6", "gemm7"};
+_Static_assert(sizeof accel_ports / sizeof accel_ports[0] == SQ_CP_SLOTS_MAX,
+               "one port per unit slot of the command processor");
+
+static void mem_port_xml(buf_t *b, const char *ind, const char *port)
+{
+    put(b, "%s<port name=\"%s\" mode=\"master\" range=\"0xFFFFFFFFFFFFFFFF\" "
+           "dataWidth=\"%u\" portType=\"addressable\" base=\"0x0\"/>\n",
+        ind, port, SQ_AXI_BEAT_BYTES * 8u);
+}
+
 /* The two interface ports and the arguments, as both XML dialects spell
  * them (ind: indentation). */
 static void ports_xml(buf_t *b, const char *ind, unsigned ctrl_range)
 {
-    put(b, "%s<port name=\"" MEM_PORT "\" mode=\"master\" range=\"0xFFFFFFFFFFFFFFFF\" "
-           "dataWidth=\"%u\" portType=\"addressable\" base=\"0x0\"/>\n",
-        ind, SQ_AXI_BEAT_BYTES * 8u);
+    mem_port_xml(b, ind, MEM_PORT);
     put(b, "%s<port name=\"" CTRL_PORT "\" mode=\"slave\" range=\"0x%X\" dataWidth=\"32\" "
            "portType=\"addressable\" base=\"0x0\"/>\n", ind, ctrl_range);
 }
@@ -145,10 +161,12 @@ static void xclbin_xml(buf_t *b, const char *platform)
     put(b, "   </core>\n  </device>\n </platform>\n</project>\n");
 }
 
-/* package_xo's kernel.xml for the RTL kernel `name`; its vlnv is the one
+/* package_xo's kernel.xml for the RTL kernel k; its vlnv is the one
  * package_kernel.tcl gives the IP. */
-static void kernel_xml(buf_t *b, const char *name)
+static void kernel_xml(buf_t *b, size_t k)
 {
+    const char *name = kernels[k].name;
+    int accel = kernels[k].n_args == SQ_KARG_ACCEL_COUNT;
     put(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     put(b, "<root versionMajor=\"1\" versionMinor=\"6\">\n");
     put(b, "  <kernel name=\"%s\" language=\"ip_c\" vlnv=\"sparq:kernel:%s:1.0\" "
@@ -156,8 +174,18 @@ static void kernel_xml(buf_t *b, const char *name)
            "interrupt=\"true\" hwControlProtocol=\"ap_ctrl_hs\">\n", name, name);
     put(b, "    <ports>\n");
     ports_xml(b, "      ", RTL_CTRL_RANGE);
+    for (size_t p = 0; accel && p < SQ_CP_SLOTS_MAX; p++) {
+        char port[32];
+        snprintf(port, sizeof port, "m_axi_%s", accel_ports[p]);
+        mem_port_xml(b, "      ", port);
+    }
     put(b, "    </ports>\n    <args>\n");
-    args_xml(b, "      ", SQ_KARG_COUNT);
+    args_xml(b, "      ", kernels[k].n_args);
+    for (size_t p = 0; accel && p < SQ_CP_SLOTS_MAX; p++)
+        put(b, "      <arg name=\"mem_%s\" addressQualifier=\"1\" id=\"%zu\" "
+               "port=\"m_axi_%s\" size=\"0x8\" offset=\"0x%X\" hostOffset=\"0x0\" "
+               "hostSize=\"0x8\" type=\"void*\"/>\n",
+            accel_ports[p], SQ_KARG_ACCEL_COUNT + p, accel_ports[p], SQ_REG_MEM_LO);
     put(b, "    </args>\n  </kernel>\n</root>\n");
 }
 
@@ -196,12 +224,12 @@ int main(int argc, char **argv)
     }
     if (kxml) {
         size_t k = 0;
-        while (k < N_KERNELS && (strcmp(kernels[k].name, kxml) || !kernels[k].rtl))
+        while (k < N_KERNELS && strcmp(kernels[k].name, kxml))
             k++;
         if (!out || k == N_KERNELS)
             usage();
         buf_t x = {0};
-        kernel_xml(&x, kxml);
+        kernel_xml(&x, k);
         int bad = write_file(out, x.p, x.n);
         free(x.p);
         return bad;

@@ -390,8 +390,8 @@ static int xrt_open(const sq_dev_config_t *cfg, uint8_t *mem, void **state)
     if ((rc = open_kernel(s, uuid, "sq_gemm_kernel", xclbin, &s->gemm)) ||
         (rc = open_kernel(s, uuid, "sq_attn_kernel", xclbin, &s->attn)))
         goto fail;
-    /* the accelerator kernel, when the xclbin has it (KERNELS=rtl does not:
-     * the host then drives the unit kernels) */
+    /* the accelerator kernel, when the xclbin has it (both Vitis builds
+     * link it; without it the host drives the unit kernels) */
     s->accel = xrtPLKernelOpen(s->dev, uuid, "sq_accel_kernel");
     /* One flat memory for every kernel: their m_axi ports must share a bank. */
     int grp = xrtKernelArgGroupId(s->gemm, SQ_KARG_MEM);
