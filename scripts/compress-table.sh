@@ -16,10 +16,11 @@ if [ $# -eq 0 ] && [ "$MODEL" = minilm ]; then
         share:k=16,w8a8
 elif [ $# -eq 0 ]; then
     set -- fp32 w8a8 w8a8s w8a8s:smooth=0.5 w8a8:gptq w4 w4g128 w4g64 w4g32 \
-        w4:gptq w4g128:gptq w4g32:gptq w4g32a8s:gptq \
+        w4:gptq w4g128:gptq w4g32:gptq w4g32a8s:gptq w4:gptq+seq w4g128:gptq+seq w4g32:gptq+seq \
         w4:awq w4g128:awq w4g32:awq w4:awq+gptq w4g128:awq+gptq w4g32:awq+gptq \
         rot,w4 rot,w4:gptq rot,w4g128:gptq rot,w4g32:gptq \
         w8a4 rot,w8a4 w4a4:gptq rot,w4a4 rot,w4a4:gptq rot,w4a4:awq+gptq rot,w4g32a4:gptq \
+        rot,w4a4:gptq+seq rot,w4g32a4:gptq+seq \
         prune:s=0.5 prune:s=0.5:wanda prune:s=0.5,w8a8:gptq 2:4 2:4:wanda,w8a8 2:4,w8a8:gptq \
         heads:n=1 heads:n=2 lowrank:e=0.9 lowrank:r=16 lowrank:r=16,w8a8 share:k=16 share:k=64 \
         share:k=16,w8a8

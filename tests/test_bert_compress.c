@@ -186,7 +186,7 @@ END_TEST
 START_TEST(test_bad_recipes)
 {
     const char *bad[] = {"heads:n=1", "w8a8,heads:n=2", "rot,w8a8", "w4g32:awq",
-                         "w8a8s:smooth=0.5"};
+                         "w8a8s:smooth=0.5", "w4g32:gptq+seq"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sq_recipe_t r;
         ck_assert_int_eq(sq_recipe_parse(bad[i], &r), 0);

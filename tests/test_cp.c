@@ -46,6 +46,17 @@ typedef struct {
  * of them mix_build spreads its GEMMs over (SQ_GEMM_W_CU, at random; 1: all
  * on unit 0, without drawing, so the streams of one unit stay as they were). */
 static unsigned dev_cus = 1, mix_cus = 1;
+/* The GEMM array of the devices open_cfg opens (0: the default); the kernel
+ * Verilated with SQ_ACCEL_VL_CUS_ALT units has its own (sq_accel_vl.h). */
+static unsigned dev_rows, dev_cols;
+
+/* Devices with the alternative unit count get its Verilated array, on the
+ * model too, so that the cycles compare. */
+static void alt_array(int on)
+{
+    dev_rows = on ? SQ_ACCEL_VL_ALT_ROWS : 0;
+    dev_cols = on ? SQ_ACCEL_VL_ALT_COLS : 0;
+}
 
 static uint32_t pick(uint64_t *r, uint32_t n)
 {
@@ -205,6 +216,8 @@ static sq_dev_t *open_cfg(const char *level, double gbps, double lat_ns)
     cfg.mem_gbps = gbps;
     cfg.mem_latency_ns = lat_ns;
     cfg.gemm_cus = dev_cus;
+    cfg.array_rows = dev_rows;
+    cfg.array_cols = dev_cols;
     sq_dev_t *dev = NULL;
     ck_assert_msg(sq_dev_open(&cfg, &dev) == 0, "open %s: %s", level, sq_err_msg());
     return dev;
@@ -380,11 +393,13 @@ START_TEST(test_cus_model_equals_rtl)
     if (&sq_level_rtl == NULL)
         return;
     dev_cus = SQ_ACCEL_VL_CUS_ALT;
+    alt_array(1);
     mix_cus = 2;
     model_equals_rtl(6, 2);
     mix_cus = SQ_ACCEL_VL_CUS_ALT;
     model_equals_rtl(6, SQ_ACCEL_VL_CUS_ALT);
     dev_cus = mix_cus = 1;
+    alt_array(0);
 }
 END_TEST
 
@@ -411,10 +426,13 @@ START_TEST(test_cus_split)
         for (size_t l = 0; l < 2; l++) {
             if (l == 1 && &sq_level_rtl == NULL)
                 continue;
-            /* the rtl kernel has 4 units; the model as many as the split uses */
+            /* the rtl kernel has 4 units; the model as many as the split uses;
+             * both the rtl kernel's array */
             dev_cus = l == 1 ? SQ_ACCEL_VL_CUS_ALT : cases[c].cus;
+            alt_array(1);
             sq_dev_t *dev = open_cfg(levels[l], 14.4, 100);
             dev_cus = 1;
+            alt_array(0);
             sq_gemm_case_t gc;
             ck_assert_int_eq(sq_gemm_case_build(&gc, cases[c].m, cases[c].n, cases[c].k,
                                                 cases[c].flags, 40 + c), 0);
@@ -492,6 +510,11 @@ START_TEST(test_cus_refused)
         ck_assert_int_eq(sq_dev_open(&cfg, &dev), SQ_ERR_ARG);
         ck_assert_ptr_nonnull(strstr(sq_err_msg(), "Verilated with 1 or 4 GEMM units"));
         ck_assert_ptr_null(strchr(sq_err_msg(), '\n'));
+        /* 4 units exist at their own array only */
+        cfg.gemm_cus = SQ_ACCEL_VL_CUS_ALT;
+        ck_assert_int_eq(sq_dev_open(&cfg, &dev), SQ_ERR_ARG);
+        ck_assert_msg(strstr(sq_err_msg(), "4 GEMM units is Verilated at a 8x8 array only, not "
+                                           "16x16"), "%s", sq_err_msg());
     }
     static const char *const levels[] = {"ref", "model"};
     for (size_t l = 0; l < 2; l++) {

@@ -125,6 +125,12 @@ static const struct {
     {4, 19, 70, SQ_GEMM_W4 | SQ_GEMM_GSCALE | SQ_GEMM_BIAS, 32},
     {6, 45, 1031, SQ_GEMM_GSCALE | SQ_GEMM_OUT32, 64},
     {9, 20, 100, SQ_GEMM_BIAS, 0},              /* M = 9: the normal mapping */
+    /* 2:4 GEMV (K >= 256, M <= C/4); K = 255 and M = 5 the normal mapping */
+    {1, 45, 1031, SQ_GEMM_SP24 | SQ_GEMM_BIAS, 0},
+    {1, 20, 8300, SQ_GEMM_SP24 | SQ_GEMM_OUT32, 0}, /* activations reloaded */
+    {3, 33, 600, SQ_GEMM_SP24 | SQ_GEMM_RELU, 0},
+    {1, 64, 255, SQ_GEMM_SP24, 0},
+    {5, 20, 300, SQ_GEMM_SP24 | SQ_GEMM_BIAS, 0},
 };
 
 START_TEST(test_synthetic_vs_rtl)
@@ -165,6 +171,8 @@ START_TEST(test_sizes_vs_rtl)
         {4, 30, 70, SQ_GEMM_BIAS, 0},           /* GEMV, M = C/2 at 4x8 */
         {2, 19, 2051, SQ_GEMM_W4 | SQ_GEMM_BIAS, 0},
         {3, 37, 1100, SQ_GEMM_RELU, 0},
+        {1, 19, 2051, SQ_GEMM_SP24 | SQ_GEMM_BIAS, 0}, /* 2:4 GEMV */
+        {2, 30, 300, SQ_GEMM_SP24 | SQ_GEMM_OUT32, 0},
     };
     for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
         for (size_t i = 0; i < sizeof few / sizeof few[0]; i++) {

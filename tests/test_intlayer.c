@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "compress/qmodel.h"
+#include "model/eval.h"
 #include "model/sampler.h"
 #include "model/tokenizer.h"
 #include "runtime/desc.h"
@@ -33,8 +34,36 @@ typedef struct {
     char *text;
 } fixture_t;
 
-static void open_fixture_at(fixture_t *f, const char *recipe, const char *level, int rows,
-                            int seqs)
+/* The sample's first story (malloc'd). The tests that compare a level with
+ * ref calibrate on it alone: the ranges only have to be the same on both
+ * sides, and the whole sample costs about 4 s a calibration under the
+ * sanitizers. */
+static char *first_story(void)
+{
+    size_t n;
+    char *text = sq_slurp(SAMPLE, &n);
+    ck_assert_ptr_nonnull(text);
+    text = realloc(text, n + 1);
+    text[n] = 0;
+    char *cursor = text, *story = sq_story_next(&cursor);
+    ck_assert_ptr_nonnull(story);
+    char *one = strdup(story);
+    free(text);
+    return one;
+}
+
+/* A file holding first_story(), for the CLI's --calib (malloc'd path). */
+static char *first_story_file(void)
+{
+    char *one = first_story();
+    char *path = sq_tmpfile(one, strlen(one));
+    free(one);
+    return path;
+}
+
+/* full: calibrate on the whole sample (the tests that compare with fp32). */
+static void open_fixture_calib(fixture_t *f, const char *recipe, const char *level, int rows,
+                               int seqs, int full)
 {
     memset(f, 0, sizeof *f);
     ck_assert_int_eq(sq_llama_load(SQ_MODEL_PATH, &f->m), 0);
@@ -42,16 +71,26 @@ static void open_fixture_at(fixture_t *f, const char *recipe, const char *level,
     sq_recipe_t r;
     ck_assert_int_eq(sq_recipe_parse(recipe, &r), 0);
     ck_assert_msg(sq_qmodel_build(&f->q, &f->m, &r) == 0, "%s", sq_err_msg());
-    size_t n;
-    f->text = sq_slurp(SAMPLE, &n);
-    ck_assert_ptr_nonnull(f->text);
-    f->text = realloc(f->text, n + 1);
-    f->text[n] = 0;
+    if (full) {
+        size_t n;
+        f->text = sq_slurp(SAMPLE, &n);
+        ck_assert_ptr_nonnull(f->text);
+        f->text = realloc(f->text, n + 1);
+        f->text[n] = 0;
+    } else {
+        f->text = first_story();
+    }
     f->dev = sq_test_dev_open(level, 64u << 20);
     sq_story_enc_t enc;
     sq_story_enc_llama2(&enc, &f->tok);
     sq_intlayer_opts_t o = {.calib_text = f->text, .enc = &enc, .rows = rows, .seqs = seqs};
     ck_assert_msg(sq_intlayer_build(&f->p, &f->q, f->dev, NULL, &o) == 0, "%s", sq_err_msg());
+}
+
+static void open_fixture_at(fixture_t *f, const char *recipe, const char *level, int rows,
+                            int seqs)
+{
+    open_fixture_calib(f, recipe, level, rows, seqs, 0);
 }
 
 static void open_fixture(fixture_t *f, const char *recipe)
@@ -120,7 +159,7 @@ END_TEST
 START_TEST(test_greedy_matches_fp32)
 {
     fixture_t f;
-    open_fixture(&f, "w8a8");
+    open_fixture_calib(&f, "w8a8", "ref", 1, 1, 1);
     int vocab = f.m.cfg.vocab_size;
     sq_llama_state_t s;
     ck_assert_int_eq(sq_llama_state_build(&s, &f.m.cfg), 0);
@@ -165,48 +204,57 @@ END_TEST
  * with the three cores; model: their cycle models) runs a token as one
  * launch: the host writes the token id and nothing else (the positions go
  * to the kernel's registers, not into the stream), reads the logits and
- * the argmax, and the bits equal ref's at every step. The device cycles of
- * each step go to cycles (steps entries) when it is not NULL. */
-static void one_launch_steps(const char *recipe, const char *level, int steps, uint64_t *cycles)
+ * the argmax, and the bits equal ref's at every step. Each of the nl levels
+ * runs the steps ref ran (one ref program for all); the device cycles of
+ * level i's steps go to cycles[i] when cycles is not NULL. */
+enum { MAX_STEPS = 12 };
+static void one_launch(const char *recipe, const char *const *levels, size_t nl, int steps,
+                       uint64_t (*cycles)[MAX_STEPS])
 {
-    fixture_t r, f;
+    ck_assert_int_le(steps, MAX_STEPS);
+    fixture_t r;
     open_fixture(&r, recipe);
-    open_fixture_at(&f, recipe, level, 1, 1);
-    int vocab = r.m.cfg.vocab_size;
-    float *want = malloc((size_t)vocab * sizeof *want), *got = malloc((size_t)vocab * sizeof *got);
-    int tok = SQ_TOK_BOS;
+    int vocab = r.m.cfg.vocab_size, am_r[MAX_STEPS], tok[MAX_STEPS];
+    float *want = malloc((size_t)steps * vocab * sizeof *want);
+    float *got = malloc((size_t)vocab * sizeof *got);
+    tok[0] = SQ_TOK_BOS;
     for (int pos = 0; pos < steps; pos++) {
-        int am_r, am;
-        ck_assert_msg(sq_intlayer_step(r.p, tok, pos, want, &am_r) == 0, "%s", sq_err_msg());
-        sq_dev_stats_t b, e;
-        sq_dev_stats(f.dev, &b);
-        ck_assert_msg(sq_intlayer_step(f.p, tok, pos, got, &am) == 0, "%s", sq_err_msg());
-        sq_dev_stats(f.dev, &e);
-        ck_assert_uint_eq(e.launches - b.launches, 1);
-        ck_assert_uint_eq(e.commands - b.commands, decode_descs(&r.m.cfg));
-        ck_assert_uint_eq(e.host_bytes_written - b.host_bytes_written, 4);
-        ck_assert_uint_eq(e.host_bytes_read - b.host_bytes_read, 4u * vocab + 4);
-        ck_assert_int_eq(memcmp(want, got, (size_t)vocab * sizeof *got), 0);
-        ck_assert_int_eq(am, am_r);
-        if (cycles)
-            cycles[pos] = e.cycles - b.cycles;
-        tok = am;
+        ck_assert_msg(sq_intlayer_step(r.p, tok[pos], pos, want + (size_t)pos * vocab,
+                                       &am_r[pos]) == 0, "%s", sq_err_msg());
+        if (pos + 1 < steps)
+            tok[pos + 1] = am_r[pos];
+    }
+    for (size_t l = 0; l < nl; l++) {
+        fixture_t f;
+        open_fixture_at(&f, recipe, levels[l], 1, 1);
+        for (int pos = 0; pos < steps; pos++) {
+            int am;
+            sq_dev_stats_t b, e;
+            sq_dev_stats(f.dev, &b);
+            ck_assert_msg(sq_intlayer_step(f.p, tok[pos], pos, got, &am) == 0, "%s: %s",
+                          levels[l], sq_err_msg());
+            sq_dev_stats(f.dev, &e);
+            ck_assert_uint_eq(e.launches - b.launches, 1);
+            ck_assert_uint_eq(e.commands - b.commands, decode_descs(&r.m.cfg));
+            ck_assert_uint_eq(e.host_bytes_written - b.host_bytes_written, 4);
+            ck_assert_uint_eq(e.host_bytes_read - b.host_bytes_read, 4u * vocab + 4);
+            ck_assert_msg(memcmp(want + (size_t)pos * vocab, got, (size_t)vocab * sizeof *got) == 0,
+                          "%s: step %d differs from ref", levels[l], pos);
+            ck_assert_int_eq(am, am_r[pos]);
+            if (cycles)
+                cycles[l][pos] = e.cycles - b.cycles;
+        }
+        close_fixture(&f);
     }
     free(want);
     free(got);
-    close_fixture(&f);
     close_fixture(&r);
 }
 
-START_TEST(test_one_launch_csim)
+START_TEST(test_one_launch_csim_opencl)
 {
-    one_launch_steps("w8a8", "csim", 12, NULL);
-}
-END_TEST
-
-START_TEST(test_one_launch_opencl)
-{
-    one_launch_steps("w8a8", "opencl", 12, NULL);
+    static const char *const levels[] = {"csim", "opencl"};
+    one_launch("w8a8", levels, 2, 12, NULL);
 }
 END_TEST
 
@@ -215,16 +263,15 @@ END_TEST
 START_TEST(test_one_launch_rtl_model)
 {
     enum { STEPS = 5 };
-    uint64_t rtl[STEPS], tlm[STEPS], model[STEPS];
-    one_launch_steps("w8a8", "rtl", STEPS, rtl);
-    one_launch_steps("w8a8", "tlm", STEPS, tlm);
-    one_launch_steps("w8a8", "model", STEPS, model);
+    static const char *const levels[] = {"rtl", "tlm", "model"};
+    uint64_t cyc[3][MAX_STEPS];
+    one_launch("w8a8", levels, 3, STEPS, cyc);
     for (int i = 0; i < STEPS; i++) {
-        ck_assert_uint_gt(rtl[i], 0);
-        ck_assert_msg(model[i] == rtl[i] && tlm[i] == rtl[i],
+        ck_assert_uint_gt(cyc[0][i], 0);
+        ck_assert_msg(cyc[2][i] == cyc[0][i] && cyc[1][i] == cyc[0][i],
                       "step %d: rtl %llu cycles, tlm %llu, model %llu", i,
-                      (unsigned long long)rtl[i], (unsigned long long)tlm[i],
-                      (unsigned long long)model[i]);
+                      (unsigned long long)cyc[0][i], (unsigned long long)cyc[1][i],
+                      (unsigned long long)cyc[2][i]);
     }
 }
 END_TEST
@@ -234,13 +281,13 @@ END_TEST
 START_TEST(test_one_launch_gscale)
 {
     enum { STEPS = 3 };
-    uint64_t rtl[STEPS], model[STEPS];
-    one_launch_steps("w4g32", "rtl", STEPS, rtl);
-    one_launch_steps("w4g32", "model", STEPS, model);
+    static const char *const levels[] = {"rtl", "model"};
+    uint64_t cyc[2][MAX_STEPS];
+    one_launch("w4g32", levels, 2, STEPS, cyc);
     for (int i = 0; i < STEPS; i++) {
-        ck_assert_uint_gt(rtl[i], 0);
-        ck_assert_msg(model[i] == rtl[i], "step %d: rtl %llu cycles, model %llu", i,
-                      (unsigned long long)rtl[i], (unsigned long long)model[i]);
+        ck_assert_uint_gt(cyc[0][i], 0);
+        ck_assert_msg(cyc[1][i] == cyc[0][i], "step %d: rtl %llu cycles, model %llu", i,
+                      (unsigned long long)cyc[0][i], (unsigned long long)cyc[1][i]);
     }
 }
 END_TEST
@@ -445,9 +492,10 @@ static void cli_levels(const char *recipe, const char *const *levels, size_t nl)
 {
     static char ref[4096], out[4096], err[8192];
     char gen[512], args[1024];
+    char *calib = first_story_file();
     snprintf(gen, sizeof gen,
-             "generate " MODEL_ARGS " --steps 8 --temperature 0 --recipe %s --calib " SAMPLE,
-             recipe);
+             "generate " MODEL_ARGS " --steps 8 --temperature 0 --recipe %s --calib %s", recipe,
+             calib);
     snprintf(args, sizeof args, "%s --backend ref", gen);
     ck_assert_int_eq(sq_run_cli(args, ref, sizeof ref, err, sizeof err), 0);
     ck_assert_uint_gt(strlen(ref), 8);
@@ -465,6 +513,8 @@ static void cli_levels(const char *recipe, const char *const *levels, size_t nl)
     }
     unlink(json);
     free(json);
+    unlink(calib);
+    free(calib);
 }
 
 START_TEST(test_cli_levels)
@@ -508,8 +558,9 @@ static double num(const cJSON *o, const char *key)
 START_TEST(test_cli_prompt_batch_report)
 {
     static char one[4096], two[4096], both[8192], err[8192];
-    const char *gen = "generate " MODEL_ARGS " --steps 30 --temperature 0 --recipe w8a8 "
-                      "--calib " SAMPLE;
+    char *calib = first_story_file(), gen[1024];
+    snprintf(gen, sizeof gen, "generate " MODEL_ARGS " --steps 30 --temperature 0 --recipe w8a8 "
+             "--calib %s", calib);
     char args[2048];
     snprintf(args, sizeof args, "%s --backend ref --prompt 'Tom had a red ball.'", gen);
     ck_assert_int_eq(sq_run_cli(args, one, sizeof one, err, sizeof err), 0);
@@ -587,6 +638,8 @@ START_TEST(test_cli_prompt_batch_report)
     ck_assert_int_eq(sq_run_cli(args, both, sizeof both, err, sizeof err), 2);
     ck_assert_ptr_nonnull(strstr(err, "integer layer"));
     ck_assert_ptr_null(strchr(strchr(err, '\n') + 1, '\n'));
+    unlink(calib);
+    free(calib);
 }
 END_TEST
 
@@ -596,8 +649,7 @@ Suite *intlayer_suite(void)
     TCase *tc = sq_tcase(s, "intlayer", 300);
     tcase_add_test(tc, test_stream_valid_and_needed);
     tcase_add_test(tc, test_greedy_matches_fp32);
-    tcase_add_test(tc, test_one_launch_csim);
-    tcase_add_test(tc, test_one_launch_opencl);
+    tcase_add_test(tc, test_one_launch_csim_opencl);
     tcase_add_test(tc, test_one_launch_rtl_model);
     tcase_add_test(tc, test_one_launch_gscale);
     tcase_add_test(tc, test_group_scales_run);

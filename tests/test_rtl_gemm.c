@@ -422,6 +422,43 @@ START_TEST(test_gemv_batch)
 }
 END_TEST
 
+/* 2:4 GEMV mode (M <= 4, K >= 256: the kept values of 8 K positions a step on
+ * column quads, the codes down the rows' g path): odd N and K, K not a
+ * multiple of 4 (a partial last group), N = 1, K over the 1024-position chunk
+ * and over the resident activations (reloaded per job), bias, int32 out, M up
+ * to 4; K = 255, K = 4 and M = 5 take the normal mapping; then every kept
+ * value -128 against activations -128 with bias, so the epilogue saturates. */
+START_TEST(test_gemv_sp24)
+{
+    tdev_t d = {.rng = 43};
+    tdev_open(&d, NULL);
+    uint64_t r = 1618;
+    static const struct {
+        size_t m, n, k;
+        uint32_t flags;
+    } sh[] = {
+        {1, 37, 1031, SQ_GEMM_BIAS}, {1, 1, 257, SQ_GEMM_OUT32}, {1, 33, 2051, SQ_GEMM_RELU},
+        {1, 18, 8197, SQ_GEMM_BIAS | SQ_GEMM_OUT32}, {2, 45, 1030, SQ_GEMM_BIAS},
+        {3, 19, 515, SQ_GEMM_OUT32}, {4, 20, 256, SQ_GEMM_BIAS | SQ_GEMM_RELU},
+        {1, 21, 255, SQ_GEMM_BIAS}, {1, 5, 4, 0}, {5, 7, 600, SQ_GEMM_BIAS},
+        {1, 17, 1024, SQ_GEMM_BIAS}, {4, 16, 2048, SQ_GEMM_BIAS | SQ_GEMM_OUT32},
+    };
+    enum { NSH = sizeof sh / sizeof sh[0] };
+    gcase_t cases[NSH];
+    for (size_t i = 0; i < NSH; i++)
+        case_gen(&cases[i], &r, sh[i].m, sh[i].n, sh[i].k, sh[i].flags | SQ_GEMM_SP24);
+    for (size_t i = NSH - 2; i < NSH; i++) { /* -128 x -128 over all kept values */
+        memset(cases[i].w, 0x80, sh[i].n * cases[i].wbytes);
+        memset(cases[i].a, 0x80, sh[i].m * sh[i].k);
+    }
+    for (size_t i = 0; i < NSH; i += 4)
+        run_and_check(&d, cases + i, NSH - i < 4 ? NSH - i : 4, NULL);
+    for (size_t i = 0; i < NSH; i++)
+        case_free(&cases[i]);
+    sq_level_rtl.close(d.st);
+}
+END_TEST
+
 /* Group scales (SQ_GEMM_GSCALE) through the rtl level, bit for bit against
  * the golden: the chosen cases of sq_test_gemm_gscale (GEMV and the normal
  * mapping, int4 and int8, groups 32 to 256 and k, k not a multiple of the
@@ -649,6 +686,7 @@ Suite *rtl_gemm_suite(void)
     tcase_add_test(tc, test_gemv_int4);
     tcase_add_test(tc, test_gemv_int4_cycles);
     tcase_add_test(tc, test_gemv_batch);
+    tcase_add_test(tc, test_gemv_sp24);
     tcase_add_test(tc, test_gscale);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_fst_trace);

@@ -122,10 +122,12 @@ int sq_cli_accel_open_dev(const char *cmd, sq_cli_accel_t *a, const char *model_
     sq_report_init(&a->rep, model_name, recipe, a->backend ? a->backend : "host", t, a->clock_mhz);
     a->rep.launch_us = a->launch_us;
     a->rep.pcie_gbps = a->pcie_gbps;
+    /* rtl and tlm say themselves which arrays they have Verilated */
     if (a->backend && ((a->array_rows && a->array_rows != SQ_ARRAY_ROWS) ||
                        (a->array_cols && a->array_cols != SQ_ARRAY_COLS)) &&
-        strcmp(a->backend, "model")) {
-        sq_cli_error(cmd, "--array %ux%u needs --backend model (level %s is built for %ux%u)",
+        strcmp(a->backend, "model") && strcmp(a->backend, "rtl") && strcmp(a->backend, "tlm")) {
+        sq_cli_error(cmd, "--array %ux%u needs --backend model, rtl or tlm (level %s is built "
+                     "for %ux%u)",
                      a->array_rows, a->array_cols, a->backend, SQ_ARRAY_ROWS, SQ_ARRAY_COLS);
         return SQ_EXIT_USAGE;
     }

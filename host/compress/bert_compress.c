@@ -18,6 +18,9 @@ int sq_bert_recipe_check(const sq_recipe_t *r)
         return sq_err(SQ_ERR_ARG, "BERT recipes cannot use heads (no head scores for the encoder)");
     if (sq_recipe_transforms(r))
         return sq_err(SQ_ERR_ARG, "rot, awq and smooth rewrite Llama models; not BERT encoders");
+    if (r->seq)
+        return sq_err(SQ_ERR_ARG, "gptq+seq calibrates Llama models block by block; not BERT "
+                                  "encoders");
     return 0;
 }
 
@@ -228,7 +231,7 @@ int sq_bert_finetune(const sq_bert_t *teacher, sq_bert_qmodel_t *q, const sq_rec
     sq_distill_opts_default(&dopt);
     dopt.steps = o->steps;
     dopt.batch = o->batch;
-    dopt.lr = 1e-4f;
+    dopt.lr = r->distill_lr > 0 ? (float)r->distill_lr : 1e-4f;
     dopt.act8 = r->act != SQ_ACT_FP32;
     dopt.seed = o->seed;
     dopt.progress = o->progress;

@@ -86,6 +86,7 @@ void sq_calib_finish(sq_calib_t *c)
 typedef struct {
     sq_calib_t *c;
     const sq_llama_t *m;
+    const sq_llama_exec_t *run; /* computes y; NULL: fp32 */
 } ctx_t;
 
 static int observe(void *vctx, int layer, sq_wkind_t kind, const float *x, float *y)
@@ -112,6 +113,8 @@ static int observe(void *vctx, int layer, sq_wkind_t kind, const float *x, float
     }
     if (kind == SQ_W_CLS)
         c->tokens++;
+    if (ctx->run)
+        return ctx->run->linear(ctx->run->ctx, layer, kind, x, y);
     sq_llama_linear_f32(ctx->m, layer, kind, x, y);
     return 0;
 }
@@ -126,6 +129,12 @@ int sq_calib_collect(sq_calib_t *c, const sq_llama_t *m, const sq_tokenizer_t *t
 int sq_calib_collect_stories(sq_calib_t *c, const sq_llama_t *m, const sq_story_enc_t *e,
                              const char *text, sq_eval_progress_fn progress)
 {
+    return sq_calib_collect_exec(c, m, NULL, e, text, progress);
+}
+
+int sq_calib_collect_exec(sq_calib_t *c, const sq_llama_t *m, const sq_llama_exec_t *run,
+                          const sq_story_enc_t *e, const char *text, sq_eval_progress_fn progress)
+{
     const sq_llama_config_t *cfg = &m->cfg;
     size_t k[SQ_W_COUNT], n;
     for (int kd = 0; kd < SQ_W_COUNT; kd++)
@@ -133,7 +142,7 @@ int sq_calib_collect_stories(sq_calib_t *c, const sq_llama_t *m, const sq_story_
     int rc = sq_calib_init(c, cfg->n_layers, cfg->n_heads, k);
     if (rc)
         return rc;
-    ctx_t ctx = {c, m};
+    ctx_t ctx = {c, m, run};
     sq_llama_exec_t ex = {.linear = observe, .ctx = &ctx};
     sq_eval_result_t r;
     rc = sq_eval_stories(m, e, text, &ex, progress, &r);

@@ -27,6 +27,11 @@ int sq_calib_collect(sq_calib_t *c, const sq_llama_t *m, const sq_tokenizer_t *t
 /* The same with any story encoding (sq_eval_stories); progress may be NULL. */
 int sq_calib_collect_stories(sq_calib_t *c, const sq_llama_t *m, const sq_story_enc_t *e,
                              const char *text, sq_eval_progress_fn progress);
+/* The same where run's linear (not fp32) computes every layer's output, so
+ * the statistics are of the inputs a compressed model sees (GPTQ's
+ * sequential mode); run->ctx must not depend on the observer. */
+int sq_calib_collect_exec(sq_calib_t *c, const sq_llama_t *m, const sq_llama_exec_t *run,
+                          const sq_story_enc_t *e, const char *text, sq_eval_progress_fn progress);
 
 void sq_calib_free(sq_calib_t *c);
 

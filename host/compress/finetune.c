@@ -64,6 +64,8 @@ int sq_finetune_run(sq_llama_t *m, sq_qmodel_t *q, const sq_recipe_t *r, const s
     sq_distill_opts_t dopt;
     sq_distill_opts_default(&dopt);
     dopt.steps = o->steps;
+    if (r->distill_lr > 0)
+        dopt.lr = (float)r->distill_lr;
     dopt.batch = o->batch;
     dopt.act8 = r->act != SQ_ACT_FP32;
     dopt.seed = o->seed;

@@ -25,7 +25,9 @@ int sq_qmodel_compress(sq_qmodel_t *q, sq_llama_t *m, const sq_recipe_t *r,
         if (progress)
             progress(r->awq ? "awq: layer" : "smooth: layer", (size_t)l + 1, (size_t)L + 1);
     }
-    if (!rc)
+    if (!rc && r->seq)
+        rc = sq_qmodel_build_seq(q, m, r, e, text, progress);
+    else if (!rc)
         rc = sq_qmodel_build_calib(q, m, r, *have_cal ? cal : NULL);
     return rc;
 }

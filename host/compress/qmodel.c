@@ -402,6 +402,18 @@ static int build_kind(sq_qmodel_t *q, int l, sq_wkind_t kd, const sq_calib_t *ca
     return sq_clinear_build(cl, w, n, k, h, amax, &rl);
 }
 
+/* Largest matrix of the model: build_kind's scratch. */
+static size_t max_matrix(const sq_llama_config_t *c)
+{
+    size_t maxnk = 0;
+    for (int kd = 0; kd < SQ_W_COUNT; kd++) {
+        size_t n, k;
+        sq_llama_wshape(c, (sq_wkind_t)kd, &n, &k);
+        maxnk = n * k > maxnk ? n * k : maxnk;
+    }
+    return maxnk;
+}
+
 int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r,
                           const sq_calib_t *calib)
 {
@@ -411,13 +423,7 @@ int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t
     const sq_llama_config_t *c = &m->cfg;
     if (sq_recipe_needs_calib(r) && !calib)
         rc = sq_err(SQ_ERR_ARG, "this recipe needs calibration text");
-    size_t maxnk = 0;
-    for (int kd = 0; kd < SQ_W_COUNT; kd++) {
-        size_t n, k;
-        sq_llama_wshape(c, (sq_wkind_t)kd, &n, &k);
-        maxnk = n * k > maxnk ? n * k : maxnk;
-    }
-    float *w = rc ? NULL : malloc(maxnk * sizeof *w);
+    float *w = rc ? NULL : malloc(max_matrix(c) * sizeof *w);
     if (!rc && !w)
         rc = sq_err(SQ_ERR_MEM, "out of memory building the compressed model");
     for (int l = 0; l < c->n_layers && !rc; l++) {
@@ -428,6 +434,42 @@ int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t
         for (int kd = 0; kd < SQ_W_COUNT && !rc; kd++)
             if (kd != SQ_W_CLS || l == 0)
                 rc = build_kind(q, l, (sq_wkind_t)kd, calib, w);
+    }
+    free(w);
+    if (rc)
+        sq_qmodel_free(q);
+    return rc;
+}
+
+int sq_qmodel_build_seq(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r,
+                        const sq_story_enc_t *e, const char *text, sq_qmodel_progress_fn progress)
+{
+    int rc = qmodel_init(q, m, r);
+    if (rc || !q->layers)
+        return rc;
+    const sq_llama_config_t *c = &m->cfg;
+    float *w = malloc(max_matrix(c) * sizeof *w);
+    if (!w)
+        rc = sq_err(SQ_ERR_MEM, "out of memory building the compressed model");
+    /* Pass l calibrates on the model whose layers before l are compressed
+     * (a layer not built yet runs fp32: sq_qmodel_exec); the last pass, on
+     * every layer compressed, is the classifier's. */
+    for (int l = 0; l <= c->n_layers && !rc; l++) {
+        sq_calib_t cal;
+        sq_llama_exec_t ex;
+        sq_qmodel_exec(q, &ex);
+        rc = sq_calib_collect_exec(&cal, m, &ex, e, text, NULL);
+        if (rc)
+            break;
+        if (l < c->n_layers && r->heads)
+            sq_prune_heads_pick(cal.head_score + (size_t)l * c->n_heads, c->n_heads, r->heads,
+                                q->heads_removed + (size_t)l * c->n_heads);
+        for (int kd = 0; kd < SQ_W_COUNT && !rc; kd++)
+            if ((kd == SQ_W_CLS) == (l == c->n_layers))
+                rc = build_kind(q, l < c->n_layers ? l : 0, (sq_wkind_t)kd, &cal, w);
+        sq_calib_free(&cal);
+        if (progress)
+            progress("gptq: sequential layer", (size_t)l + 1, (size_t)c->n_layers + 1);
     }
     free(w);
     if (rc)

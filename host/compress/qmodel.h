@@ -52,6 +52,8 @@ typedef struct {
     sq_qscratch_t scratch;
 } sq_qmodel_t;
 
+typedef void (*sq_qmodel_progress_fn)(const char *label, size_t done, size_t total);
+
 /* Compresses m's linear layers per r (m must outlive q), with calibration
  * statistics from calib when sq_recipe_needs_calib(r) (otherwise calib may be
  * NULL). With an identity recipe q holds no layers and runs fp32. This is
@@ -59,6 +61,12 @@ typedef struct {
  * (compress/finetune.h), which needs training text. */
 int sq_qmodel_build_calib(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r,
                           const sq_calib_t *calib);
+/* GPTQ's sequential mode (recipe seq): layer by layer, each calibrated on
+ * text (stories encoded by e) through the model with every layer before it
+ * already compressed, the classifier last; n_layers + 1 calibration passes.
+ * progress (per layer) may be NULL. */
+int sq_qmodel_build_seq(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r,
+                        const sq_story_enc_t *e, const char *text, sq_qmodel_progress_fn progress);
 /* The same for recipes that need no calibration. */
 int sq_qmodel_build(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r);
 
@@ -68,7 +76,6 @@ int sq_qmodel_build(sq_qmodel_t *q, const sq_llama_t *m, const sq_recipe_t *r);
  * scales (compress/awq.h) and builds q on *m. cal receives the statistics
  * (*have_cal set; the caller frees them). calib_progress (per calibration
  * story) and progress (per layer of the searches) may be NULL. */
-typedef void (*sq_qmodel_progress_fn)(const char *label, size_t done, size_t total);
 int sq_qmodel_compress(sq_qmodel_t *q, sq_llama_t *m, const sq_recipe_t *r,
                        const sq_story_enc_t *e, const char *text, sq_calib_t *cal, int *have_cal,
                        sq_eval_progress_fn calib_progress, sq_qmodel_progress_fn progress);

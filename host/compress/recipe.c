@@ -7,9 +7,10 @@
 
 #include "util/err.h"
 
-#define KNOWN "fp32, w8, w4, w4g32/64/128 (+a8/a8s/a4, :rtn/:gptq/:awq/:awq+gptq/:smooth=A), " \
+#define KNOWN "fp32, w8, w4, w4g32/64/128 (+a8/a8s/a4, :rtn/:gptq[+seq]/:awq/:awq+gptq/" \
+              ":smooth=A), " \
               "a8, a8s, a4, rot, prune:s=F[:wanda], 2:4[:wanda], heads:n=N, lowrank:r=N, " \
-              "lowrank:e=F, share:k=N, distill:steps=N"
+              "lowrank:e=F, share:k=N, distill:steps=N[:lr=X]"
 
 /* Strict decimal parameter: the whole string is a number within [lo, hi]. */
 static int param_long(const char *pass, const char *s, long lo, long hi, long *out)
@@ -75,20 +76,25 @@ static int parse_act(const char *pass, const char *s, sq_recipe_t *r)
     return 0;
 }
 
-/* The solver suffix: rtn | gptq | awq | awq+gptq | smooth=A | smooth=A+gptq. */
+/* The solver suffix: rtn | gptq | awq | awq+gptq | smooth=A | smooth=A+gptq,
+ * gptq optionally followed by +seq. */
 static int parse_solver(const char *pass, const char *s, sq_recipe_t *r)
 {
     char buf[64];
     if (strlen(s) >= sizeof buf)
         return sq_err(SQ_ERR_ARG, "recipe pass '%s': unknown solver '%s'", pass, s);
     strcpy(buf, s);
-    int seen_solver = 0, seen_scale = 0, rc = 0;
+    int seen_solver = 0, seen_scale = 0, seen_seq = 0, rc = 0;
     char *save = NULL;
     for (char *item = strtok_r(buf, "+", &save); item && !rc; item = strtok_r(NULL, "+", &save)) {
         if (!strcmp(item, "gptq") || !strcmp(item, "rtn")) {
             if (seen_solver++)
                 return sq_err(SQ_ERR_ARG, "recipe pass '%s': two solvers", pass);
             r->solver = item[0] == 'g' ? SQ_SOLVE_GPTQ : SQ_SOLVE_RTN;
+        } else if (!strcmp(item, "seq")) {
+            if (seen_seq++ || r->solver != SQ_SOLVE_GPTQ)
+                return sq_err(SQ_ERR_ARG, "recipe pass '%s': seq follows gptq, once", pass);
+            r->seq = 1;
         } else if (!strcmp(item, "awq") || !strncmp(item, "smooth=", 7)) {
             if (seen_scale++ || seen_solver)
                 return sq_err(SQ_ERR_ARG, "recipe pass '%s': one of awq or smooth=A, before the "
@@ -99,8 +105,8 @@ static int parse_solver(const char *pass, const char *s, sq_recipe_t *r)
                 rc = param_double(pass, item + 7, 0, 1, 1, 1, &r->smooth);
         } else {
             return sq_err(SQ_ERR_ARG,
-                          "recipe pass '%s': unknown solver '%s' (rtn, gptq, awq, awq+gptq, "
-                          "smooth=A, smooth=A+gptq)",
+                          "recipe pass '%s': unknown solver '%s' (rtn, gptq, gptq+seq, awq, "
+                          "awq+gptq, smooth=A, smooth=A+gptq)",
                           pass, item);
         }
     }
@@ -220,12 +226,18 @@ int sq_recipe_parse(const char *spec, sq_recipe_t *r)
                     r->share = (int)n;
             }
         } else if (!strncmp(pass, "distill", 7) && (pass[7] == ':' || !pass[7])) {
+            char *lr = strstr(pass, ":lr=");
+            if (lr)
+                *lr = 0; /* pass now ends at steps=N */
             if (!(rc = once(&seen_distill, pass))) {
                 if (!(v = param_of(pass, "steps")))
-                    rc = sq_err(SQ_ERR_ARG, "recipe pass '%s': expected distill:steps=N", pass);
+                    rc = sq_err(SQ_ERR_ARG, "recipe pass '%s': expected distill:steps=N[:lr=X]",
+                                pass);
                 else if (!(rc = param_long(pass, v, 1, 1000000, &n)))
                     r->distill_steps = (int)n;
             }
+            if (!rc && lr)
+                rc = param_double(pass, lr + 4, 0, 1, 1, 1, &r->distill_lr);
         } else {
             rc = sq_err(SQ_ERR_ARG, "unknown recipe pass '%s' (known: " KNOWN ")", pass);
         }
@@ -324,12 +336,18 @@ void sq_recipe_format(const sq_recipe_t *r, char *buf, size_t cap)
             snprintf(sol, sizeof sol, ":awq%s", r->solver == SQ_SOLVE_GPTQ ? "+gptq" : "");
         else if (r->solver == SQ_SOLVE_GPTQ)
             snprintf(sol, sizeof sol, ":gptq");
+        if (r->seq) {
+            size_t used = strlen(sol);
+            snprintf(sol + used, sizeof sol - used, "+seq");
+        }
         snprintf(part, sizeof part, "w%d%s%s%s", r->wbits, g,
                  r->act == SQ_ACT_STATIC ? "a8s" : r->abits == 4 ? "a4" : "a8", sol);
         append(buf, cap, part);
     }
     if (r->distill_steps) {
         snprintf(part, sizeof part, "distill:steps=%d", r->distill_steps);
+        if (r->distill_lr > 0)
+            snprintf(part + strlen(part), sizeof part - strlen(part), ":lr=%g", r->distill_lr);
         append(buf, cap, part);
     }
     if (!buf[0])

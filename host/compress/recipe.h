@@ -14,6 +14,8 @@
  *   :rtn | :gptq       round to nearest (default) or GPTQ's second-order
  *                      update from calibration inputs (which also chooses the
  *                      pruning masks, as SparseGPT does)
+ *   :gptq+seq          GPTQ layer by layer, each block calibrated on the
+ *                      inputs of the blocks before it already compressed
  *   :awq, :awq+gptq    first AWQ's activation-aware per-input-channel scales
  *                      (grid-searched, folded into the previous op), then
  *                      round to nearest or GPTQ
@@ -32,7 +34,9 @@
  *   lowrank:r=R        W ~ U.V with rank R (or lowrank:e=F, the smallest rank
  *                      keeping a fraction F of the squared singular values)
  *   share:k=K          k-means weight sharing, a K-entry codebook per tensor
- *   distill:steps=N    fine-tune against the fp32 teacher after the passes */
+ *   distill:steps=N    fine-tune against the fp32 teacher after the passes
+ *                      (:lr=X its peak learning rate; default 2e-3 for
+ *                      Llama models, 1e-4 for BERT encoders) */
 #ifndef SQ_RECIPE_H
 #define SQ_RECIPE_H
 
@@ -47,6 +51,7 @@ typedef struct {
     sq_act_mode_t act;
     int abits;            /* activation bits with act != FP32: 8 or 4 */
     sq_solver_t solver;
+    int seq;              /* GPTQ: calibrate each block after compressing the ones before */
     int awq;              /* AWQ input-channel scales before the solver */
     double smooth;        /* SmoothQuant strength, 0 = off */
     int rot;              /* Hadamard rotations; on one matrix (sq_clinear_build):
@@ -59,6 +64,7 @@ typedef struct {
     double energy;        /* low-rank energy threshold, 0 = off */
     int share;            /* codebook entries, 0 = off */
     int distill_steps;    /* 0 = no distillation */
+    double distill_lr;    /* peak learning rate of the distillation, 0 = the default */
 } sq_recipe_t;
 
 /* Parses spec into *r. Unknown passes, bad or repeated parameters and

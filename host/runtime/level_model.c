@@ -34,7 +34,8 @@
 #define BEAT SQ_MM_BEAT
 #define KCH 2048u             /* K elements per on-chip chunk (KchElems) */
 #define KCH_G 512u            /* GEMV mode: K chunk (KchG) */
-#define KCH_G4 1024u          /* int4 GEMV mode: K chunk (KchG4) */
+#define KCH_G4 1024u          /* int4 and 2:4 GEMV mode: K chunk (KchG4) */
+#define GEMV_SP_KMIN 256u     /* 2:4 takes GEMV mode from this K on (GemvSpKMin) */
 #define A_SLOTS_G 8u          /* GEMV mode: A slots of KCH_G bytes (2 otherwise) */
 #define X_CHUNKS 16u          /* GEMV mode: activation chunks a W buffer holds (XSubs) */
 #define W_SLOTS 4u            /* W tile slots; A has 2 */
@@ -166,11 +167,17 @@ static uint32_t meta_row(uint32_t k)
     return ((k + 3) / 4 + 1) / 2;
 }
 
+/* GEMV mode with 8 K positions a step: int4, 2:4 */
+static bool gv8(const model_t *s)
+{
+    return s->gv && has(&s->cfg, SQ_GEMM_W4 | SQ_GEMM_SP24);
+}
+
 static uint32_t kch(const model_t *s)
 {
     if (!s->gv)
         return KCH;
-    return has(&s->cfg, SQ_GEMM_W4) ? KCH_G4 : KCH_G;
+    return gv8(s) ? KCH_G4 : KCH_G;
 }
 
 /* The loader's need_a: a job loads its A rows (GEMV: always, they are W's). */
@@ -306,7 +313,7 @@ static uint32_t job_steps(const model_t *s, const job_t *j)
 {
     if (j->klen == 0)
         return 1;
-    if (s->gv && has(&s->cfg, SQ_GEMM_W4)) /* 8 nibbles a step */
+    if (gv8(s)) /* 8 nibbles or the kept values of 8 positions a step */
         return (j->klen + 7) / 8;
     return has(&s->cfg, SQ_GEMM_SP24) || s->gv ? (j->klen + 3) / 4 : (j->klen + 1) / 2;
 }
@@ -336,10 +343,10 @@ static void decode(model_t *s)
         while (s->cfg.gshift > 0 && !(group >> s->cfg.gshift & 1))
             s->cfg.gshift--;
     s->cfg.ng = (s->cfg.k + (1u << s->cfg.gshift) - 1) >> s->cfg.gshift;
-    /* int8 GEMV uses array columns 2m, 2m+1 for activation row m, int4
-     * columns 4m..4m+3 */
-    s->gv = s->cfg.m >= 1 && !has(&s->cfg, SQ_GEMM_SP24) &&
-            (uint64_t)s->cfg.m * (has(&s->cfg, SQ_GEMM_W4) ? 4u : 2u) <= s->C;
+    /* int8 GEMV uses array columns 2m, 2m+1 for activation row m, int4 and
+     * 2:4 columns 4m..4m+3; 2:4 from K = GEMV_SP_KMIN on */
+    s->gv = s->cfg.m >= 1 && (!has(&s->cfg, SQ_GEMM_SP24) || s->cfg.k >= GEMV_SP_KMIN) &&
+            (uint64_t)s->cfg.m * (has(&s->cfg, SQ_GEMM_W4 | SQ_GEMM_SP24) ? 4u : 2u) <= s->C;
 }
 
 static void tick(model_t *s)
@@ -485,8 +492,8 @@ static void tick(model_t *s)
             s->rows_issued += tile_rows;
             uint32_t nleft = g->n - s->fj.n0, tcols = s->gv ? s->T : s->C;
             /* GEMV: row m is complete when its group's last column drains
-             * array row 0: int8 column 2m+1, int4 4m+3 */
-            uint32_t gp = !s->gv ? 1u : has(g, SQ_GEMM_W4) ? 4u : 2u;
+             * array row 0: int8 column 2m+1, int4 and 2:4 4m+3 */
+            uint32_t gp = !s->gv ? 1u : gv8(s) ? 4u : 2u;
             uint32_t gdelay = s->gv ? gp - 1 : 0u;
             s->drains[(s->drain_head + s->drain_count) % 8] =
                 (drain_t){s->mm.now - 1 + DRAIN_DELAY(s->C) + gdelay, s->fj.m0,

@@ -59,7 +59,9 @@ static int kernels_create(const sq_dev_config_t *cfg, const char *level, sq_kern
          (size_t)snprintf(cpath, sizeof cpath, "%s.accel.fst", cfg->fst_path) >= sizeof cpath))
         return sq_err(SQ_ERR_ARG, "%s: waveform path too long", level);
     /* the GEMM unit's Verilated array sizes (sq_gemm_vl.h); the accelerator
-     * kernel exists at the default size only */
+     * kernel exists at the default size with one GEMM unit and at
+     * SQ_ACCEL_VL_ALT_ROWS x SQ_ACCEL_VL_ALT_COLS with SQ_ACCEL_VL_CUS_ALT
+     * (sq_accel_vl.h) */
     static const struct {
         uint32_t r, c;
         int (*create)(const char *, sq_kernel_t **);
@@ -74,19 +76,27 @@ static int kernels_create(const sq_dev_config_t *cfg, const char *level, sq_kern
     if (z == sizeof sizes / sizeof sizes[0])
         return sq_err(SQ_ERR_ARG, "%s: no GEMM unit Verilated at a %ux%u array (%ux%u, 8x8, 4x8)",
                       level, r, c, SQ_ARRAY_ROWS, SQ_ARRAY_COLS);
-    if (z != 0 && (strcmp(level, "rtl") != 0 || !cfg->unit_launches))
+    /* gemm_cus 0 is the default, one unit, as sq_dev_open reads it (a level
+     * opened directly, as the GEMM tests do, has it unset) */
+    unsigned cus = cfg->gemm_cus ? cfg->gemm_cus : 1;
+    int alt = cus == SQ_ACCEL_VL_CUS_ALT;
+    int accel = alt ? r == SQ_ACCEL_VL_ALT_ROWS && c == SQ_ACCEL_VL_ALT_COLS : z == 0;
+    if (!accel && (strcmp(level, "rtl") != 0 || !cfg->unit_launches)) {
+        if (alt)
+            return sq_err(SQ_ERR_ARG, "%s: the accelerator kernel with %u GEMM units is "
+                                      "Verilated at a %ux%u array only, not %ux%u "
+                                      "(sim/sq_accel_vl.h)",
+                          level, cus, SQ_ACCEL_VL_ALT_ROWS, SQ_ACCEL_VL_ALT_COLS, r, c);
         return sq_err(SQ_ERR_ARG, "%s: a %ux%u array exists as the GEMM unit kernel only: rtl "
                                   "level with unit launches", level, r, c);
+    }
     int rc = sizes[z].create(cfg->fst_path, &k->gemm);
     if (rc == 0)
         rc = sq_attn_vl_create(cfg->fst_path ? apath : NULL, &k->attn);
     if (rc == 0)
         rc = sq_vec_vl_create(cfg->fst_path ? vpath : NULL, &k->vec);
-    /* gemm_cus 0 is the default, one unit, as sq_dev_open reads it (a level
-     * opened directly, as the GEMM tests do, has it unset) */
-    if (rc == 0 && z == 0)
-        rc = sq_accel_vl_create(cfg->gemm_cus ? cfg->gemm_cus : 1, cfg->fst_path ? cpath : NULL,
-                                &k->accel);
+    if (rc == 0 && accel)
+        rc = sq_accel_vl_create(cus, cfg->fst_path ? cpath : NULL, &k->accel);
     if (rc != 0)
         sq_kernels_destroy(k);
     return rc;

@@ -34,17 +34,20 @@ $(ACCEL_VL_GLUE): sim/sq_accel_vl.cpp sim/sq_vl_kernel.hpp sim/sq_accel_vl.h sim
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -isystem $(ACCEL_VL_DIR) -isystem $(VL_INC) \
 	  -isystem $(VL_INC)/vltstd -Iinclude -Ihost -Isim -c $< -o $@
 # The same kernel with 4 GEMM units (U=4, sim/sq_accel_vl.h's
-# SQ_ACCEL_VL_CUS_ALT), the one other Verilated configuration: the rtl level
-# runs `--cus 4` (and streams on fewer units) on it. Without waveforms: its
-# trace code was 46% of the generated C++ and the longest part of a clean
-# `make test`'s build (the U=1 kernel has them; sim/sq_vl_kernel.hpp refuses
-# --fst on this one in one line).
+# SQ_ACCEL_VL_CUS_ALT) at the smaller array the header names, the one other
+# Verilated configuration: the rtl level runs `--cus 4 --array 8x8` (and
+# streams on fewer units) on it. Without waveforms: its trace code was 46% of
+# the generated C++ and the longest part of a clean `make test`'s build (the
+# U=1 kernel has them; sim/sq_vl_kernel.hpp refuses --fst on this one in one
+# line).
+ACCEL4_R := $(shell sed -n 's/^\#define SQ_ACCEL_VL_ALT_ROWS \([0-9]*\)u$$/\1/p' sim/sq_accel_vl.h)
+ACCEL4_C := $(shell sed -n 's/^\#define SQ_ACCEL_VL_ALT_COLS \([0-9]*\)u$$/\1/p' sim/sq_accel_vl.h)
 ACCEL4_VL_DIR := $(BUILD)/vl_accel_u4
 ACCEL4_VL_LIB := $(ACCEL4_VL_DIR)/Vsq_accel_top_u4__ALL.a
 ACCEL4_VL_GLUE := $(ACCEL4_VL_DIR)/sq_accel_vl.o
 ACCEL4_VL_FLAGS := $(filter-out --trace-fst --prefix Vsq_accel_top --Mdir $(ACCEL_VL_DIR),$(ACCEL_VL_FLAGS)) \
-                   --prefix Vsq_accel_top_u4 --Mdir $(ACCEL4_VL_DIR) -GU=4
-$(ACCEL4_VL_LIB): $(ACCEL_RTL) $(VL_PRIMS)
+                   --prefix Vsq_accel_top_u4 --Mdir $(ACCEL4_VL_DIR) -GU=4 -GR=$(ACCEL4_R) -GC=$(ACCEL4_C)
+$(ACCEL4_VL_LIB): $(ACCEL_RTL) $(VL_PRIMS) sim/sq_accel_vl.h
 	@mkdir -p $(ACCEL4_VL_DIR)
 	+$(VERILATOR) $(ACCEL4_VL_FLAGS) $(ACCEL_RTL) $(VL_PRIMS) --build -j 2 >$(ACCEL4_VL_DIR)/build.log 2>&1 || \
 	  { tail -30 $(ACCEL4_VL_DIR)/build.log; exit 1; }
@@ -60,7 +63,8 @@ SAN_EXTRA += $(ACCEL_VL_GLUE) $(ACCEL4_VL_GLUE) $(ACCEL_VL_LIB) $(ACCEL4_VL_LIB)
 lint: lint-accel
 lint-accel:
 	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(ACCEL_RTL) $(VL_PRIMS) --top-module sq_accel_top
-	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(ACCEL_RTL) $(VL_PRIMS) --top-module sq_accel_top -GU=4
+	$(VERILATOR) --lint-only -Wall rtl/lint_waivers.vlt $(ACCEL_RTL) $(VL_PRIMS) --top-module sq_accel_top -GU=4 \
+	  -GR=$(ACCEL4_R) -GC=$(ACCEL4_C)
 	@echo "lint-accel: verilator -Wall clean"
 
 # Command-processor benchmark (bench/cp.sh writes bench/results/cp.md): a

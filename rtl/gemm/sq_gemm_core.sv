@@ -67,16 +67,19 @@ module sq_gemm_core
   // write has been acknowledged
   assign idle_o = cmd_ready_o;
 
-  // GEMV mode (docs/gemm_rtl.md): an int8 or int4 GEMM with M <= C/2 (int4
-  // C/4) rows of A runs as C^T = W A^T, weight rows on the array rows, so
-  // that decode streams weights at the port's rate instead of feeding M
-  // array rows. Activation row m uses columns 2m, 2m+1 (int4 4m..4m+3).
-  logic gv, w4;
+  // GEMV mode (docs/gemm_rtl.md): an int8, int4 or 2:4 GEMM with M <= C/2
+  // (int4 and 2:4 C/4) rows of A runs as C^T = W A^T, weight rows on the
+  // array rows, so that decode streams weights at the port's rate instead of
+  // feeding M array rows. Activation row m uses columns 2m, 2m+1 (int4 and
+  // 2:4 4m..4m+3). 2:4 only from K = SqGemvSpKMin on: below it a row's code
+  // burst (a whole beat for K/8 bytes) costs more than the halved values save.
+  logic gv, w4, sp;
   assign w4 = ({27'd0, cfg.flags} & sq_spec_pkg::SqGemmW4) != 32'd0;
+  assign sp = ({27'd0, cfg.flags} & sq_spec_pkg::SqGemmSp24) != 32'd0;
   assign gv = cfg.m != '0 &&
-              (w4 ? {cfg.m, 2'b00} <= (sq_gemm_pkg::DimW + 2)'(C) :
-                    {1'b0, cfg.m, 1'b0} <= (sq_gemm_pkg::DimW + 2)'(C)) &&
-              ({27'd0, cfg.flags} & sq_spec_pkg::SqGemmSp24) == 32'd0;
+              ((w4 || sp) ? {cfg.m, 2'b00} <= (sq_gemm_pkg::DimW + 2)'(C) :
+                            {1'b0, cfg.m, 1'b0} <= (sq_gemm_pkg::DimW + 2)'(C)) &&
+              (!sp || cfg.k >= sq_gemm_pkg::DimW'(sq_gemm_pkg::GemvSpKMin));
 
   // ---- loader ---------------------------------------------------------------------
   logic [sq_gemm_pkg::AddrW-1:0] ld_araddr;
@@ -121,7 +124,7 @@ module sq_gemm_core
   // int4 activation chunk 2 * GWords)
   logic [6:0]       row_lim, w_lim;
   assign row_lim = gv ? 7'(sq_gemm_pkg::GWords) : 7'(sq_gemm_pkg::RowWords);
-  assign w_lim = (gv && w4) ? 7'(2 * sq_gemm_pkg::GWords) : row_lim;
+  assign w_lim = (gv && (w4 || sp)) ? 7'(2 * sq_gemm_pkg::GWords) : row_lim;
 
   for (genvar i = 0; i < R; i++) begin : g_abuf
     sq_gemm_rowbuf #(.Depth(2 * sq_gemm_pkg::RowWords), .NBytes(4)) u_buf (
@@ -132,15 +135,15 @@ module sq_gemm_core
     );
   end
   for (genvar j = 0; j < C; j++) begin : g_wbuf
-    // GEMV: activation row m fills the W buffers of its 2 (int4 4) columns,
-    // and column j reads its 2 bytes of the step at 2 (j mod 2) (int4
-    // 2 (j mod 4)) past the step's first
+    // GEMV: activation row m fills the W buffers of its 2 (int4 and 2:4 4)
+    // columns, and column j reads its 2 bytes of the step at 2 (j mod 2)
+    // (int4 and 2:4 2 (j mod 4)) past the step's first
     logic w_we;
     logic [5:0] pos;
     assign w_we = bw_valid && bw_kind == sq_gemm_pkg::KindW &&
                   (!gv ? bw_row == RowIdxW'(j) :
-                   w4 ? bw_row == RowIdxW'(j / 4) : bw_row == RowIdxW'(j / 2));
-    assign pos = !gv ? w_pos : w4 ? w_pos + 6'(2 * (j % 4)) : w_pos + 6'(2 * (j % 2));
+                   (w4 || sp) ? bw_row == RowIdxW'(j / 4) : bw_row == RowIdxW'(j / 2));
+    assign pos = !gv ? w_pos : (w4 || sp) ? w_pos + 6'(2 * (j % 4)) : w_pos + 6'(2 * (j % 2));
     sq_gemm_rowbuf #(.Depth(4 * sq_gemm_pkg::RowWords), .NBytes(2)) u_buf (
       .clk_i, .we_i(w_we),
       .wbase_i(bw_base), .wq_i(bw_q), .wlim_i(w_lim), .woff_i(bw_off), .wdata_i(bw_data),

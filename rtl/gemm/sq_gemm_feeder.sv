@@ -19,6 +19,13 @@
 // 4m+p gets activations 2p, 2p+1 with code (p, p) and the nibble bit, so
 // PE(i,4m+p) multiplies them by byte p's low and high nibble. Nibbles past K
 // (an odd K's last high nibble) are zeroed like bytes past K.
+// 2:4 GEMV (gv_i with SqGemmSp24): the same 8 K positions a step and the same
+// columns, but row i's 4 bytes are the kept values of two groups, its code
+// byte (read from code buffer i, loaded with the job) goes down row i's g
+// path, and the column's activations carry sv: PE(i,4m+p) multiplies
+// activations 2p, 2p+1 by the kept value at their position or 0. Here the
+// activations past K are zeroed (a stale code may point anywhere in its
+// group), and the rows past N.
 // Group scales (cfg_i.gsc, sq_gemm_pe): a step closes a group when the K
 // position after it is a multiple of the group (2^gshift; the group is a
 // multiple of every step's span) or it is the tile's last; gi counts the
@@ -84,10 +91,12 @@ module sq_gemm_feeder
   localparam int unsigned StepW = sq_gemm_pkg::KchLog2;  // at most KchElems/2 steps
   localparam int unsigned T = (R < C) ? R : C;
 
-  logic w4, sp, g4;
+  logic w4, sp, g4, sv, g8;
   assign w4 = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmW4) != 32'd0);
   assign sp = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmSp24) != 32'd0);
-  assign g4 = gv_i && w4;  // int4 GEMV: 8 K positions per step
+  assign g4 = gv_i && w4;  // int4 GEMV
+  assign sv = gv_i && sp;  // 2:4 GEMV
+  assign g8 = g4 || sv;    // 8 K positions per step
 
   logic            active_q, active_d, final_q, final_d;
   sq_gemm_pkg::job_t            job_q, job_d;
@@ -105,7 +114,7 @@ module sq_gemm_feeder
   logic [sq_gemm_pkg::KchW-1:0] s2_klen_q;
   logic [R-1:0]    s2_rows_q;   // rows inside M
   logic [5:0]      s2_apos_q, s2_wpos_q, s2_mpos_q;
-  logic            s2_mhi_q, s2_gv_q, s2_g4_q, s2_gend_q;
+  logic            s2_mhi_q, s2_gv_q, s2_g4_q, s2_sv_q, s2_gend_q;
   logic            s2_valid_d, s2_first_d, s2_last_d, s2_mhi_d, s2_gend_d;
   logic [11:0]     s2_kb_d;
   logic [sq_gemm_pkg::KchW-1:0] s2_klen_d;
@@ -128,7 +137,7 @@ module sq_gemm_feeder
   logic [sq_gemm_pkg::DimW:0] ncols, tcols;
   assign quad = sp || gv_i;  // 4 K positions per step
   assign steps = (job_q.klen == '0) ? (StepW + 1)'(1) :
-                 g4 ? (StepW + 1)'(({1'b0, job_q.klen} + 13'd7) >> 3) :
+                 g8 ? (StepW + 1)'(({1'b0, job_q.klen} + 13'd7) >> 3) :
                  quad ? (StepW + 1)'(({1'b0, job_q.klen} + 13'd3) >> 2) :
                  (StepW + 1)'(({1'b0, job_q.klen} + 13'd1) >> 1);
   assign last_step = {1'b0, s_q} == steps - 1'b1;
@@ -137,9 +146,10 @@ module sq_gemm_feeder
   assign blocked_credit = tile_end && cred_q < tile_rows;
   assign can_issue = active_q && !blocked_credit && !(tile_end && since_q < 6'(MinPeriod));
   assign ab = quad ? {s_q[9:0], 2'b00} : {s_q[10:0], 1'b0};
-  assign kb = g4 ? {s_q[8:0], 3'b000} : ab;  // K position of the step's first element
-  // W buffer byte of the step: GEMV the activation (int8 4, int4 8 a step)
-  assign wb = g4 ? kb[10:0] : gv_i ? ab[10:0] : w4 ? s_q : {s_q[9:0], 1'b0};
+  assign kb = g8 ? {s_q[8:0], 3'b000} : ab;  // K position of the step's first element
+  // W buffer byte of the step: GEMV the activation (int8 4, int4 and 2:4 8 a
+  // step)
+  assign wb = g8 ? kb[10:0] : gv_i ? ab[10:0] : w4 ? s_q : {s_q[9:0], 1'b0};
   assign tcols = gv_i ? 18'(T) : 18'(C);
   assign ncols = ({1'b0, cfg_i.n} - job_q.n0) > tcols ? tcols : ({1'b0, cfg_i.n} - job_q.n0);
 
@@ -157,13 +167,16 @@ module sq_gemm_feeder
   logic [sq_gemm_pkg::DimW:0] knext, gmask;
   logic gend;
   assign knext = job_q.k0 + (sq_gemm_pkg::DimW + 1)'(kb) +
-                 (g4 ? 18'd8 : quad ? 18'd4 : 18'd2);
+                 (g8 ? 18'd8 : quad ? 18'd4 : 18'd2);
   assign gmask = (18'd1 << cfg_i.gshift) - 18'd1;
   assign gend = cfg_i.gsc && (tile_end || (knext & gmask) == '0);
   assign gbyte = {gi_q, 1'b0};
-  assign m_re_o = can_issue && (cfg_i.gsc || s_q[6:0] == 7'd0);
+  // 2:4 codes: a nibble a step, 2:4 GEMV a byte (two groups) a step
+  assign m_re_o = can_issue && (cfg_i.gsc || (sv ? s_q[5:0] == 6'd0 : s_q[6:0] == 7'd0));
   assign m_addr_o = {job_q.wslot,
-                     cfg_i.gsc ? gbyte[7:6] : s_q[7 +: $clog2(sq_gemm_pkg::MetaWords)]};
+                     cfg_i.gsc ? gbyte[7:6] :
+                     sv ? s_q[6 +: $clog2(sq_gemm_pkg::MetaWords)] :
+                     s_q[7 +: $clog2(sq_gemm_pkg::MetaWords)]};
 
   assign job_pop_o = job_valid_i && (!active_q || (can_issue && last_step));
   assign rel_w_o = can_issue && last_step;
@@ -188,7 +201,7 @@ module sq_gemm_feeder
     s2_klen_d = job_q.klen;
     s2_apos_d = ab[5:0];
     s2_wpos_d = wb[5:0];
-    s2_mpos_d = cfg_i.gsc ? gbyte[5:0] : s_q[6:1];
+    s2_mpos_d = cfg_i.gsc ? gbyte[5:0] : sv ? s_q[5:0] : s_q[6:1];
     s2_mhi_d = s_q[0];
     s2_gend_d = gend;
     gi_d = gi_q;
@@ -240,22 +253,25 @@ module sq_gemm_feeder
   assign m_pos_o = s2_mpos_q;
   // GEMV: the row path carries weights, all 4 bytes of a step (int4: 8
   // nibbles, each masked on its own); stale activation bytes past K meet
-  // these zeroed weights
+  // these zeroed weights. 2:4 GEMV: a byte is live with its group's first
+  // position inside K (the activations past K are zeroed instead).
   for (genvar i = 0; i < R; i++) begin : g_arow
     logic [7:0] b [4];
     for (genvar e = 0; e < 4; e++) begin : g_byte
       logic [12:0] kp;
       logic live_lo, live_hi;
-      assign kp = {1'b0, s2_kb_q} + (s2_g4_q ? 13'(2 * e) : 13'(e));
+      assign kp = {1'b0, s2_kb_q} + (s2_g4_q ? 13'(2 * e) : s2_sv_q ? 13'(4 * (e / 2)) : 13'(e));
       assign live_lo = s2_rows_q[i] && kp < {1'b0, s2_klen_q} && (s2_gv_q || sp || e < 2);
       assign live_hi = live_lo && (!s2_g4_q || kp + 13'd1 < {1'b0, s2_klen_q});
       assign b[e] = {live_hi ? a_bytes_i[32*i + 8*e + 4 +: 4] : 4'd0,
                      live_lo ? a_bytes_i[32*i + 8*e +: 4] : 4'd0};
     end
     assign a_d[i] = {b[3], b[2], b[1], b[0]};
-    // GEMV with group scales: output n0+i's factor (its code buffer is i)
+    // GEMV with group scales: output n0+i's factor (its code buffer is i);
+    // 2:4 GEMV: its code byte
     if (i < C) begin : g_gs
-      assign g_d[i] = (s2_gv_q && cfg_i.gsc) ? m_bytes_i[16*i +: 16] : 16'd0;
+      assign g_d[i] = (s2_gv_q && cfg_i.gsc) ? m_bytes_i[16*i +: 16] :
+                      s2_sv_q ? {8'd0, m_bytes_i[16*i +: 8]} : 16'd0;
     end else begin : g_nogs
       assign g_d[i] = '0;
     end
@@ -270,29 +286,36 @@ module sq_gemm_feeder
     assign mb = m_bytes_i[16*j +: 8];
     // group-scale fields gsc, gend, fin, sc (zero without group scales)
     assign gctl = {cfg_i.gsc, cfg_i.gsc && s2_gend_q, 1'b0, cfg_i.gsc};
-    // fields in wbus_t order: gs, gsc, gend, fin, sc, valid, first, last,
-    // nib, code, w1, w0
-    assign plain = {cfg_i.gsc ? m_bytes_i[16*j +: 16] : 16'd0, gctl,
+    // fields in wbus_t order: sv, gs, gsc, gend, fin, sc, valid, first,
+    // last, nib, code, w1, w0
+    assign plain = {1'b0, cfg_i.gsc ? m_bytes_i[16*j +: 16] : 16'd0, gctl,
                     s2_valid_q, s2_first_q, s2_last_q, 1'b0,
                     sp ? (s2_mhi_q ? mb[7:4] : mb[3:0]) : 4'b0100,
                     w4 ? {{4{lo[7]}}, lo[7:4]} : hi,
                     w4 ? {{4{lo[3]}}, lo[3:0]} : lo};
-    // GEMV: column j serves activation row j / 2 (int4 j / 4) when it is
-    // inside M: activations k+2p, k+2p+1 (p = j mod 2, int4 j mod 4; its W
-    // buffer returns them) against the row's bytes 2p, 2p+1 (int8) or byte
-    // p's nibbles (int4)
+    // GEMV: column j serves activation row j / 2 (int4 and 2:4 j / 4) when
+    // it is inside M: activations k+2p, k+2p+1 (p = j mod 2, int4 and 2:4
+    // j mod 4; its W buffer returns them) against the row's bytes 2p, 2p+1
+    // (int8), byte p's nibbles (int4) or the kept values at their positions
+    // (2:4, activations past K zeroed)
     logic [1:0] jj;
-    logic fin, sc, gon;
-    assign jj = s2_g4_q ? 2'(j % 4) : 2'(j % 2);
-    assign gon = s2_g4_q ? 18'(j / 4) < {1'b0, cfg_i.m} : 18'(j / 2) < {1'b0, cfg_i.m};
+    logic fin, sc, gon, g8q;
+    logic [12:0] kx;
+    logic [7:0] xlo, xhi;
+    assign g8q = s2_g4_q || s2_sv_q;
+    assign jj = g8q ? 2'(j % 4) : 2'(j % 2);
+    assign gon = g8q ? 18'(j / 4) < {1'b0, cfg_i.m} : 18'(j / 2) < {1'b0, cfg_i.m};
+    assign kx = {1'b0, s2_kb_q} + 13'(2 * (j % 4));
+    assign xlo = (!s2_sv_q || kx < {1'b0, s2_klen_q}) ? lo : 8'd0;
+    assign xhi = (!s2_sv_q || kx + 13'd1 < {1'b0, s2_klen_q}) ? hi : 8'd0;
     // GEMV with group scales: a column after its group's first adds the left
     // part; the group's last one scales
     assign fin = cfg_i.gsc && jj != 2'd0;
-    assign sc = cfg_i.gsc && (s2_g4_q ? jj == 2'd3 : jj == 2'd1);
+    assign sc = cfg_i.gsc && (g8q ? jj == 2'd3 : jj == 2'd1);
     assign w_d[j] = !s2_gv_q ? plain :
-                    {16'd0, cfg_i.gsc, cfg_i.gsc && s2_gend_q, fin, sc,
+                    {s2_sv_q, 16'd0, cfg_i.gsc, cfg_i.gsc && s2_gend_q, fin, sc,
                      s2_valid_q && gon, s2_first_q, s2_last_q, s2_g4_q,
-                     s2_g4_q ? {jj, jj} : {jj[0], 1'b1, jj[0], 1'b0}, hi, lo};
+                     g8q ? {jj, jj} : {jj[0], 1'b1, jj[0], 1'b0}, xhi, xlo};
   end
 
   for (genvar i = 0; i < R; i++) begin : g_aout
@@ -332,6 +355,7 @@ module sq_gemm_feeder
       gi_q <= '0;
       s2_gv_q <= 1'b0;
       s2_g4_q <= 1'b0;
+      s2_sv_q <= 1'b0;
       for (int unsigned i = 0; i < R; i++) begin
         a_q[i] <= '0;
         g_q[i] <= '0;
@@ -362,6 +386,7 @@ module sq_gemm_feeder
       gi_q <= gi_d;
       s2_gv_q <= gv_i;
       s2_g4_q <= g4;
+      s2_sv_q <= sv;
       for (int unsigned i = 0; i < R; i++) begin
         a_q[i] <= a_d[i];
         g_q[i] <= g_d[i];

@@ -15,7 +15,9 @@
 // stay), bias and quant parameters only
 // with a tile's last chunk. int4 GEMV: chunks of KchG4 = 2 * KchG elements,
 // so a weight row's chunk is again GWords words and the activation chunk
-// 2 * GWords words (two XSubs entries).
+// 2 * GWords words (two XSubs entries). 2:4 GEMV: the same chunks (a row's
+// kept values of KchG4 positions are GWords words), and after the vector each
+// job loads its T rows' codes into code buffers 0..T-1, slot = W slot.
 // Group scales (cfg_i.gsc): after W each job loads, for each of its C
 // outputs (GEMV: T), the Q15 factors of the groups its K chunk touches into
 // that column's 2:4 code buffer (unused without 2:4), slot = W slot.
@@ -101,7 +103,7 @@ module sq_gemm_loader
   assign wrow = w4 ? (({1'b0, cfg_i.k} + 18'd1) >> 1) :
                 sp ? ((({1'b0, cfg_i.k} + 18'd3) >> 2) << 1) : {1'b0, cfg_i.k};
   assign mrow = ((({1'b0, cfg_i.k} + 18'd3) >> 2) + 18'd1) >> 1;
-  assign kch = (gv_i && w4) ? 18'(sq_gemm_pkg::KchG4) :
+  assign kch = (gv_i && (w4 || sp)) ? 18'(sq_gemm_pkg::KchG4) :
                gv_i ? 18'(sq_gemm_pkg::KchG) : 18'(sq_gemm_pkg::KchElems);
   assign multi_chunk = {1'b0, cfg_i.k} > kch;
   // GEMV: the activation chunk is loaded with the first tile's jobs, and with
@@ -127,8 +129,9 @@ module sq_gemm_loader
     // a resident vector's chunk sits at its index; a reloaded one goes with
     // its job's A slot, which no job in flight shares (chunk indices would:
     // a tile's last chunk and the next tile's first); an int4 chunk takes two
-    // entries (k0 is a multiple of KchG4, so its chunk index is even already)
-    nj.xsub = x_reload ? (w4 ? {a_next_q, 1'b0} : sq_gemm_pkg::XSubW'(a_next_q)) :
+    // entries (k0 is a multiple of KchG4, so its chunk index is even already;
+    // 2:4 the same)
+    nj.xsub = x_reload ? ((w4 || sp) ? {a_next_q, 1'b0} : sq_gemm_pkg::XSubW'(a_next_q)) :
               k0_q[sq_gemm_pkg::KchGLog2 +: sq_gemm_pkg::XSubW];
     if (gv_i) begin
       nj.rel_a = 1'b1;
@@ -168,8 +171,8 @@ module sq_gemm_loader
         row_ok = ridx < (gv_i ? {1'b0, cfg_i.n} : {1'b0, cfg_i.m});
         prod = 36'(ridx) * (gv_i ? 36'(wrow) : 36'(cfg_i.k));
         row_addr = (gv_i ? cfg_i.w : cfg_i.a) + 64'(prod) +
-                   ((gv_i && w4) ? 64'(k0_half) : 64'(k0_q));
-        row_bytes = (gv_i && w4) ? ((kl + 18'd1) >> 1) : kl;
+                   ((gv_i && (w4 || sp)) ? 64'(k0_half) : 64'(k0_q));
+        row_bytes = !gv_i ? kl : w4 ? ((kl + 18'd1) >> 1) : sp ? (((kl + 18'd3) >> 2) << 1) : kl;
       end
       sq_gemm_pkg::KindW: begin
         // GEMV: row m is activation row m's chunk

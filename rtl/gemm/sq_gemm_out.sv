@@ -8,8 +8,9 @@
 // row r one cycle after column 2m, their sum (exact: int32 wrapping
 // addition) goes into epilogue lane r with that lane's parameters (taken
 // with m = 0 and kept for the others), and the deskew lines the lanes up
-// into M output rows per tile, two cycles apart. int4 GEMV: four partial
-// sums, in columns 4m..4m+3, added as they drain, rows four cycles apart.
+// into M output rows per tile, two cycles apart. int4 and 2:4 GEMV: four
+// partial sums, in columns 4m..4m+3, added as they drain, rows four cycles
+// apart.
 module sq_gemm_out
 #(
   parameter int unsigned R = sq_spec_pkg::SqArrayRows,
@@ -50,7 +51,9 @@ module sq_gemm_out
 
   logic out32, g4;
   assign out32 = (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmOut32) != 32'd0);
-  assign g4 = gv_i && (({27'd0, cfg_i.flags} & sq_spec_pkg::SqGemmW4) != 32'd0);
+  // int4 and 2:4 GEMV: four partial sums per output
+  assign g4 = gv_i && (({27'd0, cfg_i.flags} & (sq_spec_pkg::SqGemmW4 | sq_spec_pkg::SqGemmSp24))
+                       != 32'd0);
 
   // ---- epilogue lanes and deskew ---------------------------------------------
   logic [31:0] val [C];

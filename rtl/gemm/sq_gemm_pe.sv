@@ -10,7 +10,11 @@
 // idle PE does not toggle. In int4 GEMV mode (w.nib) the four streamed bytes
 // are eight int4 weights: w0 meets the low nibble of byte code[1:0], w1 the
 // high nibble of byte code[3:2], so four columns cover a step's eight K
-// positions.
+// positions. In 2:4 GEMV mode (w.sv) the four bytes are the kept values of
+// two 2:4 groups (8 K positions) and the row's codes ride g_i: w0 and w1 are
+// two of the 8 activations and meet the kept value at their position or 0,
+// so four columns again cover the step (the codes need the g path: an array
+// built with Gs = 0, the iCE40 one, has no GEMV modes).
 //
 // DSP packing (AMD WP486; docs/gemm_rtl.md "DSP packing"): the weight bus
 // moves down the column unchanged, so both rows multiply the same w0 (and
@@ -121,17 +125,38 @@ module sq_gemm_pe
 
   // ---- c: operand select into the operand registers ------------------------
   // k = 0: w0 and the bytes at code[1:0] (low nibbles), k = 1: w1 and the
-  // bytes at code[3:2] (high nibbles)
+  // bytes at code[3:2] (high nibbles).
+  // 2:4 GEMV (wm_q.sv): the row's 4 bytes are the kept values of two 2:4
+  // groups (bytes 2h, 2h+1 of group h) and its code byte rides g (group h's
+  // code in bits [4h+3:4h]; the top row's registered with its bytes, the
+  // bottom row's on g_i now, like ab). Column position p = code[1:0] makes w_k
+  // activation 2p + k of the step's 8: position r = {p[0], k} of group
+  // h = p[1], which meets the group's first kept value if the code puts it
+  // at r, its second if that one is at r, else 0. The activation stays the
+  // shared operand, so the pair's DSP packing holds.
   logic signed [7:0]  xt [2], xb [2], wk [2];
   logic signed [32:0] p_q [2];   // the P registers: xt*w*2^16 + xb*w
+  logic [7:0] ct, cb;             // the rows' code bytes (2:4 GEMV)
+  assign ct = g_o[7:0];
+  assign cb = g_i[23:16];
   for (genvar k = 0; k < 2; k++) begin : g_mul
-    logic [1:0] pos;
-    logic [7:0] bt, bb;
+    logic [1:0] pos, r;
+    logic [7:0] bt, bb, st, sb;
+    logic [3:0] cht, chb;
+    logic [4:0] h16;
     assign pos = (k == 0) ? wm_q.code[1:0] : wm_q.code[3:2];
     assign bt = at_q[{pos, 3'b000} +: 8];
     assign bb = ab[{pos, 3'b000} +: 8];
-    assign xt[k] = !wm_q.nib ? bt : (k == 0) ? {{4{bt[3]}}, bt[3:0]} : {{4{bt[7]}}, bt[7:4]};
-    assign xb[k] = !wm_q.nib ? bb : (k == 0) ? {{4{bb[3]}}, bb[3:0]} : {{4{bb[7]}}, bb[7:4]};
+    assign r = {wm_q.code[0], 1'(k)};
+    assign h16 = {wm_q.code[1], 4'd0};
+    assign cht = wm_q.code[1] ? ct[7:4] : ct[3:0];
+    assign chb = wm_q.code[1] ? cb[7:4] : cb[3:0];
+    assign st = cht[1:0] == r ? at_q[h16 +: 8] : cht[3:2] == r ? at_q[h16 + 5'd8 +: 8] : 8'd0;
+    assign sb = chb[1:0] == r ? ab[h16 +: 8] : chb[3:2] == r ? ab[h16 + 5'd8 +: 8] : 8'd0;
+    assign xt[k] = wm_q.sv ? st : !wm_q.nib ? bt :
+                   (k == 0) ? {{4{bt[3]}}, bt[3:0]} : {{4{bt[7]}}, bt[7:4]};
+    assign xb[k] = wm_q.sv ? sb : !wm_q.nib ? bb :
+                   (k == 0) ? {{4{bb[3]}}, bb[3:0]} : {{4{bb[7]}}, bb[7:4]};
     assign wk[k] = (k == 0) ? wm_q.w0 : wm_q.w1;
 
     if (Xdsp) begin : g_dsp

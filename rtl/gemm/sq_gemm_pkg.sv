@@ -31,8 +31,13 @@ package sq_gemm_pkg;
   localparam int unsigned XSubs = 1 << XSubW;
   // int4 GEMV: a step takes 8 nibbles of a weight row, so a slot of GWords
   // words holds KchG4 = 2 * KchG weights and an activation chunk is 2 * GWords
-  // words (two XSubs entries).
+  // words (two XSubs entries). 2:4 GEMV the same: a step takes the 4 kept
+  // values of 8 K positions, so a slot holds the values of KchG4 positions
+  // (and a W slot's code region their KchG4 / 8 code bytes).
   localparam int unsigned KchG4 = 2 * KchG;
+  // 2:4 takes GEMV mode from this K on (sq_gemm_core; the cycle model's
+  // GEMV_SP_KMIN)
+  localparam int unsigned GemvSpKMin = 256;
 
   // Which on-chip store a fetched burst fills.
   // (Constants, not an enum type: yosys 0.23 cannot use package types in
@@ -82,7 +87,10 @@ package sq_gemm_pkg;
   // Weight bus entering a PE column: 2 weights, 2:4 position code, control;
   // nib (int4 GEMV): the row path carries int4 weights, and the PE multiplies
   // w0 by the low nibble of byte code[1:0] and w1 by the high nibble of byte
-  // code[3:2], each sign-extended. Group scales (sq_gemm_pe): gsc (the GEMM
+  // code[3:2], each sign-extended; sv (2:4 GEMV): the row path carries the
+  // kept values of two 2:4 groups and the row's g path their codes, and the
+  // PE multiplies w0 and w1 (activations 2 code[1:0] and 2 code[1:0] + 1 of
+  // the step's 8) by the row's kept value at that position, or 0. Group scales (sq_gemm_pe): gsc (the GEMM
   // has them), gend (the step closes a group), fin (add the left
   // neighbour's part), sc (this column scales), gs (the column's factor,
   // normal mapping). They sit above valid, so a bus built without them
@@ -92,8 +100,9 @@ package sq_gemm_pkg;
   // declared as `logic [WbusW-1:0] x [N]` because yosys 0.23 silently drops the
   // unpacked dimension of an array of a packed struct type (`wbus_t x [N]` is
   // synthesized as one wbus_t). The same holds for tile_t and TileW.
-  localparam int unsigned WbusW = 44;
+  localparam int unsigned WbusW = 45;
   typedef struct packed {
+    logic       sv;
     logic [15:0] gs;
     logic       gsc;
     logic       gend;

@@ -111,9 +111,9 @@ module sq_ice40_gemm
     assign arr_a[32*i +: 32] = {16'd0, a_st_q[i]};
   end
   for (genvar j = 0; j < C; j++) begin : g_wcol
-    // wbus_t: no group scales (zeros), valid, first, last, nib (no GEMV
-    // here), code (dense: positions 0 and 1), w1, w0
-    assign arr_w[WB*j +: WB] = {20'd0, issue, step_first, step_last, 1'b0, 4'b0100, w_st_q[j]};
+    // wbus_t: sv and group scales (zeros: no GEMV here), valid, first,
+    // last, nib (no GEMV), code (dense: positions 0 and 1), w1, w0
+    assign arr_w[WB*j +: WB] = {21'd0, issue, step_first, step_last, 1'b0, 4'b0100, w_st_q[j]};
   end
   sq_gemm_array #(.R(R), .C(C), .Gs(1'b0)) u_array (
     .clk_i, .rst_ni, .a_i(arr_a), .g_i('0), .w_i(arr_w), .tile_i('0),
