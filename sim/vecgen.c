@@ -67,6 +67,7 @@ int main(void)
     u32("SqVecGeluC2", SQ_VEC_GELU_C2);
     u32("SqVecFracMax", SQ_VEC_FRAC_MAX);
     u32("SqVecLanes", SQ_VEC_LANES);
+    u32("SqVecBufBlocks", SQ_VEC_BUF_BLOCKS);
     puts("endpackage");
     return 0;
 }

@@ -108,6 +108,23 @@ static void close_fixture(fixture_t *f)
     free(f->text);
 }
 
+/* Descriptors of a decode step of one sequence: the gather; per layer the
+ * norm, per KV head a slice of the Q|K|V projection and its RoPE K, V, RoPE Q
+ * and attention, then the output projection, residual, norm, W1|W3, SwiGLU,
+ * W2 and residual; the final norm, the classifier and logits slices and the
+ * argmax. A prompt: one projection and one attention a layer, and the copy. */
+static uint32_t decode_descs(const sq_llama_config_t *c)
+{
+    return 1 + (uint32_t)c->n_layers * (8 + 5 * (uint32_t)c->n_kv_heads) + 2 +
+           2 * SQ_INTLAYER_CLS_SLICES;
+}
+
+static uint32_t prefill_descs(const sq_llama_config_t *c)
+{
+    return 1 + (uint32_t)c->n_layers * (11 + 3 * (uint32_t)c->n_kv_heads) + 2 +
+           2 * SQ_INTLAYER_CLS_SLICES;
+}
+
 START_TEST(test_stream_valid_and_needed)
 {
     fixture_t f;
@@ -115,13 +132,13 @@ START_TEST(test_stream_valid_and_needed)
     uint32_t n;
     uint64_t cmd;
     const uint8_t *s = sq_intlayer_stream(f.p, &n, &cmd);
-    /* gather, 13 per layer, final norm, classifier, logits, argmax */
-    ck_assert_uint_eq(n, 1 + 13 * (uint32_t)f.m.cfg.n_layers + 4);
+    ck_assert_uint_eq(n, decode_descs(&f.m.cfg));
     uint32_t per[SQ_UNIT_COUNT] = {0};
     for (uint32_t i = 0; i < n; i++)
         per[sq_desc_unit(sq_desc_opcode(s + (size_t)i * SQ_DESC_BYTES))]++;
-    ck_assert_uint_eq(per[SQ_UNIT_GEMM], 4 * (uint32_t)f.m.cfg.n_layers + 1);
-    ck_assert_uint_eq(per[SQ_UNIT_ATTN], (uint32_t)f.m.cfg.n_layers);
+    uint32_t layers = (uint32_t)f.m.cfg.n_layers, kvh = (uint32_t)f.m.cfg.n_kv_heads;
+    ck_assert_uint_eq(per[SQ_UNIT_GEMM], (kvh + 3) * layers + SQ_INTLAYER_CLS_SLICES);
+    ck_assert_uint_eq(per[SQ_UNIT_ATTN], kvh * layers);
     ck_assert_msg(sq_stream_check(s, n) == 0, "%s", sq_err_msg());
     /* without its dependencies the stream is rejected */
     uint8_t *bare = malloc((size_t)n * SQ_DESC_BYTES);
@@ -158,9 +175,11 @@ START_TEST(test_greedy_matches_fp32)
             sq_dev_stats(f.dev, &e);
             /* host traffic of a step: the token id in, logits and argmax out,
              * and (no command processor on ref) the position-patched
-             * descriptors written for the run and restored: RoPE Q, RoPE K,
-             * V and attention of each layer, unchanged at pos 0 */
-            uint64_t patched = pos ? 4u * (uint64_t)f.m.cfg.n_layers * 2 * SQ_DESC_BYTES : 0;
+             * descriptors written for the run and restored: RoPE K, V, RoPE
+             * Q and attention of each layer's KV heads, unchanged at pos 0 */
+            uint64_t patched = pos ? 4u * (uint64_t)f.m.cfg.n_kv_heads * f.m.cfg.n_layers * 2 *
+                                         SQ_DESC_BYTES
+                                   : 0;
             ck_assert_uint_eq(e.host_bytes_written - b.host_bytes_written, 4 + patched);
             ck_assert_uint_eq(e.host_bytes_read - b.host_bytes_read, 4u * vocab + 4);
             ck_assert_int_eq(am, sq_argmax(lg, vocab));
@@ -216,7 +235,7 @@ static void one_launch(const char *recipe, const char *const *levels, size_t nl,
                           levels[l], sq_err_msg());
             sq_dev_stats(f.dev, &e);
             ck_assert_uint_eq(e.launches - b.launches, 1);
-            ck_assert_uint_eq(e.commands - b.commands, 1 + 13 * (uint64_t)r.m.cfg.n_layers + 4);
+            ck_assert_uint_eq(e.commands - b.commands, decode_descs(&r.m.cfg));
             ck_assert_uint_eq(e.host_bytes_written - b.host_bytes_written, 4);
             ck_assert_uint_eq(e.host_bytes_read - b.host_bytes_read, 4u * vocab + 4);
             ck_assert_msg(memcmp(want + (size_t)pos * vocab, got, (size_t)vocab * sizeof *got) == 0,
@@ -341,7 +360,7 @@ START_TEST(test_prefill_equals_steps)
     uint32_t nc;
     const uint8_t *s = sq_intlayer_prefill_stream(f.p, &nc);
     ck_assert_ptr_nonnull(s);
-    ck_assert_uint_eq(nc, 1 + 14 * (uint32_t)f.m.cfg.n_layers + 4);
+    ck_assert_uint_eq(nc, prefill_descs(&f.m.cfg));
     ck_assert_msg(sq_stream_check(s, nc) == 0, "%s", sq_err_msg());
     uint32_t copies = 0, attn = 0;
     for (uint32_t i = 0; i < nc; i++) {

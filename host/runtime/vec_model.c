@@ -1,11 +1,13 @@
 /* Cycle model of the vector unit: the state machine of rtl/vec/sq_vec_core.sv
  * walked one state visit at a time (a group of up to SQ_VEC_LANES elements
  * per visit), with the memory timing of model_mem.h for its two-beat block
- * reads and block writes. Every state takes a fixed number of cycles; what
- * varies is where the operand loads hit the core's six block buffers and
- * when the write-combining block goes out, which depends on the addresses
- * only (and, for GATHER, on each row's token id, read from the device
- * image). */
+ * reads and block writes, and its request engine (the reads asked for, the
+ * beats and the write responses taken in every state) cycle by cycle
+ * beside the states while anything is in flight. Every state takes a fixed
+ * number of cycles but the waits; what varies is which blocks the core's
+ * six read buffers hold and when the write-combining block goes out, which
+ * depends on the addresses only (and, for GATHER, on each row's token id,
+ * read from the device image). */
 #include "runtime/vec_model.h"
 
 #include <string.h>
@@ -21,9 +23,13 @@
 #define DIV_RSQRT 62u
 #define DIV_DQ 53u
 #define ISQRT_STEPS 31u
-/* the lanes' sigmoid divisions: SSig0, 16 steps in SSigW, SSig1 */
-#define SIG_CYCLES 18u
+/* the lanes' sigmoid divisions: SSig0, 4 steps of four bits in SSigW, SSig1 */
+#define SIG_CYCLES 6u
 #define BLK 128u /* a read or write block: two beats */
+#define NBLK SQ_VEC_BUF_BLOCKS
+
+_Static_assert(SQ_VEC_MODEL_SLOTS <= 64, "the request mask is one 64-bit word");
+_Static_assert(SQ_VEC_MODEL_SLOTS <= SQ_VEC_MODEL_RQ, "each slot is in flight at most once");
 
 enum { LX0, LC0M, LC0S, LX1, LC1M, LC1S, LT, NEL, LRECM = NEL, LRECS, LID, LGM, LGS, NLD };
 enum { BIN, BIN2, BCHAN, BTAB, BCHAN2, BREC };
@@ -38,16 +44,93 @@ typedef struct {
     pass_t pass;
 } op_t;
 
+/* ---- one cycle: the request engine (every state) around the state's own
+ * handshakes, as sq_vec_core's always_comb orders them */
+
+typedef struct {
+    sq_mm_pins_t p;
+    bool ar, r, b;
+    bool far0;      /* far_q != 0 */
+    uint32_t rq0;   /* rq_cnt_q */
+} bg_t;
+
+/* The cycle's start: the memory's pins, the engine's request and beat, and
+ * the response taken; the slots' state becomes the cycle's _d values. */
+static void bg_begin(sq_vec_model_t *vm, bg_t *g)
+{
+    sq_mm_drive(vm->mm, &g->p);
+    g->far0 = vm->far != 0;
+    g->rq0 = vm->rq_cnt;
+    g->ar = g->far0 && g->p.arready;
+    g->r = vm->rq_cnt && g->p.r;
+    g->b = vm->wout && g->p.bvalid;
+    if (g->ar) {
+        unsigned sl = (unsigned)__builtin_ctzll(vm->far);
+        vm->far &= ~(1ull << sl);
+        vm->rq[(vm->rq_head + vm->rq_cnt) % SQ_VEC_MODEL_RQ] = (uint8_t)sl;
+        vm->rq_cnt++;
+    }
+    if (g->r && g->p.rlast) {
+        unsigned sl = vm->rq[vm->rq_head];
+        vm->bv[sl] = true;
+        vm->pend[sl] = false;
+        vm->rq_head = (vm->rq_head + 1) % SQ_VEC_MODEL_RQ;
+        vm->rq_cnt--;
+    }
+    vm->wout -= g->b;
+}
+
+/* The cycle's end: the state's own write handshakes (aw: a write burst's
+ * address, w: a beat, last: its second) and whether it counts as a stall. */
+static void bg_end(sq_vec_model_t *vm, const bg_t *g, bool aw, bool w, bool last, bool stall)
+{
+    sq_mm_commit(vm->mm, &(sq_mm_take_t){.ar_beats = g->ar ? 2u : 0u,
+                                         .r = g->r,
+                                         .w = w,
+                                         .wlast = w && last,
+                                         .aw_beats = aw ? 2u : 0u,
+                                         .b = g->b});
+    vm->wout += w && last;
+    vm->cycles++;
+    vm->stalls += stall;
+}
+
+/* n cycles of states without handshakes of their own. */
 static void step(sq_vec_model_t *vm, uint64_t n)
 {
-    sq_mm_idle(vm->mm, n);
-    vm->cycles += n;
+    sq_mm_t *m = vm->mm;
+    while (n) {
+        if (!vm->far && !vm->rq_cnt && !vm->wout) {
+            sq_mm_idle(m, n);
+            vm->cycles += n;
+            return;
+        }
+        if (!vm->far) {
+            /* nothing can happen before the next beat or response is due */
+            uint64_t due = UINT64_MAX;
+            if (vm->rq_cnt)
+                due = sq_mm_read_head(m)->ready_at;
+            if (vm->wout && m->b.count && m->b.q[m->b.head].ready_at < due)
+                due = m->b.q[m->b.head].ready_at;
+            if (due > m->now) {
+                uint64_t k = due - m->now < n ? due - m->now : n;
+                sq_mm_idle(m, k);
+                vm->cycles += k;
+                n -= k;
+                continue;
+            }
+        }
+        bg_t g;
+        bg_begin(vm, &g);
+        bg_end(vm, &g, false, false, false, false);
+        n--;
+    }
 }
 
 /* One read burst of `beats` beats from its address handshake through its
- * last beat (stall: whether the waiting counts; not for sq_fetch's
- * descriptor reads, while the core is idle). */
-static void read_burst(sq_vec_model_t *vm, uint32_t beats, int stall)
+ * last beat: sq_fetch's descriptor read, while the core is idle (nothing of
+ * the core in flight), not counted as a stall. */
+static void read_burst(sq_vec_model_t *vm, uint32_t beats)
 {
     sq_mm_t *m = vm->mm;
     sq_mm_pins_t p;
@@ -57,7 +140,6 @@ static void read_burst(sq_vec_model_t *vm, uint32_t beats, int stall)
         vm->cycles++;
         if (p.arready)
             break;
-        vm->stalls += stall;
     }
     for (bool last = false; !last;) {
         const sq_mm_burst_t *r = sq_mm_read_head(m);
@@ -65,51 +147,30 @@ static void read_burst(sq_vec_model_t *vm, uint32_t beats, int stall)
             uint64_t wait = r->ready_at - m->now;
             sq_mm_idle(m, wait);
             vm->cycles += wait;
-            vm->stalls += stall ? wait : 0;
             continue;
         }
         sq_mm_drive(m, &p);
         sq_mm_commit(m, &(sq_mm_take_t){.r = p.r});
         vm->cycles++;
-        vm->stalls += stall && !p.r;
         last = p.rlast;
     }
 }
 
-/* SWrAw, SWrW, SWrB: the write-combining block as one two-beat strobed burst. */
+/* SWrAw, SWrW: the write-combining block as one two-beat strobed burst; its
+ * response is taken later, by the engine. */
 static void flush(sq_vec_model_t *vm)
 {
-    sq_mm_t *m = vm->mm;
-    sq_mm_pins_t p;
-    for (;;) {
-        sq_mm_drive(m, &p);
-        sq_mm_commit(m, &(sq_mm_take_t){.aw_beats = p.awready ? 2 : 0});
-        vm->cycles++;
-        if (p.awready)
-            break;
-        vm->stalls++;
+    bg_t g;
+    for (bool aw = false; !aw;) {
+        bg_begin(vm, &g);
+        aw = g.p.awready;
+        bg_end(vm, &g, aw, false, false, !aw);
     }
     for (int beat = 0; beat < 2;) {
-        sq_mm_drive(m, &p);
-        sq_mm_commit(m, &(sq_mm_take_t){.w = p.w, .wlast = p.w && beat == 1});
-        vm->cycles++;
-        if (p.w)
-            beat++;
-        else
-            vm->stalls++;
-    }
-    for (;;) {
-        const sq_mm_burst_t *b = &m->b.q[m->b.head];
-        if (b->ready_at > m->now) {
-            uint64_t wait = b->ready_at - m->now;
-            sq_mm_idle(m, wait);
-            vm->cycles += wait;
-            vm->stalls += wait;
-            continue;
-        }
-        sq_mm_commit(m, &(sq_mm_take_t){.b = true});
-        vm->cycles++;
-        break;
+        bg_begin(vm, &g);
+        bool w = g.p.w;
+        bg_end(vm, &g, false, w, beat == 1, !w);
+        beat += w;
     }
     vm->bytes_written += (uint64_t)__builtin_popcountll(vm->wstrb[0]) +
                          (uint64_t)__builtin_popcountll(vm->wstrb[1]);
@@ -195,47 +256,73 @@ static void load_addr(const op_t *o, int ld, uint64_t *addr, uint32_t *es, int *
     }
 }
 
+static unsigned slot_of(int buf, uint64_t b)
+{
+    return (unsigned)buf * NBLK + (unsigned)(b % NBLK);
+}
+
 static bool present(const sq_vec_model_t *vm, int buf, uint64_t b)
 {
-    return vm->bv[buf][b & 1] && vm->btag[buf][b & 1] == b;
+    unsigned sl = slot_of(buf, b);
+    return vm->bv[sl] && vm->btag[sl] == b;
+}
+
+/* Asks for block b of buffer buf unless it is buffered or on its way;
+ * returns its slot. */
+static unsigned request(sq_vec_model_t *vm, int buf, uint64_t b)
+{
+    unsigned sl = slot_of(buf, b);
+    if (!(vm->btag[sl] == b && (vm->bv[sl] || vm->pend[sl]))) {
+        vm->bv[sl] = false;
+        vm->pend[sl] = true;
+        vm->btag[sl] = b;
+        vm->far |= 1ull << sl;
+    }
+    return sl;
+}
+
+/* SFill: waits until every slot of need holds its block. */
+static void wait_for(sq_vec_model_t *vm, uint64_t need)
+{
+    for (bool done = false; !done;) {
+        bg_t g;
+        bg_begin(vm, &g);
+        done = true;
+        for (unsigned sl = 0; sl < SQ_VEC_MODEL_SLOTS; sl++)
+            done = done && (!(need >> sl & 1) || vm->bv[sl]);
+        bg_end(vm, &g, false, false, false, true);
+    }
 }
 
 /* SLd for each load of mask in order, lanes 0..g-1 (a row load: lane 0):
  * every waiting lane whose block is in its slot takes its word in one visit;
- * when the first waiting lane's is not, a miss reads that block first. */
-/* The blocks of load ld's first and last lane (b[1] <= b[0] + 1; a row
- * load has one lane) and the read buffer it goes through; returns its address. */
-static uint64_t load_blocks(const op_t *o, int ld, uint64_t b[2], int *buf)
-{
-    uint64_t addr;
-    uint32_t es;
-    load_addr(o, ld, &addr, &es, buf);
-    uint32_t lanes = ld < NEL ? o->g : 1;
-    b[0] = addr / BLK;
-    b[1] = (addr + (uint64_t)(lanes - 1) * es) / BLK;
-    return addr;
-}
-
+ * when the first waiting lane's is not, a miss asks for it (SFill waits). */
 static void loads(sq_vec_model_t *vm, op_t *o, const uint8_t *mem, uint32_t mask)
 {
     for (int ld = 0; ld < NLD; ld++) {
         if (!(mask & (1u << ld)))
             continue;
-        uint64_t b[2];
+        uint64_t addr;
+        uint32_t es;
         int buf;
-        uint64_t addr = load_blocks(o, ld, b, &buf), b0 = b[0], b1 = b[1];
-        bool wait[2] = {true, b1 != b0};
+        load_addr(o, ld, &addr, &es, &buf);
+        uint32_t lanes = ld < NEL ? o->g : 1;
+        uint64_t b[2] = {addr / BLK, (addr + (uint64_t)(lanes - 1) * es) / BLK};
+        bool wait[2] = {true, b[1] != b[0]};
         while (wait[0] || wait[1]) {
-            uint64_t f = wait[0] ? b0 : b1;
-            if (!present(vm, buf, f)) {
+            uint64_t f = wait[0] ? b[0] : b[1];
+            if (present(vm, buf, f)) {
+                bool hit[2] = {present(vm, buf, b[0]), present(vm, buf, b[1])};
                 step(vm, 1);
-                read_burst(vm, 2, 1);
-                vm->bv[buf][f & 1] = true;
-                vm->btag[buf][f & 1] = f;
+                for (int k = 0; k < 2; k++)
+                    wait[k] = wait[k] && !hit[k];
+            } else {
+                bg_t g;
+                bg_begin(vm, &g);
+                unsigned sl = request(vm, buf, f);
+                bg_end(vm, &g, false, false, false, false);
+                wait_for(vm, 1ull << sl);
             }
-            step(vm, 1);
-            for (int k = 0; k < 2; k++)
-                wait[k] = wait[k] && !present(vm, buf, k ? b1 : b0);
         }
         if (ld == LID) {
             o->gid = sq_ld32(mem + addr);
@@ -245,67 +332,33 @@ static void loads(sq_vec_model_t *vm, op_t *o, const uint8_t *mem, uint32_t mask
     }
 }
 
-/* SElem's fill list: every block a group's loads miss, in slot order (its
- * slot marked); SFill then requests them one a cycle while the beats come
- * back in order, ending with the last beat. */
-static void fill(sq_vec_model_t *vm, op_t *o, uint32_t mask)
+/* SElem's requests: each element load's blocks from the group's first on,
+ * NBLK - 1 of them as far as the segment goes (CHAN's two loads of one
+ * buffer start up to a block apart) (rest elements from this group
+ * on), in load and block order; then SFill waits for the group's own. */
+static void elem_requests(sq_vec_model_t *vm, op_t *o, uint32_t mask, uint32_t rest)
 {
-    bool need[SQ_VEC_MODEL_BUFS][2] = {{false}};
-    int count = 0;
+    bg_t g;
+    bg_begin(vm, &g);
+    uint64_t need = 0;
     for (int ld = 0; ld < NEL; ld++) {
         if (!(mask & (1u << ld)))
             continue;
-        uint64_t bk[2];
+        uint64_t addr;
+        uint32_t es;
         int buf;
-        load_blocks(o, ld, bk, &buf);
-        for (int k = 0; k < 2; k++) {
-            uint64_t b = bk[k];
-            if (!present(vm, buf, b)) {
-                vm->bv[buf][b & 1] = false;
-                vm->btag[buf][b & 1] = b;
-                count += !need[buf][b & 1];
-                need[buf][b & 1] = true;
-            }
+        load_addr(o, ld, &addr, &es, &buf);
+        uint64_t b0 = addr / BLK, b1 = (addr + (uint64_t)(o->g - 1) * es) / BLK;
+        uint64_t be = (addr + (uint64_t)(rest - 1) * es) / BLK;
+        for (uint64_t blk = b0; blk < b0 + NBLK - 1 && blk <= be; blk++) {
+            unsigned sl = request(vm, buf, blk);
+            if (blk <= b1 && !vm->bv[sl])
+                need |= 1ull << sl;
         }
     }
-    if (!count)
-        return;
-    int slots[2 * SQ_VEC_MODEL_BUFS], n = 0;
-    for (int s = 0; s < 2 * SQ_VEC_MODEL_BUFS; s++)
-        if (need[s / 2][s % 2])
-            slots[n++] = s;
-    sq_mm_t *m = vm->mm;
-    int ar = 0, r = 0;
-    while (r < count) {
-        if (ar == count) {
-            const sq_mm_burst_t *h = sq_mm_read_head(m);
-            if (h->ready_at > m->now) {
-                uint64_t wait = h->ready_at - m->now;
-                sq_mm_idle(m, wait);
-                vm->cycles += wait;
-                vm->stalls += wait;
-                continue;
-            }
-        }
-        sq_mm_pins_t p;
-        sq_mm_drive(m, &p);
-        sq_mm_take_t t = {0};
-        bool issued = ar < count && p.arready;
-        if (issued) {
-            t.ar_beats = 2;
-            ar++;
-        }
-        if (p.r) {
-            t.r = true;
-            if (p.rlast) {
-                vm->bv[slots[r] / 2][slots[r] % 2] = true;
-                r++;
-            }
-        }
-        sq_mm_commit(m, &t);
-        vm->cycles++;
-        vm->stalls += !issued && !p.r;
-    }
+    bg_end(vm, &g, false, false, false, false);
+    if (need)
+        wait_for(vm, need);
 }
 
 static bool value_pass(pass_t p)
@@ -347,11 +400,14 @@ static void pass(sq_vec_model_t *vm, op_t *o, const uint8_t *mem)
     o->in_sb = o->in_row;
     o->out_sb = o->out_row;
     while (o->j < d->n) {
-        uint32_t g = d->n - o->j < o->seg - o->jj ? d->n - o->j : o->seg - o->jj;
-        o->g = g < SQ_VEC_LANES ? g : SQ_VEC_LANES;
-        step(vm, 1); /* SElem */
-        fill(vm, o, elem_mask(o));
-        loads(vm, o, mem, elem_mask(o));
+        uint32_t rest = d->n - o->j < o->seg - o->jj ? d->n - o->j : o->seg - o->jj;
+        o->g = rest < SQ_VEC_LANES ? rest : SQ_VEC_LANES;
+        uint32_t mask = elem_mask(o);
+        if (mask) /* SElem */
+            elem_requests(vm, o, mask, rest);
+        else
+            step(vm, 1);
+        loads(vm, o, mem, mask);
         step(vm, 1); /* SVal */
         if (sig)
             step(vm, (d->func == SQ_VEC_GELU ? 1 : 0) + SIG_CYCLES);
@@ -455,6 +511,7 @@ void sq_vec_model_core(sq_vec_model_t *vm, const uint8_t *mem, const uint8_t *de
         return; /* done in the cycle it is accepted */
     o.seg = o.d.seg ? o.d.seg : o.d.n;
     memset(vm->bv, 0, sizeof vm->bv);
+    memset(vm->pend, 0, sizeof vm->pend);
     o.in_row = o.d.in;
     o.in2_row = o.d.in2;
     o.out_row = o.d.out;
@@ -474,7 +531,13 @@ void sq_vec_model_core(sq_vec_model_t *vm, const uint8_t *mem, const uint8_t *de
     if (vm->wv) {
         flush(vm);
     }
-    step(vm, 1); /* SDone: cmd_done */
+    /* SDone: cmd_done once every response is in */
+    for (bool drained = false; !drained;) {
+        bg_t g;
+        bg_begin(vm, &g);
+        drained = !vm->wout && !g.far0 && !g.rq0;
+        bg_end(vm, &g, false, false, false, !drained);
+    }
 }
 
 void sq_vec_model_begin(sq_vec_model_t *vm)
@@ -491,7 +554,7 @@ void sq_vec_model_end(sq_vec_model_t *vm)
 void sq_vec_model_desc(sq_vec_model_t *vm, const uint8_t *mem, uint64_t desc_addr)
 {
     step(vm, 1); /* sq_fetch: Next */
-    read_burst(vm, (uint32_t)((desc_addr % 64 + SQ_DESC_BYTES - 1) / 64 + 1), 0);
+    read_burst(vm, (uint32_t)((desc_addr % 64 + SQ_DESC_BYTES - 1) / 64 + 1));
     step(vm, 1); /* Issue: the core accepts a vector descriptor, others are skipped */
     if (sq_desc_opcode(mem + desc_addr) == SQ_OP_VEC)
         sq_vec_model_core(vm, mem, mem + desc_addr);

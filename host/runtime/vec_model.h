@@ -8,13 +8,23 @@
 #include <stdint.h>
 
 #include "runtime/model_mem.h"
+#include "sparq/vec.h"
 
-#define SQ_VEC_MODEL_BUFS 6 /* the core's read block buffers (128 bytes each) */
+#define SQ_VEC_MODEL_BUFS 6 /* the core's read buffers */
+/* their slots of one 128-byte block: buffer b's block k in slot
+ * b * SQ_VEC_BUF_BLOCKS + k % SQ_VEC_BUF_BLOCKS */
+#define SQ_VEC_MODEL_SLOTS (SQ_VEC_MODEL_BUFS * SQ_VEC_BUF_BLOCKS)
+#define SQ_VEC_MODEL_RQ 64 /* the request engine's queue of bursts in flight */
 
 typedef struct {
     sq_mm_t *mm;
-    bool bv[SQ_VEC_MODEL_BUFS][2];    /* two slots a buffer: slot = block parity */
-    uint64_t btag[SQ_VEC_MODEL_BUFS][2];
+    bool bv[SQ_VEC_MODEL_SLOTS];   /* the slot holds its block */
+    bool pend[SQ_VEC_MODEL_SLOTS]; /* its block is asked for and not all there */
+    uint64_t btag[SQ_VEC_MODEL_SLOTS];
+    uint64_t far;                  /* slots to ask for (bit = slot), the lowest first */
+    uint8_t rq[SQ_VEC_MODEL_RQ];   /* slots of the bursts in flight, in order */
+    uint32_t rq_head, rq_cnt;
+    uint32_t wout;     /* write bursts awaiting their response */
     bool wv;           /* the write-combining block holds bytes */
     uint64_t wtag;     /* its 128-byte block */
     uint64_t wstrb[2]; /* its byte strobes, per beat */

@@ -55,14 +55,13 @@ uint8_t *sq_istream_vec(sq_istream_t *s, int layer, const char *op, const sq_vec
     return d;
 }
 
-int sq_istream_gemm(sq_istream_t *s, int layer, const char *op, const sq_ilin_t *l, uint32_t m,
-                    uint64_t a, uint64_t c)
+/* g as one descriptor per GEMM compute unit. */
+static int emit_gemm(sq_istream_t *s, int layer, const char *op, const sq_gemm_desc_t *g)
 {
-    sq_gemm_desc_t g = {.flags = l->flags, .m = m, .n = l->n, .k = l->k, .a = a, .w = l->w,
-                        .meta = l->meta, .c = c, .group = l->group, .gscale = l->gscale}, part;
+    sq_gemm_desc_t part;
     uint32_t cus = sq_dev_gemm_cus(s->dev);
     for (uint32_t j = 0; j < cus; j++) {
-        if (!sq_gemm_desc_split(&g, cus, j, &part))
+        if (!sq_gemm_desc_split(g, cus, j, &part))
             continue;
         uint8_t *d = sq_istream_emit(s, layer, op);
         if (!d)
@@ -70,6 +69,33 @@ int sq_istream_gemm(sq_istream_t *s, int layer, const char *op, const sq_ilin_t 
         sq_gemm_desc_encode(&part, d);
     }
     return 0;
+}
+
+static sq_gemm_desc_t gemm_of(const sq_ilin_t *l, uint32_t m, uint64_t a, uint64_t c)
+{
+    return (sq_gemm_desc_t){.flags = l->flags, .m = m, .n = l->n, .k = l->k, .a = a, .w = l->w,
+                            .meta = l->meta, .c = c, .group = l->group, .gscale = l->gscale};
+}
+
+int sq_istream_gemm(sq_istream_t *s, int layer, const char *op, const sq_ilin_t *l, uint32_t m,
+                    uint64_t a, uint64_t c)
+{
+    sq_gemm_desc_t g = gemm_of(l, m, a, c);
+    return emit_gemm(s, layer, op, &g);
+}
+
+int sq_istream_gemm_cols(sq_istream_t *s, int layer, const char *op, const sq_ilin_t *l,
+                         uint64_t a, uint64_t c, uint32_t parts, uint32_t j, uint32_t *n0,
+                         uint32_t *n)
+{
+    sq_gemm_desc_t g = gemm_of(l, 1, a, c), slice;
+    *n0 = *n = 0;
+    if (!sq_gemm_desc_split(&g, parts, j, &slice))
+        return 0;
+    slice.cu = 0;
+    *n0 = (uint32_t)((slice.c - g.c) / 4);
+    *n = slice.n;
+    return emit_gemm(s, layer, op, &slice);
 }
 
 static double dmax(double a, double b)

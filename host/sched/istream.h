@@ -63,6 +63,13 @@ int sq_ilin_place(sq_dev_t *dev, const sq_qlinear_t *const *l, int nl, const dou
  * run concurrently and one dependency on the last waits for them all. */
 int sq_istream_gemm(sq_istream_t *s, int layer, const char *op, const sq_ilin_t *l, uint32_t m,
                     uint64_t a, uint64_t c);
+/* Column slice j of `parts` of that GEMM at m = 1 (a column slice of the one
+ * int32 row of C is contiguous), split over the compute units the same way;
+ * *n0 and *n: its first column and its width (*n 0: nothing emitted). A
+ * consumer of the slice can then run while the next slice's weights stream. */
+int sq_istream_gemm_cols(sq_istream_t *s, int layer, const char *op, const sq_ilin_t *l,
+                         uint64_t a, uint64_t c, uint32_t parts, uint32_t j, uint32_t *n0,
+                         uint32_t *n);
 
 /* Gives every descriptor a dependency on the latest descriptor of each other
  * unit that touches its bytes (one of them writing; a unit, and a GEMM

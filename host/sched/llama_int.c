@@ -287,22 +287,35 @@ static int qkv_op(sq_intlayer_t *p, int layer, const char *op, uint32_t c0, uint
     return 0;
 }
 
-/* Attention of `queries` queries (heads, queries, head_dim) at q over the KV
- * caches kc/vc of one sequence, keys 0 .. queries + pos[arg] - 1. */
-static int attn_op(sq_intlayer_t *p, int layer, uint32_t queries, uint64_t q, uint64_t kc,
-                   uint64_t vc, uint64_t o, uint32_t arg)
+/* Attention of `queries` queries of heads [h0, h0 + heads) ((heads,
+ * queries, head_dim) at q, out to o) over the KV caches kc/vc of one
+ * sequence and kv_heads of its KV heads, keys 0 .. queries + pos[arg] - 1. */
+static int attn_op(sq_intlayer_t *p, int layer, uint32_t queries, uint32_t h0, uint32_t heads,
+                   uint32_t kv_heads, uint64_t q, uint64_t kc, uint64_t vc, uint64_t o,
+                   uint32_t arg)
 {
     uint8_t *d = sq_istream_emit(p->s, layer, "attn");
     if (!d)
         return SQ_ERR_MEM;
     sq_attn_desc_t a = {.flags = p->aflags, .seq = queries, .queries = queries,
-                        .heads = (uint32_t)p->heads, .kv_heads = (uint32_t)p->kvh,
+                        .heads = heads, .kv_heads = kv_heads,
                         .head_dim = (uint32_t)p->hd, .kv_cap = (uint32_t)p->seq,
                         .window = p->window, .n_global = p->n_global, .topk = p->topk, .q = q,
-                        .k = kc, .v = vc, .mask = p->mask, .quant = p->L[layer].aq, .o = o};
+                        .k = kc, .v = vc, .mask = p->mask,
+                        .quant = p->L[layer].aq + (uint64_t)h0 * SQ_ATTN_QUANT_BYTES, .o = o};
     sq_attn_desc_encode(&a, d);
     sq_desc_set_patch(d, 0, sq_desc_patch_word(SQ_ATTN_W_SEQ, 0, arg, 1));
     return 0;
+}
+
+/* Slice j of `slices` of layer l's fused projection of m rows (slices 1:
+ * all of it, at any m). */
+static int qkv_gemm(sq_intlayer_t *p, int l, uint32_t m, uint32_t slices, uint32_t j)
+{
+    uint32_t n0, n;
+    if (slices == 1)
+        return sq_istream_gemm(p->s, l, "qkv", &p->L[l].qkv, m, p->a8, p->acc);
+    return sq_istream_gemm_cols(p->s, l, "qkv", &p->L[l].qkv, p->a8, p->acc, slices, j, &n0, &n);
 }
 
 /* The accumulator of l (m rows) into the residual: x_out = x_in + rule 1. */
@@ -346,40 +359,51 @@ static int write_stream(sq_intlayer_t *p, int prefill, uint32_t m, int seq)
         const layer_t *L = &p->L[l];
         /* attention block */
         rc = norm(p, l, "norm_att", L->g_att, L->fg_att, p->x[cur], m, p->rec_a);
+        /* The fused projection's columns are KV head groups (place_layer).
+         * A decode step of one sequence runs it in column slices of a group,
+         * the next group's slice ahead of this group's Q, K, V and attention:
+         * the vector and attention units work on one group while the GEMM
+         * unit streams the next one's weights. */
+        uint32_t hpg = (uint32_t)(p->heads / p->kvh), gw = (hpg + 2) * hd;
+        uint32_t slices = !prefill && m == 1 ? (uint32_t)p->kvh : 1;
+        uint64_t kvb = (uint64_t)p->seq * hd;
         if (!rc)
-            rc = sq_istream_gemm(p->s, l, "qkv", &L->qkv, m, p->a8, p->acc);
-        uint32_t kq = dim, kk = dim + (uint32_t)p->kvd;
-        if (!rc && prefill) {
-            uint64_t kc = L->kc + (uint64_t)seq * cb, vc = L->vc + (uint64_t)seq * cb;
-            rc = qkv_op(p, l, "rope_q", 0, dim, 0, m, p->q8, hd, m * hd, 1, 0, 0);
-            if (!rc)
-                rc = qkv_op(p, l, "rope_k", kq, (uint32_t)p->kvd, 0, m, kc, hd,
-                            (uint32_t)p->seq * hd, 1, 1, 0);
-            if (!rc)
-                rc = qkv_op(p, l, "v", kk, (uint32_t)p->kvd, 0, m, vc, hd,
-                            (uint32_t)p->seq * hd, 0, 1, 0);
-            if (!rc)
-                rc = attn_op(p, l, m, p->q8, kc, vc, p->o8, 0);
+            rc = qkv_gemm(p, l, m, slices, 0);
+        for (uint32_t b = 0; !rc && b < (prefill ? 1 : m); b++) {
+            /* a prompt: its m rows at once; a decode step: each sequence with
+             * its own position, KV cache and attention, a group at a time */
+            uint32_t r0 = prefill ? 0 : b, rows = prefill ? m : 1;
+            uint32_t arg = prefill ? 0 : seq_arg(p, (int)b);
+            uint64_t sb = prefill ? (uint64_t)seq : b, kc = L->kc + sb * cb, vc = L->vc + sb * cb;
+            uint64_t qb = p->q8 + (prefill ? 0 : (uint64_t)b * dim);
+            uint64_t ob = p->o8 + (prefill ? 0 : (uint64_t)b * dim);
+            for (uint32_t g = 0; !rc && g < (uint32_t)p->kvh; g++) {
+                uint32_t h0 = g * hpg, c = g * gw;
+                if (g + 1 < slices)
+                    rc = qkv_gemm(p, l, m, slices, g + 1);
+                if (!rc)
+                    rc = qkv_op(p, l, "rope_k", c + hpg * hd, hd, r0, rows, kc + g * kvb, hd,
+                                (uint32_t)kvb, 1, 1, arg);
+                if (!rc)
+                    rc = qkv_op(p, l, "v", c + (hpg + 1) * hd, hd, r0, rows, vc + g * kvb, hd,
+                                (uint32_t)kvb, 0, 1, arg);
+                /* Q as (heads, rows, head_dim) */
+                if (!rc)
+                    rc = qkv_op(p, l, "rope_q", c, hpg * hd, r0, rows,
+                                qb + (uint64_t)h0 * rows * hd, hd, rows * hd, 1, 0, arg);
+                if (!rc && !prefill)
+                    rc = attn_op(p, l, 1, h0, hpg, 1, qb + h0 * hd, kc + g * kvb, vc + g * kvb,
+                                 ob + h0 * hd, arg);
+            }
+            if (!rc && prefill)
+                rc = attn_op(p, l, m, 0, (uint32_t)p->heads, (uint32_t)p->kvh, p->q8, kc, vc,
+                             p->o8, 0);
             /* (heads, m, head_dim) -> (m, dim) for the output projection */
             sq_vec_desc_t c = {.func = SQ_VEC_COPY, .m = m, .n = dim, .seg = hd, .in = p->o8,
                                .in_stride = hd, .in_seg_stride = m * hd, .out = p->oc,
                                .out_stride = dim, .out_seg_stride = hd};
-            if (!rc)
+            if (!rc && prefill)
                 rc = vec(p, l, "copy", &c);
-        }
-        for (uint32_t b = 0; !rc && !prefill && b < m; b++) {
-            /* each sequence: its own position, KV cache and attention */
-            uint64_t kc = L->kc + b * cb, vc = L->vc + b * cb, qb = p->q8 + (uint64_t)b * dim;
-            uint32_t arg = seq_arg(p, (int)b);
-            rc = qkv_op(p, l, "rope_q", 0, dim, b, 1, qb, hd, hd, 1, 0, arg);
-            if (!rc)
-                rc = qkv_op(p, l, "rope_k", kq, (uint32_t)p->kvd, b, 1, kc, hd,
-                            (uint32_t)p->seq * hd, 1, 1, arg);
-            if (!rc)
-                rc = qkv_op(p, l, "v", kk, (uint32_t)p->kvd, b, 1, vc, hd,
-                            (uint32_t)p->seq * hd, 0, 1, arg);
-            if (!rc)
-                rc = attn_op(p, l, 1, qb, kc, vc, p->o8 + (uint64_t)b * dim, arg);
         }
         if (!rc)
             rc = sq_istream_gemm(p->s, l, "o", &L->o, m, prefill ? p->oc : p->o8, p->acc);
@@ -410,17 +434,25 @@ static int write_stream(sq_intlayer_t *p, int prefill, uint32_t m, int seq)
     uint64_t xo = p->x[cur] + (prefill ? 4ull * dim * (m - 1) : 0);
     if (!rc)
         rc = norm(p, -1, "norm", p->g_fin, p->fg_fin, xo, mo, p->rec_a);
-    if (!rc)
-        rc = sq_istream_gemm(p->s, -1, "cls", &p->cls, mo, p->a8, p->acc);
-    sq_vec_desc_t v = {.func = SQ_VEC_DEQ, .flags = SQ_VEC_ACC, .m = mo, .n = (uint32_t)p->vocab,
-                       .in = p->acc, .in_stride = 4u * p->cls.n, .out = p->logits,
-                       .out_stride = 4u * p->vocab, .chan = p->cls.chan, .rec_in = p->rec_a,
-                       .p = {(uint32_t)(p->cls.fi - p->f_log)}};
+    /* at one row the classifier goes in column slices, each slice's logits
+     * made on the vector unit while the next slice's weights stream */
+    uint32_t parts = mo == 1 ? SQ_INTLAYER_CLS_SLICES : 1;
+    for (uint32_t j = 0; !rc && j < parts; j++) {
+        uint32_t n0 = 0, nn = (uint32_t)p->vocab;
+        rc = mo == 1 ? sq_istream_gemm_cols(p->s, -1, "cls", &p->cls, p->a8, p->acc, parts, j,
+                                            &n0, &nn)
+                     : sq_istream_gemm(p->s, -1, "cls", &p->cls, mo, p->a8, p->acc);
+        sq_vec_desc_t v = {.func = SQ_VEC_DEQ, .flags = SQ_VEC_ACC, .m = mo, .n = nn,
+                           .in = p->acc + 4ull * n0, .in_stride = 4u * p->cls.n,
+                           .out = p->logits + 4ull * n0, .out_stride = 4u * p->vocab,
+                           .chan = p->cls.chan + sizeof(sq_quant_t) * n0, .rec_in = p->rec_a,
+                           .p = {(uint32_t)(p->cls.fi - p->f_log)}};
+        if (!rc && nn)
+            rc = vec(p, -1, "logits", &v);
+    }
     sq_vec_desc_t am = {.func = SQ_VEC_ARGMAX, .m = mo, .n = (uint32_t)p->vocab,
                         .in = p->logits, .in_stride = 4u * p->vocab, .out = p->argmax,
                         .out_stride = 4};
-    if (!rc)
-        rc = vec(p, -1, "logits", &v);
     if (!rc)
         rc = vec(p, -1, "argmax", &am);
     if (!rc)
@@ -500,15 +532,31 @@ static int place_tables(sq_intlayer_t *p)
 
 /* Layer l's constants: fused weights with 1 / the int8 scales of Q, K and V
  * folded into their channels, gains, attention quant entries, the attention
- * output's constant record, the KV caches. */
+ * output's constant record, the KV caches. The Q|K|V projection's columns go
+ * by KV head: for each, the Q of its heads, its K, its V (write_stream
+ * slices the projection by them). */
 static int place_layer(sq_intlayer_t *p, const calib_t *cal, int l)
 {
     const sq_llama_t *m = p->q->model;
     layer_t *L = &p->L[l];
     uint32_t hd = (uint32_t)p->hd, n_qkv = (uint32_t)(p->dim + 2 * p->kvd);
-    const sq_qlinear_t *qkv[3], *w13[2], *wo, *w2;
-    for (int i = 0; i < 3; i++)
-        qkv[i] = &sq_qmodel_layer(p->q, l, (sq_wkind_t)(SQ_W_Q + i))->f[0];
+    const sq_qlinear_t *w13[2], *wo, *w2;
+    sq_qlinear_t part[3 * SQ_ATTN_MAX_HEADS];
+    const sq_qlinear_t *qkv[3 * SQ_ATTN_MAX_HEADS];
+    uint32_t hpg = (uint32_t)(p->heads / p->kvh);
+    for (int g = 0; g < p->kvh; g++)
+        for (int i = 0; i < 3; i++) {
+            /* rows [r0, r0 + n) of Q, K or V */
+            const sq_qlinear_t *w = &sq_qmodel_layer(p->q, l, (sq_wkind_t)(SQ_W_Q + i))->f[0];
+            size_t n = i ? hd : hpg * hd, r0 = (size_t)g * n;
+            sq_qlinear_t *v = &part[3 * g + i];
+            *v = *w;
+            v->n = n;
+            v->w = w->w + r0 * sq_w_row_bytes(w->flags, w->k);
+            v->meta = w->meta ? w->meta + r0 * sq_meta_row_bytes(w->k) : NULL;
+            v->scale = w->scale + r0 * sq_quant_groups(w->k, w->group);
+            qkv[3 * g + i] = v;
+        }
     w13[0] = &sq_qmodel_layer(p->q, l, SQ_W_1)->f[0];
     w13[1] = &sq_qmodel_layer(p->q, l, SQ_W_3)->f[0];
     wo = &sq_qmodel_layer(p->q, l, SQ_W_O)->f[0];
@@ -525,10 +573,10 @@ static int place_layer(sq_intlayer_t *p, const calib_t *cal, int l)
     sq_attn_quant_t *aq = malloc((size_t)p->heads * sizeof *aq);
     sq_vec_rec_t *rec_o = malloc((size_t)p->rows * sizeof *rec_o);
     int rc = f && aq && rec_o ? 0 : oom();
-    for (uint32_t j = 0; !rc && j < n_qkv; j++)
-        f[j] = 1.0 / (j < (uint32_t)p->dim ? sq[j / hd]
-                      : j < (uint32_t)(p->dim + p->kvd) ? sk[(j - p->dim) / hd]
-                                                         : sv[(j - p->dim - p->kvd) / hd]);
+    for (uint32_t j = 0, gw = (hpg + 2) * hd; !rc && j < n_qkv; j++) {
+        uint32_t g = j / gw, c = j % gw;
+        f[j] = 1.0 / (c < hpg * hd ? sq[g * hpg + c / hd] : c < (hpg + 1) * hd ? sk[g] : sv[g]);
+    }
     for (int h = 0; !rc && h < p->heads; h++) {
         int g = h / (p->heads / p->kvh);
         if (sq_attn_quant_make(sq[h], sk[g], sv[g], so, hd, &aq[h]))
@@ -541,7 +589,7 @@ static int place_layer(sq_intlayer_t *p, const calib_t *cal, int l)
     for (int r = 0; !rc && r < p->rows; r++)
         rec_o[r] = (sq_vec_rec_t){fo.mult, (int32_t)fo.shift};
     if (!rc)
-        rc = sq_ilin_place(p->dev, qkv, 3, f, &L->qkv);
+        rc = sq_ilin_place(p->dev, qkv, 3 * p->kvh, f, &L->qkv);
     if (!rc)
         rc = sq_ilin_place(p->dev, &wo, 1, NULL, &L->o);
     if (!rc)

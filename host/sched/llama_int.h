@@ -32,6 +32,11 @@
 #include "report/report.h"
 #include "runtime/device.h"
 
+/* Column slices of the classifier at one row (a decode step of one
+ * sequence, a prompt's last token): the logits of all but the last are made
+ * on the vector unit while the GEMM unit streams the next slice's weights. */
+#define SQ_INTLAYER_CLS_SLICES 8u
+
 typedef struct sq_intlayer sq_intlayer_t;
 
 /* 0 when q's layers can run as the integer layer (every linear one integer

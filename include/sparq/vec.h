@@ -117,6 +117,7 @@
 #define SQ_VEC_GELU_C2 1197135             /* round(2 0.044715 sqrt(2/pi) 2^24) */
 #define SQ_VEC_FRAC_MAX 40u                /* F of the sigmoid's input */
 #define SQ_VEC_LANES 16u                   /* RTL unit: elements per cycle (16 int32 = one 64-byte beat) */
+#define SQ_VEC_BUF_BLOCKS 8u               /* RTL unit: 128-byte blocks a read buffer holds (reads ahead) */
 
 /* A per-row scale: value mult * 2^-shift (SQ_VEC_REC_BYTES in memory, two
  * little-endian words in this order). */

@@ -14,25 +14,34 @@
 // sq_vec_pkg::SqVecLanes elements (16 int32, one 64-byte beat) of one
 // segment, one lane each:
 //   loads:   each operand of the group (IN, IN2, CHAN, TAB, SWIGLU's up
-//            channels) through one of six read buffers of one aligned
-//            128-byte block (one for the row's REC_IN): every lane whose
-//            word lies in the buffered block takes it in one cycle, the
-//            block of the first lane still waiting is read by a two-beat
-//            burst on a miss; the buffers are emptied at every descriptor,
-//            since a descriptor may read what the one before it wrote;
+//            channels) through one of six read buffers of D =
+//            SqVecBufBlocks aligned 128-byte blocks (slot = block mod D;
+//            one buffer for the row's REC_IN): every lane whose word lies
+//            in a buffered block takes it in one cycle. A group asks for
+//            the blocks of its loads and, reading ahead, for the next ones
+//            of each load, D - 1 blocks from its first, as far as the
+//            segment goes (addresses the pass reads anyway: never outside
+//            the operand; D - 1, so that CHAN's two words, two loads of one
+//            buffer up to a block apart, fit in its slots); a request engine sends one two-beat burst a
+//            cycle and takes the beats in order in every state, so the
+//            memory's latency overlaps the groups before. A group waits
+//            only for its own blocks. The buffers are emptied at every
+//            descriptor, since a descriptor may read what the one before it
+//            wrote (no read of a descriptor overlaps its own outputs: the
+//            runtime's operand check);
 //   value:   rule 1 / bias / the norm's element / ROPE's pair (lanes 2i,
 //            2i+1) in every lane in one cycle; the sigmoid (SWIGLU, GELU)
 //            by a 16-step division per lane;
 //   action:  a statistic over the lanes (an adder or a maximum tree), or
 //            the group's writes into a 128-byte write-combining block that
-//            goes out as one two-beat strobed burst (waiting for its
-//            response) when a write falls in another block, and at the end.
+//            goes out as one two-beat strobed burst when a write falls in
+//            another block, and at the end; the responses are taken as they
+//            come, and cmd_done waits for the last.
 // Row statistics between passes: LayerNorm's mean (divider), rsqrt (a
 // bit-serial isqrt, then the divider) and rule 2's reciprocal (divider).
 // Every step takes a fixed number of cycles: what varies is only where the
 // loads hit (the addresses), so the cycle model (host/runtime/vec_model.c)
-// follows it exactly. Memory accesses are one at a time: the unit is simple,
-// and its cost is the memory's.
+// follows it exactly.
 module sq_vec_core (
   input  logic          clk_i,
   input  logic          rst_ni,
@@ -111,8 +120,8 @@ module sq_vec_core (
   localparam int unsigned SqVecWTabStride = sq_vec_pkg::SqVecWTabStride;
 
   typedef enum logic [4:0] {
-    SIdle, SRow, SPass, SElem, SFill, SLd, SRdAr, SRdR, SVal, SGelu, SSig0, SSigW, SSig1, SAct,
-    SWr, SWrAw, SWrW, SWrB, SNext, SMean, SMeanW, SMeanF, SRsq0, SSqrt, SRsqW, SRsqF,
+    SIdle, SRow, SPass, SElem, SFill, SLd, SVal, SGelu, SSig0, SSigW, SSig1, SAct,
+    SWr, SWrAw, SWrW, SNext, SMean, SMeanW, SMeanF, SRsq0, SSqrt, SRsqW, SRsqF,
     SDq0, SDqW, SDqF, SRowEnd, SFlush, SDone
   } state_e;
 
@@ -126,10 +135,14 @@ module sq_vec_core (
   localparam int unsigned LRecM = 7, LRecS = 8, LId = 9, LGM = 10, LGS = 11, NLd = 12;
   localparam int unsigned NEl = 7; // element loads, one word per lane
   localparam int unsigned L = sq_vec_pkg::SqVecLanes;
-  // read buffers, one aligned 128-byte block each (a two-beat burst)
+  // read buffers of D aligned 128-byte blocks (a two-beat burst each)
   localparam int unsigned BIn = 0, BIn2 = 1, BChan = 2, BTab = 3, BChan2 = 4, BRec = 5;
   localparam int unsigned NBuf = 6;
-  localparam int unsigned NSlot = 2 * NBuf; // two blocks a buffer, slot = block parity
+  localparam int unsigned D = sq_vec_pkg::SqVecBufBlocks;
+  localparam int unsigned DB = $clog2(D);
+  localparam int unsigned NSlot = D * NBuf; // slot = {buffer, block mod D}
+  localparam int unsigned SB = $clog2(NSlot);
+  localparam int unsigned RQ = 1 << SB; // bursts in flight: each slot at most once
 
   // ---- rules of include/sparq/vec.h (and numerics.h, attn.h) ----------------------
   // sq_rshift_round, shifts 0..62
@@ -302,9 +315,15 @@ module sq_vec_core (
   logic [31:0]        recm_q, recm_d, recs_q, recs_d, gid_q, gid_d, gm_q, gm_d, gs_q, gs_d;
   logic [NSlot-1:0]   bv_q, bv_d;          // read buffer slot valid
   logic [57*NSlot-1:0] btag_q, btag_d;     // its block address
-  logic [1024*NSlot-1:0] bblk_q;          // its block
+  logic [1023:0]      bblk_q [NSlot];      // its block
+  logic [NSlot-1:0]   pend_q, pend_d;      // its block asked for, not yet all there
+  logic [NSlot-1:0]   far_q, far_d;        // to request
+  logic [NSlot-1:0]   need_q, need_d;      // what SFill waits for
+  logic [SB*RQ-1:0]   rq_q, rq_d;          // slots of the bursts in flight, in order
+  logic [SB-1:0]      rq_head_q, rq_head_d;
+  logic [SB:0]        rq_cnt_q, rq_cnt_d;
   logic               rbeat_q, rbeat_d;
-  logic [NSlot-1:0]   far_q, far_d, frd_q, frd_d; // a group's fills: to request, to receive
+  logic [15:0]        wout_q, wout_d;      // write bursts awaiting their response
   logic               wv_q, wv_d;          // write-combining block
   logic [56:0]        wtag_q, wtag_d;
   logic [1023:0]      wline_q, wline_d;
@@ -369,7 +388,7 @@ module sq_vec_core (
     ales = '0;
     abuf = '0;
     // only the loads' states use them: the simulator skips them in the others
-    if (st_q == SElem || st_q == SLd || st_q == SRdAr || st_q == SRdR) begin
+    if (st_q == SElem || st_q == SLd) begin
       for (int unsigned t = 0; t < NLd; t++) begin
       logic [63:0] la0;
       logic [3:0]  les;
@@ -438,13 +457,14 @@ module sq_vec_core (
   assign lbuf = abuf[3*ld_q +: 3];
 
   // which pending lanes find their block in its slot of the buffer, the first
-  // pending lane's block (a miss reads it), and each lane's word from the
-  // buffer's two blocks, lane 0's first, shifted to lane 0's byte
+  // pending lane's block (a miss asks for it), and each lane's word from the
+  // buffer's blocks of lane 0 and the one after it, shifted to lane 0's byte
   logic [L-1:0]  lfirst, lin;
   logic [56:0]   lblk;
   logic          lhit;
   logic [1023:0] lrot;
   logic [32*L-1:0] lword;
+  logic [SB-1:0] lslot0, lslot1;
   always_comb begin
     logic [56:0] a; // the lane's block
     a = '0;
@@ -454,19 +474,22 @@ module sq_vec_core (
     lhit = '0;
     lrot = '0;
     lword = '0;
-    // only the loads' states use them
-    if (st_q == SLd || st_q == SRdAr || st_q == SRdR) begin
+    lslot0 = '0;
+    lslot1 = '0;
+    // only the loads' state uses them
+    if (st_q == SLd) begin
       lfirst = lpend_q & (~lpend_q + 1'b1);
       for (int l = 0; l < L; l++) begin
         a = 57'((la0 + 64'(l) * 64'(les)) >> 7);
-        lin[l] = bv_q[{lbuf, a[0]}] && btag_q[57*{lbuf, a[0]} +: 57] == a;
+        lin[l] = bv_q[SB'({lbuf, a[DB-1:0]})] && btag_q[57*SB'({lbuf, a[DB-1:0]}) +: 57] == a;
         if (lfirst[l]) begin
           lblk = a;
         end
       end
       lhit = (lfirst & lin) != '0;
-      lrot = 1024'((la0[7] ? {bblk_q[2048*lbuf +: 1024], bblk_q[2048*lbuf + 1024 +: 1024]}
-                           : bblk_q[2048*lbuf +: 2048]) >> {la0[6:0], 3'd0});
+      lslot0 = SB'({lbuf, la0[7 +: DB]});
+      lslot1 = SB'({lbuf, DB'(la0[7 +: DB] + 1'b1)});
+      lrot = 1024'({bblk_q[lslot1], bblk_q[lslot0]} >> {la0[6:0], 3'd0});
       for (int l = 0; l < L; l++) begin
         unique case (les)
           4'd1: lword[32*l +: 32] = {24'd0, lrot[8*l +: 8]};
@@ -488,10 +511,18 @@ module sq_vec_core (
     end
   endfunction
 
-  // the slot a group's fill requests, and the one it receives, next
-  logic [3:0] far_i, frd_i;
-  assign far_i = first_set(16'(far_q));
-  assign frd_i = first_set(16'(frd_q));
+  // the slot the request engine asks for next (the lowest), and the slot
+  // of the burst whose beats come back
+  logic [SB-1:0] far_i, rq_i;
+  always_comb begin
+    far_i = '0;
+    for (int i = NSlot - 1; i >= 0; i--) begin
+      if (far_q[i]) begin
+        far_i = SB'(i);
+      end
+    end
+  end
+  assign rq_i = rq_q[SB*32'(rq_head_q) +: SB];
 
   // ---- which loads a group or a row needs ---------------------------------------------
   logic [NLd-1:0] elem_mask, row_mask;
@@ -756,10 +787,14 @@ module sq_vec_core (
 
   assign cmd_ready_o = st_q == SIdle;
   assign idle_o = st_q == SIdle;
-  assign arvalid_o = st_q == SRdAr || (st_q == SFill && far_q != '0);
-  assign araddr_o = mem_base_i + {st_q == SFill ? btag_q[57*far_i +: 57] : lblk, 7'd0};
+  // every request sent and answered, every write acknowledged (this cycle's
+  // response too; set with wout_d)
+  logic drained;
+
+  assign arvalid_o = far_q != '0;
+  assign araddr_o = mem_base_i + {btag_q[57*far_i +: 57], 7'd0};
   assign arlen_o = 8'd1;
-  assign rready_o = st_q == SRdR || st_q == SFill;
+  assign rready_o = rq_cnt_q != '0;
   assign awvalid_o = st_q == SWrAw;
   assign awaddr_o = mem_base_i + {wtag_q, 7'd0};
   assign awlen_o = 8'd1;
@@ -767,11 +802,9 @@ module sq_vec_core (
   assign wdata_o = wline_q[512*wbeat_q +: 512];
   assign wstrb_o = wstrb_q[64*wbeat_q +: 64];
   assign wlast_o = wbeat_q;
-  assign bready_o = st_q == SWrB;
-  assign stall_o = (st_q == SRdAr && !arready_i) || (st_q == SRdR && !rvalid_i) ||
-                   (st_q == SFill && !(far_q != '0 && arready_i) && !rvalid_i) ||
-                   (st_q == SWrAw && !awready_i) || (st_q == SWrW && !wready_i) ||
-                   (st_q == SWrB && !bvalid_i);
+  assign bready_o = wout_q != '0;
+  assign stall_o = st_q == SFill || (st_q == SWrAw && !awready_i) ||
+                   (st_q == SWrW && !wready_i) || (st_q == SDone && !drained);
 
   always_comb begin
     st_d = st_q;
@@ -802,9 +835,13 @@ module sq_vec_core (
     gs_d = gs_q;
     bv_d = bv_q;
     btag_d = btag_q;
-    rbeat_d = rbeat_q;
+    pend_d = pend_q;
     far_d = far_q;
-    frd_d = frd_q;
+    need_d = need_q;
+    rq_d = rq_q;
+    rq_head_d = rq_head_q;
+    rq_cnt_d = rq_cnt_q;
+    rbeat_d = rbeat_q;
     wv_d = wv_q;
     wtag_d = wtag_q;
     wline_d = wline_q;
@@ -850,6 +887,25 @@ module sq_vec_core (
     div_den = 32'd0;
     div_top = 6'd0;
 
+    // the request engine, in every state: one burst asked for a cycle, the
+    // beats taken in order into the slot of the burst at the head
+    if (far_q != '0 && arready_i) begin
+      far_d[far_i] = 1'b0;
+      rq_d[SB*32'(SB'(rq_head_q + SB'(rq_cnt_q))) +: SB] = far_i;
+      rq_cnt_d = rq_cnt_d + 1'b1;
+    end
+    if (rq_cnt_q != '0 && rvalid_i) begin
+      rbeat_d = !rlast_i;
+      if (rlast_i) begin
+        bv_d[rq_i] = 1'b1;
+        pend_d[rq_i] = 1'b0;
+        rq_head_d = rq_head_q + 1'b1;
+        rq_cnt_d = rq_cnt_d - 1'b1;
+      end
+    end
+    wout_d = wout_q + 16'(wvalid_o && wready_i && wbeat_q) - 16'(bready_o && bvalid_i);
+    drained = wout_d == '0 && rq_cnt_q == '0 && far_q == '0;
+
     unique case (st_q)
       SIdle: begin
         if (cmd_valid_i) begin
@@ -861,6 +917,7 @@ module sq_vec_core (
             cmd_done_o = 1'b1;
           end else begin
             bv_d = '0;
+            pend_d = '0;
             row_d = 32'd0;
             in_row_d = cmd_i[32*SqVecWInLo +: 64];
             in2_row_d = cmd_i[32*SqVecWIn2Lo +: 64];
@@ -902,59 +959,58 @@ module sq_vec_core (
 
       // a group: up to L elements of one segment
       SElem: begin
-        g_d = n - j_q < seg - jj_q ? n - j_q : seg - jj_q;
-        if (g_d > L) begin
-          g_d = L;
-        end
+        logic [31:0] rest; // the segment's elements from this group on
+        rest = n - j_q < seg - jj_q ? n - j_q : seg - jj_q;
+        g_d = rest > L ? L : rest;
         gmask_d = '0;
         for (int l = 0; l < L; l++) begin
           gmask_d[l] = 32'(l) < g_d;
         end
-        // every block the group's loads miss is requested at once (its
-        // slot marked), so their latencies overlap; the loads then hit
-        far_d = '0;
+        // each load's blocks from the group's first on, D - 1 of them as far
+        // as the segment goes, are asked for unless buffered or on their way
+        // (CHAN's two words per element are two loads of one buffer that
+        // start up to a block apart: D - 1 keeps both windows in its D
+        // slots); the group waits for its own
+        need_d = '0;
         for (int unsigned t = 0; t < NEl; t++) begin
           if (elem_mask[t]) begin
-            for (int k = 0; k < 2; k++) begin
-              logic [56:0] blk;
-              logic [3:0]  sl;
-              blk = 57'((ala0[64*t +: 64] + (k == 0 ? 64'd0 : (64'(g_d) - 64'd1) * 64'(ales[4*t +: 4])))
-                        >> 7);
-              sl = {abuf[3*t +: 3], blk[0]};
-              if (!(bv_d[sl] && btag_d[57*sl +: 57] == blk)) begin
-                bv_d[sl] = 1'b0;
-                btag_d[57*sl +: 57] = blk;
-                far_d[sl] = 1'b1;
+            logic [56:0] b0, b1, be;
+            b0 = 57'(ala0[64*t +: 64] >> 7);
+            b1 = 57'((ala0[64*t +: 64] + (64'(g_d) - 64'd1) * 64'(ales[4*t +: 4])) >> 7);
+            be = 57'((ala0[64*t +: 64] + (64'(rest) - 64'd1) * 64'(ales[4*t +: 4])) >> 7);
+            for (int k = 0; k < D - 1; k++) begin
+              logic [56:0]   blk;
+              logic [SB-1:0] sl;
+              blk = b0 + 57'(k);
+              sl = SB'({abuf[3*t +: 3], blk[DB-1:0]});
+              if (blk <= be) begin
+                if (!(btag_d[57*sl +: 57] == blk && (bv_d[sl] || pend_d[sl]))) begin
+                  bv_d[sl] = 1'b0;
+                  pend_d[sl] = 1'b1;
+                  btag_d[57*sl +: 57] = blk;
+                  far_d[sl] = 1'b1;
+                end
+                if (blk <= b1 && !bv_d[sl]) begin
+                  need_d[sl] = 1'b1;
+                end
               end
             end
           end
         end
-        frd_d = far_d;
-        rbeat_d = 1'b0;
         if (elem_mask != '0) begin
           lmask_d = elem_mask;
           ld_d = first_set(16'(elem_mask));
           lpend_d = gmask_d;
           ret_d = SVal;
-          st_d = far_d != '0 ? SFill : SLd;
+          st_d = need_d != '0 ? SFill : SLd;
         end else begin
           st_d = SVal;
         end
       end
 
-      // the group's block reads: a request a cycle, the beats in order
+      // waiting for the blocks of the group (or of a load's miss)
       SFill: begin
-        if (far_q != '0 && arready_i) begin
-          far_d[far_i] = 1'b0;
-        end
-        if (rvalid_i) begin
-          rbeat_d = !rlast_i;
-          if (rlast_i) begin
-            bv_d[frd_i] = 1'b1;
-            frd_d[frd_i] = 1'b0;
-          end
-        end
-        if (frd_d == '0) begin
+        if ((need_q & ~bv_d) == '0) begin
           st_d = SLd;
         end
       end
@@ -995,19 +1051,18 @@ module sq_vec_core (
             end
           end
         end else begin
-          rbeat_d = 1'b0;
-          st_d = SRdAr;
-        end
-      end
-      SRdAr: if (arready_i) st_d = SRdR;
-      SRdR: begin
-        if (rvalid_i) begin
-          rbeat_d = !rlast_i;
-          if (rlast_i) begin
-            bv_d[{lbuf, lblk[0]}] = 1'b1;
-            btag_d[57*{lbuf, lblk[0]} +: 57] = lblk;
-            st_d = SLd;
+          // the first waiting lane's block, asked for unless on its way
+          logic [SB-1:0] sl;
+          sl = SB'({lbuf, lblk[DB-1:0]});
+          if (!(btag_d[57*sl +: 57] == lblk && (bv_d[sl] || pend_d[sl]))) begin
+            bv_d[sl] = 1'b0;
+            pend_d[sl] = 1'b1;
+            btag_d[57*sl +: 57] = lblk;
+            far_d[sl] = 1'b1;
           end
+          need_d = '0;
+          need_d[sl] = 1'b1;
+          st_d = SFill;
         end
       end
 
@@ -1043,21 +1098,24 @@ module sq_vec_core (
           sden_d[17*l +: 17] = sig_d[17*l +: 17];
           snum_d[16*l +: 16] = sig_d[17*l + 1 +: 16];
         end
-        scnt_d = 4'd15;
+        scnt_d = 4'd3;
         st_d = SSigW;
       end
+      // four quotient bits a cycle
       SSigW: begin
         for (int l = 0; l < L; l++) begin
-          logic [17:0] sh;
-          sh = {srem_q[17*l +: 17], snum_q[16*l + 15]};
-          if (sh >= {1'b0, sden_q[17*l +: 17]}) begin
-            srem_d[17*l +: 17] = 17'(sh - {1'b0, sden_q[17*l +: 17]});
-            squot_d[16*l +: 16] = {squot_q[16*l +: 15], 1'b1};
-          end else begin
-            srem_d[17*l +: 17] = sh[16:0];
-            squot_d[16*l +: 16] = {squot_q[16*l +: 15], 1'b0};
+          for (int b = 0; b < 4; b++) begin
+            logic [17:0] sh;
+            sh = {srem_d[17*l +: 17], snum_d[16*l + 15]};
+            if (sh >= {1'b0, sden_q[17*l +: 17]}) begin
+              srem_d[17*l +: 17] = 17'(sh - {1'b0, sden_q[17*l +: 17]});
+              squot_d[16*l +: 16] = {squot_d[16*l +: 15], 1'b1};
+            end else begin
+              srem_d[17*l +: 17] = sh[16:0];
+              squot_d[16*l +: 16] = {squot_d[16*l +: 15], 1'b0};
+            end
+            snum_d[16*l +: 16] = {snum_d[16*l +: 15], 1'b0};
           end
-          snum_d[16*l +: 16] = {snum_q[16*l +: 15], 1'b0};
         end
         scnt_d = scnt_q - 4'd1;
         if (scnt_q == 4'd0) begin
@@ -1152,15 +1210,10 @@ module sq_vec_core (
         if (wready_i) begin
           wbeat_d = 1'b1;
           if (wbeat_q) begin
-            st_d = SWrB;
+            wv_d = 1'b0;
+            wstrb_d = '0;
+            st_d = fret_q;
           end
-        end
-      end
-      SWrB: begin
-        if (bvalid_i) begin
-          wv_d = 1'b0;
-          wstrb_d = '0;
-          st_d = fret_q;
         end
       end
 
@@ -1306,8 +1359,10 @@ module sq_vec_core (
         end
       end
       SDone: begin
-        cmd_done_o = 1'b1;
-        st_d = SIdle;
+        if (drained) begin
+          cmd_done_o = 1'b1;
+          st_d = SIdle;
+        end
       end
       default: st_d = SIdle;
     endcase
@@ -1317,24 +1372,32 @@ module sq_vec_core (
     if (!rst_ni) begin
       st_q <= SIdle;
       bv_q <= '0;
+      pend_q <= '0;
+      far_q <= '0;
+      rq_head_q <= '0;
+      rq_cnt_q <= '0;
+      rbeat_q <= 1'b0;
+      wout_q <= '0;
       wv_q <= 1'b0;
       wstrb_q <= '0;
     end else begin
       st_q <= st_d;
       bv_q <= bv_d;
+      pend_q <= pend_d;
+      far_q <= far_d;
+      rq_head_q <= rq_head_d;
+      rq_cnt_q <= rq_cnt_d;
+      rbeat_q <= rbeat_d;
+      wout_q <= wout_d;
       wv_q <= wv_d;
       wstrb_q <= wstrb_d;
     end
   end
 
-  // a read beat into its buffer slot, the blocks' only writes
-  logic       bwe;
-  logic [3:0] bws;
-  assign bwe = rvalid_i && (st_q == SRdR || st_q == SFill);
-  assign bws = st_q == SFill ? frd_i : {lbuf, lblk[0]};
+  // a read beat into the slot of the burst at the head, the blocks' only writes
   always_ff @(posedge clk_i) begin
-    if (bwe) begin
-      bblk_q[1024*bws + 512*rbeat_q +: 512] <= rdata_i;
+    if (rq_cnt_q != '0 && rvalid_i) begin
+      bblk_q[rq_i][512*rbeat_q +: 512] <= rdata_i;
     end
   end
 
@@ -1366,9 +1429,8 @@ module sq_vec_core (
     gm_q <= gm_d;
     gs_q <= gs_d;
     btag_q <= btag_d;
-    rbeat_q <= rbeat_d;
-    far_q <= far_d;
-    frd_q <= frd_d;
+    need_q <= need_d;
+    rq_q <= rq_d;
     wtag_q <= wtag_d;
     wline_q <= wline_d;
     wbeat_q <= wbeat_d;

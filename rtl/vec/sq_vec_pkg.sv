@@ -53,4 +53,5 @@ package sq_vec_pkg;
   localparam int unsigned SqVecGeluC2 = 32'd1197135;
   localparam int unsigned SqVecFracMax = 32'd40;
   localparam int unsigned SqVecLanes = 32'd16;
+  localparam int unsigned SqVecBufBlocks = 32'd8;
 endpackage
