@@ -161,7 +161,7 @@ START_TEST(test_dims_json)
                     ck_assert_double_eq(num(p, "mem_gbps"), g ? 14.4 : 19.2);
                     ck_assert_double_eq(num(p, "mem_channels"), g ? 32 : 1);
                     uint32_t side = s ? 8 : 4;
-                    /* 2RC + 4C + 5, and the attention unit's 47 when it runs there */
+                    /* 3RC + 4C + 5, and the attention unit's 47 when it runs there */
                     ck_assert_double_eq(num(p, "dsps"),
                                         (double)sq_gemm_dsps(side, side) + (a ? 47 : 0));
                     ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(p, "attention_unit")) == (a == 1));

@@ -776,7 +776,7 @@ static void print_table(const sweep_opts_t *o, const split_t *sp, const derived_
         else
             printf("ppl: %s\n", acc);
     }
-    printf("DSPs: GEMM unit 2RC + 4C + 5, +%d with the attention unit (yosys, "
+    printf("DSPs: GEMM unit 3RC + 4C + 5, +%d with the attention unit (yosys, "
            "bench/results/gemm_synth.md)\n", SQ_ATTN_DSPS);
     int width[N_DIMS];
     for (size_t d = 0; d < N_DIMS; d++) {
@@ -847,7 +847,7 @@ static int print_json(const sweep_opts_t *o, const split_t *sp, const result_t *
         cJSON_AddNumberToObject(j, "tokens", (double)o->tokens);
         cJSON_AddStringToObject(j, "accuracy", acc);
     }
-    cJSON_AddStringToObject(j, "dsp_model", "GEMM unit 2RC + 4C + 5, + attention unit 47");
+    cJSON_AddStringToObject(j, "dsp_model", "GEMM unit 3RC + 4C + 5, + attention unit 47");
     cJSON *dj = cJSON_AddObjectToObject(j, "dimensions");
     for (size_t d = 0; d < N_DIMS; d++) {
         if (o->n_shapes && dims[d].model_only)
