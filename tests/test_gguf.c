@@ -629,6 +629,32 @@ START_TEST(test_smollm2_whole_token)
 }
 END_TEST
 
+/* A timing-only run computes no token, so no token ends it: every step runs.
+ * (2:4's never-written argmax slot held 0, SmolLM2's <|endoftext|>, and
+ * ended the run after one decode step.) */
+START_TEST(test_smollm2_timing_only_every_step)
+{
+    char path[4200];
+    if (sq_test_model("smollm2", "test_gguf", path, sizeof path))
+        return;
+    char json[] = "/tmp/sq_gguf_XXXXXX";
+    close(mkstemp(json));
+    char args[4400], out[4096], err[16384];
+    /* the 2:4 masks calibrate on the default text, found from the project
+     * root (this test's own process) */
+    ck_assert_int_eq(chdir(SQ_SRC_DIR), 0);
+    snprintf(args, sizeof args, "generate --model smollm2 --recipe 2:4,w8a8 --prompt 'Once upon a "
+             "time' --steps 8 --temperature 0 --backend model --timing-only --report %s", json);
+    ck_assert_msg(sq_run_cli(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(sq_report_number(json, NULL, "tokens") == 8, "%g tokens",
+                  sq_report_number(json, NULL, "tokens"));
+    char svg[64];
+    snprintf(svg, sizeof svg, "%s.svg", json);
+    unlink(svg);
+    unlink(json);
+}
+END_TEST
+
 START_TEST(test_cli_gguf)
 {
     char path[4200];
@@ -672,5 +698,6 @@ Suite *gguf_suite(void)
     tcase_add_test(tc, test_smollm2_generate);
     tcase_add_test(tc, test_cli_gguf);
     tcase_add_test(tc, test_smollm2_whole_token);
+    tcase_add_test(tc, test_smollm2_timing_only_every_step);
     return s;
 }

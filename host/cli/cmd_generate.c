@@ -219,7 +219,9 @@ static int pick(run_t *r, seq_t *q, float *logits, int argmax)
 static void advance(run_t *r, seq_t *q, int next)
 {
     char buf[4 * 1024 + 8];
-    if (sq_cli_model_is_stop(r->cm, next)) {
+    /* a timing-only run computes no token (next is whatever the argmax slot
+     * held), so no token ends it: every step runs, as on a dummy model */
+    if (!r->acc->timing_only && sq_cli_model_is_stop(r->cm, next)) {
         q->done = 1;
         return;
     }
