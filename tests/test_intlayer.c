@@ -34,17 +34,24 @@ typedef struct {
     char *text;
 } fixture_t;
 
-/* The sample's first story (malloc'd). The tests that compare a level with
- * ref calibrate on it alone: the ranges only have to be the same on both
- * sides, and the whole sample costs about 4 s a calibration under the
- * sanitizers. */
-static char *first_story(void)
+/* The whole sample as a string (malloc'd). */
+static char *sample_text(void)
 {
     size_t n;
     char *text = sq_slurp(SAMPLE, &n);
     ck_assert_ptr_nonnull(text);
     text = realloc(text, n + 1);
     text[n] = 0;
+    return text;
+}
+
+/* The sample's first story (malloc'd). The tests that compare a level with
+ * ref calibrate on it alone: the ranges only have to be the same on both
+ * sides, and the whole sample costs about 4 s a calibration under the
+ * sanitizers. */
+static char *first_story(void)
+{
+    char *text = sample_text();
     char *cursor = text, *story = sq_story_next(&cursor);
     ck_assert_ptr_nonnull(story);
     char *one = strdup(story);
@@ -71,15 +78,7 @@ static void open_fixture_calib(fixture_t *f, const char *recipe, const char *lev
     sq_recipe_t r;
     ck_assert_int_eq(sq_recipe_parse(recipe, &r), 0);
     ck_assert_msg(sq_qmodel_build(&f->q, &f->m, &r) == 0, "%s", sq_err_msg());
-    if (full) {
-        size_t n;
-        f->text = sq_slurp(SAMPLE, &n);
-        ck_assert_ptr_nonnull(f->text);
-        f->text = realloc(f->text, n + 1);
-        f->text[n] = 0;
-    } else {
-        f->text = first_story();
-    }
+    f->text = full ? sample_text() : first_story();
     f->dev = sq_test_dev_open(level, 64u << 20);
     sq_story_enc_t enc;
     sq_story_enc_llama2(&enc, &f->tok);
